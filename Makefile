@@ -1,0 +1,97 @@
+# virtform — build, test and lab targets.
+#
+#   make            build ./virtform
+#   make check      run every test (TAP, under prove); installs missing deps first
+#   make asan       build with AddressSanitizer+UBSan and run the same tests
+#   make demo       deps, build, lab up, validate + hosts on examples/lab
+#   make deps       install the Debian packages the project needs
+#   make lab-up / lab-down / lab-status
+#   make bench      print loader benchmark figures
+
+CC      ?= gcc
+PKGS    := libvirt yaml-0.1 libxml-2.0 jansson
+WERROR  ?=
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
+           -Wmissing-prototypes -Wstrict-prototypes $(WERROR) -pthread -D_GNU_SOURCE -I.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS  += $(PKG_LIBS) -pthread
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+BUILD   ?= build
+LIB_SRC := $(sort $(wildcard reconcile/*.c providers/*/*.c)) \
+           $(filter-out cmd/main.c,$(sort $(wildcard cmd/*.c)))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/cmd/main.o
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BUILD)/bench/gen-config
+
+PROVE   ?= prove
+PROVE_FLAGS ?=
+
+.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench clean unit
+
+BIN     ?= virtform
+
+all: $(BIN)
+
+$(BIN): $(MAIN_OBJ) $(BUILD)/libvirtform.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libvirtform.a: $(LIB_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c $(wildcard */*.h */*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DVF_VERSION='"$(VERSION)"' -DVF_GIT_REV='"$(GIT_REV)"' -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/tap.h $(BUILD)/libvirtform.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvirtform.a $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+unit: $(UNIT_BIN)
+
+# `make check` installs what is missing, builds and runs every test once.
+check: deps-if-missing
+	$(MAKE) $(BIN) unit $(BENCH_BIN)
+	VIRTFORM=$(CURDIR)/$(BIN) VF_BUILD=$(CURDIR)/$(BUILD) \
+	    $(PROVE) $(PROVE_FLAGS) $(UNIT_BIN) tests/t*.sh
+
+asan:
+	$(MAKE) BUILD=build-asan BIN=build-asan/virtform CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" check
+
+demo: deps-if-missing
+	$(MAKE) virtform
+	contrib/lab/lab up
+	./virtform validate examples/lab
+	./virtform hosts examples/lab
+
+deps:
+	contrib/deps.sh
+
+deps-if-missing:
+	@contrib/deps.sh --if-missing
+
+lab-up: virtform
+	contrib/lab/lab up
+
+lab-down:
+	contrib/lab/lab down
+
+lab-status:
+	contrib/lab/lab status
+
+bench: virtform $(BENCH_BIN)
+	bench/load-10k.sh
+
+clean:
+	rm -rf build build-asan virtform

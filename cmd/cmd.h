@@ -1,0 +1,56 @@
+/*
+ * cmd.h — the command table.  Each command lives in cmd/<name>.c and
+ * exports one descriptor; cmd/main.c lists them and dispatches.
+ *
+ * A command's run() gets argv with argv[0] the command name and returns
+ * the process exit status (VF_EXIT_*).  Commands print their own output
+ * to stdout and diagnostics to stderr.
+ */
+#ifndef VF_CMD_H
+#define VF_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+enum vf_exit {
+	VF_EXIT_OK = 0,
+	VF_EXIT_ERROR = 1,
+	VF_EXIT_CHANGES = 2,     /* plan --detailed-exitcode, drift */
+};
+
+struct vf_cmd {
+	const char *name;
+	const char *summary;     /* one line, for `virtform help` */
+	const char *usage;       /* full --help text, ends in '\n' */
+	int (*run)(int argc, char **argv);
+};
+
+extern const struct vf_cmd vf_cmd_validate;
+extern const struct vf_cmd vf_cmd_hosts;
+extern const struct vf_cmd vf_cmd_help;
+extern const struct vf_cmd vf_cmd_version;
+
+/* Every command, in help order; NULL-terminated. */
+extern const struct vf_cmd *const vf_commands[];
+
+/*
+ * getopt_long() with virtform's error reporting: an unknown option or a
+ * missing argument prints "virtform CMD: unknown option '--jsn'; did you
+ * mean '--json'?" and returns '?'.  "--help"/"-h" must be in longopts with
+ * val 'h'.  Options may come after positional arguments (GNU permutation).
+ */
+int vf_getopt(const struct vf_cmd *cmd, int argc, char **argv,
+	      const char *shortopts, const struct option *longopts);
+
+/* Print "virtform CMD: error: MSG" to stderr; returns VF_EXIT_ERROR. */
+int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse a positive duration in seconds ("10", "2.5"); false on bad input. */
+bool vf_parse_seconds(const char *text, double *seconds);
+
+/* The CONFIG positional argument: at most one, default ".". NULL (after an
+ * error message) when more than one was given. */
+const char *vf_cmd_config_arg(const struct vf_cmd *cmd, int argc, char **argv);
+
+#endif

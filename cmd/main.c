@@ -1,0 +1,79 @@
+/*
+ * main.c — virtform's entry point: global options and the dispatch table.
+ *
+ *   virtform <command> [options] [CONFIG]
+ *
+ * Every command is one descriptor in cmd/<name>.c; adding a command means
+ * adding its descriptor to vf_commands[] below, nothing else.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "reconcile/util.h"
+
+const struct vf_cmd *const vf_commands[] = {
+	&vf_cmd_validate,
+	&vf_cmd_hosts,
+	&vf_cmd_help,
+	&vf_cmd_version,
+	NULL,
+};
+
+static const struct vf_cmd *cmd_find(const char *name)
+{
+	size_t i;
+	for (i = 0; vf_commands[i]; i++)
+		if (!strcmp(vf_commands[i]->name, name))
+			return vf_commands[i];
+	return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+	const char *names[32];
+	const char *near;
+	size_t n = 0;
+
+	while (vf_commands[n] && n < VF_ARRAY_SIZE(names)) {
+		names[n] = vf_commands[n]->name;
+		n++;
+	}
+	near = vf_nearest(name, names, n);
+	if (near)
+		fprintf(stderr, "virtform: error: unknown command '%s'; did you mean '%s'?\n", name, near);
+	else
+		fprintf(stderr, "virtform: error: unknown command '%s'; see 'virtform help'\n", name);
+	return VF_EXIT_ERROR;
+}
+
+int main(int argc, char **argv)
+{
+	const struct vf_cmd *cmd;
+	const char *name;
+
+	if (argc < 2) {
+		vf_cmd_help.run(1, (char *[]){ "help", NULL });
+		return VF_EXIT_ERROR;
+	}
+	name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		name = "help";
+	else if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+		name = "version";
+	else if (name[0] == '-') {
+		static const char *const globals[] = { "--help", "--version" };
+		const char *near = vf_nearest(name, globals, VF_ARRAY_SIZE(globals));
+		fprintf(stderr, "virtform: error: unknown option '%s'", name);
+		if (near)
+			fprintf(stderr, "; did you mean '%s'?\n", near);
+		else
+			fputs("; options go after the command: virtform <command> [options]\n", stderr);
+		return VF_EXIT_ERROR;
+	}
+	cmd = cmd_find(name);
+	if (!cmd)
+		return unknown_command(name);
+	argv[1] = (char *)cmd->name;
+	return cmd->run(argc - 1, argv + 1);
+}

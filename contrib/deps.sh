@@ -1,0 +1,47 @@
+#!/bin/sh
+# Install the Debian packages virtform needs to build, test and run its lab.
+#
+#   contrib/deps.sh              install (apt-get update once, then install)
+#   contrib/deps.sh --if-missing install only when something is missing
+#
+# The list is the single source of truth: README, CI and `make deps` use it.
+set -eu
+
+PACKAGES="
+gcc make pkg-config perl
+libvirt-dev libyaml-dev libxml2-dev libjansson-dev
+libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
+iproute2 util-linux procps
+python3 python3-jsonschema python3-yaml
+"
+
+missing() {
+    for p in $PACKAGES; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+            printf '%s\n' "$p"
+    done
+}
+
+if [ "${1:-}" = "--if-missing" ]; then
+    m=$(missing)
+    [ -z "$m" ] && exit 0
+    echo "deps: missing packages:" $m >&2
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: must run as root to install packages (try: sudo make deps)" >&2
+    exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Package install scripts must not start system daemons: the lab runs its own.
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && own_policy=1
+fi
+trap '[ -n "$own_policy" ] && rm -f "$policy"' EXIT
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $PACKAGES
+mkdir -p /var/log/libvirt

@@ -1,0 +1,309 @@
+/*
+ * model.h — the typed configuration model: what the user's YAML says.
+ *
+ * A struct vf_config is produced by vf_config_load() (load.c) and is
+ * immutable afterwards.  Everything in it — structs, arrays, strings — lives
+ * in config->arena and goes away with vf_config_free(); nothing in the model
+ * is individually freed.  Strings are never NULL unless documented as
+ * optional ("NULL when absent").  Every object keeps the position of its
+ * definition (pos) so later stages can point at the YAML that caused an
+ * error.
+ *
+ * References (vm -> cluster, host, network, storage, image; ...) are
+ * resolved by the loader: after a successful load every *_ref pointer below
+ * is valid (or NULL where the reference is optional and absent).
+ *
+ * This header has no libvirt, libyaml or libxml2 types: reconcile/ is
+ * provider-neutral.
+ */
+#ifndef VF_MODEL_H
+#define VF_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/util.h"
+
+#define VF_CONFIG_VERSION 1
+#define VF_NAME_MAX 63           /* [A-Za-z0-9][A-Za-z0-9_.-]{0,62} */
+#define VF_IFNAME_MAX 15         /* Linux IFNAMSIZ - 1 */
+#define VF_CONFIG_FILE_MAX (16u << 20)
+
+enum vf_scheduling {
+	VF_SCHEDULING_EVENLY_DISTRIBUTED,
+	VF_SCHEDULING_POWER_SAVING,
+};
+
+struct vf_cluster {
+	const char *name;
+	struct vf_pos pos;
+	const char *cpu_model;           /* "auto" or a libvirt CPU model name */
+	enum vf_scheduling scheduling;
+	const char *description;         /* NULL when absent */
+};
+
+struct vf_label {
+	const char *key;
+	const char *value;
+};
+
+enum vf_iface_type {
+	VF_IFACE_ETHERNET,
+	VF_IFACE_BOND,
+	VF_IFACE_BRIDGE,
+	VF_IFACE_VLAN,
+};
+
+enum vf_iface_state {
+	VF_IFACE_STATE_UP,
+	VF_IFACE_STATE_ABSENT,
+};
+
+/* A host link, realized by the host-networking provider (a later issue). */
+struct vf_iface {
+	const char *name;                /* kernel link name, <= 15 bytes */
+	struct vf_pos pos;
+	enum vf_iface_type type;
+	enum vf_iface_state state;
+	unsigned mtu;                    /* 0 = leave as is */
+	const char *bond_mode;           /* bond: kernel mode name; NULL otherwise */
+	const char **ports;              /* bond/bridge ports */
+	size_t n_ports;
+	struct vf_label *options;        /* bond options (miimon: 100, ...) */
+	size_t n_options;
+	int stp;                         /* bridge: -1 unset, 0 off, 1 on */
+	const char *vlan_base;           /* vlan: base link; NULL otherwise */
+	unsigned vlan_id;                /* vlan: 1..4094 */
+};
+
+struct vf_host {
+	const char *name;
+	struct vf_pos pos;
+	const char *cluster;
+	struct vf_cluster *cluster_ref;
+	const char *uri;                 /* libvirt connection URI */
+	const char *address;             /* management address; NULL when absent */
+	struct vf_label *labels;
+	size_t n_labels;
+	struct vf_iface *ifaces;
+	size_t n_ifaces;
+};
+
+enum vf_net_mode {
+	VF_NET_MODE_BRIDGE,
+	VF_NET_MODE_NAT,
+	VF_NET_MODE_ISOLATED,
+};
+
+struct vf_network {
+	const char *name;
+	struct vf_pos pos;
+	enum vf_net_mode mode;
+	unsigned vlan;                   /* 0 = untagged */
+	const char *uplink;              /* NULL when absent */
+	const char *bridge;              /* always set: given or derived */
+	bool bridge_derived;
+	unsigned mtu;                    /* 0 = default */
+	const char **clusters;           /* scope; n_clusters == 0: every host */
+	size_t n_clusters;
+	struct vf_cluster **cluster_refs;
+	/* ipv4 (nat/isolated), network byte order-free: host order uint32 */
+	bool has_ipv4;
+	uint32_t ipv4_address;
+	unsigned ipv4_prefix;
+	bool has_dhcp;
+	uint32_t dhcp_start, dhcp_end;
+};
+
+enum vf_storage_type {
+	VF_STORAGE_DIR,
+	VF_STORAGE_NFS,
+	VF_STORAGE_LOGICAL,
+	VF_STORAGE_ISCSI,
+};
+
+struct vf_storage {
+	const char *name;
+	struct vf_pos pos;
+	enum vf_storage_type type;
+	const char *path;                /* dir, nfs (mount point); NULL otherwise */
+	const char *server, *export_path;/* nfs */
+	const char *vg;                  /* logical */
+	const char *portal, *target;     /* iscsi */
+	const char **clusters;           /* scope; n_clusters == 0: every host */
+	size_t n_clusters;
+	struct vf_cluster **cluster_refs;
+};
+
+enum vf_image_format {
+	VF_FORMAT_QCOW2,
+	VF_FORMAT_RAW,
+};
+
+struct vf_image {
+	const char *name;
+	struct vf_pos pos;
+	const char *file;                /* as written */
+	const char *file_path;           /* resolved against the defining file's dir */
+	const char *storage;
+	struct vf_storage *storage_ref;
+	enum vf_image_format format;
+};
+
+struct vf_disk {
+	const char *name;
+	struct vf_pos pos;
+	uint64_t size;                   /* bytes; 0 = the image's size */
+	const char *storage;
+	struct vf_storage *storage_ref;
+	const char *image;               /* NULL when absent */
+	struct vf_image *image_ref;
+	enum vf_image_format format;
+	bool keep;                       /* survive the VM's destroy */
+};
+
+struct vf_nic {
+	struct vf_pos pos;
+	const char *network;
+	struct vf_network *network_ref;
+	bool has_mac;
+	uint8_t mac[6];
+	const char *model;               /* "virtio" unless told */
+};
+
+enum vf_vm_state {
+	VF_VM_STATE_RUNNING,
+	VF_VM_STATE_STOPPED,
+};
+
+enum vf_firmware {
+	VF_FIRMWARE_BIOS,
+	VF_FIRMWARE_EFI,
+};
+
+enum vf_graphics_type {
+	VF_GRAPHICS_NONE,
+	VF_GRAPHICS_VNC,
+	VF_GRAPHICS_SPICE,
+};
+
+enum vf_ha_priority {
+	VF_HA_PRIORITY_LOW,
+	VF_HA_PRIORITY_MEDIUM,
+	VF_HA_PRIORITY_HIGH,
+};
+
+struct vf_vm {
+	const char *name;
+	struct vf_pos pos;
+	const char *cluster;
+	struct vf_cluster *cluster_ref;
+	const char *host;                /* pin; NULL = scheduler places it */
+	struct vf_host *host_ref;
+	unsigned cpus;
+	uint64_t memory;                 /* bytes, a whole number of KiB */
+	enum vf_vm_state state;
+	bool autostart;
+	enum vf_firmware firmware;
+	enum vf_graphics_type graphics;
+	const char *graphics_listen;     /* "127.0.0.1" unless the config says */
+	int graphics_port;               /* -1 = auto */
+	struct vf_disk *disks;
+	size_t n_disks;
+	struct vf_nic *nics;
+	size_t n_nics;
+	bool ha_enabled;
+	enum vf_ha_priority ha_priority;
+	bool protect;
+	unsigned shutdown_timeout;       /* seconds */
+	const char *description;         /* NULL when absent */
+	struct vf_label *labels;
+	size_t n_labels;
+};
+
+/* One loaded configuration: a file or the merge of a directory's files. */
+struct vf_config {
+	struct vf_arena arena;
+	const char *source;              /* the path given by the user */
+	const char **files;              /* files loaded, sorted */
+	size_t n_files, alloc_files;
+	unsigned version;
+
+	struct vf_cluster *clusters; size_t n_clusters, alloc_clusters;
+	struct vf_host *hosts;       size_t n_hosts, alloc_hosts;
+	struct vf_network *networks; size_t n_networks, alloc_networks;
+	struct vf_storage *storages; size_t n_storages, alloc_storages;
+	struct vf_image *images;     size_t n_images, alloc_images;
+	struct vf_vm *vms;           size_t n_vms, alloc_vms;
+};
+
+/*
+ * Load CONFIG (a YAML file, or a directory whose *.yaml / *.yml files are
+ * merged) and check it completely.  Every problem found is appended to
+ * diags.  Returns the config when diags->n_errors == 0 afterwards, else
+ * NULL (and the partial config is freed).
+ */
+struct vf_config *vf_config_load(const char *path, struct vf_diags *diags);
+void vf_config_free(struct vf_config *config);
+
+/* Lookups by name; NULL when absent.  O(n). */
+struct vf_cluster *vf_config_find_cluster(const struct vf_config *c, const char *name);
+struct vf_host *vf_config_find_host(const struct vf_config *c, const char *name);
+struct vf_network *vf_config_find_network(const struct vf_config *c, const char *name);
+struct vf_storage *vf_config_find_storage(const struct vf_config *c, const char *name);
+struct vf_image *vf_config_find_image(const struct vf_config *c, const char *name);
+struct vf_vm *vf_config_find_vm(const struct vf_config *c, const char *name);
+
+/* Enum <-> YAML spelling. */
+const char *vf_net_mode_name(enum vf_net_mode m);
+const char *vf_storage_type_name(enum vf_storage_type t);
+const char *vf_iface_type_name(enum vf_iface_type t);
+const char *vf_vm_state_name(enum vf_vm_state s);
+const char *vf_firmware_name(enum vf_firmware f);
+const char *vf_graphics_type_name(enum vf_graphics_type g);
+const char *vf_ha_priority_name(enum vf_ha_priority p);
+const char *vf_scheduling_name(enum vf_scheduling s);
+const char *vf_image_format_name(enum vf_image_format f);
+
+/* Values (units.c / names.c), usable on their own. */
+
+/* Is name a valid object name ([A-Za-z0-9][A-Za-z0-9_.-]{0,62})? */
+bool vf_name_valid(const char *name);
+
+enum vf_size_status {
+	VF_SIZE_OK,
+	VF_SIZE_EMPTY,
+	VF_SIZE_SYNTAX,       /* not NUMBER UNIT */
+	VF_SIZE_NO_UNIT,      /* bare number: hint "NUMBERGiB"? */
+	VF_SIZE_BAD_UNIT,     /* "2G", "2GB", "2gib": hint with the binary unit */
+	VF_SIZE_OVERFLOW,     /* does not fit in 64 bits of bytes */
+	VF_SIZE_ZERO,
+	VF_SIZE_NEGATIVE,
+	VF_SIZE_FRACTION,     /* "1.5GiB": hint with a smaller unit when exact */
+};
+
+/*
+ * Parse a size with a binary unit: "512MiB", "2 GiB", "1TiB".  Accepted
+ * units: KiB MiB GiB TiB (and B for bytes).  When a correction can be
+ * suggested (VF_SIZE_NO_UNIT, VF_SIZE_BAD_UNIT, VF_SIZE_FRACTION), *hint
+ * (if hint is not NULL) receives it, such as "2GiB" (caller frees); else
+ * *hint is set to NULL.
+ */
+enum vf_size_status vf_size_parse(const char *text, uint64_t *bytes, char **hint);
+
+/* Format bytes as the largest exact binary unit: "2 GiB", "1536 MiB". */
+void vf_size_format(uint64_t bytes, char *buf, size_t len);
+
+/* Parse "52:54:00:12:34:56" (case-insensitive).  False on bad syntax. */
+bool vf_mac_parse(const char *text, uint8_t mac[6]);
+
+/* Parse dotted IPv4 "a.b.c.d" (strict), optionally with "/prefix". */
+bool vf_ipv4_parse(const char *text, uint32_t *addr, unsigned *prefix, bool want_prefix);
+
+/* Default bridge name for a network: "br-NAME", or a hashed form when
+ * that exceeds 15 bytes.  Result allocated in arena. */
+const char *vf_network_bridge_name(struct vf_arena *arena, const char *network_name);
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * util.c — checked allocation, the arena, growable arrays, edit distance.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconcile/util.h"
+
+static void oom(void)
+{
+	fputs("virtform: out of memory\n", stderr);
+	exit(1);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+	if (vasprintf(&s, fmt, ap) < 0)
+		oom();
+	return s;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+void vf_grow(void **array, size_t elem, size_t need, size_t *alloc)
+{
+	size_t n;
+	if (need <= *alloc)
+		return;
+	n = *alloc ? *alloc : 8;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / elem)
+			oom();
+		n *= 2;
+	}
+	*array = xrealloc(*array, n * elem);
+	memset((char *)*array + *alloc * elem, 0, (n - *alloc) * elem);
+	*alloc = n;
+}
+
+/* Arena: a list of blocks, newest first.  Large requests get their own
+ * block so a 1 MiB scalar does not waste the rest of a standard block. */
+#define ARENA_BLOCK (64u * 1024)
+#define ARENA_ALIGN 16u
+
+struct vf_arena_block {
+	struct vf_arena_block *next;
+	size_t size;
+	_Alignas(16) unsigned char data[];
+};
+
+void *vf_arena_alloc(struct vf_arena *a, size_t n)
+{
+	struct vf_arena_block *b;
+	size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+
+	if (need < n)
+		oom();
+	a->total += need;
+	if (a->head && a->head->size - a->used >= need) {
+		void *p = a->head->data + a->used;
+		a->used += need;
+		return p;
+	}
+	if (need > ARENA_BLOCK / 4) {
+		/* A dedicated block behind the head, so the head keeps its room. */
+		b = xcalloc(1, sizeof(*b) + need);
+		b->size = need;
+		if (a->head) {
+			b->next = a->head->next;
+			a->head->next = b;
+		} else {
+			b->next = NULL;
+			a->head = b;
+			a->used = need;
+		}
+		return b->data;
+	}
+	b = xcalloc(1, sizeof(*b) + ARENA_BLOCK);
+	b->size = ARENA_BLOCK;
+	b->next = a->head;
+	a->head = b;
+	a->used = need;
+	return b->data;
+}
+
+char *vf_arena_strndup(struct vf_arena *a, const char *s, size_t n)
+{
+	char *p = vf_arena_alloc(a, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *vf_arena_strdup(struct vf_arena *a, const char *s)
+{
+	return vf_arena_strndup(a, s, strlen(s));
+}
+
+void vf_arena_release(struct vf_arena *a)
+{
+	struct vf_arena_block *b = a->head, *next;
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	a->head = NULL;
+	a->used = 0;
+	a->total = 0;
+}
+
+size_t vf_edit_distance(const char *a, const char *b, size_t max)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t *row, result;
+
+	if ((la > lb ? la - lb : lb - la) > max)
+		return max + 1;
+	if (la > 64 || lb > 64)
+		return max + 1;
+	row = xmalloc((lb + 1) * sizeof(*row));
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = diag + cost;
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	result = row[lb];
+	free(row);
+	return result > max ? max + 1 : result;
+}
+
+const char *vf_nearest(const char *word, const char *const *candidates, size_t n)
+{
+	size_t max = strlen(word) / 3, best_d, i;
+	const char *best = NULL;
+
+	if (max < 1)
+		max = 1;
+	if (max > 3)
+		max = 3;
+	best_d = max + 1;
+	for (i = 0; i < n; i++) {
+		size_t d = vf_edit_distance(word, candidates[i], max);
+		if (d < best_d) {
+			best_d = d;
+			best = candidates[i];
+		}
+	}
+	return best;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static void strmap_resize(struct vf_strmap *m, size_t cap)
+{
+	struct vf_strmap_slot *old = m->slots;
+	size_t old_cap = m->cap, i;
+
+	m->slots = xcalloc(cap, sizeof(*m->slots));
+	m->cap = cap;
+	m->n = 0;
+	for (i = 0; i < old_cap; i++)
+		if (old[i].key)
+			vf_strmap_put(m, old[i].key, old[i].value);
+	free(old);
+}
+
+void *vf_strmap_put(struct vf_strmap *m, const char *key, void *value)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap)
+		strmap_resize(m, m->cap ? m->cap * 2 : 16);
+	for (i = str_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		if (!m->slots[i].key) {
+			m->slots[i].key = key;
+			m->slots[i].value = value;
+			m->n++;
+			return value;
+		}
+		if (!strcmp(m->slots[i].key, key))
+			return m->slots[i].value;
+	}
+}
+
+void *vf_strmap_get(const struct vf_strmap *m, const char *key)
+{
+	size_t i;
+
+	if (!m->cap)
+		return NULL;
+	for (i = str_hash(key) & (m->cap - 1); m->slots[i].key; i = (i + 1) & (m->cap - 1))
+		if (!strcmp(m->slots[i].key, key))
+			return m->slots[i].value;
+	return NULL;
+}
+
+void vf_strmap_release(struct vf_strmap *m)
+{
+	free(m->slots);
+	memset(m, 0, sizeof(*m));
+}

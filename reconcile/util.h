@@ -1,0 +1,78 @@
+/*
+ * util.h — small helpers shared by every part of virtform: checked
+ * allocation, a bump arena, growable arrays and edit distance.
+ *
+ * Allocation failure is not recoverable in a CLI: the x* functions print
+ * "virtform: out of memory" and exit(1) instead of returning NULL.
+ */
+#ifndef VF_UTIL_H
+#define VF_UTIL_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdarg.h>
+
+#define VF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/*
+ * Grow *array (of element size elem) so it can hold at least need elements;
+ * *alloc holds the current capacity.  Doubling, so appends are amortized O(1).
+ */
+void vf_grow(void **array, size_t elem, size_t need, size_t *alloc);
+#define VF_GROW(arr, need, alloc) vf_grow((void **)&(arr), sizeof(*(arr)), (need), &(alloc))
+
+/*
+ * A bump allocator: everything allocated from it is freed at once by
+ * vf_arena_release().  The config model lives in one arena, so loading
+ * 10,000 VMs costs a handful of mallocs and freeing it is O(blocks).
+ * Memory returned is zeroed and aligned for any type.  Not thread-safe.
+ */
+struct vf_arena_block;
+struct vf_arena {
+	struct vf_arena_block *head;
+	size_t used;     /* bytes used in head */
+	size_t total;    /* bytes handed out, for statistics */
+};
+#define VF_ARENA_INIT { NULL, 0, 0 }
+void *vf_arena_alloc(struct vf_arena *a, size_t n);
+char *vf_arena_strndup(struct vf_arena *a, const char *s, size_t n);
+char *vf_arena_strdup(struct vf_arena *a, const char *s);
+void vf_arena_release(struct vf_arena *a);
+
+/* Levenshtein distance between a and b, capped at max+1 (cheap reject). */
+size_t vf_edit_distance(const char *a, const char *b, size_t max);
+
+/*
+ * The candidate nearest to word, or NULL when none is close enough to be a
+ * plausible typo (distance <= max(1, strlen(word)/3), at most 3).
+ */
+const char *vf_nearest(const char *word, const char *const *candidates, size_t n);
+
+
+/*
+ * A string-keyed hash map (open addressing).  Keys are borrowed, not
+ * copied: they must outlive the map.  Zero-initialize, free with
+ * vf_strmap_release().
+ */
+struct vf_strmap_slot {
+	const char *key;
+	void *value;
+};
+struct vf_strmap {
+	struct vf_strmap_slot *slots;
+	size_t n, cap;
+};
+/* Insert key -> value unless key is present; returns the value now stored
+ * under key (the old one if it was present). */
+void *vf_strmap_put(struct vf_strmap *m, const char *key, void *value);
+void *vf_strmap_get(const struct vf_strmap *m, const char *key);
+void vf_strmap_release(struct vf_strmap *m);
+#endif

@@ -1,0 +1,548 @@
+/*
+ * yaml.c — build a positioned node tree from libyaml events (see yaml.h).
+ *
+ * The builder keeps one stack of open collections and one shared vector of
+ * pending children: a collection's children are the tail of that vector
+ * from the index where it opened, copied into the arena when it closes.
+ * No recursion anywhere, so nesting depth costs no C stack.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "reconcile/yaml.h"
+
+struct anchor {
+	const char *name;
+	struct vf_node *node;
+	size_t weight;            /* nodes reachable from node, aliases expanded */
+};
+
+struct frame {
+	struct vf_node *node;     /* the open collection */
+	size_t first;             /* its first child in b->pending */
+	const char *anchor;       /* anchor to register when it closes */
+};
+
+struct child {
+	struct vf_node *node;
+	size_t weight;
+};
+
+struct builder {
+	struct vf_arena *arena;
+	const char *file;
+	const char *buf;
+	size_t len;
+	struct vf_diags *diags;
+
+	struct frame *stack;
+	size_t depth, alloc_stack;
+	struct child *pending;
+	size_t n_pending, alloc_pending;
+	struct anchor *anchors;
+	size_t n_anchors, alloc_anchors;
+	size_t expanded;          /* nodes reached through aliases so far */
+	struct vf_node *root;
+	size_t n_documents;
+	bool failed;
+};
+
+static size_t weight_add(size_t a, size_t b)
+{
+	return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static struct vf_pos mark_pos(const struct builder *b, yaml_mark_t m)
+{
+	struct vf_pos p = { b->file, (unsigned)m.line + 1, (unsigned)m.column + 1 };
+	return p;
+}
+
+/* Line and column (in characters) of byte offset off in the buffer. */
+static struct vf_pos offset_pos(const struct builder *b, size_t off)
+{
+	struct vf_pos p = { b->file, 1, 1 };
+	size_t i;
+
+	if (off > b->len)
+		off = b->len;
+	for (i = 0; i < off; i++) {
+		unsigned char c = (unsigned char)b->buf[i];
+		if (c == '\n') {
+			p.line++;
+			p.col = 1;
+		} else if ((c & 0xc0) != 0x80) {
+			p.col++;
+		}
+	}
+	return p;
+}
+
+/* The first byte that is not valid UTF-8, or len. */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n, k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return i;
+		}
+		for (k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
+/* Does line (1-based) of the buffer have a tab in its indentation? */
+static bool line_indented_with_tab(const struct builder *b, unsigned line)
+{
+	size_t i = 0;
+	unsigned l = 1;
+
+	while (i < b->len && l < line) {
+		if (b->buf[i++] == '\n')
+			l++;
+	}
+	for (; i < b->len && (b->buf[i] == ' ' || b->buf[i] == '\t'); i++)
+		if (b->buf[i] == '\t')
+			return true;
+	return false;
+}
+
+static void parser_error(struct builder *b, const yaml_parser_t *p)
+{
+	struct vf_pos pos;
+	const char *hint = NULL;
+
+	if (p->error == YAML_READER_ERROR) {
+		pos = offset_pos(b, p->problem_offset);
+		if (p->problem_value != -1)
+			vf_error_at(b->diags, &pos, NULL, "invalid character 0x%x: %s",
+				    (unsigned)p->problem_value,
+				    p->problem ? p->problem : "unreadable input");
+		else
+			vf_error_at(b->diags, &pos, NULL, "%s", p->problem ? p->problem : "unreadable input");
+		b->failed = true;
+		return;
+	}
+	if (p->error == YAML_MEMORY_ERROR) {
+		pos = (struct vf_pos){ b->file, 0, 0 };
+		vf_error_at(b->diags, &pos, NULL, "out of memory while parsing YAML");
+		b->failed = true;
+		return;
+	}
+	pos = mark_pos(b, p->problem_mark);
+	if (line_indented_with_tab(b, pos.line) ||
+	    (p->problem && strstr(p->problem, "tab")))
+		hint = "YAML does not allow tabs for indentation; indent with spaces";
+	if (p->context)
+		vf_error_at(b->diags, &pos, hint, "invalid YAML: %s %s (line %u, column %u)",
+			    p->problem ? p->problem : "syntax error", p->context,
+			    (unsigned)p->context_mark.line + 1, (unsigned)p->context_mark.column + 1);
+	else
+		vf_error_at(b->diags, &pos, hint, "invalid YAML: %s",
+			    p->problem ? p->problem : "syntax error");
+	b->failed = true;
+}
+
+static struct vf_node *node_new(struct builder *b, enum vf_node_kind kind, yaml_mark_t m)
+{
+	struct vf_node *n = vf_arena_alloc(b->arena, sizeof(*n));
+	n->kind = kind;
+	n->pos = mark_pos(b, m);
+	return n;
+}
+
+static void anchor_add(struct builder *b, const char *name, struct vf_node *n, size_t weight)
+{
+	struct anchor *a;
+	size_t i;
+
+	/* A redefined anchor shadows the old one from here on (YAML spec). */
+	for (i = 0; i < b->n_anchors; i++) {
+		if (!strcmp(b->anchors[i].name, name)) {
+			b->anchors[i].node = n;
+			b->anchors[i].weight = weight;
+			return;
+		}
+	}
+	VF_GROW(b->anchors, b->n_anchors + 1, b->alloc_anchors);
+	a = &b->anchors[b->n_anchors++];
+	a->name = vf_arena_strdup(b->arena, name);
+	a->node = n;
+	a->weight = weight;
+}
+
+static void push_child(struct builder *b, struct vf_node *n, size_t weight)
+{
+	if (!b->depth) {
+		b->root = n;
+		return;
+	}
+	VF_GROW(b->pending, b->n_pending + 1, b->alloc_pending);
+	b->pending[b->n_pending].node = n;
+	b->pending[b->n_pending].weight = weight;
+	b->n_pending++;
+}
+
+static bool is_merge_key(const struct vf_node *k)
+{
+	return k->kind == VF_NODE_SCALAR && k->plain && !strcmp(k->u.scalar.text, "<<");
+}
+
+static int pair_key_cmp(const void *pa, const void *pb)
+{
+	const struct vf_pair *const *a = pa, *const *b = pb;
+	const struct vf_node *ka = (*a)->key, *kb = (*b)->key;
+	size_t l = ka->u.scalar.len < kb->u.scalar.len ? ka->u.scalar.len : kb->u.scalar.len;
+	int c = memcmp(ka->u.scalar.text, kb->u.scalar.text, l);
+	if (c)
+		return c;
+	if (ka->u.scalar.len != kb->u.scalar.len)
+		return ka->u.scalar.len < kb->u.scalar.len ? -1 : 1;
+	/* equal keys: source order, so the later one is reported */
+	return *a < *b ? -1 : *a > *b;
+}
+
+static bool key_eq(const struct vf_node *a, const struct vf_node *b)
+{
+	return a->u.scalar.len == b->u.scalar.len &&
+	       !memcmp(a->u.scalar.text, b->u.scalar.text, a->u.scalar.len);
+}
+
+/* Report keys written twice in one mapping. */
+static void check_duplicates(struct builder *b, struct vf_pair *pairs, size_t n)
+{
+	struct vf_pair **sorted;
+	size_t i;
+
+	if (n < 2)
+		return;
+	sorted = xmalloc(n * sizeof(*sorted));
+	for (i = 0; i < n; i++)
+		sorted[i] = &pairs[i];
+	qsort(sorted, n, sizeof(*sorted), pair_key_cmp);
+	for (i = 1; i < n; i++) {
+		const struct vf_node *prev = sorted[i - 1]->key, *k = sorted[i]->key;
+		if (!key_eq(prev, k) || is_merge_key(k))
+			continue;
+		vf_error_at(b->diags, &k->pos, "remove one of them",
+			    "duplicate key '%s' (first defined at line %u, column %u)",
+			    k->u.scalar.text, prev->pos.line, prev->pos.col);
+	}
+	free(sorted);
+}
+
+/*
+ * YAML 1.1 merge keys: "<<: *base" or "<<: [*a, *b]" copy the pairs of the
+ * named mappings into this one, unless this mapping (or an earlier merged
+ * mapping) already has the key.
+ */
+static void apply_merges(struct builder *b, struct vf_node *map)
+{
+	struct vf_pair *out = NULL;
+	size_t n_out = 0, alloc_out = 0, i, j, k;
+	bool any = false;
+
+	for (i = 0; i < map->u.map.n; i++)
+		if (is_merge_key(map->u.map.pairs[i].key))
+			any = true;
+	if (!any)
+		return;
+
+	for (i = 0; i < map->u.map.n; i++) {
+		if (is_merge_key(map->u.map.pairs[i].key))
+			continue;
+		VF_GROW(out, n_out + 1, alloc_out);
+		out[n_out++] = map->u.map.pairs[i];
+	}
+	for (i = 0; i < map->u.map.n; i++) {
+		const struct vf_pair *mp = &map->u.map.pairs[i];
+		struct vf_node *const *srcs;
+		struct vf_node *one;
+		size_t n_srcs;
+
+		if (!is_merge_key(mp->key))
+			continue;
+		if (mp->value->kind == VF_NODE_MAP) {
+			one = mp->value;
+			srcs = &one;
+			n_srcs = 1;
+		} else if (mp->value->kind == VF_NODE_SEQ) {
+			srcs = mp->value->u.seq.items;
+			n_srcs = mp->value->u.seq.n;
+		} else {
+			vf_error_at(b->diags, &mp->value->pos, "write '<<: *anchor' or '<<: [*a, *b]'",
+				    "a merge key '<<' needs a mapping or a list of mappings, not %s",
+				    vf_node_describe(mp->value));
+			continue;
+		}
+		for (j = 0; j < n_srcs; j++) {
+			const struct vf_node *src = srcs[j];
+			if (src->kind != VF_NODE_MAP) {
+				vf_error_at(b->diags, &src->pos, NULL,
+					    "a merge key '<<' can only merge mappings, not %s",
+					    vf_node_describe(src));
+				continue;
+			}
+			for (k = 0; k < src->u.map.n; k++) {
+				const struct vf_pair *sp = &src->u.map.pairs[k];
+				size_t m;
+				bool have = false;
+				for (m = 0; m < n_out && !have; m++)
+					have = key_eq(out[m].key, sp->key);
+				if (have)
+					continue;
+				VF_GROW(out, n_out + 1, alloc_out);
+				out[n_out++] = *sp;
+			}
+		}
+	}
+	map->u.map.pairs = vf_arena_alloc(b->arena, n_out * sizeof(*out) + 1);
+	memcpy(map->u.map.pairs, out, n_out * sizeof(*out));
+	map->u.map.n = n_out;
+	free(out);
+}
+
+static void open_collection(struct builder *b, enum vf_node_kind kind, yaml_mark_t m,
+			    const yaml_char_t *anchor)
+{
+	struct frame *f;
+
+	if (b->depth >= VF_YAML_MAX_DEPTH) {
+		struct vf_pos pos = mark_pos(b, m);
+		vf_error_at(b->diags, &pos, NULL, "nesting deeper than %d levels", VF_YAML_MAX_DEPTH);
+		b->failed = true;
+		return;
+	}
+	VF_GROW(b->stack, b->depth + 1, b->alloc_stack);
+	f = &b->stack[b->depth++];
+	f->node = node_new(b, kind, m);
+	f->first = b->n_pending;
+	f->anchor = anchor ? vf_arena_strdup(b->arena, (const char *)anchor) : NULL;
+}
+
+static void close_collection(struct builder *b)
+{
+	struct frame f = b->stack[--b->depth];
+	struct vf_node *n = f.node;
+	size_t count = b->n_pending - f.first, i, weight = 1;
+	struct child *kids = &b->pending[f.first];
+
+	for (i = 0; i < count; i++)
+		weight = weight_add(weight, kids[i].weight);
+
+	if (n->kind == VF_NODE_SEQ) {
+		n->u.seq.items = vf_arena_alloc(b->arena, count * sizeof(*n->u.seq.items) + 1);
+		for (i = 0; i < count; i++)
+			n->u.seq.items[i] = kids[i].node;
+		n->u.seq.n = count;
+	} else {
+		size_t np = count / 2, out = 0;
+		n->u.map.pairs = vf_arena_alloc(b->arena, np * sizeof(*n->u.map.pairs) + 1);
+		for (i = 0; i < np; i++) {
+			struct vf_node *k = kids[2 * i].node, *v = kids[2 * i + 1].node;
+			if (k->kind != VF_NODE_SCALAR) {
+				vf_error_at(b->diags, &k->pos, NULL,
+					    "a mapping key must be a plain string, not %s",
+					    vf_node_describe(k));
+				continue;
+			}
+			n->u.map.pairs[out].key = k;
+			n->u.map.pairs[out].value = v;
+			out++;
+		}
+		n->u.map.n = out;
+		check_duplicates(b, n->u.map.pairs, n->u.map.n);
+		apply_merges(b, n);
+	}
+	b->n_pending = f.first;
+	if (f.anchor)
+		anchor_add(b, f.anchor, n, weight);
+	push_child(b, n, weight);
+}
+
+static void on_alias(struct builder *b, const yaml_event_t *e)
+{
+	const char *name = (const char *)e->data.alias.anchor;
+	struct vf_pos pos = mark_pos(b, e->start_mark);
+	size_t i;
+
+	for (i = b->n_anchors; i-- > 0;) {
+		if (strcmp(b->anchors[i].name, name))
+			continue;
+		b->expanded = weight_add(b->expanded, b->anchors[i].weight);
+		if (b->expanded > VF_YAML_MAX_EXPANSION) {
+			vf_error_at(b->diags, &pos, "use fewer nested aliases",
+				    "aliases expand to more than %d nodes (alias '*%s'); "
+				    "refusing a possible 'billion laughs' document",
+				    VF_YAML_MAX_EXPANSION, name);
+			b->failed = true;
+			return;
+		}
+		push_child(b, b->anchors[i].node, b->anchors[i].weight);
+		return;
+	}
+	vf_error_at(b->diags, &pos, "define it first with '&name'", "unknown anchor '*%s'", name);
+	b->failed = true;
+}
+
+static void on_scalar(struct builder *b, const yaml_event_t *e)
+{
+	struct vf_node *n = node_new(b, VF_NODE_SCALAR, e->start_mark);
+
+	n->plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	n->u.scalar.text = vf_arena_strndup(b->arena, (const char *)e->data.scalar.value,
+					    e->data.scalar.length);
+	n->u.scalar.len = e->data.scalar.length;
+	if (e->data.scalar.anchor)
+		anchor_add(b, (const char *)e->data.scalar.anchor, n, 1);
+	push_child(b, n, 1);
+}
+
+struct vf_node *vf_yaml_parse(struct vf_arena *arena, const char *file,
+			      const char *buf, size_t len, struct vf_diags *diags,
+			      bool *empty)
+{
+	struct builder b = { .arena = arena, .file = file, .buf = buf, .len = len, .diags = diags };
+	yaml_parser_t parser;
+	yaml_event_t event;
+	size_t bad;
+	bool done = false;
+
+	*empty = false;
+	bad = utf8_invalid_at((const unsigned char *)buf, len);
+	if (bad < len) {
+		struct vf_pos pos = offset_pos(&b, bad);
+		vf_error_at(diags, &pos, "save the file as UTF-8",
+			    "invalid UTF-8 (byte 0x%02x)", (unsigned char)buf[bad]);
+		return NULL;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		struct vf_pos pos = { file, 0, 0 };
+		vf_error_at(diags, &pos, NULL, "cannot initialize the YAML parser");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+
+	while (!done && !b.failed) {
+		if (!yaml_parser_parse(&parser, &event)) {
+			parser_error(&b, &parser);
+			break;
+		}
+		switch (event.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++b.n_documents > 1) {
+				struct vf_pos pos = mark_pos(&b, event.start_mark);
+				vf_error_at(diags, &pos, "put each document in its own file",
+					    "more than one YAML document in a file");
+				b.failed = true;
+			}
+			break;
+		case YAML_ALIAS_EVENT:
+			on_alias(&b, &event);
+			break;
+		case YAML_SCALAR_EVENT:
+			on_scalar(&b, &event);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			open_collection(&b, VF_NODE_SEQ, event.start_mark,
+					event.data.sequence_start.anchor);
+			break;
+		case YAML_MAPPING_START_EVENT:
+			open_collection(&b, VF_NODE_MAP, event.start_mark,
+					event.data.mapping_start.anchor);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			close_collection(&b);
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&event);
+	}
+	yaml_parser_delete(&parser);
+	free(b.stack);
+	free(b.pending);
+	free(b.anchors);
+	if (b.failed)
+		return NULL;
+	if (!b.root || vf_node_is_null(b.root)) {
+		*empty = true;
+		return NULL;
+	}
+	return b.root;
+}
+
+bool vf_node_is_null(const struct vf_node *n)
+{
+	const char *t;
+	if (n->kind != VF_NODE_SCALAR || !n->plain)
+		return false;
+	t = n->u.scalar.text;
+	return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") ||
+	       !strcmp(t, "NULL");
+}
+
+struct vf_pair *vf_map_pair(const struct vf_node *map, const char *key)
+{
+	size_t i;
+	if (!map || map->kind != VF_NODE_MAP)
+		return NULL;
+	for (i = 0; i < map->u.map.n; i++)
+		if (!strcmp(map->u.map.pairs[i].key->u.scalar.text, key))
+			return &map->u.map.pairs[i];
+	return NULL;
+}
+
+struct vf_node *vf_map_get(const struct vf_node *map, const char *key)
+{
+	struct vf_pair *p = vf_map_pair(map, key);
+	return p ? p->value : NULL;
+}
+
+const char *vf_node_describe(const struct vf_node *n)
+{
+	switch (n->kind) {
+	case VF_NODE_SEQ:
+		return "a list";
+	case VF_NODE_MAP:
+		return "a mapping";
+	case VF_NODE_SCALAR:
+		break;
+	}
+	if (vf_node_is_null(n))
+		return "nothing (null)";
+	return "a string";
+}
