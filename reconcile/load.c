@@ -115,7 +115,10 @@ static void check_keys(struct loader *L, const struct vf_node *map, const char *
 			hint = xasprintf("known keys: %s%s%s%s%s%s", keys[0],
 					 n > 1 ? ", " : "", n > 1 ? keys[1] : "",
 					 n > 2 ? ", " : "", n > 2 ? keys[2] : "", n > 3 ? ", ..." : "");
-		ERR(L, &k->pos, hint, "%s: unknown key '%s'", ctx, k->u.scalar.text);
+		if (ctx)
+			ERR(L, &k->pos, hint, "%s: unknown key '%s'", ctx, k->u.scalar.text);
+		else
+			ERR(L, &k->pos, hint, "unknown top-level key '%s'", k->u.scalar.text);
 		free(hint);
 	}
 }
@@ -1127,7 +1130,7 @@ static void load_document(struct loader *L, const struct vf_node *root)
 		    "the top level must be a mapping, not %s", vf_node_describe(root));
 		return;
 	}
-	check_keys(L, root, "configuration", keys, VF_ARRAY_SIZE(keys));
+	check_keys(L, root, NULL, keys, VF_ARRAY_SIZE(keys));
 	if (vf_map_pair(root, "version")) {
 		bool ok;
 		unsigned long long v = get_uint(L, root, "version", false, 0, ~0u, 0, "configuration", &ok);
@@ -1153,7 +1156,7 @@ static void load_document(struct loader *L, const struct vf_node *root)
 /* Read a whole file (at most VF_CONFIG_FILE_MAX bytes). */
 static char *read_file(struct loader *L, const char *path, size_t *len)
 {
-	struct vf_pos pos = { L->file, 0, 0 };
+	struct vf_pos pos = { L->file, 1, 1 };   /* file-level problems: the top */
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;

@@ -161,13 +161,15 @@ static void parser_error(struct builder *b, const yaml_parser_t *p)
 	if (line_indented_with_tab(b, pos.line) ||
 	    (p->problem && strstr(p->problem, "tab")))
 		hint = "YAML does not allow tabs for indentation; indent with spaces";
-	if (p->context)
+	if (p->context && (p->context_mark.line != p->problem_mark.line ||
+			   p->context_mark.column != p->problem_mark.column))
 		vf_error_at(b->diags, &pos, hint, "invalid YAML: %s %s (line %u, column %u)",
 			    p->problem ? p->problem : "syntax error", p->context,
 			    (unsigned)p->context_mark.line + 1, (unsigned)p->context_mark.column + 1);
 	else
-		vf_error_at(b->diags, &pos, hint, "invalid YAML: %s",
-			    p->problem ? p->problem : "syntax error");
+		vf_error_at(b->diags, &pos, hint, "invalid YAML: %s%s%s",
+			    p->problem ? p->problem : "syntax error", p->context ? " " : "",
+			    p->context ? p->context : "");
 	b->failed = true;
 }
 

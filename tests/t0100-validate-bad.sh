@@ -1,0 +1,79 @@
+#!/bin/sh
+# validate on a corpus of bad files: each gets exactly its expected
+# FILE:LINE:COL errors (listed in the file as "# expect: L:C: message"),
+# exit status 1, nothing on stdout, and never a crash or a hang.
+. "$(dirname "$0")/lib.sh"
+
+cd "$TOP" || exit 1
+
+# check_bad FILE EXPECTATIONS: EXPECTATIONS is "L:C: message" lines.
+check_bad() {
+	file=$1 expect=$2
+	run_vf validate "$file"
+	expect_rc 1 || return 1
+	[ -z "$out" ] || { echo "stdout not empty: $out"; return 1; }
+	want=$(printf '%s\n' "$expect" | grep -c .)
+	got=$(printf '%s\n' "$err" | grep -c ': error: ')
+	printf '%s\n' "$expect" | while IFS= read -r e; do
+		pos=${e%%: *} msg=${e#*: }
+		printf '%s\n' "$err" | grep -F -- "$file:$pos: error: " | grep -qF -- "$msg" || {
+			echo "missing: $file:$pos: error: ...$msg"; echo "stderr: $err"; exit 1; }
+	done || return 1
+	[ "$got" -eq "$want" ] || { echo "expected $want errors, got $got:"; echo "$err"; return 1; }
+}
+
+for f in tests/bad/*.yaml; do
+	if [ -s "$f" ]; then
+		expect=$(sed -n 's/^# expect: //p' "$f")
+	else
+		expect="1:1: the file is empty"
+	fi
+	test_expect "$(basename "$f" .yaml): $(printf '%s' "$expect" | head -n 1)" \
+		'check_bad "$f" "$expect"'
+done
+
+# Inputs that cannot be committed as files.
+head -c $((16 * 1024 * 1024 + 1)) /dev/zero | tr '\0' '#' > "$TMP/big.yaml"
+test_expect 'a file over 16 MiB is refused' '
+	check_bad "$TMP/big.yaml" "1:1: file is larger than 16 MiB"'
+
+mkfifo "$TMP/fifo.yaml"
+test_expect 'a FIFO is refused without blocking' '
+	check_bad "$TMP/fifo.yaml" "1:1: not a regular file"'
+
+mkdir "$TMP/empty-dir"
+touch "$TMP/empty-dir/notes.txt" "$TMP/empty-dir/.hidden.yaml"
+test_expect 'a directory without YAML files is an error' '
+	run_vf validate "$TMP/empty-dir" && expect_rc 1 &&
+	expect_contains "$err" "$TMP/empty-dir: error: no *.yaml or *.yml files in this directory"'
+
+mkdir "$TMP/dangling"
+ln -s /nonexistent/x.yaml "$TMP/dangling/a.yaml"
+test_expect 'an unreadable file in a directory is reported by name' '
+	run_vf validate "$TMP/dangling" && expect_rc 1 &&
+	expect_contains "$err" "$TMP/dangling/a.yaml:1:1: error: cannot open: No such file or directory"'
+
+test_expect 'a missing CONFIG path is an error' '
+	run_vf validate "$TMP/does-not-exist" && expect_rc 1 &&
+	expect_contains "$err" "cannot read configuration: No such file or directory"'
+
+mkdir "$TMP/split"
+printf 'version: 1\nclusters: [{name: prod}]\nhosts:\n  - {name: h1, uri: "qemu:///system"}\n' > "$TMP/split/a.yaml"
+printf 'hosts:\n  - name: h1\n    uri: "qemu:///system"\n' > "$TMP/split/b.yml"
+test_expect 'a name defined in two files names both places' '
+	run_vf validate "$TMP/split" && expect_rc 1 &&
+	expect_contains "$err" "$TMP/split/b.yml:2:5: error: host '"'"'h1'"'"' is defined twice (first at $TMP/split/a.yaml:4:5)"'
+
+# Random garbage must never crash the loader.
+i=0
+while [ $i -lt 20 ]; do
+	head -c 2000 /dev/urandom > "$TMP/garbage$i.yaml"
+	i=$((i + 1))
+done
+test_expect 'random bytes give errors, never a crash' '
+	for g in "$TMP"/garbage*.yaml; do
+		run_vf validate "$g"
+		[ "$rc" -eq 1 ] || { echo "$g: exit $rc"; exit 1; }
+	done'
+
+test_done

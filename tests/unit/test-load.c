@@ -1,0 +1,260 @@
+/*
+ * The loader: typing, defaults, references, merging of a directory's files,
+ * anchors and merge keys, and that every error carries its position.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "reconcile/model.h"
+#include "tests/tap.h"
+
+static char tmpdir[] = "/tmp/vf-test-load.XXXXXX";
+
+static char *write_file(const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+/* Load text as one file; returns the config (or NULL) and fills diags. */
+static struct vf_config *load_text(const char *text, struct vf_diags *d)
+{
+	char *path = write_file("one.yaml", text);
+	struct vf_config *c;
+	memset(d, 0, sizeof(*d));
+	c = vf_config_load(path, d);
+	vf_diags_sort(d);
+	unlink(path);
+	free(path);
+	return c;
+}
+
+/* Does some diagnostic sit at line:col and contain needle? */
+static int has_diag(const struct vf_diags *d, unsigned line, unsigned col, const char *needle)
+{
+	size_t i;
+	for (i = 0; i < d->n; i++)
+		if (d->items[i].pos.line == line && d->items[i].pos.col == col &&
+		    strstr(d->items[i].message, needle))
+			return 1;
+	for (i = 0; i < d->n; i++)
+		printf("#   have %u:%u: %s\n", d->items[i].pos.line, d->items[i].pos.col,
+		       d->items[i].message);
+	return 0;
+}
+
+static const char base[] =
+	"version: 1\n"
+	"clusters:\n"
+	"  - name: prod\n"
+	"hosts:\n"
+	"  - {name: h1, uri: 'qemu:///system'}\n"
+	"networks:\n"
+	"  - {name: lan, mode: isolated}\n"
+	"storage_domains:\n"
+	"  - {name: data, type: dir, path: /var/lib/vf}\n";
+
+static void test_defaults(void)
+{
+	struct vf_diags d;
+	char *text = xasprintf("%s%s", base,
+			       "vms:\n"
+			       "  - name: web1\n"
+			       "    cpus: 2\n"
+			       "    memory: 1GiB\n"
+			       "    disks: [{name: root, size: 10GiB, storage: data}]\n"
+			       "    nics: [{network: lan}]\n");
+	struct vf_config *c = load_text(text, &d);
+	struct vf_vm *vm;
+
+	ok(c != NULL, "a minimal config loads");
+	if (!c)
+		goto out;
+	vm = vf_config_find_vm(c, "web1");
+	ok(vm != NULL, "vm found by name");
+	is_int(vm->memory, 1ull << 30, "memory in bytes");
+	is_int(vm->cpus, 2, "cpus");
+	is_str(vm->cluster, "prod", "the only cluster is the default");
+	ok(vm->cluster_ref == &c->clusters[0], "cluster reference resolved");
+	ok(vm->host == NULL && vm->host_ref == NULL, "no pin");
+	is_int(vm->state, VF_VM_STATE_RUNNING, "state defaults to running");
+	is_int(vm->graphics, VF_GRAPHICS_VNC, "graphics defaults to vnc");
+	is_str(vm->graphics_listen, "127.0.0.1", "graphics listens on localhost by default");
+	is_int(vm->shutdown_timeout, 60, "shutdown_timeout defaults to 60 s");
+	ok(!vm->protect && !vm->autostart && !vm->ha_enabled, "flags default to false");
+	ok(vm->disks[0].storage_ref == &c->storages[0], "disk storage resolved");
+	ok(vm->nics[0].network_ref == &c->networks[0], "nic network resolved");
+	is_str(c->networks[0].bridge, "br-lan", "bridge derived from the network name");
+	is_str(c->hosts[0].cluster, "prod", "host defaults to the only cluster");
+	vf_config_free(c);
+out:
+	vf_diags_release(&d);
+	free(text);
+}
+
+static void test_errors_have_positions(void)
+{
+	struct vf_diags d;
+	char *text = xasprintf("%s%s", base,
+			       "vms:\n"                                     /* 10 */
+			       "  - name: web1\n"                           /* 11 */
+			       "    cluster: prd\n"                         /* 12 */
+			       "    cpus: 0\n"                              /* 13 */
+			       "    memory: 2G\n"                           /* 14 */
+			       "    disks: [{name: root, size: 1GiB, storage: dta}]\n" /* 15 */
+			       "    nics: [{network: lna}]\n"               /* 16 */
+			       "    colour: blue\n");                       /* 17 */
+	struct vf_config *c = load_text(text, &d);
+
+	ok(c == NULL, "a bad config does not load");
+	ok(has_diag(&d, 12, 14, "cluster 'prd' is not defined"), "dangling cluster at its value");
+	ok(has_diag(&d, 13, 11, "cpus must be between 1 and 4096, got 0"), "zero cpus");
+	ok(has_diag(&d, 14, 13, "'2G' needs a binary unit"), "2G needs a binary unit");
+	ok(has_diag(&d, 15, 47, "storage domain 'dta' is not defined"), "dangling storage");
+	ok(has_diag(&d, 16, 22, "network 'lna' is not defined"), "dangling network");
+	ok(has_diag(&d, 17, 5, "unknown key 'colour'"), "unknown key at the key");
+	is_int(d.n_errors, 6, "exactly the six errors");
+	vf_diags_release(&d);
+	free(text);
+}
+
+static void test_anchors_and_merge_keys(void)
+{
+	struct vf_diags d;
+	char *text = xasprintf("%s%s", base,
+			       "vms:\n"
+			       "  - &small\n"
+			       "    name: a\n"
+			       "    cpus: 1\n"
+			       "    memory: 512MiB\n"
+			       "    nics: &nics [{network: lan}]\n"
+			       "  - <<: *small\n"
+			       "    name: b\n"
+			       "    cpus: 4\n"
+			       "  - {<<: [*small], name: c, nics: *nics}\n");
+	struct vf_config *c = load_text(text, &d);
+
+	ok(c != NULL, "anchors, aliases and merge keys load");
+	if (c) {
+		struct vf_vm *b = vf_config_find_vm(c, "b"), *cc = vf_config_find_vm(c, "c");
+		ok(b && b->cpus == 4, "an explicit key overrides the merged one");
+		ok(b && b->memory == 512ull << 20, "merged keys are inherited");
+		ok(cc && cc->n_nics == 1 && cc->cpus == 1, "merge from a list of mappings");
+		vf_config_free(c);
+	}
+	vf_diags_release(&d);
+	free(text);
+}
+
+static void test_directory_merge(void)
+{
+	struct vf_diags d = { 0 };
+	struct vf_config *c;
+	char *p1, *p2, *p3, *msg;
+
+	p1 = write_file("10-hosts.yaml", "version: 1\nclusters: [{name: prod}]\n"
+			"hosts:\n  - {name: h1, uri: 'qemu:///system'}\n");
+	p2 = write_file("20-vms.yml", "vms:\n  - {name: v1, cpus: 1, memory: 1GiB, host: h1}\n");
+	p3 = write_file("notes.txt", "not yaml: [\n");
+	c = vf_config_load(tmpdir, &d);
+	ok(c != NULL, "a directory of files merges");
+	if (c) {
+		is_int(c->n_files, 2, "only *.yaml and *.yml files are read");
+		ok(c->vms[0].host_ref == &c->hosts[0], "a reference across files resolves");
+		vf_config_free(c);
+	}
+	vf_diags_release(&d);
+
+	unlink(p3);
+	free(p3);
+	p3 = write_file("30-more.yaml", "hosts:\n  - {name: h1, uri: 'qemu:///system'}\n");
+	c = vf_config_load(tmpdir, &d);
+	vf_diags_sort(&d);
+	ok(c == NULL, "a name defined in two files is an error");
+	msg = xasprintf("first at %s:4:5", p1);
+	ok(d.n == 1 && strstr(d.items[0].message, msg) && strstr(d.items[0].pos.file, "30-more.yaml") &&
+	   d.items[0].pos.line == 2, "the error names both places");
+	free(msg);
+	vf_diags_release(&d);
+	unlink(p1);
+	unlink(p2);
+	unlink(p3);
+	free(p1);
+	free(p2);
+	free(p3);
+}
+
+static void test_cross_checks(void)
+{
+	struct vf_diags d;
+	struct vf_config *c = load_text(
+		"version: 1\n"
+		"clusters: [{name: a}, {name: b}]\n"
+		"hosts: [{name: h1, cluster: a, uri: 'qemu:///system'}]\n"
+		"networks: [{name: n, mode: isolated, clusters: [a]}]\n"
+		"vms:\n"
+		"  - {name: v1, cluster: b, host: h1, cpus: 1, memory: 1GiB, nics: [{network: n, mac: '52:54:00:00:00:01'}]}\n"
+		"  - {name: v2, cpus: 1, memory: 1GiB, nics: [{network: n, mac: '52:54:00:00:00:01'}]}\n", &d);
+
+	ok(c == NULL, "cross-object rules are checked");
+	ok(has_diag(&d, 6, 34, "host 'h1' is in cluster 'a'"), "pin outside the vm's cluster");
+	ok(has_diag(&d, 6, 78, "network 'n' is not available in cluster 'b'"), "network out of scope");
+	ok(has_diag(&d, 7, 5, "has no cluster (there is more than one"), "no default among two clusters");
+	ok(has_diag(&d, 7, 46, "mac 52:54:00:00:00:01 is also used"), "duplicate MAC");
+	vf_diags_release(&d);
+}
+
+static void test_bad_documents(void)
+{
+	static const struct {
+		const char *text;
+		unsigned line, col;
+		const char *needle;
+	} cases[] = {
+		{ "", 1, 1, "the file is empty" },
+		{ "# only a comment\n", 1, 1, "the file is empty" },
+		{ "- a\n", 1, 1, "top level must be a mapping" },
+		{ "version: 1\nversion: 1\n", 2, 1, "duplicate key 'version'" },
+		{ "version: 2\n", 1, 10, "unsupported configuration version 2" },
+		{ "clusters: []\n", 1, 1, "no 'version' key" },
+		{ "version: 1\nvms: {}\n", 2, 6, "vms must be a list" },
+		{ "version: 1\nvm: []\n", 2, 1, "unknown key 'vm'" },
+		{ "version: 1\nclusters:\n\t- name: a\n", 3, 1, "invalid YAML" },
+		{ "version: 1\nclusters: [{name: a}]\n---\nversion: 1\n", 3, 1, "more than one YAML document" },
+		{ "version: 1\nclusters: [*nope]\n", 2, 12, "unknown anchor" },
+		{ "version: \"1\"\n", 1, 10, "must be an integer, not the string" },
+		{ "version: 1\nclusters: [{name: a, scheduling: evenly}]\n", 2, 34, "scheduling must be" },
+	};
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_SIZE(cases); i++) {
+		struct vf_diags d;
+		struct vf_config *c = load_text(cases[i].text, &d);
+		ok(c == NULL && has_diag(&d, cases[i].line, cases[i].col, cases[i].needle),
+		   "bad document %zu: %u:%u %s", i, cases[i].line, cases[i].col, cases[i].needle);
+		vf_config_free(c);
+		vf_diags_release(&d);
+	}
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_defaults();
+	test_errors_have_positions();
+	test_anchors_and_merge_keys();
+	test_directory_merge();
+	test_cross_checks();
+	test_bad_documents();
+	rmdir(tmpdir);
+	return tap_done();
+}
