@@ -28,7 +28,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/cmd/main.o
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BENCH_BIN := $(BUILD)/bench/gen-config
+
 
 PROVE   ?= prove
 PROVE_FLAGS ?=
@@ -53,15 +53,11 @@ $(BUILD)/tests/%: tests/unit/%.c tests/tap.h $(BUILD)/libvirtform.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvirtform.a $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
-
 unit: $(UNIT_BIN)
 
 # `make check` installs what is missing, builds and runs every test once.
 check: deps-if-missing
-	$(MAKE) $(BIN) unit $(BENCH_BIN)
+	$(MAKE) $(BIN) unit
 	VIRTFORM=$(CURDIR)/$(BIN) VF_BUILD=$(CURDIR)/$(BUILD) \
 	    $(PROVE) $(PROVE_FLAGS) $(UNIT_BIN) tests/t*.sh
 
@@ -90,7 +86,7 @@ lab-down:
 lab-status:
 	contrib/lab/lab status
 
-bench: virtform $(BENCH_BIN)
+bench: virtform
 	bench/load-10k.sh
 
 clean:

@@ -224,7 +224,7 @@ static void test_bad_documents(void)
 		{ "version: 2\n", 1, 10, "unsupported configuration version 2" },
 		{ "clusters: []\n", 1, 1, "no 'version' key" },
 		{ "version: 1\nvms: {}\n", 2, 6, "vms must be a list" },
-		{ "version: 1\nvm: []\n", 2, 1, "unknown key 'vm'" },
+		{ "version: 1\nvm: []\n", 2, 1, "unknown top-level key 'vm'" },
 		{ "version: 1\nclusters:\n\t- name: a\n", 3, 1, "invalid YAML" },
 		{ "version: 1\nclusters: [{name: a}]\n---\nversion: 1\n", 3, 1, "more than one YAML document" },
 		{ "version: 1\nclusters: [*nope]\n", 2, 12, "unknown anchor" },
