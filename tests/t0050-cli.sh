@@ -1,0 +1,66 @@
+#!/bin/sh
+# The command line: help, version, dispatch, did-you-mean for commands and
+# options, exit codes, the default CONFIG.
+. "$(dirname "$0")/lib.sh"
+
+test_expect 'virtform help lists the commands and exit codes' '
+	run_vf help && expect_rc 0 &&
+	expect_contains "$out" "validate" && expect_contains "$out" "hosts" &&
+	expect_contains "$out" "2  changes present"'
+
+test_expect 'no command prints usage and fails' '
+	run_vf && expect_rc 1 && expect_contains "$out" "usage: virtform <command>"'
+
+test_expect '--help is help' '
+	run_vf --help && expect_rc 0 && expect_contains "$out" "Commands:"'
+
+test_expect '--version prints the version' '
+	run_vf --version && expect_rc 0 &&
+	expect_contains "$out" "virtform $(cat "$TOP/VERSION")"'
+
+test_expect 'an unknown command suggests the nearest' '
+	run_vf valdate && expect_rc 1 &&
+	expect_contains "$err" "unknown command '"'"'valdate'"'"'; did you mean '"'"'validate'"'"'?"'
+
+test_expect 'an unknown command with nothing near points at help' '
+	run_vf frobnicate && expect_rc 1 && expect_contains "$err" "see '"'"'virtform help'"'"'"'
+
+test_expect 'an unknown option suggests the nearest' '
+	run_vf hosts --jsn && expect_rc 1 &&
+	expect_contains "$err" "unknown option '"'"'--jsn'"'"'; did you mean '"'"'--json'"'"'?"'
+
+test_expect 'an unknown short option is reported' '
+	run_vf validate -x && expect_rc 1 && expect_contains "$err" "unknown option '"'"'-x'"'"'"'
+
+test_expect 'an unknown global option is reported' '
+	run_vf --verison && expect_rc 1 &&
+	expect_contains "$err" "did you mean '"'"'--version'"'"'?"'
+
+test_expect 'an option missing its value is reported' '
+	run_vf hosts --timeout && expect_rc 1 && expect_contains "$err" "needs a value"'
+
+test_expect 'a bad --timeout is refused' '
+	run_vf hosts --timeout=-3 "$TOP/examples/quickstart" && expect_rc 1 &&
+	expect_contains "$err" "timeout"'
+
+for c in validate hosts help version; do
+	test_expect "virtform $c --help" '
+		run_vf '"$c"' --help && expect_rc 0 && expect_contains "$out" "usage: virtform '"$c"'"'
+	test_expect "virtform help $c is the same text" '
+		run_vf '"$c"' --help; a=$out; run_vf help '"$c"'; [ "$a" = "$out" ]'
+done
+
+test_expect 'command help documents exit codes' '
+	run_vf validate --help && expect_contains "$out" "Exit status"'
+
+test_expect 'CONFIG defaults to the current directory' '
+	cd "$TOP/examples/quickstart" && run_vf validate && expect_rc 0 &&
+	expect_contains "$out" "ok: "'
+
+test_expect 'two CONFIG arguments are refused' '
+	run_vf validate a b && expect_rc 1 && expect_contains "$err" "at most one CONFIG"'
+
+test_expect 'options may follow CONFIG' '
+	run_vf validate "$TOP/examples/quickstart" --help && expect_rc 0'
+
+test_done
