@@ -11,8 +11,10 @@
 CC      ?= gcc
 PKGS    := libvirt yaml-0.1 libxml-2.0 jansson
 WERROR  ?=
+# CFLAGS is yours (optimisation, sanitizers); VF_CFLAGS is the project's and
+# always applies, even when CFLAGS is given on the command line.
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
+VF_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes $(WERROR) -pthread -D_GNU_SOURCE -I.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -40,18 +42,18 @@ BIN     ?= virtform
 all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(BUILD)/libvirtform.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(VF_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libvirtform.a: $(LIB_OBJ)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/%.o: %.c $(wildcard */*.h */*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DVF_VERSION='"$(VERSION)"' -DVF_GIT_REV='"$(GIT_REV)"' -c -o $@ $<
+	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DVF_VERSION='"$(VERSION)"' -DVF_GIT_REV='"$(GIT_REV)"' -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c tests/tap.h $(BUILD)/libvirtform.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvirtform.a $(LDLIBS)
+	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvirtform.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 

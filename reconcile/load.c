@@ -205,6 +205,10 @@ static const char *get_str(struct loader *L, const struct vf_node *map, const ch
 		ERR(L, &v->pos, NULL, "%s: %s contains a NUL character", ctx, key);
 		return NULL;
 	}
+	if (!v->u.scalar.len) {
+		ERR(L, &v->pos, "give it a value or remove the key", "%s: %s is empty", ctx, key);
+		return NULL;
+	}
 	return v->u.scalar.text;
 }
 

@@ -59,14 +59,10 @@ enum vf_size_status vf_size_parse(const char *text, uint64_t *bytes, char **hint
 
 	if (hint)
 		*hint = NULL;
-	while (*p == ' ')
-		p++;
 	if (!*p)
 		return VF_SIZE_EMPTY;
 	if (*p == '-')
 		return VF_SIZE_NEGATIVE;
-	if (*p == '+')
-		p++;
 	digits = p;
 	while (isdigit((unsigned char)*p)) {
 		unsigned d = (unsigned)(*p - '0');
@@ -103,8 +99,10 @@ enum vf_size_status vf_size_parse(const char *text, uint64_t *bytes, char **hint
 	if (*unit_text == ' ')
 		unit_text++;
 	if (!*unit_text) {
+		/* A bare 2 is likely GiB; a bare 2048 likely MiB. */
 		if (hint)
-			*hint = xasprintf("%.*sGiB", (int)(p - digits), digits);
+			*hint = xasprintf("%.*s%s", (int)(p - digits), digits,
+					  !overflow && v >= 512 ? "MiB" : "GiB");
 		return VF_SIZE_NO_UNIT;
 	}
 	u = unit_exact(unit_text);

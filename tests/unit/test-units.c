@@ -44,6 +44,9 @@ int main(void)
 	fails("512M", VF_SIZE_BAD_UNIT, "512MiB");
 	fails("1k", VF_SIZE_BAD_UNIT, "1KiB");
 	fails("2", VF_SIZE_NO_UNIT, "2GiB");
+	fails("2048", VF_SIZE_NO_UNIT, "2048MiB");
+	fails(" 2GiB", VF_SIZE_SYNTAX, NULL);
+	fails("+2GiB", VF_SIZE_SYNTAX, NULL);
 	fails("1.5GiB", VF_SIZE_FRACTION, "1536MiB");
 	fails("0.5 TiB", VF_SIZE_FRACTION, "512GiB");
 	fails("1.1KiB", VF_SIZE_FRACTION, NULL);
