@@ -16,6 +16,13 @@ WERROR  ?=
 CFLAGS  ?= -O2 -g
 VF_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes $(WERROR) -pthread -D_GNU_SOURCE -I.
+# Targets that install the libraries, or need none, may run before they exist.
+NO_LIBS_GOALS := deps deps-if-missing check demo asan clean lab-up lab-down lab-status bench
+ifeq ($(filter $(NO_LIBS_GOALS),$(MAKECMDGOALS)),)
+  ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
+    $(error libraries missing ($(PKGS)): run 'make deps' as root, or 'make check' which does it)
+  endif
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS  += $(PKG_LIBS) -pthread
@@ -72,6 +79,8 @@ demo: deps-if-missing
 	contrib/lab/lab up
 	./virtform validate examples/lab
 	./virtform hosts examples/lab
+	@echo
+	@echo "The lab is running: try './virtform hosts examples/lab --json'; stop it with 'make lab-down'."
 
 deps:
 	contrib/deps.sh
@@ -79,7 +88,7 @@ deps:
 deps-if-missing:
 	@contrib/deps.sh --if-missing
 
-lab-up: virtform
+lab-up: deps-if-missing
 	contrib/lab/lab up
 
 lab-down:
@@ -88,8 +97,9 @@ lab-down:
 lab-status:
 	contrib/lab/lab status
 
-bench: virtform
-	bench/load-10k.sh
+bench: deps-if-missing
+	$(MAKE) $(BIN)
+	VIRTFORM=$(CURDIR)/$(BIN) bench/load-10k.sh
 
 clean:
 	rm -rf build build-asan virtform
