@@ -26,7 +26,15 @@ lab_up_for_test() {
 		lab_was_up=0
 		at_exit '"$LAB" down >/dev/null 2>&1'
 	fi
-	"$LAB" up >"$TMP/.lab-up.log" 2>&1 || { cat "$TMP/.lab-up.log" >&2; return 1; }
+	"$LAB" up >"$TMP/.lab-up.log" 2>&1 || { cat "$TMP/.lab-up.log" >&2; lab_bail; }
+	# Only ever talk to lab addresses while the lab owns them: without the
+	# lab's bridge, 169.254.77.x would leave through the default route.
+	"$LAB" status >"$TMP/.lab-status.log" 2>&1 || { cat "$TMP/.lab-status.log" >&2; lab_bail; }
+}
+
+lab_bail() {
+	echo "Bail out! the lab did not come up; no lab test can run"
+	exit 1
 }
 
 # lab_define I NAME [start]: define (and start) a domain of type kvm with
