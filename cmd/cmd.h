@@ -53,4 +53,13 @@ bool vf_parse_seconds(const char *text, double *seconds);
  * error message) when more than one was given. */
 const char *vf_cmd_config_arg(const struct vf_cmd *cmd, int argc, char **argv);
 
+struct vf_config;
+
+/*
+ * Load and check CONFIG (reconcile/model.h).  Every diagnostic goes to
+ * stderr, sorted by position, and on failure a count line; returns NULL
+ * then.  The caller frees the config with vf_config_free().
+ */
+struct vf_config *vf_cmd_load_config(const char *path);
+
 #endif

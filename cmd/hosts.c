@@ -229,7 +229,6 @@ static int hosts_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vf_diags diags = { 0 };
 	struct vf_config *config;
 	struct vf_pool_item *items = NULL;
 	struct row *rows = NULL;
@@ -261,10 +260,7 @@ static int hosts_run(int argc, char **argv)
 	if (!path)
 		return VF_EXIT_ERROR;
 
-	config = vf_config_load(path, &diags);
-	vf_diags_sort(&diags);
-	vf_diags_print(&diags, stderr);
-	vf_diags_release(&diags);
+	config = vf_cmd_load_config(path);
 	if (!config)
 		return VF_EXIT_ERROR;
 

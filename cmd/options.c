@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "reconcile/model.h"
 #include "reconcile/util.h"
 
 int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
@@ -104,4 +105,18 @@ const char *vf_cmd_config_arg(const struct vf_cmd *cmd, int argc, char **argv)
 		return NULL;
 	}
 	return argv[optind];
+}
+
+struct vf_config *vf_cmd_load_config(const char *path)
+{
+	struct vf_diags diags = { 0 };
+	struct vf_config *config = vf_config_load(path, &diags);
+
+	vf_diags_sort(&diags);
+	vf_diags_print(&diags, stderr);
+	if (!config)
+		fprintf(stderr, "%zu error%s in %s\n", diags.n_errors,
+			diags.n_errors == 1 ? "" : "s", path);
+	vf_diags_release(&diags);
+	return config;
 }

@@ -29,7 +29,6 @@ static int validate_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vf_diags diags = { 0 };
 	struct vf_config *config;
 	const char *path;
 	int c;
@@ -47,20 +46,13 @@ static int validate_run(int argc, char **argv)
 	if (!path)
 		return VF_EXIT_ERROR;
 
-	config = vf_config_load(path, &diags);
-	vf_diags_sort(&diags);
-	vf_diags_print(&diags, stderr);
-	if (!config) {
-		fprintf(stderr, "%zu error%s in %s\n", diags.n_errors,
-			diags.n_errors == 1 ? "" : "s", path);
-		vf_diags_release(&diags);
+	config = vf_cmd_load_config(path);
+	if (!config)
 		return VF_EXIT_ERROR;
-	}
 	/* The exact wording is a contract: scripts parse it.  Always plural. */
 	printf("ok: %zu hosts, %zu networks, %zu storage domains, %zu vms\n",
 	       config->n_hosts, config->n_networks, config->n_storages, config->n_vms);
 	vf_config_free(config);
-	vf_diags_release(&diags);
 	return VF_EXIT_OK;
 }
 
