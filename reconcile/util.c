@@ -88,7 +88,7 @@ void vf_grow(void **array, size_t elem, size_t need, size_t *alloc)
 /* Arena: a list of blocks, newest first.  Large requests get their own
  * block so a 1 MiB scalar does not waste the rest of a standard block. */
 #define ARENA_BLOCK (64u * 1024)
-#define ARENA_ALIGN 16u
+#define ARENA_ALIGN 8u     /* enough for every type the model stores */
 
 struct vf_arena_block {
 	struct vf_arena_block *next;

@@ -33,7 +33,8 @@ void vf_grow(void **array, size_t elem, size_t need, size_t *alloc);
  * A bump allocator: everything allocated from it is freed at once by
  * vf_arena_release().  The config model lives in one arena, so loading
  * 10,000 VMs costs a handful of mallocs and freeing it is O(blocks).
- * Memory returned is zeroed and aligned for any type.  Not thread-safe.
+ * Memory returned is zeroed and 8-byte aligned (pointers, uint64_t; not
+ * long double).  Not thread-safe.
  */
 struct vf_arena_block;
 struct vf_arena {

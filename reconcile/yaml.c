@@ -246,6 +246,23 @@ static void check_duplicates(struct builder *b, struct vf_pair *pairs, size_t n)
 
 	if (n < 2)
 		return;
+	if (n <= 16) {
+		/* most mappings are small: no allocation, no sort */
+		size_t j;
+		for (i = 1; i < n; i++) {
+			const struct vf_node *k = pairs[i].key;
+			for (j = 0; j < i; j++) {
+				const struct vf_node *prev = pairs[j].key;
+				if (!key_eq(prev, k) || is_merge_key(k))
+					continue;
+				vf_error_at(b->diags, &k->pos, "remove one of them",
+					    "duplicate key '%s' (first defined at line %u, column %u)",
+					    k->u.scalar.text, prev->pos.line, prev->pos.col);
+				break;
+			}
+		}
+		return;
+	}
 	sorted = xmalloc(n * sizeof(*sorted));
 	for (i = 0; i < n; i++)
 		sorted[i] = &pairs[i];
@@ -522,9 +539,11 @@ struct vf_pair *vf_map_pair(const struct vf_node *map, const char *key)
 	size_t i;
 	if (!map || map->kind != VF_NODE_MAP)
 		return NULL;
-	for (i = 0; i < map->u.map.n; i++)
-		if (!strcmp(map->u.map.pairs[i].key->u.scalar.text, key))
+	for (i = 0; i < map->u.map.n; i++) {
+		const char *k = map->u.map.pairs[i].key->u.scalar.text;
+		if (k[0] == key[0] && !strcmp(k, key))
 			return &map->u.map.pairs[i];
+	}
 	return NULL;
 }
 
