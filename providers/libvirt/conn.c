@@ -76,6 +76,22 @@ char *vf_libvirt_error(const char *what)
 	return text;
 }
 
+char *vf_libvirt_uri_unattended(const char *uri)
+{
+	const char *sep = strstr(uri, "://"), *query;
+	size_t scheme_len;
+
+	if (!sep)
+		return xstrdup(uri);
+	scheme_len = (size_t)(sep - uri);
+	if (scheme_len < 4 || strncmp(sep - 4, "+ssh", 4))
+		return xstrdup(uri);         /* not ssh (libssh/libssh2 differ) */
+	query = strchr(sep, '?');
+	if (query && (strstr(query, "?no_tty=") || strstr(query, "&no_tty=")))
+		return xstrdup(uri);         /* the user said */
+	return xasprintf("%s%cno_tty=1", uri, query ? '&' : '?');
+}
+
 /* Any credential request fails instead of prompting on a terminal. */
 static int no_prompt(virConnectCredentialPtr cred, unsigned int ncred, void *cbdata)
 {
@@ -90,10 +106,13 @@ virConnectPtr vf_libvirt_open(const char *uri, int readonly, char **error)
 	static int credtypes[] = { VIR_CRED_AUTHNAME, VIR_CRED_PASSPHRASE };
 	virConnectAuth auth = { credtypes, VF_ARRAY_SIZE(credtypes), no_prompt, NULL };
 	virConnectPtr conn;
+	char *real_uri;
 
 	if (vf_libvirt_init(error) < 0)
 		return NULL;
-	conn = virConnectOpenAuth(uri, &auth, readonly ? VIR_CONNECT_RO : 0);
+	real_uri = vf_libvirt_uri_unattended(uri);
+	conn = virConnectOpenAuth(real_uri, &auth, readonly ? VIR_CONNECT_RO : 0);
+	free(real_uri);
 	if (!conn)
 		*error = vf_libvirt_error("cannot connect");
 	return conn;

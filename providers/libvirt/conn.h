@@ -38,6 +38,14 @@ virConnectPtr vf_libvirt_open(const char *uri, int readonly, char **error);
  */
 char *vf_libvirt_error(const char *what);
 
+/*
+ * The URI virtform really opens: for the ssh transport ("qemu+ssh://"),
+ * no_tty=1 is added unless the URI sets it, so ssh fails instead of asking
+ * for a password on the terminal — virtform runs unattended (CI, hooks,
+ * parallel probes).  Malloc'd.
+ */
+char *vf_libvirt_uri_unattended(const char *uri);
+
 /* Copy src (NULL: "") into dst[size], truncating; always terminated. */
 void vf_libvirt_copy(char *dst, size_t size, const char *src);
 
