@@ -40,7 +40,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 
 PROVE   ?= prove
-PROVE_FLAGS ?=
+# --comments: a failing test's diagnostics reach the log (CI shows nothing else)
+PROVE_FLAGS ?= --comments
 
 .PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench clean unit
 
