@@ -72,6 +72,7 @@ check: deps-if-missing
 	    $(PROVE) $(PROVE_FLAGS) $(UNIT_BIN) tests/t*.sh
 
 asan:
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	$(MAKE) BUILD=build-asan BIN=build-asan/virtform CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" check
 

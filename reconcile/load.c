@@ -249,8 +249,8 @@ static bool get_bool(struct loader *L, const struct vf_node *map, const char *ke
 		if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE"))
 			return false;
 	}
-	ERR(L, &v->pos, "write true or false", "%s: %s must be true or false, got %s'%s'%s", ctx,
-	    key, v->plain ? "" : "the string ", t, "");
+	ERR(L, &v->pos, "write true or false", "%s: %s must be true or false, got %s'%s'", ctx, key,
+	    v->plain ? "" : "the string ", t);
 	return def;
 }
 
