@@ -4,12 +4,16 @@
  * or every problem found (FILE:LINE:COL: error: ...) and exits 1.
  */
 #include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
 
 #include "cmd/cmd.h"
 #include "reconcile/model.h"
+#include "reconcile/util.h"
 
 static const char usage[] =
-	"usage: virtform validate [CONFIG]\n"
+	"usage: virtform validate [CONFIG] [--json]\n"
 	"\n"
 	"Load CONFIG (a YAML file, or a directory whose *.yaml/*.yml files are\n"
 	"merged; default: the current directory) and check it: syntax, types,\n"
@@ -19,22 +23,89 @@ static const char usage[] =
 	"problem as FILE:LINE:COL: error: MESSAGE.\n"
 	"\n"
 	"Options:\n"
+	"      --json   print one JSON document instead: {\"valid\": bool,\n"
+	"               \"counts\": {...}, \"diagnostics\": [{\"severity\", \"file\",\n"
+	"               \"line\", \"column\", \"message\", \"hint\"}]} (for editors, CI)\n"
 	"  -h, --help   show this help\n"
 	"\n"
 	"Exit status: 0 valid, 1 invalid or unreadable.\n";
 
+/* A JSON string of s; bytes that are not UTF-8 (a file name) become '?'. */
+static json_t *json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy, *p;
+
+	if (j)
+		return j;
+	copy = xstrdup(s);
+	for (p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static int validate_json(const char *path)
+{
+	struct vf_diags diags = { 0 };
+	struct vf_config *config = vf_config_load(path, &diags);
+	json_t *doc = json_object(), *list = json_array();
+	size_t i;
+
+	vf_diags_sort(&diags);
+	for (i = 0; i < diags.n; i++) {
+		const struct vf_diag *g = &diags.items[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "severity",
+				    json_string(g->severity == VF_SEVERITY_ERROR ? "error" : "warning"));
+		json_object_set_new(o, "file", g->pos.file ? json_text(g->pos.file) : json_null());
+		json_object_set_new(o, "line", g->pos.line ? json_integer(g->pos.line) : json_null());
+		json_object_set_new(o, "column", g->pos.line ? json_integer(g->pos.col) : json_null());
+		json_object_set_new(o, "message", json_text(g->message));
+		json_object_set_new(o, "hint", g->hint ? json_text(g->hint) : json_null());
+		json_array_append_new(list, o);
+	}
+	json_object_set_new(doc, "valid", json_boolean(config != NULL));
+	if (config) {
+		json_t *counts = json_object();
+		json_object_set_new(counts, "clusters", json_integer((json_int_t)config->n_clusters));
+		json_object_set_new(counts, "hosts", json_integer((json_int_t)config->n_hosts));
+		json_object_set_new(counts, "networks", json_integer((json_int_t)config->n_networks));
+		json_object_set_new(counts, "storage_domains", json_integer((json_int_t)config->n_storages));
+		json_object_set_new(counts, "images", json_integer((json_int_t)config->n_images));
+		json_object_set_new(counts, "vms", json_integer((json_int_t)config->n_vms));
+		json_object_set_new(doc, "counts", counts);
+	}
+	json_object_set_new(doc, "diagnostics", list);
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(doc);
+	vf_diags_release(&diags);
+	if (!config)
+		return VF_EXIT_ERROR;
+	vf_config_free(config);
+	return VF_EXIT_OK;
+}
+
 static int validate_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vf_config *config;
 	const char *path;
+	bool json = false;
 	int c;
 
 	while ((c = vf_getopt(&vf_cmd_validate, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
+		case 'j':
+			json = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return VF_EXIT_OK;
@@ -46,6 +117,8 @@ static int validate_run(int argc, char **argv)
 	if (!path)
 		return VF_EXIT_ERROR;
 
+	if (json)
+		return validate_json(path);
 	config = vf_cmd_load_config(path);
 	if (!config)
 		return VF_EXIT_ERROR;

@@ -63,4 +63,32 @@ test_expect 'two CONFIG arguments are refused' '
 test_expect 'options may follow CONFIG' '
 	run_vf validate "$TOP/examples/quickstart" --help && expect_rc 0'
 
+# validate --json: the same diagnostics as the text, for editors and CI.
+json_summary() {   # valid, hosts, vms, number of diagnostics
+	printf '%s\n' "$out" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+c = d.get("counts", {})
+print(d["valid"], c.get("hosts"), c.get("vms"), len(d["diagnostics"]))'
+}
+json_as_text() {   # the diagnostics rendered like the text output
+	printf '%s\n' "$out" | /usr/bin/python3 -c '
+import json, sys
+for x in json.load(sys.stdin)["diagnostics"]:
+    hint = "; " + x["hint"] if x["hint"] else ""
+    print("%s:%d:%d: %s: %s%s" % (x["file"], x["line"], x["column"], x["severity"], x["message"], hint))'
+}
+
+test_expect 'validate --json on a valid config: valid, counts, no diagnostics' '
+	run_vf validate --json "$TOP/examples/abc-local" && expect_rc 0 &&
+	[ "$(json_summary)" = "True 2 5 0" ]'
+
+test_expect 'validate --json on a bad config: every error with file, line, column' '
+	run_vf validate "$TOP/tests/bad/dangling-refs.yaml" &&
+	printf "%s\n" "$err" | grep ": error: " > "$TMP/from-text" &&
+	run_vf validate --json "$TOP/tests/bad/dangling-refs.yaml" && expect_rc 1 &&
+	[ "$(json_summary)" = "False None None 7" ] &&
+	json_as_text > "$TMP/from-json" &&
+	diff "$TMP/from-text" "$TMP/from-json"'
+
 test_done
