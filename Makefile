@@ -57,7 +57,10 @@ $(BUILD)/libvirtform.a: $(LIB_OBJ)
 
 $(BUILD)/%.o: %.c $(wildcard */*.h */*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DVF_VERSION='"$(VERSION)"' -DVF_GIT_REV='"$(GIT_REV)"' -c -o $@ $<
+	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(VF_DEFS) -c -o $@ $<
+
+# Only the version command needs the version strings.
+$(BUILD)/cmd/version.o: VF_DEFS = -DVF_VERSION='"$(VERSION)"' -DVF_GIT_REV='"$(GIT_REV)"'
 
 $(BUILD)/tests/%: tests/unit/%.c tests/tap.h $(BUILD)/libvirtform.a
 	@mkdir -p $(dir $@)

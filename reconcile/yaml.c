@@ -238,6 +238,14 @@ static bool key_eq(const struct vf_node *a, const struct vf_node *b)
 	       !memcmp(a->u.scalar.text, b->u.scalar.text, a->u.scalar.len);
 }
 
+static void report_duplicate(struct builder *b, const struct vf_node *first,
+			     const struct vf_node *again)
+{
+	vf_error_at(b->diags, &again->pos, "remove one of them",
+		    "duplicate key '%s' (first defined at line %u, column %u)",
+		    again->u.scalar.text, first->pos.line, first->pos.col);
+}
+
 /* Report keys written twice in one mapping. */
 static void check_duplicates(struct builder *b, struct vf_pair *pairs, size_t n)
 {
@@ -255,9 +263,7 @@ static void check_duplicates(struct builder *b, struct vf_pair *pairs, size_t n)
 				const struct vf_node *prev = pairs[j].key;
 				if (!key_eq(prev, k) || is_merge_key(k))
 					continue;
-				vf_error_at(b->diags, &k->pos, "remove one of them",
-					    "duplicate key '%s' (first defined at line %u, column %u)",
-					    k->u.scalar.text, prev->pos.line, prev->pos.col);
+				report_duplicate(b, prev, k);
 				break;
 			}
 		}
@@ -271,9 +277,7 @@ static void check_duplicates(struct builder *b, struct vf_pair *pairs, size_t n)
 		const struct vf_node *prev = sorted[i - 1]->key, *k = sorted[i]->key;
 		if (!key_eq(prev, k) || is_merge_key(k))
 			continue;
-		vf_error_at(b->diags, &k->pos, "remove one of them",
-			    "duplicate key '%s' (first defined at line %u, column %u)",
-			    k->u.scalar.text, prev->pos.line, prev->pos.col);
+		report_duplicate(b, prev, k);
 	}
 	free(sorted);
 }

@@ -221,6 +221,10 @@ static void test_bad_documents(void)
 		{ "# only a comment\n", 1, 1, "the file is empty" },
 		{ "- a\n", 1, 1, "top level must be a mapping" },
 		{ "version: 1\nversion: 1\n", 2, 1, "duplicate key 'version'" },
+		/* over 16 keys: the sorted path of the duplicate check */
+		{ "version: 1\nhosts:\n  - labels: {k1: 1, k2: 1, k3: 1, k4: 1, k5: 1, k6: 1, k7: 1, "
+		  "k8: 1, k9: 1, k10: 1, k11: 1, k12: 1, k13: 1, k14: 1, k15: 1, k16: 1, k17: 1, k3: 2}\n",
+		  3, 141, "duplicate key 'k3' (first defined at line 3, column 28)" },
 		{ "version: 2\n", 1, 10, "unsupported configuration version 2" },
 		{ "clusters: []\n", 1, 1, "no 'version' key" },
 		{ "version: 1\nvms: {}\n", 2, 6, "vms must be a list" },
