@@ -4,14 +4,22 @@
  * a provider's headers; it calls through struct vf_provider.
  *
  * Thread safety: every operation takes its own connection state, so
- * different hosts may be driven from different threads at once.  A provider
- * translates library errors into messages that name the virtform object.
+ * different hosts may be driven from different threads at once, and one
+ * session may be used by several threads at once.  A provider translates
+ * library errors into messages that name the virtform object
+ * ("vm.web1@lab1: cannot start: ...").
+ *
+ * Errors: operations return 0 (or a pointer) on success, -1 (NULL) with
+ * *error set to a malloc'd one-line message the caller frees.
  */
 #ifndef VF_PROVIDER_H
 #define VF_PROVIDER_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "reconcile/plan.h"
+#include "reconcile/spec.h"
 
 /* What `virtform hosts` shows about one hypervisor host. */
 struct vf_host_facts {
@@ -29,14 +37,40 @@ struct vf_host_facts {
 	unsigned domains_total;
 };
 
+/* A provider's connection to one host, for apply (opaque to the engine). */
+struct vf_session;
+
 struct vf_provider {
 	const char *name;
 	/*
-	 * Connect to uri and fill facts.  Returns 0, or -1 with *error set to
-	 * a malloc'd one-line message (caller frees).  May block on the
-	 * network: callers bound it with a deadline (reconcile/pool.h).
+	 * Connect to uri and fill facts.  May block on the network: callers
+	 * bound it with a deadline (reconcile/pool.h).
 	 */
 	int (*host_facts)(const char *uri, struct vf_host_facts *facts, char **error);
+
+	/*
+	 * Read one host (read-only): every object of the four kinds, those of
+	 * interest in full (spec.h, struct vf_observed).  Returns a heap
+	 * observation the caller frees with vf_observed_free().  May block on
+	 * the network: callers bound it with a deadline.
+	 */
+	struct vf_observed *(*observe)(const struct vf_observe_request *req, char **error);
+
+	/* Open / close a read-write session to a host for apply. */
+	struct vf_session *(*session_open)(const char *uri, char **error);
+	void (*session_close)(struct vf_session *s);
+
+	/*
+	 * Carry out one action on its host.  Idempotent: applying an action
+	 * whose effect is already (partly) there completes it instead of
+	 * failing (a crash between define and start, a retry).  A VM stop or
+	 * delete shuts the guest down gracefully (ACPI) and forces it off
+	 * after action->shutdown_timeout seconds.
+	 */
+	int (*apply)(struct vf_session *s, const struct vf_action *action, char **error);
+
+	/* Diff hint: how a change to the field at path of a kind is made. */
+	enum vf_field_class (*field_class)(enum vf_kind kind, const char *path);
 };
 
 extern const struct vf_provider vf_provider_libvirt;

@@ -1,0 +1,102 @@
+/*
+ * plan.h — a plan: the ordered graph of actions that turns what the hosts
+ * have (observed) into what the config says (desired).
+ *
+ * Built by vf_plan_build() (plan.c) from the desired resources
+ * (desired.c), the hosts' observations and the state; printed by
+ * plan-print.c (text, JSON); executed by apply.c.
+ *
+ * Ownership: a plan owns its actions, their field changes and every string
+ * in them (plan->arena).  desired and observed point into the desired
+ * state and the observations the plan was built from: those must outlive
+ * the plan.
+ */
+#ifndef VF_PLAN_H
+#define VF_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reconcile/spec.h"
+
+enum vf_action_type {
+	VF_ACTION_CREATE,
+	VF_ACTION_UPDATE,
+	VF_ACTION_REPLACE,
+	VF_ACTION_DELETE,
+	VF_ACTION_START,
+	VF_ACTION_STOP,
+	VF_ACTION_COUNT,
+};
+/* "create", "update", ... as in JSON plans. */
+const char *vf_action_type_name(enum vf_action_type t);
+
+/*
+ * How a field's change can be made, from the provider's diff hints.  The
+ * engine picks the strongest class among an action's fields.
+ */
+enum vf_field_class {
+	VF_FIELD_LIVE,           /* applied to the running object */
+	VF_FIELD_RESTART,        /* written now, takes effect at next restart */
+	VF_FIELD_REPLACE,        /* cannot change in place: destroy + create */
+};
+
+enum vf_value_type {
+	VF_VALUE_STRING,
+	VF_VALUE_NUMBER,
+	VF_VALUE_BYTES,          /* a number shown as "2 GiB" */
+	VF_VALUE_BOOL,
+};
+
+/* One field of a resource: its path and value, for diffs. */
+struct vf_field {
+	const char *path;        /* "memory", "disk[vda].volume", "nic[0].mac" */
+	enum vf_value_type type;
+	const char *text;        /* VF_VALUE_STRING; NULL = absent */
+	uint64_t number;         /* NUMBER, BYTES, BOOL (0/1) */
+	bool present;            /* false: the object has no such field */
+};
+
+struct vf_field_change {
+	struct vf_field before;  /* observed; .present false for a create */
+	struct vf_field after;   /* desired; .present false for a delete */
+	enum vf_field_class class;
+};
+
+struct vf_action {
+	size_t index;                      /* in plan->actions */
+	enum vf_action_type type;
+	enum vf_kind kind;
+	const char *address;
+	const char *name;
+	const char *host;
+	const struct vf_resource *desired;   /* create, update, replace, start */
+	const struct vf_resource *observed;  /* update, replace, delete, stop */
+	struct vf_field_change *fields;
+	size_t n_fields;
+	bool live;                         /* no restart of the object needed */
+	bool requires_restart;             /* written, effective at next restart */
+	const char *reason;                /* replace: why; NULL otherwise */
+	bool drift;                        /* the object was changed outside
+					    * virtform since it last wrote it */
+	size_t *deps;                      /* indices of actions to finish first */
+	size_t n_deps, alloc_deps;
+	unsigned shutdown_timeout;         /* stop/delete/replace of a VM: seconds */
+};
+
+struct vf_plan {
+	struct vf_arena arena;
+	const char *project;
+	struct vf_action *actions;         /* in a valid execution order */
+	size_t n_actions, alloc_actions;
+	unsigned counts[VF_ACTION_COUNT];
+	char **warnings;                   /* malloc'd lines, shown before the plan */
+	size_t n_warnings, alloc_warnings;
+	char **skipped_hosts;              /* --skip-unreachable: "HOST: ERROR" */
+	size_t n_skipped, alloc_skipped;
+};
+
+void vf_plan_free(struct vf_plan *plan);
+
+#endif

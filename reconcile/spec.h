@@ -1,0 +1,201 @@
+/*
+ * spec.h — resources: the unit the engine diffs, plans and applies.
+ *
+ * The config model (model.h) says what the user wrote; a resource is one
+ * object on one host as a provider realizes it: a libvirt network on
+ * lab1, a storage pool on lab2, a volume in that pool, a domain.  The same
+ * structs describe both sides of a diff:
+ *
+ *   - desired resources are built from the model by desired.c;
+ *   - observed resources are what a provider read from a host (observe).
+ *
+ * A resource's address names it in plans, state and --target:
+ *
+ *   vm.NAME                 a VM (it lives on exactly one host)
+ *   network.NAME@HOST       a network's realization on one host
+ *   storage.NAME@HOST       a storage domain's pool on one host
+ *   volume.NAME@HOST        a volume (a VM disk "VM-DISK", or an image)
+ *
+ * Ownership: every string and array of a resource lives in an arena owned
+ * by whoever built it (the desired state, or one host's observation); a
+ * resource is never freed on its own.  Strings are never NULL unless the
+ * field says "NULL when absent".
+ *
+ * Provider-neutral: no libvirt here.  A provider turns these specs into
+ * its own objects (providers/libvirt/xml.c) and back.
+ */
+#ifndef VF_SPEC_H
+#define VF_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reconcile/model.h"
+
+/* Kinds, in creation order: a kind depends only on kinds before it. */
+enum vf_kind {
+	VF_KIND_STORAGE,
+	VF_KIND_VOLUME,
+	VF_KIND_NETWORK,
+	VF_KIND_VM,
+	VF_KIND_COUNT,
+};
+const char *vf_kind_name(enum vf_kind k);   /* "storage", "volume", ... */
+
+struct vf_network_spec {
+	enum vf_net_mode mode;
+	const char *bridge;             /* nat/isolated: the bridge libvirt makes;
+					 * bridge: the host bridge to attach to */
+	unsigned mtu;                   /* 0 = default */
+	bool has_ipv4;                  /* nat/isolated only */
+	uint32_t ipv4_address;          /* host order */
+	unsigned ipv4_prefix;
+	bool has_dhcp;
+	uint32_t dhcp_start, dhcp_end;  /* host order */
+	bool active;                    /* desired: always true */
+	bool autostart;                 /* desired: always true */
+};
+
+struct vf_pool_spec {
+	enum vf_storage_type type;
+	const char *path;               /* dir: directory; nfs: mount point;
+					 * logical: /dev/VG; iscsi: /dev/disk/by-path */
+	const char *server;             /* nfs; NULL otherwise */
+	const char *export_path;        /* nfs; NULL otherwise */
+	const char *vg;                 /* logical; NULL otherwise */
+	const char *portal;             /* iscsi "host[:port]"; NULL otherwise */
+	const char *target;             /* iscsi IQN; NULL otherwise */
+	bool active;                    /* desired: always true */
+	bool autostart;                 /* desired: always true */
+};
+
+struct vf_volume_spec {
+	const char *pool;               /* libvirt pool name (= storage domain) */
+	uint64_t capacity;              /* bytes; desired 0 = "the image's size"
+					 * (a clone) or "the uploaded file's" */
+	enum vf_image_format format;
+	const char *backing;            /* clone of this volume (same pool) by
+					 * name; NULL when absent.  Observed: the
+					 * backing volume's name when it is in the
+					 * same pool, else its path */
+	const char *upload_file;        /* desired image volumes: the local file
+					 * to upload; NULL otherwise */
+	const char *vm;                 /* desired: the VM whose disk this is;
+					 * NULL for an image volume */
+	bool keep;                      /* desired: survive the VM's destroy */
+	const char *path;               /* observed: the volume's path on its host */
+};
+
+struct vf_disk_spec {
+	const char *name;               /* the disk's name in the config ("root") */
+	const char *target;             /* guest device: vda, vdb, ... */
+	const char *pool;
+	const char *volume;             /* volume name in pool */
+	enum vf_image_format format;
+};
+
+struct vf_nic_spec {
+	const char *network;            /* libvirt network name */
+	uint8_t mac[6];                 /* always set: given, or derived */
+	const char *model;              /* "virtio" */
+};
+
+/*
+ * The ownership marker a managed domain carries (libvirt <metadata>): the
+ * config's identity (the project), the VM's address, a hash of the desired
+ * spec it was last written from, and the volumes it owns — so a domain and
+ * its disks are found again when the state directory is lost.
+ */
+struct vf_marker_volume {
+	const char *pool;
+	const char *name;
+	bool keep;
+};
+struct vf_marker {
+	const char *project;            /* NULL: the object carries no marker */
+	const char *spec_hash;          /* 16 hex digits; NULL when absent */
+	struct vf_marker_volume *volumes;
+	size_t n_volumes;
+};
+
+struct vf_vm_spec {
+	unsigned cpus;
+	unsigned max_cpus;              /* >= cpus; room to grow live (issue 4) */
+	uint64_t memory;                /* bytes, whole KiB */
+	uint64_t max_memory;            /* >= memory */
+	enum vf_firmware firmware;
+	enum vf_graphics_type graphics;
+	const char *graphics_listen;    /* NULL when graphics == NONE */
+	int graphics_port;              /* -1 = automatic */
+	struct vf_disk_spec *disks;
+	size_t n_disks;
+	struct vf_nic_spec *nics;
+	size_t n_nics;
+	bool running;                   /* desired state / observed active */
+	bool autostart;
+	const char *description;        /* NULL when absent */
+	unsigned shutdown_timeout;      /* desired only: seconds (not libvirt's) */
+	struct vf_marker marker;        /* desired: what to write; observed: what
+					 * was found (project NULL: unmanaged) */
+};
+
+/* One object on one host. */
+struct vf_resource {
+	enum vf_kind kind;
+	const char *name;               /* the provider's object name */
+	const char *host;               /* host name in the config */
+	const char *address;            /* see above */
+	const char *uuid;               /* observed; NULL when unknown */
+	struct vf_pos pos;              /* desired: where the config defines it */
+	bool protect;                   /* desired: refuse to destroy */
+	union {
+		struct vf_network_spec net;
+		struct vf_pool_spec pool;
+		struct vf_volume_spec vol;
+		struct vf_vm_spec vm;
+	} u;
+};
+
+/*
+ * What a provider read from one host.  Every object of the four kinds the
+ * provider saw is listed (so a name clash with an unmanaged object is
+ * found), but only objects of interest are read in full: every domain
+ * (its metadata tells whether it is ours), and the networks, pools and
+ * volumes named in the request.  Others carry only kind, name and host,
+ * with detailed == false.
+ *
+ * Owns everything in arena; free with vf_observed_free().
+ */
+struct vf_observed_item {
+	struct vf_resource r;
+	bool detailed;                  /* r.u was read */
+};
+struct vf_observed {
+	struct vf_arena arena;
+	const char *host;
+	uint64_t memory_total;          /* bytes, for placement */
+	struct vf_observed_item *items;
+	size_t n_items, alloc_items;
+};
+void vf_observed_free(struct vf_observed *o);
+/* Append an item (zeroed but for kind, name, host); returns it. */
+struct vf_observed_item *vf_observed_add(struct vf_observed *o, enum vf_kind kind,
+					 const char *name);
+
+/* What to read in full on one host (all names borrowed). */
+struct vf_observe_request {
+	const char *host;
+	const char *uri;
+	const char *project;
+	const char **networks; size_t n_networks;
+	const char **pools;    size_t n_pools;
+	/* volumes are read in full when their pool is in pools and their
+	 * name is in volumes */
+	const char **volumes;  size_t n_volumes;
+};
+
+/* The ASCII MAC "52:54:00:ab:cd:ef" of mac into buf[18]. */
+void vf_mac_format(const uint8_t mac[6], char buf[18]);
+
+#endif
