@@ -27,6 +27,9 @@ struct vf_cmd {
 
 extern const struct vf_cmd vf_cmd_validate;
 extern const struct vf_cmd vf_cmd_hosts;
+extern const struct vf_cmd vf_cmd_plan;
+extern const struct vf_cmd vf_cmd_apply;
+extern const struct vf_cmd vf_cmd_destroy;
 extern const struct vf_cmd vf_cmd_help;
 extern const struct vf_cmd vf_cmd_version;
 

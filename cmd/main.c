@@ -15,6 +15,9 @@
 const struct vf_cmd *const vf_commands[] = {
 	&vf_cmd_validate,
 	&vf_cmd_hosts,
+	&vf_cmd_plan,
+	&vf_cmd_apply,
+	&vf_cmd_destroy,
 	&vf_cmd_help,
 	&vf_cmd_version,
 	NULL,

@@ -71,6 +71,7 @@ struct loader {
 	const char *dir;               /* its directory, for relative paths */
 	bool saw_version;
 	bool unreadable;               /* a file could not be read or parsed */
+	struct vf_pos project_pos;     /* where 'project:' was set */
 	struct vf_strmap defined[KIND_COUNT];  /* name -> struct vf_pos * */
 	struct ref *refs;
 	size_t n_refs, alloc_refs;
@@ -1144,9 +1145,9 @@ typedef void (*load_fn)(struct loader *, const struct vf_node *, size_t);
 
 static void load_document(struct loader *L, const struct vf_node *root)
 {
-	static const char *const keys[] = { "version", "clusters", "hosts", "networks",
+	static const char *const keys[] = { "version", "project", "clusters", "hosts", "networks",
 					    "storage_domains", "images", "vms" };
-	static const load_fn loaders[] = { NULL, load_cluster, load_host, load_network,
+	static const load_fn loaders[] = { NULL, NULL, load_cluster, load_host, load_network,
 					   load_storage, load_image, load_vm };
 	size_t i, k;
 
@@ -1167,7 +1168,19 @@ static void load_document(struct loader *L, const struct vf_node *root)
 		else if (ok)
 			L->c->version = (unsigned)v;
 	}
-	for (k = 1; k < VF_ARRAY_SIZE(keys); k++) {
+	if (vf_map_pair(root, "project")) {
+		const char *p = get_name(L, root, "project", false, "configuration");
+		const struct vf_pos *pos = &vf_map_get(root, "project")->pos;
+		if (p && L->c->project && strcmp(p, L->c->project))
+			ERR(L, pos, "give 'project:' once, or the same value in every file",
+			    "project '%s' differs from project '%s' at %s:%u:%u", p, L->c->project,
+			    L->project_pos.file, L->project_pos.line, L->project_pos.col);
+		else if (p && !L->c->project) {
+			L->c->project = vf_arena_strdup(&L->c->arena, p);
+			L->project_pos = *pos;
+		}
+	}
+	for (k = 2; k < VF_ARRAY_SIZE(keys); k++) {
 		const struct vf_node *list = vf_map_get(root, keys[k]);
 		if (!list || vf_node_is_null(list))
 			continue;    /* "vms:" with nothing yet is fine */
@@ -1471,6 +1484,43 @@ static void default_cluster(struct loader *L, const char **name, struct vf_clust
 	}
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * The project — the identity virtform marks the objects it manages with —
+ * defaults to the config's cluster names, sorted and joined with '+': it
+ * then survives a lost state directory and a moved repository, and two
+ * configurations for different clusters never claim each other's VMs.
+ */
+static void default_project(struct vf_config *c)
+{
+	const char **names;
+	size_t i, len = 1;
+	char *p;
+
+	if (!c->n_clusters) {
+		c->project = "default";
+		return;
+	}
+	names = xcalloc(c->n_clusters, sizeof(*names));
+	for (i = 0; i < c->n_clusters; i++) {
+		names[i] = c->clusters[i].name;
+		len += strlen(names[i]) + 1;
+	}
+	qsort(names, c->n_clusters, sizeof(*names), str_cmp);
+	p = vf_arena_alloc(&c->arena, len);
+	for (i = 0; i < c->n_clusters; i++) {
+		if (i)
+			strcat(p, "+");
+		strcat(p, names[i]);
+	}
+	c->project = p;
+	free(names);
+}
+
 static void resolve_all(struct loader *L)
 {
 	struct vf_config *c = L->c;
@@ -1534,6 +1584,8 @@ static void resolve_all(struct loader *L)
 				    other->pos.file, other->pos.line, other->pos.col);
 		}
 	}
+	if (!c->project)
+		default_project(c);
 	for (i = 0; i < KIND_COUNT; i++)
 		vf_strmap_release(&m[i]);
 	vf_strmap_release(&macs);

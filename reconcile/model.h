@@ -230,6 +230,9 @@ struct vf_config {
 	const char **files;              /* files loaded, sorted */
 	size_t n_files, alloc_files;
 	unsigned version;
+	const char *project;             /* identity of the objects this config
+					  * manages: 'project:' or, by default, the
+					  * cluster names joined with '+' */
 
 	struct vf_cluster *clusters; size_t n_clusters, alloc_clusters;
 	struct vf_host *hosts;       size_t n_hosts, alloc_hosts;

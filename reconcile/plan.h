@@ -56,6 +56,7 @@ struct vf_field {
 	const char *text;        /* VF_VALUE_STRING; NULL = absent */
 	uint64_t number;         /* NUMBER, BYTES, BOOL (0/1) */
 	bool present;            /* false: the object has no such field */
+	bool any;                /* desired: the config leaves it open */
 };
 
 struct vf_field_change {
@@ -83,6 +84,10 @@ struct vf_action {
 	size_t *deps;                      /* indices of actions to finish first */
 	size_t n_deps, alloc_deps;
 	unsigned shutdown_timeout;         /* stop/delete/replace of a VM: seconds */
+	/* planner-internal: why this action may not run (protect), reported
+	 * if it survives --target; NULL otherwise */
+	const char *blocked, *blocked_hint;
+	struct vf_pos blocked_pos;
 };
 
 struct vf_plan {

@@ -250,6 +250,22 @@ void *vf_strmap_put(struct vf_strmap *m, const char *key, void *value)
 	}
 }
 
+void vf_strmap_set(struct vf_strmap *m, const char *key, void *value)
+{
+	size_t i;
+
+	if (!m->cap) {
+		vf_strmap_put(m, key, value);
+		return;
+	}
+	for (i = str_hash(key) & (m->cap - 1); m->slots[i].key; i = (i + 1) & (m->cap - 1))
+		if (!strcmp(m->slots[i].key, key)) {
+			m->slots[i].value = value;
+			return;
+		}
+	vf_strmap_put(m, key, value);
+}
+
 void *vf_strmap_get(const struct vf_strmap *m, const char *key)
 {
 	size_t i;

@@ -75,5 +75,7 @@ struct vf_strmap {
  * under key (the old one if it was present). */
 void *vf_strmap_put(struct vf_strmap *m, const char *key, void *value);
 void *vf_strmap_get(const struct vf_strmap *m, const char *key);
+/* Insert key -> value, or replace the value stored under key. */
+void vf_strmap_set(struct vf_strmap *m, const char *key, void *value);
 void vf_strmap_release(struct vf_strmap *m);
 #endif

@@ -1,0 +1,83 @@
+/*
+ * destroy.c — `virtform destroy [CONFIG]`: remove everything virtform
+ * manages for this configuration (or the --target ones), and nothing else:
+ * unmanaged objects on the same hosts stay, protected VMs stop the plan.
+ *
+ * Without a terminal it refuses unless --auto-approve, so a CI job never
+ * hangs on a prompt and never applies a plan nobody asked for.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/run.h"
+
+static const char usage[] =
+	"usage: virtform destroy [CONFIG] [--auto-approve] [--target ADDR]...\n"
+	"\n"
+	"Plan the removal of every object virtform manages for CONFIG on its\n"
+	"hosts (VMs shut down gracefully, then their volumes unless a disk says\n"
+	"keep: true, networks, storage pools; the data of a storage pool stays),\n"
+	"show it, ask 'Destroy these resources?' (on a terminal) and carry it\n"
+	"out.  Objects virtform does not manage are never touched.  A VM with\n"
+	"protect: true makes the plan fail.\n"
+	"\n"
+	"Options:\n"
+	"      --auto-approve        do not ask (needed without a terminal)\n"
+	"      --parallelism N       actions in flight at once (default 10)\n"
+	RUN_OPTIONS_HELP
+	"  -h, --help                show this help\n"
+	"\n"
+	"Exit status: 0 destroyed (or nothing to do), 1 an error or a failed action.\n";
+
+static int cmd_destroy(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_destroy = {
+	.name = "apply",
+	.summary = "remove everything virtform manages for the configuration",
+	.usage = usage,
+	.run = cmd_destroy,
+};
+
+static int cmd_destroy(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },
+		{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },
+		{ "target", required_argument, NULL, RUN_OPT_TARGET },
+		{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
+		{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
+		{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
+		{ "skip-unreachable", no_argument, NULL, RUN_OPT_SKIP_UNREACHABLE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o = { 0 };
+	struct run run;
+	bool auto_approve = false;
+	int c, rc;
+
+	while ((c = vf_getopt(&vf_cmd_destroy, argc, argv, "h", longopts)) != -1) {
+		int r = run_option(&vf_cmd_destroy, c, optarg, &o);
+		if (r < 0)
+			goto bad;
+		if (r)
+			continue;
+		switch (c) {
+		case RUN_OPT_AUTO_APPROVE: auto_approve = true; break;
+		case 'h': fputs(usage, stdout); free(o.targets); return VF_EXIT_OK;
+		default: goto bad;
+		}
+	}
+	o.destroy = true;
+	o.config_path = vf_cmd_config_arg(&vf_cmd_destroy, argc, argv);
+	if (!o.config_path)
+		goto bad;
+	rc = run_plan(&vf_cmd_destroy, &o, &run);
+	if (rc == 0)
+		rc = run_apply(&vf_cmd_destroy, &o, &run, auto_approve);
+	run_release(&run, &o);
+	return rc;
+bad:
+	free(o.targets);
+	return VF_EXIT_ERROR;
+}

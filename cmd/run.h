@@ -1,0 +1,85 @@
+/*
+ * run.h — what plan, apply and destroy share: parse the common options,
+ * load the config, lock the state, observe the hosts and build the plan.
+ */
+#ifndef VF_CMD_RUN_H
+#define VF_CMD_RUN_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "cmd/cmd.h"
+#include "reconcile/engine.h"
+
+/* Long options every reconciling command takes (val codes >= 1000). */
+enum {
+	RUN_OPT_TARGET = 1000,
+	RUN_OPT_STATE_DIR,
+	RUN_OPT_LOCK_TIMEOUT,
+	RUN_OPT_TIMEOUT,
+	RUN_OPT_SKIP_UNREACHABLE,
+	RUN_OPT_PARALLELISM,
+	RUN_OPT_AUTO_APPROVE,
+	RUN_OPT_JSON,
+	RUN_OPT_DETAILED_EXITCODE,
+};
+
+/* The help text of the shared options. */
+#define RUN_OPTIONS_HELP                                                            \
+	"      --target ADDR         only ADDR (vm.NAME, network.NAME[@HOST],\n"         \
+	"                            storage.NAME[@HOST], volume.NAME@HOST) and what\n"  \
+	"                            it depends on; repeatable\n"                         \
+	"      --state-dir DIR       the state directory (default: .virtform beside\n"   \
+	"                            the config; or $VIRTFORM_STATE_DIR)\n"               \
+	"      --lock-timeout SECONDS wait this long for another run's lock (default 0)\n" \
+	"      --timeout SECONDS     give each host this long to answer (default 60)\n"  \
+	"      --skip-unreachable    plan for the hosts that answer; say loudly which\n" \
+	"                            were skipped (default: an unreachable host fails)\n"
+
+struct run_opts {
+	const char *config_path;
+	const char *state_dir;           /* NULL: default */
+	double lock_timeout;             /* seconds; 0: fail at once */
+	double timeout;                  /* per host */
+	bool skip_unreachable;
+	const char **targets;            /* malloc'd array of argv pointers */
+	size_t n_targets, alloc_targets;
+	bool destroy;
+	unsigned parallelism;
+};
+
+/*
+ * Handle option c (from vf_getopt) if it is a shared one: 1 handled, 0
+ * not a shared option, -1 bad value (error printed).
+ */
+int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts *o);
+
+struct run {
+	struct vf_config *config;
+	struct vf_state state;
+	bool state_open;
+	struct vf_views views;
+	struct vf_desired desired;
+	struct vf_plan plan;
+};
+
+/*
+ * Load, lock, observe, plan.  Prints every diagnostic to stderr.
+ * Returns 0, or VF_EXIT_ERROR (run is then still to be released).
+ */
+int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+void run_release(struct run *run, struct run_opts *o);
+
+/*
+ * Show the plan, ask "Apply these changes? (yes/no)" on a terminal (or
+ * refuse without one unless auto_approve), execute it and print the
+ * summary ("Apply complete: ..." / "Destroy complete: ...").  Returns the
+ * exit status.
+ */
+int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+	      bool auto_approve);
+
+/* Colour on stdout: a terminal, and NO_COLOR unset or empty. */
+bool run_color(void);
+
+#endif

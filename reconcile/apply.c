@@ -1,0 +1,353 @@
+/*
+ * apply.c — execute a plan.
+ *
+ * The plan's array is a valid order and every action lists what it waits
+ * for; up to parallelism threads pick the first action whose dependencies
+ * have all succeeded, so independent work on different hosts (and on one
+ * host) runs at once.  An action whose dependency failed is not attempted
+ * — and neither is anything waiting on it — while everything else goes
+ * on: a failure stops only what depends on it.
+ *
+ * Each host gets one provider session, opened by the first action that
+ * needs it and shared by the threads (providers are thread-safe per
+ * session).  The state is updated and saved after every action, so a run
+ * that dies half-way leaves records of what it did.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reconcile/engine.h"
+
+enum status {
+	PENDING,
+	RUNNING,
+	SUCCEEDED,
+	FAILED,
+	NOT_ATTEMPTED,
+};
+
+struct host_session {
+	const char *host;
+	const char *uri;
+	pthread_mutex_t lock;
+	bool tried;
+	struct vf_session *session;
+	char *error;
+};
+
+struct exec {
+	const struct vf_config *config;
+	const struct vf_plan *plan;
+	const struct vf_provider *provider;
+	struct vf_state *state;
+	const struct vf_apply_opts *opts;
+	struct vf_apply_result *result;
+
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	enum status *status;
+	char **errors;
+	size_t first_pending;       /* no PENDING action before it */
+	size_t finished;
+	size_t running;
+	struct timespec start;
+
+	struct host_session *sessions;
+	size_t n_sessions;
+};
+
+static const char *const past[VF_ACTION_COUNT] = {
+	"created", "updated", "replaced", "destroyed", "started", "stopped",
+};
+
+static double since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static struct host_session *session_for(struct exec *x, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < x->n_sessions; i++)
+		if (!strcmp(x->sessions[i].host, host))
+			return &x->sessions[i];
+	return NULL;
+}
+
+/* The host's session, opened on first use; NULL with *error set. */
+static struct vf_session *session_get(struct exec *x, const char *host, char **error)
+{
+	struct host_session *hs = session_for(x, host);
+	struct vf_session *s;
+
+	if (!hs) {
+		*error = xasprintf("host '%s' is not in the configuration", host);
+		return NULL;
+	}
+	pthread_mutex_lock(&hs->lock);
+	if (!hs->tried) {
+		hs->tried = true;
+		hs->session = x->provider->session_open(hs->uri, &hs->error);
+		if (!hs->session && !hs->error)
+			hs->error = xstrdup("cannot connect");
+	}
+	s = hs->session;
+	if (!s)
+		*error = xasprintf("host '%s': %s", host, hs->error);
+	pthread_mutex_unlock(&hs->lock);
+	return s;
+}
+
+/* Record what an action did in the state; under x->lock. */
+static void state_record(struct exec *x, const struct vf_action *a)
+{
+	const struct vf_resource *r = a->desired;
+	struct vf_state_entry e = { 0 };
+	char *error = NULL;
+
+	switch (a->type) {
+	case VF_ACTION_DELETE:
+		vf_state_remove(x->state, a->address);
+		break;
+	case VF_ACTION_CREATE:
+	case VF_ACTION_UPDATE:
+	case VF_ACTION_REPLACE:
+		e.address = (char *)a->address;
+		e.kind = a->kind;
+		e.name = (char *)a->name;
+		e.host = (char *)a->host;
+		if (a->kind == VF_KIND_VOLUME)
+			e.pool = (char *)r->u.vol.pool;
+		e.protect = a->kind == VF_KIND_VM && r->protect;
+		e.keep = a->kind == VF_KIND_VOLUME && r->u.vol.keep;
+		vf_state_put(x->state, &e);
+		break;
+	default:
+		return;
+	}
+	if (vf_state_save(x->state, &error) < 0) {
+		fprintf(x->opts->out, "warning: %s\n", error);
+		free(error);
+	}
+}
+
+static void progress(struct exec *x)
+{
+	size_t i, shown = 0;
+
+	if (!x->opts->tty)
+		return;
+	fprintf(x->opts->out, "\r\033[K[%zu/%zu, %.0f s]", x->finished, x->plan->n_actions,
+		since(&x->start));
+	for (i = 0; i < x->plan->n_actions && shown < 3; i++)
+		if (x->status[i] == RUNNING) {
+			fprintf(x->opts->out, "%s %s", shown ? "," : " working on",
+				x->plan->actions[i].address);
+			shown++;
+		}
+	if (x->running > shown)
+		fprintf(x->opts->out, " and %zu more", x->running - shown);
+	fflush(x->opts->out);
+}
+
+static void line(struct exec *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void line(struct exec *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->opts->tty)
+		fputs("\r\033[K", x->opts->out);
+	va_start(ap, fmt);
+	vfprintf(x->opts->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', x->opts->out);
+	progress(x);
+}
+
+/*
+ * The next action to run, or SIZE_MAX when none is ready; marks those that
+ * cannot run any more as NOT_ATTEMPTED.  Under x->lock.
+ */
+static size_t pick(struct exec *x)
+{
+	size_t i, j;
+
+	while (x->first_pending < x->plan->n_actions && x->status[x->first_pending] != PENDING)
+		x->first_pending++;
+	for (i = x->first_pending; i < x->plan->n_actions; i++) {
+		const struct vf_action *a = &x->plan->actions[i];
+		bool ready = true;
+		const struct vf_action *failed = NULL;
+		if (x->status[i] != PENDING)
+			continue;
+		for (j = 0; j < a->n_deps; j++) {
+			enum status s = x->status[a->deps[j]];
+			if (s == FAILED || s == NOT_ATTEMPTED)
+				failed = &x->plan->actions[a->deps[j]];
+			else if (s != SUCCEEDED)
+				ready = false;
+		}
+		if (failed) {
+			x->status[i] = NOT_ATTEMPTED;
+			x->finished++;
+			x->result->n_not_attempted++;
+			x->errors[i] = xasprintf("not attempted: it depends on %s, which %s",
+						 failed->address,
+						 x->status[failed->index] == FAILED ? "failed"
+										    : "was not attempted");
+			line(x, "%s: %s", a->address, x->errors[i]);
+			continue;
+		}
+		if (ready)
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+static void *worker(void *opaque)
+{
+	struct exec *x = opaque;
+
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		size_t i = pick(x);
+		const struct vf_action *a;
+		struct vf_session *s;
+		struct timespec t0;
+		char *error = NULL;
+		int rc;
+
+		if (i == SIZE_MAX) {
+			if (x->finished == x->plan->n_actions)
+				break;
+			if (!x->running) {
+				/* cannot happen with a well-formed plan: a cycle */
+				size_t k;
+				for (k = 0; k < x->plan->n_actions; k++)
+					if (x->status[k] == PENDING) {
+						x->status[k] = NOT_ATTEMPTED;
+						x->errors[k] = xstrdup("not attempted: dependency cycle");
+						x->result->n_not_attempted++;
+						x->finished++;
+					}
+				pthread_cond_broadcast(&x->changed);
+				break;
+			}
+			pthread_cond_wait(&x->changed, &x->lock);
+			continue;
+		}
+		a = &x->plan->actions[i];
+		x->status[i] = RUNNING;
+		x->running++;
+		progress(x);
+		pthread_mutex_unlock(&x->lock);
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		s = session_get(x, a->host, &error);
+		rc = s ? x->provider->apply(s, a, &error) : -1;
+		if (rc < 0 && !error)
+			error = xstrdup("failed (no reason given)");
+
+		pthread_mutex_lock(&x->lock);
+		x->running--;
+		x->finished++;
+		if (rc == 0) {
+			x->status[i] = SUCCEEDED;
+			x->result->done[a->type]++;
+			state_record(x, a);
+			if (a->kind == VF_KIND_VM)
+				line(x, "%s on %s: %s in %.1f s", a->address, a->host, past[a->type],
+				     since(&t0));
+			else
+				line(x, "%s: %s in %.1f s", a->address, past[a->type], since(&t0));
+		} else {
+			x->status[i] = FAILED;
+			x->errors[i] = error;
+			x->result->n_failed++;
+			line(x, "%s: FAILED after %.1f s: %s", a->address, since(&t0), error);
+		}
+		pthread_cond_broadcast(&x->changed);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return NULL;
+}
+
+int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
+	     const struct vf_provider *provider, struct vf_state *state,
+	     const struct vf_apply_opts *opts, struct vf_apply_result *result)
+{
+	struct exec x = {
+		.config = config, .plan = plan, .provider = provider, .state = state,
+		.opts = opts, .result = result,
+	};
+	unsigned n_threads = opts->parallelism ? opts->parallelism : 1, t;
+	pthread_t *threads;
+	size_t i, started = 0;
+
+	memset(result, 0, sizeof(*result));
+	if (!plan->n_actions)
+		return 0;
+	pthread_mutex_init(&x.lock, NULL);
+	pthread_cond_init(&x.changed, NULL);
+	x.status = xcalloc(plan->n_actions, sizeof(*x.status));
+	x.errors = xcalloc(plan->n_actions, sizeof(*x.errors));
+	x.sessions = xcalloc(config->n_hosts ? config->n_hosts : 1, sizeof(*x.sessions));
+	x.n_sessions = config->n_hosts;
+	for (i = 0; i < config->n_hosts; i++) {
+		x.sessions[i].host = config->hosts[i].name;
+		x.sessions[i].uri = config->hosts[i].uri;
+		pthread_mutex_init(&x.sessions[i].lock, NULL);
+	}
+	if (!state->project)
+		state->project = xstrdup(config->project);
+	clock_gettime(CLOCK_MONOTONIC, &x.start);
+
+	if (n_threads > plan->n_actions)
+		n_threads = (unsigned)plan->n_actions;
+	threads = xcalloc(n_threads, sizeof(*threads));
+	for (t = 0; t < n_threads; t++)
+		if (pthread_create(&threads[t], NULL, worker, &x) == 0)
+			started++;
+		else
+			break;
+	if (!started)
+		worker(&x);        /* no thread at all: do it here */
+	for (t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	free(threads);
+	if (opts->tty)
+		fputs("\r\033[K", opts->out);
+
+	for (i = 0; i < x.n_sessions; i++) {
+		if (x.sessions[i].session)
+			provider->session_close(x.sessions[i].session);
+		free(x.sessions[i].error);
+		pthread_mutex_destroy(&x.sessions[i].lock);
+	}
+	if (result->n_failed || result->n_not_attempted) {
+		fprintf(opts->out, "\nFailed:\n");
+		for (i = 0; i < plan->n_actions; i++)
+			if (x.status[i] == FAILED)
+				fprintf(opts->out, "  %s: %s\n", plan->actions[i].address, x.errors[i]);
+		for (i = 0; i < plan->n_actions; i++)
+			if (x.status[i] == NOT_ATTEMPTED)
+				fprintf(opts->out, "  %s: %s\n", plan->actions[i].address, x.errors[i]);
+	}
+	for (i = 0; i < plan->n_actions; i++)
+		free(x.errors[i]);
+	free(x.errors);
+	free(x.status);
+	free(x.sessions);
+	pthread_cond_destroy(&x.changed);
+	pthread_mutex_destroy(&x.lock);
+	return result->n_failed || result->n_not_attempted ? -1 : 0;
+}

@@ -1,0 +1,494 @@
+/*
+ * desired.c — what the config wants, as resources on hosts.
+ *
+ * A storage domain and a network become one resource per host in their
+ * scope; each VM disk a volume "VM-DISK" in its storage domain on the VM's
+ * host; an image a volume named after it, uploaded into the storage domain
+ * of each host that has a VM cloning it; each VM one domain.
+ *
+ * Placement: a VM pinned to a host goes there.  Otherwise it stays where
+ * it is (a managed domain found on a host, or the host the state recorded)
+ * — virtform never moves a VM by replanning — and a new one goes where its
+ * cluster's scheduling puts it: evenly_distributed to the host with the
+ * least memory placed on it, power_saving to the first host (in config
+ * order) with room.  A VM that might live on a host skipped as
+ * unreachable is left out, with a warning: planning it elsewhere could
+ * make a second copy.
+ *
+ * MAC addresses the config leaves open are derived from the project, the
+ * VM and the NIC's index (52:54:00:xx:xx:xx), so plans show them and they
+ * stay stable; an existing NIC keeps the MAC it has.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconcile/engine.h"
+
+struct builder {
+	const struct vf_config *c;
+	const struct vf_views *views;
+	const struct vf_state *state;
+	struct vf_desired *d;
+	struct vf_diags *diags;
+	char ***warnings;
+	size_t *n_warnings, *alloc_warnings;
+	struct vf_strmap managed;       /* vm name -> struct found */
+	struct vf_strmap macs;          /* "52:54:00:.." -> non-NULL, in use */
+	uint64_t *load;                 /* per view: memory placed */
+};
+
+struct found {
+	struct vf_host_view *view;
+	const struct vf_resource *r;
+};
+
+static void warn(struct builder *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void warn(struct builder *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	VF_GROW(*b->warnings, *b->n_warnings + 1, *b->alloc_warnings);
+	va_start(ap, fmt);
+	(*b->warnings)[(*b->n_warnings)++] = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+static struct vf_resource *add(struct builder *b, enum vf_kind kind, const char *name,
+			       const char *host, const struct vf_pos *pos)
+{
+	struct vf_resource *r;
+	char *addr;
+
+	VF_GROW(b->d->items, b->d->n + 1, b->d->alloc);
+	r = &b->d->items[b->d->n++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->name = vf_arena_strdup(&b->d->arena, name);
+	r->host = host;
+	if (kind == VF_KIND_VM)
+		addr = xasprintf("vm.%s", name);
+	else
+		addr = xasprintf("%s.%s@%s", vf_kind_name(kind), name, host);
+	r->address = vf_arena_strdup(&b->d->arena, addr);
+	free(addr);
+	if (pos)
+		r->pos = *pos;
+	return r;
+}
+
+static bool in_scope(struct vf_cluster *const *refs, size_t n, const struct vf_cluster *cl)
+{
+	size_t i;
+
+	if (!n)
+		return true;
+	for (i = 0; i < n; i++)
+		if (refs[i] == cl)
+			return true;
+	return false;
+}
+
+/* Views a plan is made for: reachable ones. */
+static bool usable(const struct vf_host_view *v)
+{
+	return v->observed != NULL;
+}
+
+static void index_managed(struct builder *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < b->views->n; i++) {
+		struct vf_host_view *v = &b->views->hosts[i];
+		if (!usable(v))
+			continue;
+		for (j = 0; j < v->observed->n_items; j++) {
+			const struct vf_observed_item *it = &v->observed->items[j];
+			struct found *f, *old;
+			size_t k;
+			if (it->r.kind != VF_KIND_VM || !it->detailed || !it->r.u.vm.marker.project ||
+			    strcmp(it->r.u.vm.marker.project, b->c->project))
+				continue;
+			for (k = 0; k < it->r.u.vm.n_nics; k++) {
+				char mac[18];
+				vf_mac_format(it->r.u.vm.nics[k].mac, mac);
+				vf_strmap_put(&b->macs, vf_arena_strdup(&b->d->arena, mac), (void *)1);
+			}
+			f = vf_arena_alloc(&b->d->arena, sizeof(*f));
+			f->view = v;
+			f->r = &it->r;
+			old = vf_strmap_put(&b->managed, it->r.name, f);
+			if (old != f) {
+				struct vf_pos nopos = { 0 };
+				vf_error_at(b->diags, &nopos,
+					    "destroy one of them by hand (virsh undefine) after checking "
+					    "which holds the data",
+					    "vm '%s' exists on host '%s' and on host '%s', both marked as "
+					    "managed by project '%s'", it->r.name, old->view->host->name,
+					    v->host->name, b->c->project);
+			}
+			b->load[i] += it->r.u.vm.memory;
+		}
+	}
+}
+
+static void add_storage(struct builder *b)
+{
+	size_t i, h;
+
+	for (i = 0; i < b->c->n_storages; i++) {
+		const struct vf_storage *s = &b->c->storages[i];
+		for (h = 0; h < b->views->n; h++) {
+			const struct vf_host_view *v = &b->views->hosts[h];
+			struct vf_resource *r;
+			struct vf_pool_spec *p;
+			if (!usable(v) || !in_scope(s->cluster_refs, s->n_clusters, v->host->cluster_ref))
+				continue;
+			r = add(b, VF_KIND_STORAGE, s->name, v->host->name, &s->pos);
+			p = &r->u.pool;
+			p->type = s->type;
+			p->path = s->path;
+			p->server = s->server;
+			p->export_path = s->export_path;
+			p->vg = s->vg;
+			p->portal = s->portal;
+			p->target = s->target;
+			if (s->type == VF_STORAGE_LOGICAL && !p->path) {
+				char *dev = xasprintf("/dev/%s", s->vg);
+				p->path = vf_arena_strdup(&b->d->arena, dev);
+				free(dev);
+			} else if (s->type == VF_STORAGE_ISCSI && !p->path) {
+				p->path = "/dev/disk/by-path";
+			}
+			p->active = true;
+			p->autostart = true;
+		}
+	}
+}
+
+static void add_networks(struct builder *b)
+{
+	size_t i, h;
+
+	for (i = 0; i < b->c->n_networks; i++) {
+		const struct vf_network *n = &b->c->networks[i];
+		for (h = 0; h < b->views->n; h++) {
+			const struct vf_host_view *v = &b->views->hosts[h];
+			struct vf_network_spec *s;
+			if (!usable(v) || !in_scope(n->cluster_refs, n->n_clusters, v->host->cluster_ref))
+				continue;
+			s = &add(b, VF_KIND_NETWORK, n->name, v->host->name, &n->pos)->u.net;
+			s->mode = n->mode;
+			s->bridge = n->bridge;
+			/* a bridge's MTU is the host bridge's (host networking);
+			 * libvirt takes <mtu> only for networks it makes */
+			s->mtu = n->mode == VF_NET_MODE_BRIDGE ? 0 : n->mtu;
+			s->has_ipv4 = n->has_ipv4;
+			s->ipv4_address = n->ipv4_address;
+			s->ipv4_prefix = n->ipv4_prefix;
+			s->has_dhcp = n->has_dhcp;
+			s->dhcp_start = n->dhcp_start;
+			s->dhcp_end = n->dhcp_end;
+			s->active = true;
+			s->autostart = true;
+		}
+	}
+}
+
+static size_t view_index(const struct builder *b, const struct vf_host_view *v)
+{
+	return (size_t)(v - b->views->hosts);
+}
+
+/*
+ * Where vm goes: its view, or NULL (with a warning or an error) when it
+ * cannot be planned now.
+ */
+static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
+{
+	const struct found *f = vf_strmap_get(&b->managed, vm->name);
+	const struct vf_state_entry *e;
+	struct vf_host_view *best = NULL;
+	char *addr;
+	size_t i;
+
+	if (f) {
+		if (vm->host_ref && strcmp(vm->host_ref->name, f->view->host->name))
+			warn(b, "vm.%s stays on host '%s': the config pins it to '%s', and moving a "
+				"VM (live migration) is not supported yet", vm->name,
+			     f->view->host->name, vm->host_ref->name);
+		return f->view;
+	}
+	if (vm->host_ref) {
+		struct vf_host_view *v = vf_views_find(b->views, vm->host_ref->name);
+		if (v && usable(v))
+			return v;
+		warn(b, "vm.%s is not planned: its host '%s' is unreachable", vm->name,
+		     vm->host_ref->name);
+		return NULL;
+	}
+	addr = xasprintf("vm.%s", vm->name);
+	e = b->state ? vf_state_find(b->state, addr) : NULL;
+	free(addr);
+	if (e && e->host) {
+		struct vf_host_view *v = vf_views_find(b->views, e->host);
+		if (v && !usable(v)) {
+			warn(b, "vm.%s is not planned: it was last placed on host '%s', which is "
+				"unreachable", vm->name, e->host);
+			return NULL;
+		}
+		if (v && v->host->cluster_ref == vm->cluster_ref)
+			return v;
+	}
+	for (i = 0; i < b->views->n; i++) {
+		struct vf_host_view *v = &b->views->hosts[i];
+		if (v->host->cluster_ref != vm->cluster_ref)
+			continue;
+		if (!usable(v)) {
+			warn(b, "vm.%s is not planned: it is not on any reachable host, and host "
+				"'%s' of its cluster is unreachable and may have it", vm->name,
+			     v->host->name);
+			return NULL;
+		}
+	}
+	for (i = 0; i < b->views->n; i++) {
+		struct vf_host_view *v = &b->views->hosts[i];
+		if (v->host->cluster_ref != vm->cluster_ref)
+			continue;
+		if (vm->cluster_ref && vm->cluster_ref->scheduling == VF_SCHEDULING_POWER_SAVING) {
+			uint64_t room = v->observed->memory_total / 10 * 9;
+			if (b->load[i] + vm->memory <= room)
+				return v;
+		}
+		if (!best || b->load[i] < b->load[view_index(b, best)])
+			best = v;
+	}
+	if (!best)
+		vf_error_at(b->diags, &vm->pos, "add a host to the cluster",
+			    "vm '%s': cluster '%s' has no host to place it on", vm->name,
+			    vm->cluster ? vm->cluster : "(none)");
+	return best;
+}
+
+static void derive_mac(struct builder *b, const char *vm, size_t idx, uint8_t mac[6])
+{
+	uint32_t salt;
+
+	for (salt = 0;; salt++) {
+		uint64_t h = 14695981039346656037ull;
+		char buf[200], text[18];
+		const char *p;
+		snprintf(buf, sizeof(buf), "%s/%s/%zu/%u", b->c->project, vm, idx, salt);
+		for (p = buf; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		mac[0] = 0x52;
+		mac[1] = 0x54;
+		mac[2] = 0x00;
+		mac[3] = (uint8_t)(h >> 16);
+		mac[4] = (uint8_t)(h >> 8);
+		mac[5] = (uint8_t)h;
+		vf_mac_format(mac, text);
+		if (!vf_strmap_get(&b->macs, text)) {
+			vf_strmap_put(&b->macs, vf_arena_strdup(&b->d->arena, text), (void *)1);
+			return;
+		}
+	}
+}
+
+/* Is a storage domain realized on host v? */
+static bool storage_on(const struct vf_storage *s, const struct vf_host_view *v)
+{
+	return in_scope(s->cluster_refs, s->n_clusters, v->host->cluster_ref);
+}
+
+static void add_image_volume(struct builder *b, const struct vf_image *img,
+			     const struct vf_host_view *v)
+{
+	char *addr = xasprintf("volume.%s@%s", img->name, v->host->name);
+	size_t i;
+	struct vf_volume_spec *s;
+
+	for (i = 0; i < b->d->n; i++)
+		if (!strcmp(b->d->items[i].address, addr))
+			break;
+	free(addr);
+	if (i < b->d->n)
+		return;
+	s = &add(b, VF_KIND_VOLUME, img->name, v->host->name, &img->pos)->u.vol;
+	s->pool = img->storage;
+	s->format = img->format;
+	s->upload_file = img->file_path;
+}
+
+static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_view *v)
+{
+	const struct found *f = vf_strmap_get(&b->managed, vm->name);
+	const char *host = v->host->name;
+	struct vf_resource *r;
+	struct vf_vm_spec *s;
+	size_t i;
+	bool ok = true;
+
+	for (i = 0; i < vm->n_disks; i++) {
+		const struct vf_disk *dk = &vm->disks[i];
+		struct vf_volume_spec *vol;
+		char *name;
+		if (!storage_on(dk->storage_ref, v)) {
+			vf_error_at(b->diags, &dk->pos, "scope the storage domain to the VM's cluster",
+				    "vm '%s': disk '%s' is on storage domain '%s', which host '%s' "
+				    "does not have", vm->name, dk->name, dk->storage, host);
+			ok = false;
+			continue;
+		}
+		if (dk->image_ref) {
+			if (dk->image_ref->storage_ref != dk->storage_ref) {
+				vf_error_at(b->diags, &dk->pos,
+					    "put the disk on the image's storage domain",
+					    "vm '%s': disk '%s' clones image '%s', which lives on storage "
+					    "domain '%s', not '%s'", vm->name, dk->name, dk->image,
+					    dk->image_ref->storage, dk->storage);
+				ok = false;
+				continue;
+			}
+			add_image_volume(b, dk->image_ref, v);
+		}
+		name = xasprintf("%s-%s", vm->name, dk->name);
+		vol = &add(b, VF_KIND_VOLUME, name, host, &dk->pos)->u.vol;
+		free(name);
+		vol->pool = dk->storage;
+		vol->capacity = dk->size;
+		vol->format = dk->image_ref ? VF_FORMAT_QCOW2 : dk->format;
+		vol->backing = dk->image;
+		vol->vm = vm->name;
+		vol->keep = dk->keep;
+	}
+	if (!ok)
+		return;
+
+	r = add(b, VF_KIND_VM, vm->name, host, &vm->pos);
+	r->protect = vm->protect;
+	s = &r->u.vm;
+	s->cpus = vm->cpus;
+	s->max_cpus = vm->cpus;
+	s->memory = vm->memory;
+	s->max_memory = vm->memory;
+	s->firmware = vm->firmware;
+	s->graphics = vm->graphics;
+	s->graphics_listen = vm->graphics == VF_GRAPHICS_NONE ? NULL : vm->graphics_listen;
+	s->graphics_port = vm->graphics_port;
+	s->running = vm->state == VF_VM_STATE_RUNNING;
+	s->autostart = vm->autostart;
+	s->description = vm->description;
+	s->shutdown_timeout = vm->shutdown_timeout;
+	s->n_disks = vm->n_disks;
+	s->disks = vf_arena_alloc(&b->d->arena, (vm->n_disks ? vm->n_disks : 1) * sizeof(*s->disks));
+	s->marker.project = b->c->project;
+	s->marker.n_volumes = vm->n_disks;
+	s->marker.volumes = vf_arena_alloc(&b->d->arena, (vm->n_disks ? vm->n_disks : 1) *
+					   sizeof(*s->marker.volumes));
+	for (i = 0; i < vm->n_disks; i++) {
+		const struct vf_disk *dk = &vm->disks[i];
+		struct vf_disk_spec *d = &s->disks[i];
+		char target[16], *name = xasprintf("%s-%s", vm->name, dk->name);
+		/* vda..vdz, then vdaa..: 26 + 26*26 disks is plenty */
+		if (i < 26)
+			snprintf(target, sizeof(target), "vd%c", (char)('a' + i));
+		else
+			snprintf(target, sizeof(target), "vd%c%c", (char)('a' + i / 26 - 1),
+				 (char)('a' + i % 26));
+		d->name = dk->name;
+		d->target = vf_arena_strdup(&b->d->arena, target);
+		d->pool = dk->storage;
+		d->volume = vf_arena_strdup(&b->d->arena, name);
+		d->format = dk->image_ref ? VF_FORMAT_QCOW2 : dk->format;
+		s->marker.volumes[i].pool = dk->storage;
+		s->marker.volumes[i].name = d->volume;
+		s->marker.volumes[i].keep = dk->keep;
+		free(name);
+	}
+	s->n_nics = vm->n_nics;
+	s->nics = vf_arena_alloc(&b->d->arena, (vm->n_nics ? vm->n_nics : 1) * sizeof(*s->nics));
+	for (i = 0; i < vm->n_nics; i++) {
+		const struct vf_nic *nic = &vm->nics[i];
+		struct vf_nic_spec *n = &s->nics[i];
+		n->network = nic->network;
+		n->model = nic->model;
+		if (nic->has_mac)
+			memcpy(n->mac, nic->mac, 6);
+		else if (f && i < f->r->u.vm.n_nics)
+			memcpy(n->mac, f->r->u.vm.nics[i].mac, 6);
+		else
+			derive_mac(b, vm->name, i, n->mac);
+	}
+	{
+		char hash[17];
+		vf_resource_hash(r, hash);
+		s->marker.spec_hash = vf_arena_strdup(&b->d->arena, hash);
+	}
+}
+
+int vf_desired_build(const struct vf_config *config, const struct vf_views *views,
+		     const struct vf_state *state, bool destroy, struct vf_desired *out,
+		     struct vf_diags *diags, char ***warnings, size_t *n_warnings,
+		     size_t *alloc_warnings)
+{
+	struct builder b = {
+		.c = config, .views = views, .state = state, .d = out, .diags = diags,
+		.warnings = warnings, .n_warnings = n_warnings, .alloc_warnings = alloc_warnings,
+	};
+	struct vf_host_view **where;
+	size_t errors = diags->n_errors, i, j;
+
+	memset(out, 0, sizeof(*out));
+	if (destroy)
+		return 0;
+	b.load = xcalloc(views->n ? views->n : 1, sizeof(*b.load));
+	where = xcalloc(config->n_vms ? config->n_vms : 1, sizeof(*where));
+	/* MACs the config gives are taken before any is derived. */
+	for (i = 0; i < config->n_vms; i++)
+		for (j = 0; j < config->vms[i].n_nics; j++)
+			if (config->vms[i].nics[j].has_mac) {
+				char mac[18];
+				vf_mac_format(config->vms[i].nics[j].mac, mac);
+				vf_strmap_put(&b.macs, vf_arena_strdup(&out->arena, mac), (void *)1);
+			}
+	index_managed(&b);
+	add_storage(&b);
+	/* VMs already placed first, so new ones see the real load. */
+	for (i = 0; i < config->n_vms; i++)
+		if (vf_strmap_get(&b.managed, config->vms[i].name))
+			where[i] = place(&b, &config->vms[i]);
+	for (i = 0; i < config->n_vms; i++)
+		if (!vf_strmap_get(&b.managed, config->vms[i].name)) {
+			where[i] = place(&b, &config->vms[i]);
+			if (where[i])
+				b.load[view_index(&b, where[i])] += config->vms[i].memory;
+		}
+	/* volumes (images first, each once per host), then networks, then VMs */
+	for (i = 0; i < config->n_vms; i++)
+		if (where[i])
+			for (j = 0; j < config->vms[i].n_disks; j++)
+				if (config->vms[i].disks[j].image_ref &&
+				    storage_on(config->vms[i].disks[j].storage_ref, where[i]))
+					add_image_volume(&b, config->vms[i].disks[j].image_ref, where[i]);
+	/* add_vm adds each VM's disk volumes before the VM itself */
+	for (i = 0; i < config->n_vms; i++)
+		if (where[i])
+			add_vm(&b, &config->vms[i], where[i]);
+	add_networks(&b);
+	free(where);
+	free(b.load);
+	vf_strmap_release(&b.managed);
+	vf_strmap_release(&b.macs);
+	return diags->n_errors == errors ? 0 : -1;
+}
+
+void vf_desired_release(struct vf_desired *d)
+{
+	free(d->items);
+	vf_arena_release(&d->arena);
+	memset(d, 0, sizeof(*d));
+}

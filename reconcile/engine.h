@@ -1,0 +1,149 @@
+/*
+ * engine.h — the reconcile engine: from a config and the live hosts to a
+ * plan, and from a plan to converged hosts.
+ *
+ *   observe.c   read every host in parallel (bounded, with deadlines)
+ *   desired.c   the desired resources: placement, volumes, images, MACs
+ *   fields.c    a resource as a list of fields; the spec hash
+ *   plan.c      diff desired against observed + state into a plan
+ *   plan-print.c the plan as text (for people) and JSON (for machines)
+ *   apply.c     execute a plan: dependency order, parallel, per-action
+ *               outcome, state kept current
+ *   state.c     the state directory: ownership records, flock
+ *
+ * Nothing here knows libvirt: providers come in through provider.h.
+ */
+#ifndef VF_ENGINE_H
+#define VF_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "reconcile/model.h"
+#include "reconcile/plan.h"
+#include "reconcile/provider.h"
+#include "reconcile/spec.h"
+#include "reconcile/state.h"
+
+/* ---- observe ------------------------------------------------------------ */
+
+/* One host's observation, or why there is none. */
+struct vf_host_view {
+	const struct vf_host *host;      /* in the config */
+	struct vf_observed *observed;    /* NULL when unreachable */
+	char *error;                     /* malloc'd; set when unreachable */
+	bool skipped;                    /* unreachable and --skip-unreachable */
+};
+
+struct vf_views {
+	struct vf_host_view *hosts;      /* one per config host, config order */
+	size_t n;
+};
+
+/*
+ * Observe every host of config at once (at most max_threads in flight,
+ * each bounded by timeout seconds).  Returns the number of unreachable
+ * hosts.  Free with vf_views_release().
+ */
+size_t vf_observe_all(const struct vf_config *config, const struct vf_provider *provider,
+		      const struct vf_state *state, double timeout, unsigned max_threads,
+		      struct vf_views *views);
+void vf_views_release(struct vf_views *views);
+struct vf_host_view *vf_views_find(const struct vf_views *v, const char *host);
+
+/* ---- desired ------------------------------------------------------------ */
+
+/* The desired resources, every string in arena.  Order: config order by
+ * kind (storage, images and disks, networks, VMs). */
+struct vf_desired {
+	struct vf_arena arena;
+	struct vf_resource *items;
+	size_t n, alloc;
+};
+
+/*
+ * Build the desired resources of config against what was observed: a VM
+ * stays on the host it runs on, a new VM goes where its cluster's
+ * scheduling policy puts it, a VM that may live on a skipped host is left
+ * out.  destroy: nothing is desired (every managed object goes).  Problems
+ * (an image in another storage domain than the disk cloning it, no host
+ * to place a VM on) go to diags; notes for the operator to warnings.
+ * Returns 0, or -1 when diags has errors.
+ */
+int vf_desired_build(const struct vf_config *config, const struct vf_views *views,
+		     const struct vf_state *state, bool destroy, struct vf_desired *out,
+		     struct vf_diags *diags, char ***warnings, size_t *n_warnings,
+		     size_t *alloc_warnings);
+void vf_desired_release(struct vf_desired *d);
+
+/* ---- fields ------------------------------------------------------------- */
+
+/*
+ * The fields of r (desired or observed) in display order, allocated in
+ * arena.  desired: fields the config leaves open (a clone's capacity) are
+ * marked any.
+ */
+size_t vf_resource_fields(const struct vf_resource *r, bool desired, struct vf_arena *arena,
+			  struct vf_field **fields);
+
+/* The value of f as shown to people: "2 GiB", "yes", "(none)"; buf[len]. */
+const char *vf_field_format(const struct vf_field *f, char *buf, size_t len);
+
+/* 16 hex digits hashing what virtform writes of a desired resource. */
+void vf_resource_hash(const struct vf_resource *r, char out[17]);
+
+/* ---- plan --------------------------------------------------------------- */
+
+struct vf_plan_opts {
+	const char *const *targets;      /* --target ADDR; none: everything */
+	size_t n_targets;
+	bool destroy;                    /* `virtform destroy` */
+};
+
+/*
+ * Diff desired against the views and state into plan.  Problems that
+ * forbid the plan (a name clash with an unmanaged object, a protected
+ * resource to destroy, a disk shrink, an unknown --target) go to diags.
+ * Returns 0, or -1 when diags has errors (plan is then incomplete).
+ */
+int vf_plan_build(const struct vf_config *config, const struct vf_desired *desired,
+		  const struct vf_views *views, const struct vf_state *state,
+		  const struct vf_provider *provider, const struct vf_plan_opts *opts,
+		  struct vf_plan *plan, struct vf_diags *diags);
+
+/* Does target name something the config defines (for --target checks)? */
+bool vf_target_known(const struct vf_config *c, const char *target);
+
+/* Text for people (colour when color); JSON (schemas/plan.schema.json). */
+void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color);
+int vf_plan_print_json(const struct vf_plan *plan, FILE *out);
+bool vf_plan_empty(const struct vf_plan *plan);
+
+/* ---- apply -------------------------------------------------------------- */
+
+struct vf_apply_opts {
+	unsigned parallelism;            /* actions in flight at once (>= 1) */
+	bool tty;                        /* draw a live progress line */
+	bool color;
+	FILE *out;
+};
+
+struct vf_apply_result {
+	unsigned done[VF_ACTION_COUNT];  /* succeeded, per action type */
+	size_t n_failed;                 /* failed */
+	size_t n_not_attempted;          /* waited on a failed action */
+};
+
+/*
+ * Execute plan: an action starts once every action it depends on has
+ * succeeded; one whose dependency failed is not attempted.  Actions run
+ * on up to opts->parallelism threads, across hosts at once.  state is
+ * updated after every action and saved.  Prints one line per action.
+ * Returns 0 when every action succeeded, -1 otherwise.
+ */
+int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
+	     const struct vf_provider *provider, struct vf_state *state,
+	     const struct vf_apply_opts *opts, struct vf_apply_result *result);
+
+#endif

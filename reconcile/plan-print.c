@@ -1,0 +1,163 @@
+/*
+ * plan-print.c — a plan for people (text, colour on a terminal) and for
+ * machines (one JSON document, schemas/plan.schema.json).
+ *
+ *   + create   vm.web1 on lab1
+ *         memory: 256 MiB
+ *   ~ update   vm.web2 on lab2 (takes effect at next restart)
+ *         memory: 256 MiB -> 512 MiB
+ *   -/+ replace network.lan@lab1: mode: nat -> isolated cannot change in place
+ *   - destroy  vm.old on lab3
+ *
+ *   Plan: 1 to create, 1 to update, 1 to replace, 1 to destroy.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "reconcile/engine.h"
+
+#define PLAN_FORMAT_VERSION 1
+
+static const char *const symbols[VF_ACTION_COUNT] = { "+", "~", "-/+", "-", ">", "<" };
+static const char *const words[VF_ACTION_COUNT] = {
+	"create", "update", "replace", "destroy", "start", "stop",
+};
+static const char *const colors[VF_ACTION_COUNT] = {
+	"\033[32m", "\033[33m", "\033[35m", "\033[31m", "\033[36m", "\033[36m",
+};
+#define RESET "\033[0m"
+#define BOLD "\033[1m"
+
+static void print_fields(const struct vf_action *a, FILE *out)
+{
+	char b[512], c[512];
+	size_t i;
+
+	for (i = 0; i < a->n_fields; i++) {
+		const struct vf_field_change *f = &a->fields[i];
+		if (a->type == VF_ACTION_CREATE) {
+			if (!f->after.present || (f->after.any && !f->after.text))
+				continue;
+			fprintf(out, "      %s: %s\n", f->after.path,
+				vf_field_format(&f->after, c, sizeof(c)));
+		} else if (a->type == VF_ACTION_DELETE) {
+			continue;  /* the address says it all */
+		} else {
+			fprintf(out, "      %s: %s -> %s%s\n", f->after.present ? f->after.path
+									   : f->before.path,
+				vf_field_format(&f->before, b, sizeof(b)),
+				vf_field_format(&f->after, c, sizeof(c)),
+				a->type == VF_ACTION_UPDATE && f->class == VF_FIELD_RESTART &&
+						a->requires_restart
+					? " (at next restart)" : "");
+		}
+	}
+}
+
+void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n_skipped; i++)
+		fprintf(out, "%sWARNING: host %s — skipped (--skip-unreachable): nothing on it is "
+			     "planned%s\n", color ? "\033[1;31m" : "", plan->skipped_hosts[i],
+			color ? RESET : "");
+	for (i = 0; i < plan->n_warnings; i++)
+		fprintf(out, "warning: %s\n", plan->warnings[i]);
+	if (plan->n_skipped || plan->n_warnings)
+		fputc('\n', out);
+	if (vf_plan_empty(plan)) {
+		fprintf(out, "No changes. Infrastructure matches the configuration.\n");
+		return;
+	}
+	for (i = 0; i < plan->n_actions; i++) {
+		const struct vf_action *a = &plan->actions[i];
+		fprintf(out, "%s%-3s %-7s%s %s%s%s", color ? colors[a->type] : "", symbols[a->type],
+			words[a->type], color ? RESET : "", color ? BOLD : "", a->address,
+			color ? RESET : "");
+		if (a->kind == VF_KIND_VM)
+			fprintf(out, " on %s", a->host);
+		if (a->type == VF_ACTION_REPLACE && a->reason)
+			fprintf(out, ": %s", a->reason);
+		if (a->type == VF_ACTION_UPDATE && a->requires_restart)
+			fprintf(out, " (takes effect at next restart)");
+		if (a->drift)
+			fprintf(out, " (changed outside virtform)");
+		fputc('\n', out);
+		print_fields(a, out);
+	}
+	fprintf(out, "\nPlan: %u to create, %u to update, %u to replace, %u to destroy",
+		plan->counts[VF_ACTION_CREATE], plan->counts[VF_ACTION_UPDATE],
+		plan->counts[VF_ACTION_REPLACE], plan->counts[VF_ACTION_DELETE]);
+	if (plan->counts[VF_ACTION_START] || plan->counts[VF_ACTION_STOP])
+		fprintf(out, ", %u to start, %u to stop", plan->counts[VF_ACTION_START],
+			plan->counts[VF_ACTION_STOP]);
+	fprintf(out, ".\n");
+}
+
+static json_t *field_json(const struct vf_field *f)
+{
+	if (!f->present || (f->any && !f->text))
+		return json_null();
+	switch (f->type) {
+	case VF_VALUE_STRING: return json_string(f->text);
+	case VF_VALUE_NUMBER:
+	case VF_VALUE_BYTES:  return json_integer((json_int_t)f->number);
+	case VF_VALUE_BOOL:   return json_boolean(f->number);
+	}
+	return json_null();
+}
+
+int vf_plan_print_json(const struct vf_plan *plan, FILE *out)
+{
+	json_t *root = json_object(), *changes = json_array(), *summary = json_object();
+	json_t *warnings = json_array(), *skipped = json_array();
+	size_t i, j;
+	int rc;
+
+	json_object_set_new(root, "format_version", json_integer(PLAN_FORMAT_VERSION));
+	json_object_set_new(root, "project", json_string(plan->project ? plan->project : ""));
+	for (i = 0; i < plan->n_actions; i++) {
+		const struct vf_action *a = &plan->actions[i];
+		json_t *c = json_object(), *fields = json_array(), *deps = json_array();
+		json_object_set_new(c, "address", json_string(a->address));
+		json_object_set_new(c, "kind", json_string(vf_kind_name(a->kind)));
+		json_object_set_new(c, "name", json_string(a->name));
+		json_object_set_new(c, "host", json_string(a->host ? a->host : ""));
+		json_object_set_new(c, "action", json_string(vf_action_type_name(a->type)));
+		json_object_set_new(c, "live", json_boolean(a->live));
+		json_object_set_new(c, "requires_restart", json_boolean(a->requires_restart));
+		json_object_set_new(c, "reason", a->reason ? json_string(a->reason) : json_null());
+		json_object_set_new(c, "drift", json_boolean(a->drift));
+		for (j = 0; j < a->n_fields; j++) {
+			const struct vf_field_change *f = &a->fields[j];
+			json_t *o = json_object();
+			json_object_set_new(o, "path", json_string(f->after.present ? f->after.path
+										   : f->before.path));
+			json_object_set_new(o, "before", field_json(&f->before));
+			json_object_set_new(o, "after", field_json(&f->after));
+			json_array_append_new(fields, o);
+		}
+		json_object_set_new(c, "fields", fields);
+		for (j = 0; j < a->n_deps; j++)
+			json_array_append_new(deps, json_string(plan->actions[a->deps[j]].address));
+		json_object_set_new(c, "depends_on", deps);
+		json_array_append_new(changes, c);
+	}
+	json_object_set_new(root, "changes", changes);
+	for (i = 0; i < VF_ACTION_COUNT; i++)
+		json_object_set_new(summary, vf_action_type_name(i), json_integer(plan->counts[i]));
+	json_object_set_new(root, "summary", summary);
+	for (i = 0; i < plan->n_warnings; i++)
+		json_array_append_new(warnings, json_string(plan->warnings[i]));
+	json_object_set_new(root, "warnings", warnings);
+	for (i = 0; i < plan->n_skipped; i++)
+		json_array_append_new(skipped, json_string(plan->skipped_hosts[i]));
+	json_object_set_new(root, "skipped_hosts", skipped);
+	rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(root);
+	return rc;
+}

@@ -1,0 +1,843 @@
+/*
+ * plan.c — the differ and planner: desired resources against what the
+ * hosts have, into an ordered graph of actions.
+ *
+ * Ownership decides everything.  An observed object is managed when
+ *   - a domain: its marker names this project;
+ *   - a network or pool: the state records it;
+ *   - a volume: the state records it, or a managed domain's marker lists
+ *     it (so disks survive a lost state directory with their VM).
+ * A desired object whose name is taken by an unmanaged one stops the
+ * plan (suggesting `virtform import`); unmanaged objects are never changed
+ * or deleted.  Managed objects nothing desires any more are deleted —
+ * unless protected (a VM) or kept (a volume with keep: true, which is let
+ * go and left in place).
+ *
+ * Changes are classified with the provider's diff hints: an object
+ * changes in place when it can (update: live, or written now and effective
+ * at the next restart — virtform never restarts a VM on its own), and is
+ * replaced, with the reason shown, only when it cannot.  Replacing a
+ * volume would lose its data, so that is refused instead.
+ *
+ * Order: actions are sorted into phases (stop and delete VMs, delete
+ * volumes, networks, pools; then create or change pools, volumes — images
+ * before their clones — networks, VMs; then start VMs), so the array is a
+ * valid execution order, and each action lists the actions it waits for.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reconcile/engine.h"
+
+const char *vf_action_type_name(enum vf_action_type t)
+{
+	static const char *const names[VF_ACTION_COUNT] = {
+		"create", "update", "replace", "delete", "start", "stop",
+	};
+	return (unsigned)t < VF_ACTION_COUNT ? names[t] : "?";
+}
+
+void vf_plan_free(struct vf_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n_actions; i++)
+		free(plan->actions[i].deps);
+	free(plan->actions);
+	for (i = 0; i < plan->n_warnings; i++)
+		free(plan->warnings[i]);
+	free(plan->warnings);
+	for (i = 0; i < plan->n_skipped; i++)
+		free(plan->skipped_hosts[i]);
+	free(plan->skipped_hosts);
+	vf_arena_release(&plan->arena);
+	memset(plan, 0, sizeof(*plan));
+}
+
+struct planner {
+	const struct vf_config *c;
+	const struct vf_views *views;
+	const struct vf_state *state;
+	const struct vf_provider *provider;
+	const struct vf_plan_opts *opts;
+	struct vf_plan *plan;
+	struct vf_diags *diags;
+	struct vf_strmap observed;   /* key(kind, host, pool, name) -> struct vf_observed_item */
+	struct vf_strmap owner;      /* key(volume, host, pool, name) -> vm name (markers) */
+	struct vf_strmap handled;    /* observed items matched with a desired one */
+};
+
+static const char *key(struct planner *p, enum vf_kind kind, const char *host, const char *pool,
+		       const char *name)
+{
+	char *k = xasprintf("%d/%s/%s/%s", (int)kind, host, pool ? pool : "", name);
+	const char *copy = vf_arena_strdup(&p->plan->arena, k);
+	free(k);
+	return copy;
+}
+
+static const char *item_pool(const struct vf_observed_item *it)
+{
+	return it->r.kind == VF_KIND_VOLUME ? it->r.u.vol.pool : NULL;
+}
+
+static void warn(struct vf_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct vf_plan *plan, const char *fmt, ...)
+{
+	va_list ap;
+
+	VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
+	va_start(ap, fmt);
+	plan->warnings[plan->n_warnings++] = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+static void index_observed(struct planner *p)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < p->views->n; i++) {
+		const struct vf_observed *o = p->views->hosts[i].observed;
+		if (!o)
+			continue;
+		for (j = 0; j < o->n_items; j++) {
+			const struct vf_observed_item *it = &o->items[j];
+			const struct vf_marker *m = &it->r.u.vm.marker;
+			vf_strmap_put(&p->observed, key(p, it->r.kind, o->host, item_pool(it), it->r.name),
+				      (void *)it);
+			if (it->r.kind != VF_KIND_VM || !it->detailed || !m->project ||
+			    strcmp(m->project, p->c->project))
+				continue;
+			for (k = 0; k < m->n_volumes; k++)
+				vf_strmap_put(&p->owner, key(p, VF_KIND_VOLUME, o->host, m->volumes[k].pool,
+							     m->volumes[k].name),
+					      (void *)it);
+		}
+	}
+}
+
+static char *address_of(const struct vf_resource *r)
+{
+	if (r->kind == VF_KIND_VM)
+		return xasprintf("vm.%s", r->name);
+	return xasprintf("%s.%s@%s", vf_kind_name(r->kind), r->name, r->host);
+}
+
+/* The domain whose marker owns volume it, or NULL. */
+static const struct vf_observed_item *volume_owner(struct planner *p, const struct vf_observed_item *it)
+{
+	return vf_strmap_get(&p->owner, key(p, VF_KIND_VOLUME, it->r.host, item_pool(it), it->r.name));
+}
+
+static bool managed(struct planner *p, const struct vf_observed_item *it)
+{
+	char *addr;
+	bool yes;
+
+	if (it->r.kind == VF_KIND_VM)
+		return it->detailed && it->r.u.vm.marker.project &&
+		       !strcmp(it->r.u.vm.marker.project, p->c->project);
+	if (it->r.kind == VF_KIND_VOLUME && volume_owner(p, it))
+		return true;
+	addr = address_of(&it->r);
+	yes = p->state && vf_state_find(p->state, addr) != NULL;
+	if (yes && it->r.kind == VF_KIND_VOLUME) {
+		const struct vf_state_entry *e = vf_state_find(p->state, addr);
+		yes = e->pool && it->r.u.vol.pool && !strcmp(e->pool, it->r.u.vol.pool);
+	}
+	free(addr);
+	return yes;
+}
+
+static struct vf_action *action_new(struct planner *p, enum vf_action_type type,
+				    const struct vf_resource *desired,
+				    const struct vf_resource *observed)
+{
+	const struct vf_resource *r = desired ? desired : observed;
+	struct vf_action *a;
+	char *addr;
+
+	VF_GROW(p->plan->actions, p->plan->n_actions + 1, p->plan->alloc_actions);
+	a = &p->plan->actions[p->plan->n_actions++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	a->kind = r->kind;
+	a->name = r->name;
+	a->host = r->host;
+	addr = address_of(r);
+	a->address = vf_arena_strdup(&p->plan->arena, addr);
+	free(addr);
+	a->desired = desired;
+	a->observed = observed;
+	a->live = true;
+	if (r->kind == VF_KIND_VM) {
+		const struct vf_vm *vm = vf_config_find_vm(p->c, r->name);
+		a->shutdown_timeout = desired ? desired->u.vm.shutdown_timeout
+					      : vm ? vm->shutdown_timeout : 60;
+	}
+	return a;
+}
+
+static bool field_equal(const struct vf_field *a, const struct vf_field *b)
+{
+	if (a->present != b->present)
+		return false;
+	if (!a->present)
+		return true;
+	if (a->type == VF_VALUE_STRING)
+		return b->type == VF_VALUE_STRING && !strcmp(a->text, b->text);
+	return a->number == b->number;
+}
+
+/* Every field of a created (or deleted) resource, as a change from/to nothing. */
+static void all_fields(struct planner *p, struct vf_action *a, const struct vf_resource *r,
+		       bool desired)
+{
+	struct vf_field *f;
+	size_t n = vf_resource_fields(r, desired, &p->plan->arena, &f), i;
+
+	a->fields = vf_arena_alloc(&p->plan->arena, (n ? n : 1) * sizeof(*a->fields));
+	for (i = 0; i < n; i++) {
+		if (desired)
+			a->fields[i].after = f[i];
+		else
+			a->fields[i].before = f[i];
+	}
+	a->n_fields = n;
+}
+
+struct diff {
+	struct vf_field_change *changes;
+	size_t n, alloc;
+	const struct vf_field_change *replace;   /* first replace-class change */
+	bool restart;                            /* some change needs a restart */
+	bool state_changes;                      /* "state" differs */
+	bool active_changes;                     /* "active" differs */
+};
+
+static void diff_fields(struct planner *p, const struct vf_resource *d, const struct vf_resource *o,
+			struct diff *out)
+{
+	struct vf_field *df, *of;
+	size_t nd = vf_resource_fields(d, true, &p->plan->arena, &df);
+	size_t no = vf_resource_fields(o, false, &p->plan->arena, &of);
+	struct vf_strmap opaths = { 0 }, dpaths = { 0 };
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < no; i++)
+		vf_strmap_put(&opaths, of[i].path, &of[i]);
+	for (i = 0; i < nd; i++)
+		vf_strmap_put(&dpaths, df[i].path, &df[i]);
+
+	for (i = 0; i < nd + no; i++) {
+		struct vf_field absent = { 0 };
+		const struct vf_field *after, *before;
+		struct vf_field_change *ch;
+		if (i < nd) {
+			after = &df[i];
+			before = vf_strmap_get(&opaths, after->path);
+		} else {
+			before = &of[i - nd];
+			if (vf_strmap_get(&dpaths, before->path))
+				continue;     /* seen from the desired side */
+			after = NULL;
+		}
+		if (!before) {
+			absent.path = after->path;
+			absent.type = after->type;
+			before = &absent;
+		}
+		if (!after) {
+			absent.path = before->path;
+			absent.type = before->type;
+			after = &absent;
+		}
+		if (after->any || field_equal(before, after))
+			continue;
+		if (!strcmp(after->path, "state")) {
+			out->state_changes = true;
+			continue;
+		}
+		if (!strcmp(after->path, "active")) {
+			out->active_changes = true;
+			continue;
+		}
+		VF_GROW(out->changes, out->n + 1, out->alloc);
+		ch = &out->changes[out->n++];
+		ch->before = *before;
+		ch->after = *after;
+		ch->class = p->provider->field_class(d->kind, after->path);
+		if (ch->class == VF_FIELD_RESTART)
+			out->restart = true;
+	}
+	for (i = 0; i < out->n; i++)
+		if (out->changes[i].class == VF_FIELD_REPLACE && !out->replace)
+			out->replace = &out->changes[i];
+	vf_strmap_release(&opaths);
+	vf_strmap_release(&dpaths);
+}
+
+static bool object_running(const struct vf_resource *o)
+{
+	switch (o->kind) {
+	case VF_KIND_VM:      return o->u.vm.running;
+	case VF_KIND_NETWORK: return o->u.net.active;
+	default:              return false;
+	}
+}
+
+static void plan_existing(struct planner *p, const struct vf_resource *d,
+			  const struct vf_observed_item *it)
+{
+	const struct vf_resource *o = &it->r;
+	struct diff df;
+	struct vf_action *a;
+	size_t i;
+
+	diff_fields(p, d, o, &df);
+	if (d->kind == VF_KIND_VOLUME) {
+		for (i = 0; i < df.n; i++) {
+			const struct vf_field_change *ch = &df.changes[i];
+			char b[64], a2[64];
+			if (!strcmp(ch->after.path, "capacity") && ch->before.number > ch->after.number)
+				vf_error_at(p->diags, &d->pos,
+					    "grow it or leave it; to start over with a smaller disk, "
+					    "give the disk a new name",
+					    "%s: shrinking a volume from %s to %s would lose data; "
+					    "virtform never shrinks volumes", d->address,
+					    vf_field_format(&ch->before, b, sizeof(b)),
+					    vf_field_format(&ch->after, a2, sizeof(a2)));
+		}
+		if (df.replace) {
+			char b[256], a2[256];
+			vf_error_at(p->diags, &d->pos,
+				    "give the disk a new name (a new volume), or destroy the VM first",
+				    "%s: %s %s -> %s cannot change in place, and replacing the volume "
+				    "would lose its data", d->address, df.replace->after.path,
+				    vf_field_format(&df.replace->before, b, sizeof(b)),
+				    vf_field_format(&df.replace->after, a2, sizeof(a2)));
+			free(df.changes);
+			return;
+		}
+	}
+	if (df.replace) {
+		char b[256], a2[256];
+		a = action_new(p, VF_ACTION_REPLACE, d, o);
+		{
+			char *why = xasprintf("%s: %s -> %s cannot change in place",
+					      df.replace->after.path,
+					      vf_field_format(&df.replace->before, b, sizeof(b)),
+					      vf_field_format(&df.replace->after, a2, sizeof(a2)));
+			a->reason = vf_arena_strdup(&p->plan->arena, why);
+			free(why);
+		}
+		if (d->kind == VF_KIND_VM && d->protect) {
+			char *msg = xasprintf("%s is protected (protect: true), and %s", d->address,
+					      a->reason);
+			a->blocked = vf_arena_strdup(&p->plan->arena, msg);
+			a->blocked_hint = "remove 'protect: true' to let virtform replace it";
+			a->blocked_pos = d->pos;
+			free(msg);
+		}
+		a->live = false;
+		a->fields = vf_arena_alloc(&p->plan->arena, (df.n ? df.n : 1) * sizeof(*a->fields));
+		memcpy(a->fields, df.changes, df.n * sizeof(*a->fields));
+		a->n_fields = df.n;
+		free(df.changes);
+		return;
+	}
+	if (df.n) {
+		a = action_new(p, VF_ACTION_UPDATE, d, o);
+		a->fields = vf_arena_alloc(&p->plan->arena, df.n * sizeof(*a->fields));
+		memcpy(a->fields, df.changes, df.n * sizeof(*a->fields));
+		a->n_fields = df.n;
+		a->live = !df.restart;
+		a->requires_restart = df.restart && object_running(o);
+		if (d->kind == VF_KIND_VM && o->u.vm.marker.spec_hash && d->u.vm.marker.spec_hash &&
+		    !strcmp(o->u.vm.marker.spec_hash, d->u.vm.marker.spec_hash))
+			a->drift = true;
+		if (d->kind == VF_KIND_VOLUME && !d->u.vol.vm && d->u.vol.upload_file)
+			a->live = true;
+	}
+	free(df.changes);
+	if (d->kind == VF_KIND_VM && df.state_changes)
+		action_new(p, d->u.vm.running ? VF_ACTION_START : VF_ACTION_STOP, d, o);
+	if ((d->kind == VF_KIND_NETWORK || d->kind == VF_KIND_STORAGE) && df.active_changes)
+		action_new(p, VF_ACTION_START, d, o);
+}
+
+static const struct vf_observed_item *find_observed(struct planner *p, const struct vf_resource *r)
+{
+	const char *pool = r->kind == VF_KIND_VOLUME ? r->u.vol.pool : NULL;
+	return vf_strmap_get(&p->observed, key(p, r->kind, r->host, pool, r->name));
+}
+
+static const char *kind_noun(enum vf_kind k)
+{
+	switch (k) {
+	case VF_KIND_STORAGE: return "storage pool";
+	case VF_KIND_VOLUME:  return "volume";
+	case VF_KIND_NETWORK: return "network";
+	default:              return "domain";
+	}
+}
+
+static void plan_desired(struct planner *p, const struct vf_desired *desired)
+{
+	size_t i;
+
+	for (i = 0; i < desired->n; i++) {
+		const struct vf_resource *d = &desired->items[i];
+		const struct vf_observed_item *it = find_observed(p, d);
+
+		if (!it) {
+			all_fields(p, action_new(p, VF_ACTION_CREATE, d, NULL), d, true);
+			continue;
+		}
+		vf_strmap_put(&p->handled, key(p, it->r.kind, it->r.host, item_pool(it), it->r.name),
+			      (void *)it);
+		if (!managed(p, it)) {
+			if (d->kind == VF_KIND_VOLUME && d->u.vol.keep && it->detailed) {
+				/* a kept disk comes back to its VM */
+				warn(p->plan, "%s: reusing the volume kept from an earlier VM "
+					      "(keep: true)", d->address);
+				plan_existing(p, d, it);
+				continue;
+			}
+			{
+				char *hint = xasprintf("adopt it with 'virtform import %s' (coming "
+						       "with import), rename one of them, or remove "
+						       "the existing one", d->address);
+				vf_error_at(p->diags, &d->pos, hint,
+					    "%s: a %s named '%s' already exists on host '%s' and "
+					    "virtform does not manage it", d->address,
+					    kind_noun(d->kind), d->name, d->host);
+				free(hint);
+			}
+			continue;
+		}
+		plan_existing(p, d, it);
+	}
+}
+
+static bool vm_protected(struct planner *p, const struct vf_observed_item *it, bool *from_state)
+{
+	const struct vf_vm *vm = vf_config_find_vm(p->c, it->r.name);
+	char *addr = address_of(&it->r);
+	const struct vf_state_entry *e = p->state ? vf_state_find(p->state, addr) : NULL;
+
+	free(addr);
+	*from_state = false;
+	if (vm && vm->protect)
+		return true;
+	if (!vm && e && e->protect) {
+		*from_state = true;
+		return true;
+	}
+	return false;
+}
+
+static bool volume_kept(struct planner *p, const struct vf_observed_item *it)
+{
+	const struct vf_observed_item *owner = volume_owner(p, it);
+	char *addr = address_of(&it->r);
+	const struct vf_state_entry *e = p->state ? vf_state_find(p->state, addr) : NULL;
+	size_t k;
+
+	free(addr);
+	if (e && e->keep)
+		return true;
+	if (owner)
+		for (k = 0; k < owner->r.u.vm.marker.n_volumes; k++) {
+			const struct vf_marker_volume *mv = &owner->r.u.vm.marker.volumes[k];
+			if (!strcmp(mv->name, it->r.name) && it->r.u.vol.pool &&
+			    !strcmp(mv->pool, it->r.u.vol.pool))
+				return mv->keep;
+		}
+	return false;
+}
+
+static void plan_deletes(struct planner *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->views->n; i++) {
+		const struct vf_observed *o = p->views->hosts[i].observed;
+		if (!o)
+			continue;
+		for (j = 0; j < o->n_items; j++) {
+			const struct vf_observed_item *it = &o->items[j];
+			bool from_state;
+			struct vf_action *a;
+			if (vf_strmap_get(&p->handled, key(p, it->r.kind, o->host, item_pool(it),
+							   it->r.name)) || !managed(p, it))
+				continue;
+			if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {
+				char *addr = address_of(&it->r);
+				warn(p->plan, "%s stays on its host: its disk says keep: true (virtform "
+					      "lets go of it)", addr);
+				free(addr);
+				continue;
+			}
+			a = action_new(p, VF_ACTION_DELETE, NULL, &it->r);
+			a->live = false;
+			if (it->r.kind == VF_KIND_VM && vm_protected(p, it, &from_state)) {
+				const struct vf_vm *vm = vf_config_find_vm(p->c, it->r.name);
+				char *msg;
+				if (from_state) {
+					msg = xasprintf("vm.%s was removed from the configuration but is "
+							"protected (protect: true when last applied)",
+							it->r.name);
+					a->blocked_hint = "put it back in the configuration without "
+							  "'protect: true' and apply, then remove it";
+				} else {
+					msg = xasprintf("vm.%s is protected (protect: true) and cannot be "
+							"destroyed", it->r.name);
+					a->blocked_hint = "remove 'protect: true' and apply first";
+					a->blocked_pos = vm->pos;
+				}
+				a->blocked = vf_arena_strdup(&p->plan->arena, msg);
+				free(msg);
+			}
+			if (it->detailed)
+				all_fields(p, a, &it->r, false);
+		}
+	}
+}
+
+/* ---- order and dependencies -------------------------------------------- */
+
+static int phase(const struct vf_action *a)
+{
+	bool del = a->type == VF_ACTION_DELETE;
+
+	switch (a->kind) {
+	case VF_KIND_VM:
+		if (del || a->type == VF_ACTION_STOP)
+			return 0;
+		return a->type == VF_ACTION_START ? 9 : 8;
+	case VF_KIND_VOLUME:
+		if (del)
+			return 1;
+		/* images (no VM, no backing) before the clones of them */
+		return a->desired && a->desired->u.vol.backing ? 6 : 5;
+	case VF_KIND_NETWORK:
+		return del ? 2 : 7;
+	case VF_KIND_STORAGE:
+		return del ? 3 : 4;
+	default:
+		return 10;
+	}
+}
+
+static int action_cmp(const void *x, const void *y)
+{
+	const struct vf_action *a = x, *b = y;
+	int pa = phase(a), pb = phase(b), c;
+
+	if (pa != pb)
+		return pa - pb;
+	c = strcmp(a->address, b->address);
+	if (c)
+		return c;
+	return (int)a->type - (int)b->type;
+}
+
+static void dep_add(struct vf_action *a, size_t on)
+{
+	size_t i;
+
+	if (on == a->index)
+		return;
+	for (i = 0; i < a->n_deps; i++)
+		if (a->deps[i] == on)
+			return;
+	VF_GROW(a->deps, a->n_deps + 1, a->alloc_deps);
+	a->deps[a->n_deps++] = on;
+}
+
+/* Does the VM of action b (as it is now) use the object of action a? */
+static bool vm_uses(const struct vf_action *b, const struct vf_action *a)
+{
+	const struct vf_resource *vm = b->observed, *r = a->observed ? a->observed : a->desired;
+	size_t i;
+
+	if (!vm || !r)
+		return false;
+	for (i = 0; i < vm->u.vm.n_disks; i++) {
+		const struct vf_disk_spec *d = &vm->u.vm.disks[i];
+		if (a->kind == VF_KIND_VOLUME && d->volume && d->pool && r->u.vol.pool &&
+		    !strcmp(d->volume, r->name) && !strcmp(d->pool, r->u.vol.pool))
+			return true;
+		if (a->kind == VF_KIND_STORAGE && d->pool && !strcmp(d->pool, r->name))
+			return true;
+	}
+	for (i = 0; a->kind == VF_KIND_NETWORK && i < vm->u.vm.n_nics; i++)
+		if (vm->u.vm.nics[i].network && !strcmp(vm->u.vm.nics[i].network, r->name))
+			return true;
+	return false;
+}
+
+/* Actions by address: first[address] = index + 1 of its first action,
+ * next[i] = index + 1 of the next action of the same address (or 0). */
+struct by_address {
+	struct vf_strmap first;
+	size_t *next;
+};
+
+/* Depend on the actions at address that are deletes (or are not). */
+static void dep_on_address(const struct by_address *ba, struct vf_action *a,
+			   const struct vf_plan *plan, const char *address, bool deletes)
+{
+	uintptr_t i;
+
+	for (i = (uintptr_t)vf_strmap_get(&ba->first, address); i; i = ba->next[i - 1])
+		if ((plan->actions[i - 1].type == VF_ACTION_DELETE) == deletes)
+			dep_add(a, i - 1);
+}
+
+static void link_deps(struct planner *p)
+{
+	struct vf_plan *plan = p->plan;
+	struct by_address ba = { { 0 }, xcalloc(plan->n_actions + 1, sizeof(size_t)) };
+	size_t i, j;
+
+	for (i = 0; i < plan->n_actions; i++)
+		plan->actions[i].index = i;
+	for (i = plan->n_actions; i-- > 0;) {
+		const char *addr = plan->actions[i].address;
+		uintptr_t old = (uintptr_t)vf_strmap_get(&ba.first, addr);
+		if (old) {
+			/* chain i in front of the current first */
+			ba.next[i] = old;
+			vf_strmap_set(&ba.first, addr, (void *)(uintptr_t)(i + 1));
+		} else {
+			vf_strmap_put(&ba.first, addr, (void *)(uintptr_t)(i + 1));
+		}
+	}
+	for (i = 0; i < plan->n_actions; i++) {
+		struct vf_action *a = &plan->actions[i];
+		const struct vf_resource *r = a->desired ? a->desired : a->observed;
+		bool scan = a->type == VF_ACTION_DELETE ||
+			    (a->type == VF_ACTION_START && a->kind == VF_KIND_VM) ||
+			    (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK);
+		char *addr;
+		for (j = 0; scan && j < i; j++) {
+			const struct vf_action *b = &plan->actions[j];
+			if (b->host && a->host && strcmp(b->host, a->host))
+				continue;
+			/* a VM's start waits for its own change */
+			if (a->type == VF_ACTION_START && a->kind == VF_KIND_VM && b->kind == VF_KIND_VM &&
+			    !strcmp(a->address, b->address))
+				dep_add(a, j);
+			/* deletes of volumes/networks/pools wait for the VMs using
+			 * them to be gone or changed; a pool's for its volumes */
+			if (a->type == VF_ACTION_DELETE && a->kind != VF_KIND_VM &&
+			    b->kind == VF_KIND_VM && b->type != VF_ACTION_START && vm_uses(b, a))
+				dep_add(a, j);
+			if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_STORAGE &&
+			    b->kind == VF_KIND_VOLUME && b->type == VF_ACTION_DELETE &&
+			    b->observed->u.vol.pool && !strcmp(b->observed->u.vol.pool, a->name))
+				dep_add(a, j);
+			/* a replaced network waits for the VMs leaving it */
+			if (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK &&
+			    b->kind == VF_KIND_VM && b->type == VF_ACTION_DELETE && vm_uses(b, a))
+				dep_add(a, j);
+		}
+		if (!r || a->type == VF_ACTION_DELETE || a->type == VF_ACTION_STOP)
+			continue;
+		if (a->kind == VF_KIND_VOLUME) {
+			addr = xasprintf("storage.%s@%s", r->u.vol.pool, r->host);
+			dep_on_address(&ba, a, plan, addr, false);
+			free(addr);
+			if (r->u.vol.backing) {
+				addr = xasprintf("volume.%s@%s", r->u.vol.backing, r->host);
+				dep_on_address(&ba, a, plan, addr, false);
+				free(addr);
+			}
+		} else if (a->kind == VF_KIND_VM) {
+			for (j = 0; j < r->u.vm.n_disks; j++) {
+				addr = xasprintf("volume.%s@%s", r->u.vm.disks[j].volume, r->host);
+				dep_on_address(&ba, a, plan, addr, false);
+				free(addr);
+				addr = xasprintf("storage.%s@%s", r->u.vm.disks[j].pool, r->host);
+				dep_on_address(&ba, a, plan, addr, false);
+				free(addr);
+			}
+			for (j = 0; j < r->u.vm.n_nics; j++) {
+				addr = xasprintf("network.%s@%s", r->u.vm.nics[j].network, r->host);
+				dep_on_address(&ba, a, plan, addr, false);
+				free(addr);
+			}
+		}
+	}
+	vf_strmap_release(&ba.first);
+	free(ba.next);
+}
+
+/* ---- --target ------------------------------------------------------------ */
+
+static bool target_matches(const char *target, const struct vf_action *a)
+{
+	size_t n = strlen(target);
+	const struct vf_resource *r = a->desired ? a->desired : a->observed;
+
+	if (!strcmp(target, a->address))
+		return true;
+	/* "network.prod" names the network on every host */
+	if (!strchr(target, '@') && !strncmp(a->address, target, n) && a->address[n] == '@')
+		return true;
+	/* a VM's target brings its volumes */
+	if (a->kind == VF_KIND_VOLUME && r && !strncmp(target, "vm.", 3)) {
+		if (a->desired && a->desired->u.vol.vm && !strcmp(a->desired->u.vol.vm, target + 3))
+			return true;
+	}
+	return false;
+}
+
+static void apply_targets(struct planner *p)
+{
+	struct vf_plan *plan = p->plan;
+	bool *keep;
+	size_t i, j, t, n = 0, *remap;
+
+	if (!p->opts->n_targets)
+		return;
+	keep = xcalloc(plan->n_actions + 1, sizeof(*keep));
+	for (t = 0; t < p->opts->n_targets; t++) {
+		const char *target = p->opts->targets[t];
+		bool known = false;
+		for (i = 0; i < plan->n_actions; i++)
+			if (target_matches(target, &plan->actions[i]))
+				keep[i] = known = true;
+		/* a volume owned by a targeted VM that is being deleted */
+		for (i = 0; i < plan->n_actions; i++) {
+			const struct vf_action *a = &plan->actions[i];
+			const struct vf_observed_item *owner;
+			char *vm;
+			if (a->kind != VF_KIND_VOLUME || a->type != VF_ACTION_DELETE || !a->observed)
+				continue;
+			owner = vf_strmap_get(&p->owner, key(p, VF_KIND_VOLUME, a->observed->host,
+							     a->observed->u.vol.pool, a->observed->name));
+			if (!owner)
+				continue;
+			vm = xasprintf("vm.%s", owner->r.name);
+			if (!strcmp(vm, target))
+				keep[i] = known = true;
+			free(vm);
+		}
+		if (!known && !vf_target_known(p->c, target)) {
+			struct vf_pos nopos = { 0 };
+			vf_error_at(p->diags, &nopos,
+				    "addresses look like vm.NAME, network.NAME@HOST, storage.NAME@HOST, "
+				    "volume.NAME@HOST",
+				    "--target '%s' matches nothing in the configuration or on the hosts",
+				    target);
+		}
+	}
+	/* what the kept actions depend on, transitively (deps point backwards) */
+	for (i = plan->n_actions; i-- > 0;)
+		if (keep[i])
+			for (j = 0; j < plan->actions[i].n_deps; j++)
+				keep[plan->actions[i].deps[j]] = true;
+	remap = xcalloc(plan->n_actions + 1, sizeof(*remap));
+	for (i = 0; i < plan->n_actions; i++) {
+		if (!keep[i]) {
+			free(plan->actions[i].deps);
+			continue;
+		}
+		remap[i] = n;
+		plan->actions[n++] = plan->actions[i];
+	}
+	plan->n_actions = n;
+	for (i = 0; i < n; i++) {
+		struct vf_action *a = &plan->actions[i];
+		size_t k = 0;
+		a->index = i;
+		for (j = 0; j < a->n_deps; j++)
+			a->deps[k++] = remap[a->deps[j]];
+		a->n_deps = k;
+	}
+	free(remap);
+	free(keep);
+}
+
+bool vf_target_known(const struct vf_config *c, const char *target)
+{
+	size_t i;
+
+	if (!strncmp(target, "vm.", 3))
+		return vf_config_find_vm(c, target + 3) != NULL;
+	for (i = 0; i < c->n_networks; i++) {
+		char *a = xasprintf("network.%s", c->networks[i].name);
+		bool yes = !strncmp(target, a, strlen(a)) &&
+			   (!target[strlen(a)] || target[strlen(a)] == '@');
+		free(a);
+		if (yes)
+			return true;
+	}
+	for (i = 0; i < c->n_storages; i++) {
+		char *a = xasprintf("storage.%s", c->storages[i].name);
+		bool yes = !strncmp(target, a, strlen(a)) &&
+			   (!target[strlen(a)] || target[strlen(a)] == '@');
+		free(a);
+		if (yes)
+			return true;
+	}
+	return !strncmp(target, "volume.", 7) && strchr(target, '@');
+}
+
+int vf_plan_build(const struct vf_config *config, const struct vf_desired *desired,
+		  const struct vf_views *views, const struct vf_state *state,
+		  const struct vf_provider *provider, const struct vf_plan_opts *opts,
+		  struct vf_plan *plan, struct vf_diags *diags)
+{
+	struct planner p = {
+		.c = config, .views = views, .state = state, .provider = provider, .opts = opts,
+		.plan = plan, .diags = diags,
+	};
+	size_t errors = diags->n_errors, i;
+
+	plan->project = config->project;
+	for (i = 0; i < views->n; i++) {
+		const struct vf_host_view *v = &views->hosts[i];
+		if (v->observed)
+			continue;
+		if (v->skipped) {
+			VF_GROW(plan->skipped_hosts, plan->n_skipped + 1, plan->alloc_skipped);
+			plan->skipped_hosts[plan->n_skipped++] =
+				xasprintf("%s: %s", v->host->name, v->error ? v->error : "unreachable");
+		} else {
+			vf_error_at(diags, &v->host->pos,
+				    "check the host and its libvirtd, or give --skip-unreachable to "
+				    "plan for the other hosts",
+				    "host '%s' is unreachable: %s", v->host->name,
+				    v->error ? v->error : "unknown error");
+		}
+	}
+	index_observed(&p);
+	plan_desired(&p, desired);
+	plan_deletes(&p);
+	qsort(plan->actions, plan->n_actions, sizeof(*plan->actions), action_cmp);
+	link_deps(&p);
+	apply_targets(&p);
+	for (i = 0; i < plan->n_actions; i++) {
+		const struct vf_action *a = &plan->actions[i];
+		plan->counts[a->type]++;
+		if (a->blocked)
+			vf_error_at(diags, &a->blocked_pos, a->blocked_hint, "%s", a->blocked);
+	}
+	vf_strmap_release(&p.observed);
+	vf_strmap_release(&p.owner);
+	vf_strmap_release(&p.handled);
+	return diags->n_errors == errors ? 0 : -1;
+}
+
+bool vf_plan_empty(const struct vf_plan *plan)
+{
+	return plan->n_actions == 0;
+}

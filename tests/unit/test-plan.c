@@ -1,0 +1,476 @@
+/*
+ * The differ and planner on fixtures: a config, hand-made observations of
+ * two hosts and a state, through vf_desired_build() and vf_plan_build().
+ * No host is contacted; the libvirt provider is used only for its diff
+ * hints (field_class), which are pure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "reconcile/engine.h"
+#include "tests/tap.h"
+
+static char tmpdir[] = "/tmp/vf-test-plan.XXXXXX";
+
+static const char config_text[] =
+	"version: 1\n"
+	"clusters: [{name: c}]\n"
+	"hosts:\n"
+	"  - {name: h1, uri: 'test:///default'}\n"
+	"  - {name: h2, uri: 'test:///default'}\n"
+	"networks:\n"
+	"  - {name: n, mode: isolated, ipv4: {address: 10.9.0.1/24}}\n"
+	"storage_domains:\n"
+	"  - {name: s, type: dir, path: /srv/s}\n"
+	"vms:\n"
+	"  - name: a\n"
+	"    cpus: 1\n"
+	"    memory: 256MiB\n"
+	"    disks: [{name: root, size: 1GiB, storage: s}]\n"
+	"    nics: [{network: n}]\n"
+	"  - name: b\n"
+	"    cpus: 2\n"
+	"    memory: 512MiB\n"
+	"    disks: [{name: root, size: 1GiB, storage: s}]\n"
+	"  - name: p\n"
+	"    host: h2\n"
+	"    cpus: 1\n"
+	"    memory: 256MiB\n"
+	"    protect: true\n"
+	"    state: stopped\n";
+
+static struct vf_config *load(const char *text)
+{
+	char *path = xasprintf("%s/c.yaml", tmpdir);
+	FILE *f = fopen(path, "w");
+	struct vf_diags d = { 0 };
+	struct vf_config *c;
+
+	fputs(text, f);
+	fclose(f);
+	c = vf_config_load(path, &d);
+	if (!c)
+		vf_diags_print(&d, stdout);
+	vf_diags_release(&d);
+	free(path);
+	return c;
+}
+
+/* Two empty, reachable hosts. */
+static void views_empty(const struct vf_config *c, struct vf_views *v)
+{
+	size_t i;
+
+	v->n = c->n_hosts;
+	v->hosts = xcalloc(c->n_hosts, sizeof(*v->hosts));
+	for (i = 0; i < c->n_hosts; i++) {
+		v->hosts[i].host = &c->hosts[i];
+		v->hosts[i].observed = xcalloc(1, sizeof(struct vf_observed));
+		v->hosts[i].observed->host = c->hosts[i].name;
+		v->hosts[i].observed->memory_total = 8ull << 30;
+	}
+}
+
+/* Put a copy of desired resource r on its host, as a provider would read it. */
+static struct vf_resource *observe_as(struct vf_views *v, const struct vf_resource *r)
+{
+	struct vf_host_view *hv = vf_views_find(v, r->host);
+	struct vf_observed_item *it = vf_observed_add(hv->observed, r->kind, r->name);
+
+	it->r = *r;
+	it->r.address = NULL;
+	it->detailed = true;
+	return &it->r;
+}
+
+struct fixture {
+	struct vf_config *c;
+	struct vf_views views;
+	struct vf_state state;
+	struct vf_desired desired;
+	struct vf_desired old[16];     /* observations may point into these */
+	size_t n_old;
+	struct vf_plan plan;
+	struct vf_diags diags;
+	int rc;
+};
+
+static void fixture_init(struct fixture *f, const char *text)
+{
+	memset(f, 0, sizeof(*f));
+	f->c = load(text);
+	f->state.lock_fd = -1;
+	views_empty(f->c, &f->views);
+}
+
+static int fixture_plan(struct fixture *f, const char *const *targets, size_t n_targets,
+			bool destroy)
+{
+	struct vf_plan_opts o = { .targets = targets, .n_targets = n_targets, .destroy = destroy };
+	struct vf_desired d = { 0 };
+
+	vf_plan_free(&f->plan);
+	vf_diags_release(&f->diags);
+	memset(&f->diags, 0, sizeof(f->diags));
+	if (f->desired.n && f->n_old < 16)
+		f->old[f->n_old++] = f->desired;
+	else
+		vf_desired_release(&f->desired);
+	f->rc = vf_desired_build(f->c, &f->views, &f->state, destroy, &d, &f->diags,
+				 &f->plan.warnings, &f->plan.n_warnings, &f->plan.alloc_warnings);
+	f->desired = d;
+	if (f->rc == 0)
+		f->rc = vf_plan_build(f->c, &f->desired, &f->views, &f->state, &vf_provider_libvirt,
+				      &o, &f->plan, &f->diags);
+	if (f->rc) {
+		/* as TAP comments */
+		char *text = NULL, *line, *save = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		vf_diags_print(&f->diags, m);
+		fclose(m);
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			printf("# %s\n", line);
+		free(text);
+	}
+	return f->rc;
+}
+
+static void fixture_release(struct fixture *f)
+{
+	size_t i;
+
+	vf_plan_free(&f->plan);
+	vf_diags_release(&f->diags);
+	for (i = 0; i < f->views.n; i++)
+		f->views.hosts[i].observed->host = NULL;
+	vf_views_release(&f->views);
+	vf_desired_release(&f->desired);
+	for (i = 0; i < f->n_old; i++)
+		vf_desired_release(&f->old[i]);
+	vf_state_close(&f->state);
+	vf_config_free(f->c);
+}
+
+static const struct vf_action *find_action(const struct vf_plan *p, const char *address,
+					   enum vf_action_type type)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_actions; i++)
+		if (!strcmp(p->actions[i].address, address) && p->actions[i].type == type)
+			return &p->actions[i];
+	return NULL;
+}
+
+static const struct vf_resource *find_desired(const struct vf_desired *d, const char *address)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (!strcmp(d->items[i].address, address))
+			return &d->items[i];
+	return NULL;
+}
+
+static bool depends_on(const struct vf_plan *p, const struct vf_action *a, const char *address)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_deps; i++)
+		if (!strcmp(p->actions[a->deps[i]].address, address))
+			return true;
+	return false;
+}
+
+static bool diags_contain(const struct vf_diags *d, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (strstr(d->items[i].message, text))
+			return true;
+	return false;
+}
+
+static void record(struct vf_state *s, const struct vf_resource *r)
+{
+	struct vf_state_entry e = {
+		.address = (char *)r->address, .kind = r->kind, .name = (char *)r->name,
+		.host = (char *)r->host,
+		.pool = r->kind == VF_KIND_VOLUME ? (char *)r->u.vol.pool : NULL,
+		.protect = r->protect,
+	};
+	vf_state_put(s, &e);
+}
+
+/* Make the hosts look exactly like the desired state, all managed. */
+static void converge(struct fixture *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->desired.n; i++) {
+		struct vf_resource *o = observe_as(&f->views, &f->desired.items[i]);
+		record(&f->state, &f->desired.items[i]);
+		if (o->kind == VF_KIND_VOLUME && !o->u.vol.capacity)
+			o->u.vol.capacity = 1 << 30;
+	}
+}
+
+static void test_create_from_nothing(void)
+{
+	struct fixture f;
+	const struct vf_action *vm, *vol;
+	size_t i;
+	int last_phase_kind = -1;
+	bool ordered = true;
+
+	fixture_init(&f, config_text);
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "empty hosts: plan builds");
+	is_int(f.plan.counts[VF_ACTION_CREATE], 9, "2 pools + 2 networks + 2 volumes + 3 VMs to create");
+	is_int(f.plan.n_actions, 9, "nothing but creates");
+	vm = find_action(&f.plan, "vm.a", VF_ACTION_CREATE);
+	ok(vm && !strcmp(vm->host, "h1"), "vm a placed on h1 (least loaded, first)");
+	vm = find_action(&f.plan, "vm.b", VF_ACTION_CREATE);
+	ok(vm && !strcmp(vm->host, "h2"), "vm b placed on h2 (evenly distributed)");
+	vm = find_action(&f.plan, "vm.p", VF_ACTION_CREATE);
+	ok(vm && !strcmp(vm->host, "h2"), "vm p pinned to h2");
+	vm = find_action(&f.plan, "vm.a", VF_ACTION_CREATE);
+	ok(vm && depends_on(&f.plan, vm, "volume.a-root@h1"), "vm.a waits for its volume");
+	ok(vm && depends_on(&f.plan, vm, "network.n@h1"), "vm.a waits for its network on h1");
+	ok(vm && !depends_on(&f.plan, vm, "network.n@h2"), "vm.a does not wait for h2's network");
+	vol = find_action(&f.plan, "volume.a-root@h1", VF_ACTION_CREATE);
+	ok(vol && depends_on(&f.plan, vol, "storage.s@h1"), "the volume waits for its pool");
+	for (i = 0; i < f.plan.n_actions; i++) {
+		const struct vf_action *a = &f.plan.actions[i];
+		size_t j;
+		for (j = 0; j < a->n_deps; j++)
+			if (a->deps[j] >= i)
+				ordered = false;
+		if ((int)a->kind < last_phase_kind)
+			ordered = false;
+		last_phase_kind = (int)a->kind;
+	}
+	ok(ordered, "actions are in dependency order: storage, volumes, networks, VMs");
+	{
+		const struct vf_resource *d = find_desired(&f.desired, "vm.a");
+		char mac[18];
+		vf_mac_format(d->u.vm.nics[0].mac, mac);
+		ok(!strncmp(mac, "52:54:00:", 9), "a derived MAC is locally administered qemu (%s)", mac);
+		ok(d->u.vm.marker.project && !strcmp(d->u.vm.marker.project, "c"),
+		   "the marker carries the project (default: the cluster names)");
+		is_str(d->u.vm.graphics_listen, "127.0.0.1", "graphics listen on loopback by default");
+	}
+	fixture_release(&f);
+}
+
+static void test_noop_and_drift(void)
+{
+	struct fixture f;
+	const struct vf_action *a;
+	size_t i;
+
+	fixture_init(&f, config_text);
+	fixture_plan(&f, NULL, 0, false);
+	converge(&f);
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "converged: plan builds");
+	is_int(f.plan.n_actions, 0, "converged: no changes");
+	if (f.plan.n_actions)
+		for (i = 0; i < f.plan.n_actions; i++)
+			printf("# unexpected: %s %s\n", vf_action_type_name(f.plan.actions[i].type),
+			       f.plan.actions[i].address);
+
+	/* memory changed with virsh: same spec hash, other value */
+	for (i = 0; i < f.views.hosts[0].observed->n_items; i++) {
+		struct vf_resource *r = &f.views.hosts[0].observed->items[i].r;
+		if (r->kind == VF_KIND_VM && !strcmp(r->name, "a"))
+			r->u.vm.memory = 512ull << 20;
+	}
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_UPDATE);
+	ok(a != NULL, "drifted memory is planned back as an update");
+	if (a) {
+		char b[32], c[32];
+		ok(a->n_fields == 1 && !strcmp(a->fields[0].after.path, "memory"), "one field: memory");
+		is_str(vf_field_format(&a->fields[0].before, b, sizeof(b)), "512 MiB", "before");
+		is_str(vf_field_format(&a->fields[0].after, c, sizeof(c)), "256 MiB", "after");
+		ok(a->drift, "marked as changed outside virtform (spec hash unchanged)");
+		ok(a->requires_restart && !a->live, "a running VM's memory change waits for a restart");
+	}
+	is_int(f.plan.n_actions, 1, "nothing else changes");
+	fixture_release(&f);
+}
+
+static void test_clash_and_ownership(void)
+{
+	struct fixture f;
+
+	fixture_init(&f, config_text);
+	fixture_plan(&f, NULL, 0, false);
+	/* an unmanaged domain named like vm a, on the host a goes to */
+	vf_observed_add(f.views.hosts[0].observed, VF_KIND_VM, "a");
+	/* an unmanaged network named like ours on h2 */
+	vf_observed_add(f.views.hosts[1].observed, VF_KIND_NETWORK, "n");
+	ok(fixture_plan(&f, NULL, 0, false) < 0, "a name clash with unmanaged objects fails the plan");
+	ok(diags_contain(&f.diags, "vm.a: a domain named 'a' already exists on host 'h1' and "
+				   "virtform does not manage it"), "the VM clash is named");
+	ok(diags_contain(&f.diags, "network.n@h2: a network named 'n' already exists"),
+	   "the network clash is named");
+	ok(f.diags.n && f.diags.items[0].hint && strstr(f.diags.items[0].hint, "virtform import"),
+	   "the hint suggests virtform import");
+	fixture_release(&f);
+
+	/* unmanaged objects that clash with nothing are never touched */
+	fixture_init(&f, config_text);
+	vf_observed_add(f.views.hosts[0].observed, VF_KIND_VM, "someone-elses");
+	vf_observed_add(f.views.hosts[0].observed, VF_KIND_NETWORK, "default");
+	fixture_plan(&f, NULL, 0, true);
+	is_int(f.plan.n_actions, 0, "destroy with nothing managed: unmanaged objects untouched");
+	fixture_release(&f);
+}
+
+static void test_removed_and_protected(void)
+{
+	struct fixture f;
+	struct vf_resource *old, *vol;
+	const struct vf_action *del_vm, *del_vol;
+	struct vf_marker_volume mv = { "s", "old-root", false };
+	struct vf_disk_spec disk = { "root", "vda", "s", "old-root", VF_FORMAT_QCOW2 };
+
+	fixture_init(&f, config_text);
+	fixture_plan(&f, NULL, 0, false);
+	converge(&f);
+	/* a managed VM that is no longer in the config, with its disk */
+	old = observe_as(&f.views, find_desired(&f.desired, "vm.a"));
+	old->name = "old";
+	old->u.vm.marker.volumes = &mv;
+	old->u.vm.marker.n_volumes = 1;
+	old->u.vm.disks = &disk;
+	old->u.vm.n_disks = 1;
+	vol = observe_as(&f.views, find_desired(&f.desired, "volume.a-root@h1"));
+	vol->name = "old-root";
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "a removed VM plans");
+	del_vm = find_action(&f.plan, "vm.old", VF_ACTION_DELETE);
+	del_vol = find_action(&f.plan, "volume.old-root@h1", VF_ACTION_DELETE);
+	ok(del_vm != NULL, "a VM removed from the config is destroyed");
+	ok(del_vol != NULL, "its volume goes with it (owned through the marker, no state)");
+	ok(del_vm && del_vol && depends_on(&f.plan, del_vol, "vm.old"),
+	   "the volume is deleted after the VM");
+
+	/* the same VM recorded as protected in the state */
+	{
+		struct vf_state_entry e = { .address = "vm.old", .kind = VF_KIND_VM, .name = "old",
+					    .host = "h1", .protect = true };
+		vf_state_put(&f.state, &e);
+	}
+	ok(fixture_plan(&f, NULL, 0, false) < 0, "a protected VM removed from the config fails the plan");
+	ok(diags_contain(&f.diags, "vm.old was removed from the configuration but is protected"),
+	   "the protected VM is named");
+
+	/* destroy: p has protect: true in the config */
+	vf_state_remove(&f.state, "vm.old");
+	ok(fixture_plan(&f, NULL, 0, true) < 0, "destroy fails on a protected VM");
+	ok(diags_contain(&f.diags, "vm.p is protected"), "and names it");
+	{
+		const char *t[] = { "vm.b" };
+		is_int(fixture_plan(&f, t, 1, true), 0, "destroy --target vm.b plans");
+		ok(find_action(&f.plan, "vm.b", VF_ACTION_DELETE) &&
+		   find_action(&f.plan, "volume.b-root@h2", VF_ACTION_DELETE),
+		   "destroy --target vm.b deletes the VM and its volume");
+		is_int(f.plan.n_actions, 2, "and nothing else");
+	}
+	fixture_release(&f);
+}
+
+static void test_targets(void)
+{
+	struct fixture f;
+	const char *t[] = { "vm.a" }, *bad[] = { "vm.nope" };
+
+	fixture_init(&f, config_text);
+	is_int(fixture_plan(&f, t, 1, false), 0, "--target vm.a plans");
+	is_int(f.plan.n_actions, 4, "vm.a with its volume, pool and network on h1");
+	ok(find_action(&f.plan, "storage.s@h1", VF_ACTION_CREATE) &&
+	   !find_action(&f.plan, "storage.s@h2", VF_ACTION_CREATE), "only h1's pool");
+	ok(fixture_plan(&f, bad, 1, false) < 0, "an unknown --target fails the plan");
+	ok(diags_contain(&f.diags, "--target 'vm.nope' matches nothing"), "and names it");
+	fixture_release(&f);
+}
+
+static void test_replace_and_shrink(void)
+{
+	struct fixture f;
+	const struct vf_action *a;
+	size_t i;
+
+	fixture_init(&f, config_text);
+	fixture_plan(&f, NULL, 0, false);
+	converge(&f);
+	for (i = 0; i < f.views.hosts[0].observed->n_items; i++) {
+		struct vf_resource *r = &f.views.hosts[0].observed->items[i].r;
+		if (r->kind == VF_KIND_VM && !strcmp(r->name, "a"))
+			r->u.vm.firmware = VF_FIRMWARE_EFI;
+	}
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_REPLACE);
+	ok(a != NULL, "a firmware change is a replace");
+	is_str(a ? a->reason : NULL, "firmware: efi -> bios cannot change in place", "with its reason");
+
+	for (i = 0; i < f.views.hosts[0].observed->n_items; i++) {
+		struct vf_resource *r = &f.views.hosts[0].observed->items[i].r;
+		if (r->kind == VF_KIND_VM && !strcmp(r->name, "a"))
+			r->u.vm.firmware = VF_FIRMWARE_BIOS;
+		if (r->kind == VF_KIND_VOLUME && !strcmp(r->name, "a-root"))
+			r->u.vol.capacity = 2ull << 30;
+	}
+	ok(fixture_plan(&f, NULL, 0, false) < 0, "shrinking a volume is refused");
+	ok(diags_contain(&f.diags, "shrinking a volume from 2 GiB to 1 GiB would lose data"),
+	   "with sizes in the message");
+	fixture_release(&f);
+}
+
+static void test_unreachable(void)
+{
+	struct fixture f;
+
+	fixture_init(&f, config_text);
+	vf_observed_free(f.views.hosts[1].observed);
+	f.views.hosts[1].observed = NULL;
+	f.views.hosts[1].error = xstrdup("cannot connect: Connection refused");
+	ok(fixture_plan(&f, NULL, 0, false) < 0, "an unreachable host fails the plan");
+	ok(diags_contain(&f.diags, "host 'h2' is unreachable: cannot connect: Connection refused"),
+	   "naming the host and the error");
+	f.views.hosts[1].skipped = true;
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "--skip-unreachable plans the rest");
+	is_int(f.plan.n_skipped, 1, "the skipped host is listed");
+	ok(!find_action(&f.plan, "vm.b", VF_ACTION_CREATE),
+	   "a new VM that may already live on the skipped host is not planned");
+	ok(!find_action(&f.plan, "vm.p", VF_ACTION_CREATE), "nor one pinned to it");
+	ok(f.plan.n_warnings >= 2, "both are warned about (%zu warnings)", f.plan.n_warnings);
+	ok(find_action(&f.plan, "storage.s@h1", VF_ACTION_CREATE) &&
+	   !find_action(&f.plan, "storage.s@h2", VF_ACTION_CREATE), "h1 is planned, h2 is not");
+	f.views.hosts[1].observed = xcalloc(1, sizeof(struct vf_observed));   /* for release */
+	fixture_release(&f);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir))
+		return 1;
+	test_create_from_nothing();
+	test_noop_and_drift();
+	test_clash_and_ownership();
+	test_removed_and_protected();
+	test_targets();
+	test_replace_and_shrink();
+	test_unreachable();
+	{
+		char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			diag("could not remove the temporary directory");
+		free(cmd);
+	}
+	return tap_done();
+}
