@@ -1,0 +1,1314 @@
+/*
+ * apply.c — carry out one plan action on its host (provider.h: apply), the
+ * read-write sessions apply runs on, and the diff hints that tell the
+ * engine how each field's change is made (field_class).
+ *
+ * Every action is idempotent: it looks at what is there before acting and
+ * completes a half-done job instead of failing on it (a crash between
+ * define and start, a retry, another thread that got there first).  When a
+ * libvirt call fails, the state it was meant to reach is checked once more
+ * before the failure is reported, so a lost race is not an error.
+ *
+ * Deliberate limits, each on the side of keeping data:
+ *   - a domain is touched only when its current XML carries virtform's
+ *     marker (and, when the action knows it, the same project): the check
+ *     is redone here because the plan's observation may be stale;
+ *   - a storage pool is destroyed and undefined, never deleted
+ *     (virStoragePoolDelete would remove its directory or volume group);
+ *     it is built only when it is a dir or netfs pool by its own XML
+ *     (building a logical or iSCSI pool formats devices);
+ *   - a volume's capacity only grows (the engine refuses shrinks).
+ *
+ * Errors read "ADDRESS: cannot VERB: LIBVIRT MESSAGE" (vf_libvirt_error).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "providers/libvirt/conn.h"
+#include "providers/libvirt/ops.h"
+#include "providers/libvirt/xml.h"
+#include "reconcile/util.h"
+
+/* Written only by session_open: threads share it read-only. */
+struct vf_session {
+	virConnectPtr conn;
+	char *uri;
+};
+
+/* One apply call: what every helper needs to act and to report. */
+struct op {
+	virConnectPtr conn;
+	const struct vf_action *a;
+	char **error;
+};
+
+#define POLL_INTERVAL_MS 100
+#define UPLOAD_CHUNK (256u * 1024)
+/* How long a pool refresh waits out "asynchronous jobs running". */
+#define REFRESH_WAIT_MS (30 * 1000)
+
+/* ---- errors and small helpers ---- */
+
+static const char *op_address(const struct op *op)
+{
+	return op->a->address ? op->a->address : op->a->name;
+}
+
+/* "ADDRESS: cannot VERB: LIBVIRT MESSAGE" for the thread's last libvirt error. */
+static int op_fail(struct op *op, const char *verb)
+{
+	char *what = xasprintf("%s: cannot %s", op_address(op), verb);
+
+	free(*op->error);
+	*op->error = vf_libvirt_error(what);
+	free(what);
+	return -1;
+}
+
+/* "ADDRESS: TEXT" for a failure that is not libvirt's. */
+__attribute__((format(printf, 2, 3)))
+static int op_failf(struct op *op, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	free(*op->error);
+	*op->error = xasprintf("%s: %s", op_address(op), text);
+	free(text);
+	return -1;
+}
+
+/* The failure just reported turned out to be a race already won: forget it. */
+static int op_recovered(struct op *op)
+{
+	free(*op->error);
+	*op->error = NULL;
+	virResetLastError();
+	return 0;
+}
+
+/* Was the thread's last libvirt error code?  If so it is consumed. */
+static int last_error_was(int code)
+{
+	if (virGetLastErrorCode() != code)
+		return 0;
+	virResetLastError();
+	return 1;
+}
+
+/* The name of the object an action works on, from the given side. */
+static const char *object_name(const struct op *op, const struct vf_resource *r)
+{
+	return r && r->name ? r->name : op->a->name;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- networks ---- */
+
+/* 1 found, 0 absent, -1 error. */
+static int network_find(struct op *op, const char *name, virNetworkPtr *net)
+{
+	*net = virNetworkLookupByName(op->conn, name);
+	if (*net)
+		return 1;
+	if (last_error_was(VIR_ERR_NO_NETWORK))
+		return 0;
+	return op_fail(op, "look up the network");
+}
+
+/* 1 active, 0 inactive or gone (a transient network goes when stopped), -1. */
+static int network_active(virNetworkPtr net)
+{
+	int active = virNetworkIsActive(net);
+
+	if (active < 0 && last_error_was(VIR_ERR_NO_NETWORK))
+		return 0;
+	return active;
+}
+
+/*
+ * Define desired, keeping old's uuid when there is one: defining a
+ * network of the same name again replaces its persistent config only when
+ * the uuids agree.
+ */
+static int network_define(struct op *op, const struct vf_resource *desired, virNetworkPtr old,
+			  virNetworkPtr *net)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN], *xml, *xml_error = NULL;
+	struct vf_resource r = *desired;
+
+	if (old) {
+		if (virNetworkGetUUIDString(old, uuid) < 0)
+			return op_fail(op, "read the network's uuid");
+		r.uuid = uuid;
+	}
+	xml = vf_xml_network_format(&r, &xml_error);
+	if (!xml) {
+		op_failf(op, "cannot define: %s", xml_error);
+		free(xml_error);
+		return -1;
+	}
+	*net = virNetworkDefineXML(op->conn, xml);
+	free(xml);
+	return *net ? 0 : op_fail(op, "define");
+}
+
+static int network_start(struct op *op, virNetworkPtr net)
+{
+	int active = network_active(net);
+
+	if (active < 0)
+		return op_fail(op, "start");
+	if (active || virNetworkCreate(net) == 0)
+		return 0;
+	op_fail(op, "start");
+	return network_active(net) == 1 ? op_recovered(op) : -1;
+}
+
+static int network_stop(struct op *op, virNetworkPtr net)
+{
+	int active = network_active(net);
+
+	if (active < 0)
+		return op_fail(op, "stop");
+	if (!active || virNetworkDestroy(net) == 0)
+		return 0;
+	op_fail(op, "stop");
+	return network_active(net) == 0 ? op_recovered(op) : -1;
+}
+
+static int network_set_autostart(struct op *op, virNetworkPtr net, bool on)
+{
+	return virNetworkSetAutostart(net, on) < 0 ? op_fail(op, "set autostart") : 0;
+}
+
+static int network_create(struct op *op)
+{
+	const struct vf_resource *d = op->a->desired;
+	virNetworkPtr old = NULL, net = NULL;
+	int rc = -1;
+
+	if (network_find(op, object_name(op, d), &old) < 0)
+		return -1;
+	if (network_define(op, d, old, &net) < 0)
+		goto out;
+	if (d->u.net.active && network_start(op, net) < 0)
+		goto out;
+	rc = network_set_autostart(op, net, d->u.net.autostart);
+out:
+	if (old)
+		virNetworkFree(old);
+	if (net)
+		virNetworkFree(net);
+	return rc;
+}
+
+/* New persistent config and autostart; an active network is not restarted
+ * (the plan marks such changes "effective at next restart"). */
+static int network_update(struct op *op)
+{
+	const struct vf_resource *d = op->a->desired;
+	virNetworkPtr old = NULL, net = NULL;
+	int rc = -1, found;
+
+	found = network_find(op, object_name(op, d), &old);
+	if (found <= 0)
+		return found < 0 ? -1 : op_failf(op, "cannot update: the network no longer exists");
+	if (network_define(op, d, old, &net) == 0)
+		rc = network_set_autostart(op, net, d->u.net.autostart);
+	virNetworkFree(old);
+	if (net)
+		virNetworkFree(net);
+	return rc;
+}
+
+static int network_delete(struct op *op, const struct vf_resource *observed)
+{
+	virNetworkPtr net;
+	int rc = -1, found;
+
+	found = network_find(op, object_name(op, observed), &net);
+	if (found <= 0)
+		return found;                   /* absent: done already */
+	if (network_stop(op, net) < 0)
+		goto out;
+	if (virNetworkUndefine(net) == 0 || last_error_was(VIR_ERR_NO_NETWORK))
+		rc = 0;
+	else
+		op_fail(op, "undefine");
+out:
+	virNetworkFree(net);
+	return rc;
+}
+
+static int network_start_or_stop(struct op *op, bool start)
+{
+	virNetworkPtr net;
+	int rc, found;
+
+	found = network_find(op, op->a->name, &net);
+	if (found <= 0) {
+		if (found < 0 || !start)
+			return found;           /* stopping a network that is gone: done */
+		return op_failf(op, "cannot start: the network does not exist");
+	}
+	rc = start ? network_start(op, net) : network_stop(op, net);
+	virNetworkFree(net);
+	return rc;
+}
+
+static int network_apply(struct op *op)
+{
+	switch (op->a->type) {
+	case VF_ACTION_CREATE:
+		return network_create(op);
+	case VF_ACTION_UPDATE:
+		return network_update(op);
+	case VF_ACTION_REPLACE:
+		return network_delete(op, op->a->observed) < 0 ? -1 : network_create(op);
+	case VF_ACTION_DELETE:
+		return network_delete(op, op->a->observed);
+	case VF_ACTION_START:
+		return network_start_or_stop(op, true);
+	case VF_ACTION_STOP:
+		return network_start_or_stop(op, false);
+	default:
+		return op_failf(op, "unknown action");
+	}
+}
+
+/* ---- storage pools ---- */
+
+static int pool_find(struct op *op, const char *name, virStoragePoolPtr *pool)
+{
+	*pool = virStoragePoolLookupByName(op->conn, name);
+	if (*pool)
+		return 1;
+	if (last_error_was(VIR_ERR_NO_STORAGE_POOL))
+		return 0;
+	return op_fail(op, "look up the storage pool");
+}
+
+static int pool_active(virStoragePoolPtr pool)
+{
+	int active = virStoragePoolIsActive(pool);
+
+	if (active < 0 && last_error_was(VIR_ERR_NO_STORAGE_POOL))
+		return 0;
+	return active;
+}
+
+/*
+ * Whether building pool is harmless: only for dir (makes the directory)
+ * and netfs (makes the mount point) pools, judged by the pool's own XML,
+ * not by the desired spec — a name clash with an existing logical pool
+ * must never get it built (that formats its devices).  A type virtform
+ * cannot parse is not built.
+ */
+static int pool_buildable(struct op *op, virStoragePoolPtr pool)
+{
+	struct vf_arena arena = VF_ARENA_INIT;
+	struct vf_resource r = { .kind = VF_KIND_STORAGE };
+	char *xml, *xml_error = NULL;
+	int buildable;
+
+	xml = vf_libvirt_pool_xml(pool);
+	if (!xml)
+		return op_fail(op, "read the storage pool's XML");
+	buildable = vf_xml_pool_parse(xml, &arena, &r, &xml_error) == 0 &&
+		    (r.u.pool.type == VF_STORAGE_DIR || r.u.pool.type == VF_STORAGE_NFS);
+	free(xml_error);
+	free(xml);
+	vf_arena_release(&arena);
+	return buildable;
+}
+
+static int pool_start(struct op *op, virStoragePoolPtr pool)
+{
+	int active = pool_active(pool), buildable;
+
+	if (active < 0)
+		return op_fail(op, "start");
+	if (active)
+		return 0;
+	buildable = pool_buildable(op, pool);
+	if (buildable < 0)
+		return -1;
+	/* Build with no flags never overwrites: an existing directory is kept. */
+	if (buildable && virStoragePoolBuild(pool, 0) < 0)
+		return op_fail(op, "build");
+	if (virStoragePoolCreate(pool, 0) == 0)
+		return 0;
+	op_fail(op, "start");
+	return pool_active(pool) == 1 ? op_recovered(op) : -1;
+}
+
+static int pool_stop(struct op *op, virStoragePoolPtr pool)
+{
+	int active = pool_active(pool);
+
+	if (active < 0)
+		return op_fail(op, "stop");
+	if (!active || virStoragePoolDestroy(pool) == 0)
+		return 0;
+	op_fail(op, "stop");
+	return pool_active(pool) == 0 ? op_recovered(op) : -1;
+}
+
+static int pool_set_autostart(struct op *op, virStoragePoolPtr pool, bool on)
+{
+	return virStoragePoolSetAutostart(pool, on) < 0 ? op_fail(op, "set autostart") : 0;
+}
+
+static int pool_create(struct op *op)
+{
+	const struct vf_resource *d = op->a->desired;
+	virStoragePoolPtr pool;
+	char *xml, *xml_error = NULL;
+	int rc = -1, found;
+
+	found = pool_find(op, object_name(op, d), &pool);
+	if (found < 0)
+		return -1;
+	if (!found) {
+		xml = vf_xml_pool_format(d, &xml_error);
+		if (!xml) {
+			op_failf(op, "cannot define: %s", xml_error);
+			free(xml_error);
+			return -1;
+		}
+		pool = virStoragePoolDefineXML(op->conn, xml, 0);
+		free(xml);
+		if (!pool)
+			return op_fail(op, "define");
+	}
+	if (d->u.pool.active && pool_start(op, pool) < 0)
+		goto out;
+	rc = pool_set_autostart(op, pool, d->u.pool.autostart);
+out:
+	virStoragePoolFree(pool);
+	return rc;
+}
+
+/* Only autostart changes in place (field_class: the rest is replace). */
+static int pool_update(struct op *op)
+{
+	const struct vf_resource *d = op->a->desired;
+	virStoragePoolPtr pool;
+	int rc, found;
+
+	found = pool_find(op, object_name(op, d), &pool);
+	if (found <= 0)
+		return found < 0 ? -1 : op_failf(op, "cannot update: the storage pool no longer exists");
+	rc = pool_set_autostart(op, pool, d->u.pool.autostart);
+	virStoragePoolFree(pool);
+	return rc;
+}
+
+/* Stop and forget the pool; its directory, volume group or LUNs stay. */
+static int pool_delete(struct op *op, const struct vf_resource *observed)
+{
+	virStoragePoolPtr pool;
+	int rc = -1, found;
+
+	found = pool_find(op, object_name(op, observed), &pool);
+	if (found <= 0)
+		return found;
+	if (pool_stop(op, pool) < 0)
+		goto out;
+	if (virStoragePoolUndefine(pool) == 0 || last_error_was(VIR_ERR_NO_STORAGE_POOL))
+		rc = 0;
+	else
+		op_fail(op, "undefine");
+out:
+	virStoragePoolFree(pool);
+	return rc;
+}
+
+static int pool_start_or_stop(struct op *op, bool start)
+{
+	virStoragePoolPtr pool;
+	int rc, found;
+
+	found = pool_find(op, op->a->name, &pool);
+	if (found <= 0) {
+		if (found < 0 || !start)
+			return found;
+		return op_failf(op, "cannot start: the storage pool does not exist");
+	}
+	rc = start ? pool_start(op, pool) : pool_stop(op, pool);
+	virStoragePoolFree(pool);
+	return rc;
+}
+
+static int pool_apply(struct op *op)
+{
+	switch (op->a->type) {
+	case VF_ACTION_CREATE:
+		return pool_create(op);
+	case VF_ACTION_UPDATE:
+		return pool_update(op);
+	case VF_ACTION_REPLACE:
+		return pool_delete(op, op->a->observed) < 0 ? -1 : pool_create(op);
+	case VF_ACTION_DELETE:
+		return pool_delete(op, op->a->observed);
+	case VF_ACTION_START:
+		return pool_start_or_stop(op, true);
+	case VF_ACTION_STOP:
+		return pool_start_or_stop(op, false);
+	default:
+		return op_failf(op, "unknown action");
+	}
+}
+
+/* ---- volumes ---- */
+
+/* The pool a volume lives in; it must exist (1), or -1. */
+static int volume_pool(struct op *op, const char *pool_name, virStoragePoolPtr *pool)
+{
+	int found = pool_find(op, pool_name, pool);
+
+	if (found == 0)
+		return op_failf(op, "storage pool '%s' does not exist on host %s", pool_name,
+				op->a->host ? op->a->host : "?");
+	return found;
+}
+
+static int volume_find(struct op *op, virStoragePoolPtr pool, const char *name,
+		       virStorageVolPtr *vol)
+{
+	*vol = virStorageVolLookupByName(pool, name);
+	if (*vol)
+		return 1;
+	if (last_error_was(VIR_ERR_NO_STORAGE_VOL))
+		return 0;
+	return op_fail(op, "look up the volume");
+}
+
+/*
+ * Refresh pool, waiting out libvirt's refusal while the pool has
+ * asynchronous jobs (a volume being built by another thread, libvirt's own
+ * refresh after an upload).  That refusal is an internal error; any other
+ * failure, or a pool that went inactive, ends the wait.
+ */
+static int pool_refresh(virStoragePoolPtr pool)
+{
+	uint64_t deadline = now_ms() + REFRESH_WAIT_MS;
+
+	while (virStoragePoolRefresh(pool, 0) < 0) {
+		if (virGetLastErrorCode() != VIR_ERR_INTERNAL_ERROR || now_ms() >= deadline)
+			return -1;
+		sleep_ms(POLL_INTERVAL_MS);
+	}
+	return 0;
+}
+
+/*
+ * After a failed create: does the volume exist after all (another thread
+ * or run made it, or a file libvirt had not seen yet)?  The failure is
+ * already reported; libvirt's error may be overwritten here.
+ */
+static int volume_appeared(virStoragePoolPtr pool, const char *name)
+{
+	virStorageVolPtr vol;
+
+	pool_refresh(pool);
+	vol = virStorageVolLookupByName(pool, name);
+	if (!vol)
+		return 0;
+	virStorageVolFree(vol);
+	return 1;
+}
+
+static int volume_create_xml(struct op *op, virStoragePoolPtr pool, const struct vf_resource *r,
+			     uint64_t capacity, const char *backing_path,
+			     enum vf_image_format backing_format, virStorageVolPtr *vol)
+{
+	char *xml, *xml_error = NULL;
+
+	xml = vf_xml_volume_format(r, capacity, backing_path, backing_format, &xml_error);
+	if (!xml) {
+		op_failf(op, "cannot create: %s", xml_error);
+		free(xml_error);
+		return -1;
+	}
+	*vol = virStorageVolCreateXML(pool, xml, 0);
+	free(xml);
+	return *vol ? 0 : op_fail(op, "create");
+}
+
+/* A copy-on-write clone of the image volume desired->u.vol.backing, in the same pool. */
+static int volume_clone(struct op *op, virStoragePoolPtr pool, virStorageVolPtr *vol)
+{
+	const struct vf_resource *d = op->a->desired;
+	struct vf_arena arena = VF_ARENA_INIT;
+	struct vf_resource image = { .kind = VF_KIND_VOLUME };
+	virStorageVolPtr image_vol;
+	char *xml = NULL, *xml_error = NULL, *verb, *path = NULL;
+	uint64_t capacity;
+	int rc = -1;
+
+	image_vol = virStorageVolLookupByName(pool, d->u.vol.backing);
+	if (!image_vol) {
+		verb = xasprintf("find the image volume '%s'", d->u.vol.backing);
+		op_fail(op, verb);
+		free(verb);
+		return -1;
+	}
+	/* One read gives the image's format, capacity and path. */
+	xml = virStorageVolGetXMLDesc(image_vol, 0);
+	if (!xml) {
+		op_fail(op, "read the image volume");
+		goto out;
+	}
+	if (vf_xml_volume_parse(xml, &arena, &image, &xml_error) < 0) {
+		op_failf(op, "cannot read the image volume '%s': %s", d->u.vol.backing, xml_error);
+		goto out;
+	}
+	if (!image.u.vol.path || !*image.u.vol.path) {
+		path = virStorageVolGetPath(image_vol);
+		if (!path) {
+			op_fail(op, "read the image volume's path");
+			goto out;
+		}
+	}
+	capacity = d->u.vol.capacity ? d->u.vol.capacity : image.u.vol.capacity;
+	if (capacity < image.u.vol.capacity) {
+		op_failf(op, "cannot create: capacity %llu bytes is smaller than image '%s' (%llu bytes)",
+			 (unsigned long long)capacity, d->u.vol.backing,
+			 (unsigned long long)image.u.vol.capacity);
+		goto out;
+	}
+	rc = volume_create_xml(op, pool, d, capacity, path ? path : image.u.vol.path,
+			       image.u.vol.format, vol);
+out:
+	free(path);
+	free(xml_error);
+	free(xml);
+	vf_arena_release(&arena);
+	virStorageVolFree(image_vol);
+	return rc;
+}
+
+/* The local image file, read for an upload stream. */
+struct upload_source {
+	int fd;
+	uint64_t size, sent;
+	int error;              /* errno of a failed read, 0 */
+};
+
+static int upload_read(virStreamPtr stream, char *data, size_t nbytes, void *opaque)
+{
+	struct upload_source *src = opaque;
+	size_t want = nbytes < UPLOAD_CHUNK ? nbytes : UPLOAD_CHUNK, got = 0;
+	ssize_t n;
+
+	(void)stream;
+	if (want > src->size - src->sent)
+		want = (size_t)(src->size - src->sent);   /* never past the announced length */
+	while (got < want) {
+		n = read(src->fd, data + got, want - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			src->error = errno;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	src->sent += got;
+	return (int)got;
+}
+
+/*
+ * A volume holding the bytes of desired->u.vol.upload_file, streamed from
+ * here (nothing is copied to the host first).  It is created raw so that
+ * libvirt writes no header of its own; the refresh afterwards lets libvirt
+ * probe the real format (a qcow2 image shows as qcow2).  On failure the
+ * half-written volume is deleted, so a retry uploads again.
+ */
+static int volume_upload(struct op *op, virStoragePoolPtr pool, virStorageVolPtr *vol)
+{
+	const struct vf_resource *d = op->a->desired;
+	const char *file = d->u.vol.upload_file;
+	struct upload_source src = { .fd = -1 };
+	struct vf_resource raw = *d;
+	virStreamPtr stream = NULL;
+	struct stat st;
+	int rc = -1;
+
+	src.fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (src.fd < 0 || fstat(src.fd, &st) < 0) {
+		op_failf(op, "cannot read image file '%s': %s", file, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		op_failf(op, "image file '%s' is %s", file,
+			 S_ISREG(st.st_mode) ? "empty" : "not a regular file");
+		goto out;
+	}
+	src.size = (uint64_t)st.st_size;
+	raw.u.vol.format = VF_FORMAT_RAW;
+	raw.u.vol.backing = NULL;
+	if (volume_create_xml(op, pool, &raw, src.size, NULL, VF_FORMAT_RAW, vol) < 0)
+		goto out;
+
+	stream = virStreamNew(op->conn, 0);
+	if (!stream) {
+		op_fail(op, "upload");
+		goto undo;
+	}
+	if (virStorageVolUpload(*vol, stream, 0, src.size, 0) < 0) {
+		op_fail(op, "upload");
+		goto undo;
+	}
+	/* SendAll aborts the stream itself when it fails. */
+	if (virStreamSendAll(stream, upload_read, &src) < 0) {
+		if (src.error)
+			op_failf(op, "cannot upload: cannot read '%s': %s", file, strerror(src.error));
+		else
+			op_fail(op, "upload");
+		goto undo;
+	}
+	if (src.sent != src.size) {
+		virStreamAbort(stream);
+		op_failf(op, "cannot upload: '%s' changed size during the upload", file);
+		goto undo;
+	}
+	if (virStreamFinish(stream) < 0) {
+		op_fail(op, "upload");
+		goto undo;
+	}
+	if (pool_refresh(pool) < 0) {
+		op_fail(op, "refresh the storage pool after the upload");
+		goto out;               /* the data is there: a retry refreshes */
+	}
+	rc = 0;
+	goto out;
+
+undo:
+	virStorageVolDelete(*vol, 0);
+	virStorageVolFree(*vol);
+	*vol = NULL;
+	virResetLastError();
+out:
+	if (stream)
+		virStreamFree(stream);
+	if (src.fd >= 0)
+		close(src.fd);
+	return rc;
+}
+
+static int volume_create(struct op *op)
+{
+	const struct vf_resource *d = op->a->desired;
+	const char *name = object_name(op, d);
+	virStoragePoolPtr pool;
+	virStorageVolPtr vol = NULL;
+	int rc, found;
+
+	if (volume_pool(op, d->u.vol.pool, &pool) < 0)
+		return -1;
+	/*
+	 * libvirt's list first, refreshed only when a create fails: a refresh
+	 * re-reads every volume of the pool (quadratic over a big apply) and
+	 * is refused while another volume of the pool is being built.
+	 */
+	found = volume_find(op, pool, name, &vol);
+	if (found < 0) {
+		rc = -1;
+	} else if (found) {
+		/*
+		 * Done already.  Known gap (crash safety): an upload cut short
+		 * by a crash of virtform itself (not a failed upload: that
+		 * deletes its volume) leaves a volume of the right name and
+		 * size with partial content, which this takes as done.  The
+		 * refresh finishes an upload whose refresh was refused.
+		 */
+		rc = 0;
+		if (d->u.vol.upload_file && pool_refresh(pool) < 0)
+			rc = op_fail(op, "refresh the storage pool");
+	} else if (d->u.vol.backing) {
+		rc = volume_clone(op, pool, &vol);
+	} else if (d->u.vol.upload_file) {
+		rc = volume_upload(op, pool, &vol);
+	} else {
+		rc = volume_create_xml(op, pool, d, d->u.vol.capacity, NULL, VF_FORMAT_QCOW2, &vol);
+	}
+	if (rc < 0 && found == 0 && !vol && volume_appeared(pool, name))
+		rc = op_recovered(op);
+	if (vol)
+		virStorageVolFree(vol);
+	virStoragePoolFree(pool);
+	return rc;
+}
+
+/*
+ * Grow a volume that is a disk of a running VM through the VM
+ * (virDomainBlockResize), so the guest sees the new size at once and qemu,
+ * which holds the image open, is not bypassed.  1: done that way; 0: not
+ * attached to a running domain; -1: error.
+ */
+static int volume_grow_live(struct op *op, const struct vf_resource *d)
+{
+	struct vf_arena arena = VF_ARENA_INIT;
+	struct vf_resource vm = { .kind = VF_KIND_VM };
+	const char *target = NULL;
+	virDomainPtr dom;
+	char *xml = NULL, *xml_error = NULL;
+	size_t i;
+	int rc = 0, active;
+
+	dom = virDomainLookupByName(op->conn, d->u.vol.vm);
+	if (!dom) {
+		virResetLastError();
+		return 0;
+	}
+	active = virDomainIsActive(dom);
+	if (active <= 0) {
+		virResetLastError();
+		goto out;
+	}
+	xml = virDomainGetXMLDesc(dom, 0);      /* live: what qemu has open */
+	if (!xml) {
+		rc = op_fail(op, "read the domain using the volume");
+		goto out;
+	}
+	if (vf_xml_domain_parse(xml, &arena, &vm, &xml_error) < 0) {
+		rc = op_failf(op, "cannot read domain '%s': %s", d->u.vol.vm, xml_error);
+		goto out;
+	}
+	for (i = 0; i < vm.u.vm.n_disks && !target; i++) {
+		const struct vf_disk_spec *disk = &vm.u.vm.disks[i];
+
+		if (disk->pool && disk->volume && !strcmp(disk->pool, d->u.vol.pool) &&
+		    !strcmp(disk->volume, d->name))
+			target = disk->target;
+	}
+	if (!target)
+		goto out;
+	if (virDomainBlockResize(dom, target, d->u.vol.capacity, VIR_DOMAIN_BLOCK_RESIZE_BYTES) < 0)
+		rc = op_fail(op, "resize the running VM's disk");
+	else
+		rc = 1;
+out:
+	free(xml_error);
+	free(xml);
+	vf_arena_release(&arena);
+	virDomainFree(dom);
+	return rc;
+}
+
+/* Capacity only grows (the engine refuses shrinks); other fields replace. */
+static int volume_update(struct op *op)
+{
+	const struct vf_resource *d = op->a->desired;
+	virStoragePoolPtr pool;
+	virStorageVolPtr vol = NULL;
+	virStorageVolInfo info;
+	int rc = -1, found, live;
+
+	if (volume_pool(op, d->u.vol.pool, &pool) < 0)
+		return -1;
+	found = volume_find(op, pool, object_name(op, d), &vol);
+	if (found <= 0) {
+		if (found == 0)
+			op_failf(op, "cannot update: the volume no longer exists");
+		goto out;
+	}
+	if (virStorageVolGetInfo(vol, &info) < 0) {
+		op_fail(op, "read the volume's capacity");
+		goto out;
+	}
+	if (!d->u.vol.capacity || info.capacity >= d->u.vol.capacity) {
+		rc = 0;                 /* grown already (or nothing asked) */
+		goto out;
+	}
+	live = d->u.vol.vm ? volume_grow_live(op, d) : 0;
+	if (live < 0)
+		goto out;
+	if (!live && virStorageVolResize(vol, d->u.vol.capacity, 0) < 0) {
+		op_fail(op, "resize");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (vol)
+		virStorageVolFree(vol);
+	virStoragePoolFree(pool);
+	return rc;
+}
+
+static int volume_delete(struct op *op, const struct vf_resource *observed)
+{
+	const char *pool_name = observed ? observed->u.vol.pool : NULL;
+	virStoragePoolPtr pool;
+	virStorageVolPtr vol;
+	int rc = -1, found;
+
+	if (!pool_name)
+		return op_failf(op, "cannot delete: the volume's pool is unknown");
+	found = pool_find(op, pool_name, &pool);
+	if (found <= 0)
+		return found;           /* no pool, no volume */
+	found = volume_find(op, pool, object_name(op, observed), &vol);
+	if (found <= 0) {
+		rc = found;
+		goto out;
+	}
+	if (virStorageVolDelete(vol, 0) == 0 || last_error_was(VIR_ERR_NO_STORAGE_VOL))
+		rc = 0;
+	else
+		op_fail(op, "delete");
+	virStorageVolFree(vol);
+out:
+	virStoragePoolFree(pool);
+	return rc;
+}
+
+static int volume_apply(struct op *op)
+{
+	switch (op->a->type) {
+	case VF_ACTION_CREATE:
+		return volume_create(op);
+	case VF_ACTION_UPDATE:
+		return volume_update(op);
+	case VF_ACTION_REPLACE:
+		return volume_delete(op, op->a->observed) < 0 ? -1 : volume_create(op);
+	case VF_ACTION_DELETE:
+		return volume_delete(op, op->a->observed);
+	case VF_ACTION_START:
+	case VF_ACTION_STOP:
+		return 0;               /* a volume has no run state */
+	default:
+		return op_failf(op, "unknown action");
+	}
+}
+
+/* ---- VMs (domains) ---- */
+
+static int domain_find(struct op *op, const char *name, virDomainPtr *dom)
+{
+	*dom = virDomainLookupByName(op->conn, name);
+	if (*dom)
+		return 1;
+	if (last_error_was(VIR_ERR_NO_DOMAIN))
+		return 0;
+	return op_fail(op, "look up the domain");
+}
+
+/* 1 running, 0 not (or gone: a transient domain goes when it stops), -1. */
+static int domain_active(virDomainPtr dom)
+{
+	int active = virDomainIsActive(dom);
+
+	if (active < 0 && last_error_was(VIR_ERR_NO_DOMAIN))
+		return 0;
+	return active;
+}
+
+/*
+ * Refuse to touch a domain virtform does not own: without the marker it
+ * is someone else's; with another project's marker (project != NULL) it
+ * is another config's.  1 ours, 0 gone meanwhile, -1 refused or error.
+ */
+static int domain_check_owner(struct op *op, virDomainPtr dom, const char *project)
+{
+	struct vf_arena arena = VF_ARENA_INIT;
+	struct vf_resource r = { .kind = VF_KIND_VM };
+	const char *name = virDomainGetName(dom);
+	char *xml, *xml_error = NULL;
+	int rc = 1;
+
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml)
+		return last_error_was(VIR_ERR_NO_DOMAIN) ? 0 : op_fail(op, "read the domain");
+	if (vf_xml_domain_parse(xml, &arena, &r, &xml_error) < 0) {
+		if (strstr(xml, VF_XML_NS))
+			rc = op_failf(op, "cannot read domain '%s': %s", name, xml_error);
+		else
+			rc = op_failf(op, "refusing to touch unmanaged domain '%s'", name);
+	} else if (!r.u.vm.marker.project) {
+		rc = op_failf(op, "refusing to touch unmanaged domain '%s' (no virtform marker)", name);
+	} else if (project && strcmp(project, r.u.vm.marker.project)) {
+		rc = op_failf(op, "refusing to touch domain '%s': it belongs to project '%s'", name,
+			      r.u.vm.marker.project);
+	}
+	free(xml_error);
+	free(xml);
+	vf_arena_release(&arena);
+	return rc;
+}
+
+/* Find name and check it is ours: 1 found and ours, 0 absent, -1. */
+static int domain_find_owned(struct op *op, const char *name, const char *project,
+			     virDomainPtr *dom)
+{
+	int found = domain_find(op, name, dom);
+
+	if (found <= 0)
+		return found;
+	found = domain_check_owner(op, *dom, project);
+	if (found <= 0) {
+		virDomainFree(*dom);
+		*dom = NULL;
+	}
+	return found;
+}
+
+/* Define desired; with old, keep its uuid so the redefine replaces it. */
+static int domain_define(struct op *op, const struct vf_resource *desired, virDomainPtr old,
+			 virDomainPtr *dom)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN], *xml, *xml_error = NULL;
+	struct vf_resource r = *desired;
+
+	if (old) {
+		if (virDomainGetUUIDString(old, uuid) < 0)
+			return op_fail(op, "read the domain's uuid");
+		r.uuid = uuid;
+	}
+	xml = vf_xml_domain_format(&r, &xml_error);
+	if (!xml) {
+		op_failf(op, "cannot define: %s", xml_error);
+		free(xml_error);
+		return -1;
+	}
+	*dom = virDomainDefineXML(op->conn, xml);
+	free(xml);
+	return *dom ? 0 : op_fail(op, "define");
+}
+
+static int domain_start(struct op *op, virDomainPtr dom)
+{
+	int active = domain_active(dom);
+
+	if (active < 0)
+		return op_fail(op, "start");
+	if (active || virDomainCreate(dom) == 0)
+		return 0;
+	op_fail(op, "start");
+	return domain_active(dom) == 1 ? op_recovered(op) : -1;
+}
+
+/*
+ * Ask the guest to power off (ACPI power button), poll every 100 ms, and
+ * force it off after timeout seconds.  A guest that cannot be asked (the
+ * request fails) is forced off at once: waiting would change nothing.
+ */
+static int domain_stop(struct op *op, virDomainPtr dom, unsigned timeout)
+{
+	uint64_t deadline = now_ms() + (uint64_t)timeout * 1000;
+	bool asked;
+	int active;
+
+	active = domain_active(dom);
+	if (active <= 0)
+		return active < 0 ? op_fail(op, "stop") : 0;
+	asked = virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0;
+	if (!asked) {
+		virResetLastError();
+		/* A driver without the ACPI flag: let it pick the method. */
+		asked = virDomainShutdown(dom) == 0;
+		virResetLastError();
+	}
+	for (;;) {
+		active = domain_active(dom);
+		if (active <= 0)
+			return active < 0 ? op_fail(op, "stop") : 0;
+		if (!asked || now_ms() >= deadline)
+			break;
+		sleep_ms(POLL_INTERVAL_MS);
+	}
+	if (virDomainDestroy(dom) == 0)
+		return 0;
+	op_fail(op, "force off");
+	return domain_active(dom) == 0 ? op_recovered(op) : -1;
+}
+
+/*
+ * Undefine with everything libvirt keeps beside the definition (NVRAM,
+ * managed save, snapshot and checkpoint metadata), falling back to fewer
+ * flags for drivers that refuse some.
+ */
+static int domain_undefine(struct op *op, virDomainPtr dom)
+{
+	static const unsigned int flag_sets[] = {
+		VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+			VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+			VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
+		VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+			VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+		VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
+		0,
+	};
+	size_t i;
+	int code;
+
+	for (i = 0; i < VF_ARRAY_SIZE(flag_sets); i++) {
+		if (virDomainUndefineFlags(dom, flag_sets[i]) == 0)
+			return 0;
+		code = virGetLastErrorCode();
+		if (code == VIR_ERR_NO_DOMAIN) {
+			virResetLastError();   /* transient: went when it stopped */
+			return 0;
+		}
+		if (code != VIR_ERR_INVALID_ARG && code != VIR_ERR_NO_SUPPORT &&
+		    code != VIR_ERR_ARGUMENT_UNSUPPORTED)
+			break;
+	}
+	return op_fail(op, "undefine");
+}
+
+static const char *marker_project(const struct vf_resource *r)
+{
+	return r ? r->u.vm.marker.project : NULL;
+}
+
+static int vm_create(struct op *op)
+{
+	const struct vf_resource *d = op->a->desired;
+	virDomainPtr old = NULL, dom = NULL;
+	int rc = -1;
+
+	if (domain_find_owned(op, object_name(op, d), marker_project(d), &old) < 0)
+		return -1;
+	if (domain_define(op, d, old, &dom) < 0)
+		goto out;
+	if (virDomainSetAutostart(dom, d->u.vm.autostart) < 0) {
+		op_fail(op, "set autostart");
+		goto out;
+	}
+	rc = d->u.vm.running ? domain_start(op, dom) : 0;
+out:
+	if (old)
+		virDomainFree(old);
+	if (dom)
+		virDomainFree(dom);
+	return rc;
+}
+
+static bool action_changes(const struct vf_action *a, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_fields; i++)
+		if (a->fields[i].after.path && !strcmp(a->fields[i].after.path, path))
+			return true;
+		else if (a->fields[i].before.path && !strcmp(a->fields[i].before.path, path))
+			return true;
+	return false;
+}
+
+/*
+ * A new persistent definition (effective at the next restart), autostart,
+ * and the description live as well: it is the one descriptive field a
+ * running domain takes.
+ */
+static int vm_update(struct op *op)
+{
+	const struct vf_resource *d = op->a->desired;
+	virDomainPtr old = NULL, dom = NULL;
+	int rc = -1, found;
+
+	found = domain_find_owned(op, object_name(op, d), marker_project(d), &old);
+	if (found <= 0)
+		return found < 0 ? -1 : op_failf(op, "cannot update: the domain no longer exists");
+	if (domain_define(op, d, old, &dom) < 0)
+		goto out;
+	if (virDomainSetAutostart(dom, d->u.vm.autostart) < 0) {
+		op_fail(op, "set autostart");
+		goto out;
+	}
+	if (action_changes(op->a, "description") && domain_active(dom) == 1 &&
+	    virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_DESCRIPTION, d->u.vm.description, NULL,
+				 NULL, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		op_fail(op, "set the description");
+		goto out;
+	}
+	virResetLastError();
+	rc = 0;
+out:
+	virDomainFree(old);
+	if (dom)
+		virDomainFree(dom);
+	return rc;
+}
+
+static int vm_delete(struct op *op, const struct vf_resource *observed)
+{
+	virDomainPtr dom;
+	int rc = -1, found;
+
+	found = domain_find_owned(op, object_name(op, observed), marker_project(observed), &dom);
+	if (found <= 0)
+		return found;
+	if (domain_stop(op, dom, op->a->shutdown_timeout) == 0)
+		rc = domain_undefine(op, dom);
+	virDomainFree(dom);
+	return rc;
+}
+
+static int vm_start_or_stop(struct op *op, bool start)
+{
+	const struct vf_resource *r = start ? op->a->desired : op->a->observed;
+	virDomainPtr dom;
+	int rc, found;
+
+	found = domain_find_owned(op, object_name(op, r), marker_project(r), &dom);
+	if (found <= 0) {
+		if (found < 0 || !start)
+			return found;
+		return op_failf(op, "cannot start: the domain does not exist");
+	}
+	rc = start ? domain_start(op, dom) : domain_stop(op, dom, op->a->shutdown_timeout);
+	virDomainFree(dom);
+	return rc;
+}
+
+static int vm_apply(struct op *op)
+{
+	switch (op->a->type) {
+	case VF_ACTION_CREATE:
+		return vm_create(op);
+	case VF_ACTION_UPDATE:
+		return vm_update(op);
+	case VF_ACTION_REPLACE:
+		return vm_delete(op, op->a->observed) < 0 ? -1 : vm_create(op);
+	case VF_ACTION_DELETE:
+		return vm_delete(op, op->a->observed);
+	case VF_ACTION_START:
+		return vm_start_or_stop(op, true);
+	case VF_ACTION_STOP:
+		return vm_start_or_stop(op, false);
+	default:
+		return op_failf(op, "unknown action");
+	}
+}
+
+/* ---- the provider operations ---- */
+
+int vf_libvirt_apply(struct vf_session *s, const struct vf_action *a, char **error)
+{
+	struct op op = { s->conn, a, error };
+
+	*error = NULL;
+	switch (a->type) {
+	case VF_ACTION_CREATE:
+	case VF_ACTION_UPDATE:
+	case VF_ACTION_REPLACE:
+	case VF_ACTION_START:
+		if (!a->desired)
+			return op_failf(&op, "cannot apply: the action has no desired resource");
+		break;
+	default:
+		break;
+	}
+	switch (a->kind) {
+	case VF_KIND_NETWORK:
+		return network_apply(&op);
+	case VF_KIND_STORAGE:
+		return pool_apply(&op);
+	case VF_KIND_VOLUME:
+		return volume_apply(&op);
+	case VF_KIND_VM:
+		return vm_apply(&op);
+	default:
+		return op_failf(&op, "unknown resource kind");
+	}
+}
+
+struct vf_session *vf_libvirt_session_open(const char *uri, char **error)
+{
+	struct vf_session *s;
+	virConnectPtr conn;
+
+	*error = NULL;
+	conn = vf_libvirt_open(uri, 0, error);
+	if (!conn)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->conn = conn;
+	s->uri = xstrdup(uri);
+	return s;
+}
+
+void vf_libvirt_session_close(struct vf_session *s)
+{
+	if (!s)
+		return;
+	virConnectClose(s->conn);
+	free(s->uri);
+	free(s);
+}
+
+virConnectPtr vf_libvirt_session_conn(struct vf_session *s)
+{
+	return s->conn;
+}
+
+static bool is(const char *path, const char *name)
+{
+	return !strcmp(path, name);
+}
+
+/*
+ * Diff hints.  Run state ("running", "active") is carried out live by
+ * start/stop actions; it is listed so that no kind's default (a pool's is
+ * replace) ever turns starting an object into destroying it.
+ */
+enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const char *path)
+{
+	switch (kind) {
+	case VF_KIND_VM:
+		if (is(path, "firmware"))
+			return VF_FIELD_REPLACE;       /* the NVRAM and loader change */
+		if (is(path, "autostart") || is(path, "description") || is(path, "running"))
+			return VF_FIELD_LIVE;
+		return VF_FIELD_RESTART;               /* cpus, memory, graphics, disks, nics */
+	case VF_KIND_VOLUME:
+		if (is(path, "capacity"))
+			return VF_FIELD_LIVE;          /* grown in place (shrinks refused) */
+		if (is(path, "format") || is(path, "backing") || is(path, "pool"))
+			return VF_FIELD_REPLACE;
+		return VF_FIELD_RESTART;
+	case VF_KIND_NETWORK:
+		if (is(path, "mode") || is(path, "bridge"))
+			return VF_FIELD_REPLACE;
+		if (is(path, "autostart") || is(path, "active"))
+			return VF_FIELD_LIVE;
+		return VF_FIELD_RESTART;               /* mtu, addresses, DHCP */
+	case VF_KIND_STORAGE:
+		if (is(path, "autostart") || is(path, "active"))
+			return VF_FIELD_LIVE;
+		return VF_FIELD_REPLACE;               /* a pool's source is its identity */
+	default:
+		return VF_FIELD_RESTART;
+	}
+}

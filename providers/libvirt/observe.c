@@ -1,0 +1,512 @@
+/*
+ * observe.c — read one host for the engine (provider.h: observe) over a
+ * read-only connection: every domain, network, storage pool and volume by
+ * name, and those of interest in full.
+ *
+ * Cost is what the engine's scale depends on.  Domains: three list calls
+ * (all, active, autostart) and one XML read per domain — running and
+ * autostart come from matching the bulk lists by UUID (local, no RPC), so
+ * 1,000 domains cost 1,003 round trips, not 3,000.  Networks, pools and
+ * volumes are listed once; only those the request names are read in full.
+ * Name lookups go through hash maps: nothing here is quadratic.
+ *
+ * An object that vanishes between the list and its read (a transient
+ * domain stopping, someone's undefine) is left out: the observation is a
+ * snapshot, and apply is idempotent either way.
+ *
+ * Domains are ours when their XML carries virtform's marker: those are
+ * read in full (detailed).  Every other domain is listed by name only, so
+ * the engine finds name clashes; a marked domain that cannot be parsed is
+ * an error rather than silently treated as foreign.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/libvirt/conn.h"
+#include "providers/libvirt/ops.h"
+#include "providers/libvirt/xml.h"
+#include "reconcile/util.h"
+
+/* What one observe call works with. */
+struct observe {
+	const struct vf_observe_request *req;
+	virConnectPtr conn;
+	struct vf_observed *o;
+	char **error;
+};
+
+/* A set member's value: the maps below are used as sets. */
+static char present;
+
+static int host_error(struct observe *ob)
+{
+	char *what = xasprintf("cannot read host '%s'", ob->req->host);
+
+	*ob->error = vf_libvirt_error(what);
+	free(what);
+	return -1;
+}
+
+/* "KIND 'NAME' on host H: TEXT" for a failure that is not libvirt's. */
+static int object_error(struct observe *ob, const char *kind, const char *name, const char *text)
+{
+	*ob->error = xasprintf("%s '%s' on host %s: %s", kind, name, ob->req->host, text);
+	return -1;
+}
+
+/* Was the calling thread's last libvirt error "no such object"? */
+static int vanished(int code)
+{
+	if (virGetLastErrorCode() != code)
+		return 0;
+	virResetLastError();
+	return 1;
+}
+
+static void set_of_names(struct vf_strmap *set, const char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		vf_strmap_put(set, names[i], &present);
+}
+
+
+/*
+ * Append an item with its address (spec.h: "vm.NAME", "KIND.NAME@HOST")
+ * and, when known, its uuid.  The pointer returned is valid until the next
+ * append: items move when the array grows.
+ */
+static struct vf_observed_item *add_item(struct observe *ob, enum vf_kind kind, const char *name,
+		       const char *uuid)
+{
+	struct vf_observed *o = ob->o;
+	struct vf_observed_item *it = vf_observed_add(o, kind, name);
+	char *address;
+
+	if (kind == VF_KIND_VM)
+		address = xasprintf("vm.%s", name);
+	else
+		address = xasprintf("%s.%s@%s", vf_kind_name(kind), name, o->host);
+	it->r.address = vf_arena_strdup(&o->arena, address);
+	free(address);
+	if (uuid)
+		it->r.uuid = vf_arena_strdup(&o->arena, uuid);
+	return it;
+}
+
+/* The item just appended is for an object that vanished: forget it. */
+static void drop_last_item(struct observe *ob)
+{
+	ob->o->n_items--;
+}
+
+/*
+ * After a parse into an item failed or was not wanted: keep only what a
+ * non-detailed item carries (spec.h), whatever the parser left behind.
+ */
+static void keep_identity(struct vf_observed_item *it, const char *name, const char *uuid)
+{
+	memset(&it->r.u, 0, sizeof(it->r.u));
+	it->r.name = name;
+	it->r.uuid = uuid;
+	it->detailed = false;
+}
+
+/* ---- domains ---- */
+
+struct uuid_text {
+	char s[VIR_UUID_STRING_BUFLEN];
+};
+
+/*
+ * The UUIDs of the domains a filtered list returns, as a set (keys live in
+ * *texts, which the caller frees).  One RPC whatever the number of domains.
+ */
+static int domain_uuid_set(struct observe *ob, unsigned int flags, struct uuid_text **texts,
+			   struct vf_strmap *set)
+{
+	virDomainPtr *doms = NULL;
+	int n, i;
+
+	n = virConnectListAllDomains(ob->conn, &doms, flags);
+	if (n < 0)
+		return host_error(ob);
+	*texts = xcalloc(n ? (size_t)n : 1, sizeof(**texts));
+	for (i = 0; i < n; i++) {
+		/* local: the UUID travels with the domain handle */
+		if (virDomainGetUUIDString(doms[i], (*texts)[i].s) == 0)
+			vf_strmap_put(set, (*texts)[i].s, &present);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	return 0;
+}
+
+static int observe_domain(struct observe *ob, virDomainPtr dom, const struct vf_strmap *active,
+			  const struct vf_strmap *autostart)
+{
+	char uuid_buf[VIR_UUID_STRING_BUFLEN];
+	const char *name = virDomainGetName(dom), *item_name, *uuid;
+	struct vf_observed_item *it;
+	char *xml, *parse_error = NULL;
+	int rc = 0;
+
+	if (!name || virDomainGetUUIDString(dom, uuid_buf) < 0)
+		return host_error(ob);
+	/* The one RPC per domain. */
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml)
+		return vanished(VIR_ERR_NO_DOMAIN) ? 0 : host_error(ob);
+
+	it = add_item(ob, VF_KIND_VM, name, uuid_buf);
+	item_name = it->r.name;
+	uuid = it->r.uuid;
+	if (vf_xml_domain_parse(xml, &ob->o->arena, &it->r, &parse_error) == 0) {
+		if (it->r.u.vm.marker.project) {
+			it->detailed = true;
+			it->r.name = item_name;
+			if (!it->r.uuid)
+				it->r.uuid = uuid;
+			it->r.u.vm.running = vf_strmap_get(active, uuid) != NULL;
+			it->r.u.vm.autostart = vf_strmap_get(autostart, uuid) != NULL;
+		} else {
+			keep_identity(it, item_name, uuid);
+		}
+	} else if (strstr(xml, VF_XML_NS)) {
+		/* Ours, but unreadable: guessing "foreign" could let a plan
+		 * create a second domain over it. */
+		rc = object_error(ob, "domain", name, parse_error ? parse_error : "cannot parse its XML");
+	} else {
+		keep_identity(it, item_name, uuid);   /* foreign XML we need not understand */
+	}
+	free(parse_error);
+	free(xml);
+	return rc;
+}
+
+static int observe_domains(struct observe *ob)
+{
+	struct vf_strmap active = { 0 }, autostart = { 0 };
+	struct uuid_text *active_uuids = NULL, *autostart_uuids = NULL;
+	virDomainPtr *doms = NULL;
+	int n, i, rc = -1;
+
+	n = virConnectListAllDomains(ob->conn, &doms, 0);
+	if (n < 0)
+		return host_error(ob);
+	if (domain_uuid_set(ob, VIR_CONNECT_LIST_DOMAINS_ACTIVE, &active_uuids, &active) < 0 ||
+	    domain_uuid_set(ob, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &autostart_uuids, &autostart) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (observe_domain(ob, doms[i], &active, &autostart) < 0)
+			goto out;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+	vf_strmap_release(&active);
+	vf_strmap_release(&autostart);
+	free(active_uuids);
+	free(autostart_uuids);
+	return rc;
+}
+
+/* ---- networks ---- */
+
+char *vf_libvirt_network_xml(virNetworkPtr net)
+{
+	char *xml = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
+
+	if (!xml && virGetLastErrorCode() == VIR_ERR_INVALID_ARG)
+		xml = virNetworkGetXMLDesc(net, 0);
+	return xml;
+}
+
+static int observe_network(struct observe *ob, virNetworkPtr net, const struct vf_strmap *wanted)
+{
+	char uuid_buf[VIR_UUID_STRING_BUFLEN];
+	const char *name = virNetworkGetName(net), *uuid;
+	struct vf_observed_item *it;
+	char *xml, *parse_error = NULL;
+	int active, autostart, rc;
+
+	if (!name || virNetworkGetUUIDString(net, uuid_buf) < 0)
+		return host_error(ob);
+	it = add_item(ob, VF_KIND_NETWORK, name, uuid_buf);
+	if (!vf_strmap_get(wanted, name))
+		return 0;
+
+	uuid = it->r.uuid;
+	xml = vf_libvirt_network_xml(net);
+	if (!xml)
+		goto libvirt_failed;
+	rc = vf_xml_network_parse(xml, &ob->o->arena, &it->r, &parse_error);
+	free(xml);
+	if (rc < 0) {
+		object_error(ob, "network", name, parse_error ? parse_error : "cannot parse its XML");
+		free(parse_error);
+		return -1;
+	}
+	if (!it->r.uuid)
+		it->r.uuid = uuid;
+	active = virNetworkIsActive(net);
+	if (active < 0 || virNetworkGetAutostart(net, &autostart) < 0)
+		goto libvirt_failed;
+	it->r.u.net.active = active;
+	it->r.u.net.autostart = autostart;
+	it->detailed = true;
+	return 0;
+
+libvirt_failed:
+	if (!vanished(VIR_ERR_NO_NETWORK))
+		return host_error(ob);
+	drop_last_item(ob);
+	return 0;
+}
+
+static int observe_networks(struct observe *ob)
+{
+	struct vf_strmap wanted = { 0 };
+	virNetworkPtr *nets = NULL;
+	int n, i, rc = -1;
+
+	n = virConnectListAllNetworks(ob->conn, &nets, 0);
+	if (n < 0)
+		return host_error(ob);
+	set_of_names(&wanted, ob->req->networks, ob->req->n_networks);
+	for (i = 0; i < n; i++)
+		if (observe_network(ob, nets[i], &wanted) < 0)
+			goto out;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		virNetworkFree(nets[i]);
+	free(nets);
+	vf_strmap_release(&wanted);
+	return rc;
+}
+
+/* ---- storage pools and their volumes ---- */
+
+char *vf_libvirt_pool_xml(virStoragePoolPtr pool)
+{
+	char *xml = virStoragePoolGetXMLDesc(pool, VIR_STORAGE_XML_INACTIVE);
+
+	if (!xml && virGetLastErrorCode() == VIR_ERR_INVALID_ARG)
+		xml = virStoragePoolGetXMLDesc(pool, 0);
+	return xml;
+}
+
+/*
+ * The name of the volume at path when it lives in pool_name (in the
+ * observation's arena), else NULL.  Two RPCs, for the rare backing file
+ * that is not itself a volume of interest.
+ */
+static const char *volume_name_at(struct observe *ob, const char *path, const char *pool_name)
+{
+	virStorageVolPtr vol = virStorageVolLookupByPath(ob->conn, path);
+	virStoragePoolPtr pool;
+	const char *name = NULL, *found_pool;
+
+	if (!vol) {
+		virResetLastError();   /* outside every pool: keep the path */
+		return NULL;
+	}
+	pool = virStoragePoolLookupByVolume(vol);
+	found_pool = pool ? virStoragePoolGetName(pool) : NULL;
+	if (found_pool && !strcmp(found_pool, pool_name))
+		name = vf_arena_strdup(&ob->o->arena, virStorageVolGetName(vol));
+	if (pool)
+		virStoragePoolFree(pool);
+	virStorageVolFree(vol);
+	virResetLastError();
+	return name;
+}
+
+/*
+ * libvirt names a clone's backing store by path; the engine compares
+ * names (spec.h).  Items first..n_items-1 are one pool's volumes.
+ */
+static void resolve_backing(struct observe *ob, size_t first, const char *pool_name)
+{
+	struct vf_observed *o = ob->o;
+	struct vf_strmap by_path = { 0 };
+	size_t i;
+
+	for (i = first; i < o->n_items; i++)
+		if (o->items[i].detailed && o->items[i].r.u.vol.path && *o->items[i].r.u.vol.path)
+			vf_strmap_put(&by_path, o->items[i].r.u.vol.path, (void *)o->items[i].r.name);
+	for (i = first; i < o->n_items; i++) {
+		struct vf_resource *r = &o->items[i].r;
+		const char *name;
+
+		if (!o->items[i].detailed || !r->u.vol.backing)
+			continue;
+		name = vf_strmap_get(&by_path, r->u.vol.backing);
+		if (!name)
+			name = volume_name_at(ob, r->u.vol.backing, pool_name);
+		if (name && strcmp(name, r->name))
+			r->u.vol.backing = name;
+	}
+	vf_strmap_release(&by_path);
+}
+
+static int observe_volume(struct observe *ob, virStorageVolPtr vol, const char *pool_name,
+			  const struct vf_strmap *wanted)
+{
+	const char *name = virStorageVolGetName(vol);
+	struct vf_observed_item *it;
+	char *xml, *parse_error = NULL, *subject;
+	int rc;
+
+	if (!name)
+		return host_error(ob);
+	it = add_item(ob, VF_KIND_VOLUME, name, NULL);
+	it->r.u.vol.pool = pool_name;
+	if (!vf_strmap_get(wanted, name))
+		return 0;
+
+	xml = virStorageVolGetXMLDesc(vol, 0);
+	if (!xml) {
+		if (!vanished(VIR_ERR_NO_STORAGE_VOL))
+			return host_error(ob);
+		drop_last_item(ob);
+		return 0;
+	}
+	rc = vf_xml_volume_parse(xml, &ob->o->arena, &it->r, &parse_error);
+	free(xml);
+	if (rc < 0) {
+		subject = xasprintf("%s' in pool '%s", name, pool_name);
+		object_error(ob, "volume", subject, parse_error ? parse_error : "cannot parse its XML");
+		free(subject);
+		free(parse_error);
+		return -1;
+	}
+	it->r.u.vol.pool = pool_name;
+	it->detailed = true;
+	return 0;
+}
+
+static int observe_volumes(struct observe *ob, virStoragePoolPtr pool, const char *pool_name,
+			   const struct vf_strmap *wanted)
+{
+	virStorageVolPtr *vols = NULL;
+	size_t first = ob->o->n_items;
+	int n, i, rc = -1;
+
+	n = virStoragePoolListAllVolumes(pool, &vols, 0);
+	if (n < 0)
+		return host_error(ob);
+	for (i = 0; i < n; i++)
+		if (observe_volume(ob, vols[i], pool_name, wanted) < 0)
+			goto out;
+	resolve_backing(ob, first, pool_name);
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		virStorageVolFree(vols[i]);
+	free(vols);
+	return rc;
+}
+
+static int observe_pool(struct observe *ob, virStoragePoolPtr pool, const struct vf_strmap *wanted,
+			const struct vf_strmap *wanted_volumes)
+{
+	char uuid_buf[VIR_UUID_STRING_BUFLEN];
+	const char *name = virStoragePoolGetName(pool), *uuid, *pool_name;
+	struct vf_observed_item *it;
+	char *xml, *parse_error = NULL;
+	int active, autostart, rc;
+
+	if (!name || virStoragePoolGetUUIDString(pool, uuid_buf) < 0)
+		return host_error(ob);
+	it = add_item(ob, VF_KIND_STORAGE, name, uuid_buf);
+	if (!vf_strmap_get(wanted, name))
+		return 0;
+
+	uuid = it->r.uuid;
+	pool_name = it->r.name;     /* in the arena: stays put as items grow */
+	xml = vf_libvirt_pool_xml(pool);
+	if (!xml)
+		goto libvirt_failed;
+	rc = vf_xml_pool_parse(xml, &ob->o->arena, &it->r, &parse_error);
+	free(xml);
+	if (rc < 0) {
+		object_error(ob, "storage pool", name, parse_error ? parse_error : "cannot parse its XML");
+		free(parse_error);
+		return -1;
+	}
+	if (!it->r.uuid)
+		it->r.uuid = uuid;
+	active = virStoragePoolIsActive(pool);
+	if (active < 0 || virStoragePoolGetAutostart(pool, &autostart) < 0)
+		goto libvirt_failed;
+	it->r.u.pool.active = active;
+	it->r.u.pool.autostart = autostart;
+	it->detailed = true;
+	/* An inactive pool's volumes cannot be listed: none are reported. */
+	return active ? observe_volumes(ob, pool, pool_name, wanted_volumes) : 0;
+
+libvirt_failed:
+	if (!vanished(VIR_ERR_NO_STORAGE_POOL))
+		return host_error(ob);
+	drop_last_item(ob);
+	return 0;
+}
+
+static int observe_pools(struct observe *ob)
+{
+	struct vf_strmap wanted = { 0 }, wanted_volumes = { 0 };
+	virStoragePoolPtr *pools = NULL;
+	int n, i, rc = -1;
+
+	n = virConnectListAllStoragePools(ob->conn, &pools, 0);
+	if (n < 0)
+		return host_error(ob);
+	set_of_names(&wanted, ob->req->pools, ob->req->n_pools);
+	set_of_names(&wanted_volumes, ob->req->volumes, ob->req->n_volumes);
+	for (i = 0; i < n; i++)
+		if (observe_pool(ob, pools[i], &wanted, &wanted_volumes) < 0)
+			goto out;
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		virStoragePoolFree(pools[i]);
+	free(pools);
+	vf_strmap_release(&wanted);
+	vf_strmap_release(&wanted_volumes);
+	return rc;
+}
+
+struct vf_observed *vf_libvirt_observe(const struct vf_observe_request *req, char **error)
+{
+	struct observe ob = { req, NULL, NULL, error };
+	virNodeInfo info;
+	char *connect_error = NULL;
+
+	*error = NULL;
+	ob.conn = vf_libvirt_open(req->uri, 1, &connect_error);
+	if (!ob.conn) {
+		*error = xasprintf("cannot read host '%s': %s", req->host, connect_error);
+		free(connect_error);
+		return NULL;
+	}
+	ob.o = xcalloc(1, sizeof(*ob.o));
+	ob.o->host = vf_arena_strdup(&ob.o->arena, req->host);
+	if (virNodeGetInfo(ob.conn, &info) < 0) {
+		host_error(&ob);
+		goto fail;
+	}
+	ob.o->memory_total = (uint64_t)info.memory * 1024;    /* KiB */
+	if (observe_domains(&ob) < 0 || observe_networks(&ob) < 0 || observe_pools(&ob) < 0)
+		goto fail;
+	virConnectClose(ob.conn);
+	return ob.o;
+
+fail:
+	vf_observed_free(ob.o);
+	virConnectClose(ob.conn);
+	return NULL;
+}

@@ -1,0 +1,47 @@
+/*
+ * ops.h — the libvirt provider's plan/apply operations (reconcile/provider.h):
+ * observe (observe.c), sessions, apply and the diff hints (apply.c).
+ * Private to providers/libvirt/: provider.c puts them in the descriptor.
+ *
+ * Contracts are provider.h's; what is specific to libvirt:
+ *
+ *   - observe opens its own read-only connection and always closes it.
+ *     Its cost on domains is fixed: three list calls and one XML read per
+ *     domain, whatever the number of domains (state comes from the bulk
+ *     lists, not per-domain calls).
+ *   - a session is one read-write connection.  libvirt connections are
+ *     thread-safe, so apply may run on one session from several threads at
+ *     once; the session itself is never written after session_open.
+ *   - apply re-checks at apply time what it must never get wrong: it
+ *     refuses to touch a domain that does not carry virtform's marker (or
+ *     carries another project's), and never deletes a pool's data
+ *     (pools are destroyed and undefined, never virStoragePoolDelete'd).
+ */
+#ifndef VF_PROVIDER_LIBVIRT_OPS_H
+#define VF_PROVIDER_LIBVIRT_OPS_H
+
+#include <libvirt/libvirt.h>
+
+#include "reconcile/provider.h"
+
+struct vf_observed *vf_libvirt_observe(const struct vf_observe_request *req, char **error);
+
+struct vf_session *vf_libvirt_session_open(const char *uri, char **error);
+void vf_libvirt_session_close(struct vf_session *s);
+int vf_libvirt_apply(struct vf_session *s, const struct vf_action *action, char **error);
+
+enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const char *path);
+
+/*
+ * The persistent (inactive) XML of a network or pool, or the live XML when
+ * the driver does not take the INACTIVE flag (libvirt's test driver): the
+ * two differ only while a changed definition waits for a restart.
+ * Malloc'd; NULL with libvirt's error set.  In observe.c.
+ */
+char *vf_libvirt_network_xml(virNetworkPtr net);
+char *vf_libvirt_pool_xml(virStoragePoolPtr pool);
+
+/* The session's connection (borrowed), for tests that check what apply did. */
+virConnectPtr vf_libvirt_session_conn(struct vf_session *s);
+
+#endif

@@ -1,0 +1,647 @@
+/*
+ * The libvirt provider's observe, sessions, apply and diff hints, against
+ * libvirt's in-process fake hypervisor test:///default.
+ *
+ * Connections to test:///default in one process share one fake host while
+ * any of them is open, so what apply does through the session is seen by
+ * observe's own connection: every create is checked both ways, directly on
+ * the session's connection and through observe.  The fake host's built-in
+ * objects (domain "test", network "default", pool "default-pool") stand in
+ * for objects virtform does not manage.
+ *
+ * The test driver has no volume resize or upload: here those actions are
+ * checked for their error reporting and their cleanup only; what they do
+ * on a real libvirtd is for the lab (contrib/lab).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/virterror.h>
+
+#include "providers/libvirt/ops.h"
+#include "providers/libvirt/xml.h"
+#include "reconcile/provider.h"
+#include "tests/tap.h"
+
+#define URI "test:///default"
+#define HOST "t"
+
+static struct vf_session *session;
+static virConnectPtr conn;
+
+/* ---- building resources and actions ---- */
+
+static struct vf_resource network_resource(unsigned mtu)
+{
+	struct vf_resource r = { .kind = VF_KIND_NETWORK, .name = "vfops-net", .host = HOST,
+				 .address = "network.vfops-net@" HOST };
+
+	r.u.net.mode = VF_NET_MODE_NAT;
+	r.u.net.bridge = "vfops0";
+	r.u.net.mtu = mtu;
+	r.u.net.has_ipv4 = true;
+	r.u.net.ipv4_address = 0xc0a89601;       /* 192.168.150.1 */
+	r.u.net.ipv4_prefix = 24;
+	r.u.net.has_dhcp = true;
+	r.u.net.dhcp_start = 0xc0a89664;
+	r.u.net.dhcp_end = 0xc0a896c8;
+	r.u.net.active = true;
+	r.u.net.autostart = true;
+	return r;
+}
+
+static struct vf_resource pool_resource(void)
+{
+	struct vf_resource r = { .kind = VF_KIND_STORAGE, .name = "vfops-pool", .host = HOST,
+				 .address = "storage.vfops-pool@" HOST };
+
+	r.u.pool.type = VF_STORAGE_DIR;
+	r.u.pool.path = "/vfops-pool";
+	r.u.pool.active = true;
+	r.u.pool.autostart = true;
+	return r;
+}
+
+static struct vf_resource volume_resource(const char *name, const char *address,
+					  uint64_t capacity, const char *backing)
+{
+	struct vf_resource r = { .kind = VF_KIND_VOLUME, .name = name, .host = HOST,
+				 .address = address };
+
+	r.u.vol.pool = "vfops-pool";
+	r.u.vol.capacity = capacity;
+	r.u.vol.format = VF_FORMAT_QCOW2;
+	r.u.vol.backing = backing;
+	return r;
+}
+
+static struct vf_disk_spec vm_disk = { "root", "vda", "vfops-pool", "vfops-vm1-root",
+				       VF_FORMAT_QCOW2 };
+static struct vf_nic_spec vm_nic = { "vfops-net", { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01 },
+				     "virtio" };
+static struct vf_marker_volume vm_owned = { "vfops-pool", "vfops-vm1-root", false };
+
+static struct vf_resource vm_resource(const char *name, const char *project, uint64_t memory)
+{
+	struct vf_resource r = { .kind = VF_KIND_VM, .name = name, .host = HOST,
+				 .address = "vm.vfops-vm1" };
+	struct vf_vm_spec *vm = &r.u.vm;
+
+	vm->cpus = 1;
+	vm->max_cpus = 2;
+	vm->memory = memory;
+	vm->max_memory = 2u << 30;
+	vm->firmware = VF_FIRMWARE_BIOS;
+	vm->graphics = VF_GRAPHICS_VNC;
+	vm->graphics_listen = "127.0.0.1";
+	vm->graphics_port = -1;
+	vm->disks = &vm_disk;
+	vm->n_disks = 1;
+	vm->nics = &vm_nic;
+	vm->n_nics = 1;
+	vm->running = true;
+	vm->autostart = true;
+	vm->shutdown_timeout = 1;
+	vm->marker.project = project;
+	vm->marker.spec_hash = "0123456789abcdef";
+	vm->marker.volumes = &vm_owned;
+	vm->marker.n_volumes = 1;
+	return r;
+}
+
+static struct vf_action action(enum vf_action_type type, const struct vf_resource *desired,
+			       const struct vf_resource *observed)
+{
+	const struct vf_resource *r = desired ? desired : observed;
+	struct vf_action a = { .type = type, .kind = r->kind, .address = r->address,
+			       .name = r->name, .host = HOST, .desired = desired,
+			       .observed = observed, .shutdown_timeout = 1 };
+	return a;
+}
+
+/* Apply; returns the error (malloc'd) or NULL. */
+static char *run(enum vf_action_type type, const struct vf_resource *desired,
+		 const struct vf_resource *observed)
+{
+	struct vf_action a = action(type, desired, observed);
+	char *error = NULL;
+	int rc = vf_provider_libvirt.apply(session, &a, &error);
+
+	if ((rc == 0) != (error == NULL)) {
+		ok(0, "apply returns 0 exactly when it sets no error (rc %d, error %s)", rc,
+		   error ? error : "(null)");
+	}
+	return error;
+}
+
+static void apply_ok(enum vf_action_type type, const struct vf_resource *desired,
+		     const struct vf_resource *observed, const char *what)
+{
+	char *error = run(type, desired, observed);
+
+	if (!ok(error == NULL, "%s", what))
+		printf("#   error: %s\n", error);
+	free(error);
+}
+
+/* The action fails with a message that contains each of want[] (NULL-ended). */
+static void apply_fails(enum vf_action_type type, const struct vf_resource *desired,
+			const struct vf_resource *observed, const char *what, const char *const *want)
+{
+	char *error = run(type, desired, observed);
+	int good = error != NULL;
+	size_t i;
+
+	for (i = 0; good && want[i]; i++)
+		good = strstr(error, want[i]) != NULL;
+	if (!ok(good, "%s", what))
+		printf("#   error: %s\n", error ? error : "(none)");
+	free(error);
+}
+
+/* ---- observing ---- */
+
+static struct vf_observed *observe(const char **networks, size_t n_networks, const char **pools,
+				   size_t n_pools, const char **volumes, size_t n_volumes)
+{
+	struct vf_observe_request req = { HOST, URI, "vfops", networks, n_networks, pools, n_pools,
+					  volumes, n_volumes };
+	char *error = NULL;
+	struct vf_observed *o = vf_provider_libvirt.observe(&req, &error);
+
+	if (!o)
+		printf("# observe failed: %s\n", error ? error : "(no error)");
+	free(error);
+	return o;
+}
+
+static const struct vf_observed_item *item(const struct vf_observed *o, enum vf_kind kind,
+					   const char *name)
+{
+	size_t i;
+
+	for (i = 0; o && i < o->n_items; i++)
+		if (o->items[i].r.kind == kind && !strcmp(o->items[i].r.name, name))
+			return &o->items[i];
+	return NULL;
+}
+
+/* ---- direct checks on the session's connection ---- */
+
+static int network_state(const char *name, int *autostart)
+{
+	virNetworkPtr net = virNetworkLookupByName(conn, name);
+	int active;
+
+	if (!net) {
+		virResetLastError();
+		return -1;
+	}
+	active = virNetworkIsActive(net);
+	virNetworkGetAutostart(net, autostart);
+	virNetworkFree(net);
+	return active;
+}
+
+static int domain_state(const char *name, int *autostart, char uuid[VIR_UUID_STRING_BUFLEN])
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
+	int active;
+
+	if (!dom) {
+		virResetLastError();
+		return -1;
+	}
+	active = virDomainIsActive(dom);
+	if (autostart)
+		virDomainGetAutostart(dom, autostart);
+	if (uuid)
+		virDomainGetUUIDString(dom, uuid);
+	virDomainFree(dom);
+	return active;
+}
+
+static int volume_exists(const char *name, unsigned long long *capacity)
+{
+	virStoragePoolPtr pool = virStoragePoolLookupByName(conn, "vfops-pool");
+	virStorageVolPtr vol = pool ? virStorageVolLookupByName(pool, name) : NULL;
+	virStorageVolInfo info;
+
+	if (vol && capacity && virStorageVolGetInfo(vol, &info) == 0)
+		*capacity = info.capacity;
+	if (vol)
+		virStorageVolFree(vol);
+	if (pool)
+		virStoragePoolFree(pool);
+	virResetLastError();
+	return vol != NULL;
+}
+
+/* ---- the tests ---- */
+
+static void test_field_class(void)
+{
+	enum vf_field_class (*fc)(enum vf_kind, const char *) = vf_provider_libvirt.field_class;
+
+	is_int(fc(VF_KIND_VM, "firmware"), VF_FIELD_REPLACE, "vm firmware: replace");
+	is_int(fc(VF_KIND_VM, "autostart"), VF_FIELD_LIVE, "vm autostart: live");
+	is_int(fc(VF_KIND_VM, "description"), VF_FIELD_LIVE, "vm description: live");
+	is_int(fc(VF_KIND_VM, "memory"), VF_FIELD_RESTART, "vm memory: restart");
+	is_int(fc(VF_KIND_VM, "disk[vda].volume"), VF_FIELD_RESTART, "vm disk: restart");
+	is_int(fc(VF_KIND_VM, "nic[0].mac"), VF_FIELD_RESTART, "vm nic: restart");
+	is_int(fc(VF_KIND_VM, "graphics.listen"), VF_FIELD_RESTART, "vm graphics: restart");
+	is_int(fc(VF_KIND_VOLUME, "capacity"), VF_FIELD_LIVE, "volume capacity: live");
+	is_int(fc(VF_KIND_VOLUME, "format"), VF_FIELD_REPLACE, "volume format: replace");
+	is_int(fc(VF_KIND_VOLUME, "backing"), VF_FIELD_REPLACE, "volume backing: replace");
+	is_int(fc(VF_KIND_VOLUME, "pool"), VF_FIELD_REPLACE, "volume pool: replace");
+	is_int(fc(VF_KIND_NETWORK, "mode"), VF_FIELD_REPLACE, "network mode: replace");
+	is_int(fc(VF_KIND_NETWORK, "bridge"), VF_FIELD_REPLACE, "network bridge: replace");
+	is_int(fc(VF_KIND_NETWORK, "autostart"), VF_FIELD_LIVE, "network autostart: live");
+	is_int(fc(VF_KIND_NETWORK, "mtu"), VF_FIELD_RESTART, "network mtu: restart");
+	is_int(fc(VF_KIND_STORAGE, "autostart"), VF_FIELD_LIVE, "storage autostart: live");
+	is_int(fc(VF_KIND_STORAGE, "path"), VF_FIELD_REPLACE, "storage path: replace");
+	is_int(fc(VF_KIND_VM, "no.such.field"), VF_FIELD_RESTART, "unknown path: restart");
+}
+
+static void test_observe_unmanaged(void)
+{
+	const char *networks[] = { "default" }, *pools[] = { "default-pool" };
+	const struct vf_observed_item *it;
+	struct vf_observe_request bad = { .host = "h", .uri = "vfops-no-such-driver:///x" };
+	struct vf_observed *o;
+	char *error = NULL;
+
+	o = observe(NULL, 0, NULL, 0, NULL, 0);
+	ok(o != NULL, "observe the fake host");
+	if (!o)
+		return;
+	is_str(o->host, HOST, "observation names its host");
+	ok(o->memory_total > 0, "memory_total from node info: %llu",
+	   (unsigned long long)o->memory_total);
+	it = item(o, VF_KIND_VM, "test");
+	ok(it && !it->detailed, "built-in domain 'test': listed, not detailed (unmanaged)");
+	ok(it && it->r.uuid && strlen(it->r.uuid) == 36, "its uuid is known");
+	ok(it && it->r.u.vm.marker.project == NULL, "no marker");
+	is_str(it ? it->r.address : NULL, "vm.test", "its address");
+	is_str(it ? it->r.host : NULL, HOST, "its host");
+	it = item(o, VF_KIND_NETWORK, "default");
+	ok(it && !it->detailed, "network 'default' listed, not detailed when not asked for");
+	it = item(o, VF_KIND_STORAGE, "default-pool");
+	ok(it && !it->detailed, "pool 'default-pool' listed, not detailed when not asked for");
+	vf_observed_free(o);
+
+	o = observe(networks, 1, pools, 1, NULL, 0);
+	it = item(o, VF_KIND_NETWORK, "default");
+	ok(it && it->detailed, "network asked for: detailed");
+	ok(it && it->r.u.net.active && !it->r.u.net.autostart, "its state: active, no autostart");
+	is_str(it ? it->r.u.net.bridge : NULL, "virbr0", "its bridge");
+	is_str(it ? it->r.address : NULL, "network.default@" HOST, "its address");
+	it = item(o, VF_KIND_STORAGE, "default-pool");
+	ok(it && it->detailed && it->r.u.pool.type == VF_STORAGE_DIR, "pool asked for: detailed dir pool");
+	ok(it && it->r.u.pool.active && it->r.uuid, "its state and uuid");
+	vf_observed_free(o);
+
+	o = vf_provider_libvirt.observe(&bad, &error);
+	ok(o == NULL, "observe of a host that cannot be read fails");
+	ok(error && !strncmp(error, "cannot read host 'h': ", 22), "error names the host: %s",
+	   error ? error : "(none)");
+	free(error);
+	vf_observed_free(o);
+}
+
+static void test_network(void)
+{
+	struct vf_resource net = network_resource(0), net_mtu = network_resource(9000);
+	const char *names[] = { "vfops-net" };
+	const struct vf_observed_item *it;
+	struct vf_observed *o;
+	char uuid_before[VIR_UUID_STRING_BUFLEN] = "", uuid_after[VIR_UUID_STRING_BUFLEN] = "";
+	virNetworkPtr p;
+	int autostart = -1;
+
+	apply_ok(VF_ACTION_CREATE, &net, NULL, "network create");
+	is_int(network_state("vfops-net", &autostart), 1, "network is active");
+	is_int(autostart, 1, "network autostarts");
+	apply_ok(VF_ACTION_CREATE, &net, NULL, "network create again: idempotent");
+
+	/* A crash between define and start: the retry starts it. */
+	p = virNetworkLookupByName(conn, "vfops-net");
+	virNetworkDestroy(p);
+	virNetworkGetUUIDString(p, uuid_before);
+	apply_ok(VF_ACTION_CREATE, &net, NULL, "network create after a half-done create");
+	is_int(network_state("vfops-net", &autostart), 1, "the retry started it");
+
+	o = observe(names, 1, NULL, 0, NULL, 0);
+	it = item(o, VF_KIND_NETWORK, "vfops-net");
+	ok(it && it->detailed, "observe reads the network in full");
+	ok(it && it->r.u.net.mode == VF_NET_MODE_NAT && it->r.u.net.active &&
+	   it->r.u.net.autostart, "observed: nat, active, autostart");
+	is_str(it ? it->r.u.net.bridge : NULL, "vfops0", "observed bridge");
+	is_str(it ? it->r.uuid : NULL, uuid_before, "observed uuid");
+
+	apply_ok(VF_ACTION_UPDATE, &net_mtu, it ? &it->r : NULL, "network update (mtu)");
+	virNetworkGetUUIDString(p, uuid_after);
+	is_str(uuid_after, uuid_before, "update keeps the uuid");
+	is_int(network_state("vfops-net", &autostart), 1, "update does not stop the network");
+	vf_observed_free(o);
+
+	apply_ok(VF_ACTION_STOP, NULL, &net, "network stop");
+	is_int(network_state("vfops-net", &autostart), 0, "network stopped");
+	/* The test driver drops a definition given while the network runs:
+	 * check the new config on a stopped network. */
+	apply_ok(VF_ACTION_UPDATE, &net_mtu, &net, "network update (mtu) while stopped");
+	o = observe(names, 1, NULL, 0, NULL, 0);
+	it = item(o, VF_KIND_NETWORK, "vfops-net");
+	is_int(it ? it->r.u.net.mtu : 0, 9000, "the new persistent config has the mtu");
+	ok(it && !it->r.u.net.active, "update does not start a stopped network");
+	is_str(it ? it->r.uuid : NULL, uuid_before, "same uuid still");
+	apply_ok(VF_ACTION_STOP, NULL, &net, "network stop again");
+	apply_ok(VF_ACTION_START, &net, NULL, "network start");
+	is_int(network_state("vfops-net", &autostart), 1, "network started");
+	virNetworkFree(p);
+	vf_observed_free(o);
+}
+
+static void test_pool(void)
+{
+	struct vf_resource pool = pool_resource();
+	const char *names[] = { "vfops-pool" };
+	const struct vf_observed_item *it;
+	struct vf_observed *o;
+	virStoragePoolPtr p;
+	int autostart = -1;
+
+	apply_ok(VF_ACTION_CREATE, &pool, NULL, "pool create");
+	p = virStoragePoolLookupByName(conn, "vfops-pool");
+	ok(p && virStoragePoolIsActive(p) == 1, "pool is active");
+	ok(p && virStoragePoolGetAutostart(p, &autostart) == 0 && autostart, "pool autostarts");
+	apply_ok(VF_ACTION_CREATE, &pool, NULL, "pool create again: idempotent");
+	virStoragePoolDestroy(p);
+	apply_ok(VF_ACTION_CREATE, &pool, NULL, "pool create after a half-done create");
+	ok(virStoragePoolIsActive(p) == 1, "the retry started it");
+
+	o = observe(NULL, 0, names, 1, NULL, 0);
+	it = item(o, VF_KIND_STORAGE, "vfops-pool");
+	ok(it && it->detailed && it->r.u.pool.active && it->r.u.pool.autostart,
+	   "observe reads the pool in full");
+	is_str(it ? it->r.u.pool.path : NULL, "/vfops-pool", "observed path");
+	vf_observed_free(o);
+
+	pool.u.pool.autostart = false;
+	apply_ok(VF_ACTION_UPDATE, &pool, NULL, "pool update (autostart off)");
+	ok(virStoragePoolGetAutostart(p, &autostart) == 0 && !autostart, "autostart is off");
+	ok(virStoragePoolIsActive(p) == 1, "still active");
+	virStoragePoolFree(p);
+}
+
+struct volume_job {
+	char name[32], address[64];
+	char *error;
+};
+
+static void *create_volume_thread(void *opaque)
+{
+	struct volume_job *job = opaque;
+	struct vf_resource r = volume_resource(job->name, job->address, 1u << 20, NULL);
+
+	job->error = run(VF_ACTION_CREATE, &r, NULL);
+	return NULL;
+}
+
+static void test_volumes(void)
+{
+	struct vf_resource image = volume_resource("vfops-img", "volume.vfops-img@t", 1u << 30, NULL);
+	struct vf_resource root = volume_resource("vfops-vm1-root", "volume.vfops-vm1-root@t", 0,
+						  "vfops-img");
+	struct vf_resource small = volume_resource("vfops-small", "volume.vfops-small@t", 1u << 20,
+						   "vfops-img");
+	struct vf_resource upload = volume_resource("vfops-up", "volume.vfops-up@t", 0, NULL);
+	struct vf_resource bigger = root;
+	const char *pools[] = { "vfops-pool" }, *volumes[] = { "vfops-img", "vfops-vm1-root" };
+	const char *want_missing[] = { "volume.vfops-up@t: ", "/nonexistent/vfops.qcow2", NULL };
+	const char *want_upload[] = { "volume.vfops-up@t: cannot upload: ", NULL };
+	const char *want_small[] = { "volume.vfops-small@t: ", "smaller than image 'vfops-img'", NULL };
+	const char *want_resize[] = { "volume.vfops-vm1-root@t: cannot resize: ", NULL };
+	const struct vf_observed_item *it;
+	struct volume_job jobs[8];
+	pthread_t threads[8];
+	unsigned long long capacity = 0;
+	struct vf_observed *o;
+	size_t i;
+	int all_ok = 1;
+
+	apply_ok(VF_ACTION_CREATE, &image, NULL, "volume create (plain)");
+	ok(volume_exists("vfops-img", &capacity) && capacity == 1u << 30, "it has its capacity");
+	apply_ok(VF_ACTION_CREATE, &root, NULL, "volume create (clone, capacity 0)");
+	ok(volume_exists("vfops-vm1-root", &capacity) && capacity == 1u << 30,
+	   "the clone takes the image's capacity");
+	apply_ok(VF_ACTION_CREATE, &root, NULL, "volume create again: idempotent");
+	apply_fails(VF_ACTION_CREATE, &small, NULL, "a clone smaller than its image is refused",
+		    want_small);
+	ok(!volume_exists("vfops-small", NULL), "and not created");
+
+	o = observe(NULL, 0, pools, 1, volumes, 2);
+	it = item(o, VF_KIND_VOLUME, "vfops-vm1-root");
+	ok(it && it->detailed, "observe reads a volume asked for in full");
+	is_str(it ? it->r.u.vol.pool : NULL, "vfops-pool", "observed pool");
+	is_str(it ? it->r.u.vol.backing : NULL, "vfops-img", "observed backing: the image's name, not its path");
+	is_str(it ? it->r.u.vol.path : NULL, "/vfops-pool/vfops-vm1-root", "observed path");
+	it = item(o, VF_KIND_VOLUME, "vfops-img");
+	ok(it && it->detailed && it->r.u.vol.capacity == 1u << 30 &&
+	   it->r.u.vol.format == VF_FORMAT_QCOW2, "the image: capacity and format");
+	vf_observed_free(o);
+
+	/* Several threads on one session at once. */
+	for (i = 0; i < VF_ARRAY_SIZE(jobs); i++) {
+		snprintf(jobs[i].name, sizeof(jobs[i].name), "vfops-par%zu", i);
+		snprintf(jobs[i].address, sizeof(jobs[i].address), "volume.vfops-par%zu@t", i);
+		jobs[i].error = NULL;
+		pthread_create(&threads[i], NULL, create_volume_thread, &jobs[i]);
+	}
+	for (i = 0; i < VF_ARRAY_SIZE(jobs); i++) {
+		pthread_join(threads[i], NULL);
+		if (jobs[i].error || !volume_exists(jobs[i].name, NULL)) {
+			printf("# %s: %s\n", jobs[i].name, jobs[i].error ? jobs[i].error : "missing");
+			all_ok = 0;
+		}
+		free(jobs[i].error);
+	}
+	ok(all_ok, "8 volume creates from 8 threads on one session");
+	o = observe(NULL, 0, pools, 1, NULL, 0);
+	it = item(o, VF_KIND_VOLUME, "vfops-par7");
+	ok(it && !it->detailed, "a volume not asked for is listed, not detailed");
+	is_str(it ? it->r.u.vol.pool : NULL, "vfops-pool", "with its pool");
+	vf_observed_free(o);
+	for (i = 0; i < VF_ARRAY_SIZE(jobs); i++) {
+		struct vf_resource r = volume_resource(jobs[i].name, jobs[i].address, 0, NULL);
+		char *error = run(VF_ACTION_DELETE, NULL, &r);
+
+		if (error)
+			printf("# delete %s: %s\n", jobs[i].name, error);
+		all_ok &= error == NULL && !volume_exists(jobs[i].name, NULL);
+		free(error);
+	}
+	ok(all_ok, "and their deletes");
+
+	upload.u.vol.upload_file = "/nonexistent/vfops.qcow2";
+	apply_fails(VF_ACTION_CREATE, &upload, NULL, "upload of a missing file names the file",
+		    want_missing);
+	ok(!volume_exists("vfops-up", NULL), "no volume made for a missing file");
+	upload.u.vol.upload_file = "/proc/self/exe";
+	apply_fails(VF_ACTION_CREATE, &upload, NULL,
+		    "upload the test driver cannot take reports the upload", want_upload);
+	ok(!volume_exists("vfops-up", NULL), "the half-made volume is deleted");
+
+	/* Growing: a no-op when grown already; the test driver cannot resize. */
+	bigger.u.vol.capacity = 1u << 30;
+	apply_ok(VF_ACTION_UPDATE, &bigger, &root, "volume update to its current capacity: nothing to do");
+	bigger.u.vol.capacity = 2u << 30;
+	apply_fails(VF_ACTION_UPDATE, &bigger, &root, "a resize libvirt refuses is reported",
+		    want_resize);
+}
+
+static void test_vm(void)
+{
+	struct vf_resource vm = vm_resource("vfops-vm1", "vfops", 1u << 30);
+	struct vf_resource bigger = vm_resource("vfops-vm1", "vfops", 2u << 30);
+	struct vf_resource other = vm_resource("vfops-vm1", "someone-else", 1u << 30);
+	struct vf_resource foreign = vm_resource("test", "vfops", 1u << 30);
+	const char *want_unmanaged[] = { "vm.vfops-vm1: refusing to touch unmanaged domain 'test'", NULL };
+	const char *want_other[] = { "refusing to touch domain 'vfops-vm1': it belongs to project 'vfops'",
+				     NULL };
+	const char *want_start[] = { "cannot start", NULL };
+	char uuid_before[VIR_UUID_STRING_BUFLEN] = "", uuid_after[VIR_UUID_STRING_BUFLEN] = "";
+	struct vf_field_change desc_change = { 0 };
+	const struct vf_observed_item *it;
+	struct vf_action update;
+	struct vf_observed *o;
+	virDomainPtr dom;
+	char *error = NULL, *xml;
+	int autostart = -1;
+
+	apply_ok(VF_ACTION_CREATE, &vm, NULL, "vm create");
+	is_int(domain_state("vfops-vm1", &autostart, uuid_before), 1, "the domain runs");
+	is_int(autostart, 1, "and autostarts");
+	apply_ok(VF_ACTION_CREATE, &vm, NULL, "vm create again: idempotent");
+	domain_state("vfops-vm1", NULL, uuid_after);
+	is_str(uuid_after, uuid_before, "the redefine kept the uuid");
+
+	o = observe(NULL, 0, NULL, 0, NULL, 0);
+	it = item(o, VF_KIND_VM, "vfops-vm1");
+	ok(it && it->detailed, "observe reads a marked domain in full");
+	is_str(it ? it->r.u.vm.marker.project : NULL, "vfops", "observed marker project");
+	ok(it && it->r.u.vm.running && it->r.u.vm.autostart, "observed running and autostart");
+	ok(it && it->r.u.vm.memory == 1u << 30 && it->r.u.vm.n_disks == 1, "observed memory and disk");
+	is_str(it ? it->r.uuid : NULL, uuid_before, "observed uuid");
+	it = item(o, VF_KIND_VM, "test");
+	ok(it && !it->detailed, "the unmarked domain still is not detailed");
+	vf_observed_free(o);
+
+	/* Update: a new persistent definition, the same domain; description live. */
+	bigger.u.vm.description = "grown";
+	bigger.u.vm.autostart = false;
+	desc_change.after.path = "description";
+	desc_change.after.present = true;
+	update = action(VF_ACTION_UPDATE, &bigger, &vm);
+	update.fields = &desc_change;
+	update.n_fields = 1;
+	ok(vf_provider_libvirt.apply(session, &update, &error) == 0, "vm update (memory, autostart, description)");
+	free(error);
+	error = NULL;
+	is_int(domain_state("vfops-vm1", &autostart, uuid_after), 1, "update does not stop the domain");
+	is_str(uuid_after, uuid_before, "update keeps the uuid");
+	is_int(autostart, 0, "autostart is off");
+	dom = virDomainLookupByName(conn, "vfops-vm1");
+	xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_DESCRIPTION, NULL, VIR_DOMAIN_AFFECT_LIVE);
+	is_str(xml, "grown", "the running domain has the new description");
+	free(xml);
+	virResetLastError();
+	virDomainFree(dom);
+	o = observe(NULL, 0, NULL, 0, NULL, 0);
+	it = item(o, VF_KIND_VM, "vfops-vm1");
+	ok(it && it->r.u.vm.memory == 2u << 30, "the persistent definition has the new memory");
+	vf_observed_free(o);
+
+	apply_ok(VF_ACTION_STOP, NULL, &vm, "vm stop (ACPI)");
+	is_int(domain_state("vfops-vm1", NULL, NULL), 0, "the domain is off");
+	apply_ok(VF_ACTION_STOP, NULL, &vm, "vm stop again");
+	apply_ok(VF_ACTION_START, &vm, NULL, "vm start");
+	is_int(domain_state("vfops-vm1", NULL, NULL), 1, "the domain runs again");
+	apply_ok(VF_ACTION_START, &vm, NULL, "vm start again");
+
+	/* Never touch what is not ours. */
+	foreign.address = "vm.vfops-vm1";
+	apply_fails(VF_ACTION_CREATE, &foreign, NULL, "create over an unmanaged domain is refused",
+		    want_unmanaged);
+	apply_fails(VF_ACTION_DELETE, NULL, &foreign, "delete of an unmanaged domain is refused",
+		    want_unmanaged);
+	apply_fails(VF_ACTION_STOP, NULL, &foreign, "stop of an unmanaged domain is refused",
+		    want_unmanaged);
+	is_int(domain_state("test", NULL, NULL), 1, "the unmanaged domain still runs");
+	apply_fails(VF_ACTION_UPDATE, &other, &vm, "another project's domain is refused", want_other);
+
+	apply_ok(VF_ACTION_DELETE, NULL, &vm, "vm delete (running)");
+	is_int(domain_state("vfops-vm1", NULL, NULL), -1, "the domain is gone");
+	apply_ok(VF_ACTION_DELETE, NULL, &vm, "vm delete again: idempotent");
+	apply_fails(VF_ACTION_START, &vm, NULL, "start of a missing domain fails", want_start);
+
+	/* Replace: delete + create; a stopped VM stays stopped. */
+	vm.u.vm.running = false;
+	apply_ok(VF_ACTION_CREATE, &vm, NULL, "vm create (stopped)");
+	is_int(domain_state("vfops-vm1", NULL, NULL), 0, "defined, not started");
+	vm.u.vm.running = true;
+	apply_ok(VF_ACTION_REPLACE, &vm, &vm, "vm replace");
+	is_int(domain_state("vfops-vm1", NULL, NULL), 1, "replaced and running");
+	apply_ok(VF_ACTION_DELETE, NULL, &vm, "vm delete");
+}
+
+static void test_cleanup(void)
+{
+	struct vf_resource net = network_resource(0), pool = pool_resource();
+	struct vf_resource image = volume_resource("vfops-img", "volume.vfops-img@t", 0, NULL);
+	struct vf_resource root = volume_resource("vfops-vm1-root", "volume.vfops-vm1-root@t", 0, NULL);
+	const char *want_gone[] = { "network.vfops-net@t: cannot start", NULL };
+	int autostart;
+
+	apply_ok(VF_ACTION_DELETE, NULL, &root, "volume delete");
+	ok(!volume_exists("vfops-vm1-root", NULL), "the volume is gone");
+	apply_ok(VF_ACTION_DELETE, NULL, &root, "volume delete again: idempotent");
+	apply_ok(VF_ACTION_DELETE, NULL, &image, "image delete");
+
+	apply_ok(VF_ACTION_REPLACE, &pool, &pool, "pool replace (delete + create)");
+	apply_ok(VF_ACTION_DELETE, NULL, &pool, "pool delete");
+	ok(!virStoragePoolLookupByName(conn, "vfops-pool"), "the pool is gone");
+	virResetLastError();
+	apply_ok(VF_ACTION_DELETE, NULL, &pool, "pool delete again: idempotent");
+
+	apply_ok(VF_ACTION_DELETE, NULL, &net, "network delete (active)");
+	is_int(network_state("vfops-net", &autostart), -1, "the network is gone");
+	apply_ok(VF_ACTION_DELETE, NULL, &net, "network delete again: idempotent");
+	apply_fails(VF_ACTION_START, &net, NULL, "start of a missing network: error names the address",
+		    want_gone);
+}
+
+int main(void)
+{
+	char *error = NULL;
+
+	test_field_class();
+	test_observe_unmanaged();
+
+	session = vf_provider_libvirt.session_open(URI, &error);
+	ok(session != NULL, "session open: %s", error ? error : "ok");
+	free(error);
+	if (!session)
+		return tap_done();
+	conn = vf_libvirt_session_conn(session);
+
+	test_network();
+	test_pool();
+	test_volumes();
+	test_vm();
+	test_cleanup();
+
+	vf_provider_libvirt.session_close(session);
+	return tap_done();
+}
