@@ -32,7 +32,7 @@ static const char usage[] =
 static int cmd_destroy(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_destroy = {
-	.name = "apply",
+	.name = "destroy",
 	.summary = "remove everything virtform manages for the configuration",
 	.usage = usage,
 	.run = cmd_destroy,

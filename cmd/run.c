@@ -170,6 +170,14 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 	const char *verb = o->destroy ? "Destroy" : "Apply";
 	int rc;
 
+	char *error = NULL;
+
+	if (vf_state_sync(&run->state, run->config, &run->desired, &run->views) &&
+	    vf_state_save(&run->state, &error) < 0) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return VF_EXIT_ERROR;
+	}
 	vf_plan_print(&run->plan, stdout, aopts.color);
 	if (vf_plan_empty(&run->plan))
 		return VF_EXIT_OK;

@@ -351,3 +351,58 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	pthread_mutex_destroy(&x.lock);
 	return result->n_failed || result->n_not_attempted ? -1 : 0;
 }
+
+bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
+		   const struct vf_desired *desired, const struct vf_views *views)
+{
+	bool changed = false;
+	size_t i, j;
+
+	if (!state->project) {
+		state->project = xstrdup(config->project);
+		changed = true;
+	}
+	/* managed domains, wherever they are */
+	for (i = 0; i < views->n; i++) {
+		const struct vf_observed *o = views->hosts[i].observed;
+		for (j = 0; o && j < o->n_items; j++) {
+			const struct vf_resource *r = &o->items[j].r;
+			const struct vf_state_entry *e;
+			struct vf_state_entry ne = { 0 };
+			char *addr;
+			if (r->kind != VF_KIND_VM || !o->items[j].detailed || !r->u.vm.marker.project ||
+			    strcmp(r->u.vm.marker.project, config->project))
+				continue;
+			addr = xasprintf("vm.%s", r->name);
+			e = vf_state_find(state, addr);
+			if (!e || !e->host || strcmp(e->host, o->host) ||
+			    (r->uuid && (!e->uuid || strcmp(e->uuid, r->uuid)))) {
+				ne.address = addr;
+				ne.kind = VF_KIND_VM;
+				ne.name = (char *)r->name;
+				ne.host = (char *)o->host;
+				ne.uuid = (char *)r->uuid;
+				ne.protect = e && e->protect;
+				vf_state_put(state, &ne);
+				changed = true;
+			}
+			free(addr);
+		}
+	}
+	/* flags the config sets on what exists */
+	for (i = 0; i < desired->n; i++) {
+		const struct vf_resource *r = &desired->items[i];
+		const struct vf_state_entry *e = vf_state_find(state, r->address);
+		struct vf_state_entry ne;
+		bool keep = r->kind == VF_KIND_VOLUME && r->u.vol.keep;
+		bool protect = r->kind == VF_KIND_VM && r->protect;
+		if (!e || (e->protect == protect && e->keep == keep))
+			continue;
+		ne = *e;
+		ne.protect = protect;
+		ne.keep = keep;
+		vf_state_put(state, &ne);
+		changed = true;
+	}
+	return changed;
+}

@@ -122,6 +122,16 @@ bool vf_plan_empty(const struct vf_plan *plan);
 
 /* ---- apply -------------------------------------------------------------- */
 
+/*
+ * Bring the state up to date with what exists and is managed before
+ * anything changes: VMs found by their marker (a lost state heals itself)
+ * with their host, and the protect / keep flags of objects the plan does
+ * not touch (protect: true added to a VM is a change of the state only).
+ * Returns true when the state changed (the caller saves it).
+ */
+bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
+		   const struct vf_desired *desired, const struct vf_views *views);
+
 struct vf_apply_opts {
 	unsigned parallelism;            /* actions in flight at once (>= 1) */
 	bool tty;                        /* draw a live progress line */
