@@ -270,7 +270,11 @@ static void *worker(void *opaque)
 			else
 				line(x, "%s: %s in %.1f s", a->address, past[a->type], since(&t0));
 		} else {
+			size_t n = strlen(a->address);
 			x->status[i] = FAILED;
+			/* providers name the object; say it once */
+			if (!strncmp(error, a->address, n) && !strncmp(error + n, ": ", 2))
+				memmove(error, error + n + 2, strlen(error + n + 2) + 1);
 			x->errors[i] = error;
 			x->result->n_failed++;
 			line(x, "%s: FAILED after %.1f s: %s", a->address, since(&t0), error);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # plan / apply / destroy against the lab's three libvirtds: create from
-# nothing (checked through virsh: host, memory, vCPUs, disks, NICs, marker),
+# nothing (checked through virsh: host, memory, vCPUs, disks, NICs, marker,
+# an EFI VM whose NVRAM goes with it, a NAT network),
 # a no-op plan, drift planned back, removal, protection, an unmanaged clash
 # left untouched, an image uploaded and cloned, the state lock, an
 # unreachable host, and a destroy that leaves every unmanaged object.
@@ -28,7 +29,7 @@ project: vftest
 clusters: [{name: lab}]
 networks:
   - name: vft-net
-    mode: isolated
+    mode: nat
     ipv4: {address: 172.30.78.1/24, dhcp: {start: 172.30.78.100, end: 172.30.78.200}}
 storage_domains:
   - {name: vft-data, type: dir, path: /var/lib/libvirt/virtform/vft-data}
@@ -56,6 +57,7 @@ vms:
     cpus: 1
     memory: 128MiB
     state: stopped
+    firmware: efi
     shutdown_timeout: 1
     protect: ${PROTECT_DB:-false}
     disks: [{name: root, size: 1GiB, storage: vft-data, keep: true}]
@@ -233,6 +235,15 @@ test_expect 'a stopped host fails the plan in bounded time; --skip-unreachable p
 	expect_not_contains "$out" "@lab2" &&
 	"$LAB" start-host lab2 >/dev/null'
 
+test_expect 'a lost state directory loses no VM: they are found again by their marker' '
+	mv "$STATE" "$TMP/state.saved" &&
+	vf plan "$CONF" && expect_rc 1 &&
+	expect_not_contains "$err" "vm.vft-" &&
+	expect_not_contains "$out" "vm.vft-" &&
+	expect_contains "$err" "network.vft-net@lab1: a network named '\''vft-net'\'' already exists" &&
+	expect_contains "$err" "virtform import network.vft-net@lab1"; st=$?
+	rm -rf "$STATE" && mv "$TMP/state.saved" "$STATE" && [ "$st" -eq 0 ]'
+
 test_expect 'destroy is refused while a VM is protected' '
 	vf destroy "$CONF" --auto-approve && expect_rc 1 &&
 	expect_contains "$err" "vm.vft-db is protected" &&
@@ -242,6 +253,7 @@ test_expect 'destroy leaves nothing managed behind and every unmanaged domain in
 	lab_define 2 vftest-unmanaged &&
 	write_conf &&
 	vf apply "$CONF" --auto-approve && expect_rc 0 &&
+	[ -f "$LAB_DIR/lab3/lib/qemu/nvram/vft-db_VARS.fd" ] &&
 	vf destroy "$CONF" --auto-approve && expect_rc 0 &&
 	expect_contains "$out" "Destroy complete:" &&
 	for i in 1 2 3; do
@@ -252,6 +264,7 @@ test_expect 'destroy leaves nothing managed behind and every unmanaged domain in
 	done &&
 	lab_virsh 1 dominfo vft-clash >/dev/null &&
 	lab_virsh 2 dominfo vftest-unmanaged >/dev/null &&
+	[ ! -e "$LAB_DIR/lab3/lib/qemu/nvram/vft-db_VARS.fd" ] &&
 	vf plan "$CONF" --detailed-exitcode && expect_rc 2 &&
 	expect_not_contains "$out" "-   destroy"'
 

@@ -341,6 +341,14 @@ char *vf_xml_domain_format(const struct vf_resource *r, char **error)
 	if (vm->firmware == VF_FIRMWARE_EFI)
 		set(&b, n, "firmware", "efi");
 	set(&b, add(&b, n, "type", "hvm"), "machine", "q35");
+	if (vm->firmware == VF_FIRMWARE_EFI) {
+		/* UEFI without Secure Boot: the secure builds need SMM, which
+		 * nested or TCG hosts may lack; Secure Boot will be its own key */
+		xmlNodePtr fw = add(&b, n, "firmware", NULL), feat;
+		feat = add(&b, fw, "feature", NULL);
+		set(&b, feat, "enabled", "no");
+		set(&b, feat, "name", "secure-boot");
+	}
 	set(&b, add(&b, n, "boot", NULL), "dev", "hd");
 
 	n = add(&b, root, "features", NULL);
