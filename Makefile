@@ -3,7 +3,7 @@
 #   make            build ./virtform
 #   make check      run every test (TAP, under prove); installs missing deps first
 #   make asan       build with AddressSanitizer+UBSan and run the same tests
-#   make demo       deps, build, lab up, validate + hosts on examples/lab
+#   make demo       deps, build, lab up, validate, hosts, apply and plan examples/lab
 #   make deps       install the Debian packages the project needs
 #   make lab-up / lab-down / lab-status
 #   make bench      print loader benchmark figures
@@ -84,8 +84,12 @@ demo: deps-if-missing
 	contrib/lab/lab up
 	./virtform validate examples/lab
 	./virtform hosts examples/lab
+	./virtform apply examples/lab --auto-approve
+	./virtform plan examples/lab --detailed-exitcode
 	@echo
-	@echo "The lab is running: try './virtform hosts examples/lab --json'; stop it with 'make lab-down'."
+	@echo "The lab is running with examples/lab applied (state in examples/lab/.virtform):"
+	@echo "try './virtform hosts examples/lab', edit examples/lab/vms.yaml and './virtform plan examples/lab';"
+	@echo "'./virtform destroy examples/lab' removes the VMs, 'make lab-down' the lab."
 
 deps:
 	contrib/deps.sh

@@ -1498,21 +1498,24 @@ static int str_cmp(const void *a, const void *b)
 static void default_project(struct vf_config *c)
 {
 	const char **names;
-	size_t i, len = 1;
+	size_t i, n = 0, len = 1;
 	char *p;
 
-	if (!c->n_clusters) {
+	names = xcalloc(c->n_clusters + 1, sizeof(*names));
+	for (i = 0; i < c->n_clusters; i++) {
+		if (!c->clusters[i].name)
+			continue;       /* a bad name, already reported */
+		names[n] = c->clusters[i].name;
+		len += strlen(names[n++]) + 1;
+	}
+	if (!n) {
 		c->project = "default";
+		free(names);
 		return;
 	}
-	names = xcalloc(c->n_clusters, sizeof(*names));
-	for (i = 0; i < c->n_clusters; i++) {
-		names[i] = c->clusters[i].name;
-		len += strlen(names[i]) + 1;
-	}
-	qsort(names, c->n_clusters, sizeof(*names), str_cmp);
+	qsort(names, n, sizeof(*names), str_cmp);
 	p = vf_arena_alloc(&c->arena, len);
-	for (i = 0; i < c->n_clusters; i++) {
+	for (i = 0; i < n; i++) {
 		if (i)
 			strcat(p, "+");
 		strcat(p, names[i]);

@@ -190,6 +190,43 @@ static void test_directory_merge(void)
 	free(p3);
 }
 
+static void test_project(void)
+{
+	struct vf_diags d = { 0 };
+	struct vf_config *c;
+	char *p1, *p2;
+
+	c = load_text("version: 1\nclusters: [{name: zeta}, {name: alpha}]\n", &d);
+	is_str(c ? c->project : NULL, "alpha+zeta", "the default project is the sorted cluster names");
+	vf_config_free(c);
+	vf_diags_release(&d);
+	c = load_text("version: 1\n", &d);
+	is_str(c ? c->project : NULL, "default", "without clusters the project is 'default'");
+	vf_config_free(c);
+	vf_diags_release(&d);
+	c = load_text("version: 1\nproject: shop\nclusters: [{name: a}]\n", &d);
+	is_str(c ? c->project : NULL, "shop", "project: sets the identity");
+	vf_config_free(c);
+	vf_diags_release(&d);
+	c = load_text("version: 1\nproject: 'two words'\n", &d);
+	ok(!c && d.n == 1 && d.items[0].pos.line == 2 && d.items[0].pos.col == 10 &&
+	   strstr(d.items[0].message, "invalid project 'two words'"), "a bad project name is an error at its value");
+	vf_config_free(c);
+	vf_diags_release(&d);
+
+	p1 = write_file("a.yaml", "version: 1\nproject: one\n");
+	p2 = write_file("b.yaml", "project: two\n");
+	c = vf_config_load(tmpdir, &d);
+	ok(!c && d.n == 1 && strstr(d.items[0].message, "project 'two' differs from project 'one' at") &&
+	   d.items[0].pos.line == 1, "two files giving different projects is an error naming both");
+	vf_config_free(c);
+	vf_diags_release(&d);
+	unlink(p1);
+	unlink(p2);
+	free(p1);
+	free(p2);
+}
+
 static void test_cross_checks(void)
 {
 	struct vf_diags d;
@@ -258,6 +295,7 @@ int main(void)
 	test_anchors_and_merge_keys();
 	test_directory_merge();
 	test_cross_checks();
+	test_project();
 	test_bad_documents();
 	rmdir(tmpdir);
 	return tap_done();
