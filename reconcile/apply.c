@@ -248,6 +248,17 @@ static void *worker(void *opaque)
 		a = &x->plan->actions[i];
 		x->status[i] = RUNNING;
 		x->running++;
+		/*
+		 * Claim what a create is about to make before making it: if the
+		 * action fails half-way (a pool defined but not started) or the
+		 * run dies, the object is still ours next time — converged,
+		 * not an orphan blocking the plan as an unmanaged clash.  Entries
+		 * of objects that never came to be are pruned (vf_state_sync).
+		 * Domains need no claim: their marker is in the definition.
+		 */
+		if ((a->type == VF_ACTION_CREATE || a->type == VF_ACTION_REPLACE) &&
+		    a->kind != VF_KIND_VM)
+			state_record(x, a);
 		progress(x);
 		pthread_mutex_unlock(&x->lock);
 
@@ -356,6 +367,28 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	return result->n_failed || result->n_not_attempted ? -1 : 0;
 }
 
+/*
+ * Is the object of state entry e certainly absent from host o?  A volume
+ * is only known absent when its pool was read and is active.
+ */
+static bool state_entry_absent(const struct vf_state_entry *e, const struct vf_observed *o)
+{
+	bool pool_read = false;
+	size_t i;
+
+	for (i = 0; i < o->n_items; i++) {
+		const struct vf_observed_item *it = &o->items[i];
+		if (it->r.kind == e->kind && !strcmp(it->r.name, e->name) &&
+		    (e->kind != VF_KIND_VOLUME ||
+		     (it->r.u.vol.pool && e->pool && !strcmp(it->r.u.vol.pool, e->pool))))
+			return false;
+		if (e->kind == VF_KIND_VOLUME && it->r.kind == VF_KIND_STORAGE && e->pool &&
+		    !strcmp(it->r.name, e->pool) && it->detailed && it->r.u.pool.active)
+			pool_read = true;
+	}
+	return e->kind != VF_KIND_VOLUME || pool_read;
+}
+
 bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		   const struct vf_desired *desired, const struct vf_views *views)
 {
@@ -392,6 +425,16 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 			}
 			free(addr);
 		}
+	}
+	/* records of objects that are not there (a create that failed
+	 * before making anything), on hosts that were read */
+	for (i = state->n; i-- > 0;) {
+		const struct vf_state_entry *e = &state->entries[i];
+		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
+		if (!v || !v->observed || e->kind == VF_KIND_VM || !state_entry_absent(e, v->observed))
+			continue;
+		vf_state_remove(state, e->address);
+		changed = true;
 	}
 	/* flags the config sets on what exists */
 	for (i = 0; i < desired->n; i++) {

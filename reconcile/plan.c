@@ -822,7 +822,8 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 	index_observed(&p);
 	plan_desired(&p, desired);
 	plan_deletes(&p);
-	qsort(plan->actions, plan->n_actions, sizeof(*plan->actions), action_cmp);
+	if (plan->n_actions)
+		qsort(plan->actions, plan->n_actions, sizeof(*plan->actions), action_cmp);
 	link_deps(&p);
 	apply_targets(&p);
 	for (i = 0; i < plan->n_actions; i++) {
