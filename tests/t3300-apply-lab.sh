@@ -67,6 +67,10 @@ EOF
 
 vf() { run_vf "$@" --state-dir "$STATE"; }
 
+# Whatever happens, leave nothing of ours on the lab (a failed test must
+# not break the next run): unprotect, then destroy.
+at_exit 'PROTECT_DB=false; EXTRA=; write_conf; "$VIRTFORM" destroy "$CONF" --auto-approve --state-dir "$STATE" >/dev/null 2>&1'
+
 write_conf
 
 test_expect 'plan on empty hosts lists every create and exits 2 with --detailed-exitcode' '
@@ -207,22 +211,35 @@ test_expect 'a protected VM is not destroyed: removing it fails the plan' '
 	vf apply "$CONF" --auto-approve && expect_rc 1 &&
 	lab_virsh 3 dominfo vft-db >/dev/null'
 
-test_expect 'a second apply fails on the lock, naming the holder' '
+# An apply waiting at its "Apply these changes?" prompt (on a pseudo
+# terminal from script(1)) holds the lock: deterministic, no timing.
+test_expect 'a second apply fails on the lock, naming the holder; --lock-timeout waits' '
 	PROTECT_DB=true write_conf &&
-	lab_virsh 2 destroy vft-web2 >/dev/null &&
 	sed -i "s/^    memory: 192MiB$/    memory: 160MiB/" "$CONF/main.yaml" &&
-	lab_virsh 1 start vft-clash >/dev/null 2>&1; :
-	# the first apply holds the lock while it starts vft-web2; make it slow
-	# with a VM to stop that ignores ACPI (its guest never boots)
-	lab_virsh 3 start vft-db >/dev/null &&
-	sed -i "s/^    shutdown_timeout: 1$/    shutdown_timeout: 4/" "$CONF/main.yaml" &&
-	( "$VIRTFORM" apply "$CONF" --auto-approve --state-dir "$STATE" >"$TMP/first.out" 2>&1; echo $? >"$TMP/first.rc" ) &
-	sleep 2 &&
+	mkfifo "$TMP/answer" || exit 1
+	( script -qec "\"$VIRTFORM\" apply \"$CONF\" --state-dir \"$STATE\"" /dev/null \
+		<"$TMP/answer" >"$TMP/first.out" 2>&1; echo $? >"$TMP/first.rc" ) &
+	exec 7>"$TMP/answer" &&
+	for i in $(seq 100); do
+		grep -q "Apply these changes? (yes/no)" "$TMP/first.out" 2>/dev/null && break
+		sleep 0.1
+	done &&
+	grep -q "Apply these changes? (yes/no)" "$TMP/first.out" &&
 	vf apply "$CONF" --auto-approve && expect_rc 1 &&
 	expect_contains "$err" "is locked by pid" &&
-	expect_contains "$err" "(virtform apply)" &&
+	expect_contains "$err" "(virtform apply) since" || exit 1
+	( "$VIRTFORM" apply "$CONF" --auto-approve --state-dir "$STATE" --lock-timeout 60 \
+		>"$TMP/third.out" 2>&1; echo $? >"$TMP/third.rc" ) &
+	sleep 1
+	echo no >&7 && exec 7>&- &&
 	wait &&
-	[ "$(cat "$TMP/first.rc")" = 0 ] || { cat "$TMP/first.out"; exit 1; }'
+	grep -q "Apply cancelled; nothing was changed." "$TMP/first.out" &&
+	[ "$(cat "$TMP/first.rc")" = 1 ] &&
+	[ "$(cat "$TMP/third.rc")" = 0 ] &&
+	grep -q "Apply complete: 0 created, 1 updated" "$TMP/third.out" &&
+	lab_virsh 2 dumpxml vft-web2 --inactive | grep -q "<memory unit=.KiB.>163840</memory>" &&
+	[ "$(dominfo_field 2 vft-web2 "Max memory")" = "196608 KiB" ] || {
+		echo "first:"; cat "$TMP/first.out"; echo "third:"; cat "$TMP/third.out"; exit 1; }'
 
 test_expect 'a stopped host fails the plan in bounded time; --skip-unreachable plans the rest' '
 	"$LAB" stop-host lab2 >/dev/null &&
