@@ -37,43 +37,5 @@ const struct vf_cmd vf_cmd_apply = {
 
 static int cmd_apply(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },
-		{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },
-		{ "target", required_argument, NULL, RUN_OPT_TARGET },
-		{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-		{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
-		{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
-		{ "skip-unreachable", no_argument, NULL, RUN_OPT_SKIP_UNREACHABLE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct run_opts o = { 0 };
-	struct run run;
-	bool auto_approve = false;
-	int c, rc;
-
-	while ((c = vf_getopt(&vf_cmd_apply, argc, argv, "h", longopts)) != -1) {
-		int r = run_option(&vf_cmd_apply, c, optarg, &o);
-		if (r < 0)
-			goto bad;
-		if (r)
-			continue;
-		switch (c) {
-		case RUN_OPT_AUTO_APPROVE: auto_approve = true; break;
-		case 'h': fputs(usage, stdout); free(o.targets); return VF_EXIT_OK;
-		default: goto bad;
-		}
-	}
-	o.config_path = vf_cmd_config_arg(&vf_cmd_apply, argc, argv);
-	if (!o.config_path)
-		goto bad;
-	rc = run_plan(&vf_cmd_apply, &o, &run);
-	if (rc == 0)
-		rc = run_apply(&vf_cmd_apply, &o, &run, auto_approve);
-	run_release(&run, &o);
-	return rc;
-bad:
-	free(o.targets);
-	return VF_EXIT_ERROR;
+	return run_apply_command(&vf_cmd_apply, argc, argv, false);
 }

@@ -47,12 +47,7 @@ static int cmd_plan(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, RUN_OPT_JSON },
 		{ "detailed-exitcode", no_argument, NULL, RUN_OPT_DETAILED_EXITCODE },
-		{ "target", required_argument, NULL, RUN_OPT_TARGET },
-		{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-		{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
-		{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
-		{ "skip-unreachable", no_argument, NULL, RUN_OPT_SKIP_UNREACHABLE },
-		{ "help", no_argument, NULL, 'h' },
+		RUN_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { 0 };

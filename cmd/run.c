@@ -204,3 +204,43 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 	printf(".\n");
 	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
 }
+
+int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy)
+{
+	static const struct option longopts[] = {
+		{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },
+		{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },
+		RUN_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o = { .destroy = destroy };
+	struct run run;
+	bool auto_approve = false;
+	int c, r, rc;
+
+	while ((c = vf_getopt(cmd, argc, argv, "h", longopts)) != -1) {
+		r = run_option(cmd, c, optarg, &o);
+		if (r > 0)
+			continue;
+		if (r == 0 && c == RUN_OPT_AUTO_APPROVE) {
+			auto_approve = true;
+			continue;
+		}
+		free(o.targets);
+		if (r == 0 && c == 'h') {
+			fputs(cmd->usage, stdout);
+			return VF_EXIT_OK;
+		}
+		return VF_EXIT_ERROR;
+	}
+	o.config_path = vf_cmd_config_arg(cmd, argc, argv);
+	if (!o.config_path) {
+		free(o.targets);
+		return VF_EXIT_ERROR;
+	}
+	rc = run_plan(cmd, &o, &run);
+	if (rc == 0)
+		rc = run_apply(cmd, &o, &run, auto_approve);
+	run_release(&run, &o);
+	return rc;
+}

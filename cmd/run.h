@@ -36,6 +36,15 @@ enum {
 	"      --skip-unreachable    plan for the hosts that answer; say loudly which\n" \
 	"                            were skipped (default: an unreachable host fails)\n"
 
+/* The long options of run_option(), for a command's option table. */
+#define RUN_LONGOPTS                                                              \
+	{ "target", required_argument, NULL, RUN_OPT_TARGET },                   \
+	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },             \
+	{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },       \
+	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },                 \
+	{ "skip-unreachable", no_argument, NULL, RUN_OPT_SKIP_UNREACHABLE },     \
+	{ "help", no_argument, NULL, 'h' }
+
 struct run_opts {
 	const char *config_path;
 	const char *state_dir;           /* NULL: default */
@@ -78,6 +87,12 @@ void run_release(struct run *run, struct run_opts *o);
  */
 int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
 	      bool auto_approve);
+
+/*
+ * The whole of `virtform apply` (destroy false) and `virtform destroy`
+ * (true): options, plan, confirm, execute.  Returns the exit status.
+ */
+int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy);
 
 /* Colour on stdout: a terminal, and NO_COLOR unset or empty. */
 bool run_color(void);

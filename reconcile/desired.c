@@ -79,18 +79,6 @@ static struct vf_resource *add(struct builder *b, enum vf_kind kind, const char 
 	return r;
 }
 
-static bool in_scope(struct vf_cluster *const *refs, size_t n, const struct vf_cluster *cl)
-{
-	size_t i;
-
-	if (!n)
-		return true;
-	for (i = 0; i < n; i++)
-		if (refs[i] == cl)
-			return true;
-	return false;
-}
-
 /* Views a plan is made for: reachable ones. */
 static bool usable(const struct vf_host_view *v)
 {
@@ -145,7 +133,7 @@ static void add_storage(struct builder *b)
 			const struct vf_host_view *v = &b->views->hosts[h];
 			struct vf_resource *r;
 			struct vf_pool_spec *p;
-			if (!usable(v) || !in_scope(s->cluster_refs, s->n_clusters, v->host->cluster_ref))
+			if (!usable(v) || !vf_cluster_in_scope(s->cluster_refs, s->n_clusters, v->host->cluster_ref))
 				continue;
 			r = add(b, VF_KIND_STORAGE, s->name, v->host->name, &s->pos);
 			p = &r->u.pool;
@@ -178,7 +166,7 @@ static void add_networks(struct builder *b)
 		for (h = 0; h < b->views->n; h++) {
 			const struct vf_host_view *v = &b->views->hosts[h];
 			struct vf_network_spec *s;
-			if (!usable(v) || !in_scope(n->cluster_refs, n->n_clusters, v->host->cluster_ref))
+			if (!usable(v) || !vf_cluster_in_scope(n->cluster_refs, n->n_clusters, v->host->cluster_ref))
 				continue;
 			s = &add(b, VF_KIND_NETWORK, n->name, v->host->name, &n->pos)->u.net;
 			s->mode = n->mode;
@@ -301,7 +289,7 @@ static void derive_mac(struct builder *b, const char *vm, size_t idx, uint8_t ma
 /* Is a storage domain realized on host v? */
 static bool storage_on(const struct vf_storage *s, const struct vf_host_view *v)
 {
-	return in_scope(s->cluster_refs, s->n_clusters, v->host->cluster_ref);
+	return vf_cluster_in_scope(s->cluster_refs, s->n_clusters, v->host->cluster_ref);
 }
 
 static void add_image_volume(struct builder *b, const struct vf_image *img,

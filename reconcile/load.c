@@ -1366,9 +1366,10 @@ static void *resolve(struct loader *L, const struct vf_strmap *map, enum kind k,
 	return NULL;
 }
 
-static bool in_scope(struct vf_cluster **refs, size_t n, const struct vf_cluster *cl)
+bool vf_cluster_in_scope(struct vf_cluster *const *refs, size_t n, const struct vf_cluster *cl)
 {
 	size_t i;
+
 	if (!n)
 		return true;
 	for (i = 0; i < n; i++)
@@ -1443,7 +1444,7 @@ static void check_ref(struct loader *L, const struct ref *r)
 		const struct vf_storage *st;
 		vm = &c->vms[r->owner];
 		st = vm->disks[r->sub].storage_ref;
-		if (st && vm->cluster_ref && !in_scope(st->cluster_refs, st->n_clusters, vm->cluster_ref))
+		if (st && vm->cluster_ref && !vf_cluster_in_scope(st->cluster_refs, st->n_clusters, vm->cluster_ref))
 			ERR(L, &r->pos, "add the cluster to the storage domain's 'clusters:'",
 			    "%s: storage domain '%s' is not available in cluster '%s'", r->ctx, st->name,
 			    vm->cluster);
@@ -1454,7 +1455,7 @@ static void check_ref(struct loader *L, const struct ref *r)
 		vm = &c->vms[r->owner];
 		net = vm->nics[r->sub].network_ref;
 		if (net && vm->cluster_ref &&
-		    !in_scope(net->cluster_refs, net->n_clusters, vm->cluster_ref))
+		    !vf_cluster_in_scope(net->cluster_refs, net->n_clusters, vm->cluster_ref))
 			ERR(L, &r->pos, "add the cluster to the network's 'clusters:'",
 			    "%s: network '%s' is not available in cluster '%s'", r->ctx, net->name,
 			    vm->cluster);

@@ -251,6 +251,10 @@ struct vf_config {
 struct vf_config *vf_config_load(const char *path, struct vf_diags *diags);
 void vf_config_free(struct vf_config *config);
 
+/* Is cluster cl in a scope list (a network's or storage domain's
+ * clusters)?  An empty list means every cluster. */
+bool vf_cluster_in_scope(struct vf_cluster *const *scope, size_t n, const struct vf_cluster *cl);
+
 /* Lookups by name; NULL when absent.  O(n). */
 struct vf_cluster *vf_config_find_cluster(const struct vf_config *c, const char *name);
 struct vf_host *vf_config_find_host(const struct vf_config *c, const char *name);

@@ -59,18 +59,6 @@ static const char **names_finish(struct names *n, struct vf_arena *a, size_t *co
 	return out;
 }
 
-static bool in_scope(struct vf_cluster *const *refs, size_t n, const struct vf_cluster *cl)
-{
-	size_t i;
-
-	if (!n)
-		return true;
-	for (i = 0; i < n; i++)
-		if (refs[i] == cl)
-			return true;
-	return false;
-}
-
 static struct observe_arg *request_for(const struct vf_config *c, const struct vf_host *h,
 				       const struct vf_state *state,
 				       const struct vf_provider *provider)
@@ -85,10 +73,10 @@ static struct observe_arg *request_for(const struct vf_config *c, const struct v
 	arg->req.uri = vf_arena_strdup(a, h->uri);
 	arg->req.project = vf_arena_strdup(a, c->project);
 	for (i = 0; i < c->n_networks; i++)
-		if (in_scope(c->networks[i].cluster_refs, c->networks[i].n_clusters, h->cluster_ref))
+		if (vf_cluster_in_scope(c->networks[i].cluster_refs, c->networks[i].n_clusters, h->cluster_ref))
 			names_add(&nets, a, c->networks[i].name);
 	for (i = 0; i < c->n_storages; i++)
-		if (in_scope(c->storages[i].cluster_refs, c->storages[i].n_clusters, h->cluster_ref))
+		if (vf_cluster_in_scope(c->storages[i].cluster_refs, c->storages[i].n_clusters, h->cluster_ref))
 			names_add(&pools, a, c->storages[i].name);
 	for (i = 0; i < c->n_images; i++)
 		names_add(&vols, a, c->images[i].name);

@@ -766,28 +766,27 @@ static void apply_targets(struct planner *p)
 	free(keep);
 }
 
+/* Does target name kind.NAME or kind.NAME@HOST for this name? */
+static bool target_names(const char *target, const char *kind, const char *name)
+{
+	size_t k = strlen(kind), n = strlen(name);
+
+	return !strncmp(target, kind, k) && target[k] == '.' && !strncmp(target + k + 1, name, n) &&
+	       (!target[k + 1 + n] || target[k + 1 + n] == '@');
+}
+
 bool vf_target_known(const struct vf_config *c, const char *target)
 {
 	size_t i;
 
 	if (!strncmp(target, "vm.", 3))
 		return vf_config_find_vm(c, target + 3) != NULL;
-	for (i = 0; i < c->n_networks; i++) {
-		char *a = xasprintf("network.%s", c->networks[i].name);
-		bool yes = !strncmp(target, a, strlen(a)) &&
-			   (!target[strlen(a)] || target[strlen(a)] == '@');
-		free(a);
-		if (yes)
+	for (i = 0; i < c->n_networks; i++)
+		if (target_names(target, "network", c->networks[i].name))
 			return true;
-	}
-	for (i = 0; i < c->n_storages; i++) {
-		char *a = xasprintf("storage.%s", c->storages[i].name);
-		bool yes = !strncmp(target, a, strlen(a)) &&
-			   (!target[strlen(a)] || target[strlen(a)] == '@');
-		free(a);
-		if (yes)
+	for (i = 0; i < c->n_storages; i++)
+		if (target_names(target, "storage", c->storages[i].name))
 			return true;
-	}
 	return !strncmp(target, "volume.", 7) && strchr(target, '@');
 }
 

@@ -273,6 +273,9 @@ test_expect 'destroy leaves nothing managed behind and every unmanaged domain in
 	[ -f "$LAB_DIR/lab3/lib/qemu/nvram/vft-db_VARS.fd" ] &&
 	vf destroy "$CONF" --auto-approve && expect_rc 0 &&
 	expect_contains "$out" "Destroy complete:" &&
+	expect_contains "$out" "volume.vft-db-root@lab3 stays on its host: its disk says keep: true" &&
+	[ -f "$LAB_DIR/lab3/lib/virtform/vft-data/vft-db-root" ] &&
+	[ ! -e "$LAB_DIR/lab1/lib/virtform/vft-data/vft-web1-root" ] &&
 	for i in 1 2 3; do
 		! lab_virsh $i list --all --name | grep -v "^vft-clash$" | grep -q "^vft-" ||
 			{ lab_virsh $i list --all; exit 1; }
