@@ -336,6 +336,19 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 			break;
 	if (!started)
 		worker(&x);        /* no thread at all: do it here */
+	if (opts->tty) {
+		/* keep the progress line's clock moving during long actions
+		 * (a graceful shutdown waits up to shutdown_timeout) */
+		pthread_mutex_lock(&x.lock);
+		while (x.finished < plan->n_actions) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&x.changed, &x.lock, &until);
+			progress(&x);
+		}
+		pthread_mutex_unlock(&x.lock);
+	}
 	for (t = 0; t < started; t++)
 		pthread_join(threads[t], NULL);
 	free(threads);
