@@ -7,6 +7,7 @@
 #   make deps       install the Debian packages the project needs
 #   make lab-up / lab-down / lab-status
 #   make bench      print loader benchmark figures
+#   make bench-apply print apply/destroy figures on the lab (30 VMs, 3 hosts)
 
 CC      ?= gcc
 PKGS    := libvirt yaml-0.1 libxml-2.0 jansson
@@ -17,7 +18,7 @@ CFLAGS  ?= -O2 -g
 VF_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes $(WERROR) -pthread -D_GNU_SOURCE -I.
 # Targets that install the libraries, or need none, may run before they exist.
-NO_LIBS_GOALS := deps deps-if-missing check demo asan clean lab-up lab-down lab-status bench
+NO_LIBS_GOALS := deps deps-if-missing check demo asan clean lab-up lab-down lab-status bench bench-apply
 ifeq ($(filter $(NO_LIBS_GOALS),$(MAKECMDGOALS)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
     $(error libraries missing ($(PKGS)): run 'make deps' as root, or 'make check' which does it)
@@ -43,7 +44,7 @@ PROVE   ?= prove
 # --comments: a failing test's diagnostics reach the log (CI shows nothing else)
 PROVE_FLAGS ?= --comments
 
-.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench clean unit
+.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench bench-apply clean unit
 
 BIN     ?= virtform
 
@@ -109,6 +110,10 @@ lab-status:
 bench: deps-if-missing
 	$(MAKE) $(BIN)
 	VIRTFORM=$(CURDIR)/$(BIN) bench/load-10k.sh
+
+bench-apply: deps-if-missing
+	$(MAKE) $(BIN)
+	VIRTFORM=$(CURDIR)/$(BIN) bench/apply-lab.sh
 
 clean:
 	rm -rf build build-asan virtform
