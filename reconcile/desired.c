@@ -36,6 +36,7 @@ struct builder {
 	size_t *n_warnings, *alloc_warnings;
 	struct vf_strmap managed;       /* vm name -> struct found */
 	struct vf_strmap macs;          /* "52:54:00:.." -> non-NULL, in use */
+	struct vf_strmap images;        /* image volume addresses added */
 	uint64_t *load;                 /* per view: memory placed */
 };
 
@@ -296,16 +297,17 @@ static void add_image_volume(struct builder *b, const struct vf_image *img,
 			     const struct vf_host_view *v)
 {
 	char *addr = xasprintf("volume.%s@%s", img->name, v->host->name);
-	size_t i;
+	struct vf_resource *r;
 	struct vf_volume_spec *s;
 
-	for (i = 0; i < b->d->n; i++)
-		if (!strcmp(b->d->items[i].address, addr))
-			break;
-	free(addr);
-	if (i < b->d->n)
+	if (vf_strmap_get(&b->images, addr)) {
+		free(addr);
 		return;
-	s = &add(b, VF_KIND_VOLUME, img->name, v->host->name, &img->pos)->u.vol;
+	}
+	free(addr);
+	r = add(b, VF_KIND_VOLUME, img->name, v->host->name, &img->pos);
+	vf_strmap_put(&b->images, r->address, r);
+	s = &r->u.vol;
 	s->pool = img->storage;
 	s->format = img->format;
 	s->upload_file = img->file_path;
@@ -467,10 +469,26 @@ int vf_desired_build(const struct vf_config *config, const struct vf_views *view
 		if (where[i])
 			add_vm(&b, &config->vms[i], where[i]);
 	add_networks(&b);
+	/* one name per volume in a storage domain: an image called "web1-root"
+	 * would be the volume of vm web1's disk "root" */
+	{
+		struct vf_strmap seen = { 0 };
+		for (i = 0; i < out->n; i++) {
+			const struct vf_resource *r = &out->items[i], *other;
+			other = vf_strmap_put(&seen, r->address, (void *)r);
+			if (other != r)
+				vf_error_at(diags, &r->pos, "rename the image or the disk",
+					    "%s: the volume of this disk and the one defined at "
+					    "%s:%u:%u would have the same name", r->address,
+					    other->pos.file, other->pos.line, other->pos.col);
+		}
+		vf_strmap_release(&seen);
+	}
 	free(where);
 	free(b.load);
 	vf_strmap_release(&b.managed);
 	vf_strmap_release(&b.macs);
+	vf_strmap_release(&b.images);
 	return diags->n_errors == errors ? 0 : -1;
 }
 

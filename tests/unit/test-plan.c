@@ -455,6 +455,24 @@ static void test_unreachable(void)
 	fixture_release(&f);
 }
 
+static void test_volume_name_clash(void)
+{
+	struct fixture f;
+
+	fixture_init(&f, "version: 1\n"
+			 "clusters: [{name: c}]\n"
+			 "hosts: [{name: h1, uri: 'test:///default'}]\n"
+			 "storage_domains: [{name: s, type: dir, path: /srv/s}]\n"
+			 "images: [{name: v-root, file: /etc/hostname, storage: s}]\n"
+			 "vms:\n"
+			 "  - {name: v, cpus: 1, memory: 64MiB, disks: [{name: root, size: 1GiB, storage: s},\n"
+			 "     {name: x, storage: s, image: v-root}]}\n");
+	ok(fixture_plan(&f, NULL, 0, false) < 0, "an image named like a VM disk's volume is refused");
+	ok(diags_contain(&f.diags, "volume.v-root@h1: the volume of this disk and the one defined at"),
+	   "naming both definitions");
+	fixture_release(&f);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -466,6 +484,7 @@ int main(void)
 	test_targets();
 	test_replace_and_shrink();
 	test_unreachable();
+	test_volume_name_clash();
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
