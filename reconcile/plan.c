@@ -811,11 +811,16 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 			plan->skipped_hosts[plan->n_skipped++] =
 				xasprintf("%s: %s", v->host->name, v->error ? v->error : "unreachable");
 		} else {
+			const char *why = v->error ? v->error : "unknown error";
+			char *prefix = xasprintf("cannot read host '%s': ", v->host->name);
+			/* the provider names the host too; say it once */
+			if (!strncmp(why, prefix, strlen(prefix)))
+				why += strlen(prefix);
 			vf_error_at(diags, &v->host->pos,
 				    "check the host and its libvirtd, or give --skip-unreachable to "
 				    "plan for the other hosts",
-				    "host '%s' is unreachable: %s", v->host->name,
-				    v->error ? v->error : "unknown error");
+				    "host '%s' is unreachable: %s", v->host->name, why);
+			free(prefix);
 		}
 	}
 	index_observed(&p);
