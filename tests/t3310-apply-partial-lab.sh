@@ -3,7 +3,8 @@
 # fails, what depends on it is not attempted, everything else is applied;
 # the run exits 1 listing each failure; the half-made pool is still
 # virtform's (no orphan blocking the next plan), and fixing the config
-# converges.  Then destroy leaves nothing behind.
+# converges.  Then destroy leaves nothing behind, and --target applies one
+# VM with only what it depends on.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/contrib/lab/testlib.sh"
 
@@ -77,5 +78,17 @@ test_expect 'destroy removes all of it' '
 		! lab_virsh $i pool-list --all --name | grep -q "^vfb-" || exit 1
 	done &&
 	[ "$(grep -c "\"address\"" "$STATE/state.json")" = 0 ]'
+
+test_expect 'apply --target vm.vfb-ok makes only that VM and what it needs' '
+	vf plan "$CONF" --target vm.vfb-ok && expect_rc 0 &&
+	expect_contains "$out" "Plan: 3 to create, 0 to update, 0 to replace, 0 to destroy." &&
+	vf apply "$CONF" --target vm.vfb-ok --auto-approve && expect_rc 0 &&
+	lab_virsh 1 dominfo vfb-ok >/dev/null &&
+	lab_virsh 1 pool-info vfb-good >/dev/null &&
+	! lab_virsh 1 dominfo vfb-broken >/dev/null 2>&1 &&
+	! lab_virsh 1 pool-info vfb-bad >/dev/null 2>&1 &&
+	! lab_virsh 2 pool-info vfb-good >/dev/null 2>&1 &&
+	vf destroy "$CONF" --auto-approve && expect_rc 0 &&
+	! lab_virsh 1 dominfo vfb-ok >/dev/null 2>&1'
 
 test_done
