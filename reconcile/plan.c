@@ -823,6 +823,14 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 			free(prefix);
 		}
 	}
+	/* objects recorded on a host the config no longer has: out of reach */
+	for (i = 0; state && i < state->n; i++) {
+		const struct vf_state_entry *e = &state->entries[i];
+		if (e->host && !vf_config_find_host(config, e->host))
+			warn(plan, "%s is on host '%s', which is no longer in the configuration: "
+				   "virtform leaves it alone (put the host back to manage or destroy it)",
+			     e->address, e->host);
+	}
 	index_observed(&p);
 	plan_desired(&p, desired);
 	plan_deletes(&p);

@@ -455,6 +455,26 @@ static void test_unreachable(void)
 	fixture_release(&f);
 }
 
+static void test_host_gone(void)
+{
+	struct fixture f;
+	struct vf_state_entry e = { .address = "network.n@h9", .kind = VF_KIND_NETWORK, .name = "n",
+				    .host = "h9" };
+	size_t i;
+	bool warned = false;
+
+	fixture_init(&f, config_text);
+	vf_state_put(&f.state, &e);
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "a state entry on a host no longer configured plans");
+	for (i = 0; i < f.plan.n_warnings; i++)
+		if (strstr(f.plan.warnings[i], "network.n@h9 is on host 'h9', which is no longer in the "
+						"configuration"))
+			warned = true;
+	ok(warned, "and is warned about, not touched");
+	ok(!find_action(&f.plan, "network.n@h9", VF_ACTION_DELETE), "no action on it");
+	fixture_release(&f);
+}
+
 static void test_volume_name_clash(void)
 {
 	struct fixture f;
@@ -485,6 +505,7 @@ int main(void)
 	test_replace_and_shrink();
 	test_unreachable();
 	test_volume_name_clash();
+	test_host_gone();
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
