@@ -12,11 +12,8 @@ lab_up_for_test
 at_exit '"$LAB" start-host lab2 >/dev/null 2>&1'
 at_exit 'for i in 1 2 3; do lab_undefine $i vftest-unmanaged; lab_undefine $i vft-clash; done'
 
-CONF="$TMP/conf"
-STATE="$TMP/state"
+lab_config
 NS=https://virtform.dev/xmlns/virtform/1
-mkdir -p "$CONF"
-cp "$TOP/examples/lab/hosts.yaml" "$CONF/"
 
 # A small qcow2 image to upload (the guest never boots it).
 qemu-img create -q -f qcow2 "$TMP/tiny.qcow2" 64M
@@ -64,8 +61,6 @@ vms:
 ${EXTRA:-}
 EOF
 }
-
-vf() { run_vf "$@" --state-dir "$STATE"; }
 
 # Whatever happens, leave nothing of ours on the lab (a failed test must
 # not break the next run): unprotect, then destroy.

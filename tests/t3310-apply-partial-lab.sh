@@ -10,10 +10,7 @@
 
 lab_up_for_test
 
-CONF="$TMP/conf"
-STATE="$TMP/state"
-mkdir -p "$CONF"
-cp "$TOP/examples/lab/hosts.yaml" "$CONF/"
+lab_config
 
 write_conf() {   # write_conf BAD_PATH
 	cat >"$CONF/main.yaml" <<EOF
@@ -39,7 +36,6 @@ vms:
 EOF
 }
 
-vf() { run_vf "$@" --state-dir "$STATE"; }
 at_exit '"$VIRTFORM" destroy "$CONF" --auto-approve --state-dir "$STATE" >/dev/null 2>&1'
 
 # /proc refuses mkdir: the pool defines, but its build fails.

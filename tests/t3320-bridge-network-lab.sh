@@ -9,10 +9,7 @@
 
 lab_up_for_test
 
-CONF="$TMP/conf"
-STATE="$TMP/state"
-mkdir -p "$CONF"
-cp "$TOP/examples/lab/hosts.yaml" "$CONF/"
+lab_config
 cat >"$CONF/main.yaml" <<EOF
 version: 1
 project: vftest-bridge
@@ -23,7 +20,6 @@ vms:
      shutdown_timeout: 1, nics: [{network: vfb-br, mac: "52:54:00:77:01:01"}]}
 EOF
 
-vf() { run_vf "$@" --state-dir "$STATE"; }
 at_exit '"$VIRTFORM" destroy "$CONF" --auto-approve --state-dir "$STATE" >/dev/null 2>&1;
 	for i in 1 2 3; do ip netns exec vflab-lab$i ip link del vfbr0 2>/dev/null; done'
 for i in 1 2 3; do

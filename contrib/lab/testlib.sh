@@ -4,6 +4,9 @@
 #   lab_up_for_test     bring the lab up; take it down at exit if we did
 #   lab_virsh I ARGS    virsh against lab host I, bounded to 20 s
 #   lab_define I NAME [start]   a tiny kvm domain (64 MiB, no disk)
+#   lab_config          $CONF: a config directory with the lab's hosts.yaml;
+#                       $STATE: its state directory (both in $TMP)
+#   vf ARGS             run_vf ARGS --state-dir "$STATE"
 #   now / elapsed T0    wall-clock seconds, for the timeout bounds only
 
 LAB="$TOP/contrib/lab/lab"
@@ -61,6 +64,13 @@ lab_undefine() {
 	lab_virsh "$1" undefine "$2" >/dev/null 2>&1
 	return 0
 }
+
+lab_config() {
+	CONF="$TMP/conf"
+	STATE="$TMP/state"
+	mkdir -p "$CONF" && cp "$TOP/examples/lab/hosts.yaml" "$CONF/"
+}
+vf() { run_vf "$@" --state-dir "$STATE"; }
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f\n", b - a }'; }
