@@ -82,13 +82,23 @@ test_expect 'an unknown host name is refused' '
 	! "$LAB" freeze lab9 2>"$TMP/e" && grep -q "not part of the running lab" "$TMP/e" &&
 	! "$LAB" freeze nosuch 2>"$TMP/e" && grep -q "no such lab host" "$TMP/e"'
 
-# Everything the lab started, recorded before it goes down.
+# Everything the lab started, recorded before it goes down: daemons, a
+# guest, and the DHCP server (dnsmasq) of a libvirt network, which outlive
+# libvirtd unless the lab stops them too.
 lab_define 2 vftest-down start
-lab_pids=$(awk 1 "$LAB_DIR"/lab*/libvirtd.pid "$LAB_DIR"/lab*/virtlogd.pid "$LAB_DIR"/lab*/run/qemu/*.pid 2>/dev/null | tr "\n" " ")
+cat >"$TMP/net.xml" <<XML
+<network><name>vftest-dhcp</name><bridge name='vftestbr0'/>
+  <ip address='172.30.99.1' prefix='24'><dhcp><range start='172.30.99.10' end='172.30.99.20'/></dhcp></ip>
+</network>
+XML
+lab_virsh 1 net-create "$TMP/net.xml" >/dev/null
+lab_pids=$(awk 1 "$LAB_DIR"/lab*/libvirtd.pid "$LAB_DIR"/lab*/virtlogd.pid "$LAB_DIR"/lab*/run/qemu/*.pid \
+	"$LAB_DIR"/lab*/run/network/*.pid 2>/dev/null | tr "\n" " ")
 
-test_expect 'lab down succeeds with guests running' '
+test_expect 'lab down succeeds with guests and a DHCP server running' '
 	echo "lab processes: $lab_pids" &&
-	[ "$(echo $lab_pids | wc -w)" -ge 7 ] &&
+	[ "$(echo $lab_pids | wc -w)" -ge 8 ] &&
+	ls "$LAB_DIR"/lab1/run/network/vftest-dhcp.pid &&
 	"$LAB" down'
 
 test_expect 'after down: no lab process' '
