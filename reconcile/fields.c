@@ -51,19 +51,6 @@ static void add_num(struct fields *f, const char *path, enum vf_value_type type,
 	add(f, path, type)->number = v;
 }
 
-static void add_ipv4(struct fields *f, const char *path, uint32_t a, int prefix)
-{
-	char buf[32];
-
-	if (prefix >= 0)
-		snprintf(buf, sizeof(buf), "%u.%u.%u.%u/%d", a >> 24, (a >> 16) & 255,
-			 (a >> 8) & 255, a & 255, prefix);
-	else
-		snprintf(buf, sizeof(buf), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
-			 (a >> 8) & 255, a & 255);
-	add_str(f, path, buf);
-}
-
 static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
 {
 	char buf[1024];
@@ -113,15 +100,15 @@ static void network_fields(struct fields *f, const struct vf_network_spec *n)
 	add_str(f, "bridge", n->bridge);
 	if (n->mtu)
 		add_num(f, "mtu", VF_VALUE_NUMBER, n->mtu);
-	if (n->has_ipv4)
-		add_ipv4(f, "ipv4", n->ipv4_address, (int)n->ipv4_prefix);
+	if (n->has_ipv4) {
+		char a[16], buf[24];
+		snprintf(buf, sizeof(buf), "%s/%u", vf_ipv4_format(n->ipv4_address, a), n->ipv4_prefix);
+		add_str(f, "ipv4", buf);
+	}
 	if (n->has_dhcp) {
 		char a[16], b[16], buf[40];
-		snprintf(a, sizeof(a), "%u.%u.%u.%u", n->dhcp_start >> 24, (n->dhcp_start >> 16) & 255,
-			 (n->dhcp_start >> 8) & 255, n->dhcp_start & 255);
-		snprintf(b, sizeof(b), "%u.%u.%u.%u", n->dhcp_end >> 24, (n->dhcp_end >> 16) & 255,
-			 (n->dhcp_end >> 8) & 255, n->dhcp_end & 255);
-		snprintf(buf, sizeof(buf), "%s-%s", a, b);
+		snprintf(buf, sizeof(buf), "%s-%s", vf_ipv4_format(n->dhcp_start, a),
+			 vf_ipv4_format(n->dhcp_end, b));
 		add_str(f, "dhcp", buf);
 	}
 	add_num(f, "active", VF_VALUE_BOOL, n->active);

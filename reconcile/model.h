@@ -309,6 +309,9 @@ bool vf_mac_parse(const char *text, uint8_t mac[6]);
 /* Parse dotted IPv4 "a.b.c.d" (strict), optionally with "/prefix". */
 bool vf_ipv4_parse(const char *text, uint32_t *addr, unsigned *prefix, bool want_prefix);
 
+/* Dotted IPv4 of addr (host order) into buf[16]; returns buf. */
+char *vf_ipv4_format(uint32_t addr, char buf[16]);
+
 /* Default bridge name for a network: "br-NAME", or a hashed form when
  * that exceeds 15 bytes.  Result allocated in arena. */
 const char *vf_network_bridge_name(struct vf_arena *arena, const char *network_name);

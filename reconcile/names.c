@@ -90,6 +90,12 @@ bool vf_ipv4_parse(const char *text, uint32_t *addr, unsigned *prefix, bool want
 	return true;
 }
 
+char *vf_ipv4_format(uint32_t a, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return buf;
+}
+
 const char *vf_network_bridge_name(struct vf_arena *arena, const char *name)
 {
 	char buf[VF_IFNAME_MAX + 1];

@@ -132,9 +132,7 @@ static void set_ipv4(struct builder *b, xmlNodePtr n, const char *name, uint32_t
 {
 	char buf[16];
 
-	snprintf(buf, sizeof(buf), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
-		 a & 255);
-	set(b, n, name, buf);
+	set(b, n, name, vf_ipv4_format(a, buf));
 }
 
 /* Start a document whose root is <root>; returns the root (NULL: failed). */

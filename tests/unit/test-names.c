@@ -32,6 +32,11 @@ int main(void)
 	ok(vf_ipv4_parse("10.77.0.1", &a, NULL, false) && a == 0x0a4d0001, "ipv4 parses");
 	ok(vf_ipv4_parse("10.77.0.1/24", &a, &p, true) && p == 24, "ipv4/prefix parses");
 	ok(!vf_ipv4_parse("10.77.0.1/33", &a, &p, true), "prefix 33 rejected");
+	{
+		char buf[16];
+		is_str(vf_ipv4_format(0x0a4d0001, buf), "10.77.0.1", "ipv4 formats");
+		is_str(vf_ipv4_format(0xffffffff, buf), "255.255.255.255", "the longest ipv4 fits");
+	}
 	ok(!vf_ipv4_parse("10.77.0.256", &a, NULL, false), "octet 256 rejected");
 	ok(!vf_ipv4_parse("10.77.0", &a, NULL, false), "three octets rejected");
 	ok(!vf_ipv4_parse("010.1.1.1", &a, NULL, false), "leading zero rejected");
