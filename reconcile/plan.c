@@ -70,13 +70,31 @@ struct planner {
 	struct vf_strmap handled;    /* observed items matched with a desired one */
 };
 
-static const char *key(struct planner *p, enum vf_kind kind, const char *host, const char *pool,
-		       const char *name)
+/* The map key of an object: "KIND/HOST/POOL/NAME" (malloc'd). */
+static char *key_new(enum vf_kind kind, const char *host, const char *pool, const char *name)
 {
-	char *k = xasprintf("%d/%s/%s/%s", (int)kind, host, pool ? pool : "", name);
-	const char *copy = vf_arena_strdup(&p->plan->arena, k);
+	return xasprintf("%d/%s/%s/%s", (int)kind, host, pool ? pool : "", name);
+}
+
+/* Put value under the object's key; vf_strmap borrows keys, so the key
+ * lives in the plan's arena. */
+static void key_put(struct planner *p, struct vf_strmap *map, enum vf_kind kind, const char *host,
+		    const char *pool, const char *name, void *value)
+{
+	char *k = key_new(kind, host, pool, name);
+
+	vf_strmap_put(map, vf_arena_strdup(&p->plan->arena, k), value);
 	free(k);
-	return copy;
+}
+
+static void *key_get(const struct vf_strmap *map, enum vf_kind kind, const char *host,
+		     const char *pool, const char *name)
+{
+	char *k = key_new(kind, host, pool, name);
+	void *v = vf_strmap_get(map, k);
+
+	free(k);
+	return v;
 }
 
 static const char *item_pool(const struct vf_observed_item *it)
@@ -106,15 +124,14 @@ static void index_observed(struct planner *p)
 		for (j = 0; j < o->n_items; j++) {
 			const struct vf_observed_item *it = &o->items[j];
 			const struct vf_marker *m = &it->r.u.vm.marker;
-			vf_strmap_put(&p->observed, key(p, it->r.kind, o->host, item_pool(it), it->r.name),
-				      (void *)it);
+			key_put(p, &p->observed, it->r.kind, o->host, item_pool(it), it->r.name,
+				(void *)it);
 			if (it->r.kind != VF_KIND_VM || !it->detailed || !m->project ||
 			    strcmp(m->project, p->c->project))
 				continue;
 			for (k = 0; k < m->n_volumes; k++)
-				vf_strmap_put(&p->owner, key(p, VF_KIND_VOLUME, o->host, m->volumes[k].pool,
-							     m->volumes[k].name),
-					      (void *)it);
+				key_put(p, &p->owner, VF_KIND_VOLUME, o->host, m->volumes[k].pool,
+					m->volumes[k].name, (void *)it);
 		}
 	}
 }
@@ -129,7 +146,7 @@ static char *address_of(const struct vf_resource *r)
 /* The domain whose marker owns volume it, or NULL. */
 static const struct vf_observed_item *volume_owner(struct planner *p, const struct vf_observed_item *it)
 {
-	return vf_strmap_get(&p->owner, key(p, VF_KIND_VOLUME, it->r.host, item_pool(it), it->r.name));
+	return key_get(&p->owner, VF_KIND_VOLUME, it->r.host, item_pool(it), it->r.name);
 }
 
 static bool managed(struct planner *p, const struct vf_observed_item *it)
@@ -373,7 +390,7 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 static const struct vf_observed_item *find_observed(struct planner *p, const struct vf_resource *r)
 {
 	const char *pool = r->kind == VF_KIND_VOLUME ? r->u.vol.pool : NULL;
-	return vf_strmap_get(&p->observed, key(p, r->kind, r->host, pool, r->name));
+	return key_get(&p->observed, r->kind, r->host, pool, r->name);
 }
 
 static const char *kind_noun(enum vf_kind k)
@@ -398,8 +415,8 @@ static void plan_desired(struct planner *p, const struct vf_desired *desired)
 			all_fields(p, action_new(p, VF_ACTION_CREATE, d, NULL), d, true);
 			continue;
 		}
-		vf_strmap_put(&p->handled, key(p, it->r.kind, it->r.host, item_pool(it), it->r.name),
-			      (void *)it);
+		key_put(p, &p->handled, it->r.kind, it->r.host, item_pool(it), it->r.name,
+			(void *)it);
 		if (!managed(p, it)) {
 			if (d->kind == VF_KIND_VOLUME && d->u.vol.keep && it->detailed) {
 				/* a kept disk comes back to its VM */
@@ -473,8 +490,8 @@ static void plan_deletes(struct planner *p)
 			const struct vf_observed_item *it = &o->items[j];
 			bool from_state;
 			struct vf_action *a;
-			if (vf_strmap_get(&p->handled, key(p, it->r.kind, o->host, item_pool(it),
-							   it->r.name)) || !managed(p, it))
+			if (key_get(&p->handled, it->r.kind, o->host, item_pool(it), it->r.name) ||
+			    !managed(p, it))
 				continue;
 			if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {
 				char *addr = address_of(&it->r);
@@ -721,8 +738,8 @@ static void apply_targets(struct planner *p)
 			char *vm;
 			if (a->kind != VF_KIND_VOLUME || a->type != VF_ACTION_DELETE || !a->observed)
 				continue;
-			owner = vf_strmap_get(&p->owner, key(p, VF_KIND_VOLUME, a->observed->host,
-							     a->observed->u.vol.pool, a->observed->name));
+			owner = key_get(&p->owner, VF_KIND_VOLUME, a->observed->host,
+					a->observed->u.vol.pool, a->observed->name);
 			if (!owner)
 				continue;
 			vm = xasprintf("vm.%s", owner->r.name);
