@@ -85,6 +85,20 @@ static struct vf_resource *observe_as(struct vf_views *v, const struct vf_resour
 	return &it->r;
 }
 
+/* The object kind/name observed on host h (it must be there). */
+static struct vf_resource *observed(struct vf_views *v, const char *h, enum vf_kind kind,
+				    const char *name)
+{
+	struct vf_observed *o = vf_views_find(v, h)->observed;
+	size_t i;
+
+	for (i = 0; i < o->n_items; i++)
+		if (o->items[i].r.kind == kind && !strcmp(o->items[i].r.name, name))
+			return &o->items[i].r;
+	printf("Bail out! fixture: no %s '%s' on %s\n", vf_kind_name(kind), name, h);
+	exit(1);
+}
+
 struct fixture {
 	struct vf_config *c;
 	struct vf_views views;
@@ -283,11 +297,7 @@ static void test_noop_and_drift(void)
 			       f.plan.actions[i].address);
 
 	/* memory changed with virsh: same spec hash, other value */
-	for (i = 0; i < f.views.hosts[0].observed->n_items; i++) {
-		struct vf_resource *r = &f.views.hosts[0].observed->items[i].r;
-		if (r->kind == VF_KIND_VM && !strcmp(r->name, "a"))
-			r->u.vm.memory = 512ull << 20;
-	}
+	observed(&f.views, "h1", VF_KIND_VM, "a")->u.vm.memory = 512ull << 20;
 	fixture_plan(&f, NULL, 0, false);
 	a = find_action(&f.plan, "vm.a", VF_ACTION_UPDATE);
 	ok(a != NULL, "drifted memory is planned back as an update");
@@ -403,28 +413,18 @@ static void test_replace_and_shrink(void)
 {
 	struct fixture f;
 	const struct vf_action *a;
-	size_t i;
 
 	fixture_init(&f, config_text);
 	fixture_plan(&f, NULL, 0, false);
 	converge(&f);
-	for (i = 0; i < f.views.hosts[0].observed->n_items; i++) {
-		struct vf_resource *r = &f.views.hosts[0].observed->items[i].r;
-		if (r->kind == VF_KIND_VM && !strcmp(r->name, "a"))
-			r->u.vm.firmware = VF_FIRMWARE_EFI;
-	}
+	observed(&f.views, "h1", VF_KIND_VM, "a")->u.vm.firmware = VF_FIRMWARE_EFI;
 	fixture_plan(&f, NULL, 0, false);
 	a = find_action(&f.plan, "vm.a", VF_ACTION_REPLACE);
 	ok(a != NULL, "a firmware change is a replace");
 	is_str(a ? a->reason : NULL, "firmware: efi -> bios cannot change in place", "with its reason");
 
-	for (i = 0; i < f.views.hosts[0].observed->n_items; i++) {
-		struct vf_resource *r = &f.views.hosts[0].observed->items[i].r;
-		if (r->kind == VF_KIND_VM && !strcmp(r->name, "a"))
-			r->u.vm.firmware = VF_FIRMWARE_BIOS;
-		if (r->kind == VF_KIND_VOLUME && !strcmp(r->name, "a-root"))
-			r->u.vol.capacity = 2ull << 30;
-	}
+	observed(&f.views, "h1", VF_KIND_VM, "a")->u.vm.firmware = VF_FIRMWARE_BIOS;
+	observed(&f.views, "h1", VF_KIND_VOLUME, "a-root")->u.vol.capacity = 2ull << 30;
 	ok(fixture_plan(&f, NULL, 0, false) < 0, "shrinking a volume is refused");
 	ok(diags_contain(&f.diags, "shrinking a volume from 2 GiB to 1 GiB would lose data"),
 	   "with sizes in the message");
