@@ -99,6 +99,9 @@ struct vf_plan_opts {
 	const char *const *targets;      /* --target ADDR; none: everything */
 	size_t n_targets;
 	bool destroy;                    /* `virtform destroy` */
+	bool allow_replace;              /* --allow-replace: a network that running
+					  * VMs use may be replaced (they lose their
+					  * link until it is back) */
 };
 
 /*

@@ -35,6 +35,16 @@ struct vf_state_entry {
 	char *uuid;              /* NULL when unknown */
 	bool protect;            /* vm: protect: true when last applied */
 	bool keep;               /* volume: keep: true when last applied */
+	/*
+	 * The intent journal: the action type ("create", "update", ...) an
+	 * apply began on this object and has not finished; NULL when none.
+	 * Set and saved before the action starts, cleared when it ends; an
+	 * entry still pending when the next plan runs was interrupted (a
+	 * crash, kill -9) and is re-checked — an interrupted upload is
+	 * redone.
+	 */
+	char *pending;
+	char *pending_since;     /* ISO 8601 UTC; with pending */
 };
 
 struct vf_state {
