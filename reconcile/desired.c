@@ -313,6 +313,32 @@ static void add_image_volume(struct builder *b, const struct vf_image *img,
 	s->upload_file = img->file_path;
 }
 
+/*
+ * The room a VM has to grow live.  Given in the config: that.  Not given:
+ * a new VM gets twice its vCPUs (hot-plugged vCPUs cost nothing until
+ * used; just cpus above 128, the machine type's limits) and max_memory =
+ * memory (a guest boots with max_memory and is ballooned down, so a larger
+ * default would make every guest boot bigger than asked); an existing VM
+ * keeps the maximum it has unless the value outgrows it — so leaving the
+ * keys out never plans a restart.
+ */
+static void vm_maximums(const struct vf_vm *vm, const struct vf_vm_spec *seen,
+			struct vf_vm_spec *s)
+{
+	if (vm->max_cpus)
+		s->max_cpus = vm->max_cpus;
+	else if (seen && seen->max_cpus >= vm->cpus)
+		s->max_cpus = seen->max_cpus;
+	else
+		s->max_cpus = vm->cpus <= 128 ? 2 * vm->cpus : vm->cpus;
+	if (vm->max_memory)
+		s->max_memory = vm->max_memory;
+	else if (seen && seen->max_memory >= vm->memory)
+		s->max_memory = seen->max_memory;
+	else
+		s->max_memory = vm->memory;
+}
+
 static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_view *v)
 {
 	const struct found *f = vf_strmap_get(&b->managed, vm->name);
@@ -362,9 +388,9 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 	r->protect = vm->protect;
 	s = &r->u.vm;
 	s->cpus = vm->cpus;
-	s->max_cpus = vm->cpus;
 	s->memory = vm->memory;
-	s->max_memory = vm->memory;
+	vm_maximums(vm, f ? &f->r->u.vm : NULL, s);
+	s->restart_allowed = vm->restart_allowed;
 	s->firmware = vm->firmware;
 	s->graphics = vm->graphics;
 	s->graphics_listen = vm->graphics == VF_GRAPHICS_NONE ? NULL : vm->graphics_listen;

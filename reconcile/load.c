@@ -1038,10 +1038,12 @@ static void load_graphics(struct loader *L, const struct vf_node *map, struct vf
 
 static void load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 {
-	static const char *const keys[] = { "name", "cluster", "host", "cpus", "memory", "state",
+	static const char *const keys[] = { "name", "cluster", "host", "cpus", "max_cpus",
+					    "memory", "max_memory", "restart_policy", "state",
 					    "autostart", "firmware", "graphics", "disks", "nics",
 					    "ha", "protect", "shutdown_timeout", "description",
 					    "labels" };
+	static const char *const policies[] = { "never", "allow" };
 	static const char *const states[] = { "running", "stopped" };
 	static const char *const fws[] = { "bios", "efi" };
 	static const char *const prios[] = { "low", "medium", "high" };
@@ -1070,6 +1072,25 @@ static void load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 	if (vm->memory && (vm->memory % 1024 || vm->memory < (16u << 20)))
 		ERR(L, &vf_map_get(n, "memory")->pos, "for example 256MiB",
 		    "%s: memory must be a whole number of KiB and at least 16 MiB", ctx);
+	if (vf_map_pair(n, "max_cpus")) {
+		vm->max_cpus = (unsigned)get_uint(L, n, "max_cpus", false, 1, 4096, 0, ctx, &ok);
+		if (ok && vm->cpus && vm->max_cpus < vm->cpus)
+			ERR(L, &vf_map_get(n, "max_cpus")->pos,
+			    "raise max_cpus, or leave it out (default: room to double cpus)",
+			    "%s: max_cpus (%u) is less than cpus (%u)", ctx, vm->max_cpus, vm->cpus);
+	}
+	if (vf_map_pair(n, "max_memory")) {
+		vm->max_memory = get_size(L, n, "max_memory", false, ctx);
+		if (vm->max_memory && vm->max_memory % 1024)
+			ERR(L, &vf_map_get(n, "max_memory")->pos, "for example 4GiB",
+			    "%s: max_memory must be a whole number of KiB", ctx);
+		else if (vm->max_memory && vm->memory && vm->max_memory < vm->memory)
+			ERR(L, &vf_map_get(n, "max_memory")->pos,
+			    "raise max_memory, or leave it out (default: memory)",
+			    "%s: max_memory is less than memory", ctx);
+	}
+	e = get_enum(L, n, "restart_policy", false, policies, VF_ARRAY_SIZE(policies), 0, ctx);
+	vm->restart_allowed = e == 1;
 	e = get_enum(L, n, "state", false, states, VF_ARRAY_SIZE(states), 0, ctx);
 	vm->state = e < 0 ? VF_VM_STATE_RUNNING : (enum vf_vm_state)e;
 	vm->autostart = get_bool(L, n, "autostart", false, ctx);

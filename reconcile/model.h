@@ -203,7 +203,10 @@ struct vf_vm {
 	const char *host;                /* pin; NULL = scheduler places it */
 	struct vf_host *host_ref;
 	unsigned cpus;
+	unsigned max_cpus;               /* 0 = not given (see desired.c) */
 	uint64_t memory;                 /* bytes, a whole number of KiB */
+	uint64_t max_memory;             /* 0 = not given */
+	bool restart_allowed;            /* restart_policy: allow */
 	enum vf_vm_state state;
 	bool autostart;
 	enum vf_firmware firmware;

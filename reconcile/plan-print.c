@@ -5,7 +5,8 @@
  *   + create   vm.web1 on lab1
  *         memory: 256 MiB
  *   ~ update   vm.web2 on lab2 (takes effect at next restart)
- *         memory: 256 MiB -> 512 MiB
+ *         max_memory: 256 MiB -> 512 MiB (at next restart)
+ *   ~ update   vm.web3 on lab1 (restarts the VM: restart_policy: allow)
  *   -/+ replace network.lan@lab1: mode: nat -> isolated cannot change in place
  *   - destroy  vm.old on lab3
  *
@@ -49,9 +50,9 @@ static void print_fields(const struct vf_action *a, FILE *out)
 									   : f->before.path,
 				vf_field_format(&f->before, b, sizeof(b)),
 				vf_field_format(&f->after, c, sizeof(c)),
-				a->type == VF_ACTION_UPDATE && f->class == VF_FIELD_RESTART &&
-						a->requires_restart
-					? " (at next restart)" : "");
+				a->type != VF_ACTION_UPDATE || f->class != VF_FIELD_RESTART ? ""
+				: a->requires_restart ? " (at next restart)"
+				: a->restart ? " (needs the restart)" : "");
 		}
 	}
 }
@@ -83,6 +84,8 @@ void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
 			fprintf(out, ": %s", a->reason);
 		if (a->type == VF_ACTION_UPDATE && a->requires_restart)
 			fprintf(out, " (takes effect at next restart)");
+		if (a->type == VF_ACTION_UPDATE && a->restart)
+			fprintf(out, " (restarts the VM: restart_policy: allow)");
 		if (a->drift)
 			fprintf(out, " (changed outside virtform)");
 		fputc('\n', out);
@@ -129,6 +132,7 @@ int vf_plan_print_json(const struct vf_plan *plan, FILE *out)
 		json_object_set_new(c, "action", json_string(vf_action_type_name(a->type)));
 		json_object_set_new(c, "live", json_boolean(a->live));
 		json_object_set_new(c, "requires_restart", json_boolean(a->requires_restart));
+		json_object_set_new(c, "restart", json_boolean(a->restart));
 		json_object_set_new(c, "reason", a->reason ? json_string(a->reason) : json_null());
 		json_object_set_new(c, "drift", json_boolean(a->drift));
 		for (j = 0; j < a->n_fields; j++) {

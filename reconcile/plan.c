@@ -287,7 +287,7 @@ static void diff_fields(struct planner *p, const struct vf_resource *d, const st
 		ch = &out->changes[out->n++];
 		ch->before = *before;
 		ch->after = *after;
-		ch->class = p->provider->field_class(d->kind, after->path);
+		ch->class = p->provider->field_class(d->kind, before, after);
 		if (ch->class == VF_FIELD_RESTART)
 			out->restart = true;
 	}
@@ -374,6 +374,11 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 		a->n_fields = df.n;
 		a->live = !df.restart;
 		a->requires_restart = df.restart && object_running(o);
+		if (a->requires_restart && d->kind == VF_KIND_VM && d->u.vm.restart_allowed) {
+			a->requires_restart = false;
+			a->restart = true;
+			a->shutdown_timeout = d->u.vm.shutdown_timeout;
+		}
 		if (d->kind == VF_KIND_VM && o->u.vm.marker.spec_hash && d->u.vm.marker.spec_hash &&
 		    !strcmp(o->u.vm.marker.spec_hash, d->u.vm.marker.spec_hash))
 			a->drift = true;

@@ -78,6 +78,9 @@ struct vf_action {
 	size_t n_fields;
 	bool live;                         /* no restart of the object needed */
 	bool requires_restart;             /* written, effective at next restart */
+	bool restart;                      /* apply restarts the VM to make the
+					    * change take effect (restart_policy:
+					    * allow); requires_restart is then false */
 	const char *reason;                /* replace: why; NULL otherwise */
 	bool drift;                        /* the object was changed outside
 					    * virtform since it last wrote it */

@@ -69,8 +69,14 @@ struct vf_provider {
 	 */
 	int (*apply)(struct vf_session *s, const struct vf_action *action, char **error);
 
-	/* Diff hint: how a change to the field at path of a kind is made. */
-	enum vf_field_class (*field_class)(enum vf_kind kind, const char *path);
+	/*
+	 * Diff hint: how a change of one field of a kind is made.  before and
+	 * after carry the path (after->path) and both values; a field only one
+	 * side has (a NIC added or removed) has .present false on the other.
+	 * Pure: no I/O.
+	 */
+	enum vf_field_class (*field_class)(enum vf_kind kind, const struct vf_field *before,
+					   const struct vf_field *after);
 };
 
 extern const struct vf_provider vf_provider_libvirt;

@@ -136,6 +136,7 @@ struct vf_vm_spec {
 	bool autostart;
 	const char *description;        /* NULL when absent */
 	unsigned shutdown_timeout;      /* desired only: seconds (not libvirt's) */
+	bool restart_allowed;           /* desired only: restart_policy: allow */
 	struct vf_marker marker;        /* desired: what to write; observed: what
 					 * was found (project NULL: unmanaged) */
 };

@@ -33,6 +33,7 @@
 #include "providers/libvirt/conn.h"
 #include "providers/libvirt/ops.h"
 #include "providers/libvirt/xml.h"
+#include "reconcile/fault.h"
 #include "reconcile/util.h"
 
 /* Written only by session_open: threads share it read-only. */
@@ -125,6 +126,19 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Does the action change the field at path (either side)? */
+static bool action_changes(const struct vf_action *a, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_fields; i++)
+		if (a->fields[i].after.path && !strcmp(a->fields[i].after.path, path))
+			return true;
+		else if (a->fields[i].before.path && !strcmp(a->fields[i].before.path, path))
+			return true;
+	return false;
 }
 
 /* ---- networks ---- */
@@ -227,8 +241,51 @@ out:
 	return rc;
 }
 
-/* New persistent config and autostart; an active network is not restarted
- * (the plan marks such changes "effective at next restart"). */
+/*
+ * A new DHCP range on an active network, live: virNetworkUpdate swaps the
+ * range (libvirt reloads dnsmasq; the bridge and the VMs on it stay).
+ */
+static int network_dhcp_live(struct op *op, virNetworkPtr net)
+{
+	const struct vf_network_spec *o = &op->a->observed->u.net, *d = &op->a->desired->u.net;
+	unsigned flags = VIR_NETWORK_UPDATE_AFFECT_LIVE | VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+	char *old_xml, *new_xml, *xml_error = NULL;
+	int rc = -1;
+
+	old_xml = vf_xml_dhcp_range_format(o->dhcp_start, o->dhcp_end, &xml_error);
+	new_xml = old_xml ? vf_xml_dhcp_range_format(d->dhcp_start, d->dhcp_end, &xml_error) : NULL;
+	if (!new_xml) {
+		op_failf(op, "cannot change the DHCP range: %s", xml_error);
+		goto out;
+	}
+	/* Add first, then delete: dnsmasq always has a range to serve.  An
+	 * add that finds the range there already (a retry) is not an error. */
+	if (virNetworkUpdate(net, VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+			     VIR_NETWORK_SECTION_IP_DHCP_RANGE, -1, new_xml, flags) < 0 &&
+	    !last_error_was(VIR_ERR_OPERATION_INVALID)) {
+		op_fail(op, "add the new DHCP range");
+		goto out;
+	}
+	if (virNetworkUpdate(net, VIR_NETWORK_UPDATE_COMMAND_DELETE,
+			     VIR_NETWORK_SECTION_IP_DHCP_RANGE, -1, old_xml, flags) < 0 &&
+	    !last_error_was(VIR_ERR_OPERATION_INVALID)) {
+		op_fail(op, "remove the old DHCP range");
+		goto out;
+	}
+	virResetLastError();
+	rc = 0;
+out:
+	free(xml_error);
+	free(old_xml);
+	free(new_xml);
+	return rc;
+}
+
+/*
+ * Live changes on an active network (the DHCP range), then the new
+ * persistent config and autostart.  An active network is never restarted:
+ * the plan marks the other changes "effective at next restart".
+ */
 static int network_update(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
@@ -238,8 +295,12 @@ static int network_update(struct op *op)
 	found = network_find(op, object_name(op, d), &old);
 	if (found <= 0)
 		return found < 0 ? -1 : op_failf(op, "cannot update: the network no longer exists");
+	if (action_changes(op->a, "dhcp") && op->a->observed && op->a->observed->u.net.has_dhcp &&
+	    d->u.net.has_dhcp && network_active(old) == 1 && network_dhcp_live(op, old) < 0)
+		goto out;
 	if (network_define(op, d, old, &net) == 0)
 		rc = network_set_autostart(op, net, d->u.net.autostart);
+out:
 	virNetworkFree(old);
 	if (net)
 		virNetworkFree(net);
@@ -558,7 +619,10 @@ static int volume_create_xml(struct op *op, virStoragePoolPtr pool, const struct
 	}
 	*vol = virStorageVolCreateXML(pool, xml, 0);
 	free(xml);
-	return *vol ? 0 : op_fail(op, "create");
+	if (!*vol)
+		return op_fail(op, "create");
+	vf_fault_point("volume-create", op_address(op));
+	return 0;
 }
 
 /* A copy-on-write clone of the image volume desired->u.vol.backing, in the same pool. */
@@ -619,6 +683,8 @@ struct upload_source {
 	int fd;
 	uint64_t size, sent;
 	int error;              /* errno of a failed read, 0 */
+	const char *address;    /* the action's, for the fault point */
+	bool fault_checked;
 };
 
 static int upload_read(virStreamPtr stream, char *data, size_t nbytes, void *opaque)
@@ -628,6 +694,10 @@ static int upload_read(virStreamPtr stream, char *data, size_t nbytes, void *opa
 	ssize_t n;
 
 	(void)stream;
+	if (src->sent && !src->fault_checked) {     /* the first chunk is sent */
+		src->fault_checked = true;
+		vf_fault_point("volume-upload", src->address);
+	}
 	if (want > src->size - src->sent)
 		want = (size_t)(src->size - src->sent);   /* never past the announced length */
 	while (got < want) {
@@ -657,7 +727,7 @@ static int volume_upload(struct op *op, virStoragePoolPtr pool, virStorageVolPtr
 {
 	const struct vf_resource *d = op->a->desired;
 	const char *file = d->u.vol.upload_file;
-	struct upload_source src = { .fd = -1 };
+	struct upload_source src = { .fd = -1, .address = op_address(op) };
 	struct vf_resource raw = *d;
 	virStreamPtr stream = NULL;
 	struct stat st;
@@ -745,11 +815,13 @@ static int volume_create(struct op *op)
 		rc = -1;
 	} else if (found) {
 		/*
-		 * Done already.  Known gap (crash safety): an upload cut short
-		 * by a crash of virtform itself (not a failed upload: that
-		 * deletes its volume) leaves a volume of the right name and
-		 * size with partial content, which this takes as done.  The
-		 * refresh finishes an upload whose refresh was refused.
+		 * Done already (it appeared since the plan read the host).  An
+		 * upload cut short by a crash of virtform itself (a failed
+		 * upload deletes its volume) leaves a volume of the right name
+		 * and size with partial content: the intent journal in the
+		 * state says so, and the next plan replaces it rather than
+		 * create it here.  The refresh finishes an upload whose
+		 * refresh was refused.
 		 */
 		rc = 0;
 		if (d->u.vol.upload_file && pool_refresh(pool) < 0)
@@ -1002,7 +1074,10 @@ static int domain_define(struct op *op, const struct vf_resource *desired, virDo
 	}
 	*dom = virDomainDefineXML(op->conn, xml);
 	free(xml);
-	return *dom ? 0 : op_fail(op, "define");
+	if (!*dom)
+		return op_fail(op, "define");
+	vf_fault_point("define", op_address(op));
+	return 0;
 }
 
 static int domain_start(struct op *op, virDomainPtr dom)
@@ -1011,8 +1086,12 @@ static int domain_start(struct op *op, virDomainPtr dom)
 
 	if (active < 0)
 		return op_fail(op, "start");
-	if (active || virDomainCreate(dom) == 0)
+	if (active)
 		return 0;
+	if (virDomainCreate(dom) == 0) {
+		vf_fault_point("start", op_address(op));
+		return 0;
+	}
 	op_fail(op, "start");
 	return domain_active(dom) == 1 ? op_recovered(op) : -1;
 }
@@ -1114,44 +1193,140 @@ out:
 	return rc;
 }
 
-static bool action_changes(const struct vf_action *a, const char *path)
+
+static const struct vf_nic_spec *nic_by_mac(const struct vf_vm_spec *vm, const uint8_t mac[6])
 {
 	size_t i;
 
-	for (i = 0; i < a->n_fields; i++)
-		if (a->fields[i].after.path && !strcmp(a->fields[i].after.path, path))
-			return true;
-		else if (a->fields[i].before.path && !strcmp(a->fields[i].before.path, path))
-			return true;
-	return false;
+	for (i = 0; i < vm->n_nics; i++)
+		if (!memcmp(vm->nics[i].mac, mac, 6))
+			return &vm->nics[i];
+	return NULL;
+}
+
+/* Attach (attach true), detach or update one NIC of the running domain. */
+static int nic_live(struct op *op, virDomainPtr dom, const struct vf_nic_spec *nic,
+		    int (*fn)(virDomainPtr, const char *, unsigned int), const char *verb)
+{
+	char mac[18], *xml, *xml_error = NULL;
+	int rc = 0;
+
+	vf_mac_format(nic->mac, mac);
+	xml = vf_xml_interface_format(nic, &xml_error);
+	if (!xml) {
+		rc = op_failf(op, "cannot %s NIC %s: %s", verb, mac, xml_error);
+		free(xml_error);
+		return rc;
+	}
+	if (fn(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		char *what = xasprintf("%s NIC %s", verb, mac);
+		rc = op_fail(op, what);
+		free(what);
+	}
+	free(xml);
+	return rc;
 }
 
 /*
- * A new persistent definition (effective at the next restart), autostart,
- * and the description live as well: it is the one descriptive field a
- * running domain takes.
+ * Make the running domain match desired where QEMU can without a
+ * restart, judged against its live XML (so a retry does not repeat what
+ * is done): memory through the balloon when it fits the running maximum,
+ * more vCPUs when they fit max_cpus, NICs by MAC — plugged, unplugged, or
+ * moved to another network — and the description.  What cannot change
+ * live is left to the new definition written next.
+ *
+ * An unplug is a request the guest acts on (ACPI); libvirt waits a few
+ * seconds for it and the new definition drops the NIC either way, so it is
+ * gone at the next restart at the latest.
+ */
+static int vm_update_live(struct op *op, virDomainPtr dom)
+{
+	const struct vf_vm_spec *d = &op->a->desired->u.vm;
+	struct vf_arena arena = VF_ARENA_INIT;
+	struct vf_resource live = { .kind = VF_KIND_VM };
+	const struct vf_vm_spec *l = &live.u.vm;
+	char *xml, *xml_error = NULL;
+	size_t i;
+	int rc = -1;
+
+	xml = virDomainGetXMLDesc(dom, 0);
+	if (!xml)
+		return op_fail(op, "read the running domain");
+	if (vf_xml_domain_parse(xml, &arena, &live, &xml_error) < 0) {
+		op_failf(op, "cannot read the running domain: %s", xml_error);
+		goto out;
+	}
+	if (action_changes(op->a, "memory") && d->memory <= l->max_memory &&
+	    virDomainSetMemoryFlags(dom, d->memory / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		op_fail(op, "change the memory of the running VM");
+		goto out;
+	}
+	if (d->cpus > l->cpus && d->cpus <= l->max_cpus &&
+	    virDomainSetVcpusFlags(dom, d->cpus, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		op_fail(op, "add vCPUs to the running VM");
+		goto out;
+	}
+	for (i = 0; i < l->n_nics; i++)
+		if (!nic_by_mac(d, l->nics[i].mac) &&
+		    nic_live(op, dom, &l->nics[i], virDomainDetachDeviceFlags, "unplug") < 0)
+			goto out;
+	for (i = 0; i < d->n_nics; i++) {
+		const struct vf_nic_spec *have = nic_by_mac(l, d->nics[i].mac);
+		if (!have) {
+			if (nic_live(op, dom, &d->nics[i], virDomainAttachDeviceFlags, "plug") < 0)
+				goto out;
+		} else if (strcmp(have->network, d->nics[i].network)) {
+			struct vf_nic_spec moved = *have;     /* same model: that one waits */
+			moved.network = d->nics[i].network;
+			if (nic_live(op, dom, &moved, virDomainUpdateDeviceFlags, "move") < 0)
+				goto out;
+		}
+	}
+	if (action_changes(op->a, "description") &&
+	    virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_DESCRIPTION, d->description, NULL,
+				 NULL, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+		op_fail(op, "set the description");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(xml_error);
+	free(xml);
+	vf_arena_release(&arena);
+	return rc;
+}
+
+/*
+ * Live changes first (on a running VM), then the new persistent
+ * definition (what the next start uses) and autostart.  With
+ * restart_policy: allow and a change only a restart brings (the plan's
+ * action->restart), the VM is shut down gracefully and started again.
  */
 static int vm_update(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
 	virDomainPtr old = NULL, dom = NULL;
-	int rc = -1, found;
+	int rc = -1, found, active;
 
 	found = domain_find_owned(op, object_name(op, d), marker_project(d), &old);
 	if (found <= 0)
 		return found < 0 ? -1 : op_failf(op, "cannot update: the domain no longer exists");
+	active = domain_active(old);
+	if (active < 0) {
+		op_fail(op, "read the domain's state");
+		goto out;
+	}
+	if (active && vm_update_live(op, old) < 0)
+		goto out;
 	if (domain_define(op, d, old, &dom) < 0)
 		goto out;
 	if (virDomainSetAutostart(dom, d->u.vm.autostart) < 0) {
 		op_fail(op, "set autostart");
 		goto out;
 	}
-	if (action_changes(op->a, "description") && domain_active(dom) == 1 &&
-	    virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_DESCRIPTION, d->u.vm.description, NULL,
-				 NULL, VIR_DOMAIN_AFFECT_LIVE) < 0) {
-		op_fail(op, "set the description");
+	if (op->a->restart && active &&
+	    (domain_stop(op, dom, op->a->shutdown_timeout) < 0 || domain_start(op, dom) < 0))
 		goto out;
-	}
 	virResetLastError();
 	rc = 0;
 out:
@@ -1278,20 +1453,52 @@ static bool is(const char *path, const char *name)
 	return !strcmp(path, name);
 }
 
-/*
- * Diff hints.  Run state ("running", "active") is carried out live by
- * start/stop actions; it is listed so that no kind's default (a pool's is
- * replace) ever turns starting an object into destroying it.
- */
-enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const char *path)
+static bool starts(const char *path, const char *prefix)
 {
+	return !strncmp(path, prefix, strlen(prefix));
+}
+
+/*
+ * Diff hints: what libvirt and QEMU change on a running object without
+ * help from the guest.  Run state ("running", "active") is carried out
+ * live by start/stop actions; it is listed so that no kind's default (a
+ * pool's is replace) ever turns starting an object into destroying it.
+ *
+ *   VM memory        live: the balloon, up to max_memory (a change of
+ *                    max_memory itself waits for a restart)
+ *   VM cpus          more: live (vCPU hot-plug up to max_cpus); fewer: at
+ *                    the next restart (unplugging a vCPU needs the guest)
+ *   VM NICs          added, removed or given a new MAC: live (hot-plug,
+ *                    hot-unplug); moved to another network: live; a new
+ *                    model: at restart
+ *   VM firmware      replace (the loader and NVRAM change)
+ *   network DHCP     live (virNetworkUpdate: dnsmasq reloads, the bridge
+ *                    and the VMs on it stay); address, MTU: at restart
+ */
+enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const struct vf_field *before,
+					   const struct vf_field *after)
+{
+	const char *path = after->path ? after->path : before->path;
+
 	switch (kind) {
 	case VF_KIND_VM:
 		if (is(path, "firmware"))
-			return VF_FIELD_REPLACE;       /* the NVRAM and loader change */
-		if (is(path, "autostart") || is(path, "description") || is(path, "running"))
+			return VF_FIELD_REPLACE;
+		if (is(path, "autostart") || is(path, "description") || is(path, "running") ||
+		    is(path, "state") || is(path, "memory"))
 			return VF_FIELD_LIVE;
-		return VF_FIELD_RESTART;               /* cpus, memory, graphics, disks, nics */
+		if (is(path, "cpus"))
+			return before->present && after->number > before->number ? VF_FIELD_LIVE
+										    : VF_FIELD_RESTART;
+		if (starts(path, "nic[")) {
+			const char *leaf = strrchr(path, '.');
+			if (!before->present || !after->present)
+				return VF_FIELD_LIVE;  /* the whole NIC comes or goes */
+			/* a new MAC is a new NIC: the old one unplugged */
+			return leaf && (is(leaf, ".network") || is(leaf, ".mac")) ? VF_FIELD_LIVE
+										   : VF_FIELD_RESTART;
+		}
+		return VF_FIELD_RESTART;               /* max_*, graphics, disks */
 	case VF_KIND_VOLUME:
 		if (is(path, "capacity"))
 			return VF_FIELD_LIVE;          /* grown in place (shrinks refused) */
@@ -1303,7 +1510,9 @@ enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const char *path)
 			return VF_FIELD_REPLACE;
 		if (is(path, "autostart") || is(path, "active"))
 			return VF_FIELD_LIVE;
-		return VF_FIELD_RESTART;               /* mtu, addresses, DHCP */
+		if (is(path, "dhcp") && before->present && after->present)
+			return VF_FIELD_LIVE;
+		return VF_FIELD_RESTART;               /* mtu, address, DHCP on/off */
 	case VF_KIND_STORAGE:
 		if (is(path, "autostart") || is(path, "active"))
 			return VF_FIELD_LIVE;

@@ -30,7 +30,8 @@ struct vf_session *vf_libvirt_session_open(const char *uri, char **error);
 void vf_libvirt_session_close(struct vf_session *s);
 int vf_libvirt_apply(struct vf_session *s, const struct vf_action *action, char **error);
 
-enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const char *path);
+enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const struct vf_field *before,
+					    const struct vf_field *after);
 
 /*
  * The persistent (inactive) XML of a network or pool, or the live XML when

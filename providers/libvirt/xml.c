@@ -582,6 +582,58 @@ out:
 	return xml;
 }
 
+/* ---- fragments for live changes -------------------------------------- */
+
+char *vf_xml_interface_format(const struct vf_nic_spec *nic, char **error)
+{
+	struct builder b;
+	xmlNodePtr root;
+	char mac[18], *what, *xml;
+
+	vf_mac_format(nic->mac, mac);
+	what = xasprintf("NIC %s", mac);
+	root = start(&b, "devices");
+	format_nic(&b, root, nic);
+	/* the <interface> alone is the document */
+	if (root && root->children) {
+		xmlNodePtr iface = root->children;
+		xmlUnlinkNode(iface);
+		xmlDocSetRootElement(b.doc, iface);
+		xmlFreeNode(root);
+	}
+	xml = finish(&b, what, error);
+	free(what);
+	return xml;
+}
+
+char *vf_xml_dhcp_range_format(uint32_t first, uint32_t last, char **error)
+{
+	struct builder b;
+	xmlNodePtr root = start(&b, "range");
+
+	set_ipv4(&b, root, "start", first);
+	set_ipv4(&b, root, "end", last);
+	return finish(&b, "a DHCP range", error);
+}
+
+char *vf_xml_marker_format(const struct vf_resource *vm, char **error)
+{
+	struct builder b;
+	xmlNodePtr root = start(&b, "domain"), res;
+	char *xml;
+
+	format_marker(&b, root, vm);
+	res = root && root->children ? root->children->children : NULL;   /* <resource> */
+	if (res) {
+		xmlUnlinkNode(res);
+		xmlDocSetRootElement(b.doc, res);
+		xmlFreeNode(root);
+		xmlReconciliateNs(b.doc, res);
+	}
+	xml = finish(&b, vm->address ? vm->address : vm->name, error);
+	return xml;
+}
+
 /* ---- parse ----------------------------------------------------------- */
 
 /* One document being read; what names the object in errors. */

@@ -63,6 +63,15 @@ char *vf_xml_volume_format(const struct vf_resource *vol, uint64_t capacity,
 			   char **error);
 
 /*
+ * Fragments for live changes: one <interface> device (for attach, detach
+ * and update), one DHCP <range> (virNetworkUpdate), and the marker's
+ * <resource> element alone (virDomainSetMetadata, for import).
+ */
+char *vf_xml_interface_format(const struct vf_nic_spec *nic, char **error);
+char *vf_xml_dhcp_range_format(uint32_t first, uint32_t last, char **error);
+char *vf_xml_marker_format(const struct vf_resource *vm, char **error);
+
+/*
  * Parse libvirt's XML into r: r->name, r->uuid and r->u (the kind's spec);
  * strings go to arena.  r->kind and r->host are the caller's.
  *

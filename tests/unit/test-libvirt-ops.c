@@ -240,16 +240,38 @@ static int volume_exists(const char *name, unsigned long long *capacity)
 
 /* ---- the tests ---- */
 
+/* The class of a change of path from before to after (numbers; 0 = absent). */
+static enum vf_field_class fc_num(enum vf_kind kind, const char *path, uint64_t before,
+				  uint64_t after)
+{
+	struct vf_field b = { .path = path, .type = VF_VALUE_NUMBER, .number = before,
+			      .present = before != 0 };
+	struct vf_field a = { .path = path, .type = VF_VALUE_NUMBER, .number = after,
+			      .present = after != 0 };
+	return vf_provider_libvirt.field_class(kind, &b, &a);
+}
+
+static enum vf_field_class fc(enum vf_kind kind, const char *path)
+{
+	return fc_num(kind, path, 1, 2);
+}
+
 static void test_field_class(void)
 {
-	enum vf_field_class (*fc)(enum vf_kind, const char *) = vf_provider_libvirt.field_class;
-
 	is_int(fc(VF_KIND_VM, "firmware"), VF_FIELD_REPLACE, "vm firmware: replace");
 	is_int(fc(VF_KIND_VM, "autostart"), VF_FIELD_LIVE, "vm autostart: live");
 	is_int(fc(VF_KIND_VM, "description"), VF_FIELD_LIVE, "vm description: live");
-	is_int(fc(VF_KIND_VM, "memory"), VF_FIELD_RESTART, "vm memory: restart");
+	is_int(fc(VF_KIND_VM, "memory"), VF_FIELD_LIVE, "vm memory: live (balloon)");
+	is_int(fc(VF_KIND_VM, "max_memory"), VF_FIELD_RESTART, "vm max_memory: restart");
+	is_int(fc(VF_KIND_VM, "max_cpus"), VF_FIELD_RESTART, "vm max_cpus: restart");
+	is_int(fc_num(VF_KIND_VM, "cpus", 2, 4), VF_FIELD_LIVE, "vm more cpus: live (hot-plug)");
+	is_int(fc_num(VF_KIND_VM, "cpus", 4, 2), VF_FIELD_RESTART, "vm fewer cpus: restart");
 	is_int(fc(VF_KIND_VM, "disk[vda].volume"), VF_FIELD_RESTART, "vm disk: restart");
-	is_int(fc(VF_KIND_VM, "nic[0].mac"), VF_FIELD_RESTART, "vm nic: restart");
+	is_int(fc(VF_KIND_VM, "nic[0].mac"), VF_FIELD_LIVE, "vm nic mac: live (unplug + plug)");
+	is_int(fc(VF_KIND_VM, "nic[0].model"), VF_FIELD_RESTART, "vm nic model: restart");
+	is_int(fc(VF_KIND_VM, "nic[0].network"), VF_FIELD_LIVE, "vm nic network: live");
+	is_int(fc_num(VF_KIND_VM, "nic[1].mac", 0, 1), VF_FIELD_LIVE, "vm nic added: live");
+	is_int(fc_num(VF_KIND_VM, "nic[1].model", 1, 0), VF_FIELD_LIVE, "vm nic removed: live");
 	is_int(fc(VF_KIND_VM, "graphics.listen"), VF_FIELD_RESTART, "vm graphics: restart");
 	is_int(fc(VF_KIND_VOLUME, "capacity"), VF_FIELD_LIVE, "volume capacity: live");
 	is_int(fc(VF_KIND_VOLUME, "format"), VF_FIELD_REPLACE, "volume format: replace");
@@ -259,6 +281,9 @@ static void test_field_class(void)
 	is_int(fc(VF_KIND_NETWORK, "bridge"), VF_FIELD_REPLACE, "network bridge: replace");
 	is_int(fc(VF_KIND_NETWORK, "autostart"), VF_FIELD_LIVE, "network autostart: live");
 	is_int(fc(VF_KIND_NETWORK, "mtu"), VF_FIELD_RESTART, "network mtu: restart");
+	is_int(fc(VF_KIND_NETWORK, "dhcp"), VF_FIELD_LIVE, "network dhcp range: live");
+	is_int(fc_num(VF_KIND_NETWORK, "dhcp", 0, 1), VF_FIELD_RESTART,
+	       "network dhcp turned on: restart");
 	is_int(fc(VF_KIND_STORAGE, "autostart"), VF_FIELD_LIVE, "storage autostart: live");
 	is_int(fc(VF_KIND_STORAGE, "path"), VF_FIELD_REPLACE, "storage path: replace");
 	is_int(fc(VF_KIND_VM, "no.such.field"), VF_FIELD_RESTART, "unknown path: restart");

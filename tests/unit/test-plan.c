@@ -307,9 +307,93 @@ static void test_noop_and_drift(void)
 		is_str(vf_field_format(&a->fields[0].before, b, sizeof(b)), "512 MiB", "before");
 		is_str(vf_field_format(&a->fields[0].after, c, sizeof(c)), "256 MiB", "after");
 		ok(a->drift, "marked as changed outside virtform (spec hash unchanged)");
-		ok(a->requires_restart && !a->live, "a running VM's memory change waits for a restart");
+		ok(a->live && !a->requires_restart, "memory changes live (balloon, within max_memory)");
 	}
 	is_int(f.plan.n_actions, 1, "nothing else changes");
+	fixture_release(&f);
+}
+
+static const char *field_class_name(const struct vf_action *a, const char *path)
+{
+	size_t i;
+
+	for (i = 0; a && i < a->n_fields; i++)
+		if (!strcmp(a->fields[i].after.present ? a->fields[i].after.path
+						       : a->fields[i].before.path, path))
+			return a->fields[i].class == VF_FIELD_LIVE ? "live"
+			       : a->fields[i].class == VF_FIELD_RESTART ? "restart" : "replace";
+	return "absent";
+}
+
+static void test_live_and_restart(void)
+{
+	static const char allow[] =
+		"version: 1\n"
+		"clusters: [{name: c}]\n"
+		"hosts: [{name: h1, uri: 'test:///default'}]\n"
+		"vms:\n"
+		"  - {name: r, cpus: 2, memory: 512MiB, restart_policy: allow, shutdown_timeout: 7}\n"
+		"  - {name: m, cpus: 2, max_cpus: 6, memory: 512MiB, max_memory: 1GiB}\n";
+	struct fixture f;
+	const struct vf_action *a;
+	struct vf_resource *o;
+	char host_a[16], host_b[16];
+
+	fixture_init(&f, config_text);
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.b", VF_ACTION_CREATE);
+	ok(a && a->desired->u.vm.max_cpus == 4 && a->desired->u.vm.max_memory == 512ull << 20,
+	   "a new VM gets room for twice its vCPUs and max_memory = memory by default");
+	snprintf(host_b, sizeof(host_b), "%s", a ? a->host : "h1");
+	a = find_action(&f.plan, "vm.a", VF_ACTION_CREATE);
+	snprintf(host_a, sizeof(host_a), "%s", a ? a->host : "h1");
+	converge(&f);
+
+	/* one vCPU less on the host than desired: hot-plug */
+	o = observed(&f.views, host_b, VF_KIND_VM, "b");
+	o->u.vm.cpus = 1;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.b", VF_ACTION_UPDATE);
+	ok(a && a->live && !a->requires_restart, "more vCPUs within max_cpus: live");
+	is_str(field_class_name(a, "cpus"), "live", "cpus 1 -> 2 is a live field");
+
+	/* more vCPUs on the host than desired: unplugging needs the guest */
+	o->u.vm.cpus = 3;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.b", VF_ACTION_UPDATE);
+	ok(a && !a->live && a->requires_restart && !a->restart,
+	   "fewer vCPUs: takes effect at next restart (restart_policy never)");
+	o->u.vm.cpus = 2;
+
+	/* a host maximum below the memory: max_memory grows, at the next restart */
+	o = observed(&f.views, host_a, VF_KIND_VM, "a");
+	o->u.vm.max_memory = o->u.vm.memory = 128ull << 20;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_UPDATE);
+	is_str(field_class_name(a, "max_memory"), "restart", "max_memory outgrown: restart field");
+	is_str(field_class_name(a, "memory"), "live", "memory itself: live field");
+	ok(a && a->requires_restart, "the update waits for a restart");
+
+	/* a bigger maximum on the host is kept when the config leaves it out */
+	o->u.vm.max_memory = 2ull << 30;
+	o->u.vm.memory = 256ull << 20;
+	fixture_plan(&f, NULL, 0, false);
+	ok(!find_action(&f.plan, "vm.a", VF_ACTION_UPDATE),
+	   "an existing VM keeps its larger max_memory: no change planned");
+	fixture_release(&f);
+
+	fixture_init(&f, allow);
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.m", VF_ACTION_CREATE);
+	ok(a && a->desired->u.vm.max_cpus == 6 && a->desired->u.vm.max_memory == 1ull << 30,
+	   "max_cpus and max_memory from the config");
+	converge(&f);
+	o = observed(&f.views, "h1", VF_KIND_VM, "r");
+	o->u.vm.cpus = 3;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.r", VF_ACTION_UPDATE);
+	ok(a && a->restart && !a->requires_restart && a->shutdown_timeout == 7,
+	   "restart_policy allow: the plan restarts the VM (with its shutdown_timeout)");
 	fixture_release(&f);
 }
 
@@ -499,6 +583,7 @@ int main(void)
 		return 1;
 	test_create_from_nothing();
 	test_noop_and_drift();
+	test_live_and_restart();
 	test_clash_and_ownership();
 	test_removed_and_protected();
 	test_targets();
