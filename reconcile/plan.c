@@ -307,6 +307,51 @@ static bool object_running(const struct vf_resource *o)
 	}
 }
 
+/*
+ * Replacing a network takes it away from the running VMs plugged into it
+ * (theirs or anyone's) until it is back: refuse unless --allow-replace,
+ * naming them.
+ */
+static void check_network_users(struct planner *p, struct vf_action *a)
+{
+	const struct vf_host_view *v = vf_views_find(p->views, a->host);
+	char *users = NULL;
+	size_t i, j, n = 0;
+
+	for (i = 0; v && v->observed && i < v->observed->n_items; i++) {
+		const struct vf_observed_item *it = &v->observed->items[i];
+		if (it->r.kind != VF_KIND_VM || !it->detailed || !it->r.u.vm.running)
+			continue;
+		for (j = 0; j < it->r.u.vm.n_nics; j++)
+			if (it->r.u.vm.nics[j].network && !strcmp(it->r.u.vm.nics[j].network, a->name))
+				break;
+		if (j == it->r.u.vm.n_nics)
+			continue;
+		{
+			char *more = xasprintf("%s%svm.%s", users ? users : "", users ? ", " : "",
+					       it->r.name);
+			free(users);
+			users = more;
+		}
+		n++;
+	}
+	if (!n)
+		return;
+	if (p->opts->allow_replace) {
+		warn(p->plan, "%s: replacing it (--allow-replace) takes it away from the running "
+			      "VM%s %s until it is back", a->address, n > 1 ? "s" : "", users);
+	} else {
+		char *msg = xasprintf("%s: %s, and replacing it would cut off the running VM%s %s",
+				      a->address, a->reason, n > 1 ? "s" : "", users);
+		a->blocked = vf_arena_strdup(&p->plan->arena, msg);
+		a->blocked_hint = "stop those VMs first, or pass --allow-replace to replace the "
+				  "network anyway (they lose their link until it is back)";
+		a->blocked_pos = a->desired->pos;
+		free(msg);
+	}
+	free(users);
+}
+
 static void plan_existing(struct planner *p, const struct vf_resource *d,
 			  const struct vf_observed_item *it)
 {
@@ -352,6 +397,8 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 			a->reason = vf_arena_strdup(&p->plan->arena, why);
 			free(why);
 		}
+		if (d->kind == VF_KIND_NETWORK)
+			check_network_users(p, a);
 		if (d->kind == VF_KIND_VM && d->protect) {
 			char *msg = xasprintf("%s is protected (protect: true), and %s", d->address,
 					      a->reason);

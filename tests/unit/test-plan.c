@@ -12,6 +12,7 @@
 #include "reconcile/engine.h"
 #include "tests/tap.h"
 
+static bool allow_replace;   /* --allow-replace for fixture_plan */
 static char tmpdir[] = "/tmp/vf-test-plan.XXXXXX";
 
 static const char config_text[] =
@@ -122,7 +123,8 @@ static void fixture_init(struct fixture *f, const char *text)
 static int fixture_plan(struct fixture *f, const char *const *targets, size_t n_targets,
 			bool destroy)
 {
-	struct vf_plan_opts o = { .targets = targets, .n_targets = n_targets, .destroy = destroy };
+	struct vf_plan_opts o = { .targets = targets, .n_targets = n_targets, .destroy = destroy,
+				  .allow_replace = allow_replace };
 	struct vf_desired d = { 0 };
 
 	vf_plan_free(&f->plan);
@@ -397,6 +399,50 @@ static void test_live_and_restart(void)
 	fixture_release(&f);
 }
 
+static void test_network_replace_in_use(void)
+{
+	struct fixture f;
+	struct vf_resource *net, *vm;
+	const struct vf_action *a;
+	char host_a[16];
+	size_t i;
+	bool warned = false;
+
+	fixture_init(&f, config_text);
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_CREATE);
+	snprintf(host_a, sizeof(host_a), "%s", a ? a->host : "h1");
+	converge(&f);
+	vm = observed(&f.views, host_a, VF_KIND_VM, "a");
+	vm->u.vm.running = true;
+	net = observed(&f.views, host_a, VF_KIND_NETWORK, "n");
+	net->u.net.mode = VF_NET_MODE_NAT;              /* the config says isolated */
+
+	ok(fixture_plan(&f, NULL, 0, false) < 0,
+	   "replacing a network a running VM uses fails the plan");
+	ok(diags_contain(&f.diags, "mode: nat -> isolated cannot change in place, and replacing "
+				   "it would cut off the running VM vm.a"),
+	   "the error gives the reason and names the VM");
+	ok(f.diags.n && f.diags.items[0].hint && strstr(f.diags.items[0].hint, "--allow-replace"),
+	   "and the way out");
+
+	allow_replace = true;
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "--allow-replace: the plan builds");
+	a = find_action(&f.plan, "network.n@h1", VF_ACTION_REPLACE);
+	if (!a)
+		a = find_action(&f.plan, "network.n@h2", VF_ACTION_REPLACE);
+	ok(a && a->reason && strstr(a->reason, "mode: nat -> isolated"), "shown as a replace with its reason");
+	for (i = 0; i < f.plan.n_warnings; i++)
+		if (strstr(f.plan.warnings[i], "takes it away from the running VM vm.a"))
+			warned = true;
+	ok(warned, "with a warning naming the VM");
+	allow_replace = false;
+
+	vm->u.vm.running = false;
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "no running VM on it: replaced without the flag");
+	fixture_release(&f);
+}
+
 static void test_clash_and_ownership(void)
 {
 	struct fixture f;
@@ -584,6 +630,7 @@ int main(void)
 	test_create_from_nothing();
 	test_noop_and_drift();
 	test_live_and_restart();
+	test_network_replace_in_use();
 	test_clash_and_ownership();
 	test_removed_and_protected();
 	test_targets();
