@@ -100,8 +100,8 @@ struct vf_plan_opts {
 	size_t n_targets;
 	bool destroy;                    /* `virtform destroy` */
 	bool allow_replace;              /* --allow-replace: a network that running
-					  * VMs use may be replaced (they lose their
-					  * link until it is back) */
+					  * VMs use may be replaced (they have no link
+					  * on it until they restart) */
 };
 
 /*

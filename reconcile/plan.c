@@ -309,8 +309,9 @@ static bool object_running(const struct vf_resource *o)
 
 /*
  * Replacing a network takes it away from the running VMs plugged into it
- * (theirs or anyone's) until it is back: refuse unless --allow-replace,
- * naming them.
+ * (ours or anyone's), and libvirt does not plug them back into the new
+ * one: they have no link on it until they restart.  Refuse unless
+ * --allow-replace, naming them.
  */
 static void check_network_users(struct planner *p, struct vf_action *a)
 {
@@ -339,13 +340,16 @@ static void check_network_users(struct planner *p, struct vf_action *a)
 		return;
 	if (p->opts->allow_replace) {
 		warn(p->plan, "%s: replacing it (--allow-replace) takes it away from the running "
-			      "VM%s %s until it is back", a->address, n > 1 ? "s" : "", users);
+			      "VM%s %s: libvirt does not plug a running VM back into a re-created "
+			      "network, so %s no link on it until %s restarted", a->address,
+		     n > 1 ? "s" : "", users, n > 1 ? "they have" : "it has",
+		     n > 1 ? "they are" : "it is");
 	} else {
 		char *msg = xasprintf("%s: %s, and replacing it would cut off the running VM%s %s",
 				      a->address, a->reason, n > 1 ? "s" : "", users);
 		a->blocked = vf_arena_strdup(&p->plan->arena, msg);
 		a->blocked_hint = "stop those VMs first, or pass --allow-replace to replace the "
-				  "network anyway (they lose their link until it is back)";
+				  "network anyway (they have no link on it until they restart)";
 		a->blocked_pos = a->desired->pos;
 		free(msg);
 	}
