@@ -123,6 +123,37 @@ void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color);
 int vf_plan_print_json(const struct vf_plan *plan, FILE *out);
 bool vf_plan_empty(const struct vf_plan *plan);
 
+/* ---- import ------------------------------------------------------------- */
+
+struct vf_import {
+	struct vf_observed_item *item;   /* the live object (in the views) */
+	const char *host;                /* its host */
+	bool already;                    /* managed already: nothing to do */
+	struct vf_marker marker;         /* a VM's new marker (spec_hash: the
+					  * caller's) */
+	struct vf_marker_volume *volumes;
+	size_t alloc_volumes;
+	size_t n_disks;                  /* disk volumes adopted with a VM */
+};
+
+/*
+ * `virtform import ADDRESS`, before any change: find the object (a VM on
+ * its pinned host or the one host of its cluster that has it; other kinds
+ * on the host the address names), check it is described by config and not
+ * another project's, and make it managed in memory — the VM's observed
+ * marker, a state record (not saved) — so that the desired build and the
+ * planner treat it as ours.  Returns 0 (imp->already when it was managed
+ * already), or -1 with diags.
+ */
+int vf_import_prepare(const struct vf_config *config, struct vf_views *views,
+		      struct vf_state *state, const char *address, struct vf_import *imp,
+		      struct vf_diags *diags);
+/* After vf_desired_build: adopt the VM's disk volumes that exist (state
+ * records, imp->marker's volume list). */
+int vf_import_disks(const struct vf_desired *desired, struct vf_views *views,
+		    struct vf_state *state, struct vf_import *imp);
+void vf_import_release(struct vf_import *imp);
+
 /* ---- apply -------------------------------------------------------------- */
 
 /*

@@ -482,9 +482,9 @@ static void plan_desired(struct planner *p, const struct vf_desired *desired)
 				continue;
 			}
 			{
-				char *hint = xasprintf("adopt it with 'virtform import %s' (coming "
-						       "with import), rename one of them, or remove "
-						       "the existing one", d->address);
+				char *hint = xasprintf("adopt it with 'virtform import %s', rename "
+						       "one of them, or remove the existing one",
+						       d->address);
 				vf_error_at(p->diags, &d->pos, hint,
 					    "%s: a %s named '%s' already exists on host '%s' and "
 					    "virtform does not manage it", d->address,

@@ -70,6 +70,14 @@ struct vf_provider {
 	int (*apply)(struct vf_session *s, const struct vf_action *action, char **error);
 
 	/*
+	 * Import: mark the existing object r (observed, with r->u.vm.marker
+	 * filled in) as managed, changing nothing else.  Only VMs carry a
+	 * marker; for other kinds the state record is the mark and this is not
+	 * called.  Refuses a domain that carries another project's marker.
+	 */
+	int (*adopt)(struct vf_session *s, const struct vf_resource *r, char **error);
+
+	/*
 	 * Diff hint: how a change of one field of a kind is made.  before and
 	 * after carry the path (after->path) and both values; a field only one
 	 * side has (a NIC added or removed) has .present false on the other.

@@ -1389,6 +1389,67 @@ static int vm_apply(struct op *op)
 
 /* ---- the provider operations ---- */
 
+/*
+ * Import: write the marker into the domain's definition (and the running
+ * domain's, so both agree) with virDomainSetMetadata — nothing else of the
+ * domain changes.  The ownership check is redone here: a domain that got
+ * a marker since it was observed is refused.
+ */
+int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **error)
+{
+	struct vf_action a = { .type = VF_ACTION_UPDATE, .kind = r->kind, .address = r->address,
+			       .name = r->name, .host = r->host, .observed = r };
+	struct op op = { s->conn, &a, error };
+	struct vf_arena arena = VF_ARENA_INIT;
+	struct vf_resource now = { .kind = VF_KIND_VM };
+	virDomainPtr dom = NULL;
+	char *xml = NULL, *marker = NULL, *xml_error = NULL;
+	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
+	int rc = -1, found;
+
+	*error = NULL;
+	if (r->kind != VF_KIND_VM)
+		return op_failf(&op, "cannot import: only domains carry a marker");
+	found = domain_find(&op, r->name, &dom);
+	if (found <= 0) {
+		if (found == 0)
+			op_failf(&op, "cannot import: domain '%s' no longer exists", r->name);
+		goto out;
+	}
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml) {
+		op_fail(&op, "read the domain");
+		goto out;
+	}
+	if (vf_xml_domain_parse(xml, &arena, &now, &xml_error) == 0 && now.u.vm.marker.project &&
+	    strcmp(now.u.vm.marker.project, r->u.vm.marker.project)) {
+		op_failf(&op, "refusing to import domain '%s': it belongs to project '%s'", r->name,
+			 now.u.vm.marker.project);
+		goto out;
+	}
+	marker = vf_xml_marker_format(r, &xml_error);
+	if (!marker) {
+		op_failf(&op, "cannot import: %s", xml_error);
+		goto out;
+	}
+	if (domain_active(dom) == 1)
+		flags |= VIR_DOMAIN_AFFECT_LIVE;
+	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, marker, VF_XML_NS_PREFIX,
+				 VF_XML_NS, flags) < 0) {
+		op_fail(&op, "write the virtform marker");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(xml_error);
+	free(marker);
+	free(xml);
+	vf_arena_release(&arena);
+	if (dom)
+		virDomainFree(dom);
+	return rc;
+}
+
 int vf_libvirt_apply(struct vf_session *s, const struct vf_action *a, char **error)
 {
 	struct op op = { s->conn, a, error };

@@ -163,16 +163,14 @@ static int observe_domain(struct observe *ob, virDomainPtr dom, const struct vf_
 	item_name = it->r.name;
 	uuid = it->r.uuid;
 	if (vf_xml_domain_parse(xml, &ob->o->arena, &it->r, &parse_error) == 0) {
-		if (it->r.u.vm.marker.project) {
-			it->detailed = true;
-			it->r.name = item_name;
-			if (!it->r.uuid)
-				it->r.uuid = uuid;
-			it->r.u.vm.running = vf_strmap_get(active, uuid) != NULL;
-			it->r.u.vm.autostart = vf_strmap_get(autostart, uuid) != NULL;
-		} else {
-			keep_identity(it, item_name, uuid);
-		}
+		/* ours or not: import diffs an unmanaged domain, and replacing a
+		 * network must know every running VM plugged into it */
+		it->detailed = true;
+		it->r.name = item_name;
+		if (!it->r.uuid)
+			it->r.uuid = uuid;
+		it->r.u.vm.running = vf_strmap_get(active, uuid) != NULL;
+		it->r.u.vm.autostart = vf_strmap_get(autostart, uuid) != NULL;
 	} else if (strstr(xml, VF_XML_NS)) {
 		/* Ours, but unreadable: guessing "foreign" could let a plan
 		 * create a second domain over it. */

@@ -29,6 +29,7 @@ struct vf_observed *vf_libvirt_observe(const struct vf_observe_request *req, cha
 struct vf_session *vf_libvirt_session_open(const char *uri, char **error);
 void vf_libvirt_session_close(struct vf_session *s);
 int vf_libvirt_apply(struct vf_session *s, const struct vf_action *action, char **error);
+int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **error);
 
 enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const struct vf_field *before,
 					    const struct vf_field *after);

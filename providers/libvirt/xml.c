@@ -616,22 +616,28 @@ char *vf_xml_dhcp_range_format(uint32_t first, uint32_t last, char **error)
 	return finish(&b, "a DHCP range", error);
 }
 
+/*
+ * Without a namespace: virDomainSetMetadata puts the root element in
+ * VF_XML_NS itself (and fails on a document that declares it already),
+ * and leaves the <volume> children unqualified — read_marker takes both.
+ */
 char *vf_xml_marker_format(const struct vf_resource *vm, char **error)
 {
+	const struct vf_marker *m = &vm->u.vm.marker;
 	struct builder b;
-	xmlNodePtr root = start(&b, "domain"), res;
-	char *xml;
+	xmlNodePtr root = start(&b, "resource"), vol;
+	size_t i;
 
-	format_marker(&b, root, vm);
-	res = root && root->children ? root->children->children : NULL;   /* <resource> */
-	if (res) {
-		xmlUnlinkNode(res);
-		xmlDocSetRootElement(b.doc, res);
-		xmlFreeNode(root);
-		xmlReconciliateNs(b.doc, res);
+	set(&b, root, "project", m->project);
+	set(&b, root, "address", vm->address);
+	set(&b, root, "spec", m->spec_hash);
+	for (i = 0; i < m->n_volumes; i++) {
+		vol = add(&b, root, "volume", NULL);
+		set(&b, vol, "pool", m->volumes[i].pool);
+		set(&b, vol, "name", m->volumes[i].name);
+		set(&b, vol, "keep", m->volumes[i].keep ? "yes" : "no");
 	}
-	xml = finish(&b, vm->address ? vm->address : vm->name, error);
-	return xml;
+	return finish(&b, vm->address ? vm->address : vm->name, error);
 }
 
 /* ---- parse ----------------------------------------------------------- */
@@ -1129,6 +1135,14 @@ static bool is_marker_element(xmlNodePtr n, const char *name)
 	       !strcmp((const char *)n->name, name);
 }
 
+/* A <volume> of the marker: in VF_XML_NS, or unqualified (as
+ * virDomainSetMetadata leaves the children of what import writes). */
+static bool is_marker_volume(xmlNodePtr n)
+{
+	return is_marker_element(n, "volume") ||
+	       (n->type == XML_ELEMENT_NODE && !n->ns && !strcmp((const char *)n->name, "volume"));
+}
+
 static void read_marker(struct parser *p, struct vf_marker *m)
 {
 	xmlNodePtr metadata = find(p->root, "metadata"), res = NULL, n;
@@ -1145,7 +1159,7 @@ static void read_marker(struct parser *p, struct vf_marker *m)
 		return;     /* not a marker virtform wrote: unmanaged */
 	m->spec_hash = prop_of(p, res, "spec");
 	for (n = res->children; n; n = n->next)
-		if (is_marker_element(n, "volume"))
+		if (is_marker_volume(n))
 			count++;
 	if (!count)
 		return;
@@ -1153,7 +1167,7 @@ static void read_marker(struct parser *p, struct vf_marker *m)
 	for (n = res->children; n; n = n->next) {
 		struct vf_marker_volume *v;
 
-		if (!is_marker_element(n, "volume"))
+		if (!is_marker_volume(n))
 			continue;
 		v = &m->volumes[m->n_volumes++];
 		v->pool = or_empty(prop_of(p, n, "pool"));
