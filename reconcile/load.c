@@ -1084,10 +1084,14 @@ static void load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 		if (vm->max_memory && vm->max_memory % 1024)
 			ERR(L, &vf_map_get(n, "max_memory")->pos, "for example 4GiB",
 			    "%s: max_memory must be a whole number of KiB", ctx);
-		else if (vm->max_memory && vm->memory && vm->max_memory < vm->memory)
+		else if (vm->max_memory && vm->memory && vm->max_memory < vm->memory) {
+			char mx[32], mem[32];
+			vf_size_format(vm->max_memory, mx, sizeof(mx));
+			vf_size_format(vm->memory, mem, sizeof(mem));
 			ERR(L, &vf_map_get(n, "max_memory")->pos,
 			    "raise max_memory, or leave it out (default: memory)",
-			    "%s: max_memory is less than memory", ctx);
+			    "%s: max_memory (%s) is less than memory (%s)", ctx, mx, mem);
+		}
 	}
 	e = get_enum(L, n, "restart_policy", false, policies, VF_ARRAY_SIZE(policies), 0, ctx);
 	vm->restart_allowed = e == 1;
