@@ -10,8 +10,20 @@
  *
  * Each host gets one provider session, opened by the first action that
  * needs it and shared by the threads (providers are thread-safe per
- * session).  The state is updated and saved after every action, so a run
- * that dies half-way leaves records of what it did.
+ * session).
+ *
+ * Crash safety — the intent journal (state.h: pending).  Before an action
+ * calls its provider, its state entry (made if there is none: a create
+ * claims its object before making it) says what is about to happen, and
+ * the state is saved.  When the action ends its entry is updated (or
+ * dropped, for a delete) and the pending mark cleared, in memory; that is
+ * saved by the next action's start or at the end of the run.  So
+ * whatever kills the run (kill -9, a power cut), every object it was
+ * working on is recorded as virtform's with the action that was cut short
+ * — no orphan, and the next plan re-checks it (an interrupted upload is
+ * redone) — while an apply of N actions costs N + 1 saves.  Deferring the
+ * end is safe: an action starts only after what it depends on has ended,
+ * and its own start saves that.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -59,6 +71,7 @@ struct exec {
 
 	struct host_session *sessions;
 	size_t n_sessions;
+	bool dirty;                 /* the state changed since it was saved */
 };
 
 static const char *const past[VF_ACTION_COUNT] = {
@@ -107,36 +120,114 @@ static struct vf_session *session_get(struct exec *x, const char *host, char **e
 	return s;
 }
 
-/* Record what an action did in the state; under x->lock. */
-static void state_record(struct exec *x, const struct vf_action *a)
+static void state_save(struct exec *x)
 {
-	const struct vf_resource *r = a->desired;
-	struct vf_state_entry e = { 0 };
 	char *error = NULL;
 
-	switch (a->type) {
-	case VF_ACTION_DELETE:
-		vf_state_remove(x->state, a->address);
-		break;
-	case VF_ACTION_CREATE:
-	case VF_ACTION_UPDATE:
-	case VF_ACTION_REPLACE:
-		e.address = (char *)a->address;
-		e.kind = a->kind;
-		e.name = (char *)a->name;
-		e.host = (char *)a->host;
-		if (a->kind == VF_KIND_VOLUME)
-			e.pool = (char *)r->u.vol.pool;
-		e.protect = a->kind == VF_KIND_VM && r->protect;
-		e.keep = a->kind == VF_KIND_VOLUME && r->u.vol.keep;
-		vf_state_put(x->state, &e);
-		break;
-	default:
-		return;
-	}
 	if (vf_state_save(x->state, &error) < 0) {
 		fprintf(x->opts->out, "warning: %s\n", error);
 		free(error);
+		return;
+	}
+	x->dirty = false;
+}
+
+/* The state entry of what action a makes or changes (strings borrowed). */
+static void entry_of(const struct vf_action *a, struct vf_state_entry *e)
+{
+	const struct vf_resource *r = a->desired ? a->desired : a->observed;
+
+	memset(e, 0, sizeof(*e));
+	e->address = (char *)a->address;
+	e->kind = a->kind;
+	e->name = (char *)a->name;
+	e->host = (char *)a->host;
+	if (a->kind == VF_KIND_VOLUME && r)
+		e->pool = (char *)r->u.vol.pool;
+	e->protect = a->kind == VF_KIND_VM && r && r->protect;
+	e->keep = a->kind == VF_KIND_VOLUME && r && r->u.vol.keep;
+}
+
+/*
+ * Journal the start of action a and save, before the provider is called;
+ * under x->lock.  A create or replace claims its object with a new entry;
+ * other actions mark the entry there is (or make one); *made says which.
+ * Returns 0, or -1 with *error set when the state cannot be saved: then
+ * the action must not run (a crash could leave what it makes unknown).
+ */
+static int journal_begin(struct exec *x, const struct vf_action *a, bool *made, char **error)
+{
+	const struct vf_state_entry *old = vf_state_find(x->state, a->address);
+	struct vf_state_entry e;
+	char stamp[32];
+	time_t t = time(NULL);
+
+	if (old && a->type != VF_ACTION_CREATE && a->type != VF_ACTION_REPLACE)
+		e = *old;
+	else
+		entry_of(a, &e);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	e.pending = (char *)vf_action_type_name(a->type);
+	e.pending_since = stamp;
+	*made = !old;
+	vf_state_put(x->state, &e);
+	if (vf_state_save(x->state, error) < 0) {
+		x->dirty = true;
+		return -1;
+	}
+	x->dirty = false;
+	return 0;
+}
+
+/* The action on address ended: its entry is no longer pending. */
+static void journal_clear(struct exec *x, const char *address)
+{
+	const struct vf_state_entry *old = vf_state_find(x->state, address);
+	struct vf_state_entry e;
+
+	if (!old || !old->pending)
+		return;
+	e = *old;
+	e.pending = NULL;
+	e.pending_since = NULL;
+	vf_state_put(x->state, &e);
+}
+
+/*
+ * Record what action a did (ok) or that it failed, and end its journal
+ * entry; saved later (see the top of the file).  Under x->lock.
+ */
+static void journal_end(struct exec *x, const struct vf_action *a, bool ok, bool made)
+{
+	const struct vf_state_entry *old = vf_state_find(x->state, a->address);
+	struct vf_state_entry e;
+
+	x->dirty = true;
+	if (ok && a->type == VF_ACTION_DELETE) {
+		vf_state_remove(x->state, a->address);
+	} else if (ok && (a->type == VF_ACTION_CREATE || a->type == VF_ACTION_UPDATE ||
+			  a->type == VF_ACTION_REPLACE)) {
+		entry_of(a, &e);
+		/* a redefined domain keeps its uuid (a new one comes with a
+		 * replace, and the next sync records it) */
+		if (a->type == VF_ACTION_UPDATE && old && old->host && a->host &&
+		    !strcmp(old->host, a->host))
+			e.uuid = old->uuid;
+		vf_state_put(x->state, &e);
+	} else if (!ok && made &&
+		   (a->kind == VF_KIND_VM ||
+		    (a->type != VF_ACTION_CREATE && a->type != VF_ACTION_REPLACE))) {
+		/*
+		 * Failed, on an entry made only for the journal: back to no
+		 * entry.  A domain that came to be anyway carries its marker
+		 * (the next sync records it); other objects a create or replace
+		 * claimed stay claimed — a pool defined but not built is
+		 * virtform's — and entries of what never came to be are pruned
+		 * by vf_state_sync.
+		 */
+		vf_state_remove(x->state, a->address);
+	} else {
+		journal_clear(x, a->address);
 	}
 }
 
@@ -224,6 +315,7 @@ static void *worker(void *opaque)
 		struct vf_session *s;
 		struct timespec t0;
 		char *error = NULL;
+		bool made;
 		int rc;
 
 		if (i == SIZE_MAX) {
@@ -249,22 +341,24 @@ static void *worker(void *opaque)
 		x->status[i] = RUNNING;
 		x->running++;
 		/*
-		 * Claim what a create is about to make before making it: if the
-		 * action fails half-way (a pool defined but not started) or the
-		 * run dies, the object is still ours next time — converged,
-		 * not an orphan blocking the plan as an unmanaged clash.  Entries
-		 * of objects that never came to be are pruned (vf_state_sync).
-		 * Domains need no claim: their marker is in the definition.
+		 * Journal it before doing it: if the action fails half-way (a
+		 * pool defined but not started) or the run dies, what it made is
+		 * still ours next time — converged, not an orphan blocking the
+		 * plan as an unmanaged clash — and marked as interrupted.
 		 */
-		if ((a->type == VF_ACTION_CREATE || a->type == VF_ACTION_REPLACE) &&
-		    a->kind != VF_KIND_VM)
-			state_record(x, a);
+		rc = journal_begin(x, a, &made, &error);
 		progress(x);
 		pthread_mutex_unlock(&x->lock);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		s = session_get(x, a->host, &error);
-		rc = s ? x->provider->apply(s, a, &error) : -1;
+		if (rc < 0) {
+			char *why = error;
+			error = xasprintf("not started: cannot record it in the state first: %s", why);
+			free(why);
+		} else {
+			s = session_get(x, a->host, &error);
+			rc = s ? x->provider->apply(s, a, &error) : -1;
+		}
 		if (rc < 0 && !error)
 			error = xstrdup("failed (no reason given)");
 
@@ -274,7 +368,7 @@ static void *worker(void *opaque)
 		if (rc == 0) {
 			x->status[i] = SUCCEEDED;
 			x->result->done[a->type]++;
-			state_record(x, a);
+			journal_end(x, a, true, made);
 			if (a->kind == VF_KIND_VM)
 				line(x, "%s on %s: %s in %.1f s", a->address, a->host, past[a->type],
 				     since(&t0));
@@ -288,6 +382,7 @@ static void *worker(void *opaque)
 				memmove(error, error + n + 2, strlen(error + n + 2) + 1);
 			x->errors[i] = error;
 			x->result->n_failed++;
+			journal_end(x, a, false, made);
 			line(x, "%s: FAILED after %.1f s: %s", a->address, since(&t0), error);
 		}
 		pthread_cond_broadcast(&x->changed);
@@ -352,6 +447,8 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	for (t = 0; t < started; t++)
 		pthread_join(threads[t], NULL);
 	free(threads);
+	if (x.dirty)
+		state_save(&x);         /* the ends of the last actions */
 	if (opts->tty)
 		fputs("\r\033[K", opts->out);
 
@@ -402,6 +499,46 @@ static bool state_entry_absent(const struct vf_state_entry *e, const struct vf_o
 	return e->kind != VF_KIND_VOLUME || pool_read;
 }
 
+/* Does host o have the object of e (a domain: with project's marker)? */
+static bool state_entry_present(const struct vf_state_entry *e, const struct vf_observed *o,
+				const char *project)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_items; i++) {
+		const struct vf_resource *r = &o->items[i].r;
+		if (r->kind != e->kind || strcmp(r->name, e->name))
+			continue;
+		if (e->kind == VF_KIND_VM)
+			return o->items[i].detailed && r->u.vm.marker.project &&
+			       !strcmp(r->u.vm.marker.project, project);
+		if (e->kind != VF_KIND_VOLUME ||
+		    (r->u.vol.pool && e->pool && !strcmp(r->u.vol.pool, e->pool)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Does the journal say e's content may be incomplete — an image upload
+ * that an interrupted apply began?  That is the one thing the hosts
+ * cannot tell (the volume is there, with the right size); the plan
+ * replaces such a volume, and its mark stays until that is done.
+ */
+static bool upload_interrupted(const struct vf_state_entry *e, const struct vf_desired *desired)
+{
+	size_t i;
+
+	if (e->kind != VF_KIND_VOLUME || !e->pending ||
+	    (strcmp(e->pending, "create") && strcmp(e->pending, "replace")))
+		return false;
+	for (i = 0; i < desired->n; i++)
+		if (desired->items[i].kind == VF_KIND_VOLUME &&
+		    !strcmp(desired->items[i].address, e->address))
+			return desired->items[i].u.vol.upload_file != NULL;
+	return false;
+}
+
 bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		   const struct vf_desired *desired, const struct vf_views *views)
 {
@@ -447,6 +584,30 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		if (!v || !v->observed || e->kind == VF_KIND_VM || !state_entry_absent(e, v->observed))
 			continue;
 		vf_state_remove(state, e->address);
+		changed = true;
+	}
+	/*
+	 * The journal of an interrupted apply: the plan was built from what
+	 * the hosts have, so it already completes what was cut short (an
+	 * interrupted upload is replaced: that mark stays until it is).  A
+	 * domain whose create was cut short before its definition reached
+	 * its host leaves a record of nothing: dropped (a managed domain
+	 * found anywhere was recorded above, with its host).
+	 */
+	for (i = state->n; i-- > 0;) {
+		const struct vf_state_entry *e = &state->entries[i];
+		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
+		struct vf_state_entry ne;
+		if (!e->pending || !v || !v->observed || upload_interrupted(e, desired))
+			continue;
+		if (e->kind == VF_KIND_VM && !state_entry_present(e, v->observed, config->project)) {
+			vf_state_remove(state, e->address);
+		} else {
+			ne = *e;
+			ne.pending = NULL;
+			ne.pending_since = NULL;
+			vf_state_put(state, &ne);
+		}
 		changed = true;
 	}
 	/* flags the config sets on what exists */

@@ -183,7 +183,8 @@ struct vf_apply_result {
  * Execute plan: an action starts once every action it depends on has
  * succeeded; one whose dependency failed is not attempted.  Actions run
  * on up to opts->parallelism threads, across hosts at once.  state is
- * updated after every action and saved.  Prints one line per action.
+ * saved before every action starts (the intent journal: the action is
+ * marked pending) and at the end.  Prints one line per action.
  * Returns 0 when every action succeeded, -1 otherwise.
  */
 int vf_apply(const struct vf_config *config, const struct vf_plan *plan,

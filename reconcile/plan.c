@@ -356,6 +356,22 @@ static void check_network_users(struct planner *p, struct vf_action *a)
 	free(users);
 }
 
+/*
+ * An image volume whose create (or replace) an apply began and never
+ * finished (the state's intent journal): its upload may have stopped
+ * half-way, and a partial image looks like a whole one — so it is
+ * uploaded again.  No clone can be on it: clones wait for the image.
+ */
+static bool upload_interrupted(struct planner *p, const struct vf_resource *d)
+{
+	const char *action = NULL;
+
+	if (d->kind != VF_KIND_VOLUME || !d->u.vol.upload_file || !p->state ||
+	    !vf_state_interrupted(p->state, d->address, &action) || !action)
+		return false;
+	return !strcmp(action, "create") || !strcmp(action, "replace");
+}
+
 static void plan_existing(struct planner *p, const struct vf_resource *d,
 			  const struct vf_observed_item *it)
 {
@@ -364,6 +380,12 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 	struct vf_action *a;
 	size_t i;
 
+	if (upload_interrupted(p, d)) {
+		a = action_new(p, VF_ACTION_REPLACE, d, o);
+		a->reason = "an interrupted apply left its upload incomplete";
+		a->live = false;
+		return;
+	}
 	diff_fields(p, d, o, &df);
 	if (d->kind == VF_KIND_VOLUME) {
 		for (i = 0; i < df.n; i++) {
@@ -904,6 +926,9 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 				   "virtform leaves it alone (put the host back to manage or destroy it)",
 			     e->address, e->host);
 	}
+	if (state)
+		vf_state_interrupted_notes(state, &plan->warnings, &plan->n_warnings,
+					   &plan->alloc_warnings);
 	index_observed(&p);
 	plan_desired(&p, desired);
 	plan_deletes(&p);

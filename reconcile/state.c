@@ -40,6 +40,8 @@ static void entry_release(struct vf_state_entry *e)
 	free(e->host);
 	free(e->pool);
 	free(e->uuid);
+	free(e->pending);
+	free(e->pending_since);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -64,21 +66,31 @@ static char *dup_or_null(const char *p)
 	return p ? xstrdup(p) : NULL;
 }
 
+/*
+ * e may point into the entry it replaces (a copy with one field changed):
+ * everything is copied before the old strings are freed.
+ */
 void vf_state_put(struct vf_state *s, const struct vf_state_entry *e)
 {
 	uintptr_t i = (uintptr_t)vf_strmap_get(&s->by_address, e->address);
 	struct vf_state_entry copy = {
-		.address = xstrdup(e->address), .kind = e->kind, .name = xstrdup(e->name),
+		.address = NULL, .kind = e->kind, .name = xstrdup(e->name),
 		.host = dup_or_null(e->host), .pool = dup_or_null(e->pool),
 		.uuid = dup_or_null(e->uuid), .protect = e->protect, .keep = e->keep,
+		.pending = dup_or_null(e->pending),
+		.pending_since = e->pending ? dup_or_null(e->pending_since) : NULL,
 	};
 
 	if (i) {
+		/* the map borrows the address string: keep it (apply replaces
+		 * entries twice per action; no re-index of the whole map) */
+		copy.address = s->entries[i - 1].address;
+		s->entries[i - 1].address = NULL;
 		entry_release(&s->entries[i - 1]);
 		s->entries[i - 1] = copy;
-		reindex(s);     /* the key string changed */
 		return;
 	}
+	copy.address = xstrdup(e->address);
 	VF_GROW(s->entries, s->n + 1, s->alloc);
 	s->entries[s->n++] = copy;
 	vf_strmap_put(&s->by_address, copy.address, (void *)(uintptr_t)s->n);
@@ -152,6 +164,9 @@ static int state_read(struct vf_state *s, char **error)
 		e.uuid = (char *)jstr(item, "uuid");
 		e.protect = json_is_true(json_object_get(item, "protect"));
 		e.keep = json_is_true(json_object_get(item, "keep"));
+		/* absent in states written before the journal: nothing pending */
+		e.pending = (char *)jstr(item, "pending");
+		e.pending_since = (char *)jstr(item, "pending_since");
 		if (!e.address || !e.name || kind_parse(jstr(item, "kind"), &e.kind) < 0) {
 			*error = xasprintf("%s: resource %zu is incomplete (address, kind and name "
 					   "are required)", s->path, i);
@@ -259,7 +274,7 @@ int vf_state_save(struct vf_state *s, char **error)
 {
 	json_t *root = json_object(), *list = json_array();
 	char *tmp = xasprintf("%s.tmp.%ld", s->path, (long)getpid());
-	char *text = NULL;
+	char *text = NULL, *body;
 	size_t i, len, off = 0;
 	int fd = -1, rc = -1;
 
@@ -284,14 +299,24 @@ int vf_state_save(struct vf_state *s, char **error)
 			json_object_set_new(o, "protect", json_true());
 		if (e->keep)
 			json_object_set_new(o, "keep", json_true());
+		if (e->pending) {
+			json_object_set_new(o, "pending", json_string(e->pending));
+			if (e->pending_since)
+				json_object_set_new(o, "pending_since",
+						    json_string(e->pending_since));
+		}
 		json_array_append_new(list, o);
 	}
 	json_object_set_new(root, "resources", list);
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text) {
+	body = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!body) {
 		*error = xstrdup("cannot encode the state");
 		goto out;
 	}
+	/* one write, one fsync, one rename, one directory fsync per save:
+	 * apply saves before every action it starts */
+	text = xasprintf("%s\n", body);
+	free(body);
 	len = strlen(text);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -304,7 +329,7 @@ int vf_state_save(struct vf_state *s, char **error)
 			goto fail;
 		off += (size_t)n;
 	}
-	if (write(fd, "\n", 1) != 1 || fsync(fd) < 0)
+	if (fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -326,6 +351,36 @@ out:
 	free(tmp);
 	json_decref(root);
 	return rc;
+}
+
+bool vf_state_interrupted(const struct vf_state *s, const char *address, const char **action)
+{
+	const struct vf_state_entry *e = vf_state_find(s, address);
+
+	if (!e || !e->pending)
+		return false;
+	if (action)
+		*action = e->pending;
+	return true;
+}
+
+void vf_state_interrupted_notes(const struct vf_state *s, char ***warnings, size_t *n,
+				size_t *alloc)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const struct vf_state_entry *e = &s->entries[i];
+		char *since;
+		if (!e->pending)
+			continue;
+		since = e->pending_since ? xasprintf(" (since %s)", e->pending_since) : xstrdup("");
+		VF_GROW(*warnings, *n + 1, *alloc);
+		(*warnings)[(*n)++] = xasprintf("an earlier apply was interrupted%s during %s of "
+						"%s; this plan completes it", since, e->pending,
+						e->address);
+		free(since);
+	}
 }
 
 void vf_state_close(struct vf_state *s)

@@ -84,4 +84,23 @@ const struct vf_state_entry *vf_state_find(const struct vf_state *s, const char 
 void vf_state_put(struct vf_state *s, const struct vf_state_entry *e);
 void vf_state_remove(struct vf_state *s, const char *address);
 
+/*
+ * The intent journal (pending, pending_since in struct vf_state_entry).
+ *
+ * Was an action on address interrupted: does its entry still say an
+ * apply began an action there and never finished it?  *action (when not
+ * NULL) is then that action's type name ("create", ...), owned by the
+ * state.
+ */
+bool vf_state_interrupted(const struct vf_state *s, const char *address, const char **action);
+
+/*
+ * One line per interrupted action, for the plan's warnings ("an earlier
+ * apply was interrupted (since TIME) during create of volume.x@lab1; this
+ * plan completes it"): each malloc'd and appended to *warnings (grown
+ * with VF_GROW over *n, *alloc).
+ */
+void vf_state_interrupted_notes(const struct vf_state *s, char ***warnings, size_t *n,
+				size_t *alloc);
+
 #endif

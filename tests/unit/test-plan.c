@@ -443,6 +443,56 @@ static void test_network_replace_in_use(void)
 	fixture_release(&f);
 }
 
+static void test_interrupted_upload(void)
+{
+	static const char text[] =
+		"version: 1\n"
+		"clusters: [{name: c}]\n"
+		"hosts: [{name: h1, uri: 'test:///default'}]\n"
+		"storage_domains: [{name: s, type: dir, path: /srv/s}]\n"
+		"images: [{name: img, file: /etc/hostname, storage: s, format: raw}]\n"
+		"vms:\n"
+		"  - {name: v, cpus: 1, memory: 64MiB, disks: [{name: root, storage: s, image: img}]}\n";
+	struct fixture f;
+	struct vf_state_entry e = { 0 };
+	const struct vf_action *a;
+	size_t i;
+	bool noted = false;
+
+	fixture_init(&f, text);
+	fixture_plan(&f, NULL, 0, false);
+	converge(&f);
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "converged");
+	is_int(f.plan.n_actions, 0, "no changes");
+
+	/* an apply was killed while uploading the image */
+	e = *vf_state_find(&f.state, "volume.img@h1");
+	e.pending = "create";
+	e.pending_since = "2026-11-27T08:00:00Z";
+	vf_state_put(&f.state, &e);
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "volume.img@h1", VF_ACTION_REPLACE);
+	ok(a && a->reason && !strcmp(a->reason, "an interrupted apply left its upload incomplete"),
+	   "an image whose upload was interrupted is uploaded again (replace, with the reason)");
+	for (i = 0; i < f.plan.n_warnings; i++)
+		if (strstr(f.plan.warnings[i], "volume.img@h1"))
+			noted = true;
+	ok(noted, "the plan notes the interrupted apply");
+
+	/* an interrupted create of a clone: libvirt made it whole; nothing to redo */
+	e.pending = NULL;
+	e.pending_since = NULL;
+	vf_state_put(&f.state, &e);
+	e = *vf_state_find(&f.state, "volume.v-root@h1");
+	e.pending = "create";
+	e.pending_since = "2026-11-27T08:00:00Z";
+	vf_state_put(&f.state, &e);
+	fixture_plan(&f, NULL, 0, false);
+	ok(!find_action(&f.plan, "volume.v-root@h1", VF_ACTION_REPLACE),
+	   "a clone is not re-made for an interrupted create");
+	fixture_release(&f);
+}
+
 static void test_clash_and_ownership(void)
 {
 	struct fixture f;
@@ -631,6 +681,7 @@ int main(void)
 	test_noop_and_drift();
 	test_live_and_restart();
 	test_network_replace_in_use();
+	test_interrupted_upload();
 	test_clash_and_ownership();
 	test_removed_and_protected();
 	test_targets();
