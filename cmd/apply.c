@@ -1,8 +1,11 @@
 /*
  * apply.c — `virtform apply [CONFIG]`: plan, confirm, converge.
+ * `virtform apply FILE`: carry out a saved plan (plan -out FILE), exactly
+ * it, or refuse it as stale.
  *
  * Without a terminal it refuses unless --auto-approve, so a CI job never
- * hangs on a prompt and never applies a plan nobody asked for.
+ * hangs on a prompt and never applies a plan nobody asked for.  A saved
+ * plan is not asked about: it was reviewed when it was saved.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 
 static const char usage[] =
 	"usage: virtform apply [CONFIG] [--auto-approve] [--parallelism N] [--target ADDR]...\n"
+	"       virtform apply FILE [--parallelism N]\n"
 	"\n"
 	"Plan as 'virtform plan' does, show the plan, ask 'Apply these changes?'\n"
 	"(on a terminal), then carry it out: in dependency order (storage, volumes,\n"
@@ -18,13 +22,22 @@ static const char usage[] =
 	"action with its time.  A failed action stops only what depends on it;\n"
 	"every failure is listed at the end.\n"
 	"\n"
+	"apply FILE, with a plan saved by 'virtform plan -out FILE': reload the\n"
+	"configuration and re-read the hosts with the options the plan was made\n"
+	"with, and carry out exactly the saved actions, without asking.  If the\n"
+	"configuration, the state or any object the plan depends on changed since\n"
+	"(the plan is stale), say what changed and change nothing.  --target,\n"
+	"--allow-replace and --skip-unreachable are refused with a saved plan: it\n"
+	"carries its own.\n"
+	"\n"
 	"Options:\n"
 	"      --auto-approve        do not ask (needed without a terminal, as in CI)\n"
 	"      --parallelism N       actions in flight at once (default 10)\n"
 	RUN_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
-	"Exit status: 0 applied (or nothing to do), 1 an error or a failed action.\n";
+	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action or a\n"
+	"stale saved plan.\n";
 
 static int cmd_apply(int argc, char **argv);
 

@@ -30,8 +30,13 @@ extern const struct vf_cmd vf_cmd_hosts;
 extern const struct vf_cmd vf_cmd_plan;
 extern const struct vf_cmd vf_cmd_apply;
 extern const struct vf_cmd vf_cmd_destroy;
+extern const struct vf_cmd vf_cmd_show;
+extern const struct vf_cmd vf_cmd_import;
 extern const struct vf_cmd vf_cmd_help;
 extern const struct vf_cmd vf_cmd_version;
+
+/* virtform's version ("0.1.0"), for what it writes (saved plans). */
+const char *vf_cmd_version_string(void);
 
 /* Every command, in help order; NULL-terminated. */
 extern const struct vf_cmd *const vf_commands[];

@@ -18,7 +18,8 @@ static const char intro[] =
 	"virtform reconciles KVM hosts (libvirt) with a declarative YAML\n"
 	"configuration: clusters, hosts, networks, storage domains and VMs.\n"
 	"CONFIG is a YAML file or a directory whose *.yaml/*.yml files are\n"
-	"merged; default: the current directory.\n"
+	"merged; default: the current directory.  'virtform plan -out FILE' saves\n"
+	"a plan for review; 'virtform apply FILE' carries out exactly it.\n"
 	"\n"
 	"Commands:\n";
 
@@ -26,7 +27,8 @@ static const char outro[] =
 	"\n"
 	"Exit status:\n"
 	"  0  success\n"
-	"  1  error (bad configuration, unreachable host, failed action)\n"
+	"  1  error (bad configuration, unreachable host, failed action, stale\n"
+	"     saved plan)\n"
 	"  2  changes present (plan --detailed-exitcode, drift)\n"
 	"\n"
 	"Run 'virtform <command> --help' for a command's options.\n";

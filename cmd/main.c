@@ -18,6 +18,8 @@ const struct vf_cmd *const vf_commands[] = {
 	&vf_cmd_plan,
 	&vf_cmd_apply,
 	&vf_cmd_destroy,
+	&vf_cmd_show,
+	&vf_cmd_import,
 	&vf_cmd_help,
 	&vf_cmd_version,
 	NULL,

@@ -2,6 +2,10 @@
  * plan.c — `virtform plan [CONFIG]`: read every host, diff it against the
  * configuration and show what apply would do.  Changes nothing on any
  * host (it takes the state lock, so it never reads a half-written state).
+ *
+ * `-out FILE` also saves the plan for `virtform apply FILE`
+ * (reconcile/saved.h).  The single-dash spelling is Terraform's, kept so
+ * CI scripts read the same; `--out` works too.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +15,7 @@
 
 static const char usage[] =
 	"usage: virtform plan [CONFIG] [--json] [--detailed-exitcode] [--target ADDR]...\n"
+	"                     [--destroy] [-out FILE]\n"
 	"\n"
 	"Read every host of CONFIG (a YAML file or a directory; default: the\n"
 	"current directory) in parallel, diff what they have against the\n"
@@ -26,6 +31,11 @@ static const char usage[] =
 	"Options:\n"
 	"      --json                one JSON document (schemas/plan.schema.json)\n"
 	"      --detailed-exitcode   exit 0 no changes, 2 changes, 1 error\n"
+	"      -out FILE, --out FILE save the plan (mode 0600) for 'virtform apply FILE',\n"
+	"                            which carries out exactly it, or refuses if\n"
+	"                            anything it depends on changed since\n"
+	"      --destroy             plan the removal of everything virtform manages\n"
+	"                            for CONFIG, as 'virtform destroy' would\n"
 	RUN_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
@@ -42,18 +52,49 @@ const struct vf_cmd vf_cmd_plan = {
 	.run = cmd_plan,
 };
 
+/*
+ * Terraform's "-out FILE" and "-out=FILE" as "--out": getopt would read
+ * "-out" as -o -u -t.  Only before a "--".  Returns what to free.
+ */
+static char *long_out(int argc, char **argv)
+{
+	char *made = NULL;
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "-out"))
+			argv[i] = (char *)"--out";
+		else if (!strncmp(argv[i], "-out=", 5) && !made)
+			argv[i] = made = xasprintf("-%s", argv[i]);
+	}
+	return made;
+}
+
+/* A saved plan is JSON: a *.yaml name beside the configuration would be
+ * read as configuration by the next run. */
+static bool yaml_name(const char *file)
+{
+	size_t n = strlen(file);
+
+	return (n >= 5 && !strcmp(file + n - 5, ".yaml")) || (n >= 4 && !strcmp(file + n - 4, ".yml"));
+}
+
 static int cmd_plan(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, RUN_OPT_JSON },
 		{ "detailed-exitcode", no_argument, NULL, RUN_OPT_DETAILED_EXITCODE },
+		{ "out", required_argument, NULL, RUN_OPT_OUT },
+		{ "destroy", no_argument, NULL, RUN_OPT_DESTROY },
 		RUN_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { 0 };
 	struct run run;
 	bool json = false, detailed = false;
-	int c, rc;
+	const char *out_file = NULL;
+	char *made = long_out(argc, argv);
+	int c, rc = VF_EXIT_ERROR;
 
 	while ((c = vf_getopt(&vf_cmd_plan, argc, argv, "h", longopts)) != -1) {
 		int r = run_option(&vf_cmd_plan, c, optarg, &o);
@@ -64,25 +105,39 @@ static int cmd_plan(int argc, char **argv)
 		switch (c) {
 		case RUN_OPT_JSON: json = true; break;
 		case RUN_OPT_DETAILED_EXITCODE: detailed = true; break;
-		case 'h': fputs(usage, stdout); free(o.targets); return VF_EXIT_OK;
+		case RUN_OPT_OUT: out_file = optarg; break;
+		case RUN_OPT_DESTROY: o.destroy = true; break;
+		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
 		default: goto bad;
 		}
 	}
 	o.config_path = vf_cmd_config_arg(&vf_cmd_plan, argc, argv);
 	if (!o.config_path)
 		goto bad;
+	if (out_file && (!*out_file || yaml_name(out_file))) {
+		vf_cmd_error(&vf_cmd_plan, "-out '%s': a saved plan is JSON, not a configuration "
+			     "file; name it for instance 'plan.vfplan'", out_file);
+		goto bad;
+	}
 	rc = run_plan(&vf_cmd_plan, &o, &run);
 	if (rc == 0) {
 		if (json)
 			vf_plan_print_json(&run.plan, stdout);
 		else
 			vf_plan_print(&run.plan, stdout, run_color());
-		if (detailed && !vf_plan_empty(&run.plan))
+		if (out_file) {
+			fflush(stdout);
+			/* with --json, stdout stays one JSON document */
+			rc = run_save_plan(&vf_cmd_plan, &o, &run, out_file, json ? stderr : stdout);
+		}
+		if (rc == 0 && detailed && !vf_plan_empty(&run.plan))
 			rc = VF_EXIT_CHANGES;
 	}
 	run_release(&run, &o);
+	free(made);
 	return rc;
 bad:
 	free(o.targets);
-	return VF_EXIT_ERROR;
+	free(made);
+	return rc;
 }

@@ -1,5 +1,8 @@
 /*
- * run.c — the steps plan, apply and destroy share (run.h).
+ * run.c — the steps plan, apply and destroy share (run.h), and the saved
+ * plan's two ends: writing one after a plan, and `apply FILE`, which
+ * re-runs the plan with the recorded options and carries it out only
+ * when nothing it depends on changed (reconcile/saved.h decides).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/run.h"
+#include "reconcile/saved.h"
 
 #define RUN_DEFAULT_TIMEOUT 60.0
 #define RUN_OBSERVE_THREADS 16
@@ -43,6 +47,9 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 	case RUN_OPT_SKIP_UNREACHABLE:
 		o->skip_unreachable = true;
 		return 1;
+	case RUN_OPT_ALLOW_REPLACE:
+		o->allow_replace = true;
+		return 1;
 	case RUN_OPT_PARALLELISM:
 		n = strtoul(arg, &end, 10);
 		if (!*arg || *end || n < 1 || n > 256) {
@@ -69,25 +76,28 @@ static void print_diags(struct vf_diags *d)
 	vf_diags_print(d, stderr);
 }
 
-int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+static struct vf_plan_opts plan_opts(const struct run_opts *o)
 {
-	struct vf_diags diags = { 0 };
 	struct vf_plan_opts popts = {
 		.targets = o->targets, .n_targets = o->n_targets, .destroy = o->destroy,
+		.allow_replace = o->allow_replace,
 	};
+	return popts;
+}
+
+/* Lock the state and observe the hosts, run->config loaded. */
+static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
 	char *dir, *error = NULL;
 	const char *env = getenv("VIRTFORM_STATE_DIR");
 	size_t unreachable, i;
-	int rc = VF_EXIT_ERROR;
 
-	memset(run, 0, sizeof(*run));
-	run->config = vf_cmd_load_config(o->config_path);
-	if (!run->config)
-		return VF_EXIT_ERROR;
 	if (o->state_dir)
 		dir = xstrdup(o->state_dir);
 	else if (env && *env)
 		dir = xstrdup(env);
+	else if (o->default_state_dir)
+		dir = xstrdup(o->default_state_dir);
 	else
 		dir = vf_state_default_dir(o->config_path);
 	if (vf_state_open(&run->state, dir, o->lock_timeout, cmd->name, &error) < 0) {
@@ -115,6 +125,27 @@ int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run
 			if (!run->views.hosts[i].observed)
 				run->views.hosts[i].skipped = true;
 
+	return VF_EXIT_OK;
+}
+
+int run_observe(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
+	memset(run, 0, sizeof(*run));
+	run->config = vf_cmd_load_config(o->config_path);
+	if (!run->config)
+		return VF_EXIT_ERROR;
+	return run_observe_loaded(cmd, o, run);
+}
+
+/* run_plan() with run->config loaded. */
+static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
+	struct vf_diags diags = { 0 };
+	struct vf_plan_opts popts = plan_opts(o);
+	int rc = VF_EXIT_ERROR;
+
+	if (run_observe_loaded(cmd, o, run))
+		return VF_EXIT_ERROR;
 	if (vf_desired_build(run->config, &run->views, &run->state, o->destroy, &run->desired,
 			     &diags, &run->plan.warnings, &run->plan.n_warnings,
 			     &run->plan.alloc_warnings) < 0)
@@ -130,6 +161,36 @@ out:
 			diags.n_errors, diags.n_errors == 1 ? "" : "s");
 	vf_diags_release(&diags);
 	return rc;
+}
+
+int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
+	memset(run, 0, sizeof(*run));
+	run->config = vf_cmd_load_config(o->config_path);
+	if (!run->config)
+		return VF_EXIT_ERROR;
+	return run_plan_loaded(cmd, o, run);
+}
+
+int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+		  const char *file, FILE *out)
+{
+	struct vf_plan_opts popts = plan_opts(o);
+	struct vf_saved_source src = {
+		.config_path = o->config_path, .config = run->config, .views = &run->views,
+		.desired = &run->desired, .state = &run->state, .plan = &run->plan,
+		.opts = &popts, .skip_unreachable = o->skip_unreachable,
+		.version = vf_cmd_version_string(),
+	};
+	char *error = NULL;
+
+	if (vf_saved_write(file, &src, &error) < 0) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return VF_EXIT_ERROR;
+	}
+	fprintf(out, "\nSaved the plan to %s: apply it with 'virtform apply %s'.\n", file, file);
+	return VF_EXIT_OK;
 }
 
 void run_release(struct run *run, struct run_opts *o)
@@ -157,8 +218,22 @@ static bool confirm(const char *question)
 	return !strcmp(line, "yes");
 }
 
-int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
-	      bool auto_approve)
+/* Bring the state up to date before anything changes (vf_state_sync). */
+static int sync_state(const struct vf_cmd *cmd, struct run *run)
+{
+	char *error = NULL;
+
+	if (vf_state_sync(&run->state, run->config, &run->desired, &run->views) &&
+	    vf_state_save(&run->state, &error) < 0) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return VF_EXIT_ERROR;
+	}
+	return VF_EXIT_OK;
+}
+
+/* Carry out run's plan and print the summary; the exit status. */
+static int execute(const struct run_opts *o, struct run *run)
 {
 	struct vf_apply_opts aopts = {
 		.parallelism = o->parallelism ? o->parallelism : 10,
@@ -170,27 +245,6 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 	const char *verb = o->destroy ? "Destroy" : "Apply";
 	int rc;
 
-	char *error = NULL;
-
-	if (vf_state_sync(&run->state, run->config, &run->desired, &run->views) &&
-	    vf_state_save(&run->state, &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-		return VF_EXIT_ERROR;
-	}
-	vf_plan_print(&run->plan, stdout, aopts.color);
-	if (vf_plan_empty(&run->plan))
-		return VF_EXIT_OK;
-	if (!auto_approve) {
-		if (!isatty(STDIN_FILENO))
-			return vf_cmd_error(cmd, "no terminal to confirm on: review the plan and "
-					    "give --auto-approve to %s without asking",
-					    o->destroy ? "destroy" : "apply");
-		if (!confirm(o->destroy ? "Destroy these resources?" : "Apply these changes?")) {
-			printf("%s cancelled; nothing was changed.\n", verb);
-			return VF_EXIT_ERROR;
-		}
-	}
 	putchar('\n');
 	fflush(stdout);
 	rc = vf_apply(run->config, &run->plan, &vf_provider_libvirt, &run->state, &aopts, &res);
@@ -203,6 +257,193 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 		printf("; %zu failed, %zu not attempted", res.n_failed, res.n_not_attempted);
 	printf(".\n");
 	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
+}
+
+int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+	      bool auto_approve)
+{
+	const char *verb = o->destroy ? "Destroy" : "Apply";
+
+	if (sync_state(cmd, run))
+		return VF_EXIT_ERROR;
+	vf_plan_print(&run->plan, stdout, run_color());
+	if (vf_plan_empty(&run->plan))
+		return VF_EXIT_OK;
+	if (!auto_approve) {
+		if (!isatty(STDIN_FILENO))
+			return vf_cmd_error(cmd, "no terminal to confirm on: review the plan and "
+					    "give --auto-approve to %s without asking",
+					    o->destroy ? "destroy" : "apply");
+		if (!confirm(o->destroy ? "Destroy these resources?" : "Apply these changes?")) {
+			printf("%s cancelled; nothing was changed.\n", verb);
+			return VF_EXIT_ERROR;
+		}
+	}
+	return execute(o, run);
+}
+
+/* ---- apply FILE ------------------------------------------------------------ */
+
+static void shell_word(char **cmd, const char *word)
+{
+	char *next;
+
+	if (*word && !word[strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789@%+=:,./_-")])
+		next = xasprintf("%s %s", *cmd, word);
+	else {
+		/* quote it, ' as '\'' */
+		size_t n = strlen(*cmd) + 4 * strlen(word) + 4, i, k;
+		next = xmalloc(n);
+		k = (size_t)snprintf(next, n, "%s '", *cmd);
+		for (i = 0; word[i]; i++) {
+			if (word[i] == '\'') {
+				memcpy(next + k, "'\\''", 4);
+				k += 4;
+			} else {
+				next[k++] = word[i];
+			}
+		}
+		next[k++] = '\'';
+		next[k] = '\0';
+	}
+	free(*cmd);
+	*cmd = next;
+}
+
+char *run_plan_command(const struct vf_saved *s, const char *file)
+{
+	char *cmd = xstrdup("virtform plan");
+	size_t i;
+
+	shell_word(&cmd, s->config_path);
+	if (s->destroy)
+		shell_word(&cmd, "--destroy");
+	for (i = 0; i < s->n_targets; i++) {
+		shell_word(&cmd, "--target");
+		shell_word(&cmd, s->targets[i]);
+	}
+	if (s->allow_replace)
+		shell_word(&cmd, "--allow-replace");
+	if (s->skip_unreachable)
+		shell_word(&cmd, "--skip-unreachable");
+	shell_word(&cmd, "-out");
+	shell_word(&cmd, file);
+	return cmd;
+}
+
+static int stale(const struct vf_cmd *cmd, const struct vf_saved *s, const char *file,
+		 const struct vf_saved_problems *p)
+{
+	char *again = run_plan_command(s, file);
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		fprintf(stderr, "virtform %s: error: the saved plan %s is stale: %s\n", cmd->name,
+			file, p->lines[i]);
+	fprintf(stderr, "hint: run '%s' again and review it; nothing was changed\n", again);
+	free(again);
+	return VF_EXIT_ERROR;
+}
+
+/*
+ * apply FILE: the configuration as it was, the plan pipeline with the
+ * recorded options, then the stale checks; only an identical plan runs,
+ * without asking (it was reviewed when it was saved).
+ */
+static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const char *file)
+{
+	struct vf_saved saved;
+	struct vf_saved_problems problems = { 0 };
+	struct vf_plan_opts popts;
+	struct vf_saved_source src;
+	struct run run;
+	char *error = NULL;
+	size_t i;
+	int rc = VF_EXIT_ERROR;
+
+	memset(&run, 0, sizeof(run));
+	if (vf_saved_read(file, &saved, &error) < 0) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+		vf_saved_release(&saved);
+		return VF_EXIT_ERROR;
+	}
+	o->config_path = saved.config_path;
+	o->default_state_dir = saved.state_dir;
+	o->destroy = saved.destroy;
+	o->allow_replace = saved.allow_replace;
+	o->skip_unreachable = saved.skip_unreachable;
+	for (i = 0; i < saved.n_targets; i++) {
+		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
+		o->targets[o->n_targets++] = saved.targets[i];
+	}
+
+	run.config = vf_cmd_load_config(saved.config_path);
+	if (!run.config) {
+		VF_GROW(problems.lines, 1, problems.alloc);
+		problems.lines[problems.n++] = xasprintf(
+			"the configuration '%s' does not load any more (a saved plan names it "
+			"relative to the directory plan ran in)", saved.config_path);
+		rc = stale(cmd, &saved, file, &problems);
+		goto out;
+	}
+	if (strcmp(run.config->project, saved.project) ||
+	    vf_saved_check_config(&saved, run.config, &problems)) {
+		if (strcmp(run.config->project, saved.project)) {
+			VF_GROW(problems.lines, problems.n + 1, problems.alloc);
+			problems.lines[problems.n++] = xasprintf(
+				"the configuration is project '%s' now, '%s' when the plan was made",
+				run.config->project, saved.project);
+		}
+		rc = stale(cmd, &saved, file, &problems);
+		goto out;
+	}
+	if (run_plan_loaded(cmd, o, &run))
+		goto out;
+	popts = plan_opts(o);
+	src = (struct vf_saved_source){
+		.config_path = o->config_path, .config = run.config, .views = &run.views,
+		.desired = &run.desired, .state = &run.state, .plan = &run.plan, .opts = &popts,
+		.skip_unreachable = o->skip_unreachable, .version = vf_cmd_version_string(),
+	};
+	if (vf_saved_check_run(&saved, &src, &problems)) {
+		rc = stale(cmd, &saved, file, &problems);
+		goto out;
+	}
+	if (sync_state(cmd, &run))
+		goto out;
+	if (vf_plan_empty(&run.plan)) {
+		vf_plan_print(&run.plan, stdout, run_color());
+		rc = VF_EXIT_OK;
+		goto out;
+	}
+	printf("Applying the saved plan %s (made %s): %u to create, %u to update, %u to replace, "
+	       "%u to destroy", file, saved.created, run.plan.counts[VF_ACTION_CREATE],
+	       run.plan.counts[VF_ACTION_UPDATE], run.plan.counts[VF_ACTION_REPLACE],
+	       run.plan.counts[VF_ACTION_DELETE]);
+	if (run.plan.counts[VF_ACTION_START] || run.plan.counts[VF_ACTION_STOP])
+		printf(", %u to start, %u to stop", run.plan.counts[VF_ACTION_START],
+		       run.plan.counts[VF_ACTION_STOP]);
+	printf(".\n");
+	rc = execute(o, &run);
+out:
+	run_release(&run, o);
+	vf_saved_problems_release(&problems);
+	vf_saved_release(&saved);
+	return rc;
+}
+
+/* The options a saved plan carries, given again on the command line. */
+static const char *plan_shaping_option(const struct run_opts *o)
+{
+	if (o->n_targets)
+		return "--target";
+	if (o->allow_replace)
+		return "--allow-replace";
+	if (o->skip_unreachable)
+		return "--skip-unreachable";
+	return NULL;
 }
 
 int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy)
@@ -237,6 +478,21 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 	if (!o.config_path) {
 		free(o.targets);
 		return VF_EXIT_ERROR;
+	}
+	if (vf_saved_detect(o.config_path)) {
+		const char *opt = plan_shaping_option(&o);
+		free(o.targets);
+		o.targets = NULL;
+		o.n_targets = o.alloc_targets = 0;
+		if (destroy)
+			return vf_cmd_error(cmd, "'%s' is a saved plan: carry it out with 'virtform "
+					    "apply %s' (a plan saved with 'virtform plan --destroy "
+					    "-out FILE' destroys)", o.config_path, o.config_path);
+		if (opt)
+			return vf_cmd_error(cmd, "%s cannot be given with the saved plan '%s': a "
+					    "saved plan carries its own options; make another with "
+					    "'virtform plan %s ... -out FILE'", opt, o.config_path, opt);
+		return run_apply_saved(cmd, &o, o.config_path);
 	}
 	rc = run_plan(cmd, &o, &run);
 	if (rc == 0)

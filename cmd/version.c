@@ -13,6 +13,11 @@
 #define VF_GIT_REV "unknown"
 #endif
 
+const char *vf_cmd_version_string(void)
+{
+	return VF_VERSION;
+}
+
 static const char usage[] =
 	"usage: virtform version\n"
 	"\n"
