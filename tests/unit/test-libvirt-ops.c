@@ -305,7 +305,8 @@ static void test_observe_unmanaged(void)
 	ok(o->memory_total > 0, "memory_total from node info: %llu",
 	   (unsigned long long)o->memory_total);
 	it = item(o, VF_KIND_VM, "test");
-	ok(it && !it->detailed, "built-in domain 'test': listed, not detailed (unmanaged)");
+	ok(it && it->detailed && it->r.u.vm.running,
+	   "built-in domain 'test': read in full (import and network users need it), running");
 	ok(it && it->r.uuid && strlen(it->r.uuid) == 36, "its uuid is known");
 	ok(it && it->r.u.vm.marker.project == NULL, "no marker");
 	is_str(it ? it->r.address : NULL, "vm.test", "its address");
@@ -560,7 +561,8 @@ static void test_vm(void)
 	ok(it && it->r.u.vm.memory == 1u << 30 && it->r.u.vm.n_disks == 1, "observed memory and disk");
 	is_str(it ? it->r.uuid : NULL, uuid_before, "observed uuid");
 	it = item(o, VF_KIND_VM, "test");
-	ok(it && !it->detailed, "the unmarked domain still is not detailed");
+	ok(it && it->detailed && !it->r.u.vm.marker.project,
+	   "the unmarked domain is read in full and still carries no marker");
 	vf_observed_free(o);
 
 	/* Update: a new persistent definition, the same domain; description live. */
