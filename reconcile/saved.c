@@ -823,18 +823,6 @@ int vf_saved_print_json(const struct vf_saved *s, FILE *out)
 
 /* ---- the plan rebuilt ----------------------------------------------------- */
 
-static int kind_parse(const char *name, enum vf_kind *k)
-{
-	int i;
-
-	for (i = 0; name && i < VF_KIND_COUNT; i++)
-		if (!strcmp(vf_kind_name(i), name)) {
-			*k = i;
-			return 0;
-		}
-	return -1;
-}
-
 static int action_parse(const char *name, enum vf_action_type *t)
 {
 	int i;
@@ -914,7 +902,7 @@ int vf_saved_plan(const struct vf_saved *s, struct vf_plan *plan, char **error)
 		json_t *deps = json_object_get(d, "depends_on"), *f, *v;
 		const char *address = jstr(c, "address"), *name = jstr(c, "name");
 
-		if (!address || !name || kind_parse(jstr(c, "kind"), &a->kind) < 0 ||
+		if (!address || !name || vf_kind_parse(jstr(c, "kind"), &a->kind) < 0 ||
 		    action_parse(jstr(c, "action"), &a->type) < 0 || !json_is_array(fields) ||
 		    json_array_size(dfields) != json_array_size(fields)) {
 			*error = xasprintf("%s: the saved plan is damaged: change %zu is incomplete "

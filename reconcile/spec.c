@@ -19,6 +19,18 @@ const char *vf_kind_name(enum vf_kind k)
 	return (unsigned)k < VF_KIND_COUNT ? names[k] : "?";
 }
 
+int vf_kind_parse(const char *name, enum vf_kind *k)
+{
+	int i;
+
+	for (i = 0; name && i < VF_KIND_COUNT; i++)
+		if (!strcmp(vf_kind_name(i), name)) {
+			*k = i;
+			return 0;
+		}
+	return -1;
+}
+
 struct vf_observed_item *vf_observed_add(struct vf_observed *o, enum vf_kind kind,
 					 const char *name)
 {

@@ -42,6 +42,8 @@ enum vf_kind {
 	VF_KIND_COUNT,
 };
 const char *vf_kind_name(enum vf_kind k);   /* "storage", "volume", ... */
+/* The kind named name ("vm", ...): 0, or -1 for no kind (name may be NULL). */
+int vf_kind_parse(const char *name, enum vf_kind *k);
 
 struct vf_network_spec {
 	enum vf_net_mode mode;
@@ -117,6 +119,15 @@ struct vf_marker {
 	const char *spec_hash;          /* 16 hex digits; NULL when absent */
 	struct vf_marker_volume *volumes;
 	size_t n_volumes;
+	/*
+	 * Changes written to a running VM's definition that wait for its
+	 * restart: their field paths ("cpus max_memory"), and the id the
+	 * domain had when they were written.  Observed: kept only while the
+	 * domain still runs with that id (a restart ends the wait); NULL when
+	 * nothing waits.  Not part of the spec hash or the diff.
+	 */
+	const char *pending;
+	int pending_id;
 };
 
 struct vf_vm_spec {

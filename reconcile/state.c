@@ -114,18 +114,6 @@ static const char *jstr(json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-static int kind_parse(const char *name, enum vf_kind *k)
-{
-	int i;
-
-	for (i = 0; name && i < VF_KIND_COUNT; i++)
-		if (!strcmp(vf_kind_name(i), name)) {
-			*k = i;
-			return 0;
-		}
-	return -1;
-}
-
 static int state_read(struct vf_state *s, char **error)
 {
 	json_error_t jerr;
@@ -167,7 +155,7 @@ static int state_read(struct vf_state *s, char **error)
 		/* absent in states written before the journal: nothing pending */
 		e.pending = (char *)jstr(item, "pending");
 		e.pending_since = (char *)jstr(item, "pending_since");
-		if (!e.address || !e.name || kind_parse(jstr(item, "kind"), &e.kind) < 0) {
+		if (!e.address || !e.name || vf_kind_parse(jstr(item, "kind"), &e.kind) < 0) {
 			*error = xasprintf("%s: resource %zu is incomplete (address, kind and name "
 					   "are required)", s->path, i);
 			goto out;
