@@ -8,6 +8,7 @@
 #   make lab-up / lab-down / lab-status
 #   make bench      print loader benchmark figures
 #   make bench-apply print apply/destroy figures on the lab (30 VMs, 3 hosts)
+#   make bench-perf print the performance bar's figures (docs/performance.md)
 
 CC      ?= gcc
 PKGS    := libvirt yaml-0.1 libxml-2.0 jansson
@@ -18,7 +19,7 @@ CFLAGS  ?= -O2 -g
 VF_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes $(WERROR) -pthread -D_GNU_SOURCE -I.
 # Targets that install the libraries, or need none, may run before they exist.
-NO_LIBS_GOALS := deps deps-if-missing check demo asan clean lab-up lab-down lab-status bench bench-apply
+NO_LIBS_GOALS := deps deps-if-missing check demo asan clean lab-up lab-down lab-status bench bench-apply bench-perf
 ifeq ($(filter $(NO_LIBS_GOALS),$(MAKECMDGOALS)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
     $(error libraries missing ($(PKGS)): run 'make deps' as root, or 'make check' which does it)
@@ -44,7 +45,7 @@ PROVE   ?= prove
 # --comments: a failing test's diagnostics reach the log (CI shows nothing else)
 PROVE_FLAGS ?= --comments
 
-.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench bench-apply clean unit
+.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench bench-apply bench-perf bench-tools clean unit
 
 BIN     ?= virtform
 
@@ -114,6 +115,21 @@ bench: deps-if-missing
 bench-apply: deps-if-missing
 	$(MAKE) $(BIN)
 	VIRTFORM=$(CURDIR)/$(BIN) bench/apply-lab.sh
+
+# The raw floors the performance bar compares virtform with: libvirt only.
+BENCH_BIN := $(BUILD)/bench/floor $(BUILD)/bench/raw-apply
+$(BUILD)/bench/%: bench/%.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(VF_CFLAGS) $(CFLAGS) $(shell pkg-config --cflags libvirt) $(LDFLAGS) -o $@ $< \
+	    $(shell pkg-config --libs libvirt) -pthread
+
+bench-tools: $(BENCH_BIN)
+
+# bench/perf.sh: no-op plan of 1,000 VMs vs the floor, apply of 40 running
+# VMs vs raw define+start (both on the lab), plan's peak RSS at 10,000 VMs.
+bench-perf: deps-if-missing
+	$(MAKE) $(BIN) bench-tools
+	VIRTFORM=$(abspath $(BIN)) VF_BENCH_BIN=$(abspath $(BUILD)/bench) bench/perf.sh
 
 clean:
 	rm -rf build build-asan virtform

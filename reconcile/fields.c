@@ -16,46 +16,114 @@
 
 #include "reconcile/engine.h"
 
+/*
+ * The generator below emits each field once it is complete: into an
+ * array (vf_resource_fields) or straight into the spec hash
+ * (vf_resource_hash, which allocates nothing — it runs for every desired
+ * VM of every plan).  Paths and values that are string literals (field
+ * names, enum names, the disk and NIC paths of the tables below) are not
+ * copied: a literal outlives any arena.  Everything else is copied into
+ * the arena, so fields never point into r.
+ */
 struct fields {
 	struct vf_arena *arena;
 	struct vf_field *items;
 	size_t n, alloc;
 	bool desired;
+	uint64_t *hash;          /* set: hash fields instead of keeping them */
 };
 
-static struct vf_field *add(struct fields *f, const char *path, enum vf_value_type type)
-{
-	struct vf_field *x;
+/* Paths of the usual disk targets and NIC indices, so 10,000 VMs do not
+ * make 10,000 copies of "disk[vda].volume". */
+#define DISK_PATHS(c) { "disk[vd" #c "].volume", "disk[vd" #c "].format" }
+static const char *const disk_paths[26][2] = {
+	DISK_PATHS(a), DISK_PATHS(b), DISK_PATHS(c), DISK_PATHS(d), DISK_PATHS(e),
+	DISK_PATHS(f), DISK_PATHS(g), DISK_PATHS(h), DISK_PATHS(i), DISK_PATHS(j),
+	DISK_PATHS(k), DISK_PATHS(l), DISK_PATHS(m), DISK_PATHS(n), DISK_PATHS(o),
+	DISK_PATHS(p), DISK_PATHS(q), DISK_PATHS(r), DISK_PATHS(s), DISK_PATHS(t),
+	DISK_PATHS(u), DISK_PATHS(v), DISK_PATHS(w), DISK_PATHS(x), DISK_PATHS(y),
+	DISK_PATHS(z),
+};
+#define NIC_PATHS(i) { "nic[" #i "].network", "nic[" #i "].mac", "nic[" #i "].model" }
+static const char *const nic_paths[8][3] = {
+	NIC_PATHS(0), NIC_PATHS(1), NIC_PATHS(2), NIC_PATHS(3),
+	NIC_PATHS(4), NIC_PATHS(5), NIC_PATHS(6), NIC_PATHS(7),
+};
 
-	VF_GROW(f->items, f->n + 1, f->alloc);
-	x = &f->items[f->n++];
-	memset(x, 0, sizeof(*x));
-	x->path = vf_arena_strdup(f->arena, path);
-	x->type = type;
-	x->present = true;
-	return x;
+static bool hashed(const char *path)
+{
+	return strcmp(path, "state") && strcmp(path, "autostart") && strcmp(path, "active");
 }
 
+static void hash_bytes(uint64_t *h, const char *p)
+{
+	for (; *p; p++)
+		*h = (*h ^ (unsigned char)*p) * 1099511628211ull;
+}
+
+/*
+ * Take the complete field x.  path_literal / text_literal: the strings
+ * are literals (kept as they are), else they may be stack buffers and are
+ * copied.
+ */
+static void emit(struct fields *f, const struct vf_field *x, bool path_literal, bool text_literal)
+{
+	struct vf_field *y;
+
+	if (f->hash) {
+		char buf[1024];
+		if (!hashed(x->path))
+			return;
+		hash_bytes(f->hash, x->path);
+		*f->hash = (*f->hash ^ '=') * 1099511628211ull;
+		hash_bytes(f->hash, vf_field_format(x, buf, sizeof(buf)));
+		*f->hash = (*f->hash ^ '\n') * 1099511628211ull;
+		return;
+	}
+	VF_GROW(f->items, f->n + 1, f->alloc);
+	y = &f->items[f->n++];
+	*y = *x;
+	if (!path_literal)
+		y->path = vf_arena_strdup(f->arena, x->path);
+	if (x->text && !text_literal)
+		y->text = vf_arena_strdup(f->arena, x->text);
+}
+
+/* A string field (nothing when value is NULL); any: the config leaves it open. */
+static void add_text(struct fields *f, const char *path, bool path_literal, const char *value,
+		     bool value_literal, bool any)
+{
+	struct vf_field x = { .path = path, .type = VF_VALUE_STRING, .text = value,
+			      .present = true, .any = any };
+
+	if (value)
+		emit(f, &x, path_literal, value_literal);
+}
+
+/* path and value are literals (a field name, an enum's name). */
+static void add_lit(struct fields *f, const char *path, const char *value)
+{
+	add_text(f, path, true, value, true, false);
+}
+
+/* path is a literal; value is copied. */
 static void add_str(struct fields *f, const char *path, const char *value)
 {
-	struct vf_field *x;
-
-	if (!value)
-		return;
-	x = add(f, path, VF_VALUE_STRING);
-	x->text = vf_arena_strdup(f->arena, value);
+	add_text(f, path, true, value, false, false);
 }
 
 static void add_num(struct fields *f, const char *path, enum vf_value_type type, uint64_t v)
 {
-	add(f, path, type)->number = v;
+	struct vf_field x = { .path = path, .type = type, .number = v, .present = true };
+
+	emit(f, &x, true, true);
 }
 
 static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
 {
 	char buf[1024];
 
-	add_str(f, "type", vf_storage_type_name(p->type));
+	add_lit(f, "type", vf_storage_type_name(p->type));
 	add_str(f, "path", p->path);
 	switch (p->type) {
 	case VF_STORAGE_NFS:
@@ -81,22 +149,23 @@ static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
 static void volume_fields(struct fields *f, const struct vf_volume_spec *v)
 {
 	add_str(f, "pool", v->pool);
-	if (f->desired && !v->capacity)
-		add(f, "capacity", VF_VALUE_BYTES)->any = true;
-	else
+	if (f->desired && !v->capacity) {
+		struct vf_field x = { .path = "capacity", .type = VF_VALUE_BYTES, .present = true,
+				      .any = true };
+		emit(f, &x, true, true);
+	} else {
 		add_num(f, "capacity", VF_VALUE_BYTES, v->capacity);
-	add_str(f, "format", vf_image_format_name(v->format));
-	add_str(f, "backing", v->backing);
-	if (f->desired && v->upload_file) {
-		/* shown on create, never diffed: libvirt does not know the file */
-		add_str(f, "upload", v->upload_file);
-		f->items[f->n - 1].any = true;
 	}
+	add_lit(f, "format", vf_image_format_name(v->format));
+	add_str(f, "backing", v->backing);
+	/* shown on create, never diffed: libvirt does not know the file */
+	if (f->desired && v->upload_file)
+		add_text(f, "upload", true, v->upload_file, false, true);
 }
 
 static void network_fields(struct fields *f, const struct vf_network_spec *n)
 {
-	add_str(f, "mode", vf_net_mode_name(n->mode));
+	add_lit(f, "mode", vf_net_mode_name(n->mode));
 	add_str(f, "bridge", n->bridge);
 	if (n->mtu)
 		add_num(f, "mtu", VF_VALUE_NUMBER, n->mtu);
@@ -115,6 +184,15 @@ static void network_fields(struct fields *f, const struct vf_network_spec *n)
 	add_num(f, "autostart", VF_VALUE_BOOL, n->autostart);
 }
 
+/* target "vda".."vdz": its row of disk_paths; NULL otherwise. */
+static const char *const *disk_path_row(const char *target)
+{
+	if (target && target[0] == 'v' && target[1] == 'd' && target[2] >= 'a' && target[2] <= 'z' &&
+	    !target[3])
+		return disk_paths[target[2] - 'a'];
+	return NULL;
+}
+
 static void vm_fields(struct fields *f, const struct vf_vm_spec *vm)
 {
 	char path[96], buf[160];
@@ -124,8 +202,8 @@ static void vm_fields(struct fields *f, const struct vf_vm_spec *vm)
 	add_num(f, "max_cpus", VF_VALUE_NUMBER, vm->max_cpus ? vm->max_cpus : vm->cpus);
 	add_num(f, "memory", VF_VALUE_BYTES, vm->memory);
 	add_num(f, "max_memory", VF_VALUE_BYTES, vm->max_memory ? vm->max_memory : vm->memory);
-	add_str(f, "firmware", vf_firmware_name(vm->firmware));
-	add_str(f, "graphics", vf_graphics_type_name(vm->graphics));
+	add_lit(f, "firmware", vf_firmware_name(vm->firmware));
+	add_lit(f, "graphics", vf_graphics_type_name(vm->graphics));
 	if (vm->graphics != VF_GRAPHICS_NONE) {
 		add_str(f, "graphics.listen", vm->graphics_listen);
 		if (vm->graphics_port >= 0)
@@ -133,30 +211,50 @@ static void vm_fields(struct fields *f, const struct vf_vm_spec *vm)
 	}
 	for (i = 0; i < vm->n_disks; i++) {
 		const struct vf_disk_spec *d = &vm->disks[i];
-		snprintf(path, sizeof(path), "disk[%s].volume", d->target);
+		const char *const *row = disk_path_row(d->target);
 		if (d->pool)
 			snprintf(buf, sizeof(buf), "%s/%s", d->pool, d->volume ? d->volume : "");
 		else
 			snprintf(buf, sizeof(buf), "%s", d->volume ? d->volume : "");
-		add_str(f, path, buf);
-		snprintf(path, sizeof(path), "disk[%s].format", d->target);
-		add_str(f, path, vf_image_format_name(d->format));
+		if (!row)
+			snprintf(path, sizeof(path), "disk[%s].volume", d->target);
+		add_text(f, row ? row[0] : path, row != NULL, buf, false, false);
+		if (!row)
+			snprintf(path, sizeof(path), "disk[%s].format", d->target);
+		add_text(f, row ? row[1] : path, row != NULL, vf_image_format_name(d->format), true,
+			 false);
 	}
 	for (i = 0; i < vm->n_nics; i++) {
 		const struct vf_nic_spec *n = &vm->nics[i];
+		const char *const *row = i < VF_ARRAY_SIZE(nic_paths) ? nic_paths[i] : NULL;
 		char mac[18];
-		snprintf(path, sizeof(path), "nic[%zu].network", i);
-		add_str(f, path, n->network);
-		snprintf(path, sizeof(path), "nic[%zu].mac", i);
+		if (!row)
+			snprintf(path, sizeof(path), "nic[%zu].network", i);
+		add_text(f, row ? row[0] : path, row != NULL, n->network, false, false);
 		vf_mac_format(n->mac, mac);
-		add_str(f, path, mac);
-		snprintf(path, sizeof(path), "nic[%zu].model", i);
-		add_str(f, path, n->model);
+		if (!row)
+			snprintf(path, sizeof(path), "nic[%zu].mac", i);
+		add_text(f, row ? row[1] : path, row != NULL, mac, false, false);
+		if (!row)
+			snprintf(path, sizeof(path), "nic[%zu].model", i);
+		add_text(f, row ? row[2] : path, row != NULL, n->model, false, false);
 	}
 	if (vm->description)
 		add_str(f, "description", vm->description);
 	add_num(f, "autostart", VF_VALUE_BOOL, vm->autostart);
-	add_str(f, "state", vm->running ? "running" : "stopped");
+	add_lit(f, "state", vm->running ? "running" : "stopped");
+}
+
+/* Run the generator for r's kind. */
+static void generate(struct fields *f, const struct vf_resource *r)
+{
+	switch (r->kind) {
+	case VF_KIND_STORAGE: storage_fields(f, &r->u.pool); break;
+	case VF_KIND_VOLUME:  volume_fields(f, &r->u.vol); break;
+	case VF_KIND_NETWORK: network_fields(f, &r->u.net); break;
+	case VF_KIND_VM:      vm_fields(f, &r->u.vm); break;
+	case VF_KIND_COUNT:   break;
+	}
 }
 
 size_t vf_resource_fields(const struct vf_resource *r, bool desired, struct vf_arena *arena,
@@ -165,13 +263,7 @@ size_t vf_resource_fields(const struct vf_resource *r, bool desired, struct vf_a
 	struct fields f = { .arena = arena, .desired = desired };
 	struct vf_field *copy;
 
-	switch (r->kind) {
-	case VF_KIND_STORAGE: storage_fields(&f, &r->u.pool); break;
-	case VF_KIND_VOLUME:  volume_fields(&f, &r->u.vol); break;
-	case VF_KIND_NETWORK: network_fields(&f, &r->u.net); break;
-	case VF_KIND_VM:      vm_fields(&f, &r->u.vm); break;
-	case VF_KIND_COUNT:   break;
-	}
+	generate(&f, r);
 	/* Into the arena: callers keep fields as long as the arena. */
 	copy = f.n ? vf_arena_alloc(arena, f.n * sizeof(*copy)) : NULL;
 	if (f.n)
@@ -204,30 +296,11 @@ const char *vf_field_format(const struct vf_field *f, char *buf, size_t len)
 	return buf;
 }
 
-static bool hashed(const char *path)
-{
-	return strcmp(path, "state") && strcmp(path, "autostart") && strcmp(path, "active");
-}
-
 void vf_resource_hash(const struct vf_resource *r, char out[17])
 {
-	struct vf_arena arena = VF_ARENA_INIT;
-	struct vf_field *fields;
-	size_t n = vf_resource_fields(r, true, &arena, &fields), i;
 	uint64_t h = 14695981039346656037ull;
-	char buf[1024];
+	struct fields f = { .desired = true, .hash = &h };
 
-	for (i = 0; i < n; i++) {
-		const char *p;
-		if (!hashed(fields[i].path))
-			continue;
-		for (p = fields[i].path; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ '=') * 1099511628211ull;
-		for (p = vf_field_format(&fields[i], buf, sizeof(buf)); *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ '\n') * 1099511628211ull;
-	}
+	generate(&f, r);
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
-	vf_arena_release(&arena);
 }

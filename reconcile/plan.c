@@ -372,6 +372,24 @@ static bool upload_interrupted(struct planner *p, const struct vf_resource *d)
 	return !strcmp(action, "create") || !strcmp(action, "replace");
 }
 
+/* A running VM whose definition has changes its running self lacks. */
+static void note_waiting(struct planner *p, const struct vf_resource *d, const char *pending)
+{
+	char *list = xmalloc(2 * strlen(pending) + 1), *o = list;
+	const char *c;
+
+	for (c = pending; *c; c++) {     /* "cpus max_memory" -> "cpus, max_memory" */
+		if (*c == ' ')
+			*o++ = ',';
+		*o++ = *c;
+	}
+	*o = '\0';
+	warn(p->plan, "%s on %s runs without changes written to its definition, which wait for "
+		      "its restart: %s (restart it when convenient, or set restart_policy: allow)",
+	     d->address, d->host, list);
+	free(list);
+}
+
 static void plan_existing(struct planner *p, const struct vf_resource *d,
 			  const struct vf_observed_item *it)
 {
@@ -459,6 +477,9 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 			a->live = true;
 	}
 	free(df.changes);
+	if (d->kind == VF_KIND_VM && o->u.vm.running && o->u.vm.marker.pending &&
+	    !(df.n && d->u.vm.restart_allowed && df.restart) && !(df.state_changes && !d->u.vm.running))
+		note_waiting(p, d, o->u.vm.marker.pending);
 	if (d->kind == VF_KIND_VM && df.state_changes)
 		action_new(p, d->u.vm.running ? VF_ACTION_START : VF_ACTION_STOP, d, o);
 	if ((d->kind == VF_KIND_NETWORK || d->kind == VF_KIND_STORAGE) && df.active_changes)

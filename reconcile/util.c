@@ -86,7 +86,10 @@ void vf_grow(void **array, size_t elem, size_t need, size_t *alloc)
 }
 
 /* Arena: a list of blocks, newest first.  Large requests get their own
- * block so a 1 MiB scalar does not waste the rest of a standard block. */
+ * block so a 1 MiB scalar does not waste the rest of a standard block.
+ * Blocks are malloc'd, not calloc'd, and each allocation is zeroed as it
+ * is handed out: an arena that holds a few fields (a spec hash, one
+ * parse) must not pay for clearing 64 KiB. */
 #define ARENA_BLOCK (64u * 1024)
 #define ARENA_ALIGN 8u     /* enough for every type the model stores */
 
@@ -107,7 +110,7 @@ void *vf_arena_alloc(struct vf_arena *a, size_t n)
 	if (a->head && a->head->size - a->used >= need) {
 		void *p = a->head->data + a->used;
 		a->used += need;
-		return p;
+		return memset(p, 0, need);
 	}
 	if (need > ARENA_BLOCK / 4) {
 		/* A dedicated block behind the head, so the head keeps its room. */
@@ -123,12 +126,12 @@ void *vf_arena_alloc(struct vf_arena *a, size_t n)
 		}
 		return b->data;
 	}
-	b = xcalloc(1, sizeof(*b) + ARENA_BLOCK);
+	b = xmalloc(sizeof(*b) + ARENA_BLOCK);
 	b->size = ARENA_BLOCK;
 	b->next = a->head;
 	a->head = b;
 	a->used = need;
-	return b->data;
+	return memset(b->data, 0, need);
 }
 
 char *vf_arena_strndup(struct vf_arena *a, const char *s, size_t n)
@@ -154,6 +157,27 @@ void vf_arena_release(struct vf_arena *a)
 	a->head = NULL;
 	a->used = 0;
 	a->total = 0;
+}
+
+void vf_arena_merge(struct vf_arena *a, struct vf_arena *from)
+{
+	struct vf_arena_block *tail;
+
+	if (!from->head)
+		return;
+	if (!a->head) {
+		*a = *from;
+	} else {
+		/* behind a's head, which stays the block a bumps from */
+		for (tail = from->head; tail->next; tail = tail->next)
+			;
+		tail->next = a->head->next;
+		a->head->next = from->head;
+		a->total += from->total;
+	}
+	from->head = NULL;
+	from->used = 0;
+	from->total = 0;
 }
 
 size_t vf_edit_distance(const char *a, const char *b, size_t max)

@@ -47,6 +47,12 @@ void *vf_arena_alloc(struct vf_arena *a, size_t n);
 char *vf_arena_strndup(struct vf_arena *a, const char *s, size_t n);
 char *vf_arena_strdup(struct vf_arena *a, const char *s);
 void vf_arena_release(struct vf_arena *a);
+/*
+ * Move every block of from into a, leaving from empty (and reusable):
+ * what was allocated from from now lives as long as a.  Lets threads fill
+ * arenas of their own and hand the result to one owner.  O(blocks of from).
+ */
+void vf_arena_merge(struct vf_arena *a, struct vf_arena *from);
 
 /* Levenshtein distance between a and b, capped at max+1 (cheap reject). */
 size_t vf_edit_distance(const char *a, const char *b, size_t max);

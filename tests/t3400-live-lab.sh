@@ -68,7 +68,7 @@ test_expect 'a memory decrease within max_memory is planned live and applied liv
 	MEM=96MiB write_conf &&
 	vf plan "$CONF" && expect_rc 0 &&
 	expect_contains "$out" "~   update  vm.vfl-a on lab1" &&
-	expect_not_contains "$out" "restart" &&
+	expect_not_contains "$out" "next restart" &&
 	expect_contains "$out" "memory: 128 MiB -> 96 MiB" &&
 	vf plan "$CONF" --json && expect_rc 0 &&
 	printf "%s\n" "$out" | /usr/bin/python3 -c "
@@ -110,7 +110,8 @@ assert c[\"requires_restart\"] and not c[\"live\"] and not c[\"restart\"], c" &&
 	[ "$(domid 1 vfl-a)" = "$ID" ] &&
 	[ "$(kib "$(config_xml 1 vfl-a)" memory)" = 524288 ] &&
 	[ "$(kib "$(live_xml 1 vfl-a)" memory)" = 262144 ] &&
-	vf plan "$CONF" --detailed-exitcode && expect_rc 0'
+	vf plan "$CONF" --detailed-exitcode && expect_rc 0 &&
+	expect_contains "$out" "warning: vm.vfl-a on lab1 runs without changes written to its definition, which wait for its restart: max_memory, memory"'
 MEM=300MiB MAXMEM=512MiB CPUS=3
 
 test_expect 'fewer vCPUs wait for the next restart (the guest must cooperate to unplug)' '
@@ -120,7 +121,8 @@ test_expect 'fewer vCPUs wait for the next restart (the guest must cooperate to 
 	vf apply "$CONF" --auto-approve && expect_rc 0 &&
 	[ "$(domid 1 vfl-a)" = "$ID" ] &&
 	expect_contains "$(config_xml 1 vfl-a)" "current='"'"'2'"'"'>4</vcpu>" &&
-	expect_contains "$(live_xml 1 vfl-a)" "current='"'"'3'"'"'>4</vcpu>"'
+	expect_contains "$(live_xml 1 vfl-a)" "current='"'"'3'"'"'>4</vcpu>" &&
+	vf plan "$CONF" && expect_contains "$out" "wait for its restart: max_memory, memory, cpus"'
 CPUS=2
 
 test_expect 'a disk grows under the running VM: volume and block device' '
@@ -145,7 +147,7 @@ test_expect 'a NIC added to the running VM is hot-plugged onto its network' '
 	NICS="[{network: vfl-net}, {network: vfl-net2, mac: \"52:54:00:79:00:02\"}]" write_conf &&
 	vf plan "$CONF" && expect_rc 0 &&
 	expect_contains "$out" "nic[1].network: (none) -> vfl-net2" &&
-	expect_not_contains "$out" "restart" &&
+	expect_not_contains "$out" "next restart" &&
 	vf apply "$CONF" --auto-approve && expect_rc 0 &&
 	[ "$(domid 1 vfl-a)" = "$ID" ] &&
 	lab_virsh 1 domiflist vfl-a | grep -q "network  *vfl-net2  *virtio  *52:54:00:79:00:02" &&
@@ -163,7 +165,7 @@ test_expect 'a NIC removed is unplugged: gone from the definition, the VM keeps 
 	NICS="[{network: vfl-net2}]" write_conf &&
 	vf plan "$CONF" && expect_rc 0 &&
 	expect_contains "$out" "nic[1].network: vfl-net2 -> (none)" &&
-	expect_not_contains "$out" "restart" &&
+	expect_not_contains "$out" "next restart" &&
 	vf apply "$CONF" --auto-approve && expect_rc 0 &&
 	[ "$(domid 1 vfl-a)" = "$ID" ] &&
 	! config_xml 1 vfl-a | grep -q "52:54:00:79:00:02" &&
@@ -180,7 +182,7 @@ test_expect 'a new DHCP range is applied to the running network without restarti
 	vf plan "$CONF" && expect_rc 0 &&
 	expect_contains "$out" "~   update  network.vfl-net@lab1" &&
 	expect_contains "$out" "dhcp: 172.30.79.100-172.30.79.200 -> 172.30.79.100-172.30.79.220" &&
-	expect_not_contains "$out" "restart" &&
+	expect_not_contains "$out" "next restart" &&
 	vf apply "$CONF" --auto-approve && expect_rc 0 &&
 	lab_virsh 1 net-dumpxml vfl-net | grep -q "end=.172.30.79.220." &&
 	lab_virsh 1 net-dumpxml vfl-net --inactive | grep -q "end=.172.30.79.220." &&
@@ -221,6 +223,14 @@ test_expect 'restart_policy: allow restarts the VM for a change only a restart b
 	[ "$(lab_virsh 2 domstate vfl-r)" = running ] &&
 	[ "$(domid 2 vfl-r)" != "$RID" ] &&
 	expect_contains "$(live_xml 2 vfl-r)" "current='"'"'1'"'"'>4</vcpu>" &&
-	vf plan "$CONF" --detailed-exitcode && expect_rc 0'
+	vf plan "$CONF" --detailed-exitcode && expect_rc 0 &&
+	expect_not_contains "$out" "vm.vfl-r on lab2 runs without"'
+
+test_expect 'a restart ends the wait: the plan no longer notes it' '
+	vf plan "$CONF" && expect_contains "$out" "vm.vfl-a on lab1 runs without changes" &&
+	lab_virsh 1 destroy vfl-a >/dev/null && lab_virsh 1 start vfl-a >/dev/null &&
+	vf plan "$CONF" --detailed-exitcode && expect_rc 0 &&
+	expect_not_contains "$out" "runs without changes" &&
+	[ "$(kib "$(live_xml 1 vfl-a)" memory)" = 524288 ]'
 
 test_done

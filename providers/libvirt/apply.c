@@ -1194,6 +1194,37 @@ out:
 }
 
 
+/* Field paths waiting for a restart, space-separated, each once. */
+struct waits {
+	char *paths;             /* malloc'd; NULL: none */
+};
+
+static void waits_add(struct waits *w, const char *path)
+{
+	size_t n = strlen(path);
+	const char *p = w->paths;
+	char *more;
+
+	while (p && (p = strstr(p, path))) {
+		if ((p == w->paths || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return;
+		p += n;
+	}
+	more = w->paths ? xasprintf("%s %s", w->paths, path) : xstrdup(path);
+	free(w->paths);
+	w->paths = more;
+}
+
+/* Add each space-separated path of list. */
+static void waits_add_list(struct waits *w, const char *list)
+{
+	char *copy = list ? xstrdup(list) : NULL, *save = NULL, *tok;
+
+	for (tok = copy ? strtok_r(copy, " ", &save) : NULL; tok; tok = strtok_r(NULL, " ", &save))
+		waits_add(w, tok);
+	free(copy);
+}
+
 static const struct vf_nic_spec *nic_by_mac(const struct vf_vm_spec *vm, const uint8_t mac[6])
 {
 	size_t i;
@@ -1239,7 +1270,7 @@ static int nic_live(struct op *op, virDomainPtr dom, const struct vf_nic_spec *n
  * seconds for it and the new definition drops the NIC either way, so it is
  * gone at the next restart at the latest.
  */
-static int vm_update_live(struct op *op, virDomainPtr dom)
+static int vm_update_live(struct op *op, virDomainPtr dom, struct waits *waits)
 {
 	const struct vf_vm_spec *d = &op->a->desired->u.vm;
 	struct vf_arena arena = VF_ARENA_INIT;
@@ -1256,8 +1287,10 @@ static int vm_update_live(struct op *op, virDomainPtr dom)
 		op_failf(op, "cannot read the running domain: %s", xml_error);
 		goto out;
 	}
-	if (action_changes(op->a, "memory") && d->memory <= l->max_memory &&
-	    virDomainSetMemoryFlags(dom, d->memory / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+	if (action_changes(op->a, "memory") && d->memory > l->max_memory)
+		waits_add(waits, "memory");     /* beyond what the VM booted with */
+	else if (action_changes(op->a, "memory") &&
+		 virDomainSetMemoryFlags(dom, d->memory / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0) {
 		op_fail(op, "change the memory of the running VM");
 		goto out;
 	}
@@ -1305,6 +1338,8 @@ out:
 static int vm_update(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
+	struct vf_resource r;
+	struct waits waits = { NULL };
 	virDomainPtr old = NULL, dom = NULL;
 	int rc = -1, found, active;
 
@@ -1316,9 +1351,24 @@ static int vm_update(struct op *op)
 		op_fail(op, "read the domain's state");
 		goto out;
 	}
-	if (active && vm_update_live(op, old) < 0)
-		goto out;
-	if (domain_define(op, d, old, &dom) < 0)
+	if (active && !op->a->restart) {
+		/* what waits for a restart is remembered in the marker, so plans
+		 * can say so until the VM restarts */
+		size_t i;
+		if (op->a->observed)
+			waits_add_list(&waits, op->a->observed->u.vm.marker.pending);
+		for (i = 0; i < op->a->n_fields; i++)
+			if (op->a->fields[i].class == VF_FIELD_RESTART)
+				waits_add(&waits, op->a->fields[i].after.present
+							  ? op->a->fields[i].after.path
+							  : op->a->fields[i].before.path);
+		if (vm_update_live(op, old, &waits) < 0)
+			goto out;
+	}
+	r = *d;
+	r.u.vm.marker.pending = waits.paths;
+	r.u.vm.marker.pending_id = waits.paths ? virDomainGetID(old) : 0;
+	if (domain_define(op, &r, old, &dom) < 0)
 		goto out;
 	if (virDomainSetAutostart(dom, d->u.vm.autostart) < 0) {
 		op_fail(op, "set autostart");
@@ -1330,6 +1380,7 @@ static int vm_update(struct op *op)
 	virResetLastError();
 	rc = 0;
 out:
+	free(waits.paths);
 	virDomainFree(old);
 	if (dom)
 		virDomainFree(dom);

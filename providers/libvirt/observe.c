@@ -3,22 +3,30 @@
  * read-only connection: every domain, network, storage pool and volume by
  * name, and those of interest in full.
  *
- * Cost is what the engine's scale depends on.  Domains: three list calls
- * (all, active, autostart) and one XML read per domain — running and
- * autostart come from matching the bulk lists by UUID (local, no RPC), so
- * 1,000 domains cost 1,003 round trips, not 3,000.  Networks, pools and
- * volumes are listed once; only those the request names are read in full.
- * Name lookups go through hash maps: nothing here is quadratic.
+ * Cost is what the engine's scale depends on.  Domains: two list calls
+ * (all, autostart) and one XML read per domain — running is the domain's
+ * id, which comes with each listed handle, and autostart comes from
+ * matching the second list by UUID (local, no RPC), so 1,000 domains cost
+ * 1,002 round trips, not 3,000; the XML reads run on a few threads per
+ * host (see observe_domains).  Networks, pools and volumes are listed
+ * once; only those the request names are read in full.  Name lookups go
+ * through hash maps: nothing here is quadratic.
  *
  * An object that vanishes between the list and its read (a transient
  * domain stopping, someone's undefine) is left out: the observation is a
  * snapshot, and apply is idempotent either way.
  *
- * Domains are ours when their XML carries virtform's marker: those are
- * read in full (detailed).  Every other domain is listed by name only, so
- * the engine finds name clashes; a marked domain that cannot be parsed is
- * an error rather than silently treated as foreign.
+ * Domains are ours when their XML carries virtform's marker.  Every
+ * domain is read in full (detailed), ours or not: import diffs an
+ * unmanaged one, and replacing a network must know every running VM
+ * plugged into it.  A domain whose XML cannot be parsed is listed by name
+ * only (the engine still finds name clashes) — unless it carries
+ * virtform's namespace: a marked domain that cannot be parsed is an error
+ * rather than silently treated as foreign.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,19 +109,146 @@ static void drop_last_item(struct observe *ob)
 	ob->o->n_items--;
 }
 
+/* ---- domains ---- */
+
 /*
- * After a parse into an item failed or was not wanted: keep only what a
- * non-detailed item carries (spec.h), whatever the parser left behind.
+ * Reading domains is the one cost that grows with their number: one
+ * virDomainGetXMLDesc round trip each, plus parsing the answer.  So a
+ * host's domains are read by up to OBSERVE_READERS threads sharing its
+ * connection (libvirt connections are thread-safe, and libvirtd serves
+ * up to 5 calls of one client at once by default): while one thread waits
+ * for an answer, another parses the one it got.  Each reader parses into
+ * an arena of its own; the items are then appended in list order, so the
+ * observation is the same whatever the threads' timing.
  */
-static void keep_identity(struct vf_observed_item *it, const char *name, const char *uuid)
+#define OBSERVE_READERS 4
+#define DOMAINS_PER_READER 8     /* fewer domains than this: fewer readers */
+
+/* One domain as a reader found it; strings in that reader's arena. */
+struct domain_read {
+	enum {
+		DOMAIN_GONE,             /* vanished since the list */
+		DOMAIN_NAME_ONLY,        /* foreign XML we need not understand */
+		DOMAIN_READ,             /* parsed: r */
+	} what;
+	const char *name, *uuid;
+	bool running;
+	unsigned int id;                 /* (unsigned) -1 when not running */
+	struct vf_resource r;            /* DOMAIN_READ: as parsed */
+};
+
+struct domain_readers {
+	struct observe *ob;
+	virDomainPtr *doms;
+	size_t n;
+	struct domain_read *reads;       /* [n] */
+	atomic_size_t next;              /* the next domain to read */
+	atomic_bool failed;              /* a reader failed: the others stop */
+};
+
+struct domain_reader {
+	struct domain_readers *all;
+	pthread_t thread;
+	struct vf_arena arena;
+	char *error;                     /* its failure (malloc'd) */
+};
+
+/* A failure in a reader thread: libvirt's last error is thread-local. */
+static char *reader_host_error(struct domain_readers *all)
 {
-	memset(&it->r.u, 0, sizeof(it->r.u));
-	it->r.name = name;
-	it->r.uuid = uuid;
-	it->detailed = false;
+	char *what = xasprintf("cannot read host '%s'", all->ob->req->host);
+	char *e = vf_libvirt_error(what);
+
+	free(what);
+	return e;
 }
 
-/* ---- domains ---- */
+static int read_one_domain(struct domain_reader *rd, size_t i)
+{
+	struct domain_readers *all = rd->all;
+	struct domain_read *out = &all->reads[i];
+	virDomainPtr dom = all->doms[i];
+	char uuid_buf[VIR_UUID_STRING_BUFLEN];
+	const char *name = virDomainGetName(dom);
+	char *xml, *parse_error = NULL;
+	int rc = 0;
+
+	/* local: the name, UUID and id travel with the handle from the list */
+	if (!name || virDomainGetUUIDString(dom, uuid_buf) < 0) {
+		rd->error = reader_host_error(all);
+		return -1;
+	}
+	out->id = virDomainGetID(dom);
+	out->running = out->id != (unsigned int)-1;
+	/* The one RPC per domain. */
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml) {
+		if (vanished(VIR_ERR_NO_DOMAIN))
+			return 0;                /* DOMAIN_GONE */
+		rd->error = reader_host_error(all);
+		return -1;
+	}
+	out->name = vf_arena_strdup(&rd->arena, name);
+	out->uuid = vf_arena_strdup(&rd->arena, uuid_buf);
+	out->r.kind = VF_KIND_VM;
+	out->r.name = out->name;
+	/* ours or not: import diffs an unmanaged domain, and replacing a
+	 * network must know every running VM plugged into it */
+	if (vf_xml_domain_parse(xml, &rd->arena, &out->r, &parse_error) == 0) {
+		out->what = DOMAIN_READ;
+	} else if (strstr(xml, VF_XML_NS)) {
+		/* Ours, but unreadable: guessing "foreign" could let a plan
+		 * create a second domain over it. */
+		rd->error = xasprintf("domain '%s' on host %s: %s", name, all->ob->req->host,
+				      parse_error ? parse_error : "cannot parse its XML");
+		rc = -1;
+	} else {
+		out->what = DOMAIN_NAME_ONLY;
+	}
+	free(parse_error);
+	free(xml);
+	return rc;
+}
+
+static void *domain_reader_run(void *opaque)
+{
+	struct domain_reader *rd = opaque;
+	struct domain_readers *all = rd->all;
+	size_t i;
+
+	while (!atomic_load(&all->failed) && (i = atomic_fetch_add(&all->next, 1)) < all->n)
+		if (read_one_domain(rd, i) < 0) {
+			atomic_store(&all->failed, true);
+			break;
+		}
+	return NULL;
+}
+
+/* The item of domain read *d, appended to the observation. */
+static void add_domain(struct observe *ob, const struct domain_read *d,
+		       const struct vf_strmap *autostart)
+{
+	struct vf_observed_item *it = add_item(ob, VF_KIND_VM, d->name, d->uuid);
+	const char *name = it->r.name, *uuid = it->r.uuid, *address = it->r.address;
+
+	if (d->what != DOMAIN_READ)
+		return;                          /* listed by name only (spec.h) */
+	it->r = d->r;
+	it->r.kind = VF_KIND_VM;
+	it->r.name = name;
+	it->r.host = ob->o->host;
+	it->r.address = address;
+	if (!it->r.uuid)
+		it->r.uuid = uuid;
+	it->r.u.vm.running = d->running;
+	it->r.u.vm.autostart = vf_strmap_get(autostart, uuid) != NULL;
+	/* changes wait for a restart only while the domain runs as it did
+	 * when they were written: a new id means it restarted since */
+	if (it->r.u.vm.marker.pending &&
+	    (!d->running || d->id != (unsigned int)it->r.u.vm.marker.pending_id))
+		it->r.u.vm.marker.pending = NULL;
+	it->detailed = true;
+}
 
 struct uuid_text {
 	char s[VIR_UUID_STRING_BUFLEN];
@@ -143,70 +278,59 @@ static int domain_uuid_set(struct observe *ob, unsigned int flags, struct uuid_t
 	return 0;
 }
 
-static int observe_domain(struct observe *ob, virDomainPtr dom, const struct vf_strmap *active,
-			  const struct vf_strmap *autostart)
-{
-	char uuid_buf[VIR_UUID_STRING_BUFLEN];
-	const char *name = virDomainGetName(dom), *item_name, *uuid;
-	struct vf_observed_item *it;
-	char *xml, *parse_error = NULL;
-	int rc = 0;
-
-	if (!name || virDomainGetUUIDString(dom, uuid_buf) < 0)
-		return host_error(ob);
-	/* The one RPC per domain. */
-	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
-	if (!xml)
-		return vanished(VIR_ERR_NO_DOMAIN) ? 0 : host_error(ob);
-
-	it = add_item(ob, VF_KIND_VM, name, uuid_buf);
-	item_name = it->r.name;
-	uuid = it->r.uuid;
-	if (vf_xml_domain_parse(xml, &ob->o->arena, &it->r, &parse_error) == 0) {
-		/* ours or not: import diffs an unmanaged domain, and replacing a
-		 * network must know every running VM plugged into it */
-		it->detailed = true;
-		it->r.name = item_name;
-		if (!it->r.uuid)
-			it->r.uuid = uuid;
-		it->r.u.vm.running = vf_strmap_get(active, uuid) != NULL;
-		it->r.u.vm.autostart = vf_strmap_get(autostart, uuid) != NULL;
-	} else if (strstr(xml, VF_XML_NS)) {
-		/* Ours, but unreadable: guessing "foreign" could let a plan
-		 * create a second domain over it. */
-		rc = object_error(ob, "domain", name, parse_error ? parse_error : "cannot parse its XML");
-	} else {
-		keep_identity(it, item_name, uuid);   /* foreign XML we need not understand */
-	}
-	free(parse_error);
-	free(xml);
-	return rc;
-}
-
 static int observe_domains(struct observe *ob)
 {
-	struct vf_strmap active = { 0 }, autostart = { 0 };
-	struct uuid_text *active_uuids = NULL, *autostart_uuids = NULL;
-	virDomainPtr *doms = NULL;
-	int n, i, rc = -1;
+	struct domain_readers all = { .ob = ob };
+	struct domain_reader readers[OBSERVE_READERS] = { { 0 } };
+	struct vf_strmap autostart = { 0 };
+	struct uuid_text *autostart_uuids = NULL;
+	size_t i, n_readers, started;
+	int n, rc = -1;
 
-	n = virConnectListAllDomains(ob->conn, &doms, 0);
+	n = virConnectListAllDomains(ob->conn, &all.doms, 0);
 	if (n < 0)
 		return host_error(ob);
-	if (domain_uuid_set(ob, VIR_CONNECT_LIST_DOMAINS_ACTIVE, &active_uuids, &active) < 0 ||
-	    domain_uuid_set(ob, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &autostart_uuids, &autostart) < 0)
+	all.n = (size_t)n;
+	/* running comes with each handle (its id); autostart is one more list */
+	if (domain_uuid_set(ob, VIR_CONNECT_LIST_DOMAINS_AUTOSTART, &autostart_uuids, &autostart) < 0)
 		goto out;
-	for (i = 0; i < n; i++)
-		if (observe_domain(ob, doms[i], &active, &autostart) < 0)
-			goto out;
-	rc = 0;
+	all.reads = xcalloc(all.n ? all.n : 1, sizeof(*all.reads));
+	atomic_init(&all.next, 0);
+	atomic_init(&all.failed, false);
+	n_readers = all.n / DOMAINS_PER_READER + 1;
+	if (n_readers > OBSERVE_READERS)
+		n_readers = OBSERVE_READERS;
+	for (i = 0; i < n_readers; i++)
+		readers[i].all = &all;
+	/* this thread is reader 0; a thread that cannot start is one fewer */
+	for (started = 1; started < n_readers; started++)
+		if (pthread_create(&readers[started].thread, NULL, domain_reader_run,
+				   &readers[started]))
+			break;
+	domain_reader_run(&readers[0]);
+	for (i = 1; i < started; i++)
+		pthread_join(readers[i].thread, NULL);
+	for (i = 0; i < started; i++)
+		if (readers[i].error && !*ob->error) {
+			*ob->error = readers[i].error;
+			readers[i].error = NULL;
+		}
+	if (!*ob->error) {
+		for (i = 0; i < all.n; i++)
+			if (all.reads[i].what != DOMAIN_GONE)
+				add_domain(ob, &all.reads[i], &autostart);
+		rc = 0;
+	}
 out:
-	for (i = 0; i < n; i++)
-		virDomainFree(doms[i]);
-	free(doms);
-	vf_strmap_release(&active);
+	for (i = 0; i < OBSERVE_READERS; i++) {
+		vf_arena_merge(&ob->o->arena, &readers[i].arena);
+		free(readers[i].error);
+	}
+	for (i = 0; i < all.n; i++)
+		virDomainFree(all.doms[i]);
+	free(all.doms);
+	free(all.reads);
 	vf_strmap_release(&autostart);
-	free(active_uuids);
 	free(autostart_uuids);
 	return rc;
 }

@@ -209,6 +209,10 @@ static void format_marker(struct builder *b, xmlNodePtr root, const struct vf_re
 	set(b, res, "project", m->project);
 	set(b, res, "address", r->address);
 	set(b, res, "spec", m->spec_hash);
+	if (m->pending && *m->pending) {
+		set(b, res, "pending-restart", m->pending);
+		set_u64(b, res, "pending-id", (uint64_t)(m->pending_id > 0 ? m->pending_id : 0));
+	}
 	for (i = 0; i < m->n_volumes; i++) {
 		vol = xmlNewChild(res, ns, (const xmlChar *)"volume", NULL);
 		if (!vol) {
@@ -1158,6 +1162,15 @@ static void read_marker(struct parser *p, struct vf_marker *m)
 	if (!m->project)
 		return;     /* not a marker virtform wrote: unmanaged */
 	m->spec_hash = prop_of(p, res, "spec");
+	m->pending = prop_of(p, res, "pending-restart");
+	if (m->pending) {
+		const char *id = prop_of(p, res, "pending-id");
+		uint64_t v = 0;
+		if (!id || !parse_u64(id, &v) || v > INT_MAX)
+			m->pending = NULL;      /* unreadable: forget the wait */
+		else
+			m->pending_id = (int)v;
+	}
 	for (n = res->children; n; n = n->next)
 		if (is_marker_volume(n))
 			count++;

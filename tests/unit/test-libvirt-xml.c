@@ -423,6 +423,18 @@ static void test_domains(void)
 	cmp_done(&c, "spice round trip");
 	free(xml);
 
+	/* changes waiting for a restart ride in the marker */
+	in = domain_full();
+	in.u.vm.marker.pending = "cpus max_memory";
+	in.u.vm.marker.pending_id = 42;
+	xml = vf_xml_domain_format(&in, &error);
+	memset(&out, 0, sizeof(out));
+	ok(xml && strstr(xml, "pending-restart=\"cpus max_memory\" pending-id=\"42\"") &&
+	   vf_xml_domain_parse(xml, &arena, &out, &error) == 0 && out.u.vm.marker.pending &&
+	   !strcmp(out.u.vm.marker.pending, "cpus max_memory") && out.u.vm.marker.pending_id == 42,
+	   "pending restart: written in the marker and read back");
+	free(xml);
+
 	/* escaping: the description's <>&'" come out as entities */
 	in = domain_full();
 	xml = vf_xml_domain_format(&in, &error);

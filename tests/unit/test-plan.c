@@ -376,6 +376,23 @@ static void test_live_and_restart(void)
 	is_str(field_class_name(a, "memory"), "live", "memory itself: live field");
 	ok(a && a->requires_restart, "the update waits for a restart");
 
+	/* changes written earlier wait for a restart: the plan says so */
+	o->u.vm.max_memory = 256ull << 20;
+	o->u.vm.memory = 256ull << 20;
+	o->u.vm.running = true;
+	o->u.vm.marker.pending = "cpus max_memory";
+	fixture_plan(&f, NULL, 0, false);
+	{
+		bool noted = false;
+		size_t i;
+		for (i = 0; i < f.plan.n_warnings; i++)
+			if (strstr(f.plan.warnings[i], "vm.a on ") &&
+			    strstr(f.plan.warnings[i], "wait for its restart: cpus, max_memory"))
+				noted = true;
+		ok(noted, "changes waiting for a restart are noted");
+	}
+	o->u.vm.marker.pending = NULL;
+
 	/* a bigger maximum on the host is kept when the config leaves it out */
 	o->u.vm.max_memory = 2ull << 30;
 	o->u.vm.memory = 256ull << 20;
