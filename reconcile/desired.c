@@ -325,6 +325,8 @@ static void add_image_volume(struct builder *b, const struct vf_image *img,
 static void vm_maximums(const struct vf_vm *vm, const struct vf_vm_spec *seen,
 			struct vf_vm_spec *s)
 {
+	s->max_cpus_auto = !vm->max_cpus;
+	s->max_memory_auto = !vm->max_memory;
 	if (vm->max_cpus)
 		s->max_cpus = vm->max_cpus;
 	else if (seen && seen->max_cpus >= vm->cpus)

@@ -198,10 +198,18 @@ static void vm_fields(struct fields *f, const struct vf_vm_spec *vm)
 	char path[96], buf[160];
 	size_t i;
 
+	/* A maximum the config leaves out is derived from what the host has
+	 * (desired.c); the spec hash takes the config's intent, so that a
+	 * derived value never looks like a change of the config (which would
+	 * hide drift): cpus and memory, as before maximums existed. */
+	bool cpus_auto = f->hash && vm->max_cpus_auto, mem_auto = f->hash && vm->max_memory_auto;
+
 	add_num(f, "cpus", VF_VALUE_NUMBER, vm->cpus);
-	add_num(f, "max_cpus", VF_VALUE_NUMBER, vm->max_cpus ? vm->max_cpus : vm->cpus);
+	add_num(f, "max_cpus", VF_VALUE_NUMBER,
+		vm->max_cpus && !cpus_auto ? vm->max_cpus : vm->cpus);
 	add_num(f, "memory", VF_VALUE_BYTES, vm->memory);
-	add_num(f, "max_memory", VF_VALUE_BYTES, vm->max_memory ? vm->max_memory : vm->memory);
+	add_num(f, "max_memory", VF_VALUE_BYTES,
+		vm->max_memory && !mem_auto ? vm->max_memory : vm->memory);
 	add_lit(f, "firmware", vf_firmware_name(vm->firmware));
 	add_lit(f, "graphics", vf_graphics_type_name(vm->graphics));
 	if (vm->graphics != VF_GRAPHICS_NONE) {

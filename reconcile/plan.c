@@ -764,6 +764,15 @@ static void link_deps(struct planner *p)
 			    b->kind == VF_KIND_VM && b->type == VF_ACTION_DELETE && vm_uses(b, a))
 				dep_add(a, j);
 		}
+		/* a VM's update or replace waits for its own stop: the update's
+		 * live changes must not race the shutdown */
+		if (a->kind == VF_KIND_VM &&
+		    (a->type == VF_ACTION_UPDATE || a->type == VF_ACTION_REPLACE)) {
+			uintptr_t k;
+			for (k = (uintptr_t)vf_strmap_get(&ba.first, a->address); k; k = ba.next[k - 1])
+				if (k - 1 < i && plan->actions[k - 1].type == VF_ACTION_STOP)
+					dep_add(a, k - 1);
+		}
 		if (!r || a->type == VF_ACTION_DELETE || a->type == VF_ACTION_STOP)
 			continue;
 		if (a->kind == VF_KIND_VOLUME) {

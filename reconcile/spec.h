@@ -148,6 +148,8 @@ struct vf_vm_spec {
 	const char *description;        /* NULL when absent */
 	unsigned shutdown_timeout;      /* desired only: seconds (not libvirt's) */
 	bool restart_allowed;           /* desired only: restart_policy: allow */
+	bool max_cpus_auto;             /* desired only: max_cpus / max_memory not */
+	bool max_memory_auto;           /* in the config (derived: see desired.c) */
 	struct vf_marker marker;        /* desired: what to write; observed: what
 					 * was found (project NULL: unmanaged) */
 };

@@ -235,7 +235,7 @@ test_expect 'a second apply fails on the lock, naming the holder; --lock-timeout
 	[ "$(cat "$TMP/first.rc")" = 1 ] &&
 	[ "$(cat "$TMP/third.rc")" = 0 ] &&
 	grep -q "Apply complete: 0 created, 1 updated" "$TMP/third.out" &&
-	lab_virsh 2 dumpxml vft-web2 --inactive | grep -q "<memory unit=.KiB.>163840</memory>" &&
+	lab_virsh 2 dumpxml vft-web2 --inactive | grep -q "<currentMemory unit=.KiB.>163840</currentMemory>" &&
 	[ "$(dominfo_field 2 vft-web2 "Max memory")" = "196608 KiB" ] || {
 		echo "first:"; cat "$TMP/first.out"; echo "third:"; cat "$TMP/third.out"; exit 1; }'
 

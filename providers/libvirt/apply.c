@@ -1287,6 +1287,10 @@ static int vm_update_live(struct op *op, virDomainPtr dom, struct waits *waits)
 		op_failf(op, "cannot read the running domain: %s", xml_error);
 		goto out;
 	}
+	if (domain_active(dom) != 1) {
+		rc = 0;                 /* stopped meanwhile: the definition is enough */
+		goto out;
+	}
 	if (action_changes(op->a, "memory") && d->memory > l->max_memory)
 		waits_add(waits, "memory");     /* beyond what the VM booted with */
 	else if (action_changes(op->a, "memory") &&

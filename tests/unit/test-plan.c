@@ -393,6 +393,25 @@ static void test_live_and_restart(void)
 	}
 	o->u.vm.marker.pending = NULL;
 
+	/* running, but should be stopped, and changed: the update waits for the stop */
+	{
+		struct vf_resource *pv = observed(&f.views, "h2", VF_KIND_VM, "p");
+		const struct vf_action *stop, *upd;
+		size_t i;
+		bool waits = false;
+		pv->u.vm.running = true;
+		pv->u.vm.memory = 128ull << 20;
+		fixture_plan(&f, NULL, 0, false);
+		stop = find_action(&f.plan, "vm.p", VF_ACTION_STOP);
+		upd = find_action(&f.plan, "vm.p", VF_ACTION_UPDATE);
+		for (i = 0; stop && upd && i < upd->n_deps; i++)
+			if (upd->deps[i] == stop->index)
+				waits = true;
+		ok(waits, "a VM's update waits for its own stop");
+		pv->u.vm.running = false;
+		pv->u.vm.memory = 256ull << 20;
+	}
+
 	/* a bigger maximum on the host is kept when the config leaves it out */
 	o->u.vm.max_memory = 2ull << 30;
 	o->u.vm.memory = 256ull << 20;
@@ -496,7 +515,9 @@ static void test_interrupted_upload(void)
 			noted = true;
 	ok(noted, "the plan notes the interrupted apply");
 
-	/* an interrupted create of a clone: libvirt made it whole; nothing to redo */
+	/* an interrupted create of a clone: libvirt made it whole; nothing to redo
+	 * (e's strings went with the put: read the entry again) */
+	e = *vf_state_find(&f.state, "volume.img@h1");
 	e.pending = NULL;
 	e.pending_since = NULL;
 	vf_state_put(&f.state, &e);
