@@ -87,6 +87,17 @@ void vf_desired_release(struct vf_desired *d);
 size_t vf_resource_fields(const struct vf_resource *r, bool desired, struct vf_arena *arena,
 			  struct vf_field **fields);
 
+/*
+ * The field changes of action a, for printing and saving.  A create or a
+ * delete keeps none (a->fields_implied: its fields are every field of its
+ * resource, from or to nothing — 30,000 creates would hold 30 MiB of
+ * them): they are made here, in scratch, which the caller releases after
+ * use.  Any other action's are a->fields.  Returns the count; *out is
+ * valid while scratch and the plan are.
+ */
+size_t vf_action_fields(const struct vf_action *a, struct vf_arena *scratch,
+			const struct vf_field_change **out);
+
 /* The value of f as shown to people: "2 GiB", "yes", "(none)"; buf[len]. */
 const char *vf_field_format(const struct vf_field *f, char *buf, size_t len);
 

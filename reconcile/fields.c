@@ -312,3 +312,28 @@ void vf_resource_hash(const struct vf_resource *r, char out[17])
 	generate(&f, r);
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
+
+size_t vf_action_fields(const struct vf_action *a, struct vf_arena *scratch,
+			const struct vf_field_change **out)
+{
+	bool desired = a->type == VF_ACTION_CREATE;
+	const struct vf_resource *r = desired ? a->desired : a->observed;
+	struct vf_field_change *ch;
+	struct vf_field *f;
+	size_t n, i;
+
+	if (!a->fields_implied || !r) {
+		*out = a->fields;
+		return a->n_fields;
+	}
+	n = vf_resource_fields(r, desired, scratch, &f);
+	ch = vf_arena_alloc(scratch, (n ? n : 1) * sizeof(*ch));
+	for (i = 0; i < n; i++) {
+		if (desired)
+			ch[i].after = f[i];
+		else
+			ch[i].before = f[i];
+	}
+	*out = ch;
+	return n;
+}

@@ -33,11 +33,13 @@ static const char *const colors[VF_ACTION_COUNT] = {
 
 static void print_fields(const struct vf_action *a, FILE *out)
 {
+	struct vf_arena scratch = VF_ARENA_INIT;
+	const struct vf_field_change *fields;
 	char b[512], c[512];
-	size_t i;
+	size_t i, n = vf_action_fields(a, &scratch, &fields);
 
-	for (i = 0; i < a->n_fields; i++) {
-		const struct vf_field_change *f = &a->fields[i];
+	for (i = 0; i < n; i++) {
+		const struct vf_field_change *f = &fields[i];
 		if (a->type == VF_ACTION_CREATE) {
 			if (!f->after.present || (f->after.any && !f->after.text))
 				continue;
@@ -55,6 +57,7 @@ static void print_fields(const struct vf_action *a, FILE *out)
 				: a->restart ? " (needs the restart)" : "");
 		}
 	}
+	vf_arena_release(&scratch);
 }
 
 void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
@@ -135,8 +138,11 @@ int vf_plan_print_json(const struct vf_plan *plan, FILE *out)
 		json_object_set_new(c, "restart", json_boolean(a->restart));
 		json_object_set_new(c, "reason", a->reason ? json_string(a->reason) : json_null());
 		json_object_set_new(c, "drift", json_boolean(a->drift));
-		for (j = 0; j < a->n_fields; j++) {
-			const struct vf_field_change *f = &a->fields[j];
+		struct vf_arena scratch = VF_ARENA_INIT;
+		const struct vf_field_change *fs;
+		size_t nf = vf_action_fields(a, &scratch, &fs);
+		for (j = 0; j < nf; j++) {
+			const struct vf_field_change *f = &fs[j];
 			json_t *o = json_object();
 			json_object_set_new(o, "path", json_string(f->after.present ? f->after.path
 										   : f->before.path));
@@ -145,6 +151,7 @@ int vf_plan_print_json(const struct vf_plan *plan, FILE *out)
 			json_array_append_new(fields, o);
 		}
 		json_object_set_new(c, "fields", fields);
+		vf_arena_release(&scratch);
 		for (j = 0; j < a->n_deps; j++)
 			json_array_append_new(deps, json_string(plan->actions[a->deps[j]].address));
 		json_object_set_new(c, "depends_on", deps);

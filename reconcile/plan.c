@@ -191,7 +191,8 @@ static struct vf_action *action_new(struct planner *p, enum vf_action_type type,
 	a->observed = observed;
 	a->live = true;
 	if (r->kind == VF_KIND_VM) {
-		const struct vf_vm *vm = vf_config_find_vm(p->c, r->name);
+		/* a lookup by name is a scan of the config's VMs: only when needed */
+		const struct vf_vm *vm = desired ? NULL : vf_config_find_vm(p->c, r->name);
 		a->shutdown_timeout = desired ? desired->u.vm.shutdown_timeout
 					      : vm ? vm->shutdown_timeout : 60;
 	}
@@ -207,23 +208,6 @@ static bool field_equal(const struct vf_field *a, const struct vf_field *b)
 	if (a->type == VF_VALUE_STRING)
 		return b->type == VF_VALUE_STRING && !strcmp(a->text, b->text);
 	return a->number == b->number;
-}
-
-/* Every field of a created (or deleted) resource, as a change from/to nothing. */
-static void all_fields(struct planner *p, struct vf_action *a, const struct vf_resource *r,
-		       bool desired)
-{
-	struct vf_field *f;
-	size_t n = vf_resource_fields(r, desired, &p->plan->arena, &f), i;
-
-	a->fields = vf_arena_alloc(&p->plan->arena, (n ? n : 1) * sizeof(*a->fields));
-	for (i = 0; i < n; i++) {
-		if (desired)
-			a->fields[i].after = f[i];
-		else
-			a->fields[i].before = f[i];
-	}
-	a->n_fields = n;
 }
 
 struct diff {
@@ -511,7 +495,7 @@ static void plan_desired(struct planner *p, const struct vf_desired *desired)
 		const struct vf_observed_item *it = find_observed(p, d);
 
 		if (!it) {
-			all_fields(p, action_new(p, VF_ACTION_CREATE, d, NULL), d, true);
+			action_new(p, VF_ACTION_CREATE, d, NULL)->fields_implied = true;
 			continue;
 		}
 		key_put(p, &p->handled, it->r.kind, it->r.host, item_pool(it), it->r.name,
@@ -619,8 +603,7 @@ static void plan_deletes(struct planner *p)
 				a->blocked = vf_arena_strdup(&p->plan->arena, msg);
 				free(msg);
 			}
-			if (it->detailed)
-				all_fields(p, a, &it->r, false);
+			a->fields_implied = it->detailed;
 		}
 	}
 }

@@ -76,6 +76,10 @@ struct vf_action {
 	const struct vf_resource *observed;  /* update, replace, delete, stop */
 	struct vf_field_change *fields;
 	size_t n_fields;
+	bool fields_implied;               /* create, delete: fields and n_fields
+					    * are empty; every field of the
+					    * resource is implied, made on demand
+					    * by vf_action_fields() */
 	bool live;                         /* no restart of the object needed */
 	bool requires_restart;             /* written, effective at next restart */
 	bool restart;                      /* apply restarts the VM to make the

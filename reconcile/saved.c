@@ -463,8 +463,11 @@ static json_t *display_json(const struct vf_plan *plan)
 	for (i = 0; i < plan->n_actions; i++) {
 		const struct vf_action *a = &plan->actions[i];
 		json_t *c = json_object(), *fields = json_array(), *deps = json_array();
-		for (j = 0; j < a->n_fields; j++) {
-			const struct vf_field_change *f = &a->fields[j];
+		struct vf_arena scratch = VF_ARENA_INIT;
+		const struct vf_field_change *fs;
+		size_t nf = vf_action_fields(a, &scratch, &fs);
+		for (j = 0; j < nf; j++) {
+			const struct vf_field_change *f = &fs[j];
 			json_t *x = json_object();
 			enum vf_value_type t = f->after.present ? f->after.type : f->before.type;
 			json_object_set_new(x, "type", json_string(value_types[t]));
@@ -478,6 +481,7 @@ static json_t *display_json(const struct vf_plan *plan)
 		for (j = 0; j < a->n_deps; j++)
 			json_array_append_new(deps, json_integer((json_int_t)a->deps[j]));
 		json_object_set_new(c, "fields", fields);
+		vf_arena_release(&scratch);
 		json_object_set_new(c, "depends_on", deps);
 		json_object_set_new(c, "shutdown_timeout", json_integer(a->shutdown_timeout));
 		json_array_append_new(changes, c);

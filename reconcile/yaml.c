@@ -31,7 +31,8 @@ struct child {
 };
 
 struct builder {
-	struct vf_arena *arena;
+	struct vf_arena *arena;          /* nodes */
+	struct vf_arena *text_arena;     /* scalars' texts */
 	const char *file;
 	const char *buf;
 	size_t len;
@@ -215,27 +216,27 @@ static void push_child(struct builder *b, struct vf_node *n, size_t weight)
 
 static bool is_merge_key(const struct vf_node *k)
 {
-	return k->kind == VF_NODE_SCALAR && k->plain && !strcmp(k->u.scalar.text, "<<");
+	return k->kind == VF_NODE_SCALAR && k->plain && !strcmp(k->u.text, "<<");
 }
 
 static int pair_key_cmp(const void *pa, const void *pb)
 {
 	const struct vf_pair *const *a = pa, *const *b = pb;
 	const struct vf_node *ka = (*a)->key, *kb = (*b)->key;
-	size_t l = ka->u.scalar.len < kb->u.scalar.len ? ka->u.scalar.len : kb->u.scalar.len;
-	int c = memcmp(ka->u.scalar.text, kb->u.scalar.text, l);
+	size_t l = ka->n < kb->n ? ka->n : kb->n;
+	int c = memcmp(ka->u.text, kb->u.text, l);
 	if (c)
 		return c;
-	if (ka->u.scalar.len != kb->u.scalar.len)
-		return ka->u.scalar.len < kb->u.scalar.len ? -1 : 1;
+	if (ka->n != kb->n)
+		return ka->n < kb->n ? -1 : 1;
 	/* equal keys: source order, so the later one is reported */
 	return *a < *b ? -1 : *a > *b;
 }
 
 static bool key_eq(const struct vf_node *a, const struct vf_node *b)
 {
-	return a->u.scalar.len == b->u.scalar.len &&
-	       !memcmp(a->u.scalar.text, b->u.scalar.text, a->u.scalar.len);
+	return a->n == b->n &&
+	       !memcmp(a->u.text, b->u.text, a->n);
 }
 
 static void report_duplicate(struct builder *b, const struct vf_node *first,
@@ -243,7 +244,7 @@ static void report_duplicate(struct builder *b, const struct vf_node *first,
 {
 	vf_error_at(b->diags, &again->pos, "remove one of them",
 		    "duplicate key '%s' (first defined at line %u, column %u)",
-		    again->u.scalar.text, first->pos.line, first->pos.col);
+		    again->u.text, first->pos.line, first->pos.col);
 }
 
 /* Report keys written twice in one mapping. */
@@ -293,20 +294,20 @@ static void apply_merges(struct builder *b, struct vf_node *map)
 	size_t n_out = 0, alloc_out = 0, i, j, k;
 	bool any = false;
 
-	for (i = 0; i < map->u.map.n; i++)
-		if (is_merge_key(map->u.map.pairs[i].key))
+	for (i = 0; i < map->n; i++)
+		if (is_merge_key(map->u.pairs[i].key))
 			any = true;
 	if (!any)
 		return;
 
-	for (i = 0; i < map->u.map.n; i++) {
-		if (is_merge_key(map->u.map.pairs[i].key))
+	for (i = 0; i < map->n; i++) {
+		if (is_merge_key(map->u.pairs[i].key))
 			continue;
 		VF_GROW(out, n_out + 1, alloc_out);
-		out[n_out++] = map->u.map.pairs[i];
+		out[n_out++] = map->u.pairs[i];
 	}
-	for (i = 0; i < map->u.map.n; i++) {
-		const struct vf_pair *mp = &map->u.map.pairs[i];
+	for (i = 0; i < map->n; i++) {
+		const struct vf_pair *mp = &map->u.pairs[i];
 		struct vf_node *const *srcs;
 		struct vf_node *one;
 		size_t n_srcs;
@@ -318,8 +319,8 @@ static void apply_merges(struct builder *b, struct vf_node *map)
 			srcs = &one;
 			n_srcs = 1;
 		} else if (mp->value->kind == VF_NODE_SEQ) {
-			srcs = mp->value->u.seq.items;
-			n_srcs = mp->value->u.seq.n;
+			srcs = mp->value->u.items;
+			n_srcs = mp->value->n;
 		} else {
 			vf_error_at(b->diags, &mp->value->pos, "write '<<: *anchor' or '<<: [*a, *b]'",
 				    "a merge key '<<' needs a mapping or a list of mappings, not %s",
@@ -334,8 +335,8 @@ static void apply_merges(struct builder *b, struct vf_node *map)
 					    vf_node_describe(src));
 				continue;
 			}
-			for (k = 0; k < src->u.map.n; k++) {
-				const struct vf_pair *sp = &src->u.map.pairs[k];
+			for (k = 0; k < src->n; k++) {
+				const struct vf_pair *sp = &src->u.pairs[k];
 				size_t m;
 				bool have = false;
 				for (m = 0; m < n_out && !have; m++)
@@ -347,9 +348,9 @@ static void apply_merges(struct builder *b, struct vf_node *map)
 			}
 		}
 	}
-	map->u.map.pairs = vf_arena_alloc(b->arena, n_out * sizeof(*out) + 1);
-	memcpy(map->u.map.pairs, out, n_out * sizeof(*out));
-	map->u.map.n = n_out;
+	map->u.pairs = vf_arena_alloc(b->arena, n_out * sizeof(*out) + 1);
+	memcpy(map->u.pairs, out, n_out * sizeof(*out));
+	map->n = n_out;
 	free(out);
 }
 
@@ -382,13 +383,13 @@ static void close_collection(struct builder *b)
 		weight = weight_add(weight, kids[i].weight);
 
 	if (n->kind == VF_NODE_SEQ) {
-		n->u.seq.items = vf_arena_alloc(b->arena, count * sizeof(*n->u.seq.items) + 1);
+		n->u.items = vf_arena_alloc(b->arena, count * sizeof(*n->u.items) + 1);
 		for (i = 0; i < count; i++)
-			n->u.seq.items[i] = kids[i].node;
-		n->u.seq.n = count;
+			n->u.items[i] = kids[i].node;
+		n->n = count;
 	} else {
 		size_t np = count / 2, out = 0;
-		n->u.map.pairs = vf_arena_alloc(b->arena, np * sizeof(*n->u.map.pairs) + 1);
+		n->u.pairs = vf_arena_alloc(b->arena, np * sizeof(*n->u.pairs) + 1);
 		for (i = 0; i < np; i++) {
 			struct vf_node *k = kids[2 * i].node, *v = kids[2 * i + 1].node;
 			if (k->kind != VF_NODE_SCALAR) {
@@ -397,12 +398,12 @@ static void close_collection(struct builder *b)
 					    vf_node_describe(k));
 				continue;
 			}
-			n->u.map.pairs[out].key = k;
-			n->u.map.pairs[out].value = v;
+			n->u.pairs[out].key = k;
+			n->u.pairs[out].value = v;
 			out++;
 		}
-		n->u.map.n = out;
-		check_duplicates(b, n->u.map.pairs, n->u.map.n);
+		n->n = out;
+		check_duplicates(b, n->u.pairs, n->n);
 		apply_merges(b, n);
 	}
 	b->n_pending = f.first;
@@ -441,19 +442,20 @@ static void on_scalar(struct builder *b, const yaml_event_t *e)
 	struct vf_node *n = node_new(b, VF_NODE_SCALAR, e->start_mark);
 
 	n->plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-	n->u.scalar.text = vf_arena_strndup(b->arena, (const char *)e->data.scalar.value,
+	n->u.text = vf_arena_strndup(b->text_arena, (const char *)e->data.scalar.value,
 					    e->data.scalar.length);
-	n->u.scalar.len = e->data.scalar.length;
+	n->n = e->data.scalar.length;
 	if (e->data.scalar.anchor)
 		anchor_add(b, (const char *)e->data.scalar.anchor, n, 1);
 	push_child(b, n, 1);
 }
 
-struct vf_node *vf_yaml_parse(struct vf_arena *arena, const char *file,
-			      const char *buf, size_t len, struct vf_diags *diags,
-			      bool *empty)
+struct vf_node *vf_yaml_parse(struct vf_arena *arena, struct vf_arena *text_arena,
+			      const char *file, const char *buf, size_t len,
+			      struct vf_diags *diags, bool *empty)
 {
-	struct builder b = { .arena = arena, .file = file, .buf = buf, .len = len, .diags = diags };
+	struct builder b = { .arena = arena, .text_arena = text_arena, .file = file, .buf = buf,
+			     .len = len, .diags = diags };
 	yaml_parser_t parser;
 	yaml_event_t event;
 	size_t bad;
@@ -533,7 +535,7 @@ bool vf_node_is_null(const struct vf_node *n)
 	const char *t;
 	if (n->kind != VF_NODE_SCALAR || !n->plain)
 		return false;
-	t = n->u.scalar.text;
+	t = n->u.text;
 	return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") ||
 	       !strcmp(t, "NULL");
 }
@@ -543,10 +545,10 @@ struct vf_pair *vf_map_pair(const struct vf_node *map, const char *key)
 	size_t i;
 	if (!map || map->kind != VF_NODE_MAP)
 		return NULL;
-	for (i = 0; i < map->u.map.n; i++) {
-		const char *k = map->u.map.pairs[i].key->u.scalar.text;
+	for (i = 0; i < map->n; i++) {
+		const char *k = map->u.pairs[i].key->u.text;
 		if (k[0] == key[0] && !strcmp(k, key))
-			return &map->u.map.pairs[i];
+			return &map->u.pairs[i];
 	}
 	return NULL;
 }
