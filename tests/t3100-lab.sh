@@ -8,8 +8,10 @@
 . "$TOP/contrib/lab/testlib.sh"
 
 lab_up_for_test
-# This test ends with `lab down`; if the lab was up before, put it back.
-[ "$lab_was_up" = 1 ] && at_exit '"$LAB" up >/dev/null 2>&1'
+# This test ends with `lab down`; if the lab was up before, put it back as
+# it was (its size too).  It tests the default lab of three hosts.
+[ "$lab_was_up" = 1 ] && at_exit '"$LAB" up "$lab_was_size" >/dev/null 2>&1'
+"$LAB" up 3 >/dev/null 2>&1 || lab_bail
 
 test_expect 'lab up starts three hosts that answer' '
 	"$LAB" status >"$TMP/status" &&
