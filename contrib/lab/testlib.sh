@@ -34,9 +34,9 @@ lab_up_for_test() {
 	fi
 	# A lab that is up keeps its size: a plain `lab up` would make a
 	# 4-host lab (the benchmarks') a 3-host one under whoever uses it.
-	_n=3
-	[ "$lab_was_size" -gt 3 ] && _n=$lab_was_size
-	"$LAB" up "$_n" >"$TMP/.lab-up.log" 2>&1 || { cat "$TMP/.lab-up.log" >&2; lab_bail; }
+	_lab_n=3
+	[ "$lab_was_size" -gt 3 ] && _lab_n=$lab_was_size
+	"$LAB" up "$_lab_n" >"$TMP/.lab-up.log" 2>&1 || { cat "$TMP/.lab-up.log" >&2; lab_bail; }
 	# Only ever talk to lab addresses while the lab owns them: without the
 	# lab's bridge, 169.254.77.x would leave through the default route.
 	"$LAB" status >"$TMP/.lab-status.log" 2>&1 || { cat "$TMP/.lab-status.log" >&2; lab_bail; }
