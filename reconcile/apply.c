@@ -12,18 +12,24 @@
  * needs it and shared by the threads (providers are thread-safe per
  * session).
  *
- * Crash safety — the intent journal (state.h: pending).  Before an action
- * calls its provider, its state entry (made if there is none: a create
- * claims its object before making it) says what is about to happen, and
- * the state is saved.  When the action ends its entry is updated (or
- * dropped, for a delete) and the pending mark cleared, in memory; that is
- * saved by the next action's start or at the end of the run.  So
- * whatever kills the run (kill -9, a power cut), every object it was
- * working on is recorded as virtform's with the action that was cut short
- * — no orphan, and the next plan re-checks it (an interrupted upload is
- * redone) — while an apply of N actions costs N + 1 saves.  Deferring the
- * end is safe: an action starts only after what it depends on has ended,
- * and its own start saves that.
+ * Crash safety — the intent journal (state.h: the journal, pending).
+ * Before an action calls its provider, its state entry (made if there is
+ * none: a create claims its object before making it) says what is about
+ * to happen, in a begin record appended to the journal and made durable
+ * (fdatasync).  When the action ends its entry is updated (or dropped,
+ * for a delete) and the pending mark cleared, in an end record appended
+ * without a sync: the next action's sync makes it durable, and the save
+ * at the end of the run folds the journal into state.json.  So whatever
+ * kills the run (kill -9, a power cut), every object it was working on is
+ * recorded as virtform's with the action that was cut short — no orphan,
+ * and the next plan re-checks it (an interrupted upload is redone) —
+ * while an action costs two appended lines and one fdatasync, whatever
+ * the size of the state.  Deferring the end's sync is safe: an action
+ * starts only after what it depends on has ended, and its own sync makes
+ * that durable too (one file: fdatasync flushes all of it).  The records
+ * are appended under the executor's lock, in the order the actions begin
+ * and end; the syncs run outside it, so that those of actions running at
+ * once share the disk's flushes.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -72,6 +78,7 @@ struct exec {
 	struct host_session *sessions;
 	size_t n_sessions;
 	bool dirty;                 /* the state changed since it was saved */
+	bool journal_warned;        /* a failed end record was reported */
 };
 
 static const char *const past[VF_ACTION_COUNT] = {
@@ -149,11 +156,12 @@ static void entry_of(const struct vf_action *a, struct vf_state_entry *e)
 }
 
 /*
- * Journal the start of action a and save, before the provider is called;
- * under x->lock.  A create or replace claims its object with a new entry;
- * other actions mark the entry there is (or make one); *made says which.
- * Returns 0, or -1 with *error set when the state cannot be saved: then
- * the action must not run (a crash could leave what it makes unknown).
+ * Journal the start of action a, before the provider is called; under
+ * x->lock.  A create or replace claims its object with a new entry; other
+ * actions mark the entry there is (or make one); *made says which.  The
+ * record is durable once vf_state_journal_sync() returned 0.  Returns 0, or -1 with
+ * *error set when it cannot be appended: then the action must not run (a
+ * crash could leave what it makes unknown).
  */
 static int journal_begin(struct exec *x, const struct vf_action *a, bool *made, char **error)
 {
@@ -161,50 +169,37 @@ static int journal_begin(struct exec *x, const struct vf_action *a, bool *made, 
 	struct vf_state_entry e;
 	char stamp[32];
 	time_t t = time(NULL);
+	struct tm tm;
 
 	if (old && a->type != VF_ACTION_CREATE && a->type != VF_ACTION_REPLACE)
 		e = *old;
 	else
 		entry_of(a, &e);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	e.pending = (char *)vf_action_type_name(a->type);
 	e.pending_since = stamp;
 	*made = !old;
-	vf_state_put(x->state, &e);
-	if (vf_state_save(x->state, error) < 0) {
-		x->dirty = true;
-		return -1;
-	}
-	x->dirty = false;
-	return 0;
-}
-
-/* The action on address ended: its entry is no longer pending. */
-static void journal_clear(struct exec *x, const char *address)
-{
-	const struct vf_state_entry *old = vf_state_find(x->state, address);
-	struct vf_state_entry e;
-
-	if (!old || !old->pending)
-		return;
-	e = *old;
-	e.pending = NULL;
-	e.pending_since = NULL;
-	vf_state_put(x->state, &e);
+	x->dirty = true;
+	return vf_state_journal_begin(x->state, &e, error);
 }
 
 /*
- * Record what action a did (ok) or that it failed, and end its journal
- * entry; saved later (see the top of the file).  Under x->lock.
+ * Record what action a did (ok) or that it failed — started says whether
+ * its provider was called at all — and end its journal entry: an end
+ * record, made durable by the next action's sync or folded into
+ * state.json by the save at the end of the run.  Under x->lock.
  */
-static void journal_end(struct exec *x, const struct vf_action *a, bool ok, bool made)
+static void journal_end(struct exec *x, const struct vf_action *a, bool ok, bool made,
+			bool started)
 {
 	const struct vf_state_entry *old = vf_state_find(x->state, a->address);
 	struct vf_state_entry e;
+	const struct vf_state_entry *left = old;  /* the entry the action leaves */
+	char *error = NULL;
 
 	x->dirty = true;
 	if (ok && a->type == VF_ACTION_DELETE) {
-		vf_state_remove(x->state, a->address);
+		left = NULL;
 	} else if (ok && (a->type == VF_ACTION_CREATE || a->type == VF_ACTION_UPDATE ||
 			  a->type == VF_ACTION_REPLACE)) {
 		entry_of(a, &e);
@@ -213,9 +208,9 @@ static void journal_end(struct exec *x, const struct vf_action *a, bool ok, bool
 		if (a->type == VF_ACTION_UPDATE && old && old->host && a->host &&
 		    !strcmp(old->host, a->host))
 			e.uuid = old->uuid;
-		vf_state_put(x->state, &e);
+		left = &e;
 	} else if (!ok && made &&
-		   (a->kind == VF_KIND_VM ||
+		   (!started || a->kind == VF_KIND_VM ||
 		    (a->type != VF_ACTION_CREATE && a->type != VF_ACTION_REPLACE))) {
 		/*
 		 * Failed, on an entry made only for the journal: back to no
@@ -223,12 +218,21 @@ static void journal_end(struct exec *x, const struct vf_action *a, bool ok, bool
 		 * (the next sync records it); other objects a create or replace
 		 * claimed stay claimed — a pool defined but not built is
 		 * virtform's — and entries of what never came to be are pruned
-		 * by vf_state_sync.
+		 * by vf_state_sync.  An action whose start could not be
+		 * journaled made nothing: no claim.
 		 */
-		vf_state_remove(x->state, a->address);
-	} else {
-		journal_clear(x, a->address);
+		left = NULL;
+	} else if (!old) {
+		return;
 	}
+	/* otherwise the entry stays, its pending mark cleared */
+	if (vf_state_journal_end(x->state, a->address, ok, left, &error) < 0 &&
+	    !x->journal_warned) {
+		/* the state in memory has it: the save at the end writes it */
+		fprintf(x->opts->out, "warning: %s\n", error);
+		x->journal_warned = true;
+	}
+	free(error);
 }
 
 static void progress(struct exec *x)
@@ -315,7 +319,7 @@ static void *worker(void *opaque)
 		struct vf_session *s;
 		struct timespec t0;
 		char *error = NULL;
-		bool made;
+		bool made, started;
 		int rc;
 
 		if (i == SIZE_MAX) {
@@ -351,7 +355,12 @@ static void *worker(void *opaque)
 		pthread_mutex_unlock(&x->lock);
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (rc < 0) {
+		/* the begin record durable (not under the lock: the syncs of
+		 * actions starting at once share the disk's flushes) */
+		if (rc == 0)
+			rc = vf_state_journal_sync(x->state, &error);
+		started = rc == 0;
+		if (!started) {
 			char *why = error;
 			error = xasprintf("not started: cannot record it in the state first: %s", why);
 			free(why);
@@ -368,7 +377,7 @@ static void *worker(void *opaque)
 		if (rc == 0) {
 			x->status[i] = SUCCEEDED;
 			x->result->done[a->type]++;
-			journal_end(x, a, true, made);
+			journal_end(x, a, true, made, true);
 			if (a->kind == VF_KIND_VM)
 				line(x, "%s on %s: %s in %.1f s", a->address, a->host, past[a->type],
 				     since(&t0));
@@ -382,7 +391,7 @@ static void *worker(void *opaque)
 				memmove(error, error + n + 2, strlen(error + n + 2) + 1);
 			x->errors[i] = error;
 			x->result->n_failed++;
-			journal_end(x, a, false, made);
+			journal_end(x, a, false, made, started);
 			line(x, "%s: FAILED after %.1f s: %s", a->address, since(&t0), error);
 		}
 		pthread_cond_broadcast(&x->changed);
@@ -448,7 +457,7 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 		pthread_join(threads[t], NULL);
 	free(threads);
 	if (x.dirty)
-		state_save(&x);         /* the ends of the last actions */
+		state_save(&x);         /* the journal, folded into state.json */
 	if (opts->tty)
 		fputs("\r\033[K", opts->out);
 
@@ -478,45 +487,106 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 }
 
 /*
- * Is the object of state entry e certainly absent from host o?  A volume
- * is only known absent when its pool was read and is active.
+ * One host's observed objects by kind, pool (volumes) and name, for
+ * vf_state_sync: built once per host, so that matching the state's
+ * entries costs one lookup each rather than a scan of the host.
  */
-static bool state_entry_absent(const struct vf_state_entry *e, const struct vf_observed *o)
-{
-	bool pool_read = false;
-	size_t i;
+struct host_index {
+	bool built;
+	struct vf_strmap items;      /* key -> the first item with it */
+	char **keys;                 /* the map's keys, owned */
+	size_t n_keys, alloc_keys;
+};
 
-	for (i = 0; i < o->n_items; i++) {
-		const struct vf_observed_item *it = &o->items[i];
-		if (it->r.kind == e->kind && !strcmp(it->r.name, e->name) &&
-		    (e->kind != VF_KIND_VOLUME ||
-		     (it->r.u.vol.pool && e->pool && !strcmp(it->r.u.vol.pool, e->pool))))
-			return false;
-		if (e->kind == VF_KIND_VOLUME && it->r.kind == VF_KIND_STORAGE && e->pool &&
-		    !strcmp(it->r.name, e->pool) && it->detailed && it->r.u.pool.active)
-			pool_read = true;
-	}
-	return e->kind != VF_KIND_VOLUME || pool_read;
+/* The key of an object; NULL for a volume of no pool (it matches nothing). */
+static char *item_key(enum vf_kind kind, const char *pool, const char *name)
+{
+	if (kind == VF_KIND_VOLUME && !pool)
+		return NULL;
+	return xasprintf("%s\x1f%s\x1f%s", vf_kind_name(kind),
+			 kind == VF_KIND_VOLUME ? pool : "", name);
 }
 
-/* Does host o have the object of e (a domain: with project's marker)? */
-static bool state_entry_present(const struct vf_state_entry *e, const struct vf_observed *o,
-				const char *project)
+static const struct vf_observed_item *host_index_find(const struct host_index *hi,
+						       enum vf_kind kind, const char *pool,
+						       const char *name)
 {
+	char *key = item_key(kind, pool, name);
+	const struct vf_observed_item *it = key ? vf_strmap_get(&hi->items, key) : NULL;
+
+	free(key);
+	return it;
+}
+
+/* The index of view v (views->hosts[i]), built on first use. */
+static struct host_index *host_index_of(struct host_index *all, const struct vf_views *views,
+					const struct vf_host_view *v)
+{
+	struct host_index *hi = &all[v - views->hosts];
+	const struct vf_observed *o = v->observed;
 	size_t i;
 
+	if (hi->built)
+		return hi;
+	hi->built = true;
 	for (i = 0; i < o->n_items; i++) {
 		const struct vf_resource *r = &o->items[i].r;
-		if (r->kind != e->kind || strcmp(r->name, e->name))
+		char *key = item_key(r->kind, r->kind == VF_KIND_VOLUME ? r->u.vol.pool : NULL,
+				     r->name);
+		if (!key)
 			continue;
-		if (e->kind == VF_KIND_VM)
-			return o->items[i].detailed && r->u.vm.marker.project &&
-			       !strcmp(r->u.vm.marker.project, project);
-		if (e->kind != VF_KIND_VOLUME ||
-		    (r->u.vol.pool && e->pool && !strcmp(r->u.vol.pool, e->pool)))
-			return true;
+		if (vf_strmap_get(&hi->items, key)) {
+			free(key);
+			continue;
+		}
+		VF_GROW(hi->keys, hi->n_keys + 1, hi->alloc_keys);
+		hi->keys[hi->n_keys++] = key;
+		vf_strmap_put(&hi->items, key, (void *)&o->items[i]);
 	}
-	return false;
+	return hi;
+}
+
+static void host_indexes_free(struct host_index *all, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		vf_strmap_release(&all[i].items);
+		for (j = 0; j < all[i].n_keys; j++)
+			free(all[i].keys[j]);
+		free(all[i].keys);
+	}
+	free(all);
+}
+
+/*
+ * Is the object of state entry e certainly absent from its host (hi)?  A
+ * volume is only known absent when its pool was read and is active.
+ */
+static bool state_entry_absent(const struct vf_state_entry *e, const struct host_index *hi)
+{
+	const struct vf_observed_item *pool;
+
+	if (host_index_find(hi, e->kind, e->pool, e->name))
+		return false;
+	if (e->kind != VF_KIND_VOLUME)
+		return true;
+	pool = e->pool ? host_index_find(hi, VF_KIND_STORAGE, NULL, e->pool) : NULL;
+	return pool && pool->detailed && pool->r.u.pool.active;
+}
+
+/* Does e's host (hi) have the object of e (a domain: with project's marker)? */
+static bool state_entry_present(const struct vf_state_entry *e, const struct host_index *hi,
+				const char *project)
+{
+	const struct vf_observed_item *it = host_index_find(hi, e->kind, e->pool, e->name);
+
+	if (!it)
+		return false;
+	if (e->kind == VF_KIND_VM)
+		return it->detailed && it->r.u.vm.marker.project &&
+		       !strcmp(it->r.u.vm.marker.project, project);
+	return true;
 }
 
 /*
@@ -542,6 +612,7 @@ static bool upload_interrupted(const struct vf_state_entry *e, const struct vf_d
 bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		   const struct vf_desired *desired, const struct vf_views *views)
 {
+	struct host_index *index = xcalloc(views->n ? views->n : 1, sizeof(*index));
 	bool changed = false;
 	size_t i, j;
 
@@ -581,7 +652,8 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 	for (i = state->n; i-- > 0;) {
 		const struct vf_state_entry *e = &state->entries[i];
 		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
-		if (!v || !v->observed || e->kind == VF_KIND_VM || !state_entry_absent(e, v->observed))
+		if (!v || !v->observed || e->kind == VF_KIND_VM ||
+		    !state_entry_absent(e, host_index_of(index, views, v)))
 			continue;
 		vf_state_remove(state, e->address);
 		changed = true;
@@ -600,7 +672,8 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		struct vf_state_entry ne;
 		if (!e->pending || !v || !v->observed || upload_interrupted(e, desired))
 			continue;
-		if (e->kind == VF_KIND_VM && !state_entry_present(e, v->observed, config->project)) {
+		if (e->kind == VF_KIND_VM &&
+		    !state_entry_present(e, host_index_of(index, views, v), config->project)) {
 			vf_state_remove(state, e->address);
 		} else {
 			ne = *e;
@@ -625,5 +698,6 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		vf_state_put(state, &ne);
 		changed = true;
 	}
+	host_indexes_free(index, views->n);
 	return changed;
 }

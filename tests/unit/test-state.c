@@ -1,13 +1,18 @@
 /*
- * The state's intent journal (state.h: pending): its round trip through
- * state.json, states written before it, the notes the plan shows; the
- * executor's journal around each action (apply.c), seen from inside a
- * fake provider that reads state.json from disk while the action "runs";
- * and what vf_state_sync makes of an interrupted apply's marks.
+ * The state's intent journal (state.h: the journal, pending): its round
+ * trip through state.json, states written before it, the notes the plan
+ * shows; the journal file replayed after a crash at each step (after a
+ * begin record, after an end record, after a save's rename but before the
+ * journal's removal, in the middle of a record's write); the executor's
+ * journal around each action (apply.c), seen from inside a fake provider
+ * that replays a copy of the state directory while the action "runs";
+ * O(1) removal; and what vf_state_sync makes of an interrupted apply's
+ * marks.
  *
  * No host is contacted: the provider here is a fake; the libvirt one is
  * used only for its pure diff hints.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +57,27 @@ static void file_write(const char *path, const char *text)
 	fclose(f);
 }
 
+/* Copy file from to to, bytes as they are; nothing when from is missing. */
+static void file_copy(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "r"), *out;
+	char buf[4096];
+	size_t n;
+
+	if (!in)
+		return;
+	out = fopen(to, "w");
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		fwrite(buf, 1, n, out);
+	fclose(out);
+	fclose(in);
+}
+
+static bool file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
 static size_t count(const char *hay, const char *needle)
 {
 	size_t n = 0;
@@ -81,6 +107,67 @@ static int state_save(struct vf_state *s)
 		printf("# %s\n", error);
 	free(error);
 	return rc;
+}
+
+/*
+ * What a crash now would leave: state.json and the journal of dir, copied
+ * into a fresh directory to (malloc'd path).
+ */
+static char *crash_copy(const char *dir, const char *name)
+{
+	char *to = dir_new(name), *cmd = xasprintf("rm -rf '%s'", to), *a, *b;
+
+	if (system(cmd) != 0)
+		diag("could not clear a crash copy");
+	free(cmd);
+	mkdir(to, 0700);
+	a = xasprintf("%s/state.json", dir);
+	b = xasprintf("%s/state.json", to);
+	file_copy(a, b);
+	free(a);
+	free(b);
+	a = xasprintf("%s/journal", dir);
+	b = xasprintf("%s/journal", to);
+	file_copy(a, b);
+	free(a);
+	free(b);
+	return to;
+}
+
+/* Do the entries of a and b say the same, pending marks included? */
+static bool same_entries(const struct vf_state *a, const struct vf_state *b)
+{
+	size_t i;
+
+#define SAME(f) ((!x->f && !y->f) || (x->f && y->f && !strcmp(x->f, y->f)))
+	if (a->n != b->n)
+		return false;
+	for (i = 0; i < a->n; i++) {
+		const struct vf_state_entry *x = &a->entries[i];
+		const struct vf_state_entry *y = vf_state_find(b, x->address);
+		if (!y || x->kind != y->kind || x->protect != y->protect || x->keep != y->keep ||
+		    !SAME(name) || !SAME(host) || !SAME(pool) || !SAME(uuid) || !SAME(pending) ||
+		    !SAME(pending_since))
+			return false;
+	}
+#undef SAME
+	return true;
+}
+
+/*
+ * Crash now: does the state a copy of s's directory opens with say the
+ * same as s in memory?  The copy's journal is folded into its state.json.
+ */
+static bool crash_replays(const struct vf_state *s, const char *name)
+{
+	char *copy = crash_copy(s->dir, name), *journal = xasprintf("%s/journal", copy);
+	struct vf_state c;
+	bool yes = state_open(&c, copy) == 0 && same_entries(s, &c) && !file_exists(journal);
+
+	vf_state_close(&c);
+	free(journal);
+	free(copy);
+	return yes;
 }
 
 static void test_round_trip(void)
@@ -173,7 +260,11 @@ static void test_old_format(void)
 	   "nothing in it is pending");
 	vf_state_interrupted_notes(&s, &notes, &n, &alloc);
 	is_int(n, 0, "no interruption note");
+	is_int(s.serial, 7, "the serial is read");
 	vf_state_close(&s);
+	free(path);
+	path = xasprintf("%s/journal", dir);
+	ok(!file_exists(path), "opening it makes no journal");
 	free(notes);
 	free(path);
 	free(dir);
@@ -208,6 +299,295 @@ static void test_notes(void)
 	for (i = 0; i < n; i++)
 		free(notes[i]);
 	free(notes);
+	vf_state_close(&s);
+}
+
+/* ---- the journal file, replayed after a crash at each step ---- */
+
+static int begin(struct vf_state *s, struct vf_state_entry e, const char *action)
+{
+	char *error = NULL;
+	int rc;
+
+	e.pending = (char *)action;
+	e.pending_since = "2024-05-01T10:00:00Z";
+	rc = vf_state_journal_begin(s, &e, &error);
+	if (rc == 0)
+		rc = vf_state_journal_sync(s, &error);
+	if (rc < 0)
+		printf("# %s\n", error);
+	free(error);
+	return rc;
+}
+
+static int end(struct vf_state *s, const char *address, bool okay, const struct vf_state_entry *e)
+{
+	char *error = NULL;
+	int rc = vf_state_journal_end(s, address, okay, e, &error);
+
+	if (rc < 0)
+		printf("# %s\n", error);
+	free(error);
+	return rc;
+}
+
+static void test_journal(void)
+{
+	char *dir = dir_new("journal"), *copy, *path, *jpath, *text, *jbegin, *jend, *line;
+	struct vf_state s, c;
+	struct vf_state_entry vol = {
+		.address = "volume.img@h1", .kind = VF_KIND_VOLUME, .name = "img", .host = "h1",
+		.pool = "s", .keep = true,
+	};
+	struct vf_state_entry net = {
+		.address = "network.n@h1", .kind = VF_KIND_NETWORK, .name = "n", .host = "h1",
+	};
+	struct vf_state_entry vm = {
+		.address = "vm.x", .kind = VF_KIND_VM, .name = "x", .host = "h1",
+	};
+	const struct vf_state_entry *e;
+	const char *action = NULL;
+	json_t *record;
+	uint64_t serial;
+	size_t lines = 0;
+	char *save = NULL;
+
+	path = xasprintf("%s/state.json", dir);
+	jpath = xasprintf("%s/journal", dir);
+	ok(state_open(&s, dir) == 0, "journal: a new state opens");
+	s.project = xstrdup("t");
+	vf_state_put(&s, &net);
+	ok(state_save(&s) == 0, "... and saves (the state an apply starts from)");
+	serial = s.serial;
+	ok(!file_exists(jpath), "no journal before the first record");
+
+	/* a create claims its object: begin record, synced */
+	ok(begin(&s, vol, "create") == 0, "a begin record is appended and synced");
+	ok(file_exists(jpath), "the journal is made by its first record");
+	is_int(s.serial, serial, "journal records leave the serial alone");
+	text = file_read(path);
+	ok(!strstr(text, "volume.img@h1"), "state.json is not rewritten by a record");
+	free(text);
+	jbegin = file_read(jpath);
+	is_int(count(jbegin, "\n"), 1, "one record, one line");
+	record = json_loads(jbegin, 0, NULL);
+	ok(json_is_object(record), "a record is a JSON object");
+	is_str(json_string_value(json_object_get(record, "event")), "begin", "... an event: begin");
+	is_str(json_string_value(json_object_get(record, "address")), "volume.img@h1",
+	       "... its address");
+	is_str(json_string_value(json_object_get(record, "action")), "create", "... its action");
+	is_str(json_string_value(json_object_get(record, "since")), "2024-05-01T10:00:00Z",
+	       "... since when");
+	is_int(json_integer_value(json_object_get(record, "serial")), serial,
+	       "... the serial of the state.json it applies to");
+	is_str(json_string_value(json_object_get(json_object_get(record, "entry"), "pool")), "s",
+	       "... and the entry a new claim needs (pool too)");
+	json_decref(record);
+
+	copy = crash_copy(dir, "journal-crash-begin");
+	ok(state_open(&c, copy) == 0, "crash after a begin record: the state opens");
+	ok(vf_state_interrupted(&c, "volume.img@h1", &action) && !strcmp(action, "create"),
+	   "... the create is interrupted (pending create)");
+	e = vf_state_find(&c, "volume.img@h1");
+	ok(e && e->pool && !strcmp(e->pool, "s") && e->keep && e->host && !strcmp(e->host, "h1"),
+	   "... its claim has kind, name, host, pool and flags");
+	is_str(e ? e->pending_since : NULL, "2024-05-01T10:00:00Z", "... and since when");
+	ok(same_entries(&s, &c), "... exactly what the apply had in memory");
+	is_int(c.serial, serial + 1, "... folded into state.json by the open (one save)");
+	vf_state_close(&c);
+	{
+		char *cj = xasprintf("%s/journal", copy), *cs = xasprintf("%s/state.json", copy);
+		ok(!file_exists(cj), "... which removed the journal");
+		text = file_read(cs);
+		ok(strstr(text, "\"pending\": \"create\"") != NULL,
+		   "... state.json now has the pending mark");
+		free(text);
+		ok(state_open(&c, copy) == 0 && vf_state_interrupted(&c, "volume.img@h1", NULL) &&
+		   c.serial == serial + 1, "opened again: the same, no further save");
+		vf_state_close(&c);
+		free(cj);
+		free(cs);
+	}
+	free(copy);
+
+	/* the create ends */
+	ok(end(&s, "volume.img@h1", true, &vol) == 0, "an end record is appended");
+	ok(!vf_state_interrupted(&s, "volume.img@h1", NULL), "... the mark is cleared in memory");
+	ok(crash_replays(&s, "journal-crash-end"),
+	   "crash after an end record: the entry is recorded, not pending");
+	jend = file_read(jpath);
+
+	/* a delete */
+	ok(begin(&s, net, "delete") == 0, "begin of a delete");
+	copy = crash_copy(dir, "journal-crash-delete");
+	ok(state_open(&c, copy) == 0 && vf_state_interrupted(&c, "network.n@h1", &action) &&
+	   !strcmp(action, "delete"), "crash during a delete: pending delete");
+	vf_state_close(&c);
+	free(copy);
+	ok(end(&s, "network.n@h1", true, NULL) == 0 && !vf_state_find(&s, "network.n@h1"),
+	   "a delete's end drops the entry");
+	ok(crash_replays(&s, "journal-crash-delete-end"), "crash after it: no entry");
+
+	/* a VM create that fails: its journal-only entry goes */
+	ok(begin(&s, vm, "create") == 0 && end(&s, "vm.x", false, NULL) == 0 &&
+	   !vf_state_find(&s, "vm.x"), "a failed VM create: begin, then an end with no entry");
+	ok(crash_replays(&s, "journal-crash-failed"), "crash after it: no entry");
+	text = file_read(jpath);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		record = json_loads(line, 0, NULL);
+		if (json_is_object(record))
+			lines++;
+		json_decref(record);
+	}
+	is_int(lines, 6, "six records, each a line of JSON");
+	ok(strstr(jend, "\"result\":\"ok\"") != NULL, "an end record says how it ended");
+	free(text);
+
+	/* a write cut short by the crash: the last line has no newline */
+	copy = crash_copy(dir, "journal-torn");
+	{
+		char *cj = xasprintf("%s/journal", copy);
+		size_t half = strlen(jend) - strlen(jbegin);
+		file_write(cj, jbegin);
+		text = xasprintf("%.*s", (int)(half / 2), jend + strlen(jbegin));
+		{
+			FILE *f = fopen(cj, "a");
+			fputs(text, f);
+			fclose(f);
+		}
+		free(text);
+		ok(state_open(&c, copy) == 0, "a torn last line: the state opens");
+		ok(vf_state_interrupted(&c, "volume.img@h1", NULL),
+		   "... the torn end record is ignored, the begin before it is applied");
+		vf_state_close(&c);
+
+		/* a line that is not a record, then records (a fresh copy: the
+		 * open above folded the journal into the copy's state.json) */
+		free(copy);
+		free(cj);
+		copy = crash_copy(dir, "journal-garbage");
+		cj = xasprintf("%s/journal", copy);
+		text = xasprintf("%s%s", jbegin, "not json at all\n");
+		file_write(cj, text);
+		free(text);
+		{
+			FILE *f = fopen(cj, "a");
+			fputs(jend + strlen(jbegin), f);
+			fclose(f);
+		}
+		ok(state_open(&c, copy) == 0 && vf_state_find(&c, "volume.img@h1") &&
+		   !vf_state_interrupted(&c, "volume.img@h1", NULL),
+		   "a line that is no record is skipped; the records after it are applied");
+		vf_state_close(&c);
+		free(cj);
+	}
+	free(copy);
+
+	/* the save: state.json first, then the journal goes */
+	serial = s.serial;
+	ok(state_save(&s) == 0, "the save at the end of the apply");
+	is_int(s.serial, serial + 1, "... one serial more");
+	ok(!file_exists(jpath), "... the journal is removed");
+	text = file_read(path);
+	ok(strstr(text, "volume.img@h1") && !strstr(text, "network.n@h1") && !strstr(text, "vm.x"),
+	   "... state.json has what it recorded");
+	is_int(count(text, "pending"), 0, "... nothing pending");
+	free(text);
+
+	/* killed between the save's rename and the journal's removal: the
+	 * journal (here only its begin record, which would mark the volume
+	 * pending again) names the older serial and is skipped */
+	file_write(jpath, jbegin);
+	vf_state_close(&s);
+	ok(state_open(&s, dir) == 0, "crash between state.json's rename and the journal's removal");
+	ok(vf_state_find(&s, "volume.img@h1") && !vf_state_interrupted(&s, "volume.img@h1", NULL),
+	   "... the older records are skipped (the volume is not pending again)");
+	is_int(s.serial, serial + 1, "... no save for them");
+	ok(!file_exists(jpath), "... and the stale journal is removed");
+
+	/* records after that save name the new serial */
+	ok(begin(&s, net, "create") == 0, "a record after the save");
+	record = NULL;
+	text = file_read(jpath);
+	record = json_loads(text, 0, NULL);
+	is_int(json_integer_value(json_object_get(record, "serial")), serial + 1,
+	       "... names the new serial");
+	json_decref(record);
+	free(text);
+	ok(crash_replays(&s, "journal-crash-second"), "... and is replayed on top of it");
+
+	/* a journal that cannot be written: the begin fails */
+	vf_state_close(&s);
+	ok(state_open(&s, dir) == 0, "the state opens (folding the last record in)");
+	mkdir(jpath, 0700);
+	{
+		char *error = NULL;
+		struct vf_state_entry b = vm;
+		b.pending = "create";
+		b.pending_since = "T";
+		ok(vf_state_journal_begin(&s, &b, &error) < 0 && error &&
+		   strstr(error, "cannot create the journal"), "a journal that cannot be made: "
+		   "the begin fails, naming it");
+		if (error)
+			printf("#   %s\n", error);
+		free(error);
+	}
+	rmdir(jpath);
+	vf_state_close(&s);
+
+	free(jbegin);
+	free(jend);
+	free(jpath);
+	free(path);
+	free(dir);
+}
+
+/* ---- removal: O(1), the map stays right ---- */
+
+static void test_remove(void)
+{
+	struct vf_state s = { .lock_fd = -1 };
+	char addr[32], name[32];
+	size_t i, found = 0, gone = 0;
+
+	for (i = 0; i < 300; i++) {
+		struct vf_state_entry e = { .address = addr, .kind = VF_KIND_NETWORK, .name = name,
+					    .host = "h1" };
+		snprintf(addr, sizeof(addr), "network.n%zu@h1", i);
+		snprintf(name, sizeof(name), "n%zu", i);
+		vf_state_put(&s, &e);
+	}
+	for (i = 0; i < 300; i += 3) {
+		snprintf(addr, sizeof(addr), "network.n%zu@h1", i);
+		vf_state_remove(&s, addr);
+	}
+	vf_state_remove(&s, "network.nope@h1");
+	is_int(s.n, 200, "removals: 100 of 300 gone");
+	/* one removed comes back */
+	{
+		struct vf_state_entry e = { .address = "network.n3@h1", .kind = VF_KIND_NETWORK,
+					    .name = "again", .host = "h1" };
+		vf_state_put(&s, &e);
+	}
+	for (i = 0; i < 300; i++) {
+		const struct vf_state_entry *e;
+		snprintf(addr, sizeof(addr), "network.n%zu@h1", i);
+		e = vf_state_find(&s, addr);
+		if (e && !strcmp(e->address, addr))
+			found++;
+		else if (!e)
+			gone++;
+	}
+	is_int(found, 201, "every entry left (and the one put back) is found by its address");
+	is_int(gone, 99, "no removed one is");
+	is_str(vf_state_find(&s, "network.n3@h1") ? vf_state_find(&s, "network.n3@h1")->name : NULL,
+	       "again", "the one put back is the new entry");
+	for (i = 0; i < 300; i++) {
+		snprintf(addr, sizeof(addr), "network.n%zu@h1", i);
+		vf_state_remove(&s, addr);
+	}
+	is_int(s.n, 0, "all removed");
+	ok(!vf_state_find(&s, "network.n1@h1"), "none found");
 	vf_state_close(&s);
 }
 
@@ -282,27 +662,27 @@ static void views_release(struct vf_views *v)
 
 /* What the fake provider saw, and what it is told to fail. */
 static struct {
-	const char *state_path;
+	pthread_mutex_t lock;        /* the executor runs several actions at once */
+	const char *state_dir;
 	const char *fail;            /* address whose action fails */
-	size_t calls, journaled;     /* actions run; seen pending on disk first */
+	size_t calls, journaled;     /* actions run; seen pending after a "crash" first */
 	char *missing;               /* the first action that was not */
-} fake;
+} fake = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* Was address pending action on disk (state.json as a crash would leave it)? */
+/*
+ * Was address pending action in what a crash now would leave (state.json
+ * and the journal, copied and opened as the next run would)?
+ */
 static bool on_disk_pending(const char *address, const char *action)
 {
-	json_t *root = json_load_file(fake.state_path, 0, NULL), *item;
-	size_t i;
-	bool yes = false;
+	char *copy = crash_copy(fake.state_dir, "exec-crash");
+	struct vf_state c;
+	const char *was = NULL;
+	bool yes = state_open(&c, copy) == 0 && vf_state_interrupted(&c, address, &was) &&
+		   !strcmp(was, action) && vf_state_find(&c, address)->pending_since;
 
-	json_array_foreach(json_object_get(root, "resources"), i, item) {
-		json_t *a = json_object_get(item, "address"), *p = json_object_get(item, "pending");
-		if (json_is_string(a) && !strcmp(json_string_value(a), address) &&
-		    json_is_string(p) && !strcmp(json_string_value(p), action) &&
-		    json_is_string(json_object_get(item, "pending_since")))
-			yes = true;
-	}
-	json_decref(root);
+	vf_state_close(&c);
+	free(copy);
 	return yes;
 }
 
@@ -319,6 +699,9 @@ static void fake_close(struct vf_session *s)
 
 static int fake_apply(struct vf_session *s, const struct vf_action *a, char **error)
 {
+	int rc = 0;
+
+	pthread_mutex_lock(&fake.lock);
 	fake.calls++;
 	if (on_disk_pending(a->address, vf_action_type_name(a->type)))
 		fake.journaled++;
@@ -327,9 +710,10 @@ static int fake_apply(struct vf_session *s, const struct vf_action *a, char **er
 	if (fake.fail && !strcmp(fake.fail, a->address)) {
 		*error = xasprintf("%s: cannot %s: told to fail", a->address,
 				   vf_action_type_name(a->type));
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	pthread_mutex_unlock(&fake.lock);
+	return rc;
 }
 
 static const struct vf_provider fake_provider = {
@@ -378,28 +762,36 @@ static void run_release(struct run *r)
 	vf_config_free(r->c);
 }
 
-/* Apply r's plan with the fake provider; its output as TAP comments. */
-static int apply(struct run *r)
+/*
+ * Apply r's plan with the fake provider; its output as TAP comments, and
+ * in *output when output is not NULL (malloc'd).
+ */
+static int apply_out(struct run *r, char **output)
 {
 	struct vf_apply_opts o = { .parallelism = 4 };
 	struct vf_apply_result res;
-	char *path = xasprintf("%s/state.json", r->state.dir);
 	char *text = NULL, *line, *save = NULL;
 	size_t len = 0;
 	int rc;
 
 	o.out = open_memstream(&text, &len);
-	fake.state_path = path;
+	fake.state_dir = r->state.dir;
 	fake.calls = fake.journaled = 0;
 	free(fake.missing);
 	fake.missing = NULL;
 	rc = vf_apply(r->c, &r->plan, &fake_provider, &r->state, &o, &res);
 	fclose(o.out);
+	if (output)
+		*output = xstrdup(text);
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		printf("#   %s\n", line);
 	free(text);
-	free(path);
 	return rc;
+}
+
+static int apply(struct run *r)
+{
+	return apply_out(r, NULL);
 }
 
 static bool plan_has(const struct vf_plan *p, const char *address)
@@ -431,14 +823,19 @@ static void test_executor(void)
 	ok(apply(&r) == 0, "apply succeeds");
 	is_int(fake.calls, r.plan.n_actions, "every action ran");
 	is_int(fake.journaled, r.plan.n_actions,
-	       "each was pending on disk (state.json) when its provider call ran");
+	       "each was pending after a crash (state.json + journal) when its provider call ran");
 	if (fake.missing)
 		printf("#   first not journaled: %s\n", fake.missing);
-	is_int(r.state.serial - serial0, r.plan.n_actions + 1,
-	       "one save per action start, one at the end");
+	is_int(r.state.serial - serial0, 1,
+	       "one save, at the end: each action is journaled, not saved");
 	text = file_read(path);
 	is_int(count(text, "pending"), 0, "after the run nothing is pending on disk");
 	free(text);
+	{
+		char *jpath = xasprintf("%s/journal", dir);
+		ok(!file_exists(jpath), "... and the journal is gone, folded into state.json");
+		free(jpath);
+	}
 	for (i = 0; i < r.plan.n_actions; i++)
 		if (!vf_state_find(&r.state, r.plan.actions[i].address))
 			break;
@@ -477,6 +874,28 @@ static void test_executor(void)
 	   "the failed create's claim stays, not pending (the failure is known)");
 	ok(!vf_state_find(&r.state, "vm.a"), "what waits on it is not attempted: no record");
 	fake.fail = NULL;
+	run_release(&r);
+
+	/* a journal that cannot be written: nothing is started */
+	free(dir);
+	dir = dir_new("exec-no-journal");
+	if (run_plan(&r, dir) < 0) {
+		ok(0, "the fixture plans");
+		goto out;
+	}
+	{
+		char *jpath = xasprintf("%s/journal", dir), *output = NULL;
+		mkdir(jpath, 0700);
+		ok(apply_out(&r, &output) < 0, "apply with a journal that cannot be made fails");
+		is_int(fake.calls, 0, "... and runs no action");
+		ok(output && strstr(output, "not started: cannot record it in the state first: "
+					    "cannot create the journal"), "... saying why");
+		ok(!vf_state_find(&r.state, "vm.b") && !vf_state_find(&r.state, "network.n@h1"),
+		   "... and records nothing");
+		rmdir(jpath);
+		free(output);
+		free(jpath);
+	}
 	run_release(&r);
 out:
 	free(path);
@@ -560,6 +979,8 @@ int main(void)
 	test_round_trip();
 	test_old_format();
 	test_notes();
+	test_journal();
+	test_remove();
 	test_executor();
 	test_sync();
 	free(fake.missing);
