@@ -61,11 +61,9 @@ int main(int argc, char **argv)
 	/*
 	 * Peak memory at 10,000 VMs (docs/performance.md): blocks of 128 KiB
 	 * and more (arena chunks, a parsed YAML tree) go back to the system
-	 * when freed instead of raising glibc's threshold, and the observe
-	 * and apply threads share two malloc arenas instead of one each.
+	 * when freed, instead of raising glibc's threshold so that they stay.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	mallopt(M_ARENA_MAX, 2);
 
 	if (argc < 2) {
 		vf_cmd_help.run(1, (char *[]){ "help", NULL });
