@@ -92,9 +92,10 @@ static int cmd_show(int argc, char **argv)
 		return VF_EXIT_ERROR;
 	}
 	if (json) {
-		vf_saved_print_json(&saved, stdout);
+		/* it says why on stderr (the file changed while it was read) */
+		int rc = vf_saved_print_json(&saved, stdout) < 0 ? VF_EXIT_ERROR : VF_EXIT_OK;
 		vf_saved_release(&saved);
-		return VF_EXIT_OK;
+		return rc;
 	}
 	if (vf_saved_plan(&saved, &plan, &error) < 0) {
 		vf_cmd_error(&vf_cmd_show, "%s", error);

@@ -129,9 +129,18 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 /* Does target name something the config defines (for --target checks)? */
 bool vf_target_known(const struct vf_config *c, const char *target);
 
-/* Text for people (colour when color); JSON (schemas/plan.schema.json). */
+/* Text for people (colour when color); JSON (schemas/plan.schema.json),
+ * written one change at a time (memory stays that of the plan).  0, or
+ * -1 when a value could not be encoded or the stream failed. */
 void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color);
 int vf_plan_print_json(const struct vf_plan *plan, FILE *out);
+/* The same document as a member key (or, key NULL, an element or the
+ * whole document) of what w writes (reconcile/json-stream.h); one change
+ * of it, plan->actions[i], as a new jansson object. */
+struct vf_jsonw;
+struct json_t;
+int vf_plan_write_json(struct vf_jsonw *w, const char *key, const struct vf_plan *plan);
+struct json_t *vf_plan_change_json(const struct vf_plan *plan, size_t i);
 bool vf_plan_empty(const struct vf_plan *plan);
 
 /* ---- import ------------------------------------------------------------- */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "reconcile/engine.h"
+#include "reconcile/json-stream.h"
 
 #define PLAN_FORMAT_VERSION 1
 
@@ -116,59 +117,78 @@ static json_t *field_json(const struct vf_field *f)
 	return json_null();
 }
 
-int vf_plan_print_json(const struct vf_plan *plan, FILE *out)
+json_t *vf_plan_change_json(const struct vf_plan *plan, size_t i)
 {
-	json_t *root = json_object(), *changes = json_array(), *summary = json_object();
-	json_t *warnings = json_array(), *skipped = json_array();
-	size_t i, j;
-	int rc;
+	const struct vf_action *a = &plan->actions[i];
+	json_t *c = json_object(), *fields = json_array(), *deps = json_array();
+	struct vf_arena scratch = VF_ARENA_INIT;
+	const struct vf_field_change *fs;
+	size_t j, nf;
 
-	json_object_set_new(root, "format_version", json_integer(PLAN_FORMAT_VERSION));
-	json_object_set_new(root, "project", json_string(plan->project ? plan->project : ""));
-	for (i = 0; i < plan->n_actions; i++) {
-		const struct vf_action *a = &plan->actions[i];
-		json_t *c = json_object(), *fields = json_array(), *deps = json_array();
-		json_object_set_new(c, "address", json_string(a->address));
-		json_object_set_new(c, "kind", json_string(vf_kind_name(a->kind)));
-		json_object_set_new(c, "name", json_string(a->name));
-		json_object_set_new(c, "host", json_string(a->host ? a->host : ""));
-		json_object_set_new(c, "action", json_string(vf_action_type_name(a->type)));
-		json_object_set_new(c, "live", json_boolean(a->live));
-		json_object_set_new(c, "requires_restart", json_boolean(a->requires_restart));
-		json_object_set_new(c, "restart", json_boolean(a->restart));
-		json_object_set_new(c, "reason", a->reason ? json_string(a->reason) : json_null());
-		json_object_set_new(c, "drift", json_boolean(a->drift));
-		struct vf_arena scratch = VF_ARENA_INIT;
-		const struct vf_field_change *fs;
-		size_t nf = vf_action_fields(a, &scratch, &fs);
-		for (j = 0; j < nf; j++) {
-			const struct vf_field_change *f = &fs[j];
-			json_t *o = json_object();
-			json_object_set_new(o, "path", json_string(f->after.present ? f->after.path
-										   : f->before.path));
-			json_object_set_new(o, "before", field_json(&f->before));
-			json_object_set_new(o, "after", field_json(&f->after));
-			json_array_append_new(fields, o);
-		}
-		json_object_set_new(c, "fields", fields);
-		vf_arena_release(&scratch);
-		for (j = 0; j < a->n_deps; j++)
-			json_array_append_new(deps, json_string(plan->actions[a->deps[j]].address));
-		json_object_set_new(c, "depends_on", deps);
-		json_array_append_new(changes, c);
+	json_object_set_new(c, "address", json_string(a->address));
+	json_object_set_new(c, "kind", json_string(vf_kind_name(a->kind)));
+	json_object_set_new(c, "name", json_string(a->name));
+	json_object_set_new(c, "host", json_string(a->host ? a->host : ""));
+	json_object_set_new(c, "action", json_string(vf_action_type_name(a->type)));
+	json_object_set_new(c, "live", json_boolean(a->live));
+	json_object_set_new(c, "requires_restart", json_boolean(a->requires_restart));
+	json_object_set_new(c, "restart", json_boolean(a->restart));
+	json_object_set_new(c, "reason", a->reason ? json_string(a->reason) : json_null());
+	json_object_set_new(c, "drift", json_boolean(a->drift));
+	nf = vf_action_fields(a, &scratch, &fs);
+	for (j = 0; j < nf; j++) {
+		const struct vf_field_change *f = &fs[j];
+		json_t *o = json_object();
+		json_object_set_new(o, "path", json_string(f->after.present ? f->after.path
+									   : f->before.path));
+		json_object_set_new(o, "before", field_json(&f->before));
+		json_object_set_new(o, "after", field_json(&f->after));
+		json_array_append_new(fields, o);
 	}
-	json_object_set_new(root, "changes", changes);
+	json_object_set_new(c, "fields", fields);
+	vf_arena_release(&scratch);
+	for (j = 0; j < a->n_deps; j++)
+		json_array_append_new(deps, json_string(plan->actions[a->deps[j]].address));
+	json_object_set_new(c, "depends_on", deps);
+	return c;
+}
+
+/*
+ * The document is written as it goes, one change at a time: as one
+ * jansson tree it would cost 250 MiB for 30,000 changes.  The output is
+ * what json_dumpf() of that tree printed (JSON_INDENT(2)).
+ */
+int vf_plan_write_json(struct vf_jsonw *w, const char *key, const struct vf_plan *plan)
+{
+	json_t *summary = json_object(), *warnings = json_array(), *skipped = json_array();
+	size_t i;
+
+	vf_jsonw_object(w, key);
+	vf_jsonw_value(w, "format_version", json_integer(PLAN_FORMAT_VERSION));
+	vf_jsonw_value(w, "project", json_string(plan->project ? plan->project : ""));
+	vf_jsonw_array(w, "changes");
+	for (i = 0; i < plan->n_actions; i++)
+		vf_jsonw_value(w, NULL, vf_plan_change_json(plan, i));
+	vf_jsonw_end(w);
 	for (i = 0; i < VF_ACTION_COUNT; i++)
 		json_object_set_new(summary, vf_action_type_name(i), json_integer(plan->counts[i]));
-	json_object_set_new(root, "summary", summary);
+	vf_jsonw_value(w, "summary", summary);
 	for (i = 0; i < plan->n_warnings; i++)
 		json_array_append_new(warnings, json_string(plan->warnings[i]));
-	json_object_set_new(root, "warnings", warnings);
+	vf_jsonw_value(w, "warnings", warnings);
 	for (i = 0; i < plan->n_skipped; i++)
 		json_array_append_new(skipped, json_string(plan->skipped_hosts[i]));
-	json_object_set_new(root, "skipped_hosts", skipped);
-	rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	vf_jsonw_value(w, "skipped_hosts", skipped);
+	vf_jsonw_end(w);
+	return w->failed ? -1 : 0;
+}
+
+int vf_plan_print_json(const struct vf_plan *plan, FILE *out)
+{
+	struct vf_jsonw w;
+
+	vf_jsonw_init(&w, out);
+	vf_plan_write_json(&w, NULL, plan);
 	fputc('\n', out);
-	json_decref(root);
-	return rc;
+	return vf_jsonw_finish(&w);
 }

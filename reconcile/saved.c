@@ -8,6 +8,11 @@
  * here.  It never changes the plan document `plan --json` prints: what is
  * saved under "plan" is that document, byte for byte the same data.
  *
+ * Memory: a plan of 30,000 changes is 250 MiB as one jansson tree, so
+ * the file is written and read one change at a time (json-stream.h), and
+ * a saved plan read back keeps only small things in memory; its changes
+ * are read again from the file, one at a time, by whoever needs them.
+ *
  * Which observed objects count (the same rules as plan.c's ownership):
  * an object is part of the fingerprint when its address is desired, or
  * the state records it, or it is a domain whose marker names this
@@ -27,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "reconcile/json-stream.h"
 #include "reconcile/saved.h"
 
 #define HASH_ALGORITHM "fnv1a-64"
@@ -99,28 +105,6 @@ static const char *jstr(const json_t *o, const char *key)
 static json_t *jstr_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
-}
-
-/* The plan document exactly as `plan --json` prints it, parsed. */
-static json_t *plan_document(const struct vf_plan *plan, char **error)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	json_error_t je;
-	json_t *doc;
-
-	if (!f) {
-		*error = xasprintf("cannot encode the plan: %s", strerror(errno));
-		return NULL;
-	}
-	vf_plan_print_json(plan, f);
-	fclose(f);
-	doc = json_loadb(buf, len, 0, &je);
-	free(buf);
-	if (!doc)
-		*error = xasprintf("cannot encode the plan: %s", je.text);
-	return doc;
 }
 
 void vf_saved_problems_release(struct vf_saved_problems *p)
@@ -203,11 +187,65 @@ static json_t *config_json(const char *config_path, const struct vf_config *c, c
 	return o;
 }
 
+/* ---- what is kept of a saved plan read back ------------------------------- */
+
+/* An observed object as the saved plan recorded it. */
+struct saved_object {
+	const char *key;                 /* object_key(): in doc->arena */
+	const char *address, *host;      /* in doc->arena */
+	const char *hash;                /* "" when the file has none */
+	json_t *fields;                  /* per-field hashes, or NULL */
+};
+
+/* A field's display hint: its value type and change class, each + 1 so
+ * that 0 is "not said" (then a string, a live change). */
+struct hint {
+	unsigned char type : 3, cls : 2, before_any : 1, after_any : 1;
+};
+
+/* A change's display hints: hints[first_hint ..] and deps[first_dep ..]
+ * of the doc (a 32-bit index is 4 billion fields). */
+struct display {
+	uint32_t n_fields, first_hint;
+	uint32_t n_deps, first_dep;
+	unsigned shutdown_timeout;
+};
+
+/*
+ * The file stays open: "plan" -> "changes" is read again, one change at a
+ * time, by whoever needs the changes (show, the stale checks), instead of
+ * being held as a jansson tree of 400 MiB for 30,000 changes.  Everything
+ * else is small and kept: the members as parsed, except that the arrays
+ * plan.changes, observed.objects and display.changes are left empty in
+ * root, the objects and hints kept compactly here.
+ */
+struct vf_saved_doc {
+	int fd;
+	struct stat st;                  /* as read: a file changed since is refused */
+	json_t *root;
+	off_t changes_at;                /* plan.changes: the offset of its '[' */
+	uint32_t *n_fields;              /* while reading: each change's fields, */
+	size_t n_changes, alloc_changes; /* checked against its display entry */
+	size_t damaged;                  /* 1 + the first change that is incomplete */
+	struct saved_object *objects;
+	size_t n_objects, alloc_objects;
+	struct display *display;
+	size_t n_display, alloc_display;
+	struct hint *hints;
+	size_t n_hints, alloc_hints;
+	uint32_t *deps;                  /* UINT32_MAX: not a change's index */
+	size_t n_deps, alloc_deps;
+	struct vf_arena arena;
+};
+
 /* ---- the observed objects' fingerprint ------------------------------------- */
 
 struct object {
 	char *key;                       /* "ADDRESS\tHOST\tPOOL": unique per object */
-	json_t *json;                    /* {address, host, pool?, hash, fields?} */
+	char *address;
+	const char *host;                /* the observation's */
+	char hash[17];
+	bool fields;                     /* the plan acts on it: per-field hashes */
 	const struct vf_observed_item *item;
 };
 
@@ -223,7 +261,7 @@ static void objects_release(struct objects *o)
 
 	for (i = 0; i < o->n; i++) {
 		free(o->v[i].key);
-		json_decref(o->v[i].json);
+		free(o->v[i].address);
 	}
 	free(o->v);
 	vf_strmap_release(&o->by_key);
@@ -312,11 +350,9 @@ static int object_cmp(const void *a, const void *b)
 
 /*
  * Collect the observed objects src's plan depends on (see the top of this
- * file), sorted by key.  acted: addresses whose objects get per-field
- * hashes (those the plan has an action for).
+ * file), sorted by key, each with its hash.
  */
-static void objects_collect(const struct vf_saved_source *src, const struct vf_strmap *acted,
-			    struct objects *out)
+static void objects_collect(const struct vf_saved_source *src, struct objects *out)
 {
 	struct vf_strmap desired = { 0 }, owned = { 0 };
 	char **owned_keys = NULL;
@@ -346,12 +382,11 @@ static void objects_collect(const struct vf_saved_source *src, const struct vf_s
 		const struct vf_observed *o = src->views->hosts[h].observed;
 		for (i = 0; o && i < o->n_items; i++) {
 			const struct vf_observed_item *it = &o->items[i];
-			char *address = address_of(&it->r), hash[17];
+			char *address = address_of(&it->r);
 			bool keep = vf_strmap_get(&desired, address) ||
 				    (src->state && vf_state_find(src->state, address)) ||
 				    marker_ours(it, src->config->project);
 			struct object *ob;
-			json_t *fields = NULL;
 			if (!keep && it->r.kind == VF_KIND_VOLUME && it->r.u.vol.pool) {
 				char *key = xasprintf("%s\t%s\t%s", o->host, it->r.u.vol.pool,
 						      it->r.name);
@@ -362,22 +397,13 @@ static void objects_collect(const struct vf_saved_source *src, const struct vf_s
 				free(address);
 				continue;
 			}
-			if (it->detailed && acted && vf_strmap_get(acted, address))
-				fields = json_object();
-			item_hash(it, address, hash, fields);
 			VF_GROW(out->v, out->n + 1, out->alloc);
 			ob = &out->v[out->n++];
+			item_hash(it, address, ob->hash, NULL);
 			ob->key = object_key(address, o->host, item_pool(it));
+			ob->address = address;
+			ob->host = o->host;
 			ob->item = it;
-			ob->json = json_object();
-			json_object_set_new(ob->json, "address", json_string(address));
-			json_object_set_new(ob->json, "host", json_string(o->host));
-			if (item_pool(it))
-				json_object_set_new(ob->json, "pool", json_string(item_pool(it)));
-			json_object_set_new(ob->json, "hash", json_string(hash));
-			if (fields)
-				json_object_set_new(ob->json, "fields", fields);
-			free(address);
 		}
 	}
 	if (out->n)
@@ -389,6 +415,51 @@ static void objects_collect(const struct vf_saved_source *src, const struct vf_s
 	free(owned_keys);
 	vf_strmap_release(&owned);
 	vf_strmap_release(&desired);
+}
+
+/*
+ * Mark the objects the plan acts on: they get per-field hashes in the
+ * file, made when each is written.  objs is sorted by key, which starts
+ * with "ADDRESS\t": one binary search per action, no set of addresses.
+ */
+static void objects_mark_acted(struct objects *objs, const struct vf_plan *plan)
+{
+	size_t i, lo, hi, len;
+
+	for (i = 0; i < plan->n_actions && objs->n; i++) {
+		char *prefix = xasprintf("%s\t", plan->actions[i].address);
+		len = strlen(prefix);
+		for (lo = 0, hi = objs->n; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (strcmp(objs->v[mid].key, prefix) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < objs->n && !strncmp(objs->v[lo].key, prefix, len); lo++)
+			objs->v[lo].fields = objs->v[lo].item->detailed;
+		free(prefix);
+	}
+}
+
+/* An object as the file holds it: {address, host, pool?, hash, fields?}. */
+static json_t *object_json(const struct object *ob)
+{
+	const struct vf_observed_item *it = ob->item;
+	json_t *o = json_object(), *fields = NULL;
+	char hash[17];
+
+	json_object_set_new(o, "address", json_string(ob->address));
+	json_object_set_new(o, "host", json_string(ob->host));
+	if (item_pool(it))
+		json_object_set_new(o, "pool", json_string(item_pool(it)));
+	json_object_set_new(o, "hash", json_string(ob->hash));
+	if (ob->fields) {
+		fields = json_object();
+		item_hash(it, ob->address, hash, fields);
+		json_object_set_new(o, "fields", fields);
+	}
+	return o;
 }
 
 /* The hosts skipped with --skip-unreachable, by name. */
@@ -403,30 +474,35 @@ static json_t *skipped_json(const struct vf_views *views)
 	return a;
 }
 
-static json_t *observed_json(const struct vf_saved_source *src, const struct vf_strmap *acted)
+/* observed: {fingerprint, skipped_hosts, objects: [one a line]}. */
+static void observed_write(struct vf_jsonw *w, const struct vf_saved_source *src)
 {
-	json_t *o = json_object(), *list = json_array(), *skipped = skipped_json(src->views), *v;
+	json_t *skipped = skipped_json(src->views), *v;
 	struct objects objs;
 	uint64_t h = FNV_INIT;
 	char hex[17];
 	size_t i;
 
-	objects_collect(src, acted, &objs);
+	objects_collect(src, &objs);
+	objects_mark_acted(&objs, src->plan);
 	for (i = 0; i < objs.n; i++) {
 		fnv_str(&h, objs.v[i].key);
-		fnv_str(&h, jstr(objs.v[i].json, "hash"));
-		json_array_append(list, objs.v[i].json);
+		fnv_str(&h, objs.v[i].hash);
 	}
 	json_array_foreach(skipped, i, v) {
 		fnv_str(&h, "skipped");
 		fnv_str(&h, json_string_value(v));
 	}
 	hex16(h, hex);
-	json_object_set_new(o, "fingerprint", json_string(hex));
-	json_object_set_new(o, "skipped_hosts", skipped);
-	json_object_set_new(o, "objects", list);
+	vf_jsonw_object(w, "observed");
+	vf_jsonw_value(w, "fingerprint", json_string(hex));
+	vf_jsonw_value(w, "skipped_hosts", skipped);
+	vf_jsonw_array(w, "objects");
+	for (i = 0; i < objs.n; i++)
+		vf_jsonw_line(w, NULL, object_json(&objs.v[i]));
+	vf_jsonw_end(w);
+	vf_jsonw_end(w);
 	objects_release(&objs);
-	return o;
 }
 
 /* ---- display hints -------------------------------------------------------- */
@@ -450,44 +526,76 @@ static int name_index(const char *const *names, size_t n, const char *name)
 }
 
 /*
- * What the plan document loses and `show` needs, one entry per change:
+ * What the plan document loses and `show` needs, for plan->actions[i]:
  * each field's value type (bytes vs number) and change class, whether a
  * side is "left open by the configuration", the dependencies by index
  * (an address may have two actions), the VM's shutdown timeout.
  */
-static json_t *display_json(const struct vf_plan *plan)
+static json_t *display_json(const struct vf_plan *plan, size_t i)
 {
-	json_t *o = json_object(), *changes = json_array();
-	size_t i, j;
+	const struct vf_action *a = &plan->actions[i];
+	json_t *c = json_object(), *fields = json_array(), *deps = json_array();
+	struct vf_arena scratch = VF_ARENA_INIT;
+	const struct vf_field_change *fs;
+	size_t j, nf = vf_action_fields(a, &scratch, &fs);
 
-	for (i = 0; i < plan->n_actions; i++) {
-		const struct vf_action *a = &plan->actions[i];
-		json_t *c = json_object(), *fields = json_array(), *deps = json_array();
-		struct vf_arena scratch = VF_ARENA_INIT;
-		const struct vf_field_change *fs;
-		size_t nf = vf_action_fields(a, &scratch, &fs);
-		for (j = 0; j < nf; j++) {
-			const struct vf_field_change *f = &fs[j];
-			json_t *x = json_object();
-			enum vf_value_type t = f->after.present ? f->after.type : f->before.type;
-			json_object_set_new(x, "type", json_string(value_types[t]));
-			json_object_set_new(x, "class", json_string(field_classes[f->class]));
-			if (f->before.any)
-				json_object_set_new(x, "before_any", json_true());
-			if (f->after.any)
-				json_object_set_new(x, "after_any", json_true());
-			json_array_append_new(fields, x);
-		}
-		for (j = 0; j < a->n_deps; j++)
-			json_array_append_new(deps, json_integer((json_int_t)a->deps[j]));
-		json_object_set_new(c, "fields", fields);
-		vf_arena_release(&scratch);
-		json_object_set_new(c, "depends_on", deps);
-		json_object_set_new(c, "shutdown_timeout", json_integer(a->shutdown_timeout));
-		json_array_append_new(changes, c);
+	for (j = 0; j < nf; j++) {
+		const struct vf_field_change *f = &fs[j];
+		json_t *x = json_object();
+		enum vf_value_type t = f->after.present ? f->after.type : f->before.type;
+		json_object_set_new(x, "type", json_string(value_types[t]));
+		json_object_set_new(x, "class", json_string(field_classes[f->class]));
+		if (f->before.any)
+			json_object_set_new(x, "before_any", json_true());
+		if (f->after.any)
+			json_object_set_new(x, "after_any", json_true());
+		json_array_append_new(fields, x);
 	}
-	json_object_set_new(o, "changes", changes);
-	return o;
+	for (j = 0; j < a->n_deps; j++)
+		json_array_append_new(deps, json_integer((json_int_t)a->deps[j]));
+	json_object_set_new(c, "fields", fields);
+	vf_arena_release(&scratch);
+	json_object_set_new(c, "depends_on", deps);
+	json_object_set_new(c, "shutdown_timeout", json_integer(a->shutdown_timeout));
+	return c;
+}
+
+/* A display entry read back, kept compactly in doc. */
+static void display_keep(struct vf_saved_doc *doc, json_t *d)
+{
+	json_t *fields = json_object_get(d, "fields"), *deps = json_object_get(d, "depends_on");
+	json_t *v = json_object_get(d, "shutdown_timeout"), *h;
+	struct display *e;
+	size_t j;
+
+	/* the plan's changes come first: as many display entries, exactly */
+	if (!doc->alloc_display && doc->n_changes) {
+		doc->display = xcalloc(doc->n_changes, sizeof(*doc->display));
+		doc->alloc_display = doc->n_changes;
+	}
+	VF_GROW(doc->display, doc->n_display + 1, doc->alloc_display);
+	e = &doc->display[doc->n_display++];
+	memset(e, 0, sizeof(*e));
+	e->first_hint = (uint32_t)doc->n_hints;
+	e->n_fields = (uint32_t)json_array_size(fields);
+	VF_GROW(doc->hints, doc->n_hints + e->n_fields, doc->alloc_hints);
+	json_array_foreach(fields, j, h) {
+		struct hint *x = &doc->hints[doc->n_hints++];
+		x->type = (unsigned)(name_index(value_types, VF_ARRAY_SIZE(value_types),
+						jstr(h, "type")) + 1);
+		x->cls = (unsigned)(name_index(field_classes, VF_ARRAY_SIZE(field_classes),
+					       jstr(h, "class")) + 1);
+		x->before_any = json_is_true(json_object_get(h, "before_any"));
+		x->after_any = json_is_true(json_object_get(h, "after_any"));
+	}
+	e->first_dep = (uint32_t)doc->n_deps;
+	e->n_deps = (uint32_t)json_array_size(deps);
+	VF_GROW(doc->deps, doc->n_deps + e->n_deps, doc->alloc_deps);
+	json_array_foreach(deps, j, h)
+		doc->deps[doc->n_deps++] = json_is_integer(h) && json_integer_value(h) >= 0 &&
+					   json_integer_value(h) < UINT32_MAX
+					   ? (uint32_t)json_integer_value(h) : UINT32_MAX;
+	e->shutdown_timeout = json_is_integer(v) ? (unsigned)json_integer_value(v) : 0;
 }
 
 /* ---- write ---------------------------------------------------------------- */
@@ -499,21 +607,6 @@ static void iso_now(char buf[32])
 
 	gmtime_r(&t, &tm);
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static int write_all(int fd, const char *text, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
 }
 
 static void fsync_parent(const char *path)
@@ -531,29 +624,109 @@ static void fsync_parent(const char *path)
 	free(dir);
 }
 
-/* Write text to path: temporary file beside it, fsync, rename. */
-static int write_atomic(const char *path, const char *text, char **error)
+/*
+ * The document, written as it is made: the plan one change at a time
+ * (exactly as `plan --json` prints it, indented one level more), the
+ * observed objects and the display hints one a line.  So writing a plan
+ * of 30,000 changes costs what printing it costs, not a jansson tree of
+ * the whole file.  0, or -1 when a value could not be encoded or a write
+ * failed (errno).
+ */
+static int saved_write_doc(FILE *out, const struct vf_saved_source *src, json_t *config)
+{
+	json_t *opts = json_object(), *targets = json_array(), *state = json_object();
+	struct vf_jsonw w;
+	char created[32];
+	size_t i;
+
+	iso_now(created);
+	vf_jsonw_init(&w, out);
+	vf_jsonw_object(&w, NULL);
+	vf_jsonw_value(&w, "format", json_string(VF_SAVED_FORMAT));
+	vf_jsonw_value(&w, "format_version", json_integer(VF_SAVED_FORMAT_VERSION));
+	vf_jsonw_value(&w, "created", json_string(created));
+	vf_jsonw_value(&w, "virtform_version", json_string(src->version));
+	vf_jsonw_value(&w, "hash_algorithm", json_string(HASH_ALGORITHM));
+	vf_jsonw_value(&w, "config", json_incref(config));
+	for (i = 0; i < src->opts->n_targets; i++)
+		json_array_append_new(targets, json_string(src->opts->targets[i]));
+	json_object_set_new(opts, "targets", targets);
+	json_object_set_new(opts, "destroy", json_boolean(src->opts->destroy));
+	json_object_set_new(opts, "allow_replace", json_boolean(src->opts->allow_replace));
+	json_object_set_new(opts, "skip_unreachable", json_boolean(src->skip_unreachable));
+	vf_jsonw_value(&w, "options", opts);
+	json_object_set_new(state, "dir", json_string(src->state->dir ? src->state->dir : ""));
+	json_object_set_new(state, "serial", json_integer((json_int_t)src->state->serial));
+	json_object_set_new(state, "project", jstr_or_null(src->state->project));
+	vf_jsonw_value(&w, "state", state);
+	observed_write(&w, src);
+	vf_plan_write_json(&w, "plan", src->plan);
+	vf_jsonw_object(&w, "display");
+	vf_jsonw_array(&w, "changes");
+	for (i = 0; i < src->plan->n_actions; i++)
+		vf_jsonw_line(&w, NULL, display_json(src->plan, i));
+	vf_jsonw_end(&w);
+	vf_jsonw_end(&w);
+	vf_jsonw_end(&w);
+	fputc('\n', out);
+	if (w.failed) {
+		errno = EINVAL;
+		return -1;
+	}
+	return vf_jsonw_finish(&w);
+}
+
+/* Write the saved plan of src to path: temporary file beside it, fsync,
+ * rename. */
+int vf_saved_write(const char *path, const struct vf_saved_source *src, char **error)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	json_t *config;
+	FILE *out = NULL;
 	int fd, e;
 
+	config = config_json(src->config_path, src->config, error);
+	if (!config) {
+		free(tmp);
+		return -1;
+	}
 	unlink(tmp);   /* left by a crashed run that had our pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		goto fail;
-	if (fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 ||
-	    write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, 0600) < 0 || !(out = fdopen(fd, "w"))) {
 		e = errno;
 		close(fd);
 		errno = e;
 		goto fail_unlink;
 	}
-	if (close(fd) < 0)
+	if (saved_write_doc(out, src, config) < 0) {
+		e = errno;
+		fclose(out);
+		unlink(tmp);
+		if (e == EINVAL)
+			*error = xasprintf("cannot encode the saved plan '%s' (a value is not valid "
+					   "UTF-8?)", path);
+		else
+			*error = xasprintf("cannot write the saved plan '%s': %s", path,
+					   strerror(e));
+		free(tmp);
+		json_decref(config);
+		return -1;
+	}
+	if (fflush(out) == EOF || fsync(fileno(out)) < 0) {
+		e = errno;
+		fclose(out);
+		errno = e;
+		goto fail_unlink;
+	}
+	if (fclose(out) == EOF)
 		goto fail_unlink;
 	if (rename(tmp, path) < 0)
 		goto fail_unlink;
 	fsync_parent(path);
 	free(tmp);
+	json_decref(config);
 	return 0;
 fail_unlink:
 	e = errno;
@@ -562,75 +735,8 @@ fail_unlink:
 fail:
 	*error = xasprintf("cannot write the saved plan '%s': %s", path, strerror(errno));
 	free(tmp);
+	json_decref(config);
 	return -1;
-}
-
-/* Addresses the plan has an action for. */
-static void acted_addresses(const struct vf_plan *plan, struct vf_strmap *m)
-{
-	static int yes;
-	size_t i;
-
-	for (i = 0; i < plan->n_actions; i++)
-		vf_strmap_put(m, plan->actions[i].address, &yes);
-}
-
-int vf_saved_write(const char *path, const struct vf_saved_source *src, char **error)
-{
-	json_t *root = json_object(), *opts = json_object(), *targets = json_array();
-	json_t *state = json_object(), *config, *plan;
-	struct vf_strmap acted = { 0 };
-	char created[32], *text;
-	size_t i;
-	int rc = -1;
-
-	config = config_json(src->config_path, src->config, error);
-	if (!config)
-		goto out;
-	plan = plan_document(src->plan, error);
-	if (!plan) {
-		json_decref(config);
-		goto out;
-	}
-	iso_now(created);
-	json_object_set_new(root, "format", json_string(VF_SAVED_FORMAT));
-	json_object_set_new(root, "format_version", json_integer(VF_SAVED_FORMAT_VERSION));
-	json_object_set_new(root, "created", json_string(created));
-	json_object_set_new(root, "virtform_version", json_string(src->version));
-	json_object_set_new(root, "hash_algorithm", json_string(HASH_ALGORITHM));
-	json_object_set_new(root, "config", config);
-	for (i = 0; i < src->opts->n_targets; i++)
-		json_array_append_new(targets, json_string(src->opts->targets[i]));
-	json_object_set_new(opts, "targets", targets);
-	targets = NULL;
-	json_object_set_new(opts, "destroy", json_boolean(src->opts->destroy));
-	json_object_set_new(opts, "allow_replace", json_boolean(src->opts->allow_replace));
-	json_object_set_new(opts, "skip_unreachable", json_boolean(src->skip_unreachable));
-	json_object_set_new(root, "options", opts);
-	opts = NULL;
-	json_object_set_new(state, "dir", json_string(src->state->dir ? src->state->dir : ""));
-	json_object_set_new(state, "serial", json_integer((json_int_t)src->state->serial));
-	json_object_set_new(state, "project", jstr_or_null(src->state->project));
-	json_object_set_new(root, "state", state);
-	state = NULL;
-	acted_addresses(src->plan, &acted);
-	json_object_set_new(root, "observed", observed_json(src, &acted));
-	json_object_set_new(root, "plan", plan);
-	json_object_set_new(root, "display", display_json(src->plan));
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (!text) {
-		*error = xstrdup("cannot encode the saved plan");
-		goto out;
-	}
-	rc = write_atomic(path, text, error);
-	free(text);
-out:
-	vf_strmap_release(&acted);
-	json_decref(targets);
-	json_decref(opts);
-	json_decref(state);
-	json_decref(root);
-	return rc;
 }
 
 /* ---- read ----------------------------------------------------------------- */
@@ -662,6 +768,26 @@ bool vf_saved_detect(const char *path)
 	return buf[i] == '{' && strstr(buf + i, "\"" VF_SAVED_FORMAT "\"") != NULL;
 }
 
+static void doc_free(struct vf_saved_doc *doc)
+{
+	size_t i;
+
+	if (!doc)
+		return;
+	if (doc->fd >= 0)
+		close(doc->fd);
+	json_decref(doc->root);
+	for (i = 0; i < doc->n_objects; i++)
+		json_decref(doc->objects[i].fields);
+	free(doc->objects);
+	free(doc->n_fields);
+	free(doc->display);
+	free(doc->hints);
+	free(doc->deps);
+	vf_arena_release(&doc->arena);
+	free(doc);
+}
+
 void vf_saved_release(struct vf_saved *s)
 {
 	size_t i;
@@ -676,7 +802,7 @@ void vf_saved_release(struct vf_saved *s)
 	for (i = 0; i < s->n_targets; i++)
 		free(s->targets[i]);
 	free(s->targets);
-	json_decref(s->doc);
+	doc_free(s->doc);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -701,12 +827,152 @@ static json_t *need(const struct vf_saved *s, json_t *o, const char *where, cons
 	return NULL;
 }
 
+/* An observed object read back, kept compactly in doc. */
+static void object_keep(struct vf_saved_doc *doc, json_t *v)
+{
+	const char *address = jstr(v, "address"), *host = jstr(v, "host");
+	struct saved_object *o;
+	char *key;
+
+	if (!address || !host)
+		return;
+	VF_GROW(doc->objects, doc->n_objects + 1, doc->alloc_objects);
+	o = &doc->objects[doc->n_objects++];
+	key = object_key(address, host, jstr(v, "pool"));
+	o->key = vf_arena_strdup(&doc->arena, key);
+	free(key);
+	o->address = vf_arena_strdup(&doc->arena, address);
+	o->host = vf_arena_strdup(&doc->arena, host);
+	o->hash = vf_arena_strdup(&doc->arena, jstr(v, "hash") ? jstr(v, "hash") : "");
+	o->fields = json_object_get(v, "fields");
+	if (json_is_object(o->fields))
+		json_incref(o->fields);
+	else
+		o->fields = NULL;
+}
+
+static int action_parse(const char *name, enum vf_action_type *t);
+
+/* A change of the plan read: what an action needs is there (the rest is
+ * checked when the plan is compared or rebuilt); its fields counted. */
+static void change_keep(struct vf_saved_doc *doc, json_t *c)
+{
+	json_t *fields = json_object_get(c, "fields");
+	enum vf_action_type type;
+	enum vf_kind kind;
+
+	if (!doc->damaged &&
+	    (!jstr(c, "address") || !jstr(c, "name") || vf_kind_parse(jstr(c, "kind"), &kind) < 0 ||
+	     action_parse(jstr(c, "action"), &type) < 0 || !json_is_array(fields)))
+		doc->damaged = doc->n_changes + 1;
+	VF_GROW(doc->n_fields, doc->n_changes + 1, doc->alloc_changes);
+	doc->n_fields[doc->n_changes++] = (uint32_t)json_array_size(fields);
+}
+
+/*
+ * The object member of the top level that r is about to read ("plan",
+ * "observed", "display"), as a skeleton: its members parsed, except the
+ * array named big, which is read one element at a time — each handed to
+ * keep (when not NULL), then dropped — and left empty in the skeleton.
+ * *count: its elements; *at: where it starts.  NULL on a JSON error.
+ */
+static json_t *read_streamed(struct vf_jsonr *r, const char *big, struct vf_saved_doc *doc,
+			     void (*keep)(struct vf_saved_doc *, json_t *), size_t *count, off_t *at)
+{
+	json_t *o = json_object(), *v;
+	int more;
+
+	if (vf_jsonr_enter(r) < 0)
+		goto fail;
+	while ((more = vf_jsonr_next(r)) > 0) {
+		if (json_object_get(o, r->key)) {
+			vf_jsonr_fail_key(r, "duplicate object key");
+			goto fail;
+		}
+		if (!strcmp(r->key, big) && vf_jsonr_peek(r) == '[') {
+			*count = 0;
+			if (at)
+				*at = vf_jsonr_tell(r);
+			if (vf_jsonr_enter(r) < 0)
+				goto fail;
+			while ((more = vf_jsonr_next(r)) > 0) {
+				if (!(v = vf_jsonr_value(r, JSON_REJECT_DUPLICATES)))
+					goto fail;
+				if (keep)
+					keep(doc, v);
+				json_decref(v);
+				(*count)++;
+			}
+			if (more < 0)
+				goto fail;
+			v = json_array();
+		} else if (!(v = vf_jsonr_value(r, JSON_REJECT_DUPLICATES))) {
+			goto fail;
+		}
+		json_object_set_new(o, r->key, v);   /* the arrays' elements have no names */
+	}
+	if (more < 0)
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+/*
+ * The top level, one member at a time: "plan", "observed" and "display"
+ * as skeletons (read_streamed), the rest whole.  Syntax only: what the
+ * members hold is checked by the caller, in the order it always was.
+ */
+static json_t *read_document(struct vf_jsonr *r, struct vf_saved_doc *doc, size_t *n_changes)
+{
+	json_t *root = json_object(), *v;
+	size_t n_objects = 0, n_display = 0;
+	char *key;
+	int more;
+
+	if (vf_jsonr_peek(r) != '{') {   /* vf_saved_detect saw one */
+		vf_jsonr_fail(r, "'{' expected");
+		goto fail;
+	}
+	vf_jsonr_enter(r);
+	while ((more = vf_jsonr_next(r)) > 0) {
+		int c = vf_jsonr_peek(r);
+		if (json_object_get(root, r->key)) {
+			vf_jsonr_fail_key(r, "duplicate object key");
+			goto fail;
+		}
+		key = xstrdup(r->key);   /* r->key is the last member read, at any depth */
+		if (c == '{' && !strcmp(key, "plan"))
+			v = read_streamed(r, "changes", doc, change_keep, n_changes,
+					  &doc->changes_at);
+		else if (c == '{' && !strcmp(key, "observed"))
+			v = read_streamed(r, "objects", doc, object_keep, &n_objects, NULL);
+		else if (c == '{' && !strcmp(key, "display"))
+			v = read_streamed(r, "changes", doc, display_keep, &n_display, NULL);
+		else
+			v = vf_jsonr_value(r, JSON_REJECT_DUPLICATES);
+		if (v)
+			json_object_set_new(root, key, v);
+		free(key);
+		if (!v)
+			goto fail;
+	}
+	if (more < 0 || vf_jsonr_finish(r) < 0)
+		goto fail;
+	return root;
+fail:
+	json_decref(root);
+	return NULL;
+}
+
 int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 {
-	json_error_t je;
-	json_t *root, *v, *config, *opts, *state, *plan, *display, *changes, *t;
+	struct vf_saved_doc *doc;
+	struct vf_jsonr r;
+	json_t *root, *v, *config, *opts, *state, *plan, *display, *t;
 	struct stat st;
-	size_t i;
+	size_t i, n_changes = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->file = xstrdup(path);
@@ -721,16 +987,24 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 				   : "not a regular file");
 		return -1;
 	}
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	s->doc = doc = xcalloc(1, sizeof(*doc));
+	doc->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (doc->fd < 0 || fstat(doc->fd, &doc->st) < 0) {
+		*error = xasprintf("cannot read the saved plan '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	vf_jsonr_init(&r, doc->fd, 0);
+	root = read_document(&r, doc, &n_changes);
 	if (!root) {
 		*error = xasprintf("%s:%d:%d: the saved plan is not valid JSON (%s): it may be "
 				   "truncated or edited; make it again with 'virtform plan -out %s'",
-				   path, je.line, je.column, je.text, path);
+				   path, r.err_line, r.err_column, r.err_text, path);
+		vf_jsonr_release(&r);
 		return -1;
 	}
-	s->doc = root;
-	if (!json_is_object(root) || !jstr(root, "format") ||
-	    strcmp(jstr(root, "format"), VF_SAVED_FORMAT)) {
+	vf_jsonr_release(&r);
+	doc->root = root;
+	if (!jstr(root, "format") || strcmp(jstr(root, "format"), VF_SAVED_FORMAT)) {
 		*error = xasprintf("'%s' is not a saved plan (it has no \"format\": \"%s\"); make "
 				   "one with 'virtform plan -out %s'", path, VF_SAVED_FORMAT, path);
 		return -1;
@@ -802,27 +1076,109 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 	    !need(s, v, "observed", "skipped_hosts", JSON_ARRAY, error))
 		return -1;
 	if (!(plan = need(s, root, "", "plan", JSON_OBJECT, error)) ||
-	    !(changes = need(s, plan, "plan", "changes", JSON_ARRAY, error)) ||
+	    !need(s, plan, "plan", "changes", JSON_ARRAY, error) ||
 	    !(display = need(s, root, "", "display", JSON_OBJECT, error)) ||
-	    !(v = need(s, display, "display", "changes", JSON_ARRAY, error)))
+	    !need(s, display, "display", "changes", JSON_ARRAY, error))
 		return -1;
-	if (json_array_size(v) != json_array_size(changes)) {
+	if (doc->n_display != n_changes) {
 		*error = xasprintf("%s: the saved plan is damaged: %zu changes but %zu display "
 				   "entries; make it again with 'virtform plan -out %s'", path,
-				   json_array_size(changes), json_array_size(v), path);
+				   n_changes, doc->n_display, path);
 		return -1;
 	}
-	s->n_changes = json_array_size(changes);
+	for (i = 0; i < n_changes && !doc->damaged; i++)
+		if (doc->n_fields[i] != doc->display[i].n_fields)
+			doc->damaged = i + 1;
+	if (doc->damaged) {
+		*error = xasprintf("%s: the saved plan is damaged: change %zu is incomplete "
+				   "(address, kind, name, action, fields); make it again "
+				   "with 'virtform plan -out %s'", path, doc->damaged - 1, path);
+		return -1;
+	}
+	free(doc->n_fields);
+	doc->n_fields = NULL;
+	doc->alloc_changes = 0;
+	s->n_changes = n_changes;
 	return 0;
 }
 
+/*
+ * Walk the saved plan's changes again, from the file kept open: each
+ * change parsed, handed to each() with its index, dropped.  0, or -1 with
+ * *error (the file changed since it was read, or each() said -1).
+ */
+static int changes_walk(const struct vf_saved *s,
+			int (*each)(const struct vf_saved *, size_t, json_t *, void *), void *arg,
+			char **error)
+{
+	struct vf_saved_doc *doc = s->doc;
+	struct vf_jsonr r;
+	struct stat st;
+	json_t *c;
+	size_t i = 0;
+	int more, rc = 0;
+
+	if (fstat(doc->fd, &st) < 0 || st.st_size != doc->st.st_size ||
+	    st.st_mtim.tv_sec != doc->st.st_mtim.tv_sec ||
+	    st.st_mtim.tv_nsec != doc->st.st_mtim.tv_nsec) {
+		*error = xasprintf("the saved plan %s changed while virtform read it", s->file);
+		return -1;
+	}
+	vf_jsonr_init(&r, doc->fd, doc->changes_at);
+	if (vf_jsonr_enter(&r) < 0)
+		goto changed;
+	while ((more = vf_jsonr_next(&r)) > 0) {
+		if (i >= s->n_changes || !(c = vf_jsonr_value(&r, JSON_REJECT_DUPLICATES)))
+			goto changed;
+		rc = each(s, i++, c, arg);
+		json_decref(c);
+		if (rc)
+			break;
+	}
+	if (rc == 0 && (more < 0 || i != s->n_changes))
+		goto changed;
+	vf_jsonr_release(&r);
+	return rc;
+changed:
+	*error = xasprintf("the saved plan %s changed while virtform read it", s->file);
+	vf_jsonr_release(&r);
+	return -1;
+}
+
+static int print_change(const struct vf_saved *s, size_t i, json_t *c, void *arg)
+{
+	vf_jsonw_value(arg, NULL, json_incref(c));
+	return 0;
+}
+
+/* The "plan" member as plan --json printed it: its members in their order,
+ * the changes read from the file again one at a time. */
 int vf_saved_print_json(const struct vf_saved *s, FILE *out)
 {
-	int rc = json_dumpf(json_object_get(s->doc, "plan"), out,
-			    JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_t *plan = json_object_get(s->doc->root, "plan"), *v;
+	struct vf_jsonw w;
+	const char *key;
+	char *error = NULL;
+	int rc = 0;
 
+	vf_jsonw_init(&w, out);
+	vf_jsonw_object(&w, NULL);
+	json_object_foreach(plan, key, v) {
+		if (strcmp(key, "changes")) {
+			vf_jsonw_value(&w, key, json_incref(v));
+			continue;
+		}
+		vf_jsonw_array(&w, key);
+		rc = changes_walk(s, print_change, &w, &error);
+		vf_jsonw_end(&w);
+	}
+	vf_jsonw_end(&w);
 	fputc('\n', out);
-	return rc;
+	if (rc < 0) {
+		fprintf(stderr, "virtform: error: %s\n", error);
+		free(error);
+	}
+	return rc < 0 ? -1 : vf_jsonw_finish(&w);
 }
 
 /* ---- the plan rebuilt ----------------------------------------------------- */
@@ -844,7 +1200,7 @@ static void field_from_json(struct vf_arena *arena, struct vf_field *f, const ch
 			    json_t *v, int type, bool any)
 {
 	memset(f, 0, sizeof(*f));
-	f->path = vf_arena_strdup(arena, path);
+	f->path = path;
 	f->type = type < 0 ? VF_VALUE_STRING : (enum vf_value_type)type;
 	f->any = any;
 	if (json_is_string(v)) {
@@ -882,13 +1238,86 @@ static char **strings_of(json_t *a, size_t *n, size_t *alloc)
 	return out;
 }
 
+/* Change i of the saved plan has what an action needs, or *error. */
+static int change_check(const struct vf_saved *s, size_t i, json_t *c, enum vf_kind *kind,
+			enum vf_action_type *type, char **error)
+{
+	json_t *fields = json_object_get(c, "fields");
+
+	if (!jstr(c, "address") || !jstr(c, "name") || vf_kind_parse(jstr(c, "kind"), kind) < 0 ||
+	    action_parse(jstr(c, "action"), type) < 0 || !json_is_array(fields) ||
+	    s->doc->display[i].n_fields != json_array_size(fields)) {
+		*error = xasprintf("%s: the saved plan is damaged: change %zu is incomplete "
+				   "(address, kind, name, action, fields); make it again "
+				   "with 'virtform plan -out %s'", s->file, i, s->file);
+		return -1;
+	}
+	return 0;
+}
+
+struct rebuild {
+	struct vf_plan *plan;
+	struct vf_strmap paths;          /* field paths, shared: in plan->arena */
+	char **error;
+};
+
+static int rebuild_change(const struct vf_saved *s, size_t i, json_t *c, void *arg)
+{
+	struct rebuild *rb = arg;
+	struct vf_plan *plan = rb->plan;
+	const struct vf_saved_doc *doc = s->doc;
+	const struct display *d = &doc->display[i];
+	struct vf_action *a = &plan->actions[plan->n_actions];
+	json_t *fields = json_object_get(c, "fields"), *f;
+	size_t j;
+
+	if (change_check(s, i, c, &a->kind, &a->type, rb->error) < 0)
+		return -1;
+	a->index = plan->n_actions++;
+	a->address = vf_arena_strdup(&plan->arena, jstr(c, "address"));
+	a->name = vf_arena_strdup(&plan->arena, jstr(c, "name"));
+	a->host = vf_arena_strdup(&plan->arena, jstr(c, "host") ? jstr(c, "host") : "");
+	a->live = json_is_true(json_object_get(c, "live"));
+	a->requires_restart = json_is_true(json_object_get(c, "requires_restart"));
+	a->restart = json_is_true(json_object_get(c, "restart"));
+	a->drift = json_is_true(json_object_get(c, "drift"));
+	if (jstr(c, "reason"))
+		a->reason = vf_arena_strdup(&plan->arena, jstr(c, "reason"));
+	a->shutdown_timeout = d->shutdown_timeout;
+	a->n_fields = json_array_size(fields);
+	a->fields = vf_arena_alloc(&plan->arena, (a->n_fields ? a->n_fields : 1) *
+						 sizeof(*a->fields));
+	json_array_foreach(fields, j, f) {
+		const struct hint *h = &doc->hints[d->first_hint + j];
+		const char *path = jstr(f, "path") ? jstr(f, "path") : "?";
+		char *shared = vf_strmap_get(&rb->paths, path);
+		struct vf_field_change *fc = &a->fields[j];
+		if (!shared) {
+			shared = vf_arena_strdup(&plan->arena, path);
+			vf_strmap_put(&rb->paths, shared, shared);
+		}
+		field_from_json(&plan->arena, &fc->before, shared, json_object_get(f, "before"),
+				h->type - 1, h->before_any);
+		field_from_json(&plan->arena, &fc->after, shared, json_object_get(f, "after"),
+				h->type - 1, h->after_any);
+		fc->class = h->cls ? (enum vf_field_class)(h->cls - 1) : VF_FIELD_LIVE;
+	}
+	for (j = 0; j < d->n_deps; j++) {
+		uint32_t k = doc->deps[d->first_dep + j];
+		if (k == UINT32_MAX || k >= s->n_changes || k == i)
+			continue;
+		VF_GROW(a->deps, a->n_deps + 1, a->alloc_deps);
+		a->deps[a->n_deps++] = (size_t)k;
+	}
+	plan->counts[a->type]++;
+	return 0;
+}
+
 int vf_saved_plan(const struct vf_saved *s, struct vf_plan *plan, char **error)
 {
-	json_t *doc = json_object_get(s->doc, "plan");
-	json_t *changes = json_object_get(doc, "changes");
-	json_t *display = json_object_get(json_object_get(s->doc, "display"), "changes");
-	json_t *c;
-	size_t i, j;
+	json_t *doc = json_object_get(s->doc->root, "plan");
+	struct rebuild rb = { .plan = plan, .error = error };
+	int rc;
 
 	memset(plan, 0, sizeof(*plan));
 	plan->project = vf_arena_strdup(&plan->arena, jstr(doc, "project") ? jstr(doc, "project")
@@ -899,59 +1328,11 @@ int vf_saved_plan(const struct vf_saved *s, struct vf_plan *plan, char **error)
 					 &plan->alloc_skipped);
 	plan->actions = xcalloc(s->n_changes + 1, sizeof(*plan->actions));
 	plan->alloc_actions = s->n_changes + 1;
-	json_array_foreach(changes, i, c) {
-		struct vf_action *a = &plan->actions[plan->n_actions];
-		json_t *d = json_array_get(display, i);
-		json_t *fields = json_object_get(c, "fields"), *dfields = json_object_get(d, "fields");
-		json_t *deps = json_object_get(d, "depends_on"), *f, *v;
-		const char *address = jstr(c, "address"), *name = jstr(c, "name");
-
-		if (!address || !name || vf_kind_parse(jstr(c, "kind"), &a->kind) < 0 ||
-		    action_parse(jstr(c, "action"), &a->type) < 0 || !json_is_array(fields) ||
-		    json_array_size(dfields) != json_array_size(fields)) {
-			*error = xasprintf("%s: the saved plan is damaged: change %zu is incomplete "
-					   "(address, kind, name, action, fields); make it again "
-					   "with 'virtform plan -out %s'", s->file, i, s->file);
-			vf_plan_free(plan);
-			return -1;
-		}
-		a->index = plan->n_actions++;
-		a->address = vf_arena_strdup(&plan->arena, address);
-		a->name = vf_arena_strdup(&plan->arena, name);
-		a->host = vf_arena_strdup(&plan->arena, jstr(c, "host") ? jstr(c, "host") : "");
-		a->live = json_is_true(json_object_get(c, "live"));
-		a->requires_restart = json_is_true(json_object_get(c, "requires_restart"));
-		a->drift = json_is_true(json_object_get(c, "drift"));
-		if (jstr(c, "reason"))
-			a->reason = vf_arena_strdup(&plan->arena, jstr(c, "reason"));
-		v = json_object_get(d, "shutdown_timeout");
-		a->shutdown_timeout = json_is_integer(v) ? (unsigned)json_integer_value(v) : 0;
-		a->n_fields = json_array_size(fields);
-		a->fields = vf_arena_alloc(&plan->arena, (a->n_fields ? a->n_fields : 1) *
-							 sizeof(*a->fields));
-		json_array_foreach(fields, j, f) {
-			json_t *h = json_array_get(dfields, j);
-			const char *path = jstr(f, "path") ? jstr(f, "path") : "?";
-			int type = name_index(value_types, VF_ARRAY_SIZE(value_types), jstr(h, "type"));
-			int cls = name_index(field_classes, VF_ARRAY_SIZE(field_classes),
-					     jstr(h, "class"));
-			struct vf_field_change *fc = &a->fields[j];
-			field_from_json(&plan->arena, &fc->before, path, json_object_get(f, "before"),
-					type, json_is_true(json_object_get(h, "before_any")));
-			field_from_json(&plan->arena, &fc->after, path, json_object_get(f, "after"),
-					type, json_is_true(json_object_get(h, "after_any")));
-			fc->class = cls < 0 ? VF_FIELD_LIVE : (enum vf_field_class)cls;
-		}
-		json_array_foreach(deps, j, v) {
-			json_int_t k = json_is_integer(v) ? json_integer_value(v) : -1;
-			if (k < 0 || (size_t)k >= s->n_changes || (size_t)k == i)
-				continue;
-			VF_GROW(a->deps, a->n_deps + 1, a->alloc_deps);
-			a->deps[a->n_deps++] = (size_t)k;
-		}
-		plan->counts[a->type]++;
-	}
-	return 0;
+	rc = changes_walk(s, rebuild_change, &rb, error);
+	vf_strmap_release(&rb.paths);
+	if (rc < 0)
+		vf_plan_free(plan);
+	return rc;
 }
 
 /* ---- stale checks --------------------------------------------------------- */
@@ -959,7 +1340,7 @@ int vf_saved_plan(const struct vf_saved *s, struct vf_plan *plan, char **error)
 size_t vf_saved_check_config(const struct vf_saved *s, const struct vf_config *config,
 			     struct vf_saved_problems *p)
 {
-	json_t *saved = json_object_get(s->doc, "config"), *now, *f;
+	json_t *saved = json_object_get(s->doc->root, "config"), *now, *f;
 	struct vf_strmap seen = { 0 };
 	char *error = NULL;
 	size_t before = p->n, i, k;
@@ -1000,6 +1381,31 @@ size_t vf_saved_check_config(const struct vf_saved *s, const struct vf_config *c
 	return p->n - before;
 }
 
+/* The saved plan rebuilt when a message needs its old values: only when
+ * an object the plan acts on changed, so a plan that is not stale never
+ * holds every field of every change in memory. */
+struct lazy_plan {
+	const struct vf_saved *s;
+	struct vf_saved_problems *p;     /* where a failure to rebuild it goes */
+	struct vf_plan plan;
+	bool built;
+};
+
+static const struct vf_plan *lazy_plan_get(struct lazy_plan *lp)
+{
+	char *error = NULL;
+
+	if (!lp->built) {
+		lp->built = true;
+		if (vf_saved_plan(lp->s, &lp->plan, &error) < 0) {
+			problem(lp->p, "%s", error);
+			free(error);
+			memset(&lp->plan, 0, sizeof(lp->plan));
+		}
+	}
+	return &lp->plan;
+}
+
 /* The saved action on address with a field at path, for its old value. */
 static const struct vf_field_change *saved_field(const struct vf_plan *plan, const char *address,
 						 const char *path)
@@ -1019,7 +1425,7 @@ static const struct vf_field_change *saved_field(const struct vf_plan *plan, con
 
 /* Name the fields of an object that changed: old value when the saved
  * plan shows it, the new one from the host. */
-static void field_problems(const struct vf_plan *saved_plan, const char *name, const char *address,
+static void field_problems(struct lazy_plan *saved, const char *name, const char *address,
 			   json_t *old, const struct vf_observed_item *it,
 			   struct vf_saved_problems *p)
 {
@@ -1040,7 +1446,7 @@ static void field_problems(const struct vf_plan *saved_plan, const char *name, c
 		if (was && !strcmp(was, hex))
 			continue;
 		found++;
-		fc = saved_field(saved_plan, address, fields[i].path);
+		fc = saved_field(lazy_plan_get(saved), address, fields[i].path);
 		if (fc)
 			problem(p, "%s: %s %s -> %s changed since the plan was made", name,
 				fields[i].path, vf_field_format(&fc->before, then, sizeof(then)), val);
@@ -1102,50 +1508,124 @@ static void changed_problem(const struct vf_plan *now, const char *name, const c
 	free(what);
 }
 
+/* The saved changes against the changes planned now, in order: 1 while
+ * every one is equal (*n_same of them), 0 at the first difference. */
+struct same_walk {
+	const struct vf_plan *now;
+	size_t n_same;
+};
+
+static int same_change(const struct vf_saved *s, size_t i, json_t *c, void *arg)
+{
+	struct same_walk *sw = arg;
+	json_t *now;
+	bool same;
+
+	if (i >= sw->now->n_actions)
+		return 1;
+	now = vf_plan_change_json(sw->now, i);
+	same = json_equal(c, now);
+	json_decref(now);
+	if (!same)
+		return 1;
+	sw->n_same++;
+	return 0;
+}
+
+/* A change by what it is ("ADDRESS ACTION") and a hash of all it says
+ * (keys sorted: as json_equal, member order does not count). */
+struct change_key {
+	char *key;
+	uint64_t hash;
+};
+
+struct keys_walk {
+	struct change_key *v;
+	size_t n, alloc;
+};
+
+static void change_key(json_t *c, struct change_key *out)
+{
+	char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	const char *address = jstr(c, "address"), *action = jstr(c, "action");
+
+	out->key = xasprintf("%s %s", address ? address : "?", action ? action : "?");
+	out->hash = FNV_INIT;
+	fnv_str(&out->hash, text);
+	free(text);
+}
+
+static int key_change(const struct vf_saved *s, size_t i, json_t *c, void *arg)
+{
+	struct keys_walk *kw = arg;
+
+	VF_GROW(kw->v, kw->n + 1, kw->alloc);
+	change_key(c, &kw->v[kw->n++]);
+	return 0;
+}
+
 /* The saved and the recomputed plan's changes, by address and action. */
-static void changes_problems(const struct vf_saved *s, json_t *now_changes,
+static void changes_problems(const struct vf_saved *s, const struct vf_plan *now,
 			     struct vf_saved_problems *p)
 {
-	json_t *old = json_object_get(json_object_get(s->doc, "plan"), "changes"), *c, *o;
-	struct vf_strmap olds = { 0 }, nows = { 0 };
-	char **keys = NULL;
-	size_t n_keys = 0, alloc_keys = 0, i, before = p->n;
+	struct same_walk sw = { .now = now };
+	struct keys_walk olds = { 0 };
+	struct vf_strmap old_by_key = { 0 }, now_by_key = { 0 };
+	struct change_key *nows;
+	char *error = NULL;
+	size_t i, before = p->n;
+	int rc;
 
-	if (json_equal(old, now_changes))
+	rc = changes_walk(s, same_change, &sw, &error);
+	if (rc < 0) {
+		problem(p, "%s", error);
+		free(error);
 		return;
-	json_array_foreach(old, i, c) {
-		char *k = xasprintf("%s %s", jstr(c, "address"), jstr(c, "action"));
-		VF_GROW(keys, n_keys + 1, alloc_keys);
-		keys[n_keys++] = k;
-		vf_strmap_put(&olds, k, c);
 	}
-	json_array_foreach(now_changes, i, c) {
-		char *k = xasprintf("%s %s", jstr(c, "address"), jstr(c, "action"));
-		VF_GROW(keys, n_keys + 1, alloc_keys);
-		keys[n_keys++] = k;
-		vf_strmap_put(&nows, k, c);
-		o = vf_strmap_get(&olds, k);
+	if (sw.n_same == s->n_changes && sw.n_same == now->n_actions)
+		return;
+	if (changes_walk(s, key_change, &olds, &error) < 0) {
+		problem(p, "%s", error);
+		free(error);
+		goto out;
+	}
+	for (i = 0; i < olds.n; i++)
+		vf_strmap_put(&old_by_key, olds.v[i].key, &olds.v[i]);
+	nows = xcalloc(now->n_actions + 1, sizeof(*nows));
+	for (i = 0; i < now->n_actions; i++) {
+		json_t *c = vf_plan_change_json(now, i);
+		struct change_key *k = &nows[i], *o;
+		change_key(c, k);
+		json_decref(c);
+		vf_strmap_put(&now_by_key, k->key, k);
+		o = vf_strmap_get(&old_by_key, k->key);
 		if (!o)
-			problem(p, "%s: a plan made now would also %s it", jstr(c, "address"),
-				jstr(c, "action"));
-		else if (!json_equal(o, c))
+			problem(p, "%s: a plan made now would also %s it", now->actions[i].address,
+				vf_action_type_name(now->actions[i].type));
+		else if (o->hash != k->hash)
 			problem(p, "%s: the %s planned now differs from the saved one",
-				jstr(c, "address"), jstr(c, "action"));
+				now->actions[i].address, vf_action_type_name(now->actions[i].type));
 	}
-	json_array_foreach(old, i, c) {
-		char *k = xasprintf("%s %s", jstr(c, "address"), jstr(c, "action"));
-		if (!vf_strmap_get(&nows, k))
-			problem(p, "%s: the saved plan would %s it; a plan made now would not",
-				jstr(c, "address"), jstr(c, "action"));
-		free(k);
+	for (i = 0; i < olds.n; i++) {
+		if (vf_strmap_get(&now_by_key, olds.v[i].key))
+			continue;
+		{
+			char *space = strrchr(olds.v[i].key, ' ');
+			problem(p, "%.*s: the saved plan would %s it; a plan made now would not",
+				(int)(space - olds.v[i].key), olds.v[i].key, space + 1);
+		}
 	}
 	if (p->n == before)
 		problem(p, "the actions planned now come in another order than the saved ones");
-	for (i = 0; i < n_keys; i++)
-		free(keys[i]);
-	free(keys);
-	vf_strmap_release(&olds);
-	vf_strmap_release(&nows);
+	for (i = 0; i < now->n_actions; i++)
+		free(nows[i].key);
+	free(nows);
+out:
+	for (i = 0; i < olds.n; i++)
+		free(olds.v[i].key);
+	free(olds.v);
+	vf_strmap_release(&old_by_key);
+	vf_strmap_release(&now_by_key);
 }
 
 static bool strings_contain(json_t *a, const char *s)
@@ -1162,15 +1642,14 @@ static bool strings_contain(json_t *a, const char *s)
 size_t vf_saved_check_run(const struct vf_saved *s, const struct vf_saved_source *now,
 			  struct vf_saved_problems *p)
 {
-	json_t *observed = json_object_get(s->doc, "observed");
-	json_t *old_objs = json_object_get(observed, "objects");
+	const struct vf_saved_doc *doc = s->doc;
+	json_t *observed = json_object_get(doc->root, "observed");
 	json_t *old_skipped = json_object_get(observed, "skipped_hosts");
-	json_t *now_skipped = skipped_json(now->views), *v, *doc;
-	struct vf_strmap acted = { 0 }, old_by_key = { 0 };
-	struct vf_plan saved_plan;
+	json_t *now_skipped = skipped_json(now->views), *v;
+	struct vf_strmap old_by_key = { 0 };
+	struct lazy_plan saved = { .s = s, .p = p };
 	struct objects objs;
-	char **keys = NULL, *error = NULL;
-	size_t n_keys = 0, alloc_keys = 0, before = p->n, i;
+	size_t before = p->n, i;
 
 	/* the state: another apply (or import) since */
 	if (now->state->serial != s->serial) {
@@ -1194,39 +1673,28 @@ size_t vf_saved_check_run(const struct vf_saved *s, const struct vf_saved_source
 			problem(p, "host %s is unreachable now and was not when the plan was made",
 				json_string_value(v));
 
-	/* the observed objects */
-	if (vf_saved_plan(s, &saved_plan, &error) < 0) {
-		problem(p, "%s", error);
-		free(error);
-		memset(&saved_plan, 0, sizeof(saved_plan));
-	}
-	acted_addresses(&saved_plan, &acted);
-	objects_collect(now, &acted, &objs);
-	json_array_foreach(old_objs, i, v) {
-		const char *address = jstr(v, "address"), *host = jstr(v, "host");
-		char *key, *name;
+	/* the observed objects (the saved plan's changes were checked when
+	 * it was read) */
+	objects_collect(now, &objs);
+	for (i = 0; i < doc->n_objects; i++) {
+		const struct saved_object *o = &doc->objects[i];
+		char *name;
 		uintptr_t k;
-		if (!address || !host)
-			continue;
-		key = object_key(address, host, jstr(v, "pool"));
-		VF_GROW(keys, n_keys + 1, alloc_keys);
-		keys[n_keys++] = key;
-		vf_strmap_put(&old_by_key, key, v);
-		name = object_name(address, host);
-		k = (uintptr_t)vf_strmap_get(&objs.by_key, key);
+		vf_strmap_put(&old_by_key, o->key, (void *)o);
+		name = object_name(o->address, o->host);
+		k = (uintptr_t)vf_strmap_get(&objs.by_key, o->key);
 		if (!k) {
-			if (!strncmp(address, "vm.", 3))
-				problem(p, "%s vanished from %s since the plan was made", address, host);
+			if (!strncmp(o->address, "vm.", 3))
+				problem(p, "%s vanished from %s since the plan was made", o->address,
+					o->host);
 			else
-				problem(p, "%s vanished since the plan was made", address);
-		} else if (strcmp(jstr(v, "hash") ? jstr(v, "hash") : "",
-				  jstr(objs.v[k - 1].json, "hash"))) {
-			json_t *old_fields = json_object_get(v, "fields");
-			if (json_is_object(old_fields) && objs.v[k - 1].item->detailed)
-				field_problems(&saved_plan, name, address, old_fields,
+				problem(p, "%s vanished since the plan was made", o->address);
+		} else if (strcmp(o->hash, objs.v[k - 1].hash)) {
+			if (o->fields && objs.v[k - 1].item->detailed)
+				field_problems(&saved, name, o->address, o->fields,
 					       objs.v[k - 1].item, p);
 			else
-				changed_problem(now->plan, name, address, p);
+				changed_problem(now->plan, name, o->address, p);
 		}
 		free(name);
 	}
@@ -1234,36 +1702,25 @@ size_t vf_saved_check_run(const struct vf_saved *s, const struct vf_saved_source
 		if (vf_strmap_get(&old_by_key, objs.v[i].key))
 			continue;
 		if (objs.v[i].item->r.kind == VF_KIND_VM)
-			problem(p, "%s appeared on %s since the plan was made",
-				jstr(objs.v[i].json, "address"), objs.v[i].item->r.host);
+			problem(p, "%s appeared on %s since the plan was made", objs.v[i].address,
+				objs.v[i].item->r.host);
 		else
-			problem(p, "%s appeared since the plan was made",
-				jstr(objs.v[i].json, "address"));
+			problem(p, "%s appeared since the plan was made", objs.v[i].address);
 	}
 
 	/* all the same: the plan made now must be the reviewed one */
 	if (p->n == before) {
-		doc = plan_document(now->plan, &error);
-		if (!doc) {
-			problem(p, "%s", error);
-			free(error);
-		} else {
-			size_t n0 = p->n;
-			changes_problems(s, json_object_get(doc, "changes"), p);
-			if (p->n != n0 && strcmp(s->version, now->version))
-				problem(p, "the plan was made by virtform %s, this is virtform %s",
-					s->version, now->version);
-			json_decref(doc);
-		}
+		size_t n0 = p->n;
+		changes_problems(s, now->plan, p);
+		if (p->n != n0 && strcmp(s->version, now->version))
+			problem(p, "the plan was made by virtform %s, this is virtform %s",
+				s->version, now->version);
 	}
 
-	for (i = 0; i < n_keys; i++)
-		free(keys[i]);
-	free(keys);
 	vf_strmap_release(&old_by_key);
-	vf_strmap_release(&acted);
 	objects_release(&objs);
-	vf_plan_free(&saved_plan);
+	if (saved.built)
+		vf_plan_free(&saved.plan);
 	json_decref(now_skipped);
 	return p->n - before;
 }

@@ -59,7 +59,11 @@ struct vf_saved_source {
 };
 
 /* A saved plan read back.  Strings are malloc'd and never NULL unless
- * marked; doc is the parsed document (a json_t *), private to saved.c. */
+ * marked.  doc is private to saved.c: the file, kept open, and what was
+ * read of it except the plan's changes, which are read again one at a
+ * time when needed (so a plan of 30,000 changes is never one jansson
+ * tree). */
+struct vf_saved_doc;
 struct vf_saved {
 	char *file;                      /* the path it was read from */
 	char *created;                   /* ISO 8601 UTC */
@@ -73,7 +77,7 @@ struct vf_saved {
 	size_t n_targets;
 	bool destroy, allow_replace, skip_unreachable;
 	size_t n_changes;                /* actions in the plan */
-	void *doc;
+	struct vf_saved_doc *doc;
 };
 
 /* Messages, one per problem found ("vm.web on lab1: memory ... changed
@@ -101,6 +105,9 @@ int vf_saved_write(const char *path, const struct vf_saved_source *src, char **e
 /*
  * Read and check a saved plan: JSON, its format, a format_version this
  * virtform reads (a newer one is refused by name), the members it needs.
+ * The whole file is parsed (one value at a time: memory stays small) and
+ * stays open until vf_saved_release(); a file changed in place since is
+ * an error when the changes are read again.
  * Returns 0, or -1 with *error set (malloc'd; FILE:LINE:COL for bad JSON).
  */
 int vf_saved_read(const char *path, struct vf_saved *s, char **error);
@@ -132,7 +139,8 @@ size_t vf_saved_check_run(const struct vf_saved *s, const struct vf_saved_source
  */
 int vf_saved_plan(const struct vf_saved *s, struct vf_plan *plan, char **error);
 
-/* The saved "plan" document, as `plan --json` printed it. */
+/* The saved "plan" document, as `plan --json` printed it.  0, or -1
+ * (said on stderr) when the file changed since it was read. */
 int vf_saved_print_json(const struct vf_saved *s, FILE *out);
 
 #endif

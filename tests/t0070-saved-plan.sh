@@ -3,9 +3,11 @@
 # schemas/saved-plan.schema.json; show prints what plan printed (text and
 # JSON); apply FILE refuses a changed configuration, options that would
 # change the plan, a damaged file, a newer format; show explains a
-# missing or wrong file.  The one host is libvirt's in-process test
-# driver (test:///default), whose state lives and dies with each process:
-# convergence through a saved plan is the lab test's job (t3340).
+# missing or wrong file.  The file holds the plan as plan --json printed
+# it and is read one change at a time, so a JSON tool may reformat it.
+# The one host is libvirt's in-process test driver (test:///default),
+# whose state lives and dies with each process: convergence through a
+# saved plan is the lab test's job (t3340).
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
@@ -62,6 +64,26 @@ test_expect 'show --json prints what plan --json printed' '
 	run_vf plan qs --json && expect_rc 0 && printf "%s\n" "$out" >plan.json &&
 	run_vf show p.vfplan --json && expect_rc 0 && printf "%s\n" "$out" >show.json &&
 	diff -u plan.json show.json'
+
+test_expect 'the saved file holds the plan as plan --json printed it, and its display hints one change a line' '
+	"$PY" - p.vfplan plan.json <<'\''PYEND'\''
+import json, sys
+saved, plan = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert saved["plan"] == plan, "the saved plan differs from plan --json"
+lines = [l for l in open(sys.argv[1]) if l.startswith("      {\"fields\":")]
+assert len(lines) == len(plan["changes"]) == 2, lines
+PYEND'
+
+test_expect 'a saved plan reformatted by a JSON tool (keys sorted, one line) shows the same plan' '
+	"$PY" -c "
+import json, sys
+json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], \"w\"), sort_keys=True)" p.vfplan sorted.vfplan &&
+	run_vf show sorted.vfplan && expect_rc 0 && printf "%s\n" "$out" | sed "1,/^\$/d" >sorted.txt &&
+	diff -u plan.txt sorted.txt &&
+	run_vf show sorted.vfplan --json && expect_rc 0 && printf "%s\n" "$out" >sorted.json &&
+	"$PY" -c "
+import json, sys
+assert json.load(open(sys.argv[1])) == json.load(open(sys.argv[2]))" plan.json sorted.json'
 
 test_expect 'plan --json -out keeps stdout one JSON document' '
 	run_vf plan qs --json -out pj.vfplan && expect_rc 0 &&
@@ -130,15 +152,22 @@ test_expect 'options that shape the plan are refused with a saved plan' '
 test_expect 'a damaged saved plan is a clear error, nothing runs' '
 	head -c 300 p.vfplan >trunc.vfplan &&
 	run_vf apply trunc.vfplan && expect_rc 1 &&
-	expect_contains "$err" "trunc.vfplan:" &&
-	expect_contains "$err" "the saved plan is not valid JSON" &&
+	printf "%s\n" "$err" | grep -Eq "trunc.vfplan:[0-9]+:[0-9]+: the saved plan is not valid JSON" &&
 	run_vf show trunc.vfplan && expect_rc 1 &&
 	"$PY" -c "
 import json, sys
 d = json.load(open(sys.argv[1])); del d[\"observed\"]
 json.dump(d, open(sys.argv[2], \"w\"))" p.vfplan noobs.vfplan &&
 	run_vf apply noobs.vfplan && expect_rc 1 &&
-	expect_contains "$err" "the saved plan is damaged: observed is missing"'
+	expect_contains "$err" "the saved plan is damaged: observed is missing" &&
+	"$PY" -c "
+import json, sys
+d = json.load(open(sys.argv[1])); del d[\"plan\"][\"changes\"][1][\"action\"]
+json.dump(d, open(sys.argv[2], \"w\"))" p.vfplan noaction.vfplan &&
+	run_vf show noaction.vfplan && expect_rc 1 &&
+	expect_contains "$err" "the saved plan is damaged: change 1 is incomplete" &&
+	run_vf apply noaction.vfplan && expect_rc 1 &&
+	expect_contains "$err" "change 1 is incomplete" && expect_not_contains "$out" "Apply"'
 
 test_expect 'a newer format_version is refused by name' '
 	"$PY" -c "

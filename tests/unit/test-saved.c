@@ -4,8 +4,11 @@
  * holds (managed and desired objects, never someone else's), the plan
  * rebuilt for `show` printing as the plan did, and the stale checks: an
  * unrelated object appearing is not a change, a managed one changing is,
- * named with its fields; the serial; the configuration files.  No host is
- * contacted.
+ * named with its fields; the serial; the configuration files.  The file
+ * is written and read one change at a time: its "plan" is byte for byte
+ * what plan --json prints, a tool may reorder or reformat it, a damaged
+ * change is refused when the file is read, a file rewritten in place
+ * while it is open is noticed.  No host is contacted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +250,46 @@ static char *print_text(const struct vf_plan *plan)
 	return text;
 }
 
+static char *print_json(const struct vf_plan *plan)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	vf_plan_print_json(plan, m);
+	fclose(m);
+	return text;
+}
+
+static char *print_saved_json(const struct vf_saved *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	vf_saved_print_json(s, m);
+	fclose(m);
+	return text;
+}
+
+/* The saved plan file, passed through jansson: edit() may change it. */
+static void rewrite(const char *from, const char *to, size_t flags, void (*edit)(json_t *))
+{
+	json_t *root = json_load_file(from, 0, NULL);
+
+	if (edit)
+		edit(root);
+	json_dump_file(root, to, flags);
+	json_decref(root);
+}
+
+static void drop_an_address(json_t *root)
+{
+	json_t *changes = json_object_get(json_object_get(root, "plan"), "changes");
+
+	json_object_del(json_array_get(changes, json_array_size(changes) - 1), "address");
+}
+
 static void test_show_round_trip(void)
 {
 	struct fixture f;
@@ -280,7 +323,48 @@ static void test_show_round_trip(void)
 	free(a);
 	free(b);
 	vf_plan_free(&rebuilt);
+	a = print_json(&f.plan);
+	b = print_saved_json(&s);
+	is_str(b, a, "show --json prints byte for byte what plan --json printed");
+	free(a);
+	free(b);
 	vf_saved_release(&s);
+
+	{
+		char *sorted = saved_path("sorted.vfplan"), *damaged = saved_path("damaged.vfplan");
+		char *text = print_text(&f.plan), *again;
+		FILE *out;
+		int rc;
+
+		rewrite(file, sorted, JSON_SORT_KEYS | JSON_COMPACT, NULL);
+		is_int(vf_saved_read(sorted, &s, &error), 0,
+		       "a saved plan rewritten by a JSON tool (keys sorted, no white space) reads");
+		is_int(vf_saved_plan(&s, &rebuilt, &error), 0, "and rebuilds");
+		again = print_text(&rebuilt);
+		is_str(again, text, "as the same plan");
+		free(again);
+		vf_plan_free(&rebuilt);
+		out = fopen(sorted, "w");   /* the same file (inode), rewritten */
+		fputs("{\"changed\": true}", out);
+		fclose(out);
+		rc = vf_saved_plan(&s, &rebuilt, &error);
+		ok(rc < 0 && error && strstr(error, "changed while virtform read it"),
+		   "a file rewritten in place after it was read is noticed: %s", error);
+		free(error);
+		error = NULL;
+		vf_saved_release(&s);
+
+		rewrite(file, damaged, JSON_INDENT(2), drop_an_address);
+		rc = vf_saved_read(damaged, &s, &error);
+		ok(rc < 0 && error &&
+		   strstr(error, "the saved plan is damaged: change ") &&
+		   strstr(error, " is incomplete"),
+		   "a change without an address: refused when the file is read: %s", error);
+		vf_saved_release(&s);
+		free(text);
+		free(sorted);
+		free(damaged);
+	}
 	free(error);
 	free(file);
 	fixture_release(&f);
