@@ -57,18 +57,7 @@ trap 'exit 130' INT TERM HUP
 
 perf_tools
 perf_lab_hosts "$hosts" $lab_up_opt
-echo "$lab_uris" | awk -v n="$n" 'BEGIN {
-	print "version: 1"
-	print "project: vfp-apply"
-	print "clusters: [{name: vfp-apply}]"
-	print "hosts:"
-}
-{ printf "  - {name: lab%d, cluster: vfp-apply, uri: \"%s\"}\n", NR, $1 }
-END {
-	print "vms:"
-	for (i = 1; i <= n; i++)
-		printf "  - {name: vfp-a%02d, cpus: 1, memory: 64MiB, graphics: none, state: running, shutdown_timeout: 1}\n", i
-}' >"$conf"
+perf_lab_config vfp-apply vfp-a%02d running "$n" >"$conf"
 "$vf" validate "$conf" >/dev/null
 configured=1
 

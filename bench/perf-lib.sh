@@ -115,3 +115,22 @@ perf_check_left() {
 	fi
 	echo "  no $1* domain remains on lab1..lab$hosts"
 }
+
+# perf_lab_config PROJECT NAME_FORMAT STATE N: a config of N small VMs
+# (1 vCPU, 64 MiB, no graphics, in STATE: running or stopped), named by
+# NAME_FORMAT (printf, e.g. vfp-n%05d), spread over the lab hosts
+# ($lab_uris), on stdout.
+perf_lab_config() {
+	echo "$lab_uris" | awk -v project="$1" -v fmt="$2" -v state="$3" -v n="$4" 'BEGIN {
+		print "version: 1"
+		print "project: " project
+		print "clusters: [{name: " project "}]"
+		print "hosts:"
+	}
+	{ printf "  - {name: lab%d, cluster: %s, uri: \"%s\"}\n", NR, project, $1 }
+	END {
+		print "vms:"
+		for (i = 1; i <= n; i++)
+			printf "  - {name: " fmt ", cpus: 1, memory: 64MiB, graphics: none, state: %s, shutdown_timeout: 1}\n", i, state
+	}'
+}

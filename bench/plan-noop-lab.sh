@@ -67,18 +67,7 @@ trap 'exit 130' INT TERM HUP
 
 perf_tools
 perf_lab_hosts "$hosts" $lab_up_opt
-echo "$lab_uris" | awk -v n="$n" -v hosts="$hosts" 'BEGIN {
-	print "version: 1"
-	print "project: vfp-noop"
-	print "clusters: [{name: vfp-noop}]"
-	print "hosts:"
-}
-{ printf "  - {name: lab%d, cluster: vfp-noop, uri: \"%s\"}\n", NR, $1 }
-END {
-	print "vms:"
-	for (i = 1; i <= n; i++)
-		printf "  - {name: vfp-n%05d, cpus: 1, memory: 64MiB, graphics: none, state: stopped, shutdown_timeout: 1}\n", i
-}' >"$conf"
+perf_lab_config vfp-noop vfp-n%05d stopped "$n" >"$conf"
 "$vf" validate "$conf" >/dev/null
 configured=1
 
