@@ -47,17 +47,7 @@ cleanup() {
 	if [ "$configured" = 1 ]; then
 		echo "cleaning up"
 		destroy_all || { tail -n 20 "$dir/destroy.log"; rc=1; }
-		left=0
-		for uri in $lab_uris; do
-			c=$(virsh -q -c "$uri" list --all --name 2>/dev/null | grep -c '^vfp-a' || :)
-			left=$((left + c))
-		done
-		if [ "$left" -ne 0 ]; then
-			echo "  WARNING: $left vfp-a* domains remain on the lab" >&2
-			rc=1
-		else
-			echo "  no vfp-a* domain remains on lab1..lab$hosts"
-		fi
+		perf_check_left vfp-a || rc=1
 	fi
 	rm -rf "$dir"
 	exit "$rc"

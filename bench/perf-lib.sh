@@ -100,3 +100,18 @@ perf_row() {
 perf_header() {
 	printf '  %-34s %9s %9s %9s\n' "" min median max
 }
+
+# perf_check_left PREFIX: say whether any domain named PREFIX* is left on
+# the lab hosts ($lab_uris, $hosts); 1 when some are.
+perf_check_left() {
+	_left=0
+	for _uri in $lab_uris; do
+		_c=$(virsh -q -c "$_uri" list --all --name 2>/dev/null | grep -c "^$1" || :)
+		_left=$((_left + _c))
+	done
+	if [ "$_left" -ne 0 ]; then
+		echo "  WARNING: $_left $1* domains remain on the lab" >&2
+		return 1
+	fi
+	echo "  no $1* domain remains on lab1..lab$hosts"
+}

@@ -56,17 +56,7 @@ cleanup() {
 		"$vf" destroy "$conf" --auto-approve --state-dir "$state" >"$dir/destroy.log" 2>&1 ||
 			{ tail -n 20 "$dir/destroy.log"; rc=1; }
 		awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "  destroy: %.2f s\n", (b - a) / 1e9 }'
-		left=0
-		for uri in $lab_uris; do
-			c=$(virsh -q -c "$uri" list --all --name 2>/dev/null | grep -c '^vfp-n' || :)
-			left=$((left + c))
-		done
-		if [ "$left" -ne 0 ]; then
-			echo "  WARNING: $left vfp-n* domains remain on the lab" >&2
-			rc=1
-		else
-			echo "  no vfp-n* domain remains on lab1..lab$hosts"
-		fi
+		perf_check_left vfp-n || rc=1
 		rm -rf "$state"
 	fi
 	rm -rf "$dir"
