@@ -7,6 +7,8 @@
 # The list is the single source of truth: README, CI and `make deps` use it.
 # linux-image-amd64 busybox-static xz-utils: a real kernel with 8021q and
 # bonding for tests/tcg/run-in-vm (VLAN and bond tests under qemu TCG).
+# openssh-server openssh-client: the lab runs an sshd in each lab host
+# (contrib/lab/lab) and virtform drives remote hosts over ssh.
 set -eu
 
 PACKAGES="
@@ -16,6 +18,7 @@ libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils ovmf dnsmasq-ba
 iproute2 util-linux procps time
 python3 python3-jsonschema python3-yaml
 linux-image-amd64 busybox-static xz-utils
+openssh-server openssh-client
 "
 
 missing() {
