@@ -3,10 +3,12 @@
  * it runs on, as opposed to the hosts of a configuration.
  *
  *   virtform host show [--json]   this machine's links as virtform sees them
+ *   virtform host plan --host NAME [CONFIG]
+ *                                 what converging this machine's links to
+ *                                 host NAME of the config would change
  *
- * `host plan` and `host apply` (converging this machine's links to a
- * host of the configuration, also what the controller runs over SSH) come
- * next: each is one more entry in subcommands[] below.  Sub-commands get
+ * `host apply` (also what the controller runs over SSH) comes next: one
+ * more entry in subcommands[] below.  Sub-commands get
  * their own descriptor named "host SUB", so option errors and --help read
  * "virtform host show: ...".
  *
@@ -21,6 +23,8 @@
 
 #include "cmd/cmd.h"
 #include "providers/hostnet/links.h"
+#include "reconcile/hostnet.h"
+#include "reconcile/model.h"
 #include "reconcile/util.h"
 
 static const char usage[] =
@@ -30,6 +34,8 @@ static const char usage[] =
 	"\n"
 	"Subcommands:\n"
 	"  show [--json]   this machine's network links as virtform sees them\n"
+	"  plan --host NAME [CONFIG]\n"
+	"                  what converging them to host NAME of CONFIG would change\n"
 	"\n"
 	"Run 'virtform host <subcommand> --help' for a subcommand's options.\n";
 
@@ -51,7 +57,32 @@ static const char show_usage[] =
 	"\n"
 	"Exit status: 0 success; 1 the links could not be read.\n";
 
+static const char plan_usage[] =
+	"usage: virtform host plan --host NAME [CONFIG] [--json] [--detailed-exitcode]\n"
+	"                          [--state-file FILE]\n"
+	"\n"
+	"Show what converging this machine's links (of the network namespace\n"
+	"virtform runs in) to host NAME of CONFIG would change: its\n"
+	"hosts[].interfaces, and for every bridge-mode network in its scope with\n"
+	"an uplink, the bridge and (with vlan) the VLAN link <uplink>.<vlan>.\n"
+	"Only links the config declares or derives, and links virtform created\n"
+	"(the state file), are ever changed; the others are listed as not managed.\n"
+	"Nothing is changed.\n"
+	"\n"
+	"Options:\n"
+	"      --host NAME          the host of CONFIG this machine is (required)\n"
+	"      --json               print the plan as one JSON document\n"
+	"      --detailed-exitcode  exit 0 no changes, 2 changes, 1 error\n"
+	"      --state-file FILE    ownership records (default " VF_HOSTNET_STATE_FILE ")\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes\n"
+	"(with --detailed-exitcode), 1 error: invalid configuration, unknown host,\n"
+	"a change that cannot be made (a missing uplink, an MTU above the uplink's,\n"
+	"a link of another kind in the way), links that could not be read.\n";
+
 static int host_show_run(int argc, char **argv);
+static int host_plan_run(int argc, char **argv);
 
 static const struct vf_cmd host_show = {
 	.name = "host show",
@@ -60,8 +91,16 @@ static const struct vf_cmd host_show = {
 	.run = host_show_run,
 };
 
+static const struct vf_cmd host_plan = {
+	.name = "host plan",
+	.summary = "what converging this machine's links would change",
+	.usage = plan_usage,
+	.run = host_plan_run,
+};
+
 static const struct vf_cmd *const subcommands[] = {
 	&host_show,
+	&host_plan,
 	NULL,
 };
 
@@ -270,6 +309,139 @@ static int host_show_run(int argc, char **argv)
 	return VF_EXIT_OK;
 }
 
+/*
+ * The live links as the engine's neutral records (reconcile/hostnet.h):
+ * a veth is an Ethernet link to the plan (lab uplinks are veths).
+ */
+static void links_to_host_links(const struct vf_link_list *list, struct vf_host_links *out)
+{
+	size_t i, j;
+
+	for (i = 0; i < list->n; i++) {
+		const struct vf_link *l = &list->links[i];
+		struct vf_host_link *h = vf_host_links_add(out, l->name);
+
+		switch (l->kind) {
+		case VF_LINK_KIND_ETHERNET:
+		case VF_LINK_KIND_VETH:   h->kind = VF_HOST_LINK_ETHERNET; break;
+		case VF_LINK_KIND_BRIDGE: h->kind = VF_HOST_LINK_BRIDGE; break;
+		case VF_LINK_KIND_VLAN:   h->kind = VF_HOST_LINK_VLAN; break;
+		case VF_LINK_KIND_BOND:   h->kind = VF_HOST_LINK_BOND; break;
+		case VF_LINK_KIND_OTHER:  h->kind = VF_HOST_LINK_OTHER; break;
+		}
+		h->mtu = l->mtu;
+		h->up = l->up;
+		h->master = l->master[0] ? vf_arena_strdup(&out->arena, l->master) : NULL;
+		h->vlan_base = l->vlan_base[0] ? vf_arena_strdup(&out->arena, l->vlan_base) : NULL;
+		h->vlan_id = l->vlan_id;
+		h->bond_mode = l->bond_mode[0] ? vf_arena_strdup(&out->arena, l->bond_mode) : NULL;
+		h->stp = l->stp;
+		h->n_ports = l->n_ports;
+		h->ports = vf_arena_alloc(&out->arena, (l->n_ports + 1) * sizeof(*h->ports));
+		for (j = 0; j < l->n_ports; j++)
+			h->ports[j] = vf_arena_strdup(&out->arena, l->ports[j]);
+	}
+}
+
+static int host_plan_run(int argc, char **argv)
+{
+	enum { OPT_HOST = 256, OPT_JSON, OPT_DETAILED, OPT_STATE_FILE };
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "detailed-exitcode", no_argument, NULL, OPT_DETAILED },
+		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE, *path;
+	struct vf_host_links desired = { VF_ARENA_INIT, NULL, 0, 0 };
+	struct vf_host_links observed = { VF_ARENA_INIT, NULL, 0, 0 };
+	struct vf_hostnet_plan plan;
+	struct vf_hostnet_owned owned = { NULL, NULL, 0, 0 };
+	struct vf_link_list list = { NULL, 0 };
+	struct vf_config *config = NULL;
+	struct vf_diags diags = { 0 };
+	struct vf_netlink *nl = NULL;
+	const struct vf_host *host;
+	bool json = false, detailed = false;
+	char *error = NULL;
+	int c, rc = VF_EXIT_ERROR;
+
+	memset(&plan, 0, sizeof(plan));
+	while ((c = vf_getopt(&host_plan, argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case OPT_HOST: host_name = optarg; break;
+		case OPT_JSON: json = true; break;
+		case OPT_DETAILED: detailed = true; break;
+		case OPT_STATE_FILE: state_file = optarg; break;
+		case 'h': fputs(plan_usage, stdout); return VF_EXIT_OK;
+		default: return VF_EXIT_ERROR;
+		}
+	}
+	if (!host_name)
+		return vf_cmd_error(&host_plan, "--host NAME is required: the host of the "
+				    "configuration this machine is");
+	path = vf_cmd_config_arg(&host_plan, argc, argv);
+	if (!path)
+		return VF_EXIT_ERROR;
+	config = vf_cmd_load_config(path);
+	if (!config)
+		return VF_EXIT_ERROR;
+	host = vf_config_find_host(config, host_name);
+	if (!host) {
+		const char *names[64];
+		const char *near;
+		size_t i, n = 0;
+
+		for (i = 0; i < config->n_hosts && n < VF_ARRAY_SIZE(names); i++)
+			names[n++] = config->hosts[i].name;
+		near = vf_nearest(host_name, names, n);
+		if (near)
+			vf_cmd_error(&host_plan, "no host '%s' in %s; did you mean '%s'?",
+				     host_name, path, near);
+		else
+			vf_cmd_error(&host_plan, "no host '%s' in %s", host_name, path);
+		goto out;
+	}
+	if (vf_hostnet_owned_read(state_file, &owned, &error) < 0) {
+		vf_cmd_error(&host_plan, "%s", error);
+		goto out;
+	}
+	if (vf_netlink_open(&nl, &error) < 0 || vf_link_list_read(nl, &list, &error) < 0) {
+		vf_cmd_error(&host_plan, "%s", error);
+		goto out;
+	}
+	links_to_host_links(&list, &observed);
+	if (vf_hostnet_desired(config, host, &desired, &diags) < 0 ||
+	    vf_hostnet_plan_build(host->name, &desired, &observed, &owned, &plan, &diags) < 0) {
+		vf_diags_sort(&diags);
+		vf_diags_print(&diags, stderr);
+		goto out;
+	}
+	if (json ? vf_hostnet_plan_print_json(&plan, stdout) < 0
+		 : (vf_hostnet_plan_print(&plan, stdout), 0)) {
+		vf_cmd_error(&host_plan, "cannot write the plan");
+		goto out;
+	}
+	if (fflush(stdout) != 0) {
+		vf_cmd_error(&host_plan, "cannot write output");
+		goto out;
+	}
+	rc = detailed && plan.n ? VF_EXIT_CHANGES : VF_EXIT_OK;
+out:
+	free(error);
+	vf_netlink_close(nl);
+	vf_link_list_release(&list);
+	vf_hostnet_plan_release(&plan);
+	vf_host_links_release(&desired);
+	vf_host_links_release(&observed);
+	vf_hostnet_owned_release(&owned);
+	vf_diags_release(&diags);
+	vf_config_free(config);
+	return rc;
+}
+
 static int host_run(int argc, char **argv)
 {
 	const char *names[8];
@@ -301,7 +473,7 @@ static int host_run(int argc, char **argv)
 
 const struct vf_cmd vf_cmd_host = {
 	.name = "host",
-	.summary = "this machine's host networking (host show)",
+	.summary = "this machine's host networking (host show, host plan)",
 	.usage = usage,
 	.run = host_run,
 };
