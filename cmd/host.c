@@ -7,17 +7,23 @@
  *                                 what converging this machine's links to
  *                                 host NAME of the config would change
  *
- * `host apply` (also what the controller runs over SSH) comes next: one
- * more entry in subcommands[] below.  Sub-commands get
- * their own descriptor named "host SUB", so option errors and --help read
- * "virtform host show: ...".
+ *   virtform host apply --host NAME [CONFIG] [--auto-approve]
+ *                                 carry that plan out: snapshot the links it
+ *                                 touches, execute, verify, roll back on
+ *                                 failure, write the ownership records
+ *
+ * Sub-commands get their own descriptor named "host SUB", so option errors
+ * and --help read "virtform host show: ...".  The controller driving
+ * `host apply` over SSH and --confirm-timeout are later parts of issue 5.
  *
  * host show reads the network namespace virtform runs in: run it under
  * `ip netns exec NS` to see a namespace's links.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -36,6 +42,8 @@ static const char usage[] =
 	"  show [--json]   this machine's network links as virtform sees them\n"
 	"  plan --host NAME [CONFIG]\n"
 	"                  what converging them to host NAME of CONFIG would change\n"
+	"  apply --host NAME [CONFIG] [--auto-approve]\n"
+	"                  converge them, verified, rolled back on failure\n"
 	"\n"
 	"Run 'virtform host <subcommand> --help' for a subcommand's options.\n";
 
@@ -98,9 +106,12 @@ static const struct vf_cmd host_plan = {
 	.run = host_plan_run,
 };
 
+static const struct vf_cmd host_apply;
+
 static const struct vf_cmd *const subcommands[] = {
 	&host_show,
 	&host_plan,
+	&host_apply,
 	NULL,
 };
 
@@ -343,6 +354,87 @@ static void links_to_host_links(const struct vf_link_list *list, struct vf_host_
 	}
 }
 
+/* What host plan and host apply share: the config, the links, the plan. */
+struct host_ctx {
+	struct vf_host_links desired, observed;
+	struct vf_hostnet_plan plan;
+	struct vf_hostnet_owned owned;
+	struct vf_link_list list;
+	struct vf_config *config;
+	struct vf_diags diags;
+	struct vf_netlink *nl;
+	const struct vf_host *host;
+};
+
+static void host_ctx_init(struct host_ctx *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->desired.arena = (struct vf_arena)VF_ARENA_INIT;
+	x->observed.arena = (struct vf_arena)VF_ARENA_INIT;
+}
+
+static void host_ctx_release(struct host_ctx *x)
+{
+	vf_netlink_close(x->nl);
+	vf_link_list_release(&x->list);
+	vf_hostnet_plan_release(&x->plan);
+	vf_host_links_release(&x->desired);
+	vf_host_links_release(&x->observed);
+	vf_hostnet_owned_release(&x->owned);
+	vf_diags_release(&x->diags);
+	vf_config_free(x->config);
+}
+
+/* Load the config, find the host, read the records and the links, build
+ * the plan.  0, or -1 with the error reported. */
+static int host_prepare(const struct vf_cmd *cmd, int argc, char **argv, const char *host_name,
+			const char *state_file, struct host_ctx *x)
+{
+	const char *path;
+	char *error = NULL;
+
+	if (!host_name)
+		return vf_cmd_error(cmd, "--host NAME is required: the host of the "
+				    "configuration this machine is"), -1;
+	path = vf_cmd_config_arg(cmd, argc, argv);
+	if (!path)
+		return -1;
+	x->config = vf_cmd_load_config(path);
+	if (!x->config)
+		return -1;
+	x->host = vf_config_find_host(x->config, host_name);
+	if (!x->host) {
+		const char *names[64];
+		const char *near;
+		size_t i, n = 0;
+
+		for (i = 0; i < x->config->n_hosts && n < VF_ARRAY_SIZE(names); i++)
+			names[n++] = x->config->hosts[i].name;
+		near = vf_nearest(host_name, names, n);
+		if (near)
+			vf_cmd_error(cmd, "no host '%s' in %s; did you mean '%s'?",
+				     host_name, path, near);
+		else
+			vf_cmd_error(cmd, "no host '%s' in %s", host_name, path);
+		return -1;
+	}
+	if (vf_hostnet_owned_read(state_file, &x->owned, &error) < 0 ||
+	    vf_netlink_open(&x->nl, &error) < 0 || vf_link_list_read(x->nl, &x->list, &error) < 0) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return -1;
+	}
+	links_to_host_links(&x->list, &x->observed);
+	if (vf_hostnet_desired(x->config, x->host, &x->desired, &x->diags) < 0 ||
+	    vf_hostnet_plan_build(x->host->name, &x->desired, &x->observed, &x->owned, &x->plan,
+				  &x->diags) < 0) {
+		vf_diags_sort(&x->diags);
+		vf_diags_print(&x->diags, stderr);
+		return -1;
+	}
+	return 0;
+}
+
 static int host_plan_run(int argc, char **argv)
 {
 	enum { OPT_HOST = 256, OPT_JSON, OPT_DETAILED, OPT_STATE_FILE };
@@ -354,21 +446,11 @@ static int host_plan_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE, *path;
-	struct vf_host_links desired = { VF_ARENA_INIT, NULL, 0, 0 };
-	struct vf_host_links observed = { VF_ARENA_INIT, NULL, 0, 0 };
-	struct vf_hostnet_plan plan;
-	struct vf_hostnet_owned owned = { NULL, NULL, 0, 0 };
-	struct vf_link_list list = { NULL, 0 };
-	struct vf_config *config = NULL;
-	struct vf_diags diags = { 0 };
-	struct vf_netlink *nl = NULL;
-	const struct vf_host *host;
+	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE;
+	struct host_ctx x;
 	bool json = false, detailed = false;
-	char *error = NULL;
 	int c, rc = VF_EXIT_ERROR;
 
-	memset(&plan, 0, sizeof(plan));
 	while ((c = vf_getopt(&host_plan, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case OPT_HOST: host_name = optarg; break;
@@ -379,48 +461,11 @@ static int host_plan_run(int argc, char **argv)
 		default: return VF_EXIT_ERROR;
 		}
 	}
-	if (!host_name)
-		return vf_cmd_error(&host_plan, "--host NAME is required: the host of the "
-				    "configuration this machine is");
-	path = vf_cmd_config_arg(&host_plan, argc, argv);
-	if (!path)
-		return VF_EXIT_ERROR;
-	config = vf_cmd_load_config(path);
-	if (!config)
-		return VF_EXIT_ERROR;
-	host = vf_config_find_host(config, host_name);
-	if (!host) {
-		const char *names[64];
-		const char *near;
-		size_t i, n = 0;
-
-		for (i = 0; i < config->n_hosts && n < VF_ARRAY_SIZE(names); i++)
-			names[n++] = config->hosts[i].name;
-		near = vf_nearest(host_name, names, n);
-		if (near)
-			vf_cmd_error(&host_plan, "no host '%s' in %s; did you mean '%s'?",
-				     host_name, path, near);
-		else
-			vf_cmd_error(&host_plan, "no host '%s' in %s", host_name, path);
+	host_ctx_init(&x);
+	if (host_prepare(&host_plan, argc, argv, host_name, state_file, &x) < 0)
 		goto out;
-	}
-	if (vf_hostnet_owned_read(state_file, &owned, &error) < 0) {
-		vf_cmd_error(&host_plan, "%s", error);
-		goto out;
-	}
-	if (vf_netlink_open(&nl, &error) < 0 || vf_link_list_read(nl, &list, &error) < 0) {
-		vf_cmd_error(&host_plan, "%s", error);
-		goto out;
-	}
-	links_to_host_links(&list, &observed);
-	if (vf_hostnet_desired(config, host, &desired, &diags) < 0 ||
-	    vf_hostnet_plan_build(host->name, &desired, &observed, &owned, &plan, &diags) < 0) {
-		vf_diags_sort(&diags);
-		vf_diags_print(&diags, stderr);
-		goto out;
-	}
-	if (json ? vf_hostnet_plan_print_json(&plan, stdout) < 0
-		 : (vf_hostnet_plan_print(&plan, stdout), 0)) {
+	if (json ? vf_hostnet_plan_print_json(&x.plan, stdout) < 0
+		 : (vf_hostnet_plan_print(&x.plan, stdout), 0)) {
 		vf_cmd_error(&host_plan, "cannot write the plan");
 		goto out;
 	}
@@ -428,19 +473,606 @@ static int host_plan_run(int argc, char **argv)
 		vf_cmd_error(&host_plan, "cannot write output");
 		goto out;
 	}
-	rc = detailed && plan.n ? VF_EXIT_CHANGES : VF_EXIT_OK;
+	rc = detailed && x.plan.n ? VF_EXIT_CHANGES : VF_EXIT_OK;
 out:
-	free(error);
-	vf_netlink_close(nl);
-	vf_link_list_release(&list);
-	vf_hostnet_plan_release(&plan);
-	vf_host_links_release(&desired);
-	vf_host_links_release(&observed);
-	vf_hostnet_owned_release(&owned);
-	vf_diags_release(&diags);
-	vf_config_free(config);
+	host_ctx_release(&x);
 	return rc;
 }
+
+/* ---- host apply ------------------------------------------------------------ */
+
+static const char apply_usage[] =
+	"usage: virtform host apply --host NAME [CONFIG] [--auto-approve] [--state-file FILE]\n"
+	"\n"
+	"Converge this machine's links (of the network namespace virtform runs\n"
+	"in) to host NAME of CONFIG: show the plan of 'virtform host plan', ask\n"
+	"for confirmation, then carry it out over netlink.  Before changing\n"
+	"anything, the links the plan touches are recorded; after, they are read\n"
+	"back and verified (every desired link exists, is up, has its master and\n"
+	"MTU).  When an action or the verification fails, every change is undone\n"
+	"in reverse order and the command says what failed (\"rolled back: ...\").\n"
+	"On success the links virtform created or adopted are recorded in the\n"
+	"state file.\n"
+	"\n"
+	"Options:\n"
+	"      --host NAME          the host of CONFIG this machine is (required)\n"
+	"      --auto-approve       do not ask (needed without a terminal)\n"
+	"      --state-file FILE    ownership records (default " VF_HOSTNET_STATE_FILE ")\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"Exit status: 0 applied (or nothing to do); 1 error: invalid configuration,\n"
+	"a change refused at plan time, a failed change (rolled back), not\n"
+	"confirmed.\n";
+
+/* The state of one link before apply (exists or not, and its settings). */
+struct snap {
+	bool exists;
+	struct vf_link link;        /* ports not used: see ports below */
+	char **ports;               /* a bridge's or bond's ports (re-enslaved when re-created) */
+	size_t n_ports;
+};
+
+enum step_type { STEP_CREATED, STEP_DELETED, STEP_MTU, STEP_STP, STEP_UP, STEP_MASTER };
+
+/* One change made, undone from the snapshot in reverse order. */
+struct step {
+	enum step_type type;
+	size_t snap;                /* index into the snapshot */
+};
+
+struct applier {
+	struct host_ctx *x;
+	const char **names;         /* snapshot: one per link the plan touches */
+	struct snap *snaps;
+	size_t n_snaps;
+	struct step *steps;
+	size_t n_steps, alloc_steps;
+};
+
+static size_t snap_index(struct applier *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_snaps; i++)
+		if (!strcmp(a->names[i], name))
+			return i;
+	return (size_t)-1;
+}
+
+static void snap_take(struct applier *a, const char *name)
+{
+	const struct vf_link *l;
+	struct snap *s;
+	size_t i;
+
+	if (!name || snap_index(a, name) != (size_t)-1)
+		return;
+	a->names = xrealloc(a->names, (a->n_snaps + 1) * sizeof(*a->names));
+	a->snaps = xrealloc(a->snaps, (a->n_snaps + 1) * sizeof(*a->snaps));
+	a->names[a->n_snaps] = name;
+	s = &a->snaps[a->n_snaps++];
+	memset(s, 0, sizeof(*s));
+	l = vf_link_list_find(&a->x->list, name);
+	if (!l)
+		return;
+	s->exists = true;
+	s->link = *l;
+	s->link.ports = NULL;
+	s->link.n_ports = 0;
+	s->ports = xcalloc(l->n_ports + 1, sizeof(*s->ports));
+	for (i = 0; i < l->n_ports; i++)
+		s->ports[i] = xstrdup(l->ports[i]);
+	s->n_ports = l->n_ports;
+}
+
+static void applier_release(struct applier *a)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n_snaps; i++) {
+		for (j = 0; j < a->snaps[i].n_ports; j++)
+			free(a->snaps[i].ports[j]);
+		free(a->snaps[i].ports);
+	}
+	free(a->names);
+	free(a->snaps);
+	free(a->steps);
+}
+
+static void step_add(struct applier *a, enum step_type type, const char *name)
+{
+	VF_GROW(a->steps, a->n_steps + 1, a->alloc_steps);
+	a->steps[a->n_steps].type = type;
+	a->steps[a->n_steps++].snap = snap_index(a, name);
+}
+
+/* Create the link act wants (down), then bring it up. */
+static int create_link(struct applier *a, const struct vf_host_link *d, char **error)
+{
+	struct vf_netlink *nl = a->x->nl;
+	int rc;
+
+	switch (d->kind) {
+	case VF_HOST_LINK_BRIDGE:
+		rc = vf_link_create_bridge(nl, d->name, d->mtu, d->stp, error);
+		break;
+	case VF_HOST_LINK_VLAN:
+		rc = vf_link_create_vlan(nl, d->name, d->vlan_base, d->vlan_id, d->mtu, error);
+		break;
+	case VF_HOST_LINK_BOND:
+		rc = vf_link_create_bond(nl, d->name, d->bond_mode, d->mtu, error);
+		break;
+	default:
+		*error = xasprintf("link '%s': virtform does not create a %s", d->name,
+				   vf_host_link_kind_name(d->kind));
+		return VF_LINK_ERR_INVALID;
+	}
+	if (rc < 0)
+		return rc;
+	step_add(a, STEP_CREATED, d->name);
+	return vf_link_set_up(nl, d->name, true, error);
+}
+
+static int apply_change(struct applier *a, const struct vf_hostnet_action *act,
+			const struct vf_hostnet_change *c, char **error)
+{
+	struct vf_netlink *nl = a->x->nl;
+	int rc;
+
+	if (!strcmp(c->field, "mtu")) {
+		rc = vf_link_set_mtu(nl, act->name, (unsigned)strtoul(c->after, NULL, 10), error);
+		if (rc == 0)
+			step_add(a, STEP_MTU, act->name);
+	} else if (!strcmp(c->field, "stp")) {
+		rc = vf_link_set_bridge_stp(nl, act->name, !strcmp(c->after, "on"), error);
+		if (rc == 0)
+			step_add(a, STEP_STP, act->name);
+	} else if (!strcmp(c->field, "up")) {
+		rc = vf_link_set_up(nl, act->name, true, error);
+		if (rc == 0)
+			step_add(a, STEP_UP, act->name);
+	} else if (!strcmp(c->field, "master")) {
+		if (!strcmp(c->after, "(none)"))
+			rc = vf_link_release(nl, act->name, error);
+		else
+			rc = vf_link_set_master(nl, act->name, c->after, error);
+		if (rc == 0)
+			step_add(a, STEP_MASTER, act->name);
+	} else {
+		*error = xasprintf("link '%s': cannot change '%s'", act->name, c->field);
+		rc = VF_LINK_ERR_INVALID;
+	}
+	return rc;
+}
+
+static int apply_action(struct applier *a, const struct vf_hostnet_action *act, char **error)
+{
+	size_t i;
+	int rc;
+
+	switch (act->op) {
+	case VF_HOSTNET_CREATE:
+		return create_link(a, act->desired, error);
+	case VF_HOSTNET_REPLACE:
+		rc = vf_link_delete(a->x->nl, act->name, error);
+		if (rc < 0)
+			return rc;
+		step_add(a, STEP_DELETED, act->name);
+		return create_link(a, act->desired, error);
+	case VF_HOSTNET_UPDATE:
+		for (i = 0; i < act->n_changes; i++) {
+			rc = apply_change(a, act, &act->changes[i], error);
+			if (rc < 0)
+				return rc;
+		}
+		return 0;
+	case VF_HOSTNET_DELETE:
+		rc = vf_link_delete(a->x->nl, act->name, error);
+		/* a VLAN goes with its base: gone is what was asked */
+		if (rc == VF_LINK_ERR_NOT_FOUND) {
+			free(*error);
+			*error = NULL;
+			rc = 0;
+		}
+		if (rc == 0)
+			step_add(a, STEP_DELETED, act->name);
+		return rc;
+	}
+	return 0;
+}
+
+/* Re-read the links into x->list; 0 or -1 with *error. */
+static int reread(struct applier *a, char **error)
+{
+	vf_link_list_release(&a->x->list);
+	return vf_link_list_read(a->x->nl, &a->x->list, error);
+}
+
+static void problem_add(char **problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem_add(char **problems, const char *fmt, ...)
+{
+	va_list ap;
+	char *p, *n;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	n = *problems ? xasprintf("%s; %s", *problems, p) : xstrdup(p);
+	free(p);
+	free(*problems);
+	*problems = n;
+}
+
+static bool kind_made(enum vf_host_link_kind k)
+{
+	return k == VF_HOST_LINK_BRIDGE || k == VF_HOST_LINK_VLAN || k == VF_HOST_LINK_BOND;
+}
+
+/*
+ * After the plan: a bridge adjusts its MTU to its ports' until one is set
+ * on it, so set the desired MTU again where the kernel moved it (once),
+ * then check every desired link.  NULL when all is right, else what is
+ * wrong (malloc'd).
+ */
+static char *verify(struct applier *a, char **error)
+{
+	struct host_ctx *x = a->x;
+	char *problems = NULL;
+	bool again = false;
+	size_t i;
+
+	if (reread(a, error) < 0)
+		return NULL;
+	for (i = 0; i < x->desired.n; i++) {
+		const struct vf_host_link *d = &x->desired.items[i];
+		const struct vf_link *l = vf_link_list_find(&x->list, d->name);
+		char *e = NULL;
+
+		if (d->absent || !l || !d->mtu || l->mtu == d->mtu)
+			continue;
+		snap_take(a, d->name);
+		if (vf_link_set_mtu(x->nl, d->name, d->mtu, &e) == 0)
+			step_add(a, STEP_MTU, d->name);
+		free(e);
+		again = true;
+	}
+	if (again && reread(a, error) < 0)
+		return NULL;
+	for (i = 0; i < x->desired.n; i++) {
+		const struct vf_host_link *d = &x->desired.items[i];
+		const struct vf_link *l = vf_link_list_find(&x->list, d->name);
+
+		if (d->absent) {
+			if (l)
+				problem_add(&problems, "link '%s' still exists", d->name);
+			continue;
+		}
+		if (!l) {
+			problem_add(&problems, "link '%s' does not exist", d->name);
+			continue;
+		}
+		if (kind_made(d->kind) && !l->up)
+			problem_add(&problems, "link '%s' is down", d->name);
+		if (d->master && strcmp(l->master, d->master))
+			problem_add(&problems, "link '%s' has master %s instead of %s", d->name,
+				    l->master[0] ? l->master : "(none)", d->master);
+		if (d->mtu && l->mtu != d->mtu)
+			problem_add(&problems, "link '%s' has mtu %u instead of %u", d->name,
+				    l->mtu, d->mtu);
+	}
+	for (i = 0; i < x->plan.n; i++) {
+		const struct vf_hostnet_action *act = &x->plan.actions[i];
+
+		if (act->op == VF_HOSTNET_DELETE && vf_link_list_find(&x->list, act->name))
+			problem_add(&problems, "link '%s' still exists", act->name);
+	}
+	if (!problems)
+		return NULL;
+	return problems;
+}
+
+/* Re-create a deleted link from its snapshot: kind, settings, master,
+ * ports, state. */
+static int recreate(struct applier *a, const struct snap *s, char **error)
+{
+	struct vf_netlink *nl = a->x->nl;
+	const struct vf_link *l = &s->link;
+	size_t i;
+	int rc;
+
+	switch (l->kind) {
+	case VF_LINK_KIND_BRIDGE:
+		rc = vf_link_create_bridge(nl, l->name, l->mtu, l->stp, error);
+		break;
+	case VF_LINK_KIND_VLAN:
+		rc = vf_link_create_vlan(nl, l->name, l->vlan_base, l->vlan_id, l->mtu, error);
+		break;
+	case VF_LINK_KIND_BOND:
+		rc = vf_link_create_bond(nl, l->name, l->bond_mode[0] ? l->bond_mode : NULL,
+					 l->mtu, error);
+		break;
+	default:
+		*error = xasprintf("link '%s': cannot re-create a %s", l->name,
+				   vf_link_kind_name(l->kind));
+		return VF_LINK_ERR_INVALID;
+	}
+	if (rc < 0)
+		return rc;
+	if (l->master[0] && (rc = vf_link_set_master(nl, l->name, l->master, error)) < 0)
+		return rc;
+	for (i = 0; i < s->n_ports; i++) {
+		char *e = NULL;
+
+		/* best effort: a port may have gone meanwhile */
+		vf_link_set_master(nl, s->ports[i], l->name, &e);
+		free(e);
+	}
+	return l->up ? vf_link_set_up(nl, l->name, true, error) : 0;
+}
+
+static int undo(struct applier *a, const struct step *st, char **error)
+{
+	const struct snap *s = &a->snaps[st->snap];
+	const char *name = a->names[st->snap];
+	struct vf_netlink *nl = a->x->nl;
+
+	switch (st->type) {
+	case STEP_CREATED:
+		return vf_link_delete(nl, name, error);
+	case STEP_DELETED:
+		return recreate(a, s, error);
+	case STEP_MTU:
+		return vf_link_set_mtu(nl, name, s->link.mtu, error);
+	case STEP_STP:
+		return s->link.stp < 0 ? 0 : vf_link_set_bridge_stp(nl, name, s->link.stp, error);
+	case STEP_UP:
+		return vf_link_set_up(nl, name, s->link.up, error);
+	case STEP_MASTER:
+		if (!s->link.master[0])
+			return vf_link_release(nl, name, error);
+		return vf_link_set_master(nl, name, s->link.master, error);
+	}
+	return 0;
+}
+
+/*
+ * Undo every step in reverse order, re-read and compare with the
+ * snapshot.  NULL when the links are as before, else what differs or
+ * could not be undone (malloc'd).
+ */
+static char *rollback(struct applier *a)
+{
+	char *problems = NULL, *error = NULL;
+	size_t i;
+
+	for (i = a->n_steps; i-- > 0;) {
+		if (undo(a, &a->steps[i], &error) < 0) {
+			problem_add(&problems, "%s", error);
+			free(error);
+			error = NULL;
+		}
+	}
+	if (reread(a, &error) < 0) {
+		problem_add(&problems, "%s", error);
+		free(error);
+		return problems;
+	}
+	for (i = 0; i < a->n_snaps; i++) {
+		const struct snap *s = &a->snaps[i];
+		const struct vf_link *l = vf_link_list_find(&a->x->list, a->names[i]);
+
+		if (!s->exists) {
+			if (l)
+				problem_add(&problems, "link '%s' still exists", a->names[i]);
+			continue;
+		}
+		if (!l) {
+			problem_add(&problems, "link '%s' is missing", a->names[i]);
+			continue;
+		}
+		if (l->mtu != s->link.mtu)
+			problem_add(&problems, "link '%s' has mtu %u, was %u", l->name, l->mtu,
+				    s->link.mtu);
+		if (strcmp(l->master, s->link.master))
+			problem_add(&problems, "link '%s' has master %s, was %s", l->name,
+				    l->master[0] ? l->master : "(none)",
+				    s->link.master[0] ? s->link.master : "(none)");
+		if (l->up != s->link.up)
+			problem_add(&problems, "link '%s' is %s, was %s", l->name,
+				    l->up ? "up" : "down", s->link.up ? "up" : "down");
+	}
+	return problems;
+}
+
+static const char *op_verb(enum vf_hostnet_op op)
+{
+	switch (op) {
+	case VF_HOSTNET_CREATE:  return "creating";
+	case VF_HOSTNET_UPDATE:  return "updating";
+	case VF_HOSTNET_REPLACE: return "replacing";
+	case VF_HOSTNET_DELETE:  return "deleting";
+	}
+	return "changing";
+}
+
+/* The ownership records after a successful apply: every bond, bridge and
+ * vlan the config declares or derives (created or adopted). */
+static int write_records(const char *state_file, const struct host_ctx *x, char **error)
+{
+	struct vf_hostnet_owned o = { NULL, NULL, 0, 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < x->desired.n; i++) {
+		const struct vf_host_link *d = &x->desired.items[i];
+
+		if (!d->absent && kind_made(d->kind))
+			vf_hostnet_owned_add(&o, d->name, d->owner);
+	}
+	rc = vf_hostnet_owned_write(state_file, &o, error);
+	vf_hostnet_owned_release(&o);
+	return rc;
+}
+
+static bool host_confirm(void)
+{
+	char line[64];
+
+	printf("\nApply these changes to this host's links? (yes/no) ");
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return !strcmp(line, "yes");
+}
+
+/* Snapshot, execute, verify, roll back on failure.  The exit status. */
+static int host_execute(struct host_ctx *x, const char *state_file)
+{
+	struct applier a;
+	size_t i, created = 0, updated = 0, deleted = 0;
+	char *error = NULL, *failed = NULL, *problems;
+	int rc = VF_EXIT_ERROR;
+
+	memset(&a, 0, sizeof(a));
+	a.x = x;
+	for (i = 0; i < x->plan.n; i++) {
+		const struct vf_hostnet_action *act = &x->plan.actions[i];
+
+		snap_take(&a, act->name);
+		if (act->kind == VF_HOST_LINK_VLAN && act->desired)
+			snap_take(&a, act->desired->vlan_base);
+	}
+
+	putchar('\n');
+	for (i = 0; i < x->plan.n && !failed; i++) {
+		const struct vf_hostnet_action *act = &x->plan.actions[i];
+
+		fflush(stdout);   /* progress before any error on stderr */
+		if (apply_action(&a, act, &error) < 0) {
+			failed = xasprintf("%s link.%s@%s failed", op_verb(act->op), act->name,
+					   x->plan.host);
+			fprintf(stderr, "Error: %s\n", error);
+			break;
+		}
+		printf("link.%s@%s: %s\n", act->name, x->plan.host,
+		       act->op == VF_HOSTNET_CREATE ? "created" :
+		       act->op == VF_HOSTNET_REPLACE ? "replaced" :
+		       act->op == VF_HOSTNET_UPDATE ? "updated" : "deleted");
+		switch (act->op) {
+		case VF_HOSTNET_CREATE:  created++; break;
+		case VF_HOSTNET_UPDATE:  updated++; break;
+		case VF_HOSTNET_REPLACE: created++; deleted++; break;
+		case VF_HOSTNET_DELETE:  deleted++; break;
+		}
+	}
+	free(error);
+	error = NULL;
+	fflush(stdout);
+	if (!failed) {
+		problems = verify(&a, &error);
+		if (error) {
+			failed = xasprintf("verification failed: %s", error);
+			fprintf(stderr, "Error: %s\n", error);
+		} else if (problems) {
+			failed = xasprintf("verification failed: %s", problems);
+			fprintf(stderr, "Error: verification failed: %s\n", problems);
+		}
+		free(problems);
+		free(error);
+		error = NULL;
+	}
+	if (failed) {
+		fflush(stdout);
+		problems = rollback(&a);
+		if (problems) {
+			fprintf(stderr, "rollback incomplete: %s; %s. Check the links with "
+				"'virtform host show'.\n", failed, problems);
+			free(problems);
+		} else {
+			fprintf(stderr, "rolled back: %s; %zu change%s undone, the links are as "
+				"they were before.\n", failed, a.n_steps, a.n_steps == 1 ? "" : "s");
+		}
+		free(failed);
+		applier_release(&a);
+		return VF_EXIT_ERROR;
+	}
+	if (write_records(state_file, x, &error) < 0) {
+		vf_cmd_error(&host_apply, "the links are applied, but %s", error);
+		free(error);
+	} else {
+		printf("\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
+		       created, updated, deleted);
+		rc = VF_EXIT_OK;
+	}
+	applier_release(&a);
+	return rc;
+}
+
+static int host_apply_run(int argc, char **argv)
+{
+	enum { OPT_HOST = 256, OPT_AUTO, OPT_STATE_FILE };
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "auto-approve", no_argument, NULL, OPT_AUTO },
+		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE;
+	struct host_ctx x;
+	bool auto_approve = false;
+	char *error = NULL;
+	int c, rc = VF_EXIT_ERROR;
+
+	while ((c = vf_getopt(&host_apply, argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case OPT_HOST: host_name = optarg; break;
+		case OPT_AUTO: auto_approve = true; break;
+		case OPT_STATE_FILE: state_file = optarg; break;
+		case 'h': fputs(apply_usage, stdout); return VF_EXIT_OK;
+		default: return VF_EXIT_ERROR;
+		}
+	}
+	host_ctx_init(&x);
+	if (host_prepare(&host_apply, argc, argv, host_name, state_file, &x) < 0)
+		goto out;
+	vf_hostnet_plan_print(&x.plan, stdout);
+	if (!x.plan.n) {
+		/* converged: record what is ours (adopted links) all the same */
+		if (write_records(state_file, &x, &error) < 0) {
+			vf_cmd_error(&host_apply, "%s", error);
+			free(error);
+			goto out;
+		}
+		rc = VF_EXIT_OK;
+		goto out;
+	}
+	if (!auto_approve) {
+		if (!isatty(STDIN_FILENO)) {
+			vf_cmd_error(&host_apply, "no terminal to confirm on: review the plan and "
+				     "give --auto-approve to apply without asking");
+			goto out;
+		}
+		if (!host_confirm()) {
+			printf("Apply cancelled; nothing was changed.\n");
+			goto out;
+		}
+	}
+	rc = host_execute(&x, state_file);
+out:
+	fflush(stdout);
+	host_ctx_release(&x);
+	return rc;
+}
+
+static const struct vf_cmd host_apply = {
+	.name = "host apply",
+	.summary = "converge this machine's links, verified, rolled back on failure",
+	.usage = apply_usage,
+	.run = host_apply_run,
+};
 
 static int host_run(int argc, char **argv)
 {
@@ -473,7 +1105,7 @@ static int host_run(int argc, char **argv)
 
 const struct vf_cmd vf_cmd_host = {
 	.name = "host",
-	.summary = "this machine's host networking (host show, host plan)",
+	.summary = "this machine's host networking (host show, host plan, host apply)",
 	.usage = usage,
 	.run = host_run,
 };

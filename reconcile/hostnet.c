@@ -7,9 +7,12 @@
  * can feed it hand-made observations.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -327,6 +330,73 @@ void vf_hostnet_owned_release(struct vf_hostnet_owned *o)
 	free(o->names);
 	free(o->owners);
 	memset(o, 0, sizeof(*o));
+}
+
+void vf_hostnet_owned_add(struct vf_hostnet_owned *o, const char *name, const char *owner)
+{
+	VF_GROW(o->names, o->n + 1, o->alloc);
+	o->owners = xrealloc(o->owners, o->alloc * sizeof(*o->owners));
+	o->names[o->n] = xstrdup(name);
+	o->owners[o->n++] = xstrdup(owner ? owner : "?");
+}
+
+int vf_hostnet_owned_write(const char *path, const struct vf_hostnet_owned *o, char **error)
+{
+	json_t *doc = json_object(), *links = json_array();
+	char *copy = xstrdup(path), *dir = dirname(copy);
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	char *text;
+	size_t i, len;
+	int fd = -1, rc = -1;
+
+	for (i = 0; i < o->n; i++)
+		json_array_append_new(links, json_pack("{s:s, s:s}", "name", o->names[i],
+						       "owner", o->owners[i]));
+	json_object_set_new(doc, "links", links);
+	text = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	len = strlen(text);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		*error = xasprintf("cannot create the directory '%s' of host network state '%s': %s",
+				   dir, path, strerror(errno));
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error = xasprintf("cannot write host network state '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+		*error = xasprintf("cannot write host network state '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		*error = xasprintf("cannot write host network state '%s': %s", tmp, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		*error = xasprintf("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+		goto out;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);   /* best effort: the rename is done */
+		close(fd);
+		fd = -1;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp);
+	free(text);
+	free(tmp);
+	free(copy);
+	return rc;
 }
 
 static const char *owned_by(const struct vf_hostnet_owned *o, const char *name)
@@ -650,6 +720,50 @@ static int by_rank_reverse(const void *x, const void *y)
 	return d ? d : (a < b ? -1 : a > b);
 }
 
+static const char *vlan_base_of(const struct vf_hostnet_action *a)
+{
+	if (a->kind != VF_HOST_LINK_VLAN)
+		return NULL;
+	if (a->desired && a->desired->vlan_base)
+		return a->desired->vlan_base;
+	return a->observed ? a->observed->vlan_base : NULL;
+}
+
+/*
+ * A VLAN stacked on a link of the same phase (a VLAN on a bridge or bond
+ * the plan creates or deletes): the rank order puts bridges after VLANs,
+ * so move the VLAN after its base (creates) or before it (deletes: the
+ * kernel removes the VLANs of a deleted base with it).
+ */
+static void stack_order(struct vf_hostnet_action *v, size_t n, bool deletes)
+{
+	size_t i, j, moves = 0;
+
+	for (i = 0; i < n && moves <= n * n; i++) {
+		const char *base = vlan_base_of(&v[i]);
+		struct vf_hostnet_action t;
+
+		if (!base)
+			continue;
+		for (j = 0; j < n; j++)
+			if (j != i && !strcmp(v[j].name, base))
+				break;
+		if (j == n)
+			continue;
+		t = v[i];
+		if (!deletes && j > i) {          /* base later: VLAN after it */
+			memmove(&v[i], &v[i + 1], (j - i) * sizeof(*v));
+			v[j] = t;
+			i--;
+			moves++;
+		} else if (deletes && j < i) {    /* base earlier: VLAN before it */
+			memmove(&v[j + 1], &v[j], (i - j) * sizeof(*v));
+			v[j] = t;
+			moves++;
+		}
+	}
+}
+
 int vf_hostnet_plan_build(const char *host, const struct vf_host_links *desired,
 			  const struct vf_host_links *observed,
 			  const struct vf_hostnet_owned *owned, struct vf_hostnet_plan *plan,
@@ -694,6 +808,8 @@ int vf_hostnet_plan_build(const char *host, const struct vf_host_links *desired,
 		if (b.n[p])   /* qsort(NULL, 0, ...) is undefined */
 			qsort(b.phase[p], b.n[p], sizeof(struct vf_hostnet_action),
 			      p == PHASE_DELETE ? by_rank_reverse : by_rank);
+	stack_order(b.phase[PHASE_CREATE], b.n[PHASE_CREATE], false);
+	stack_order(b.phase[PHASE_DELETE], b.n[PHASE_DELETE], true);
 	for (p = 0; p < 4; p++) {
 		for (i = 0; i < b.n[p]; i++) {
 			VF_GROW(plan->actions, plan->n + 1, plan->alloc);

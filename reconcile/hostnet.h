@@ -3,7 +3,7 @@
  * configuration should have, and the plan that turns the links it has into
  * them.  No netlink here: the observed links come in as the same neutral
  * struct vf_host_link, converted by the caller (cmd/host.c) from what
- * providers/hostnet/ reads.  Applying the plan is a later part of issue 5.
+ * providers/hostnet/ reads.  cmd/host.c (host apply) executes the plan.
  *
  * Ownership rule (docs/hostnet.md): only links the config declares
  * (hosts[].interfaces) or derives (bridge-mode networks with an uplink)
@@ -95,6 +95,12 @@ struct vf_hostnet_owned {
  * an empty record.  0, or -1 with *error (malloc'd). */
 int vf_hostnet_owned_read(const char *path, struct vf_hostnet_owned *out, char **error);
 void vf_hostnet_owned_release(struct vf_hostnet_owned *o);
+/* Add (name, owner) to o (copies both). */
+void vf_hostnet_owned_add(struct vf_hostnet_owned *o, const char *name, const char *owner);
+/* Write o to path atomically: a temporary file beside it (mode 0600),
+ * fsync, rename, fsync of the directory; the directory is created (0700)
+ * when missing.  0, or -1 with *error (malloc'd). */
+int vf_hostnet_owned_write(const char *path, const struct vf_hostnet_owned *o, char **error);
 
 enum vf_hostnet_op {
 	VF_HOSTNET_CREATE,

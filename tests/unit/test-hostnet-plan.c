@@ -411,6 +411,56 @@ static void test_ports_and_nics(void)
 	free(t);
 }
 
+/* A VLAN on a bridge the same plan creates comes after it; deleted, before it. */
+static void test_vlan_on_bridge(void)
+{
+	static const char text[] =
+		"version: 1\n"
+		"clusters: [{name: c1}]\n"
+		"hosts:\n"
+		"  - name: h1\n"
+		"    cluster: c1\n"
+		"    uri: 'test:///default'\n"
+		"    interfaces:\n"
+		"      - {name: br0, type: bridge}\n"
+		"      - {name: br0.5, type: vlan, base: br0, id: 5}\n";
+	static const char nothing[] =
+		"version: 1\n"
+		"clusters: [{name: c1}]\n"
+		"hosts:\n"
+		"  - {name: h1, cluster: c1, uri: 'test:///default'}\n";
+	static const char *const none[] = { "eth0 ethernet 1500 1", NULL };
+	static const char *const live[] = {
+		"eth0 ethernet 1500 1",
+		"br0 bridge 1500 1",
+		"br0.5 vlan 1500 1 base=br0 id=5",
+		NULL,
+	};
+	const char *const owned[] = { "br0", "br0.5", NULL };
+	int rc;
+	char *t = plan_text(text, "h1", none, NULL, &rc);
+
+	is_int(rc, 0, "vlan on a created bridge: plan builds");
+	is_str(t,
+	       "+   create  link.br0@h1: bridge (interface br0)\n"
+	       "+   create  link.br0.5@h1: vlan, base br0, id 5 (interface br0.5)\n"
+	       "\n"
+	       "Plan: 2 to create, 0 to update, 0 to replace, 0 to destroy.\n"
+	       "Not managed (left as they are): eth0\n",
+	       "a VLAN on a bridge the plan creates is created after the bridge");
+	free(t);
+	t = plan_text(nothing, "h1", live, owned, &rc);
+	is_int(rc, 0, "vlan on a dropped bridge: plan builds");
+	is_str(t,
+	       "-   destroy link.br0.5@h1 (no longer in the configuration (was network old))\n"
+	       "-   destroy link.br0@h1 (no longer in the configuration (was network old))\n"
+	       "\n"
+	       "Plan: 0 to create, 0 to update, 0 to replace, 2 to destroy.\n"
+	       "Not managed (left as they are): eth0\n",
+	       "a VLAN on a bridge the plan deletes is deleted before the bridge");
+	free(t);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -421,6 +471,7 @@ int main(void)
 	test_absent_and_replace();
 	test_errors();
 	test_ports_and_nics();
+	test_vlan_on_bridge();
 	if (fork() == 0)
 		execlp("rm", "rm", "-rf", tmpdir, (char *)NULL);
 	return tap_done();
