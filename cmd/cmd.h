@@ -27,6 +27,7 @@ struct vf_cmd {
 
 extern const struct vf_cmd vf_cmd_validate;
 extern const struct vf_cmd vf_cmd_hosts;
+extern const struct vf_cmd vf_cmd_host;
 extern const struct vf_cmd vf_cmd_plan;
 extern const struct vf_cmd vf_cmd_apply;
 extern const struct vf_cmd vf_cmd_destroy;

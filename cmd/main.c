@@ -16,6 +16,7 @@
 const struct vf_cmd *const vf_commands[] = {
 	&vf_cmd_validate,
 	&vf_cmd_hosts,
+	&vf_cmd_host,
 	&vf_cmd_plan,
 	&vf_cmd_apply,
 	&vf_cmd_destroy,

@@ -5,14 +5,20 @@
 #   contrib/deps.sh --if-missing install only when something is missing
 #
 # The list is the single source of truth: README, CI and `make deps` use it.
+# linux-image-amd64 busybox-static xz-utils: a real kernel with 8021q and
+# bonding for tests/tcg/run-in-vm (VLAN and bond tests under qemu TCG).
+# openssh-server openssh-client: the lab runs an sshd in each lab host
+# (contrib/lab/lab) and virtform drives remote hosts over ssh.
 set -eu
 
 PACKAGES="
 gcc make pkg-config perl
-libvirt-dev libyaml-dev libxml2-dev libjansson-dev
+libvirt-dev libyaml-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils ovmf dnsmasq-base
 iproute2 util-linux procps time
 python3 python3-jsonschema python3-yaml
+linux-image-amd64 busybox-static xz-utils
+openssh-server openssh-client
 "
 
 missing() {

@@ -2,8 +2,9 @@
 # The lab itself (contrib/lab/lab): up starts isolated libvirtd hosts that
 # answer on their own addresses and run kvm guests; up is idempotent and
 # repairs a stale lab; stop-host/start-host and freeze/thaw do what the
-# hosts tests rely on; down leaves no namespace, link, process, mount or
-# directory behind.  Needs root and /dev/kvm, like the lab.
+# hosts tests rely on; each host has an sshd that takes the lab's key and
+# an uplink (veth) uplink0; down leaves no namespace, link, process, mount
+# or directory behind.  Needs root and /dev/kvm, like the lab.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/contrib/lab/testlib.sh"
 
@@ -26,6 +27,56 @@ test_expect 'each host has its own address, URI and host name' '
 			{ echo "lab$i says its host name is \"$h\""; exit 1; }
 	done'
 
+lab_ssh() {   # lab_ssh I COMMAND...: through the lab's ssh config, bounded
+	_i=$1
+	shift
+	timeout -k 1 20 ssh -F "$LAB_DIR/ssh/config" "lab$_i" "$@" </dev/null
+}
+
+test_expect 'status shows the sshd of every host answering' '
+	[ "$(grep -c "answers (pid [0-9]*)  *answers (pid [0-9]*)\$" "$TMP/status")" -eq 3 ]'
+
+test_expect 'ssh to each host with the lab key runs commands there as root' '
+	for i in 1 2 3; do
+		h=$(lab_ssh $i hostname) && [ "$h" = "lab$i" ] ||
+			{ echo "ssh lab$i hostname said \"$h\""; exit 1; }
+		u=$(lab_ssh $i id -un) && [ "$u" = root ] ||
+			{ echo "ssh lab$i id -un said \"$u\""; exit 1; }
+	done'
+
+test_expect 'an ssh session sees its own host: its libvirtd, its links' '
+	h=$(lab_ssh 2 virsh -q -c qemu:///system hostname) && [ "$h" = lab2 ] &&
+	lab_ssh 2 ip -br addr show eth0 | grep -q "169\.254\.77\.12/24" &&
+	lab_ssh 2 ip -br link show uplink0 | grep -q "^uplink0@"'
+
+test_expect 'the ssh config and keys are where the docs say, keys private' '
+	[ "$(stat -c %a "$LAB_DIR/ssh/id_ed25519")" = 600 ] &&
+	[ "$(stat -c %a "$LAB_DIR/lab1/ssh/ssh_host_ed25519_key")" = 600 ] &&
+	grep -q "^Host lab3\$" "$LAB_DIR/ssh/config" &&
+	grep -q "^lab1,169\.254\.77\.11 ssh-ed25519 " "$LAB_DIR/ssh/known_hosts"'
+
+test_expect 'sshd takes no other key and checks the host key' '
+	ssh-keygen -q -t ed25519 -N "" -f "$TMP/otherkey" &&
+	! timeout 20 ssh -F /dev/null -i "$TMP/otherkey" -o IdentitiesOnly=yes -o BatchMode=yes \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		root@169.254.77.11 true </dev/null 2>"$TMP/e" &&
+	grep -q "Permission denied" "$TMP/e" &&
+	cut -d" " -f1,2 "$LAB_DIR/lab2/ssh/ssh_host_ed25519_key.pub" | sed "s/^/lab1,169.254.77.11 /" >"$TMP/wrong_known" &&
+	! timeout 20 ssh -F "$LAB_DIR/ssh/config" -o UserKnownHostsFile="$TMP/wrong_known" \
+		lab1 true </dev/null 2>"$TMP/e" &&
+	grep -qi "host key verification failed\|HOST IDENTIFICATION HAS CHANGED" "$TMP/e"'
+
+test_expect 'each host has an uplink: uplink0 up, MTU 1500, veth to vflab-upI outside' '
+	for i in 1 2 3; do
+		ip -n vflab-lab$i -o link show uplink0 >"$TMP/up" || exit 1
+		grep -q "state UP" "$TMP/up" && grep -q "mtu 1500 " "$TMP/up" ||
+			{ cat "$TMP/up"; exit 1; }
+		ip -o -d link show vflab-up$i >"$TMP/peer" || exit 1
+		grep -q "state UP" "$TMP/peer" && grep -q "link-netns vflab-lab$i" "$TMP/peer" &&
+			grep -q " veth " "$TMP/peer" && ! grep -q " master " "$TMP/peer" ||
+			{ cat "$TMP/peer"; exit 1; }
+	done'
+
 test_expect 'hosts live in namespaces vflab-lab1..3 behind bridge vflab0' '
 	ip netns list | grep -q "^vflab-lab1" && ip netns list | grep -q "^vflab-lab3" &&
 	ip -br addr show vflab0 | grep -q "169\.254\.77\.1/24" &&
@@ -39,7 +90,7 @@ test_expect 'lab host state is private: /var/lib/libvirt is not shared' '
 	lab_virsh 1 undefine vftest-private >/dev/null'
 
 # pidfiles have no final newline: awk adds one per file
-pids_of() { awk 1 "$LAB_DIR"/lab*/libvirtd.pid "$LAB_DIR"/lab*/virtlogd.pid 2>/dev/null | sort | tr "\n" " "; }
+pids_of() { awk 1 "$LAB_DIR"/lab*/libvirtd.pid "$LAB_DIR"/lab*/virtlogd.pid "$LAB_DIR"/lab*/sshd.pid 2>/dev/null | sort | tr "\n" " "; }
 
 test_expect 'lab up twice is fine and restarts nothing' '
 	before=$(pids_of) &&
@@ -65,6 +116,10 @@ test_expect 'stop-host makes a host refuse connections; start-host brings it bac
 test_expect 'start-host keeps the guests the host was running' '
 	"$LAB" stop-host lab1 && "$LAB" start-host lab1 &&
 	lab_virsh 1 list --name | grep -qx vftest-kvm'
+
+test_expect 'stop-host and start-host leave sshd running and answering' '
+	lab_ssh 1 true && lab_ssh 2 true &&
+	[ "$(lab_ssh 1 virsh -q -c qemu:///system list --name)" = vftest-kvm ]'
 
 test_expect 'freeze makes a host hang; thaw makes it answer' '
 	"$LAB" freeze lab3 &&
@@ -94,24 +149,37 @@ cat >"$TMP/net.xml" <<XML
 </network>
 XML
 lab_virsh 1 net-create "$TMP/net.xml" >/dev/null
+# An ssh session still running a command: down ends it too.
+timeout -k 1 120 ssh -F "$LAB_DIR/ssh/config" lab3 "sleep 100" </dev/null >/dev/null 2>&1 &
+ssh_client=$!
+running() { _s=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$_s" ] && [ "${_s#Z}" = "$_s" ]; }   # not a zombie
+sleep 1
 lab_pids=$(awk 1 "$LAB_DIR"/lab*/libvirtd.pid "$LAB_DIR"/lab*/virtlogd.pid "$LAB_DIR"/lab*/run/qemu/*.pid \
-	"$LAB_DIR"/lab*/run/network/*.pid 2>/dev/null | tr "\n" " ")
+	"$LAB_DIR"/lab*/run/network/*.pid "$LAB_DIR"/lab*/sshd.pid 2>/dev/null | tr "\n" " ")
+session_pids=$(ip netns pids vflab-lab3 2>/dev/null | while read -r p; do
+	case "$(cat /proc/$p/comm 2>/dev/null)" in sshd | sleep) echo "$p" ;; esac
+done | tr "\n" " ")
 
 test_expect 'lab down succeeds with guests and a DHCP server running' '
 	echo "lab processes: $lab_pids" &&
-	[ "$(echo $lab_pids | wc -w)" -ge 8 ] &&
+	echo "ssh session pids: $session_pids" &&
+	[ "$(echo $lab_pids | wc -w)" -ge 11 ] &&
+	[ "$(echo $session_pids | wc -w)" -ge 3 ] &&
 	ls "$LAB_DIR"/lab1/run/network/vftest-dhcp.pid &&
 	"$LAB" down'
 
-test_expect 'after down: no lab process' '
-	for p in $lab_pids; do
+test_expect 'after down: no lab process, no sshd, no ssh session' '
+	for p in $lab_pids $session_pids; do
 		[ -e /proc/$p ] && { echo "pid $p is still there:"; ps -o pid,stat,args -p $p; exit 1; }
 	done
-	! ps -eo args | grep -q "^[l]ibvirtd .*virtform-lab\|^[v]irtlogd .*virtform-lab"'
+	! ps -eo args | grep -q "^[l]ibvirtd .*$LAB_DIR\|^[v]irtlogd .*$LAB_DIR\|^[s]shd.*$LAB_DIR" &&
+	for _ in $(seq 50); do running $ssh_client || break; sleep 0.1; done &&
+	! running $ssh_client'
 
-test_expect 'after down: no namespace, veth or bridge' '
+test_expect 'after down: no namespace, veth (uplinks too) or bridge' '
 	! ip netns list | grep -q "^vflab-" &&
 	! ip -o link show | grep -q "vflab" &&
+	! ip -o link show | grep -q "vfup\|uplink0" &&
 	! [ -e /run/netns/vflab-lab1 ]'
 
 test_expect 'after down: no mount and no directory' '

@@ -1,0 +1,837 @@
+/*
+ * links.c — reading and changing the host's links with libnl-3 route
+ * (links.h has the contracts).
+ *
+ * Where libnl 3.7 (Debian 12) has an API it is used: the link cache,
+ * rtnl_link_vlan_*, rtnl_link_veth_add, enslave/release, rtnl_link_change
+ * for MTU and flags.  It neither parses nor sets the bridge's and the
+ * bond's IFLA_INFO_DATA (STP state, bond mode; rtnl_link_bond_set_mode
+ * came later), so those few attributes travel in RTM_NEWLINK/GETLINK
+ * messages built and parsed here with libnl's nlmsg/nla helpers.
+ *
+ * Every request is checked before it reaches the kernel where a check is
+ * possible, and every libnl error is turned into a message that names the
+ * link: the kernel's "Operation not supported" for a link kind becomes
+ * "kernel lacks 802.1Q VLAN support (module 8021q)".
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
+#include <netlink/netlink.h>
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+#include <netlink/cache.h>
+#include <netlink/errno.h>
+#include <netlink/utils.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/vlan.h>
+#include <netlink/route/link/veth.h>
+
+#include "providers/hostnet/links.h"
+#include "reconcile/util.h"
+
+struct vf_netlink {
+	struct nl_sock *sk;
+	/* The kernel's own words for the last error it answered (netlink
+	 * extended ack, "Can not enslave a bridge to a bridge"); "" if none. */
+	char kernel_msg[256];
+};
+
+/* Run a libnl call that talks to the kernel, forgetting any earlier
+ * kernel message first, so that nl_text() never shows a stale one. */
+#define KERNEL_CALL(nl, call) ((nl)->kernel_msg[0] = '\0', (call))
+
+/* The kernel's bond modes, by their IFLA_BOND_MODE number. */
+static const char *const bond_modes[] = {
+	"balance-rr", "active-backup", "balance-xor", "broadcast",
+	"802.3ad", "balance-tlb", "balance-alb",
+};
+
+const char *vf_link_kind_name(enum vf_link_kind kind)
+{
+	switch (kind) {
+	case VF_LINK_KIND_ETHERNET: return "ethernet";
+	case VF_LINK_KIND_VETH: return "veth";
+	case VF_LINK_KIND_BRIDGE: return "bridge";
+	case VF_LINK_KIND_VLAN: return "vlan";
+	case VF_LINK_KIND_BOND: return "bond";
+	case VF_LINK_KIND_OTHER: break;
+	}
+	return "other";
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char **error, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*error = xvasprintf(fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/*
+ * Why a libnl call failed: the kernel's extended-ack message when it gave
+ * one, else libnl's text for err (negative NLE_*); first letter lowercase.
+ */
+static const char *nl_text(const struct vf_netlink *nl, int err, char *buf, size_t size)
+{
+	if (nl && nl->kernel_msg[0])
+		snprintf(buf, size, "%s", nl->kernel_msg);
+	else
+		snprintf(buf, size, "%s", nl_geterror(err));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+/*
+ * libnl 3.7 has no API for extended acks: with NETLINK_EXT_ACK set on the
+ * socket, the kernel appends NLMSGERR_ATTR_* after the echoed request of
+ * an error message (NLM_F_ACK_TLVS); keep NLMSGERR_ATTR_MSG.  Returns
+ * NL_STOP, so that libnl reports the error code as it would by itself.
+ */
+static int ext_ack_cb(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
+{
+	struct vf_netlink *nl = arg;
+	const struct nlmsghdr *h = (const struct nlmsghdr *)((const char *)e - NLMSG_HDRLEN);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t payload = sizeof(*e), off;
+
+	nl->kernel_msg[0] = '\0';
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(h->nlmsg_flags & NLM_F_CAPPED))
+		payload += e->msg.nlmsg_len - NLMSG_HDRLEN;
+	off = NLMSG_ALIGN(NLMSG_HDRLEN + payload);
+	if (off >= h->nlmsg_len)
+		return NL_STOP;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)h + off),
+		      (int)(h->nlmsg_len - off), NULL) < 0 || !tb[NLMSGERR_ATTR_MSG])
+		return NL_STOP;
+	snprintf(nl->kernel_msg, sizeof(nl->kernel_msg), "%.*s", nla_len(tb[NLMSGERR_ATTR_MSG]),
+		 (const char *)nla_data(tb[NLMSGERR_ATTR_MSG]));
+	nl->kernel_msg[strcspn(nl->kernel_msg, "\n")] = '\0';
+	return NL_STOP;
+}
+
+static bool nl_missing(int err)
+{
+	err = err < 0 ? -err : err;
+	return err == NLE_OBJ_NOTFOUND || err == NLE_NODEV;
+}
+
+int vf_netlink_open(struct vf_netlink **out, char **error)
+{
+	struct vf_netlink *nl;
+	char buf[320];
+	int err;
+
+	*out = NULL;
+	nl = xcalloc(1, sizeof(*nl));
+	nl->sk = nl_socket_alloc();
+	if (!nl->sk) {
+		free(nl);
+		return fail(error, VF_LINK_ERR_FAILED, "cannot open a netlink socket: out of memory");
+	}
+	err = nl_connect(nl->sk, NETLINK_ROUTE);
+	if (err < 0) {
+		nl_socket_free(nl->sk);
+		free(nl);
+		return fail(error, VF_LINK_ERR_FAILED, "cannot open a route netlink socket: %s",
+			    nl_text(NULL, err, buf, sizeof(buf)));
+	}
+	{
+		int one = 1;
+		/* without it, errors are libnl's generic texts: fine, so unchecked */
+		(void)setsockopt(nl_socket_get_fd(nl->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+				 &one, sizeof(one));
+	}
+	nl_socket_modify_err_cb(nl->sk, NL_CB_CUSTOM, ext_ack_cb, nl);
+	*out = nl;
+	return 0;
+}
+
+void vf_netlink_close(struct vf_netlink *nl)
+{
+	if (!nl)
+		return;
+	nl_close(nl->sk);
+	nl_socket_free(nl->sk);
+	free(nl);
+}
+
+/* ---- reading ---- */
+
+/* What the RTM_GETLINK dump adds per link: the kind and the bridge/bond data. */
+struct info_data {
+	int ifindex;
+	char kind[32];
+	int stp;                 /* -1 unknown */
+	int bond_mode;           /* -1 unknown */
+};
+
+struct info_dump {
+	struct info_data *items;
+	size_t n, alloc;
+};
+
+static bool nla_u32_ok(const struct nlattr *a)
+{
+	return a && nla_len(a) >= (int)sizeof(uint32_t);
+}
+
+static int info_dump_cb(struct nl_msg *msg, void *arg)
+{
+	struct info_dump *d = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
+	struct ifinfomsg *ifi;
+	struct info_data *it;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlmsg_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return NL_OK;
+	ifi = nlmsg_data(nlh);
+	VF_GROW(d->items, d->n + 1, d->alloc);
+	it = &d->items[d->n++];
+	memset(it, 0, sizeof(*it));
+	it->ifindex = ifi->ifi_index;
+	it->stp = -1;
+	it->bond_mode = -1;
+	if (!tb[IFLA_LINKINFO] || nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) < 0)
+		return NL_OK;
+	if (li[IFLA_INFO_KIND])
+		snprintf(it->kind, sizeof(it->kind), "%.*s", nla_len(li[IFLA_INFO_KIND]),
+			 (const char *)nla_data(li[IFLA_INFO_KIND]));
+	if (!li[IFLA_INFO_DATA])
+		return NL_OK;
+	if (!strcmp(it->kind, "bridge")) {
+		struct nlattr *br[IFLA_BR_MAX + 1];
+		if (nla_parse_nested(br, IFLA_BR_MAX, li[IFLA_INFO_DATA], NULL) == 0 &&
+		    nla_u32_ok(br[IFLA_BR_STP_STATE]))
+			it->stp = nla_get_u32(br[IFLA_BR_STP_STATE]) != 0;
+	} else if (!strcmp(it->kind, "bond")) {
+		struct nlattr *bo[IFLA_BOND_MAX + 1];
+		if (nla_parse_nested(bo, IFLA_BOND_MAX, li[IFLA_INFO_DATA], NULL) == 0 &&
+		    bo[IFLA_BOND_MODE] && nla_len(bo[IFLA_BOND_MODE]) >= 1)
+			it->bond_mode = nla_get_u8(bo[IFLA_BOND_MODE]);
+	}
+	return NL_OK;
+}
+
+static int info_dump_read(struct vf_netlink *nl, struct info_dump *d, char **error)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct nl_cb *cb;
+	char buf[320];
+	int err;
+
+	cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!cb)
+		return fail(error, VF_LINK_ERR_FAILED, "cannot read links: out of memory");
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, info_dump_cb, d);
+	err = nl_send_simple(nl->sk, RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof(ifi));
+	if (err >= 0)
+		err = nl_recvmsgs(nl->sk, cb);
+	nl_cb_put(cb);
+	if (err < 0)
+		return fail(error, VF_LINK_ERR_FAILED, "cannot read links' bridge and bond settings: %s",
+			    nl_text(nl, err, buf, sizeof(buf)));
+	return 0;
+}
+
+static const struct info_data *info_find(const struct info_dump *d, int ifindex)
+{
+	size_t i;
+	for (i = 0; i < d->n; i++)
+		if (d->items[i].ifindex == ifindex)
+			return &d->items[i];
+	return NULL;
+}
+
+static int link_cmp_ifindex(const void *a, const void *b)
+{
+	const struct vf_link *x = a, *y = b;
+	return (x->ifindex > y->ifindex) - (x->ifindex < y->ifindex);
+}
+
+static struct vf_link *list_by_ifindex(struct vf_link_list *list, int ifindex)
+{
+	struct vf_link key = { .ifindex = ifindex };
+	if (ifindex <= 0)
+		return NULL;
+	return bsearch(&key, list->links, list->n, sizeof(key), link_cmp_ifindex);
+}
+
+static void link_fill(struct vf_link *l, struct rtnl_link *rl, const struct info_data *info)
+{
+	const char *kind = info && info->kind[0] ? info->kind : rtnl_link_get_type(rl);
+	const char *name = rtnl_link_get_name(rl);
+	unsigned arptype = rtnl_link_get_arptype(rl);
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", name ? name : "");
+	l->ifindex = rtnl_link_get_ifindex(rl);
+	snprintf(l->kernel_kind, sizeof(l->kernel_kind), "%s", kind ? kind : "");
+	nl_llproto2str((int)arptype, l->link_type, sizeof(l->link_type));
+	l->mtu = rtnl_link_get_mtu(rl);
+	l->up = (rtnl_link_get_flags(rl) & IFF_UP) != 0;
+	rtnl_link_operstate2str(rtnl_link_get_operstate(rl), l->operstate, sizeof(l->operstate));
+	l->stp = -1;
+	if (!l->kernel_kind[0])
+		l->kind = arptype == ARPHRD_ETHER ? VF_LINK_KIND_ETHERNET : VF_LINK_KIND_OTHER;
+	else if (!strcmp(l->kernel_kind, "veth"))
+		l->kind = VF_LINK_KIND_VETH;
+	else if (!strcmp(l->kernel_kind, "bridge"))
+		l->kind = VF_LINK_KIND_BRIDGE;
+	else if (!strcmp(l->kernel_kind, "vlan"))
+		l->kind = VF_LINK_KIND_VLAN;
+	else if (!strcmp(l->kernel_kind, "bond"))
+		l->kind = VF_LINK_KIND_BOND;
+	else
+		l->kind = VF_LINK_KIND_OTHER;
+	if (l->kind == VF_LINK_KIND_VLAN) {
+		int id = rtnl_link_vlan_get_id(rl);
+		l->vlan_id = id > 0 ? (unsigned)id : 0;
+	}
+	if (info && l->kind == VF_LINK_KIND_BRIDGE)
+		l->stp = info->stp;
+	if (info && l->kind == VF_LINK_KIND_BOND && info->bond_mode >= 0 &&
+	    (size_t)info->bond_mode < VF_ARRAY_SIZE(bond_modes))
+		snprintf(l->bond_mode, sizeof(l->bond_mode), "%s", bond_modes[info->bond_mode]);
+}
+
+int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **error)
+{
+	struct nl_cache *cache = NULL;
+	struct nl_object *obj;
+	struct info_dump dump = { NULL, 0, 0 };
+	int *masters = NULL, *lowers = NULL;
+	size_t i, n = 0;
+	char buf[320];
+	int err;
+
+	out->links = NULL;
+	out->n = 0;
+	err = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
+	if (err < 0)
+		return fail(error, VF_LINK_ERR_FAILED, "cannot read links: %s", nl_text(nl, err, buf, sizeof(buf)));
+	err = info_dump_read(nl, &dump, error);
+	if (err < 0) {
+		nl_cache_free(cache);
+		return err;
+	}
+
+	out->links = xcalloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*out->links));
+	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+		struct rtnl_link *rl = (struct rtnl_link *)obj;
+		link_fill(&out->links[n++], rl, info_find(&dump, rtnl_link_get_ifindex(rl)));
+	}
+	out->n = n;
+	qsort(out->links, n, sizeof(*out->links), link_cmp_ifindex);
+
+	/* Names of masters and VLAN bases, then ports, by ifindex. */
+	masters = xcalloc(n + 1, sizeof(*masters));
+	lowers = xcalloc(n + 1, sizeof(*lowers));
+	for (i = 0; i < n; i++) {
+		struct rtnl_link *rl = rtnl_link_get(cache, out->links[i].ifindex);
+		if (rl) {
+			int32_t netnsid;
+
+			masters[i] = rtnl_link_get_master(rl);
+			/* a lower link in another namespace has an ifindex of
+			 * that namespace: no name to give it here */
+			if (rtnl_link_get_link_netnsid(rl, &netnsid) < 0)
+				lowers[i] = rtnl_link_get_link(rl);
+			rtnl_link_put(rl);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct vf_link *l = &out->links[i];
+		struct vf_link *m = list_by_ifindex(out, masters[i]);
+		struct vf_link *base = list_by_ifindex(out, lowers[i]);
+
+		if (m) {
+			snprintf(l->master, sizeof(l->master), "%s", m->name);
+			m->n_ports++;
+		}
+		if (base && l->kind == VF_LINK_KIND_VLAN)
+			snprintf(l->vlan_base, sizeof(l->vlan_base), "%s", base->name);
+	}
+	for (i = 0; i < n; i++) {
+		if (out->links[i].n_ports) {
+			out->links[i].ports = xcalloc(out->links[i].n_ports, sizeof(char *));
+			out->links[i].n_ports = 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct vf_link *m = list_by_ifindex(out, masters[i]);
+		if (m)
+			m->ports[m->n_ports++] = out->links[i].name;
+	}
+	free(masters);
+	free(lowers);
+	free(dump.items);
+	nl_cache_free(cache);
+	return 0;
+}
+
+void vf_link_list_release(struct vf_link_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++)
+		free(list->links[i].ports);
+	free(list->links);
+	list->links = NULL;
+	list->n = 0;
+}
+
+const struct vf_link *vf_link_list_find(const struct vf_link_list *list, const char *name)
+{
+	size_t i;
+	for (i = 0; i < list->n; i++)
+		if (!strcmp(list->links[i].name, name))
+			return &list->links[i];
+	return NULL;
+}
+
+/* ---- checks ---- */
+
+int vf_link_check_name(const char *what, const char *name, char **error)
+{
+	size_t len = strlen(name);
+	const char *p;
+
+	if (len == 0)
+		return fail(error, VF_LINK_ERR_INVALID, "%s name is empty", what);
+	if (len > VF_LINK_NAME_MAX)
+		return fail(error, VF_LINK_ERR_INVALID,
+			    "%s '%s': name is %zu bytes, the kernel allows at most %d (IFNAMSIZ); choose a shorter name",
+			    what, name, len, VF_LINK_NAME_MAX);
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return fail(error, VF_LINK_ERR_INVALID, "%s '%s': not a valid link name", what, name);
+	for (p = name; *p; p++)
+		if (*p == '/' || *p == ':' || *p == ' ' || (*p >= '\t' && *p <= '\r'))
+			return fail(error, VF_LINK_ERR_INVALID,
+				    "%s '%s': a link name cannot contain '/', ':' or white space", what, name);
+	return 0;
+}
+
+int vf_link_check_vlan_id(const char *name, unsigned id, char **error)
+{
+	if (id < 1 || id > 4094)
+		return fail(error, VF_LINK_ERR_INVALID,
+			    "vlan '%s': id %u is outside 1..4094", name, id);
+	return 0;
+}
+
+static int check_mtu_range(const char *what, const char *name, unsigned mtu, char **error)
+{
+	if (mtu != 0 && (mtu < 68 || mtu > 65535))
+		return fail(error, VF_LINK_ERR_INVALID,
+			    "%s '%s': mtu %u is outside 68..65535", what, name, mtu);
+	return 0;
+}
+
+static int uplink_verdict(const char *what, const char *name, const char *uplink, bool exists,
+			  unsigned uplink_mtu, unsigned mtu, char **error)
+{
+	if (!exists)
+		return fail(error, VF_LINK_ERR_NOT_FOUND,
+			    "%s '%s': uplink '%s' does not exist on this host", what, name, uplink);
+	if (mtu && mtu > uplink_mtu)
+		return fail(error, VF_LINK_ERR_INVALID,
+			    "%s '%s': mtu %u is above uplink %s's %u; raise %s's mtu first or lower this one",
+			    what, name, mtu, uplink, uplink_mtu, uplink);
+	return 0;
+}
+
+int vf_link_check_uplink(const struct vf_link_list *list, const char *what, const char *name,
+			 const char *uplink, unsigned mtu, char **error)
+{
+	const struct vf_link *u = vf_link_list_find(list, uplink);
+	return uplink_verdict(what, name, uplink, u != NULL, u ? u->mtu : 0, mtu, error);
+}
+
+/* ---- changing ---- */
+
+/*
+ * The live link called name, or NULL: 0 found, VF_LINK_ERR_NOT_FOUND
+ * (no message) when absent, VF_LINK_ERR_FAILED with a message otherwise.
+ */
+static int link_get(struct vf_netlink *nl, const char *what, const char *name,
+		    struct rtnl_link **out, char **error)
+{
+	char buf[320];
+	int err;
+
+	*out = NULL;
+	err = rtnl_link_get_kernel(nl->sk, 0, name, out);
+	if (err == 0)
+		return 0;
+	if (nl_missing(err))
+		return VF_LINK_ERR_NOT_FOUND;
+	return fail(error, VF_LINK_ERR_FAILED, "%s '%s': cannot read it: %s", what, name,
+		    nl_text(nl, err, buf, sizeof(buf)));
+}
+
+static int must_get(struct vf_netlink *nl, const char *what, const char *name,
+		    struct rtnl_link **out, char **error)
+{
+	int rc = link_get(nl, what, name, out, error);
+	if (rc == VF_LINK_ERR_NOT_FOUND)
+		return fail(error, rc, "%s '%s' does not exist on this host", what, name);
+	return rc;
+}
+
+static int must_be_new(struct vf_netlink *nl, const char *what, const char *name, char **error)
+{
+	struct rtnl_link *l;
+	int rc = link_get(nl, what, name, &l, error);
+
+	if (rc == 0) {
+		rtnl_link_put(l);
+		return fail(error, VF_LINK_ERR_EXISTS, "%s '%s': a link of that name exists already",
+			    what, name);
+	}
+	return rc == VF_LINK_ERR_NOT_FOUND ? 0 : rc;
+}
+
+/* The message for a failed create of a link of kind what (libnl error
+ * err); base: a vlan's uplink, else NULL. */
+static int create_failed(const struct vf_netlink *nl, const char *what, const char *name,
+			 const char *base, int err, char **error)
+{
+	char buf[320];
+
+	if (-err == NLE_OPNOTSUPP || err == NLE_OPNOTSUPP) {
+		/*
+		 * The kernel says EOPNOTSUPP both for a link kind it does not
+		 * know and, with 8021q loaded, for a base that cannot carry
+		 * VLANs (loopback, VLAN-challenged NICs).  8021q and bonding
+		 * each add a per-namespace /proc/net directory when present.
+		 */
+		if (!strcmp(what, "vlan") && access("/proc/net/vlan", F_OK) == 0)
+			return fail(error, VF_LINK_ERR_INVALID,
+				    "vlan '%s': uplink '%s' cannot carry VLANs (the kernel refuses "
+				    "802.1Q on it); use another uplink", name, base ? base : "?");
+		if (!strcmp(what, "vlan"))
+			return fail(error, VF_LINK_ERR_UNSUPPORTED,
+				    "vlan '%s': kernel lacks 802.1Q VLAN support (module 8021q); "
+				    "load it with 'modprobe 8021q' or use a kernel built with CONFIG_VLAN_8021Q",
+				    name);
+		if (!strcmp(what, "bond"))
+			return fail(error, VF_LINK_ERR_UNSUPPORTED,
+				    "bond '%s': kernel lacks bonding support (module bonding); "
+				    "load it with 'modprobe bonding' or use a kernel built with CONFIG_BONDING",
+				    name);
+		if (!strcmp(what, "bridge"))
+			return fail(error, VF_LINK_ERR_UNSUPPORTED,
+				    "bridge '%s': kernel lacks bridge support (module bridge); "
+				    "load it with 'modprobe bridge' or use a kernel built with CONFIG_BRIDGE",
+				    name);
+		return fail(error, VF_LINK_ERR_UNSUPPORTED, "%s '%s': kernel lacks support for %s links",
+			    what, name, what);
+	}
+	if (-err == NLE_EXIST || err == NLE_EXIST)
+		return fail(error, VF_LINK_ERR_EXISTS, "%s '%s': a link of that name exists already",
+			    what, name);
+	return fail(error, VF_LINK_ERR_FAILED, "%s '%s': cannot create it: %s", what, name,
+		    nl_text(nl, err, buf, sizeof(buf)));
+}
+
+/* An RTM_NEWLINK for kind with one nested IFLA_INFO_DATA attribute
+ * (type data_type, width 1 or 4 bytes) unless data_type is 0; ifindex 0
+ * creates name, else changes the link ifindex. */
+static int newlink_send(struct vf_netlink *nl, int ifindex, const char *name, unsigned mtu,
+			const char *kind, int data_type, int data_width, uint32_t data)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct nlattr *info, *idata;
+	struct nl_msg *msg;
+
+	msg = nlmsg_alloc_simple(RTM_NEWLINK, ifindex ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+	if (!msg)
+		return -NLE_NOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
+	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
+	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_KIND, kind) < 0)
+		goto nomem;
+	if (data_type) {
+		if (!(idata = nla_nest_start(msg, IFLA_INFO_DATA)))
+			goto nomem;
+		if ((data_width == 1 ? nla_put_u8(msg, data_type, (uint8_t)data)
+				     : nla_put_u32(msg, data_type, data)) < 0)
+			goto nomem;
+		nla_nest_end(msg, idata);
+	}
+	nla_nest_end(msg, info);
+	return nl_send_sync(nl->sk, msg);   /* frees msg */
+nomem:
+	nlmsg_free(msg);
+	return -NLE_NOMEM;
+}
+
+int vf_link_create_bridge(struct vf_netlink *nl, const char *name, unsigned mtu, int stp,
+			  char **error)
+{
+	struct rtnl_link *l;
+	int rc;
+
+	if ((rc = vf_link_check_name("bridge", name, error)) < 0 ||
+	    (rc = check_mtu_range("bridge", name, mtu, error)) < 0 ||
+	    (rc = must_be_new(nl, "bridge", name, error)) < 0)
+		return rc;
+	if (stp >= 0) {
+		/* libnl 3.7 cannot set IFLA_BR_STP_STATE: our own RTM_NEWLINK */
+		rc = KERNEL_CALL(nl, newlink_send(nl, 0, name, mtu, "bridge", IFLA_BR_STP_STATE, 4, stp ? 1 : 0));
+		return rc < 0 ? create_failed(nl, "bridge", name, NULL, rc, error) : 0;
+	}
+	l = rtnl_link_alloc();
+	if (!l)
+		return fail(error, VF_LINK_ERR_FAILED, "bridge '%s': out of memory", name);
+	rtnl_link_set_name(l, name);
+	rc = rtnl_link_set_type(l, "bridge");
+	if (rc == 0 && mtu)
+		rtnl_link_set_mtu(l, mtu);
+	if (rc == 0)
+		rc = KERNEL_CALL(nl, rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL));
+	rtnl_link_put(l);
+	return rc < 0 ? create_failed(nl, "bridge", name, NULL, rc, error) : 0;
+}
+
+int vf_link_create_vlan(struct vf_netlink *nl, const char *name, const char *base,
+			unsigned id, unsigned mtu, char **error)
+{
+	struct rtnl_link *b = NULL, *l;
+	int rc;
+
+	if ((rc = vf_link_check_name("vlan", name, error)) < 0 ||
+	    (rc = vf_link_check_name("uplink", base, error)) < 0 ||
+	    (rc = vf_link_check_vlan_id(name, id, error)) < 0 ||
+	    (rc = check_mtu_range("vlan", name, mtu, error)) < 0)
+		return rc;
+	rc = link_get(nl, "uplink", base, &b, error);
+	if (rc < 0 && rc != VF_LINK_ERR_NOT_FOUND)
+		return rc;
+	rc = uplink_verdict("vlan", name, base, b != NULL, b ? rtnl_link_get_mtu(b) : 0, mtu, error);
+	if (rc == 0)
+		rc = must_be_new(nl, "vlan", name, error);
+	if (rc < 0) {
+		if (b)
+			rtnl_link_put(b);
+		return rc;
+	}
+	l = rtnl_link_vlan_alloc();
+	if (!l) {
+		rtnl_link_put(b);
+		return fail(error, VF_LINK_ERR_FAILED, "vlan '%s': out of memory", name);
+	}
+	rtnl_link_set_name(l, name);
+	rtnl_link_set_link(l, rtnl_link_get_ifindex(b));
+	rc = rtnl_link_vlan_set_id(l, (uint16_t)id);
+	if (rc == 0 && mtu)
+		rtnl_link_set_mtu(l, mtu);
+	if (rc == 0)
+		rc = KERNEL_CALL(nl, rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL));
+	rtnl_link_put(l);
+	rtnl_link_put(b);
+	return rc < 0 ? create_failed(nl, "vlan", name, base, rc, error) : 0;
+}
+
+int vf_link_create_bond(struct vf_netlink *nl, const char *name, const char *mode,
+			unsigned mtu, char **error)
+{
+	size_t m = 0;
+	int rc;
+
+	if ((rc = vf_link_check_name("bond", name, error)) < 0 ||
+	    (rc = check_mtu_range("bond", name, mtu, error)) < 0)
+		return rc;
+	if (mode) {
+		while (m < VF_ARRAY_SIZE(bond_modes) && strcmp(bond_modes[m], mode))
+			m++;
+		if (m == VF_ARRAY_SIZE(bond_modes))
+			return fail(error, VF_LINK_ERR_INVALID,
+				    "bond '%s': unknown mode '%s'; expected balance-rr, active-backup, "
+				    "balance-xor, broadcast, 802.3ad, balance-tlb or balance-alb", name, mode);
+	}
+	if ((rc = must_be_new(nl, "bond", name, error)) < 0)
+		return rc;
+	rc = KERNEL_CALL(nl, newlink_send(nl, 0, name, mtu, "bond", mode ? IFLA_BOND_MODE : 0, 1,
+					      (uint32_t)m));
+	return rc < 0 ? create_failed(nl, "bond", name, NULL, rc, error) : 0;
+}
+
+int vf_link_create_veth(struct vf_netlink *nl, const char *name, const char *peer, char **error)
+{
+	int rc;
+
+	if ((rc = vf_link_check_name("veth", name, error)) < 0 ||
+	    (rc = vf_link_check_name("veth", peer, error)) < 0 ||
+	    (rc = must_be_new(nl, "veth", name, error)) < 0 ||
+	    (rc = must_be_new(nl, "veth", peer, error)) < 0)
+		return rc;
+	/* the peer's namespace by task id: the calling thread's, even when
+	 * that thread alone entered a namespace (setns) */
+	rc = KERNEL_CALL(nl, rtnl_link_veth_add(nl->sk, name, peer, (pid_t)syscall(SYS_gettid)));
+	return rc < 0 ? create_failed(nl, "veth", name, NULL, rc, error) : 0;
+}
+
+int vf_link_set_master(struct vf_netlink *nl, const char *port, const char *master, char **error)
+{
+	struct rtnl_link *p = NULL, *m = NULL;
+	const char *type;
+	char buf[320];
+	int rc;
+
+	if ((rc = must_get(nl, "link", port, &p, error)) < 0)
+		return rc;
+	if ((rc = must_get(nl, "master", master, &m, error)) < 0)
+		goto out;
+	type = rtnl_link_get_type(m);
+	if (!type || (strcmp(type, "bridge") && strcmp(type, "bond"))) {
+		rc = fail(error, VF_LINK_ERR_INVALID,
+			  "cannot make '%s' a port of '%s': '%s' is not a bridge or a bond",
+			  port, master, master);
+		goto out;
+	}
+	rc = KERNEL_CALL(nl, rtnl_link_enslave_ifindex(nl->sk, rtnl_link_get_ifindex(m),
+							 rtnl_link_get_ifindex(p)));
+	if (rc < 0)
+		rc = fail(error, VF_LINK_ERR_FAILED, "cannot make '%s' a port of %s '%s': %s",
+			  port, type, master, nl_text(nl, rc, buf, sizeof(buf)));
+out:
+	if (m)
+		rtnl_link_put(m);
+	rtnl_link_put(p);
+	return rc;
+}
+
+int vf_link_release(struct vf_netlink *nl, const char *port, char **error)
+{
+	struct rtnl_link *p;
+	char buf[320];
+	int rc;
+
+	if ((rc = must_get(nl, "link", port, &p, error)) < 0)
+		return rc;
+	if (rtnl_link_get_master(p) > 0) {
+		rc = KERNEL_CALL(nl, rtnl_link_release_ifindex(nl->sk, rtnl_link_get_ifindex(p)));
+		if (rc < 0)
+			rc = fail(error, VF_LINK_ERR_FAILED, "cannot release '%s' from its master: %s",
+				  port, nl_text(nl, rc, buf, sizeof(buf)));
+	}
+	rtnl_link_put(p);
+	return rc;
+}
+
+/* rtnl_link_change of name with the changes set by fill. */
+static int link_change(struct vf_netlink *nl, const char *name, const char *doing,
+		       void (*fill)(struct rtnl_link *changes, unsigned arg), unsigned arg,
+		       char **error)
+{
+	struct rtnl_link *orig, *changes;
+	char buf[320];
+	int rc;
+
+	if ((rc = must_get(nl, "link", name, &orig, error)) < 0)
+		return rc;
+	changes = rtnl_link_alloc();
+	if (!changes) {
+		rtnl_link_put(orig);
+		return fail(error, VF_LINK_ERR_FAILED, "link '%s': out of memory", name);
+	}
+	fill(changes, arg);
+	rc = KERNEL_CALL(nl, rtnl_link_change(nl->sk, orig, changes, 0));
+	if (rc < 0)
+		rc = fail(error, VF_LINK_ERR_FAILED, "link '%s': cannot %s: %s", name, doing,
+			  nl_text(nl, rc, buf, sizeof(buf)));
+	rtnl_link_put(changes);
+	rtnl_link_put(orig);
+	return rc;
+}
+
+static void fill_mtu(struct rtnl_link *c, unsigned mtu)
+{
+	rtnl_link_set_mtu(c, mtu);
+}
+
+static void fill_up(struct rtnl_link *c, unsigned up)
+{
+	if (up)
+		rtnl_link_set_flags(c, IFF_UP);
+	else
+		rtnl_link_unset_flags(c, IFF_UP);
+}
+
+int vf_link_set_mtu(struct vf_netlink *nl, const char *name, unsigned mtu, char **error)
+{
+	char doing[32];
+	int rc;
+
+	if (mtu == 0)
+		return fail(error, VF_LINK_ERR_INVALID, "link '%s': mtu 0 is outside 68..65535", name);
+	if ((rc = check_mtu_range("link", name, mtu, error)) < 0)
+		return rc;
+	snprintf(doing, sizeof(doing), "set mtu %u", mtu);
+	return link_change(nl, name, doing, fill_mtu, mtu, error);
+}
+
+int vf_link_set_up(struct vf_netlink *nl, const char *name, bool up, char **error)
+{
+	return link_change(nl, name, up ? "bring it up" : "bring it down", fill_up, up, error);
+}
+
+int vf_link_set_bridge_stp(struct vf_netlink *nl, const char *name, bool on, char **error)
+{
+	struct rtnl_link *l;
+	const char *type;
+	char buf[320];
+	int rc;
+
+	if ((rc = must_get(nl, "bridge", name, &l, error)) < 0)
+		return rc;
+	type = rtnl_link_get_type(l);
+	if (!type || strcmp(type, "bridge")) {
+		rc = fail(error, VF_LINK_ERR_INVALID, "'%s' is not a bridge: cannot set stp", name);
+	} else {
+		rc = KERNEL_CALL(nl, newlink_send(nl, rtnl_link_get_ifindex(l), NULL, 0, "bridge",
+						  IFLA_BR_STP_STATE, 4, on ? 1 : 0));
+		if (rc < 0)
+			rc = fail(error, VF_LINK_ERR_FAILED, "bridge '%s': cannot turn stp %s: %s",
+				  name, on ? "on" : "off", nl_text(nl, rc, buf, sizeof(buf)));
+	}
+	rtnl_link_put(l);
+	return rc;
+}
+
+int vf_link_delete(struct vf_netlink *nl, const char *name, char **error)
+{
+	struct rtnl_link *l;
+	char buf[320];
+	int rc;
+
+	if ((rc = must_get(nl, "link", name, &l, error)) < 0)
+		return rc;
+	rc = KERNEL_CALL(nl, rtnl_link_delete(nl->sk, l));
+	if (rc < 0)
+		rc = fail(error, VF_LINK_ERR_FAILED, "link '%s': cannot delete it: %s", name,
+			  nl_text(nl, rc, buf, sizeof(buf)));
+	rtnl_link_put(l);
+	return rc;
+}

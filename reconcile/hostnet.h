@@ -1,0 +1,158 @@
+/*
+ * hostnet.h — host networking on the engine side: the links a host of the
+ * configuration should have, and the plan that turns the links it has into
+ * them.  No netlink here: the observed links come in as the same neutral
+ * struct vf_host_link, converted by the caller (cmd/host.c) from what
+ * providers/hostnet/ reads.  cmd/host.c (host apply) executes the plan.
+ *
+ * Ownership rule (docs/hostnet.md): only links the config declares
+ * (hosts[].interfaces) or derives (bridge-mode networks with an uplink)
+ * are ever changed; a link virtform created earlier (recorded in the
+ * host-local state file) and no longer desired is deleted; every other
+ * link is listed, never changed.
+ */
+#ifndef VF_HOSTNET_H
+#define VF_HOSTNET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "reconcile/diag.h"
+#include "reconcile/model.h"
+#include "reconcile/util.h"
+
+/* Default host-local state file (ownership records); --state-file overrides. */
+#define VF_HOSTNET_STATE_FILE "/var/lib/virtform/hostnet.json"
+
+enum vf_host_link_kind {
+	VF_HOST_LINK_ETHERNET,   /* a NIC (or veth): never created, MTU and master only */
+	VF_HOST_LINK_BOND,
+	VF_HOST_LINK_BRIDGE,
+	VF_HOST_LINK_VLAN,
+	VF_HOST_LINK_PORT,       /* desired only: an existing link of any kind that a
+				  * derived bridge takes as its port (the uplink);
+				  * only its master is managed */
+	VF_HOST_LINK_OTHER,      /* observed only: veth, lo, tun, ... */
+};
+/* "ethernet", "bond", "bridge", "vlan", "port", "other". */
+const char *vf_host_link_kind_name(enum vf_host_link_kind k);
+
+/*
+ * One link, desired or observed.  Strings are borrowed from whoever built
+ * the list (its arena); NULL means "none" (master, vlan_base, bond_mode)
+ * or, in a desired link, "leave as it is" for master of an ethernet or
+ * port entry that no bridge or bond takes.
+ */
+struct vf_host_link {
+	const char *name;
+	enum vf_host_link_kind kind;
+	unsigned mtu;               /* desired: 0 = leave as is */
+	const char *master;         /* the bridge or bond it is a port of */
+	const char *vlan_base;
+	unsigned vlan_id;
+	const char *bond_mode;      /* desired: NULL = the kernel's default */
+	const char **ports;         /* bond/bridge; desired: informational, the
+				     * ports carry the master */
+	size_t n_ports;
+	int stp;                    /* bridge: -1 leave/unknown, 0 off, 1 on */
+	bool up;                    /* observed: administratively up */
+	bool absent;                /* desired: state: absent */
+	/* desired only */
+	struct vf_pos pos;          /* where the config says it */
+	const char *owner;          /* "network lan", "interface bond0" */
+	const char *master_owner;   /* who makes it a port of master (may differ
+				     * from owner: an interface eth0 that a
+				     * network takes as its uplink) */
+};
+
+/* A list of links with the arena their strings may live in. */
+struct vf_host_links {
+	struct vf_arena arena;
+	struct vf_host_link *items;
+	size_t n, alloc;
+};
+void vf_host_links_release(struct vf_host_links *l);
+struct vf_host_link *vf_host_links_add(struct vf_host_links *l, const char *name);
+const struct vf_host_link *vf_host_links_find(const struct vf_host_links *l, const char *name);
+
+/*
+ * The desired links of host (in config) into out: its interfaces, then
+ * what every bridge-mode network in its scope with an uplink derives.
+ * Two sources deriving one link with different settings is an error at
+ * the second, naming the first's position.  Returns 0, or -1 with diags.
+ */
+int vf_hostnet_desired(const struct vf_config *config, const struct vf_host *host,
+		       struct vf_host_links *out, struct vf_diags *diags);
+
+/* Ownership records: the links virtform created on this host. */
+struct vf_hostnet_owned {
+	char **names;               /* malloc'd */
+	char **owners;              /* "network lan"; malloc'd */
+	size_t n, alloc;
+};
+/* Read path ({"links": [{"name": ..., "owner": ...}]}); a missing file is
+ * an empty record.  0, or -1 with *error (malloc'd). */
+int vf_hostnet_owned_read(const char *path, struct vf_hostnet_owned *out, char **error);
+void vf_hostnet_owned_release(struct vf_hostnet_owned *o);
+/* Add (name, owner) to o (copies both). */
+void vf_hostnet_owned_add(struct vf_hostnet_owned *o, const char *name, const char *owner);
+/* Write o to path atomically: a temporary file beside it (mode 0600),
+ * fsync, rename, fsync of the directory; the directory is created (0700)
+ * when missing.  0, or -1 with *error (malloc'd). */
+int vf_hostnet_owned_write(const char *path, const struct vf_hostnet_owned *o, char **error);
+
+enum vf_hostnet_op {
+	VF_HOSTNET_CREATE,
+	VF_HOSTNET_UPDATE,
+	VF_HOSTNET_REPLACE,          /* delete + create: a vlan's base/id, a bond's mode */
+	VF_HOSTNET_DELETE,
+};
+const char *vf_hostnet_op_name(enum vf_hostnet_op op);
+
+struct vf_hostnet_change {
+	const char *field;          /* "mtu", "master", "stp", "up" */
+	const char *before, *after; /* as shown: "1500", "(none)", "on", "yes" */
+};
+
+struct vf_hostnet_action {
+	enum vf_hostnet_op op;
+	const char *name;
+	enum vf_host_link_kind kind;
+	const struct vf_host_link *desired;    /* create, update, replace */
+	const struct vf_host_link *observed;   /* update, replace, delete */
+	struct vf_hostnet_change *changes;     /* update; create: its settings */
+	size_t n_changes;
+	const char *reason;                    /* why, for people: "network lan",
+						* "no longer in the configuration" */
+};
+
+/* The plan of one host; everything in arena. */
+struct vf_hostnet_plan {
+	struct vf_arena arena;
+	const char *host;
+	struct vf_hostnet_action *actions;     /* in execution order */
+	size_t n, alloc;
+	const char **unmanaged;                /* observed links left alone */
+	size_t n_unmanaged, alloc_unmanaged;
+};
+
+/*
+ * Diff desired against observed (the host's live links) and owned into
+ * plan, in a safe order: creates (bonds, vlans, bridges), then updates
+ * (settings, then enslaving: every master after both links exist), then
+ * deletes (bridges, vlans, bonds).  Errors found at plan time (a missing
+ * uplink or port, an MTU above the uplink's, a link of another kind in
+ * the way) go to diags.  Returns 0, or -1 with diags.
+ */
+int vf_hostnet_plan_build(const char *host, const struct vf_host_links *desired,
+			  const struct vf_host_links *observed,
+			  const struct vf_hostnet_owned *owned, struct vf_hostnet_plan *plan,
+			  struct vf_diags *diags);
+void vf_hostnet_plan_release(struct vf_hostnet_plan *plan);
+
+/* Text like `virtform plan` ("No changes." when empty) and JSON. */
+void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out);
+int vf_hostnet_plan_print_json(const struct vf_hostnet_plan *plan, FILE *out);
+
+#endif
