@@ -659,10 +659,64 @@ static void load_iface(struct loader *L, const struct vf_node *n, struct vf_ifac
 	}
 }
 
+/* A host name or address for ssh: no white space, quotes, '/', or a
+ * leading '-' (ssh would take it for an option). */
+static bool ssh_word_valid(const char *s)
+{
+	return *s && *s != '-' && !strpbrk(s, " \t\n/'\"\\`$;&|<>()");
+}
+
+static void load_ssh(struct loader *L, const struct vf_node *host, struct vf_ssh *ssh,
+		     const char *ctx)
+{
+	static const char *const keys[] = { "host", "user", "port", "identity", "config",
+					    "virtform" };
+	const struct vf_node *m = vf_map_get(host, "ssh");
+	char *c;
+	bool ok;
+
+	if (!m)
+		return;
+	if (m->kind != VF_NODE_MAP) {
+		ERR(L, &m->pos, "write a mapping such as {user: root, port: 22}",
+		    "%s: ssh must be a mapping, not %s", ctx, vf_node_describe(m));
+		return;
+	}
+	c = xasprintf("%s: ssh", ctx);
+	ssh->given = true;
+	ssh->pos = m->pos;
+	check_keys(L, m, c, keys, VF_ARRAY_SIZE(keys));
+	ssh->host = get_str(L, m, "host", false, c);
+	if (ssh->host && !ssh_word_valid(ssh->host)) {
+		ERR(L, &vf_map_get(m, "host")->pos, "write a host name or an IP address",
+		    "%s: host '%s' is not a host name or address", c, ssh->host);
+		ssh->host = NULL;
+	}
+	ssh->user = get_str(L, m, "user", false, c);
+	if (ssh->user && (!ssh_word_valid(ssh->user) || strchr(ssh->user, '@'))) {
+		ERR(L, &vf_map_get(m, "user")->pos, "write a login name such as root",
+		    "%s: user '%s' is not a login name", c, ssh->user);
+		ssh->user = NULL;
+	}
+	if (vf_map_pair(m, "port"))
+		ssh->port = (unsigned)get_uint(L, m, "port", false, 1, 65535, 0, c, &ok);
+	ssh->identity = get_abspath(L, m, "identity", false, c);
+	ssh->config = get_abspath(L, m, "config", false, c);
+	ssh->virtform = get_str(L, m, "virtform", false, c);
+	if (ssh->virtform && !(ssh->virtform[0] == '/' ? !strchr(ssh->virtform, '\n')
+						       : ssh_word_valid(ssh->virtform))) {
+		ERR(L, &vf_map_get(m, "virtform")->pos,
+		    "write an absolute path such as /usr/local/bin/virtform, or a command name",
+		    "%s: virtform '%s' is not a path or command name", c, ssh->virtform);
+		ssh->virtform = NULL;
+	}
+	free(c);
+}
+
 static void load_host(struct loader *L, const struct vf_node *n, size_t idx)
 {
 	static const char *const keys[] = { "name", "cluster", "uri", "address", "labels",
-					    "interfaces" };
+					    "interfaces", "ssh" };
 	struct vf_host *h;
 	const struct vf_node *ifs;
 	const char *ctx, *s;
@@ -697,6 +751,7 @@ static void load_host(struct loader *L, const struct vf_node *n, size_t idx)
 		    "%s: address '%s' is not an address", ctx, h->address);
 	}
 	h->labels = get_labels(L, n, "labels", &h->n_labels, ctx, true);
+	load_ssh(L, n, &h->ssh, ctx);
 	ifs = vf_map_get(n, "interfaces");
 	if (ifs && want_seq(L, ifs, "interfaces")) {
 		h->ifaces = vf_arena_alloc(&L->c->arena, (ifs->n + 1) * sizeof(*h->ifaces));

@@ -78,6 +78,24 @@ struct vf_iface {
 	unsigned vlan_id;                /* vlan: 1..4094 */
 };
 
+/*
+ * How the controller reaches a host's shell for host networking
+ * (`virtform host ...` over SSH, providers/hostnet/remote.h).  Every
+ * field is optional; NULL / 0 means OpenSSH's own default (and
+ * ~/.ssh/config).
+ */
+struct vf_ssh {
+	bool given;                      /* the host has an ssh: mapping */
+	struct vf_pos pos;
+	const char *host;                /* destination; default: address, else
+					  * the URI's host, else the host name */
+	const char *user;                /* default: the URI's user */
+	unsigned port;                   /* 0: default */
+	const char *identity;            /* private key file (-i) */
+	const char *config;              /* ssh_config file (-F) */
+	const char *virtform;            /* virtform on the host; default "virtform" */
+};
+
 struct vf_host {
 	const char *name;
 	struct vf_pos pos;
@@ -89,6 +107,7 @@ struct vf_host {
 	size_t n_labels;
 	struct vf_iface *ifaces;
 	size_t n_ifaces;
+	struct vf_ssh ssh;
 };
 
 enum vf_net_mode {
