@@ -50,6 +50,15 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 	case RUN_OPT_ALLOW_REPLACE:
 		o->allow_replace = true;
 		return 1;
+	case RUN_OPT_CONFIRM_TIMEOUT:
+		n = strtoul(arg, &end, 10);
+		if (!*arg || *end || n > 3600) {
+			vf_cmd_error(cmd, "--confirm-timeout: '%s' is not a number of seconds from 0 "
+				     "to 3600", arg);
+			return -1;
+		}
+		o->confirm_timeout = (int)n;
+		return 1;
 	case RUN_OPT_PARALLELISM:
 		n = strtoul(arg, &end, 10);
 		if (!*arg || *end || n < 1 || n > 256) {
@@ -142,6 +151,7 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 {
 	struct vf_diags diags = { 0 };
 	struct vf_plan_opts popts = plan_opts(o);
+	struct hostnet_opts hopts;
 	int rc = VF_EXIT_ERROR;
 
 	if (run_observe_loaded(cmd, o, run))
@@ -152,6 +162,14 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 		goto out;
 	if (vf_plan_build(run->config, &run->desired, &run->views, &run->state,
 			  &vf_provider_libvirt, &popts, &run->plan, &diags) < 0)
+		goto out;
+	hopts = (struct hostnet_opts){
+		.timeout = o->timeout > 0 ? o->timeout : RUN_DEFAULT_TIMEOUT,
+		.destroy = o->destroy, .skip_unreachable = o->skip_unreachable,
+		.targets = o->targets, .n_targets = o->n_targets,
+	};
+	if (hostnet_plan(&run->hostnet, run->config, run->state.dir, &hopts, &run->plan,
+			 &diags) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -195,6 +213,7 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 
 void run_release(struct run *run, struct run_opts *o)
 {
+	hostnet_release(&run->hostnet);
 	vf_plan_free(&run->plan);
 	vf_desired_release(&run->desired);
 	vf_views_release(&run->views);
@@ -232,7 +251,13 @@ static int sync_state(const struct vf_cmd *cmd, struct run *run)
 	return VF_EXIT_OK;
 }
 
-/* Carry out run's plan and print the summary; the exit status. */
+/*
+ * Carry out run's plan and print the summary; the exit status.  The
+ * hosts' network links come first (all but deletes: a bridge exists
+ * before the network and the VMs that use it), then the actions — on
+ * every host whose links were made —, then the links' deletes, once
+ * everything ran (what used them is gone).
+ */
 static int execute(const struct run_opts *o, struct run *run)
 {
 	struct vf_apply_opts aopts = {
@@ -240,21 +265,54 @@ static int execute(const struct run_opts *o, struct run *run)
 		.tty = isatty(STDOUT_FILENO),
 		.color = run_color(),
 		.out = stdout,
+		.skip_reason = "its network links could not be made",
 	};
 	struct vf_apply_result res;
+	struct hostnet_result hres = { { 0 }, 0, 0 };
+	const char **failed1 = NULL, **failed2 = NULL;
+	size_t n_failed1 = 0, n_failed2 = 0;
 	const char *verb = o->destroy ? "Destroy" : "Apply";
-	int rc;
+	int rc = 0, hrc;
+	unsigned k;
 
 	putchar('\n');
 	fflush(stdout);
-	rc = vf_apply(run->config, &run->plan, &vf_provider_libvirt, &run->state, &aopts, &res);
+	memset(&res, 0, sizeof(res));
+	hrc = hostnet_apply(&run->hostnet, run->config, &run->plan, false, o->confirm_timeout,
+			    NULL, 0, stdout, &hres, &failed1, &n_failed1);
+	aopts.skip_hosts = failed1;
+	aopts.n_skip_hosts = n_failed1;
+	if (run->plan.n_actions)
+		rc = vf_apply(run->config, &run->plan, &vf_provider_libvirt, &run->state, &aopts,
+			      &res);
+	if (rc == 0 && hrc == 0) {
+		hrc = hostnet_apply(&run->hostnet, run->config, &run->plan, true,
+				    o->confirm_timeout, NULL, 0, stdout, &hres, &failed2,
+				    &n_failed2);
+	} else {
+		/* deletes wait for everything: what failed may still use them */
+		const char **all = xcalloc(run->config->n_hosts + 1, sizeof(*all));
+		for (k = 0; k < run->config->n_hosts; k++)
+			all[k] = run->config->hosts[k].name;
+		hostnet_apply(&run->hostnet, run->config, &run->plan, true, o->confirm_timeout,
+			      all, run->config->n_hosts, stdout, &hres, &failed2, &n_failed2);
+		free(all);
+	}
+	free(failed1);
+	free(failed2);
+	if (hrc)
+		rc = -1;
 	printf("\n%s %s: %u created, %u updated, %u replaced, %u destroyed", verb,
-	       rc == 0 ? "complete" : "failed", res.done[VF_ACTION_CREATE],
-	       res.done[VF_ACTION_UPDATE], res.done[VF_ACTION_REPLACE], res.done[VF_ACTION_DELETE]);
+	       rc == 0 ? "complete" : "failed",
+	       res.done[VF_ACTION_CREATE] + hres.done[VF_ACTION_CREATE],
+	       res.done[VF_ACTION_UPDATE] + hres.done[VF_ACTION_UPDATE],
+	       res.done[VF_ACTION_REPLACE] + hres.done[VF_ACTION_REPLACE],
+	       res.done[VF_ACTION_DELETE] + hres.done[VF_ACTION_DELETE]);
 	if (run->plan.counts[VF_ACTION_START] || run->plan.counts[VF_ACTION_STOP])
 		printf(", %u started, %u stopped", res.done[VF_ACTION_START], res.done[VF_ACTION_STOP]);
 	if (rc)
-		printf("; %zu failed, %zu not attempted", res.n_failed, res.n_not_attempted);
+		printf("; %zu failed, %zu not attempted", res.n_failed + hres.n_failed,
+		       res.n_not_attempted + hres.n_not_attempted);
 	printf(".\n");
 	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
 }
@@ -451,10 +509,11 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 	static const struct option longopts[] = {
 		{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },
 		{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },
+		{ "confirm-timeout", required_argument, NULL, RUN_OPT_CONFIRM_TIMEOUT },
 		RUN_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .destroy = destroy };
+	struct run_opts o = { .destroy = destroy, .confirm_timeout = -1 };
 	struct run run;
 	bool auto_approve = false;
 	int c, r, rc;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "cmd/cmd.h"
+#include "cmd/hostnet.h"
 #include "reconcile/engine.h"
 
 /* Long options every reconciling command takes (val codes >= 1000). */
@@ -26,6 +27,7 @@ enum {
 	RUN_OPT_ALLOW_REPLACE,
 	RUN_OPT_OUT,
 	RUN_OPT_DESTROY,
+	RUN_OPT_CONFIRM_TIMEOUT,
 };
 
 /* The help text of the shared options. */
@@ -66,6 +68,7 @@ struct run_opts {
 	bool destroy;
 	bool allow_replace;              /* --allow-replace */
 	unsigned parallelism;
+	int confirm_timeout;             /* --confirm-timeout; -1: the default */
 };
 
 /*
@@ -81,6 +84,7 @@ struct run {
 	struct vf_views views;
 	struct vf_desired desired;
 	struct vf_plan plan;
+	struct hostnet hostnet;          /* the hosts' network links (plan->links) */
 };
 
 /*

@@ -430,6 +430,22 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 		state->project = xstrdup(config->project);
 	clock_gettime(CLOCK_MONOTONIC, &x.start);
 
+	/* actions on skipped hosts, and so what waits for them, are not attempted */
+	for (i = 0; i < plan->n_actions; i++) {
+		const struct vf_action *a = &plan->actions[i];
+		size_t k;
+		for (k = 0; a->host && k < opts->n_skip_hosts; k++)
+			if (!strcmp(a->host, opts->skip_hosts[k]))
+				break;
+		if (!a->host || k == opts->n_skip_hosts)
+			continue;
+		x.status[i] = NOT_ATTEMPTED;
+		x.finished++;
+		result->n_not_attempted++;
+		x.errors[i] = xasprintf("not attempted: host %s: %s", a->host,
+					opts->skip_reason ? opts->skip_reason : "skipped");
+		line(&x, "%s: %s", a->address, x.errors[i]);
+	}
 	if (n_threads > plan->n_actions)
 		n_threads = (unsigned)plan->n_actions;
 	threads = xcalloc(n_threads, sizeof(*threads));

@@ -142,6 +142,14 @@ struct json_t;
 int vf_plan_write_json(struct vf_jsonw *w, const char *key, const struct vf_plan *plan);
 struct json_t *vf_plan_change_json(const struct vf_plan *plan, size_t i);
 bool vf_plan_empty(const struct vf_plan *plan);
+/* The plan's host network changes as the JSON plan's "host_network"
+ * member: {"changes": [{"address", "name", "host", "kind", "action",
+ * "reason", "fields": [{"field", "before", "after"}]}], "summary": {...}}. */
+struct json_t *vf_plan_links_json(const struct vf_plan *plan);
+/* Add the changes of such a document (or of `virtform host plan --json`)
+ * to plan; host: the host they are of, or NULL to read each change's
+ * "host".  0, or -1 when one is malformed. */
+int vf_plan_add_links(struct vf_plan *plan, const char *host, const struct json_t *changes);
 
 /* ---- import ------------------------------------------------------------- */
 
@@ -188,6 +196,11 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 
 struct vf_apply_opts {
 	unsigned parallelism;            /* actions in flight at once (>= 1) */
+	/* hosts whose actions are not attempted (their network links could
+	 * not be made), with why */
+	const char *const *skip_hosts;
+	size_t n_skip_hosts;
+	const char *skip_reason;         /* "its network links failed" */
 	bool tty;                        /* draw a live progress line */
 	bool color;
 	FILE *out;

@@ -61,6 +61,29 @@ static void print_fields(const struct vf_action *a, FILE *out)
 	vf_arena_release(&scratch);
 }
 
+/* One link change, as `virtform host plan` prints it. */
+static void print_link(const struct vf_link_change *l, FILE *out, bool color)
+{
+	size_t j;
+
+	fprintf(out, "%s%-3s %-7s%s %s%s%s", color ? colors[l->type] : "", symbols[l->type],
+		words[l->type], color ? RESET : "", color ? BOLD : "", l->address,
+		color ? RESET : "");
+	if (l->type == VF_ACTION_CREATE) {
+		fprintf(out, ": %s", l->link_kind);
+		for (j = 0; j < l->n_fields; j++)
+			fprintf(out, ", %s %s", l->fields[j].field, l->fields[j].after);
+	} else if (l->type == VF_ACTION_UPDATE || l->type == VF_ACTION_REPLACE) {
+		for (j = 0; j < l->n_fields; j++)
+			fprintf(out, "%s %s %s -> %s", j ? "," : ":", l->fields[j].field,
+				l->fields[j].before ? l->fields[j].before : "(none)",
+				l->fields[j].after ? l->fields[j].after : "(none)");
+	}
+	if (l->reason)
+		fprintf(out, " (%s)", l->reason);
+	fputc('\n', out);
+}
+
 void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
 {
 	size_t i;
@@ -77,6 +100,11 @@ void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
 		fprintf(out, "No changes. Infrastructure matches the configuration.\n");
 		return;
 	}
+	/* host links first (they are made before anything uses them),
+	 * their deletes last */
+	for (i = 0; i < plan->n_links; i++)
+		if (plan->links[i].type != VF_ACTION_DELETE)
+			print_link(&plan->links[i], out, color);
 	for (i = 0; i < plan->n_actions; i++) {
 		const struct vf_action *a = &plan->actions[i];
 		fprintf(out, "%s%-3s %-7s%s %s%s%s", color ? colors[a->type] : "", symbols[a->type],
@@ -95,9 +123,14 @@ void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
 		fputc('\n', out);
 		print_fields(a, out);
 	}
+	for (i = 0; i < plan->n_links; i++)
+		if (plan->links[i].type == VF_ACTION_DELETE)
+			print_link(&plan->links[i], out, color);
 	fprintf(out, "\nPlan: %u to create, %u to update, %u to replace, %u to destroy",
-		plan->counts[VF_ACTION_CREATE], plan->counts[VF_ACTION_UPDATE],
-		plan->counts[VF_ACTION_REPLACE], plan->counts[VF_ACTION_DELETE]);
+		plan->counts[VF_ACTION_CREATE] + plan->link_counts[VF_ACTION_CREATE],
+		plan->counts[VF_ACTION_UPDATE] + plan->link_counts[VF_ACTION_UPDATE],
+		plan->counts[VF_ACTION_REPLACE] + plan->link_counts[VF_ACTION_REPLACE],
+		plan->counts[VF_ACTION_DELETE] + plan->link_counts[VF_ACTION_DELETE]);
 	if (plan->counts[VF_ACTION_START] || plan->counts[VF_ACTION_STOP])
 		fprintf(out, ", %u to start, %u to stop", plan->counts[VF_ACTION_START],
 			plan->counts[VF_ACTION_STOP]);
@@ -153,6 +186,87 @@ json_t *vf_plan_change_json(const struct vf_plan *plan, size_t i)
 	return c;
 }
 
+static const char *link_str(struct vf_plan *plan, const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? vf_arena_strdup(&plan->arena, s) : NULL;
+}
+
+int vf_plan_add_links(struct vf_plan *plan, const char *host, const json_t *changes)
+{
+	const json_t *c;
+	size_t i, j;
+
+	if (!json_is_array(changes))
+		return -1;
+	json_array_foreach(changes, i, c) {
+		const json_t *fields = json_object_get(c, "fields"), *f;
+		const char *action = json_string_value(json_object_get(c, "action"));
+		const char *h = host ? host : json_string_value(json_object_get(c, "host"));
+		struct vf_link_change l = { 0 };
+		char *address;
+		int t;
+
+		for (t = 0; t < VF_ACTION_COUNT; t++)
+			if (action && !strcmp(action, vf_action_type_name(t)))
+				break;
+		if (t > VF_ACTION_DELETE || !h || !json_is_array(fields) ||
+		    !(l.name = link_str(plan, c, "name")) || !(l.link_kind = link_str(plan, c, "kind")))
+			return -1;
+		l.type = (enum vf_action_type)t;
+		l.host = vf_arena_strdup(&plan->arena, h);
+		address = xasprintf("link.%s@%s", l.name, h);
+		l.address = vf_arena_strdup(&plan->arena, address);
+		free(address);
+		l.reason = link_str(plan, c, "reason");
+		l.n_fields = json_array_size(fields);
+		l.fields = vf_arena_alloc(&plan->arena, (l.n_fields + 1) * sizeof(*l.fields));
+		json_array_foreach(fields, j, f) {
+			l.fields[j].field = link_str(plan, f, "field");
+			l.fields[j].before = link_str(plan, f, "before");
+			l.fields[j].after = link_str(plan, f, "after");
+			if (!l.fields[j].field)
+				return -1;
+		}
+		VF_GROW(plan->links, plan->n_links + 1, plan->alloc_links);
+		plan->links[plan->n_links++] = l;
+		plan->link_counts[l.type]++;
+	}
+	return 0;
+}
+
+json_t *vf_plan_links_json(const struct vf_plan *plan)
+{
+	json_t *doc = json_object(), *changes = json_array(), *summary = json_object();
+	size_t i, j;
+
+	for (i = 0; i < plan->n_links; i++) {
+		const struct vf_link_change *l = &plan->links[i];
+		json_t *fields = json_array();
+
+		for (j = 0; j < l->n_fields; j++)
+			json_array_append_new(fields, json_pack("{s:s, s:o, s:o}",
+				"field", l->fields[j].field,
+				"before", l->fields[j].before ? json_string(l->fields[j].before)
+							      : json_null(),
+				"after", l->fields[j].after ? json_string(l->fields[j].after)
+							    : json_null()));
+		json_array_append_new(changes, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+			"address", l->address, "name", l->name, "host", l->host,
+			"kind", l->link_kind, "action", vf_action_type_name(l->type),
+			"reason", l->reason ? json_string(l->reason) : json_null(),
+			"fields", fields));
+	}
+	for (i = 0; i < VF_ACTION_COUNT; i++)
+		if (i == VF_ACTION_CREATE || i == VF_ACTION_UPDATE || i == VF_ACTION_REPLACE ||
+		    i == VF_ACTION_DELETE)
+			json_object_set_new(summary, vf_action_type_name(i),
+					    json_integer(plan->link_counts[i]));
+	json_object_set_new(doc, "changes", changes);
+	json_object_set_new(doc, "summary", summary);
+	return doc;
+}
+
 /*
  * The document is written as it goes, one change at a time: as one
  * jansson tree it would cost 250 MiB for 30,000 changes.  The output is
@@ -179,6 +293,7 @@ int vf_plan_write_json(struct vf_jsonw *w, const char *key, const struct vf_plan
 	for (i = 0; i < plan->n_skipped; i++)
 		json_array_append_new(skipped, json_string(plan->skipped_hosts[i]));
 	vf_jsonw_value(w, "skipped_hosts", skipped);
+	vf_jsonw_value(w, "host_network", vf_plan_links_json(plan));
 	vf_jsonw_end(w);
 	return w->failed ? -1 : 0;
 }

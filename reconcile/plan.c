@@ -47,6 +47,7 @@ void vf_plan_free(struct vf_plan *plan)
 	for (i = 0; i < plan->n_actions; i++)
 		free(plan->actions[i].deps);
 	free(plan->actions);
+	free(plan->links);
 	for (i = 0; i < plan->n_warnings; i++)
 		free(plan->warnings[i]);
 	free(plan->warnings);
@@ -842,7 +843,7 @@ static void apply_targets(struct planner *p)
 			struct vf_pos nopos = { 0 };
 			vf_error_at(p->diags, &nopos,
 				    "addresses look like vm.NAME, network.NAME@HOST, storage.NAME@HOST, "
-				    "volume.NAME@HOST",
+				    "volume.NAME@HOST, link.NAME@HOST",
 				    "--target '%s' matches nothing in the configuration or on the hosts",
 				    target);
 		}
@@ -889,6 +890,11 @@ bool vf_target_known(const struct vf_config *c, const char *target)
 
 	if (!strncmp(target, "vm.", 3))
 		return vf_config_find_vm(c, target + 3) != NULL;
+	/* link.NAME[@HOST]: the host's network links (cmd/hostnet.c) */
+	if (!strncmp(target, "link.", 5) && target[5] && target[5] != '@') {
+		const char *at = strchr(target, '@');
+		return !at || vf_config_find_host(c, at + 1) != NULL;
+	}
 	for (i = 0; i < c->n_networks; i++)
 		if (target_names(target, "network", c->networks[i].name))
 			return true;
@@ -963,5 +969,5 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 
 bool vf_plan_empty(const struct vf_plan *plan)
 {
-	return plan->n_actions == 0;
+	return plan->n_actions == 0 && plan->n_links == 0;
 }

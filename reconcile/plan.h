@@ -97,6 +97,28 @@ struct vf_action {
 	struct vf_pos blocked_pos;
 };
 
+/*
+ * A change of a host's network links (docs/hostnet.md).  The host plans
+ * and carries out its own links (`virtform host plan|apply` on it): the
+ * controller only shows, counts and saves these, as the host reported
+ * them, and runs the host's apply in two phases around the actions
+ * (everything but deletes first, deletes after).
+ */
+struct vf_link_field {
+	const char *field;                 /* "mtu", "master", ... */
+	const char *before, *after;        /* as shown: "1500", "(none)" */
+};
+struct vf_link_change {
+	enum vf_action_type type;          /* create, update, replace, delete */
+	const char *address;               /* "link.br-prod@hyper1" */
+	const char *name;
+	const char *host;
+	const char *link_kind;             /* "bridge", "vlan", "bond", "ethernet", "port" */
+	const char *reason;                /* "network prod", "no longer in the configuration" */
+	struct vf_link_field *fields;
+	size_t n_fields;
+};
+
 struct vf_plan {
 	struct vf_arena arena;
 	const char *project;
@@ -107,6 +129,11 @@ struct vf_plan {
 	size_t n_warnings, alloc_warnings;
 	char **skipped_hosts;              /* --skip-unreachable: "HOST: ERROR" */
 	size_t n_skipped, alloc_skipped;
+	/* host networking: every host's link changes, hosts in config order;
+	 * strings in arena; counted in link_counts, not counts */
+	struct vf_link_change *links;
+	size_t n_links, alloc_links;
+	unsigned link_counts[VF_ACTION_COUNT];
 };
 
 void vf_plan_free(struct vf_plan *plan);

@@ -1330,6 +1330,13 @@ int vf_saved_plan(const struct vf_saved *s, struct vf_plan *plan, char **error)
 	plan->alloc_actions = s->n_changes + 1;
 	rc = changes_walk(s, rebuild_change, &rb, error);
 	vf_strmap_release(&rb.paths);
+	if (rc == 0 && json_object_get(doc, "host_network") &&
+	    vf_plan_add_links(plan, NULL, json_object_get(json_object_get(doc, "host_network"),
+							   "changes")) < 0) {
+		*error = xasprintf("%s: the saved plan is damaged: a host network change is "
+				   "incomplete; make it again", s->file);
+		rc = -1;
+	}
 	if (rc < 0)
 		vf_plan_free(plan);
 	return rc;
@@ -1639,6 +1646,64 @@ static bool strings_contain(json_t *a, const char *s)
 	return false;
 }
 
+/* A link change as people read it: "create (bridge, mtu 9000)". */
+static char *link_text(const json_t *c)
+{
+	json_t *fields = json_object_get(c, "fields"), *f;
+	char *s = xasprintf("%s", jstr(c, "action") ? jstr(c, "action") : "?"), *n;
+	size_t i;
+
+	json_array_foreach(fields, i, f) {
+		const char *b = jstr(f, "before"), *a = jstr(f, "after");
+		n = xasprintf("%s%s %s %s%s%s", s, i ? "," : ":", jstr(f, "field") ? jstr(f, "field") : "?",
+			      b ? b : "", b ? " -> " : "", a ? a : "(none)");
+		free(s);
+		s = n;
+	}
+	return s;
+}
+
+static void links_problems(const json_t *saved, const struct vf_plan *plan,
+			   struct vf_saved_problems *p)
+{
+	json_t *now_doc = vf_plan_links_json(plan), *now = json_object_get(now_doc, "changes");
+	json_t *c, *d;
+	size_t i, j;
+
+	json_array_foreach(saved, i, c) {
+		const char *addr = jstr(c, "address");
+		bool found = false;
+		json_array_foreach(now, j, d)
+			if (addr && jstr(d, "address") && !strcmp(addr, jstr(d, "address"))) {
+				found = true;
+				if (!json_equal(c, d)) {
+					char *then = link_text(c), *later = link_text(d);
+					problem(p, "%s: the host planned %s then, and plans %s now", addr,
+						then, later);
+					free(then);
+					free(later);
+				}
+			}
+		if (!found && addr)
+			problem(p, "%s: the host needs no such change any more (its links changed "
+				   "since the plan was made)", addr);
+	}
+	json_array_foreach(now, j, d) {
+		const char *addr = jstr(d, "address");
+		bool found = false;
+		json_array_foreach(saved, i, c)
+			if (jstr(c, "address") && !strcmp(addr, jstr(c, "address")))
+				found = true;
+		if (!found) {
+			char *later = link_text(d);
+			problem(p, "%s: the host plans a change the saved plan does not have (%s)",
+				addr, later);
+			free(later);
+		}
+	}
+	json_decref(now_doc);
+}
+
 size_t vf_saved_check_run(const struct vf_saved *s, const struct vf_saved_source *now,
 			  struct vf_saved_problems *p)
 {
@@ -1707,6 +1772,12 @@ size_t vf_saved_check_run(const struct vf_saved *s, const struct vf_saved_source
 		else
 			problem(p, "%s appeared since the plan was made", objs.v[i].address);
 	}
+
+	/* the hosts' link changes: what each host plans now must be what
+	 * it planned then (they answer for their own links) */
+	links_problems(json_object_get(json_object_get(json_object_get(doc->root, "plan"),
+						       "host_network"), "changes"),
+		       now->plan, p);
 
 	/* all the same: the plan made now must be the reviewed one */
 	if (p->n == before) {

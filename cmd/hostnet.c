@@ -1,0 +1,662 @@
+/*
+ * hostnet.c — the controller's side of host networking (hostnet.h).
+ *
+ * Every call to a host is `virtform host ...` there, with the host spec
+ * (reconcile/hostnet.h) on its standard input and one JSON document on
+ * its standard output; the hosts are asked at once, one thread each.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd/hostnet.h"
+#include "providers/hostnet/remote.h"
+#include "reconcile/hostnet.h"
+
+#define RECORD_NAME "hostnet.json"
+/* Confirmation attempts: this long between them. */
+#define CONFIRM_RETRY 1.0
+
+struct hostnet_host {
+	const struct vf_host *host;
+	enum vf_remote_kind kind;
+	char *spec;                 /* the host spec, JSON text */
+	bool has_links;             /* the config gives it links */
+	/* one call's outcome (a thread's work) */
+	struct vf_remote_result res;
+	char *error;                /* could not run it */
+	json_t *doc;                /* its answer */
+	/* apply */
+	bool planned;               /* its plan came back */
+	const char *args[12];
+	unsigned confirm_timeout;
+	char confirm_buf[16];
+	bool run;                   /* this phase runs on it */
+	bool failed;
+	char *lines;                /* what to print, made by the thread */
+	unsigned done[VF_ACTION_COUNT];
+	size_t n_failed, n_not_attempted;
+};
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* ---- the record: hosts with links applied ------------------------------ */
+
+static void record_read(const char *path, char ***names, size_t *n)
+{
+	json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL), *hosts, *v;
+	size_t i;
+
+	*names = NULL;
+	*n = 0;
+	hosts = doc ? json_object_get(doc, "hosts") : NULL;
+	if (json_is_array(hosts)) {
+		*names = xcalloc(json_array_size(hosts) + 1, sizeof(**names));
+		json_array_foreach(hosts, i, v)
+			if (json_is_string(v))
+				(*names)[(*n)++] = xstrdup(json_string_value(v));
+	}
+	json_decref(doc);
+}
+
+static bool record_has(char **names, size_t n, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], host))
+			return true;
+	return false;
+}
+
+static void names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Update the record after an apply: add or drop host (atomic write). */
+static void record_set(const char *path, const char *host, bool present, FILE *out)
+{
+	char **names, *tmp;
+	size_t n, i;
+	json_t *doc, *arr;
+	int fd;
+
+	if (!path)
+		return;
+	record_read(path, &names, &n);
+	if (record_has(names, n, host) == present) {
+		names_free(names, n);
+		return;
+	}
+	doc = json_object();
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], host))
+			json_array_append_new(arr, json_string(names[i]));
+	if (present)
+		json_array_append_new(arr, json_string(host));
+	json_object_set_new(doc, "hosts", arr);
+	tmp = xasprintf("%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || json_dumpfd(doc, fd, JSON_INDENT(2)) < 0 || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
+		fprintf(out, "warning: cannot write %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	json_decref(doc);
+	names_free(names, n);
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
+static void call_reset(struct hostnet_host *h)
+{
+	vf_remote_result_release(&h->res);
+	free(h->error);
+	h->error = NULL;
+	json_decref(h->doc);
+	h->doc = NULL;
+}
+
+/* Run args on h with its spec on stdin; parse the answer into h->doc.
+ * 0, or -1 with h->error. */
+static int call(struct hostnet_host *h, const char *const *args, double timeout, unsigned flags)
+{
+	json_error_t je;
+
+	call_reset(h);
+	if (vf_remote_run(h->host, args, h->spec, timeout, flags, &h->res, &h->error) < 0)
+		return -1;
+	h->doc = json_loads(h->res.out, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(h->doc) || !json_is_string(json_object_get(h->doc, "status"))) {
+		char *where = vf_remote_describe(h->host);
+		h->error = xasprintf("host %s: 'virtform host %s' on %s answered no JSON document "
+				     "(exit status %d)%s%s%s", h->host->name, args[0], where,
+				     h->res.status, *h->res.err ? ": " : "", h->res.err,
+				     strstr(h->res.err, "unknown") ? "; is virtform there as new as "
+				     "this one?" : "");
+		free(where);
+		json_decref(h->doc);
+		h->doc = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static const char *doc_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* ---- plan ---------------------------------------------------------------- */
+
+static bool link_targeted(const struct hostnet_opts *o, const char *host, bool *any_link)
+{
+	size_t i;
+	bool hit = false;
+
+	*any_link = false;
+	for (i = 0; i < o->n_targets; i++) {
+		const char *t = o->targets[i], *at;
+		if (strncmp(t, "link.", 5))
+			continue;
+		*any_link = true;
+		at = strchr(t, '@');
+		if (!at || !strcmp(at + 1, host))
+			hit = true;
+	}
+	return hit;
+}
+
+struct plan_job {
+	struct hostnet *hn;
+	size_t next;
+	pthread_mutex_t lock;
+	const char *const *args;
+};
+
+static void *call_worker(void *opaque)
+{
+	struct plan_job *j = opaque;
+
+	for (;;) {
+		struct hostnet_host *h;
+		size_t i;
+
+		pthread_mutex_lock(&j->lock);
+		i = j->next++;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->hn->n)
+			return NULL;
+		h = &j->hn->hosts[i];
+		call(h, j->args, j->hn->timeout, 0);
+	}
+}
+
+/* Run fn over every host at once (a thread each, at most 16). */
+static void run_all(struct hostnet *hn, void *(*fn)(void *), void *arg)
+{
+	pthread_t threads[16];
+	size_t n = hn->n < 16 ? hn->n : 16, i, started = 0;
+
+	for (i = 0; i < n; i++)
+		if (pthread_create(&threads[i], NULL, fn, arg) == 0)
+			started++;
+	if (!started)
+		fn(arg);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+}
+
+/* A host's error text into diags: lines "FILE:L:C: error: MSG" keep
+ * their position. */
+static void host_errors(struct vf_diags *diags, const char *host, const char *text)
+{
+	char *copy = xstrdup(text), *line, *save = NULL;
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *e = strstr(line, ": error: ");
+		unsigned l, c;
+		struct vf_pos pos = { 0 };
+		char *file = NULL;
+		const char *msg = line;
+
+		if (!strncmp(line, "error: ", 7))
+			msg = line + 7;
+		if (e) {
+			char *colon2, *colon1;
+			*e = '\0';
+			colon2 = strrchr(line, ':');
+			colon1 = colon2 ? (*colon2 = '\0', strrchr(line, ':')) : NULL;
+			if (colon1 && sscanf(colon1 + 1, "%u", &l) == 1 &&
+			    sscanf(colon2 + 1, "%u", &c) == 1) {
+				*colon1 = '\0';
+				file = line;
+				pos.file = file;
+				pos.line = l;
+				pos.col = c;
+				msg = e + 9;
+			} else {
+				if (colon2)
+					*colon2 = ':';
+				*e = ':';
+				msg = line;
+			}
+		}
+		if (!*msg)
+			continue;
+		vf_error_at(diags, pos.file ? &pos : NULL, NULL, "host %s: %s", host, msg);
+	}
+	free(copy);
+}
+
+static enum vf_action_type op_of(const char *s)
+{
+	if (!strcmp(s, "create"))
+		return VF_ACTION_CREATE;
+	if (!strcmp(s, "replace"))
+		return VF_ACTION_REPLACE;
+	if (!strcmp(s, "delete"))
+		return VF_ACTION_DELETE;
+	return VF_ACTION_UPDATE;
+}
+
+int hostnet_plan(struct hostnet *hn, const struct vf_config *config, const char *state_dir,
+		 const struct hostnet_opts *o, struct vf_plan *plan, struct vf_diags *diags)
+{
+	static const char *const args[] = { "plan", "--spec", "-", "--json", NULL };
+	struct plan_job job = { .hn = hn, .args = args };
+	char **recorded;
+	size_t n_recorded, i;
+	size_t errors = diags->n_errors;
+	bool any_link = false;
+
+	memset(hn, 0, sizeof(*hn));
+	hn->timeout = o->timeout;
+	hn->record_path = state_dir ? xasprintf("%s/%s", state_dir, RECORD_NAME) : NULL;
+	if (o->n_targets) {
+		link_targeted(o, "", &any_link);
+		if (!any_link)
+			return 0;      /* --target without link.*: no host networking */
+	}
+	if (hn->record_path)
+		record_read(hn->record_path, &recorded, &n_recorded);
+	else
+		recorded = NULL, n_recorded = 0;
+	hn->hosts = xcalloc(config->n_hosts + 1, sizeof(*hn->hosts));
+	for (i = 0; i < config->n_hosts; i++) {
+		const struct vf_host *host = &config->hosts[i];
+		struct vf_host_links links = { .arena = VF_ARENA_INIT };
+		struct hostnet_host *h;
+		json_t *spec;
+		bool hit;
+
+		if (o->n_targets && !link_targeted(o, host->name, &hit))
+			continue;
+		if (!o->destroy && vf_hostnet_desired(config, host, &links, diags) < 0) {
+			vf_host_links_release(&links);
+			continue;
+		}
+		if (!links.n && !host->ssh.given && !record_has(recorded, n_recorded, host->name)) {
+			vf_host_links_release(&links);
+			continue;
+		}
+		if (vf_remote_kind_of(host) == VF_REMOTE_NONE) {
+			if (links.n) {
+				char *w = xasprintf("host %s uses libvirt's test driver (%s): its network "
+						    "links are not managed", host->name, host->uri);
+				VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
+				plan->warnings[plan->n_warnings++] = w;
+			}
+			vf_host_links_release(&links);
+			continue;
+		}
+		h = &hn->hosts[hn->n++];
+		h->host = host;
+		h->kind = vf_remote_kind_of(host);
+		h->has_links = links.n > 0;
+		spec = vf_hostnet_spec_json(host->name, &links);
+		h->spec = json_dumps(spec, JSON_COMPACT);
+		json_decref(spec);
+		vf_host_links_release(&links);
+	}
+	names_free(recorded, n_recorded);
+	if (diags->n_errors > errors || !hn->n)
+		return diags->n_errors > errors ? -1 : 0;
+
+	pthread_mutex_init(&job.lock, NULL);
+	run_all(hn, call_worker, &job);
+	pthread_mutex_destroy(&job.lock);
+
+	for (i = 0; i < hn->n; i++) {
+		struct hostnet_host *h = &hn->hosts[i];
+		const char *status = h->doc ? doc_str(h->doc, "status") : NULL;
+
+		if (h->error) {
+			if (o->skip_unreachable) {
+				char *w = xasprintf("host %s: its network links are not planned: %s",
+						    h->host->name, h->error);
+				VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
+				plan->warnings[plan->n_warnings++] = w;
+				continue;
+			}
+			vf_error_at(diags, NULL, "check that virtform is installed there and "
+				    "reachable, or give --skip-unreachable", "%s", h->error);
+			continue;
+		}
+		if (!strcmp(status, "error")) {
+			host_errors(diags, h->host->name,
+				    doc_str(h->doc, "error") ? doc_str(h->doc, "error") : "failed");
+			continue;
+		}
+		if (vf_plan_add_links(plan, h->host->name, json_object_get(h->doc, "changes")) < 0)
+			vf_error_at(diags, NULL, NULL, "host %s: its host plan document is malformed",
+				    h->host->name);
+		h->planned = true;
+	}
+	return diags->n_errors > errors ? -1 : 0;
+}
+
+/* ---- apply --------------------------------------------------------------- */
+
+static const char *past_of(const char *action)
+{
+	if (!strcmp(action, "create"))
+		return "created";
+	if (!strcmp(action, "replace"))
+		return "replaced";
+	if (!strcmp(action, "delete"))
+		return "destroyed";
+	return "updated";
+}
+
+static void lines_add(struct hostnet_host *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void lines_add(struct hostnet_host *h, const char *fmt, ...)
+{
+	va_list ap;
+	char *l, *n;
+
+	va_start(ap, fmt);
+	l = xvasprintf(fmt, ap);
+	va_end(ap);
+	n = xasprintf("%s%s\n", h->lines ? h->lines : "", l);
+	free(l);
+	free(h->lines);
+	h->lines = n;
+}
+
+/* The per-change lines and counts of an apply answer. */
+static void take_outcomes(struct hostnet_host *h, const json_t *doc, bool confirmed)
+{
+	const json_t *changes = json_object_get(doc, "changes"), *c;
+	size_t i;
+
+	json_array_foreach(changes, i, c) {
+		const char *name = doc_str(c, "name"), *action = doc_str(c, "action");
+		const char *outcome = doc_str(c, "outcome");
+
+		if (!name || !action)
+			continue;
+		if (outcome && !strcmp(outcome, "done") && confirmed) {
+			h->done[op_of(action)]++;
+			lines_add(h, "link.%s@%s: %s", name, h->host->name, past_of(action));
+		} else if (outcome && !strcmp(outcome, "not-run")) {
+			h->n_not_attempted++;
+			lines_add(h, "link.%s@%s: not attempted: an earlier link change on the host "
+				  "failed", name, h->host->name);
+		} else {
+			h->n_failed++;
+			lines_add(h, "link.%s@%s: FAILED: %s", name, h->host->name,
+				  outcome && !strcmp(outcome, "done") ? "not confirmed, rolled back"
+				  : outcome && !strcmp(outcome, "rolled-back") ? "rolled back"
+				  : "failed");
+		}
+	}
+}
+
+/* Confirm the change of h (token) over fresh connections until the
+ * deadline; true when confirmed. */
+static bool confirm(struct hostnet_host *h, const char *token, double deadline)
+{
+	const char *args[] = { "confirm", "--token", token, "--json", NULL };
+	char *last = NULL;
+	const char *status;
+	char *keep_spec = h->spec;
+	bool ok = false;
+
+	h->spec = NULL;       /* confirm reads no spec */
+	for (;;) {
+		double left = deadline - now();
+		if (left < 0.5)
+			break;
+		if (call(h, args, left < 10 ? left : 10, VF_REMOTE_FRESH) == 0) {
+			status = doc_str(h->doc, "status");
+			if (!strcmp(status, "confirmed")) {
+				ok = true;
+				break;
+			}
+			free(last);
+			last = xstrdup(doc_str(h->doc, "error") ? doc_str(h->doc, "error") : status);
+			break;   /* the host said no: rolled back already, or no such change */
+		}
+		free(last);
+		last = h->error;
+		h->error = NULL;
+		if (deadline - now() > CONFIRM_RETRY)
+			usleep((useconds_t)(CONFIRM_RETRY * 1e6));
+	}
+	if (!ok) {
+		lines_add(h, "host %s: the link changes were not confirmed: %s; the host rolls "
+			  "them back by itself at the end of its confirm timeout",
+			  h->host->name, last ? last : "no answer in time");
+	}
+	free(last);
+	h->spec = keep_spec;
+	return ok;
+}
+
+static void *apply_worker(void *opaque)
+{
+	struct plan_job *j = opaque;
+
+	for (;;) {
+		struct hostnet_host *h;
+		const char *status, *error, *rollback;
+		json_t *conf;
+		size_t i;
+		double t0, timeout;
+
+		pthread_mutex_lock(&j->lock);
+		i = j->next++;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->hn->n)
+			return NULL;
+		h = &j->hn->hosts[i];
+		if (!h->run)
+			continue;
+		t0 = now();
+		timeout = j->hn->timeout + h->confirm_timeout;
+		if (call(h, h->args, timeout, 0) < 0) {
+			h->failed = true;
+			lines_add(h, "host %s: FAILED: %s", h->host->name, h->error);
+			continue;
+		}
+		status = doc_str(h->doc, "status");
+		error = doc_str(h->doc, "error");
+		rollback = doc_str(h->doc, "rollback");
+		if (!strcmp(status, "unchanged") || !strcmp(status, "applied")) {
+			take_outcomes(h, h->doc, true);
+			continue;
+		}
+		if (!strcmp(status, "pending")) {
+			json_t *answer = json_incref(h->doc);
+			conf = json_object_get(answer, "confirm");
+			if (!doc_str(conf, "token")) {
+				h->failed = true;
+				lines_add(h, "host %s: FAILED: a pending change without a token",
+					  h->host->name);
+				json_decref(answer);
+				continue;
+			}
+			/* the host's deadline, measured from our side of the call */
+			if (confirm(h, doc_str(conf, "token"), t0 + h->confirm_timeout)) {
+				take_outcomes(h, answer, true);
+			} else {
+				h->failed = true;
+				take_outcomes(h, answer, false);
+			}
+			json_decref(answer);
+			continue;
+		}
+		h->failed = true;
+		take_outcomes(h, h->doc, false);
+		lines_add(h, "host %s: FAILED: %s%s%s", h->host->name,
+			  error ? error : status, rollback ? "; rollback " : "",
+			  rollback ? rollback : "");
+		if (!json_array_size(json_object_get(h->doc, "changes")) && *h->res.err &&
+		    !error)
+			lines_add(h, "%s", h->res.err);
+	}
+}
+
+static bool listed(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* Has the plan changes of this phase for host? */
+static bool phase_has(const struct vf_plan *plan, const char *host, bool deletes)
+{
+	size_t k;
+
+	for (k = 0; k < plan->n_links; k++)
+		if (!strcmp(plan->links[k].host, host) &&
+		    (plan->links[k].type == VF_ACTION_DELETE) == deletes)
+			return true;
+	return false;
+}
+
+int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const struct vf_plan *plan,
+		  bool deletes, int confirm_timeout, const char *const *skip, size_t n_skip,
+		  FILE *out, struct hostnet_result *res, const char ***failed, size_t *n_failed)
+{
+	struct plan_job job = { .hn = hn };
+	size_t i, k;
+	int rc = 0;
+
+	(void)config;
+	*failed = xcalloc(hn->n + 1, sizeof(**failed));
+	*n_failed = 0;
+	for (i = 0; i < hn->n; i++) {
+		struct hostnet_host *h = &hn->hosts[i];
+		size_t a = 0;
+
+		free(h->lines);
+		h->lines = NULL;
+		memset(h->done, 0, sizeof(h->done));
+		h->n_failed = h->n_not_attempted = 0;
+		h->failed = false;
+		h->run = h->planned && phase_has(plan, h->host->name, deletes);
+		if (h->run && listed(skip, n_skip, h->host->name)) {
+			/* what this phase would change there is not attempted */
+			for (k = 0; k < plan->n_links; k++)
+				if (!strcmp(plan->links[k].host, h->host->name) &&
+				    (plan->links[k].type == VF_ACTION_DELETE) == deletes) {
+					lines_add(h, "%s: not attempted: the changes before it on host "
+						  "%s failed", plan->links[k].address, h->host->name);
+					h->n_not_attempted++;
+				}
+			h->run = false;
+			h->failed = true;
+			continue;
+		}
+		if (!h->run)
+			continue;
+		/* over SSH a change is confirmed over a new connection by
+		 * default: one that cuts the host off heals itself */
+		h->confirm_timeout = confirm_timeout >= 0 ? (unsigned)confirm_timeout
+				   : h->kind == VF_REMOTE_SSH ? HOSTNET_CONFIRM_TIMEOUT : 0;
+		h->args[a++] = "apply";
+		h->args[a++] = "--spec";
+		h->args[a++] = "-";
+		h->args[a++] = "--json";
+		h->args[a++] = "--auto-approve";
+		if (!deletes)
+			h->args[a++] = "--no-delete";
+		if (h->confirm_timeout) {
+			snprintf(h->confirm_buf, sizeof(h->confirm_buf), "%u", h->confirm_timeout);
+			h->args[a++] = "--confirm-timeout";
+			h->args[a++] = h->confirm_buf;
+		}
+		h->args[a] = NULL;
+	}
+	pthread_mutex_init(&job.lock, NULL);
+	run_all(hn, apply_worker, &job);
+	pthread_mutex_destroy(&job.lock);
+
+	for (i = 0; i < hn->n; i++) {
+		struct hostnet_host *h = &hn->hosts[i];
+
+		if (h->lines)
+			fputs(h->lines, out);
+		for (k = 0; k < VF_ACTION_COUNT; k++)
+			res->done[k] += h->done[k];
+		res->n_failed += h->n_failed;
+		res->n_not_attempted += h->n_not_attempted;
+		if (h->failed) {
+			rc = -1;
+			(*failed)[(*n_failed)++] = h->host->name;
+			if (!h->n_failed && !h->n_not_attempted)
+				res->n_failed++;
+		} else if (h->run) {
+			/* links applied there: ask it again next time, even
+			 * when the configuration gives it none */
+			record_set(hn->record_path, h->host->name, h->has_links || !deletes, out);
+		}
+	}
+	fflush(out);
+	return rc;
+}
+
+void hostnet_release(struct hostnet *hn)
+{
+	size_t i;
+
+	for (i = 0; i < hn->n; i++) {
+		call_reset(&hn->hosts[i]);
+		free(hn->hosts[i].spec);
+		free(hn->hosts[i].lines);
+	}
+	free(hn->hosts);
+	free(hn->record_path);
+	memset(hn, 0, sizeof(*hn));
+}
