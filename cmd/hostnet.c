@@ -23,8 +23,10 @@
 #include "reconcile/hostnet.h"
 
 #define RECORD_NAME "hostnet.json"
-/* Confirmation attempts: this long between them. */
+/* Confirmation attempts: this long between them, and for this long after
+ * the host's deadline (to hear that it rolled back). */
 #define CONFIRM_RETRY 1.0
+#define CONFIRM_GRACE 5.0
 
 struct hostnet_host {
 	const struct vf_host *host;
@@ -438,42 +440,41 @@ static void take_outcomes(struct hostnet_host *h, const json_t *doc, bool confir
 	}
 }
 
-/* Confirm the change of h (token) over fresh connections until the
- * deadline; true when confirmed. */
+/*
+ * Confirm the change of h (token) over fresh connections, retrying until
+ * a little after the host's deadline: the host decides under its lock, so
+ * a confirmation either arrives first (and proves it can be reached) or
+ * finds the change rolled back.  True when confirmed.
+ */
 static bool confirm(struct hostnet_host *h, const char *token, double deadline)
 {
 	const char *args[] = { "confirm", "--token", token, "--json", NULL };
-	char *last = NULL;
-	const char *status;
-	char *keep_spec = h->spec;
-	bool ok = false;
+	char *last = NULL, *keep_spec = h->spec;
+	double until = deadline + CONFIRM_GRACE;
+	bool ok = false, answered = false;
 
 	h->spec = NULL;       /* confirm reads no spec */
-	for (;;) {
-		double left = deadline - now();
-		if (left < 0.5)
-			break;
-		if (call(h, args, left < 10 ? left : 10, VF_REMOTE_FRESH) == 0) {
-			status = doc_str(h->doc, "status");
-			if (!strcmp(status, "confirmed")) {
-				ok = true;
-				break;
-			}
+	do {
+		double left = until - now();
+		if (call(h, args, left > 10 ? 10 : left > 1 ? left : 1, VF_REMOTE_FRESH) == 0) {
+			const char *status = doc_str(h->doc, "status");
+			ok = !strcmp(status, "confirmed");
 			free(last);
 			last = xstrdup(doc_str(h->doc, "error") ? doc_str(h->doc, "error") : status);
-			break;   /* the host said no: rolled back already, or no such change */
+			answered = true;
+			break;   /* the host decided */
 		}
 		free(last);
 		last = h->error;
 		h->error = NULL;
-		if (deadline - now() > CONFIRM_RETRY)
+		if (until - now() > CONFIRM_RETRY)
 			usleep((useconds_t)(CONFIRM_RETRY * 1e6));
-	}
-	if (!ok) {
-		lines_add(h, "host %s: the link changes were not confirmed: %s; the host rolls "
-			  "them back by itself at the end of its confirm timeout",
-			  h->host->name, last ? last : "no answer in time");
-	}
+	} while (now() < until);
+	if (!ok)
+		lines_add(h, "host %s: the link changes were not confirmed: %s%s", h->host->name,
+			  last ? last : "no answer in time",
+			  answered ? "" : "; the host rolls them back by itself at the end of its "
+					  "confirm timeout");
 	free(last);
 	h->spec = keep_spec;
 	return ok;
@@ -559,8 +560,7 @@ static bool phase_has(const struct vf_plan *plan, const char *host, bool deletes
 	size_t k;
 
 	for (k = 0; k < plan->n_links; k++)
-		if (!strcmp(plan->links[k].host, host) &&
-		    (plan->links[k].type == VF_ACTION_DELETE) == deletes)
+		if (!strcmp(plan->links[k].host, host) && vf_plan_link_late(plan, k) == deletes)
 			return true;
 	return false;
 }
@@ -590,7 +590,7 @@ int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const stru
 			/* what this phase would change there is not attempted */
 			for (k = 0; k < plan->n_links; k++)
 				if (!strcmp(plan->links[k].host, h->host->name) &&
-				    (plan->links[k].type == VF_ACTION_DELETE) == deletes) {
+				    vf_plan_link_late(plan, k) == deletes) {
 					lines_add(h, "%s: not attempted: the changes before it on host "
 						  "%s failed", plan->links[k].address, h->host->name);
 					h->n_not_attempted++;

@@ -19,6 +19,7 @@ iproute2 util-linux procps time
 python3 python3-jsonschema python3-yaml
 linux-image-amd64 busybox-static xz-utils
 openssh-server openssh-client
+systemd
 "
 
 missing() {

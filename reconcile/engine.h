@@ -150,6 +150,9 @@ struct json_t *vf_plan_links_json(const struct vf_plan *plan);
  * to plan; host: the host they are of, or NULL to read each change's
  * "host".  0, or -1 when one is malformed. */
 int vf_plan_add_links(struct vf_plan *plan, const char *host, const struct json_t *changes);
+/* Does plan->links[i] run after the other changes (a delete, or a port's
+ * release from a bridge or bond deleted with it)? */
+bool vf_plan_link_late(const struct vf_plan *plan, size_t i);
 
 /* ---- import ------------------------------------------------------------- */
 

@@ -22,8 +22,12 @@
 #include "reconcile/model.h"
 #include "reconcile/util.h"
 
-/* Default host-local state file (ownership records); --state-file overrides. */
+/* Default host-local state file (ownership records); --state-file overrides.
+ * The other host-local files live in the same directory. */
 #define VF_HOSTNET_STATE_FILE "/var/lib/virtform/hostnet.json"
+#define VF_HOSTNET_PENDING_NAME "hostnet-pending.json"
+#define VF_HOSTNET_CONFIRMED_NAME "hostnet-confirmed.json"
+#define VF_HOSTNET_LOCK_NAME "hostnet.lock"
 
 enum vf_host_link_kind {
 	VF_HOST_LINK_ETHERNET,   /* a NIC (or veth): never created, MTU and master only */
@@ -52,6 +56,12 @@ struct vf_host_link {
 	const char *vlan_base;
 	unsigned vlan_id;
 	const char *bond_mode;      /* desired: NULL = the kernel's default */
+	/* bond: options by kernel name ("miimon") with canonical values
+	 * ("100", "fast"; vf_hostnet_bond_option_canon); desired: only those
+	 * the config sets, the others are left as they are; observed: those
+	 * the kernel reports for the bond's mode */
+	struct vf_label *bond_options;
+	size_t n_bond_options;
 	const char **ports;         /* bond/bridge; desired: informational, the
 				     * ports carry the master */
 	size_t n_ports;
@@ -101,6 +111,33 @@ void vf_hostnet_owned_add(struct vf_hostnet_owned *o, const char *name, const ch
  * fsync, rename, fsync of the directory; the directory is created (0700)
  * when missing.  0, or -1 with *error (malloc'd). */
 int vf_hostnet_owned_write(const char *path, const struct vf_hostnet_owned *o, char **error);
+struct json_t;
+/* o as {"links": [{"name", "owner"}]} (a new reference), and back
+ * (0, or -1 with *error naming what is wrong; what names the document). */
+struct json_t *vf_hostnet_owned_json(const struct vf_hostnet_owned *o);
+int vf_hostnet_owned_from_json(const struct json_t *doc, const char *what,
+			       struct vf_hostnet_owned *out, char **error);
+/*
+ * Write doc to path atomically: a temporary file beside it (mode 0600),
+ * fsync, rename, fsync of the directory; the directory is created (0700)
+ * when missing.  what names the file in messages ("host network state").
+ * 0, or -1 with *error (malloc'd).
+ */
+int vf_hostnet_write_json(const char *path, const struct json_t *doc, const char *what,
+			  char **error);
+
+/*
+ * Bond options (hosts[].interfaces[].options of a bond): the kernel's
+ * option names virtform sets over netlink.  Check name=value and give its
+ * canonical text (*canon, static or in arena): numbers without leading
+ * zeros, enumerations by name ("1" -> "fast" for lacp_rate).  0, or -1
+ * with *error (malloc'd): an unknown name (with a did-you-mean) or a bad
+ * value (with the accepted ones).
+ */
+int vf_hostnet_bond_option_canon(struct vf_arena *arena, const char *name, const char *value,
+				 const char **canon, char **error);
+/* The known option names, ", "-separated, for messages. */
+const char *vf_hostnet_bond_option_names(void);
 
 enum vf_hostnet_op {
 	VF_HOSTNET_CREATE,
@@ -150,9 +187,48 @@ int vf_hostnet_plan_build(const char *host, const struct vf_host_links *desired,
 			  const struct vf_hostnet_owned *owned, struct vf_hostnet_plan *plan,
 			  struct vf_diags *diags);
 void vf_hostnet_plan_release(struct vf_hostnet_plan *plan);
+/* Leave out the deletes (`--no-delete`: the controller's first phase),
+ * and the releases of ports from the bridges and bonds they delete (the
+ * delete releases them); a replace stays. */
+void vf_hostnet_plan_drop_deletes(struct vf_hostnet_plan *plan);
 
 /* Text like `virtform plan` ("No changes." when empty) and JSON. */
 void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out);
 int vf_hostnet_plan_print_json(const struct vf_hostnet_plan *plan, FILE *out);
+/* One change of the plan as JSON ({"address", "name", "kind", "action",
+ * "reason", "fields"}), a new reference; the whole document that
+ * vf_hostnet_plan_print_json prints ({"host", "status": "planned",
+ * "changes", "unmanaged"}). */
+struct json_t *vf_hostnet_action_json(const struct vf_hostnet_plan *plan, size_t i);
+struct json_t *vf_hostnet_plan_json(const struct vf_hostnet_plan *plan);
+
+/* ---- the host spec: what the controller sends a host ------------------- */
+
+/*
+ * The desired links of one host as one JSON document, the "host spec"
+ * (docs/hostnet.md): what `virtform plan`/`apply` send to `virtform host
+ * plan|apply --spec -` on a host over SSH, and what the host keeps as its
+ * last confirmed state (`host apply --last-confirmed`):
+ *
+ *   {"format": "virtform-host-spec", "version": 1, "host": "lab1",
+ *    "links": [{"name", "kind", "mtu", "master", "vlan_base", "vlan_id",
+ *               "bond_mode", "bond_options": {"miimon": "100"}, "ports",
+ *               "stp", "absent", "owner", "master_owner",
+ *               "pos": {"file", "line", "col"}}]}
+ *
+ * Absent strings are null; stp is null (leave), false or true.  Positions
+ * travel with the links so that a host's plan-time errors name the
+ * controller's config file and line.
+ */
+/* A new jansson object (the caller decrefs). */
+struct json_t *vf_hostnet_spec_json(const char *host, const struct vf_host_links *desired);
+/*
+ * Parse doc into out (strings in out->arena) and *host (in out->arena).
+ * 0, or -1 with *error (malloc'd) naming what is wrong ("link 3: kind
+ * 'brdige' is not one of ...").  Checks every field's type and range as
+ * the config loader would (names, VLAN ids, MTUs).
+ */
+int vf_hostnet_spec_parse(const struct json_t *doc, struct vf_host_links *out,
+			  const char **host, char **error);
 
 #endif

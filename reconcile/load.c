@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "reconcile/hostnet.h"
 #include "reconcile/model.h"
 #include "reconcile/yaml.h"
 
@@ -1706,6 +1707,16 @@ struct vf_config *vf_config_load(const char *path, struct vf_diags *diags)
 	/* References into a file that did not parse would only add noise. */
 	if (!L.unreadable)
 		resolve_all(&L);
+	/*
+	 * Each host's links as host networking would make them: two networks
+	 * deriving one link differently, a bad bond option, are mistakes in
+	 * the configuration, found here without contacting any host.
+	 */
+	for (i = 0; diags->n_errors == errors_before && i < c->n_hosts; i++) {
+		struct vf_host_links links = { .arena = VF_ARENA_INIT };
+		vf_hostnet_desired(c, &c->hosts[i], &links, diags);
+		vf_host_links_release(&links);
+	}
 	for (i = 0; i < KIND_COUNT; i++)
 		vf_strmap_release(&L.defined[i]);
 	free(L.refs);

@@ -61,6 +61,36 @@ static void print_fields(const struct vf_action *a, FILE *out)
 	vf_arena_release(&scratch);
 }
 
+/*
+ * Does link change i run in apply's second phase (cmd/hostnet.c): a
+ * delete, or a port's release from a bridge or bond that is deleted?
+ */
+bool vf_plan_link_late(const struct vf_plan *plan, size_t i)
+{
+	const struct vf_link_change *l = &plan->links[i];
+	size_t j, k;
+
+	if (l->type == VF_ACTION_DELETE)
+		return true;
+	if (l->type != VF_ACTION_UPDATE || !l->n_fields)
+		return false;
+	for (j = 0; j < l->n_fields; j++) {
+		const struct vf_link_field *f = &l->fields[j];
+		bool gone = false;
+		if (strcmp(f->field, "master") || !f->after || strcmp(f->after, "(none)") ||
+		    !f->before)
+			return false;
+		for (k = 0; k < plan->n_links; k++)
+			if (plan->links[k].type == VF_ACTION_DELETE &&
+			    !strcmp(plan->links[k].host, l->host) &&
+			    !strcmp(plan->links[k].name, f->before))
+				gone = true;
+		if (!gone)
+			return false;
+	}
+	return true;
+}
+
 /* One link change, as `virtform host plan` prints it. */
 static void print_link(const struct vf_link_change *l, FILE *out, bool color)
 {
@@ -103,7 +133,7 @@ void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
 	/* host links first (they are made before anything uses them),
 	 * their deletes last */
 	for (i = 0; i < plan->n_links; i++)
-		if (plan->links[i].type != VF_ACTION_DELETE)
+		if (!vf_plan_link_late(plan, i))
 			print_link(&plan->links[i], out, color);
 	for (i = 0; i < plan->n_actions; i++) {
 		const struct vf_action *a = &plan->actions[i];
@@ -124,7 +154,7 @@ void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
 		print_fields(a, out);
 	}
 	for (i = 0; i < plan->n_links; i++)
-		if (plan->links[i].type == VF_ACTION_DELETE)
+		if (vf_plan_link_late(plan, i))
 			print_link(&plan->links[i], out, color);
 	fprintf(out, "\nPlan: %u to create, %u to update, %u to replace, %u to destroy",
 		plan->counts[VF_ACTION_CREATE] + plan->link_counts[VF_ACTION_CREATE],

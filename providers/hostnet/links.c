@@ -57,6 +57,46 @@ static const char *const bond_modes[] = {
 	"802.3ad", "balance-tlb", "balance-alb",
 };
 
+/*
+ * The bond options virtform reads and sets: IFLA_BOND_* attribute, width
+ * (1 or 4 bytes), the names of an enumeration's values (by kernel number),
+ * whether the value is a link (an ifindex on the wire) and the modes (bit
+ * per bond_modes index) the kernel takes it in; it reports every one in
+ * any mode, so reading keeps only those of the bond's mode.
+ * reconcile/hostnet.c checks values with the same table: keep them in step.
+ */
+enum {
+	M_RR = 1 << 0, M_AB = 1 << 1, M_XOR = 1 << 2, M_BC = 1 << 3,
+	M_AD = 1 << 4, M_TLB = 1 << 5, M_ALB = 1 << 6, M_ALL = 0x7f,
+};
+static const char *const lacp_rates[] = { "slow", "fast", NULL };
+static const char *const ad_selects[] = { "stable", "bandwidth", "count", NULL };
+static const char *const xmit_hash_policies[] = {
+	"layer2", "layer3+4", "layer2+3", "encap2+3", "encap3+4", "vlan+srcmac", NULL,
+};
+static const char *const primary_reselects[] = { "always", "better", "failure", NULL };
+
+static const struct bond_attr {
+	const char *name;
+	int attr;
+	int width;
+	const char *const *values;
+	bool link;
+	unsigned modes;
+} bond_attrs[] = {
+	{ "miimon", IFLA_BOND_MIIMON, 4, NULL, false, M_ALL },
+	{ "updelay", IFLA_BOND_UPDELAY, 4, NULL, false, M_ALL },
+	{ "downdelay", IFLA_BOND_DOWNDELAY, 4, NULL, false, M_ALL },
+	{ "arp_interval", IFLA_BOND_ARP_INTERVAL, 4, NULL, false, M_RR | M_AB | M_XOR | M_BC },
+	{ "lacp_rate", IFLA_BOND_AD_LACP_RATE, 1, lacp_rates, false, M_AD },
+	{ "ad_select", IFLA_BOND_AD_SELECT, 1, ad_selects, false, M_AD },
+	{ "xmit_hash_policy", IFLA_BOND_XMIT_HASH_POLICY, 1, xmit_hash_policies, false, M_ALL },
+	{ "primary", IFLA_BOND_PRIMARY, 4, NULL, true, M_AB | M_TLB | M_ALB },
+	{ "primary_reselect", IFLA_BOND_PRIMARY_RESELECT, 1, primary_reselects, false,
+	  M_AB | M_TLB | M_ALB },
+	{ "min_links", IFLA_BOND_MIN_LINKS, 4, NULL, false, M_ALL },
+};
+
 const char *vf_link_kind_name(enum vf_link_kind kind)
 {
 	switch (kind) {
@@ -180,6 +220,8 @@ struct info_data {
 	char kind[32];
 	int stp;                 /* -1 unknown */
 	int bond_mode;           /* -1 unknown */
+	bool has_opt[VF_ARRAY_SIZE(bond_attrs)];   /* bond options as sent */
+	uint32_t opt[VF_ARRAY_SIZE(bond_attrs)];
 };
 
 struct info_dump {
@@ -223,9 +265,21 @@ static int info_dump_cb(struct nl_msg *msg, void *arg)
 			it->stp = nla_get_u32(br[IFLA_BR_STP_STATE]) != 0;
 	} else if (!strcmp(it->kind, "bond")) {
 		struct nlattr *bo[IFLA_BOND_MAX + 1];
-		if (nla_parse_nested(bo, IFLA_BOND_MAX, li[IFLA_INFO_DATA], NULL) == 0 &&
-		    bo[IFLA_BOND_MODE] && nla_len(bo[IFLA_BOND_MODE]) >= 1)
+		size_t i;
+
+		if (nla_parse_nested(bo, IFLA_BOND_MAX, li[IFLA_INFO_DATA], NULL) < 0)
+			return NL_OK;
+		if (bo[IFLA_BOND_MODE] && nla_len(bo[IFLA_BOND_MODE]) >= 1)
 			it->bond_mode = nla_get_u8(bo[IFLA_BOND_MODE]);
+		for (i = 0; i < VF_ARRAY_SIZE(bond_attrs); i++) {
+			const struct nlattr *a = bo[bond_attrs[i].attr];
+
+			if (!a || nla_len(a) < bond_attrs[i].width)
+				continue;
+			it->has_opt[i] = true;
+			it->opt[i] = bond_attrs[i].width == 1 ? nla_get_u8((struct nlattr *)a)
+							      : nla_get_u32((struct nlattr *)a);
+		}
 	}
 	return NL_OK;
 }
@@ -312,6 +366,52 @@ static void link_fill(struct vf_link *l, struct rtnl_link *rl, const struct info
 		snprintf(l->bond_mode, sizeof(l->bond_mode), "%s", bond_modes[info->bond_mode]);
 }
 
+/* The options of bond l that apply in its mode, as text. */
+static void bond_options_fill(struct vf_link_list *list, struct vf_link *l,
+			      const struct info_data *info)
+{
+	unsigned bit = info && info->bond_mode >= 0 ? 1u << info->bond_mode : M_RR;
+	size_t i;
+
+	for (i = 0; info && i < VF_ARRAY_SIZE(bond_attrs); i++) {
+		const struct bond_attr *b = &bond_attrs[i];
+		struct vf_link_bond_option *o;
+		uint32_t v = info->opt[i];
+		const struct vf_link *primary = NULL;
+
+		if (!info->has_opt[i] || !(b->modes & bit) ||
+		    l->n_bond_options == VF_LINK_BOND_OPTIONS_MAX)
+			continue;
+		if (b->link && !(primary = list_by_ifindex(list, (int)v)))
+			continue;   /* none set */
+		o = &l->bond_options[l->n_bond_options++];
+		snprintf(o->name, sizeof(o->name), "%s", b->name);
+		if (primary) {
+			snprintf(o->value, sizeof(o->value), "%s", primary->name);
+		} else if (b->values) {
+			size_t k = 0;
+			while (b->values[k] && k < v)
+				k++;
+			if (b->values[k])
+				snprintf(o->value, sizeof(o->value), "%s", b->values[k]);
+			else
+				snprintf(o->value, sizeof(o->value), "%u", v);
+		} else {
+			snprintf(o->value, sizeof(o->value), "%u", v);
+		}
+	}
+}
+
+const char *vf_link_bond_option(const struct vf_link *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_bond_options; i++)
+		if (!strcmp(l->bond_options[i].name, name))
+			return l->bond_options[i].value;
+	return NULL;
+}
+
 int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **error)
 {
 	struct nl_cache *cache = NULL;
@@ -380,6 +480,9 @@ int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **er
 		if (m)
 			m->ports[m->n_ports++] = out->links[i].name;
 	}
+	for (i = 0; i < n; i++)
+		if (out->links[i].kind == VF_LINK_KIND_BOND)
+			bond_options_fill(out, &out->links[i], info_find(&dump, out->links[i].ifindex));
 	free(masters);
 	free(lowers);
 	free(dump.items);
@@ -653,9 +756,104 @@ int vf_link_create_vlan(struct vf_netlink *nl, const char *name, const char *bas
 	return rc < 0 ? create_failed(nl, "vlan", name, base, rc, error) : 0;
 }
 
+/* One bond option ready for the wire. */
+struct bond_value {
+	const struct bond_attr *attr;
+	uint32_t value;
+};
+
+/* Check and encode opts (primary: the port's ifindex; "" clears it). */
+static int bond_encode(struct vf_netlink *nl, const char *bond,
+		       const struct vf_link_bond_option *opts, size_t n, struct bond_value *out,
+		       char **error)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		const struct bond_attr *b = NULL;
+		const char *v = opts[i].value;
+
+		for (k = 0; k < VF_ARRAY_SIZE(bond_attrs); k++)
+			if (!strcmp(bond_attrs[k].name, opts[i].name))
+				b = &bond_attrs[k];
+		if (!b)
+			return fail(error, VF_LINK_ERR_INVALID, "bond '%s': unknown option '%s'",
+				    bond, opts[i].name);
+		out[i].attr = b;
+		if (b->link) {
+			struct rtnl_link *port;
+			int rc;
+
+			out[i].value = 0;
+			if (!v[0])
+				continue;
+			rc = must_get(nl, "port", v, &port, error);
+			if (rc < 0)
+				return rc;
+			out[i].value = (uint32_t)rtnl_link_get_ifindex(port);
+			rtnl_link_put(port);
+		} else if (b->values) {
+			for (k = 0; b->values[k] && strcmp(b->values[k], v); k++)
+				;
+			if (!b->values[k])
+				return fail(error, VF_LINK_ERR_INVALID,
+					    "bond '%s': option '%s' does not take '%s'", bond, b->name, v);
+			out[i].value = (uint32_t)k;
+		} else {
+			char *end;
+			unsigned long x;
+
+			errno = 0;
+			x = strtoul(v, &end, 10);
+			if (!v[0] || *end || errno || x > INT32_MAX || v[0] == '-')
+				return fail(error, VF_LINK_ERR_INVALID,
+					    "bond '%s': option '%s' takes a whole number, not '%s'",
+					    bond, b->name, v);
+			out[i].value = (uint32_t)x;
+		}
+	}
+	return 0;
+}
+
+/* RTM_NEWLINK for a bond: create name (ifindex 0) with mode (-1: the
+ * kernel's default) and the options, or change the bond ifindex. */
+static int bond_newlink(struct vf_netlink *nl, int ifindex, const char *name, unsigned mtu,
+			int mode, const struct bond_value *v, size_t n)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct nlattr *info, *idata;
+	struct nl_msg *msg;
+	size_t i;
+
+	msg = nlmsg_alloc_simple(RTM_NEWLINK, ifindex ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+	if (!msg)
+		return -NLE_NOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
+	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
+	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_KIND, "bond") < 0 ||
+	    !(idata = nla_nest_start(msg, IFLA_INFO_DATA)) ||
+	    (mode >= 0 && nla_put_u8(msg, IFLA_BOND_MODE, (uint8_t)mode) < 0))
+		goto nomem;
+	/* the kernel applies them in its own order (miimon before the delays) */
+	for (i = 0; i < n; i++)
+		if ((v[i].attr->width == 1 ? nla_put_u8(msg, v[i].attr->attr, (uint8_t)v[i].value)
+					   : nla_put_u32(msg, v[i].attr->attr, v[i].value)) < 0)
+			goto nomem;
+	nla_nest_end(msg, idata);
+	nla_nest_end(msg, info);
+	return nl_send_sync(nl->sk, msg);   /* frees msg */
+nomem:
+	nlmsg_free(msg);
+	return -NLE_NOMEM;
+}
+
 int vf_link_create_bond(struct vf_netlink *nl, const char *name, const char *mode,
+			const struct vf_link_bond_option *opts, size_t n_opts,
 			unsigned mtu, char **error)
 {
+	struct bond_value *v;
 	size_t m = 0;
 	int rc;
 
@@ -672,9 +870,77 @@ int vf_link_create_bond(struct vf_netlink *nl, const char *name, const char *mod
 	}
 	if ((rc = must_be_new(nl, "bond", name, error)) < 0)
 		return rc;
-	rc = KERNEL_CALL(nl, newlink_send(nl, 0, name, mtu, "bond", mode ? IFLA_BOND_MODE : 0, 1,
-					      (uint32_t)m));
-	return rc < 0 ? create_failed(nl, "bond", name, NULL, rc, error) : 0;
+	v = xcalloc(n_opts + 1, sizeof(*v));
+	rc = bond_encode(nl, name, opts, n_opts, v, error);
+	if (rc == 0) {
+		rc = KERNEL_CALL(nl, bond_newlink(nl, 0, name, mtu, mode ? (int)m : -1, v, n_opts));
+		if (rc < 0)
+			rc = create_failed(nl, "bond", name, NULL, rc, error);
+	}
+	free(v);
+	return rc;
+}
+
+static bool nl_busy(int err)
+{
+	return err == -NLE_BUSY || err == NLE_BUSY;
+}
+
+int vf_link_set_bond_options(struct vf_netlink *nl, const char *name,
+			     const struct vf_link_bond_option *opts, size_t n_opts, char **error)
+{
+	struct rtnl_link *l;
+	struct bond_value *v;
+	const char *type;
+	char buf[320];
+	int rc, ifindex;
+
+	if ((rc = must_get(nl, "bond", name, &l, error)) < 0)
+		return rc;
+	type = rtnl_link_get_type(l);
+	ifindex = rtnl_link_get_ifindex(l);
+	if (!type || strcmp(type, "bond")) {
+		rtnl_link_put(l);
+		return fail(error, VF_LINK_ERR_INVALID, "'%s' is not a bond: cannot set bond options",
+			    name);
+	}
+	v = xcalloc(n_opts + 1, sizeof(*v));
+	rc = bond_encode(nl, name, opts, n_opts, v, error);
+	if (rc == 0) {
+		char *up_error = NULL;
+
+		rc = KERNEL_CALL(nl, bond_newlink(nl, ifindex, NULL, 0, -1, v, n_opts));
+		if (nl_busy(rc) && (rtnl_link_get_flags(l) & IFF_UP) &&
+		    vf_link_set_up(nl, name, false, &up_error) == 0) {
+			/* lacp_rate, ad_select: only while down */
+			rc = KERNEL_CALL(nl, bond_newlink(nl, ifindex, NULL, 0, -1, v, n_opts));
+			if (vf_link_set_up(nl, name, true, &up_error) < 0 && rc == 0) {
+				*error = up_error;
+				up_error = NULL;
+				rc = VF_LINK_ERR_FAILED;
+				goto out;
+			}
+		}
+		if (rc < 0) {
+			char *what = NULL, *n2;
+			size_t i;
+
+			for (i = 0; i < n_opts; i++) {
+				n2 = xasprintf("%s%s%s %s", what ? what : "", what ? ", " : "",
+					       opts[i].name, opts[i].value[0] ? opts[i].value : "(none)");
+				free(what);
+				what = n2;
+			}
+			rc = fail(error, VF_LINK_ERR_FAILED, "bond '%s': cannot set %s: %s", name,
+				  what ? what : "no options", nl_text(nl, rc, buf, sizeof(buf)));
+			free(what);
+		}
+out:
+		free(up_error);
+	}
+	free(v);
+	rtnl_link_put(l);
+	return rc;
 }
 
 int vf_link_create_veth(struct vf_netlink *nl, const char *name, const char *peer, char **error)

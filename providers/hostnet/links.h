@@ -50,6 +50,16 @@ enum vf_link_kind {
 /* "ethernet", "veth", "bridge", "vlan", "bond", "other". */
 const char *vf_link_kind_name(enum vf_link_kind kind);
 
+/* Bond options virtform reads and sets (links.c lists them), at most: */
+#define VF_LINK_BOND_OPTIONS_MAX 12
+
+/* One bond option as text: the kernel's option name ("miimon", "lacp_rate",
+ * "primary") and value ("100", "fast", "eth1"), as `ip -d link` shows them. */
+struct vf_link_bond_option {
+	char name[24];
+	char value[24];
+};
+
 /*
  * One link.  Strings are fixed arrays ("" when absent), so a record can be
  * copied by value.  ports point at other records' names in the same
@@ -70,6 +80,10 @@ struct vf_link {
 	unsigned vlan_id;                    /* 0 unless a vlan */
 	/* bond */
 	char bond_mode[16];                  /* kernel mode name; "" unless a bond */
+	/* the options the kernel reports that apply in the bond's mode (lacp_rate
+	 * only in 802.3ad, primary only when one is set, ...) */
+	struct vf_link_bond_option bond_options[VF_LINK_BOND_OPTIONS_MAX];
+	size_t n_bond_options;
 	/* bridge */
 	int stp;                             /* bridge: 0 off, 1 on; -1 unknown or not a bridge */
 	/* bond and bridge: the links whose master this is, in ifindex order */
@@ -95,6 +109,8 @@ void vf_netlink_close(struct vf_netlink *nl);
 int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **error);
 void vf_link_list_release(struct vf_link_list *list);
 const struct vf_link *vf_link_list_find(const struct vf_link_list *list, const char *name);
+/* A bond option's value as read, or NULL when the kernel did not report it. */
+const char *vf_link_bond_option(const struct vf_link *l, const char *name);
 
 /*
  * Checks without the kernel.  vf_link_check_name: non-empty, at most 15
@@ -125,9 +141,25 @@ int vf_link_create_bridge(struct vf_netlink *nl, const char *name, unsigned mtu,
  * 8021q VF_LINK_ERR_UNSUPPORTED. */
 int vf_link_create_vlan(struct vf_netlink *nl, const char *name, const char *base,
 			unsigned id, unsigned mtu, char **error);
-/* mode: a kernel bond mode name ("active-backup", "802.3ad", ...), or NULL for the default. */
+/* mode: a kernel bond mode name ("active-backup", "802.3ad", ...), or NULL
+ * for the default; opts (n_opts of them): options set in the same request,
+ * after the mode (see vf_link_set_bond_options). */
 int vf_link_create_bond(struct vf_netlink *nl, const char *name, const char *mode,
+			const struct vf_link_bond_option *opts, size_t n_opts,
 			unsigned mtu, char **error);
+/*
+ * Set bond options in one request: miimon, updelay, downdelay,
+ * arp_interval (milliseconds), lacp_rate (slow|fast), ad_select
+ * (stable|bandwidth|count), xmit_hash_policy (layer2|layer3+4|layer2+3|
+ * encap2+3|encap3+4|vlan+srcmac), primary (a port's name; "" clears it),
+ * primary_reselect (always|better|failure), min_links.  An unknown name or
+ * value is VF_LINK_ERR_INVALID before anything is sent.  The kernel takes
+ * some (lacp_rate, ad_select) only while the bond is down: when it says so
+ * for a bond that is up, the bond is brought down, changed and brought up
+ * again.
+ */
+int vf_link_set_bond_options(struct vf_netlink *nl, const char *name,
+			     const struct vf_link_bond_option *opts, size_t n_opts, char **error);
 /* A veth pair name <-> peer, both in the calling thread's namespace
  * (tests; lab uplinks). */
 int vf_link_create_veth(struct vf_netlink *nl, const char *name, const char *peer, char **error);

@@ -13,6 +13,7 @@
  * by the error code the production function returns, never by skipping.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "providers/hostnet/links.h"
+#include "reconcile/util.h"
 #include "tests/tap.h"
 
 static struct vf_netlink *nl;
@@ -250,6 +252,104 @@ static void test_vlan(void)
 	free(error);
 }
 
+static struct vf_link_bond_option opt(const char *name, const char *value)
+{
+	struct vf_link_bond_option o;
+
+	snprintf(o.name, sizeof(o.name), "%s", name);
+	snprintf(o.value, sizeof(o.value), "%s", value);
+	return o;
+}
+
+/* name's option as read back ("(none)" when not reported). */
+static char *read_option(const char *name, const char *option)
+{
+	struct vf_link_list list;
+	const struct vf_link *l;
+	const char *v;
+	char *r;
+
+	read_links(&list);
+	l = vf_link_list_find(&list, name);
+	v = l ? vf_link_bond_option(l, option) : NULL;
+	r = xstrdup(v ? v : "(none)");
+	vf_link_list_release(&list);
+	return r;
+}
+
+#define is_option(bond, option, want, title) do {                               \
+	char *got_ = read_option((bond), (option));                             \
+	is_str(got_, (want), "%s", (title));                                    \
+	free(got_);                                                             \
+} while (0)
+
+/* On a kernel with bonding: vfhbond0 (active-backup) with port vfh1. */
+static void test_bond_options(void)
+{
+	struct vf_link_bond_option o[3];
+	char *error = NULL;
+	int rc;
+
+	o[0] = opt("miimon", "100");
+	o[1] = opt("updelay", "200");
+	o[2] = opt("primary", "vfh1");
+	rc = vf_link_set_bond_options(nl, "vfhbond0", o, 3, &error);
+	is_done(rc, &error, "vfhbond0: set miimon 100, updelay 200, primary vfh1");
+	is_option("vfhbond0", "miimon", "100", "vfhbond0: miimon 100 reads back");
+	is_option("vfhbond0", "updelay", "200", "vfhbond0: updelay 200 reads back");
+	is_option("vfhbond0", "primary", "vfh1", "vfhbond0: primary vfh1 reads back");
+	is_option("vfhbond0", "lacp_rate", "(none)",
+		  "vfhbond0: lacp_rate is not reported in active-backup mode");
+	rc = vf_link_set_up(nl, "vfhbond0", true, &error);
+	is_done(rc, &error, "vfhbond0 up");
+	o[0] = opt("miimon", "50");
+	o[1] = opt("primary", "");
+	rc = vf_link_set_bond_options(nl, "vfhbond0", o, 2, &error);
+	is_done(rc, &error, "vfhbond0 (up): miimon 50, primary cleared");
+	is_option("vfhbond0", "miimon", "50", "vfhbond0: miimon 50 reads back");
+	is_option("vfhbond0", "primary", "(none)", "vfhbond0: primary cleared");
+	o[0] = opt("lacp_rate", "fast");
+	rc = vf_link_set_bond_options(nl, "vfhbond0", o, 1, &error);
+	is_int(rc, VF_LINK_ERR_FAILED, "lacp_rate in active-backup mode: the kernel refuses");
+	ok(error && !strncmp(error, "bond 'vfhbond0': cannot set lacp_rate fast: ", 44),
+	   "lacp_rate in active-backup mode: message names the bond and the option (%s)",
+	   error ? error : "none");
+	free(error);
+}
+
+/* On a kernel with bonding: an 802.3ad bond created with options, and
+ * lacp_rate (which the kernel takes only while the bond is down) changed
+ * while it is up. */
+static void test_bond_8023ad(void)
+{
+	struct vf_link_bond_option o[3];
+	struct vf_link_list list;
+	const struct vf_link *b;
+	char *error = NULL;
+	int rc;
+
+	o[0] = opt("miimon", "100");
+	o[1] = opt("lacp_rate", "fast");
+	o[2] = opt("xmit_hash_policy", "layer3+4");
+	rc = vf_link_create_bond(nl, "vfhbond1", "802.3ad", o, 3, 0, &error);
+	is_done(rc, &error, "create 802.3ad bond vfhbond1 with miimon, lacp_rate, xmit_hash_policy");
+	is_option("vfhbond1", "miimon", "100", "vfhbond1: miimon 100");
+	is_option("vfhbond1", "lacp_rate", "fast", "vfhbond1: lacp_rate fast");
+	is_option("vfhbond1", "xmit_hash_policy", "layer3+4", "vfhbond1: xmit_hash_policy layer3+4");
+	rc = vf_link_set_up(nl, "vfhbond1", true, &error);
+	is_done(rc, &error, "vfhbond1 up");
+	o[0] = opt("lacp_rate", "slow");
+	rc = vf_link_set_bond_options(nl, "vfhbond1", o, 1, &error);
+	is_done(rc, &error, "vfhbond1 (up): lacp_rate slow");
+	is_option("vfhbond1", "lacp_rate", "slow", "vfhbond1: lacp_rate slow reads back");
+	read_links(&list);
+	b = vf_link_list_find(&list, "vfhbond1");
+	ok(b && b->up, "vfhbond1: up again after the lacp_rate change");
+	vf_link_list_release(&list);
+	rc = vf_link_delete(nl, "vfhbond1", &error);
+	is_done(rc, &error, "delete vfhbond1");
+}
+
 static void test_bond(void)
 {
 	struct vf_link_list list;
@@ -257,7 +357,7 @@ static void test_bond(void)
 	char *error = NULL;
 	int rc;
 
-	rc = vf_link_create_bond(nl, "vfhbond0", "active-backup", 0, &error);
+	rc = vf_link_create_bond(nl, "vfhbond0", "active-backup", NULL, 0, 0, &error);
 	if (rc == VF_LINK_ERR_UNSUPPORTED) {
 		diag("this kernel has no bonding support: asserting the message");
 		is_str(error, "bond 'vfhbond0': kernel lacks bonding support (module bonding); "
@@ -284,10 +384,12 @@ static void test_bond(void)
 		b = vf_link_list_find(&list, "vfhbond0");
 		ok(b && b->n_ports == 1 && has_port(b, "vfh1"), "vfhbond0: ports [vfh1]");
 		vf_link_list_release(&list);
+		test_bond_options();
 		rc = vf_link_release(nl, "vfh1", &error);
 		is_done(rc, &error, "release vfh1 from vfhbond0");
 		rc = vf_link_delete(nl, "vfhbond0", &error);
 		is_done(rc, &error, "delete vfhbond0");
+		test_bond_8023ad();
 	}
 	free(error);
 }
@@ -336,10 +438,26 @@ static void test_errors(void)
 	is_int(rc, 0, "check_uplink: equal mtu is fine");
 	vf_link_list_release(&list);
 
-	rc = vf_link_create_bond(nl, "vfhbond0", "fastest", 0, &error);
+	rc = vf_link_create_bond(nl, "vfhbond0", "fastest", NULL, 0, 0, &error);
 	is_error(rc, VF_LINK_ERR_INVALID, error,
 		 "bond 'vfhbond0': unknown mode 'fastest'; expected balance-rr, active-backup, "
 		 "balance-xor, broadcast, 802.3ad, balance-tlb or balance-alb", "unknown bond mode");
+	{
+		struct vf_link_bond_option o = opt("miimon", "fast");
+
+		rc = vf_link_set_bond_options(nl, "vfhbr0", &o, 1, &error);
+		is_error(rc, VF_LINK_ERR_INVALID, error,
+			 "'vfhbr0' is not a bond: cannot set bond options", "bond options on a bridge");
+		rc = vf_link_create_bond(nl, "vfhbond9", NULL, &o, 1, 0, &error);
+		is_error(rc, VF_LINK_ERR_INVALID, error,
+			 "bond 'vfhbond9': option 'miimon' takes a whole number, not 'fast'",
+			 "bond option with a bad value: refused before the kernel");
+		o = opt("miimom", "1");
+		rc = vf_link_create_bond(nl, "vfhbond9", NULL, &o, 1, 0, &error);
+		is_error(rc, VF_LINK_ERR_INVALID, error, "bond 'vfhbond9': unknown option 'miimom'",
+			 "unknown bond option");
+		ok(!link_exists("vfhbond9"), "refused bonds: nothing created");
+	}
 	rc = vf_link_create_bridge(nl, "vfhbr0", 0, -1, &error);
 	is_error(rc, VF_LINK_ERR_EXISTS, error,
 		 "bridge 'vfhbr0': a link of that name exists already", "bridge that exists");
