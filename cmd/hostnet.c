@@ -45,8 +45,9 @@ struct hostnet_host {
 	bool run;                   /* this phase runs on it */
 	bool failed;
 	char *lines;                /* what to print, made by the thread */
+	char *failure;              /* why its phase failed, for the final list */
 	unsigned done[VF_ACTION_COUNT];
-	size_t n_failed, n_not_attempted;
+	size_t n_failed, n_rolled_back, n_not_attempted;
 };
 
 static double now(void)
@@ -411,8 +412,13 @@ static void lines_add(struct hostnet_host *h, const char *fmt, ...)
 	h->lines = n;
 }
 
-/* The per-change lines and counts of an apply answer. */
-static void take_outcomes(struct hostnet_host *h, const json_t *doc, bool confirmed)
+/*
+ * The per-change lines and counts of an apply answer.  confirmed: the
+ * changes done stay (else they were rolled back, unconfirmed); error:
+ * what the failed change ran into.
+ */
+static void take_outcomes(struct hostnet_host *h, const json_t *doc, bool confirmed,
+			  const char *error)
 {
 	const json_t *changes = json_object_get(doc, "changes"), *c;
 	size_t i;
@@ -421,23 +427,50 @@ static void take_outcomes(struct hostnet_host *h, const json_t *doc, bool confir
 		const char *name = doc_str(c, "name"), *action = doc_str(c, "action");
 		const char *outcome = doc_str(c, "outcome");
 
-		if (!name || !action)
+		if (!name || !action || !outcome)
 			continue;
-		if (outcome && !strcmp(outcome, "done") && confirmed) {
+		if (!strcmp(outcome, "done") && confirmed) {
 			h->done[op_of(action)]++;
 			lines_add(h, "link.%s@%s: %s", name, h->host->name, past_of(action));
-		} else if (outcome && !strcmp(outcome, "not-run")) {
+		} else if (!strcmp(outcome, "not-run")) {
 			h->n_not_attempted++;
-			lines_add(h, "link.%s@%s: not attempted: an earlier link change on the host "
-				  "failed", name, h->host->name);
-		} else {
+			lines_add(h, "link.%s@%s: not attempted: a link change before it on %s "
+				  "failed", name, h->host->name, h->host->name);
+		} else if (!strcmp(outcome, "failed")) {
 			h->n_failed++;
 			lines_add(h, "link.%s@%s: FAILED: %s", name, h->host->name,
-				  outcome && !strcmp(outcome, "done") ? "not confirmed, rolled back"
-				  : outcome && !strcmp(outcome, "rolled-back") ? "rolled back"
-				  : "failed");
+				  error ? error : "failed");
+		} else {
+			h->n_rolled_back++;
+			lines_add(h, "link.%s@%s: rolled back", name, h->host->name);
 		}
 	}
+}
+
+/* msg without its leading "host NAME: " (the line names the host). */
+static const char *without_host(const struct hostnet_host *h, const char *msg)
+{
+	size_t n = strlen(h->host->name);
+
+	if (!strncmp(msg, "host ", 5) && !strncmp(msg + 5, h->host->name, n) &&
+	    !strncmp(msg + 5 + n, ": ", 2))
+		return msg + 7 + n;
+	return msg;
+}
+
+/* The host's own line for the final list of failures. */
+static void failure(struct hostnet_host *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void failure(struct hostnet_host *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	h->failed = true;
+	free(h->failure);
+	va_start(ap, fmt);
+	h->failure = xvasprintf(fmt, ap);
+	va_end(ap);
+	lines_add(h, "host %s: %s", h->host->name, h->failure);
 }
 
 /*
@@ -471,10 +504,10 @@ static bool confirm(struct hostnet_host *h, const char *token, double deadline)
 			usleep((useconds_t)(CONFIRM_RETRY * 1e6));
 	} while (now() < until);
 	if (!ok)
-		lines_add(h, "host %s: the link changes were not confirmed: %s%s", h->host->name,
-			  last ? last : "no answer in time",
-			  answered ? "" : "; the host rolls them back by itself at the end of its "
-					  "confirm timeout");
+		failure(h, "the link changes were not confirmed: %s%s",
+			last ? last : "no answer in time",
+			answered ? "" : "; the host rolls them back by itself at the end of its "
+					"confirm timeout");
 	free(last);
 	h->spec = keep_spec;
 	return ok;
@@ -490,6 +523,7 @@ static void *apply_worker(void *opaque)
 		json_t *conf;
 		size_t i;
 		double t0, timeout;
+		bool ok;
 
 		pthread_mutex_lock(&j->lock);
 		i = j->next++;
@@ -502,45 +536,41 @@ static void *apply_worker(void *opaque)
 		t0 = now();
 		timeout = j->hn->timeout + h->confirm_timeout;
 		if (call(h, h->args, timeout, 0) < 0) {
-			h->failed = true;
-			lines_add(h, "host %s: FAILED: %s", h->host->name, h->error);
+			failure(h, "FAILED: %s", without_host(h, h->error));
 			continue;
 		}
 		status = doc_str(h->doc, "status");
 		error = doc_str(h->doc, "error");
 		rollback = doc_str(h->doc, "rollback");
 		if (!strcmp(status, "unchanged") || !strcmp(status, "applied")) {
-			take_outcomes(h, h->doc, true);
+			take_outcomes(h, h->doc, true, NULL);
 			continue;
 		}
 		if (!strcmp(status, "pending")) {
 			json_t *answer = json_incref(h->doc);
 			conf = json_object_get(answer, "confirm");
 			if (!doc_str(conf, "token")) {
-				h->failed = true;
-				lines_add(h, "host %s: FAILED: a pending change without a token",
-					  h->host->name);
+				failure(h, "FAILED: it answered a pending change without a token");
 				json_decref(answer);
 				continue;
 			}
 			/* the host's deadline, measured from our side of the call */
-			if (confirm(h, doc_str(conf, "token"), t0 + h->confirm_timeout)) {
-				take_outcomes(h, answer, true);
-			} else {
-				h->failed = true;
-				take_outcomes(h, answer, false);
-			}
+			ok = confirm(h, doc_str(conf, "token"), t0 + h->confirm_timeout);
+			take_outcomes(h, answer, ok, NULL);
 			json_decref(answer);
 			continue;
 		}
-		h->failed = true;
-		take_outcomes(h, h->doc, false);
-		lines_add(h, "host %s: FAILED: %s%s%s", h->host->name,
-			  error ? error : status, rollback ? "; rollback " : "",
-			  rollback ? rollback : "");
-		if (!json_array_size(json_object_get(h->doc, "changes")) && *h->res.err &&
-		    !error)
-			lines_add(h, "%s", h->res.err);
+		take_outcomes(h, h->doc, false, error);
+		if (!error)
+			error = *h->res.err ? h->res.err : status;
+		if (!strcmp(status, "rolled-back") || (rollback && !strcmp(rollback, "complete")))
+			failure(h, "its link changes failed and were rolled back completely: %s",
+				error);
+		else if (rollback)
+			failure(h, "its link changes FAILED and the rollback is %s: %s; check its links "
+				"with 'virtform host show' there", rollback, error);
+		else
+			failure(h, "FAILED: %s", error);
 	}
 }
 
@@ -582,8 +612,10 @@ int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const stru
 
 		free(h->lines);
 		h->lines = NULL;
+		free(h->failure);
+		h->failure = NULL;
 		memset(h->done, 0, sizeof(h->done));
-		h->n_failed = h->n_not_attempted = 0;
+		h->n_failed = h->n_rolled_back = h->n_not_attempted = 0;
 		h->failed = false;
 		h->run = h->planned && phase_has(plan, h->host->name, deletes);
 		if (h->run && listed(skip, n_skip, h->host->name)) {
@@ -631,12 +663,19 @@ int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const stru
 		for (k = 0; k < VF_ACTION_COUNT; k++)
 			res->done[k] += h->done[k];
 		res->n_failed += h->n_failed;
+		res->n_rolled_back += h->n_rolled_back;
 		res->n_not_attempted += h->n_not_attempted;
 		if (h->failed) {
 			rc = -1;
 			(*failed)[(*n_failed)++] = h->host->name;
-			if (!h->n_failed && !h->n_not_attempted)
+			if (!h->n_failed && !h->n_rolled_back && !h->n_not_attempted)
 				res->n_failed++;
+			if (h->failure) {
+				char *f = xasprintf("%s  host %s: %s\n", res->failures ? res->failures : "",
+						    h->host->name, h->failure);
+				free(res->failures);
+				res->failures = f;
+			}
 		} else if (h->run) {
 			/* links applied there: ask it again next time, even
 			 * when the configuration gives it none */
@@ -655,6 +694,7 @@ void hostnet_release(struct hostnet *hn)
 		call_reset(&hn->hosts[i]);
 		free(hn->hosts[i].spec);
 		free(hn->hosts[i].lines);
+		free(hn->hosts[i].failure);
 	}
 	free(hn->hosts);
 	free(hn->record_path);

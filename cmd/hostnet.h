@@ -48,8 +48,10 @@ int hostnet_plan(struct hostnet *hn, const struct vf_config *config, const char 
 /* What apply says about host networking. */
 struct hostnet_result {
 	unsigned done[VF_ACTION_COUNT];
-	size_t n_failed;                /* link changes that failed or were rolled back */
+	size_t n_failed;                /* link changes that failed */
+	size_t n_rolled_back;           /* done, then undone: their host's change failed */
 	size_t n_not_attempted;
+	char *failures;                 /* "  host lab1: why\n" lines; malloc'd */
 };
 
 /* The confirm timeout of a host reached over SSH unless --confirm-timeout. */

@@ -268,7 +268,7 @@ static int execute(const struct run_opts *o, struct run *run)
 		.skip_reason = "its network links could not be made",
 	};
 	struct vf_apply_result res;
-	struct hostnet_result hres = { { 0 }, 0, 0 };
+	struct hostnet_result hres = { { 0 }, 0, 0, 0, NULL };
 	const char **failed1 = NULL, **failed2 = NULL;
 	size_t n_failed1 = 0, n_failed2 = 0;
 	const char *verb = o->destroy ? "Destroy" : "Apply";
@@ -302,6 +302,10 @@ static int execute(const struct run_opts *o, struct run *run)
 	free(failed2);
 	if (hrc)
 		rc = -1;
+	if (hres.failures) {
+		printf("\nHost network failures:\n%s", hres.failures);
+		free(hres.failures);
+	}
 	printf("\n%s %s: %u created, %u updated, %u replaced, %u destroyed", verb,
 	       rc == 0 ? "complete" : "failed",
 	       res.done[VF_ACTION_CREATE] + hres.done[VF_ACTION_CREATE],
@@ -310,9 +314,12 @@ static int execute(const struct run_opts *o, struct run *run)
 	       res.done[VF_ACTION_DELETE] + hres.done[VF_ACTION_DELETE]);
 	if (run->plan.counts[VF_ACTION_START] || run->plan.counts[VF_ACTION_STOP])
 		printf(", %u started, %u stopped", res.done[VF_ACTION_START], res.done[VF_ACTION_STOP]);
-	if (rc)
-		printf("; %zu failed, %zu not attempted", res.n_failed + hres.n_failed,
-		       res.n_not_attempted + hres.n_not_attempted);
+	if (rc) {
+		printf("; %zu failed", res.n_failed + hres.n_failed);
+		if (hres.n_rolled_back)
+			printf(", %zu rolled back", hres.n_rolled_back);
+		printf(", %zu not attempted", res.n_not_attempted + hres.n_not_attempted);
+	}
 	printf(".\n");
 	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
 }
