@@ -86,6 +86,14 @@ foreign_before=$(for i in 1 2 3; do nsip $i -o link show vfh-foreign; nsip $i -o
 
 main_yaml 1500
 
+test_expect 'a host that cannot run virtform is a clear plan error naming it' '
+	sed "s|virtform: $VF_REMOTE}|virtform: /nonexistent/virtform}|" "$CONF/hosts.yaml" >"$TMP/bad-hosts.yaml" &&
+	mkdir -p "$TMP/badconf" && cp "$CONF/main.yaml" "$TMP/badconf/" &&
+	cp "$TMP/bad-hosts.yaml" "$TMP/badconf/hosts.yaml" &&
+	run_vf plan "$TMP/badconf" --state-dir "$TMP/badstate" && expect_rc 1 &&
+	expect_contains "$err" "host lab1: cannot run virtform on lab1" &&
+	expect_contains "$err" "ssh: {virtform: PATH}"'
+
 test_expect 'plan shows the links of every host (over SSH) before the networks and VMs' '
 	vf plan "$CONF" && expect_rc 0 &&
 	for i in 1 2 3; do
