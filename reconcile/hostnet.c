@@ -526,6 +526,13 @@ int vf_hostnet_desired(const struct vf_config *config, const struct vf_host *hos
 		w.owner = owner;
 		merge(out, &w, diags);
 	}
+	/* a bond's options against the mode the config gives (without one,
+	 * the plan checks them against the host's bond) */
+	for (i = 0; i < out->n; i++) {
+		const struct vf_host_link *d = &out->items[i];
+		if (d->kind == VF_HOST_LINK_BOND && d->bond_mode && d->n_bond_options && !d->absent)
+			bond_options_check(d, d->bond_mode, host->name, diags);
+	}
 	return diags->n_errors > errors ? -1 : 0;
 }
 
@@ -914,9 +921,9 @@ static void plan_one(struct builder *b, const struct vf_host_link *d)
 	}
 
 	check_links(b, d);
-	if (d->kind == VF_HOST_LINK_BOND && d->n_bond_options)
-		bond_options_check(d, d->bond_mode ? d->bond_mode
-				   : o && o->kind == VF_HOST_LINK_BOND ? o->bond_mode : NULL,
+	/* with a mode in the config, vf_hostnet_desired checked them */
+	if (d->kind == VF_HOST_LINK_BOND && d->n_bond_options && !d->bond_mode)
+		bond_options_check(d, o && o->kind == VF_HOST_LINK_BOND ? o->bond_mode : NULL,
 				   b->host, b->diags);
 	if (!o) {
 		a = action_add(b, PHASE_CREATE, VF_HOSTNET_CREATE, d->name, d->kind, d->owner);

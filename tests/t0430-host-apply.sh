@@ -5,6 +5,7 @@
 # uplink0/uplink0p as the uplink and a veth pair other0/other1 the config
 # does not mention; each step is one apply (or plan) in that namespace.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/netns-lib.sh"
 
 cat >"$TMP/c.yaml" <<'YAML'
 version: 1
@@ -82,19 +83,9 @@ cat "$TMP/log"
 # section NAME: the output of step NAME
 section() { sed -n "/^=== $1\$/,/^=== /p" "$TMP/log" | sed '1d;$d'; }
 
-# link NAME FIELD (from step links*): ifname's field in ip -j link
-link() {
-	section "$1" | python3 -c '
-import json, sys
-links = {l["ifname"]: l for l in json.load(sys.stdin)}
-l = links.get(sys.argv[1])
-if l is None:
-    print("absent")
-elif sys.argv[2] == "up":
-    print("up" if "UP" in l["flags"] else "down")
-else:
-    print(l.get(sys.argv[2], "-"))' "$2" "$3"
-}
+# link STEP NAME FIELD: as netns-lib.sh's link NAME FIELD, from the
+# `ip -j link` of step STEP (links*)
+link() { section "$1" | link_field "$2" "$3"; }
 
 test_expect 'host apply without a terminal refuses unless --auto-approve' '
 	out=$(section refuse) && echo "$out" &&
@@ -110,11 +101,7 @@ test_expect 'apply creates the bridge, brings it up and enslaves the uplink' '
 
 test_expect 'the state file records the bridge, mode 0600' '
 	[ "$(stat -c %a "$TMP/s1.json")" = 600 ] && [ "$(stat -c %a "$S")" = 600 ] &&
-	python3 - "$TMP/s1.json" <<PY
-import json, sys
-doc = json.load(open(sys.argv[1]))
-assert doc == {"links": [{"name": "br-plain", "owner": "network plain"}]}, doc
-PY'
+	json_check "$TMP/s1.json" "doc == {\"links\": [{\"name\": \"br-plain\", \"owner\": \"network plain\"}]}"'
 
 test_expect 'a second plan is a no-op (exit 0 with --detailed-exitcode)' '
 	out=$(section plan1) && echo "$out" && expect_contains "$out" "rc=0" &&
@@ -160,7 +147,7 @@ test_expect 'removing the network deletes what virtform created, not other0' '
 	[ "$(link links4 uplink0 master)" = - ] &&
 	[ "$(link links4 other0 mtu)" = 1400 ] && [ "$(link links4 other0 up)" = up ] &&
 	[ "$(link links4 other0 ifindex)" = "$(link links0 other0 ifindex)" ] &&
-	python3 -c "import json,sys; assert json.load(open(sys.argv[1])) == {\"links\": []}" "$S" &&
+	json_check "$S" "doc == {\"links\": []}" &&
 	out=$(section plan4) && echo "$out" && expect_contains "$out" "rc=0"'
 
 test_done

@@ -5,29 +5,11 @@
 # namespace (ip netns, needs root) with veth pairs uplink0/uplink0p and
 # other0/other1; removed at exit.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/netns-lib.sh"
 
-NS=vft0440-$$
-ip netns add "$NS" || exit 1
-at_exit "ip netns del $NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link add uplink0 type veth peer name uplink0p
+netns_setup
 ip -n "$NS" link add other0 type veth peer name other1
 S=$TMP/st/hostnet.json
-vf() { ip netns exec "$NS" "$VIRTFORM" "$@"; }
-# link NAME FIELD: NAME's FIELD in ip -j link (absent / up|down / the field)
-link() {
-	ip -n "$NS" -j link | python3 -c '
-import json, sys
-links = {l["ifname"]: l for l in json.load(sys.stdin)}
-l = links.get(sys.argv[1])
-if l is None: print("absent")
-elif sys.argv[2] == "up": print("up" if "UP" in l["flags"] else "down")
-else: print(l.get(sys.argv[2], "-"))' "$1" "$2"
-}
-# json FILE EXPR: evaluate the python expression EXPR with doc = FILE's JSON
-json_check() {
-	python3 -c 'import json, sys; doc = json.load(open(sys.argv[1])); ok = eval(sys.argv[2]); print(ok) if ok is not True else None; sys.exit(0 if ok is True else 1)' "$1" "$2"
-}
 
 spec() {   # spec BRIDGES...: a spec with those bridges, uplink0 a port of the first
 	python3 - "$@" <<'PY'

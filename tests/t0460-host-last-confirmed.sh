@@ -8,13 +8,10 @@
 # ExecStart line, run as written (binary path aside) in a private network
 # and mount namespace with a tmpfs on /var/lib, restores the links.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/netns-lib.sh"
 
 UNIT=$TOP/contrib/systemd/virtform-hostnet.service
-NS=vft0460-$$
-ip netns add "$NS" || exit 1
-at_exit "ip netns pids $NS 2>/dev/null | xargs -r kill -9 2>/dev/null; ip netns del $NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link add uplink0 type veth peer name uplink0p
+netns_setup
 D=$TMP/st
 S=$D/hostnet.json
 
@@ -28,20 +25,6 @@ networks:
   - {name: second, mode: bridge, uplink: uplink0p}
 YAML
 sed 's/mtu: 1400/mtu: 1300/' "$TMP/c.yaml" >"$TMP/mtu.yaml"
-
-vf() { ip netns exec "$NS" "$VIRTFORM" "$@"; }
-link() {
-	ip -n "$NS" -j link | python3 -c '
-import json, sys
-links = {l["ifname"]: l for l in json.load(sys.stdin)}
-l = links.get(sys.argv[1])
-if l is None: print("absent")
-elif sys.argv[2] == "up": print("up" if "UP" in l["flags"] else "down")
-else: print(l.get(sys.argv[2], "-"))' "$1" "$2"
-}
-json_check() {
-	python3 -c 'import json, sys; doc = json.load(open(sys.argv[1])); ok = eval(sys.argv[2]); print(ok) if ok is not True else None; sys.exit(0 if ok is True else 1)' "$1" "$2"
-}
 
 test_expect '--last-confirmed with nothing confirmed: a note, exit 0, nothing changed' '
 	vf host apply --last-confirmed --state-file "$S" >"$TMP/o1" 2>"$TMP/e1"; rc=$?
@@ -73,7 +56,7 @@ test_expect 'an unconfirmed change is not what --last-confirmed restores, and re
 	vf host apply --last-confirmed --state-file "$S" >"$TMP/o3" 2>"$TMP/e3"; rc=$?
 	cat "$TMP/e3"; [ $rc -eq 1 ] && grep -q "waits for confirmation until" "$TMP/e3" &&
 	json_check "$D/hostnet-confirmed.json" "[l[\"mtu\"] for l in doc[\"links\"] if l[\"name\"] == \"br-plain\"] == [1400]" &&
-	token=$(python3 -c "import json; print(json.load(open(\"$D/hostnet-pending.json\"))[\"token\"])") &&
+	token=$(jget "$D/hostnet-pending.json" token) &&
 	vf host confirm --token "$token" --state-file "$S" >/dev/null &&
 	json_check "$D/hostnet-confirmed.json" "[l[\"mtu\"] for l in doc[\"links\"] if l[\"name\"] == \"br-plain\"] == [1300]"'
 

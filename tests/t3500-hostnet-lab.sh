@@ -144,10 +144,22 @@ test_expect 'a second plan is a no-op' '
 
 ifindex_a=$(link_field 1 br-vfh-a ifindex)
 main_yaml 1400
-test_expect 'an MTU change is planned and made in place' '
-	vf plan "$CONF" && expect_rc 0 &&
+test_expect 'a saved plan keeps the link changes (plan -out, show)' '
+	vf plan "$CONF" -out "$TMP/mtu.plan" && expect_rc 0 &&
 	expect_contains "$out" "~   update  link.br-vfh-a@lab1: mtu 1500 -> 1400" &&
-	vf apply "$CONF" --auto-approve --confirm-timeout 20 && expect_rc 0 &&
+	run_vf show "$TMP/mtu.plan" && expect_rc 0 &&
+	expect_contains "$out" "~   update  link.br-vfh-a@lab3: mtu 1500 -> 1400"'
+
+test_expect 'a saved plan is stale when a host plans another link change now' '
+	nsip 2 link set br-vfh-a mtu 1450 &&
+	vf apply "$TMP/mtu.plan" && expect_rc 1 &&
+	expect_contains "$err" "link.br-vfh-a@lab2: the host planned update: mtu 1500 -> 1400 then, and plans update: mtu 1450 -> 1400 now" &&
+	[ "$(link_field 1 br-vfh-a mtu)" = 1500 ]'
+
+test_expect 'an MTU change is made in place (a saved plan, applied)' '
+	vf plan "$CONF" -out "$TMP/mtu.plan" && expect_rc 0 &&
+	vf apply "$TMP/mtu.plan" --confirm-timeout 20 && expect_rc 0 &&
+	expect_contains "$out" "link.br-vfh-a@lab2: updated" &&
 	for i in 1 2 3; do
 		[ "$(link_field $i br-vfh-a mtu)" = 1400 ] || exit 1
 	done &&
