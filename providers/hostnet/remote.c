@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,6 +221,32 @@ static double now(void)
 	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/*
+ * write(2) to a pipe whose reader may be gone, without SIGPIPE killing
+ * virtform: SIGPIPE is blocked in this thread for the call and a pending
+ * one (raised by this write: it is thread-directed) consumed; EPIPE comes
+ * back as an error.
+ */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
+{
+	sigset_t pipe_set, old;
+	struct timespec zero = { 0, 0 };
+	ssize_t w;
+	int e;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	w = write(fd, buf, len);
+	e = errno;
+	if (w < 0 && e == EPIPE)
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return w;
+}
+
 struct sink {
 	char *buf;
 	size_t len, alloc;
@@ -290,8 +317,12 @@ int vf_remote_run(const struct vf_host *h, const char *const *args, const char *
 	}
 	if (pid == 0) {
 		int e;
-		/* default SIGPIPE for the child; stdio from the pipes */
+		sigset_t none;
+		/* default SIGPIPE and no blocked signal for the child; stdio
+		 * from the pipes */
 		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(in_p[0], 0) < 0 || dup2(out_p[1], 1) < 0 || dup2(err_p[1], 2) < 0)
 			_exit(127);
 		if (ssh)
@@ -341,7 +372,7 @@ int vf_remote_run(const struct vf_host *h, const char *const *args, const char *
 			if (!p[k].revents)
 				continue;
 			if (p[k].fd == in_p[1]) {
-				ssize_t w = write(in_p[1], input + in_off, in_len - in_off);
+				ssize_t w = write_nosigpipe(in_p[1], input + in_off, in_len - in_off);
 				if (w > 0)
 					in_off += (size_t)w;
 				if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_len ||
