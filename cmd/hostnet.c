@@ -102,7 +102,8 @@ static void record_set(const char *path, const char *host, bool present, FILE *o
 	char **names, *tmp;
 	size_t n, i;
 	json_t *doc, *arr;
-	int fd;
+	bool ok;
+	int fd, e;
 
 	if (!path)
 		return;
@@ -121,11 +122,20 @@ static void record_set(const char *path, const char *host, bool present, FILE *o
 	json_object_set_new(doc, "hosts", arr);
 	tmp = xasprintf("%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || json_dumpfd(doc, fd, JSON_INDENT(2)) < 0 || write(fd, "\n", 1) != 1 ||
-	    fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0) {
-		fprintf(out, "warning: cannot write %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	ok = fd >= 0 && json_dumpfd(doc, fd, JSON_INDENT(2)) == 0 && write(fd, "\n", 1) == 1 &&
+	     fsync(fd) == 0;
+	e = errno;
+	if (fd >= 0 && close(fd) < 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (ok && rename(tmp, path) < 0) {
+		ok = false;
+		e = errno;
+	}
+	if (!ok) {
+		fprintf(out, "warning: cannot write %s: %s; the next plan may not ask host %s "
+			"about its links\n", path, strerror(e), host);
 		unlink(tmp);
 	}
 	free(tmp);

@@ -3,7 +3,7 @@
  * configuration should have, and the plan that turns the links it has into
  * them.  No netlink here: the observed links come in as the same neutral
  * struct vf_host_link, converted by the caller (cmd/host.c) from what
- * providers/hostnet/ reads.  cmd/host.c (host apply) executes the plan.
+ * providers/hostnet/ reads.  cmd/host-apply.c (host apply) executes the plan.
  *
  * Ownership rule (docs/hostnet.md): only links the config declares
  * (hosts[].interfaces) or derives (bridge-mode networks with an uplink)

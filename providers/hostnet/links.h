@@ -6,7 +6,7 @@
  * links of the network namespace the calling thread is in, and changes
  * exactly the link it is told to; deciding which links virtform owns, in
  * which order to change them and how to roll back is the caller's job
- * (host plan/apply, cmd/host.c).  No libnl type appears here:
+ * (host plan/apply, cmd/host.c and cmd/host-apply.c).  No libnl type appears here:
  * a struct vf_netlink is an opaque netlink session.
  *
  * Errors: every function returns 0 on success or a negative enum

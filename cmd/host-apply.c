@@ -1,0 +1,1194 @@
+/*
+ * host-apply.c — `virtform host apply`: carry the plan of `host plan` out
+ * on this machine's links.  Snapshot the links the plan touches, execute
+ * its actions over netlink, read the links back and verify them; when an
+ * action or the verification fails, undo every step in reverse order from
+ * the snapshot.  On success write the ownership records and the last
+ * confirmed spec, or with --confirm-timeout keep the change pending (the
+ * pending file and its watcher: cmd/host-confirm.c).
+ *
+ * The snapshot and the steps also go to the pending file as JSON and come
+ * back from it, so that a watcher can roll a change back from the file
+ * alone: host_rollback() serves both.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <jansson.h>
+
+#include "cmd/cmd.h"
+#include "cmd/host.h"
+#include "providers/hostnet/links.h"
+#include "reconcile/hostnet.h"
+#include "reconcile/util.h"
+
+/* ---- host apply: snapshot, steps, rollback -------------------------------- */
+
+static const char apply_usage[] =
+	"usage: virtform host apply (--host NAME [CONFIG] | --spec FILE|- | --last-confirmed)\n"
+	"                           [--auto-approve] [--no-delete] [--confirm-timeout SECONDS]\n"
+	"                           [--json] [--state-file FILE]\n"
+	"\n"
+	"Converge this machine's links (of the network namespace virtform runs\n"
+	"in) to host NAME of CONFIG, or to a host spec: show the plan of 'virtform\n"
+	"host plan', ask for confirmation, then carry it out over netlink.  Before\n"
+	"changing anything, the links the plan touches are recorded; after, they\n"
+	"are read back and verified (every desired link exists, is up, has its\n"
+	"master, MTU and bond options).  When an action or the verification fails,\n"
+	"every change is undone in reverse order and the command says what failed\n"
+	"(\"rolled back: ...\").  On success the links virtform created or adopted\n"
+	"are recorded in the state file, and the desired links are kept as the\n"
+	"last confirmed state (" VF_HOSTNET_CONFIRMED_NAME " beside it).\n"
+	"\n"
+	"Options:\n"
+	"      --host NAME          the host of CONFIG this machine is\n"
+	"      --spec FILE|-        the desired links from a host spec (JSON; '-': stdin),\n"
+	"                           as 'virtform plan' and 'apply' send it\n"
+	"      --last-confirmed     the desired links from the last confirmed spec\n"
+	"                           (at boot: contrib/systemd/virtform-hostnet.service);\n"
+	"                           implies --auto-approve; none yet is a note, exit 0\n"
+	"      --auto-approve       do not ask (needed without a terminal)\n"
+	"      --no-delete          leave out the deletes (a replace stays)\n"
+	"      --confirm-timeout S  keep the change only if 'virtform host confirm --token\n"
+	"                           TOKEN' comes within S seconds (1..3600); otherwise it\n"
+	"                           is rolled back by itself\n"
+	"      --json               progress on stderr, one JSON document on stdout\n"
+	"      --state-file FILE    ownership records (default " VF_HOSTNET_STATE_FILE ")\n"
+	"  -h, --help               show this help\n"
+	"\n"
+	"While a change waits for confirmation, another apply is refused.\n"
+	"\n"
+	"Exit status: 0 applied, waiting for confirmation, or nothing to do; 1 error:\n"
+	"invalid configuration or spec, a change refused at plan time, a failed\n"
+	"change (rolled back), a change waiting for confirmation.\n";
+
+/* The state of one link before apply (exists or not, and its settings). */
+struct snap {
+	char *name;
+	bool exists;
+	struct vf_link link;        /* ports not used: see ports below */
+	char **ports;               /* a bridge's or bond's ports (re-enslaved when re-created) */
+	size_t n_ports;
+};
+
+enum step_type {
+	STEP_CREATED, STEP_DELETED, STEP_MTU, STEP_STP, STEP_UP, STEP_MASTER, STEP_BOND_OPTIONS,
+};
+static const char *const step_names[] = {
+	"created", "deleted", "mtu", "stp", "up", "master", "bond-options",
+};
+
+/* One change made, undone from the snapshot in reverse order. */
+struct step {
+	enum step_type type;
+	size_t snap;                /* index into the snapshot */
+	size_t action;              /* the plan's action it belongs to */
+	char **options;             /* STEP_BOND_OPTIONS: the options set */
+	size_t n_options;
+	bool undo_failed;
+};
+
+static size_t snap_index(const struct applier *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_snaps; i++)
+		if (!strcmp(a->snaps[i].name, name))
+			return i;
+	return (size_t)-1;
+}
+
+static struct snap *snap_new(struct applier *a, const char *name)
+{
+	struct snap *s;
+
+	a->snaps = xrealloc(a->snaps, (a->n_snaps + 1) * sizeof(*a->snaps));
+	s = &a->snaps[a->n_snaps++];
+	memset(s, 0, sizeof(*s));
+	s->name = xstrdup(name);
+	return s;
+}
+
+static void snap_take(struct applier *a, const char *name)
+{
+	const struct vf_link *l;
+	struct snap *s;
+	size_t i;
+
+	if (!name || snap_index(a, name) != (size_t)-1)
+		return;
+	s = snap_new(a, name);
+	l = vf_link_list_find(a->list, name);
+	if (!l)
+		return;
+	s->exists = true;
+	s->link = *l;
+	s->link.ports = NULL;
+	s->link.n_ports = 0;
+	s->ports = xcalloc(l->n_ports + 1, sizeof(*s->ports));
+	for (i = 0; i < l->n_ports; i++)
+		s->ports[i] = xstrdup(l->ports[i]);
+	s->n_ports = l->n_ports;
+}
+
+void host_applier_release(struct applier *a)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->n_snaps; i++) {
+		for (j = 0; j < a->snaps[i].n_ports; j++)
+			free(a->snaps[i].ports[j]);
+		free(a->snaps[i].ports);
+		free(a->snaps[i].name);
+	}
+	for (i = 0; i < a->n_steps; i++) {
+		for (j = 0; j < a->steps[i].n_options; j++)
+			free(a->steps[i].options[j]);
+		free(a->steps[i].options);
+	}
+	free(a->snaps);
+	free(a->steps);
+	memset(a, 0, sizeof(*a));
+}
+
+static struct step *step_add(struct applier *a, enum step_type type, const char *name)
+{
+	struct step *st;
+
+	VF_GROW(a->steps, a->n_steps + 1, a->alloc_steps);
+	st = &a->steps[a->n_steps++];
+	memset(st, 0, sizeof(*st));
+	st->type = type;
+	st->snap = snap_index(a, name);
+	st->action = a->action;
+	return st;
+}
+
+/* The desired bond options of d as the provider takes them. */
+static struct vf_link_bond_option *bond_opts(const struct vf_label *l, size_t n)
+{
+	struct vf_link_bond_option *o = xcalloc(n + 1, sizeof(*o));
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(o[i].name, sizeof(o[i].name), "%s", l[i].key);
+		snprintf(o[i].value, sizeof(o[i].value), "%s", l[i].value);
+	}
+	return o;
+}
+
+/* Create the link act wants (down), then bring it up. */
+static int create_link(struct applier *a, const struct vf_host_link *d, char **error)
+{
+	struct vf_netlink *nl = a->nl;
+	struct vf_link_bond_option *opts;
+	int rc;
+
+	switch (d->kind) {
+	case VF_HOST_LINK_BRIDGE:
+		rc = vf_link_create_bridge(nl, d->name, d->mtu, d->stp, error);
+		break;
+	case VF_HOST_LINK_VLAN:
+		rc = vf_link_create_vlan(nl, d->name, d->vlan_base, d->vlan_id, d->mtu, error);
+		break;
+	case VF_HOST_LINK_BOND:
+		opts = bond_opts(d->bond_options, d->n_bond_options);
+		rc = vf_link_create_bond(nl, d->name, d->bond_mode, opts, d->n_bond_options,
+					 d->mtu, error);
+		free(opts);
+		break;
+	default:
+		*error = xasprintf("link '%s': virtform does not create a %s", d->name,
+				   vf_host_link_kind_name(d->kind));
+		return VF_LINK_ERR_INVALID;
+	}
+	if (rc < 0)
+		return rc;
+	step_add(a, STEP_CREATED, d->name);
+	return vf_link_set_up(nl, d->name, true, error);
+}
+
+/* Set the bond options among act's changes ("options.NAME"), in one request. */
+static int apply_bond_options(struct applier *a, const struct vf_hostnet_action *act,
+			      char **error)
+{
+	struct vf_link_bond_option *opts = xcalloc(act->n_changes + 1, sizeof(*opts));
+	struct step *st;
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < act->n_changes; i++) {
+		const struct vf_hostnet_change *c = &act->changes[i];
+
+		if (strncmp(c->field, "options.", 8))
+			continue;
+		snprintf(opts[n].name, sizeof(opts[n].name), "%s", c->field + 8);
+		snprintf(opts[n].value, sizeof(opts[n].value), "%s", c->after);
+		n++;
+	}
+	if (!n) {
+		free(opts);
+		return 0;
+	}
+	/* the kernel keeps the delays in MII intervals: a new miimon changes
+	 * them unless they are sent along (it applies miimon first) */
+	for (i = 0; i < n && strcmp(opts[i].name, "miimon"); i++)
+		;
+	if (i < n && act->desired) {
+		static const char *const delays[] = { "updelay", "downdelay" };
+		size_t k, j;
+
+		opts = xrealloc(opts, (n + 3) * sizeof(*opts));
+		for (k = 0; k < 2; k++) {
+			for (j = 0; j < act->desired->n_bond_options; j++)
+				if (!strcmp(act->desired->bond_options[j].key, delays[k]))
+					break;
+			if (j == act->desired->n_bond_options)
+				continue;
+			for (i = 0; i < n && strcmp(opts[i].name, delays[k]); i++)
+				;
+			if (i < n)
+				continue;
+			snprintf(opts[n].name, sizeof(opts[n].name), "%s", delays[k]);
+			snprintf(opts[n].value, sizeof(opts[n].value), "%s",
+				 act->desired->bond_options[j].value);
+			n++;
+		}
+	}
+	rc = vf_link_set_bond_options(a->nl, act->name, opts, n, error);
+	if (rc == 0) {
+		st = step_add(a, STEP_BOND_OPTIONS, act->name);
+		st->options = xcalloc(n, sizeof(*st->options));
+		for (i = 0; i < n; i++)
+			st->options[i] = xstrdup(opts[i].name);
+		st->n_options = n;
+	}
+	free(opts);
+	return rc;
+}
+
+static int apply_change(struct applier *a, const struct vf_hostnet_action *act,
+			const struct vf_hostnet_change *c, char **error)
+{
+	struct vf_netlink *nl = a->nl;
+	int rc;
+
+	if (!strcmp(c->field, "mtu")) {
+		rc = vf_link_set_mtu(nl, act->name, (unsigned)strtoul(c->after, NULL, 10), error);
+		if (rc == 0)
+			step_add(a, STEP_MTU, act->name);
+	} else if (!strcmp(c->field, "stp")) {
+		rc = vf_link_set_bridge_stp(nl, act->name, !strcmp(c->after, "on"), error);
+		if (rc == 0)
+			step_add(a, STEP_STP, act->name);
+	} else if (!strcmp(c->field, "up")) {
+		rc = vf_link_set_up(nl, act->name, true, error);
+		if (rc == 0)
+			step_add(a, STEP_UP, act->name);
+	} else if (!strcmp(c->field, "master")) {
+		if (!strcmp(c->after, "(none)"))
+			rc = vf_link_release(nl, act->name, error);
+		else
+			rc = vf_link_set_master(nl, act->name, c->after, error);
+		if (rc == 0)
+			step_add(a, STEP_MASTER, act->name);
+	} else if (!strncmp(c->field, "options.", 8)) {
+		rc = 0;   /* all of them at once: apply_bond_options */
+	} else {
+		*error = xasprintf("link '%s': cannot change '%s'", act->name, c->field);
+		rc = VF_LINK_ERR_INVALID;
+	}
+	return rc;
+}
+
+static int apply_action(struct applier *a, const struct vf_hostnet_action *act, char **error)
+{
+	size_t i;
+	int rc;
+
+	switch (act->op) {
+	case VF_HOSTNET_CREATE:
+		return create_link(a, act->desired, error);
+	case VF_HOSTNET_REPLACE:
+		rc = vf_link_delete(a->nl, act->name, error);
+		/* a VLAN on a bond replaced before it went with the bond */
+		if (rc == VF_LINK_ERR_NOT_FOUND) {
+			free(*error);
+			*error = NULL;
+			rc = 0;
+		}
+		if (rc < 0)
+			return rc;
+		step_add(a, STEP_DELETED, act->name);
+		return create_link(a, act->desired, error);
+	case VF_HOSTNET_UPDATE:
+		/* settings first (bond options before "up": some need the bond down) */
+		for (i = 0; i < act->n_changes; i++) {
+			if (!strcmp(act->changes[i].field, "up") &&
+			    (rc = apply_bond_options(a, act, error)) < 0)
+				return rc;
+			rc = apply_change(a, act, &act->changes[i], error);
+			if (rc < 0)
+				return rc;
+		}
+		for (i = 0; i < act->n_changes && strcmp(act->changes[i].field, "up"); i++)
+			;
+		return i == act->n_changes ? apply_bond_options(a, act, error) : 0;
+	case VF_HOSTNET_DELETE:
+		rc = vf_link_delete(a->nl, act->name, error);
+		/* a VLAN goes with its base: gone is what was asked */
+		if (rc == VF_LINK_ERR_NOT_FOUND) {
+			free(*error);
+			*error = NULL;
+			rc = 0;
+		}
+		if (rc == 0)
+			step_add(a, STEP_DELETED, act->name);
+		return rc;
+	}
+	return 0;
+}
+
+/* Re-read the links into a->list; 0 or -1 with *error. */
+static int reread(struct applier *a, char **error)
+{
+	vf_link_list_release(a->list);
+	return vf_link_list_read(a->nl, a->list, error);
+}
+
+void host_problem_add(char **problems, const char *fmt, ...)
+{
+	va_list ap;
+	char *p, *n;
+
+	va_start(ap, fmt);
+	p = xvasprintf(fmt, ap);
+	va_end(ap);
+	n = *problems ? xasprintf("%s; %s", *problems, p) : xstrdup(p);
+	free(p);
+	free(*problems);
+	*problems = n;
+}
+
+static bool kind_made(enum vf_host_link_kind k)
+{
+	return k == VF_HOST_LINK_BRIDGE || k == VF_HOST_LINK_VLAN || k == VF_HOST_LINK_BOND;
+}
+
+/*
+ * After the plan: a bridge adjusts its MTU to its ports' until one is set
+ * on it, so set the desired MTU again where the kernel moved it (once),
+ * then check every desired link.  NULL when all is right, else what is
+ * wrong (malloc'd).
+ */
+static char *verify(struct applier *a, struct host_ctx *x, char **error)
+{
+	char *problems = NULL;
+	bool again = false;
+	size_t i, j;
+
+	if (reread(a, error) < 0)
+		return NULL;
+	for (i = 0; i < x->desired.n; i++) {
+		const struct vf_host_link *d = &x->desired.items[i];
+		const struct vf_link *l = vf_link_list_find(a->list, d->name);
+		char *e = NULL;
+
+		if (d->absent || !l || !d->mtu || l->mtu == d->mtu)
+			continue;
+		snap_take(a, d->name);
+		if (vf_link_set_mtu(a->nl, d->name, d->mtu, &e) == 0)
+			step_add(a, STEP_MTU, d->name);
+		free(e);
+		again = true;
+	}
+	if (again && reread(a, error) < 0)
+		return NULL;
+	for (i = 0; i < x->desired.n; i++) {
+		const struct vf_host_link *d = &x->desired.items[i];
+		const struct vf_link *l = vf_link_list_find(a->list, d->name);
+
+		if (d->absent) {
+			if (l && !x->no_delete)
+				host_problem_add(&problems, "link '%s' still exists", d->name);
+			continue;
+		}
+		if (!l) {
+			host_problem_add(&problems, "link '%s' does not exist", d->name);
+			continue;
+		}
+		if (kind_made(d->kind) && !l->up)
+			host_problem_add(&problems, "link '%s' is down", d->name);
+		if (d->master && strcmp(l->master, d->master))
+			host_problem_add(&problems, "link '%s' has master %s instead of %s", d->name,
+				    l->master[0] ? l->master : "(none)", d->master);
+		if (d->mtu && l->mtu != d->mtu)
+			host_problem_add(&problems, "link '%s' has mtu %u instead of %u", d->name,
+				    l->mtu, d->mtu);
+		for (j = 0; d->kind == VF_HOST_LINK_BOND && j < d->n_bond_options; j++) {
+			const char *have = vf_link_bond_option(l, d->bond_options[j].key);
+
+			if (!have || strcmp(have, d->bond_options[j].value))
+				host_problem_add(&problems, "bond '%s' has %s %s instead of %s", d->name,
+					    d->bond_options[j].key, have ? have : "(none)",
+					    d->bond_options[j].value);
+		}
+	}
+	for (i = 0; i < x->plan.n; i++) {
+		const struct vf_hostnet_action *act = &x->plan.actions[i];
+
+		if (act->op == VF_HOSTNET_DELETE && vf_link_list_find(a->list, act->name))
+			host_problem_add(&problems, "link '%s' still exists", act->name);
+	}
+	return problems;
+}
+
+/* Re-create a deleted link from its snapshot: kind, settings, master,
+ * ports, state. */
+static int recreate(struct applier *a, const struct snap *s, char **error)
+{
+	struct vf_netlink *nl = a->nl;
+	const struct vf_link *l = &s->link;
+	size_t i;
+	int rc;
+
+	switch (l->kind) {
+	case VF_LINK_KIND_BRIDGE:
+		rc = vf_link_create_bridge(nl, l->name, l->mtu, l->stp, error);
+		break;
+	case VF_LINK_KIND_VLAN:
+		rc = vf_link_create_vlan(nl, l->name, l->vlan_base, l->vlan_id, l->mtu, error);
+		break;
+	case VF_LINK_KIND_BOND:
+		/* primary names a port, enslaved below: set it after */
+		rc = vf_link_create_bond(nl, l->name, l->bond_mode[0] ? l->bond_mode : NULL,
+					 NULL, 0, l->mtu, error);
+		break;
+	default:
+		*error = xasprintf("link '%s': cannot re-create a %s", l->name,
+				   vf_link_kind_name(l->kind));
+		return VF_LINK_ERR_INVALID;
+	}
+	if (rc < 0)
+		return rc;
+	if (l->master[0] && (rc = vf_link_set_master(nl, l->name, l->master, error)) < 0)
+		return rc;
+	for (i = 0; i < s->n_ports; i++) {
+		char *e = NULL;
+
+		/* best effort: a port may have gone meanwhile */
+		vf_link_set_master(nl, s->ports[i], l->name, &e);
+		free(e);
+	}
+	if (l->kind == VF_LINK_KIND_BOND && l->n_bond_options &&
+	    (rc = vf_link_set_bond_options(nl, l->name, l->bond_options, l->n_bond_options,
+					   error)) < 0)
+		return rc;
+	return l->up ? vf_link_set_up(nl, l->name, true, error) : 0;
+}
+
+/* Set the options of step st back to the snapshot's values. */
+static int undo_bond_options(struct applier *a, const struct step *st, const struct snap *s,
+			     char **error)
+{
+	struct vf_link_bond_option *opts = xcalloc(st->n_options + 1, sizeof(*opts));
+	size_t i, n = 0;
+	int rc;
+
+	/* miimon first: the delays are sent in its units (see apply_bond_options) */
+	for (i = 0; i < st->n_options; i++) {
+		const char *v = vf_link_bond_option(&s->link, st->options[i]);
+
+		if (!v && strcmp(st->options[i], "primary"))
+			continue;   /* not reported before: nothing to go back to */
+		snprintf(opts[n].name, sizeof(opts[n].name), "%s", st->options[i]);
+		snprintf(opts[n].value, sizeof(opts[n].value), "%s", v ? v : "");
+		n++;
+	}
+	rc = n ? vf_link_set_bond_options(a->nl, s->name, opts, n, error) : 0;
+	free(opts);
+	return rc;
+}
+
+static int undo(struct applier *a, const struct step *st, char **error)
+{
+	const struct snap *s = &a->snaps[st->snap];
+	const char *name = s->name;
+	struct vf_netlink *nl = a->nl;
+
+	/* a setting of a link this apply created: undoing its creation is enough */
+	if (!s->exists && st->type != STEP_CREATED)
+		return 0;
+	switch (st->type) {
+	case STEP_CREATED:
+		return vf_link_delete(nl, name, error);
+	case STEP_DELETED:
+		return recreate(a, s, error);
+	case STEP_MTU:
+		return vf_link_set_mtu(nl, name, s->link.mtu, error);
+	case STEP_STP:
+		return s->link.stp < 0 ? 0 : vf_link_set_bridge_stp(nl, name, s->link.stp, error);
+	case STEP_UP:
+		return vf_link_set_up(nl, name, s->link.up, error);
+	case STEP_MASTER:
+		if (!s->link.master[0])
+			return vf_link_release(nl, name, error);
+		return vf_link_set_master(nl, name, s->link.master, error);
+	case STEP_BOND_OPTIONS:
+		return undo_bond_options(a, st, s, error);
+	}
+	return 0;
+}
+
+/*
+ * Undo every step in reverse order, re-read and compare with the
+ * snapshot.  NULL when the links are as before, else what differs or
+ * could not be undone (malloc'd).
+ */
+char *host_rollback(struct applier *a)
+{
+	char *problems = NULL, *error = NULL;
+	size_t i, j;
+
+	for (i = a->n_steps; i-- > 0;) {
+		if (undo(a, &a->steps[i], &error) < 0) {
+			a->steps[i].undo_failed = true;
+			host_problem_add(&problems, "%s", error);
+			free(error);
+			error = NULL;
+		}
+	}
+	if (reread(a, &error) < 0) {
+		host_problem_add(&problems, "%s", error);
+		free(error);
+		return problems;
+	}
+	for (i = 0; i < a->n_snaps; i++) {
+		const struct snap *s = &a->snaps[i];
+		const struct vf_link *l = vf_link_list_find(a->list, s->name);
+
+		if (!s->exists) {
+			if (l)
+				host_problem_add(&problems, "link '%s' still exists", s->name);
+			continue;
+		}
+		if (!l) {
+			host_problem_add(&problems, "link '%s' is missing", s->name);
+			continue;
+		}
+		if (l->mtu != s->link.mtu)
+			host_problem_add(&problems, "link '%s' has mtu %u, was %u", l->name, l->mtu,
+				    s->link.mtu);
+		if (strcmp(l->master, s->link.master))
+			host_problem_add(&problems, "link '%s' has master %s, was %s", l->name,
+				    l->master[0] ? l->master : "(none)",
+				    s->link.master[0] ? s->link.master : "(none)");
+		if (l->up != s->link.up)
+			host_problem_add(&problems, "link '%s' is %s, was %s", l->name,
+				    l->up ? "up" : "down", s->link.up ? "up" : "down");
+		for (j = 0; j < s->link.n_bond_options; j++) {
+			const char *have = vf_link_bond_option(l, s->link.bond_options[j].name);
+
+			if (!have || strcmp(have, s->link.bond_options[j].value))
+				host_problem_add(&problems, "bond '%s' has %s %s, was %s", l->name,
+					    s->link.bond_options[j].name, have ? have : "(none)",
+					    s->link.bond_options[j].value);
+		}
+	}
+	return problems;
+}
+
+/* ---- the snapshot and steps as JSON (the pending file) -------------------- */
+
+static json_t *snap_json(const struct snap *s)
+{
+	const struct vf_link *l = &s->link;
+	json_t *o = json_object(), *ports, *opts;
+	size_t i;
+
+	json_object_set_new(o, "name", json_string(s->name));
+	json_object_set_new(o, "exists", json_boolean(s->exists));
+	if (!s->exists)
+		return o;
+	ports = json_array();
+	opts = json_object();
+	json_object_set_new(o, "kind", json_string(vf_link_kind_name(l->kind)));
+	json_object_set_new(o, "mtu", json_integer(l->mtu));
+	json_object_set_new(o, "up", json_boolean(l->up));
+	json_object_set_new(o, "master", json_string(l->master));
+	json_object_set_new(o, "vlan_base", json_string(l->vlan_base));
+	json_object_set_new(o, "vlan_id", json_integer(l->vlan_id));
+	json_object_set_new(o, "bond_mode", json_string(l->bond_mode));
+	for (i = 0; i < l->n_bond_options; i++)
+		json_object_set_new(opts, l->bond_options[i].name,
+				    json_string(l->bond_options[i].value));
+	json_object_set_new(o, "bond_options", opts);
+	json_object_set_new(o, "stp", json_integer(l->stp));
+	for (i = 0; i < s->n_ports; i++)
+		json_array_append_new(ports, json_string(s->ports[i]));
+	json_object_set_new(o, "ports", ports);
+	if (!json_object_size(opts))
+		json_object_del(o, "bond_options");
+	return o;
+}
+
+static json_t *steps_json(const struct applier *a)
+{
+	json_t *steps = json_array();
+	size_t i, j;
+
+	for (i = 0; i < a->n_steps; i++) {
+		const struct step *st = &a->steps[i];
+		json_t *o = json_pack("{s:s, s:s}", "type", step_names[st->type],
+				      "link", a->snaps[st->snap].name);
+
+		if (st->n_options) {
+			json_t *opts = json_array();
+			for (j = 0; j < st->n_options; j++)
+				json_array_append_new(opts, json_string(st->options[j]));
+			json_object_set_new(o, "options", opts);
+		}
+		json_array_append_new(steps, o);
+	}
+	return steps;
+}
+
+static void copy_str(char *dst, size_t size, const json_t *v)
+{
+	snprintf(dst, size, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+/* The applier of a pending file: its snapshot and steps.  0, or -1 with *error. */
+int host_applier_from_json(struct applier *a, const json_t *pending, char **error)
+{
+	const json_t *snaps = json_object_get(pending, "snapshot");
+	const json_t *steps = json_object_get(pending, "steps");
+	const json_t *v;
+	size_t i, j;
+
+	if (!json_is_array(snaps) || !json_is_array(steps)) {
+		*error = xstrdup("no \"snapshot\" or \"steps\" array");
+		return -1;
+	}
+	json_array_foreach(snaps, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+		const json_t *opts = json_object_get(v, "bond_options");
+		const json_t *ports = json_object_get(v, "ports");
+		struct vf_link *l;
+		struct snap *s;
+		const char *key, *kind;
+		json_t *val;
+
+		if (!name) {
+			*error = xasprintf("snapshot[%zu] has no name", i);
+			return -1;
+		}
+		s = snap_new(a, name);
+		s->exists = json_is_true(json_object_get(v, "exists"));
+		if (!s->exists)
+			continue;
+		l = &s->link;
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		kind = json_string_value(json_object_get(v, "kind"));
+		l->kind = VF_LINK_KIND_OTHER;
+		for (j = 0; kind && j <= VF_LINK_KIND_OTHER; j++)
+			if (!strcmp(vf_link_kind_name((enum vf_link_kind)j), kind))
+				l->kind = (enum vf_link_kind)j;
+		l->mtu = (unsigned)json_integer_value(json_object_get(v, "mtu"));
+		l->up = json_is_true(json_object_get(v, "up"));
+		copy_str(l->master, sizeof(l->master), json_object_get(v, "master"));
+		copy_str(l->vlan_base, sizeof(l->vlan_base), json_object_get(v, "vlan_base"));
+		l->vlan_id = (unsigned)json_integer_value(json_object_get(v, "vlan_id"));
+		copy_str(l->bond_mode, sizeof(l->bond_mode), json_object_get(v, "bond_mode"));
+		l->stp = json_is_integer(json_object_get(v, "stp"))
+			? (int)json_integer_value(json_object_get(v, "stp")) : -1;
+		json_object_foreach((json_t *)opts, key, val) {
+			struct vf_link_bond_option *o;
+
+			if (l->n_bond_options == VF_LINK_BOND_OPTIONS_MAX)
+				break;
+			o = &l->bond_options[l->n_bond_options++];
+			snprintf(o->name, sizeof(o->name), "%s", key);
+			copy_str(o->value, sizeof(o->value), val);
+		}
+		s->ports = xcalloc(json_array_size(ports) + 1, sizeof(*s->ports));
+		json_array_foreach(ports, j, val)
+			if (json_is_string(val))
+				s->ports[s->n_ports++] = xstrdup(json_string_value(val));
+	}
+	json_array_foreach(steps, i, v) {
+		const char *type = json_string_value(json_object_get(v, "type"));
+		const char *link = json_string_value(json_object_get(v, "link"));
+		const json_t *opts = json_object_get(v, "options");
+		struct step *st;
+		json_t *val;
+		size_t t;
+
+		for (t = 0; type && t < VF_ARRAY_SIZE(step_names); t++)
+			if (!strcmp(step_names[t], type))
+				break;
+		if (!type || t == VF_ARRAY_SIZE(step_names) || !link ||
+		    snap_index(a, link) == (size_t)-1) {
+			*error = xasprintf("steps[%zu] is not a step of the snapshot", i);
+			return -1;
+		}
+		st = step_add(a, (enum step_type)t, link);
+		st->options = xcalloc(json_array_size(opts) + 1, sizeof(*st->options));
+		json_array_foreach(opts, j, val)
+			if (json_is_string(val))
+				st->options[st->n_options++] = xstrdup(json_string_value(val));
+	}
+	return 0;
+}
+
+/* ---- host apply ----------------------------------------------------------- */
+
+enum outcome { OUTCOME_NOT_RUN, OUTCOME_DONE, OUTCOME_FAILED, OUTCOME_ROLLED_BACK };
+static const char *const outcome_names[] = { "not-run", "done", "failed", "rolled-back" };
+
+/* What an apply did, for its --json document. */
+struct result {
+	const char *status;         /* unchanged, applied, pending, rolled-back, failed, error */
+	enum outcome *outcomes;     /* one per plan action */
+	char *error;                /* malloc'd */
+	char *rollback;             /* "complete", "incomplete: ..."; malloc'd */
+	json_t *confirm;            /* {"token", "timeout", "deadline"} */
+};
+
+static void print_apply_doc(struct host_ctx *x, struct result *r)
+{
+	json_t *doc = json_object(), *changes = json_array();
+	size_t i;
+
+	for (i = 0; i < x->plan.n; i++) {
+		json_t *c = vf_hostnet_action_json(&x->plan, i);
+		json_object_set_new(c, "outcome",
+				    json_string(outcome_names[r->outcomes ? r->outcomes[i]
+									  : OUTCOME_NOT_RUN]));
+		json_array_append_new(changes, c);
+	}
+	json_object_set_new(doc, "host", x->host ? json_string(x->host) : json_null());
+	json_object_set_new(doc, "status", json_string(r->status));
+	json_object_set_new(doc, "changes", changes);
+	if (!r->error && x->errors && !strcmp(r->status, "error"))
+		r->error = xstrdup(x->errors);
+	json_object_set_new(doc, "error", r->error ? json_string(r->error) : json_null());
+	json_object_set_new(doc, "rollback", r->rollback ? json_string(r->rollback) : json_null());
+	json_object_set_new(doc, "confirm", r->confirm ? json_incref(r->confirm) : json_null());
+	host_print_doc(doc);
+	json_decref(doc);
+}
+
+/*
+ * The ownership records after a successful apply: every bond, bridge and
+ * vlan the config declares or derives (created or adopted); with
+ * --no-delete also the links recorded before that still exist (their
+ * delete comes later).
+ */
+static int write_records(struct host_ctx *x, char **error)
+{
+	struct vf_hostnet_owned o = { NULL, NULL, 0, 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < x->desired.n; i++) {
+		const struct vf_host_link *d = &x->desired.items[i];
+
+		if (!d->absent && kind_made(d->kind))
+			vf_hostnet_owned_add(&o, d->name, d->owner);
+	}
+	for (i = 0; x->no_delete && i < x->owned.n; i++)
+		if (!vf_host_links_find(&x->desired, x->owned.names[i]) &&
+		    vf_link_list_find(&x->list, x->owned.names[i]))
+			vf_hostnet_owned_add(&o, x->owned.names[i], x->owned.owners[i]);
+	rc = vf_hostnet_owned_write(x->state_file, &o, error);
+	vf_hostnet_owned_release(&o);
+	return rc;
+}
+
+static int write_confirmed(struct host_ctx *x, char **error)
+{
+	return vf_hostnet_write_json(x->confirmed_path, x->spec, "confirmed host network state",
+				     error);
+}
+
+static bool host_approve(FILE *out)
+{
+	char line[64];
+
+	fprintf(out, "\nApply these changes to this host's links? (yes/no) ");
+	fflush(out);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return !strcmp(line, "yes");
+}
+
+static const char *op_verb(enum vf_hostnet_op op)
+{
+	switch (op) {
+	case VF_HOSTNET_CREATE:  return "creating";
+	case VF_HOSTNET_UPDATE:  return "updating";
+	case VF_HOSTNET_REPLACE: return "replacing";
+	case VF_HOSTNET_DELETE:  return "deleting";
+	}
+	return "changing";
+}
+
+/*
+ * The change is applied and verified: keep it pending confirmation.
+ * Start the watcher, write the pending file (everything to roll back from
+ * it alone) and the new records, then let the watcher go.  0, or -1 with
+ * *error (the caller rolls back; the watcher was called off).
+ */
+static int make_pending(struct host_ctx *x, struct applier *a, unsigned timeout,
+			struct result *r, char **error)
+{
+	char token[33], *bid = NULL, *start = NULL;
+	double now = host_now_real(), deadline, fire_at;
+	json_t *doc = NULL;
+	int go = -1, rc = -1;
+	pid_t pid;
+
+	if (host_token_new(token, error) < 0)
+		return -1;
+	/* a whole second: the deadline the file, people and the watcher share */
+	deadline = (double)(long long)(now + timeout + 0.999);
+	fire_at = host_now_mono() + (deadline - now);
+	pid = host_watcher_start(x, token, fire_at, &go, error);
+	if (pid < 0)
+		return -1;
+	bid = host_boot_id();
+	start = host_proc_start(pid);
+	doc = json_object();
+	json_object_set_new(doc, "format", json_string("virtform-host-pending"));
+	json_object_set_new(doc, "version", json_integer(1));
+	json_object_set_new(doc, "status", json_string("pending"));
+	json_object_set_new(doc, "host", json_string(x->host));
+	json_object_set_new(doc, "token", json_string(token));
+	json_object_set_new(doc, "applied_at", json_integer((json_int_t)now));
+	json_object_set_new(doc, "timeout", json_integer(timeout));
+	json_object_set_new(doc, "deadline", json_integer((json_int_t)deadline));
+	json_object_set_new(doc, "pid", json_integer(pid));
+	json_object_set_new(doc, "pid_start", json_string(start));
+	json_object_set_new(doc, "boot_id", json_string(bid));
+	{
+		char *ns = host_netns_id();
+		json_object_set_new(doc, "netns", json_string(ns));
+		free(ns);
+	}
+	json_object_set_new(doc, "spec", json_incref(x->spec));
+	json_object_set_new(doc, "previous_records", vf_hostnet_owned_json(&x->owned));
+	{
+		json_t *snaps = json_array();
+		size_t i;
+		for (i = 0; i < a->n_snaps; i++)
+			json_array_append_new(snaps, snap_json(&a->snaps[i]));
+		json_object_set_new(doc, "snapshot", snaps);
+	}
+	json_object_set_new(doc, "steps", steps_json(a));
+	json_object_set_new(doc, "rolled_back_at", json_null());
+	json_object_set_new(doc, "rollback", json_null());
+	if (vf_hostnet_write_json(x->pending_path, doc, "pending host network change", error) < 0)
+		goto out;
+	if (write_records(x, error) < 0) {
+		unlink(x->pending_path);
+		goto out;
+	}
+	if (write(go, "1", 1) != 1) {
+		*error = xasprintf("cannot start the confirmation watcher: %s", strerror(errno));
+		unlink(x->pending_path);
+		goto out;
+	}
+	r->confirm = json_pack("{s:s, s:i, s:I}", "token", token, "timeout", (int)timeout,
+			       "deadline", (json_int_t)deadline);
+	rc = 0;
+out:
+	close(go);   /* without "1": the watcher exits */
+	if (rc < 0)
+		waitpid(pid, NULL, 0);
+	json_decref(doc);
+	free(bid);
+	free(start);
+	return rc;
+}
+
+/* Snapshot, execute, verify, roll back on failure, record; fills r.
+ * The exit status. */
+static int host_execute(struct host_ctx *x, unsigned confirm_timeout, struct result *r)
+{
+	struct applier a;
+	FILE *out = x->progress;
+	size_t i, created = 0, updated = 0, deleted = 0;
+	char *error = NULL, *failed = NULL, *problems;
+	int rc = VF_EXIT_ERROR;
+
+	memset(&a, 0, sizeof(a));
+	a.nl = x->nl;
+	a.list = &x->list;
+	for (i = 0; i < x->plan.n; i++) {
+		const struct vf_hostnet_action *act = &x->plan.actions[i];
+
+		snap_take(&a, act->name);
+		if (act->kind == VF_HOST_LINK_VLAN && act->desired)
+			snap_take(&a, act->desired->vlan_base);
+	}
+
+	fputc('\n', out);
+	for (i = 0; i < x->plan.n && !failed; i++) {
+		const struct vf_hostnet_action *act = &x->plan.actions[i];
+
+		fflush(out);   /* progress before any error on stderr */
+		a.action = i;
+		if (apply_action(&a, act, &error) < 0) {
+			failed = xasprintf("%s link.%s@%s failed", op_verb(act->op), act->name,
+					   x->plan.host);
+			fprintf(stderr, "Error: %s\n", error);
+			r->outcomes[i] = OUTCOME_FAILED;
+			r->error = xstrdup(error);
+			break;
+		}
+		r->outcomes[i] = OUTCOME_DONE;
+		fprintf(out, "link.%s@%s: %s\n", act->name, x->plan.host,
+			act->op == VF_HOSTNET_CREATE ? "created" :
+			act->op == VF_HOSTNET_REPLACE ? "replaced" :
+			act->op == VF_HOSTNET_UPDATE ? "updated" : "deleted");
+		switch (act->op) {
+		case VF_HOSTNET_CREATE:  created++; break;
+		case VF_HOSTNET_UPDATE:  updated++; break;
+		case VF_HOSTNET_REPLACE: created++; deleted++; break;
+		case VF_HOSTNET_DELETE:  deleted++; break;
+		}
+	}
+	free(error);
+	error = NULL;
+	fflush(out);
+	a.action = (size_t)-1;   /* verification's own MTU steps belong to no action */
+	if (!failed) {
+		problems = verify(&a, x, &error);
+		if (error) {
+			failed = xasprintf("verification failed: %s", error);
+			fprintf(stderr, "Error: %s\n", error);
+		} else if (problems) {
+			failed = xasprintf("verification failed: %s", problems);
+			fprintf(stderr, "Error: verification failed: %s\n", problems);
+		}
+		if (failed && !r->error)
+			r->error = xstrdup(failed);
+		free(problems);
+		free(error);
+		error = NULL;
+	}
+	if (!failed && confirm_timeout && make_pending(x, &a, confirm_timeout, r, &error) < 0) {
+		failed = xasprintf("keeping the change for confirmation failed: %s", error);
+		fprintf(stderr, "Error: %s\n", error);
+		r->error = error;
+		error = NULL;
+	}
+	if (failed) {
+		fflush(out);
+		problems = host_rollback(&a);
+		for (i = 0; i < x->plan.n; i++)
+			if (r->outcomes[i] == OUTCOME_DONE)
+				r->outcomes[i] = OUTCOME_ROLLED_BACK;
+		for (i = 0; i < a.n_steps; i++)
+			if (a.steps[i].undo_failed && a.steps[i].action < x->plan.n)
+				r->outcomes[a.steps[i].action] = OUTCOME_DONE;
+		if (problems) {
+			fprintf(stderr, "rollback incomplete: %s; %s. Check the links with "
+				"'virtform host show'.\n", failed, problems);
+			r->status = "failed";
+			r->rollback = xasprintf("incomplete: %s", problems);
+			free(problems);
+		} else {
+			fprintf(stderr, "rolled back: %s; %zu change%s undone, the links are as "
+				"they were before.\n", failed, a.n_steps, a.n_steps == 1 ? "" : "s");
+			r->status = "rolled-back";
+			r->rollback = xstrdup("complete");
+		}
+		free(failed);
+		host_applier_release(&a);
+		return VF_EXIT_ERROR;
+	}
+	a.nl = NULL;   /* x's */
+	if (confirm_timeout) {
+		char until[64];
+
+		r->status = "pending";
+		fprintf(out, "\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
+			created, updated, deleted);
+		fprintf(out, "The change is kept only if confirmed by %s: run 'virtform host "
+			"confirm --token %s' within %u s, or it is rolled back.\n",
+			host_time_text(host_jint(r->confirm, "deadline"), until, sizeof(until)),
+			host_jstr(r->confirm, "token"), confirm_timeout);
+		rc = VF_EXIT_OK;
+	} else if (write_records(x, &error) < 0 || write_confirmed(x, &error) < 0) {
+		host_report(x, "the links are applied, but %s", error);
+		r->status = "failed";
+		r->error = error;
+		error = NULL;
+	} else {
+		r->status = "applied";
+		fprintf(out, "\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
+			created, updated, deleted);
+		rc = VF_EXIT_OK;
+	}
+	free(error);
+	host_applier_release(&a);
+	return rc;
+}
+
+/* The source options of plan and apply: exactly one of --host NAME
+ * [CONFIG], --spec, --last-confirmed.  0, or -1 reported. */
+static int source_check(struct host_ctx *x, enum source src, const char *spec_path,
+			bool last_confirmed, const char *host_name, int argc)
+{
+	if (spec_path && last_confirmed)
+		return host_report(x, "--spec and --last-confirmed exclude each other: give one");
+	if (last_confirmed && (host_name || optind < argc))
+		return host_report(x, "--last-confirmed takes the host and its links from the last "
+			      "confirmed spec: leave out --host and CONFIG");
+	(void)src;
+	return 0;
+}
+
+static int host_apply_run(int argc, char **argv)
+{
+	enum { OPT_HOST = 256, OPT_AUTO, OPT_STATE_FILE, OPT_SPEC, OPT_JSON, OPT_NO_DELETE,
+	       OPT_CONFIRM_TIMEOUT, OPT_LAST_CONFIRMED };
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "spec", required_argument, NULL, OPT_SPEC },
+		{ "last-confirmed", no_argument, NULL, OPT_LAST_CONFIRMED },
+		{ "auto-approve", no_argument, NULL, OPT_AUTO },
+		{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
+		{ "confirm-timeout", required_argument, NULL, OPT_CONFIRM_TIMEOUT },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE, *spec_path = NULL;
+	const char *timeout_text = NULL;
+	struct result r = { "error", NULL, NULL, NULL, NULL };
+	struct host_ctx x;
+	bool auto_approve = false, json = false, no_delete = false, last_confirmed = false;
+	unsigned timeout = 0;
+	char *error = NULL;
+	int c, rc = VF_EXIT_ERROR;
+
+	while ((c = vf_getopt(&host_apply, argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case OPT_HOST: host_name = optarg; break;
+		case OPT_SPEC: spec_path = optarg; break;
+		case OPT_LAST_CONFIRMED: last_confirmed = true; break;
+		case OPT_AUTO: auto_approve = true; break;
+		case OPT_NO_DELETE: no_delete = true; break;
+		case OPT_CONFIRM_TIMEOUT: timeout_text = optarg; break;
+		case OPT_JSON: json = true; break;
+		case OPT_STATE_FILE: state_file = optarg; break;
+		case 'h': fputs(apply_usage, stdout); return VF_EXIT_OK;
+		default: return VF_EXIT_ERROR;
+		}
+	}
+	host_ctx_init(&x, &host_apply, json);
+	x.no_delete = no_delete;
+	host_set_name(&x, host_name);
+	if (timeout_text) {
+		char *end;
+		unsigned long t;
+
+		errno = 0;
+		t = strtoul(timeout_text, &end, 10);
+		if (errno || end == timeout_text || *end || t < 1 || t > 3600 ||
+		    timeout_text[0] == '-') {
+			host_report(&x, "--confirm-timeout '%s' is not a whole number of seconds in "
+			       "1..3600", timeout_text);
+			goto out;
+		}
+		timeout = (unsigned)t;
+	}
+	if (source_check(&x, SOURCE_CONFIG, spec_path, last_confirmed, host_name, argc) < 0 ||
+	    host_paths(&x, state_file) < 0 || host_lock(&x) < 0 || host_pending_check(&x) < 0)
+		goto out;
+	if (last_confirmed) {
+		bool missing;
+		json_t *doc = host_json_file_read(x.confirmed_path, "confirmed host network state",
+					     &missing, &error);
+
+		if (!doc && missing) {
+			fprintf(x.progress, "No confirmed host network state in %s: nothing to apply.\n",
+				x.dir);
+			r.status = "unchanged";
+			rc = VF_EXIT_OK;
+			goto out;
+		}
+		if (!doc) {
+			host_report(&x, "%s", error);
+			goto out;
+		}
+		error = xasprintf("the last confirmed host spec '%s'", x.confirmed_path);
+		rc = host_desired_from_spec(&x, doc, error, NULL);
+		free(error);
+		error = NULL;
+		json_decref(doc);
+		rc = VF_EXIT_ERROR;
+		if (!x.spec)
+			goto out;
+		auto_approve = true;
+	} else if (host_desired_load(&x, spec_path ? SOURCE_SPEC : SOURCE_CONFIG, spec_path,
+				host_name, argc, argv) < 0) {
+		goto out;
+	}
+	if (host_plan_build(&x) < 0)
+		goto out;
+	r.outcomes = xcalloc(x.plan.n + 1, sizeof(*r.outcomes));
+	vf_hostnet_plan_print(&x.plan, x.progress);
+	if (!x.plan.n) {
+		/* converged: record what is ours (adopted links), and that this
+		 * spec is what the host has */
+		if (write_records(&x, &error) < 0 || write_confirmed(&x, &error) < 0) {
+			host_report(&x, "%s", error);
+			goto out;
+		}
+		r.status = "unchanged";
+		rc = VF_EXIT_OK;
+		goto out;
+	}
+	if (!auto_approve) {
+		if (!isatty(STDIN_FILENO)) {
+			host_report(&x, "no terminal to confirm on: review the plan and give "
+			       "--auto-approve to apply without asking");
+			goto out;
+		}
+		if (!host_approve(x.progress)) {
+			fprintf(x.progress, "Apply cancelled; nothing was changed.\n");
+			host_errors_append(&x, "apply cancelled; nothing was changed");
+			goto out;
+		}
+	}
+	rc = host_execute(&x, timeout, &r);
+out:
+	fflush(x.progress);
+	if (json)
+		print_apply_doc(&x, &r);
+	free(r.outcomes);
+	free(r.error);
+	free(r.rollback);
+	json_decref(r.confirm);
+	free(error);
+	host_ctx_release(&x);
+	return rc;
+}
+
+const struct vf_cmd host_apply = {
+	.name = "host apply",
+	.summary = "converge this machine's links, verified, rolled back on failure",
+	.usage = apply_usage,
+	.run = host_apply_run,
+};
