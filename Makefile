@@ -11,7 +11,7 @@
 #   make bench-perf print the performance bar's figures (docs/performance.md)
 
 CC      ?= gcc
-PKGS    := libvirt yaml-0.1 libxml-2.0 jansson libnl-3.0 libnl-route-3.0
+PKGS    := libvirt yaml-0.1 libxml-2.0 jansson libnl-3.0 libnl-route-3.0 libsodium libgit2 libisofs-1
 WERROR  ?=
 # CFLAGS is yours (optimisation, sanitizers); VF_CFLAGS is the project's and
 # always applies, even when CFLAGS is given on the command line.
