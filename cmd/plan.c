@@ -111,8 +111,7 @@ static int cmd_plan(int argc, char **argv)
 		default: goto bad;
 		}
 	}
-	o.config_path = vf_cmd_config_arg(&vf_cmd_plan, argc, argv);
-	if (!o.config_path)
+	if (run_config_arg(&vf_cmd_plan, argc, argv, &o) < 0)
 		goto bad;
 	if (out_file && (!*out_file || yaml_name(out_file))) {
 		vf_cmd_error(&vf_cmd_plan, "-out '%s': a saved plan is JSON, not a configuration "

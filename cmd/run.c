@@ -28,6 +28,15 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 	case RUN_OPT_STATE_DIR:
 		o->state_dir = arg;
 		return 1;
+	case RUN_OPT_GIT:
+		o->git = arg;
+		return 1;
+	case RUN_OPT_PATH:
+		o->git_path = arg;
+		return 1;
+	case RUN_OPT_CACHE_DIR:
+		o->cache_dir = arg;
+		return 1;
 	case RUN_OPT_LOCK_TIMEOUT:
 		if (!strcmp(arg, "0")) {
 			o->lock_timeout = 0;
@@ -94,21 +103,120 @@ static struct vf_plan_opts plan_opts(const struct run_opts *o)
 	return popts;
 }
 
+char *run_state_dir(const struct run_opts *o)
+{
+	const char *env = getenv("VIRTFORM_STATE_DIR");
+
+	if (o->state_dir)
+		return xstrdup(o->state_dir);
+	if (env && *env)
+		return xstrdup(env);
+	if (o->default_state_dir)
+		return xstrdup(o->default_state_dir);
+	if (o->git)
+		return NULL;
+	return vf_state_default_dir(o->config_path);
+}
+
+int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_opts *o)
+{
+	if (!o->git) {
+		if (o->git_path || o->cache_dir) {
+			vf_cmd_error(cmd, "%s reads a configuration from git: give --git REPO[@REF] "
+				     "too", o->git_path ? "--path" : "--cache-dir");
+			return -1;
+		}
+		o->config_path = vf_cmd_config_arg(cmd, argc, argv);
+		return o->config_path ? 0 : -1;
+	}
+	if (optind < argc) {
+		vf_cmd_error(cmd, "give either CONFIG ('%s') or --git REPO[@REF], not both; "
+			     "--path SUBDIR names the configuration inside the repository",
+			     argv[optind]);
+		return -1;
+	}
+	o->config_path = o->git;
+	return 0;
+}
+
+struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
+	struct vf_diags diags = { 0 };
+	struct vf_config *c;
+	char *state_dir, *error = NULL, *label;
+
+	if (!o->git)
+		return vf_cmd_load_config(o->config_path);
+	state_dir = run_state_dir(o);
+	if (!state_dir && strcmp(cmd->name, "validate")) {
+		vf_cmd_error(cmd, "a configuration from git has no directory to keep its state "
+			     "beside: give --state-dir DIR or set VIRTFORM_STATE_DIR (the git cache "
+			     "goes under it too)");
+		return NULL;
+	}
+	run->git = xcalloc(1, sizeof(*run->git));
+	if (git_source_parse(run->git, o->git, o->git_path, &error) < 0) {
+		vf_cmd_error(cmd, "--git %s", error);
+		free(error);
+		free(state_dir);
+		return NULL;
+	}
+	c = git_source_load(run->git, o->cache_dir, state_dir, !o->default_state_dir, &diags,
+			    &error);
+	free(state_dir);
+	if (error) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+	}
+	vf_diags_sort(&diags);
+	vf_diags_print(&diags, stderr);
+	if (!c && !error) {
+		label = git_source_label(run->git);
+		fprintf(stderr, "%zu error%s in %s\n", diags.n_errors,
+			diags.n_errors == 1 ? "" : "s", label);
+		free(label);
+	}
+	vf_diags_release(&diags);
+	return c;
+}
+
+int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc)
+{
+	unsigned counts[4];
+	const char *outcome;
+	char *error = NULL;
+
+	if (!run->git || !run->state_open || !run->git->resolved)
+		return rc;
+	if (rc == 0 && !run->executed)
+		outcome = "unchanged";
+	else if (!run->executed)
+		return rc;          /* cancelled, or refused before anything ran */
+	else
+		outcome = rc == 0 ? "applied" : "failed";
+	counts[0] = run->plan.counts[VF_ACTION_CREATE];
+	counts[1] = run->plan.counts[VF_ACTION_UPDATE];
+	counts[2] = run->plan.counts[VF_ACTION_REPLACE];
+	counts[3] = run->plan.counts[VF_ACTION_DELETE];
+	if (git_log_append(run->state.dir, cmd->name, run->git, outcome, NULL, counts,
+			   &error) < 0) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return VF_EXIT_ERROR;
+	}
+	return rc;
+}
+
 /* Lock the state and observe the hosts, run->config loaded. */
 static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	char *dir, *error = NULL;
-	const char *env = getenv("VIRTFORM_STATE_DIR");
 	size_t unreachable, i;
 
-	if (o->state_dir)
-		dir = xstrdup(o->state_dir);
-	else if (env && *env)
-		dir = xstrdup(env);
-	else if (o->default_state_dir)
-		dir = xstrdup(o->default_state_dir);
-	else
-		dir = vf_state_default_dir(o->config_path);
+	dir = run_state_dir(o);
+	if (!dir)
+		return vf_cmd_error(cmd, "a configuration from git has no directory to keep its "
+				    "state beside: give --state-dir DIR or set VIRTFORM_STATE_DIR");
 	if (vf_state_open(&run->state, dir, o->lock_timeout, cmd->name, &error) < 0) {
 		vf_cmd_error(cmd, "%s", error);
 		free(error);
@@ -140,7 +248,7 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o
 int run_observe(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	memset(run, 0, sizeof(*run));
-	run->config = vf_cmd_load_config(o->config_path);
+	run->config = run_load(cmd, o, run);
 	if (!run->config)
 		return VF_EXIT_ERROR;
 	return run_observe_loaded(cmd, o, run);
@@ -184,9 +292,14 @@ out:
 int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	memset(run, 0, sizeof(*run));
-	run->config = vf_cmd_load_config(o->config_path);
+	run->config = run_load(cmd, o, run);
 	if (!run->config)
 		return VF_EXIT_ERROR;
+	return run_plan_loaded(cmd, o, run);
+}
+
+int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
 	return run_plan_loaded(cmd, o, run);
 }
 
@@ -220,6 +333,12 @@ void run_release(struct run *run, struct run_opts *o)
 	if (run->state_open)
 		vf_state_close(&run->state);
 	vf_config_free(run->config);
+	run->config = NULL;
+	if (run->git) {
+		git_source_release(run->git);
+		free(run->git);
+		run->git = NULL;
+	}
 	free(o->targets);
 	o->targets = NULL;
 }
@@ -344,6 +463,7 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 			return VF_EXIT_ERROR;
 		}
 	}
+	run->executed = true;
 	return execute(o, run);
 }
 
@@ -381,7 +501,20 @@ char *run_plan_command(const struct vf_saved *s, const char *file)
 	char *cmd = xstrdup("virtform plan");
 	size_t i;
 
-	shell_word(&cmd, s->config_path);
+	if (s->git_commit) {
+		char *git = xasprintf("%s@%s", s->git_repo, s->git_commit);
+		shell_word(&cmd, "--git");
+		shell_word(&cmd, git);
+		free(git);
+		if (*s->git_path) {
+			shell_word(&cmd, "--path");
+			shell_word(&cmd, s->git_path);
+		}
+		shell_word(&cmd, "--state-dir");
+		shell_word(&cmd, s->state_dir);
+	} else {
+		shell_word(&cmd, s->config_path);
+	}
 	if (s->destroy)
 		shell_word(&cmd, "--destroy");
 	for (i = 0; i < s->n_targets; i++) {
@@ -444,7 +577,16 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		o->targets[o->n_targets++] = saved.targets[i];
 	}
 
-	run.config = vf_cmd_load_config(saved.config_path);
+	if (saved.git_commit) {
+		/* exactly the commit the plan was made from, from the cache */
+		o->git = xasprintf("%s@%s", saved.git_repo, saved.git_commit);
+		o->git_path = saved.git_path;
+		o->cache_dir = saved.git_cache;
+		o->config_path = o->git;
+		run.config = run_load(cmd, o, &run);
+	} else {
+		run.config = vf_cmd_load_config(saved.config_path);
+	}
 	if (!run.config) {
 		VF_GROW(problems.lines, 1, problems.alloc);
 		problems.lines[problems.n++] = xasprintf(
@@ -491,8 +633,14 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		printf(", %u to start, %u to stop", run.plan.counts[VF_ACTION_START],
 		       run.plan.counts[VF_ACTION_STOP]);
 	printf(".\n");
+	run.executed = true;
 	rc = execute(o, &run);
 out:
+	if (saved.git_commit) {
+		rc = run_git_log(cmd, &run, rc);
+		free((char *)o->git);
+		o->git = NULL;
+	}
 	run_release(&run, o);
 	vf_saved_problems_release(&problems);
 	vf_saved_release(&saved);
@@ -540,12 +688,11 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 		}
 		return VF_EXIT_ERROR;
 	}
-	o.config_path = vf_cmd_config_arg(cmd, argc, argv);
-	if (!o.config_path) {
+	if (run_config_arg(cmd, argc, argv, &o) < 0) {
 		free(o.targets);
 		return VF_EXIT_ERROR;
 	}
-	if (vf_saved_detect(o.config_path)) {
+	if (!o.git && vf_saved_detect(o.config_path)) {
 		const char *opt = plan_shaping_option(&o);
 		free(o.targets);
 		o.targets = NULL;
@@ -561,8 +708,10 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 		return run_apply_saved(cmd, &o, o.config_path);
 	}
 	rc = run_plan(cmd, &o, &run);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = run_apply(cmd, &o, &run, auto_approve);
+		rc = run_git_log(cmd, &run, rc);
+	}
 	run_release(&run, &o);
 	return rc;
 }

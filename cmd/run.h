@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "cmd/cmd.h"
+#include "cmd/git-source.h"
 #include "cmd/hostnet.h"
 #include "reconcile/engine.h"
 
@@ -28,6 +29,9 @@ enum {
 	RUN_OPT_OUT,
 	RUN_OPT_DESTROY,
 	RUN_OPT_CONFIRM_TIMEOUT,
+	RUN_OPT_GIT,
+	RUN_OPT_PATH,
+	RUN_OPT_CACHE_DIR,
 };
 
 /* The help text of the shared options. */
@@ -42,7 +46,20 @@ enum {
 	"      --skip-unreachable    plan for the hosts that answer; say loudly which\n" \
 	"                            were skipped (default: an unreachable host fails)\n" \
 	"      --allow-replace       let the plan replace a network that running VMs\n" \
-	"                            use (they lose their link until it is back)\n"
+	"                            use (they lose their link until it is back)\n" \
+	RUN_GIT_OPTIONS_HELP
+
+/* The help text of --git, --path and --cache-dir (docs/gitops.md). */
+#define RUN_GIT_OPTIONS_HELP                                                        \
+	"      --git REPO[@REF]      read the configuration from a commit of git\n"    \
+	"                            repository REPO (URL or path; REF a branch, tag\n" \
+	"                            or sha; default the remote's default branch)\n"    \
+	"                            instead of CONFIG; needs --state-dir or\n"         \
+	"                            $VIRTFORM_STATE_DIR (not validate)\n"              \
+	"      --path SUBDIR         with --git: the directory or YAML file in the\n"  \
+	"                            commit (default: the root)\n"                       \
+	"      --cache-dir DIR       with --git: the git cache (default:\n"             \
+	"                            STATE_DIR/git-cache/NAME-HASH)\n"
 
 /* The long options of run_option(), for a command's option table. */
 #define RUN_LONGOPTS                                                              \
@@ -52,10 +69,20 @@ enum {
 	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },                 \
 	{ "skip-unreachable", no_argument, NULL, RUN_OPT_SKIP_UNREACHABLE },     \
 	{ "allow-replace", no_argument, NULL, RUN_OPT_ALLOW_REPLACE },           \
+	RUN_GIT_LONGOPTS,                                                        \
 	{ "help", no_argument, NULL, 'h' }
 
+/* --git, --path, --cache-dir (validate takes them without the rest). */
+#define RUN_GIT_LONGOPTS                                                          \
+	{ "git", required_argument, NULL, RUN_OPT_GIT },                         \
+	{ "path", required_argument, NULL, RUN_OPT_PATH },                       \
+	{ "cache-dir", required_argument, NULL, RUN_OPT_CACHE_DIR }
+
 struct run_opts {
-	const char *config_path;
+	const char *config_path;         /* with --git: the label "REPO@REF" */
+	const char *git;                 /* --git REPO[@REF]; NULL: CONFIG */
+	const char *git_path;            /* --path; NULL: the root */
+	const char *cache_dir;           /* --cache-dir; NULL: under the state dir */
 	const char *state_dir;           /* --state-dir; NULL: $VIRTFORM_STATE_DIR,
 					  * else default_state_dir */
 	const char *default_state_dir;   /* NULL: .virtform beside the config; a
@@ -85,7 +112,39 @@ struct run {
 	struct vf_desired desired;
 	struct vf_plan plan;
 	struct hostnet hostnet;          /* the hosts' network links (plan->links) */
+	struct git_source *git;          /* the commit read with --git; NULL: CONFIG */
+	bool executed;                   /* run_apply carried the plan out */
 };
+
+/*
+ * The CONFIG argument, or --git's label when --git was given (a CONFIG
+ * then is an error, as is --path or --cache-dir without --git): sets
+ * o->config_path.  -1 after an error message.
+ */
+int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_opts *o);
+
+/*
+ * The state directory o names: --state-dir, $VIRTFORM_STATE_DIR, the
+ * default of a saved plan, else .virtform beside CONFIG; NULL for a
+ * configuration from git without one (malloc'd).
+ */
+char *run_state_dir(const struct run_opts *o);
+
+/*
+ * Load the configuration: CONFIG, or with o->git the commit (fetched into
+ * the cache; run->git set).  Every diagnostic printed.  NULL on error.
+ */
+struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+
+/* run_plan() with run->config already loaded (sync). */
+int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+
+/*
+ * After an apply from git: one line in STATE_DIR/git-log.jsonl (outcome
+ * from rc and run->executed).  A failure to write it is said on stderr
+ * and makes rc an error.  Returns the exit status.
+ */
+int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc);
 
 /*
  * Load, lock and observe, without planning (import).  Prints every

@@ -10,7 +10,9 @@
  *   - the options that shaped it (--target, --destroy, --allow-replace,
  *     --skip-unreachable) and the state serial it was planned against;
  *   - a fingerprint of the configuration (each file's content, each
- *     uploaded image's size and mtime);
+ *     uploaded image's size and mtime); a configuration read from git
+ *     records its repository, commit and path instead of hashing files,
+ *     and apply re-reads exactly that commit;
  *   - a fingerprint of the observed objects the plan depends on: every
  *     object the configuration desires or virtform manages (marker, state
  *     record), per host, hashed over its fields; objects nothing refers to
@@ -69,6 +71,10 @@ struct vf_saved {
 	char *created;                   /* ISO 8601 UTC */
 	char *version;                   /* of the virtform that wrote it */
 	char *config_path;               /* as given to plan */
+	char *git_repo, *git_commit;     /* plan --git: the repository and the full
+					  * sha; NULL from disk */
+	char *git_path;                  /* --path ("" the root); NULL from disk */
+	char *git_cache;                 /* the cache used; NULL: the default */
 	char *state_dir;                 /* the state directory plan used */
 	char *state_project;             /* NULL: the state was new */
 	char *project;                   /* the configuration's project */
