@@ -36,6 +36,8 @@ extern const struct vf_cmd vf_cmd_drift;
 extern const struct vf_cmd vf_cmd_import;
 extern const struct vf_cmd vf_cmd_sync;
 extern const struct vf_cmd vf_cmd_log;
+extern const struct vf_cmd vf_cmd_hook;
+extern const struct vf_cmd vf_cmd_hooks;
 extern const struct vf_cmd vf_cmd_keygen;
 extern const struct vf_cmd vf_cmd_seal;
 extern const struct vf_cmd vf_cmd_help;

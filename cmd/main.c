@@ -24,6 +24,8 @@ const struct vf_cmd *const vf_commands[] = {
 	&vf_cmd_import,
 	&vf_cmd_sync,
 	&vf_cmd_log,
+	&vf_cmd_hook,
+	&vf_cmd_hooks,
 	&vf_cmd_keygen,
 	&vf_cmd_seal,
 	&vf_cmd_drift,

@@ -113,4 +113,44 @@ int vf_git_signature(struct vf_git_repo *r, const struct vf_git_commit *c, char 
 int vf_git_verify_ssh(const char *signature, const char *payload, size_t payload_len,
 		      const char *allowed_signers, char **principal, char **error);
 
+/* ---- the repository a git hook runs in (providers/git/hook.c) ----------- */
+
+/*
+ * Open the repository a hook runs in, as git's own programs find it:
+ * $GIT_DIR, else discovered from the current directory; the objects of
+ * $GIT_OBJECT_DIRECTORY and $GIT_ALTERNATE_OBJECT_DIRECTORIES (the
+ * quarantine of a push being received, which pre-receive must read) and
+ * $GIT_INDEX_FILE honoured.  r->url and r->cache: the repository's
+ * directory (its git directory), made absolute.
+ */
+int vf_git_open_env(struct vf_git_repo *r, char **error);
+
+/*
+ * Every value of the multi-valued configuration key (repository, global
+ * and system configuration, as git reads them), each split at blanks and
+ * commas.  *values malloc'd (each string too), *n their count (0: unset).
+ */
+int vf_git_config_list(struct vf_git_repo *r, const char *key, char ***values, size_t *n,
+		       char **error);
+
+/*
+ * The commits a push of new_sha brings that the repository did not have
+ * reachable before: new_sha and its ancestors, excluding old_sha (NULL or
+ * all zeros: none) and everything reachable from an existing ref; new_sha
+ * itself always (a ref moved onto a commit pushed before is still
+ * checked).  Oldest first; *shas malloc'd hex ids.
+ */
+int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *old_sha,
+		       char ***shas, size_t *n, char **error);
+
+/*
+ * Read the configuration at path (NULL or "": the root of the work tree)
+ * from the index (the staged files, stage 0): a directory's *.yaml / *.yml
+ * files directly in it, or one file, labelled ":0:PATH" (git's name for
+ * the staged version of PATH: `git show :0:PATH`).  A file with a merge
+ * conflict is an error.
+ */
+int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_files *out,
+		      char **error);
+
 #endif
