@@ -27,7 +27,7 @@ ifeq ($(filter $(NO_LIBS_GOALS),$(MAKECMDGOALS)),)
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS  += $(PKG_LIBS) -pthread
+LDLIBS  += $(PKG_LIBS) -pthread -lcrypt
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)

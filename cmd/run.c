@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cmd/run.h"
+#include "reconcile/cloudinit.h"
 #include "reconcile/saved.h"
+#include "reconcile/secret.h"
 
 #define RUN_DEFAULT_TIMEOUT 60.0
 #define RUN_OBSERVE_THREADS 16
@@ -33,6 +35,9 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 		return 1;
 	case RUN_OPT_PATH:
 		o->git_path = arg;
+		return 1;
+	case RUN_OPT_SECRET_KEY:
+		o->secret_key = arg;
 		return 1;
 	case RUN_OPT_CACHE_DIR:
 		o->cache_dir = arg;
@@ -260,10 +265,21 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 	struct vf_diags diags = { 0 };
 	struct vf_plan_opts popts = plan_opts(o);
 	struct hostnet_opts hopts;
+	const char *env_key = getenv(VF_SECRET_KEY_ENV);
 	int rc = VF_EXIT_ERROR;
 
 	if (run_observe_loaded(cmd, o, run))
 		return VF_EXIT_ERROR;
+	/* The secret key, once per run: only when given or needed, so a
+	 * configuration without sealed values never asks for one. */
+
+	if (!o->destroy && (o->secret_key || (env_key && *env_key &&
+					      vf_config_has_sealed(run->config)))) {
+		run->secret_key = vf_secret_key_find(o->secret_key, &diags);
+		if (!run->secret_key)
+			goto out;
+	}
+	vf_cloudinit_set_key(run->secret_key, o->secret_key_required);
 	if (vf_desired_build(run->config, &run->views, &run->state, o->destroy, &run->desired,
 			     &diags, &run->plan.warnings, &run->plan.n_warnings,
 			     &run->plan.alloc_warnings) < 0)
@@ -326,6 +342,9 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 
 void run_release(struct run *run, struct run_opts *o)
 {
+	vf_cloudinit_set_key(NULL, false);
+	vf_secret_key_free(run->secret_key);
+	run->secret_key = NULL;
 	hostnet_release(&run->hostnet);
 	vf_plan_free(&run->plan);
 	vf_desired_release(&run->desired);
@@ -668,7 +687,8 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 		RUN_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .destroy = destroy, .confirm_timeout = -1 };
+	struct run_opts o = { .destroy = destroy, .confirm_timeout = -1,
+			      .secret_key_required = !destroy };
 	struct run run;
 	bool auto_approve = false;
 	int c, r, rc;

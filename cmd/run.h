@@ -32,6 +32,7 @@ enum {
 	RUN_OPT_GIT,
 	RUN_OPT_PATH,
 	RUN_OPT_CACHE_DIR,
+	RUN_OPT_SECRET_KEY,
 };
 
 /* The help text of the shared options. */
@@ -47,6 +48,8 @@ enum {
 	"                            were skipped (default: an unreachable host fails)\n" \
 	"      --allow-replace       let the plan replace a network that running VMs\n" \
 	"                            use (they lose their link until it is back)\n" \
+	"      --secret-key FILE     the key that opens sealed values (default:\n"    \
+	"                            $VIRTFORM_SECRET_KEY, the key text itself)\n"  \
 	RUN_GIT_OPTIONS_HELP
 
 /* The help text of --git, --path and --cache-dir (docs/gitops.md). */
@@ -69,6 +72,7 @@ enum {
 	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },                 \
 	{ "skip-unreachable", no_argument, NULL, RUN_OPT_SKIP_UNREACHABLE },     \
 	{ "allow-replace", no_argument, NULL, RUN_OPT_ALLOW_REPLACE },           \
+	{ "secret-key", required_argument, NULL, RUN_OPT_SECRET_KEY },           \
 	RUN_GIT_LONGOPTS,                                                        \
 	{ "help", no_argument, NULL, 'h' }
 
@@ -96,6 +100,9 @@ struct run_opts {
 	bool allow_replace;              /* --allow-replace */
 	unsigned parallelism;
 	int confirm_timeout;             /* --confirm-timeout; -1: the default */
+	const char *secret_key;          /* --secret-key FILE; NULL: $VIRTFORM_SECRET_KEY */
+	bool secret_key_required;        /* apply: sealed values must open (plan
+					  * without a key only warns) */
 };
 
 /*
@@ -104,6 +111,7 @@ struct run_opts {
  */
 int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts *o);
 
+struct vf_secret_key;
 struct run {
 	struct vf_config *config;
 	struct vf_state state;
@@ -114,6 +122,8 @@ struct run {
 	struct hostnet hostnet;          /* the hosts' network links (plan->links) */
 	struct git_source *git;          /* the commit read with --git; NULL: CONFIG */
 	bool executed;                   /* run_apply carried the plan out */
+	struct vf_secret_key *secret_key; /* opened once per run when the config
+					  * has sealed values; NULL otherwise */
 };
 
 /*

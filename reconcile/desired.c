@@ -15,6 +15,12 @@
  * unreachable is left out, with a warning: planning it elsewhere could
  * make a second copy.
  *
+ * A VM with cloud_init gets a seed volume "VM-cidata.iso" (raw) in the
+ * storage domain of its first disk, attached as a SATA CD-ROM; its hash
+ * (cloudinit.h) is the VM's cloud_init field and goes into its marker.
+ * Without the secret key, sealed values cannot be compared: plan says so
+ * and counts them unchanged; apply (the key required) stops.
+ *
  * MAC addresses the config leaves open are derived from the project, the
  * VM and the NIC's index (52:54:00:xx:xx:xx), so plans show them and they
  * stay stable; an existing NIC keeps the MAC it has.
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconcile/cloudinit.h"
 #include "reconcile/engine.h"
 
 struct builder {
@@ -341,13 +348,65 @@ static void vm_maximums(const struct vf_vm *vm, const struct vf_vm_spec *seen,
 		s->max_memory = vm->memory;
 }
 
+/*
+ * The seed volume of vm on host, and its hash into hash; NULL after an
+ * error (no disk, a sealed value that does not open, no key for apply).
+ */
+static struct vf_seed *add_seed(struct builder *b, const struct vf_vm *vm, const struct found *f,
+				const char *host)
+{
+	const struct vf_cloud_init *ci = &vm->cloud_init;
+	const struct vf_secret_key *key = vf_cloudinit_key();
+	bool sealed = vf_cloud_init_has_sealed(ci);
+	char hash[VF_SEED_HASH_MAX], *name;
+	struct vf_resource *r;
+	struct vf_seed *seed;
+
+	if (!vm->n_disks) {
+		vf_error_at(b->diags, &ci->pos,
+			    "add a disk: the seed volume goes in the storage domain of the first one",
+			    "vm '%s': cloud_init needs a disk", vm->name);
+		return NULL;
+	}
+	if (sealed && !key && vf_cloudinit_key_required()) {
+		struct vf_cloudinit_files none;
+		vf_cloudinit_files_build(vm, NULL, &none, b->diags);   /* says which field */
+		return NULL;
+	}
+	if (vf_cloudinit_hash(vm, key, hash, b->diags) < 0)
+		return NULL;
+	if (sealed && !key) {
+		const char *seen = f ? f->r->u.vm.marker.cloud_init : NULL;
+		const char *plus = seen ? strchr(seen, '+') : NULL;
+		if (plus)
+			snprintf(strchr(hash, '+'), VF_SEED_HASH_MAX - 16, "%s", plus);
+		warn(b, "vm.%s: cloud_init: sealed values were not compared (no secret key: give "
+			"--secret-key FILE or VIRTFORM_SECRET_KEY); they count as unchanged, and apply "
+			"needs the key", vm->name);
+	}
+	name = xasprintf("%s%s", vm->name, VF_SEED_SUFFIX);
+	r = add(b, VF_KIND_VOLUME, name, host, &ci->pos);
+	free(name);
+	r->u.vol.pool = vm->disks[0].storage;
+	r->u.vol.format = VF_FORMAT_RAW;
+	r->u.vol.vm = vm->name;
+	seed = vf_arena_alloc(&b->d->arena, sizeof(*seed));
+	seed->vm = vm;
+	seed->pool = r->u.vol.pool;
+	seed->volume = r->name;
+	seed->hash = vf_arena_strdup(&b->d->arena, hash);
+	r->u.vol.seed = seed;
+	return seed;
+}
+
 static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_view *v)
 {
 	const struct found *f = vf_strmap_get(&b->managed, vm->name);
 	const char *host = v->host->name;
 	struct vf_resource *r;
 	struct vf_vm_spec *s;
-	size_t i;
+	const struct vf_seed *seed = NULL;
+	size_t i, n_disks = vm->n_disks + (vm->cloud_init.given ? 1 : 0);
 	bool ok = true;
 
 	for (i = 0; i < vm->n_disks; i++) {
@@ -385,6 +444,11 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 	}
 	if (!ok)
 		return;
+	if (vm->cloud_init.given) {
+		seed = add_seed(b, vm, f, host);
+		if (!seed)
+			return;
+	}
 
 	r = add(b, VF_KIND_VM, vm->name, host, &vm->pos);
 	r->protect = vm->protect;
@@ -401,12 +465,26 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 	s->autostart = vm->autostart;
 	s->description = vm->description;
 	s->shutdown_timeout = vm->shutdown_timeout;
-	s->n_disks = vm->n_disks;
-	s->disks = vf_arena_alloc(&b->d->arena, (vm->n_disks ? vm->n_disks : 1) * sizeof(*s->disks));
+	s->n_disks = n_disks;
+	s->disks = vf_arena_alloc(&b->d->arena, (n_disks ? n_disks : 1) * sizeof(*s->disks));
 	s->marker.project = b->c->project;
-	s->marker.n_volumes = vm->n_disks;
-	s->marker.volumes = vf_arena_alloc(&b->d->arena, (vm->n_disks ? vm->n_disks : 1) *
+	s->marker.n_volumes = n_disks;
+	s->marker.volumes = vf_arena_alloc(&b->d->arena, (n_disks ? n_disks : 1) *
 					   sizeof(*s->marker.volumes));
+	if (seed) {
+		struct vf_disk_spec *d = &s->disks[vm->n_disks];
+		d->name = "cidata";
+		d->target = VF_SEED_TARGET;
+		d->pool = seed->pool;
+		d->volume = seed->volume;
+		d->format = VF_FORMAT_RAW;
+		d->cdrom = true;
+		s->marker.volumes[vm->n_disks].pool = seed->pool;
+		s->marker.volumes[vm->n_disks].name = seed->volume;
+		s->marker.volumes[vm->n_disks].keep = false;
+		s->marker.cloud_init = seed->hash;
+		s->seed = seed;
+	}
 	for (i = 0; i < vm->n_disks; i++) {
 		const struct vf_disk *dk = &vm->disks[i];
 		struct vf_disk_spec *d = &s->disks[i];

@@ -240,7 +240,7 @@ struct vf_cloud_init_user {
  * vms[].cloud_init: the NoCloud seed a VM reads at first boot.  hostname
  * goes to meta-data (local-hostname); users make a #cloud-config user-data;
  * user_data, when given, is the whole user-data instead (users is then an
- * error; docs/config.md).  Not acted on yet by the planner.
+ * error; docs/config.md).  Realized as a seed volume: reconcile/cloudinit.h.
  */
 struct vf_cloud_init {
 	bool given;                      /* the vm has a cloud_init: mapping */

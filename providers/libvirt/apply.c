@@ -33,6 +33,7 @@
 #include "providers/libvirt/conn.h"
 #include "providers/libvirt/ops.h"
 #include "providers/libvirt/xml.h"
+#include "reconcile/cloudinit.h"
 #include "reconcile/fault.h"
 #include "reconcile/util.h"
 
@@ -795,6 +796,90 @@ out:
 	return rc;
 }
 
+/* The seed image in memory, read for an upload stream. */
+struct memory_source {
+	const unsigned char *data;
+	size_t len, sent;
+};
+
+static int memory_read(virStreamPtr stream, char *data, size_t nbytes, void *opaque)
+{
+	struct memory_source *src = opaque;
+	size_t n = src->len - src->sent;
+
+	(void)stream;
+	if (n > nbytes)
+		n = nbytes;
+	if (n > UPLOAD_CHUNK)
+		n = UPLOAD_CHUNK;
+	memcpy(data, src->data + src->sent, n);
+	src->sent += n;
+	return (int)n;
+}
+
+/*
+ * Write seed's ISO image (reconcile/cloudinit.h: built here, in memory,
+ * with its sealed values opened and wiped) as volume seed->volume of pool:
+ * an old one is deleted first (its size changes with its content), the new
+ * one created raw and filled with a libvirt stream, as an image upload is
+ * (remote hosts too).  The image never touches this machine's disks.  On
+ * failure the half-written volume is deleted.
+ */
+static int seed_write(struct op *op, virStoragePoolPtr pool, const struct vf_seed *seed,
+		      virStorageVolPtr *vol)
+{
+	struct vf_resource r = { .kind = VF_KIND_VOLUME, .name = seed->volume };
+	struct vf_secret iso = { 0 };
+	struct memory_source src = { 0 };
+	virStreamPtr stream = NULL;
+	virStorageVolPtr old = NULL;
+	char *error = NULL;
+	int rc = -1;
+
+	*vol = NULL;
+	if (vf_seed_build(seed, &iso, &error) < 0) {
+		op_failf(op, "cannot build the cloud-init seed: %s", error);
+		free(error);
+		return -1;
+	}
+	if (volume_find(op, pool, seed->volume, &old) < 0)
+		goto out;
+	if (old) {
+		if (virStorageVolDelete(old, 0) < 0 && !last_error_was(VIR_ERR_NO_STORAGE_VOL)) {
+			op_fail(op, "delete the old cloud-init seed volume");
+			virStorageVolFree(old);
+			goto out;
+		}
+		virStorageVolFree(old);
+	}
+	r.u.vol.pool = seed->pool;
+	r.u.vol.format = VF_FORMAT_RAW;
+	if (volume_create_xml(op, pool, &r, iso.len, NULL, VF_FORMAT_RAW, vol) < 0)
+		goto out;
+	src.data = iso.data;
+	src.len = iso.len;
+	stream = virStreamNew(op->conn, 0);
+	if (!stream || virStorageVolUpload(*vol, stream, 0, iso.len, 0) < 0 ||
+	    virStreamSendAll(stream, memory_read, &src) < 0 || virStreamFinish(stream) < 0) {
+		op_fail(op, "upload the cloud-init seed");
+		virStorageVolDelete(*vol, 0);
+		virStorageVolFree(*vol);
+		*vol = NULL;
+		virResetLastError();
+		goto out;
+	}
+	if (pool_refresh(pool) < 0) {
+		op_fail(op, "refresh the storage pool after the upload");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (stream)
+		virStreamFree(stream);
+	vf_secret_wipe(&iso);
+	return rc;
+}
+
 static int volume_create(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
@@ -826,6 +911,8 @@ static int volume_create(struct op *op)
 		rc = 0;
 		if (d->u.vol.upload_file && pool_refresh(pool) < 0)
 			rc = op_fail(op, "refresh the storage pool");
+	} else if (d->u.vol.seed) {
+		rc = seed_write(op, pool, d->u.vol.seed, &vol);
 	} else if (d->u.vol.backing) {
 		rc = volume_clone(op, pool, &vol);
 	} else if (d->u.vol.upload_file) {
@@ -1369,6 +1456,21 @@ static int vm_update(struct op *op)
 		if (vm_update_live(op, old, &waits) < 0)
 			goto out;
 	}
+	/* new cloud-init data: a new seed (read at first boot only; the VM
+	 * is not restarted for it) */
+	if (d->u.vm.seed && action_changes(op->a, "cloud_init")) {
+		virStoragePoolPtr pool;
+		virStorageVolPtr vol = NULL;
+		int wrote;
+		if (volume_pool(op, d->u.vm.seed->pool, &pool) < 0)
+			goto out;
+		wrote = seed_write(op, pool, d->u.vm.seed, &vol);
+		if (vol)
+			virStorageVolFree(vol);
+		virStoragePoolFree(pool);
+		if (wrote < 0)
+			goto out;
+	}
 	r = *d;
 	r.u.vm.marker.pending = waits.paths;
 	r.u.vm.marker.pending_id = waits.paths ? virDomainGetID(old) : 0;
@@ -1600,6 +1702,9 @@ enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const struct vf_fi
 	case VF_KIND_VM:
 		if (is(path, "firmware"))
 			return VF_FIELD_REPLACE;
+		/* a new seed volume; the guest reads it at first boot only */
+		if (is(path, "cloud_init"))
+			return VF_FIELD_LIVE;
 		if (is(path, "autostart") || is(path, "description") || is(path, "running") ||
 		    is(path, "state") || is(path, "memory"))
 			return VF_FIELD_LIVE;

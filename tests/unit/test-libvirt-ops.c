@@ -77,7 +77,7 @@ static struct vf_resource volume_resource(const char *name, const char *address,
 }
 
 static struct vf_disk_spec vm_disk = { "root", "vda", "vfops-pool", "vfops-vm1-root",
-				       VF_FORMAT_QCOW2 };
+				       VF_FORMAT_QCOW2, false };
 static struct vf_nic_spec vm_nic = { "vfops-net", { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01 },
 				     "virtio" };
 static struct vf_marker_volume vm_owned = { "vfops-pool", "vfops-vm1-root", false };
