@@ -130,6 +130,21 @@ struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
 	return c;
 }
 
+int git_write_all(int fd, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = write(fd, buf + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
 /* ---- the record of applied commits ------------------------------------------ */
 
 static void iso_time(char out[32])
@@ -147,7 +162,6 @@ int git_log_append(const char *state_dir, const char *command, const struct git_
 {
 	json_t *o = json_object();
 	char when[32], *line, *dump, *path = xasprintf("%s/%s", state_dir, GIT_LOG_FILE);
-	size_t len, done = 0;
 	int fd, rc = -1;
 
 	iso_time(when);
@@ -177,20 +191,13 @@ int git_log_append(const char *state_dir, const char *command, const struct git_
 	}
 	line = xasprintf("%s\n", dump);
 	free(dump);
-	len = strlen(line);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		goto fail;
 	/* one write: lines of concurrent writers never interleave */
-	while (done < len) {
-		ssize_t w = write(fd, line + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			close(fd);
-			goto fail;
-		}
-		done += (size_t)w;
+	if (git_write_all(fd, line, strlen(line)) < 0) {
+		close(fd);
+		goto fail;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0)
 		goto fail;

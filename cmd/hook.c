@@ -202,6 +202,33 @@ static bool read_update(FILE *in, struct update *u, bool *bad)
 	return true;
 }
 
+/*
+ * Read every "OLD NEW REF" line git gives on stdin and call fn for each
+ * protected ref (every line is read: all errors of a push at once).  A
+ * line that cannot be read is said and makes the result an error.
+ * VF_EXIT_OK when every call returned 0.
+ */
+static int each_protected(const struct hook_opts *h, const struct protected *p,
+			  int (*fn)(const struct hook_opts *h, const struct update *u, void *arg),
+			  void *arg)
+{
+	struct update u;
+	bool bad_line;
+	int rc = VF_EXIT_OK;
+
+	while (read_update(stdin, &u, &bad_line)) {
+		if (bad_line) {
+			say(h, "error: cannot read the ref update line (expected 'OLD NEW REF' "
+			    "from git on stdin)");
+			rc = VF_EXIT_ERROR;
+			continue;
+		}
+		if (protected_match(p, u.ref) && fn(h, &u, arg) < 0)
+			rc = VF_EXIT_ERROR;
+	}
+	return rc;
+}
+
 /* ---- pre-receive --------------------------------------------------------------- */
 
 /* Check one commit: its configuration, its signature.  0 good. */
@@ -269,8 +296,9 @@ static int check_commit(const struct hook_opts *h, struct vf_git_repo *r, const 
 }
 
 /* One protected ref's update: 0 accepted. */
-static int check_update(const struct hook_opts *h, struct vf_git_repo *r, const struct update *u)
+static int check_update(const struct hook_opts *h, const struct update *u, void *repo)
 {
+	struct vf_git_repo *r = repo;
 	char **shas = NULL, *error = NULL;
 	size_t n = 0, i, bad = 0;
 
@@ -314,37 +342,34 @@ static int check_update(const struct hook_opts *h, struct vf_git_repo *r, const 
 	return 0;
 }
 
+/* Open the repository the hook runs in and its protected refs; -1 said
+ * (failing, with "error: ...", then failed). */
+static int open_protected(const struct hook_opts *h, struct vf_git_repo *r,
+			  struct protected *p, const char *failed)
+{
+	char *error = NULL;
+
+	if (vf_git_open_env(r, &error) < 0) {
+		say(h, "error: %s%s", error, failed);
+		free(error);
+		return -1;
+	}
+	if (protected_load(h, r, p) < 0) {
+		vf_git_close(r);
+		return -1;
+	}
+	return 0;
+}
+
 static int pre_receive(const struct hook_opts *h)
 {
 	struct vf_git_repo r;
 	struct protected p;
-	struct update u;
-	char *error = NULL;
-	bool bad_line;
-	int rc = VF_EXIT_OK;
+	int rc;
 
-	if (vf_git_open_env(&r, &error) < 0) {
-		say(h, "error: %s", error);
-		free(error);
+	if (open_protected(h, &r, &p, "") < 0)
 		return VF_EXIT_ERROR;
-	}
-	if (protected_load(h, &r, &p) < 0) {
-		vf_git_close(&r);
-		return VF_EXIT_ERROR;
-	}
-	/* every line is checked (all errors of a push at once) */
-	while (read_update(stdin, &u, &bad_line)) {
-		if (bad_line) {
-			say(h, "error: cannot read the ref update line (expected 'OLD NEW REF' "
-			    "from git on stdin)");
-			rc = VF_EXIT_ERROR;
-			continue;
-		}
-		if (!protected_match(&p, u.ref))
-			continue;
-		if (check_update(h, &r, &u) < 0)
-			rc = VF_EXIT_ERROR;
-	}
+	rc = each_protected(h, &p, check_update, &r);
 	protected_release(&p);
 	vf_git_close(&r);
 	return rc;
@@ -352,11 +377,15 @@ static int pre_receive(const struct hook_opts *h)
 
 /* ---- post-receive -------------------------------------------------------------- */
 
-static int sync_one(const struct hook_opts *h, const char *repo, const struct update *u)
+/* Sync one protected ref's update (a deletion: nothing); 0 synced. */
+static int sync_one(const struct hook_opts *h, const struct update *u, void *repo_url)
 {
-	const char *argv[20];
+	const char *argv[20], *repo = repo_url;
 	int argc = 0, status;
 	pid_t pid;
+
+	if (is_zero(u->new))
+		return 0;
 
 	argv[argc++] = "sync";
 	argv[argc++] = repo;
@@ -416,40 +445,20 @@ static int post_receive(const struct hook_opts *h)
 {
 	struct vf_git_repo r;
 	struct protected p;
-	struct update u;
-	char *error = NULL, *repo;
-	bool bad_line;
-	int rc = VF_EXIT_OK;
+	char *repo;
+	int rc;
 
 	if (!h->state_dir) {
 		say(h, "error: no --state-dir: reinstall the hooks with 'virtform hooks "
 		    "install --server --state-dir DIR'; nothing was synced");
 		return VF_EXIT_ERROR;
 	}
-	if (vf_git_open_env(&r, &error) < 0) {
-		say(h, "error: %s; nothing was synced", error);
-		free(error);
+	if (open_protected(h, &r, &p, "; nothing was synced") < 0)
 		return VF_EXIT_ERROR;
-	}
-	if (protected_load(h, &r, &p) < 0) {
-		vf_git_close(&r);
-		return VF_EXIT_ERROR;
-	}
 	repo = xstrdup(r.url);
 	/* the sync opens the repository itself (into its cache) */
 	vf_git_close(&r);
-	while (read_update(stdin, &u, &bad_line)) {
-		if (bad_line) {
-			say(h, "error: cannot read the ref update line (expected 'OLD NEW REF' "
-			    "from git on stdin)");
-			rc = VF_EXIT_ERROR;
-			continue;
-		}
-		if (!protected_match(&p, u.ref) || is_zero(u.new))
-			continue;
-		if (sync_one(h, repo, &u) < 0)
-			rc = VF_EXIT_ERROR;
-	}
+	rc = each_protected(h, &p, sync_one, repo);
 	free(repo);
 	protected_release(&p);
 	return rc;

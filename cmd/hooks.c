@@ -26,6 +26,7 @@
 #include <git2.h>
 
 #include "cmd/cmd.h"
+#include "cmd/git-source.h"
 #include "reconcile/util.h"
 
 #define HOOK_MARKER "# virtform-hook:"
@@ -137,7 +138,6 @@ static int write_hook(const char *dir, const char *name, const char *script, boo
 	char *path = xasprintf("%s/%s", dir, name), *tmp = xasprintf("%s/.%s.virtform", dir, name);
 	char head[4096];
 	ssize_t got;
-	size_t len = strlen(script), done = 0;
 	int fd, rc = -1;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -156,15 +156,9 @@ static int write_hook(const char *dir, const char *name, const char *script, boo
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0755);
 	if (fd < 0)
 		goto fail;
-	while (done < len) {
-		ssize_t w = write(fd, script + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			close(fd);
-			goto fail;
-		}
-		done += (size_t)w;
+	if (git_write_all(fd, script, strlen(script)) < 0) {
+		close(fd);
+		goto fail;
 	}
 	/* 0755 whatever the umask: git runs only executable hooks */
 	if (fchmod(fd, 0755) < 0 || fsync(fd) < 0) {

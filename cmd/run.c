@@ -42,6 +42,15 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 	case RUN_OPT_CACHE_DIR:
 		o->cache_dir = arg;
 		return 1;
+	case RUN_OPT_VERIFY_SIGNATURES:
+		o->verify_signatures = true;
+		return 1;
+	case RUN_OPT_ALLOWED_SIGNERS:
+		o->allowed_signers = arg;
+		return 1;
+	case RUN_OPT_ALLOW_REWIND:
+		o->allow_rewind = true;
+		return 1;
 	case RUN_OPT_LOCK_TIMEOUT:
 		if (!strcmp(arg, "0")) {
 			o->lock_timeout = 0;
@@ -123,8 +132,20 @@ char *run_state_dir(const struct run_opts *o)
 	return vf_state_default_dir(o->config_path);
 }
 
+int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o)
+{
+	if (o->verify_signatures == (o->allowed_signers != NULL))
+		return 0;
+	vf_cmd_error(cmd, o->verify_signatures ? "--verify-signatures needs --allowed-signers "
+		     "FILE (OpenSSH's allowed signers format)"
+		     : "--allowed-signers is used with --verify-signatures");
+	return -1;
+}
+
 int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_opts *o)
 {
+	if (run_check_signers_opt(cmd, o) < 0)
+		return -1;
 	if (!o->git) {
 		if (o->git_path || o->cache_dir) {
 			vf_cmd_error(cmd, "%s reads a configuration from git: give --git REPO[@REF] "
@@ -132,7 +153,15 @@ int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_o
 			return -1;
 		}
 		o->config_path = vf_cmd_config_arg(cmd, argc, argv);
-		return o->config_path ? 0 : -1;
+		if (!o->config_path)
+			return -1;
+		/* a saved plan carries its own (run_apply_command says so) */
+		if ((o->verify_signatures || o->allow_rewind) && !vf_saved_detect(o->config_path)) {
+			vf_cmd_error(cmd, "%s checks a commit from git: give --git REPO[@REF] too",
+				     o->verify_signatures ? "--verify-signatures" : "--allow-rewind");
+			return -1;
+		}
+		return 0;
 	}
 	if (optind < argc) {
 		vf_cmd_error(cmd, "give either CONFIG ('%s') or --git REPO[@REF], not both; "
@@ -305,18 +334,120 @@ out:
 	return rc;
 }
 
+/* ---- the checks of a commit from git (sync, plan, apply, destroy) ---------- */
+
+/* A refusal: said on stderr and, but by plan (which changes nothing),
+ * recorded in the log when it can be.  VF_EXIT_ERROR. */
+static int git_refuse(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+		      const char *msg)
+{
+	char *error = NULL, *state_dir;
+
+	fprintf(stderr, "virtform %s: error: %s; nothing was changed\n", cmd->name, msg);
+	if (!strcmp(cmd->name, "plan"))
+		return VF_EXIT_ERROR;
+	state_dir = run->state_open ? xstrdup(run->state.dir) : run_state_dir(o);
+	if (state_dir && git_log_append(state_dir, cmd->name, run->git, "refused", msg, NULL,
+					&error) < 0) {
+		fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
+		free(error);
+	}
+	free(state_dir);
+	return VF_EXIT_ERROR;
+}
+
+/* The commit's SSH signature by a key of o->allowed_signers. */
+static int git_check_signature(const struct vf_cmd *cmd, const struct run_opts *o,
+			       struct run *run)
+{
+	struct git_source *g = run->git;
+	char *sig = NULL, *payload = NULL, *principal = NULL, *error = NULL, *msg;
+	size_t len;
+	int found, rc;
+
+	found = vf_git_signature(&g->r, &g->commit, &sig, &payload, &len, &error);
+	if (found < 0) {
+		rc = vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return rc;
+	}
+	if (!found) {
+		msg = xasprintf("commit %s is not signed, and --verify-signatures is given: sign "
+				"it with a key of '%s' (git -c gpg.format=ssh commit -S)",
+				g->commit.sha, o->allowed_signers);
+		rc = git_refuse(cmd, o, run, msg);
+		free(msg);
+		return rc;
+	}
+	if (vf_git_verify_ssh(sig, payload, len, o->allowed_signers, &principal, &error) < 0) {
+		msg = xasprintf("commit %s is refused: %s", g->commit.sha, error);
+		rc = git_refuse(cmd, o, run, msg);
+		free(msg);
+	} else {
+		fprintf(o->json ? stderr : stdout, "Good signature by '%s'\n", principal);
+		rc = VF_EXIT_OK;
+	}
+	free(error);
+	free(principal);
+	free(sig);
+	free(payload);
+	return rc;
+}
+
+/* The commit against the last one applied from the same repository and
+ * path (the log), with the state locked: two runs cannot both pass. */
+static int git_check_rewind(const struct vf_cmd *cmd, const struct run_opts *o,
+			    struct run *run)
+{
+	struct git_source *g = run->git;
+	char *last = NULL, *error = NULL, *msg;
+	int d, rc = VF_EXIT_OK;
+
+	if (git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0) {
+		rc = vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return rc;
+	}
+	if (!last)
+		return VF_EXIT_OK;
+	d = vf_git_descends(&g->r, g->commit.sha, last, &error);
+	if (d < 0) {
+		rc = vf_cmd_error(cmd, "%s", error);
+		free(error);
+	} else if (d == 0 && !o->allow_rewind) {
+		msg = xasprintf("ref %s moved backwards: %s (the last commit applied) is not an "
+				"ancestor of %s; give --allow-rewind to apply it", g->commit.ref,
+				last, g->commit.sha);
+		rc = git_refuse(cmd, o, run, msg);
+		free(msg);
+	} else if (d == 0) {
+		fprintf(o->json ? stderr : stdout, "Rewind allowed: %s (the last commit applied) "
+			"is not an ancestor of %s.\n", last, g->commit.sha);
+	}
+	free(last);
+	return rc;
+}
+
+int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
+	bool checks = o->git_checks && run->git && run->git->resolved;
+
+	if (checks && o->verify_signatures && git_check_signature(cmd, o, run))
+		return VF_EXIT_ERROR;
+	if (run_plan_loaded(cmd, o, run))
+		return VF_EXIT_ERROR;
+	if (checks && git_check_rewind(cmd, o, run))
+		return VF_EXIT_ERROR;
+	return VF_EXIT_OK;
+}
+
 int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	memset(run, 0, sizeof(*run));
 	run->config = run_load(cmd, o, run);
 	if (!run->config)
 		return VF_EXIT_ERROR;
-	return run_plan_loaded(cmd, o, run);
-}
-
-int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
-{
-	return run_plan_loaded(cmd, o, run);
+	return run_plan_config(cmd, o, run);
 }
 
 int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
@@ -328,10 +459,19 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 		.desired = &run->desired, .state = &run->state, .plan = &run->plan,
 		.opts = &popts, .skip_unreachable = o->skip_unreachable,
 		.version = vf_cmd_version_string(),
+		.git_allow_rewind = o->allow_rewind,
 	};
-	char *error = NULL;
+	char *error = NULL, *signers = NULL;
+	int rc;
 
-	if (vf_saved_write(file, &src, &error) < 0) {
+	/* apply FILE verifies again, wherever it runs: the file's absolute path */
+	if (o->verify_signatures) {
+		signers = realpath(o->allowed_signers, NULL);
+		src.git_allowed_signers = signers ? signers : o->allowed_signers;
+	}
+	rc = vf_saved_write(file, &src, &error);
+	free(signers);
+	if (rc < 0) {
 		vf_cmd_error(cmd, "%s", error);
 		free(error);
 		return VF_EXIT_ERROR;
@@ -531,6 +671,13 @@ char *run_plan_command(const struct vf_saved *s, const char *file)
 		}
 		shell_word(&cmd, "--state-dir");
 		shell_word(&cmd, s->state_dir);
+		if (s->git_allowed_signers) {
+			shell_word(&cmd, "--verify-signatures");
+			shell_word(&cmd, "--allowed-signers");
+			shell_word(&cmd, s->git_allowed_signers);
+		}
+		if (s->git_allow_rewind)
+			shell_word(&cmd, "--allow-rewind");
 	} else {
 		shell_word(&cmd, s->config_path);
 	}
@@ -602,6 +749,10 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		o->git_path = saved.git_path;
 		o->cache_dir = saved.git_cache;
 		o->config_path = o->git;
+		/* the checks plan made, made again on the commit now */
+		o->verify_signatures = saved.git_allowed_signers != NULL;
+		o->allowed_signers = saved.git_allowed_signers;
+		o->allow_rewind = saved.git_allow_rewind;
 		run.config = run_load(cmd, o, &run);
 	} else {
 		run.config = vf_cmd_load_config(saved.config_path);
@@ -625,7 +776,7 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		rc = stale(cmd, &saved, file, &problems);
 		goto out;
 	}
-	if (run_plan_loaded(cmd, o, &run))
+	if (run_plan_config(cmd, o, &run))
 		goto out;
 	popts = plan_opts(o);
 	src = (struct vf_saved_source){
@@ -675,20 +826,21 @@ static const char *plan_shaping_option(const struct run_opts *o)
 		return "--allow-replace";
 	if (o->skip_unreachable)
 		return "--skip-unreachable";
+	if (o->verify_signatures)
+		return "--verify-signatures";
+	if (o->allow_rewind)
+		return "--allow-rewind";
 	return NULL;
 }
 
 int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy)
 {
 	static const struct option longopts[] = {
-		{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },
-		{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },
-		{ "confirm-timeout", required_argument, NULL, RUN_OPT_CONFIRM_TIMEOUT },
-		RUN_LONGOPTS,
+		RUN_APPLY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .destroy = destroy, .confirm_timeout = -1,
-			      .secret_key_required = !destroy };
+			      .secret_key_required = !destroy, .git_checks = true };
 	struct run run;
 	bool auto_approve = false;
 	int c, r, rc;

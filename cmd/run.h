@@ -33,6 +33,9 @@ enum {
 	RUN_OPT_PATH,
 	RUN_OPT_CACHE_DIR,
 	RUN_OPT_SECRET_KEY,
+	RUN_OPT_VERIFY_SIGNATURES,
+	RUN_OPT_ALLOWED_SIGNERS,
+	RUN_OPT_ALLOW_REWIND,
 };
 
 /* The help text of the shared options. */
@@ -64,6 +67,17 @@ enum {
 	"      --cache-dir DIR       with --git: the git cache (default:\n"             \
 	"                            STATE_DIR/git-cache/NAME-HASH)\n"
 
+/* The help text of the checks of a commit from git (plan, apply, destroy,
+ * sync; docs/gitops.md). */
+#define RUN_GIT_CHECK_OPTIONS_HELP                                                  \
+	"      --verify-signatures   with --git: refuse a commit that is not signed by\n" \
+	"                            a key of --allowed-signers FILE (SSH signatures,\n" \
+	"                            checked with ssh-keygen -Y verify; GPG is not\n"   \
+	"                            supported)\n"                                       \
+	"      --allowed-signers FILE  OpenSSH allowed signers (ssh-keygen(1))\n"      \
+	"      --allow-rewind        with --git: accept a commit that is not a\n"      \
+	"                            descendant of the last one applied\n"
+
 /* The long options of run_option(), for a command's option table. */
 #define RUN_LONGOPTS                                                              \
 	{ "target", required_argument, NULL, RUN_OPT_TARGET },                   \
@@ -75,6 +89,22 @@ enum {
 	{ "secret-key", required_argument, NULL, RUN_OPT_SECRET_KEY },           \
 	RUN_GIT_LONGOPTS,                                                        \
 	{ "help", no_argument, NULL, 'h' }
+
+/* --verify-signatures, --allowed-signers, --allow-rewind (plan, apply,
+ * destroy, sync: the commands that check the commit, o->git_checks). */
+#define RUN_GIT_CHECK_LONGOPTS                                                    \
+	{ "verify-signatures", no_argument, NULL, RUN_OPT_VERIFY_SIGNATURES },   \
+	{ "allowed-signers", required_argument, NULL, RUN_OPT_ALLOWED_SIGNERS }, \
+	{ "allow-rewind", no_argument, NULL, RUN_OPT_ALLOW_REWIND }
+
+/* What apply, destroy and sync take besides: --auto-approve,
+ * --parallelism, --confirm-timeout, the shared ones and the commit's checks. */
+#define RUN_APPLY_LONGOPTS                                                        \
+	{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },             \
+	{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },         \
+	{ "confirm-timeout", required_argument, NULL, RUN_OPT_CONFIRM_TIMEOUT }, \
+	RUN_LONGOPTS,                                                            \
+	RUN_GIT_CHECK_LONGOPTS
 
 /* --git, --path, --cache-dir (validate takes them without the rest). */
 #define RUN_GIT_LONGOPTS                                                          \
@@ -103,6 +133,13 @@ struct run_opts {
 	const char *secret_key;          /* --secret-key FILE; NULL: $VIRTFORM_SECRET_KEY */
 	bool secret_key_required;        /* apply: sealed values must open (plan
 					  * without a key only warns) */
+	bool git_checks;                 /* plan, apply, destroy, sync: check the
+					  * commit from git (signature, rewind) */
+	bool verify_signatures;          /* --verify-signatures */
+	const char *allowed_signers;     /* --allowed-signers FILE */
+	bool allow_rewind;               /* --allow-rewind */
+	bool json;                       /* stdout is one JSON document: notes
+					  * ("Good signature by") go to stderr */
 };
 
 /*
@@ -128,8 +165,9 @@ struct run {
 
 /*
  * The CONFIG argument, or --git's label when --git was given (a CONFIG
- * then is an error, as is --path or --cache-dir without --git): sets
- * o->config_path.  -1 after an error message.
+ * then is an error, as is --path or --cache-dir without --git, and
+ * --verify-signatures or --allow-rewind without --git unless CONFIG is a
+ * saved plan): sets o->config_path.  -1 after an error message.
  */
 int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_opts *o);
 
@@ -146,7 +184,23 @@ char *run_state_dir(const struct run_opts *o);
  */
 struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
 
-/* run_plan() with run->config already loaded (sync). */
+/*
+ * --verify-signatures without --allowed-signers, or the other way round:
+ * an error (said).  -1, or 0.
+ */
+int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o);
+
+/*
+ * run_plan() with run->config already loaded (sync prints the commit
+ * first).  With a commit from git and o->git_checks, the checks sync,
+ * plan, apply and destroy share: the commit's SSH signature (with
+ * o->verify_signatures) before the state is locked, and after planning,
+ * with the state locked, the rewind: a commit that does not descend from
+ * the last one applied from the same repository and path (the log of
+ * applied commits) is refused unless o->allow_rewind.  A refusal is said
+ * ("...; nothing was changed") and, but by plan, recorded in the log as
+ * "refused".
+ */
 int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
 
 /*
@@ -164,7 +218,8 @@ int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc);
 int run_observe(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
 
 /*
- * Load, lock, observe, plan.  Prints every diagnostic to stderr.
+ * Load, lock, observe, plan (with the checks of a commit from git:
+ * run_plan_config).  Prints every diagnostic to stderr.
  * Returns 0, or VF_EXIT_ERROR (run is then still to be released).
  */
 int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);

@@ -1,7 +1,8 @@
 /*
  * sync.c — `virtform sync REPO`: GitOps in one command.  Fetch REPO into
  * the cache, resolve the ref, read the configuration from that commit's
- * tree (no checkout), check the commit (signature, no rewind), plan and,
+ * tree (no checkout), check the commit (signature, no rewind: the checks
+ * plan, apply and destroy --git make too, run_plan_config), plan and,
  * unless --plan-only, apply; then record the commit in the state
  * directory's log of applied commits (`virtform log`).
  *
@@ -76,115 +77,25 @@ const struct vf_cmd vf_cmd_sync = {
 enum {
 	SYNC_OPT_REF = 2000,
 	SYNC_OPT_PLAN_ONLY,
-	SYNC_OPT_VERIFY,
-	SYNC_OPT_ALLOWED_SIGNERS,
-	SYNC_OPT_ALLOW_REWIND,
 };
 
 struct sync_opts {
-	const char *ref, *allowed_signers;
-	bool plan_only, auto_approve, verify, allow_rewind;
+	const char *ref;
+	bool plan_only, auto_approve;
 };
-
-/* A refusal: said on stderr, and recorded in the log when it can be. */
-static int refuse(struct run *run, const char *state_dir, const char *msg)
-{
-	char *error = NULL;
-
-	fprintf(stderr, "virtform sync: error: %s; nothing was changed\n", msg);
-	if (state_dir && git_log_append(state_dir, "sync", run->git, "refused", msg, NULL,
-					&error) < 0) {
-		fprintf(stderr, "virtform sync: error: %s\n", error);
-		free(error);
-	}
-	return VF_EXIT_ERROR;
-}
-
-static int check_signature(struct run *run, const struct sync_opts *so, const char *state_dir)
-{
-	struct git_source *g = run->git;
-	char *sig = NULL, *payload = NULL, *principal = NULL, *error = NULL, *msg;
-	size_t len;
-	int found, rc;
-
-	found = vf_git_signature(&g->r, &g->commit, &sig, &payload, &len, &error);
-	if (found < 0) {
-		rc = vf_cmd_error(&vf_cmd_sync, "%s", error);
-		free(error);
-		return rc;
-	}
-	if (!found) {
-		msg = xasprintf("commit %s is not signed, and --verify-signatures is given: sign "
-				"it with a key of '%s' (git -c gpg.format=ssh commit -S)",
-				g->commit.sha, so->allowed_signers);
-		rc = refuse(run, state_dir, msg);
-		free(msg);
-		return rc;
-	}
-	if (vf_git_verify_ssh(sig, payload, len, so->allowed_signers, &principal, &error) < 0) {
-		msg = xasprintf("commit %s is refused: %s", g->commit.sha, error);
-		rc = refuse(run, state_dir, msg);
-		free(msg);
-	} else {
-		printf("Good signature by '%s'\n", principal);
-		rc = VF_EXIT_OK;
-	}
-	free(error);
-	free(principal);
-	free(sig);
-	free(payload);
-	return rc;
-}
-
-static int check_rewind(struct run *run, const struct sync_opts *so)
-{
-	struct git_source *g = run->git;
-	char *last = NULL, *error = NULL, *msg;
-	int d, rc = VF_EXIT_OK;
-
-	if (git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0) {
-		rc = vf_cmd_error(&vf_cmd_sync, "%s", error);
-		free(error);
-		return rc;
-	}
-	if (!last)
-		return VF_EXIT_OK;
-	d = vf_git_descends(&g->r, g->commit.sha, last, &error);
-	if (d < 0) {
-		rc = vf_cmd_error(&vf_cmd_sync, "%s", error);
-		free(error);
-	} else if (d == 0 && !so->allow_rewind) {
-		msg = xasprintf("ref %s moved backwards: %s (the last commit applied) is not an "
-				"ancestor of %s; give --allow-rewind to apply it", g->commit.ref,
-				last, g->commit.sha);
-		rc = refuse(run, run->state.dir, msg);
-		free(msg);
-	} else if (d == 0) {
-		printf("Rewind allowed: %s (the last commit applied) is not an ancestor of %s.\n",
-		       last, g->commit.sha);
-	}
-	free(last);
-	return rc;
-}
 
 static int cmd_sync(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "ref", required_argument, NULL, SYNC_OPT_REF },
 		{ "plan-only", no_argument, NULL, SYNC_OPT_PLAN_ONLY },
-		{ "verify-signatures", no_argument, NULL, SYNC_OPT_VERIFY },
-		{ "allowed-signers", required_argument, NULL, SYNC_OPT_ALLOWED_SIGNERS },
-		{ "allow-rewind", no_argument, NULL, SYNC_OPT_ALLOW_REWIND },
-		{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },
-		{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },
-		{ "confirm-timeout", required_argument, NULL, RUN_OPT_CONFIRM_TIMEOUT },
-		RUN_LONGOPTS,
+		RUN_APPLY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .confirm_timeout = -1 };
+	struct run_opts o = { .confirm_timeout = -1, .git_checks = true };
 	struct sync_opts so = { 0 };
 	struct run run;
-	char *git = NULL, *state_dir = NULL;
+	char *git = NULL;
 	int c, r, rc = VF_EXIT_ERROR;
 
 	memset(&run, 0, sizeof(run));
@@ -197,9 +108,6 @@ static int cmd_sync(int argc, char **argv)
 		switch (c) {
 		case SYNC_OPT_REF: so.ref = optarg; break;
 		case SYNC_OPT_PLAN_ONLY: so.plan_only = true; break;
-		case SYNC_OPT_VERIFY: so.verify = true; break;
-		case SYNC_OPT_ALLOWED_SIGNERS: so.allowed_signers = optarg; break;
-		case SYNC_OPT_ALLOW_REWIND: so.allow_rewind = true; break;
 		case RUN_OPT_AUTO_APPROVE: so.auto_approve = true; break;
 		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
 		default: goto bad;
@@ -219,12 +127,8 @@ static int cmd_sync(int argc, char **argv)
 				     argv[optind], argv[optind + 1]);
 		goto bad;
 	}
-	if (so.verify != (so.allowed_signers != NULL)) {
-		vf_cmd_error(&vf_cmd_sync, so.verify ? "--verify-signatures needs "
-			     "--allowed-signers FILE (OpenSSH's allowed signers format)"
-			     : "--allowed-signers is used with --verify-signatures");
+	if (run_check_signers_opt(&vf_cmd_sync, &o) < 0)
 		goto bad;
-	}
 	if (!so.plan_only && !so.auto_approve && !isatty(STDIN_FILENO)) {
 		vf_cmd_error(&vf_cmd_sync, "no terminal to confirm on: give --auto-approve to "
 			     "apply without asking, or --plan-only");
@@ -239,12 +143,8 @@ static int cmd_sync(int argc, char **argv)
 		goto out;
 	printf("commit %s %s\n", run.git->commit.sha, run.git->commit.subject);
 	fflush(stdout);
-	state_dir = run_state_dir(&o);
-	if (so.verify && check_signature(&run, &so, state_dir))
-		goto out;
+	/* the signature, plan, the rewind: as plan --git and apply --git */
 	if (run_plan_config(&vf_cmd_sync, &o, &run))
-		goto out;
-	if (check_rewind(&run, &so))
 		goto out;
 	if (so.plan_only) {
 		vf_plan_print(&run.plan, stdout, run_color());
@@ -255,7 +155,6 @@ static int cmd_sync(int argc, char **argv)
 	rc = run_git_log(&vf_cmd_sync, &run, rc);
 out:
 	run_release(&run, &o);
-	free(state_dir);
 	free(git);
 	return rc;
 bad:

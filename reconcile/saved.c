@@ -703,6 +703,14 @@ int vf_saved_write(const char *path, const struct vf_saved_source *src, char **e
 		free(tmp);
 		return -1;
 	}
+	if (json_object_get(config, "git")) {
+		/* the checks apply makes again on the commit */
+		json_t *g = json_object_get(config, "git");
+		if (src->git_allowed_signers)
+			json_object_set_new(g, "allowed_signers",
+					    json_string(src->git_allowed_signers));
+		json_object_set_new(g, "allow_rewind", json_boolean(src->git_allow_rewind));
+	}
 	unlink(tmp);   /* left by a crashed run that had our pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -813,6 +821,7 @@ void vf_saved_release(struct vf_saved *s)
 	free(s->git_commit);
 	free(s->git_path);
 	free(s->git_cache);
+	free(s->git_allowed_signers);
 	free(s->state_dir);
 	free(s->state_project);
 	free(s->project);
@@ -1064,6 +1073,9 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 		s->git_path = xstrdup(jstr(g, "path"));
 		if (jstr(g, "cache_dir"))
 			s->git_cache = xstrdup(jstr(g, "cache_dir"));
+		if (jstr(g, "allowed_signers"))
+			s->git_allowed_signers = xstrdup(jstr(g, "allowed_signers"));
+		s->git_allow_rewind = json_is_true(json_object_get(g, "allow_rewind"));
 	}
 	if (!(v = need(s, config, "config", "project", JSON_STRING, error)))
 		return -1;

@@ -1,31 +1,14 @@
 #!/bin/sh
 # Configuration from git (docs/gitops.md): validate/plan/apply --git, sync,
-# log, saved plans from a commit, rewind protection and SSH signatures.
+# log, saved plans from a commit, rewind protection and SSH signatures (for
+# sync, and the same checks for plan/apply/destroy --git and apply FILE).
 # The repositories are made here with the git CLI (test scaffolding;
 # virtform itself reads them with libgit2).  No lab: the one host is
 # libvirt's in-process test driver, so nothing outside this process changes.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/git-lib.sh"
 
-export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home"
-mkdir -p "$HOME"
-git config --global user.name "Test Author"
-git config --global user.email test@example.org
-git config --global init.defaultBranch main
-
-W="$TMP/work"      # a working repository, pushed to the bare $R
-R="$TMP/repo.git"
-S="$TMP/state"
-git init -q "$W"
-git init -q --bare "$R"
-mkdir "$W/infra"
-vm_yaml() {   # vm_yaml MEMORY
-	cat <<EOF
-version: 1
-clusters: [{name: local}]
-hosts: [{name: fake, uri: "test:///default"}]
-vms: [{name: v, cpus: 1, memory: $1}]
-EOF
-}
+git_fixture repo infra     # $W, pushed to the bare $R; $S
 commit() {    # commit SUBJECT: commit everything, push main and tags
 	git -C "$W" add -A && git -C "$W" commit -q -m "$1" &&
 	git -C "$W" push -q -f "$R" main --tags 2>/dev/null
@@ -38,7 +21,7 @@ C1=$(git -C "$W" rev-parse HEAD)
 git -C "$W" push -q "$R" v1
 # a broken configuration on a branch
 git -C "$W" checkout -q -b broken
-printf 'version: 1\nclusters: [{name: local}]\nvms:\n  - {name: x, cpus: 1, memory: 2G}\n' >"$W/infra/vms.yaml"
+bad_yaml >"$W/infra/vms.yaml"
 git -C "$W" commit -q -am "broken memory"
 git -C "$W" push -q "$R" broken 2>/dev/null
 CB=$(git -C "$W" rev-parse --short=7 HEAD)
@@ -141,9 +124,8 @@ test_expect 'log of a state without git applies says so' '
 	expect_contains "$out" "No commit applied from git yet"'
 
 # ---- signatures -----------------------------------------------------------
-ssh-keygen -q -t ed25519 -N "" -C good -f "$TMP/good" &&
-ssh-keygen -q -t ed25519 -N "" -C bad -f "$TMP/bad"
-echo "ops@example.org namespaces=\"git\" $(cat "$TMP/good.pub")" >"$TMP/allowed"
+ssh_key good && ssh_key bad
+allow_key good
 S2="$TMP/state2"
 
 test_expect 'an unsigned commit is refused with --verify-signatures, naming it' '
@@ -158,7 +140,7 @@ test_expect 'an unsigned commit is refused with --verify-signatures, naming it' 
 test_expect 'a commit signed by an allowed SSH key is applied' '
 	vm_yaml 256MiB >"$W/infra/vms.yaml" &&
 	git -C "$W" add -A &&
-	git -C "$W" -c gpg.format=ssh -c user.signingkey="$TMP/good" commit -q -S -m "signed: 256 MiB" &&
+	signed_commit good -m "signed: 256 MiB" &&
 	git -C "$W" push -q -f "$R" main &&
 	run_vf sync "$R" --path infra --state-dir "$S2" --auto-approve --verify-signatures \
 		--allowed-signers "$TMP/allowed" && expect_rc 0 &&
@@ -168,12 +150,78 @@ test_expect 'a commit signed by an allowed SSH key is applied' '
 test_expect 'a commit signed by a key not in the allowed signers is refused' '
 	vm_yaml 512MiB >"$W/infra/vms.yaml" &&
 	git -C "$W" add -A &&
-	git -C "$W" -c gpg.format=ssh -c user.signingkey="$TMP/bad" commit -q -S -m "signed by a stranger" &&
+	signed_commit bad -m "signed by a stranger" &&
 	git -C "$W" push -q -f "$R" main &&
 	C4=$(git -C "$W" rev-parse HEAD) &&
 	run_vf sync "$R" --path infra --state-dir "$S2" --auto-approve --verify-signatures \
 		--allowed-signers "$TMP/allowed" && expect_rc 1 &&
 	expect_contains "$err" "commit $C4 is refused: its key is not in the allowed signers file" &&
 	expect_not_contains "$out" "Apply complete"'
+
+# ---- the same checks for plan, apply and destroy --git ----------------------
+CS=$(git -C "$W" log --format=%H -n 1 --grep "^signed: 256 MiB")
+S3="$TMP/state3"
+S4="$TMP/state4"
+
+test_expect 'plan --git --verify-signatures refuses an unsigned commit, and records nothing' '
+	run_vf plan --git "$R@$C2" --path infra --state-dir "$S3" --verify-signatures \
+		--allowed-signers "$TMP/allowed" && expect_rc 1 &&
+	expect_contains "$err" "virtform plan: error: commit $C2 is not signed, and --verify-signatures is given" &&
+	expect_contains "$err" "; nothing was changed" &&
+	expect_not_contains "$out" "vm.v" &&
+	[ ! -e "$S3/git-log.jsonl" ]'
+
+test_expect 'plan --git --verify-signatures accepts a signed commit; with --json stdout stays JSON' '
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S3" --verify-signatures \
+		--allowed-signers "$TMP/allowed" && expect_rc 0 &&
+	expect_contains "$(echo "$out" | head -n 1)" "Good signature by '\''ops@example.org'\''" &&
+	expect_contains "$out" "create  vm.v on fake" &&
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S3" --verify-signatures \
+		--allowed-signers "$TMP/allowed" --json && expect_rc 0 &&
+	expect_contains "$err" "Good signature by '\''ops@example.org'\''" &&
+	echo "$out" | python3 -c "import json,sys; json.load(sys.stdin)"'
+
+test_expect 'a plan saved with --verify-signatures verifies its commit again at apply' '
+	cp "$TMP/allowed" "$TMP/allowed3" &&
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S3" --verify-signatures \
+		--allowed-signers "$TMP/allowed3" -out "$TMP/s.vfplan" && expect_rc 0 &&
+	python3 -c "import json,sys; g=json.load(open(sys.argv[1]))[\"config\"][\"git\"]; assert g[\"allowed_signers\"].endswith(\"/allowed3\") and g[\"allow_rewind\"] is False, g" "$TMP/s.vfplan" &&
+	run_vf apply "$TMP/s.vfplan" --allow-rewind && expect_rc 1 &&
+	expect_contains "$err" "--allow-rewind cannot be given with the saved plan" &&
+	: >"$TMP/allowed3" &&
+	run_vf apply "$TMP/s.vfplan" && expect_rc 1 &&
+	expect_contains "$err" "virtform apply: error: commit $CS is refused:" &&
+	expect_not_contains "$out" "created" &&
+	tail -n 1 "$S3/git-log.jsonl" | grep -q "\"outcome\":\"refused\"" &&
+	cp "$TMP/allowed" "$TMP/allowed3" &&
+	run_vf apply "$TMP/s.vfplan" && expect_rc 0 &&
+	expect_contains "$out" "Good signature by '\''ops@example.org'\''" &&
+	expect_contains "$out" "vm.v on fake: created" &&
+	tail -n 1 "$S3/git-log.jsonl" | grep -q "\"commit\":\"$CS\".*\"outcome\":\"applied\""'
+
+test_expect 'apply --git refuses a rewind (the log of applied commits) unless --allow-rewind' '
+	run_vf apply --git "$R@$C2" --path infra --state-dir "$S4" --auto-approve && expect_rc 0 &&
+	run_vf plan --git "$R@$C1" --path infra --state-dir "$S4" && expect_rc 1 &&
+	expect_contains "$err" "virtform plan: error: ref $C1 moved backwards" &&
+	run_vf apply --git "$R@$C1" --path infra --state-dir "$S4" --auto-approve && expect_rc 1 &&
+	expect_contains "$err" "virtform apply: error: ref $C1 moved backwards: $C2 (the last commit applied) is not an ancestor of $C1; give --allow-rewind to apply it; nothing was changed" &&
+	expect_not_contains "$out" "Apply complete" &&
+	[ "$(grep -c "\"outcome\":\"refused\"" "$S4/git-log.jsonl")" -eq 1 ] &&
+	tail -n 1 "$S4/git-log.jsonl" | grep -q "\"command\":\"apply\"" &&
+	run_vf apply --git "$R@$C1" --path infra --state-dir "$S4" --auto-approve --allow-rewind &&
+	expect_rc 0 &&
+	expect_contains "$out" "Rewind allowed: $C2 (the last commit applied) is not an ancestor of $C1." &&
+	expect_contains "$out" "Apply complete" &&
+	tail -n 1 "$S4/git-log.jsonl" | grep -q "\"commit\":\"$C1\".*\"outcome\":\"applied\""'
+
+test_expect 'destroy --git takes the checks too; without --git they are refused' '
+	run_vf destroy --git "$R@$C2" --path infra --state-dir "$S4" --auto-approve \
+		--verify-signatures --allowed-signers "$TMP/allowed" && expect_rc 1 &&
+	expect_contains "$err" "virtform destroy: error: commit $C2 is not signed" &&
+	expect_not_contains "$out" "Destroy complete" &&
+	run_vf plan "$W/infra" --allow-rewind && expect_rc 1 &&
+	expect_contains "$err" "--allow-rewind checks a commit from git: give --git REPO[@REF] too" &&
+	run_vf apply --git "$R" --path infra --state-dir "$S4" --allowed-signers "$TMP/allowed" &&
+	expect_rc 1 && expect_contains "$err" "--allowed-signers is used with --verify-signatures"'
 
 test_done

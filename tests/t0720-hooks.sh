@@ -8,36 +8,12 @@
 # pre-commit checks the index, not the work tree.  No lab: the host is
 # libvirt's in-process test driver.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/git-lib.sh"
 
-export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home"
-mkdir -p "$HOME"
-git config --global user.name "Test Author"
-git config --global user.email test@example.org
-git config --global init.defaultBranch main
+git_fixture repo infra
 # virtform run by the hooks is the one under test
 VF=$(cd "$(dirname "$VIRTFORM")" && pwd)/$(basename "$VIRTFORM")
-
-W="$TMP/work"
-R="$TMP/repo.git"
-S="$TMP/state"
-git init -q "$W" && git init -q --bare "$R"
-mkdir "$W/infra"
-vm_yaml() {   # vm_yaml MEMORY [URI]
-	cat <<EOF
-version: 1
-clusters: [{name: local}]
-hosts: [{name: fake, uri: "${2:-test:///default}"}]
-vms: [{name: v, cpus: 1, memory: $1}]
-EOF
-}
-bad_yaml() { printf 'version: 1\nclusters: [{name: local}]\nvms:\n  - {name: x, cpus: 1, memory: 2G}\n'; }
 commit() { git -C "$W" add -A && git -C "$W" commit -q --no-verify -m "$1"; }
-# push ARGS...: $out/$err/$rc of git push (the hooks' output is in $err)
-push() {
-	git -C "$W" push "$@" >"$TMP/.out" 2>"$TMP/.err"
-	rc=$?; out=$(cat "$TMP/.out"); err=$(cat "$TMP/.err")
-}
-head_of() { git -C "$R" rev-parse -q --verify "refs/heads/$1" 2>/dev/null || echo none; }
 
 test_expect 'hooks install --server writes pre-receive and post-receive' '
 	run_vf hooks install --server "$R" --state-dir "$S" --path infra --auto-approve &&
@@ -138,8 +114,7 @@ test_expect 'a failed sync keeps the push and says so loudly' '
 	expect_contains "$err" "the push is kept" &&
 	[ "$(head_of main)" = "$C3" ]'
 
-ssh-keygen -q -t ed25519 -N "" -C good -f "$TMP/good"
-echo "ops@example.org namespaces=\"git\" $(cat "$TMP/good.pub")" >"$TMP/allowed"
+ssh_key good && allow_key good
 R2="$TMP/signed.git"
 git init -q --bare "$R2"
 # a new history for the signed repository: one commit
@@ -153,7 +128,7 @@ test_expect 'with --verify-signatures an unsigned push is refused, a signed one 
 	push "$R2" signed:main && expect_rc 1 &&
 	expect_contains "$err" "remote: virtform pre-receive: error: $CU: commit '\''unsigned'\'' is not signed" &&
 	[ -z "$(git -C "$R2" for-each-ref)" ] &&
-	git -C "$W" -c gpg.format=ssh -c user.signingkey="$TMP/good" commit -q --no-verify --amend -S -m "signed" &&
+	signed_commit good --no-verify --amend -m "signed" &&
 	CS=$(git -C "$W" rev-parse HEAD) &&
 	push "$R2" signed:main && expect_rc 0 &&
 	expect_contains "$err" "remote: Good signature by '\''ops@example.org'\''" &&

@@ -5,22 +5,13 @@
 # every sync, and destroy --git removes what the test made.  Every object
 # is named vfg-* in project vfg.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/git-lib.sh"
 . "$TOP/contrib/lab/testlib.sh"
 
 lab_up_for_test
 at_exit 'lab_undefine 1 vfg-web'
 
-export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home"
-mkdir -p "$HOME"
-git config --global user.name "Test Author"
-git config --global user.email test@example.org
-git config --global init.defaultBranch main
-
-W="$TMP/work"
-R="$TMP/vfg.git"
-S="$TMP/state"
-git init -q "$W" && git init -q --bare "$R"
-mkdir "$W/lab"
+git_fixture vfg lab
 cp "$TOP/examples/lab/hosts.yaml" "$W/lab/"
 write_vms() {   # write_vms MEMORY
 	cat >"$W/lab/vms.yaml" <<EOF

@@ -9,22 +9,13 @@
 # config even when the work tree is fixed.  Every object is named vfh6-*
 # in project vfh6; the test removes what it made.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/git-lib.sh"
 . "$TOP/contrib/lab/testlib.sh"
 
 lab_up_for_test
 at_exit 'lab_undefine 1 vfh6-web; lab_undefine 2 vfh6-db'
 
-export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home"
-mkdir -p "$HOME"
-git config --global user.name "Test Author"
-git config --global user.email test@example.org
-git config --global init.defaultBranch main
-
-W="$TMP/work"
-R="$TMP/vfh6.git"
-S="$TMP/state"
-git init -q "$W" && git init -q --bare "$R"
-mkdir "$W/lab"
+git_fixture vfh6 lab
 cp "$TOP/examples/lab/hosts.yaml" "$W/lab/"
 write_vms() {   # write_vms WEB_MEMORY [DB_LINE]
 	cat >"$W/lab/vms.yaml" <<EOF
@@ -37,16 +28,10 @@ ${2:-}
 EOF
 }
 commit() { git -C "$W" add -A && git -C "$W" commit -q --no-verify -m "$1"; }
-push() {
-	git -C "$W" push "$@" >"$TMP/.out" 2>"$TMP/.err"
-	rc=$?; out=$(cat "$TMP/.out"); err=$(cat "$TMP/.err")
-}
-head_of() { git -C "$R" rev-parse -q --verify "refs/heads/$1" 2>/dev/null || echo none; }
 short() { echo "$1" | cut -c1-7; }
 
-ssh-keygen -q -t ed25519 -N "" -C good -f "$TMP/good"
-echo "ops@example.org namespaces=\"git\" $(cat "$TMP/good.pub")" >"$TMP/allowed"
-sign() { git -C "$W" -c gpg.format=ssh -c user.signingkey="$TMP/good" commit -q --no-verify --amend -S --no-edit; }
+ssh_key good && allow_key good
+sign() { signed_commit good --no-verify --amend --no-edit; }
 
 test_expect 'hooks install --server with signatures, auto-approve and the state dir' '
 	run_vf hooks install --server "$R" --state-dir "$S" --path lab --auto-approve \

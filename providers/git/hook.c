@@ -19,27 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <git2.h>
-
-#include "providers/git/repo.h"
-
-static char *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *fail(const char *fmt, ...)
-{
-	const git_error *e = git_error_last();
-	char *what, *msg;
-	va_list ap;
-
-	va_start(ap, fmt);
-	what = xvasprintf(fmt, ap);
-	va_end(ap);
-	if (e && e->message && *e->message)
-		msg = xasprintf("%s: %s", what, e->message);
-	else
-		msg = xstrdup(what);
-	free(what);
-	return msg;
-}
+#include "providers/git/internal.h"
 
 int vf_git_open_env(struct vf_git_repo *r, char **error)
 {
@@ -50,7 +30,7 @@ int vf_git_open_env(struct vf_git_repo *r, char **error)
 	git_libgit2_init();
 	memset(r, 0, sizeof(*r));
 	if (git_repository_open_ext(&r->repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL) < 0) {
-		*error = fail("cannot open the git repository of the current directory (or "
+		*error = vf_git_fail("cannot open the git repository of the current directory (or "
 			      "$GIT_DIR); run this from a git hook, or inside the repository");
 		return -1;
 	}
@@ -59,7 +39,7 @@ int vf_git_open_env(struct vf_git_repo *r, char **error)
 		if (git_repository_odb(&odb, r->repo) < 0 ||
 		    git_odb_add_disk_alternate(odb, quarantine) < 0) {
 			git_odb_free(odb);
-			*error = fail("cannot read the pushed objects in '%s'", quarantine);
+			*error = vf_git_fail("cannot read the pushed objects in '%s'", quarantine);
 			git_repository_free(r->repo);
 			r->repo = NULL;
 			return -1;
@@ -111,13 +91,13 @@ int vf_git_config_list(struct vf_git_repo *r, const char *key, char ***values, s
 	*values = NULL;
 	*n = 0;
 	if (git_repository_config_snapshot(&cfg, r->repo) < 0) {
-		*error = fail("cannot read the configuration of '%s'", r->url);
+		*error = vf_git_fail("cannot read the configuration of '%s'", r->url);
 		return -1;
 	}
 	rc = git_config_get_multivar_foreach(cfg, key, NULL, config_value, &l);
 	git_config_free(cfg);
 	if (rc < 0 && rc != GIT_ENOTFOUND) {
-		*error = fail("cannot read '%s' from the configuration of '%s'", key, r->url);
+		*error = vf_git_fail("cannot read '%s' from the configuration of '%s'", key, r->url);
 		while (l.n)
 			free(l.v[--l.n]);
 		free(l.v);
@@ -152,11 +132,11 @@ int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *o
 	}
 	if (git_revwalk_new(&walk, r->repo) < 0 ||
 	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE) < 0) {
-		*error = fail("cannot walk the history of '%s'", r->url);
+		*error = vf_git_fail("cannot walk the history of '%s'", r->url);
 		goto out;
 	}
 	if (git_revwalk_push(walk, &tip) < 0) {
-		*error = fail("commit %s is not in '%s' (or is not a commit)", new_sha, r->url);
+		*error = vf_git_fail("commit %s is not in '%s' (or is not a commit)", new_sha, r->url);
 		goto out;
 	}
 	if (!zero_sha(old_sha)) {
@@ -191,7 +171,7 @@ int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *o
 			have_tip = true;
 	}
 	if (w != GIT_ITEROVER) {
-		*error = fail("cannot walk the history of %s in '%s'", new_sha, r->url);
+		*error = vf_git_fail("cannot walk the history of %s in '%s'", new_sha, r->url);
 		goto out;
 	}
 	if (!have_tip) {
@@ -216,28 +196,11 @@ out:
 
 /* ---- the staged configuration ---------------------------------------------- */
 
-static bool yaml_name(const char *n)
-{
-	size_t l = strlen(n);
-
-	if (n[0] == '.')
-		return false;
-	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
-}
-
-static int file_cmp(const void *a, const void *b)
-{
-	const struct vf_config_file *x = a, *y = b;
-	return strcmp(x->name, y->name);
-}
-
 static int add_entry(git_repository *repo, const git_index_entry *e, struct vf_git_files *out,
 		     size_t *alloc, char **error)
 {
-	git_blob *blob;
-	git_object_size_t size;
-	struct vf_config_file *f;
-	char *data;
+	char *label, *what;
+	int rc;
 
 	if (git_index_entry_stage(e) != 0) {
 		*error = xasprintf(":%s has a merge conflict; resolve it and stage the result "
@@ -249,28 +212,12 @@ static int add_entry(git_repository *repo, const git_index_entry *e, struct vf_g
 				   "regular files", e->path);
 		return -1;
 	}
-	if (git_blob_lookup(&blob, repo, &e->id) < 0) {
-		*error = fail("cannot read the staged %s", e->path);
-		return -1;
-	}
-	size = git_blob_rawsize(blob);
-	if (size > VF_CONFIG_FILE_MAX) {
-		git_blob_free(blob);
-		*error = xasprintf(":0:%s: file is larger than %u MiB; split the configuration "
-				   "into several files in one directory", e->path,
-				   VF_CONFIG_FILE_MAX >> 20);
-		return -1;
-	}
-	data = xmalloc((size_t)size + 1);
-	memcpy(data, git_blob_rawcontent(blob), (size_t)size);
-	data[size] = '\0';
-	git_blob_free(blob);
-	VF_GROW(out->files, out->n + 1, *alloc);
-	f = &out->files[out->n++];
-	f->name = xasprintf(":0:%s", e->path);
-	f->data = data;
-	f->len = (size_t)size;
-	return 0;
+	label = xasprintf(":0:%s", e->path);
+	what = xasprintf("the staged %s", e->path);
+	rc = vf_git_add_blob(repo, &e->id, label, what, out, alloc, error);
+	free(label);
+	free(what);
+	return rc;
 }
 
 int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_files *out,
@@ -283,18 +230,15 @@ int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_fil
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	while (path && path[0] == '.' && path[1] == '/')
-		path += 2;
-	clean = xstrdup(path && strcmp(path, ".") ? path : "");
-	for (len = strlen(clean); len && clean[len - 1] == '/'; len--)
-		clean[len - 1] = '\0';
+	clean = vf_git_clean_path(path);
+	len = strlen(clean);
 	if (git_repository_is_bare(r->repo)) {
 		*error = xasprintf("'%s' is a bare repository: it has no staged files; run "
 				   "validate --staged in a work tree", r->url);
 		goto out;
 	}
 	if (git_repository_index(&index, r->repo) < 0) {
-		*error = fail("cannot read the index (the staged files) of '%s'", r->url);
+		*error = vf_git_fail("cannot read the index (the staged files) of '%s'", r->url);
 		goto out;
 	}
 	n = git_index_entrycount(index);
@@ -313,7 +257,7 @@ int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_fil
 					continue;
 				rest = e->path + len + 1;
 			}
-			if (strchr(rest, '/') || !yaml_name(rest))
+			if (strchr(rest, '/') || !vf_git_yaml_name(rest))
 				continue;
 		}
 		/* the stages of a conflicted file follow one another: one error */
@@ -326,11 +270,9 @@ int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_fil
 				   "that holds it", *clean ? clean : "the root", r->url);
 		goto out;
 	}
-	qsort(out->files, out->n, sizeof(*out->files), file_cmp);
 	rc = 0;
 out:
-	if (rc)
-		vf_git_files_release(out);
+	vf_git_files_finish(out, rc);
 	git_index_free(index);
 	free(clean);
 	return rc;

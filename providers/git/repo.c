@@ -18,9 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <git2.h>
-
-#include "providers/git/repo.h"
+#include "providers/git/internal.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -30,8 +28,7 @@ static void init(void)
 }
 
 /* "what: libgit2's message" (malloc'd). */
-static char *git_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *git_fail(const char *fmt, ...)
+char *vf_git_fail(const char *fmt, ...)
 {
 	const git_error *e = git_error_last();
 	char *what, *msg;
@@ -125,13 +122,13 @@ static int fetch(struct vf_git_repo *r, char **error)
 
 	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
 	if (git_remote_create_anonymous(&remote, r->repo, r->url) < 0) {
-		*error = git_fail("cannot use the repository '%s'", r->url);
+		*error = vf_git_fail("cannot use the repository '%s'", r->url);
 		return -1;
 	}
 	opts.prune = GIT_FETCH_PRUNE;
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;   /* the refspec has them all */
 	if (git_remote_fetch(remote, &refspecs, &opts, "virtform fetch") < 0) {
-		*error = git_fail("cannot fetch '%s' (is it a git repository you can read?)",
+		*error = vf_git_fail("cannot fetch '%s' (is it a git repository you can read?)",
 				  r->url);
 		goto out;
 	}
@@ -140,7 +137,7 @@ static int fetch(struct vf_git_repo *r, char **error)
 		git_reference *ref = NULL;
 		if (git_reference_symbolic_create(&ref, r->repo, "HEAD", head.ptr, 1,
 						  "virtform: the remote's default branch") < 0) {
-			*error = git_fail("cannot record the default branch of '%s'", r->url);
+			*error = vf_git_fail("cannot record the default branch of '%s'", r->url);
 			goto out;
 		}
 		git_reference_free(ref);
@@ -163,7 +160,7 @@ int vf_git_open(struct vf_git_repo *r, const char *url, const char *cache_dir, b
 	r->cache = xstrdup(cache_dir);
 	if (stat(cache_dir, &st) == 0) {
 		if (git_repository_open_bare(&r->repo, cache_dir) < 0) {
-			*error = git_fail("the git cache '%s' is not a bare repository; remove it "
+			*error = vf_git_fail("the git cache '%s' is not a bare repository; remove it "
 					  "or give another --cache-dir", cache_dir);
 			return -1;
 		}
@@ -171,7 +168,7 @@ int vf_git_open(struct vf_git_repo *r, const char *url, const char *cache_dir, b
 		if (make_dirs(cache_dir, error) < 0)
 			return -1;
 		if (git_repository_init(&r->repo, cache_dir, 1) < 0) {
-			*error = git_fail("cannot create the git cache '%s'", cache_dir);
+			*error = vf_git_fail("cannot create the git cache '%s'", cache_dir);
 			return -1;
 		}
 	}
@@ -236,7 +233,7 @@ int vf_git_resolve(struct vf_git_repo *r, const char *ref, struct vf_git_commit 
 			memmove(c->ref, c->ref + 11, strlen(c->ref + 11) + 1);
 		git_reference_free(head);
 		if (git_revparse_single(&obj, r->repo, "HEAD") < 0) {
-			*error = git_fail("'%s' has no commit on its default branch '%s'", r->url,
+			*error = vf_git_fail("'%s' has no commit on its default branch '%s'", r->url,
 					  c->ref);
 			goto out;
 		}
@@ -254,7 +251,7 @@ int vf_git_resolve(struct vf_git_repo *r, const char *ref, struct vf_git_commit 
 		}
 	}
 	if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
-		*error = git_fail("ref '%s' of '%s' is not a commit", c->ref, r->url);
+		*error = vf_git_fail("ref '%s' of '%s' is not a commit", c->ref, r->url);
 		goto out;
 	}
 	commit = (git_commit *)peeled;
@@ -286,7 +283,20 @@ void vf_git_commit_release(struct vf_git_commit *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static bool yaml_name(const char *n)
+char *vf_git_clean_path(const char *path)
+{
+	char *clean;
+	size_t n;
+
+	while (path && path[0] == '.' && path[1] == '/')
+		path += 2;
+	clean = xstrdup(path && strcmp(path, ".") ? path : "");
+	for (n = strlen(clean); n && clean[n - 1] == '/'; n--)
+		clean[n - 1] = '\0';
+	return clean;
+}
+
+bool vf_git_yaml_name(const char *n)
 {
 	size_t l = strlen(n);
 
@@ -295,9 +305,8 @@ static bool yaml_name(const char *n)
 	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
 }
 
-/* One blob into out->files, labelled SHORT:PATH. */
-static int add_blob(git_repository *repo, const struct vf_git_commit *c, const git_oid *id,
-		    const char *path, struct vf_git_files *out, size_t *alloc, char **error)
+int vf_git_add_blob(git_repository *repo, const git_oid *id, const char *label,
+		    const char *what, struct vf_git_files *out, size_t *alloc, char **error)
 {
 	git_blob *blob;
 	git_object_size_t size;
@@ -305,14 +314,14 @@ static int add_blob(git_repository *repo, const struct vf_git_commit *c, const g
 	struct vf_config_file *f;
 
 	if (git_blob_lookup(&blob, repo, id) < 0) {
-		*error = git_fail("cannot read %s:%s", c->short_sha, path);
+		*error = vf_git_fail("cannot read %s", what);
 		return -1;
 	}
 	size = git_blob_rawsize(blob);
 	if (size > VF_CONFIG_FILE_MAX) {
 		git_blob_free(blob);
-		*error = xasprintf("%s:%s: file is larger than %u MiB; split the configuration "
-				   "into several files in one directory", c->short_sha, path,
+		*error = xasprintf("%s: file is larger than %u MiB; split the configuration "
+				   "into several files in one directory", label,
 				   VF_CONFIG_FILE_MAX >> 20);
 		return -1;
 	}
@@ -322,16 +331,36 @@ static int add_blob(git_repository *repo, const struct vf_git_commit *c, const g
 	git_blob_free(blob);
 	VF_GROW(out->files, out->n + 1, *alloc);
 	f = &out->files[out->n++];
-	f->name = xasprintf("%s:%s", c->short_sha, path);
+	f->name = xstrdup(label);
 	f->data = data;
 	f->len = (size_t)size;
 	return 0;
+}
+
+/* One blob of commit c into out->files, labelled SHORT:PATH. */
+static int add_blob(git_repository *repo, const struct vf_git_commit *c, const git_oid *id,
+		    const char *path, struct vf_git_files *out, size_t *alloc, char **error)
+{
+	char *label = xasprintf("%s:%s", c->short_sha, path);
+	int rc = vf_git_add_blob(repo, id, label, label, out, alloc, error);
+
+	free(label);
+	return rc;
 }
 
 static int file_cmp(const void *a, const void *b)
 {
 	const struct vf_config_file *x = a, *y = b;
 	return strcmp(x->name, y->name);
+}
+
+int vf_git_files_finish(struct vf_git_files *out, int rc)
+{
+	if (rc)
+		vf_git_files_release(out);
+	else
+		qsort(out->files, out->n, sizeof(*out->files), file_cmp);
+	return rc;
 }
 
 int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, const char *path,
@@ -346,15 +375,10 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	/* "./a/b/" -> "a/b" */
-	while (path && path[0] == '.' && path[1] == '/')
-		path += 2;
-	clean = xstrdup(path && strcmp(path, ".") ? path : "");
-	for (n = strlen(clean); n && clean[n - 1] == '/'; n--)
-		clean[n - 1] = '\0';
+	clean = vf_git_clean_path(path);
 	if (git_oid_fromstr(&oid, c->sha) < 0 || git_commit_lookup(&commit, r->repo, &oid) < 0 ||
 	    git_commit_tree(&root, commit) < 0) {
-		*error = git_fail("cannot read commit %s of '%s'", c->sha, r->url);
+		*error = vf_git_fail("cannot read commit %s of '%s'", c->sha, r->url);
 		goto out;
 	}
 	if (!*clean) {
@@ -367,7 +391,7 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 		goto out;
 	} else if (git_tree_entry_type(entry) == GIT_OBJECT_TREE) {
 		if (git_tree_lookup(&tree, r->repo, git_tree_entry_id(entry)) < 0) {
-			*error = git_fail("cannot read %s:%s", c->short_sha, clean);
+			*error = vf_git_fail("cannot read %s:%s", c->short_sha, clean);
 			goto out;
 		}
 	} else if (git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB ||
@@ -386,7 +410,7 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 		const char *name = git_tree_entry_name(e);
 		char *full;
 		git_filemode_t mode = git_tree_entry_filemode(e);
-		if (!yaml_name(name) || git_tree_entry_type(e) == GIT_OBJECT_TREE)
+		if (!vf_git_yaml_name(name) || git_tree_entry_type(e) == GIT_OBJECT_TREE)
 			continue;
 		full = *clean ? xasprintf("%s/%s", clean, name) : xstrdup(name);
 		if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
@@ -408,13 +432,9 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 				   r->url);
 		goto out;
 	}
-	/* the loader's directory order: by name, strcmp (git's tree order
-	 * differs only for names that are prefixes of one another) */
-	qsort(out->files, out->n, sizeof(*out->files), file_cmp);
 	rc = 0;
 out:
-	if (rc)
-		vf_git_files_release(out);
+	vf_git_files_finish(out, rc);
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
 	git_tree_free(root);
@@ -453,7 +473,7 @@ int vf_git_descends(struct vf_git_repo *r, const char *descendant, const char *a
 	git_commit_free(commit);
 	rc = git_graph_descendant_of(r->repo, &d, &a);
 	if (rc < 0) {
-		*error = git_fail("cannot compare commits %s and %s of '%s'", descendant, ancestor,
+		*error = vf_git_fail("cannot compare commits %s and %s of '%s'", descendant, ancestor,
 				  r->url);
 		return -1;
 	}
@@ -479,7 +499,7 @@ int vf_git_signature(struct vf_git_repo *r, const struct vf_git_commit *c, char 
 		return 0;
 	}
 	if (rc < 0) {
-		*error = git_fail("cannot read the signature of commit %s", c->sha);
+		*error = vf_git_fail("cannot read the signature of commit %s", c->sha);
 		return -1;
 	}
 	*signature = xmalloc(sig.size + 1);
