@@ -65,6 +65,9 @@ bool vf_config_has_sealed(const struct vf_config *c)
 	for (i = 0; i < c->n_vms; i++)
 		if (vf_cloud_init_has_sealed(&c->vms[i].cloud_init))
 			return true;
+	for (i = 0; i < c->n_storages; i++)
+		if (c->storages[i].chap_secret.sealed)
+			return true;   /* an iSCSI CHAP secret */
 	return false;
 }
 

@@ -59,7 +59,8 @@ void vf_cloudinit_set_key(const struct vf_secret_key *key, bool required);
 const struct vf_secret_key *vf_cloudinit_key(void);
 bool vf_cloudinit_key_required(void);
 
-/* Does any VM's cloud_init hold a sealed value (so a key is needed)? */
+/* Does the config hold a sealed value — a VM's cloud_init, a storage
+ * domain's CHAP secret — so that a key is needed? */
 bool vf_config_has_sealed(const struct vf_config *c);
 bool vf_cloud_init_has_sealed(const struct vf_cloud_init *ci);
 

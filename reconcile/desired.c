@@ -21,6 +21,11 @@
  * Without the secret key, sealed values cannot be compared: plan says so
  * and counts them unchanged; apply (the key required) stops.
  *
+ * An iSCSI storage domain with chap: the pool names a libvirt secret
+ * "virtform/PROJECT/NAME"; its "chap.secret" field is the keyed hash of
+ * the sealed value (never the value), compared with the one the secret's
+ * description records.
+ *
  * MAC addresses the config leaves open are derived from the project, the
  * VM and the NIC's index (52:54:00:xx:xx:xx), so plans show them and they
  * stay stable; an existing NIC keeps the MAC it has.
@@ -131,12 +136,77 @@ static void index_managed(struct builder *b)
 	}
 }
 
+/* The CHAP secret of a storage domain as observed on any host: the keyed
+ * hash its libvirt secret records; NULL when none. */
+static const char *chap_seen(struct builder *b, const struct vf_storage *s)
+{
+	size_t h, j;
+
+	for (h = 0; h < b->views->n; h++) {
+		const struct vf_host_view *v = &b->views->hosts[h];
+		if (!usable(v))
+			continue;
+		for (j = 0; j < v->observed->n_items; j++) {
+			const struct vf_observed_item *it = &v->observed->items[j];
+			if (it->r.kind == VF_KIND_STORAGE && it->detailed &&
+			    !strcmp(it->r.name, s->name) && it->r.u.pool.chap_secret)
+				return it->r.u.pool.chap_secret;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The CHAP secret's field (spec.h: chap_secret) of storage domain s: 16
+ * hex digits of the keyed hash of its clear text, context what.  Without
+ * a key: apply stops at the sealed value; plan warns and takes what the
+ * hosts have (unchanged), or "unopened" for a new pool.  NULL after an
+ * error.
+ */
+static const char *chap_hash(struct builder *b, const struct vf_storage *s, const char *what)
+{
+	const struct vf_secret_key *key = vf_cloudinit_key();
+	char hex[VF_SECRET_HASH_HEX];
+	const char *seen;
+
+	if (!key && vf_cloudinit_key_required()) {
+		vf_error_at(b->diags, &s->chap_secret.pos,
+			    "give the secret key with --secret-key FILE or VIRTFORM_SECRET_KEY "
+			    "(docs/secrets.md)",
+			    "%s: cannot open the sealed value: no secret key was given", what);
+		return NULL;
+	}
+	if (!key) {
+		warn(b, "storage.%s: chap: the sealed secret was not compared (no secret key: give "
+			"--secret-key FILE or VIRTFORM_SECRET_KEY); it counts as unchanged, and apply "
+			"needs the key", s->name);
+		seen = chap_seen(b, s);
+		return seen ? seen : "unopened";
+	}
+	if (vf_secret_hash_sealed(key, &s->chap_secret, what, what, hex, b->diags) < 0)
+		return NULL;
+	hex[16] = '\0';
+	return vf_arena_strdup(&b->d->arena, hex);
+}
+
 static void add_storage(struct builder *b)
 {
 	size_t i, h;
 
 	for (i = 0; i < b->c->n_storages; i++) {
 		const struct vf_storage *s = &b->c->storages[i];
+		const char *chap_usage = NULL, *chap_what = NULL, *chap_secret = NULL;
+		if (s->chap_username && s->chap_secret.sealed) {
+			char *t = xasprintf("virtform/%s/%s", b->c->project, s->name);
+			chap_usage = vf_arena_strdup(&b->d->arena, t);
+			free(t);
+			t = xasprintf("storage domain '%s': chap: secret", s->name);
+			chap_what = vf_arena_strdup(&b->d->arena, t);
+			free(t);
+			chap_secret = chap_hash(b, s, chap_what);
+			if (!chap_secret)
+				continue;
+		}
 		for (h = 0; h < b->views->n; h++) {
 			const struct vf_host_view *v = &b->views->hosts[h];
 			struct vf_resource *r;
@@ -152,6 +222,13 @@ static void add_storage(struct builder *b)
 			p->vg = s->vg;
 			p->portal = s->portal;
 			p->target = s->target;
+			if (chap_usage) {
+				p->chap_username = s->chap_username;
+				p->chap_usage = chap_usage;
+				p->chap_secret = chap_secret;
+				p->chap_sealed = &s->chap_secret;
+				p->chap_what = chap_what;
+			}
 			if (s->type == VF_STORAGE_LOGICAL && !p->path) {
 				char *dev = xasprintf("/dev/%s", s->vg);
 				p->path = vf_arena_strdup(&b->d->arena, dev);

@@ -142,6 +142,10 @@ static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
 	case VF_STORAGE_DIR:
 		break;
 	}
+	/* the secret's keyed hash, never the secret; plans show a change as
+	 * "(sealed value changed)" (plan-print.c) */
+	add_str(f, "chap.username", p->chap_username);
+	add_str(f, "chap.secret", p->chap_secret);
 	add_num(f, "active", VF_VALUE_BOOL, p->active);
 	add_num(f, "autostart", VF_VALUE_BOOL, p->autostart);
 }

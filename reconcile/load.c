@@ -921,10 +921,51 @@ static void load_network(struct loader *L, const struct vf_node *n, size_t idx)
 	L->c->n_networks++;
 }
 
+static bool get_sealed(struct loader *L, const struct vf_node *v, const char *key,
+		       const char *ctx, struct vf_secret_ref *out);
+
+/* storage_domains[].chap (iscsi): {username, secret: {sealed: ...}}. */
+static void load_chap(struct loader *L, const struct vf_node *n, struct vf_storage *st,
+		      const char *ctx)
+{
+	static const char *const keys[] = { "username", "secret" };
+	const struct vf_node *v;
+	const char *user;
+	char *c;
+
+	if (n->kind != VF_NODE_MAP) {
+		ERR(L, &n->pos, "write chap: {username: NAME, secret: {sealed: \"...\"}}",
+		    "%s: chap must be a mapping", ctx);
+		return;
+	}
+	st->chap_pos = n->pos;
+	c = xasprintf("%s: chap", ctx);
+	check_keys(L, n, c, keys, VF_ARRAY_SIZE(keys));
+	user = get_str(L, n, "username", true, c);
+	if (user && strpbrk(user, "\r\n")) {
+		ERR(L, &vf_map_get(n, "username")->pos, NULL, "%s: username spans several lines", c);
+		user = NULL;
+	}
+	st->chap_username = user;
+	v = vf_map_get(n, "secret");
+	if (!v)
+		ERR(L, &n->pos, "add secret: {sealed: \"...\"} with what 'virtform seal' prints",
+		    "%s: secret is required", c);
+	else if (v->kind == VF_NODE_MAP)
+		get_sealed(L, v, "secret", c, &st->chap_secret);
+	else
+		ERR(L, &v->pos,
+		    "write secret: {sealed: \"...\"} with what it prints, and change the secret on "
+		    "the target: a clear one committed to git stays in its history",
+		    "%s: CHAP secrets must be sealed: virtform seal --public-key virtform.pub reads "
+		    "the secret on stdin", c);
+	free(c);
+}
+
 static void load_storage(struct loader *L, const struct vf_node *n, size_t idx)
 {
 	static const char *const keys[] = { "name", "type", "path", "server", "export", "vg",
-					    "portal", "target", "clusters" };
+					    "portal", "target", "chap", "clusters" };
 	static const char *const types[] = { "dir", "nfs", "logical", "iscsi" };
 	struct vf_storage *st;
 	const struct vf_pos *cpos;
@@ -966,9 +1007,12 @@ static void load_storage(struct loader *L, const struct vf_node *n, size_t idx)
 		if (st->type == VF_STORAGE_ISCSI) {
 			st->portal = get_str(L, n, "portal", true, ctx);
 			st->target = get_str(L, n, "target", true, ctx);
+			if (vf_map_get(n, "chap"))
+				load_chap(L, vf_map_get(n, "chap"), st, ctx);
 		} else {
 			forbid(L, n, "portal", ctx, "type: iscsi");
 			forbid(L, n, "target", ctx, "type: iscsi");
+			forbid(L, n, "chap", ctx, "type: iscsi");
 		}
 	}
 	/* kept even when invalid: refs name owners by index */

@@ -143,6 +143,18 @@ enum vf_storage_type {
 	VF_STORAGE_ISCSI,
 };
 
+/*
+ * A sealed value ({sealed: "<base64>"}, reconcile/secret.h): only its
+ * ciphertext, checked for shape by the loader; opening it needs the secret
+ * key, which the loader never has.  sealed is NULL when absent; the base64
+ * text has no white space.  pos: the {sealed: ...} mapping, where messages
+ * about the field point.
+ */
+struct vf_secret_ref {
+	const char *sealed;
+	struct vf_pos pos;
+};
+
 struct vf_storage {
 	const char *name;
 	struct vf_pos pos;
@@ -151,6 +163,11 @@ struct vf_storage {
 	const char *server, *export_path;/* nfs */
 	const char *vg;                  /* logical */
 	const char *portal, *target;     /* iscsi */
+	/* iscsi chap: {username, secret: {sealed}}; chap_username NULL when
+	 * absent.  Kept on each host as a libvirt secret (docs/secrets.md). */
+	const char *chap_username;
+	struct vf_secret_ref chap_secret;
+	struct vf_pos chap_pos;
 	const char **clusters;           /* scope; n_clusters == 0: every host */
 	size_t n_clusters;
 	struct vf_cluster **cluster_refs;
@@ -212,18 +229,6 @@ enum vf_ha_priority {
 	VF_HA_PRIORITY_LOW,
 	VF_HA_PRIORITY_MEDIUM,
 	VF_HA_PRIORITY_HIGH,
-};
-
-/*
- * A sealed value ({sealed: "<base64>"}, reconcile/secret.h): only its
- * ciphertext, checked for shape by the loader; opening it needs the secret
- * key, which the loader never has.  sealed is NULL when absent; the base64
- * text has no white space.  pos: the {sealed: ...} mapping, where messages
- * about the field point.
- */
-struct vf_secret_ref {
-	const char *sealed;
-	struct vf_pos pos;
 };
 
 struct vf_cloud_init_user {

@@ -59,6 +59,22 @@ static const char *cloud_init_change(const struct vf_field *before, const struct
 	return "(cloud-init data changed) (takes effect at first boot only)";
 }
 
+/* A sealed value's field (a storage domain's "chap.secret"): its values
+ * are keyed hashes, shown as what happened, never as text. */
+static bool sealed_field(const char *path)
+{
+	return !strcmp(path, "chap.secret");
+}
+
+static const char *sealed_change(const struct vf_field *before, const struct vf_field *after)
+{
+	if (!before->present)
+		return "(sealed value set)";
+	if (!after->present)
+		return "(removed)";
+	return "(sealed value changed)";
+}
+
 static void print_fields(const struct vf_action *a, FILE *out)
 {
 	struct vf_arena scratch = VF_ARENA_INIT;
@@ -76,12 +92,19 @@ static void print_fields(const struct vf_action *a, FILE *out)
 					strchr(f->after.text, '+') ? ", with sealed values" : "");
 				continue;
 			}
+			if (sealed_field(f->after.path)) {
+				fprintf(out, "      %s: (sealed)\n", f->after.path);
+				continue;
+			}
 			fprintf(out, "      %s: %s\n", f->after.path,
 				vf_field_format(&f->after, c, sizeof(c)));
 		} else if (a->type == VF_ACTION_DELETE) {
 			continue;  /* the address says it all */
 		} else if (!strcmp(f->after.present ? f->after.path : f->before.path, "cloud_init")) {
 			fprintf(out, "      cloud_init: %s\n", cloud_init_change(&f->before, &f->after));
+		} else if (sealed_field(f->after.present ? f->after.path : f->before.path)) {
+			fprintf(out, "      %s: %s\n", f->after.present ? f->after.path : f->before.path,
+				sealed_change(&f->before, &f->after));
 		} else {
 			fprintf(out, "      %s: %s -> %s%s\n", f->after.present ? f->after.path
 									   : f->before.path,

@@ -70,6 +70,21 @@ struct vf_pool_spec {
 	const char *vg;                 /* logical; NULL otherwise */
 	const char *portal;             /* iscsi "host[:port]"; NULL otherwise */
 	const char *target;             /* iscsi IQN; NULL otherwise */
+	/*
+	 * iSCSI CHAP (docs/secrets.md): the secret is a libvirt secret of
+	 * usage type iscsi named chap_usage ("virtform/PROJECT/NAME"), which
+	 * the pool's <auth> names.  chap_secret is never the secret: it is
+	 * 16 hex digits of its keyed hash (vf_secret_hash), or "unopened"
+	 * (desired, no key, no pool yet); observed, what the libvirt
+	 * secret's description records ("virtform chap hash HEX"), NULL when
+	 * there is no such secret.  All NULL without CHAP.
+	 */
+	const char *chap_username;
+	const char *chap_usage;
+	const char *chap_secret;
+	const struct vf_secret_ref *chap_sealed; /* desired: opened at apply */
+	const char *chap_what;          /* desired: the field in messages, and
+					 * the keyed hash's context */
 	bool active;                    /* desired: always true */
 	bool autostart;                 /* desired: always true */
 };

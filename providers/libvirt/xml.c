@@ -550,6 +550,12 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 		set(&b, n, "name", host);
 		set(&b, n, "port", port);
 		set(&b, add(&b, source, "device", NULL), "path", pool->target);
+		if (pool->chap_username && pool->chap_usage) {
+			n = add(&b, source, "auth", NULL);
+			set(&b, n, "type", "chap");
+			set(&b, n, "username", pool->chap_username);
+			set(&b, add(&b, n, "secret", NULL), "usage", pool->chap_usage);
+		}
 		break;
 	}
 	n = add(&b, root, "target", NULL);
@@ -561,6 +567,27 @@ out:
 	free(host);
 	free(port);
 	free(devpath);
+	free(what);
+	return xml;
+}
+
+char *vf_xml_secret_format(const char *usage, const char *uuid, const char *description,
+			   char **error)
+{
+	xmlNodePtr root, n;
+	struct builder b;
+	char *what = xasprintf("secret '%s'", usage), *xml;
+
+	root = start(&b, "secret");
+	set(&b, root, "ephemeral", "no");
+	set(&b, root, "private", "yes");
+	if (uuid)
+		add(&b, root, "uuid", uuid);
+	add(&b, root, "description", description);
+	n = add(&b, root, "usage", NULL);
+	set(&b, n, "type", "iscsi");
+	add(&b, n, "target", usage);
+	xml = finish(&b, what, error);
 	free(what);
 	return xml;
 }
@@ -1390,13 +1417,14 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 {
 	struct vf_pool_spec *pool = &r->u.pool;
 	const char *type = or_empty(prop_of(p, p->root, "type"));
-	xmlNodePtr source;
+	xmlNodePtr source, auth;
 
 	if (read_identity(p, r, error) < 0)
 		return -1;
 	source = find(p->root, "source");
 	pool->path = text_of(p, find(p->root, "target/path"));
 	pool->server = pool->export_path = pool->vg = pool->portal = pool->target = NULL;
+	pool->chap_username = pool->chap_usage = pool->chap_secret = NULL;
 	if (!strcmp(type, "dir")) {
 		pool->type = VF_STORAGE_DIR;
 	} else if (!strcmp(type, "netfs")) {
@@ -1413,6 +1441,12 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 		pool->type = VF_STORAGE_ISCSI;
 		pool->portal = read_portal(p, find(source, "host"));
 		pool->target = or_empty(prop_of(p, find(source, "device"), "path"));
+		auth = find(source, "auth");
+		if (auth && prop_is(auth, "type", "chap")) {
+			pool->chap_username = or_empty(prop_of(p, auth, "username"));
+			/* a secret named by uuid is not one virtform made: "" */
+			pool->chap_usage = or_empty(prop_of(p, find(auth, "secret"), "usage"));
+		}
 	} else {
 		*error = xasprintf("unsupported pool type '%s' in %s", type, p->what);
 		return -1;
@@ -1430,6 +1464,26 @@ int vf_xml_pool_parse(const char *xml, struct vf_arena *arena, struct vf_resourc
 	if (parser_open(&p, xml, "pool", r->name, arena, error) < 0)
 		goto out;
 	rc = read_pool(&p, r, error);
+out:
+	parser_close(&p);
+	return rc;
+}
+
+/* ---- secret ---------------------------------------------------------- */
+
+int vf_xml_secret_parse(const char *xml, struct vf_arena *arena, const char **uuid,
+			const char **usage, const char **description, char **error)
+{
+	struct parser p;
+	int rc = -1;
+
+	if (parser_open(&p, xml, "secret", NULL, arena, error) < 0)
+		goto out;
+	*uuid = text_of(&p, find(p.root, "uuid"));
+	*usage = prop_is(find(p.root, "usage"), "type", "iscsi")
+		 ? text_of(&p, find(p.root, "usage/target")) : NULL;
+	*description = text_of(&p, find(p.root, "description"));
+	rc = 0;
 out:
 	parser_close(&p);
 	return rc;
