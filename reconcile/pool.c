@@ -41,6 +41,8 @@ struct job {
 	double finished;          /* when the worker returned */
 	double deadline;          /* absolute, monotonic; 0 = none */
 	enum job_state state;
+	pthread_t thread;
+	bool joinable;            /* started, not abandoned: the caller joins it */
 };
 
 struct run {
@@ -131,14 +133,21 @@ static bool job_start(struct job *job, double timeout)
 	job->started = now_monotonic();
 	job->deadline = timeout > 0 ? job->started + timeout : 0;
 	job->state = JOB_RUNNING;
+	/*
+	 * Joinable: the caller joins every worker that finished in time, so
+	 * none is still exiting (running its thread-local destructors, such
+	 * as libcrypto's) when the process exits and the libraries' atexit
+	 * handlers free the same data.  Only an abandoned worker is detached.
+	 */
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	err = pthread_create(&thread, &attr, worker, job);
 	pthread_attr_destroy(&attr);
 	if (err) {
 		job->state = JOB_NO_THREAD;
 		return false;
 	}
+	job->thread = thread;
+	job->joinable = true;
 	job->run->refs++;
 	return true;
 }
@@ -147,8 +156,9 @@ size_t vf_pool_run(struct vf_pool_item *items, size_t n, unsigned max_threads,
 		   const struct vf_pool_ops *ops)
 {
 	struct run *run;
-	size_t next = 0, settled = 0, failed = 0, i;
+	size_t next = 0, settled = 0, failed = 0, i, n_joins = 0;
 	unsigned running = 0;
+	pthread_t *joins;
 	pthread_condattr_t cattr;
 
 	if (max_threads == 0)
@@ -217,6 +227,8 @@ size_t vf_pool_run(struct vf_pool_item *items, size_t n, unsigned max_threads,
 					item->status = VF_POOL_TIMED_OUT;
 					item->seconds = now - job->started;
 					job->state = JOB_ABANDONED;
+					pthread_detach(job->thread);
+					job->joinable = false;
 					running--;
 					settled++;
 					failed++;
@@ -238,6 +250,14 @@ size_t vf_pool_run(struct vf_pool_item *items, size_t n, unsigned max_threads,
 			pthread_cond_wait(&run->changed, &run->lock);
 		}
 	}
+	/* the threads to join, copied out: run may be freed by the unref */
+	joins = xcalloc(n, sizeof(*joins));
+	for (i = 0; i < n; i++)
+		if (run->jobs[i].joinable)
+			joins[n_joins++] = run->jobs[i].thread;
 	run_unref_unlock(run);
+	for (i = 0; i < n_joins; i++)
+		pthread_join(joins[i], NULL);
+	free(joins);
 	return failed;
 }
