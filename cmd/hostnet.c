@@ -211,22 +211,25 @@ struct plan_job {
 	const char *const *args;
 };
 
+/* The next host of the job for a worker thread, or NULL when none is left. */
+static struct hostnet_host *job_next(struct plan_job *j)
+{
+	size_t i;
+
+	pthread_mutex_lock(&j->lock);
+	i = j->next++;
+	pthread_mutex_unlock(&j->lock);
+	return i < j->hn->n ? &j->hn->hosts[i] : NULL;
+}
+
 static void *call_worker(void *opaque)
 {
 	struct plan_job *j = opaque;
+	struct hostnet_host *h;
 
-	for (;;) {
-		struct hostnet_host *h;
-		size_t i;
-
-		pthread_mutex_lock(&j->lock);
-		i = j->next++;
-		pthread_mutex_unlock(&j->lock);
-		if (i >= j->hn->n)
-			return NULL;
-		h = &j->hn->hosts[i];
+	while ((h = job_next(j)))
 		call(h, j->args, j->hn->timeout, 0);
-	}
+	return NULL;
 }
 
 /* Run fn over every host at once (a thread each, at most 16). */
@@ -286,15 +289,12 @@ static void host_errors(struct vf_diags *diags, const char *host, const char *te
 	free(copy);
 }
 
+/* An action name of the host's answer; an update when unknown. */
 static enum vf_action_type op_of(const char *s)
 {
-	if (!strcmp(s, "create"))
-		return VF_ACTION_CREATE;
-	if (!strcmp(s, "replace"))
-		return VF_ACTION_REPLACE;
-	if (!strcmp(s, "delete"))
-		return VF_ACTION_DELETE;
-	return VF_ACTION_UPDATE;
+	enum vf_action_type t;
+
+	return vf_action_type_parse(s, &t) == 0 ? t : VF_ACTION_UPDATE;
 }
 
 int hostnet_plan(struct hostnet *hn, const struct vf_config *config, const char *state_dir,
@@ -527,20 +527,14 @@ static void *apply_worker(void *opaque)
 {
 	struct plan_job *j = opaque;
 
-	for (;;) {
-		struct hostnet_host *h;
+	struct hostnet_host *h;
+
+	while ((h = job_next(j))) {
 		const char *status, *error, *rollback;
 		json_t *conf;
-		size_t i;
 		double t0, timeout;
 		bool ok;
 
-		pthread_mutex_lock(&j->lock);
-		i = j->next++;
-		pthread_mutex_unlock(&j->lock);
-		if (i >= j->hn->n)
-			return NULL;
-		h = &j->hn->hosts[i];
 		if (!h->run)
 			continue;
 		t0 = now();
@@ -582,6 +576,7 @@ static void *apply_worker(void *opaque)
 		else
 			failure(h, "FAILED: %s", error);
 	}
+	return NULL;
 }
 
 static bool listed(const char *const *names, size_t n, const char *name)

@@ -292,15 +292,12 @@ int vf_plan_add_links(struct vf_plan *plan, const char *host, const json_t *chan
 		const char *h = host ? host : json_string_value(json_object_get(c, "host"));
 		struct vf_link_change l = { 0 };
 		char *address;
-		int t;
+		enum vf_action_type t;
 
-		for (t = 0; t < VF_ACTION_COUNT; t++)
-			if (action && !strcmp(action, vf_action_type_name(t)))
-				break;
-		if (t > VF_ACTION_DELETE || !h || !json_is_array(fields) ||
+		if (vf_action_type_parse(action, &t) < 0 || t > VF_ACTION_DELETE || !h || !json_is_array(fields) ||
 		    !(l.name = link_str(plan, c, "name")) || !(l.link_kind = link_str(plan, c, "kind")))
 			return -1;
-		l.type = (enum vf_action_type)t;
+		l.type = t;
 		l.host = vf_arena_strdup(&plan->arena, h);
 		address = xasprintf("link.%s@%s", l.name, h);
 		l.address = vf_arena_strdup(&plan->arena, address);

@@ -40,6 +40,18 @@ const char *vf_action_type_name(enum vf_action_type t)
 	return (unsigned)t < VF_ACTION_COUNT ? names[t] : "?";
 }
 
+int vf_action_type_parse(const char *name, enum vf_action_type *t)
+{
+	int i;
+
+	for (i = 0; name && i < VF_ACTION_COUNT; i++)
+		if (!strcmp(vf_action_type_name((enum vf_action_type)i), name)) {
+			*t = (enum vf_action_type)i;
+			return 0;
+		}
+	return -1;
+}
+
 void vf_plan_free(struct vf_plan *plan)
 {
 	size_t i;

@@ -31,6 +31,8 @@ enum vf_action_type {
 };
 /* "create", "update", ... as in JSON plans. */
 const char *vf_action_type_name(enum vf_action_type t);
+/* The type named name ("create", ...): 0, or -1 for none (name may be NULL). */
+int vf_action_type_parse(const char *name, enum vf_action_type *t);
 
 /*
  * How a field's change can be made, from the provider's diff hints.  The

@@ -877,7 +877,6 @@ static void object_keep(struct vf_saved_doc *doc, json_t *v)
 		o->fields = NULL;
 }
 
-static int action_parse(const char *name, enum vf_action_type *t);
 
 /* A change of the plan read: what an action needs is there (the rest is
  * checked when the plan is compared or rebuilt); its fields counted. */
@@ -889,7 +888,7 @@ static void change_keep(struct vf_saved_doc *doc, json_t *c)
 
 	if (!doc->damaged &&
 	    (!jstr(c, "address") || !jstr(c, "name") || vf_kind_parse(jstr(c, "kind"), &kind) < 0 ||
-	     action_parse(jstr(c, "action"), &type) < 0 || !json_is_array(fields)))
+	     vf_action_type_parse(jstr(c, "action"), &type) < 0 || !json_is_array(fields)))
 		doc->damaged = doc->n_changes + 1;
 	VF_GROW(doc->n_fields, doc->n_changes + 1, doc->alloc_changes);
 	doc->n_fields[doc->n_changes++] = (uint32_t)json_array_size(fields);
@@ -1225,18 +1224,6 @@ int vf_saved_print_json(const struct vf_saved *s, FILE *out)
 
 /* ---- the plan rebuilt ----------------------------------------------------- */
 
-static int action_parse(const char *name, enum vf_action_type *t)
-{
-	int i;
-
-	for (i = 0; name && i < VF_ACTION_COUNT; i++)
-		if (!strcmp(vf_action_type_name(i), name)) {
-			*t = i;
-			return 0;
-		}
-	return -1;
-}
-
 /* One side of a field change from its JSON value and display hint. */
 static void field_from_json(struct vf_arena *arena, struct vf_field *f, const char *path,
 			    json_t *v, int type, bool any)
@@ -1287,7 +1274,7 @@ static int change_check(const struct vf_saved *s, size_t i, json_t *c, enum vf_k
 	json_t *fields = json_object_get(c, "fields");
 
 	if (!jstr(c, "address") || !jstr(c, "name") || vf_kind_parse(jstr(c, "kind"), kind) < 0 ||
-	    action_parse(jstr(c, "action"), type) < 0 || !json_is_array(fields) ||
+	    vf_action_type_parse(jstr(c, "action"), type) < 0 || !json_is_array(fields) ||
 	    s->doc->display[i].n_fields != json_array_size(fields)) {
 		*error = xasprintf("%s: the saved plan is damaged: change %zu is incomplete "
 				   "(address, kind, name, action, fields); make it again "
