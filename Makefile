@@ -11,7 +11,7 @@
 #   make bench-perf print the performance bar's figures (docs/performance.md)
 
 CC      ?= gcc
-PKGS    := libvirt yaml-0.1 libxml-2.0 jansson libnl-3.0 libnl-route-3.0
+PKGS    := libvirt yaml-0.1 libxml-2.0 jansson libnl-3.0 libnl-route-3.0 libsodium libgit2 libisofs-1
 WERROR  ?=
 # CFLAGS is yours (optimisation, sanitizers); VF_CFLAGS is the project's and
 # always applies, even when CFLAGS is given on the command line.
@@ -27,7 +27,7 @@ ifeq ($(filter $(NO_LIBS_GOALS),$(MAKECMDGOALS)),)
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS  += $(PKG_LIBS) -pthread
+LDLIBS  += $(PKG_LIBS) -pthread -lcrypt
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)

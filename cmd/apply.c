@@ -28,9 +28,11 @@ static const char usage[] =
 	"configuration and re-read the hosts with the options the plan was made\n"
 	"with, and carry out exactly the saved actions, without asking.  If the\n"
 	"configuration, the state or any object the plan depends on changed since\n"
-	"(the plan is stale), say what changed and change nothing.  --target,\n"
-	"--allow-replace and --skip-unreachable are refused with a saved plan: it\n"
-	"carries its own.\n"
+	"(the plan is stale), say what changed and change nothing.  A plan saved\n"
+	"from git re-reads its commit and checks it again as plan did (its\n"
+	"signature with plan --verify-signatures, the rewind).  --target,\n"
+	"--allow-replace, --skip-unreachable, --verify-signatures and\n"
+	"--allow-rewind are refused with a saved plan: it carries its own.\n"
 	"\n"
 	"Options:\n"
 	"      --auto-approve        do not ask (needed without a terminal, as in CI)\n"
@@ -42,6 +44,7 @@ static const char usage[] =
 	"                            (default 60 over SSH, none on this machine;\n"
 	"                            0: no confirmation)\n"
 	RUN_OPTIONS_HELP
+	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action or a\n"

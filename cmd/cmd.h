@@ -32,7 +32,14 @@ extern const struct vf_cmd vf_cmd_plan;
 extern const struct vf_cmd vf_cmd_apply;
 extern const struct vf_cmd vf_cmd_destroy;
 extern const struct vf_cmd vf_cmd_show;
+extern const struct vf_cmd vf_cmd_drift;
 extern const struct vf_cmd vf_cmd_import;
+extern const struct vf_cmd vf_cmd_sync;
+extern const struct vf_cmd vf_cmd_log;
+extern const struct vf_cmd vf_cmd_hook;
+extern const struct vf_cmd vf_cmd_hooks;
+extern const struct vf_cmd vf_cmd_keygen;
+extern const struct vf_cmd vf_cmd_seal;
 extern const struct vf_cmd vf_cmd_help;
 extern const struct vf_cmd vf_cmd_version;
 

@@ -31,6 +31,7 @@ static const char usage[] =
 	"                            (default 60 over SSH, none on this machine;\n"
 	"                            0: no confirmation)\n"
 	RUN_OPTIONS_HELP
+	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 destroyed (or nothing to do), 1 an error or a failed action.\n";

@@ -37,6 +37,7 @@ static const char usage[] =
 	"      --destroy             plan the removal of everything virtform manages\n"
 	"                            for CONFIG, as 'virtform destroy' would\n"
 	RUN_OPTIONS_HELP
+	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes\n"
@@ -87,9 +88,10 @@ static int cmd_plan(int argc, char **argv)
 		{ "out", required_argument, NULL, RUN_OPT_OUT },
 		{ "destroy", no_argument, NULL, RUN_OPT_DESTROY },
 		RUN_LONGOPTS,
+		RUN_GIT_CHECK_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { 0 };
+	struct run_opts o = { .git_checks = true };
 	struct run run;
 	bool json = false, detailed = false;
 	const char *out_file = NULL;
@@ -103,7 +105,7 @@ static int cmd_plan(int argc, char **argv)
 		if (r)
 			continue;
 		switch (c) {
-		case RUN_OPT_JSON: json = true; break;
+		case RUN_OPT_JSON: json = o.json = true; break;
 		case RUN_OPT_DETAILED_EXITCODE: detailed = true; break;
 		case RUN_OPT_OUT: out_file = optarg; break;
 		case RUN_OPT_DESTROY: o.destroy = true; break;
@@ -111,8 +113,7 @@ static int cmd_plan(int argc, char **argv)
 		default: goto bad;
 		}
 	}
-	o.config_path = vf_cmd_config_arg(&vf_cmd_plan, argc, argv);
-	if (!o.config_path)
+	if (run_config_arg(&vf_cmd_plan, argc, argv, &o) < 0)
 		goto bad;
 	if (out_file && (!*out_file || yaml_name(out_file))) {
 		vf_cmd_error(&vf_cmd_plan, "-out '%s': a saved plan is JSON, not a configuration "

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cmd/run.h"
+#include "reconcile/cloudinit.h"
 #include "reconcile/saved.h"
+#include "reconcile/secret.h"
 
 #define RUN_DEFAULT_TIMEOUT 60.0
 #define RUN_OBSERVE_THREADS 16
@@ -27,6 +29,27 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 		return 1;
 	case RUN_OPT_STATE_DIR:
 		o->state_dir = arg;
+		return 1;
+	case RUN_OPT_GIT:
+		o->git = arg;
+		return 1;
+	case RUN_OPT_PATH:
+		o->git_path = arg;
+		return 1;
+	case RUN_OPT_SECRET_KEY:
+		o->secret_key = arg;
+		return 1;
+	case RUN_OPT_CACHE_DIR:
+		o->cache_dir = arg;
+		return 1;
+	case RUN_OPT_VERIFY_SIGNATURES:
+		o->verify_signatures = true;
+		return 1;
+	case RUN_OPT_ALLOWED_SIGNERS:
+		o->allowed_signers = arg;
+		return 1;
+	case RUN_OPT_ALLOW_REWIND:
+		o->allow_rewind = true;
 		return 1;
 	case RUN_OPT_LOCK_TIMEOUT:
 		if (!strcmp(arg, "0")) {
@@ -94,21 +117,140 @@ static struct vf_plan_opts plan_opts(const struct run_opts *o)
 	return popts;
 }
 
+char *run_state_dir(const struct run_opts *o)
+{
+	const char *env = getenv("VIRTFORM_STATE_DIR");
+
+	if (o->state_dir)
+		return xstrdup(o->state_dir);
+	if (env && *env)
+		return xstrdup(env);
+	if (o->default_state_dir)
+		return xstrdup(o->default_state_dir);
+	if (o->git)
+		return NULL;
+	return vf_state_default_dir(o->config_path);
+}
+
+int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o)
+{
+	if (o->verify_signatures == (o->allowed_signers != NULL))
+		return 0;
+	vf_cmd_error(cmd, o->verify_signatures ? "--verify-signatures needs --allowed-signers "
+		     "FILE (OpenSSH's allowed signers format)"
+		     : "--allowed-signers is used with --verify-signatures");
+	return -1;
+}
+
+int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_opts *o)
+{
+	if (run_check_signers_opt(cmd, o) < 0)
+		return -1;
+	if (!o->git) {
+		if (o->git_path || o->cache_dir) {
+			vf_cmd_error(cmd, "%s reads a configuration from git: give --git REPO[@REF] "
+				     "too", o->git_path ? "--path" : "--cache-dir");
+			return -1;
+		}
+		o->config_path = vf_cmd_config_arg(cmd, argc, argv);
+		if (!o->config_path)
+			return -1;
+		/* a saved plan carries its own (run_apply_command says so) */
+		if ((o->verify_signatures || o->allow_rewind) && !vf_saved_detect(o->config_path)) {
+			vf_cmd_error(cmd, "%s checks a commit from git: give --git REPO[@REF] too",
+				     o->verify_signatures ? "--verify-signatures" : "--allow-rewind");
+			return -1;
+		}
+		return 0;
+	}
+	if (optind < argc) {
+		vf_cmd_error(cmd, "give either CONFIG ('%s') or --git REPO[@REF], not both; "
+			     "--path SUBDIR names the configuration inside the repository",
+			     argv[optind]);
+		return -1;
+	}
+	o->config_path = o->git;
+	return 0;
+}
+
+struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
+	struct vf_diags diags = { 0 };
+	struct vf_config *c;
+	char *state_dir, *error = NULL, *label;
+
+	if (!o->git)
+		return vf_cmd_load_config(o->config_path);
+	state_dir = run_state_dir(o);
+	if (!state_dir && strcmp(cmd->name, "validate")) {
+		vf_cmd_error(cmd, "a configuration from git has no directory to keep its state "
+			     "beside: give --state-dir DIR or set VIRTFORM_STATE_DIR (the git cache "
+			     "goes under it too)");
+		return NULL;
+	}
+	run->git = xcalloc(1, sizeof(*run->git));
+	if (git_source_parse(run->git, o->git, o->git_path, &error) < 0) {
+		vf_cmd_error(cmd, "--git %s", error);
+		free(error);
+		free(state_dir);
+		return NULL;
+	}
+	c = git_source_load(run->git, o->cache_dir, state_dir, !o->default_state_dir, &diags,
+			    &error);
+	free(state_dir);
+	if (error) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+	}
+	vf_diags_sort(&diags);
+	vf_diags_print(&diags, stderr);
+	if (!c && !error) {
+		label = git_source_label(run->git);
+		fprintf(stderr, "%zu error%s in %s\n", diags.n_errors,
+			diags.n_errors == 1 ? "" : "s", label);
+		free(label);
+	}
+	vf_diags_release(&diags);
+	return c;
+}
+
+int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc)
+{
+	unsigned counts[4];
+	const char *outcome;
+	char *error = NULL;
+
+	if (!run->git || !run->state_open || !run->git->resolved)
+		return rc;
+	if (rc == 0 && !run->executed)
+		outcome = "unchanged";
+	else if (!run->executed)
+		return rc;          /* cancelled, or refused before anything ran */
+	else
+		outcome = rc == 0 ? "applied" : "failed";
+	counts[0] = run->plan.counts[VF_ACTION_CREATE];
+	counts[1] = run->plan.counts[VF_ACTION_UPDATE];
+	counts[2] = run->plan.counts[VF_ACTION_REPLACE];
+	counts[3] = run->plan.counts[VF_ACTION_DELETE];
+	if (git_log_append(run->state.dir, cmd->name, run->git, outcome, NULL, counts,
+			   &error) < 0) {
+		vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return VF_EXIT_ERROR;
+	}
+	return rc;
+}
+
 /* Lock the state and observe the hosts, run->config loaded. */
 static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	char *dir, *error = NULL;
-	const char *env = getenv("VIRTFORM_STATE_DIR");
 	size_t unreachable, i;
 
-	if (o->state_dir)
-		dir = xstrdup(o->state_dir);
-	else if (env && *env)
-		dir = xstrdup(env);
-	else if (o->default_state_dir)
-		dir = xstrdup(o->default_state_dir);
-	else
-		dir = vf_state_default_dir(o->config_path);
+	dir = run_state_dir(o);
+	if (!dir)
+		return vf_cmd_error(cmd, "a configuration from git has no directory to keep its "
+				    "state beside: give --state-dir DIR or set VIRTFORM_STATE_DIR");
 	if (vf_state_open(&run->state, dir, o->lock_timeout, cmd->name, &error) < 0) {
 		vf_cmd_error(cmd, "%s", error);
 		free(error);
@@ -140,7 +282,7 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o
 int run_observe(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	memset(run, 0, sizeof(*run));
-	run->config = vf_cmd_load_config(o->config_path);
+	run->config = run_load(cmd, o, run);
 	if (!run->config)
 		return VF_EXIT_ERROR;
 	return run_observe_loaded(cmd, o, run);
@@ -152,10 +294,21 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 	struct vf_diags diags = { 0 };
 	struct vf_plan_opts popts = plan_opts(o);
 	struct hostnet_opts hopts;
+	const char *env_key = getenv(VF_SECRET_KEY_ENV);
 	int rc = VF_EXIT_ERROR;
 
 	if (run_observe_loaded(cmd, o, run))
 		return VF_EXIT_ERROR;
+	/* The secret key, once per run: only when given or needed, so a
+	 * configuration without sealed values never asks for one. */
+
+	if (!o->destroy && (o->secret_key || (env_key && *env_key &&
+					      vf_config_has_sealed(run->config)))) {
+		run->secret_key = vf_secret_key_find(o->secret_key, &diags);
+		if (!run->secret_key)
+			goto out;
+	}
+	vf_cloudinit_set_key(run->secret_key, o->secret_key_required);
 	if (vf_desired_build(run->config, &run->views, &run->state, o->destroy, &run->desired,
 			     &diags, &run->plan.warnings, &run->plan.n_warnings,
 			     &run->plan.alloc_warnings) < 0)
@@ -181,13 +334,120 @@ out:
 	return rc;
 }
 
+/* ---- the checks of a commit from git (sync, plan, apply, destroy) ---------- */
+
+/* A refusal: said on stderr and, but by plan (which changes nothing),
+ * recorded in the log when it can be.  VF_EXIT_ERROR. */
+static int git_refuse(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+		      const char *msg)
+{
+	char *error = NULL, *state_dir;
+
+	fprintf(stderr, "virtform %s: error: %s; nothing was changed\n", cmd->name, msg);
+	if (!strcmp(cmd->name, "plan"))
+		return VF_EXIT_ERROR;
+	state_dir = run->state_open ? xstrdup(run->state.dir) : run_state_dir(o);
+	if (state_dir && git_log_append(state_dir, cmd->name, run->git, "refused", msg, NULL,
+					&error) < 0) {
+		fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
+		free(error);
+	}
+	free(state_dir);
+	return VF_EXIT_ERROR;
+}
+
+/* The commit's SSH signature by a key of o->allowed_signers. */
+static int git_check_signature(const struct vf_cmd *cmd, const struct run_opts *o,
+			       struct run *run)
+{
+	struct git_source *g = run->git;
+	char *sig = NULL, *payload = NULL, *principal = NULL, *error = NULL, *msg;
+	size_t len;
+	int found, rc;
+
+	found = vf_git_signature(&g->r, &g->commit, &sig, &payload, &len, &error);
+	if (found < 0) {
+		rc = vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return rc;
+	}
+	if (!found) {
+		msg = xasprintf("commit %s is not signed, and --verify-signatures is given: sign "
+				"it with a key of '%s' (git -c gpg.format=ssh commit -S)",
+				g->commit.sha, o->allowed_signers);
+		rc = git_refuse(cmd, o, run, msg);
+		free(msg);
+		return rc;
+	}
+	if (vf_git_verify_ssh(sig, payload, len, o->allowed_signers, &principal, &error) < 0) {
+		msg = xasprintf("commit %s is refused: %s", g->commit.sha, error);
+		rc = git_refuse(cmd, o, run, msg);
+		free(msg);
+	} else {
+		fprintf(o->json ? stderr : stdout, "Good signature by '%s'\n", principal);
+		rc = VF_EXIT_OK;
+	}
+	free(error);
+	free(principal);
+	free(sig);
+	free(payload);
+	return rc;
+}
+
+/* The commit against the last one applied from the same repository and
+ * path (the log), with the state locked: two runs cannot both pass. */
+static int git_check_rewind(const struct vf_cmd *cmd, const struct run_opts *o,
+			    struct run *run)
+{
+	struct git_source *g = run->git;
+	char *last = NULL, *error = NULL, *msg;
+	int d, rc = VF_EXIT_OK;
+
+	if (git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0) {
+		rc = vf_cmd_error(cmd, "%s", error);
+		free(error);
+		return rc;
+	}
+	if (!last)
+		return VF_EXIT_OK;
+	d = vf_git_descends(&g->r, g->commit.sha, last, &error);
+	if (d < 0) {
+		rc = vf_cmd_error(cmd, "%s", error);
+		free(error);
+	} else if (d == 0 && !o->allow_rewind) {
+		msg = xasprintf("ref %s moved backwards: %s (the last commit applied) is not an "
+				"ancestor of %s; give --allow-rewind to apply it", g->commit.ref,
+				last, g->commit.sha);
+		rc = git_refuse(cmd, o, run, msg);
+		free(msg);
+	} else if (d == 0) {
+		fprintf(o->json ? stderr : stdout, "Rewind allowed: %s (the last commit applied) "
+			"is not an ancestor of %s.\n", last, g->commit.sha);
+	}
+	free(last);
+	return rc;
+}
+
+int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+{
+	bool checks = o->git_checks && run->git && run->git->resolved;
+
+	if (checks && o->verify_signatures && git_check_signature(cmd, o, run))
+		return VF_EXIT_ERROR;
+	if (run_plan_loaded(cmd, o, run))
+		return VF_EXIT_ERROR;
+	if (checks && git_check_rewind(cmd, o, run))
+		return VF_EXIT_ERROR;
+	return VF_EXIT_OK;
+}
+
 int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	memset(run, 0, sizeof(*run));
-	run->config = vf_cmd_load_config(o->config_path);
+	run->config = run_load(cmd, o, run);
 	if (!run->config)
 		return VF_EXIT_ERROR;
-	return run_plan_loaded(cmd, o, run);
+	return run_plan_config(cmd, o, run);
 }
 
 int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
@@ -199,10 +459,19 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 		.desired = &run->desired, .state = &run->state, .plan = &run->plan,
 		.opts = &popts, .skip_unreachable = o->skip_unreachable,
 		.version = vf_cmd_version_string(),
+		.git_allow_rewind = o->allow_rewind,
 	};
-	char *error = NULL;
+	char *error = NULL, *signers = NULL;
+	int rc;
 
-	if (vf_saved_write(file, &src, &error) < 0) {
+	/* apply FILE verifies again, wherever it runs: the file's absolute path */
+	if (o->verify_signatures) {
+		signers = realpath(o->allowed_signers, NULL);
+		src.git_allowed_signers = signers ? signers : o->allowed_signers;
+	}
+	rc = vf_saved_write(file, &src, &error);
+	free(signers);
+	if (rc < 0) {
 		vf_cmd_error(cmd, "%s", error);
 		free(error);
 		return VF_EXIT_ERROR;
@@ -213,6 +482,9 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 
 void run_release(struct run *run, struct run_opts *o)
 {
+	vf_cloudinit_set_key(NULL, false);
+	vf_secret_key_free(run->secret_key);
+	run->secret_key = NULL;
 	hostnet_release(&run->hostnet);
 	vf_plan_free(&run->plan);
 	vf_desired_release(&run->desired);
@@ -220,6 +492,12 @@ void run_release(struct run *run, struct run_opts *o)
 	if (run->state_open)
 		vf_state_close(&run->state);
 	vf_config_free(run->config);
+	run->config = NULL;
+	if (run->git) {
+		git_source_release(run->git);
+		free(run->git);
+		run->git = NULL;
+	}
 	free(o->targets);
 	o->targets = NULL;
 }
@@ -344,6 +622,7 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 			return VF_EXIT_ERROR;
 		}
 	}
+	run->executed = true;
 	return execute(o, run);
 }
 
@@ -381,7 +660,27 @@ char *run_plan_command(const struct vf_saved *s, const char *file)
 	char *cmd = xstrdup("virtform plan");
 	size_t i;
 
-	shell_word(&cmd, s->config_path);
+	if (s->git_commit) {
+		char *git = xasprintf("%s@%s", s->git_repo, s->git_commit);
+		shell_word(&cmd, "--git");
+		shell_word(&cmd, git);
+		free(git);
+		if (*s->git_path) {
+			shell_word(&cmd, "--path");
+			shell_word(&cmd, s->git_path);
+		}
+		shell_word(&cmd, "--state-dir");
+		shell_word(&cmd, s->state_dir);
+		if (s->git_allowed_signers) {
+			shell_word(&cmd, "--verify-signatures");
+			shell_word(&cmd, "--allowed-signers");
+			shell_word(&cmd, s->git_allowed_signers);
+		}
+		if (s->git_allow_rewind)
+			shell_word(&cmd, "--allow-rewind");
+	} else {
+		shell_word(&cmd, s->config_path);
+	}
 	if (s->destroy)
 		shell_word(&cmd, "--destroy");
 	for (i = 0; i < s->n_targets; i++) {
@@ -444,7 +743,20 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		o->targets[o->n_targets++] = saved.targets[i];
 	}
 
-	run.config = vf_cmd_load_config(saved.config_path);
+	if (saved.git_commit) {
+		/* exactly the commit the plan was made from, from the cache */
+		o->git = xasprintf("%s@%s", saved.git_repo, saved.git_commit);
+		o->git_path = saved.git_path;
+		o->cache_dir = saved.git_cache;
+		o->config_path = o->git;
+		/* the checks plan made, made again on the commit now */
+		o->verify_signatures = saved.git_allowed_signers != NULL;
+		o->allowed_signers = saved.git_allowed_signers;
+		o->allow_rewind = saved.git_allow_rewind;
+		run.config = run_load(cmd, o, &run);
+	} else {
+		run.config = vf_cmd_load_config(saved.config_path);
+	}
 	if (!run.config) {
 		VF_GROW(problems.lines, 1, problems.alloc);
 		problems.lines[problems.n++] = xasprintf(
@@ -464,7 +776,7 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		rc = stale(cmd, &saved, file, &problems);
 		goto out;
 	}
-	if (run_plan_loaded(cmd, o, &run))
+	if (run_plan_config(cmd, o, &run))
 		goto out;
 	popts = plan_opts(o);
 	src = (struct vf_saved_source){
@@ -491,8 +803,14 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		printf(", %u to start, %u to stop", run.plan.counts[VF_ACTION_START],
 		       run.plan.counts[VF_ACTION_STOP]);
 	printf(".\n");
+	run.executed = true;
 	rc = execute(o, &run);
 out:
+	if (saved.git_commit) {
+		rc = run_git_log(cmd, &run, rc);
+		free((char *)o->git);
+		o->git = NULL;
+	}
 	run_release(&run, o);
 	vf_saved_problems_release(&problems);
 	vf_saved_release(&saved);
@@ -508,19 +826,21 @@ static const char *plan_shaping_option(const struct run_opts *o)
 		return "--allow-replace";
 	if (o->skip_unreachable)
 		return "--skip-unreachable";
+	if (o->verify_signatures)
+		return "--verify-signatures";
+	if (o->allow_rewind)
+		return "--allow-rewind";
 	return NULL;
 }
 
 int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy)
 {
 	static const struct option longopts[] = {
-		{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },
-		{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },
-		{ "confirm-timeout", required_argument, NULL, RUN_OPT_CONFIRM_TIMEOUT },
-		RUN_LONGOPTS,
+		RUN_APPLY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .destroy = destroy, .confirm_timeout = -1 };
+	struct run_opts o = { .destroy = destroy, .confirm_timeout = -1,
+			      .secret_key_required = !destroy, .git_checks = true };
 	struct run run;
 	bool auto_approve = false;
 	int c, r, rc;
@@ -540,12 +860,11 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 		}
 		return VF_EXIT_ERROR;
 	}
-	o.config_path = vf_cmd_config_arg(cmd, argc, argv);
-	if (!o.config_path) {
+	if (run_config_arg(cmd, argc, argv, &o) < 0) {
 		free(o.targets);
 		return VF_EXIT_ERROR;
 	}
-	if (vf_saved_detect(o.config_path)) {
+	if (!o.git && vf_saved_detect(o.config_path)) {
 		const char *opt = plan_shaping_option(&o);
 		free(o.targets);
 		o.targets = NULL;
@@ -561,8 +880,10 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 		return run_apply_saved(cmd, &o, o.config_path);
 	}
 	rc = run_plan(cmd, &o, &run);
-	if (rc == 0)
+	if (rc == 0) {
 		rc = run_apply(cmd, &o, &run, auto_approve);
+		rc = run_git_log(cmd, &run, rc);
+	}
 	run_release(&run, &o);
 	return rc;
 }

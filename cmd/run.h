@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "cmd/cmd.h"
+#include "cmd/git-source.h"
 #include "cmd/hostnet.h"
 #include "reconcile/engine.h"
 
@@ -28,6 +29,13 @@ enum {
 	RUN_OPT_OUT,
 	RUN_OPT_DESTROY,
 	RUN_OPT_CONFIRM_TIMEOUT,
+	RUN_OPT_GIT,
+	RUN_OPT_PATH,
+	RUN_OPT_CACHE_DIR,
+	RUN_OPT_SECRET_KEY,
+	RUN_OPT_VERIFY_SIGNATURES,
+	RUN_OPT_ALLOWED_SIGNERS,
+	RUN_OPT_ALLOW_REWIND,
 };
 
 /* The help text of the shared options. */
@@ -42,7 +50,33 @@ enum {
 	"      --skip-unreachable    plan for the hosts that answer; say loudly which\n" \
 	"                            were skipped (default: an unreachable host fails)\n" \
 	"      --allow-replace       let the plan replace a network that running VMs\n" \
-	"                            use (they lose their link until it is back)\n"
+	"                            use (they lose their link until it is back)\n" \
+	"      --secret-key FILE     the key that opens sealed values (default:\n"    \
+	"                            $VIRTFORM_SECRET_KEY, the key text itself)\n"  \
+	RUN_GIT_OPTIONS_HELP
+
+/* The help text of --git, --path and --cache-dir (docs/gitops.md). */
+#define RUN_GIT_OPTIONS_HELP                                                        \
+	"      --git REPO[@REF]      read the configuration from a commit of git\n"    \
+	"                            repository REPO (URL or path; REF a branch, tag\n" \
+	"                            or sha; default the remote's default branch)\n"    \
+	"                            instead of CONFIG; needs --state-dir or\n"         \
+	"                            $VIRTFORM_STATE_DIR (not validate)\n"              \
+	"      --path SUBDIR         with --git: the directory or YAML file in the\n"  \
+	"                            commit (default: the root)\n"                       \
+	"      --cache-dir DIR       with --git: the git cache (default:\n"             \
+	"                            STATE_DIR/git-cache/NAME-HASH)\n"
+
+/* The help text of the checks of a commit from git (plan, apply, destroy,
+ * sync; docs/gitops.md). */
+#define RUN_GIT_CHECK_OPTIONS_HELP                                                  \
+	"      --verify-signatures   with --git: refuse a commit that is not signed by\n" \
+	"                            a key of --allowed-signers FILE (SSH signatures,\n" \
+	"                            checked with ssh-keygen -Y verify; GPG is not\n"   \
+	"                            supported)\n"                                       \
+	"      --allowed-signers FILE  OpenSSH allowed signers (ssh-keygen(1))\n"      \
+	"      --allow-rewind        with --git: accept a commit that is not a\n"      \
+	"                            descendant of the last one applied\n"
 
 /* The long options of run_option(), for a command's option table. */
 #define RUN_LONGOPTS                                                              \
@@ -52,10 +86,37 @@ enum {
 	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },                 \
 	{ "skip-unreachable", no_argument, NULL, RUN_OPT_SKIP_UNREACHABLE },     \
 	{ "allow-replace", no_argument, NULL, RUN_OPT_ALLOW_REPLACE },           \
+	{ "secret-key", required_argument, NULL, RUN_OPT_SECRET_KEY },           \
+	RUN_GIT_LONGOPTS,                                                        \
 	{ "help", no_argument, NULL, 'h' }
 
+/* --verify-signatures, --allowed-signers, --allow-rewind (plan, apply,
+ * destroy, sync: the commands that check the commit, o->git_checks). */
+#define RUN_GIT_CHECK_LONGOPTS                                                    \
+	{ "verify-signatures", no_argument, NULL, RUN_OPT_VERIFY_SIGNATURES },   \
+	{ "allowed-signers", required_argument, NULL, RUN_OPT_ALLOWED_SIGNERS }, \
+	{ "allow-rewind", no_argument, NULL, RUN_OPT_ALLOW_REWIND }
+
+/* What apply, destroy and sync take besides: --auto-approve,
+ * --parallelism, --confirm-timeout, the shared ones and the commit's checks. */
+#define RUN_APPLY_LONGOPTS                                                        \
+	{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },             \
+	{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },         \
+	{ "confirm-timeout", required_argument, NULL, RUN_OPT_CONFIRM_TIMEOUT }, \
+	RUN_LONGOPTS,                                                            \
+	RUN_GIT_CHECK_LONGOPTS
+
+/* --git, --path, --cache-dir (validate takes them without the rest). */
+#define RUN_GIT_LONGOPTS                                                          \
+	{ "git", required_argument, NULL, RUN_OPT_GIT },                         \
+	{ "path", required_argument, NULL, RUN_OPT_PATH },                       \
+	{ "cache-dir", required_argument, NULL, RUN_OPT_CACHE_DIR }
+
 struct run_opts {
-	const char *config_path;
+	const char *config_path;         /* with --git: the label "REPO@REF" */
+	const char *git;                 /* --git REPO[@REF]; NULL: CONFIG */
+	const char *git_path;            /* --path; NULL: the root */
+	const char *cache_dir;           /* --cache-dir; NULL: under the state dir */
 	const char *state_dir;           /* --state-dir; NULL: $VIRTFORM_STATE_DIR,
 					  * else default_state_dir */
 	const char *default_state_dir;   /* NULL: .virtform beside the config; a
@@ -69,6 +130,16 @@ struct run_opts {
 	bool allow_replace;              /* --allow-replace */
 	unsigned parallelism;
 	int confirm_timeout;             /* --confirm-timeout; -1: the default */
+	const char *secret_key;          /* --secret-key FILE; NULL: $VIRTFORM_SECRET_KEY */
+	bool secret_key_required;        /* apply: sealed values must open (plan
+					  * without a key only warns) */
+	bool git_checks;                 /* plan, apply, destroy, sync: check the
+					  * commit from git (signature, rewind) */
+	bool verify_signatures;          /* --verify-signatures */
+	const char *allowed_signers;     /* --allowed-signers FILE */
+	bool allow_rewind;               /* --allow-rewind */
+	bool json;                       /* stdout is one JSON document: notes
+					  * ("Good signature by") go to stderr */
 };
 
 /*
@@ -77,6 +148,7 @@ struct run_opts {
  */
 int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts *o);
 
+struct vf_secret_key;
 struct run {
 	struct vf_config *config;
 	struct vf_state state;
@@ -85,7 +157,58 @@ struct run {
 	struct vf_desired desired;
 	struct vf_plan plan;
 	struct hostnet hostnet;          /* the hosts' network links (plan->links) */
+	struct git_source *git;          /* the commit read with --git; NULL: CONFIG */
+	bool executed;                   /* run_apply carried the plan out */
+	struct vf_secret_key *secret_key; /* opened once per run when the config
+					  * has sealed values; NULL otherwise */
 };
+
+/*
+ * The CONFIG argument, or --git's label when --git was given (a CONFIG
+ * then is an error, as is --path or --cache-dir without --git, and
+ * --verify-signatures or --allow-rewind without --git unless CONFIG is a
+ * saved plan): sets o->config_path.  -1 after an error message.
+ */
+int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_opts *o);
+
+/*
+ * The state directory o names: --state-dir, $VIRTFORM_STATE_DIR, the
+ * default of a saved plan, else .virtform beside CONFIG; NULL for a
+ * configuration from git without one (malloc'd).
+ */
+char *run_state_dir(const struct run_opts *o);
+
+/*
+ * Load the configuration: CONFIG, or with o->git the commit (fetched into
+ * the cache; run->git set).  Every diagnostic printed.  NULL on error.
+ */
+struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+
+/*
+ * --verify-signatures without --allowed-signers, or the other way round:
+ * an error (said).  -1, or 0.
+ */
+int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o);
+
+/*
+ * run_plan() with run->config already loaded (sync prints the commit
+ * first).  With a commit from git and o->git_checks, the checks sync,
+ * plan, apply and destroy share: the commit's SSH signature (with
+ * o->verify_signatures) before the state is locked, and after planning,
+ * with the state locked, the rewind: a commit that does not descend from
+ * the last one applied from the same repository and path (the log of
+ * applied commits) is refused unless o->allow_rewind.  A refusal is said
+ * ("...; nothing was changed") and, but by plan, recorded in the log as
+ * "refused".
+ */
+int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+
+/*
+ * After an apply from git: one line in STATE_DIR/git-log.jsonl (outcome
+ * from rc and run->executed).  A failure to write it is said on stderr
+ * and makes rc an error.  Returns the exit status.
+ */
+int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc);
 
 /*
  * Load, lock and observe, without planning (import).  Prints every
@@ -95,7 +218,8 @@ struct run {
 int run_observe(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
 
 /*
- * Load, lock, observe, plan.  Prints every diagnostic to stderr.
+ * Load, lock, observe, plan (with the checks of a commit from git:
+ * run_plan_config).  Prints every diagnostic to stderr.
  * Returns 0, or VF_EXIT_ERROR (run is then still to be released).
  */
 int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);

@@ -14,6 +14,7 @@ set -eu
 PACKAGES="
 gcc make pkg-config perl
 libvirt-dev libyaml-dev libxml2-dev libjansson-dev libnl-3-dev libnl-route-3-dev
+libsodium-dev libgit2-dev libisofs-dev
 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils ovmf dnsmasq-base
 iproute2 util-linux procps time
 python3 python3-jsonschema python3-yaml

@@ -15,6 +15,17 @@
  * unreachable is left out, with a warning: planning it elsewhere could
  * make a second copy.
  *
+ * A VM with cloud_init gets a seed volume "VM-cidata.iso" (raw) in the
+ * storage domain of its first disk, attached as a SATA CD-ROM; its hash
+ * (cloudinit.h) is the VM's cloud_init field and goes into its marker.
+ * Without the secret key, sealed values cannot be compared: plan says so
+ * and counts them unchanged; apply (the key required) stops.
+ *
+ * An iSCSI storage domain with chap: the pool names a libvirt secret
+ * "virtform/PROJECT/NAME"; its "chap.secret" field is the keyed hash of
+ * the sealed value (never the value), compared with the one the secret's
+ * description records.
+ *
  * MAC addresses the config leaves open are derived from the project, the
  * VM and the NIC's index (52:54:00:xx:xx:xx), so plans show them and they
  * stay stable; an existing NIC keeps the MAC it has.
@@ -24,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reconcile/cloudinit.h"
 #include "reconcile/engine.h"
 
 struct builder {
@@ -124,12 +136,77 @@ static void index_managed(struct builder *b)
 	}
 }
 
+/* The CHAP secret of a storage domain as observed on any host: the keyed
+ * hash its libvirt secret records; NULL when none. */
+static const char *chap_seen(struct builder *b, const struct vf_storage *s)
+{
+	size_t h, j;
+
+	for (h = 0; h < b->views->n; h++) {
+		const struct vf_host_view *v = &b->views->hosts[h];
+		if (!usable(v))
+			continue;
+		for (j = 0; j < v->observed->n_items; j++) {
+			const struct vf_observed_item *it = &v->observed->items[j];
+			if (it->r.kind == VF_KIND_STORAGE && it->detailed &&
+			    !strcmp(it->r.name, s->name) && it->r.u.pool.chap_secret)
+				return it->r.u.pool.chap_secret;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The CHAP secret's field (spec.h: chap_secret) of storage domain s: 16
+ * hex digits of the keyed hash of its clear text, context what.  Without
+ * a key: apply stops at the sealed value; plan warns and takes what the
+ * hosts have (unchanged), or "unopened" for a new pool.  NULL after an
+ * error.
+ */
+static const char *chap_hash(struct builder *b, const struct vf_storage *s, const char *what)
+{
+	const struct vf_secret_key *key = vf_cloudinit_key();
+	char hex[VF_SECRET_HASH_HEX];
+	const char *seen;
+
+	if (!key && vf_cloudinit_key_required()) {
+		vf_error_at(b->diags, &s->chap_secret.pos,
+			    "give the secret key with --secret-key FILE or VIRTFORM_SECRET_KEY "
+			    "(docs/secrets.md)",
+			    "%s: cannot open the sealed value: no secret key was given", what);
+		return NULL;
+	}
+	if (!key) {
+		warn(b, "storage.%s: chap: the sealed secret was not compared (no secret key: give "
+			"--secret-key FILE or VIRTFORM_SECRET_KEY); it counts as unchanged, and apply "
+			"needs the key", s->name);
+		seen = chap_seen(b, s);
+		return seen ? seen : "unopened";
+	}
+	if (vf_secret_hash_sealed(key, &s->chap_secret, what, what, hex, b->diags) < 0)
+		return NULL;
+	hex[16] = '\0';
+	return vf_arena_strdup(&b->d->arena, hex);
+}
+
 static void add_storage(struct builder *b)
 {
 	size_t i, h;
 
 	for (i = 0; i < b->c->n_storages; i++) {
 		const struct vf_storage *s = &b->c->storages[i];
+		const char *chap_usage = NULL, *chap_what = NULL, *chap_secret = NULL;
+		if (s->chap_username && s->chap_secret.sealed) {
+			char *t = xasprintf("virtform/%s/%s", b->c->project, s->name);
+			chap_usage = vf_arena_strdup(&b->d->arena, t);
+			free(t);
+			t = xasprintf("storage domain '%s': chap: secret", s->name);
+			chap_what = vf_arena_strdup(&b->d->arena, t);
+			free(t);
+			chap_secret = chap_hash(b, s, chap_what);
+			if (!chap_secret)
+				continue;
+		}
 		for (h = 0; h < b->views->n; h++) {
 			const struct vf_host_view *v = &b->views->hosts[h];
 			struct vf_resource *r;
@@ -145,6 +222,13 @@ static void add_storage(struct builder *b)
 			p->vg = s->vg;
 			p->portal = s->portal;
 			p->target = s->target;
+			if (chap_usage) {
+				p->chap_username = s->chap_username;
+				p->chap_usage = chap_usage;
+				p->chap_secret = chap_secret;
+				p->chap_sealed = &s->chap_secret;
+				p->chap_what = chap_what;
+			}
 			if (s->type == VF_STORAGE_LOGICAL && !p->path) {
 				char *dev = xasprintf("/dev/%s", s->vg);
 				p->path = vf_arena_strdup(&b->d->arena, dev);
@@ -341,13 +425,65 @@ static void vm_maximums(const struct vf_vm *vm, const struct vf_vm_spec *seen,
 		s->max_memory = vm->memory;
 }
 
+/*
+ * The seed volume of vm on host, and its hash into hash; NULL after an
+ * error (no disk, a sealed value that does not open, no key for apply).
+ */
+static struct vf_seed *add_seed(struct builder *b, const struct vf_vm *vm, const struct found *f,
+				const char *host)
+{
+	const struct vf_cloud_init *ci = &vm->cloud_init;
+	const struct vf_secret_key *key = vf_cloudinit_key();
+	bool sealed = vf_cloud_init_has_sealed(ci);
+	char hash[VF_SEED_HASH_MAX], *name;
+	struct vf_resource *r;
+	struct vf_seed *seed;
+
+	if (!vm->n_disks) {
+		vf_error_at(b->diags, &ci->pos,
+			    "add a disk: the seed volume goes in the storage domain of the first one",
+			    "vm '%s': cloud_init needs a disk", vm->name);
+		return NULL;
+	}
+	if (sealed && !key && vf_cloudinit_key_required()) {
+		struct vf_cloudinit_files none;
+		vf_cloudinit_files_build(vm, NULL, &none, b->diags);   /* says which field */
+		return NULL;
+	}
+	if (vf_cloudinit_hash(vm, key, hash, b->diags) < 0)
+		return NULL;
+	if (sealed && !key) {
+		const char *seen = f ? f->r->u.vm.marker.cloud_init : NULL;
+		const char *plus = seen ? strchr(seen, '+') : NULL;
+		if (plus)
+			snprintf(strchr(hash, '+'), VF_SEED_HASH_MAX - 16, "%s", plus);
+		warn(b, "vm.%s: cloud_init: sealed values were not compared (no secret key: give "
+			"--secret-key FILE or VIRTFORM_SECRET_KEY); they count as unchanged, and apply "
+			"needs the key", vm->name);
+	}
+	name = xasprintf("%s%s", vm->name, VF_SEED_SUFFIX);
+	r = add(b, VF_KIND_VOLUME, name, host, &ci->pos);
+	free(name);
+	r->u.vol.pool = vm->disks[0].storage;
+	r->u.vol.format = VF_FORMAT_RAW;
+	r->u.vol.vm = vm->name;
+	seed = vf_arena_alloc(&b->d->arena, sizeof(*seed));
+	seed->vm = vm;
+	seed->pool = r->u.vol.pool;
+	seed->volume = r->name;
+	seed->hash = vf_arena_strdup(&b->d->arena, hash);
+	r->u.vol.seed = seed;
+	return seed;
+}
+
 static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_view *v)
 {
 	const struct found *f = vf_strmap_get(&b->managed, vm->name);
 	const char *host = v->host->name;
 	struct vf_resource *r;
 	struct vf_vm_spec *s;
-	size_t i;
+	const struct vf_seed *seed = NULL;
+	size_t i, n_disks = vm->n_disks + (vm->cloud_init.given ? 1 : 0);
 	bool ok = true;
 
 	for (i = 0; i < vm->n_disks; i++) {
@@ -385,6 +521,11 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 	}
 	if (!ok)
 		return;
+	if (vm->cloud_init.given) {
+		seed = add_seed(b, vm, f, host);
+		if (!seed)
+			return;
+	}
 
 	r = add(b, VF_KIND_VM, vm->name, host, &vm->pos);
 	r->protect = vm->protect;
@@ -401,12 +542,26 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 	s->autostart = vm->autostart;
 	s->description = vm->description;
 	s->shutdown_timeout = vm->shutdown_timeout;
-	s->n_disks = vm->n_disks;
-	s->disks = vf_arena_alloc(&b->d->arena, (vm->n_disks ? vm->n_disks : 1) * sizeof(*s->disks));
+	s->n_disks = n_disks;
+	s->disks = vf_arena_alloc(&b->d->arena, (n_disks ? n_disks : 1) * sizeof(*s->disks));
 	s->marker.project = b->c->project;
-	s->marker.n_volumes = vm->n_disks;
-	s->marker.volumes = vf_arena_alloc(&b->d->arena, (vm->n_disks ? vm->n_disks : 1) *
+	s->marker.n_volumes = n_disks;
+	s->marker.volumes = vf_arena_alloc(&b->d->arena, (n_disks ? n_disks : 1) *
 					   sizeof(*s->marker.volumes));
+	if (seed) {
+		struct vf_disk_spec *d = &s->disks[vm->n_disks];
+		d->name = "cidata";
+		d->target = VF_SEED_TARGET;
+		d->pool = seed->pool;
+		d->volume = seed->volume;
+		d->format = VF_FORMAT_RAW;
+		d->cdrom = true;
+		s->marker.volumes[vm->n_disks].pool = seed->pool;
+		s->marker.volumes[vm->n_disks].name = seed->volume;
+		s->marker.volumes[vm->n_disks].keep = false;
+		s->marker.cloud_init = seed->hash;
+		s->seed = seed;
+	}
 	for (i = 0; i < vm->n_disks; i++) {
 		const struct vf_disk *dk = &vm->disks[i];
 		struct vf_disk_spec *d = &s->disks[i];

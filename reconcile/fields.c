@@ -142,6 +142,10 @@ static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
 	case VF_STORAGE_DIR:
 		break;
 	}
+	/* the secret's keyed hash, never the secret; plans show a change as
+	 * "(sealed value changed)" (plan-print.c) */
+	add_str(f, "chap.username", p->chap_username);
+	add_str(f, "chap.secret", p->chap_secret);
 	add_num(f, "active", VF_VALUE_BOOL, p->active);
 	add_num(f, "autostart", VF_VALUE_BOOL, p->autostart);
 }
@@ -161,6 +165,10 @@ static void volume_fields(struct fields *f, const struct vf_volume_spec *v)
 	/* shown on create, never diffed: libvirt does not know the file */
 	if (f->desired && v->upload_file)
 		add_text(f, "upload", true, v->upload_file, false, true);
+	/* a seed's content is never shown, not even its hash: the VM's
+	 * cloud_init field carries that */
+	if (f->desired && v->seed)
+		add_text(f, "upload", true, "(cloud-init seed, built at apply)", true, true);
 }
 
 static void network_fields(struct fields *f, const struct vf_network_spec *n)
@@ -249,6 +257,10 @@ static void vm_fields(struct fields *f, const struct vf_vm_spec *vm)
 	}
 	if (vm->description)
 		add_str(f, "description", vm->description);
+	/* the seed's hash (reconcile/cloudinit.h), never its content; plans
+	 * show it as "(cloud-init data changed)" / "(sealed value changed)" */
+	if (vm->marker.cloud_init)
+		add_str(f, "cloud_init", vm->marker.cloud_init);
 	add_num(f, "autostart", VF_VALUE_BOOL, vm->autostart);
 	add_lit(f, "state", vm->running ? "running" : "stopped");
 }

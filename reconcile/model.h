@@ -143,6 +143,18 @@ enum vf_storage_type {
 	VF_STORAGE_ISCSI,
 };
 
+/*
+ * A sealed value ({sealed: "<base64>"}, reconcile/secret.h): only its
+ * ciphertext, checked for shape by the loader; opening it needs the secret
+ * key, which the loader never has.  sealed is NULL when absent; the base64
+ * text has no white space.  pos: the {sealed: ...} mapping, where messages
+ * about the field point.
+ */
+struct vf_secret_ref {
+	const char *sealed;
+	struct vf_pos pos;
+};
+
 struct vf_storage {
 	const char *name;
 	struct vf_pos pos;
@@ -151,6 +163,11 @@ struct vf_storage {
 	const char *server, *export_path;/* nfs */
 	const char *vg;                  /* logical */
 	const char *portal, *target;     /* iscsi */
+	/* iscsi chap: {username, secret: {sealed}}; chap_username NULL when
+	 * absent.  Kept on each host as a libvirt secret (docs/secrets.md). */
+	const char *chap_username;
+	struct vf_secret_ref chap_secret;
+	struct vf_pos chap_pos;
 	const char **clusters;           /* scope; n_clusters == 0: every host */
 	size_t n_clusters;
 	struct vf_cluster **cluster_refs;
@@ -214,6 +231,35 @@ enum vf_ha_priority {
 	VF_HA_PRIORITY_HIGH,
 };
 
+struct vf_cloud_init_user {
+	const char *name;                /* login name */
+	struct vf_pos pos;
+	const char **ssh_authorized_keys;
+	size_t n_ssh_authorized_keys;
+	struct vf_secret_ref password;   /* sealed only; .sealed NULL when absent */
+	const char *sudo;                /* a sudoers rule; NULL when absent */
+	const char *shell;               /* NULL when absent */
+};
+
+/*
+ * vms[].cloud_init: the NoCloud seed a VM reads at first boot.  hostname
+ * goes to meta-data (local-hostname); users make a #cloud-config user-data;
+ * user_data, when given, is the whole user-data instead (users is then an
+ * error; docs/config.md).  Realized as a seed volume: reconcile/cloudinit.h.
+ */
+struct vf_cloud_init {
+	bool given;                      /* the vm has a cloud_init: mapping */
+	struct vf_pos pos;
+	const char *hostname;            /* default: the VM's name */
+	struct vf_cloud_init_user *users;
+	size_t n_users;
+	const char *user_data;           /* plain user-data; NULL when absent or sealed */
+	struct vf_secret_ref user_data_sealed;
+	const char *network_config;      /* the mapping as compact JSON (valid YAML,
+					  * keys in file order); NULL when absent */
+	struct vf_pos network_config_pos;
+};
+
 struct vf_vm {
 	const char *name;
 	struct vf_pos pos;
@@ -243,14 +289,22 @@ struct vf_vm {
 	const char *description;         /* NULL when absent */
 	struct vf_label *labels;
 	size_t n_labels;
+	struct vf_cloud_init cloud_init; /* .given false when absent */
 };
 
 /* One loaded configuration: a file or the merge of a directory's files. */
 struct vf_config {
 	struct vf_arena arena;
-	const char *source;              /* the path given by the user */
-	const char **files;              /* files loaded, sorted */
+	const char *source;              /* the path given by the user; from git:
+					  * "REPO@SHA" (and ":PATH" with --path) */
+	const char **files;              /* files loaded, sorted (from git:
+					  * "<short-sha>:<path>") */
 	size_t n_files, alloc_files;
+	const char *git_repo;            /* read from git (vf_config_load_files and
+					  * the caller): the repository, the commit's
+					  * full sha, --path ("" the root), the cache
+					  * directory; all NULL when read from disk */
+	const char *git_commit, *git_path, *git_cache;
 	unsigned version;
 	const char *project;             /* identity of the objects this config
 					  * manages: 'project:' or, by default, the
@@ -271,6 +325,22 @@ struct vf_config {
  * NULL (and the partial config is freed).
  */
 struct vf_config *vf_config_load(const char *path, struct vf_diags *diags);
+
+/* A configuration file held in memory (read from a git commit). */
+struct vf_config_file {
+	const char *name;                /* label for positions: "1a2b3c4:vms.yaml" */
+	const char *data;                /* len bytes (a NUL after them is not needed) */
+	size_t len;
+};
+
+/*
+ * vf_config_load() for files already in memory, in the order given (sort
+ * them as a directory's are: by name, strcmp), with the same checks; source
+ * becomes config->source.  A relative image path is relative to the current
+ * directory (the files have no directory on disk).
+ */
+struct vf_config *vf_config_load_files(const char *source, const struct vf_config_file *files,
+				       size_t n, struct vf_diags *diags);
 void vf_config_free(struct vf_config *config);
 
 /* Is cluster cl in a scope list (a network's or storage domain's

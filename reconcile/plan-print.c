@@ -32,6 +32,49 @@ static const char *const colors[VF_ACTION_COUNT] = {
 #define RESET "\033[0m"
 #define BOLD "\033[1m"
 
+/*
+ * A change of a VM's cloud_init field in words: its values are hashes
+ * (reconcile/cloudinit.h: PLAIN[+SEALED]) that mean nothing to a reader and
+ * must not look like content.
+ */
+static const char *cloud_init_change(const struct vf_field *before, const struct vf_field *after)
+{
+	const char *b = before->present ? before->text : NULL;
+	const char *c = after->present ? after->text : NULL;
+	const char *bs, *cs;
+	bool plain, sealed;
+
+	if (!b)
+		return "(added) (takes effect at first boot only)";
+	if (!c)
+		return "(removed)";
+	bs = strchr(b, '+');
+	cs = strchr(c, '+');
+	plain = strncmp(b, c, 16) != 0;
+	sealed = bs && cs && strcmp(bs, cs);
+	if (plain && sealed)
+		return "(cloud-init data and sealed value changed) (takes effect at first boot only)";
+	if (sealed)
+		return "(sealed value changed) (takes effect at first boot only)";
+	return "(cloud-init data changed) (takes effect at first boot only)";
+}
+
+/* A sealed value's field (a storage domain's "chap.secret"): its values
+ * are keyed hashes, shown as what happened, never as text. */
+static bool sealed_field(const char *path)
+{
+	return !strcmp(path, "chap.secret");
+}
+
+static const char *sealed_change(const struct vf_field *before, const struct vf_field *after)
+{
+	if (!before->present)
+		return "(sealed value set)";
+	if (!after->present)
+		return "(removed)";
+	return "(sealed value changed)";
+}
+
 static void print_fields(const struct vf_action *a, FILE *out)
 {
 	struct vf_arena scratch = VF_ARENA_INIT;
@@ -44,10 +87,24 @@ static void print_fields(const struct vf_action *a, FILE *out)
 		if (a->type == VF_ACTION_CREATE) {
 			if (!f->after.present || (f->after.any && !f->after.text))
 				continue;
+			if (!strcmp(f->after.path, "cloud_init")) {
+				fprintf(out, "      cloud_init: (a seed for the first boot%s)\n",
+					strchr(f->after.text, '+') ? ", with sealed values" : "");
+				continue;
+			}
+			if (sealed_field(f->after.path)) {
+				fprintf(out, "      %s: (sealed)\n", f->after.path);
+				continue;
+			}
 			fprintf(out, "      %s: %s\n", f->after.path,
 				vf_field_format(&f->after, c, sizeof(c)));
 		} else if (a->type == VF_ACTION_DELETE) {
 			continue;  /* the address says it all */
+		} else if (!strcmp(f->after.present ? f->after.path : f->before.path, "cloud_init")) {
+			fprintf(out, "      cloud_init: %s\n", cloud_init_change(&f->before, &f->after));
+		} else if (sealed_field(f->after.present ? f->after.path : f->before.path)) {
+			fprintf(out, "      %s: %s\n", f->after.present ? f->after.path : f->before.path,
+				sealed_change(&f->before, &f->after));
 		} else {
 			fprintf(out, "      %s: %s -> %s%s\n", f->after.present ? f->after.path
 									   : f->before.path,

@@ -143,7 +143,13 @@ static json_t *config_json(const char *config_path, const struct vf_config *c, c
 
 	for (i = 0; i < c->n_files; i++) {
 		json_t *f = json_object();
-		if (file_hash(c->files[i], hex) < 0) {
+		if (c->git_commit) {
+			/* read from a commit: the commit fixes the content */
+			uint64_t g = FNV_INIT;
+			fnv_str(&g, c->git_commit);
+			fnv_str(&g, c->files[i]);
+			hex16(g, hex);
+		} else if (file_hash(c->files[i], hex) < 0) {
 			*error = xasprintf("cannot read '%s': %s", c->files[i], strerror(errno));
 			json_decref(f);
 			json_decref(files);
@@ -180,6 +186,13 @@ static json_t *config_json(const char *config_path, const struct vf_config *c, c
 	}
 	hex16(h, hex);
 	json_object_set_new(o, "path", json_string(config_path));
+	if (c->git_commit) {
+		json_t *g = json_pack("{ssssss}", "repo", c->git_repo, "commit", c->git_commit,
+				      "path", c->git_path ? c->git_path : "");
+		if (c->git_cache)
+			json_object_set_new(g, "cache_dir", json_string(c->git_cache));
+		json_object_set_new(o, "git", g);
+	}
 	json_object_set_new(o, "project", json_string(c->project));
 	json_object_set_new(o, "files", files);
 	json_object_set_new(o, "images", images);
@@ -690,6 +703,14 @@ int vf_saved_write(const char *path, const struct vf_saved_source *src, char **e
 		free(tmp);
 		return -1;
 	}
+	if (json_object_get(config, "git")) {
+		/* the checks apply makes again on the commit */
+		json_t *g = json_object_get(config, "git");
+		if (src->git_allowed_signers)
+			json_object_set_new(g, "allowed_signers",
+					    json_string(src->git_allowed_signers));
+		json_object_set_new(g, "allow_rewind", json_boolean(src->git_allow_rewind));
+	}
 	unlink(tmp);   /* left by a crashed run that had our pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -796,6 +817,11 @@ void vf_saved_release(struct vf_saved *s)
 	free(s->created);
 	free(s->version);
 	free(s->config_path);
+	free(s->git_repo);
+	free(s->git_commit);
+	free(s->git_path);
+	free(s->git_cache);
+	free(s->git_allowed_signers);
 	free(s->state_dir);
 	free(s->state_project);
 	free(s->project);
@@ -1034,6 +1060,22 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 	    !(v = need(s, config, "config", "path", JSON_STRING, error)))
 		return -1;
 	s->config_path = xstrdup(json_string_value(v));
+	if (json_object_get(config, "git")) {
+		json_t *g = json_object_get(config, "git");
+		if (!jstr(g, "repo") || !jstr(g, "commit") || !jstr(g, "path")) {
+			*error = xasprintf("%s: the saved plan is damaged: config.git needs repo, "
+					   "commit and path", path);
+			return -1;
+		}
+		s->git_repo = xstrdup(jstr(g, "repo"));
+		s->git_commit = xstrdup(jstr(g, "commit"));
+		s->git_path = xstrdup(jstr(g, "path"));
+		if (jstr(g, "cache_dir"))
+			s->git_cache = xstrdup(jstr(g, "cache_dir"));
+		if (jstr(g, "allowed_signers"))
+			s->git_allowed_signers = xstrdup(jstr(g, "allowed_signers"));
+		s->git_allow_rewind = json_is_true(json_object_get(g, "allow_rewind"));
+	}
 	if (!(v = need(s, config, "config", "project", JSON_STRING, error)))
 		return -1;
 	s->project = xstrdup(json_string_value(v));

@@ -10,7 +10,10 @@
  *   - the options that shaped it (--target, --destroy, --allow-replace,
  *     --skip-unreachable) and the state serial it was planned against;
  *   - a fingerprint of the configuration (each file's content, each
- *     uploaded image's size and mtime);
+ *     uploaded image's size and mtime); a configuration read from git
+ *     records its repository, commit and path instead of hashing files,
+ *     and apply re-reads exactly that commit, and checks it again as plan
+ *     did (its signature when plan had --verify-signatures, the rewind);
  *   - a fingerprint of the observed objects the plan depends on: every
  *     object the configuration desires or virtform manages (marker, state
  *     record), per host, hashed over its fields; objects nothing refers to
@@ -56,6 +59,9 @@ struct vf_saved_source {
 	const struct vf_plan_opts *opts;
 	bool skip_unreachable;
 	const char *version;             /* virtform's version, "0.1.0" */
+	const char *git_allowed_signers; /* from git with --verify-signatures: the
+					  * allowed signers file; NULL: not required */
+	bool git_allow_rewind;           /* from git: --allow-rewind */
 };
 
 /* A saved plan read back.  Strings are malloc'd and never NULL unless
@@ -69,6 +75,14 @@ struct vf_saved {
 	char *created;                   /* ISO 8601 UTC */
 	char *version;                   /* of the virtform that wrote it */
 	char *config_path;               /* as given to plan */
+	char *git_repo, *git_commit;     /* plan --git: the repository and the full
+					  * sha; NULL from disk */
+	char *git_path;                  /* --path ("" the root); NULL from disk */
+	char *git_cache;                 /* the cache used; NULL: the default */
+	char *git_allowed_signers;       /* plan --verify-signatures: apply verifies
+					  * the commit again with this file; NULL:
+					  * signatures were not required */
+	bool git_allow_rewind;           /* plan --allow-rewind */
 	char *state_dir;                 /* the state directory plan used */
 	char *state_project;             /* NULL: the state was new */
 	char *project;                   /* the configuration's project */

@@ -33,6 +33,8 @@
 
 #include "reconcile/model.h"
 
+struct vf_seed;                         /* reconcile/cloudinit.h */
+
 /* Kinds, in creation order: a kind depends only on kinds before it. */
 enum vf_kind {
 	VF_KIND_STORAGE,
@@ -68,6 +70,21 @@ struct vf_pool_spec {
 	const char *vg;                 /* logical; NULL otherwise */
 	const char *portal;             /* iscsi "host[:port]"; NULL otherwise */
 	const char *target;             /* iscsi IQN; NULL otherwise */
+	/*
+	 * iSCSI CHAP (docs/secrets.md): the secret is a libvirt secret of
+	 * usage type iscsi named chap_usage ("virtform/PROJECT/NAME"), which
+	 * the pool's <auth> names.  chap_secret is never the secret: it is
+	 * 16 hex digits of its keyed hash (vf_secret_hash), or "unopened"
+	 * (desired, no key, no pool yet); observed, what the libvirt
+	 * secret's description records ("virtform chap hash HEX"), NULL when
+	 * there is no such secret.  All NULL without CHAP.
+	 */
+	const char *chap_username;
+	const char *chap_usage;
+	const char *chap_secret;
+	const struct vf_secret_ref *chap_sealed; /* desired: opened at apply */
+	const char *chap_what;          /* desired: the field in messages, and
+					 * the keyed hash's context */
 	bool active;                    /* desired: always true */
 	bool autostart;                 /* desired: always true */
 };
@@ -87,6 +104,9 @@ struct vf_volume_spec {
 					 * NULL for an image volume */
 	bool keep;                      /* desired: survive the VM's destroy */
 	const char *path;               /* observed: the volume's path on its host */
+	const struct vf_seed *seed;     /* desired: a cloud-init seed volume, its
+					 * bytes built at apply (cloudinit.h);
+					 * NULL otherwise */
 };
 
 struct vf_disk_spec {
@@ -95,6 +115,8 @@ struct vf_disk_spec {
 	const char *pool;
 	const char *volume;             /* volume name in pool */
 	enum vf_image_format format;
+	bool cdrom;                     /* the cloud-init seed: a read-only SATA
+					 * CD-ROM (target sda), raw */
 };
 
 struct vf_nic_spec {
@@ -128,6 +150,10 @@ struct vf_marker {
 	 */
 	const char *pending;
 	int pending_id;
+	/* The hash of the cloud-init seed (cloudinit.h): desired, the one to
+	 * write; observed, the last written.  NULL when the VM has none.  It
+	 * is the VM's "cloud_init" field (fields.c). */
+	const char *cloud_init;
 };
 
 struct vf_vm_spec {
@@ -152,6 +178,7 @@ struct vf_vm_spec {
 	bool max_memory_auto;           /* in the config (derived: see desired.c) */
 	struct vf_marker marker;        /* desired: what to write; observed: what
 					 * was found (project NULL: unmanaged) */
+	const struct vf_seed *seed;     /* desired: the seed to write; NULL */
 };
 
 /* One object on one host. */

@@ -33,6 +33,7 @@
 #include "providers/libvirt/conn.h"
 #include "providers/libvirt/ops.h"
 #include "providers/libvirt/xml.h"
+#include "reconcile/cloudinit.h"
 #include "reconcile/fault.h"
 #include "reconcile/util.h"
 
@@ -40,6 +41,7 @@
 struct vf_session {
 	virConnectPtr conn;
 	char *uri;
+	virConnectPtr secrets;          /* conn, or the test's (vf_libvirt_set_secret_conn) */
 };
 
 /* One apply call: what every helper needs to act and to report. */
@@ -47,6 +49,7 @@ struct op {
 	virConnectPtr conn;
 	const struct vf_action *a;
 	char **error;
+	virConnectPtr secrets;          /* where libvirt secrets live: conn */
 };
 
 #define POLL_INTERVAL_MS 100
@@ -362,6 +365,146 @@ static int network_apply(struct op *op)
 	}
 }
 
+/* ---- iSCSI CHAP secrets ----
+ *
+ * A storage domain's CHAP secret is a libvirt secret (usage type iscsi,
+ * usage target "virtform/PROJECT/NAME", private, persistent) that the
+ * pool's <auth> names.  Its value is the opened sealed value, set with
+ * virSecretSetValue and wiped from virtform's memory at once; its
+ * description records the keyed hash of that value ("virtform chap hash
+ * HEX"), which observe reads back to plan "(sealed value changed)".  The
+ * value is set before the hash is written: after a crash in between, the
+ * old hash makes the next plan set it again.
+ */
+
+#define CHAP_DESCRIPTION "virtform chap hash "
+#define CHAP_PENDING "virtform chap (value not set yet)"
+
+/* The iscsi secret named usage: 1 found, 0 none, -1 error. */
+static int chap_find(struct op *op, const char *usage, virSecretPtr *sec)
+{
+	*sec = virSecretLookupByUsage(op->secrets, VIR_SECRET_USAGE_TYPE_ISCSI, usage);
+	if (*sec)
+		return 1;
+	if (last_error_was(VIR_ERR_NO_SECRET))
+		return 0;
+	return op_fail(op, "look up the CHAP secret");
+}
+
+/* Define the secret named usage (uuid: redefine that one); NULL on failure. */
+static virSecretPtr chap_define(struct op *op, const char *usage, const char *uuid,
+				const char *description)
+{
+	char *xml, *xml_error = NULL;
+	virSecretPtr sec;
+
+	xml = vf_xml_secret_format(usage, uuid, description, &xml_error);
+	if (!xml) {
+		op_failf(op, "cannot define the CHAP secret: %s", xml_error);
+		free(xml_error);
+		return NULL;
+	}
+	sec = virSecretDefineXML(op->secrets, xml, 0);
+	free(xml);
+	if (!sec)
+		op_fail(op, "define the CHAP secret");
+	return sec;
+}
+
+/* Make the CHAP secret of pool spec p hold its opened sealed value. */
+static int chap_set(struct op *op, const struct vf_pool_spec *p)
+{
+	const struct vf_secret_key *key = vf_cloudinit_key();
+	struct vf_secret clear = { 0 };
+	struct vf_diags d = { 0 };
+	char uuid[VIR_UUID_STRING_BUFLEN], hex[VF_SECRET_HASH_HEX], *description;
+	virSecretPtr sec = NULL, again;
+	int found, set, rc = -1;
+
+	if (!key)
+		return op_failf(op, "%s: cannot open the sealed value: no secret key was given "
+				"(--secret-key FILE or VIRTFORM_SECRET_KEY)", p->chap_what);
+	found = chap_find(op, p->chap_usage, &sec);
+	if (found < 0)
+		return -1;
+	if (!found && !(sec = chap_define(op, p->chap_usage, NULL, CHAP_PENDING)))
+		return -1;
+	if (virSecretGetUUIDString(sec, uuid) < 0) {
+		op_fail(op, "read the CHAP secret's uuid");
+		goto out;
+	}
+	if (vf_secret_open(key, p->chap_sealed, p->chap_what, &clear, &d) < 0) {
+		const struct vf_diag *g = d.n ? &d.items[0] : NULL;
+		if (g && g->pos.line)
+			op_failf(op, "%s:%u:%u: %s", g->pos.file, g->pos.line, g->pos.col, g->message);
+		else
+			op_failf(op, "%s", g ? g->message : "cannot open the sealed value");
+		goto out;
+	}
+	vf_secret_hash(key, p->chap_what, &clear, hex);
+	set = virSecretSetValue(sec, clear.data, clear.len, 0);
+	vf_secret_wipe(&clear);
+	if (set < 0) {
+		op_fail(op, "set the CHAP secret's value");
+		goto out;
+	}
+	hex[16] = '\0';
+	description = xasprintf(CHAP_DESCRIPTION "%s", hex);
+	again = chap_define(op, p->chap_usage, uuid, description);
+	free(description);
+	if (!again)
+		goto out;
+	virSecretFree(again);
+	rc = 0;
+out:
+	vf_diags_release(&d);
+	virSecretFree(sec);
+	return rc;
+}
+
+/*
+ * Undefine the CHAP secret named usage, when it is one virtform made (its
+ * usage starts "virtform/" and its description is virtform's); gone
+ * already is fine.
+ */
+static int chap_delete(struct op *op, const char *usage)
+{
+	struct vf_arena arena = VF_ARENA_INIT;
+	const char *uuid, *seen_usage, *description;
+	char *xml, *xml_error = NULL;
+	virSecretPtr sec;
+	int found, rc = -1;
+
+	if (!usage || strncmp(usage, "virtform/", 9))
+		return 0;
+	found = chap_find(op, usage, &sec);
+	if (found <= 0)
+		return found;
+	xml = virSecretGetXMLDesc(sec, 0);
+	if (!xml) {
+		op_fail(op, "read the CHAP secret");
+		goto out;
+	}
+	if (vf_xml_secret_parse(xml, &arena, &uuid, &seen_usage, &description, &xml_error) < 0) {
+		op_failf(op, "cannot read the CHAP secret: %s", xml_error);
+		goto out;
+	}
+	if (!description || strncmp(description, "virtform chap ", 14)) {
+		rc = 0;             /* not ours: left alone */
+		goto out;
+	}
+	if (virSecretUndefine(sec) == 0 || last_error_was(VIR_ERR_NO_SECRET))
+		rc = 0;
+	else
+		op_fail(op, "undefine the CHAP secret");
+out:
+	free(xml_error);
+	free(xml);
+	vf_arena_release(&arena);
+	virSecretFree(sec);
+	return rc;
+}
+
 /* ---- storage pools ---- */
 
 static int pool_find(struct op *op, const char *name, virStoragePoolPtr *pool)
@@ -455,6 +598,9 @@ static int pool_create(struct op *op)
 	found = pool_find(op, object_name(op, d), &pool);
 	if (found < 0)
 		return -1;
+	/* the secret first: the pool names it, and starting it logs in */
+	if (d->u.pool.chap_usage && chap_set(op, &d->u.pool) < 0)
+		goto out_pool;
 	if (!found) {
 		xml = vf_xml_pool_format(d, &xml_error);
 		if (!xml) {
@@ -473,9 +619,52 @@ static int pool_create(struct op *op)
 out:
 	virStoragePoolFree(pool);
 	return rc;
+out_pool:
+	if (found)
+		virStoragePoolFree(pool);
+	return -1;
 }
 
-/* Only autostart changes in place (field_class: the rest is replace). */
+/*
+ * A new <auth> (CHAP added, removed, another username) is a new
+ * persistent definition, the same pool (its uuid kept); an active pool
+ * logs in with it at its next start.  A new CHAP secret only needs the
+ * libvirt secret's value.
+ */
+static int pool_update_chap(struct op *op, virStoragePoolPtr pool)
+{
+	const struct vf_resource *d = op->a->desired, *o = op->a->observed;
+	const char *old_usage = o ? o->u.pool.chap_usage : NULL;
+	char uuid[VIR_UUID_STRING_BUFLEN], *xml, *xml_error = NULL;
+	struct vf_resource r = *d;
+	virStoragePoolPtr again;
+
+	if (d->u.pool.chap_usage && chap_set(op, &d->u.pool) < 0)
+		return -1;
+	if (!action_changes(op->a, "chap.username") &&
+	    (old_usage && d->u.pool.chap_usage ? !strcmp(old_usage, d->u.pool.chap_usage)
+					       : old_usage == d->u.pool.chap_usage))
+		return 0;
+	if (virStoragePoolGetUUIDString(pool, uuid) < 0)
+		return op_fail(op, "read the storage pool's uuid");
+	r.uuid = uuid;
+	xml = vf_xml_pool_format(&r, &xml_error);
+	if (!xml) {
+		op_failf(op, "cannot define: %s", xml_error);
+		free(xml_error);
+		return -1;
+	}
+	again = virStoragePoolDefineXML(op->conn, xml, 0);
+	free(xml);
+	if (!again)
+		return op_fail(op, "define");
+	virStoragePoolFree(again);
+	if (old_usage && (!d->u.pool.chap_usage || strcmp(old_usage, d->u.pool.chap_usage)))
+		return chap_delete(op, old_usage);
+	return 0;
+}
+
+/* Autostart and CHAP change in place (field_class: the rest is replace). */
 static int pool_update(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
@@ -485,7 +674,11 @@ static int pool_update(struct op *op)
 	found = pool_find(op, object_name(op, d), &pool);
 	if (found <= 0)
 		return found < 0 ? -1 : op_failf(op, "cannot update: the storage pool no longer exists");
-	rc = pool_set_autostart(op, pool, d->u.pool.autostart);
+	rc = 0;
+	if (action_changes(op->a, "chap.username") || action_changes(op->a, "chap.secret"))
+		rc = pool_update_chap(op, pool);
+	if (rc == 0)
+		rc = pool_set_autostart(op, pool, d->u.pool.autostart);
 	virStoragePoolFree(pool);
 	return rc;
 }
@@ -497,8 +690,12 @@ static int pool_delete(struct op *op, const struct vf_resource *observed)
 	int rc = -1, found;
 
 	found = pool_find(op, object_name(op, observed), &pool);
-	if (found <= 0)
-		return found;
+	if (found < 0)
+		return -1;
+	if (!found) {
+		rc = 0;
+		goto secret;
+	}
 	if (pool_stop(op, pool) < 0)
 		goto out;
 	if (virStoragePoolUndefine(pool) == 0 || last_error_was(VIR_ERR_NO_STORAGE_POOL))
@@ -507,6 +704,11 @@ static int pool_delete(struct op *op, const struct vf_resource *observed)
 		op_fail(op, "undefine");
 out:
 	virStoragePoolFree(pool);
+secret:
+	/* the CHAP secret it named goes with it (also on a retry that finds
+	 * the pool gone already) */
+	if (rc == 0 && observed && observed->u.pool.chap_usage)
+		rc = chap_delete(op, observed->u.pool.chap_usage);
 	return rc;
 }
 
@@ -795,6 +997,90 @@ out:
 	return rc;
 }
 
+/* The seed image in memory, read for an upload stream. */
+struct memory_source {
+	const unsigned char *data;
+	size_t len, sent;
+};
+
+static int memory_read(virStreamPtr stream, char *data, size_t nbytes, void *opaque)
+{
+	struct memory_source *src = opaque;
+	size_t n = src->len - src->sent;
+
+	(void)stream;
+	if (n > nbytes)
+		n = nbytes;
+	if (n > UPLOAD_CHUNK)
+		n = UPLOAD_CHUNK;
+	memcpy(data, src->data + src->sent, n);
+	src->sent += n;
+	return (int)n;
+}
+
+/*
+ * Write seed's ISO image (reconcile/cloudinit.h: built here, in memory,
+ * with its sealed values opened and wiped) as volume seed->volume of pool:
+ * an old one is deleted first (its size changes with its content), the new
+ * one created raw and filled with a libvirt stream, as an image upload is
+ * (remote hosts too).  The image never touches this machine's disks.  On
+ * failure the half-written volume is deleted.
+ */
+static int seed_write(struct op *op, virStoragePoolPtr pool, const struct vf_seed *seed,
+		      virStorageVolPtr *vol)
+{
+	struct vf_resource r = { .kind = VF_KIND_VOLUME, .name = seed->volume };
+	struct vf_secret iso = { 0 };
+	struct memory_source src = { 0 };
+	virStreamPtr stream = NULL;
+	virStorageVolPtr old = NULL;
+	char *error = NULL;
+	int rc = -1;
+
+	*vol = NULL;
+	if (vf_seed_build(seed, &iso, &error) < 0) {
+		op_failf(op, "cannot build the cloud-init seed: %s", error);
+		free(error);
+		return -1;
+	}
+	if (volume_find(op, pool, seed->volume, &old) < 0)
+		goto out;
+	if (old) {
+		if (virStorageVolDelete(old, 0) < 0 && !last_error_was(VIR_ERR_NO_STORAGE_VOL)) {
+			op_fail(op, "delete the old cloud-init seed volume");
+			virStorageVolFree(old);
+			goto out;
+		}
+		virStorageVolFree(old);
+	}
+	r.u.vol.pool = seed->pool;
+	r.u.vol.format = VF_FORMAT_RAW;
+	if (volume_create_xml(op, pool, &r, iso.len, NULL, VF_FORMAT_RAW, vol) < 0)
+		goto out;
+	src.data = iso.data;
+	src.len = iso.len;
+	stream = virStreamNew(op->conn, 0);
+	if (!stream || virStorageVolUpload(*vol, stream, 0, iso.len, 0) < 0 ||
+	    virStreamSendAll(stream, memory_read, &src) < 0 || virStreamFinish(stream) < 0) {
+		op_fail(op, "upload the cloud-init seed");
+		virStorageVolDelete(*vol, 0);
+		virStorageVolFree(*vol);
+		*vol = NULL;
+		virResetLastError();
+		goto out;
+	}
+	if (pool_refresh(pool) < 0) {
+		op_fail(op, "refresh the storage pool after the upload");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (stream)
+		virStreamFree(stream);
+	vf_secret_wipe(&iso);
+	return rc;
+}
+
 static int volume_create(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
@@ -826,6 +1112,8 @@ static int volume_create(struct op *op)
 		rc = 0;
 		if (d->u.vol.upload_file && pool_refresh(pool) < 0)
 			rc = op_fail(op, "refresh the storage pool");
+	} else if (d->u.vol.seed) {
+		rc = seed_write(op, pool, d->u.vol.seed, &vol);
 	} else if (d->u.vol.backing) {
 		rc = volume_clone(op, pool, &vol);
 	} else if (d->u.vol.upload_file) {
@@ -1369,6 +1657,21 @@ static int vm_update(struct op *op)
 		if (vm_update_live(op, old, &waits) < 0)
 			goto out;
 	}
+	/* new cloud-init data: a new seed (read at first boot only; the VM
+	 * is not restarted for it) */
+	if (d->u.vm.seed && action_changes(op->a, "cloud_init")) {
+		virStoragePoolPtr pool;
+		virStorageVolPtr vol = NULL;
+		int wrote;
+		if (volume_pool(op, d->u.vm.seed->pool, &pool) < 0)
+			goto out;
+		wrote = seed_write(op, pool, d->u.vm.seed, &vol);
+		if (vol)
+			virStorageVolFree(vol);
+		virStoragePoolFree(pool);
+		if (wrote < 0)
+			goto out;
+	}
 	r = *d;
 	r.u.vm.marker.pending = waits.paths;
 	r.u.vm.marker.pending_id = waits.paths ? virDomainGetID(old) : 0;
@@ -1454,7 +1757,7 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 {
 	struct vf_action a = { .type = VF_ACTION_UPDATE, .kind = r->kind, .address = r->address,
 			       .name = r->name, .host = r->host, .observed = r };
-	struct op op = { s->conn, &a, error };
+	struct op op = { s->conn, &a, error, s->secrets };
 	struct vf_arena arena = VF_ARENA_INIT;
 	struct vf_resource now = { .kind = VF_KIND_VM };
 	virDomainPtr dom = NULL;
@@ -1507,7 +1810,7 @@ out:
 
 int vf_libvirt_apply(struct vf_session *s, const struct vf_action *a, char **error)
 {
-	struct op op = { s->conn, a, error };
+	struct op op = { s->conn, a, error, s->secrets };
 
 	*error = NULL;
 	switch (a->type) {
@@ -1535,6 +1838,19 @@ int vf_libvirt_apply(struct vf_session *s, const struct vf_action *a, char **err
 	}
 }
 
+/* Tests only: libvirt's test driver has no secrets. */
+static virConnectPtr secret_conn;
+
+void vf_libvirt_set_secret_conn(virConnectPtr conn)
+{
+	secret_conn = conn;
+}
+
+virConnectPtr vf_libvirt_secret_conn(void)
+{
+	return secret_conn;
+}
+
 struct vf_session *vf_libvirt_session_open(const char *uri, char **error)
 {
 	struct vf_session *s;
@@ -1547,6 +1863,7 @@ struct vf_session *vf_libvirt_session_open(const char *uri, char **error)
 	s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
 	s->uri = xstrdup(uri);
+	s->secrets = secret_conn ? secret_conn : conn;
 	return s;
 }
 
@@ -1600,6 +1917,9 @@ enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const struct vf_fi
 	case VF_KIND_VM:
 		if (is(path, "firmware"))
 			return VF_FIELD_REPLACE;
+		/* a new seed volume; the guest reads it at first boot only */
+		if (is(path, "cloud_init"))
+			return VF_FIELD_LIVE;
 		if (is(path, "autostart") || is(path, "description") || is(path, "running") ||
 		    is(path, "state") || is(path, "memory"))
 			return VF_FIELD_LIVE;
@@ -1631,6 +1951,10 @@ enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const struct vf_fi
 		return VF_FIELD_RESTART;               /* mtu, address, DHCP on/off */
 	case VF_KIND_STORAGE:
 		if (is(path, "autostart") || is(path, "active"))
+			return VF_FIELD_LIVE;
+		/* the libvirt secret's value, the pool's <auth>: redefined in
+		 * place; an active pool logs in with them at its next start */
+		if (starts(path, "chap."))
 			return VF_FIELD_LIVE;
 		return VF_FIELD_REPLACE;               /* a pool's source is its identity */
 	default:

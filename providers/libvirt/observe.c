@@ -41,6 +41,7 @@ struct observe {
 	virConnectPtr conn;
 	struct vf_observed *o;
 	char **error;
+	virConnectPtr secrets;          /* conn, or the test's (ops.h) */
 };
 
 /* A set member's value: the maps below are used as sets. */
@@ -533,6 +534,43 @@ out:
 	return rc;
 }
 
+/*
+ * The CHAP secret an iSCSI pool's <auth> names: when it is a libvirt
+ * secret whose description virtform wrote ("virtform chap hash HEX"), HEX
+ * becomes the pool's chap_secret (spec.h); else chap_secret stays NULL.
+ * Never the value: a read-only connection cannot read it anyway.
+ */
+static int observe_chap(struct observe *ob, struct vf_pool_spec *pool, const char *name)
+{
+	static const char prefix[] = "virtform chap hash ";
+	const char *uuid, *usage, *description;
+	virSecretPtr sec;
+	char *xml, *parse_error = NULL;
+	int rc;
+
+	if (!pool->chap_usage || !*pool->chap_usage)
+		return 0;
+	sec = virSecretLookupByUsage(ob->secrets, VIR_SECRET_USAGE_TYPE_ISCSI, pool->chap_usage);
+	if (!sec)
+		return vanished(VIR_ERR_NO_SECRET) ? 0 : host_error(ob);
+	xml = virSecretGetXMLDesc(sec, 0);
+	virSecretFree(sec);
+	if (!xml)
+		return vanished(VIR_ERR_NO_SECRET) ? 0 : host_error(ob);
+	rc = vf_xml_secret_parse(xml, &ob->o->arena, &uuid, &usage, &description, &parse_error);
+	free(xml);
+	if (rc < 0) {
+		object_error(ob, "storage pool", name, parse_error ? parse_error : "cannot parse "
+			     "its CHAP secret's XML");
+		free(parse_error);
+		return -1;
+	}
+	if (description && !strncmp(description, prefix, sizeof(prefix) - 1) &&
+	    strlen(description + sizeof(prefix) - 1) == 16)
+		pool->chap_secret = description + sizeof(prefix) - 1;
+	return 0;
+}
+
 static int observe_pool(struct observe *ob, virStoragePoolPtr pool, const struct vf_strmap *wanted,
 			const struct vf_strmap *wanted_volumes)
 {
@@ -562,6 +600,8 @@ static int observe_pool(struct observe *ob, virStoragePoolPtr pool, const struct
 	}
 	if (!it->r.uuid)
 		it->r.uuid = uuid;
+	if (observe_chap(ob, &it->r.u.pool, name) < 0)
+		return -1;
 	active = virStoragePoolIsActive(pool);
 	if (active < 0 || virStoragePoolGetAutostart(pool, &autostart) < 0)
 		goto libvirt_failed;
@@ -604,7 +644,7 @@ out:
 
 struct vf_observed *vf_libvirt_observe(const struct vf_observe_request *req, char **error)
 {
-	struct observe ob = { req, NULL, NULL, error };
+	struct observe ob = { req, NULL, NULL, error, NULL };
 	virNodeInfo info;
 	char *connect_error = NULL;
 
@@ -615,6 +655,7 @@ struct vf_observed *vf_libvirt_observe(const struct vf_observe_request *req, cha
 		free(connect_error);
 		return NULL;
 	}
+	ob.secrets = vf_libvirt_secret_conn() ? vf_libvirt_secret_conn() : ob.conn;
 	ob.o = xcalloc(1, sizeof(*ob.o));
 	ob.o->host = vf_arena_strdup(&ob.o->arena, req->host);
 	if (virNodeGetInfo(ob.conn, &info) < 0) {

@@ -46,4 +46,15 @@ char *vf_libvirt_pool_xml(virStoragePoolPtr pool);
 /* The session's connection (borrowed), for tests that check what apply did. */
 virConnectPtr vf_libvirt_session_conn(struct vf_session *s);
 
+/*
+ * Tests only: keep libvirt secrets (iSCSI CHAP) on conn — borrowed,
+ * shared by sessions and observe, never closed here — instead of on the
+ * host's connection: libvirt's test driver has no secrets, and its
+ * embedded secret driver ("secret:///embed?root=DIR", one connection per
+ * process) stands in.  NULL (the default): the host's connection.  Set
+ * before any session opens or observe runs.  In apply.c.
+ */
+void vf_libvirt_set_secret_conn(virConnectPtr conn);
+virConnectPtr vf_libvirt_secret_conn(void);
+
 #endif

@@ -31,6 +31,7 @@
 #include <libxml/xmlstring.h>
 
 #include "providers/libvirt/xml.h"
+#include "reconcile/cloudinit.h"
 #include "reconcile/util.h"
 
 /* NOBLANKS and COMPACT: a third less parsing work on every domain (a
@@ -216,6 +217,8 @@ static void format_marker(struct builder *b, xmlNodePtr root, const struct vf_re
 		set(b, res, "pending-restart", m->pending);
 		set_u64(b, res, "pending-id", (uint64_t)(m->pending_id > 0 ? m->pending_id : 0));
 	}
+	if (m->cloud_init)
+		set(b, res, "cloud-init", m->cloud_init);
 	for (i = 0; i < m->n_volumes; i++) {
 		vol = xmlNewChild(res, ns, (const xmlChar *)"volume", NULL);
 		if (!vol) {
@@ -235,11 +238,12 @@ static void format_disk(struct builder *b, xmlNodePtr devices, const struct vf_d
 	disk = add(b, devices, "disk", NULL);
 	/* A disk read back from a file (pool NULL) is written as one. */
 	set(b, disk, "type", d->pool ? "volume" : "file");
-	set(b, disk, "device", "disk");
+	set(b, disk, "device", d->cdrom ? "cdrom" : "disk");
 	n = add(b, disk, "driver", NULL);
 	set(b, n, "name", "qemu");
 	set(b, n, "type", format_name(d->format));
-	set(b, n, "cache", "none");
+	if (!d->cdrom)
+		set(b, n, "cache", "none");
 	n = add(b, disk, "source", NULL);
 	if (d->pool) {
 		set(b, n, "pool", d->pool);
@@ -249,7 +253,10 @@ static void format_disk(struct builder *b, xmlNodePtr devices, const struct vf_d
 	}
 	n = add(b, disk, "target", NULL);
 	set(b, n, "dev", d->target);
-	set(b, n, "bus", "virtio");
+	/* the cloud-init seed: q35 has no IDE, so SATA */
+	set(b, n, "bus", d->cdrom ? "sata" : "virtio");
+	if (d->cdrom)
+		add(b, disk, "readonly", NULL);
 }
 
 static void format_nic(struct builder *b, xmlNodePtr devices, const struct vf_nic_spec *nic)
@@ -543,6 +550,12 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 		set(&b, n, "name", host);
 		set(&b, n, "port", port);
 		set(&b, add(&b, source, "device", NULL), "path", pool->target);
+		if (pool->chap_username && pool->chap_usage) {
+			n = add(&b, source, "auth", NULL);
+			set(&b, n, "type", "chap");
+			set(&b, n, "username", pool->chap_username);
+			set(&b, add(&b, n, "secret", NULL), "usage", pool->chap_usage);
+		}
 		break;
 	}
 	n = add(&b, root, "target", NULL);
@@ -554,6 +567,27 @@ out:
 	free(host);
 	free(port);
 	free(devpath);
+	free(what);
+	return xml;
+}
+
+char *vf_xml_secret_format(const char *usage, const char *uuid, const char *description,
+			   char **error)
+{
+	xmlNodePtr root, n;
+	struct builder b;
+	char *what = xasprintf("secret '%s'", usage), *xml;
+
+	root = start(&b, "secret");
+	set(&b, root, "ephemeral", "no");
+	set(&b, root, "private", "yes");
+	if (uuid)
+		add(&b, root, "uuid", uuid);
+	add(&b, root, "description", description);
+	n = add(&b, root, "usage", NULL);
+	set(&b, n, "type", "iscsi");
+	add(&b, n, "target", usage);
+	xml = finish(&b, what, error);
 	free(what);
 	return xml;
 }
@@ -1048,6 +1082,17 @@ static bool read_disk_source(struct parser *p, xmlNodePtr disk, struct vf_disk_s
 	return d->volume != NULL;
 }
 
+/* Is d virtform's cloud-init seed of vm: a pool volume "VM-cidata.iso"? */
+static bool is_seed_volume(const char *vm, const struct vf_disk_spec *d)
+{
+	size_t n = strlen(vm), len;
+
+	if (!d->pool || !d->volume || strncmp(d->volume, vm, n))
+		return false;
+	len = strlen(d->volume);
+	return len == n + strlen(VF_SEED_SUFFIX) && !strcmp(d->volume + n, VF_SEED_SUFFIX);
+}
+
 static void read_disks(struct parser *p, xmlNodePtr devices, const char *vm_name,
 		       struct vf_vm_spec *vm)
 {
@@ -1065,12 +1110,18 @@ static void read_disks(struct parser *p, xmlNodePtr devices, const char *vm_name
 	for (n = next_element(devices->children, "disk"); n; n = next_element(n->next, "disk")) {
 		struct vf_disk_spec *d = &vm->disks[vm->n_disks];
 
-		/* a CD-ROM, floppy or LUN passthrough is not a virtform disk */
-		if (!prop_is(n, "device", "disk") && xmlHasProp(n, (const xmlChar *)"device"))
+		/* a CD-ROM, floppy or LUN passthrough is not a virtform disk,
+		 * but for the cloud-init seed virtform attaches (VM-cidata.iso) */
+		bool cdrom = prop_is(n, "device", "cdrom");
+		if (!cdrom && !prop_is(n, "device", "disk") &&
+		    xmlHasProp(n, (const xmlChar *)"device"))
 			continue;
 		d->target = prop_of(p, find(n, "target"), "dev");
 		if (!d->target || !read_disk_source(p, n, d))
 			continue;
+		if (cdrom && !is_seed_volume(vm_name, d))
+			continue;
+		d->cdrom = cdrom;
 		/* what virtform does not write (vmdk, ...) compares as raw */
 		d->format = prop_is(find(n, "driver"), "type", "qcow2") ? VF_FORMAT_QCOW2
 									  : VF_FORMAT_RAW;
@@ -1165,6 +1216,7 @@ static void read_marker(struct parser *p, struct vf_marker *m)
 	if (!m->project)
 		return;     /* not a marker virtform wrote: unmanaged */
 	m->spec_hash = prop_of(p, res, "spec");
+	m->cloud_init = prop_of(p, res, "cloud-init");
 	m->pending = prop_of(p, res, "pending-restart");
 	if (m->pending) {
 		const char *id = prop_of(p, res, "pending-id");
@@ -1365,13 +1417,14 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 {
 	struct vf_pool_spec *pool = &r->u.pool;
 	const char *type = or_empty(prop_of(p, p->root, "type"));
-	xmlNodePtr source;
+	xmlNodePtr source, auth;
 
 	if (read_identity(p, r, error) < 0)
 		return -1;
 	source = find(p->root, "source");
 	pool->path = text_of(p, find(p->root, "target/path"));
 	pool->server = pool->export_path = pool->vg = pool->portal = pool->target = NULL;
+	pool->chap_username = pool->chap_usage = pool->chap_secret = NULL;
 	if (!strcmp(type, "dir")) {
 		pool->type = VF_STORAGE_DIR;
 	} else if (!strcmp(type, "netfs")) {
@@ -1388,6 +1441,12 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 		pool->type = VF_STORAGE_ISCSI;
 		pool->portal = read_portal(p, find(source, "host"));
 		pool->target = or_empty(prop_of(p, find(source, "device"), "path"));
+		auth = find(source, "auth");
+		if (auth && prop_is(auth, "type", "chap")) {
+			pool->chap_username = or_empty(prop_of(p, auth, "username"));
+			/* a secret named by uuid is not one virtform made: "" */
+			pool->chap_usage = or_empty(prop_of(p, find(auth, "secret"), "usage"));
+		}
 	} else {
 		*error = xasprintf("unsupported pool type '%s' in %s", type, p->what);
 		return -1;
@@ -1405,6 +1464,26 @@ int vf_xml_pool_parse(const char *xml, struct vf_arena *arena, struct vf_resourc
 	if (parser_open(&p, xml, "pool", r->name, arena, error) < 0)
 		goto out;
 	rc = read_pool(&p, r, error);
+out:
+	parser_close(&p);
+	return rc;
+}
+
+/* ---- secret ---------------------------------------------------------- */
+
+int vf_xml_secret_parse(const char *xml, struct vf_arena *arena, const char **uuid,
+			const char **usage, const char **description, char **error)
+{
+	struct parser p;
+	int rc = -1;
+
+	if (parser_open(&p, xml, "secret", NULL, arena, error) < 0)
+		goto out;
+	*uuid = text_of(&p, find(p.root, "uuid"));
+	*usage = prop_is(find(p.root, "usage"), "type", "iscsi")
+		 ? text_of(&p, find(p.root, "usage/target")) : NULL;
+	*description = text_of(&p, find(p.root, "description"));
+	rc = 0;
 out:
 	parser_close(&p);
 	return rc;
@@ -1430,7 +1509,8 @@ static int read_volume(struct parser *p, struct vf_resource *r, char **error)
 		return -1;
 	/* a block device (LVM, iSCSI) has no format element: raw */
 	format = prop_of(p, find(p->root, "target/format"), "type");
-	if (!format || !strcmp(format, "raw")) {
+	/* "iso": libvirt's probe of a raw ISO 9660 image (the cloud-init seed) */
+	if (!format || !strcmp(format, "raw") || !strcmp(format, "iso")) {
 		vol->format = VF_FORMAT_RAW;
 	} else if (!strcmp(format, "qcow2")) {
 		vol->format = VF_FORMAT_QCOW2;

@@ -48,8 +48,21 @@ char *vf_xml_domain_format(const struct vf_resource *vm, char **error);
 char *vf_xml_network_format(const struct vf_resource *net, char **error);
 
 /* <pool>: dir, netfs (nfs: source host + dir, format nfs), logical
- * (source name = VG), iscsi (source host + device = target). */
+ * (source name = VG), iscsi (source host + device = target; with CHAP,
+ * <auth type='chap' username='...'><secret usage='chap_usage'/></auth>). */
 char *vf_xml_pool_format(const struct vf_resource *pool, char **error);
+
+/*
+ * <secret ephemeral='no' private='yes'> of usage type iscsi with target
+ * usage (an iSCSI pool's CHAP secret), uuid when given (a redefine must
+ * keep it), and description — never a value: libvirt takes that apart
+ * (virSecretSetValue).  Parse: the secret's uuid, its iscsi usage target
+ * (NULL for another usage type) and its description (NULL when absent).
+ */
+char *vf_xml_secret_format(const char *usage, const char *uuid, const char *description,
+			   char **error);
+int vf_xml_secret_parse(const char *xml, struct vf_arena *arena, const char **uuid,
+			const char **usage, const char **description, char **error);
 
 /*
  * <volume>: name, capacity in bytes, target format, mode 0600.  When

@@ -14,8 +14,8 @@
 #include "tests/tap.h"
 
 static struct vf_disk_spec disks[2] = {
-	{ "root", "vda", "data", "web1-root", VF_FORMAT_QCOW2 },
-	{ "scratch", "sdb", "data", "web1-scratch", VF_FORMAT_RAW },
+	{ "root", "vda", "data", "web1-root", VF_FORMAT_QCOW2, false },
+	{ "scratch", "sdb", "data", "web1-scratch", VF_FORMAT_RAW, false },
 };
 static struct vf_nic_spec nics[1] = { { "lan", { 0x52, 0x54, 0, 1, 2, 3 }, "virtio" } };
 
@@ -171,7 +171,7 @@ static void test_many_nics_and_disks(void)
 			snprintf(targets[i], sizeof(targets[i]), "vd%c", (char)('a' + i));
 		else
 			snprintf(targets[i], sizeof(targets[i]), "vda%c", (char)('a' + i - 26));
-		d[i] = (struct vf_disk_spec){ "d", targets[i], "data", "v", VF_FORMAT_RAW };
+		d[i] = (struct vf_disk_spec){ "d", targets[i], "data", "v", VF_FORMAT_RAW, false };
 	}
 	for (i = 0; i < 10; i++)
 		nic[i] = (struct vf_nic_spec){ "lan", { 0x52, 0x54, 0, 0, 0, (uint8_t)i }, "virtio" };

@@ -261,6 +261,8 @@ static void cmp_pool(struct cmp *c, const struct vf_resource *got, const struct 
 	cmp_str(c, "vg", g->vg, w->vg);
 	cmp_str(c, "portal", g->portal, w->portal);
 	cmp_str(c, "target", g->target, w->target);
+	cmp_str(c, "chap_username", g->chap_username, w->chap_username);
+	cmp_str(c, "chap_usage", g->chap_usage, w->chap_usage);
 }
 
 static void cmp_vol(struct cmp *c, const struct vf_resource *got, const struct vf_resource *want)
@@ -814,6 +816,33 @@ static void test_pools(void)
 	want = in;
 	want.u.pool.path = "/dev/disk/by-path";
 	pool_case("pool-iscsi", &in, &want);
+
+	/* CHAP: <auth> naming the libvirt secret by usage; the hash is not
+	 * in the pool's XML (observe reads it from the secret) */
+	{
+		struct vf_resource chap_in = in, chap_want = want;
+		const char *uuid = NULL, *usage = NULL, *description = NULL;
+		chap_in.u.pool.chap_username = chap_want.u.pool.chap_username = "initiator<&>";
+		chap_in.u.pool.chap_usage = chap_want.u.pool.chap_usage = "virtform/p/san";
+		chap_in.u.pool.chap_secret = "0123456789abcdef";
+		pool_case("pool-iscsi-chap", &chap_in, &chap_want);
+		xml = vf_xml_secret_format("virtform/p/san", "5c4b3a29-1807-4f6e-9d5c-4b3a29180707",
+					   "virtform chap hash 0123456789abcdef", &error);
+		check_golden("secret-chap", xml);
+		ok(xml && vf_xml_secret_parse(xml, &arena, &uuid, &usage, &description, &error) == 0 &&
+		   uuid && !strcmp(uuid, "5c4b3a29-1807-4f6e-9d5c-4b3a29180707") && usage &&
+		   !strcmp(usage, "virtform/p/san") && description &&
+		   !strcmp(description, "virtform chap hash 0123456789abcdef"),
+		   "secret round trip: uuid, iscsi usage, description");
+		free(xml);
+		ok(vf_xml_secret_parse("<secret><usage type='ceph'><name>x</name></usage></secret>",
+				       &arena, &uuid, &usage, &description, &error) == 0 &&
+		   !usage && !uuid && !description, "a secret of another usage type: no usage");
+		is_int(vf_xml_secret_parse("<pool/>", &arena, &uuid, &usage, &description, &error),
+		       -1, "wrong root for a secret is an error");
+		free(error);
+		error = NULL;
+	}
 
 	/* iscsi portal without port; an IPv6 portal */
 	in.u.pool.portal = "san.example.com";

@@ -565,7 +565,7 @@ static void test_removed_and_protected(void)
 	struct vf_resource *old, *vol;
 	const struct vf_action *del_vm, *del_vol;
 	struct vf_marker_volume mv = { "s", "old-root", false };
-	struct vf_disk_spec disk = { "root", "vda", "s", "old-root", VF_FORMAT_QCOW2 };
+	struct vf_disk_spec disk = { "root", "vda", "s", "old-root", VF_FORMAT_QCOW2, false };
 
 	fixture_init(&f, config_text);
 	fixture_plan(&f, NULL, 0, false);

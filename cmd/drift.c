@@ -1,0 +1,666 @@
+/*
+ * drift.c — `virtform drift [CONFIG]`: do the live hosts still match the
+ * configuration?  For timers, cron and CI: exit 0 no drift, 2 drift, 1
+ * error.  Changes nothing unless --fix.
+ *
+ * It is plan (cmd/run.h: run_plan), read another way.  Every action of
+ * the plan and every host link change is drift, one entry per resource,
+ * with its cause — what an operator needs to know before deciding whether
+ * to converge or to go and ask who touched the host:
+ *
+ *   changed_outside   a domain whose marker's spec hash still matches the
+ *                     configuration but whose fields do not: someone
+ *                     changed it after virtform last wrote it
+ *   not_applied       the object differs because the configuration moved
+ *                     on and was not applied yet (for networks, pools and
+ *                     volumes, which carry no spec hash, any difference)
+ *   missing           not on its host, but the state says virtform made it:
+ *                     deleted outside virtform
+ *   not_created       not on its host, never made (not applied yet)
+ *   not_in_configuration  managed, gone from the configuration, not
+ *                     destroyed yet
+ *   state             a VM running or stopped (a network or pool
+ *                     inactive) against the configuration
+ *   host_network      a host's network links (link.NAME@HOST)
+ *
+ * Field values are shown exactly as plan shows them (vf_field_format,
+ * vf_plan_change_json): drift prints nothing the plan would not.
+ *
+ * --fix is the consent to converge: the same plan, applied unasked, then a
+ * fresh plan to check that nothing differs any more.  --notify-command runs
+ * an operator's command line with the JSON report on stdin whenever drift
+ * was found (also with --fix); its failure is a warning, never the exit
+ * status: a broken mailer must not hide drift from the timer's status.
+ *
+ * CONFIG goes through the same path as plan (run_config_arg, run_plan), so
+ * drift reads what plan reads: a file, a directory, or --git REPO[@REF].
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd/run.h"
+
+#define DRIFT_FORMAT_VERSION 1
+
+enum {
+	DRIFT_OPT_FIX = 2000,
+	DRIFT_OPT_NOTIFY,
+};
+
+static const char usage[] =
+	"usage: virtform drift [CONFIG | --git REPO[@REF]] [--json] [--fix]\n"
+	"                      [--notify-command CMD]\n"
+	"                      [--state-dir DIR] [--timeout SECONDS] [--skip-unreachable]\n"
+	"\n"
+	"Read every host of CONFIG (a YAML file or a directory; default: the\n"
+	"current directory) and report where they differ from the configuration,\n"
+	"one line per resource with the reason:\n"
+	"\n"
+	"  changed outside virtform   the object changed since virtform last wrote it\n"
+	"  not applied yet            the configuration changed and was not applied\n"
+	"  missing: deleted outside virtform / not created yet\n"
+	"  no longer in the configuration, not destroyed yet\n"
+	"  running / stopped against the configuration; host network links\n"
+	"\n"
+	"  ~ vm.web1 on lab1: changed outside virtform: memory 256 MiB (configured 128 MiB)\n"
+	"\n"
+	"Nothing is changed unless --fix.  Made to run from a timer or cron\n"
+	"(contrib/systemd/virtform-drift.timer, docs/drift.md).\n"
+	"\n"
+	"Options:\n"
+	"      --json                one JSON document on stdout (schemas/drift.schema.json);\n"
+	"                            with --fix, the text report and apply output go\n"
+	"                            to stderr\n"
+	"      --fix                 converge: apply the plan without asking (--fix is\n"
+	"                            the consent), then check again\n"
+	"      --notify-command CMD  when drift is found, run CMD with /bin/sh -c, the\n"
+	"                            JSON report on its stdin, VIRTFORM_DRIFT_COUNT and\n"
+	"                            VIRTFORM_DRIFT_PROJECT in its environment; its\n"
+	"                            output goes to stderr; its failure is a warning;\n"
+	"                            an empty CMD runs nothing\n"
+	RUN_OPTIONS_HELP
+	"  -h, --help                show this help\n"
+	"\n"
+	"Exit status: 0 no drift (with --fix: none left), 2 drift found (without\n"
+	"--fix), 1 error: invalid configuration, unreachable host (unless\n"
+	"--skip-unreachable), state locked, or --fix did not converge.\n";
+
+static int cmd_drift(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_drift = {
+	.name = "drift",
+	.summary = "report where the hosts differ from the configuration (exit 2); --fix converges",
+	.usage = usage,
+	.run = cmd_drift,
+};
+
+enum drift_cause {
+	DRIFT_CHANGED_OUTSIDE,
+	DRIFT_NOT_APPLIED,
+	DRIFT_MISSING,
+	DRIFT_NOT_CREATED,
+	DRIFT_NOT_IN_CONFIG,
+	DRIFT_STATE,
+	DRIFT_HOST_NETWORK,
+	DRIFT_CAUSE_COUNT,
+};
+
+/* JSON names (schemas/drift.schema.json) and the words of the text report. */
+static const char *const cause_names[DRIFT_CAUSE_COUNT] = {
+	"changed_outside", "not_applied", "missing", "not_created", "not_in_configuration",
+	"state", "host_network",
+};
+static const char *const cause_texts[DRIFT_CAUSE_COUNT] = {
+	"changed outside virtform", "not applied yet", "missing: deleted outside virtform",
+	"not created yet", "no longer in the configuration, not destroyed yet",
+	"state differs", "host network differs",
+};
+
+static const char *const symbols[VF_ACTION_COUNT] = { "+", "~", "-/+", "-", ">", "<" };
+
+/*
+ * One drifted resource.  Points into the run's plan: valid until the run
+ * is released.  main is its create/update/replace/delete action (NULL for
+ * a state change alone), state its start/stop, link a host link change.
+ */
+struct drift_item {
+	const char *address;
+	enum drift_cause cause;
+	const struct vf_action *main, *state;
+	const struct vf_link_change *link;
+	const char *note;        /* "an earlier apply was interrupted", ... */
+};
+
+struct drift_report {
+	struct drift_item *items;
+	size_t n, alloc;
+	unsigned counts[DRIFT_CAUSE_COUNT];
+};
+
+static void report_release(struct drift_report *r)
+{
+	free(r->items);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Did virtform write this domain as the configuration has it now? */
+static bool spec_unchanged(const struct vf_action *a)
+{
+	const char *d, *o;
+
+	if (a->kind != VF_KIND_VM || !a->desired || !a->observed)
+		return false;
+	d = a->desired->u.vm.marker.spec_hash;
+	o = a->observed->u.vm.marker.spec_hash;
+	return d && o && !strcmp(d, o);
+}
+
+static enum drift_cause action_cause(const struct run *run, const struct vf_action *a,
+				     const char **note)
+{
+	const struct vf_state_entry *e;
+
+	*note = NULL;
+	switch (a->type) {
+	case VF_ACTION_CREATE:
+		e = vf_state_find(&run->state, a->address);
+		if (!e)
+			return DRIFT_NOT_CREATED;
+		if (e->pending) {
+			*note = "an earlier apply was interrupted before it finished";
+			return DRIFT_NOT_CREATED;
+		}
+		return DRIFT_MISSING;
+	case VF_ACTION_UPDATE:
+	case VF_ACTION_REPLACE:
+		return a->drift || spec_unchanged(a) ? DRIFT_CHANGED_OUTSIDE : DRIFT_NOT_APPLIED;
+	case VF_ACTION_DELETE:
+		return DRIFT_NOT_IN_CONFIG;
+	default:
+		return DRIFT_STATE;
+	}
+}
+
+static struct drift_item *item_add(struct drift_report *r, const char *address)
+{
+	struct drift_item *it;
+
+	VF_GROW(r->items, r->n + 1, r->alloc);
+	it = &r->items[r->n++];
+	memset(it, 0, sizeof(*it));
+	it->address = address;
+	return it;
+}
+
+/*
+ * One item per resource: a VM's start or stop joins its update, if it
+ * has one (the plan orders stops first, starts last).
+ */
+static void report_build(const struct run *run, struct drift_report *r)
+{
+	const struct vf_plan *plan = &run->plan;
+	struct vf_strmap by_address = { 0 };
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	for (i = 0; i < plan->n_links; i++) {
+		struct drift_item *it = item_add(r, plan->links[i].address);
+		it->cause = DRIFT_HOST_NETWORK;
+		it->link = &plan->links[i];
+	}
+	for (i = 0; i < plan->n_actions; i++) {
+		const struct vf_action *a = &plan->actions[i];
+		bool is_state = a->type == VF_ACTION_START || a->type == VF_ACTION_STOP;
+		uintptr_t k = (uintptr_t)vf_strmap_get(&by_address, a->address);
+		struct drift_item *it = k ? &r->items[k - 1] : NULL;
+		const char *note;
+		enum drift_cause cause = action_cause(run, a, &note);
+
+		if (!it) {
+			it = item_add(r, a->address);
+			it->cause = cause;
+			it->note = note;
+			vf_strmap_put(&by_address, a->address, (void *)(uintptr_t)r->n);
+		} else if (!is_state) {
+			it->cause = cause;       /* the change says more than the state */
+			it->note = note;
+		}
+		if (is_state)
+			it->state = a;
+		else
+			it->main = a;
+	}
+	vf_strmap_release(&by_address);
+	for (i = 0; i < r->n; i++)
+		r->counts[r->items[i].cause]++;
+}
+
+/* "stopped (configured running)" for a VM; "inactive (configured active)". */
+static void state_words(const struct vf_action *s, const char **now, const char **want)
+{
+	bool vm = s->kind == VF_KIND_VM;
+
+	if (s->type == VF_ACTION_START) {
+		*now = vm ? "stopped" : "inactive";
+		*want = vm ? "running" : "active";
+	} else {
+		*now = vm ? "running" : "active";
+		*want = vm ? "stopped" : "inactive";
+	}
+}
+
+static void print_item(const struct drift_item *it, FILE *out, bool color)
+{
+	static const char *const colors[VF_ACTION_COUNT] = {
+		"\033[32m", "\033[33m", "\033[35m", "\033[31m", "\033[36m", "\033[36m",
+	};
+	const struct vf_action *a = it->main ? it->main : it->state;
+	enum vf_action_type t = it->link ? it->link->type : a->type;
+	const char *host = it->link ? NULL : a->kind == VF_KIND_VM ? a->host : NULL;
+	const char *sep = ": ";
+	size_t i;
+
+	fprintf(out, "%s%s%s %s", color ? colors[t] : "", symbols[t], color ? "\033[0m" : "",
+		it->address);
+	if (host)
+		fprintf(out, " on %s", host);
+	if (it->cause != DRIFT_STATE)
+		fprintf(out, ": %s", cause_texts[it->cause]);
+	if (it->note)
+		fprintf(out, " (%s)", it->note);
+	if (it->link) {
+		const struct vf_link_change *l = it->link;
+		if (l->type == VF_ACTION_CREATE)
+			fprintf(out, ": %s missing", l->link_kind);
+		else if (l->type == VF_ACTION_DELETE)
+			fprintf(out, ": %s not in the configuration", l->link_kind);
+		for (i = 0; l->type != VF_ACTION_CREATE && l->type != VF_ACTION_DELETE &&
+			    i < l->n_fields; i++, sep = ", ")
+			fprintf(out, "%s%s %s (configured %s)", sep, l->fields[i].field,
+				l->fields[i].before ? l->fields[i].before : "(none)",
+				l->fields[i].after ? l->fields[i].after : "(none)");
+		if (l->reason)
+			fprintf(out, " (%s)", l->reason);
+	} else if (it->main && (it->main->type == VF_ACTION_UPDATE ||
+				it->main->type == VF_ACTION_REPLACE)) {
+		struct vf_arena scratch = VF_ARENA_INIT;
+		const struct vf_field_change *fs;
+		size_t n = vf_action_fields(it->main, &scratch, &fs);
+		char b[512], c[512];
+		for (i = 0; i < n; i++, sep = ", ") {
+			const struct vf_field_change *f = &fs[i];
+			fprintf(out, "%s%s %s (configured %s)", sep,
+				f->after.present ? f->after.path : f->before.path,
+				vf_field_format(&f->before, b, sizeof(b)),
+				vf_field_format(&f->after, c, sizeof(c)));
+		}
+		vf_arena_release(&scratch);
+		if (it->main->type == VF_ACTION_REPLACE && it->main->reason)
+			fprintf(out, " (fixing replaces it: %s)", it->main->reason);
+	}
+	if (it->state) {
+		const char *now, *want;
+		state_words(it->state, &now, &want);
+		fprintf(out, "%s%s (configured %s)", it->cause == DRIFT_STATE ? ": " : "; ", now, want);
+	}
+	fputc('\n', out);
+}
+
+static void print_report(const struct run *run, const struct drift_report *r, FILE *out,
+			 bool color)
+{
+	const struct vf_plan *plan = &run->plan;
+	size_t i, checked = run->views.n - plan->n_skipped;
+	int c, listed = 0;
+
+	for (i = 0; i < plan->n_skipped; i++)
+		fprintf(out, "WARNING: host %s — skipped (--skip-unreachable): not checked\n",
+			plan->skipped_hosts[i]);
+	for (i = 0; i < plan->n_warnings; i++)
+		fprintf(out, "warning: %s\n", plan->warnings[i]);
+	for (i = 0; i < r->n; i++)
+		print_item(&r->items[i], out, color);
+	if (!r->n) {
+		fprintf(out, "No drift: the %zu host%s checked match%s the configuration "
+			"(project %s)", checked, checked == 1 ? "" : "s", checked == 1 ? "es" : "",
+			plan->project);
+		if (plan->n_skipped)
+			fprintf(out, "; %zu skipped", plan->n_skipped);
+		fputs(".\n", out);
+		return;
+	}
+	fprintf(out, "\nDrift: %zu resource%s of project %s differ%s from the configuration (",
+		r->n, r->n == 1 ? "" : "s", plan->project, r->n == 1 ? "s" : "");
+	for (c = 0; c < DRIFT_CAUSE_COUNT; c++) {
+		if (!r->counts[c])
+			continue;
+		fprintf(out, "%s%u %s", listed++ ? ", " : "", r->counts[c],
+			c == DRIFT_MISSING ? "deleted outside virtform" : cause_texts[c]);
+	}
+	fprintf(out, ")");
+	if (plan->n_skipped)
+		fprintf(out, "; %zu host%s skipped", plan->n_skipped, plan->n_skipped == 1 ? "" : "s");
+	fputs(".\n", out);
+}
+
+/* ---- JSON (schemas/drift.schema.json) ------------------------------------- */
+
+static json_t *item_json(const struct run *run, const struct drift_item *it)
+{
+	const struct vf_action *a = it->main ? it->main : it->state;
+	json_t *o = json_object(), *fields = json_array();
+	size_t i;
+
+	json_object_set_new(o, "address", json_string(it->address));
+	if (it->link) {
+		const struct vf_link_change *l = it->link;
+		json_object_set_new(o, "kind", json_string("link"));
+		json_object_set_new(o, "name", json_string(l->name));
+		json_object_set_new(o, "host", json_string(l->host));
+		json_object_set_new(o, "action", json_string(vf_action_type_name(l->type)));
+		json_object_set_new(o, "reason", l->reason ? json_string(l->reason) : json_null());
+		for (i = 0; i < l->n_fields; i++)
+			json_array_append_new(fields, json_pack("{s:s, s:o, s:o}",
+				"path", l->fields[i].field,
+				"before", l->fields[i].before ? json_string(l->fields[i].before)
+							      : json_null(),
+				"after", l->fields[i].after ? json_string(l->fields[i].after)
+							    : json_null()));
+	} else {
+		json_object_set_new(o, "kind", json_string(vf_kind_name(a->kind)));
+		json_object_set_new(o, "name", json_string(a->name));
+		json_object_set_new(o, "host", a->host ? json_string(a->host) : json_null());
+		json_object_set_new(o, "action", json_string(vf_action_type_name(a->type)));
+		json_object_set_new(o, "reason", a->type == VF_ACTION_REPLACE && a->reason
+						 ? json_string(a->reason) : json_null());
+		if (it->main && (it->main->type == VF_ACTION_UPDATE ||
+				 it->main->type == VF_ACTION_REPLACE)) {
+			/* the plan's own rendering of the fields: same values, same
+			 * redactions as plan --json */
+			json_t *c = vf_plan_change_json(&run->plan, it->main->index);
+			json_decref(fields);
+			fields = json_incref(json_object_get(c, "fields"));
+			json_decref(c);
+		}
+	}
+	json_object_set_new(o, "cause", json_string(cause_names[it->cause]));
+	json_object_set_new(o, "cause_text", json_string(cause_texts[it->cause]));
+	json_object_set_new(o, "note", it->note ? json_string(it->note) : json_null());
+	json_object_set_new(o, "fields", fields);
+	if (it->state) {
+		const char *now, *want;
+		state_words(it->state, &now, &want);
+		json_object_set_new(o, "state", json_pack("{s:s, s:s}", "before", now, "after", want));
+	} else {
+		json_object_set_new(o, "state", json_null());
+	}
+	return o;
+}
+
+static json_t *report_json(const struct run *run, const struct drift_report *r,
+			   const char *config_path)
+{
+	const struct vf_plan *plan = &run->plan;
+	json_t *doc = json_object(), *items = json_array(), *skipped = json_array();
+	json_t *warnings = json_array(), *counts = json_object();
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	for (i = 0; i < r->n; i++)
+		json_array_append_new(items, item_json(run, &r->items[i]));
+	for (i = 0; i < plan->n_skipped; i++) {
+		const char *s = plan->skipped_hosts[i], *colon = strstr(s, ": ");
+		json_array_append_new(skipped, json_pack("{s:s%, s:s}", "host", s,
+			colon ? (size_t)(colon - s) : strlen(s), "error", colon ? colon + 2 : ""));
+	}
+	for (i = 0; i < plan->n_warnings; i++)
+		json_array_append_new(warnings, json_string(plan->warnings[i]));
+	json_object_set_new(counts, "resources", json_integer((json_int_t)r->n));
+	for (i = 0; i < DRIFT_CAUSE_COUNT; i++)
+		json_object_set_new(counts, cause_names[i], json_integer(r->counts[i]));
+	json_object_set_new(counts, "hosts_checked",
+			    json_integer((json_int_t)(run->views.n - plan->n_skipped)));
+	json_object_set_new(counts, "hosts_skipped", json_integer((json_int_t)plan->n_skipped));
+
+	json_object_set_new(doc, "format_version", json_integer(DRIFT_FORMAT_VERSION));
+	json_object_set_new(doc, "project", json_string(plan->project ? plan->project : ""));
+	json_object_set_new(doc, "config", json_string(config_path));
+	json_object_set_new(doc, "checked_at", json_string(when));
+	json_object_set_new(doc, "drift", json_boolean(r->n > 0));
+	json_object_set_new(doc, "resources", items);
+	json_object_set_new(doc, "skipped_hosts", skipped);
+	json_object_set_new(doc, "warnings", warnings);
+	json_object_set_new(doc, "counts", counts);
+	json_object_set_new(doc, "fix", json_null());
+	return doc;
+}
+
+/* ---- --notify-command ------------------------------------------------------- */
+
+/*
+ * Run cmd with /bin/sh -c, text on its stdin, its stdout sent to our
+ * stderr (stdout may be a JSON document).  Failures are warnings.
+ */
+static void notify(const char *cmd, const char *text, size_t count, const char *project)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	int fds[2], status;
+	size_t len = strlen(text), done = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(fds) < 0) {
+		fprintf(stderr, "virtform drift: warning: cannot run the notify command: %s\n",
+			strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "virtform drift: warning: cannot run the notify command: %s\n",
+			strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (pid == 0) {
+		char n[32];
+		snprintf(n, sizeof(n), "%zu", count);
+		close(fds[1]);
+		if (dup2(fds[0], STDIN_FILENO) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(127);
+		close(fds[0]);
+		setenv("VIRTFORM_DRIFT_COUNT", n, 1);
+		setenv("VIRTFORM_DRIFT_PROJECT", project ? project : "", 1);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	/* a command that does not read its stdin must not kill us */
+	sigaction(SIGPIPE, &ign, &old);
+	while (done < len) {
+		ssize_t w = write(fds[1], text + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	close(fds[1]);
+	sigaction(SIGPIPE, &old, NULL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (WIFEXITED(status))
+		fprintf(stderr, "virtform drift: warning: the notify command exited with status %d "
+			"(%s); the drift report above stands\n", WEXITSTATUS(status), cmd);
+	else
+		fprintf(stderr, "virtform drift: warning: the notify command was killed by signal "
+			"%d (%s); the drift report above stands\n", WTERMSIG(status), cmd);
+}
+
+/* ---- --fix ---------------------------------------------------------------- */
+
+/*
+ * Apply run's plan unasked, with stdout going to stderr while it runs
+ * when stdout is to carry only the JSON document.  The exit status.
+ */
+static int fix(const struct run_opts *o, struct run *run, bool quiet_stdout)
+{
+	int saved = -1, rc;
+
+	fflush(stdout);
+	if (quiet_stdout) {
+		saved = dup(STDOUT_FILENO);
+		if (saved < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			if (saved >= 0)
+				close(saved);
+			return vf_cmd_error(&vf_cmd_drift, "cannot redirect the apply output: %s",
+					    strerror(errno));
+		}
+	}
+	printf("\nFixing the drift (--fix): applying the plan.\n");
+	rc = run_apply(&vf_cmd_drift, o, run, true);
+	fflush(stdout);
+	if (saved >= 0) {
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
+	return rc;
+}
+
+static int cmd_drift(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, RUN_OPT_JSON },
+		{ "fix", no_argument, NULL, DRIFT_OPT_FIX },
+		{ "notify-command", required_argument, NULL, DRIFT_OPT_NOTIFY },
+		RUN_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o = { .confirm_timeout = -1 };
+	struct run run;
+	struct drift_report report = { 0 };
+	const char **targets = NULL;
+	const char *notify_cmd = NULL;
+	bool json = false, do_fix = false;
+	json_t *doc = NULL;
+	FILE *text;
+	size_t found;
+	int c, rc = VF_EXIT_ERROR;
+
+	while ((c = vf_getopt(&vf_cmd_drift, argc, argv, "h", longopts)) != -1) {
+		int r = run_option(&vf_cmd_drift, c, optarg, &o);
+		if (r < 0)
+			goto bad;
+		if (r)
+			continue;
+		switch (c) {
+		case RUN_OPT_JSON: json = true; break;
+		case DRIFT_OPT_FIX: do_fix = true; break;
+		case DRIFT_OPT_NOTIFY: notify_cmd = optarg; break;
+		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
+		default: goto bad;
+		}
+	}
+	/* empty: none, so that a unit can pass an unset variable */
+	if (notify_cmd && !notify_cmd[strspn(notify_cmd, " \t")])
+		notify_cmd = NULL;
+	/* CONFIG or --git REPO[@REF], as plan reads them */
+	if (run_config_arg(&vf_cmd_drift, argc, argv, &o) < 0)
+		goto bad;
+	/* run_release frees the targets array; --fix plans twice */
+	if (o.n_targets) {
+		targets = xcalloc(o.n_targets, sizeof(*targets));
+		memcpy(targets, o.targets, o.n_targets * sizeof(*targets));
+	}
+
+	text = json ? (do_fix ? stderr : NULL) : stdout;
+	rc = run_plan(&vf_cmd_drift, &o, &run);
+	if (rc) {
+		run_release(&run, &o);
+		goto out;
+	}
+	report_build(&run, &report);
+	found = report.n;
+	doc = report_json(&run, &report, o.config_path);
+	if (text)
+		print_report(&run, &report, text, text == stdout && run_color());
+	if (!found) {
+		rc = VF_EXIT_OK;
+		run_release(&run, &o);
+	} else if (!do_fix) {
+		rc = VF_EXIT_CHANGES;
+		run_release(&run, &o);
+	} else {
+		struct drift_report left = { 0 };
+		json_t *remaining = json_array();
+		size_t n_left = 0, i;
+		int arc = fix(&o, &run, json);
+
+		run_release(&run, &o);
+		if (arc == 0) {
+			/* converged means a fresh plan finds nothing */
+			o.targets = targets;
+			o.n_targets = o.alloc_targets = targets ? o.n_targets : 0;
+			targets = NULL;
+			arc = run_plan(&vf_cmd_drift, &o, &run);
+			if (arc == 0) {
+				report_build(&run, &left);
+				n_left = left.n;
+				for (i = 0; i < left.n; i++)
+					json_array_append_new(remaining, item_json(&run, &left.items[i]));
+				if (left.n) {
+					fprintf(text, "\nStill drifting after --fix:\n");
+					for (i = 0; i < left.n; i++)
+						print_item(&left.items[i], text, false);
+				}
+				report_release(&left);
+			}
+			run_release(&run, &o);
+		}
+		rc = arc == 0 && n_left == 0 ? VF_EXIT_OK : VF_EXIT_ERROR;
+		fprintf(text, "\n%s\n", rc == VF_EXIT_OK
+			? "Drift fixed: the hosts match the configuration again."
+			: arc ? "Drift not fixed: the apply failed (see above)."
+			      : "Drift not fixed: the hosts still differ after the apply (see above).");
+		json_object_set_new(doc, "fix", json_pack("{s:b, s:b, s:o}", "applied", arc == 0,
+			"converged", rc == VF_EXIT_OK, "remaining", remaining));
+	}
+	if (json) {
+		fflush(stderr);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	}
+	if (found && notify_cmd) {
+		char *s = json_dumps(doc, JSON_INDENT(2));
+		if (s) {
+			char *line = xasprintf("%s\n", s);
+			notify(notify_cmd, line, found, json_string_value(json_object_get(doc, "project")));
+			free(line);
+			free(s);
+		}
+	}
+out:
+	report_release(&report);
+	json_decref(doc);
+	free(targets);
+	fflush(stdout);
+	return rc;
+bad:
+	free(o.targets);
+	return rc;
+}

@@ -1,0 +1,268 @@
+/*
+ * git-source.c — a configuration read from a git commit for the commands
+ * (git-source.h), and the record of applied commits in the state
+ * directory.  The git work itself is providers/git/repo.c; this file
+ * decides where the cache lives, turns the files of a commit into a
+ * loaded configuration, and keeps the log.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cmd/git-source.h"
+
+int git_source_parse(struct git_source *g, const char *arg, const char *path, char **error)
+{
+	const char *after = arg, *scheme = strstr(arg, "://"), *at;
+
+	if (scheme) {
+		const char *slash = strchr(scheme + 3, '/');
+		after = slash ? slash : arg + strlen(arg);
+	} else {
+		const char *colon = strchr(arg, ':'), *slash = strchr(arg, '/');
+		if (colon && (!slash || colon < slash))
+			after = colon;       /* user@host:path */
+	}
+	at = strrchr(after, '@');
+	if (at && at[1] == '\0') {
+		*error = xasprintf("'%s': give a branch, a tag or a commit after '@', or no '@'",
+				   arg);
+		return -1;
+	}
+	g->repo = at ? xstrndup(arg, (size_t)(at - arg)) : xstrdup(arg);
+	g->ref = at ? xstrdup(at + 1) : NULL;
+	g->path = xstrdup(path ? path : "");
+	if (!*g->repo) {
+		*error = xasprintf("'%s': give the repository, a URL or a path", arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+void git_source_release(struct git_source *g)
+{
+	if (g->resolved)
+		vf_git_commit_release(&g->commit);
+	if (g->opened)
+		vf_git_close(&g->r);
+	if (g->temp_cache && g->cache_dir)
+		nftw(g->cache_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(g->repo);
+	free(g->ref);
+	free(g->path);
+	free(g->cache_dir);
+	memset(g, 0, sizeof(*g));
+}
+
+char *git_source_label(const struct git_source *g)
+{
+	const char *rev = g->resolved ? g->commit.short_sha : g->ref;
+
+	return xasprintf("%s%s%s%s%s", g->repo, rev ? "@" : "", rev ? rev : "",
+			 *g->path ? ":" : "", g->path);
+}
+
+struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
+				  const char *state_dir, bool fetch, struct vf_diags *diags,
+				  char **error)
+{
+	struct vf_git_files files;
+	struct vf_config *c;
+	char *url, *source;
+
+	url = vf_git_normalise_url(g->repo);
+	free(g->repo);
+	g->repo = url;
+	if (cache_dir) {
+		g->cache_dir = xstrdup(cache_dir);
+	} else if (state_dir) {
+		g->cache_dir = vf_git_cache_dir(state_dir, g->repo);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		g->cache_dir = xasprintf("%s/virtform-git.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(g->cache_dir)) {
+			*error = xasprintf("cannot create a temporary git cache '%s': %s; give "
+					   "--cache-dir DIR", g->cache_dir, strerror(errno));
+			return NULL;
+		}
+		g->temp_cache = true;
+		rmdir(g->cache_dir);     /* vf_git_open makes it a repository */
+	}
+	g->opened = true;
+	if (vf_git_open(&g->r, g->repo, g->cache_dir, fetch, error) < 0)
+		return NULL;
+	if (vf_git_resolve(&g->r, g->ref, &g->commit, error) < 0) {
+		/* a commit not fetched yet (apply FILE reads the cache first) */
+		if (fetch)
+			return NULL;
+		free(*error);
+		*error = NULL;
+		if (vf_git_open(&g->r, g->repo, g->cache_dir, true, error) < 0 ||
+		    vf_git_resolve(&g->r, g->ref, &g->commit, error) < 0)
+			return NULL;
+	}
+	g->resolved = true;
+	if (vf_git_read_files(&g->r, &g->commit, g->path, &files, error) < 0)
+		return NULL;
+	source = xasprintf("%s@%s%s%s", g->repo, g->commit.sha, *g->path ? ":" : "", g->path);
+	c = vf_config_load_files(source, files.files, files.n, diags);
+	free(source);
+	vf_git_files_release(&files);
+	if (c) {
+		c->git_repo = vf_arena_strdup(&c->arena, g->repo);
+		c->git_commit = vf_arena_strdup(&c->arena, g->commit.sha);
+		c->git_path = vf_arena_strdup(&c->arena, g->path);
+		c->git_cache = g->temp_cache ? NULL : vf_arena_strdup(&c->arena, g->cache_dir);
+	}
+	return c;
+}
+
+int git_write_all(int fd, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t w = write(fd, buf + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* ---- the record of applied commits ------------------------------------------ */
+
+static void iso_time(char out[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int git_log_append(const char *state_dir, const char *command, const struct git_source *g,
+		   const char *outcome, const char *message, const unsigned counts[4],
+		   char **error)
+{
+	json_t *o = json_object();
+	char when[32], *line, *dump, *path = xasprintf("%s/%s", state_dir, GIT_LOG_FILE);
+	int fd, rc = -1;
+
+	iso_time(when);
+	json_object_set_new(o, "time", json_string(when));
+	json_object_set_new(o, "command", json_string(command));
+	json_object_set_new(o, "repo", json_string(g->repo));
+	json_object_set_new(o, "ref", g->commit.ref ? json_string(g->commit.ref) : json_null());
+	json_object_set_new(o, "path", json_string(g->path));
+	json_object_set_new(o, "commit", json_string(g->commit.sha));
+	json_object_set_new(o, "subject", json_string(g->commit.subject ? g->commit.subject : ""));
+	json_object_set_new(o, "author", json_string(g->commit.author ? g->commit.author : ""));
+	json_object_set_new(o, "outcome", json_string(outcome));
+	if (message)
+		json_object_set_new(o, "message", json_string(message));
+	if (counts)
+		json_object_set_new(o, "counts",
+				    json_pack("{sIsIsIsI}", "create", (json_int_t)counts[0],
+					      "update", (json_int_t)counts[1],
+					      "replace", (json_int_t)counts[2],
+					      "destroy", (json_int_t)counts[3]));
+	dump = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (!dump) {
+		*error = xasprintf("cannot write '%s': out of memory", path);
+		free(path);
+		return -1;
+	}
+	line = xasprintf("%s\n", dump);
+	free(dump);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto fail;
+	/* one write: lines of concurrent writers never interleave */
+	if (git_write_all(fd, line, strlen(line)) < 0) {
+		close(fd);
+		goto fail;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	*error = xasprintf("cannot write the record of applied commits '%s': %s", path,
+			   strerror(errno));
+out:
+	free(line);
+	free(path);
+	return rc;
+}
+
+int git_log_last(const char *state_dir, const char *repo, const char *path, char **commit,
+		 char **error)
+{
+	char *file = xasprintf("%s/%s", state_dir, GIT_LOG_FILE), *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	FILE *f;
+
+	*commit = NULL;
+	f = fopen(file, "re");
+	if (!f) {
+		if (errno == ENOENT) {
+			free(file);
+			return 0;
+		}
+		*error = xasprintf("cannot read '%s': %s", file, strerror(errno));
+		free(file);
+		return -1;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t je;
+		json_t *o;
+		const char *outcome;
+		lineno++;
+		o = json_loads(line, 0, &je);
+		if (!json_is_object(o)) {
+			*error = xasprintf("%s:%u: not a JSON object (%s); the record of applied "
+					   "commits is damaged: fix or remove that line", file, lineno,
+					   je.text);
+			json_decref(o);
+			free(*commit);
+			*commit = NULL;
+			fclose(f);
+			free(line);
+			free(file);
+			return -1;
+		}
+		outcome = json_string_value(json_object_get(o, "outcome"));
+		if (json_string_value(json_object_get(o, "repo")) &&
+		    json_string_value(json_object_get(o, "path")) &&
+		    json_string_value(json_object_get(o, "commit")) && outcome &&
+		    !strcmp(json_string_value(json_object_get(o, "repo")), repo) &&
+		    !strcmp(json_string_value(json_object_get(o, "path")), path) &&
+		    strcmp(outcome, "refused")) {
+			free(*commit);
+			*commit = xstrdup(json_string_value(json_object_get(o, "commit")));
+		}
+		json_decref(o);
+	}
+	fclose(f);
+	free(line);
+	free(file);
+	return 0;
+}

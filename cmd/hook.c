@@ -1,0 +1,554 @@
+/*
+ * hook.c — `virtform hook pre-commit|pre-receive|post-receive`: the C
+ * behind the thin scripts `virtform hooks install` writes (cmd/hooks.c,
+ * contrib/hooks/).  git runs the hooks; virtform never runs git.
+ *
+ *   pre-commit    in a work tree: `validate --staged` (the index, not the
+ *                 files on disk: what is committed is what is checked).
+ *   pre-receive   in the receiving repository: for each protected ref,
+ *                 refuse a deletion, a rewind (unless --allow-rewind), and
+ *                 any new commit whose configuration is invalid or (with
+ *                 --verify-signatures) not signed by an allowed key.  The
+ *                 pushed objects are read from git's quarantine
+ *                 (providers/git/hook.c).
+ *   post-receive  for each protected ref updated, `virtform sync` of the
+ *                 pushed commit from this repository, in a child process
+ *                 (the same code path; a crash of one sync cannot take the
+ *                 others down).  Its output reaches the pusher as
+ *                 "remote: ..." lines.  A failed sync cannot undo the push:
+ *                 it is said loudly, and the exit status is 1.
+ *
+ * Every hook takes the same options, so that one recorded set serves both
+ * server hooks; each ignores what it does not use.  Protected refs:
+ * --ref PATTERN (repeatable), else the repository's virtform.protectedRefs
+ * (multi-valued; blanks or commas separate patterns), else
+ * refs/heads/main.  A pattern is an fnmatch(3) glob matched against the
+ * full ref name ("refs/heads/release-*"); a pattern without "refs/" also
+ * matches a branch by its short name ("main").
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "providers/git/repo.h"
+#include "reconcile/model.h"
+#include "reconcile/util.h"
+
+static const char usage[] =
+	"usage: virtform hook pre-commit  [--path SUBDIR]\n"
+	"       virtform hook pre-receive [--ref PATTERN]... [--path SUBDIR] [--allow-rewind]\n"
+	"                                 [--verify-signatures --allowed-signers FILE]\n"
+	"       virtform hook post-receive --state-dir DIR [--ref PATTERN]... [--path SUBDIR]\n"
+	"                                 [--auto-approve] [--secret-key FILE] [--allow-rewind]\n"
+	"                                 [--verify-signatures --allowed-signers FILE]\n"
+	"\n"
+	"Run by the git hooks 'virtform hooks install' writes (docs/gitops.md, Hooks).\n"
+	"\n"
+	"pre-commit validates the staged configuration (validate --staged) and\n"
+	"refuses the commit when it is invalid.  pre-receive reads 'OLD NEW REF'\n"
+	"lines on stdin and, for each protected ref, refuses a deletion, a rewind\n"
+	"(unless --allow-rewind) and every new commit whose configuration is\n"
+	"invalid or, with --verify-signatures, not signed by an allowed SSH key.\n"
+	"post-receive syncs the pushed commit of each protected ref from this\n"
+	"repository (virtform sync), with --plan-only unless --auto-approve.\n"
+	"\n"
+	"Options:\n"
+	"      --ref PATTERN         a protected ref (fnmatch glob on the full name,\n"
+	"                            or a branch name); repeatable; default: the\n"
+	"                            repository's virtform.protectedRefs, else\n"
+	"                            refs/heads/main\n"
+	"      --path SUBDIR         the directory or YAML file of the configuration\n"
+	"      --allow-rewind        accept a non-fast-forward of a protected ref\n"
+	"      --verify-signatures   every new commit must be signed by a key of\n"
+	"      --allowed-signers FILE  (OpenSSH allowed signers)\n"
+	"      --state-dir DIR       post-receive: the state directory of the sync\n"
+	"      --auto-approve        post-receive: apply; without it, plan only\n"
+	"      --secret-key FILE     post-receive: the key of sealed values\n"
+	"                            (VIRTFORM_SECRET_KEY for the sync)\n"
+	"  -h, --help                show this help\n"
+	"\n"
+	"Exit status: 0 accepted (synced), 1 refused (or a sync failed).\n";
+
+static int hook_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_hook = {
+	.name = "hook",
+	.summary = "the git hooks' work: pre-commit, pre-receive, post-receive",
+	.usage = usage,
+	.run = hook_run,
+};
+
+enum {
+	HOOK_OPT_REF = 3000,
+	HOOK_OPT_PATH,
+	HOOK_OPT_ALLOW_REWIND,
+	HOOK_OPT_VERIFY,
+	HOOK_OPT_ALLOWED_SIGNERS,
+	HOOK_OPT_STATE_DIR,
+	HOOK_OPT_AUTO_APPROVE,
+	HOOK_OPT_SECRET_KEY,
+};
+
+struct hook_opts {
+	const char *name;                /* "pre-receive", ... */
+	const char **refs;               /* --ref, argv pointers */
+	size_t n_refs, alloc_refs;
+	const char *path, *allowed_signers, *state_dir, *secret_key;
+	bool allow_rewind, verify, auto_approve;
+};
+
+/* Say something to the pusher: stderr, which git relays as "remote: ". */
+static void say(const struct hook_opts *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void say(const struct hook_opts *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "virtform %s: ", h->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static bool is_zero(const char *sha)
+{
+	return strspn(sha, "0") == strlen(sha);
+}
+
+static bool pattern_match(const char *pattern, const char *ref)
+{
+	if (!fnmatch(pattern, ref, 0))
+		return true;
+	return strncmp(pattern, "refs/", 5) && !strncmp(ref, "refs/heads/", 11) &&
+	       !fnmatch(pattern, ref + 11, 0);
+}
+
+struct protected {
+	char **owned;                    /* from the configuration */
+	const char **patterns;
+	size_t n;
+};
+
+static int protected_load(const struct hook_opts *h, struct vf_git_repo *r,
+			  struct protected *p)
+{
+	static const char *def = "refs/heads/main";
+	char *error = NULL;
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (h->n_refs) {
+		p->patterns = h->refs;
+		p->n = h->n_refs;
+		return 0;
+	}
+	if (vf_git_config_list(r, "virtform.protectedRefs", &p->owned, &n, &error) < 0) {
+		say(h, "error: %s", error);
+		free(error);
+		return -1;
+	}
+	if (n) {
+		p->patterns = (const char **)p->owned;
+		p->n = n;
+	} else {
+		p->patterns = &def;
+		p->n = 1;
+	}
+	return 0;
+}
+
+static bool protected_match(const struct protected *p, const char *ref)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (pattern_match(p->patterns[i], ref))
+			return true;
+	return false;
+}
+
+static void protected_release(struct protected *p)
+{
+	size_t i;
+
+	for (i = 0; p->owned && p->owned[i] && i < p->n; i++)
+		free(p->owned[i]);
+	free(p->owned);
+}
+
+/* One "OLD NEW REF" line; false at the end of input. */
+struct update {
+	char old[65], new[65], ref[1024];     /* sha-1 or sha-256 hex */
+};
+
+static bool read_update(FILE *in, struct update *u, bool *bad)
+{
+	char line[2200];
+
+	*bad = false;
+	if (!fgets(line, sizeof(line), in))
+		return false;
+	if (sscanf(line, "%64s %64s %1023s", u->old, u->new, u->ref) != 3 ||
+	    strspn(u->old, "0123456789abcdef") != strlen(u->old) ||
+	    strspn(u->new, "0123456789abcdef") != strlen(u->new))
+		*bad = true;
+	return true;
+}
+
+/*
+ * Read every "OLD NEW REF" line git gives on stdin and call fn for each
+ * protected ref (every line is read: all errors of a push at once).  A
+ * line that cannot be read is said and makes the result an error.
+ * VF_EXIT_OK when every call returned 0.
+ */
+static int each_protected(const struct hook_opts *h, const struct protected *p,
+			  int (*fn)(const struct hook_opts *h, const struct update *u, void *arg),
+			  void *arg)
+{
+	struct update u;
+	bool bad_line;
+	int rc = VF_EXIT_OK;
+
+	while (read_update(stdin, &u, &bad_line)) {
+		if (bad_line) {
+			say(h, "error: cannot read the ref update line (expected 'OLD NEW REF' "
+			    "from git on stdin)");
+			rc = VF_EXIT_ERROR;
+			continue;
+		}
+		if (protected_match(p, u.ref) && fn(h, &u, arg) < 0)
+			rc = VF_EXIT_ERROR;
+	}
+	return rc;
+}
+
+/* ---- pre-receive --------------------------------------------------------------- */
+
+/* Check one commit: its configuration, its signature.  0 good. */
+static int check_commit(const struct hook_opts *h, struct vf_git_repo *r, const char *sha)
+{
+	struct vf_git_commit c;
+	struct vf_git_files files;
+	struct vf_diags diags = { 0 };
+	struct vf_config *config;
+	char *error = NULL, *source;
+	int rc = 0;
+
+	if (vf_git_resolve(r, sha, &c, &error) < 0) {
+		say(h, "error: %.7s: %s", sha, error);
+		free(error);
+		return -1;
+	}
+	if (h->verify) {
+		char *sig = NULL, *payload = NULL, *principal = NULL;
+		size_t len;
+		int found = vf_git_signature(r, &c, &sig, &payload, &len, &error);
+		if (found < 0) {
+			say(h, "error: %s: %s", c.short_sha, error);
+			rc = -1;
+		} else if (!found) {
+			say(h, "error: %s: commit '%s' is not signed; sign it with a key of the "
+			    "allowed signers (git -c gpg.format=ssh commit -S, or commit --amend "
+			    "-S) and push again", c.short_sha, c.subject);
+			rc = -1;
+		} else if (vf_git_verify_ssh(sig, payload, len, h->allowed_signers, &principal,
+					     &error) < 0) {
+			say(h, "error: %s: commit '%s' is refused: %s", c.short_sha, c.subject,
+			    error);
+			rc = -1;
+		}
+		free(error);
+		error = NULL;
+		free(principal);
+		free(sig);
+		free(payload);
+	}
+	if (vf_git_read_files(r, &c, h->path, &files, &error) < 0) {
+		say(h, "error: %s: %s", c.short_sha, error);
+		free(error);
+		vf_git_commit_release(&c);
+		return -1;
+	}
+	source = xasprintf("%s@%s%s%s", r->url, c.sha, h->path ? ":" : "", h->path ? h->path : "");
+	config = vf_config_load_files(source, files.files, files.n, &diags);
+	free(source);
+	vf_git_files_release(&files);
+	/* the positions are SHORT:PATH:LINE:COL: each error names its commit */
+	vf_diags_sort(&diags);
+	fflush(stdout);
+	vf_diags_print(&diags, stderr);
+	if (!config) {
+		say(h, "%s: %zu error%s in the configuration of '%s'", c.short_sha,
+		    diags.n_errors, diags.n_errors == 1 ? "" : "s", c.subject);
+		rc = -1;
+	}
+	vf_config_free(config);
+	vf_diags_release(&diags);
+	vf_git_commit_release(&c);
+	return rc;
+}
+
+/* One protected ref's update: 0 accepted. */
+static int check_update(const struct hook_opts *h, const struct update *u, void *repo)
+{
+	struct vf_git_repo *r = repo;
+	char **shas = NULL, *error = NULL;
+	size_t n = 0, i, bad = 0;
+
+	if (is_zero(u->new)) {
+		say(h, "error: %s is protected: it cannot be deleted", u->ref);
+		return -1;
+	}
+	if (!is_zero(u->old) && !h->allow_rewind) {
+		int d = vf_git_descends(r, u->new, u->old, &error);
+		if (d < 0) {
+			say(h, "error: %s: %s", u->ref, error);
+			free(error);
+			return -1;
+		}
+		if (!d) {
+			say(h, "error: %s is protected: %.7s is not a descendant of %.7s (a force "
+			    "push, a rewrite of history); push commits on top of it (git revert), "
+			    "or install the hooks with --allow-rewind", u->ref, u->new, u->old);
+			return -1;
+		}
+	}
+	if (vf_git_new_commits(r, u->new, u->old, &shas, &n, &error) < 0) {
+		say(h, "error: %s: %s", u->ref, error);
+		free(error);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (check_commit(h, r, shas[i]) < 0)
+			bad++;
+		free(shas[i]);
+	}
+	free(shas);
+	if (bad) {
+		say(h, "error: %s: rejected: %zu of %zu new commit%s refused; fix %s and push "
+		    "again (nothing was changed)", u->ref, bad, n, n == 1 ? "" : "s",
+		    bad == 1 ? "it" : "them");
+		return -1;
+	}
+	printf("virtform %s: %s: %zu new commit%s checked: ok\n", h->name, u->ref, n,
+	       n == 1 ? "" : "s");
+	return 0;
+}
+
+/* Open the repository the hook runs in and its protected refs; -1 said
+ * (failing, with "error: ...", then failed). */
+static int open_protected(const struct hook_opts *h, struct vf_git_repo *r,
+			  struct protected *p, const char *failed)
+{
+	char *error = NULL;
+
+	if (vf_git_open_env(r, &error) < 0) {
+		say(h, "error: %s%s", error, failed);
+		free(error);
+		return -1;
+	}
+	if (protected_load(h, r, p) < 0) {
+		vf_git_close(r);
+		return -1;
+	}
+	return 0;
+}
+
+static int pre_receive(const struct hook_opts *h)
+{
+	struct vf_git_repo r;
+	struct protected p;
+	int rc;
+
+	if (open_protected(h, &r, &p, "") < 0)
+		return VF_EXIT_ERROR;
+	rc = each_protected(h, &p, check_update, &r);
+	protected_release(&p);
+	vf_git_close(&r);
+	return rc;
+}
+
+/* ---- post-receive -------------------------------------------------------------- */
+
+/* Sync one protected ref's update (a deletion: nothing); 0 synced. */
+static int sync_one(const struct hook_opts *h, const struct update *u, void *repo_url)
+{
+	const char *argv[20], *repo = repo_url;
+	int argc = 0, status;
+	pid_t pid;
+
+	if (is_zero(u->new))
+		return 0;
+
+	argv[argc++] = "sync";
+	argv[argc++] = repo;
+	argv[argc++] = "--ref";
+	argv[argc++] = u->new;
+	argv[argc++] = "--state-dir";
+	argv[argc++] = h->state_dir;
+	if (h->path) {
+		argv[argc++] = "--path";
+		argv[argc++] = h->path;
+	}
+	argv[argc++] = h->auto_approve ? "--auto-approve" : "--plan-only";
+	if (h->verify) {
+		argv[argc++] = "--verify-signatures";
+		argv[argc++] = "--allowed-signers";
+		argv[argc++] = h->allowed_signers;
+	}
+	if (h->allow_rewind)
+		argv[argc++] = "--allow-rewind";
+	argv[argc] = NULL;
+
+	printf("virtform %s: %s -> %.7s: virtform sync%s (state %s)\n", h->name, u->ref, u->new,
+	       h->auto_approve ? "" : " --plan-only", h->state_dir);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		say(h, "error: cannot start the sync: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (h->secret_key)
+			setenv("VIRTFORM_SECRET_KEY", h->secret_key, 1);
+		optind = 0;              /* a fresh getopt for the sync's options */
+		exit(vf_cmd_sync.run(argc, (char **)argv));
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			say(h, "error: cannot wait for the sync: %s", strerror(errno));
+			return -1;
+		}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	say(h, "**************************************************************");
+	say(h, "error: the sync of %s at %.7s FAILED (%s %d); the push is kept (a "
+	    "post-receive hook cannot undo it): read the errors above, fix the "
+	    "configuration or the hosts, and push again (or run 'virtform sync %s --ref "
+	    "%.7s --state-dir %s')", u->ref, u->new,
+	    WIFEXITED(status) ? "exit status" : "signal",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), repo, u->new,
+	    h->state_dir);
+	say(h, "**************************************************************");
+	return -1;
+}
+
+static int post_receive(const struct hook_opts *h)
+{
+	struct vf_git_repo r;
+	struct protected p;
+	char *repo;
+	int rc;
+
+	if (!h->state_dir) {
+		say(h, "error: no --state-dir: reinstall the hooks with 'virtform hooks "
+		    "install --server --state-dir DIR'; nothing was synced");
+		return VF_EXIT_ERROR;
+	}
+	if (open_protected(h, &r, &p, "; nothing was synced") < 0)
+		return VF_EXIT_ERROR;
+	repo = xstrdup(r.url);
+	/* the sync opens the repository itself (into its cache) */
+	vf_git_close(&r);
+	rc = each_protected(h, &p, sync_one, repo);
+	free(repo);
+	protected_release(&p);
+	return rc;
+}
+
+/* ---- pre-commit ---------------------------------------------------------------- */
+
+static int pre_commit(const struct hook_opts *h)
+{
+	const char *argv[5];
+	int argc = 0, rc;
+
+	argv[argc++] = "validate";
+	argv[argc++] = "--staged";
+	if (h->path) {
+		argv[argc++] = "--path";
+		argv[argc++] = h->path;
+	}
+	argv[argc] = NULL;
+	optind = 0;
+	rc = vf_cmd_validate.run(argc, (char **)argv);
+	if (rc != VF_EXIT_OK)
+		say(h, "error: the staged configuration is invalid: the commit is refused; "
+		    "fix it and 'git add' the fix (what is checked is what is staged, not "
+		    "the files on disk)");
+	return rc;
+}
+
+static int hook_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ref", required_argument, NULL, HOOK_OPT_REF },
+		{ "path", required_argument, NULL, HOOK_OPT_PATH },
+		{ "allow-rewind", no_argument, NULL, HOOK_OPT_ALLOW_REWIND },
+		{ "verify-signatures", no_argument, NULL, HOOK_OPT_VERIFY },
+		{ "allowed-signers", required_argument, NULL, HOOK_OPT_ALLOWED_SIGNERS },
+		{ "state-dir", required_argument, NULL, HOOK_OPT_STATE_DIR },
+		{ "auto-approve", no_argument, NULL, HOOK_OPT_AUTO_APPROVE },
+		{ "secret-key", required_argument, NULL, HOOK_OPT_SECRET_KEY },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hook_opts h = { 0 };
+	int c, rc = VF_EXIT_ERROR;
+
+	/* "remote:" lines in the order they were written */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((c = vf_getopt(&vf_cmd_hook, argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case HOOK_OPT_REF:
+			VF_GROW(h.refs, h.n_refs + 1, h.alloc_refs);
+			h.refs[h.n_refs++] = optarg;
+			break;
+		case HOOK_OPT_PATH: h.path = optarg; break;
+		case HOOK_OPT_ALLOW_REWIND: h.allow_rewind = true; break;
+		case HOOK_OPT_VERIFY: h.verify = true; break;
+		case HOOK_OPT_ALLOWED_SIGNERS: h.allowed_signers = optarg; break;
+		case HOOK_OPT_STATE_DIR: h.state_dir = optarg; break;
+		case HOOK_OPT_AUTO_APPROVE: h.auto_approve = true; break;
+		case HOOK_OPT_SECRET_KEY: h.secret_key = optarg; break;
+		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
+		default: goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		if (argc - optind)
+			vf_cmd_error(&vf_cmd_hook, "expected one hook name, got '%s' and more",
+				     argv[optind]);
+		else
+			vf_cmd_error(&vf_cmd_hook, "give the hook: pre-commit, pre-receive or "
+				     "post-receive");
+		goto out;
+	}
+	if (h.verify != (h.allowed_signers != NULL)) {
+		vf_cmd_error(&vf_cmd_hook, "%s", h.verify ? "--verify-signatures needs "
+			     "--allowed-signers FILE" : "--allowed-signers is used with "
+			     "--verify-signatures");
+		goto out;
+	}
+	h.name = argv[optind];
+	if (!strcmp(h.name, "pre-receive"))
+		rc = pre_receive(&h);
+	else if (!strcmp(h.name, "post-receive"))
+		rc = post_receive(&h);
+	else if (!strcmp(h.name, "pre-commit"))
+		rc = pre_commit(&h);
+	else
+		vf_cmd_error(&vf_cmd_hook, "unknown hook '%s': give pre-commit, pre-receive or "
+			     "post-receive", h.name);
+out:
+	free(h.refs);
+	return rc;
+}

@@ -1,0 +1,163 @@
+/*
+ * sync.c — `virtform sync REPO`: GitOps in one command.  Fetch REPO into
+ * the cache, resolve the ref, read the configuration from that commit's
+ * tree (no checkout), check the commit (signature, no rewind: the checks
+ * plan, apply and destroy --git make too, run_plan_config), plan and,
+ * unless --plan-only, apply; then record the commit in the state
+ * directory's log of applied commits (`virtform log`).
+ *
+ * Deliberate choices: the state directory is required (--state-dir or
+ * $VIRTFORM_STATE_DIR): a repository has no directory on this machine to
+ * keep it beside, and a guess would split one project's state in two.  A
+ * rewind is decided against the last commit applied from the same
+ * repository and path (not the ref's previous position in the cache),
+ * after the state lock is taken, so two syncs cannot both pass it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/run.h"
+
+static const char usage[] =
+	"usage: virtform sync REPO [--ref REF] [--path SUBDIR] [--plan-only] [--auto-approve]\n"
+	"                     [--state-dir DIR] [--cache-dir DIR] [--allow-rewind]\n"
+	"                     [--verify-signatures --allowed-signers FILE] [--target ADDR]...\n"
+	"\n"
+	"Fetch REPO (a URL, a local path or file://; every branch and tag) into the\n"
+	"git cache, resolve REF (a branch, tag or commit sha; default: the remote's\n"
+	"default branch; REPO@REF works too), load the configuration straight from\n"
+	"that commit's tree, plan, and apply as 'virtform apply' does.  Output\n"
+	"starts with 'commit SHA SUBJECT' and ends with the apply summary.  Each\n"
+	"apply is recorded in STATE_DIR/git-log.jsonl ('virtform log').\n"
+	"\n"
+	"A commit that does not descend from the last commit applied from REPO\n"
+	"and SUBDIR (a ref that moved backwards: a history rewrite, a revert by\n"
+	"force-push) is refused unless --allow-rewind.  The same commit again is\n"
+	"fine: its plan is empty.\n"
+	"\n"
+	"Options:\n"
+	"      --ref REF             the branch, tag or sha to apply\n"
+	"      --path SUBDIR         the directory or YAML file in the commit that\n"
+	"                            holds the configuration (default: the root)\n"
+	"      --plan-only           show the plan; change nothing\n"
+	"      --auto-approve        do not ask (needed without a terminal)\n"
+	"      --state-dir DIR       the state directory (required, or\n"
+	"                            $VIRTFORM_STATE_DIR)\n"
+	"      --cache-dir DIR       the git cache (default:\n"
+	"                            STATE_DIR/git-cache/NAME-HASH)\n"
+	"      --verify-signatures   refuse a commit that is not signed by a key of\n"
+	"                            --allowed-signers FILE (SSH signatures, checked\n"
+	"                            with ssh-keygen -Y verify; GPG is not supported)\n"
+	"      --allowed-signers FILE  OpenSSH allowed signers (ssh-keygen(1))\n"
+	"      --allow-rewind        apply a commit that is not a descendant of the\n"
+	"                            last one applied\n"
+	"      --parallelism N       actions in flight at once (default 10)\n"
+	"      --target ADDR         only ADDR and what it depends on; repeatable\n"
+	"      --lock-timeout SECONDS wait this long for another run's lock\n"
+	"      --timeout SECONDS     give each host this long to answer (default 60)\n"
+	"      --skip-unreachable    plan for the hosts that answer\n"
+	"      --allow-replace       let the plan replace a network running VMs use\n"
+	"  -h, --help                show this help\n"
+	"\n"
+	"Exit status: 0 applied (or nothing to do, or planned with --plan-only),\n"
+	"1 an error: fetch, ref, invalid configuration, refused signature or\n"
+	"rewind, a failed action.\n";
+
+static int cmd_sync(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_sync = {
+	.name = "sync",
+	.summary = "apply the configuration of a git commit (GitOps)",
+	.usage = usage,
+	.run = cmd_sync,
+};
+
+enum {
+	SYNC_OPT_REF = 2000,
+	SYNC_OPT_PLAN_ONLY,
+};
+
+struct sync_opts {
+	const char *ref;
+	bool plan_only, auto_approve;
+};
+
+static int cmd_sync(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ref", required_argument, NULL, SYNC_OPT_REF },
+		{ "plan-only", no_argument, NULL, SYNC_OPT_PLAN_ONLY },
+		RUN_APPLY_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts o = { .confirm_timeout = -1, .git_checks = true };
+	struct sync_opts so = { 0 };
+	struct run run;
+	char *git = NULL;
+	int c, r, rc = VF_EXIT_ERROR;
+
+	memset(&run, 0, sizeof(run));
+	while ((c = vf_getopt(&vf_cmd_sync, argc, argv, "h", longopts)) != -1) {
+		r = run_option(&vf_cmd_sync, c, optarg, &o);
+		if (r < 0)
+			goto bad;
+		if (r)
+			continue;
+		switch (c) {
+		case SYNC_OPT_REF: so.ref = optarg; break;
+		case SYNC_OPT_PLAN_ONLY: so.plan_only = true; break;
+		case RUN_OPT_AUTO_APPROVE: so.auto_approve = true; break;
+		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
+		default: goto bad;
+		}
+	}
+	if (o.git) {
+		vf_cmd_error(&vf_cmd_sync, "give the repository as the argument: virtform sync "
+			     "REPO [--ref REF]");
+		goto bad;
+	}
+	if (argc - optind != 1) {
+		if (argc - optind == 0)
+			vf_cmd_error(&vf_cmd_sync, "give the repository to sync from: virtform sync "
+				     "REPO (a URL or a path)");
+		else
+			vf_cmd_error(&vf_cmd_sync, "expected one REPO argument, got '%s' and '%s'",
+				     argv[optind], argv[optind + 1]);
+		goto bad;
+	}
+	if (run_check_signers_opt(&vf_cmd_sync, &o) < 0)
+		goto bad;
+	if (!so.plan_only && !so.auto_approve && !isatty(STDIN_FILENO)) {
+		vf_cmd_error(&vf_cmd_sync, "no terminal to confirm on: give --auto-approve to "
+			     "apply without asking, or --plan-only");
+		goto bad;
+	}
+	git = so.ref ? xasprintf("%s@%s", argv[optind], so.ref) : xstrdup(argv[optind]);
+	o.git = git;
+	o.config_path = git;
+
+	run.config = run_load(&vf_cmd_sync, &o, &run);
+	if (!run.config)
+		goto out;
+	printf("commit %s %s\n", run.git->commit.sha, run.git->commit.subject);
+	fflush(stdout);
+	/* the signature, plan, the rewind: as plan --git and apply --git */
+	if (run_plan_config(&vf_cmd_sync, &o, &run))
+		goto out;
+	if (so.plan_only) {
+		vf_plan_print(&run.plan, stdout, run_color());
+		rc = VF_EXIT_OK;
+		goto out;
+	}
+	rc = run_apply(&vf_cmd_sync, &o, &run, so.auto_approve);
+	rc = run_git_log(&vf_cmd_sync, &run, rc);
+out:
+	run_release(&run, &o);
+	free(git);
+	return rc;
+bad:
+	free(o.targets);
+	return rc;
+}

@@ -1,0 +1,515 @@
+/*
+ * repo.c — the git cache and reading a configuration from a commit
+ * (repo.h), with libgit2 only.
+ *
+ * The cache is a bare repository that mirrors REPO's branches and tags
+ * (every head and tag, forced and pruned: the cache follows the
+ * remote, rewrites included — rewind protection is decided above, from the
+ * record of applied commits, not by refusing to fetch).  Objects are never
+ * deleted from the cache, so a commit applied before stays readable after a
+ * force-push, which is what `apply FILE` of an older saved plan needs.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "providers/git/internal.h"
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init(void)
+{
+	git_libgit2_init();
+}
+
+/* "what: libgit2's message" (malloc'd). */
+char *vf_git_fail(const char *fmt, ...)
+{
+	const git_error *e = git_error_last();
+	char *what, *msg;
+	va_list ap;
+
+	va_start(ap, fmt);
+	what = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (e && e->message && *e->message)
+		msg = xasprintf("%s: %s", what, e->message);
+	else
+		msg = xstrdup(what);
+	free(what);
+	return msg;
+}
+
+/* FNV-1a 64: a short, stable directory name per repository. */
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+char *vf_git_normalise_url(const char *url)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (!strstr(url, "://") && stat(url, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    realpath(url, real))
+		return xstrdup(real);
+	return xstrdup(url);
+}
+
+char *vf_git_cache_dir(const char *state_dir, const char *url)
+{
+	const char *end = url + strlen(url), *start;
+	char base[48];
+	size_t n = 0;
+
+	while (end > url && (end[-1] == '/' || end[-1] == ':'))
+		end--;
+	start = end;
+	while (start > url && start[-1] != '/' && start[-1] != ':')
+		start--;
+	for (; start < end && n + 1 < sizeof(base); start++)
+		base[n++] = (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-",
+				    *start) && *start) ? *start : '_';
+	base[n] = '\0';
+	if (n > 4 && !strcmp(base + n - 4, ".git"))
+		base[n - 4] = '\0';
+	return xasprintf("%s/git-cache/%s%s%016llx", state_dir, base, *base ? "-" : "",
+			 (unsigned long long)fnv(url));
+}
+
+/* mkdir -p, 0700 for what it makes. */
+static int make_dirs(const char *dir, char **error)
+{
+	char *p = xstrdup(dir), *s;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+				*error = xasprintf("cannot create the git cache directory '%s': %s; "
+						   "give --cache-dir DIR", p, strerror(errno));
+				free(p);
+				return -1;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return 0;
+}
+
+static int fetch(struct vf_git_repo *r, char **error)
+{
+	static char *specs[] = { "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*" };
+	git_strarray refspecs = { specs, 2 };
+	git_fetch_options opts;
+	git_remote *remote = NULL;
+	git_buf head = { 0 };
+	int rc = -1;
+
+	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+	if (git_remote_create_anonymous(&remote, r->repo, r->url) < 0) {
+		*error = vf_git_fail("cannot use the repository '%s'", r->url);
+		return -1;
+	}
+	opts.prune = GIT_FETCH_PRUNE;
+	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;   /* the refspec has them all */
+	if (git_remote_fetch(remote, &refspecs, &opts, "virtform fetch") < 0) {
+		*error = vf_git_fail("cannot fetch '%s' (is it a git repository you can read?)",
+				  r->url);
+		goto out;
+	}
+	/* The remote's HEAD, kept as the cache's: the default branch. */
+	if (git_remote_default_branch(&head, remote) == 0) {
+		git_reference *ref = NULL;
+		if (git_reference_symbolic_create(&ref, r->repo, "HEAD", head.ptr, 1,
+						  "virtform: the remote's default branch") < 0) {
+			*error = vf_git_fail("cannot record the default branch of '%s'", r->url);
+			goto out;
+		}
+		git_reference_free(ref);
+	}
+	rc = 0;
+out:
+	git_buf_dispose(&head);
+	git_remote_free(remote);
+	return rc;
+}
+
+int vf_git_open(struct vf_git_repo *r, const char *url, const char *cache_dir, bool do_fetch,
+		char **error)
+{
+	struct stat st;
+
+	pthread_once(&init_once, init);
+	memset(r, 0, sizeof(*r));
+	r->url = vf_git_normalise_url(url);
+	r->cache = xstrdup(cache_dir);
+	if (stat(cache_dir, &st) == 0) {
+		if (git_repository_open_bare(&r->repo, cache_dir) < 0) {
+			*error = vf_git_fail("the git cache '%s' is not a bare repository; remove it "
+					  "or give another --cache-dir", cache_dir);
+			return -1;
+		}
+	} else {
+		if (make_dirs(cache_dir, error) < 0)
+			return -1;
+		if (git_repository_init(&r->repo, cache_dir, 1) < 0) {
+			*error = vf_git_fail("cannot create the git cache '%s'", cache_dir);
+			return -1;
+		}
+	}
+	if (do_fetch && fetch(r, error) < 0)
+		return -1;
+	return 0;
+}
+
+void vf_git_close(struct vf_git_repo *r)
+{
+	git_repository_free(r->repo);
+	free(r->url);
+	free(r->cache);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The cache's branches, "a, b" (for hints); malloc'd. */
+static char *branch_list(git_repository *repo)
+{
+	git_branch_iterator *it;
+	git_reference *ref;
+	git_branch_t type;
+	char *list = xstrdup("");
+
+	if (git_branch_iterator_new(&it, repo, GIT_BRANCH_LOCAL) < 0)
+		return list;
+	while (git_branch_next(&ref, &type, it) == 0) {
+		const char *name = NULL;
+		char *next;
+		if (git_branch_name(&name, ref) == 0 && strlen(list) < 200) {
+			next = xasprintf("%s%s%s", list, *list ? ", " : "", name);
+			free(list);
+			list = next;
+		}
+		git_reference_free(ref);
+	}
+	git_branch_iterator_free(it);
+	return list;
+}
+
+int vf_git_resolve(struct vf_git_repo *r, const char *ref, struct vf_git_commit *c, char **error)
+{
+	git_object *obj = NULL, *peeled = NULL;
+	git_commit *commit;
+	git_buf sbuf = { 0 };
+	const git_signature *author;
+	const char *subject;
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (!ref) {
+		git_reference *head = NULL;
+		if (git_reference_lookup(&head, r->repo, "HEAD") < 0 ||
+		    git_reference_type(head) != GIT_REFERENCE_SYMBOLIC) {
+			git_reference_free(head);
+			*error = xasprintf("'%s' does not say which branch is its default; give "
+					   "--ref BRANCH (or REPO@BRANCH)", r->url);
+			return -1;
+		}
+		c->ref = xstrdup(git_reference_symbolic_target(head));
+		if (!strncmp(c->ref, "refs/heads/", 11))
+			memmove(c->ref, c->ref + 11, strlen(c->ref + 11) + 1);
+		git_reference_free(head);
+		if (git_revparse_single(&obj, r->repo, "HEAD") < 0) {
+			*error = vf_git_fail("'%s' has no commit on its default branch '%s'", r->url,
+					  c->ref);
+			goto out;
+		}
+	} else {
+		c->ref = xstrdup(ref);
+		/* a branch, a tag, a sha; never an option-like or a range */
+		if (!*ref || *ref == '-' || strstr(ref, "..") ||
+		    git_revparse_single(&obj, r->repo, ref) < 0) {
+			char *branches = branch_list(r->repo);
+			*error = xasprintf("ref '%s' not found in '%s': give a branch, a tag or a "
+					   "commit sha of it (branches: %s)", ref, r->url,
+					   *branches ? branches : "none");
+			free(branches);
+			goto out;
+		}
+	}
+	if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
+		*error = vf_git_fail("ref '%s' of '%s' is not a commit", c->ref, r->url);
+		goto out;
+	}
+	commit = (git_commit *)peeled;
+	git_oid_tostr(c->sha, sizeof(c->sha), git_commit_id(commit));
+	if (git_object_short_id(&sbuf, peeled) == 0)
+		snprintf(c->short_sha, sizeof(c->short_sha), "%s", sbuf.ptr);
+	else
+		snprintf(c->short_sha, sizeof(c->short_sha), "%.7s", c->sha);
+	subject = git_commit_summary(commit);
+	c->subject = xstrdup(subject ? subject : "");
+	author = git_commit_author(commit);
+	c->author = xasprintf("%s <%s>", author->name, author->email);
+	c->time = (int64_t)git_commit_time(commit);
+	rc = 0;
+out:
+	git_buf_dispose(&sbuf);
+	git_object_free(peeled);
+	git_object_free(obj);
+	if (rc)
+		vf_git_commit_release(c);
+	return rc;
+}
+
+void vf_git_commit_release(struct vf_git_commit *c)
+{
+	free(c->ref);
+	free(c->subject);
+	free(c->author);
+	memset(c, 0, sizeof(*c));
+}
+
+char *vf_git_clean_path(const char *path)
+{
+	char *clean;
+	size_t n;
+
+	while (path && path[0] == '.' && path[1] == '/')
+		path += 2;
+	clean = xstrdup(path && strcmp(path, ".") ? path : "");
+	for (n = strlen(clean); n && clean[n - 1] == '/'; n--)
+		clean[n - 1] = '\0';
+	return clean;
+}
+
+bool vf_git_yaml_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	if (n[0] == '.')
+		return false;
+	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
+}
+
+int vf_git_add_blob(git_repository *repo, const git_oid *id, const char *label,
+		    const char *what, struct vf_git_files *out, size_t *alloc, char **error)
+{
+	git_blob *blob;
+	git_object_size_t size;
+	char *data;
+	struct vf_config_file *f;
+
+	if (git_blob_lookup(&blob, repo, id) < 0) {
+		*error = vf_git_fail("cannot read %s", what);
+		return -1;
+	}
+	size = git_blob_rawsize(blob);
+	if (size > VF_CONFIG_FILE_MAX) {
+		git_blob_free(blob);
+		*error = xasprintf("%s: file is larger than %u MiB; split the configuration "
+				   "into several files in one directory", label,
+				   VF_CONFIG_FILE_MAX >> 20);
+		return -1;
+	}
+	data = xmalloc((size_t)size + 1);
+	memcpy(data, git_blob_rawcontent(blob), (size_t)size);
+	data[size] = '\0';
+	git_blob_free(blob);
+	VF_GROW(out->files, out->n + 1, *alloc);
+	f = &out->files[out->n++];
+	f->name = xstrdup(label);
+	f->data = data;
+	f->len = (size_t)size;
+	return 0;
+}
+
+/* One blob of commit c into out->files, labelled SHORT:PATH. */
+static int add_blob(git_repository *repo, const struct vf_git_commit *c, const git_oid *id,
+		    const char *path, struct vf_git_files *out, size_t *alloc, char **error)
+{
+	char *label = xasprintf("%s:%s", c->short_sha, path);
+	int rc = vf_git_add_blob(repo, id, label, label, out, alloc, error);
+
+	free(label);
+	return rc;
+}
+
+static int file_cmp(const void *a, const void *b)
+{
+	const struct vf_config_file *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+int vf_git_files_finish(struct vf_git_files *out, int rc)
+{
+	if (rc)
+		vf_git_files_release(out);
+	else
+		qsort(out->files, out->n, sizeof(*out->files), file_cmp);
+	return rc;
+}
+
+int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, const char *path,
+		      struct vf_git_files *out, char **error)
+{
+	git_oid oid;
+	git_commit *commit = NULL;
+	git_tree *root = NULL, *tree = NULL;
+	git_tree_entry *entry = NULL;
+	char *clean;
+	size_t alloc = 0, i, n;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	clean = vf_git_clean_path(path);
+	if (git_oid_fromstr(&oid, c->sha) < 0 || git_commit_lookup(&commit, r->repo, &oid) < 0 ||
+	    git_commit_tree(&root, commit) < 0) {
+		*error = vf_git_fail("cannot read commit %s of '%s'", c->sha, r->url);
+		goto out;
+	}
+	if (!*clean) {
+		tree = root;
+		root = NULL;
+	} else if (git_tree_entry_bypath(&entry, root, clean) < 0) {
+		*error = xasprintf("'%s' does not exist in commit %s of '%s'; give --path the "
+				   "directory or YAML file that holds the configuration", clean,
+				   c->short_sha, r->url);
+		goto out;
+	} else if (git_tree_entry_type(entry) == GIT_OBJECT_TREE) {
+		if (git_tree_lookup(&tree, r->repo, git_tree_entry_id(entry)) < 0) {
+			*error = vf_git_fail("cannot read %s:%s", c->short_sha, clean);
+			goto out;
+		}
+	} else if (git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB ||
+		   git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB_EXECUTABLE) {
+		rc = add_blob(r->repo, c, git_tree_entry_id(entry), clean, out, &alloc, error);
+		goto out;
+	} else {
+		*error = xasprintf("%s:%s is not a file nor a directory (a symbolic link or a "
+				   "submodule); give --path a directory or a YAML file", c->short_sha,
+				   clean);
+		goto out;
+	}
+	n = git_tree_entrycount(tree);
+	for (i = 0; i < n; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		char *full;
+		git_filemode_t mode = git_tree_entry_filemode(e);
+		if (!vf_git_yaml_name(name) || git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			continue;
+		full = *clean ? xasprintf("%s/%s", clean, name) : xstrdup(name);
+		if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
+			*error = xasprintf("%s:%s is a symbolic link or a submodule; virtform reads "
+					   "only regular files from a commit", c->short_sha, full);
+			free(full);
+			goto out;
+		}
+		if (add_blob(r->repo, c, git_tree_entry_id(e), full, out, &alloc, error) < 0) {
+			free(full);
+			goto out;
+		}
+		free(full);
+	}
+	if (!out->n) {
+		*error = xasprintf("no *.yaml or *.yml files in %s:%s of '%s'; put the "
+				   "configuration there, or give --path the directory or file "
+				   "that holds it", c->short_sha, *clean ? clean : "(the root)",
+				   r->url);
+		goto out;
+	}
+	rc = 0;
+out:
+	vf_git_files_finish(out, rc);
+	git_tree_entry_free(entry);
+	git_tree_free(tree);
+	git_tree_free(root);
+	git_commit_free(commit);
+	free(clean);
+	return rc;
+}
+
+void vf_git_files_release(struct vf_git_files *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		free((char *)f->files[i].name);
+		free((char *)f->files[i].data);
+	}
+	free(f->files);
+	memset(f, 0, sizeof(*f));
+}
+
+int vf_git_descends(struct vf_git_repo *r, const char *descendant, const char *ancestor,
+		    char **error)
+{
+	git_oid d, a;
+	git_commit *commit;
+	int rc;
+
+	if (git_oid_fromstr(&d, descendant) < 0 || git_oid_fromstr(&a, ancestor) < 0) {
+		*error = xasprintf("'%s' or '%s' is not a commit id", descendant, ancestor);
+		return -1;
+	}
+	if (git_oid_equal(&d, &a))
+		return 1;
+	if (git_commit_lookup(&commit, r->repo, &a) < 0)
+		return 0;            /* not in the repository: not an ancestor */
+	git_commit_free(commit);
+	rc = git_graph_descendant_of(r->repo, &d, &a);
+	if (rc < 0) {
+		*error = vf_git_fail("cannot compare commits %s and %s of '%s'", descendant, ancestor,
+				  r->url);
+		return -1;
+	}
+	return rc ? 1 : 0;
+}
+
+int vf_git_signature(struct vf_git_repo *r, const struct vf_git_commit *c, char **signature,
+		     char **payload, size_t *payload_len, char **error)
+{
+	git_buf sig = { 0 }, data = { 0 };
+	git_oid oid;
+	int rc;
+
+	*signature = *payload = NULL;
+	*payload_len = 0;
+	if (git_oid_fromstr(&oid, c->sha) < 0) {
+		*error = xasprintf("'%s' is not a commit id", c->sha);
+		return -1;
+	}
+	rc = git_commit_extract_signature(&sig, &data, r->repo, &oid, NULL);
+	if (rc == GIT_ENOTFOUND) {
+		git_error_clear();
+		return 0;
+	}
+	if (rc < 0) {
+		*error = vf_git_fail("cannot read the signature of commit %s", c->sha);
+		return -1;
+	}
+	*signature = xmalloc(sig.size + 1);
+	memcpy(*signature, sig.ptr, sig.size);
+	(*signature)[sig.size] = '\0';
+	*payload = xmalloc(data.size + 1);
+	memcpy(*payload, data.ptr, data.size);
+	(*payload)[data.size] = '\0';
+	*payload_len = data.size;
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	return 1;
+}

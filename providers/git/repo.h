@@ -1,0 +1,156 @@
+/*
+ * repo.h — configuration from git (libgit2; virtform never runs git).
+ *
+ * A repository (a URL, a local path or file://) is fetched into a cache: a
+ * bare repository per REPO, every branch and tag fetched with force
+ * (the heads and tags mirrored, deleted ones pruned), the remote's
+ * default branch kept as the cache's HEAD.  A REF (branch, tag, full or
+ * abbreviated sha; NULL: the default branch) is resolved to a commit, and
+ * the configuration is read straight from that commit's tree — no checkout,
+ * no working tree: a directory's *.yaml / *.yml blobs (sorted by name, as
+ * the loader sorts a directory's files) or one YAML file.
+ *
+ * Each file read is labelled "<short-sha>:<path>" (git's rev:path form), so
+ * every diagnostic points at the commit and the file: "1a2b3c4:vms.yaml:4:7".
+ *
+ * Errors: functions return 0, or -1 with *error set (malloc'd, one line,
+ * naming the repository and what to do); libgit2's own message is kept at
+ * the end of it, after what virtform was doing.
+ *
+ * Ownership: struct vf_git_repo owns its libgit2 objects (vf_git_close);
+ * struct vf_git_commit and struct vf_git_files own their strings and bytes
+ * (vf_git_commit_release, vf_git_files_release).  Not thread-safe.
+ */
+#ifndef VF_GIT_REPO_H
+#define VF_GIT_REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reconcile/model.h"
+
+struct git_repository;
+
+struct vf_git_repo {
+	struct git_repository *repo;     /* the bare cache */
+	char *url;                       /* REPO, normalised (a local path made absolute) */
+	char *cache;                     /* the cache's directory */
+};
+
+/* A resolved commit. */
+struct vf_git_commit {
+	char sha[41];                    /* full hex id */
+	char short_sha[41];              /* unique abbreviation, at least 7 digits */
+	char *ref;                       /* REF as given, or the default branch's name */
+	char *subject;                   /* first line of the message */
+	char *author;                    /* "Name <email>" */
+	int64_t time;                    /* commit time, seconds since the epoch */
+};
+
+/* Files read from a commit, sorted by name; bytes NUL-terminated. */
+struct vf_git_files {
+	struct vf_config_file *files;    /* name: "<short-sha>:<path>" */
+	size_t n;
+};
+
+/*
+ * The default cache directory of url under state_dir:
+ * STATE_DIR/git-cache/<basename>-<hash of url>.  malloc'd.
+ */
+char *vf_git_cache_dir(const char *state_dir, const char *url);
+
+/*
+ * The normalised form of REPO: a local directory made absolute (so one
+ * repository has one cache whatever the current directory); anything else
+ * as given.  malloc'd.
+ */
+char *vf_git_normalise_url(const char *url);
+
+/*
+ * Open the cache at cache_dir (created, mode 0700, on first use) for url
+ * and, when fetch is true, fetch every branch and tag of url into it.
+ */
+int vf_git_open(struct vf_git_repo *r, const char *url, const char *cache_dir, bool fetch,
+		char **error);
+void vf_git_close(struct vf_git_repo *r);
+
+/* Resolve ref (NULL: the remote's default branch) to a commit. */
+int vf_git_resolve(struct vf_git_repo *r, const char *ref, struct vf_git_commit *c, char **error);
+void vf_git_commit_release(struct vf_git_commit *c);
+
+/*
+ * Read the configuration at path (NULL or "": the root) from commit c: a
+ * directory's *.yaml / *.yml files, or one file.
+ */
+int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, const char *path,
+		      struct vf_git_files *out, char **error);
+void vf_git_files_release(struct vf_git_files *f);
+
+/*
+ * Is commit descendant (hex) a descendant of ancestor (hex), or the same
+ * commit?  1 yes, 0 no (also when ancestor is not in the repository any
+ * more), -1 error.
+ */
+int vf_git_descends(struct vf_git_repo *r, const char *descendant, const char *ancestor,
+		    char **error);
+
+/*
+ * The signature of commit c (its gpgsig header) and the signed payload
+ * (the commit without that header).  1 found, 0 the commit is unsigned,
+ * -1 error.  *signature and *payload malloc'd (NUL-terminated).
+ */
+int vf_git_signature(struct vf_git_repo *r, const struct vf_git_commit *c, char **signature,
+		     char **payload, size_t *payload_len, char **error);
+
+/*
+ * Check that signature over payload is an SSH signature by a key in the
+ * allowed-signers file, with OpenSSH's ssh-keygen -Y find-principals and
+ * -Y verify (namespace "git"), run without a shell.  On success *principal
+ * (malloc'd) names the signer.  A GPG signature is refused as unsupported.
+ * 0 verified, -1 not (with *error).
+ */
+int vf_git_verify_ssh(const char *signature, const char *payload, size_t payload_len,
+		      const char *allowed_signers, char **principal, char **error);
+
+/* ---- the repository a git hook runs in (providers/git/hook.c) ----------- */
+
+/*
+ * Open the repository a hook runs in, as git's own programs find it:
+ * $GIT_DIR, else discovered from the current directory; the objects of
+ * $GIT_OBJECT_DIRECTORY and $GIT_ALTERNATE_OBJECT_DIRECTORIES (the
+ * quarantine of a push being received, which pre-receive must read) and
+ * $GIT_INDEX_FILE honoured.  r->url and r->cache: the repository's
+ * directory (its git directory), made absolute.
+ */
+int vf_git_open_env(struct vf_git_repo *r, char **error);
+
+/*
+ * Every value of the multi-valued configuration key (repository, global
+ * and system configuration, as git reads them), each split at blanks and
+ * commas.  *values malloc'd (each string too), *n their count (0: unset).
+ */
+int vf_git_config_list(struct vf_git_repo *r, const char *key, char ***values, size_t *n,
+		       char **error);
+
+/*
+ * The commits a push of new_sha brings that the repository did not have
+ * reachable before: new_sha and its ancestors, excluding old_sha (NULL or
+ * all zeros: none) and everything reachable from an existing ref; new_sha
+ * itself always (a ref moved onto a commit pushed before is still
+ * checked).  Oldest first; *shas malloc'd hex ids.
+ */
+int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *old_sha,
+		       char ***shas, size_t *n, char **error);
+
+/*
+ * Read the configuration at path (NULL or "": the root of the work tree)
+ * from the index (the staged files, stage 0): a directory's *.yaml / *.yml
+ * files directly in it, or one file, labelled ":0:PATH" (git's name for
+ * the staged version of PATH: `git show :0:PATH`).  A file with a merge
+ * conflict is an error.
+ */
+int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_files *out,
+		      char **error);
+
+#endif

@@ -1,0 +1,227 @@
+#!/bin/sh
+# Configuration from git (docs/gitops.md): validate/plan/apply --git, sync,
+# log, saved plans from a commit, rewind protection and SSH signatures (for
+# sync, and the same checks for plan/apply/destroy --git and apply FILE).
+# The repositories are made here with the git CLI (test scaffolding;
+# virtform itself reads them with libgit2).  No lab: the one host is
+# libvirt's in-process test driver, so nothing outside this process changes.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/git-lib.sh"
+
+git_fixture repo infra     # $W, pushed to the bare $R; $S
+commit() {    # commit SUBJECT: commit everything, push main and tags
+	git -C "$W" add -A && git -C "$W" commit -q -m "$1" &&
+	git -C "$W" push -q -f "$R" main --tags 2>/dev/null
+}
+vm_yaml 64MiB >"$W/infra/vms.yaml"
+echo "# not configuration" >"$W/README.md"
+commit "first: v with 64 MiB"
+git -C "$W" tag v1
+C1=$(git -C "$W" rev-parse HEAD)
+git -C "$W" push -q "$R" v1
+# a broken configuration on a branch
+git -C "$W" checkout -q -b broken
+bad_yaml >"$W/infra/vms.yaml"
+git -C "$W" commit -q -am "broken memory"
+git -C "$W" push -q "$R" broken 2>/dev/null
+CB=$(git -C "$W" rev-parse --short=7 HEAD)
+git -C "$W" checkout -q main
+
+test_expect 'validate --git reads the default branch at --path' '
+	run_vf validate --git "$R" --path infra && expect_rc 0 &&
+	expect_contains "$out" "ok: 1 hosts, 0 networks, 0 storage domains, 1 vms"'
+
+test_expect 'errors carry SHA:PATH:LINE:COL of the commit' '
+	run_vf validate --git "$R@broken" --path infra && expect_rc 1 &&
+	expect_contains "$err" "$CB:infra/vms.yaml:4:32: error: vm '\''x'\'': memory '\''2G'\'' needs a binary unit" &&
+	run_vf validate --git "$R@broken" --path infra --json && expect_rc 1 &&
+	expect_contains "$out" "\"file\": \"$CB:infra/vms.yaml\""'
+
+test_expect 'refs: a branch, a tag, a full and an abbreviated sha; --path a file' '
+	run_vf validate --git "$R@main" --path infra && expect_rc 0 &&
+	run_vf validate --git "$R@v1" --path infra && expect_rc 0 &&
+	run_vf validate --git "$R@$C1" --path infra && expect_rc 0 &&
+	run_vf validate --git "$R@$(echo $C1 | cut -c1-8)" --path infra/vms.yaml && expect_rc 0'
+
+test_expect 'the root without YAML, a missing path, ref or repository are clear errors' '
+	run_vf validate --git "$R" && expect_rc 1 &&
+	expect_contains "$err" "no *.yaml or *.yml files in" &&
+	run_vf validate --git "$R" --path nowhere && expect_rc 1 &&
+	expect_contains "$err" "'\''nowhere'\'' does not exist in commit" &&
+	run_vf validate --git "$R@nosuch" --path infra && expect_rc 1 &&
+	expect_contains "$err" "ref '\''nosuch'\'' not found in '\''$R'\''" &&
+	expect_contains "$err" "branches: broken, main" &&
+	run_vf validate --git "$TMP/no-such-repo" && expect_rc 1 &&
+	expect_contains "$err" "cannot fetch '\''$TMP/no-such-repo'\''"'
+
+test_expect '--git and CONFIG together, --path without --git, are refused' '
+	run_vf plan --git "$R" "$W/infra" --state-dir "$S" && expect_rc 1 &&
+	expect_contains "$err" "give either CONFIG" &&
+	run_vf plan --path infra "$W/infra" && expect_rc 1 &&
+	expect_contains "$err" "--path reads a configuration from git: give --git" &&
+	[ ! -e "$S" ]'
+
+test_expect 'plan --git needs a state directory, and says so' '
+	run_vf plan --git "$R" --path infra && expect_rc 1 &&
+	expect_contains "$err" "give --state-dir DIR or set VIRTFORM_STATE_DIR"'
+
+test_expect 'plan --git plans the commit; the cache is a bare repository under the state' '
+	run_vf plan --git "$R" --path infra --state-dir "$S" && expect_rc 0 &&
+	expect_contains "$out" "create  vm.v on fake" &&
+	expect_contains "$out" "memory: 64 MiB" &&
+	ls -d "$S"/git-cache/repo-* >/dev/null &&
+	[ -f "$(ls -d "$S"/git-cache/repo-*)/HEAD" ]'
+
+test_expect 'a saved plan from git re-applies exactly its commit after the branch moved' '
+	run_vf plan --git "$R" --path infra --state-dir "$S" -out "$TMP/p.vfplan" && expect_rc 0 &&
+	vm_yaml 128MiB >"$W/infra/vms.yaml" && commit "second: v with 128 MiB" &&
+	run_vf plan --git "$R" --path infra --state-dir "$S" && expect_contains "$out" "memory: 128 MiB" &&
+	run_vf apply "$TMP/p.vfplan" && expect_rc 0 &&
+	expect_contains "$out" "vm.v on fake: created" &&
+	tail -n 1 "$S/git-log.jsonl" | grep -q "\"commit\":\"$C1\"" &&
+	run_vf show "$TMP/p.vfplan" && expect_contains "$out" "memory: 64 MiB"'
+
+C2=$(git -C "$W" rev-parse HEAD)
+
+test_expect 'sync: the commit line first, then the plan and the apply summary' '
+	run_vf sync "$R" --path infra --state-dir "$S" --auto-approve && expect_rc 0 &&
+	expect_contains "$(echo "$out" | head -n 1)" "commit $C2 second: v with 128 MiB" &&
+	expect_contains "$out" "memory: 128 MiB" &&
+	expect_contains "$(echo "$out" | tail -n 1)" "Apply complete: 1 created"'
+
+test_expect 'sync --plan-only changes nothing and records nothing' '
+	n=$(wc -l <"$S/git-log.jsonl") &&
+	run_vf sync "$R" --ref v1 --path infra --state-dir "$S" --plan-only --allow-rewind &&
+	expect_rc 0 && expect_contains "$out" "commit $C1 first" &&
+	expect_not_contains "$out" "Apply complete" &&
+	[ "$(wc -l <"$S/git-log.jsonl")" -eq "$n" ]'
+
+test_expect 'sync without a terminal and without --auto-approve is refused up front' '
+	run_vf sync "$R" --path infra --state-dir "$S" </dev/null && expect_rc 1 &&
+	expect_contains "$err" "--auto-approve"'
+
+test_expect 'a rewound branch is refused, then applied with --allow-rewind' '
+	git -C "$W" push -q -f "$R" "$C1:refs/heads/main" &&
+	run_vf sync "$R" --path infra --state-dir "$S" --auto-approve && expect_rc 1 &&
+	expect_contains "$err" "ref main moved backwards: $C2 (the last commit applied) is not an ancestor of $C1; give --allow-rewind to apply it" &&
+	expect_not_contains "$out" "Apply complete" &&
+	run_vf sync "$R" --path infra --state-dir "$S" --auto-approve --allow-rewind && expect_rc 0 &&
+	expect_contains "$out" "Apply complete" &&
+	run_vf sync "$R" --path infra --state-dir "$S" --auto-approve && expect_rc 0'
+
+test_expect 'log lists the applied commits newest first, refusals too; --json' '
+	run_vf log --state-dir "$S" && expect_rc 0 &&
+	first=$(echo "$out" | head -n 1) && last=$(echo "$out" | tail -n 1) &&
+	expect_contains "$last" "$(echo $C1 | cut -c1-7)  applied    first: v with 64 MiB" &&
+	expect_contains "$out" "$(echo $C2 | cut -c1-7)  applied    second: v with 128 MiB" &&
+	expect_contains "$out" "refused    first: v with 64 MiB" &&
+	expect_contains "$first" "$(echo $C1 | cut -c1-7)  applied" &&
+	run_vf log --state-dir "$S" --json && expect_rc 0 &&
+	echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[0][\"repo\"]==\"$R\" and d[-1][\"commit\"]==\"$C1\" and d[0][\"counts\"][\"create\"]==1, d"'
+
+test_expect 'log of a state without git applies says so' '
+	run_vf log --state-dir "$TMP/empty" && expect_rc 0 &&
+	expect_contains "$out" "No commit applied from git yet"'
+
+# ---- signatures -----------------------------------------------------------
+ssh_key good && ssh_key bad
+allow_key good
+S2="$TMP/state2"
+
+test_expect 'an unsigned commit is refused with --verify-signatures, naming it' '
+	git -C "$W" push -q -f "$R" "$C2:refs/heads/main" &&
+	run_vf sync "$R" --path infra --state-dir "$S2" --auto-approve --verify-signatures \
+		--allowed-signers "$TMP/allowed" && expect_rc 1 &&
+	expect_contains "$err" "commit $C2 is not signed" &&
+	expect_not_contains "$out" "Apply complete" &&
+	run_vf sync "$R" --path infra --state-dir "$S2" --verify-signatures && expect_rc 1 &&
+	expect_contains "$err" "--verify-signatures needs --allowed-signers FILE"'
+
+test_expect 'a commit signed by an allowed SSH key is applied' '
+	vm_yaml 256MiB >"$W/infra/vms.yaml" &&
+	git -C "$W" add -A &&
+	signed_commit good -m "signed: 256 MiB" &&
+	git -C "$W" push -q -f "$R" main &&
+	run_vf sync "$R" --path infra --state-dir "$S2" --auto-approve --verify-signatures \
+		--allowed-signers "$TMP/allowed" && expect_rc 0 &&
+	expect_contains "$out" "Good signature by '\''ops@example.org'\''" &&
+	expect_contains "$out" "Apply complete"'
+
+test_expect 'a commit signed by a key not in the allowed signers is refused' '
+	vm_yaml 512MiB >"$W/infra/vms.yaml" &&
+	git -C "$W" add -A &&
+	signed_commit bad -m "signed by a stranger" &&
+	git -C "$W" push -q -f "$R" main &&
+	C4=$(git -C "$W" rev-parse HEAD) &&
+	run_vf sync "$R" --path infra --state-dir "$S2" --auto-approve --verify-signatures \
+		--allowed-signers "$TMP/allowed" && expect_rc 1 &&
+	expect_contains "$err" "commit $C4 is refused: its key is not in the allowed signers file" &&
+	expect_not_contains "$out" "Apply complete"'
+
+# ---- the same checks for plan, apply and destroy --git ----------------------
+CS=$(git -C "$W" log --format=%H -n 1 --grep "^signed: 256 MiB")
+S3="$TMP/state3"
+S4="$TMP/state4"
+
+test_expect 'plan --git --verify-signatures refuses an unsigned commit, and records nothing' '
+	run_vf plan --git "$R@$C2" --path infra --state-dir "$S3" --verify-signatures \
+		--allowed-signers "$TMP/allowed" && expect_rc 1 &&
+	expect_contains "$err" "virtform plan: error: commit $C2 is not signed, and --verify-signatures is given" &&
+	expect_contains "$err" "; nothing was changed" &&
+	expect_not_contains "$out" "vm.v" &&
+	[ ! -e "$S3/git-log.jsonl" ]'
+
+test_expect 'plan --git --verify-signatures accepts a signed commit; with --json stdout stays JSON' '
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S3" --verify-signatures \
+		--allowed-signers "$TMP/allowed" && expect_rc 0 &&
+	expect_contains "$(echo "$out" | head -n 1)" "Good signature by '\''ops@example.org'\''" &&
+	expect_contains "$out" "create  vm.v on fake" &&
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S3" --verify-signatures \
+		--allowed-signers "$TMP/allowed" --json && expect_rc 0 &&
+	expect_contains "$err" "Good signature by '\''ops@example.org'\''" &&
+	echo "$out" | python3 -c "import json,sys; json.load(sys.stdin)"'
+
+test_expect 'a plan saved with --verify-signatures verifies its commit again at apply' '
+	cp "$TMP/allowed" "$TMP/allowed3" &&
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S3" --verify-signatures \
+		--allowed-signers "$TMP/allowed3" -out "$TMP/s.vfplan" && expect_rc 0 &&
+	python3 -c "import json,sys; g=json.load(open(sys.argv[1]))[\"config\"][\"git\"]; assert g[\"allowed_signers\"].endswith(\"/allowed3\") and g[\"allow_rewind\"] is False, g" "$TMP/s.vfplan" &&
+	run_vf apply "$TMP/s.vfplan" --allow-rewind && expect_rc 1 &&
+	expect_contains "$err" "--allow-rewind cannot be given with the saved plan" &&
+	: >"$TMP/allowed3" &&
+	run_vf apply "$TMP/s.vfplan" && expect_rc 1 &&
+	expect_contains "$err" "virtform apply: error: commit $CS is refused:" &&
+	expect_not_contains "$out" "created" &&
+	tail -n 1 "$S3/git-log.jsonl" | grep -q "\"outcome\":\"refused\"" &&
+	cp "$TMP/allowed" "$TMP/allowed3" &&
+	run_vf apply "$TMP/s.vfplan" && expect_rc 0 &&
+	expect_contains "$out" "Good signature by '\''ops@example.org'\''" &&
+	expect_contains "$out" "vm.v on fake: created" &&
+	tail -n 1 "$S3/git-log.jsonl" | grep -q "\"commit\":\"$CS\".*\"outcome\":\"applied\""'
+
+test_expect 'apply --git refuses a rewind (the log of applied commits) unless --allow-rewind' '
+	run_vf apply --git "$R@$C2" --path infra --state-dir "$S4" --auto-approve && expect_rc 0 &&
+	run_vf plan --git "$R@$C1" --path infra --state-dir "$S4" && expect_rc 1 &&
+	expect_contains "$err" "virtform plan: error: ref $C1 moved backwards" &&
+	run_vf apply --git "$R@$C1" --path infra --state-dir "$S4" --auto-approve && expect_rc 1 &&
+	expect_contains "$err" "virtform apply: error: ref $C1 moved backwards: $C2 (the last commit applied) is not an ancestor of $C1; give --allow-rewind to apply it; nothing was changed" &&
+	expect_not_contains "$out" "Apply complete" &&
+	[ "$(grep -c "\"outcome\":\"refused\"" "$S4/git-log.jsonl")" -eq 1 ] &&
+	tail -n 1 "$S4/git-log.jsonl" | grep -q "\"command\":\"apply\"" &&
+	run_vf apply --git "$R@$C1" --path infra --state-dir "$S4" --auto-approve --allow-rewind &&
+	expect_rc 0 &&
+	expect_contains "$out" "Rewind allowed: $C2 (the last commit applied) is not an ancestor of $C1." &&
+	expect_contains "$out" "Apply complete" &&
+	tail -n 1 "$S4/git-log.jsonl" | grep -q "\"commit\":\"$C1\".*\"outcome\":\"applied\""'
+
+test_expect 'destroy --git takes the checks too; without --git they are refused' '
+	run_vf destroy --git "$R@$C2" --path infra --state-dir "$S4" --auto-approve \
+		--verify-signatures --allowed-signers "$TMP/allowed" && expect_rc 1 &&
+	expect_contains "$err" "virtform destroy: error: commit $C2 is not signed" &&
+	expect_not_contains "$out" "Destroy complete" &&
+	run_vf plan "$W/infra" --allow-rewind && expect_rc 1 &&
+	expect_contains "$err" "--allow-rewind checks a commit from git: give --git REPO[@REF] too" &&
+	run_vf apply --git "$R" --path infra --state-dir "$S4" --allowed-signers "$TMP/allowed" &&
+	expect_rc 1 && expect_contains "$err" "--allowed-signers is used with --verify-signatures"'
+
+test_done

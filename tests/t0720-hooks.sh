@@ -1,0 +1,200 @@
+#!/bin/sh
+# The git hooks (docs/gitops.md, Hooks): `virtform hooks install` writes
+# them, `virtform hook NAME` runs them.  Bare repositories made here,
+# pushes and commits with the git CLI (test scaffolding; virtform reads the
+# repositories with libgit2): pre-receive rejects invalid, unsigned,
+# rewinding and deleting pushes to protected refs (reading the pushed
+# objects from git's quarantine), post-receive syncs what it accepted,
+# pre-commit checks the index, not the work tree.  No lab: the host is
+# libvirt's in-process test driver.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/git-lib.sh"
+
+git_fixture repo infra
+# virtform run by the hooks is the one under test
+VF=$(cd "$(dirname "$VIRTFORM")" && pwd)/$(basename "$VIRTFORM")
+commit() { git -C "$W" add -A && git -C "$W" commit -q --no-verify -m "$1"; }
+
+test_expect 'hooks install --server writes pre-receive and post-receive' '
+	run_vf hooks install --server "$R" --state-dir "$S" --path infra --auto-approve &&
+	expect_rc 0 &&
+	expect_contains "$out" "Installed $R/hooks/pre-receive" &&
+	expect_contains "$out" "Installed $R/hooks/post-receive" &&
+	[ "$(stat -c %a "$R/hooks/pre-receive")" = 755 ] &&
+	[ "$(stat -c %a "$R/hooks/post-receive")" = 755 ] &&
+	[ ! -e "$R/hooks/pre-commit" ] &&
+	grep -qx "# virtform-hook: pre-receive .*" "$R/hooks/pre-receive" &&
+	grep -qx "exec '\''$VF'\'' '\''hook'\'' '\''pre-receive'\'' '\''--path'\'' '\''infra'\''" "$R/hooks/pre-receive" &&
+	grep -qx "exec '\''$VF'\'' '\''hook'\'' '\''post-receive'\'' '\''--path'\'' '\''infra'\'' '\''--state-dir'\'' '\''$S'\'' '\''--auto-approve'\''" "$R/hooks/post-receive"'
+
+test_expect 'install refuses a hook it did not write, and options without --server' '
+	printf "#!/bin/sh\nexit 0\n" >"$W/.git/hooks/pre-commit" &&
+	run_vf hooks install "$W" --path infra && expect_rc 1 &&
+	expect_contains "$err" "'\''$W/.git/hooks/pre-commit'\'' exists and was not written by virtform" &&
+	grep -q "^exit 0" "$W/.git/hooks/pre-commit" &&
+	run_vf hooks install "$W" --state-dir "$S" && expect_rc 1 &&
+	expect_contains "$err" "give --server too" &&
+	run_vf hooks install --server "$R" && expect_rc 1 &&
+	expect_contains "$err" "--server needs --state-dir DIR" &&
+	run_vf hooks install "$TMP" && expect_rc 1 &&
+	expect_contains "$err" "is not a git repository"'
+
+vm_yaml 64MiB >"$W/infra/vms.yaml" && commit "v with 64 MiB"
+C1=$(git -C "$W" rev-parse HEAD)
+test_expect 'a valid push is accepted and synced by post-receive' '
+	push "$R" main && expect_rc 0 &&
+	expect_contains "$err" "remote: virtform pre-receive: refs/heads/main: 1 new commit checked: ok" &&
+	expect_contains "$err" "remote: commit $C1 v with 64 MiB" &&
+	expect_contains "$err" "remote: Apply complete: 1 created" &&
+	[ "$(head_of main)" = "$C1" ] &&
+	run_vf log --state-dir "$S" && expect_rc 0 &&
+	expect_contains "$out" "applied    v with 64 MiB"'
+
+bad_yaml >"$W/infra/vms.yaml" && commit "broken memory"
+CB=$(git -C "$W" rev-parse --short=7 HEAD)
+test_expect 'an invalid commit is rejected with its errors; the ref does not move' '
+	push "$R" main && expect_rc 1 &&
+	expect_contains "$err" "remote: $CB:infra/vms.yaml:4:32: error: vm '\''x'\'': memory '\''2G'\'' needs a binary unit" &&
+	expect_contains "$err" "remote: virtform pre-receive: error: refs/heads/main: rejected: 1 of 1 new commit refused" &&
+	expect_contains "$err" "pre-receive hook declined" &&
+	expect_not_contains "$err" "Apply complete" &&
+	[ "$(head_of main)" = "$C1" ]'
+
+test_expect 'every new commit is checked, not only the tip' '
+	vm_yaml 96MiB >"$W/infra/vms.yaml" && commit "fixed on top" &&
+	push "$R" main && expect_rc 1 &&
+	expect_contains "$err" "remote: $CB:infra/vms.yaml:4:32: error:" &&
+	expect_contains "$err" "rejected: 1 of 2 new commits refused" &&
+	[ "$(head_of main)" = "$C1" ]'
+git -C "$W" reset -q --hard "$C1"
+
+git -C "$W" checkout -q -b wip && bad_yaml >"$W/infra/vms.yaml" && commit "wip: broken"
+CW=$(git -C "$W" rev-parse HEAD)
+test_expect 'an unprotected branch takes anything; moving main onto it is checked' '
+	push "$R" wip && expect_rc 0 && [ "$(head_of wip)" = "$CW" ] &&
+	push "$R" wip:main && expect_rc 1 &&
+	expect_contains "$err" "error: refs/heads/main: rejected" &&
+	[ "$(head_of main)" = "$C1" ]'
+git -C "$W" checkout -q main
+
+vm_yaml 128MiB >"$W/infra/vms.yaml" && commit "v to 128 MiB"
+C2=$(git -C "$W" rev-parse HEAD)
+test_expect 'a second valid push is synced' '
+	push "$R" main && expect_rc 0 && [ "$(head_of main)" = "$C2" ] &&
+	expect_contains "$err" "remote: commit $C2 v to 128 MiB" &&
+	expect_contains "$err" "remote: Apply complete"'
+git -C "$W" reset -q --hard "$C1"
+vm_yaml 80MiB >"$W/infra/vms.yaml" && commit "rewritten history"
+test_expect 'a force push (rewind) and a deletion of main are refused' '
+	push -f "$R" main && expect_rc 1 &&
+	expect_contains "$err" "error: refs/heads/main is protected: $(echo $(git -C "$W" rev-parse HEAD) | cut -c1-7) is not a descendant of $(echo $C2 | cut -c1-7)" &&
+	[ "$(head_of main)" = "$C2" ] &&
+	push "$R" :main && expect_rc 1 &&
+	expect_contains "$err" "error: refs/heads/main is protected: it cannot be deleted" &&
+	[ "$(head_of main)" = "$C2" ]'
+git -C "$W" reset -q --hard "$C2"
+
+git -C "$R" config --add virtform.protectedRefs "refs/heads/prod-*"
+git -C "$W" checkout -q -b prod-1 && bad_yaml >"$W/infra/vms.yaml" && commit "prod: broken"
+test_expect 'virtform.protectedRefs in the repository chooses the protected refs' '
+	push "$R" prod-1 && expect_rc 1 &&
+	expect_contains "$err" "error: refs/heads/prod-1: rejected" &&
+	[ "$(head_of prod-1)" = none ] &&
+	push "$R" prod-1:main && expect_rc 0 &&
+	expect_not_contains "$err" "virtform post-receive" &&
+	push -f "$R" "$C2:refs/heads/main" && expect_rc 0'
+git -C "$R" config --unset-all virtform.protectedRefs
+git -C "$W" checkout -q main
+
+vm_yaml 64MiB test:///no/such/file.xml >"$W/infra/vms.yaml" && commit "a host that is not there"
+C3=$(git -C "$W" rev-parse HEAD)
+test_expect 'a failed sync keeps the push and says so loudly' '
+	push "$R" main && expect_rc 0 &&
+	expect_contains "$err" "remote: virtform post-receive: error: the sync of refs/heads/main at $(echo $C3 | cut -c1-7) FAILED" &&
+	expect_contains "$err" "the push is kept" &&
+	[ "$(head_of main)" = "$C3" ]'
+
+ssh_key good && allow_key good
+R2="$TMP/signed.git"
+git init -q --bare "$R2"
+# a new history for the signed repository: one commit
+git -C "$W" checkout -q --orphan signed && vm_yaml 64MiB >"$W/infra/vms.yaml" && commit "unsigned"
+CU=$(git -C "$W" rev-parse --short=7 HEAD)
+
+test_expect 'with --verify-signatures an unsigned push is refused, a signed one accepted' '
+	run_vf hooks install --server "$R2" --state-dir "$TMP/state2" --path infra \
+		--verify-signatures --allowed-signers "$TMP/allowed" && expect_rc 0 &&
+	grep -q "'\''--allowed-signers'\'' '\''$TMP/allowed'\''" "$R2/hooks/pre-receive" &&
+	push "$R2" signed:main && expect_rc 1 &&
+	expect_contains "$err" "remote: virtform pre-receive: error: $CU: commit '\''unsigned'\'' is not signed" &&
+	[ -z "$(git -C "$R2" for-each-ref)" ] &&
+	signed_commit good --no-verify --amend -m "signed" &&
+	CS=$(git -C "$W" rev-parse HEAD) &&
+	push "$R2" signed:main && expect_rc 0 &&
+	expect_contains "$err" "remote: Good signature by '\''ops@example.org'\''" &&
+	expect_contains "$err" "remote: commit $CS signed" &&
+	[ "$(git -C "$R2" rev-parse main)" = "$CS" ]'
+
+test_expect 'post-receive without --auto-approve only plans' '
+	R3="$TMP/plan.git" && git init -q --bare "$R3" &&
+	run_vf hooks install --server "$R3" --state-dir "$TMP/state3" --path infra &&
+	expect_rc 0 &&
+	push "$R3" signed:main && expect_rc 0 &&
+	expect_contains "$err" "virtform sync --plan-only" &&
+	expect_contains "$err" "remote: Plan: 1 to create" &&
+	expect_not_contains "$err" "Apply complete"'
+
+test_expect 'hook: a bad hook name or option is an error' '
+	run_vf hook pre-push && expect_rc 1 &&
+	expect_contains "$err" "unknown hook '\''pre-push'\''" &&
+	run_vf hook pre-receive --verify-signatures && expect_rc 1 &&
+	expect_contains "$err" "--verify-signatures needs --allowed-signers FILE"'
+
+# ---- pre-commit ------------------------------------------------------------------
+git -C "$W" checkout -q -f main && git -C "$W" reset -q --hard "$C1"
+
+test_expect 'hooks install (no --server) writes pre-commit, --force replaces a foreign one' '
+	run_vf hooks install "$W" --path infra --force && expect_rc 0 &&
+	expect_contains "$out" "Installed $W/.git/hooks/pre-commit" &&
+	grep -qx "exec '\''$VF'\'' '\''hook'\'' '\''pre-commit'\'' '\''--path'\'' '\''infra'\''" "$W/.git/hooks/pre-commit" &&
+	run_vf hooks install "$W" --path infra && expect_rc 0'
+
+test_expect 'pre-commit refuses an invalid staged config even when the work tree is fixed' '
+	bad_yaml >"$W/infra/vms.yaml" && git -C "$W" add infra/vms.yaml &&
+	vm_yaml 64MiB >"$W/infra/vms.yaml" &&
+	(cd "$W" && git commit -q -m "staged is broken") >"$TMP/.out" 2>"$TMP/.err"; rc=$?; err=$(cat "$TMP/.err") &&
+	[ "$rc" -ne 0 ] &&
+	expect_contains "$err" ":0:infra/vms.yaml:4:32: error: vm '\''x'\'': memory '\''2G'\''" &&
+	expect_contains "$err" "virtform pre-commit: error: the staged configuration is invalid" &&
+	[ "$(git -C "$W" rev-parse HEAD)" = "$C1" ]'
+
+test_expect 'pre-commit accepts a valid staged config' '
+	vm_yaml 72MiB >"$W/infra/vms.yaml" && git -C "$W" add infra/vms.yaml &&
+	(cd "$W" && git commit -q -m "valid") >"$TMP/.out" 2>"$TMP/.err"; rc=$?; err=$(cat "$TMP/.err") &&
+	[ "$rc" -eq 0 ] && expect_rc 0 &&
+	[ "$(git -C "$W" rev-parse HEAD)" != "$C1" ]'
+
+test_expect 'validate --staged: text and JSON, --path a file, errors' '
+	cd "$W" &&
+	run_vf validate --staged --path infra && expect_rc 0 &&
+	expect_contains "$out" "ok: 1 hosts, 0 networks, 0 storage domains, 1 vms" &&
+	run_vf validate --staged --path infra/vms.yaml --json && expect_rc 0 &&
+	expect_contains "$out" "\"valid\": true" &&
+	run_vf validate --staged && expect_rc 1 &&
+	expect_contains "$err" "(staged): error: no staged *.yaml or *.yml files in the root" &&
+	run_vf validate --staged "$W/infra" && expect_rc 1 &&
+	expect_contains "$err" "--staged reads the index of the current repository" &&
+	cd "$R" && run_vf validate --staged && expect_rc 1 &&
+	expect_contains "$err" "is a bare repository: it has no staged files"'
+
+test_expect 'the templates in contrib/hooks parse, carry the marker, and run' '
+	for h in pre-commit pre-receive post-receive; do
+		sh -n "$TOP/contrib/hooks/$h" && grep -q "^# virtform-hook: $h " "$TOP/contrib/hooks/$h" &&
+		[ -x "$TOP/contrib/hooks/$h" ] || return 1
+	done &&
+	cd "$W" && VIRTFORM="$VF" sh "$TOP/contrib/hooks/pre-commit" >"$TMP/.out" 2>"$TMP/.err" &&
+	bad_yaml >"$W/infra/vms.yaml" && git -C "$W" add infra/vms.yaml &&
+	! VIRTFORM="$VF" sh "$TOP/contrib/hooks/pre-commit" >"$TMP/.out" 2>"$TMP/.err" &&
+	grep -q "virtform pre-commit: error: the staged configuration is invalid" "$TMP/.err"'
+
+test_done
