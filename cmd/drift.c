@@ -8,12 +8,14 @@
  * with its cause — what an operator needs to know before deciding whether
  * to converge or to go and ask who touched the host:
  *
- *   changed_outside   a domain whose marker's spec hash still matches the
- *                     configuration but whose fields do not: someone
- *                     changed it after virtform last wrote it
+ *   changed_outside   the spec hash virtform wrote the object with (a
+ *                     domain's marker; a network's, pool's or volume's
+ *                     state record) still matches the configuration but
+ *                     the fields do not: someone changed it after virtform
+ *                     last wrote it (plan.c: changed_outside, a->drift)
  *   not_applied       the object differs because the configuration moved
- *                     on and was not applied yet (for networks, pools and
- *                     volumes, which carry no spec hash, any difference)
+ *                     on and was not applied yet (or it was last written
+ *                     by a virtform that kept no spec hash for it)
  *   missing           not on its host, but the state says virtform made it:
  *                     deleted outside virtform
  *   not_created       not on its host, never made (not applied yet)
@@ -151,18 +153,6 @@ static void report_release(struct drift_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Did virtform write this domain as the configuration has it now? */
-static bool spec_unchanged(const struct vf_action *a)
-{
-	const char *d, *o;
-
-	if (a->kind != VF_KIND_VM || !a->desired || !a->observed)
-		return false;
-	d = a->desired->u.vm.marker.spec_hash;
-	o = a->observed->u.vm.marker.spec_hash;
-	return d && o && !strcmp(d, o);
-}
-
 static enum drift_cause action_cause(const struct run *run, const struct vf_action *a,
 				     const char **note)
 {
@@ -181,7 +171,7 @@ static enum drift_cause action_cause(const struct run *run, const struct vf_acti
 		return DRIFT_MISSING;
 	case VF_ACTION_UPDATE:
 	case VF_ACTION_REPLACE:
-		return a->drift || spec_unchanged(a) ? DRIFT_CHANGED_OUTSIDE : DRIFT_NOT_APPLIED;
+		return a->drift ? DRIFT_CHANGED_OUTSIDE : DRIFT_NOT_APPLIED;
 	case VF_ACTION_DELETE:
 		return DRIFT_NOT_IN_CONFIG;
 	default:

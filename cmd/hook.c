@@ -42,10 +42,12 @@
 static const char usage[] =
 	"usage: virtform hook pre-commit  [--path SUBDIR]\n"
 	"       virtform hook pre-receive [--ref PATTERN]... [--path SUBDIR] [--allow-rewind]\n"
-	"                                 [--verify-signatures --allowed-signers FILE]\n"
+	"                                 [--verify-signatures [--allowed-signers FILE]\n"
+	"                                                      [--gpg-keyring FILE]]\n"
 	"       virtform hook post-receive --state-dir DIR [--ref PATTERN]... [--path SUBDIR]\n"
 	"                                 [--auto-approve] [--secret-key FILE] [--allow-rewind]\n"
-	"                                 [--verify-signatures --allowed-signers FILE]\n"
+	"                                 [--verify-signatures [--allowed-signers FILE]\n"
+	"                                                      [--gpg-keyring FILE]]\n"
 	"\n"
 	"Run by the git hooks 'virtform hooks install' writes (docs/gitops.md, Hooks).\n"
 	"\n"
@@ -53,7 +55,7 @@ static const char usage[] =
 	"refuses the commit when it is invalid.  pre-receive reads 'OLD NEW REF'\n"
 	"lines on stdin and, for each protected ref, refuses a deletion, a rewind\n"
 	"(unless --allow-rewind) and every new commit whose configuration is\n"
-	"invalid or, with --verify-signatures, not signed by an allowed SSH key.\n"
+	"invalid or, with --verify-signatures, not signed by a trusted key.\n"
 	"post-receive syncs the pushed commit of each protected ref from this\n"
 	"repository (virtform sync), with --plan-only unless --auto-approve.\n"
 	"\n"
@@ -65,7 +67,8 @@ static const char usage[] =
 	"      --path SUBDIR         the directory or YAML file of the configuration\n"
 	"      --allow-rewind        accept a non-fast-forward of a protected ref\n"
 	"      --verify-signatures   every new commit must be signed by a key of\n"
-	"      --allowed-signers FILE  (OpenSSH allowed signers)\n"
+	"      --allowed-signers FILE  (OpenSSH allowed signers) or of\n"
+	"      --gpg-keyring FILE    (OpenPGP public keys)\n"
 	"      --state-dir DIR       post-receive: the state directory of the sync\n"
 	"      --auto-approve        post-receive: apply; without it, plan only\n"
 	"      --secret-key FILE     post-receive: the key of sealed values\n"
@@ -89,6 +92,7 @@ enum {
 	HOOK_OPT_ALLOW_REWIND,
 	HOOK_OPT_VERIFY,
 	HOOK_OPT_ALLOWED_SIGNERS,
+	HOOK_OPT_GPG_KEYRING,
 	HOOK_OPT_STATE_DIR,
 	HOOK_OPT_AUTO_APPROVE,
 	HOOK_OPT_SECRET_KEY,
@@ -98,7 +102,8 @@ struct hook_opts {
 	const char *name;                /* "pre-receive", ... */
 	const char **refs;               /* --ref, argv pointers */
 	size_t n_refs, alloc_refs;
-	const char *path, *allowed_signers, *state_dir, *secret_key;
+	const char *path, *state_dir, *secret_key;
+	struct vf_git_trust trust;       /* --allowed-signers, --gpg-keyring */
 	bool allow_rewind, verify, auto_approve;
 };
 
@@ -247,19 +252,13 @@ static int check_commit(const struct hook_opts *h, struct vf_git_repo *r, const 
 		return -1;
 	}
 	if (h->verify) {
-		char *sig = NULL, *payload = NULL, *principal = NULL;
-		size_t len;
-		int found = vf_git_signature(r, &c, &sig, &payload, &len, &error);
-		if (found < 0) {
-			say(h, "error: %s: %s", c.short_sha, error);
+		char *principal = NULL;
+		int found = vf_git_verify_commit(r, &c, &h->trust, &principal, &error);
+		if (!found) {
+			say(h, "error: %s: commit '%s' is not signed; %s (or commit --amend -S) and "
+			    "push again", c.short_sha, c.subject, vf_git_sign_hint(&h->trust));
 			rc = -1;
-		} else if (!found) {
-			say(h, "error: %s: commit '%s' is not signed; sign it with a key of the "
-			    "allowed signers (git -c gpg.format=ssh commit -S, or commit --amend "
-			    "-S) and push again", c.short_sha, c.subject);
-			rc = -1;
-		} else if (vf_git_verify_ssh(sig, payload, len, h->allowed_signers, &principal,
-					     &error) < 0) {
+		} else if (found < 0) {
 			say(h, "error: %s: commit '%s' is refused: %s", c.short_sha, c.subject,
 			    error);
 			rc = -1;
@@ -267,8 +266,6 @@ static int check_commit(const struct hook_opts *h, struct vf_git_repo *r, const 
 		free(error);
 		error = NULL;
 		free(principal);
-		free(sig);
-		free(payload);
 	}
 	if (vf_git_read_files(r, &c, h->path, &files, &error) < 0) {
 		say(h, "error: %s: %s", c.short_sha, error);
@@ -398,10 +395,15 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 		argv[argc++] = h->path;
 	}
 	argv[argc++] = h->auto_approve ? "--auto-approve" : "--plan-only";
-	if (h->verify) {
+	if (h->verify)
 		argv[argc++] = "--verify-signatures";
+	if (h->trust.allowed_signers) {
 		argv[argc++] = "--allowed-signers";
-		argv[argc++] = h->allowed_signers;
+		argv[argc++] = h->trust.allowed_signers;
+	}
+	if (h->trust.gpg_keyring) {
+		argv[argc++] = "--gpg-keyring";
+		argv[argc++] = h->trust.gpg_keyring;
 	}
 	if (h->allow_rewind)
 		argv[argc++] = "--allow-rewind";
@@ -495,6 +497,7 @@ static int hook_run(int argc, char **argv)
 		{ "allow-rewind", no_argument, NULL, HOOK_OPT_ALLOW_REWIND },
 		{ "verify-signatures", no_argument, NULL, HOOK_OPT_VERIFY },
 		{ "allowed-signers", required_argument, NULL, HOOK_OPT_ALLOWED_SIGNERS },
+		{ "gpg-keyring", required_argument, NULL, HOOK_OPT_GPG_KEYRING },
 		{ "state-dir", required_argument, NULL, HOOK_OPT_STATE_DIR },
 		{ "auto-approve", no_argument, NULL, HOOK_OPT_AUTO_APPROVE },
 		{ "secret-key", required_argument, NULL, HOOK_OPT_SECRET_KEY },
@@ -515,7 +518,8 @@ static int hook_run(int argc, char **argv)
 		case HOOK_OPT_PATH: h.path = optarg; break;
 		case HOOK_OPT_ALLOW_REWIND: h.allow_rewind = true; break;
 		case HOOK_OPT_VERIFY: h.verify = true; break;
-		case HOOK_OPT_ALLOWED_SIGNERS: h.allowed_signers = optarg; break;
+		case HOOK_OPT_ALLOWED_SIGNERS: h.trust.allowed_signers = optarg; break;
+		case HOOK_OPT_GPG_KEYRING: h.trust.gpg_keyring = optarg; break;
 		case HOOK_OPT_STATE_DIR: h.state_dir = optarg; break;
 		case HOOK_OPT_AUTO_APPROVE: h.auto_approve = true; break;
 		case HOOK_OPT_SECRET_KEY: h.secret_key = optarg; break;
@@ -532,10 +536,10 @@ static int hook_run(int argc, char **argv)
 				     "post-receive");
 		goto out;
 	}
-	if (h.verify != (h.allowed_signers != NULL)) {
+	if (h.verify != (h.trust.allowed_signers || h.trust.gpg_keyring)) {
 		vf_cmd_error(&vf_cmd_hook, "%s", h.verify ? "--verify-signatures needs "
-			     "--allowed-signers FILE" : "--allowed-signers is used with "
-			     "--verify-signatures");
+			     "--allowed-signers FILE and/or --gpg-keyring FILE" : "--allowed-signers "
+			     "and --gpg-keyring are used with --verify-signatures");
 		goto out;
 	}
 	h.name = argv[optind];

@@ -34,7 +34,8 @@
 static const char usage[] =
 	"usage: virtform hooks install [--server] [REPO] [--path SUBDIR] [--ref PATTERN]...\n"
 	"                              [--state-dir DIR] [--auto-approve] [--secret-key FILE]\n"
-	"                              [--verify-signatures --allowed-signers FILE]\n"
+	"                              [--verify-signatures [--allowed-signers FILE]\n"
+	"                                                   [--gpg-keyring FILE]]\n"
 	"                              [--allow-rewind] [--force]\n"
 	"\n"
 	"Write virtform's git hooks into REPO (default: the repository of the\n"
@@ -54,7 +55,8 @@ static const char usage[] =
 	"      --auto-approve        post-receive applies; without it, it only plans\n"
 	"      --secret-key FILE     the key of sealed values, for the sync\n"
 	"      --verify-signatures   pushed commits must be signed by a key of\n"
-	"      --allowed-signers FILE  (OpenSSH allowed signers)\n"
+	"      --allowed-signers FILE  (OpenSSH allowed signers) or of\n"
+	"      --gpg-keyring FILE    (OpenPGP public keys)\n"
 	"      --allow-rewind        accept force pushes to protected refs\n"
 	"      --force               overwrite hooks virtform did not write\n"
 	"  -h, --help                show this help\n"
@@ -79,6 +81,7 @@ enum {
 	HOOKS_OPT_SECRET_KEY,
 	HOOKS_OPT_VERIFY,
 	HOOKS_OPT_ALLOWED_SIGNERS,
+	HOOKS_OPT_GPG_KEYRING,
 	HOOKS_OPT_ALLOW_REWIND,
 	HOOKS_OPT_FORCE,
 };
@@ -190,12 +193,14 @@ static int hooks_run(int argc, char **argv)
 		{ "secret-key", required_argument, NULL, HOOKS_OPT_SECRET_KEY },
 		{ "verify-signatures", no_argument, NULL, HOOKS_OPT_VERIFY },
 		{ "allowed-signers", required_argument, NULL, HOOKS_OPT_ALLOWED_SIGNERS },
+		{ "gpg-keyring", required_argument, NULL, HOOKS_OPT_GPG_KEYRING },
 		{ "allow-rewind", no_argument, NULL, HOOKS_OPT_ALLOW_REWIND },
 		{ "force", no_argument, NULL, HOOKS_OPT_FORCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL, *state_dir = NULL, *secret_key = NULL, *signers = NULL;
+	const char *keyring = NULL;
 	const char **refs = NULL, *repo_arg = ".";
 	size_t n_refs = 0, alloc_refs = 0, i;
 	bool server = false, auto_approve = false, verify = false, rewind = false, force = false;
@@ -221,6 +226,7 @@ static int hooks_run(int argc, char **argv)
 		case HOOKS_OPT_SECRET_KEY: secret_key = optarg; break;
 		case HOOKS_OPT_VERIFY: verify = true; break;
 		case HOOKS_OPT_ALLOWED_SIGNERS: signers = optarg; break;
+		case HOOKS_OPT_GPG_KEYRING: keyring = optarg; break;
 		case HOOKS_OPT_ALLOW_REWIND: rewind = true; break;
 		case HOOKS_OPT_FORCE: force = true; break;
 		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
@@ -243,10 +249,10 @@ static int hooks_run(int argc, char **argv)
 	}
 	if (argc - optind == 2)
 		repo_arg = argv[optind + 1];
-	if (verify != (signers != NULL)) {
+	if (verify != (signers || keyring)) {
 		vf_cmd_error(&vf_cmd_hooks, "%s", verify ? "--verify-signatures needs "
-			     "--allowed-signers FILE" : "--allowed-signers is used with "
-			     "--verify-signatures");
+			     "--allowed-signers FILE and/or --gpg-keyring FILE" : "--allowed-signers "
+			     "and --gpg-keyring are used with --verify-signatures");
 		goto out;
 	}
 	if (server && !state_dir) {
@@ -262,6 +268,11 @@ static int hooks_run(int argc, char **argv)
 	}
 	if (signers && access(signers, R_OK) < 0) {
 		vf_cmd_error(&vf_cmd_hooks, "cannot read the allowed signers '%s': %s", signers,
+			     strerror(errno));
+		goto out;
+	}
+	if (keyring && access(keyring, R_OK) < 0) {
+		vf_cmd_error(&vf_cmd_hooks, "cannot read the GPG keyring '%s': %s", keyring,
 			     strerror(errno));
 		goto out;
 	}
@@ -341,10 +352,17 @@ static int hooks_run(int argc, char **argv)
 		}
 		if (server && rewind)
 			text_word(&t, "--allow-rewind");
-		if (verify) {
+		if (verify)
 			text_word(&t, "--verify-signatures");
+		if (signers) {
 			text_word(&t, "--allowed-signers");
 			abs = absolute(signers);
+			text_word(&t, abs);
+			free(abs);
+		}
+		if (keyring) {
+			text_word(&t, "--gpg-keyring");
+			abs = absolute(keyring);
 			text_word(&t, abs);
 			free(abs);
 		}

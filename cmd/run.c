@@ -48,6 +48,9 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 	case RUN_OPT_ALLOWED_SIGNERS:
 		o->allowed_signers = arg;
 		return 1;
+	case RUN_OPT_GPG_KEYRING:
+		o->gpg_keyring = arg;
+		return 1;
 	case RUN_OPT_ALLOW_REWIND:
 		o->allow_rewind = true;
 		return 1;
@@ -134,11 +137,12 @@ char *run_state_dir(const struct run_opts *o)
 
 int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o)
 {
-	if (o->verify_signatures == (o->allowed_signers != NULL))
+	if (o->verify_signatures == (o->allowed_signers || o->gpg_keyring))
 		return 0;
-	vf_cmd_error(cmd, o->verify_signatures ? "--verify-signatures needs --allowed-signers "
-		     "FILE (OpenSSH's allowed signers format)"
-		     : "--allowed-signers is used with --verify-signatures");
+	vf_cmd_error(cmd, o->verify_signatures ? "--verify-signatures needs the keys it trusts: "
+		     "--allowed-signers FILE (SSH keys, OpenSSH's allowed signers format) "
+		     "and/or --gpg-keyring FILE (OpenPGP keys)"
+		     : "--allowed-signers and --gpg-keyring are used with --verify-signatures");
 	return -1;
 }
 
@@ -356,41 +360,34 @@ static int git_refuse(const struct vf_cmd *cmd, const struct run_opts *o, struct
 	return VF_EXIT_ERROR;
 }
 
-/* The commit's SSH signature by a key of o->allowed_signers. */
+/* The commit's signature by a trusted key (--allowed-signers, --gpg-keyring). */
 static int git_check_signature(const struct vf_cmd *cmd, const struct run_opts *o,
 			       struct run *run)
 {
 	struct git_source *g = run->git;
-	char *sig = NULL, *payload = NULL, *principal = NULL, *error = NULL, *msg;
-	size_t len;
-	int found, rc;
+	struct vf_git_trust trust = { o->allowed_signers, o->gpg_keyring };
+	char *principal = NULL, *error = NULL, *msg;
+	int rc;
 
-	found = vf_git_signature(&g->r, &g->commit, &sig, &payload, &len, &error);
-	if (found < 0) {
-		rc = vf_cmd_error(cmd, "%s", error);
-		free(error);
-		return rc;
-	}
-	if (!found) {
-		msg = xasprintf("commit %s is not signed, and --verify-signatures is given: sign "
-				"it with a key of '%s' (git -c gpg.format=ssh commit -S)",
-				g->commit.sha, o->allowed_signers);
+	switch (vf_git_verify_commit(&g->r, &g->commit, &trust, &principal, &error)) {
+	case 1:
+		fprintf(o->json ? stderr : stdout, "Good signature by '%s'\n", principal);
+		rc = VF_EXIT_OK;
+		break;
+	case 0:
+		msg = xasprintf("commit %s is not signed, and --verify-signatures is given: %s",
+				g->commit.sha, vf_git_sign_hint(&trust));
 		rc = git_refuse(cmd, o, run, msg);
 		free(msg);
-		return rc;
-	}
-	if (vf_git_verify_ssh(sig, payload, len, o->allowed_signers, &principal, &error) < 0) {
+		break;
+	default:
 		msg = xasprintf("commit %s is refused: %s", g->commit.sha, error);
 		rc = git_refuse(cmd, o, run, msg);
 		free(msg);
-	} else {
-		fprintf(o->json ? stderr : stdout, "Good signature by '%s'\n", principal);
-		rc = VF_EXIT_OK;
+		break;
 	}
 	free(error);
 	free(principal);
-	free(sig);
-	free(payload);
 	return rc;
 }
 
@@ -461,16 +458,21 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 		.version = vf_cmd_version_string(),
 		.git_allow_rewind = o->allow_rewind,
 	};
-	char *error = NULL, *signers = NULL;
+	char *error = NULL, *signers = NULL, *keyring = NULL;
 	int rc;
 
-	/* apply FILE verifies again, wherever it runs: the file's absolute path */
-	if (o->verify_signatures) {
+	/* apply FILE verifies again, wherever it runs: the files' absolute paths */
+	if (o->verify_signatures && o->allowed_signers) {
 		signers = realpath(o->allowed_signers, NULL);
 		src.git_allowed_signers = signers ? signers : o->allowed_signers;
 	}
+	if (o->verify_signatures && o->gpg_keyring) {
+		keyring = realpath(o->gpg_keyring, NULL);
+		src.git_gpg_keyring = keyring ? keyring : o->gpg_keyring;
+	}
 	rc = vf_saved_write(file, &src, &error);
 	free(signers);
+	free(keyring);
 	if (rc < 0) {
 		vf_cmd_error(cmd, "%s", error);
 		free(error);
@@ -671,10 +673,15 @@ char *run_plan_command(const struct vf_saved *s, const char *file)
 		}
 		shell_word(&cmd, "--state-dir");
 		shell_word(&cmd, s->state_dir);
-		if (s->git_allowed_signers) {
+		if (s->git_allowed_signers || s->git_gpg_keyring)
 			shell_word(&cmd, "--verify-signatures");
+		if (s->git_allowed_signers) {
 			shell_word(&cmd, "--allowed-signers");
 			shell_word(&cmd, s->git_allowed_signers);
+		}
+		if (s->git_gpg_keyring) {
+			shell_word(&cmd, "--gpg-keyring");
+			shell_word(&cmd, s->git_gpg_keyring);
 		}
 		if (s->git_allow_rewind)
 			shell_word(&cmd, "--allow-rewind");
@@ -750,8 +757,9 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		o->cache_dir = saved.git_cache;
 		o->config_path = o->git;
 		/* the checks plan made, made again on the commit now */
-		o->verify_signatures = saved.git_allowed_signers != NULL;
+		o->verify_signatures = saved.git_allowed_signers || saved.git_gpg_keyring;
 		o->allowed_signers = saved.git_allowed_signers;
+		o->gpg_keyring = saved.git_gpg_keyring;
 		o->allow_rewind = saved.git_allow_rewind;
 		run.config = run_load(cmd, o, &run);
 	} else {

@@ -35,6 +35,7 @@ enum {
 	RUN_OPT_SECRET_KEY,
 	RUN_OPT_VERIFY_SIGNATURES,
 	RUN_OPT_ALLOWED_SIGNERS,
+	RUN_OPT_GPG_KEYRING,
 	RUN_OPT_ALLOW_REWIND,
 };
 
@@ -71,10 +72,12 @@ enum {
  * sync; docs/gitops.md). */
 #define RUN_GIT_CHECK_OPTIONS_HELP                                                  \
 	"      --verify-signatures   with --git: refuse a commit that is not signed by\n" \
-	"                            a key of --allowed-signers FILE (SSH signatures,\n" \
-	"                            checked with ssh-keygen -Y verify; GPG is not\n"   \
-	"                            supported)\n"                                       \
+	"                            a key of --allowed-signers FILE (SSH, checked\n"  \
+	"                            with ssh-keygen -Y verify) or of --gpg-keyring\n" \
+	"                            FILE (OpenPGP, checked with gpgv)\n"              \
 	"      --allowed-signers FILE  OpenSSH allowed signers (ssh-keygen(1))\n"      \
+	"      --gpg-keyring FILE    the trusted OpenPGP public keys (gpg --export\n"  \
+	"                            [-a] KEYID... > FILE)\n"                          \
 	"      --allow-rewind        with --git: accept a commit that is not a\n"      \
 	"                            descendant of the last one applied\n"
 
@@ -90,11 +93,12 @@ enum {
 	RUN_GIT_LONGOPTS,                                                        \
 	{ "help", no_argument, NULL, 'h' }
 
-/* --verify-signatures, --allowed-signers, --allow-rewind (plan, apply,
+/* --verify-signatures, --allowed-signers, --gpg-keyring, --allow-rewind (plan, apply,
  * destroy, sync: the commands that check the commit, o->git_checks). */
 #define RUN_GIT_CHECK_LONGOPTS                                                    \
 	{ "verify-signatures", no_argument, NULL, RUN_OPT_VERIFY_SIGNATURES },   \
 	{ "allowed-signers", required_argument, NULL, RUN_OPT_ALLOWED_SIGNERS }, \
+	{ "gpg-keyring", required_argument, NULL, RUN_OPT_GPG_KEYRING },         \
 	{ "allow-rewind", no_argument, NULL, RUN_OPT_ALLOW_REWIND }
 
 /* What apply, destroy and sync take besides: --auto-approve,
@@ -137,6 +141,7 @@ struct run_opts {
 					  * commit from git (signature, rewind) */
 	bool verify_signatures;          /* --verify-signatures */
 	const char *allowed_signers;     /* --allowed-signers FILE */
+	const char *gpg_keyring;         /* --gpg-keyring FILE */
 	bool allow_rewind;               /* --allow-rewind */
 	bool json;                       /* stdout is one JSON document: notes
 					  * ("Good signature by") go to stderr */

@@ -9,6 +9,9 @@
 # bonding for tests/tcg/run-in-vm (VLAN and bond tests under qemu TCG).
 # openssh-server openssh-client: the lab runs an sshd in each lab host
 # (contrib/lab/lab) and virtform drives remote hosts over ssh.
+# gpgv gpg: virtform verifies OpenPGP-signed commits with gpgv (gpg turns an
+# armored keyring into a binary one); git: the tests make their repositories,
+# commits and pushes with it (virtform itself uses libgit2).
 set -eu
 
 PACKAGES="
@@ -20,6 +23,7 @@ iproute2 util-linux procps time
 python3 python3-jsonschema python3-yaml
 linux-image-amd64 busybox-static xz-utils
 openssh-server openssh-client
+gpgv gpg git
 systemd
 "
 

@@ -195,7 +195,7 @@ static void journal_end(struct exec *x, const struct vf_action *a, bool ok, bool
 	const struct vf_state_entry *old = vf_state_find(x->state, a->address);
 	struct vf_state_entry e;
 	const struct vf_state_entry *left = old;  /* the entry the action leaves */
-	char *error = NULL;
+	char *error = NULL, spec[17];
 
 	x->dirty = true;
 	if (ok && a->type == VF_ACTION_DELETE) {
@@ -208,6 +208,12 @@ static void journal_end(struct exec *x, const struct vf_action *a, bool ok, bool
 		if (a->type == VF_ACTION_UPDATE && old && old->host && a->host &&
 		    !strcmp(old->host, a->host))
 			e.uuid = old->uuid;
+		/* what it is now, so that a later difference can be told to
+		 * come from outside (a domain's marker carries its own) */
+		if (a->kind != VF_KIND_VM && a->desired) {
+			vf_resource_hash(a->desired, spec);
+			e.spec = spec;
+		}
 		left = &e;
 	} else if (!ok && made &&
 		   (!started || a->kind == VF_KIND_VM ||

@@ -387,6 +387,28 @@ static void note_waiting(struct planner *p, const struct vf_resource *d, const c
 	free(list);
 }
 
+/*
+ * Did someone change o since virtform last wrote it as d has it now?  A
+ * domain's marker carries the spec hash it was written with; a network's,
+ * pool's or volume's is in its state record.  Otherwise the difference is
+ * the configuration's: not applied yet.
+ */
+static bool changed_outside(const struct planner *p, const struct vf_resource *d,
+			    const struct vf_resource *o)
+{
+	const struct vf_state_entry *e;
+	char hash[17];
+
+	if (d->kind == VF_KIND_VM)
+		return o->u.vm.marker.spec_hash && d->u.vm.marker.spec_hash &&
+		       !strcmp(o->u.vm.marker.spec_hash, d->u.vm.marker.spec_hash);
+	e = p->state ? vf_state_find(p->state, d->address) : NULL;
+	if (!e || !e->spec)
+		return false;
+	vf_resource_hash(d, hash);
+	return !strcmp(e->spec, hash);
+}
+
 static void plan_existing(struct planner *p, const struct vf_resource *d,
 			  const struct vf_observed_item *it)
 {
@@ -438,6 +460,7 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 			a->reason = vf_arena_strdup(&p->plan->arena, why);
 			free(why);
 		}
+		a->drift = changed_outside(p, d, o);
 		if (d->kind == VF_KIND_NETWORK)
 			check_network_users(p, a);
 		if (d->kind == VF_KIND_VM && d->protect) {
@@ -467,9 +490,7 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 			a->restart = true;
 			a->shutdown_timeout = d->u.vm.shutdown_timeout;
 		}
-		if (d->kind == VF_KIND_VM && o->u.vm.marker.spec_hash && d->u.vm.marker.spec_hash &&
-		    !strcmp(o->u.vm.marker.spec_hash, d->u.vm.marker.spec_hash))
-			a->drift = true;
+		a->drift = changed_outside(p, d, o);
 		if (d->kind == VF_KIND_VOLUME && !d->u.vol.vm && d->u.vol.upload_file)
 			a->live = true;
 	}

@@ -709,6 +709,8 @@ int vf_saved_write(const char *path, const struct vf_saved_source *src, char **e
 		if (src->git_allowed_signers)
 			json_object_set_new(g, "allowed_signers",
 					    json_string(src->git_allowed_signers));
+		if (src->git_gpg_keyring)
+			json_object_set_new(g, "gpg_keyring", json_string(src->git_gpg_keyring));
 		json_object_set_new(g, "allow_rewind", json_boolean(src->git_allow_rewind));
 	}
 	unlink(tmp);   /* left by a crashed run that had our pid */
@@ -822,6 +824,7 @@ void vf_saved_release(struct vf_saved *s)
 	free(s->git_path);
 	free(s->git_cache);
 	free(s->git_allowed_signers);
+	free(s->git_gpg_keyring);
 	free(s->state_dir);
 	free(s->state_project);
 	free(s->project);
@@ -1074,6 +1077,8 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 			s->git_cache = xstrdup(jstr(g, "cache_dir"));
 		if (jstr(g, "allowed_signers"))
 			s->git_allowed_signers = xstrdup(jstr(g, "allowed_signers"));
+		if (jstr(g, "gpg_keyring"))
+			s->git_gpg_keyring = xstrdup(jstr(g, "gpg_keyring"));
 		s->git_allow_rewind = json_is_true(json_object_get(g, "allow_rewind"));
 	}
 	if (!(v = need(s, config, "config", "project", JSON_STRING, error)))

@@ -61,6 +61,7 @@ struct vf_saved_source {
 	const char *version;             /* virtform's version, "0.1.0" */
 	const char *git_allowed_signers; /* from git with --verify-signatures: the
 					  * allowed signers file; NULL: not required */
+	const char *git_gpg_keyring;     /* ... and the GPG keyring; NULL: none */
 	bool git_allow_rewind;           /* from git: --allow-rewind */
 };
 
@@ -82,6 +83,7 @@ struct vf_saved {
 	char *git_allowed_signers;       /* plan --verify-signatures: apply verifies
 					  * the commit again with this file; NULL:
 					  * signatures were not required */
+	char *git_gpg_keyring;           /* plan --gpg-keyring, likewise; NULL: none */
 	bool git_allow_rewind;           /* plan --allow-rewind */
 	char *state_dir;                 /* the state directory plan used */
 	char *state_project;             /* NULL: the state was new */

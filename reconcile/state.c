@@ -41,6 +41,7 @@ static void entry_release(struct vf_state_entry *e)
 	free(e->host);
 	free(e->pool);
 	free(e->uuid);
+	free(e->spec);
 	free(e->pending);
 	free(e->pending_since);
 	memset(e, 0, sizeof(*e));
@@ -81,6 +82,7 @@ void vf_state_put(struct vf_state *s, const struct vf_state_entry *e)
 		.address = NULL, .kind = e->kind, .name = xstrdup(e->name),
 		.host = dup_or_null(e->host), .pool = dup_or_null(e->pool),
 		.uuid = dup_or_null(e->uuid), .protect = e->protect, .keep = e->keep,
+		.spec = dup_or_null(e->spec),
 		.pending = dup_or_null(e->pending),
 		.pending_since = e->pending ? dup_or_null(e->pending_since) : NULL,
 	};
@@ -148,6 +150,7 @@ static int entry_parse(json_t *item, struct vf_state_entry *e)
 	e->uuid = (char *)jstr(item, "uuid");
 	e->protect = json_is_true(json_object_get(item, "protect"));
 	e->keep = json_is_true(json_object_get(item, "keep"));
+	e->spec = (char *)jstr(item, "spec");
 	return e->name && vf_kind_parse(jstr(item, "kind"), &e->kind) == 0 ? 0 : -1;
 }
 
@@ -166,6 +169,8 @@ static void entry_format(json_t *o, const struct vf_state_entry *e)
 		json_object_set_new(o, "protect", json_true());
 	if (e->keep)
 		json_object_set_new(o, "keep", json_true());
+	if (e->spec)
+		json_object_set_new(o, "spec", json_string(e->spec));
 }
 
 static int state_read(struct vf_state *s, char **error)

@@ -42,6 +42,14 @@ struct vf_state_entry {
 	bool protect;            /* vm: protect: true when last applied */
 	bool keep;               /* volume: keep: true when last applied */
 	/*
+	 * A network's, pool's or volume's spec hash (vf_resource_hash, 16 hex)
+	 * as virtform last created or updated it; NULL for VMs (their marker
+	 * carries it) and for records older than it.  When the object differs
+	 * from the configuration while this still matches it, the object
+	 * changed outside virtform (drift).
+	 */
+	char *spec;
+	/*
 	 * The intent journal: the action type ("create", "update", ...) an
 	 * apply began on this object and has not finished; NULL when none.
 	 * Set and journaled before the action starts, cleared when it ends;

@@ -52,3 +52,33 @@ signed_commit() {
 	_key=$1; shift
 	git -C "$W" -c gpg.format=ssh -c user.signingkey="$TMP/$_key" commit -q -S "$@"
 }
+
+# the gpg-agents gpg starts for the test's GNUPGHOMEs end with the test
+at_exit 'for _h in "$TMP/gnupg" "$TMP/gnupg-rev"; do [ ! -d "$_h" ] || gpgconf --homedir "$_h" --kill gpg-agent 2>/dev/null; done'
+
+# gpg_key NAME: an ed25519 OpenPGP signing key "NAME <NAME@example.org>"
+# without a passphrase, in the test's own GNUPGHOME ($TMP/gnupg); its
+# public key exported to $TMP/NAME.gpg (binary) and $TMP/NAME.asc (armored)
+gpg_key() {
+	mkdir -p "$TMP/gnupg" && chmod 700 "$TMP/gnupg" &&
+	GNUPGHOME="$TMP/gnupg" gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+		--quick-gen-key "$1 <$1@example.org>" ed25519 sign never 2>/dev/null &&
+	GNUPGHOME="$TMP/gnupg" gpg --batch --export "$1@example.org" >"$TMP/$1.gpg" &&
+	GNUPGHOME="$TMP/gnupg" gpg --batch --export -a "$1@example.org" >"$TMP/$1.asc"
+}
+# gpg_revoked NAME: $TMP/NAME-revoked.gpg, NAME's public key with its
+# revocation (a copy of the GNUPGHOME revokes it, the test's stays valid)
+gpg_revoked() {
+	rm -rf "$TMP/gnupg-rev" && cp -r "$TMP/gnupg" "$TMP/gnupg-rev" &&
+	_fpr=$(GNUPGHOME="$TMP/gnupg-rev" gpg --batch --with-colons --list-keys "$1@example.org" |
+		awk -F: '$1 == "fpr" { print $10; exit }') &&
+	sed 's/^:-----BEGIN/-----BEGIN/' "$TMP/gnupg-rev/openpgp-revocs.d/$_fpr.rev" >"$TMP/rev.asc" &&
+	GNUPGHOME="$TMP/gnupg-rev" gpg --batch --quiet --import "$TMP/rev.asc" 2>/dev/null &&
+	GNUPGHOME="$TMP/gnupg-rev" gpg --batch --export "$1@example.org" >"$TMP/$1-revoked.gpg"
+}
+# gpg_commit NAME ARGS...: git commit -q -S ARGS... in $W, signed with NAME's OpenPGP key
+gpg_commit() {
+	_name=$1; shift
+	GNUPGHOME="$TMP/gnupg" git -C "$W" -c gpg.format=openpgp \
+		-c user.signingkey="$_name@example.org" commit -q -S "$@"
+}

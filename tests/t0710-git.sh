@@ -135,7 +135,8 @@ test_expect 'an unsigned commit is refused with --verify-signatures, naming it' 
 	expect_contains "$err" "commit $C2 is not signed" &&
 	expect_not_contains "$out" "Apply complete" &&
 	run_vf sync "$R" --path infra --state-dir "$S2" --verify-signatures && expect_rc 1 &&
-	expect_contains "$err" "--verify-signatures needs --allowed-signers FILE"'
+	expect_contains "$err" "--verify-signatures needs the keys it trusts: --allowed-signers FILE" &&
+	expect_contains "$err" "and/or --gpg-keyring FILE"'
 
 test_expect 'a commit signed by an allowed SSH key is applied' '
 	vm_yaml 256MiB >"$W/infra/vms.yaml" &&
@@ -222,6 +223,81 @@ test_expect 'destroy --git takes the checks too; without --git they are refused'
 	run_vf plan "$W/infra" --allow-rewind && expect_rc 1 &&
 	expect_contains "$err" "--allow-rewind checks a commit from git: give --git REPO[@REF] too" &&
 	run_vf apply --git "$R" --path infra --state-dir "$S4" --allowed-signers "$TMP/allowed" &&
-	expect_rc 1 && expect_contains "$err" "--allowed-signers is used with --verify-signatures"'
+	expect_rc 1 && expect_contains "$err" "--allowed-signers and --gpg-keyring are used with --verify-signatures" &&
+	run_vf plan --git "$R" --path infra --state-dir "$S4" --gpg-keyring "$TMP/alice.gpg" &&
+	expect_rc 1 && expect_contains "$err" "are used with --verify-signatures"'
+
+# ---- OpenPGP signatures (gpgv) --------------------------------------------
+gpg_key alice && gpg_key mallory
+S5="$TMP/state5"
+# one commit signed by each key, and one by the allowed SSH key
+vm_yaml 96MiB >"$W/infra/vms.yaml" && git -C "$W" add -A && gpg_commit alice -m "gpg: alice" &&
+	CA=$(git -C "$W" rev-parse HEAD)
+vm_yaml 80MiB >"$W/infra/vms.yaml" && git -C "$W" add -A && gpg_commit mallory -m "gpg: mallory" &&
+	CM=$(git -C "$W" rev-parse HEAD)
+git -C "$W" push -q -f "$R" main
+
+test_expect 'a commit signed by a key of the GPG keyring is applied (binary keyring)' '
+	run_vf plan --git "$R@$CA" --path infra --state-dir "$S5" --verify-signatures \
+		--gpg-keyring "$TMP/alice.gpg" && expect_rc 0 &&
+	fpr=$(GNUPGHOME="$TMP/gnupg" gpg --batch --with-colons --list-keys alice@example.org | awk -F: '"'"'$1 == "fpr" { print $10; exit }'"'"') &&
+	expect_contains "$out" "Good signature by '\''alice <alice@example.org> ($fpr)'\''" &&
+	run_vf apply --git "$R@$CA" --path infra --state-dir "$S5" --verify-signatures \
+		--gpg-keyring "$TMP/alice.gpg" --auto-approve && expect_rc 0 &&
+	expect_contains "$out" "Apply complete"'
+
+test_expect 'an ASCII-armored export works as the keyring; a relative path too' '
+	(cd "$TMP" && run_vf plan --git "$R@$CA" --path infra --state-dir "$S5" \
+		--verify-signatures --gpg-keyring alice.asc && expect_rc 0 &&
+		expect_contains "$out" "Good signature by '\''alice <alice@example.org>")'
+
+test_expect 'a GPG key not in the keyring is refused, naming its key id' '
+	run_vf plan --git "$R@$CM" --path infra --state-dir "$S5" --verify-signatures \
+		--gpg-keyring "$TMP/alice.gpg" && expect_rc 1 &&
+	expect_contains "$err" "commit $CM is refused: its key " &&
+	expect_contains "$err" "is not in the GPG keyring '\''$TMP/alice.gpg'\''" &&
+	expect_not_contains "$out" "vm.v"'
+
+test_expect 'a revoked key is refused although gpgv calls its signature good' '
+	gpg_revoked alice &&
+	run_vf plan --git "$R@$CA" --path infra --state-dir "$S5" --verify-signatures \
+		--gpg-keyring "$TMP/alice-revoked.gpg" && expect_rc 1 &&
+	expect_contains "$err" "commit $CA is refused: it is signed by a revoked key"'
+
+test_expect 'each kind of key needs its own trust: SSH-signed with a keyring only, GPG with signers only' '
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S5" --allow-rewind --verify-signatures \
+		--gpg-keyring "$TMP/alice.gpg" && expect_rc 1 &&
+	expect_contains "$err" "it is signed with an SSH key, and only GPG keys are trusted: give --allowed-signers FILE" &&
+	run_vf plan --git "$R@$CA" --path infra --state-dir "$S5" --allow-rewind --verify-signatures \
+		--allowed-signers "$TMP/allowed" && expect_rc 1 &&
+	expect_contains "$err" "it is signed with GPG, and only SSH keys are trusted: give --gpg-keyring FILE" &&
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S5" --allow-rewind --verify-signatures \
+		--allowed-signers "$TMP/allowed" --gpg-keyring "$TMP/alice.gpg" && expect_rc 0 &&
+	run_vf plan --git "$R@$CA" --path infra --state-dir "$S5" --allow-rewind --verify-signatures \
+		--allowed-signers "$TMP/allowed" --gpg-keyring "$TMP/alice.gpg" && expect_rc 0 &&
+	run_vf plan --git "$R@$C2" --path infra --state-dir "$S5" --allow-rewind --verify-signatures \
+		--allowed-signers "$TMP/allowed" --gpg-keyring "$TMP/alice.gpg" && expect_rc 1 &&
+	expect_contains "$err" "sign it with an allowed SSH key (git -c gpg.format=ssh commit -S) or a key of the GPG keyring (git commit -S)"'
+
+test_expect 'a plan saved with --gpg-keyring records it and verifies again at apply' '
+	cp "$TMP/alice.gpg" "$TMP/k5.gpg" &&
+	run_vf plan --git "$R@$CA" --path infra --state-dir "$S5" --verify-signatures \
+		--gpg-keyring "$TMP/k5.gpg" -out "$TMP/g.vfplan" && expect_rc 0 &&
+	python3 -c "import json,sys; g=json.load(open(sys.argv[1]))[\"config\"][\"git\"]; assert g[\"gpg_keyring\"].endswith(\"/k5.gpg\") and \"allowed_signers\" not in g, g" "$TMP/g.vfplan" &&
+	cp "$TMP/mallory.gpg" "$TMP/k5.gpg" &&
+	run_vf apply "$TMP/g.vfplan" && expect_rc 1 &&
+	expect_contains "$err" "commit $CA is refused: its key " &&
+	cp "$TMP/alice.gpg" "$TMP/k5.gpg" &&
+	run_vf apply "$TMP/g.vfplan" && expect_rc 0 &&
+	expect_contains "$out" "Good signature by '\''alice <alice@example.org>"'
+
+test_expect 'no scratch is left behind, and no GPG home but virtform'"'"'s own is used' '
+	mkdir -p "$TMP/scratch" "$TMP/home5" &&
+	TMPDIR="$TMP/scratch" HOME="$TMP/home5" GNUPGHOME="$TMP/home5/nope" "$VIRTFORM" plan \
+		--git "$R@$CA" --path infra --state-dir "$S5" --verify-signatures \
+		--gpg-keyring "$TMP/alice.asc" >"$TMP/.out" 2>&1 &&
+	grep -q "Good signature by" "$TMP/.out" &&
+	[ -z "$(ls -A "$TMP/scratch")" ] && [ -z "$(ls -A "$TMP/home5")" ] ||
+	{ cat "$TMP/.out"; ls -lAR "$TMP/scratch" "$TMP/home5"; false; }'
 
 test_done

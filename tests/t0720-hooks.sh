@@ -135,6 +135,25 @@ test_expect 'with --verify-signatures an unsigned push is refused, a signed one 
 	expect_contains "$err" "remote: commit $CS signed" &&
 	[ "$(git -C "$R2" rev-parse main)" = "$CS" ]'
 
+test_expect 'hooks with --gpg-keyring: a stranger'"'"'s GPG commit is refused, a trusted one synced' '
+	gpg_key alice && gpg_key mallory &&
+	R4="$TMP/gpg.git" && git init -q --bare "$R4" &&
+	run_vf hooks install --server "$R4" --state-dir "$TMP/state4" --path infra --auto-approve \
+		--verify-signatures --allowed-signers "$TMP/allowed" --gpg-keyring "$TMP/alice.asc" &&
+	expect_rc 0 &&
+	grep -q "'\''--gpg-keyring'\'' '\''$TMP/alice.asc'\''" "$R4/hooks/pre-receive" &&
+	grep -q "'\''--gpg-keyring'\'' '\''$TMP/alice.asc'\''" "$R4/hooks/post-receive" &&
+	git -C "$W" checkout -q --orphan gpg && vm_yaml 48MiB >"$W/infra/vms.yaml" &&
+	git -C "$W" add -A && gpg_commit mallory --no-verify -m "by mallory" &&
+	push "$R4" gpg:main && expect_rc 1 &&
+	expect_contains "$err" "commit '\''by mallory'\'' is refused: its key " &&
+	expect_contains "$err" "is not in the GPG keyring" &&
+	[ -z "$(git -C "$R4" for-each-ref)" ] &&
+	gpg_commit alice --no-verify --amend -m "by alice" &&
+	push "$R4" gpg:main && expect_rc 0 &&
+	expect_contains "$err" "remote: Good signature by '\''alice <alice@example.org>" &&
+	expect_contains "$err" "remote: Apply complete"'
+
 test_expect 'post-receive without --auto-approve only plans' '
 	R3="$TMP/plan.git" && git init -q --bare "$R3" &&
 	run_vf hooks install --server "$R3" --state-dir "$TMP/state3" --path infra &&

@@ -104,14 +104,30 @@ int vf_git_signature(struct vf_git_repo *r, const struct vf_git_commit *c, char 
 		     char **payload, size_t *payload_len, char **error);
 
 /*
- * Check that signature over payload is an SSH signature by a key in the
- * allowed-signers file, with OpenSSH's ssh-keygen -Y find-principals and
- * -Y verify (namespace "git"), run without a shell.  On success *principal
- * (malloc'd) names the signer.  A GPG signature is refused as unsupported.
- * 0 verified, -1 not (with *error).
+ * The keys an operator trusts to sign the commits virtform applies: an
+ * OpenSSH allowed-signers file, an OpenPGP keyring (binary, or an
+ * ASCII-armored export), or both.  At least one is set.
  */
-int vf_git_verify_ssh(const char *signature, const char *payload, size_t payload_len,
-		      const char *allowed_signers, char **principal, char **error);
+struct vf_git_trust {
+	const char *allowed_signers;     /* --allowed-signers FILE, or NULL */
+	const char *gpg_keyring;         /* --gpg-keyring FILE, or NULL */
+};
+
+/*
+ * Is commit c signed by a trusted key?  An SSH signature is checked with
+ * OpenSSH's ssh-keygen -Y find-principals and -Y verify (namespace "git")
+ * against the allowed signers, an OpenPGP one with gpgv against the
+ * keyring alone; both run without a shell (verify.c).  1 verified:
+ * *principal (malloc'd) names the signer ("alice@example.org", "Alice
+ * <alice@example.org> (FINGERPRINT)"); 0 the commit is not signed; -1
+ * refused or not checkable, with *error saying why.
+ */
+int vf_git_verify_commit(struct vf_git_repo *r, const struct vf_git_commit *c,
+			 const struct vf_git_trust *t, char **principal, char **error);
+
+/* How to sign a commit so that t trusts it, for the messages that refuse
+ * an unsigned one ("sign it with ..."). */
+const char *vf_git_sign_hint(const struct vf_git_trust *t);
 
 /* ---- the repository a git hook runs in (providers/git/hook.c) ----------- */
 

@@ -1,21 +1,28 @@
 /*
- * verify.c — a commit's SSH signature checked by OpenSSH (repo.h:
- * vf_git_verify_ssh), the way `git verify-commit` does with
- * gpg.format=ssh:
+ * verify.c — a commit's signature checked against the keys an operator
+ * trusts (repo.h: vf_git_verify_commit), the way `git verify-commit` does:
  *
- *   ssh-keygen -Y find-principals -s SIG -f ALLOWED        -> PRINCIPAL
- *   ssh-keygen -Y verify -f ALLOWED -I PRINCIPAL -n git -s SIG < PAYLOAD
+ *   SSH (gpg.format=ssh), by OpenSSH against an allowed-signers file:
+ *     ssh-keygen -Y find-principals -s SIG -f ALLOWED        -> PRINCIPAL
+ *     ssh-keygen -Y verify -f ALLOWED -I PRINCIPAL -n git -s SIG < PAYLOAD
+ *   OpenPGP, by gpgv against a keyring holding only the trusted keys (an
+ *   ASCII-armored export is turned into a keyring by gpg --dearmor first):
+ *     gpgv --homedir EMPTY --status-fd 1 --keyring KEYRING SIG PAYLOAD
+ *   and only a GOODSIG with a VALIDSIG counts: an expired or revoked key, a
+ *   bad signature, an unknown key are refused, each with its reason.
  *
- * The signature and the payload go to files in a private directory (0700)
- * that is removed afterwards; ssh-keygen runs by fork/exec, its arguments
- * never through a shell.  GPG signatures are refused as not supported:
- * verifying them well needs a keyring policy virtform does not have yet.
+ * The signature, the payload and anything gpg makes go to a private
+ * directory (0700) that is removed afterwards; the tools run by fork/exec,
+ * their arguments never through a shell; gpgv gets an empty home of its
+ * own, so no user's keyring or trust database ever counts.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <ftw.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +30,7 @@
 
 #define SSH_SIG_BEGIN "-----BEGIN SSH SIGNATURE-----"
 #define PGP_SIG_BEGIN "-----BEGIN PGP SIGNATURE-----"
-#define OUTPUT_MAX 8192
+#define OUTPUT_MAX 16384
 
 static int write_file(const char *path, const char *data, size_t len)
 {
@@ -113,47 +120,50 @@ static void one_line(char *s)
 			*s = ';';
 }
 
-int vf_git_verify_ssh(const char *signature, const char *payload, size_t payload_len,
-		      const char *allowed_signers, char **principal, char **error)
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (type == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* A private scratch directory for one verification: its path, or NULL. */
+static char *scratch_make(char **error)
 {
 	const char *tmp = getenv("TMPDIR");
-	char *dir, *sig_path = NULL, *payload_path = NULL, *out = NULL, *line, *save = NULL;
+	char *dir = xasprintf("%s/virtform-verify.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+
+	if (mkdtemp(dir))
+		return dir;
+	*error = xasprintf("cannot create a temporary directory '%s': %s", dir, strerror(errno));
+	free(dir);
+	return NULL;
+}
+
+static void scratch_remove(char *dir)
+{
+	if (!dir)
+		return;
+	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+}
+
+static int verify_ssh(const char *dir, const char *sig_path, const char *payload_path,
+		      const char *allowed_signers, char **principal, char **error)
+{
+	char *out = NULL, *line, *save = NULL;
 	int rc = -1, st;
 
-	*principal = NULL;
-	if (!strncmp(signature, PGP_SIG_BEGIN, strlen(PGP_SIG_BEGIN))) {
-		*error = xstrdup("it is signed with GPG; virtform verifies SSH signatures only "
-				 "(GPG is not supported yet): sign with an SSH key "
-				 "(git -c gpg.format=ssh commit -S)");
-		return -1;
-	}
-	if (strncmp(signature, SSH_SIG_BEGIN, strlen(SSH_SIG_BEGIN))) {
-		*error = xstrdup("its signature is in a format virtform does not know (neither SSH "
-				 "nor GPG)");
-		return -1;
-	}
 	if (access(allowed_signers, R_OK) < 0) {
 		*error = xasprintf("cannot read the allowed signers file '%s': %s", allowed_signers,
 				   strerror(errno));
 		return -1;
 	}
-	dir = xasprintf("%s/virtform-verify.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		*error = xasprintf("cannot create a temporary directory '%s': %s", dir,
-				   strerror(errno));
-		free(dir);
-		return -1;
-	}
-	sig_path = xasprintf("%s/commit.sig", dir);
-	payload_path = xasprintf("%s/commit.payload", dir);
-	if (write_file(sig_path, signature, strlen(signature)) < 0 ||
-	    write_file(payload_path, payload, payload_len) < 0) {
-		*error = xasprintf("cannot write to '%s': %s", dir, strerror(errno));
-		goto out;
-	}
 	{
-		char *argv[] = { "ssh-keygen", "-Y", "find-principals", "-s", sig_path, "-f",
-				 (char *)allowed_signers, NULL };
+		char *argv[] = { "ssh-keygen", "-Y", "find-principals", "-s", (char *)sig_path,
+				 "-f", (char *)allowed_signers, NULL };
 		st = run(argv, NULL, &out);
 	}
 	if (st < 0 || st == 127) {
@@ -171,7 +181,7 @@ int vf_git_verify_ssh(const char *signature, const char *payload, size_t payload
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *vout = NULL;
 		char *argv[] = { "ssh-keygen", "-Y", "verify", "-f", (char *)allowed_signers,
-				 "-I", line, "-n", "git", "-s", sig_path, NULL };
+				 "-I", line, "-n", "git", "-s", (char *)sig_path, NULL };
 		if (!*line)
 			continue;
 		st = run(argv, payload_path, &vout);
@@ -191,14 +201,188 @@ int vf_git_verify_ssh(const char *signature, const char *payload, size_t payload
 		*error = xasprintf("no principal of the allowed signers file '%s' matches its "
 				   "signature", allowed_signers);
 out:
-	if (payload_path)
-		unlink(payload_path);
-	if (sig_path)
-		unlink(sig_path);
-	rmdir(dir);
-	free(payload_path);
-	free(sig_path);
-	free(dir);
 	free(out);
 	return rc;
+}
+
+/* The rest of the status line that starts with "[GNUPG:] KEYWORD ", or NULL. */
+static const char *gpg_status(const char *out, const char *keyword, char *buf, size_t size)
+{
+	char prefix[64];
+	const char *p = out, *end;
+	size_t n;
+
+	snprintf(prefix, sizeof(prefix), "[GNUPG:] %s ", keyword);
+	for (; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, prefix, strlen(prefix)))
+			continue;
+		p += strlen(prefix);
+		end = strchr(p, '\n');
+		n = end ? (size_t)(end - p) : strlen(p);
+		if (n >= size)
+			n = size - 1;
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
+/* Is the file an ASCII-armored OpenPGP block (an export with -a)? */
+static bool armored(const char *path)
+{
+	static const char begin[] = "-----BEGIN PGP";
+	char head[sizeof(begin) - 1];
+	FILE *f = fopen(path, "re");
+	bool yes;
+
+	if (!f)
+		return false;
+	yes = fread(head, 1, sizeof(head), f) == sizeof(head) && !memcmp(head, begin, sizeof(head));
+	fclose(f);
+	return yes;
+}
+
+static int verify_gpg(const char *dir, const char *sig_path, const char *payload_path,
+		      const char *keyring_arg, char **principal, char **error)
+{
+	char *keyring = realpath(keyring_arg, NULL), *home = NULL, *out = NULL;
+	char fpr[256], good[512], bad[512];
+	int rc = -1, st;
+
+	/* gpgv looks a name without a slash up in its home: always a full path */
+	if (!keyring) {
+		*error = xasprintf("cannot read the GPG keyring '%s': %s", keyring_arg,
+				   strerror(errno));
+		return -1;
+	}
+	home = xasprintf("%s/gnupg", dir);
+	if (mkdir(home, 0700) < 0) {
+		*error = xasprintf("cannot create '%s': %s", home, strerror(errno));
+		goto out;
+	}
+	if (armored(keyring)) {
+		char *bin = xasprintf("%s/keyring.gpg", dir);
+		char *argv[] = { "gpg", "--homedir", home, "--batch", "--quiet", "--no-tty",
+				 "--dearmor", "--output", bin, keyring, NULL };
+		st = run(argv, NULL, &out);
+		free(keyring);
+		keyring = bin;
+		if (st != 0) {
+			one_line(out);
+			*error = st < 0 || st == 127
+				? xstrdup("cannot run gpg to read an ASCII-armored keyring: install "
+					  "gnupg, or give a binary keyring (gpg --export KEYID > FILE)")
+				: xasprintf("cannot read the GPG keyring '%s': %s", keyring_arg, out);
+			goto out;
+		}
+		free(out);
+		out = NULL;
+	}
+	{
+		char *argv[] = { "gpgv", "--homedir", home, "--status-fd", "1", "--keyring", keyring,
+				 (char *)sig_path, (char *)payload_path, NULL };
+		st = run(argv, NULL, &out);
+	}
+	if (st < 0 || st == 127) {
+		*error = xstrdup("cannot run gpgv to verify a GPG signature: install gpgv");
+		goto out;
+	}
+	if (gpg_status(out, "EXPKEYSIG", bad, sizeof(bad))) {
+		*error = xasprintf("it is signed by an expired key (%s)", bad);
+	} else if (gpg_status(out, "REVKEYSIG", bad, sizeof(bad))) {
+		*error = xasprintf("it is signed by a revoked key (%s)", bad);
+	} else if (gpg_status(out, "EXPSIG", bad, sizeof(bad))) {
+		*error = xasprintf("its signature has expired (%s)", bad);
+	} else if (gpg_status(out, "BADSIG", bad, sizeof(bad))) {
+		*error = xasprintf("its signature does not match the commit: BAD signature by %s",
+				   bad);
+	} else if (gpg_status(out, "NO_PUBKEY", bad, sizeof(bad))) {
+		*error = xasprintf("its key %s is not in the GPG keyring '%s'", bad, keyring_arg);
+	} else if (st == 0 && gpg_status(out, "GOODSIG", good, sizeof(good)) &&
+		   gpg_status(out, "VALIDSIG", fpr, sizeof(fpr))) {
+		const char *uid = strchr(good, ' ');
+		char *sp = strchr(fpr, ' ');
+		if (sp)
+			*sp = '\0';
+		*principal = xasprintf("%s (%s)", uid ? uid + 1 : good, fpr);
+		rc = 0;
+	} else {
+		one_line(out);
+		*error = xasprintf("its GPG signature does not verify with the keyring '%s': %s",
+				   keyring_arg, out);
+	}
+out:
+	free(out);
+	free(home);
+	free(keyring);
+	return rc;
+}
+
+static int verify_signature(const char *signature, const char *payload, size_t payload_len,
+			    const struct vf_git_trust *t, char **principal, char **error)
+{
+	bool ssh = !strncmp(signature, SSH_SIG_BEGIN, strlen(SSH_SIG_BEGIN));
+	bool gpg = !strncmp(signature, PGP_SIG_BEGIN, strlen(PGP_SIG_BEGIN));
+	char *dir, *sig_path, *payload_path;
+	int rc = -1;
+
+	if (!ssh && !gpg) {
+		*error = xstrdup("its signature is in a format virtform does not know (neither SSH "
+				 "nor OpenPGP; X.509 is not supported)");
+		return -1;
+	}
+	if (ssh && !t->allowed_signers) {
+		*error = xstrdup("it is signed with an SSH key, and only GPG keys are trusted: "
+				 "give --allowed-signers FILE to trust SSH keys");
+		return -1;
+	}
+	if (gpg && !t->gpg_keyring) {
+		*error = xstrdup("it is signed with GPG, and only SSH keys are trusted: give "
+				 "--gpg-keyring FILE (gpg --export KEYID > FILE) to trust GPG keys");
+		return -1;
+	}
+	dir = scratch_make(error);
+	if (!dir)
+		return -1;
+	sig_path = xasprintf("%s/commit.sig", dir);
+	payload_path = xasprintf("%s/commit.payload", dir);
+	if (write_file(sig_path, signature, strlen(signature)) < 0 ||
+	    write_file(payload_path, payload, payload_len) < 0)
+		*error = xasprintf("cannot write to '%s': %s", dir, strerror(errno));
+	else if (ssh)
+		rc = verify_ssh(dir, sig_path, payload_path, t->allowed_signers, principal, error);
+	else
+		rc = verify_gpg(dir, sig_path, payload_path, t->gpg_keyring, principal, error);
+	free(sig_path);
+	free(payload_path);
+	scratch_remove(dir);
+	return rc;
+}
+
+int vf_git_verify_commit(struct vf_git_repo *r, const struct vf_git_commit *c,
+			 const struct vf_git_trust *t, char **principal, char **error)
+{
+	char *sig = NULL, *payload = NULL;
+	size_t len;
+	int found;
+
+	*principal = NULL;
+	*error = NULL;
+	found = vf_git_signature(r, c, &sig, &payload, &len, error);
+	if (found > 0)
+		found = verify_signature(sig, payload, len, t, principal, error) < 0 ? -1 : 1;
+	free(sig);
+	free(payload);
+	return found;
+}
+
+const char *vf_git_sign_hint(const struct vf_git_trust *t)
+{
+	if (t->allowed_signers && t->gpg_keyring)
+		return "sign it with an allowed SSH key (git -c gpg.format=ssh commit -S) or a "
+		       "key of the GPG keyring (git commit -S)";
+	if (t->gpg_keyring)
+		return "sign it with a key of the GPG keyring (git commit -S)";
+	return "sign it with an allowed SSH key (git -c gpg.format=ssh commit -S)";
 }
