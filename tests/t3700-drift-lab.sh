@@ -5,7 +5,9 @@
 # JSON (schemas/drift.schema.json); the notify command receives the report;
 # a VM started behind virtform's back is reported with its state; --fix
 # converges (exit 0) and drift is 0 again; a VM deleted with virsh is
-# "missing: deleted outside virtform".  Objects are named vfd-*, project
+# "missing: deleted outside virtform"; a network changed with virsh is
+# "changed outside virtform" (the spec hash of its state record), one whose
+# configuration changed is "not applied yet".  Objects are named vfd-*, project
 # vfd-drift; the test destroys what it made.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/contrib/lab/testlib.sh"
@@ -15,12 +17,14 @@ SCHEMA=$TOP/schemas/drift.schema.json
 
 lab_up_for_test
 lab_config
-at_exit 'run_vf destroy "$CONF" --auto-approve --state-dir "$STATE" >/dev/null 2>&1; for i in 1 2 3; do lab_virsh $i destroy vfd-web >/dev/null 2>&1; lab_virsh $i undefine vfd-web --nvram >/dev/null 2>&1; lab_virsh $i destroy vfd-db >/dev/null 2>&1; lab_virsh $i undefine vfd-db --nvram >/dev/null 2>&1; done'
+at_exit 'run_vf destroy "$CONF" --auto-approve --state-dir "$STATE" >/dev/null 2>&1; for i in 1 2 3; do lab_virsh $i destroy vfd-web >/dev/null 2>&1; lab_virsh $i undefine vfd-web --nvram >/dev/null 2>&1; lab_virsh $i destroy vfd-db >/dev/null 2>&1; lab_virsh $i undefine vfd-db --nvram >/dev/null 2>&1; lab_virsh $i net-destroy vfd-net >/dev/null 2>&1; lab_virsh $i net-undefine vfd-net >/dev/null 2>&1; done'
 
 cat >"$CONF/main.yaml" <<'YAML'
 version: 1
 project: vfd-drift
 clusters: [{name: lab}]
+networks:
+  - {name: vfd-net, mode: isolated, ipv4: {address: 172.30.82.1/24, dhcp: {start: 172.30.82.100, end: 172.30.82.200}}}
 vms:
   - {name: vfd-web, host: lab1, cpus: 1, memory: 128MiB, state: stopped, shutdown_timeout: 1}
   - {name: vfd-db, host: lab2, cpus: 1, memory: 128MiB, state: stopped, shutdown_timeout: 1}
@@ -84,6 +88,25 @@ test_expect 'drift --fix converges: the apply output, exit 0, memory and state r
 test_expect 'after --fix, drift is 0 again; --fix with nothing to do is exit 0 and applies nothing' '
 	vf drift "$CONF" && expect_rc 0 &&
 	vf drift "$CONF" --fix && expect_rc 0 && expect_not_contains "$out" "Apply complete"'
+
+test_expect 'a network changed with virsh is "changed outside virtform" (its state record); the configuration moved on is "not applied yet"' '
+	grep -q "\"spec\": \"[0-9a-f]\{16\}\"" "$STATE/state.json" &&
+	lab_virsh 1 net-dumpxml vfd-net --inactive | sed "s/172.30.82.200/172.30.82.150/" >"$TMP/net.xml" &&
+	lab_virsh 1 net-define "$TMP/net.xml" >/dev/null &&
+	lab_virsh 1 net-destroy vfd-net >/dev/null && lab_virsh 1 net-start vfd-net >/dev/null &&
+	vf drift "$CONF" && expect_rc 2 &&
+	expect_contains "$out" "~ network.vfd-net@lab1: changed outside virtform: dhcp 172.30.82.100-172.30.82.150 (configured 172.30.82.100-172.30.82.200)" &&
+	expect_contains "$out" "(1 changed outside virtform)" &&
+	vf plan "$CONF" && expect_contains "$out" "network.vfd-net@lab1 (changed outside virtform)" &&
+	cp "$CONF/main.yaml" "$TMP/main.yaml.orig" &&
+	sed -i "s/end: 172.30.82.200/end: 172.30.82.180/" "$CONF/main.yaml" &&
+	vf drift "$CONF" && expect_rc 2 &&
+	expect_contains "$out" "~ network.vfd-net@lab1: not applied yet: dhcp 172.30.82.100-172.30.82.150 (configured 172.30.82.100-172.30.82.180)" &&
+	expect_contains "$out" "network.vfd-net@lab2: not applied yet" &&
+	cp "$TMP/main.yaml.orig" "$CONF/main.yaml" &&
+	vf drift "$CONF" --fix && expect_rc 0 &&
+	lab_virsh 1 net-dumpxml vfd-net | grep -q "172.30.82.200" &&
+	vf drift "$CONF" && expect_rc 0'
 
 test_expect 'a VM undefined with virsh: "missing: deleted outside virtform"; --fix --json makes it again' '
 	lab_virsh 2 undefine vfd-db --nvram >/dev/null &&

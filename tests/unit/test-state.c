@@ -146,8 +146,8 @@ static bool same_entries(const struct vf_state *a, const struct vf_state *b)
 		const struct vf_state_entry *x = &a->entries[i];
 		const struct vf_state_entry *y = vf_state_find(b, x->address);
 		if (!y || x->kind != y->kind || x->protect != y->protect || x->keep != y->keep ||
-		    !SAME(name) || !SAME(host) || !SAME(pool) || !SAME(uuid) || !SAME(pending) ||
-		    !SAME(pending_since))
+		    !SAME(name) || !SAME(host) || !SAME(pool) || !SAME(uuid) || !SAME(spec) ||
+		    !SAME(pending) || !SAME(pending_since))
 			return false;
 	}
 #undef SAME
@@ -180,6 +180,7 @@ static void test_round_trip(void)
 	};
 	struct vf_state_entry net = {
 		.address = "network.n@h1", .kind = VF_KIND_NETWORK, .name = "n", .host = "h1",
+		.spec = "0123456789abcdef",
 	};
 	const struct vf_state_entry *e;
 	const char *action = NULL;
@@ -209,6 +210,9 @@ static void test_round_trip(void)
 	is_str(e ? e->pool : NULL, "s", "the rest of the entry too");
 	e = vf_state_find(&s, "network.n@h1");
 	ok(e && !e->pending && !e->pending_since, "an entry never pending has no pending");
+	is_str(e ? e->spec : NULL, "0123456789abcdef", "the spec hash survives save and open");
+	e = vf_state_find(&s, "volume.img@h1");
+	ok(e && !e->spec, "an entry without a spec hash has none");
 	ok(vf_state_interrupted(&s, "volume.img@h1", &action), "vf_state_interrupted: yes");
 	is_str(action, "create", "... during a create");
 	ok(!vf_state_interrupted(&s, "network.n@h1", NULL), "vf_state_interrupted: not the network");
@@ -341,6 +345,7 @@ static void test_journal(void)
 	};
 	struct vf_state_entry net = {
 		.address = "network.n@h1", .kind = VF_KIND_NETWORK, .name = "n", .host = "h1",
+		.spec = "0123456789abcdef",
 	};
 	struct vf_state_entry vm = {
 		.address = "vm.x", .kind = VF_KIND_VM, .name = "x", .host = "h1",
