@@ -146,10 +146,14 @@ int main(void)
 	user.password.sealed = sealed2;
 	rc = vf_cloudinit_hash(&vm, key, hash2, &d);
 	ok(rc == 0 && !strcmp(hash, hash2), "sealing the same password again changes nothing");
-	user.password.sealed = vf_secret_seal(&pk, "another", 7);
-	rc = vf_cloudinit_hash(&vm, key, hash3, &d);
-	ok(rc == 0 && !strncmp(hash, hash3, 17) && strcmp(hash + 17, hash3 + 17),
-	   "another password: only the sealed part changes");
+	{
+		char *another = vf_secret_seal(&pk, "another", 7);
+		user.password.sealed = another;
+		rc = vf_cloudinit_hash(&vm, key, hash3, &d);
+		ok(rc == 0 && !strncmp(hash, hash3, 17) && strcmp(hash + 17, hash3 + 17),
+		   "another password: only the sealed part changes");
+		free(another);
+	}
 	user.password.sealed = sealed;
 	rc = vf_cloudinit_hash(&vm, NULL, hash3, &d);
 	ok(rc == 0 && !strncmp(hash, hash3, 17) && !strcmp(hash3 + 17, "unopened"),
