@@ -982,6 +982,13 @@ static void test_iscsi_direct_pools(void)
 	pool_case(NULL, &in, &want);
 
 	/* what libvirt 9.0 returns for a defined, started iscsi-direct pool */
+	want = pool("lun", VF_STORAGE_ISCSI_DIRECT, NULL);
+	want.uuid = "051f3732-d90b-4216-b253-497868a78a8c";
+	want.u.pool.portal = "192.0.2.10:3260";
+	want.u.pool.target = "iqn.2004-04.org.example:vfops";
+	want.u.pool.initiator = "iqn.2026-11.org.example:host1";
+	want.u.pool.chap_username = "u";
+	want.u.pool.chap_usage = "virtform/p/lun";
 	is_int(parse_pool("<pool type='iscsi-direct'>\n"
 			  "  <name>lun</name>\n"
 			  "  <uuid>051f3732-d90b-4216-b253-497868a78a8c</uuid>\n"
@@ -999,20 +1006,19 @@ static void test_iscsi_direct_pools(void)
 			  "    </auth>\n"
 			  "  </source>\n"
 			  "</pool>\n", &r, &error), 0, "libvirt's iscsi-direct pool");
-	ok(r.u.pool.type == VF_STORAGE_ISCSI_DIRECT && r.u.pool.path == NULL &&
-	   !strcmp(r.u.pool.portal, "192.0.2.10:3260") &&
-	   !strcmp(r.u.pool.target, "iqn.2004-04.org.example:vfops") &&
-	   !strcmp(r.u.pool.initiator, "iqn.2026-11.org.example:host1") &&
-	   !strcmp(r.u.pool.chap_username, "u") && !strcmp(r.u.pool.chap_usage, "virtform/p/lun") &&
-	   !strcmp(r.uuid, "051f3732-d90b-4216-b253-497868a78a8c") && !r.u.pool.vg && !r.u.pool.server,
-	   "type, no path, portal, target, initiator, CHAP, uuid; other types' fields NULL");
+	{
+		struct cmp c = { .bad = 0 };
+		cmp_pool(&c, &r, &want);
+		cmp_done(&c, "type, no path, portal, target, initiator, CHAP, uuid; other types' "
+			     "fields NULL");
+	}
 	free(error);
 	is_int(parse_pool("<pool type='iscsi'><name>s</name><source><host name='h'/>"
 			  "<device path='iqn.2004-04.org.example:t'/></source>"
 			  "<target><path>/dev/disk/by-path</path></target></pool>", &r, &error), 0,
 	       "an iscsi pool without an initiator");
-	ok(r.u.pool.type == VF_STORAGE_ISCSI && r.u.pool.initiator == NULL &&
-	   !strcmp(r.u.pool.path, "/dev/disk/by-path"), "has none (NULL), and its path");
+	ok(r.u.pool.type == VF_STORAGE_ISCSI && r.u.pool.initiator == NULL, "has none (NULL)");
+	is_str(r.u.pool.path, "/dev/disk/by-path", "and its path");
 	free(error);
 }
 
