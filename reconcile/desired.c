@@ -21,10 +21,10 @@
  * Without the secret key, sealed values cannot be compared: plan says so
  * and counts them unchanged; apply (the key required) stops.
  *
- * An iSCSI storage domain with chap: the pool names a libvirt secret
- * "virtform/PROJECT/NAME"; its "chap.secret" field is the keyed hash of
- * the sealed value (never the value), compared with the one the secret's
- * description records.
+ * An iSCSI storage domain (iscsi or iscsi-direct) with chap: the pool
+ * names a libvirt secret "virtform/PROJECT/NAME"; its "chap.secret" field
+ * is the keyed hash of the sealed value (never the value), compared with
+ * the one the secret's description records.
  *
  * MAC addresses the config leaves open are derived from the project, the
  * VM and the NIC's index (52:54:00:xx:xx:xx), so plans show them and they
@@ -222,6 +222,7 @@ static void add_storage(struct builder *b)
 			p->vg = s->vg;
 			p->portal = s->portal;
 			p->target = s->target;
+			p->initiator = s->initiator;
 			if (chap_usage) {
 				p->chap_username = s->chap_username;
 				p->chap_usage = chap_usage;
@@ -236,6 +237,8 @@ static void add_storage(struct builder *b)
 			} else if (s->type == VF_STORAGE_ISCSI && !p->path) {
 				p->path = "/dev/disk/by-path";
 			}
+			/* iscsi-direct keeps path NULL: libvirt reaches its LUNs
+			 * over the network, they never show up under /dev */
 			p->active = true;
 			p->autostart = true;
 		}

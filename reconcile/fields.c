@@ -135,6 +135,7 @@ static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
 		add_str(f, "source", p->vg);
 		break;
 	case VF_STORAGE_ISCSI:
+	case VF_STORAGE_ISCSI_DIRECT:
 		snprintf(buf, sizeof(buf), "%s %s", p->portal ? p->portal : "",
 			 p->target ? p->target : "");
 		add_str(f, "source", buf);
@@ -142,6 +143,10 @@ static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
 	case VF_STORAGE_DIR:
 		break;
 	}
+	/* who logs in: a field of its own (absent without one, so an iscsi
+	 * pool that never had one hashes as before); a change replaces the
+	 * pool, like a change of its source (field_class) */
+	add_str(f, "initiator", p->initiator);
 	/* the secret's keyed hash, never the secret; plans show a change as
 	 * "(sealed value changed)" (plan-print.c) */
 	add_str(f, "chap.username", p->chap_username);

@@ -924,7 +924,7 @@ static void load_network(struct loader *L, const struct vf_node *n, size_t idx)
 static bool get_sealed(struct loader *L, const struct vf_node *v, const char *key,
 		       const char *ctx, struct vf_secret_ref *out);
 
-/* storage_domains[].chap (iscsi): {username, secret: {sealed: ...}}. */
+/* storage_domains[].chap (iscsi, iscsi-direct): {username, secret: {sealed: ...}}. */
 static void load_chap(struct loader *L, const struct vf_node *n, struct vf_storage *st,
 		      const char *ctx)
 {
@@ -962,11 +962,54 @@ static void load_chap(struct loader *L, const struct vf_node *n, struct vf_stora
 	free(c);
 }
 
+#define IQN_EXAMPLE "iqn.2026-11.org.example:host1"
+
+/*
+ * storage_domains[].initiator: an iSCSI qualified name, "iqn." and then
+ * no white space and no control characters.  Kept that loose on purpose:
+ * the date and naming authority are the target's business (its ACLs say
+ * which names it accepts), but a value that cannot be an IQN at all is a
+ * typo better caught here than as a login failure on every host.  An
+ * iscsi-direct pool needs one (libvirt refuses its XML without), an iscsi
+ * pool may have one.
+ */
+static const char *get_initiator(struct loader *L, const struct vf_node *map, bool required,
+				 const char *ctx)
+{
+	const char *s, *p;
+
+	if (required && !vf_map_pair(map, "initiator")) {
+		ERR(L, &map->pos, "add initiator: " IQN_EXAMPLE ", the name this host logs in to "
+		    "the target with (libvirt's iscsi-direct pool has no default)",
+		    "%s: missing required key 'initiator'", ctx);
+		return NULL;
+	}
+	s = get_str(L, map, "initiator", false, ctx);
+	if (!s)
+		return NULL;
+	for (p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			ERR(L, &vf_map_get(map, "initiator")->pos,
+			    "an IQN is one word, e.g. " IQN_EXAMPLE,
+			    "%s: initiator contains white space or a control character", ctx);
+			return NULL;
+		}
+	if (strncmp(s, "iqn.", 4) || !s[4]) {
+		ERR(L, &vf_map_get(map, "initiator")->pos,
+		    "write an iSCSI qualified name: 'iqn.', the year and month, the reversed "
+		    "domain, then ':' and a name, e.g. " IQN_EXAMPLE,
+		    "%s: initiator '%s' is not an IQN", ctx, s);
+		return NULL;
+	}
+	return s;
+}
+
 static void load_storage(struct loader *L, const struct vf_node *n, size_t idx)
 {
 	static const char *const keys[] = { "name", "type", "path", "server", "export", "vg",
-					    "portal", "target", "chap", "clusters" };
-	static const char *const types[] = { "dir", "nfs", "logical", "iscsi" };
+					    "portal", "target", "initiator", "chap", "clusters" };
+	/* in enum vf_storage_type's order */
+	static const char *const types[] = { "dir", "nfs", "logical", "iscsi", "iscsi-direct" };
 	struct vf_storage *st;
 	const struct vf_pos *cpos;
 	const char *ctx;
@@ -1004,15 +1047,19 @@ static void load_storage(struct loader *L, const struct vf_node *n, size_t idx)
 			st->vg = get_name(L, n, "vg", true, ctx);
 		else
 			forbid(L, n, "vg", ctx, "type: logical");
-		if (st->type == VF_STORAGE_ISCSI) {
+		/* iscsi-direct logs in to the same portal and target, with the
+		 * same CHAP, from libvirtd instead of the host's initiator */
+		if (st->type == VF_STORAGE_ISCSI || st->type == VF_STORAGE_ISCSI_DIRECT) {
 			st->portal = get_str(L, n, "portal", true, ctx);
 			st->target = get_str(L, n, "target", true, ctx);
+			st->initiator = get_initiator(L, n, st->type == VF_STORAGE_ISCSI_DIRECT, ctx);
 			if (vf_map_get(n, "chap"))
 				load_chap(L, vf_map_get(n, "chap"), st, ctx);
 		} else {
-			forbid(L, n, "portal", ctx, "type: iscsi");
-			forbid(L, n, "target", ctx, "type: iscsi");
-			forbid(L, n, "chap", ctx, "type: iscsi");
+			forbid(L, n, "portal", ctx, "type: iscsi and type: iscsi-direct");
+			forbid(L, n, "target", ctx, "type: iscsi and type: iscsi-direct");
+			forbid(L, n, "initiator", ctx, "type: iscsi and type: iscsi-direct");
+			forbid(L, n, "chap", ctx, "type: iscsi and type: iscsi-direct");
 		}
 	}
 	/* kept even when invalid: refs name owners by index */

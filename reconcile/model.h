@@ -141,6 +141,9 @@ enum vf_storage_type {
 	VF_STORAGE_NFS,
 	VF_STORAGE_LOGICAL,
 	VF_STORAGE_ISCSI,
+	VF_STORAGE_ISCSI_DIRECT,        /* libvirt's iscsi-direct: libiscsi in
+					 * libvirtd, no iscsiadm, no kernel
+					 * initiator on the host */
 };
 
 /*
@@ -162,9 +165,12 @@ struct vf_storage {
 	const char *path;                /* dir, nfs (mount point); NULL otherwise */
 	const char *server, *export_path;/* nfs */
 	const char *vg;                  /* logical */
-	const char *portal, *target;     /* iscsi */
-	/* iscsi chap: {username, secret: {sealed}}; chap_username NULL when
-	 * absent.  Kept on each host as a libvirt secret (docs/secrets.md). */
+	const char *portal, *target;     /* iscsi, iscsi-direct */
+	const char *initiator;           /* iscsi (optional), iscsi-direct
+					 * (required): the initiator's IQN */
+	/* iscsi and iscsi-direct chap: {username, secret: {sealed}};
+	 * chap_username NULL when absent.  Kept on each host as a libvirt
+	 * secret (docs/secrets.md). */
 	const char *chap_username;
 	struct vf_secret_ref chap_secret;
 	struct vf_pos chap_pos;

@@ -121,7 +121,8 @@ const char *vf_network_bridge_name(struct vf_arena *arena, const char *name)
 	}
 
 ENUM_NAME(vf_net_mode_name, enum vf_net_mode, "bridge", "nat", "isolated")
-ENUM_NAME(vf_storage_type_name, enum vf_storage_type, "dir", "nfs", "logical", "iscsi")
+ENUM_NAME(vf_storage_type_name, enum vf_storage_type, "dir", "nfs", "logical", "iscsi",
+	  "iscsi-direct")
 ENUM_NAME(vf_iface_type_name, enum vf_iface_type, "ethernet", "bond", "bridge", "vlan")
 ENUM_NAME(vf_vm_state_name, enum vf_vm_state, "running", "stopped")
 ENUM_NAME(vf_firmware_name, enum vf_firmware, "bios", "efi")

@@ -64,16 +64,23 @@ struct vf_network_spec {
 struct vf_pool_spec {
 	enum vf_storage_type type;
 	const char *path;               /* dir: directory; nfs: mount point;
-					 * logical: /dev/VG; iscsi: /dev/disk/by-path */
+					 * logical: /dev/VG; iscsi: /dev/disk/by-path;
+					 * iscsi-direct: NULL (its LUNs are no host
+					 * devices: libvirt writes no <target>) */
 	const char *server;             /* nfs; NULL otherwise */
 	const char *export_path;        /* nfs; NULL otherwise */
 	const char *vg;                 /* logical; NULL otherwise */
-	const char *portal;             /* iscsi "host[:port]"; NULL otherwise */
-	const char *target;             /* iscsi IQN; NULL otherwise */
+	const char *portal;             /* iscsi, iscsi-direct "host[:port]";
+					 * NULL otherwise */
+	const char *target;             /* iscsi, iscsi-direct: the target's
+					 * IQN; NULL otherwise */
+	const char *initiator;          /* iscsi, iscsi-direct: the initiator's
+					 * IQN, <source><initiator><iqn name>;
+					 * NULL when absent (iscsi only) */
 	/*
-	 * iSCSI CHAP (docs/secrets.md): the secret is a libvirt secret of
-	 * usage type iscsi named chap_usage ("virtform/PROJECT/NAME"), which
-	 * the pool's <auth> names.  chap_secret is never the secret: it is
+	 * iSCSI CHAP, iscsi and iscsi-direct alike (docs/secrets.md): the
+	 * secret is a libvirt secret of usage type iscsi named chap_usage
+	 * ("virtform/PROJECT/NAME"), which the pool's <auth> names.  chap_secret is never the secret: it is
 	 * 16 hex digits of its keyed hash (vf_secret_hash), or "unopened"
 	 * (desired, no key, no pool yet); observed, what the libvirt
 	 * secret's description records ("virtform chap hash HEX"), NULL when

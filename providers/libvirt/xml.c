@@ -509,8 +509,13 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 		if (!path)
 			path = ISCSI_PATH;
 		break;
+	case VF_STORAGE_ISCSI_DIRECT:
+		/* libvirt refuses the pool without an initiator IQN */
+		missing = !pool->portal ? "iSCSI portal" : !pool->target ? "iSCSI target" :
+			  !pool->initiator ? "initiator IQN" : NULL;
+		break;
 	}
-	if (!missing && !path)
+	if (!missing && !path && pool->type != VF_STORAGE_ISCSI_DIRECT)
 		missing = "path";
 	if (!r->name)
 		missing = "name";
@@ -518,7 +523,8 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 		*error = xasprintf("cannot write the XML of %s: it has no %s", what, missing);
 		goto out;
 	}
-	if (pool->type == VF_STORAGE_ISCSI && split_portal(pool->portal, &host, &port) < 0) {
+	if ((pool->type == VF_STORAGE_ISCSI || pool->type == VF_STORAGE_ISCSI_DIRECT) &&
+	    split_portal(pool->portal, &host, &port) < 0) {
 		*error = xasprintf("cannot write the XML of %s: invalid iSCSI portal '%s' "
 				   "(expected HOST or HOST:PORT)", what, pool->portal);
 		goto out;
@@ -527,7 +533,8 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 	root = start(&b, "pool");
 	set(&b, root, "type", pool->type == VF_STORAGE_DIR ? "dir" :
 			      pool->type == VF_STORAGE_NFS ? "netfs" :
-			      pool->type == VF_STORAGE_LOGICAL ? "logical" : "iscsi");
+			      pool->type == VF_STORAGE_LOGICAL ? "logical" :
+			      pool->type == VF_STORAGE_ISCSI ? "iscsi" : "iscsi-direct");
 	add(&b, root, "name", r->name);
 	if (r->uuid)
 		add(&b, root, "uuid", r->uuid);
@@ -546,10 +553,15 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 		set(&b, add(&b, source, "format", NULL), "type", "lvm2");
 		break;
 	case VF_STORAGE_ISCSI:
+	case VF_STORAGE_ISCSI_DIRECT:
 		n = add(&b, source, "host", NULL);
 		set(&b, n, "name", host);
 		set(&b, n, "port", port);
 		set(&b, add(&b, source, "device", NULL), "path", pool->target);
+		/* libvirt's order: host, device, initiator, auth */
+		if (pool->initiator)
+			set(&b, add(&b, add(&b, source, "initiator", NULL), "iqn", NULL), "name",
+			    pool->initiator);
 		if (pool->chap_username && pool->chap_usage) {
 			n = add(&b, source, "auth", NULL);
 			set(&b, n, "type", "chap");
@@ -558,10 +570,14 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 		}
 		break;
 	}
-	n = add(&b, root, "target", NULL);
-	add(&b, n, "path", path);
-	if (pool->type == VF_STORAGE_DIR)
-		add(&b, add(&b, n, "permissions", NULL), "mode", "0711");
+	/* an iscsi-direct pool's LUNs are reached over the network by
+	 * libvirtd, never as host devices: it has no <target> */
+	if (pool->type != VF_STORAGE_ISCSI_DIRECT) {
+		n = add(&b, root, "target", NULL);
+		add(&b, n, "path", path);
+		if (pool->type == VF_STORAGE_DIR)
+			add(&b, add(&b, n, "permissions", NULL), "mode", "0711");
+	}
 	xml = finish(&b, what, error);
 out:
 	free(host);
@@ -1424,6 +1440,7 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 	source = find(p->root, "source");
 	pool->path = text_of(p, find(p->root, "target/path"));
 	pool->server = pool->export_path = pool->vg = pool->portal = pool->target = NULL;
+	pool->initiator = NULL;
 	pool->chap_username = pool->chap_usage = pool->chap_secret = NULL;
 	if (!strcmp(type, "dir")) {
 		pool->type = VF_STORAGE_DIR;
@@ -1437,10 +1454,13 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 		pool->vg = text_of(p, find(source, "name"));
 		if (!pool->vg || !*pool->vg)
 			pool->vg = r->name;
-	} else if (!strcmp(type, "iscsi")) {
-		pool->type = VF_STORAGE_ISCSI;
+	} else if (!strcmp(type, "iscsi") || !strcmp(type, "iscsi-direct")) {
+		pool->type = !strcmp(type, "iscsi") ? VF_STORAGE_ISCSI : VF_STORAGE_ISCSI_DIRECT;
 		pool->portal = read_portal(p, find(source, "host"));
 		pool->target = or_empty(prop_of(p, find(source, "device"), "path"));
+		/* NULL when absent: an iscsi pool may leave it to the host's
+		 * /etc/iscsi/initiatorname.iscsi */
+		pool->initiator = prop_of(p, find(source, "initiator/iqn"), "name");
 		auth = find(source, "auth");
 		if (auth && prop_is(auth, "type", "chap")) {
 			pool->chap_username = or_empty(prop_of(p, auth, "username"));
@@ -1451,7 +1471,8 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 		*error = xasprintf("unsupported pool type '%s' in %s", type, p->what);
 		return -1;
 	}
-	pool->path = or_empty(pool->path);
+	/* iscsi-direct: no <target>, no path (NULL, as desired has it) */
+	pool->path = pool->type == VF_STORAGE_ISCSI_DIRECT ? NULL : or_empty(pool->path);
 	return 0;
 }
 

@@ -48,8 +48,11 @@ char *vf_xml_domain_format(const struct vf_resource *vm, char **error);
 char *vf_xml_network_format(const struct vf_resource *net, char **error);
 
 /* <pool>: dir, netfs (nfs: source host + dir, format nfs), logical
- * (source name = VG), iscsi (source host + device = target; with CHAP,
- * <auth type='chap' username='...'><secret usage='chap_usage'/></auth>). */
+ * (source name = VG), iscsi and iscsi-direct (source host + device =
+ * target, <initiator><iqn name='...'/></initiator> when there is one —
+ * always for iscsi-direct; with CHAP,
+ * <auth type='chap' username='...'><secret usage='chap_usage'/></auth>).
+ * iscsi-direct has no <target>: its LUNs are not host devices. */
 char *vf_xml_pool_format(const struct vf_resource *pool, char **error);
 
 /*

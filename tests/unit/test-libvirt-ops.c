@@ -17,7 +17,8 @@
  * secret driver (secret:///embed?root=TMPDIR, the real secret driver in
  * this process; vf_libvirt_set_secret_conn), pools to the test driver.
  * test_chap runs the whole pipeline on them — config with a sealed CHAP
- * secret, observe, desired, plan (text and JSON), apply, replan, destroy.
+ * secret, observe, desired, plan (text and JSON), apply, replan, destroy —
+ * and test_chap_direct the same for an iscsi-direct pool.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -691,7 +692,13 @@ int virSecretUndefine(virSecretPtr secret)
 	return 0;
 }
 
-static struct vf_config *chap_config(const char *sealed, const char *username)
+/*
+ * A config with one iSCSI storage domain on the test host: "vfchap" of
+ * type iscsi, or with initiator given "vfdirect" of type iscsi-direct
+ * logging in as it; CHAP when username is given.
+ */
+static struct vf_config *chap_config_as(const char *initiator, const char *sealed,
+					const char *username)
 {
 	char *path = xasprintf("%s/chap.yaml", tmpdir);
 	FILE *f = fopen(path, "w");
@@ -700,9 +707,13 @@ static struct vf_config *chap_config(const char *sealed, const char *username)
 
 	fprintf(f, "version: 1\nproject: vfops\nclusters: [{name: c}]\n"
 		"hosts: [{name: " HOST ", uri: '" URI "'}]\n"
-		"storage_domains:\n"
-		"  - name: vfchap\n    type: iscsi\n    portal: 192.0.2.10\n"
-		"    target: iqn.2004-04.org.example:vfops\n");
+		"storage_domains:\n");
+	if (initiator)
+		fprintf(f, "  - name: vfdirect\n    type: iscsi-direct\n    initiator: %s\n",
+			initiator);
+	else
+		fprintf(f, "  - name: vfchap\n    type: iscsi\n");
+	fprintf(f, "    portal: 192.0.2.10\n    target: iqn.2004-04.org.example:vfops\n");
 	if (username)
 		fprintf(f, "    chap:\n      username: %s\n      secret: {sealed: \"%s\"}\n",
 			username, sealed);
@@ -713,6 +724,11 @@ static struct vf_config *chap_config(const char *sealed, const char *username)
 	vf_diags_release(&d);
 	free(path);
 	return c;
+}
+
+static struct vf_config *chap_config(const char *sealed, const char *username)
+{
+	return chap_config_as(NULL, sealed, username);
 }
 
 /* The state after the create: the pool is virtform's. */
@@ -796,10 +812,11 @@ static int leaks(const char *text)
 			strstr(text, "czNjcjN0LUNoYXAtdmZvcHM") /* base64 of CHAP_CLEAR */);
 }
 
-/* The CHAP secret's XML (malloc'd), or NULL when there is none. */
-static char *chap_secret_xml(virConnectPtr sc, char uuid[VIR_UUID_STRING_BUFLEN])
+/* The XML (malloc'd) of the CHAP secret of usage, or NULL when there is none. */
+static char *chap_secret_xml_of(virConnectPtr sc, const char *usage,
+				char uuid[VIR_UUID_STRING_BUFLEN])
 {
-	virSecretPtr sec = virSecretLookupByUsage(sc, VIR_SECRET_USAGE_TYPE_ISCSI, CHAP_USAGE);
+	virSecretPtr sec = virSecretLookupByUsage(sc, VIR_SECRET_USAGE_TYPE_ISCSI, usage);
 	char *xml;
 
 	if (!sec) {
@@ -810,6 +827,12 @@ static char *chap_secret_xml(virConnectPtr sc, char uuid[VIR_UUID_STRING_BUFLEN]
 	virSecretGetUUIDString(sec, uuid);
 	virSecretFree(sec);
 	return xml;
+}
+
+/* The vfchap pool's CHAP secret. */
+static char *chap_secret_xml(virConnectPtr sc, char uuid[VIR_UUID_STRING_BUFLEN])
+{
+	return chap_secret_xml_of(sc, CHAP_USAGE, uuid);
 }
 
 /*
@@ -955,6 +978,126 @@ static void test_chap(const struct vf_public_key *pk)
 	vf_state_close(&chap_state);
 }
 
+/* ---- an iscsi-direct pool with CHAP, through the whole pipeline ---- */
+
+#define DIRECT_USAGE "virtform/vfops/vfdirect"
+#define DIRECT_IQN1 "iqn.2026-11.org.example:vfops1"
+#define DIRECT_IQN2 "iqn.2026-11.org.example:vfops2"
+
+/*
+ * The test driver takes iscsi-direct pools as libvirtd does (it refuses
+ * one without an initiator IQN) and runs them without logging in: what
+ * is checked here is the XML virtform defines, that observe reads back
+ * what it defined (a no-op plan after the create), the replace a new
+ * initiator makes, and the CHAP secret handled as for iscsi.
+ */
+static void test_chap_direct(const struct vf_public_key *pk)
+{
+	char *sealed = vf_secret_seal(pk, CHAP_CLEAR, strlen(CHAP_CLEAR));
+	char uuid[VIR_UUID_STRING_BUFLEN] = "";
+	const struct vf_action *a;
+	struct chap_run r;
+	virConnectPtr sc = secret_conn;
+	virStoragePoolPtr pool;
+	char *xml, *value;
+
+	if (!sc)
+		return;
+	undefine_calls = 0;
+	undefined_usage[0] = '\0';
+
+	/* create */
+	ok(chap_plan(&r, chap_config_as(DIRECT_IQN1, sealed, "vfops-initiator"), false) == 0,
+	   "iscsi-direct: plan a CHAP pool");
+	a = r.plan.n_actions == 1 ? &r.plan.actions[0] : NULL;
+	ok(a && a->type == VF_ACTION_CREATE && !strcmp(a->address, "storage.vfdirect@" HOST),
+	   "iscsi-direct: one action: create storage.vfdirect@" HOST);
+	ok(r.text && strstr(r.text, "type: iscsi-direct") &&
+	   strstr(r.text, "initiator: " DIRECT_IQN1) &&
+	   strstr(r.text, "chap.username: vfops-initiator") &&
+	   strstr(r.text, "chap.secret: (sealed)") && !strstr(r.text, "path:"),
+	   "iscsi-direct: the plan shows type, initiator and CHAP, no path");
+	ok(!leaks(r.text) && !leaks(r.json), "iscsi-direct: no clear text in the plan");
+	ok(chap_apply(&r), "iscsi-direct: apply creates the pool and its secret");
+	chap_release(&r);
+	{
+		struct vf_state_entry e = { .address = "storage.vfdirect@" HOST,
+					    .kind = VF_KIND_STORAGE, .name = "vfdirect", .host = HOST };
+		vf_state_put(&chap_state, &e);
+	}
+
+	xml = chap_secret_xml_of(sc, DIRECT_USAGE, uuid);
+	ok(xml && strstr(xml, "private='yes'") && strstr(xml, "<description>virtform chap hash ") &&
+	   !leaks(xml), "iscsi-direct: a private libvirt secret of usage iscsi '" DIRECT_USAGE "'");
+	free(xml);
+	value = chap_secret_value(uuid);
+	is_str(value, CHAP_CLEAR, "iscsi-direct: holding the opened sealed value");
+	free(value);
+	pool = virStoragePoolLookupByName(conn, "vfdirect");
+	xml = pool ? virStoragePoolGetXMLDesc(pool, 0) : NULL;
+	ok(xml && strstr(xml, "<pool type='iscsi-direct'>") &&
+	   strstr(xml, "<host name='192.0.2.10'/>") &&
+	   strstr(xml, "<device path='iqn.2004-04.org.example:vfops'/>") &&
+	   strstr(xml, "<iqn name='" DIRECT_IQN1 "'/>") &&
+	   strstr(xml, "<auth type='chap' username='vfops-initiator'>") &&
+	   strstr(xml, "<secret usage='" DIRECT_USAGE "'/>") && !strstr(xml, "<target>"),
+	   "iscsi-direct: libvirt's pool has source, initiator and <auth>, no <target>");
+	if (xml && !strstr(xml, DIRECT_IQN1))
+		printf("# %s\n", xml);
+	ok(pool && virStoragePoolIsActive(pool) == 1, "iscsi-direct: the pool is active");
+	free(xml);
+
+	/* observe reads back exactly what was defined */
+	ok(chap_plan(&r, chap_config_as(DIRECT_IQN1, sealed, "vfops-initiator"), false) == 0 &&
+	   vf_plan_empty(&r.plan), "iscsi-direct: then nothing to do (round trip through libvirt)");
+	if (r.text && !vf_plan_empty(&r.plan))
+		printf("# %s\n", r.text);
+	chap_release(&r);
+
+	/* another initiator: the pool is replaced, its secret made again */
+	ok(chap_plan(&r, chap_config_as(DIRECT_IQN2, sealed, "vfops-initiator"), false) == 0,
+	   "iscsi-direct: plan another initiator");
+	a = r.plan.n_actions == 1 ? &r.plan.actions[0] : NULL;
+	ok(a && a->type == VF_ACTION_REPLACE, "iscsi-direct: a replace");
+	ok(r.text && strstr(r.text, "initiator: " DIRECT_IQN1 " -> " DIRECT_IQN2),
+	   "iscsi-direct: the plan shows the initiator change");
+	ok(chap_apply(&r), "iscsi-direct: apply the replace");
+	chap_release(&r);
+	is_str(undefined_usage, DIRECT_USAGE, "iscsi-direct: the replace undefined the old secret");
+	if (pool)
+		virStoragePoolFree(pool);
+	pool = virStoragePoolLookupByName(conn, "vfdirect");
+	xml = pool ? virStoragePoolGetXMLDesc(pool, 0) : NULL;
+	ok(xml && strstr(xml, "<iqn name='" DIRECT_IQN2 "'/>") &&
+	   strstr(xml, "<secret usage='" DIRECT_USAGE "'/>"),
+	   "iscsi-direct: the new pool logs in as the new initiator, with the secret");
+	ok(pool && virStoragePoolIsActive(pool) == 1, "iscsi-direct: and runs");
+	free(xml);
+	ok(chap_plan(&r, chap_config_as(DIRECT_IQN2, sealed, "vfops-initiator"), false) == 0 &&
+	   vf_plan_empty(&r.plan), "iscsi-direct: then nothing to do");
+	chap_release(&r);
+
+	/* destroy: the pool and its secret */
+	undefined_usage[0] = '\0';
+	ok(chap_plan(&r, chap_config_as(DIRECT_IQN2, sealed, "vfops-initiator"), true) == 0,
+	   "iscsi-direct: plan the destroy");
+	a = r.plan.n_actions == 1 ? &r.plan.actions[0] : NULL;
+	ok(a && a->type == VF_ACTION_DELETE, "iscsi-direct: one action: destroy the pool");
+	ok(chap_apply(&r), "iscsi-direct: apply the destroy");
+	chap_release(&r);
+	is_int(undefine_calls, 2, "iscsi-direct: replace and destroy each undefined the secret");
+	is_str(undefined_usage, DIRECT_USAGE, "iscsi-direct: the one the pool named");
+	if (pool)
+		virStoragePoolFree(pool);
+	pool = virStoragePoolLookupByName(conn, "vfdirect");
+	ok(pool == NULL, "iscsi-direct: the pool is gone");
+	virResetLastError();
+	if (pool)
+		virStoragePoolFree(pool);
+	free(sealed);
+	vf_state_close(&chap_state);
+}
+
 int main(void)
 {
 	struct vf_diags d = { 0 };
@@ -998,6 +1141,7 @@ int main(void)
 	if (key) {
 		vf_cloudinit_set_key(key, true);
 		test_chap(vf_secret_key_public(key));
+		test_chap_direct(vf_secret_key_public(key));
 		vf_cloudinit_set_key(NULL, false);
 	}
 

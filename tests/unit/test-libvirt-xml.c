@@ -261,6 +261,7 @@ static void cmp_pool(struct cmp *c, const struct vf_resource *got, const struct 
 	cmp_str(c, "vg", g->vg, w->vg);
 	cmp_str(c, "portal", g->portal, w->portal);
 	cmp_str(c, "target", g->target, w->target);
+	cmp_str(c, "initiator", g->initiator, w->initiator);
 	cmp_str(c, "chap_username", g->chap_username, w->chap_username);
 	cmp_str(c, "chap_usage", g->chap_usage, w->chap_usage);
 }
@@ -903,6 +904,124 @@ static void test_pools(void)
 	free(error);
 }
 
+/*
+ * iscsi-direct (libiscsi in libvirtd): the iscsi pool's source plus an
+ * initiator IQN, which it cannot do without, and no <target>; and the
+ * optional initiator of an iscsi pool.
+ */
+static void test_iscsi_direct_pools(void)
+{
+	struct vf_resource in, want, r;
+	char *error = NULL, *xml;
+
+	in = pool("lun", VF_STORAGE_ISCSI_DIRECT, NULL);
+	in.uuid = "5c4b3a29-1807-4f6e-9d5c-4b3a29180708";
+	in.u.pool.portal = "10.0.0.5:3260";
+	in.u.pool.target = "iqn.2024-01.com.example:storage.lun1";
+	in.u.pool.initiator = "iqn.2026-11.org.example:host1";
+	want = in;                      /* path stays NULL: no <target> */
+	pool_case("pool-iscsi-direct", &in, &want);
+
+	/* CHAP: the same <auth> as iscsi, after the initiator */
+	{
+		struct vf_resource chap_in = in, chap_want = want;
+		chap_in.u.pool.chap_username = chap_want.u.pool.chap_username = "initiator<&>";
+		chap_in.u.pool.chap_usage = chap_want.u.pool.chap_usage = "virtform/p/lun";
+		chap_in.u.pool.chap_secret = "0123456789abcdef";
+		pool_case("pool-iscsi-direct-chap", &chap_in, &chap_want);
+	}
+
+	/* a set path (never from the loader) does not make a <target> */
+	in.u.pool.path = "/dev/disk/by-path";
+	xml = vf_xml_pool_format(&in, &error);
+	ok(xml && strstr(xml, "<pool type=\"iscsi-direct\">") && !strstr(xml, "<target") &&
+	   !strstr(xml, "by-path"), "iscsi-direct: no <target>, whatever the path");
+	free(xml);
+	in.u.pool.path = NULL;
+
+	/* the IQN is an attribute value: escaped by libxml2, read back */
+	in.u.pool.initiator = "iqn.2026-11.org.example:a&b<c>\"d'";
+	want.u.pool.initiator = in.u.pool.initiator;
+	xml = vf_xml_pool_format(&in, &error);
+	ok(xml && strstr(xml, "<iqn name=\"iqn.2026-11.org.example:a&amp;b&lt;c&gt;&quot;d'\"/>"),
+	   "the initiator is escaped");
+	free(xml);
+	pool_case(NULL, &in, &want);
+	in.u.pool.initiator = want.u.pool.initiator = "iqn.2026-11.org.example:host1";
+
+	/* libvirt refuses an iscsi-direct pool without an initiator */
+	in.u.pool.initiator = NULL;
+	xml = vf_xml_pool_format(&in, &error);
+	ok(!xml, "iscsi-direct without an initiator does not format");
+	is_str(error, "cannot write the XML of pool 'lun': it has no initiator IQN",
+	       "naming the pool and what is missing");
+	free(xml);
+	free(error);
+	error = NULL;
+	in.u.pool.initiator = "iqn.2026-11.org.example:host1";
+	in.u.pool.portal = "host:port";
+	xml = vf_xml_pool_format(&in, &error);
+	ok(!xml && error && strstr(error, "invalid iSCSI portal 'host:port'"),
+	   "iscsi-direct: a bad portal is an error: %s", error ? error : "");
+	free(error);
+	error = NULL;
+
+	/* an iscsi pool may name its initiator too; without one it has none */
+	in = pool("san", VF_STORAGE_ISCSI, NULL);
+	in.u.pool.portal = "san.example.com";
+	in.u.pool.target = "iqn.2024-01.com.example:storage.lun1";
+	in.u.pool.initiator = "iqn.2026-11.org.example:host2";
+	want = in;
+	want.u.pool.path = "/dev/disk/by-path";
+	xml = vf_xml_pool_format(&in, &error);
+	ok(xml && strstr(xml, "<pool type=\"iscsi\">") &&
+	   strstr(xml, "<initiator>\n      <iqn name=\"iqn.2026-11.org.example:host2\"/>\n"
+			"    </initiator>") && strstr(xml, "<path>/dev/disk/by-path</path>"),
+	   "iscsi with an initiator: <initiator><iqn/>, and its <target>");
+	free(xml);
+	pool_case(NULL, &in, &want);
+
+	/* what libvirt 9.0 returns for a defined, started iscsi-direct pool */
+	want = pool("lun", VF_STORAGE_ISCSI_DIRECT, NULL);
+	want.uuid = "051f3732-d90b-4216-b253-497868a78a8c";
+	want.u.pool.portal = "192.0.2.10:3260";
+	want.u.pool.target = "iqn.2004-04.org.example:vfops";
+	want.u.pool.initiator = "iqn.2026-11.org.example:host1";
+	want.u.pool.chap_username = "u";
+	want.u.pool.chap_usage = "virtform/p/lun";
+	is_int(parse_pool("<pool type='iscsi-direct'>\n"
+			  "  <name>lun</name>\n"
+			  "  <uuid>051f3732-d90b-4216-b253-497868a78a8c</uuid>\n"
+			  "  <capacity unit='bytes'>107374182400</capacity>\n"
+			  "  <allocation unit='bytes'>0</allocation>\n"
+			  "  <available unit='bytes'>107374182400</available>\n"
+			  "  <source>\n"
+			  "    <host name='192.0.2.10' port='3260'/>\n"
+			  "    <device path='iqn.2004-04.org.example:vfops'/>\n"
+			  "    <initiator>\n"
+			  "      <iqn name='iqn.2026-11.org.example:host1'/>\n"
+			  "    </initiator>\n"
+			  "    <auth type='chap' username='u'>\n"
+			  "      <secret usage='virtform/p/lun'/>\n"
+			  "    </auth>\n"
+			  "  </source>\n"
+			  "</pool>\n", &r, &error), 0, "libvirt's iscsi-direct pool");
+	{
+		struct cmp c = { .bad = 0 };
+		cmp_pool(&c, &r, &want);
+		cmp_done(&c, "type, no path, portal, target, initiator, CHAP, uuid; other types' "
+			     "fields NULL");
+	}
+	free(error);
+	is_int(parse_pool("<pool type='iscsi'><name>s</name><source><host name='h'/>"
+			  "<device path='iqn.2004-04.org.example:t'/></source>"
+			  "<target><path>/dev/disk/by-path</path></target></pool>", &r, &error), 0,
+	       "an iscsi pool without an initiator");
+	ok(r.u.pool.type == VF_STORAGE_ISCSI && r.u.pool.initiator == NULL, "has none (NULL)");
+	is_str(r.u.pool.path, "/dev/disk/by-path", "and its path");
+	free(error);
+}
+
 static void volume_case(const char *golden, const struct vf_resource *in, uint64_t capacity,
 			const char *backing, enum vf_image_format backing_format)
 {
@@ -1015,6 +1134,7 @@ int main(void)
 	test_domain_details();
 	test_networks();
 	test_pools();
+	test_iscsi_direct_pools();
 	test_volumes();
 	vf_arena_release(&arena);
 	return tap_done();

@@ -247,6 +247,51 @@ static void test_cross_checks(void)
 	vf_diags_release(&d);
 }
 
+/* iscsi-direct: iscsi's keys and CHAP, plus the initiator it needs. */
+static void test_iscsi_direct(void)
+{
+	struct vf_diags d;
+	struct vf_config *c = load_text(
+		"version: 1\n"
+		"storage_domains:\n"
+		"  - name: lun\n"
+		"    type: iscsi-direct\n"
+		"    portal: san.example.org:3260\n"
+		"    target: iqn.2004-04.com.example:storage\n"
+		"    initiator: iqn.2026-11.org.example:host1\n"
+		"    chap:\n"
+		"      username: host1\n"
+		"      secret: {sealed: \"pS/iUWNRJD9FX0JBPZxsbps3eSCg/JuZ1uaouOWRkw1k89Mhk6QPy2owpLbqbN8rZI1Erw9oRTzS6gaomiOqyQ==\"}\n"
+		"  - {name: san, type: iscsi, portal: san.example.org, target: iqn.2004-04.com.example:s,\n"
+		"     initiator: iqn.2026-11.org.example:host2}\n"
+		"  - {name: old, type: iscsi, portal: san.example.org, target: iqn.2004-04.com.example:s}\n",
+		&d);
+	const struct vf_storage *st;
+
+	ok(c != NULL, "an iscsi-direct storage domain loads");
+	if (!c) {
+		vf_diags_release(&d);
+		return;
+	}
+	is_int(c->n_storages, 3, "three storage domains");
+	st = &c->storages[0];
+	is_int(st->type, VF_STORAGE_ISCSI_DIRECT, "type: iscsi-direct");
+	is_str(st->portal, "san.example.org:3260", "portal");
+	is_str(st->target, "iqn.2004-04.com.example:storage", "target");
+	is_str(st->initiator, "iqn.2026-11.org.example:host1", "initiator");
+	is_str(st->chap_username, "host1", "chap username");
+	ok(st->chap_secret.sealed && st->chap_secret.pos.line == 10, "chap secret, sealed, at 10");
+	ok(st->path == NULL && st->vg == NULL && st->server == NULL, "no path, vg or server");
+	is_str(vf_storage_type_name(st->type), "iscsi-direct", "named iscsi-direct");
+	is_int(c->storages[1].type, VF_STORAGE_ISCSI, "an iscsi domain");
+	is_str(c->storages[1].initiator, "iqn.2026-11.org.example:host2", "may name its initiator");
+	ok(c->storages[2].initiator == NULL && c->storages[2].chap_username == NULL,
+	   "an iscsi domain without initiator or chap: NULL");
+	is_int(d.n, 0, "no diagnostics");
+	vf_config_free(c);
+	vf_diags_release(&d);
+}
+
 static void test_bad_documents(void)
 {
 	static const struct {
@@ -296,6 +341,7 @@ int main(void)
 	test_directory_merge();
 	test_cross_checks();
 	test_project();
+	test_iscsi_direct();
 	test_bad_documents();
 	rmdir(tmpdir);
 	return tap_done();

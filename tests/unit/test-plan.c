@@ -693,6 +693,69 @@ static void test_host_gone(void)
 	fixture_release(&f);
 }
 
+/*
+ * An iscsi-direct pool: no path field (libvirt gives it no <target>), the
+ * initiator a field of its own; converged it plans nothing, and a new
+ * initiator or portal replaces the pool like an iscsi pool's source.
+ */
+static void test_iscsi_direct(void)
+{
+	struct fixture f;
+	const struct vf_action *a;
+	const struct vf_resource *d;
+	struct vf_resource *o;
+
+	fixture_init(&f, "version: 1\n"
+			 "clusters: [{name: c}]\n"
+			 "hosts: [{name: h1, uri: 'test:///default'}]\n"
+			 "storage_domains:\n"
+			 "  - name: lun\n"
+			 "    type: iscsi-direct\n"
+			 "    portal: 192.0.2.10\n"
+			 "    target: iqn.2004-04.org.example:t\n"
+			 "    initiator: iqn.2026-11.org.example:h1\n");
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "an iscsi-direct storage domain plans");
+	a = find_action(&f.plan, "storage.lun@h1", VF_ACTION_CREATE);
+	ok(a != NULL, "create storage.lun@h1");
+	d = find_desired(&f.desired, "storage.lun@h1");
+	ok(d && d->u.pool.type == VF_STORAGE_ISCSI_DIRECT && d->u.pool.path == NULL &&
+	   d->u.pool.initiator && !strcmp(d->u.pool.initiator, "iqn.2026-11.org.example:h1"),
+	   "desired: type iscsi-direct, no path, the initiator");
+	if (a) {
+		struct vf_arena ar = VF_ARENA_INIT;
+		struct vf_field *fl = NULL;
+		char buf[256], seen[512] = "";
+		size_t i, n = vf_resource_fields(a->desired, true, &ar, &fl);
+		for (i = 0; i < n; i++)
+			if (strcmp(fl[i].path, "active") && strcmp(fl[i].path, "autostart"))
+				snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s%s=%s",
+					 *seen ? " " : "", fl[i].path,
+					 vf_field_format(&fl[i], buf, sizeof(buf)));
+		is_str(seen, "type=iscsi-direct source=192.0.2.10 iqn.2004-04.org.example:t "
+			     "initiator=iqn.2026-11.org.example:h1", "its fields: no path");
+		vf_arena_release(&ar);
+	}
+	converge(&f);
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "plan again");
+	is_int(f.plan.n_actions, 0, "converged: nothing to do");
+
+	o = observed(&f.views, "h1", VF_KIND_STORAGE, "lun");
+	o->u.pool.initiator = "iqn.2026-11.org.example:old";
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "storage.lun@h1", VF_ACTION_REPLACE);
+	ok(a != NULL, "another initiator: a replace");
+	is_str(field_class_name(a, "initiator"), "replace", "initiator is a replace field");
+	is_str(a ? a->reason : NULL, "initiator: iqn.2026-11.org.example:old -> "
+	       "iqn.2026-11.org.example:h1 cannot change in place", "with its reason");
+
+	o->u.pool.initiator = "iqn.2026-11.org.example:h1";
+	o->u.pool.portal = "192.0.2.11";
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "storage.lun@h1", VF_ACTION_REPLACE);
+	is_str(field_class_name(a, "source"), "replace", "another portal: its source, a replace");
+	fixture_release(&f);
+}
+
 static void test_volume_name_clash(void)
 {
 	struct fixture f;
@@ -727,6 +790,7 @@ int main(void)
 	test_unreachable();
 	test_volume_name_clash();
 	test_host_gone();
+	test_iscsi_direct();
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
