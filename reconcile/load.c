@@ -1948,6 +1948,23 @@ static void **ref_slot(struct vf_config *c, const struct ref *r)
 	return NULL;
 }
 
+/*
+ * virtform makes a disk or an image as a volume of its storage domain: an
+ * iSCSI target's LUNs are made on the storage array, never by libvirt (its
+ * iscsi and iscsi-direct pools cannot create volumes).
+ */
+static void check_volume_storage(struct loader *L, const struct ref *r, const char *disk,
+				 const struct vf_storage *st)
+{
+	if (!st || (st->type != VF_STORAGE_ISCSI && st->type != VF_STORAGE_ISCSI_DIRECT))
+		return;
+	ERR(L, &r->pos, "put it on a storage domain of type dir, nfs or logical: an iSCSI "
+	    "target's LUNs are made on the storage array, not by libvirt",
+	    "%s%s%s%s: storage domain '%s' is of type %s, where virtform cannot create volumes",
+	    r->ctx, disk ? ": disk '" : "", disk ? disk : "", disk ? "'" : "", st->name,
+	    st->type == VF_STORAGE_ISCSI ? "iscsi" : "iscsi-direct");
+}
+
 /* The rules that span objects, once every reference is resolved. */
 static void check_ref(struct loader *L, const struct ref *r)
 {
@@ -1971,8 +1988,12 @@ static void check_ref(struct loader *L, const struct ref *r)
 			ERR(L, &r->pos, "add the cluster to the storage domain's 'clusters:'",
 			    "%s: storage domain '%s' is not available in cluster '%s'", r->ctx, st->name,
 			    vm->cluster);
+		check_volume_storage(L, r, vm->disks[r->sub].name, st);
 		break;
 	}
+	case REF_IMAGE_STORAGE:
+		check_volume_storage(L, r, NULL, c->images[r->owner].storage_ref);
+		break;
 	case REF_NIC_NETWORK: {
 		const struct vf_network *net;
 		vm = &c->vms[r->owner];
