@@ -12,6 +12,9 @@
 # gpgv gpg: virtform verifies OpenPGP-signed commits with gpgv (gpg turns an
 # armored keyring into a binary one); git: the tests make their repositories,
 # commits and pushes with it (virtform itself uses libgit2).
+# tgt libvirt-daemon-driver-storage-iscsi-direct: an iSCSI target with CHAP
+# in the lab (tgtd, user space) and libvirt's iscsi-direct pools (libiscsi in
+# libvirtd) that log in to it; this machine's kernel has no iSCSI modules.
 set -eu
 
 PACKAGES="
@@ -24,6 +27,7 @@ python3 python3-jsonschema python3-yaml
 linux-image-amd64 busybox-static xz-utils
 openssh-server openssh-client
 gpgv gpg git
+tgt libvirt-daemon-driver-storage-iscsi-direct
 systemd
 "
 

@@ -756,17 +756,12 @@ static void link_deps(struct planner *p)
 		struct vf_action *a = &plan->actions[i];
 		const struct vf_resource *r = a->desired ? a->desired : a->observed;
 		bool scan = a->type == VF_ACTION_DELETE ||
-			    (a->type == VF_ACTION_START && a->kind == VF_KIND_VM) ||
 			    (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK);
 		char *addr;
 		for (j = 0; scan && j < i; j++) {
 			const struct vf_action *b = &plan->actions[j];
 			if (b->host && a->host && strcmp(b->host, a->host))
 				continue;
-			/* a VM's start waits for its own change */
-			if (a->type == VF_ACTION_START && a->kind == VF_KIND_VM && b->kind == VF_KIND_VM &&
-			    !strcmp(a->address, b->address))
-				dep_add(a, j);
 			/* deletes of volumes/networks/pools wait for the VMs using
 			 * them to be gone or changed; a pool's for its volumes */
 			if (a->type == VF_ACTION_DELETE && a->kind != VF_KIND_VM &&
@@ -781,6 +776,13 @@ static void link_deps(struct planner *p)
 			    b->kind == VF_KIND_VM && b->type == VF_ACTION_DELETE && vm_uses(b, a))
 				dep_add(a, j);
 		}
+		/*
+		 * A start waits for its own object's change: a VM's new
+		 * definition, a network's, a pool's new CHAP secret (a pool
+		 * that starts before it logs in with the old one).
+		 */
+		if (a->type == VF_ACTION_START)
+			dep_on_address(&ba, a, plan, a->address, false);
 		/* a VM's update or replace waits for its own stop: the update's
 		 * live changes must not race the shutdown */
 		if (a->kind == VF_KIND_VM &&

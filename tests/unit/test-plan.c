@@ -774,6 +774,70 @@ static void test_volume_name_clash(void)
 	fixture_release(&f);
 }
 
+/*
+ * A network, pool or volume carries no spec hash of its own: its state
+ * record does (the apply that wrote it).  A difference while that still
+ * matches the configuration was made outside virtform; without one (an
+ * older state), or once the configuration moved on, it was not applied
+ * yet.  And a start waits for its own object's change (a pool's new
+ * CHAP secret before it logs in).
+ */
+static void test_changed_outside_and_start_order(void)
+{
+	struct fixture f;
+	const struct vf_action *a, *start;
+	const struct vf_resource *d;
+	struct vf_resource *o;
+	struct vf_state_entry e;
+	char hash[17];
+
+	fixture_init(&f, config_text);
+	fixture_plan(&f, NULL, 0, false);
+	converge(&f);
+	o = observed(&f.views, "h1", VF_KIND_NETWORK, "n");
+	o->u.net.has_dhcp = true;
+	o->u.net.dhcp_start = (10u << 24) | (9u << 16) | 100;
+	o->u.net.dhcp_end = (10u << 24) | (9u << 16) | 200;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "network.n@h1", VF_ACTION_UPDATE);
+	if (!a)
+		a = find_action(&f.plan, "network.n@h1", VF_ACTION_REPLACE);
+	ok(a && !a->drift, "a network's difference without a spec in its record: not applied yet");
+
+	d = find_desired(&f.desired, "network.n@h1");
+	vf_resource_hash(d, hash);
+	e = *vf_state_find(&f.state, "network.n@h1");
+	e.spec = hash;
+	vf_state_put(&f.state, &e);
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "network.n@h1", VF_ACTION_UPDATE);
+	if (!a)
+		a = find_action(&f.plan, "network.n@h1", VF_ACTION_REPLACE);
+	ok(a && a->drift, "the record's spec matches the configuration: changed outside virtform");
+
+	e = *vf_state_find(&f.state, "network.n@h1");
+	e.spec = "0123456789abcdef";
+	vf_state_put(&f.state, &e);
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "network.n@h1", VF_ACTION_UPDATE);
+	if (!a)
+		a = find_action(&f.plan, "network.n@h1", VF_ACTION_REPLACE);
+	ok(a && !a->drift, "the configuration moved on since: not applied yet");
+
+	o = observed(&f.views, "h1", VF_KIND_STORAGE, "s");
+	o->u.pool.active = false;
+	o->u.pool.autostart = false;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "storage.s@h1", VF_ACTION_UPDATE);
+	start = find_action(&f.plan, "storage.s@h1", VF_ACTION_START);
+	ok(a && start, "an inactive pool with autostart off: an update and a start");
+	ok(start && depends_on(&f.plan, start, "storage.s@h1"),
+	   "the pool's start waits for its update");
+	start = find_action(&f.plan, "vm.a", VF_ACTION_START);
+	ok(!start || !depends_on(&f.plan, start, "vm.b"), "a start does not wait for others");
+	fixture_release(&f);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -791,6 +855,7 @@ int main(void)
 	test_volume_name_clash();
 	test_host_gone();
 	test_iscsi_direct();
+	test_changed_outside_and_start_order();
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
