@@ -76,8 +76,8 @@ char *git_source_label(const struct git_source *g)
 }
 
 struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
-				  const char *state_dir, bool fetch, struct vf_diags *diags,
-				  char **error)
+				  const char *state_dir, bool fetch, const struct vf_git_auth *auth,
+				  struct vf_diags *diags, char **error)
 {
 	struct vf_git_files files;
 	struct vf_config *c;
@@ -102,7 +102,7 @@ struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
 		rmdir(g->cache_dir);     /* vf_git_open makes it a repository */
 	}
 	g->opened = true;
-	if (vf_git_open(&g->r, g->repo, g->cache_dir, fetch, error) < 0)
+	if (vf_git_open(&g->r, g->repo, g->cache_dir, fetch, auth, error) < 0)
 		return NULL;
 	if (vf_git_resolve(&g->r, g->ref, &g->commit, error) < 0) {
 		/* a commit not fetched yet (apply FILE reads the cache first) */
@@ -110,7 +110,7 @@ struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
 			return NULL;
 		free(*error);
 		*error = NULL;
-		if (vf_git_open(&g->r, g->repo, g->cache_dir, true, error) < 0 ||
+		if (vf_git_open(&g->r, g->repo, g->cache_dir, true, auth, error) < 0 ||
 		    vf_git_resolve(&g->r, g->ref, &g->commit, error) < 0)
 			return NULL;
 	}

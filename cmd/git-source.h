@@ -42,14 +42,15 @@ int git_source_parse(struct git_source *g, const char *arg, const char *path, ch
 
 /*
  * Open the cache (cache_dir, else under state_dir, else a temporary one),
- * fetch when fetch is true, resolve the ref, read the files and load them.
+ * fetch when fetch is true (authenticating as auth says: repo.h), resolve
+ * the ref, read the files and load them.
  * The config's git_* fields are set.  NULL on failure: either *error is
  * set (git: fetch, ref, path) or the configuration's problems are in
  * diags.
  */
 struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
-				  const char *state_dir, bool fetch, struct vf_diags *diags,
-				  char **error);
+				  const char *state_dir, bool fetch, const struct vf_git_auth *auth,
+				  struct vf_diags *diags, char **error);
 void git_source_release(struct git_source *g);
 
 /*

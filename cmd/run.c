@@ -42,6 +42,12 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 	case RUN_OPT_CACHE_DIR:
 		o->cache_dir = arg;
 		return 1;
+	case RUN_OPT_GIT_SSH_KEY:
+		o->git_ssh_key = arg;
+		return 1;
+	case RUN_OPT_GIT_KNOWN_HOSTS:
+		o->git_known_hosts = arg;
+		return 1;
 	case RUN_OPT_VERIFY_SIGNATURES:
 		o->verify_signatures = true;
 		return 1;
@@ -120,6 +126,16 @@ static struct vf_plan_opts plan_opts(const struct run_opts *o)
 	return popts;
 }
 
+struct vf_git_auth run_git_auth(const struct run_opts *o)
+{
+	const char *key = getenv("VIRTFORM_GIT_SSH_KEY"), *hosts = getenv("VIRTFORM_GIT_KNOWN_HOSTS");
+	struct vf_git_auth a = {
+		.ssh_key = o->git_ssh_key ? o->git_ssh_key : key && *key ? key : NULL,
+		.known_hosts = o->git_known_hosts ? o->git_known_hosts : hosts && *hosts ? hosts : NULL,
+	};
+	return a;
+}
+
 char *run_state_dir(const struct run_opts *o)
 {
 	const char *env = getenv("VIRTFORM_STATE_DIR");
@@ -159,6 +175,12 @@ int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_o
 		o->config_path = vf_cmd_config_arg(cmd, argc, argv);
 		if (!o->config_path)
 			return -1;
+		/* a saved plan from git may fetch its commit: it takes these */
+		if ((o->git_ssh_key || o->git_known_hosts) && !vf_saved_detect(o->config_path)) {
+			vf_cmd_error(cmd, "%s is for fetching from git: give --git REPO[@REF] too",
+				     o->git_ssh_key ? "--git-ssh-key" : "--git-known-hosts");
+			return -1;
+		}
 		/* a saved plan carries its own (run_apply_command says so) */
 		if ((o->verify_signatures || o->allow_rewind) && !vf_saved_detect(o->config_path)) {
 			vf_cmd_error(cmd, "%s checks a commit from git: give --git REPO[@REF] too",
@@ -180,6 +202,7 @@ int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_o
 struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	struct vf_diags diags = { 0 };
+	struct vf_git_auth auth;
 	struct vf_config *c;
 	char *state_dir, *error = NULL, *label;
 
@@ -199,8 +222,9 @@ struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, s
 		free(state_dir);
 		return NULL;
 	}
-	c = git_source_load(run->git, o->cache_dir, state_dir, !o->default_state_dir, &diags,
-			    &error);
+	auth = run_git_auth(o);
+	c = git_source_load(run->git, o->cache_dir, state_dir, !o->default_state_dir, &auth,
+			    &diags, &error);
 	free(state_dir);
 	if (error) {
 		vf_cmd_error(cmd, "%s", error);

@@ -37,6 +37,8 @@ enum {
 	RUN_OPT_ALLOWED_SIGNERS,
 	RUN_OPT_GPG_KEYRING,
 	RUN_OPT_ALLOW_REWIND,
+	RUN_OPT_GIT_SSH_KEY,
+	RUN_OPT_GIT_KNOWN_HOSTS,
 };
 
 /* The help text of the shared options. */
@@ -65,6 +67,11 @@ enum {
 	"                            $VIRTFORM_STATE_DIR (not validate)\n"              \
 	"      --path SUBDIR         with --git: the directory or YAML file in the\n"  \
 	"                            commit (default: the root)\n"                       \
+	"      --git-ssh-key FILE    with --git: the SSH key to fetch with (default:\n" \
+	"                            $VIRTFORM_GIT_SSH_KEY, the ssh-agent, ~/.ssh/id_*)\n" \
+	"      --git-known-hosts FILE  with --git: the SSH servers trusted (default:\n" \
+	"                            $VIRTFORM_GIT_KNOWN_HOSTS, ~/.ssh/known_hosts,\n" \
+	"                            /etc/ssh/ssh_known_hosts); unknown ones are refused\n" \
 	"      --cache-dir DIR       with --git: the git cache (default:\n"             \
 	"                            STATE_DIR/git-cache/NAME-HASH)\n"
 
@@ -114,13 +121,17 @@ enum {
 #define RUN_GIT_LONGOPTS                                                          \
 	{ "git", required_argument, NULL, RUN_OPT_GIT },                         \
 	{ "path", required_argument, NULL, RUN_OPT_PATH },                       \
-	{ "cache-dir", required_argument, NULL, RUN_OPT_CACHE_DIR }
+	{ "cache-dir", required_argument, NULL, RUN_OPT_CACHE_DIR },             \
+	{ "git-ssh-key", required_argument, NULL, RUN_OPT_GIT_SSH_KEY },         \
+	{ "git-known-hosts", required_argument, NULL, RUN_OPT_GIT_KNOWN_HOSTS }
 
 struct run_opts {
 	const char *config_path;         /* with --git: the label "REPO@REF" */
 	const char *git;                 /* --git REPO[@REF]; NULL: CONFIG */
 	const char *git_path;            /* --path; NULL: the root */
 	const char *cache_dir;           /* --cache-dir; NULL: under the state dir */
+	const char *git_ssh_key;         /* --git-ssh-key; NULL: $VIRTFORM_GIT_SSH_KEY */
+	const char *git_known_hosts;     /* --git-known-hosts; NULL: $VIRTFORM_GIT_KNOWN_HOSTS */
 	const char *state_dir;           /* --state-dir; NULL: $VIRTFORM_STATE_DIR,
 					  * else default_state_dir */
 	const char *default_state_dir;   /* NULL: .virtform beside the config; a
@@ -182,6 +193,10 @@ int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_o
  * configuration from git without one (malloc'd).
  */
 char *run_state_dir(const struct run_opts *o);
+
+/* How a fetch from git authenticates: the options, else the environment
+ * ($VIRTFORM_GIT_SSH_KEY, $VIRTFORM_GIT_KNOWN_HOSTS), else the defaults. */
+struct vf_git_auth run_git_auth(const struct run_opts *o);
 
 /*
  * Load the configuration: CONFIG, or with o->git the commit (fetched into

@@ -63,9 +63,10 @@ static struct vf_config *load_git(const struct run_opts *o, struct git_source *g
 	struct vf_config *config = NULL;
 	struct vf_pos pos = { o->git, 0, 0 };
 	char *error = NULL, *state_dir = run_state_dir(o);
+	struct vf_git_auth auth = run_git_auth(o);
 
 	if (git_source_parse(g, o->git, o->git_path, &error) == 0)
-		config = git_source_load(g, o->cache_dir, state_dir, true, diags, &error);
+		config = git_source_load(g, o->cache_dir, state_dir, true, &auth, diags, &error);
 	if (error)
 		vf_error_at(diags, &pos, NULL, "%s", error);
 	free(error);

@@ -1,6 +1,7 @@
 /*
- * internal.h — what repo.c and hook.c share inside providers/git: not part
- * of the API (repo.h), and the one place that includes <git2.h> for both.
+ * internal.h — what repo.c, hook.c, verify.c and transport.c share inside
+ * providers/git: not part of the API (repo.h), and the one place that
+ * includes <git2.h> for them.
  */
 #ifndef VF_GIT_INTERNAL_H
 #define VF_GIT_INTERNAL_H
@@ -36,5 +37,29 @@ int vf_git_add_blob(git_repository *repo, const git_oid *id, const char *label,
  * that are prefixes of one another); else out released.  Returns rc.
  */
 int vf_git_files_finish(struct vf_git_files *out, int rc);
+
+/*
+ * Run argv (argv[0] looked up in PATH, no shell) with stdin from
+ * stdin_path (NULL: /dev/null); its stdout and stderr together in *output
+ * (malloc'd, at most 16 KiB).  The exit status, or -1 when it could not
+ * run (verify.c).
+ */
+int vf_git_run(char *const argv[], const char *stdin_path, char **output);
+
+/*
+ * A fetch's authentication and host key check (transport.c): init sets
+ * cb's credentials and certificate_check callbacks with ctx as payload;
+ * after a failed fetch, ctx->error (if set) says why better than libgit2.
+ */
+struct vf_git_fetch_ctx {
+	const char *url;
+	const struct vf_git_auth *auth;  /* NULL: the defaults */
+	bool ssh_offered, userpass_offered;
+	char *ssh_what;                  /* which key was offered, for the error */
+	char *error;
+};
+void vf_git_fetch_ctx_init(struct vf_git_fetch_ctx *ctx, const char *url,
+			   const struct vf_git_auth *auth, git_remote_callbacks *cb);
+void vf_git_fetch_ctx_release(struct vf_git_fetch_ctx *ctx);
 
 #endif

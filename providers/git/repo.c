@@ -111,8 +111,9 @@ static int make_dirs(const char *dir, char **error)
 	return 0;
 }
 
-static int fetch(struct vf_git_repo *r, char **error)
+static int fetch(struct vf_git_repo *r, const struct vf_git_auth *auth, char **error)
 {
+	struct vf_git_fetch_ctx ctx;
 	static char *specs[] = { "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*" };
 	git_strarray refspecs = { specs, 2 };
 	git_fetch_options opts;
@@ -121,15 +122,20 @@ static int fetch(struct vf_git_repo *r, char **error)
 	int rc = -1;
 
 	git_fetch_options_init(&opts, GIT_FETCH_OPTIONS_VERSION);
+	vf_git_fetch_ctx_init(&ctx, r->url, auth, &opts.callbacks);
 	if (git_remote_create_anonymous(&remote, r->repo, r->url) < 0) {
 		*error = vf_git_fail("cannot use the repository '%s'", r->url);
+		vf_git_fetch_ctx_release(&ctx);
 		return -1;
 	}
 	opts.prune = GIT_FETCH_PRUNE;
 	opts.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;   /* the refspec has them all */
 	if (git_remote_fetch(remote, &refspecs, &opts, "virtform fetch") < 0) {
-		*error = vf_git_fail("cannot fetch '%s' (is it a git repository you can read?)",
-				  r->url);
+		if (ctx.error)
+			*error = xasprintf("cannot fetch '%s': %s", r->url, ctx.error);
+		else
+			*error = vf_git_fail("cannot fetch '%s' (is it a git repository you can "
+					  "read?)", r->url);
 		goto out;
 	}
 	/* The remote's HEAD, kept as the cache's: the default branch. */
@@ -146,11 +152,12 @@ static int fetch(struct vf_git_repo *r, char **error)
 out:
 	git_buf_dispose(&head);
 	git_remote_free(remote);
+	vf_git_fetch_ctx_release(&ctx);
 	return rc;
 }
 
 int vf_git_open(struct vf_git_repo *r, const char *url, const char *cache_dir, bool do_fetch,
-		char **error)
+		const struct vf_git_auth *auth, char **error)
 {
 	struct stat st;
 
@@ -172,7 +179,7 @@ int vf_git_open(struct vf_git_repo *r, const char *url, const char *cache_dir, b
 			return -1;
 		}
 	}
-	if (do_fetch && fetch(r, error) < 0)
+	if (do_fetch && fetch(r, auth, error) < 0)
 		return -1;
 	return 0;
 }

@@ -68,11 +68,24 @@ char *vf_git_cache_dir(const char *state_dir, const char *url);
 char *vf_git_normalise_url(const char *url);
 
 /*
+ * How a fetch authenticates and which SSH servers it trusts (transport.c).
+ * NULL members: the defaults — the ssh-agent or ~/.ssh/id_*, and
+ * ~/.ssh/known_hosts then /etc/ssh/ssh_known_hosts.  An SSH server whose
+ * host key is not known is refused.  HTTPS credentials come from
+ * $VIRTFORM_GIT_USERNAME and $VIRTFORM_GIT_PASSWORD only.
+ */
+struct vf_git_auth {
+	const char *ssh_key;             /* --git-ssh-key: a private key file */
+	const char *known_hosts;         /* --git-known-hosts: OpenSSH known_hosts */
+};
+
+/*
  * Open the cache at cache_dir (created, mode 0700, on first use) for url
- * and, when fetch is true, fetch every branch and tag of url into it.
+ * and, when fetch is true, fetch every branch and tag of url into it,
+ * authenticating as auth says (NULL: the defaults).
  */
 int vf_git_open(struct vf_git_repo *r, const char *url, const char *cache_dir, bool fetch,
-		char **error);
+		const struct vf_git_auth *auth, char **error);
 void vf_git_close(struct vf_git_repo *r);
 
 /* Resolve ref (NULL: the remote's default branch) to a commit. */

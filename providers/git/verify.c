@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "providers/git/repo.h"
+#include "providers/git/internal.h"
 
 #define SSH_SIG_BEGIN "-----BEGIN SSH SIGNATURE-----"
 #define PGP_SIG_BEGIN "-----BEGIN PGP SIGNATURE-----"
@@ -52,12 +52,8 @@ static int write_file(const char *path, const char *data, size_t len)
 	return close(fd);
 }
 
-/*
- * Run argv (argv[0] looked up in PATH) with stdin from stdin_path (NULL:
- * /dev/null); its stdout and stderr together in *output (malloc'd, at most
- * OUTPUT_MAX bytes).  The exit status, or -1 when it could not run.
- */
-static int run(char *const argv[], const char *stdin_path, char **output)
+/* internal.h; at most OUTPUT_MAX bytes of output. */
+int vf_git_run(char *const argv[], const char *stdin_path, char **output)
 {
 	int pipefd[2], status, in;
 	size_t n = 0;
@@ -164,7 +160,7 @@ static int verify_ssh(const char *dir, const char *sig_path, const char *payload
 	{
 		char *argv[] = { "ssh-keygen", "-Y", "find-principals", "-s", (char *)sig_path,
 				 "-f", (char *)allowed_signers, NULL };
-		st = run(argv, NULL, &out);
+		st = vf_git_run(argv, NULL, &out);
 	}
 	if (st < 0 || st == 127) {
 		*error = xstrdup("cannot run ssh-keygen (OpenSSH 8.2 or later is needed to "
@@ -184,7 +180,7 @@ static int verify_ssh(const char *dir, const char *sig_path, const char *payload
 				 "-I", line, "-n", "git", "-s", (char *)sig_path, NULL };
 		if (!*line)
 			continue;
-		st = run(argv, payload_path, &vout);
+		st = vf_git_run(argv, payload_path, &vout);
 		if (st == 0) {
 			*principal = xstrdup(line);
 			free(vout);
@@ -265,7 +261,7 @@ static int verify_gpg(const char *dir, const char *sig_path, const char *payload
 		char *bin = xasprintf("%s/keyring.gpg", dir);
 		char *argv[] = { "gpg", "--homedir", home, "--batch", "--quiet", "--no-tty",
 				 "--dearmor", "--output", bin, keyring, NULL };
-		st = run(argv, NULL, &out);
+		st = vf_git_run(argv, NULL, &out);
 		free(keyring);
 		keyring = bin;
 		if (st != 0) {
@@ -282,7 +278,7 @@ static int verify_gpg(const char *dir, const char *sig_path, const char *payload
 	{
 		char *argv[] = { "gpgv", "--homedir", home, "--status-fd", "1", "--keyring", keyring,
 				 (char *)sig_path, (char *)payload_path, NULL };
-		st = run(argv, NULL, &out);
+		st = vf_git_run(argv, NULL, &out);
 	}
 	if (st < 0 || st == 127) {
 		*error = xstrdup("cannot run gpgv to verify a GPG signature: install gpgv");
