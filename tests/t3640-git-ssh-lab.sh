@@ -11,6 +11,14 @@
 . "$TOP/contrib/lab/testlib.sh"
 . "$(dirname "$0")/git-lib.sh"
 
+# Under `make asan`: libgit2 1.5.1's SSH transport leaks its known-hosts
+# state on every connection (libssh2_knownhost_init and two path buffers,
+# inside libgit2, whose frames the fast unwinder cannot name).  Leak
+# checking is off for this file's runs only; virtform's side of the SSH
+# transport is leak-checked by the unit test test-git-transport, and memory
+# errors are still caught here.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+
 lab_up_for_test
 git_fixture repo infra     # $W, $R (under $TMP, which the lab hosts share), $S
 unset VIRTFORM_GIT_SSH_KEY VIRTFORM_GIT_KNOWN_HOSTS SSH_AUTH_SOCK

@@ -62,4 +62,14 @@ void vf_git_fetch_ctx_init(struct vf_git_fetch_ctx *ctx, const char *url,
 			   const struct vf_git_auth *auth, git_remote_callbacks *cb);
 void vf_git_fetch_ctx_release(struct vf_git_fetch_ctx *ctx);
 
+/*
+ * Is host's key (OpenSSH type name, raw bytes) in the known hosts (a->
+ * known_hosts, else ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts),
+ * under "host" or "[host]:port" (the port from url)?  0 yes; -1 with
+ * *error: unknown host, another key, @revoked, no file.
+ */
+int vf_git_check_hostkey(const char *url, const char *host, const char *type,
+			 const unsigned char *hostkey, size_t len, const struct vf_git_auth *a,
+			 char **error);
+
 #endif

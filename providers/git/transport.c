@@ -8,8 +8,8 @@
  *     refused key is an error, never a loop.  The server's host key must be
  *     in the known hosts file (--git-known-hosts, else ~/.ssh/known_hosts,
  *     else /etc/ssh/ssh_known_hosts), as OpenSSH's StrictHostKeyChecking
- *     yes would have it: libgit2 1.5 accepts any host key unless told, so
- *     virtform checks the raw key libssh2 saw itself.  The lookup is
+ *     yes would have it (libgit2 only reads ~/.ssh/known_hosts, and before
+ *     1.5.1 nothing): virtform checks the raw key libssh2 saw.  The lookup is
  *     OpenSSH's own (ssh-keygen -F, which knows hashed names and
  *     [host]:port), run without a shell; a key listed @revoked is refused.
  *   - HTTPS: libgit2's certificate check stands; a user name and password
@@ -218,27 +218,23 @@ static enum lookup lookup(const char *file, const char *pattern, const char *typ
 	return revoked_seen ? REVOKED : found;
 }
 
-static int check_host(git_cert *cert, int valid, const char *host, void *payload)
+int vf_git_check_hostkey(const char *url, const char *host, const char *type,
+			 const unsigned char *hostkey, size_t len, const struct vf_git_auth *a,
+			 char **error)
 {
-	struct vf_git_fetch_ctx *ctx = payload;
-	const struct vf_git_auth *a = ctx->auth;
-	const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
-	char *files[2] = { NULL, NULL }, *pattern, *key, *error = NULL;
-	const char *type;
-	unsigned port = url_port(ctx->url);
+	char *files[2] = { NULL, NULL }, *pattern = NULL, *key = NULL, *lookup_error = NULL;
+	unsigned port = url_port(url);
 	enum lookup res = UNKNOWN;
 	size_t i, n = 0, b64;
-	int rc = GIT_EUSER;
+	int rc = -1;
 
-	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
-		return GIT_PASSTHROUGH;        /* TLS: libgit2's own verification */
-	type = hk->type & GIT_CERT_SSH_RAW ? key_type_name(hk->raw_type) : NULL;
-	if (!type) {
-		set_error(ctx, xasprintf("cannot check the host key of '%s': libgit2 did not give "
-					 "it in a form virtform knows", host));
-		return GIT_EUSER;
-	}
+	*error = NULL;
 	if (a && a->known_hosts) {
+		if (access(a->known_hosts, R_OK) < 0) {
+			*error = xasprintf("cannot read the known hosts file '%s': %s",
+					   a->known_hosts, strerror(errno));
+			return -1;
+		}
 		files[n++] = xstrdup(a->known_hosts);
 	} else {
 		char *user = home_file(".ssh/known_hosts");
@@ -250,25 +246,18 @@ static int check_host(git_cert *cert, int valid, const char *host, void *payload
 			files[n++] = xstrdup("/etc/ssh/ssh_known_hosts");
 	}
 	if (!n) {
-		set_error(ctx, xasprintf("cannot check the host key of '%s': no known hosts file "
-					 "(~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts); give "
-					 "--git-known-hosts FILE (or VIRTFORM_GIT_KNOWN_HOSTS)",
-					 host));
-		return GIT_EUSER;
-	}
-	if (a && a->known_hosts && access(a->known_hosts, R_OK) < 0) {
-		set_error(ctx, xasprintf("cannot read the known hosts file '%s': %s",
-					 a->known_hosts, strerror(errno)));
-		goto out;
+		*error = xasprintf("cannot check the host key of '%s': no known hosts file "
+				   "(~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts); give "
+				   "--git-known-hosts FILE (or VIRTFORM_GIT_KNOWN_HOSTS)", host);
+		return -1;
 	}
 	pattern = port == 22 ? xstrdup(host) : xasprintf("[%s]:%u", host, port);
-	b64 = sodium_base64_encoded_len(hk->hostkey_len, sodium_base64_VARIANT_ORIGINAL);
+	b64 = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
 	key = xmalloc(b64);
-	sodium_bin2base64(key, b64, (const unsigned char *)hk->hostkey, hk->hostkey_len,
-			  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(key, b64, hostkey, len, sodium_base64_VARIANT_ORIGINAL);
 	/* the user's file first, then the system's, as ssh reads them */
 	for (i = 0; i < n && (res == UNKNOWN || res == MISMATCH); i++) {
-		enum lookup r = lookup(files[i], pattern, type, key, &error);
+		enum lookup r = lookup(files[i], pattern, type, key, &lookup_error);
 		if (r == LOOKUP_ERROR || r == KNOWN || r == REVOKED || res == UNKNOWN)
 			res = r;
 	}
@@ -277,37 +266,62 @@ static int check_host(git_cert *cert, int valid, const char *host, void *payload
 		rc = 0;
 		break;
 	case LOOKUP_ERROR:
-		set_error(ctx, error);
-		error = NULL;
+		*error = lookup_error;
+		lookup_error = NULL;
 		break;
 	case REVOKED:
-		set_error(ctx, xasprintf("the host key of '%s' (%s) is marked @revoked in the known "
-					 "hosts; refusing to fetch", pattern, type));
+		*error = xasprintf("the host key of '%s' (%s) is marked @revoked in the known "
+				   "hosts; refusing to fetch", pattern, type);
 		break;
 	case MISMATCH:
-		set_error(ctx, xasprintf("the host key of '%s' does not match the known hosts "
-					 "(%s%s): someone may be in the middle, or the host was "
-					 "reinstalled; check its %s key's fingerprint and fix the "
-					 "entry; refusing to fetch", pattern, files[0],
-					 n > 1 ? ", /etc/ssh/ssh_known_hosts" : "", type));
+		*error = xasprintf("the host key of '%s' does not match the known hosts (%s%s): "
+				   "someone may be in the middle, or the host was reinstalled; "
+				   "check its %s key's fingerprint and fix the entry; refusing to "
+				   "fetch", pattern, files[0],
+				   n > 1 ? ", /etc/ssh/ssh_known_hosts" : "", type);
 		break;
 	case UNKNOWN:
-		set_error(ctx, xasprintf("the host '%s' is not in the known hosts (%s%s): add its "
-					 "key after checking its fingerprint (ssh-keyscan -t %s "
-					 "%s%s%s >> FILE), or give --git-known-hosts FILE; "
-					 "refusing to fetch", pattern, files[0],
-					 n > 1 ? ", /etc/ssh/ssh_known_hosts" : "", type,
-					 port == 22 ? "" : "-p ", port == 22 ? "" : "PORT ", host));
+		*error = xasprintf("the host '%s' is not in the known hosts (%s%s): add its key "
+				   "after checking its fingerprint (ssh-keyscan -t %s %s%s%s >> "
+				   "FILE), or give --git-known-hosts FILE; refusing to fetch",
+				   pattern, files[0], n > 1 ? ", /etc/ssh/ssh_known_hosts" : "",
+				   type, port == 22 ? "" : "-p ", port == 22 ? "" : "PORT ", host);
 		break;
 	}
+	free(lookup_error);
 	free(key);
 	free(pattern);
-out:
-	free(error);
 	for (i = 0; i < n; i++)
 		free(files[i]);
-	(void)valid;
 	return rc;
+}
+
+/*
+ * libgit2 has checked ~/.ssh/known_hosts itself by then (valid; 1.5.1
+ * and later): this check replaces it, with the file the operator named,
+ * the system's file, hashed names, ports and @revoked.
+ */
+static int check_host(git_cert *cert, int valid, const char *host, void *payload)
+{
+	struct vf_git_fetch_ctx *ctx = payload;
+	const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
+	const char *type;
+	char *error = NULL;
+
+	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
+		return GIT_PASSTHROUGH;        /* TLS: libgit2's own verification */
+	type = hk->type & GIT_CERT_SSH_RAW ? key_type_name(hk->raw_type) : NULL;
+	if (!type) {
+		set_error(ctx, xasprintf("cannot check the host key of '%s': libgit2 did not give "
+					 "it in a form virtform knows", host));
+		return GIT_EUSER;
+	}
+	if (vf_git_check_hostkey(ctx->url, host, type, (const unsigned char *)hk->hostkey,
+				 hk->hostkey_len, ctx->auth, &error) < 0) {
+		set_error(ctx, error);
+		return GIT_EUSER;
+	}
+	return 0;
 }
 
 void vf_git_fetch_ctx_init(struct vf_git_fetch_ctx *ctx, const char *url,
