@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,6 +157,48 @@ static void iso_time(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * Is the last record of the log at path "unchanged" for the same command,
+ * repository, path and commit?  A timer that syncs every 5 minutes then
+ * adds one line per change, not one per run.  Reads only the file's tail.
+ */
+static bool same_unchanged(const char *path, const char *command, const struct git_source *g)
+{
+	char buf[8192], *last;
+	struct stat st;
+	json_t *o;
+	ssize_t n;
+	off_t at;
+	bool same;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) < 0 || st.st_size == 0) {
+		close(fd);
+		return false;
+	}
+	at = st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : 0;
+	n = pread(fd, buf, sizeof(buf) - 1, at);
+	close(fd);
+	if (n <= 0 || buf[n - 1] != '\n')
+		return false;
+	buf[n - 1] = '\0';
+	last = strrchr(buf, '\n');
+	last = last ? last + 1 : at == 0 ? buf : NULL;
+	if (!last)
+		return false;             /* a line longer than the tail read */
+	o = json_loads(last, 0, NULL);
+#define FIELD(k) (json_string_value(json_object_get(o, k)) ? \
+		  json_string_value(json_object_get(o, k)) : "")
+	same = json_is_object(o) && !strcmp(FIELD("outcome"), "unchanged") &&
+	       !strcmp(FIELD("command"), command) && !strcmp(FIELD("repo"), g->repo) &&
+	       !strcmp(FIELD("path"), g->path) && !strcmp(FIELD("commit"), g->commit.sha);
+#undef FIELD
+	json_decref(o);
+	return same;
+}
+
 int git_log_append(const char *state_dir, const char *command, const struct git_source *g,
 		   const char *outcome, const char *message, const unsigned counts[4],
 		   char **error)
@@ -164,6 +207,11 @@ int git_log_append(const char *state_dir, const char *command, const struct git_
 	char when[32], *line, *dump, *path = xasprintf("%s/%s", state_dir, GIT_LOG_FILE);
 	int fd, rc = -1;
 
+	if (!strcmp(outcome, "unchanged") && same_unchanged(path, command, g)) {
+		json_decref(o);
+		free(path);
+		return 0;
+	}
 	iso_time(when);
 	json_object_set_new(o, "time", json_string(when));
 	json_object_set_new(o, "command", json_string(command));

@@ -1,5 +1,6 @@
 #!/bin/sh
-# contrib/systemd/virtform-drift.{service,timer} and contrib/ci/*: the units
+# contrib/systemd/virtform-drift.{service,timer},
+# contrib/systemd/virtform-sync.{service,timer} and contrib/ci/*: the units
 # pass `systemd-analyze verify` (a broken copy does not), the timer fires
 # every 15 minutes and catches up (Persistent=true), drift's exit 2 is a
 # success for the service, and its ExecStart line, expanded as systemd
@@ -7,8 +8,11 @@
 # parse as YAML, have the jobs docs/drift.md promises, and every virtform
 # command line in them (and the cron line of docs/drift.md) names a
 # command and options that virtform accepts: each option appears in that
-# command's --help.
+# command's --help.  The sync service's ExecStart line syncs a repository
+# made here (git CLI, test scaffolding) and records an unchanged commit
+# once, however often it runs.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/git-lib.sh"
 
 PY=/usr/bin/python3
 SVC=$TOP/contrib/systemd/virtform-drift.service
@@ -93,6 +97,58 @@ test_expect 'the ExecStart line runs: drift found (exit 2), the notify command g
 
 test_expect 'the ExecStart line with the default (empty) notify command runs none' '
 	run_exec_start "" && expect_rc 2 && [ -z "$err" ]'
+
+SYNC_SVC=$TOP/contrib/systemd/virtform-sync.service
+SYNC_TIMER=$TOP/contrib/systemd/virtform-sync.timer
+
+test_expect 'the sync units pass systemd-analyze verify; 1 minute after boot, then 5 after each run' '
+	sed "s|/usr/local/bin/virtform|$VIRTFORM|" "$SYNC_SVC" >"$TMP/unit/virtform-sync.service" &&
+	cp "$SYNC_TIMER" "$TMP/unit/" &&
+	(cd "$TMP/unit" && systemd-analyze verify ./virtform-sync.service ./virtform-sync.timer) >"$TMP/v.out" 2>&1; rc=$?
+	cat "$TMP/v.out"; [ $rc -eq 0 ] && [ ! -s "$TMP/v.out" ] &&
+	[ "$(unit_value "$SYNC_TIMER" OnBootSec)" = 1min ] &&
+	[ "$(unit_value "$SYNC_TIMER" OnUnitInactiveSec)" = 5min ] &&
+	[ "$(unit_value "$SYNC_SVC" Type)" = oneshot ] &&
+	[ "$(unit_value "$SYNC_SVC" EnvironmentFile)" = /etc/default/virtform-sync ] &&
+	expect_contains "$(unit_value "$SYNC_SVC" ExecStart)" "/usr/local/bin/virtform sync \${VIRTFORM_REPO} --auto-approve \$VIRTFORM_SYNC_FLAGS"'
+
+# a repository whose configuration has nothing to create: every sync of
+# one commit is "unchanged" (the test driver forgets between processes)
+git_fixture sync infra
+printf 'version: 1\nclusters: [{name: local}]\nhosts: [{name: fake, uri: "test:///default"}]\n' \
+	>"$W/infra/hosts.yaml"
+git -C "$W" add -A && git -C "$W" commit -q -m "hosts only" && git -C "$W" push -q "$R" main
+run_sync_exec_start() {   # sets rc, out, err
+	exec_start=$(unit_value "$SYNC_SVC" ExecStart | sed "s|^/usr/local/bin/virtform ||")
+	VIRTFORM_REPO=$R VIRTFORM_STATE_DIR=$TMP/sync-state VIRTFORM_SYNC_FLAGS="--path infra --lock-timeout=60" \
+	"$PY" - "$exec_start" "$VIRTFORM" >"$TMP/.out" 2>"$TMP/.err" <<-'PYEOF'
+	import os, re, subprocess, sys
+	words = []
+	for w in sys.argv[1].split():
+	    m = re.fullmatch(r"\$\{(\w+)\}", w)
+	    if m:
+	        words.append(os.environ.get(m.group(1), ""))
+	    elif w.startswith("$"):
+	        words.extend(os.environ.get(w[1:], "").split())
+	    else:
+	        words.append(w)
+	sys.exit(subprocess.call([sys.argv[2]] + words))
+	PYEOF
+	rc=$?; out=$(cat "$TMP/.out"); err=$(cat "$TMP/.err")
+}
+
+test_expect 'the sync ExecStart line runs; an unchanged commit is recorded once, a new one again' '
+	run_sync_exec_start && expect_rc 0 &&
+	expect_contains "$out" "commit $(git -C "$W" rev-parse HEAD) hosts only" &&
+	run_sync_exec_start && expect_rc 0 && run_sync_exec_start && expect_rc 0 &&
+	[ "$(wc -l <"$TMP/sync-state/git-log.jsonl")" -eq 1 ] &&
+	echo "# a comment" >>"$W/infra/hosts.yaml" &&
+	git -C "$W" commit -q -am "a comment" && git -C "$W" push -q "$R" main &&
+	run_sync_exec_start && expect_rc 0 && run_sync_exec_start && expect_rc 0 &&
+	[ "$(wc -l <"$TMP/sync-state/git-log.jsonl")" -eq 2 ] &&
+	run_vf log --state-dir "$TMP/sync-state" && expect_rc 0 &&
+	expect_contains "$(echo "$out" | head -n 1)" "unchanged  a comment" &&
+	expect_contains "$(echo "$out" | tail -n 1)" "unchanged  hosts only"'
 
 test_expect 'the CI files parse as YAML and have the validate, plan, apply and drift jobs' '
 	"$PY" - "$GITLAB" "$GITHUB" <<-PYEOF
