@@ -128,10 +128,12 @@ static struct vf_plan_opts plan_opts(const struct run_opts *o)
 
 struct vf_git_auth run_git_auth(const struct run_opts *o)
 {
-	const char *key = getenv("VIRTFORM_GIT_SSH_KEY"), *hosts = getenv("VIRTFORM_GIT_KNOWN_HOSTS");
+	const char *key = getenv("VIRTFORM_GIT_SSH_KEY");
+	const char *hosts = getenv("VIRTFORM_GIT_KNOWN_HOSTS");
 	struct vf_git_auth a = {
 		.ssh_key = o->git_ssh_key ? o->git_ssh_key : key && *key ? key : NULL,
-		.known_hosts = o->git_known_hosts ? o->git_known_hosts : hosts && *hosts ? hosts : NULL,
+		.known_hosts = o->git_known_hosts ? o->git_known_hosts
+						  : hosts && *hosts ? hosts : NULL,
 	};
 	return a;
 }
