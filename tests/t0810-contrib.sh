@@ -71,10 +71,12 @@ clusters: [{name: local}]
 hosts: [{name: fake, uri: "test:///default"}]
 vms: [{name: v, cpus: 1, memory: 64MiB}]
 YAML
-run_exec_start() {   # run_exec_start NOTIFY: sets rc, out, err
-	exec_start=$(unit_value "$SVC" ExecStart | sed "s|^/usr/local/bin/virtform ||")
-	VIRTFORM_CONFIG=$TMP/conf VIRTFORM_DRIFT_FLAGS="--lock-timeout=600 --state-dir=$TMP/state" \
-	VIRTFORM_NOTIFY=$1 "$PY" - "$exec_start" "$VIRTFORM" >"$TMP/.out" 2>"$TMP/.err" <<-'PYEOF'
+# run_unit UNIT NAME=VALUE...: UNIT's ExecStart line with those settings,
+# expanded as systemd does; sets rc, out, err
+run_unit() {
+	exec_start=$(unit_value "$1" ExecStart | sed "s|^/usr/local/bin/virtform ||")
+	shift
+	env "$@" "$PY" - "$exec_start" "$VIRTFORM" >"$TMP/.out" 2>"$TMP/.err" <<-'PYEOF'
 	import os, re, subprocess, sys
 	words = []
 	for w in sys.argv[1].split():
@@ -88,6 +90,10 @@ run_exec_start() {   # run_exec_start NOTIFY: sets rc, out, err
 	sys.exit(subprocess.call([sys.argv[2]] + words))
 	PYEOF
 	rc=$?; out=$(cat "$TMP/.out"); err=$(cat "$TMP/.err")
+}
+run_exec_start() {   # run_exec_start NOTIFY: the drift service's line
+	run_unit "$SVC" VIRTFORM_CONFIG="$TMP/conf" \
+		VIRTFORM_DRIFT_FLAGS="--lock-timeout=600 --state-dir=$TMP/state" VIRTFORM_NOTIFY="$1"
 }
 
 test_expect 'the ExecStart line runs: drift found (exit 2), the notify command gets the JSON' '
@@ -118,23 +124,9 @@ git_fixture sync infra
 printf 'version: 1\nclusters: [{name: local}]\nhosts: [{name: fake, uri: "test:///default"}]\n' \
 	>"$W/infra/hosts.yaml"
 git -C "$W" add -A && git -C "$W" commit -q -m "hosts only" && git -C "$W" push -q "$R" main
-run_sync_exec_start() {   # sets rc, out, err
-	exec_start=$(unit_value "$SYNC_SVC" ExecStart | sed "s|^/usr/local/bin/virtform ||")
-	VIRTFORM_REPO=$R VIRTFORM_STATE_DIR=$TMP/sync-state VIRTFORM_SYNC_FLAGS="--path infra --lock-timeout=60" \
-	"$PY" - "$exec_start" "$VIRTFORM" >"$TMP/.out" 2>"$TMP/.err" <<-'PYEOF'
-	import os, re, subprocess, sys
-	words = []
-	for w in sys.argv[1].split():
-	    m = re.fullmatch(r"\$\{(\w+)\}", w)
-	    if m:
-	        words.append(os.environ.get(m.group(1), ""))
-	    elif w.startswith("$"):
-	        words.extend(os.environ.get(w[1:], "").split())
-	    else:
-	        words.append(w)
-	sys.exit(subprocess.call([sys.argv[2]] + words))
-	PYEOF
-	rc=$?; out=$(cat "$TMP/.out"); err=$(cat "$TMP/.err")
+run_sync_exec_start() {   # the sync service's line, on $R
+	run_unit "$SYNC_SVC" VIRTFORM_REPO="$R" VIRTFORM_STATE_DIR="$TMP/sync-state" \
+		VIRTFORM_SYNC_FLAGS="--path infra --lock-timeout=60"
 }
 
 test_expect 'the sync ExecStart line runs; an unchanged commit is recorded once, a new one again' '
