@@ -447,7 +447,7 @@ static void notify(const char *cmd, const char *text, size_t count, const char *
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	int fds[2], status;
-	size_t len = strlen(text), done = 0;
+	size_t len = strlen(text);
 	pid_t pid;
 
 	fflush(stdout);
@@ -480,14 +480,7 @@ static void notify(const char *cmd, const char *text, size_t count, const char *
 	close(fds[0]);
 	/* a command that does not read its stdin must not kill us */
 	sigaction(SIGPIPE, &ign, &old);
-	while (done < len) {
-		ssize_t w = write(fds[1], text + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
+	vf_write_all(fds[1], text, len);   /* a reader gone early: its exit status says */
 	close(fds[1]);
 	sigaction(SIGPIPE, &old, NULL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

@@ -131,21 +131,6 @@ struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
 	return c;
 }
 
-int git_write_all(int fd, const char *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t w = write(fd, buf + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		done += (size_t)w;
-	}
-	return 0;
-}
-
 /* ---- the record of applied commits ------------------------------------------ */
 
 static void iso_time(char out[32])
@@ -243,7 +228,7 @@ int git_log_append(const char *state_dir, const char *command, const struct git_
 	if (fd < 0)
 		goto fail;
 	/* one write: lines of concurrent writers never interleave */
-	if (git_write_all(fd, line, strlen(line)) < 0) {
+	if (vf_write_all(fd, line, strlen(line)) < 0) {
 		close(fd);
 		goto fail;
 	}

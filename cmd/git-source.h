@@ -53,11 +53,6 @@ struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
 				  struct vf_diags *diags, char **error);
 void git_source_release(struct git_source *g);
 
-/*
- * Write all len bytes of buf to fd, again after EINTR and a short write
- * (the log's lines, the hooks' scripts).  -1 with errno set.
- */
-int git_write_all(int fd, const char *buf, size_t len);
 
 /* "REPO@SHORT" and ":PATH" when a path was given: what a message calls it. */
 char *git_source_label(const struct git_source *g);

@@ -159,7 +159,7 @@ static int write_hook(const char *dir, const char *name, const char *script, boo
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0755);
 	if (fd < 0)
 		goto fail;
-	if (git_write_all(fd, script, strlen(script)) < 0) {
+	if (vf_write_all(fd, script, strlen(script)) < 0) {
 		close(fd);
 		goto fail;
 	}

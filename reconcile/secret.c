@@ -345,7 +345,6 @@ static int write_whole(const char *dir, const char *name, const char *text, size
 {
 	char *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
 	char *final = xasprintf("%s/%s", dir, name);
-	size_t off = 0;
 	int fd, rc = -1;
 
 	fd = mkostemp(tmp, O_CLOEXEC);     /* O_EXCL, mode 0600 */
@@ -357,17 +356,7 @@ static int write_whole(const char *dir, const char *name, const char *text, size
 		err_file(d, final, NULL, "cannot set the mode: %s", strerror(errno));
 		goto fail;
 	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			err_file(d, final, NULL, "cannot write: %s", strerror(errno));
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0) {
+	if (vf_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
 		err_file(d, final, NULL, "cannot write: %s", strerror(errno));
 		goto fail;
 	}

@@ -548,7 +548,7 @@ int vf_state_save(struct vf_state *s, char **error)
 	json_t *root = json_object(), *list = json_array();
 	char *tmp = xasprintf("%s.tmp.%ld", s->path, (long)getpid());
 	char *text = NULL, *body;
-	size_t i, len, off = 0;
+	size_t i, len;
 	int fd = -1, rc = -1;
 
 	s->serial++;
@@ -584,15 +584,7 @@ int vf_state_save(struct vf_state *s, char **error)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto fail;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0)
+	if (vf_write_all(fd, text, len) < 0 || fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;

@@ -1,6 +1,7 @@
 /*
  * util.h — small helpers shared by every part of virtform: checked
- * allocation, a bump arena, growable arrays and edit distance.
+ * allocation, a bump arena, growable arrays, edit distance, a string map
+ * and writing a whole buffer.
  *
  * Allocation failure is not recoverable in a CLI: the x* functions print
  * "virtform: out of memory" and exit(1) instead of returning NULL.
@@ -84,4 +85,10 @@ void *vf_strmap_get(const struct vf_strmap *m, const char *key);
 /* Insert key -> value, or replace the value stored under key. */
 void vf_strmap_set(struct vf_strmap *m, const char *key, void *value);
 void vf_strmap_release(struct vf_strmap *m);
+
+/*
+ * Write all len bytes of buf to fd, again after EINTR and a short write.
+ * 0, or -1 with errno set (nothing says how much was written then).
+ */
+int vf_write_all(int fd, const void *buf, size_t len);
 #endif
