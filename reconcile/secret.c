@@ -144,6 +144,14 @@ static const char *parse_key_text(const char *text, size_t len, enum key_kind wa
 	return NULL;
 }
 
+/* Who the group bits and the other bits of mode let in, for messages. */
+static const char *who(mode_t mode, mode_t group, mode_t other)
+{
+	if ((mode & group) && (mode & other))
+		return "group and others";
+	return mode & group ? "its group" : "others";
+}
+
 /*
  * Read a whole small file into sodium_malloc'd memory (NUL-terminated).
  * secret: refuse permission bits for group and others.
@@ -170,9 +178,7 @@ static char *read_key_file(const char *path, bool secret, size_t *len, struct vf
 		char *hint = xasprintf("chmod 600 %s", path);
 		err_file(d, path, hint,
 			 "the secret key file is accessible by %s (mode %04o): it must be private",
-			 (st.st_mode & 070) && (st.st_mode & 07) ? "group and others"
-			 : (st.st_mode & 070) ? "its group" : "others",
-			 (unsigned)(st.st_mode & 07777));
+			 who(st.st_mode, 070, 07), (unsigned)(st.st_mode & 07777));
 		free(hint);
 		close(fd);
 		return NULL;
@@ -421,9 +427,7 @@ int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], str
 		char *hint = xasprintf("chmod go-w %s, or choose a private directory", dir);
 		err_file(d, dir, hint,
 			 "the directory is writable by %s (mode %04o): someone else could swap the keys",
-			 (st.st_mode & 020) && (st.st_mode & 02) ? "group and others"
-			 : (st.st_mode & 020) ? "its group" : "others",
-			 (unsigned)(st.st_mode & 07777));
+			 who(st.st_mode, 020, 02), (unsigned)(st.st_mode & 07777));
 		free(hint);
 		return -1;
 	}
