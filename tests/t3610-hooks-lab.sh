@@ -16,7 +16,7 @@ lab_up_for_test
 at_exit 'lab_undefine 1 vfh6-web; lab_undefine 2 vfh6-db'
 
 git_fixture vfh6 lab
-cp "$TOP/examples/lab/hosts.yaml" "$W/lab/"
+lab_example_hosts "$W/lab"
 write_vms() {   # write_vms WEB_MEMORY [DB_LINE]
 	cat >"$W/lab/vms.yaml" <<EOF
 version: 1
