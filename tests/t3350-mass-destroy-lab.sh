@@ -99,10 +99,12 @@ test_expect 'sync of a commit that empties the configuration refuses it' '
 	run_vf sync "$R" --path lab --state-dir "$S" --auto-approve && refused $N 3 &&
 	expect_not_contains "$out" "Apply complete" && [ "$(present)" = $N ]'
 
-test_expect 'the post-receive sync of a push refuses it too' '
-	run_vf hooks install --server "$R" --state-dir "$S" --path lab --auto-approve &&
-	expect_rc 0 && commit "the bad merge again" && push "$R" main && expect_rc 0 &&
-	expect_contains "$err" "remote: virtform sync: error: refusing a mass deletion: the plan destroys $N VMs" &&
+test_expect 'the post-receive sync of a push refuses it too (hooks install --max-destroy)' '
+	run_vf hooks install --server "$R" --state-dir "$S" --path lab --auto-approve \
+		--max-destroy 7 && expect_rc 0 &&
+	grep -q -- "--max-destroy. .7." "$R/hooks/post-receive" &&
+	commit "the bad merge again" && push "$R" main && expect_rc 0 &&
+	expect_contains "$err" "remote: virtform sync: error: refusing a mass deletion: the plan destroys $N VMs and 0 volumes ($N objects that hold data), more than the limit of 7 (--max-destroy)" &&
 	expect_contains "$err" "FAILED" && [ "$(present)" = $N ]'
 
 write_vms 4
