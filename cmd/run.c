@@ -147,10 +147,23 @@ int run_guard(const struct vf_cmd *cmd, const struct run *run)
 {
 	const struct vf_guard *g = &run->plan.guard;
 
+	char *msg, *error = NULL;
+
 	if (!g->refused)
 		return 0;
 	fprintf(stderr, "virtform %s: error: refusing a mass deletion: %s; nothing was changed\n"
 		"hint: %s\n", cmd->name, g->message, g->hint);
+	/* a commit from git: its refusal in the log, as a refused signature
+	 * or rewind is (plan changes nothing and records nothing) */
+	if (run->git && run->git->resolved && run->state_open && strcmp(cmd->name, "plan")) {
+		msg = xasprintf("refusing a mass deletion: %s", g->message);
+		if (git_log_append(run->state.dir, cmd->name, run->git, "refused", msg, NULL,
+				   &error) < 0) {
+			fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
+			free(error);
+		}
+		free(msg);
+	}
 	return VF_EXIT_ERROR;
 }
 

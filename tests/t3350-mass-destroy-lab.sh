@@ -99,6 +99,10 @@ test_expect 'sync of a commit that empties the configuration refuses it' '
 	run_vf sync "$R" --path lab --state-dir "$S" --auto-approve && refused $N 3 &&
 	expect_not_contains "$out" "Apply complete" && [ "$(present)" = $N ]'
 
+test_expect 'the log records the refused sync' '
+	run_vf log --state-dir "$S" && expect_rc 0 &&
+	expect_contains "$out" "refused" && expect_contains "$out" "a bad merge: every VM gone"'
+
 test_expect 'the post-receive sync of a push refuses it too (hooks install --max-destroy)' '
 	run_vf hooks install --server "$R" --state-dir "$S" --path lab --auto-approve \
 		--max-destroy 7 && expect_rc 0 &&
