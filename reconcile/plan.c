@@ -913,7 +913,6 @@ static void apply_targets(struct planner *p)
 	free(keep);
 }
 
-/* Does target name kind.NAME or kind.NAME@HOST for this name? */
 /* ---- the mass-deletion guard ------------------------------------------------ */
 
 static const char *plural(unsigned n, const char *one, const char *many)
@@ -991,18 +990,18 @@ static void guard_check(struct planner *p, const struct vf_desired *desired)
 
 	if (g->configured_vms == 0 && g->managed_vms)
 		cause = "an empty or missing configuration (a wrong --path, a missing file, a "
-			"bad merge)?";
+			"bad merge)";
 	else if (g->configured_vms < g->managed_vms / 2)
-		cause = "a truncated configuration (a bad merge, a missing file, a wrong --path)?";
+		cause = "a truncated configuration (a bad merge, a missing file, a wrong --path)";
 	else
-		cause = "many objects removed from the configuration, or renamed?";
+		cause = "many objects removed from the configuration, or renamed";
 	limit = g->limit_given ? xstrdup("--max-destroy")
 			       : xasprintf("the default: the larger of %d and %d%% of the %u VMs "
 					   "and volumes managed", VF_GUARD_MIN, VF_GUARD_PERCENT,
 					   n_managed);
 	msg = xasprintf("the plan destroys %u %s and %u %s (%u objects that hold data), more "
 			"than the limit of %u (%s); the configuration defines %u %s and %u %s, "
-			"virtform manages %u %s and %u %s: %s",
+			"virtform manages %u %s and %u %s; likely cause: %s",
 			g->vms, plural(g->vms, "VM", "VMs"), g->volumes,
 			plural(g->volumes, "volume", "volumes"), destroyed, g->limit, limit,
 			g->configured_vms, plural(g->configured_vms, "VM", "VMs"),
@@ -1022,6 +1021,7 @@ static void guard_check(struct planner *p, const struct vf_desired *desired)
 		  "--allow-mass-destroy, or --max-destroy N with N at least the count";
 }
 
+/* Does target name kind.NAME or kind.NAME@HOST for this name? */
 static bool target_names(const char *target, const char *kind, const char *name)
 {
 	size_t k = strlen(kind), n = strlen(name);
