@@ -14,7 +14,8 @@
 
 static const char usage[] =
 	"usage: virtform apply [CONFIG] [--auto-approve] [--parallelism N] [--target ADDR]...\n"
-	"       virtform apply FILE [--parallelism N]\n"
+	"                      [--max-destroy N] [--allow-mass-destroy]\n"
+	"       virtform apply FILE [--parallelism N] [--max-destroy N] [--allow-mass-destroy]\n"
 	"\n"
 	"Plan as 'virtform plan' does, show the plan, ask 'Apply these changes?'\n"
 	"(on a terminal), then carry it out: in dependency order (storage, volumes,\n"
@@ -43,12 +44,18 @@ static const char usage[] =
 	"                            time, else it rolls them back by itself\n"
 	"                            (default 60 over SSH, none on this machine;\n"
 	"                            0: no confirmation)\n"
+	RUN_GUARD_OPTIONS_HELP
 	RUN_OPTIONS_HELP
 	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
-	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action or a\n"
-	"stale saved plan.\n";
+	"A plan that destroys more VMs and volumes than --max-destroy allows is\n"
+	"shown, then refused unless --allow-mass-destroy; apply FILE checks again\n"
+	"with its own --max-destroy and --allow-mass-destroy (a saved plan carries\n"
+	"neither).\n"
+	"\n"
+	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action, a\n"
+	"stale saved plan or a mass deletion refused.\n";
 
 static int cmd_apply(int argc, char **argv);
 

@@ -71,6 +71,11 @@ static const char usage[] =
 	"      --gpg-keyring FILE    (OpenPGP public keys)\n"
 	"      --state-dir DIR       post-receive: the state directory of the sync\n"
 	"      --auto-approve        post-receive: apply; without it, plan only\n"
+	"      --max-destroy N, --allow-mass-destroy\n"
+	"                            post-receive: the sync's mass-deletion guard\n"
+	"                            (a sync refuses a plan that destroys more VMs and\n"
+	"                            volumes than the larger of 3 and 10% of those\n"
+	"                            managed; docs/plan-apply.md)\n"
 	"      --secret-key FILE     post-receive: the key of sealed values\n"
 	"                            (VIRTFORM_SECRET_KEY for the sync)\n"
 	"  -h, --help                show this help\n"
@@ -96,6 +101,8 @@ enum {
 	HOOK_OPT_STATE_DIR,
 	HOOK_OPT_AUTO_APPROVE,
 	HOOK_OPT_SECRET_KEY,
+	HOOK_OPT_MAX_DESTROY,
+	HOOK_OPT_ALLOW_MASS_DESTROY,
 };
 
 struct hook_opts {
@@ -105,6 +112,8 @@ struct hook_opts {
 	const char *path, *state_dir, *secret_key;
 	struct vf_git_trust trust;       /* --allowed-signers, --gpg-keyring */
 	bool allow_rewind, verify, auto_approve;
+	const char *max_destroy;         /* post-receive: the sync's --max-destroy */
+	bool allow_mass_destroy;         /* post-receive: the sync's --allow-mass-destroy */
 };
 
 /* Say something to the pusher: stderr, which git relays as "remote: ". */
@@ -377,7 +386,7 @@ static int pre_receive(const struct hook_opts *h)
 /* Sync one protected ref's update (a deletion: nothing); 0 synced. */
 static int sync_one(const struct hook_opts *h, const struct update *u, void *repo_url)
 {
-	const char *argv[20], *repo = repo_url;
+	const char *argv[24], *repo = repo_url;
 	int argc = 0, status;
 	pid_t pid;
 
@@ -407,6 +416,12 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 	}
 	if (h->allow_rewind)
 		argv[argc++] = "--allow-rewind";
+	if (h->max_destroy) {
+		argv[argc++] = "--max-destroy";
+		argv[argc++] = h->max_destroy;
+	}
+	if (h->allow_mass_destroy)
+		argv[argc++] = "--allow-mass-destroy";
 	argv[argc] = NULL;
 
 	printf("virtform %s: %s -> %.7s: virtform sync%s (state %s)\n", h->name, u->ref, u->new,
@@ -501,6 +516,8 @@ static int hook_run(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, HOOK_OPT_STATE_DIR },
 		{ "auto-approve", no_argument, NULL, HOOK_OPT_AUTO_APPROVE },
 		{ "secret-key", required_argument, NULL, HOOK_OPT_SECRET_KEY },
+		{ "max-destroy", required_argument, NULL, HOOK_OPT_MAX_DESTROY },
+		{ "allow-mass-destroy", no_argument, NULL, HOOK_OPT_ALLOW_MASS_DESTROY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -523,6 +540,8 @@ static int hook_run(int argc, char **argv)
 		case HOOK_OPT_STATE_DIR: h.state_dir = optarg; break;
 		case HOOK_OPT_AUTO_APPROVE: h.auto_approve = true; break;
 		case HOOK_OPT_SECRET_KEY: h.secret_key = optarg; break;
+		case HOOK_OPT_MAX_DESTROY: h.max_destroy = optarg; break;
+		case HOOK_OPT_ALLOW_MASS_DESTROY: h.allow_mass_destroy = true; break;
 		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
 		default: goto out;
 		}

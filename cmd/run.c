@@ -4,6 +4,7 @@
  * re-runs the plan with the recorded options and carries it out only
  * when nothing it depends on changed (reconcile/saved.h decides).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,20 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 		}
 		o->confirm_timeout = (int)n;
 		return 1;
+	case RUN_OPT_MAX_DESTROY:
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (!*arg || *end || *arg == '-' || errno || n > 1000000) {
+			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to 1000000",
+				     arg);
+			return -1;
+		}
+		o->max_destroy_given = true;
+		o->max_destroy = (unsigned)n;
+		return 1;
+	case RUN_OPT_ALLOW_MASS_DESTROY:
+		o->allow_mass_destroy = true;
+		return 1;
 	case RUN_OPT_PARALLELISM:
 		n = strtoul(arg, &end, 10);
 		if (!*arg || *end || n < 1 || n > 256) {
@@ -122,8 +137,34 @@ static struct vf_plan_opts plan_opts(const struct run_opts *o)
 	struct vf_plan_opts popts = {
 		.targets = o->targets, .n_targets = o->n_targets, .destroy = o->destroy,
 		.allow_replace = o->allow_replace,
+		.max_destroy_given = o->max_destroy_given, .max_destroy = o->max_destroy,
+		.allow_mass_destroy = o->allow_mass_destroy,
 	};
 	return popts;
+}
+
+int run_guard(const struct vf_cmd *cmd, const struct run *run)
+{
+	const struct vf_guard *g = &run->plan.guard;
+
+	char *msg, *error = NULL;
+
+	if (!g->refused)
+		return 0;
+	fprintf(stderr, "virtform %s: error: refusing a mass deletion: %s; nothing was changed\n"
+		"hint: %s\n", cmd->name, g->message, g->hint);
+	/* a commit from git: its refusal in the log, as a refused signature
+	 * or rewind is (plan changes nothing and records nothing) */
+	if (run->git && run->git->resolved && run->state_open && strcmp(cmd->name, "plan")) {
+		msg = xasprintf("refusing a mass deletion: %s", g->message);
+		if (git_log_append(run->state.dir, cmd->name, run->git, "refused", msg, NULL,
+				   &error) < 0) {
+			fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
+			free(error);
+		}
+		free(msg);
+	}
+	return VF_EXIT_ERROR;
 }
 
 struct vf_git_auth run_git_auth(const struct run_opts *o)
@@ -581,6 +622,8 @@ static int execute(const struct run_opts *o, struct run *run)
 	int rc = 0, hrc;
 	unsigned k;
 
+	if (run->plan.guard.refused)        /* the callers asked; never run one */
+		return VF_EXIT_ERROR;
 	putchar('\n');
 	fflush(stdout);
 	memset(&res, 0, sizeof(res));
@@ -635,6 +678,12 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 {
 	const char *verb = o->destroy ? "Destroy" : "Apply";
 
+	if (run->plan.guard.refused) {
+		/* what would go, and why not */
+		vf_plan_print(&run->plan, stdout, run_color());
+		fflush(stdout);
+		return run_guard(cmd, run);
+	}
 	if (sync_state(cmd, run))
 		return VF_EXIT_ERROR;
 	vf_plan_print(&run->plan, stdout, run_color());
@@ -822,6 +871,10 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		rc = stale(cmd, &saved, file, &problems);
 		goto out;
 	}
+	/* the guard again, with this apply's options: a saved plan carries
+	 * none of them */
+	if (run_guard(cmd, &run))
+		goto out;
 	if (sync_state(cmd, &run))
 		goto out;
 	if (vf_plan_empty(&run.plan)) {
@@ -893,6 +946,13 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 			return VF_EXIT_OK;
 		}
 		return VF_EXIT_ERROR;
+	}
+	if (destroy && (o.max_destroy_given || o.allow_mass_destroy)) {
+		free(o.targets);
+		return vf_cmd_error(cmd, "%s does not apply to destroy: it destroys what it is "
+				    "asked to (the mass-deletion guard is for plan, apply, sync and "
+				    "drift --fix)", o.allow_mass_destroy ? "--allow-mass-destroy"
+									 : "--max-destroy");
 	}
 	if (run_config_arg(cmd, argc, argv, &o) < 0) {
 		free(o.targets);
