@@ -20,7 +20,7 @@ at_exit 'k=1; while [ $k -le '"$N"' ]; do lab_undefine $(host_of $k) vfmd-$k; k=
 
 git_fixture vfmd lab
 C="$W/lab"
-cp "$TOP/examples/lab/hosts.yaml" "$C/"
+lab_example_hosts "$C"
 write_vms() {   # write_vms COUNT: vfmd-1..COUNT
 	{
 		printf 'version: 1\nproject: vfmd\nclusters: [{name: lab}]\nvms:\n'
