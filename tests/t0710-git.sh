@@ -300,4 +300,52 @@ test_expect 'no scratch is left behind, and no GPG home but virtform'"'"'s own i
 	[ -z "$(ls -A "$TMP/scratch")" ] && [ -z "$(ls -A "$TMP/home5")" ] ||
 	{ cat "$TMP/.out"; ls -lAR "$TMP/scratch" "$TMP/home5"; false; }'
 
+# A commit may name one blob from many tree entries: the limits on the files
+# read from one commit (VF_GIT_FILES_MAX, VF_GIT_BYTES_MAX) are checked from
+# the blobs' headers before anything is read, and a blob named twice is read
+# once.  $TMP/many.git: one 2 MiB blob under 40 names, a tiny one under 1001.
+MANY="$TMP/many.git"
+git init -q --bare "$MANY"
+yes "# a line of padding in a large configuration file" | head -c $((2 << 20)) >"$TMP/big.yaml"
+vm_yaml 64MiB >"$TMP/small.yaml"
+BIG=$(git --git-dir="$MANY" hash-object -w "$TMP/big.yaml")
+SMALL=$(git --git-dir="$MANY" hash-object -w "$TMP/small.yaml")
+many_tree() {   # many_tree BLOB COUNT: a tree of COUNT names f0000.yaml.. for BLOB
+	_i=0
+	while [ $_i -lt "$2" ]; do
+		printf '100644 blob %s\tf%04d.yaml\n' "$1" $_i
+		_i=$((_i + 1))
+	done | git --git-dir="$MANY" mktree
+}
+many_commit() {   # many_commit BRANCH TREE
+	git --git-dir="$MANY" update-ref "refs/heads/$1" \
+		"$(git --git-dir="$MANY" commit-tree -m "$1" "$2")"
+}
+many_commit main "$(many_tree "$SMALL" 3)"
+many_commit bytes "$(many_tree "$BIG" 40)"
+many_commit files "$(many_tree "$SMALL" 1001)"
+many_commit limit "$(many_tree "$SMALL" 1000)"
+MB=$(git --git-dir="$MANY" rev-parse --short=7 bytes)
+MF=$(git --git-dir="$MANY" rev-parse --short=7 files)
+MM=$(git --git-dir="$MANY" rev-parse --short=7 main)
+
+test_expect 'one blob under 40 names (80 MiB in all) is refused, naming the limits and the sizes' '
+	run_vf validate --git "$MANY@bytes" && expect_rc 1 &&
+	expect_contains "$err" "$MB:(the root): its 40 configuration files add up to 80.0 MiB; at most 64 MiB (and 1000 files) are read from one commit" &&
+	run_vf plan --git "$MANY@bytes" --state-dir "$TMP/many-state" && expect_rc 1 &&
+	expect_contains "$err" "add up to 80.0 MiB"'
+
+test_expect 'more than 1000 configuration files in a commit are refused, naming the count' '
+	run_vf validate --git "$MANY@files" && expect_rc 1 &&
+	expect_contains "$err" "$MF:(the root) holds 1001 configuration files; at most 1000 files (and 64 MiB in all) are read from one commit" &&
+	run_vf validate --git "$MANY@limit" && expect_rc 1 &&
+	expect_not_contains "$err" "configuration files" &&
+	expect_contains "$err" "is defined twice"'
+
+test_expect 'a blob named by several files is read once and loaded under each name' '
+	run_vf validate --git "$MANY" && expect_rc 1 &&
+	expect_contains "$err" "$MM:f0001.yaml:3:" &&
+	expect_contains "$err" "$MM:f0002.yaml:3:" &&
+	expect_contains "$err" "(first at $MM:f0000.yaml:3:"'
+
 test_done
