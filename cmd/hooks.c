@@ -36,7 +36,7 @@ static const char usage[] =
 	"                              [--state-dir DIR] [--auto-approve] [--secret-key FILE]\n"
 	"                              [--verify-signatures [--allowed-signers FILE]\n"
 	"                                                   [--gpg-keyring FILE]]\n"
-	"                              [--allow-rewind] [--force]\n"
+	"                              [--allow-rewind] [--deadline SECONDS] [--force]\n"
 	"\n"
 	"Write virtform's git hooks into REPO (default: the repository of the\n"
 	"current directory): without --server, pre-commit (validate the staged\n"
@@ -58,6 +58,8 @@ static const char usage[] =
 	"      --allowed-signers FILE  (OpenSSH allowed signers) or of\n"
 	"      --gpg-keyring FILE    (OpenPGP public keys)\n"
 	"      --allow-rewind        accept force pushes to protected refs\n"
+	"      --deadline SECONDS    pre-receive refuses a push whose checks take\n"
+	"                            longer (default 60)\n"
 	"      --force               overwrite hooks virtform did not write\n"
 	"  -h, --help                show this help\n"
 	"\n"
@@ -84,6 +86,7 @@ enum {
 	HOOKS_OPT_GPG_KEYRING,
 	HOOKS_OPT_ALLOW_REWIND,
 	HOOKS_OPT_FORCE,
+	HOOKS_OPT_DEADLINE,
 };
 
 /* A growing string. */
@@ -196,11 +199,12 @@ static int hooks_run(int argc, char **argv)
 		{ "gpg-keyring", required_argument, NULL, HOOKS_OPT_GPG_KEYRING },
 		{ "allow-rewind", no_argument, NULL, HOOKS_OPT_ALLOW_REWIND },
 		{ "force", no_argument, NULL, HOOKS_OPT_FORCE },
+		{ "deadline", required_argument, NULL, HOOKS_OPT_DEADLINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL, *state_dir = NULL, *secret_key = NULL, *signers = NULL;
-	const char *keyring = NULL;
+	const char *keyring = NULL, *deadline = NULL;
 	const char **refs = NULL, *repo_arg = ".";
 	size_t n_refs = 0, alloc_refs = 0, i;
 	bool server = false, auto_approve = false, verify = false, rewind = false, force = false;
@@ -229,6 +233,16 @@ static int hooks_run(int argc, char **argv)
 		case HOOKS_OPT_GPG_KEYRING: keyring = optarg; break;
 		case HOOKS_OPT_ALLOW_REWIND: rewind = true; break;
 		case HOOKS_OPT_FORCE: force = true; break;
+		case HOOKS_OPT_DEADLINE: {
+			double secs;
+			if (!vf_parse_seconds(optarg, &secs)) {
+				vf_cmd_error(&vf_cmd_hooks, "--deadline '%s': give seconds, more "
+					     "than 0 and at most 86400 (a day)", optarg);
+				goto out;
+			}
+			deadline = optarg;
+			break;
+		}
 		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
 		default: goto out;
 		}
@@ -260,10 +274,11 @@ static int hooks_run(int argc, char **argv)
 			     "into it (a hook has no directory of its own to keep state in)");
 		goto out;
 	}
-	if (!server && (state_dir || auto_approve || secret_key || verify || rewind || n_refs)) {
+	if (!server && (state_dir || auto_approve || secret_key || verify || rewind || n_refs ||
+			deadline)) {
 		vf_cmd_error(&vf_cmd_hooks, "--state-dir, --auto-approve, --secret-key, --ref, "
-			     "--verify-signatures and --allow-rewind are for the server hooks: give "
-			     "--server too (pre-commit takes only --path)");
+			     "--verify-signatures, --allow-rewind and --deadline are for the server "
+			     "hooks: give --server too (pre-commit takes only --path)");
 		goto out;
 	}
 	if (signers && access(signers, R_OK) < 0) {
@@ -365,6 +380,10 @@ static int hooks_run(int argc, char **argv)
 			abs = absolute(keyring);
 			text_word(&t, abs);
 			free(abs);
+		}
+		if (deadline && !strcmp(names[i], "pre-receive")) {
+			text_word(&t, "--deadline");
+			text_word(&t, deadline);
 		}
 		if (!strcmp(names[i], "post-receive")) {
 			text_word(&t, "--state-dir");
