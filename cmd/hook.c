@@ -80,8 +80,8 @@ static const char usage[] =
 	"                            longer (default 60)\n"
 	"      --state-dir DIR       post-receive: the state directory of the sync\n"
 	"      --auto-approve        post-receive: apply; without it, plan only\n"
-	"      --secret-key FILE     post-receive: the key of sealed values\n"
-	"                            (VIRTFORM_SECRET_KEY for the sync)\n"
+	"      --secret-key FILE     post-receive: the key of sealed values (the\n"
+	"                            sync's --secret-key FILE)\n"
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 accepted (synced), 1 refused (or a sync failed).\n";
@@ -474,6 +474,11 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 	}
 	if (h->allow_rewind)
 		argv[argc++] = "--allow-rewind";
+	if (h->secret_key) {
+		/* as sync takes it: the file, never its path in the environment */
+		argv[argc++] = "--secret-key";
+		argv[argc++] = h->secret_key;
+	}
 	argv[argc] = NULL;
 
 	printf("virtform %s: %s -> %.7s: virtform sync%s (state %s)\n", h->name, u->ref, u->new,
@@ -486,8 +491,6 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 		return -1;
 	}
 	if (pid == 0) {
-		if (h->secret_key)
-			setenv("VIRTFORM_SECRET_KEY", h->secret_key, 1);
 		optind = 0;              /* a fresh getopt for the sync's options */
 		exit(vf_cmd_sync.run(argc, (char **)argv));
 	}

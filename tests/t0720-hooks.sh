@@ -208,6 +208,38 @@ test_expect 'post-receive without --auto-approve only plans' '
 	expect_contains "$err" "remote: Plan: 1 to create" &&
 	expect_not_contains "$err" "Apply complete"'
 
+"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
+PW='vfk-S3cret-pw-5519'
+SEALED=$(printf '%s' "$PW" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw)
+sealed_yaml() {   # a VM whose cloud-init password is sealed to $TMP/keys
+	cat <<EOF
+version: 1
+clusters: [{name: local}]
+hosts: [{name: fake, uri: "test:///default"}]
+storage_domains: [{name: data, type: dir, path: $TMP/pool}]
+vms:
+  - name: v
+    cpus: 1
+    memory: 64MiB
+    disks: [{name: root, size: 16MiB, storage: data}]
+    cloud_init:
+      users: [{name: ops, password: {sealed: "$SEALED"}}]
+EOF
+}
+test_expect 'post-receive --secret-key FILE: the sync opens sealed values with the key file' '
+	R5="$TMP/sealed.git" && git init -q --bare "$R5" &&
+	run_vf hooks install --server "$R5" --state-dir "$TMP/state5" --path infra \
+		--secret-key "$TMP/keys/virtform.key" && expect_rc 0 &&
+	git -C "$W" checkout -q --orphan sealed && sealed_yaml >"$W/infra/vms.yaml" &&
+	git -C "$W" add infra/vms.yaml && commit "a sealed password" &&
+	push "$R5" sealed:main && expect_rc 0 &&
+	expect_not_contains "$err" "FAILED" &&
+	expect_not_contains "$err" "the variable names a file" &&
+	expect_contains "$err" "cloud_init: (a seed for the first boot, with sealed values)" &&
+	expect_contains "$err" "remote: Plan: 4 to create" &&
+	expect_not_contains "$err$out" "$PW" &&
+	! grep -r -q "$PW" "$TMP/state5" "$R5"'
+
 test_expect 'hook: a bad hook name or option is an error' '
 	run_vf hook pre-push && expect_rc 1 &&
 	expect_contains "$err" "unknown hook '\''pre-push'\''" &&
