@@ -324,7 +324,7 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 	struct vf_diags diags = { 0 };
 	struct vf_plan_opts popts = plan_opts(o);
 	struct hostnet_opts hopts;
-	const char *env_key = getenv(VF_SECRET_KEY_ENV);
+	const char *env_key = vf_secret_env(VF_SECRET_KEY_ENV);
 	int rc = VF_EXIT_ERROR;
 
 	if (run_observe_loaded(cmd, o, run))
@@ -332,7 +332,7 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 	/* The secret key, once per run: only when given or needed, so a
 	 * configuration without sealed values never asks for one. */
 
-	if (!o->destroy && (o->secret_key || (env_key && *env_key &&
+	if (!o->destroy && (o->secret_key || (env_key &&
 					      vf_config_has_sealed(run->config)))) {
 		run->secret_key = vf_secret_key_find(o->secret_key, &diags);
 		if (!run->secret_key)
