@@ -42,8 +42,7 @@ struct builder {
 	size_t depth, alloc_stack;
 	struct child *pending;
 	size_t n_pending, alloc_pending;
-	struct anchor *anchors;
-	size_t n_anchors, alloc_anchors;
+	struct vf_strmap anchors;        /* name -> struct anchor (in the arena) */
 	size_t expanded;          /* nodes reached through aliases so far */
 	struct vf_node *root;
 	size_t n_documents;
@@ -182,22 +181,18 @@ static struct vf_node *node_new(struct builder *b, enum vf_node_kind kind, yaml_
 	return n;
 }
 
+/* One hash probe per anchor and per alias: a document of n anchors and n
+ * aliases costs O(n), not O(n^2). */
 static void anchor_add(struct builder *b, const char *name, struct vf_node *n, size_t weight)
 {
-	struct anchor *a;
-	size_t i;
+	struct anchor *a = vf_strmap_get(&b->anchors, name);
 
 	/* A redefined anchor shadows the old one from here on (YAML spec). */
-	for (i = 0; i < b->n_anchors; i++) {
-		if (!strcmp(b->anchors[i].name, name)) {
-			b->anchors[i].node = n;
-			b->anchors[i].weight = weight;
-			return;
-		}
+	if (!a) {
+		a = vf_arena_alloc(b->arena, sizeof(*a));
+		a->name = vf_arena_strdup(b->arena, name);
+		vf_strmap_put(&b->anchors, a->name, a);
 	}
-	VF_GROW(b->anchors, b->n_anchors + 1, b->alloc_anchors);
-	a = &b->anchors[b->n_anchors++];
-	a->name = vf_arena_strdup(b->arena, name);
 	a->node = n;
 	a->weight = weight;
 }
@@ -474,12 +469,10 @@ static void on_alias(struct builder *b, const yaml_event_t *e)
 {
 	const char *name = (const char *)e->data.alias.anchor;
 	struct vf_pos pos = mark_pos(b, e->start_mark);
-	size_t i;
+	const struct anchor *a = vf_strmap_get(&b->anchors, name);
 
-	for (i = b->n_anchors; i-- > 0;) {
-		if (strcmp(b->anchors[i].name, name))
-			continue;
-		b->expanded = weight_add(b->expanded, b->anchors[i].weight);
+	if (a) {
+		b->expanded = weight_add(b->expanded, a->weight);
 		if (b->expanded > VF_YAML_MAX_EXPANSION) {
 			vf_error_at(b->diags, &pos, "use fewer nested aliases",
 				    "aliases expand to more than %d nodes (alias '*%s'); "
@@ -488,7 +481,7 @@ static void on_alias(struct builder *b, const yaml_event_t *e)
 			b->failed = true;
 			return;
 		}
-		push_child(b, b->anchors[i].node, b->anchors[i].weight);
+		push_child(b, a->node, a->weight);
 		return;
 	}
 	vf_error_at(b->diags, &pos, "define it first with '&name'", "unknown anchor '*%s'", name);
@@ -578,7 +571,7 @@ struct vf_node *vf_yaml_parse(struct vf_arena *arena, struct vf_arena *text_aren
 	yaml_parser_delete(&parser);
 	free(b.stack);
 	free(b.pending);
-	free(b.anchors);
+	vf_strmap_release(&b.anchors);
 	if (b.failed)
 		return NULL;
 	if (!b.root || vf_node_is_null(b.root)) {
