@@ -36,8 +36,8 @@ static const char usage[] =
 	"                              [--state-dir DIR] [--auto-approve] [--secret-key FILE]\n"
 	"                              [--verify-signatures [--allowed-signers FILE]\n"
 	"                                                   [--gpg-keyring FILE]]\n"
-	"                              [--allow-rewind] [--max-destroy N] [--allow-mass-destroy]\n"
-	"                              [--force]\n"
+	"                              [--allow-rewind] [--deadline SECONDS] [--max-destroy N]\n"
+	"                              [--allow-mass-destroy] [--force]\n"
 	"\n"
 	"Write virtform's git hooks into REPO (default: the repository of the\n"
 	"current directory): without --server, pre-commit (validate the staged\n"
@@ -59,6 +59,8 @@ static const char usage[] =
 	"      --allowed-signers FILE  (OpenSSH allowed signers) or of\n"
 	"      --gpg-keyring FILE    (OpenPGP public keys)\n"
 	"      --allow-rewind        accept force pushes to protected refs\n"
+	"      --deadline SECONDS    pre-receive refuses a push whose checks take\n"
+	"                            longer (default 60)\n"
 	"      --max-destroy N, --allow-mass-destroy\n"
 	"                            post-receive: the sync's mass-deletion guard\n"
 	"                            (docs/plan-apply.md)\n"
@@ -90,6 +92,7 @@ enum {
 	HOOKS_OPT_FORCE,
 	HOOKS_OPT_MAX_DESTROY,
 	HOOKS_OPT_ALLOW_MASS_DESTROY,
+	HOOKS_OPT_DEADLINE,
 };
 
 /* A growing string. */
@@ -204,11 +207,12 @@ static int hooks_run(int argc, char **argv)
 		{ "force", no_argument, NULL, HOOKS_OPT_FORCE },
 		{ "max-destroy", required_argument, NULL, HOOKS_OPT_MAX_DESTROY },
 		{ "allow-mass-destroy", no_argument, NULL, HOOKS_OPT_ALLOW_MASS_DESTROY },
+		{ "deadline", required_argument, NULL, HOOKS_OPT_DEADLINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL, *state_dir = NULL, *secret_key = NULL, *signers = NULL;
-	const char *keyring = NULL, *max_destroy = NULL;
+	const char *keyring = NULL, *max_destroy = NULL, *deadline = NULL;
 	bool allow_mass = false;
 	const char **refs = NULL, *repo_arg = ".";
 	size_t n_refs = 0, alloc_refs = 0, i;
@@ -240,6 +244,16 @@ static int hooks_run(int argc, char **argv)
 		case HOOKS_OPT_FORCE: force = true; break;
 		case HOOKS_OPT_MAX_DESTROY: max_destroy = optarg; break;
 		case HOOKS_OPT_ALLOW_MASS_DESTROY: allow_mass = true; break;
+		case HOOKS_OPT_DEADLINE: {
+			double secs;
+			if (!vf_parse_seconds(optarg, &secs)) {
+				vf_cmd_error(&vf_cmd_hooks, "--deadline '%s': give seconds, more "
+					     "than 0 and at most 86400 (a day)", optarg);
+				goto out;
+			}
+			deadline = optarg;
+			break;
+		}
 		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
 		default: goto out;
 		}
@@ -272,9 +286,9 @@ static int hooks_run(int argc, char **argv)
 		goto out;
 	}
 	if (!server && (state_dir || auto_approve || secret_key || verify || rewind || n_refs ||
-			max_destroy || allow_mass)) {
+			max_destroy || allow_mass || deadline)) {
 		vf_cmd_error(&vf_cmd_hooks, "--state-dir, --auto-approve, --secret-key, --ref, "
-			     "--verify-signatures, --allow-rewind, --max-destroy and "
+			     "--verify-signatures, --allow-rewind, --deadline, --max-destroy and "
 			     "--allow-mass-destroy are for the server hooks: give --server too "
 			     "(pre-commit takes only --path)");
 		goto out;
@@ -384,6 +398,10 @@ static int hooks_run(int argc, char **argv)
 			abs = absolute(keyring);
 			text_word(&t, abs);
 			free(abs);
+		}
+		if (deadline && !strcmp(names[i], "pre-receive")) {
+			text_word(&t, "--deadline");
+			text_word(&t, deadline);
 		}
 		if (!strcmp(names[i], "post-receive")) {
 			text_word(&t, "--state-dir");
