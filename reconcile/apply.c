@@ -132,8 +132,9 @@ static void state_save(struct exec *x)
 	char *error = NULL;
 
 	if (vf_state_save(x->state, &error) < 0) {
-		fprintf(x->opts->out, "warning: %s\n", error);
-		free(error);
+		/* the caller says what is recorded where */
+		x->result->state_error = error;
+		x->result->journal_incomplete = x->journal_warned;
 		return;
 	}
 	x->dirty = false;
@@ -505,7 +506,7 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	free(x.sessions);
 	pthread_cond_destroy(&x.changed);
 	pthread_mutex_destroy(&x.lock);
-	return result->n_failed || result->n_not_attempted ? -1 : 0;
+	return result->n_failed || result->n_not_attempted || result->state_error ? -1 : 0;
 }
 
 /*

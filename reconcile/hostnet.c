@@ -622,55 +622,30 @@ void vf_hostnet_owned_add(struct vf_hostnet_owned *o, const char *name, const ch
 int vf_hostnet_write_json(const char *path, const json_t *doc, const char *what,
 			  char **error)
 {
-	char *copy = xstrdup(path), *dir = dirname(copy);
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	char *text = json_dumps(doc, JSON_INDENT(2));
-	size_t len = text ? strlen(text) : 0;
-	int fd = -1, rc = -1;
+	char *copy = xstrdup(path), *dir = dirname(copy), *why;
+	char *body = json_dumps(doc, JSON_INDENT(2)), *text;
+	int rc = -1;
 
-	if (!text) {
+	if (!body) {
 		*error = xasprintf("cannot write %s '%s': out of memory", what, path);
+		free(copy);
+		return -1;
+	}
+	text = xasprintf("%s\n", body);
+	free(body);
+	why = vf_private_dir_check(dir, "the host network state directory", true);
+	if (why) {
+		*error = xasprintf("cannot write %s '%s': %s", what, path, why);
+		free(why);
 		goto out;
 	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		*error = xasprintf("cannot create the directory '%s' of %s '%s': %s",
-				   dir, what, path, strerror(errno));
+	if (vf_write_file_atomic(path, text, strlen(text), 0600) < 0) {
+		*error = xasprintf("cannot write %s '%s': %s", what, path, strerror(errno));
 		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		*error = xasprintf("cannot write %s '%s': %s", what, tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len ||
-	    write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-		*error = xasprintf("cannot write %s '%s': %s", what, tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		*error = xasprintf("cannot write %s '%s': %s", what, tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		*error = xasprintf("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);   /* best effort: the rename is done */
-		close(fd);
-		fd = -1;
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
 	free(text);
-	free(tmp);
 	free(copy);
 	return rc;
 }
