@@ -1189,20 +1189,31 @@ void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out)
 			const struct vf_hostnet_action *a = &plan->actions[i];
 
 			counts[a->op]++;
-			fprintf(out, "%-3s %-7s link.%s@%s", op_symbols[a->op], op_words[a->op],
-				a->name, plan->host);
+			/* link names and values from the kernel or a spec:
+			 * escaped (a NULL value is "(none)") */
+			fprintf(out, "%-3s %-7s link.", op_symbols[a->op], op_words[a->op]);
+			vf_fputs_text(a->name, out);
+			fputc('@', out);
+			vf_fputs_text(plan->host, out);
 			if (a->op == VF_HOSTNET_CREATE) {
 				fprintf(out, ": %s", vf_host_link_kind_name(a->kind));
-				for (j = 0; j < a->n_changes; j++)
-					fprintf(out, ", %s %s", a->changes[j].field, a->changes[j].after);
+				for (j = 0; j < a->n_changes; j++) {
+					fprintf(out, ", %s ", a->changes[j].field);
+					vf_fputs_text(a->changes[j].after, out);
+				}
 			} else if (a->op == VF_HOSTNET_UPDATE) {
-				for (j = 0; j < a->n_changes; j++)
-					fprintf(out, "%s %s %s -> %s", j ? "," : ":",
-						a->changes[j].field, a->changes[j].before,
-						a->changes[j].after);
+				for (j = 0; j < a->n_changes; j++) {
+					fprintf(out, "%s %s ", j ? "," : ":", a->changes[j].field);
+					vf_fputs_text(a->changes[j].before, out);
+					fputs(" -> ", out);
+					vf_fputs_text(a->changes[j].after, out);
+				}
 			}
-			if (a->reason)
-				fprintf(out, " (%s)", a->reason);
+			if (a->reason) {
+				fputs(" (", out);
+				vf_fputs_text(a->reason, out);
+				fputc(')', out);
+			}
 			fputc('\n', out);
 		}
 		fprintf(out, "\nPlan: %u to create, %u to update, %u to replace, %u to destroy.\n",
@@ -1211,8 +1222,10 @@ void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out)
 	}
 	if (plan->n_unmanaged) {
 		fprintf(out, "Not managed (left as they are):");
-		for (i = 0; i < plan->n_unmanaged; i++)
-			fprintf(out, " %s", plan->unmanaged[i]);
+		for (i = 0; i < plan->n_unmanaged; i++) {
+			fputc(' ', out);
+			vf_fputs_text(plan->unmanaged[i], out);
+		}
 		fputc('\n', out);
 	}
 }

@@ -528,3 +528,11 @@ void vf_fputs_text(const char *s, FILE *out)
 	fputs(e, out);
 	free(e);
 }
+
+void vf_vfprintf_text(FILE *out, const char *fmt, va_list ap)
+{
+	char *text = xvasprintf(fmt, ap);
+
+	vf_fputs_text(text, out);
+	free(text);
+}

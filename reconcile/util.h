@@ -145,4 +145,8 @@ char *vf_private_dir_check(const char *dir, const char *what, bool make);
  */
 char *vf_escape_text(const char *s);
 void vf_fputs_text(const char *s, FILE *out);
+/* fmt formatted, the whole result escaped (so fmt holds no control
+ * characters of its own: the caller prints its newline), printed. */
+void vf_vfprintf_text(FILE *out, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 #endif
