@@ -91,6 +91,22 @@ d = json.load(open(sys.argv[1]))
 assert any(\"ev\x1b[31mil\x9b\" in g[\"message\"] for g in d[\"diagnostics\"]), d
 " "$TMP/esc.json"'
 
+# A VM or host without a (valid) name is named by its position in every
+# error about it, never "(null)".
+mkdir "$TMP/noname"
+cat >"$TMP/noname/virtform.yaml" <<'EOF'
+version: 1
+clusters: [{name: a}, {name: b}]
+hosts: [{name: h1, uri: "qemu:///system", cluster: a}, {uri: "qemu:///system"}]
+vms: [{cpus: 1, memory: 64MiB}, {name: "b@d", cpus: 1, memory: 64MiB}]
+EOF
+test_expect 'an object without a name is named by its position, never (null)' '
+	run_vf validate "$TMP/noname" && expect_rc 1 &&
+	expect_not_contains "$err" "(null)" &&
+	expect_contains "$err" "4:7: error: vm #1 has no cluster" &&
+	expect_contains "$err" "4:33: error: vm #2 has no cluster" &&
+	expect_contains "$err" "error: host #2 has no cluster"'
+
 # Random garbage must never crash the loader.
 i=0
 while [ $i -lt 20 ]; do
