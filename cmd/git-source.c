@@ -91,9 +91,11 @@ struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
 	if (cache_dir) {
 		g->cache_dir = xstrdup(cache_dir);
 	} else if (state_dir) {
-		/* the cache lives in the state directory: the same rule */
-		*error = vf_private_dir_check(state_dir, "the state directory", true);
-		if (*error)
+		/* the cache lives in the state directory: the same rule (one
+		 * that is missing is made, 0700, with the cache) */
+		struct stat st;
+		if (stat(state_dir, &st) == 0 &&
+		    (*error = vf_private_dir_check(state_dir, "the state directory", false)))
 			return NULL;
 		g->cache_dir = vf_git_cache_dir(state_dir, g->repo);
 	} else {
