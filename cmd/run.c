@@ -633,7 +633,7 @@ static int execute(const struct vf_cmd *cmd, const struct run_opts *o, struct ru
 	}
 	free(failed1);
 	free(failed2);
-	if (hrc)
+	if (hrc || hres.unrecorded)
 		rc = -1;
 	if (hres.failures) {
 		printf("\nHost network failures:\n%s", hres.failures);
@@ -663,8 +663,6 @@ static int execute(const struct vf_cmd *cmd, const struct run_opts *o, struct ru
 		free(res.state_error);
 		rc = -1;
 	}
-	if (hres.unrecorded)
-		rc = -1;
 	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
 }
 
