@@ -47,8 +47,9 @@ static const char usage[] =
 	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
-	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action or a\n"
-	"stale saved plan.\n";
+	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action, a\n"
+	"state that could not be saved (the error says where the changes are\n"
+	"recorded) or a stale saved plan.\n";
 
 static int cmd_apply(int argc, char **argv);
 
