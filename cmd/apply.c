@@ -57,7 +57,8 @@ static const char usage[] =
 	"neither).\n"
 	"\n"
 	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action, a\n"
-	"stale saved plan or a mass deletion refused.\n";
+	"state that could not be saved (the error says where the changes are\n"
+	"recorded), a stale saved plan or a mass deletion refused.\n";
 
 static int cmd_apply(int argc, char **argv);
 

@@ -261,14 +261,20 @@ static void print_item(const struct drift_item *it, FILE *out, bool color)
 	const char *sep = ": ";
 	size_t i;
 
-	fprintf(out, "%s%s%s %s", color ? colors[t] : "", symbols[t], color ? "\033[0m" : "",
-		it->address);
-	if (host)
-		fprintf(out, " on %s", host);
+	/* names and values from the config and the hosts: escaped */
+	fprintf(out, "%s%s%s ", color ? colors[t] : "", symbols[t], color ? "\033[0m" : "");
+	vf_fputs_text(it->address, out);
+	if (host) {
+		fputs(" on ", out);
+		vf_fputs_text(host, out);
+	}
 	if (it->cause != DRIFT_STATE)
 		fprintf(out, ": %s", cause_texts[it->cause]);
-	if (it->note)
-		fprintf(out, " (%s)", it->note);
+	if (it->note) {
+		fputs(" (", out);
+		vf_fputs_text(it->note, out);
+		fputc(')', out);
+	}
 	if (it->link) {
 		const struct vf_link_change *l = it->link;
 		if (l->type == VF_ACTION_CREATE)
@@ -276,12 +282,18 @@ static void print_item(const struct drift_item *it, FILE *out, bool color)
 		else if (l->type == VF_ACTION_DELETE)
 			fprintf(out, ": %s not in the configuration", l->link_kind);
 		for (i = 0; l->type != VF_ACTION_CREATE && l->type != VF_ACTION_DELETE &&
-			    i < l->n_fields; i++, sep = ", ")
-			fprintf(out, "%s%s %s (configured %s)", sep, l->fields[i].field,
-				l->fields[i].before ? l->fields[i].before : "(none)",
-				l->fields[i].after ? l->fields[i].after : "(none)");
-		if (l->reason)
-			fprintf(out, " (%s)", l->reason);
+			    i < l->n_fields; i++, sep = ", ") {
+			fprintf(out, "%s%s ", sep, l->fields[i].field);
+			vf_fputs_text(l->fields[i].before, out);      /* NULL: (none) */
+			fputs(" (configured ", out);
+			vf_fputs_text(l->fields[i].after, out);
+			fputc(')', out);
+		}
+		if (l->reason) {
+			fputs(" (", out);
+			vf_fputs_text(l->reason, out);
+			fputc(')', out);
+		}
 	} else if (it->main && (it->main->type == VF_ACTION_UPDATE ||
 				it->main->type == VF_ACTION_REPLACE)) {
 		struct vf_arena scratch = VF_ARENA_INIT;
@@ -290,14 +302,18 @@ static void print_item(const struct drift_item *it, FILE *out, bool color)
 		char b[512], c[512];
 		for (i = 0; i < n; i++, sep = ", ") {
 			const struct vf_field_change *f = &fs[i];
-			fprintf(out, "%s%s %s (configured %s)", sep,
-				f->after.present ? f->after.path : f->before.path,
-				vf_field_format(&f->before, b, sizeof(b)),
-				vf_field_format(&f->after, c, sizeof(c)));
+			fprintf(out, "%s%s ", sep, f->after.present ? f->after.path : f->before.path);
+			vf_fputs_text(vf_field_format(&f->before, b, sizeof(b)), out);
+			fputs(" (configured ", out);
+			vf_fputs_text(vf_field_format(&f->after, c, sizeof(c)), out);
+			fputc(')', out);
 		}
 		vf_arena_release(&scratch);
-		if (it->main->type == VF_ACTION_REPLACE && it->main->reason)
-			fprintf(out, " (fixing replaces it: %s)", it->main->reason);
+		if (it->main->type == VF_ACTION_REPLACE && it->main->reason) {
+			fputs(" (fixing replaces it: ", out);
+			vf_fputs_text(it->main->reason, out);
+			fputc(')', out);
+		}
 	}
 	if (it->state) {
 		const char *now, *want;

@@ -59,8 +59,9 @@ void git_source_release(struct git_source *g)
 		vf_git_commit_release(&g->commit);
 	if (g->opened)
 		vf_git_close(&g->r);
-	if (g->temp_cache && g->cache_dir)
-		nftw(g->cache_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (g->temp_dir)
+		nftw(g->temp_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(g->temp_dir);
 	free(g->repo);
 	free(g->ref);
 	free(g->path);
@@ -90,17 +91,25 @@ struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
 	if (cache_dir) {
 		g->cache_dir = xstrdup(cache_dir);
 	} else if (state_dir) {
+		/* the cache lives in the state directory: the same rule (one
+		 * that is missing is made, 0700, with the cache) */
+		struct stat st;
+		if (stat(state_dir, &st) == 0 &&
+		    (*error = vf_private_dir_check(state_dir, "the state directory", false)))
+			return NULL;
 		g->cache_dir = vf_git_cache_dir(state_dir, g->repo);
 	} else {
+		/* a private directory of our own (never removed and made
+		 * again: someone could take the name in between) holding the
+		 * repository */
 		const char *tmp = getenv("TMPDIR");
-		g->cache_dir = xasprintf("%s/virtform-git.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(g->cache_dir)) {
+		g->temp_dir = xasprintf("%s/virtform-git.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(g->temp_dir)) {
 			*error = xasprintf("cannot create a temporary git cache '%s': %s; give "
-					   "--cache-dir DIR", g->cache_dir, strerror(errno));
+					   "--cache-dir DIR", g->temp_dir, strerror(errno));
 			return NULL;
 		}
-		g->temp_cache = true;
-		rmdir(g->cache_dir);     /* vf_git_open makes it a repository */
+		g->cache_dir = xasprintf("%s/repo.git", g->temp_dir);
 	}
 	g->opened = true;
 	if (vf_git_open(&g->r, g->repo, g->cache_dir, fetch, auth, error) < 0)
@@ -126,7 +135,7 @@ struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
 		c->git_repo = vf_arena_strdup(&c->arena, g->repo);
 		c->git_commit = vf_arena_strdup(&c->arena, g->commit.sha);
 		c->git_path = vf_arena_strdup(&c->arena, g->path);
-		c->git_cache = g->temp_cache ? NULL : vf_arena_strdup(&c->arena, g->cache_dir);
+		c->git_cache = g->temp_dir ? NULL : vf_arena_strdup(&c->arena, g->cache_dir);
 	}
 	return c;
 }

@@ -26,7 +26,10 @@ struct git_source {
 	char *ref;                       /* REF as given; NULL: the default branch */
 	char *path;                      /* --path; "" the root */
 	char *cache_dir;                 /* NULL until opened */
-	bool temp_cache;                 /* removed by git_source_release */
+	char *temp_dir;                  /* the private directory a temporary
+					    cache is made in (cache_dir inside
+					    it), removed by git_source_release;
+					    NULL otherwise */
 	bool opened, resolved;
 	struct vf_git_repo r;
 	struct vf_git_commit commit;     /* valid when resolved */

@@ -139,7 +139,7 @@ static void say(const struct hook_opts *h, const char *fmt, ...)
 	fflush(stdout);
 	fprintf(stderr, "virtform %s: ", h->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vf_vfprintf_text(stderr, fmt, ap);     /* the pusher's terminal: escaped */
 	va_end(ap);
 	fputc('\n', stderr);
 }

@@ -147,7 +147,7 @@ static const char *describe(const char *name)
 /* Write dir/name atomically, mode 0755.  0, or -1 after an error. */
 static int write_hook(const char *dir, const char *name, const char *script, bool force)
 {
-	char *path = xasprintf("%s/%s", dir, name), *tmp = xasprintf("%s/.%s.virtform", dir, name);
+	char *path = xasprintf("%s/%s", dir, name);
 	char head[4096];
 	ssize_t got;
 	int fd, rc = -1;
@@ -164,30 +164,16 @@ static int write_hook(const char *dir, const char *name, const char *script, boo
 			goto out;
 		}
 	}
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0755);
-	if (fd < 0)
-		goto fail;
-	if (vf_write_all(fd, script, strlen(script)) < 0) {
-		close(fd);
-		goto fail;
-	}
 	/* 0755 whatever the umask: git runs only executable hooks */
-	if (fchmod(fd, 0755) < 0 || fsync(fd) < 0) {
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0)
+	if (vf_write_file_atomic(path, script, strlen(script), 0755) < 0)
 		goto fail;
 	printf("Installed %s\n", path);
 	rc = 0;
 	goto out;
 fail:
 	vf_cmd_error(&vf_cmd_hooks, "cannot write '%s': %s", path, strerror(errno));
-	unlink(tmp);
 out:
 	free(path);
-	free(tmp);
 	return rc;
 }
 

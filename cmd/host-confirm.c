@@ -534,13 +534,7 @@ static int host_confirm_run(int argc, char **argv)
 	}
 	if (watcher_alive(doc))   /* it would notice within 100 ms; spare it that */
 		kill((pid_t)host_jint(doc, "pid"), SIGTERM);
-	{
-		int dfd = open(x.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-	}
+	vf_fsync_dir(x.dir);   /* best effort: the removal is done */
 	if (json) {
 		json_t *ok = json_pack("{s:s, s:s}", "host", x.host, "status", "confirmed");
 		host_print_doc(ok);

@@ -549,7 +549,8 @@ int host_paths(struct host_ctx *x, const char *state_file)
 }
 
 /*
- * Open and lock path (created 0600, its directory 0700): every host
+ * Open and lock path (created 0600, its directory 0700 and refused when
+ * others can write it: vf_private_dir_check): every host
  * command that changes links or the host-local files holds it, and so
  * does the watcher when it rolls back.  Waits up to wait_s seconds for
  * another holder (a confirm or a rollback takes milliseconds).  The fd,
@@ -560,12 +561,10 @@ int host_lock_open(const char *path, const char *dir, double wait_s, char **erro
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	int fd, i, tries = (int)(wait_s * 20);
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		*error = xasprintf("cannot create the host network state directory '%s': %s",
-				   dir, strerror(errno));
+	*error = vf_private_dir_check(dir, "the host network state directory", true);
+	if (*error)
 		return -1;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		*error = xasprintf("cannot open the lock '%s': %s", path, strerror(errno));
 		return -1;

@@ -96,21 +96,20 @@ static void names_free(char **names, size_t n)
 	free(names);
 }
 
-/* Update the record after an apply: add or drop host (atomic write). */
-static void record_set(const char *path, const char *host, bool present, FILE *out)
+/* Update the record after an apply: add or drop host (atomic write).
+ * NULL, or why it could not be written (malloc'd). */
+static char *record_set(const char *path, const char *host, bool present)
 {
-	char **names, *tmp;
+	char **names, *text, *line, *why = NULL;
 	size_t n, i;
 	json_t *doc, *arr;
-	bool ok;
-	int fd, e;
 
 	if (!path)
-		return;
+		return NULL;
 	record_read(path, &names, &n);
 	if (record_has(names, n, host) == present) {
 		names_free(names, n);
-		return;
+		return NULL;
 	}
 	doc = json_object();
 	arr = json_array();
@@ -120,27 +119,16 @@ static void record_set(const char *path, const char *host, bool present, FILE *o
 	if (present)
 		json_array_append_new(arr, json_string(host));
 	json_object_set_new(doc, "hosts", arr);
-	tmp = xasprintf("%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	ok = fd >= 0 && json_dumpfd(doc, fd, JSON_INDENT(2)) == 0 && write(fd, "\n", 1) == 1 &&
-	     fsync(fd) == 0;
-	e = errno;
-	if (fd >= 0 && close(fd) < 0 && ok) {
-		ok = false;
-		e = errno;
-	}
-	if (ok && rename(tmp, path) < 0) {
-		ok = false;
-		e = errno;
-	}
-	if (!ok) {
-		fprintf(out, "warning: cannot write %s: %s; the next plan may not ask host %s "
-			"about its links\n", path, strerror(e), host);
-		unlink(tmp);
-	}
-	free(tmp);
+	text = json_dumps(doc, JSON_INDENT(2));
+	line = text ? xasprintf("%s\n", text) : NULL;
+	errno = ENOMEM;
+	if (!line || vf_write_file_atomic(path, line, strlen(line), 0600) < 0)
+		why = xasprintf("cannot write %s: %s", path, strerror(errno));
+	free(line);
+	free(text);
 	json_decref(doc);
 	names_free(names, n);
+	return why;
 }
 
 /* ---- calls --------------------------------------------------------------- */
@@ -684,7 +672,21 @@ int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const stru
 		} else if (h->run) {
 			/* links applied there: ask it again next time, even
 			 * when the configuration gives it none */
-			record_set(hn->record_path, h->host->name, h->has_links || !deletes, out);
+			char *why = record_set(hn->record_path, h->host->name,
+					       h->has_links || !deletes);
+			if (why) {
+				/* what was applied stays; the record of which
+				 * hosts to ask is what is missing */
+				char *f = xasprintf("%s  host %s: its links were applied, but %s; the "
+						    "next plan may not ask it about its links: make "
+						    "room and run apply again\n",
+						    res->failures ? res->failures : "",
+						    h->host->name, why);
+				free(res->failures);
+				res->failures = f;
+				res->unrecorded = true;
+				free(why);
+			}
 		}
 	}
 	fflush(out);

@@ -52,6 +52,9 @@ struct hostnet_result {
 	size_t n_rolled_back;           /* done, then undone: their host's change failed */
 	size_t n_not_attempted;
 	char *failures;                 /* "  host lab1: why\n" lines; malloc'd */
+	bool unrecorded;                /* applied, but the record of hosts with
+					   links could not be written (failures
+					   says where): the run fails */
 };
 
 /* The confirm timeout of a host reached over SSH unless --confirm-timeout. */

@@ -108,8 +108,10 @@ static int cmd_log(int argc, char **argv)
 			const char *sha = json_string_value(json_object_get(o, "commit"));
 			const char *subj = json_string_value(json_object_get(o, "subject"));
 			const char *outcome = json_string_value(json_object_get(o, "outcome"));
-			printf("%s  %.7s  %-9s  %s\n", t ? t : "?", sha ? sha : "?",
-			       outcome ? outcome : "?", subj ? subj : "");
+			printf("%s  %.7s  %-9s  ", t ? t : "?", sha ? sha : "?",
+			       outcome ? outcome : "?");
+			vf_fputs_text(subj ? subj : "", stdout);   /* the pusher's words */
+			putchar('\n');
 		}
 		if (!json_array_size(list))
 			printf("No commit applied from git yet (%s is empty).\n", path);

@@ -6,6 +6,7 @@
  * Every command is one descriptor in cmd/<name>.c; adding a command means
  * adding its descriptor to vf_commands[] below, nothing else.
  */
+#include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
 {
 	const struct vf_cmd *cmd;
 	const char *name;
+	int rc;
 
 	/*
 	 * Peak memory at 10,000 VMs (docs/performance.md): blocks of 128 KiB
@@ -100,5 +102,15 @@ int main(int argc, char **argv)
 	if (!cmd)
 		return unknown_command(name);
 	argv[1] = (char *)cmd->name;
-	return cmd->run(argc - 1, argv + 1);
+	rc = cmd->run(argc - 1, argv + 1);
+	/* what a command printed is its result (a plan, a JSON document, a
+	 * drift report): output that could not be written is a failure, not
+	 * a success with a truncated file (a full disk) */
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "virtform %s: error: cannot write the output: %s\n", cmd->name,
+			errno ? strerror(errno) : "a write failed");
+		return VF_EXIT_ERROR;
+	}
+	return rc;
 }

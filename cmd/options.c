@@ -19,7 +19,7 @@ int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
 	va_list ap;
 	fprintf(stderr, "virtform %s: error: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vf_vfprintf_text(stderr, fmt, ap);     /* names from the config, escaped */
 	va_end(ap);
 	fputc('\n', stderr);
 	return VF_EXIT_ERROR;

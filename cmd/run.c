@@ -667,13 +667,40 @@ static int sync_state(const struct vf_cmd *cmd, struct run *run)
 }
 
 /*
+ * The state could not be saved after an apply (a full disk): what was
+ * done is on the hosts; say where it is recorded and how to get the state
+ * back in step.
+ */
+static void state_unsaved(const struct vf_cmd *cmd, const struct run *run,
+			  const struct vf_apply_result *res)
+{
+	const char *dir = run->state.dir;
+
+	vf_cmd_error(cmd, "%s", res->state_error);
+	fprintf(stderr, "  What this run did is done on the hosts, but '%s/state.json' still "
+		"holds the state from before it.\n", dir);
+	if (!res->journal_incomplete)
+		fprintf(stderr, "  Each change is recorded in the journal '%s': make room in "
+			"'%s', then run 'virtform plan' (it reads the journal back into the "
+			"state) and apply again if it shows changes.\n",
+			run->state.journal_path, dir);
+	else
+		fprintf(stderr, "  The journal '%s' misses some changes (it could not be "
+			"written either).  Make room in '%s', then run 'virtform plan': VMs "
+			"carry virtform's marker and are found again; a network, pool or "
+			"volume this run created that the plan wants to create again exists "
+			"already: adopt it with 'virtform import ADDR'.\n",
+			run->state.journal_path, dir);
+}
+
+/*
  * Carry out run's plan and print the summary; the exit status.  The
  * hosts' network links come first (all but deletes: a bridge exists
  * before the network and the VMs that use it), then the actions — on
  * every host whose links were made —, then the links' deletes, once
  * everything ran (what used them is gone).
  */
-static int execute(const struct run_opts *o, struct run *run)
+static int execute(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
 	struct vf_apply_opts aopts = {
 		.parallelism = o->parallelism ? o->parallelism : 10,
@@ -683,7 +710,7 @@ static int execute(const struct run_opts *o, struct run *run)
 		.skip_reason = "its network links could not be made",
 	};
 	struct vf_apply_result res;
-	struct hostnet_result hres = { { 0 }, 0, 0, 0, NULL };
+	struct hostnet_result hres = { .failures = NULL };
 	const char **failed1 = NULL, **failed2 = NULL;
 	size_t n_failed1 = 0, n_failed2 = 0;
 	const char *verb = o->destroy ? "Destroy" : "Apply";
@@ -717,7 +744,7 @@ static int execute(const struct run_opts *o, struct run *run)
 	}
 	free(failed1);
 	free(failed2);
-	if (hrc)
+	if (hrc || hres.unrecorded)
 		rc = -1;
 	if (hres.failures) {
 		printf("\nHost network failures:\n%s", hres.failures);
@@ -736,8 +763,17 @@ static int execute(const struct run_opts *o, struct run *run)
 		if (hres.n_rolled_back)
 			printf(", %zu rolled back", hres.n_rolled_back);
 		printf(", %zu not attempted", res.n_not_attempted + hres.n_not_attempted);
+		if (res.state_error || hres.unrecorded)
+			printf("; %s could not be saved",
+			       res.state_error ? "the state" : "the record of host links");
 	}
 	printf(".\n");
+	if (res.state_error) {
+		fflush(stdout);
+		state_unsaved(cmd, run, &res);
+		free(res.state_error);
+		rc = -1;
+	}
 	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
 }
 
@@ -768,7 +804,7 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 		}
 	}
 	run->executed = true;
-	return execute(o, run);
+	return execute(cmd, o, run);
 }
 
 /* ---- apply FILE ------------------------------------------------------------ */
@@ -961,7 +997,7 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		       run.plan.counts[VF_ACTION_STOP]);
 	printf(".\n");
 	run.executed = true;
-	rc = execute(o, &run);
+	rc = execute(cmd, o, &run);
 out:
 	if (saved.git_commit) {
 		rc = run_git_log(cmd, &run, rc);

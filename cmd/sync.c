@@ -149,7 +149,9 @@ static int cmd_sync(int argc, char **argv)
 	run.config = run_load(&vf_cmd_sync, &o, &run);
 	if (!run.config)
 		goto out;
-	printf("commit %s %s\n", run.git->commit.sha, run.git->commit.subject);
+	printf("commit %s ", run.git->commit.sha);
+	vf_fputs_text(run.git->commit.subject, stdout);   /* the pusher's words */
+	putchar('\n');
 	fflush(stdout);
 	/* the signature, plan, the rewind: as plan --git and apply --git */
 	if (run_plan_config(&vf_cmd_sync, &o, &run))

@@ -132,8 +132,9 @@ static void state_save(struct exec *x)
 	char *error = NULL;
 
 	if (vf_state_save(x->state, &error) < 0) {
-		fprintf(x->opts->out, "warning: %s\n", error);
-		free(error);
+		/* the caller says what is recorded where */
+		x->result->state_error = error;
+		x->result->journal_incomplete = x->journal_warned;
 		return;
 	}
 	x->dirty = false;
@@ -268,7 +269,7 @@ static void line(struct exec *x, const char *fmt, ...)
 	if (x->opts->tty)
 		fputs("\r\033[K", x->opts->out);
 	va_start(ap, fmt);
-	vfprintf(x->opts->out, fmt, ap);
+	vf_vfprintf_text(x->opts->out, fmt, ap);   /* libvirt's errors quote names */
 	va_end(ap);
 	fputc('\n', x->opts->out);
 	progress(x);
@@ -406,6 +407,15 @@ static void *worker(void *opaque)
 	return NULL;
 }
 
+static void print_failed(FILE *out, const char *address, const char *error)
+{
+	fputs("  ", out);
+	vf_fputs_text(address, out);
+	fputs(": ", out);
+	vf_fputs_text(error, out);
+	fputc('\n', out);
+}
+
 int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	     const struct vf_provider *provider, struct vf_state *state,
 	     const struct vf_apply_opts *opts, struct vf_apply_result *result)
@@ -493,10 +503,10 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 		fprintf(opts->out, "\nFailed:\n");
 		for (i = 0; i < plan->n_actions; i++)
 			if (x.status[i] == FAILED)
-				fprintf(opts->out, "  %s: %s\n", plan->actions[i].address, x.errors[i]);
+				print_failed(opts->out, plan->actions[i].address, x.errors[i]);
 		for (i = 0; i < plan->n_actions; i++)
 			if (x.status[i] == NOT_ATTEMPTED)
-				fprintf(opts->out, "  %s: %s\n", plan->actions[i].address, x.errors[i]);
+				print_failed(opts->out, plan->actions[i].address, x.errors[i]);
 	}
 	for (i = 0; i < plan->n_actions; i++)
 		free(x.errors[i]);
@@ -505,7 +515,7 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	free(x.sessions);
 	pthread_cond_destroy(&x.changed);
 	pthread_mutex_destroy(&x.lock);
-	return result->n_failed || result->n_not_attempted ? -1 : 0;
+	return result->n_failed || result->n_not_attempted || result->state_error ? -1 : 0;
 }
 
 /*

@@ -496,6 +496,11 @@ static int add_file(IsoImage *image, struct iso_copies *c, const char *name,
 	/* the new file takes the stream's reference */
 	rc = iso_image_add_new_file(image, iso_image_get_root(image), name, stream, &file);
 	if (rc < 0) {
+		/* the stream is ours still, and its unref frees the copy: wiped
+		 * here, and out of c (whose copies are wiped once the image
+		 * goes, through pointers that must still be live then) */
+		c->n--;
+		sodium_munlock(copy, c->len[c->n]);     /* zeroes it */
 		iso_stream_unref(stream);
 		*error = xasprintf("cannot add %s to the seed image: %s", name, iso_error_to_msg(rc));
 		return -1;

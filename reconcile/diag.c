@@ -58,13 +58,20 @@ void vf_diags_print(const struct vf_diags *d, FILE *out)
 	for (i = 0; i < d->n; i++) {
 		const struct vf_diag *g = &d->items[i];
 		const char *sev = g->severity == VF_SEVERITY_ERROR ? "error" : "warning";
-		if (g->pos.file && g->pos.line)
-			fprintf(out, "%s:%u:%u: ", g->pos.file, g->pos.line, g->pos.col);
-		else if (g->pos.file)
-			fprintf(out, "%s: ", g->pos.file);
-		fprintf(out, "%s: %s", sev, g->message);
-		if (g->hint)
-			fprintf(out, "; %s", g->hint);
+		/* a name, a value, a file name: whatever the config holds,
+		 * never a control character to the terminal or the CI log */
+		if (g->pos.file) {
+			vf_fputs_text(g->pos.file, out);
+			if (g->pos.line)
+				fprintf(out, ":%u:%u", g->pos.line, g->pos.col);
+			fputs(": ", out);
+		}
+		fprintf(out, "%s: ", sev);
+		vf_fputs_text(g->message, out);
+		if (g->hint) {
+			fputs("; ", out);
+			vf_fputs_text(g->hint, out);
+		}
 		fputc('\n', out);
 	}
 }

@@ -228,6 +228,10 @@ struct vf_apply_result {
 	unsigned done[VF_ACTION_COUNT];  /* succeeded, per action type */
 	size_t n_failed;                 /* failed */
 	size_t n_not_attempted;          /* waited on a failed action */
+	char *state_error;               /* the state could not be saved at the
+					    end (malloc'd; free it): why */
+	bool journal_incomplete;         /* and some journal records could not
+					    be written either */
 };
 
 /*
@@ -236,7 +240,8 @@ struct vf_apply_result {
  * on up to opts->parallelism threads, across hosts at once.  state is
  * saved before every action starts (the intent journal: the action is
  * marked pending) and at the end.  Prints one line per action.
- * Returns 0 when every action succeeded, -1 otherwise.
+ * Returns 0 when every action succeeded and the state was saved, -1
+ * otherwise (result->state_error says when the save failed).
  */
 int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	     const struct vf_provider *provider, struct vf_state *state,

@@ -622,55 +622,30 @@ void vf_hostnet_owned_add(struct vf_hostnet_owned *o, const char *name, const ch
 int vf_hostnet_write_json(const char *path, const json_t *doc, const char *what,
 			  char **error)
 {
-	char *copy = xstrdup(path), *dir = dirname(copy);
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	char *text = json_dumps(doc, JSON_INDENT(2));
-	size_t len = text ? strlen(text) : 0;
-	int fd = -1, rc = -1;
+	char *copy = xstrdup(path), *dir = dirname(copy), *why;
+	char *body = json_dumps(doc, JSON_INDENT(2)), *text;
+	int rc = -1;
 
-	if (!text) {
+	if (!body) {
 		*error = xasprintf("cannot write %s '%s': out of memory", what, path);
+		free(copy);
+		return -1;
+	}
+	text = xasprintf("%s\n", body);
+	free(body);
+	why = vf_private_dir_check(dir, "the host network state directory", true);
+	if (why) {
+		*error = xasprintf("cannot write %s '%s': %s", what, path, why);
+		free(why);
 		goto out;
 	}
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		*error = xasprintf("cannot create the directory '%s' of %s '%s': %s",
-				   dir, what, path, strerror(errno));
+	if (vf_write_file_atomic(path, text, strlen(text), 0600) < 0) {
+		*error = xasprintf("cannot write %s '%s': %s", what, path, strerror(errno));
 		goto out;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		*error = xasprintf("cannot write %s '%s': %s", what, tmp, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0600) < 0 || write(fd, text, len) != (ssize_t)len ||
-	    write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-		*error = xasprintf("cannot write %s '%s': %s", what, tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		*error = xasprintf("cannot write %s '%s': %s", what, tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		*error = xasprintf("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);   /* best effort: the rename is done */
-		close(fd);
-		fd = -1;
 	}
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
 	free(text);
-	free(tmp);
 	free(copy);
 	return rc;
 }
@@ -1214,20 +1189,31 @@ void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out)
 			const struct vf_hostnet_action *a = &plan->actions[i];
 
 			counts[a->op]++;
-			fprintf(out, "%-3s %-7s link.%s@%s", op_symbols[a->op], op_words[a->op],
-				a->name, plan->host);
+			/* link names and values from the kernel or a spec:
+			 * escaped (a NULL value is "(none)") */
+			fprintf(out, "%-3s %-7s link.", op_symbols[a->op], op_words[a->op]);
+			vf_fputs_text(a->name, out);
+			fputc('@', out);
+			vf_fputs_text(plan->host, out);
 			if (a->op == VF_HOSTNET_CREATE) {
 				fprintf(out, ": %s", vf_host_link_kind_name(a->kind));
-				for (j = 0; j < a->n_changes; j++)
-					fprintf(out, ", %s %s", a->changes[j].field, a->changes[j].after);
+				for (j = 0; j < a->n_changes; j++) {
+					fprintf(out, ", %s ", a->changes[j].field);
+					vf_fputs_text(a->changes[j].after, out);
+				}
 			} else if (a->op == VF_HOSTNET_UPDATE) {
-				for (j = 0; j < a->n_changes; j++)
-					fprintf(out, "%s %s %s -> %s", j ? "," : ":",
-						a->changes[j].field, a->changes[j].before,
-						a->changes[j].after);
+				for (j = 0; j < a->n_changes; j++) {
+					fprintf(out, "%s %s ", j ? "," : ":", a->changes[j].field);
+					vf_fputs_text(a->changes[j].before, out);
+					fputs(" -> ", out);
+					vf_fputs_text(a->changes[j].after, out);
+				}
 			}
-			if (a->reason)
-				fprintf(out, " (%s)", a->reason);
+			if (a->reason) {
+				fputs(" (", out);
+				vf_fputs_text(a->reason, out);
+				fputc(')', out);
+			}
 			fputc('\n', out);
 		}
 		fprintf(out, "\nPlan: %u to create, %u to update, %u to replace, %u to destroy.\n",
@@ -1236,8 +1222,10 @@ void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out)
 	}
 	if (plan->n_unmanaged) {
 		fprintf(out, "Not managed (left as they are):");
-		for (i = 0; i < plan->n_unmanaged; i++)
-			fprintf(out, " %s", plan->unmanaged[i]);
+		for (i = 0; i < plan->n_unmanaged; i++) {
+			fputc(' ', out);
+			vf_fputs_text(plan->unmanaged[i], out);
+		}
 		fputc('\n', out);
 	}
 }

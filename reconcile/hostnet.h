@@ -118,9 +118,9 @@ struct json_t *vf_hostnet_owned_json(const struct vf_hostnet_owned *o);
 int vf_hostnet_owned_from_json(const struct json_t *doc, const char *what,
 			       struct vf_hostnet_owned *out, char **error);
 /*
- * Write doc to path atomically: a temporary file beside it (mode 0600),
- * fsync, rename, fsync of the directory; the directory is created (0700)
- * when missing.  what names the file in messages ("host network state").
+ * Write doc to path atomically (vf_write_file_atomic, mode 0600); the
+ * directory is created (0700) when missing and refused when others can
+ * write it (vf_private_dir_check).  what names the file in messages ("host network state").
  * 0, or -1 with *error (malloc'd).
  */
 int vf_hostnet_write_json(const char *path, const struct json_t *doc, const char *what,

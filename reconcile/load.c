@@ -2091,16 +2091,13 @@ static void resolve_all(struct loader *L)
 		*ref_slot(c, r) = resolve(L, &m[ref_kind(r->role)], ref_kind(r->role), r->name, &r->pos,
 					  r->ctx);
 	}
-	for (i = 0; i < c->n_hosts; i++) {
-		char *what = xasprintf("host '%s'", c->hosts[i].name);
-		default_cluster(L, &c->hosts[i].cluster, &c->hosts[i].cluster_ref, &c->hosts[i].pos, what);
-		free(what);
-	}
-	for (i = 0; i < c->n_vms; i++) {
-		char *what = xasprintf("vm '%s'", c->vms[i].name);
-		default_cluster(L, &c->vms[i].cluster, &c->vms[i].cluster_ref, &c->vms[i].pos, what);
-		free(what);
-	}
+	/* "host 'NAME'", or "host #N" for one whose name is missing or bad */
+	for (i = 0; i < c->n_hosts; i++)
+		default_cluster(L, &c->hosts[i].cluster, &c->hosts[i].cluster_ref, &c->hosts[i].pos,
+				ctx_name(L, "host", c->hosts[i].name, i));
+	for (i = 0; i < c->n_vms; i++)
+		default_cluster(L, &c->vms[i].cluster, &c->vms[i].cluster_ref, &c->vms[i].pos,
+				ctx_name(L, "vm", c->vms[i].name, i));
 	for (i = 0; i < L->n_refs; i++)
 		check_ref(L, &L->refs[i]);
 

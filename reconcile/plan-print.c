@@ -75,6 +75,14 @@ static const char *sealed_change(const struct vf_field *before, const struct vf_
 	return "(sealed value changed)";
 }
 
+/* A value from the config or a host, then the end of its line: escaped
+ * (vf_escape_text), so that no value can talk to the terminal. */
+static void put_line(FILE *out, const char *s)
+{
+	vf_fputs_text(s, out);
+	fputc('\n', out);
+}
+
 static void print_fields(const struct vf_action *a, FILE *out)
 {
 	struct vf_arena scratch = VF_ARENA_INIT;
@@ -96,8 +104,8 @@ static void print_fields(const struct vf_action *a, FILE *out)
 				fprintf(out, "      %s: (sealed)\n", f->after.path);
 				continue;
 			}
-			fprintf(out, "      %s: %s\n", f->after.path,
-				vf_field_format(&f->after, c, sizeof(c)));
+			fprintf(out, "      %s: ", f->after.path);
+			put_line(out, vf_field_format(&f->after, c, sizeof(c)));
 		} else if (a->type == VF_ACTION_DELETE) {
 			continue;  /* the address says it all */
 		} else if (!strcmp(f->after.present ? f->after.path : f->before.path, "cloud_init")) {
@@ -106,10 +114,11 @@ static void print_fields(const struct vf_action *a, FILE *out)
 			fprintf(out, "      %s: %s\n", f->after.present ? f->after.path : f->before.path,
 				sealed_change(&f->before, &f->after));
 		} else {
-			fprintf(out, "      %s: %s -> %s%s\n", f->after.present ? f->after.path
-									   : f->before.path,
-				vf_field_format(&f->before, b, sizeof(b)),
-				vf_field_format(&f->after, c, sizeof(c)),
+			fprintf(out, "      %s: ", f->after.present ? f->after.path : f->before.path);
+			vf_fputs_text(vf_field_format(&f->before, b, sizeof(b)), out);
+			fputs(" -> ", out);
+			vf_fputs_text(vf_field_format(&f->after, c, sizeof(c)), out);
+			fprintf(out, "%s\n",
 				a->type != VF_ACTION_UPDATE || f->class != VF_FIELD_RESTART ? ""
 				: a->requires_restart ? " (at next restart)"
 				: a->restart ? " (needs the restart)" : "");
@@ -153,21 +162,29 @@ static void print_link(const struct vf_link_change *l, FILE *out, bool color)
 {
 	size_t j;
 
-	fprintf(out, "%s%-3s %-7s%s %s%s%s", color ? colors[l->type] : "", symbols[l->type],
-		words[l->type], color ? RESET : "", color ? BOLD : "", l->address,
-		color ? RESET : "");
+	fprintf(out, "%s%-3s %-7s%s %s", color ? colors[l->type] : "", symbols[l->type],
+		words[l->type], color ? RESET : "", color ? BOLD : "");
+	vf_fputs_text(l->address, out);
+	fputs(color ? RESET : "", out);
 	if (l->type == VF_ACTION_CREATE) {
 		fprintf(out, ": %s", l->link_kind);
-		for (j = 0; j < l->n_fields; j++)
-			fprintf(out, ", %s %s", l->fields[j].field, l->fields[j].after);
+		for (j = 0; j < l->n_fields; j++) {
+			fprintf(out, ", %s ", l->fields[j].field);
+			vf_fputs_text(l->fields[j].after, out);
+		}
 	} else if (l->type == VF_ACTION_UPDATE || l->type == VF_ACTION_REPLACE) {
-		for (j = 0; j < l->n_fields; j++)
-			fprintf(out, "%s %s %s -> %s", j ? "," : ":", l->fields[j].field,
-				l->fields[j].before ? l->fields[j].before : "(none)",
-				l->fields[j].after ? l->fields[j].after : "(none)");
+		for (j = 0; j < l->n_fields; j++) {
+			fprintf(out, "%s %s ", j ? "," : ":", l->fields[j].field);
+			vf_fputs_text(l->fields[j].before, out);    /* NULL: (none) */
+			fputs(" -> ", out);
+			vf_fputs_text(l->fields[j].after, out);
+		}
 	}
-	if (l->reason)
-		fprintf(out, " (%s)", l->reason);
+	if (l->reason) {
+		fputs(" (", out);
+		vf_fputs_text(l->reason, out);
+		fputc(')', out);
+	}
 	fputc('\n', out);
 }
 
@@ -179,8 +196,10 @@ void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
 		fprintf(out, "%sWARNING: host %s — skipped (--skip-unreachable): nothing on it is "
 			     "planned%s\n", color ? "\033[1;31m" : "", plan->skipped_hosts[i],
 			color ? RESET : "");
-	for (i = 0; i < plan->n_warnings; i++)
-		fprintf(out, "warning: %s\n", plan->warnings[i]);
+	for (i = 0; i < plan->n_warnings; i++) {
+		fputs("warning: ", out);
+		put_line(out, plan->warnings[i]);
+	}
 	if (plan->n_skipped || plan->n_warnings)
 		fputc('\n', out);
 	if (vf_plan_empty(plan)) {
@@ -194,13 +213,18 @@ void vf_plan_print(const struct vf_plan *plan, FILE *out, bool color)
 			print_link(&plan->links[i], out, color);
 	for (i = 0; i < plan->n_actions; i++) {
 		const struct vf_action *a = &plan->actions[i];
-		fprintf(out, "%s%-3s %-7s%s %s%s%s", color ? colors[a->type] : "", symbols[a->type],
-			words[a->type], color ? RESET : "", color ? BOLD : "", a->address,
-			color ? RESET : "");
-		if (a->kind == VF_KIND_VM)
-			fprintf(out, " on %s", a->host);
-		if (a->type == VF_ACTION_REPLACE && a->reason)
-			fprintf(out, ": %s", a->reason);
+		fprintf(out, "%s%-3s %-7s%s %s", color ? colors[a->type] : "", symbols[a->type],
+			words[a->type], color ? RESET : "", color ? BOLD : "");
+		vf_fputs_text(a->address, out);
+		fputs(color ? RESET : "", out);
+		if (a->kind == VF_KIND_VM) {
+			fputs(" on ", out);
+			vf_fputs_text(a->host, out);
+		}
+		if (a->type == VF_ACTION_REPLACE && a->reason) {
+			fputs(": ", out);
+			vf_fputs_text(a->reason, out);
+		}
 		if (a->type == VF_ACTION_UPDATE && a->requires_restart)
 			fprintf(out, " (takes effect at next restart)");
 		if (a->type == VF_ACTION_UPDATE && a->restart)

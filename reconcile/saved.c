@@ -622,21 +622,6 @@ static void iso_now(char buf[32])
 	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void fsync_parent(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash ? (slash == path ? xstrdup("/")
-					   : xstrndup(path, (size_t)(slash - path)))
-			  : xstrdup(".");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);   /* best effort: the rename is done */
-		close(fd);
-	}
-	free(dir);
-}
-
 /*
  * The document, written as it is made: the plan one change at a time
  * (exactly as `plan --json` prints it, indented one level more), the
@@ -689,20 +674,17 @@ static int saved_write_doc(FILE *out, const struct vf_saved_source *src, json_t 
 	return vf_jsonw_finish(&w);
 }
 
-/* Write the saved plan of src to path: temporary file beside it, fsync,
- * rename. */
+/* Write the saved plan of src to path atomically (vf_atomic_begin). */
 int vf_saved_write(const char *path, const struct vf_saved_source *src, char **error)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	struct vf_atomic a;
 	json_t *config;
 	FILE *out = NULL;
-	int fd, e;
+	int e;
 
 	config = config_json(src->config_path, src->config, error);
-	if (!config) {
-		free(tmp);
+	if (!config)
 		return -1;
-	}
 	if (json_object_get(config, "git")) {
 		/* the checks apply makes again on the commit */
 		json_t *g = json_object_get(config, "git");
@@ -713,51 +695,48 @@ int vf_saved_write(const char *path, const struct vf_saved_source *src, char **e
 			json_object_set_new(g, "gpg_keyring", json_string(src->git_gpg_keyring));
 		json_object_set_new(g, "allow_rewind", json_boolean(src->git_allow_rewind));
 	}
-	unlink(tmp);   /* left by a crashed run that had our pid */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	if (vf_atomic_begin(&a, path, 0600) < 0)
 		goto fail;
-	if (fchmod(fd, 0600) < 0 || !(out = fdopen(fd, "w"))) {
-		e = errno;
-		close(fd);
-		errno = e;
-		goto fail_unlink;
+	if (!(out = fdopen(a.fd, "w"))) {
+		vf_atomic_abort(&a);
+		goto fail;
 	}
 	if (saved_write_doc(out, src, config) < 0) {
 		e = errno;
 		fclose(out);
-		unlink(tmp);
+		a.fd = -1;
+		vf_atomic_abort(&a);
 		if (e == EINVAL)
 			*error = xasprintf("cannot encode the saved plan '%s' (a value is not valid "
 					   "UTF-8?)", path);
 		else
 			*error = xasprintf("cannot write the saved plan '%s': %s", path,
 					   strerror(e));
-		free(tmp);
 		json_decref(config);
 		return -1;
 	}
-	if (fflush(out) == EOF || fsync(fileno(out)) < 0) {
+	/* the FILE's buffer out, then the fd is a's again to fsync and close */
+	if (fflush(out) == EOF || fsync(a.fd) < 0) {
 		e = errno;
 		fclose(out);
+		a.fd = -1;
+		vf_atomic_abort(&a);
 		errno = e;
-		goto fail_unlink;
+		goto fail;
 	}
-	if (fclose(out) == EOF)
-		goto fail_unlink;
-	if (rename(tmp, path) < 0)
-		goto fail_unlink;
-	fsync_parent(path);
-	free(tmp);
+	e = fclose(out) == EOF ? errno : 0;
+	a.fd = -1;
+	if (e) {
+		vf_atomic_abort(&a);
+		errno = e;
+		goto fail;
+	}
+	if (vf_atomic_commit(&a) < 0)
+		goto fail;
 	json_decref(config);
 	return 0;
-fail_unlink:
-	e = errno;
-	unlink(tmp);
-	errno = e;
 fail:
 	*error = xasprintf("cannot write the saved plan '%s': %s", path, strerror(errno));
-	free(tmp);
 	json_decref(config);
 	return -1;
 }

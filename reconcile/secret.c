@@ -418,7 +418,7 @@ static int write_whole(const char *dir, const char *name, const char *text, size
 	char *final = xasprintf("%s/%s", dir, name);
 	int fd, rc = -1;
 
-	fd = mkostemp(tmp, O_CLOEXEC);     /* O_EXCL, mode 0600 */
+	fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);     /* O_EXCL, mode 0600 */
 	if (fd < 0) {
 		err_file(d, final, NULL, "cannot create: %s", strerror(errno));
 		goto out;
@@ -453,15 +453,6 @@ out:
 	free(tmp);
 	free(final);
 	return rc;
-}
-
-static void fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
 }
 
 int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], struct vf_diags *d)
@@ -541,7 +532,7 @@ int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], str
 		}
 		goto out;
 	}
-	fsync_dir(dir);
+	vf_fsync_dir(dir);
 	if (id)
 		vf_public_key_id(&pk, id);
 	rc = 0;

@@ -244,7 +244,7 @@ static int lock_take(struct vf_state *s, double timeout, const char *command, ch
 	struct tm tm;
 	int fd;
 
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		*error = xasprintf("cannot open '%s': %s", path, strerror(errno));
 		free(path);
@@ -282,18 +282,6 @@ fail:
 	close(fd);
 	free(path);
 	return -1;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
 }
 
 /* ---- the journal (state.h) ---- */
@@ -394,14 +382,15 @@ static int journal_create(struct vf_state *s, char **error)
 		*error = xstrdup("the state has no directory to keep its journal in");
 		return -1;
 	}
-	fd = open(s->journal_path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(s->journal_path, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
 	if (fd < 0) {
 		*error = xasprintf("cannot create the journal '%s': %s", s->journal_path,
 				   strerror(errno));
 		return -1;
 	}
 	/* its name must outlive a power cut, as its records do */
-	if (fsync_dir(s->dir) < 0) {
+	if (vf_fsync_dir(s->dir) < 0) {
 		*error = xasprintf("cannot create the journal '%s': fsync of '%s': %s",
 				   s->journal_path, s->dir, strerror(errno));
 		close(fd);
@@ -531,9 +520,11 @@ int vf_state_open(struct vf_state *s, const char *dir, double lock_timeout,
 	s->dir = xstrdup(dir);
 	s->path = xasprintf("%s/state.json", dir);
 	s->journal_path = xasprintf("%s/journal", dir);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		*error = xasprintf("cannot create the state directory '%s': %s; give another "
-				   "with --state-dir", dir, strerror(errno));
+	*error = vf_private_dir_check(dir, "the state directory", true);
+	if (*error) {
+		char *e = xasprintf("%s; or give another with --state-dir", *error);
+		free(*error);
+		*error = e;
 		return -1;
 	}
 	if (lock_take(s, lock_timeout, command, error) < 0)
@@ -546,10 +537,9 @@ int vf_state_open(struct vf_state *s, const char *dir, double lock_timeout,
 int vf_state_save(struct vf_state *s, char **error)
 {
 	json_t *root = json_object(), *list = json_array();
-	char *tmp = xasprintf("%s.tmp.%ld", s->path, (long)getpid());
 	char *text = NULL, *body;
-	size_t i, len;
-	int fd = -1, rc = -1;
+	size_t i;
+	int rc = -1;
 
 	s->serial++;
 	json_object_set_new(root, "format_version", json_integer(VF_STATE_FORMAT_VERSION));
@@ -580,36 +570,18 @@ int vf_state_save(struct vf_state *s, char **error)
 	 * (each action in between costs a journal record) */
 	text = xasprintf("%s\n", body);
 	free(body);
-	len = strlen(text);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	if (vf_write_all(fd, text, len) < 0 || fsync(fd) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
+	if (vf_write_file_atomic(s->path, text, strlen(text), 0600) < 0) {
+		*error = xasprintf("cannot write the state '%s': %s", s->path, strerror(errno));
+		goto out;
 	}
-	fd = -1;
-	if (rename(tmp, s->path) < 0)
-		goto fail;
-	/* state.json first, then the journal it now holds: the rename must be
-	 * durable before the removal is (if it is not, the journal stays: its
-	 * records name the older serial and are skipped) */
-	if (fsync_dir(s->dir) == 0)
-		journal_remove(s);
+	/* state.json first, then the journal it now holds: the rename is
+	 * durable (the directory fsync'd) before the removal is */
+	journal_remove(s);
 	rc = 0;
-	goto out;
-fail:
-	*error = xasprintf("cannot write the state '%s': %s", s->path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
 out:
 	if (rc < 0)
 		s->serial--;    /* state.json keeps the serial the journal names */
 	free(text);
-	free(tmp);
 	json_decref(root);
 	return rc;
 }

@@ -1,11 +1,15 @@
 /*
- * util.c — checked allocation, the arena, growable arrays, edit distance.
+ * util.c — checked allocation, the arena, growable arrays, edit distance,
+ * writing files atomically, private directories, escaping text for a
+ * terminal.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "reconcile/util.h"
@@ -327,4 +331,208 @@ int vf_write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)w;
 	}
 	return 0;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+int vf_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc, e;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* path's directory, malloc'd ("." for a bare name). */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+int vf_atomic_begin(struct vf_atomic *a, const char *path, unsigned mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = dir_of(path);
+	int e;
+
+	a->path = xstrdup(path);
+	a->tmp = xasprintf("%s/.%s.XXXXXX", dir, slash ? slash + 1 : path);
+	free(dir);
+	/* mkostemp opens O_CREAT|O_EXCL (it never follows a symlink there),
+	 * mode 0600, and passes O_NOFOLLOW and O_CLOEXEC on */
+	a->fd = mkostemp(a->tmp, O_CLOEXEC | O_NOFOLLOW);
+	if (a->fd < 0)
+		goto fail;
+	if (fchmod(a->fd, (mode_t)mode) < 0) {
+		e = errno;
+		vf_atomic_abort(a);
+		errno = e;
+		return -1;
+	}
+	return 0;
+fail:
+	e = errno;
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	errno = e;
+	return -1;
+}
+
+void vf_atomic_abort(struct vf_atomic *a)
+{
+	int e = errno;
+
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->tmp)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	a->fd = -1;
+	errno = e;
+}
+
+int vf_atomic_commit(struct vf_atomic *a)
+{
+	char *dir;
+	int rc, e;
+
+	if (!a->tmp) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (a->fd >= 0) {
+		if (fsync(a->fd) < 0)
+			goto fail;
+		rc = close(a->fd);
+		a->fd = -1;
+		if (rc < 0)
+			goto fail;
+	}
+	if (rename(a->tmp, a->path) < 0)
+		goto fail;
+	dir = dir_of(a->path);
+	rc = vf_fsync_dir(dir);
+	e = errno;
+	free(dir);
+	free(a->tmp);
+	free(a->path);
+	a->tmp = a->path = NULL;
+	errno = e;
+	return rc;
+fail:
+	vf_atomic_abort(a);   /* keeps errno */
+	return -1;
+}
+
+int vf_write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode)
+{
+	struct vf_atomic a;
+
+	if (vf_atomic_begin(&a, path, mode) < 0)
+		return -1;
+	if (vf_write_all(a.fd, buf, len) < 0) {
+		vf_atomic_abort(&a);
+		return -1;
+	}
+	return vf_atomic_commit(&a);
+}
+
+char *vf_private_dir_check(const char *dir, const char *what, bool make)
+{
+	struct stat st;
+	uid_t me = geteuid();
+
+	if (stat(dir, &st) < 0) {
+		if (errno != ENOENT || !make)
+			return xasprintf("cannot use %s '%s': %s", what, dir, strerror(errno));
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return xasprintf("cannot create %s '%s': %s", what, dir, strerror(errno));
+		if (stat(dir, &st) < 0)
+			return xasprintf("cannot use %s '%s': %s", what, dir, strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return xasprintf("%s '%s' is not a directory", what, dir);
+	if (st.st_uid != me && st.st_uid != 0)
+		return xasprintf("%s '%s' belongs to uid %u, not to you (uid %u): its owner could "
+				 "change what virtform reads and writes there; use a directory of "
+				 "your own (or chown it)", what, dir, (unsigned)st.st_uid,
+				 (unsigned)me);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return xasprintf("%s '%s' is writable by %s (mode %04o): they could plant files "
+				 "or symlinks where virtform writes; chmod go-w '%s'", what, dir,
+				 (st.st_mode & S_IWGRP) && (st.st_mode & S_IWOTH) ? "its group and "
+				 "others" : st.st_mode & S_IWGRP ? "its group" : "others",
+				 (unsigned)(st.st_mode & 07777), dir);
+	return NULL;
+}
+
+/* ---- text for a terminal --------------------------------------------------- */
+
+/* The length of the UTF-8 C1 control (C2 80..C2 9F) at s, or 0. */
+static int c1_at(const unsigned char *s)
+{
+	return s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f ? 2 : 0;
+}
+
+static bool control_at(const unsigned char *s)
+{
+	return *s < 0x20 || *s == 0x7f || c1_at(s);
+}
+
+char *vf_escape_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0, k = 0;
+	char *out;
+
+	if (!s)
+		return xstrdup("(none)");
+	for (; *p; p++)
+		n += control_at(p) ? 8 : 1;
+	out = xmalloc(n + 1);
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (c1_at(p)) {
+			k += (size_t)sprintf(out + k, "\\u%04x", p[1]);
+			p++;
+		} else if (*p == '\t' || *p == '\n' || *p == '\r') {
+			out[k++] = '\\';
+			out[k++] = *p == '\t' ? 't' : *p == '\n' ? 'n' : 'r';
+		} else if (control_at(p)) {
+			k += (size_t)sprintf(out + k, "\\x%02x", *p);
+		} else {
+			out[k++] = (char)*p;
+		}
+	}
+	out[k] = '\0';
+	return out;
+}
+
+void vf_fputs_text(const char *s, FILE *out)
+{
+	char *e = vf_escape_text(s);
+
+	fputs(e, out);
+	free(e);
+}
+
+void vf_vfprintf_text(FILE *out, const char *fmt, va_list ap)
+{
+	char *text = xvasprintf(fmt, ap);
+
+	vf_fputs_text(text, out);
+	free(text);
 }

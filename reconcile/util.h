@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #define VF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -91,4 +92,61 @@ void vf_strmap_release(struct vf_strmap *m);
  * 0, or -1 with errno set (nothing says how much was written then).
  */
 int vf_write_all(int fd, const void *buf, size_t len);
+
+/*
+ * Writing a file atomically — the one way virtform replaces a file it
+ * keeps (the state, host network records, saved plans, hooks):
+ *
+ *   vf_atomic_begin   a new temporary file beside path, at a name nobody can
+ *                     guess (DIR/.NAME.XXXXXX), opened O_EXCL|O_NOFOLLOW|
+ *                     O_CLOEXEC with mode: a file or symlink planted there
+ *                     is never followed or truncated
+ *   (write to a->fd)
+ *   vf_atomic_commit  fsync, close, rename over path, fsync of the directory
+ *   vf_atomic_abort   close and remove the temporary file
+ *
+ * commit and abort release a (they are safe on a released one).  A caller
+ * that closed a->fd itself (an fdopen'd FILE, flushed and fsync'd) sets it
+ * to -1 first.  0, or -1 with errno set: path is then untouched (unless
+ * only the directory's fsync failed: then it is replaced, maybe not
+ * durably).
+ */
+struct vf_atomic {
+	char *path;
+	char *tmp;      /* NULL once released */
+	int fd;
+};
+int vf_atomic_begin(struct vf_atomic *a, const char *path, unsigned mode);
+int vf_atomic_commit(struct vf_atomic *a);
+void vf_atomic_abort(struct vf_atomic *a);
+/* The whole of buf, as above.  0, or -1 with errno set. */
+int vf_write_file_atomic(const char *path, const void *buf, size_t len, unsigned mode);
+/* fsync a directory (a rename or create in it durable).  0, or -1 (errno). */
+int vf_fsync_dir(const char *dir);
+
+/*
+ * A directory virtform keeps its own files in (the state directory, the
+ * host network state directory, a git cache): made (mode 0700) when it is
+ * missing and make is true, then refused — NULL returned, a malloc'd error
+ * saying what to do — when it is not a directory, is owned by someone
+ * other than this user (or root), or is writable by its group or by
+ * others (who could plant files or symlinks in it).  what names it in
+ * the error ("the state directory").
+ */
+char *vf_private_dir_check(const char *dir, const char *what, bool make);
+
+/*
+ * Text from users (names, paths, values, libvirt's answers) on its way to
+ * a terminal or a log: every control character — C0 and DEL written as
+ * \xNN (\t, \n and \r as such), C1 (U+0080..U+009F in UTF-8) as \uNNNN —
+ * so that nothing a configuration says can move the cursor, change
+ * colours or talk to the terminal.  Everything else passes as is; NULL is
+ * "(none)".  vf_escape_text returns a malloc'd copy; vf_fputs_text prints.
+ */
+char *vf_escape_text(const char *s);
+void vf_fputs_text(const char *s, FILE *out);
+/* fmt formatted, the whole result escaped (so fmt holds no control
+ * characters of its own: the caller prints its newline), printed. */
+void vf_vfprintf_text(FILE *out, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 #endif

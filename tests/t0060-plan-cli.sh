@@ -137,4 +137,24 @@ test_expect 'colour only on a terminal, and never with NO_COLOR' '
 	NO_COLOR=1 script -qec "\"$VIRTFORM\" plan \"$QS\" --state-dir \"$TMP/st\"" /dev/null >"$TMP/nc.out" &&
 	! grep -q "$(printf "\033")" "$TMP/nc.out" && grep -q "create  vm.v on fake" "$TMP/nc.out"'
 
+# A value with terminal escapes reaches the plan as text, never as bytes
+# a terminal (or a CI log viewer) acts on; --json carries it encoded (C0
+# as \u00XX, as JSON wants; C1 is valid JSON text and passes).
+mkdir "$TMP/esc"
+cat >"$TMP/esc/virtform.yaml" <<'EOF'
+version: 1
+clusters: [{name: local}]
+hosts: [{name: fake, uri: "test:///default"}]
+vms: [{name: v, cpus: 1, memory: 64MiB, description: "red \e[31m bell \a csi \u009b end"}]
+EOF
+test_expect 'control characters in values are escaped in the plan' '
+	"$VIRTFORM" plan "$TMP/esc" --state-dir "$TMP/esc-st" >"$TMP/esc.out" 2>&1; rc=$?
+	cat "$TMP/esc.out"
+	[ "$rc" -eq 0 ] &&
+	! grep -qP "[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]" "$TMP/esc.out" &&
+	grep -qF "description: red \x1b[31m bell \x07 csi \u009b end" "$TMP/esc.out" &&
+	"$VIRTFORM" plan "$TMP/esc" --state-dir "$TMP/esc-st" --json >"$TMP/esc.json" &&
+	! grep -qP "[\x00-\x09\x0b-\x1f\x7f]" "$TMP/esc.json" &&
+	grep -qiF "red \u001b[31m bell \u0007" "$TMP/esc.json"'
+
 test_done

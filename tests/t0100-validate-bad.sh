@@ -64,6 +64,49 @@ test_expect 'a name defined in two files names both places' '
 	run_vf validate "$TMP/split" && expect_rc 1 &&
 	expect_contains "$err" "$TMP/split/b.yml:2:5: error: host '"'"'h1'"'"' is defined twice (first at $TMP/split/a.yaml:4:5)"'
 
+# A name with a terminal escape (YAML "\e[31m"): the error quotes it, but
+# never as the bytes a terminal or a CI log would act on.
+mkdir "$TMP/escape"
+cat >"$TMP/escape/virtform.yaml" <<'EOF'
+version: 1
+clusters: [{name: local}]
+hosts: [{name: h1, uri: "qemu:///system"}]
+vms: [{name: "ev\e[31mil\u009b", cpus: 1, memory: 64MiB}]
+EOF
+test_expect 'control characters in a name are escaped in the error text' '
+	"$VIRTFORM" validate "$TMP/escape" >"$TMP/esc.out" 2>"$TMP/esc.err"; rc=$?
+	cat "$TMP/esc.err"
+	[ "$rc" -eq 1 ] &&
+	! grep -qP "[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]" "$TMP/esc.err" "$TMP/esc.out" &&
+	grep -qF "vm #1: invalid name '\''ev\x1b[31mil\u009b'\''" "$TMP/esc.err"'
+
+test_expect 'and encoded as JSON escapes in --json' '
+	"$VIRTFORM" validate --json "$TMP/escape" >"$TMP/esc.json" 2>"$TMP/esc.jerr"; rc=$?
+	cat "$TMP/esc.json"
+	[ "$rc" -eq 1 ] &&
+	! grep -qP "[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]" "$TMP/esc.json" "$TMP/esc.jerr" &&
+	python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert any(\"ev\x1b[31mil\x9b\" in g[\"message\"] for g in d[\"diagnostics\"]), d
+" "$TMP/esc.json"'
+
+# A VM or host without a (valid) name is named by its position in every
+# error about it, never "(null)".
+mkdir "$TMP/noname"
+cat >"$TMP/noname/virtform.yaml" <<'EOF'
+version: 1
+clusters: [{name: a}, {name: b}]
+hosts: [{name: h1, uri: "qemu:///system", cluster: a}, {uri: "qemu:///system"}]
+vms: [{cpus: 1, memory: 64MiB}, {name: "b@d", cpus: 1, memory: 64MiB}]
+EOF
+test_expect 'an object without a name is named by its position, never (null)' '
+	run_vf validate "$TMP/noname" && expect_rc 1 &&
+	expect_not_contains "$err" "(null)" &&
+	expect_contains "$err" "4:7: error: vm #1 has no cluster" &&
+	expect_contains "$err" "4:33: error: vm #2 has no cluster" &&
+	expect_contains "$err" "error: host #2 has no cluster"'
+
 # Random garbage must never crash the loader.
 i=0
 while [ $i -lt 20 ]; do

@@ -72,6 +72,21 @@ test_expect 'plan --git plans the commit; the cache is a bare repository under t
 	ls -d "$S"/git-cache/repo-* >/dev/null &&
 	[ -f "$(ls -d "$S"/git-cache/repo-*)/HEAD" ]'
 
+test_expect 'a git cache or a state directory others can write is refused before git reads it' '
+	mkdir -m 700 "$TMP/open-cache" && chmod 777 "$TMP/open-cache" &&
+	run_vf validate --git "$R" --path infra --cache-dir "$TMP/open-cache" && expect_rc 1 &&
+	expect_contains "$err" "the git cache '\''$TMP/open-cache'\'' is writable by its group and others" &&
+	[ -z "$(ls -A "$TMP/open-cache")" ] &&
+	mkdir -m 700 "$TMP/open-state" && chmod 777 "$TMP/open-state" &&
+	run_vf plan --git "$R" --path infra --state-dir "$TMP/open-state" && expect_rc 1 &&
+	expect_contains "$err" "the state directory '\''$TMP/open-state'\'' is writable by its group and others" &&
+	[ -z "$(ls -A "$TMP/open-state")" ]'
+
+test_expect 'validate --git without a state: a temporary cache, gone afterwards' '
+	mkdir -m 700 "$TMP/tmpd" &&
+	TMPDIR="$TMP/tmpd" run_vf validate --git "$R" --path infra && expect_rc 0 &&
+	[ -z "$(ls -A "$TMP/tmpd")" ]'
+
 test_expect 'a saved plan from git re-applies exactly its commit after the branch moved' '
 	run_vf plan --git "$R" --path infra --state-dir "$S" -out "$TMP/p.vfplan" && expect_rc 0 &&
 	vm_yaml 128MiB >"$W/infra/vms.yaml" && commit "second: v with 128 MiB" &&

@@ -103,6 +103,19 @@ test_expect 'pre-receive has a deadline: past it the push is refused, naming it'
 	grep -q "'\''--deadline'\'' '\''90'\''" "$TMP/dl.git/hooks/pre-receive" &&
 	! grep -q -- "--deadline" "$TMP/dl.git/hooks/post-receive"'
 
+# A name and a commit subject with terminal escapes: the pusher's terminal
+# gets them as text (git relays the hook's stderr as it is).
+printf 'version: 1\nclusters: [{name: local}]\nhosts: [{name: fake, uri: "test:///default"}]\nvms:\n  - {name: "x\\e[31mred", cpus: 1, memory: 64MiB}\n' >"$W/infra/vms.yaml"
+commit "$(printf 'evil \033[2J subject')"
+test_expect 'pre-receive escapes control characters from names and subjects' '
+	push "$R" main && expect_rc 1 &&
+	printf "%s" "$err" >"$TMP/push.err" &&
+	! grep -qP "[\x00-\x09\x0b-\x1f\x7f]" "$TMP/push.err" &&
+	expect_contains "$err" "invalid name '\''x\x1b[31mred'\''" &&
+	expect_contains "$err" "evil \x1b[2J subject" &&
+	[ "$(head_of main)" = "$C1" ]'
+git -C "$W" reset -q --hard "$C1"
+
 git -C "$W" checkout -q -b wip && bad_yaml >"$W/infra/vms.yaml" && commit "wip: broken"
 CW=$(git -C "$W" rev-parse HEAD)
 test_expect 'an unprotected branch takes anything; moving main onto it is checked' '

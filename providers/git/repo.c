@@ -166,6 +166,11 @@ int vf_git_open(struct vf_git_repo *r, const char *url, const char *cache_dir, b
 	r->url = vf_git_normalise_url(url);
 	r->cache = xstrdup(cache_dir);
 	if (stat(cache_dir, &st) == 0) {
+		/* what the cache holds is what is applied: nobody else may
+		 * write it */
+		*error = vf_private_dir_check(cache_dir, "the git cache", false);
+		if (*error)
+			return -1;
 		if (git_repository_open_bare(&r->repo, cache_dir) < 0) {
 			*error = vf_git_fail("the git cache '%s' is not a bare repository; remove it "
 					  "or give another --cache-dir", cache_dir);

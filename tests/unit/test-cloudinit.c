@@ -7,9 +7,12 @@
  * field's position; and the ISO 9660 image read back with libisofs's
  * reading API from the memory buffer: volume id cidata, Rock Ridge and
  * Joliet, the three files with their content, no clear password anywhere
- * in its bytes.
+ * in its bytes; and libisofs refusing a file: an error, every clear copy
+ * wiped once and none touched after libisofs freed it (run it under ASan:
+ * make asan).
  */
 #include <crypt.h>
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,42 @@
 #define PASSWORD "Tr0ub4dor&3-cidata"
 
 static char tmpdir[] = "/tmp/vf-test-cloudinit.XXXXXX";
+
+/*
+ * libisofs refuses a file only for what virtform never gives it (a name
+ * taken, no memory): the failure comes from here.  iso_image_add_new_file
+ * fails for the file named fail_add; the binary's definition is the one
+ * libvirtform.a's calls reach, the library's is called otherwise.
+ */
+static const char *fail_add;
+static size_t n_wiped;
+
+int iso_image_add_new_file(IsoImage *image, IsoDir *parent, const char *name,
+			   IsoStream *stream, IsoFile **file)
+{
+	int (*real)(IsoImage *, IsoDir *, const char *, IsoStream *, IsoFile **) =
+		(int (*)(IsoImage *, IsoDir *, const char *, IsoStream *, IsoFile **))
+		dlsym(RTLD_NEXT, "iso_image_add_new_file");
+
+	if (fail_add && !strcmp(name, fail_add))
+		return ISO_OUT_OF_MEM;
+	return real(image, parent, name, stream, file);
+}
+
+/*
+ * sodium_munlock zeroes what it unlocks, in libsodium (not instrumented):
+ * the same zeroes written here first, where ASan sees a write to memory
+ * already freed.
+ */
+int sodium_munlock(void *const addr, const size_t len)
+{
+	int (*real)(void *const, const size_t) =
+		(int (*)(void *const, const size_t))dlsym(RTLD_NEXT, "sodium_munlock");
+
+	memset(addr, 0, len);
+	n_wiped++;
+	return real(addr, len);
+}
 
 static int diags_contain(const struct vf_diags *d, const char *needle)
 {
@@ -240,6 +279,30 @@ int main(void)
 			iso_read_opts_free(ropts);
 			iso_image_unref(image);
 		}
+		vf_secret_wipe(&iso);
+	}
+	/* ---- libisofs refuses a file: each copy wiped, none after it is freed ---- */
+	{
+		static const char *const names[] = { "meta-data", "user-data", "network-config" };
+		size_t i;
+		for (i = 0; i < 3; i++) {
+			fail_add = names[i];
+			n_wiped = 0;
+			free(error);
+			error = NULL;
+			memset(&iso, 0, sizeof(iso));
+			rc = vf_cloudinit_iso(&files, &iso, &error);
+			ok(rc < 0 && !iso.data && error &&
+			   strstr(error, "cannot add ") && strstr(error, names[i]) &&
+			   n_wiped == i + 1,
+			   "libisofs refusing %s: an error naming it, the %zu copies made wiped "
+			   "once each (%zu)", names[i], i + 1, n_wiped);
+		}
+		fail_add = NULL;
+		free(error);
+		error = NULL;
+		rc = vf_cloudinit_iso(&files, &iso, &error);
+		ok(rc == 0 && iso.data, "and the next image builds");
 		vf_secret_wipe(&iso);
 	}
 	vf_cloudinit_files_release(&files);

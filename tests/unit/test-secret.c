@@ -4,10 +4,13 @@
  * keyed hashes, wiping; and the loader's side: cloud_init with sealed
  * values, checked for shape without any key.
  */
+#include <dlfcn.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sodium.h>
@@ -18,6 +21,36 @@
 #include "tests/tap.h"
 
 static char tmpdir[] = "/tmp/vf-test-secret.XXXXXX";
+
+/*
+ * What the memory of a secret holds when it goes back to the system:
+ * sodium_free (vf_secret_wipe's) zeroes it, then munmap()s its pages.
+ * This binary's munmap is the one libsodium calls: while watch is set,
+ * an unmap of the pages that hold it looks at its bytes first (still
+ * mapped, so reading them is no use after free) and counts the unmaps.
+ */
+static struct {
+	const unsigned char *p;
+	size_t len;
+	unsigned unmaps;        /* unmaps of the watched bytes */
+	bool zero;              /* they were all zero at the last one */
+} watch;
+
+int munmap(void *addr, size_t length)
+{
+	int (*real)(void *, size_t) = (int (*)(void *, size_t))dlsym(RTLD_NEXT, "munmap");
+	uintptr_t a = (uintptr_t)addr, p = (uintptr_t)watch.p;
+
+	if (watch.p && p >= a && p + watch.len <= a + length) {
+		size_t i;
+		watch.zero = true;
+		for (i = 0; i < watch.len; i++)
+			if (((const volatile unsigned char *)watch.p)[i])
+				watch.zero = false;
+		watch.unmaps++;
+	}
+	return real(addr, length);
+}
 
 static char *path_in(const char *a, const char *b)
 {
@@ -160,10 +193,17 @@ static void test_round_trip(void)
 	rc = vf_secret_open(k, &ref, "vm 'web1': password", &s, &d);
 	ok(rc == 0 && s.len == 7 && !memcmp(s.data, "hunter2", 7) && s.data[7] == '\0',
 	   "open gives the clear text back, NUL-terminated");
+	watch.p = s.data;
+	watch.len = s.len;
 	vf_secret_wipe(&s);
 	ok(!s.data && !s.len, "wipe clears the secret");
+	ok(watch.unmaps == 1 && watch.zero,
+	   "its memory held zeroes, not the clear text, when it was unmapped (%u unmap)",
+	   watch.unmaps);
 	vf_secret_wipe(&s);
-	ok(1, "wiping twice is harmless");
+	ok(!s.data && !s.len && watch.unmaps == 1,
+	   "wiping twice is harmless: nothing is freed again");
+	watch.p = NULL;
 
 	/* binary-safe */
 	free(sealed2);
