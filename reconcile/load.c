@@ -26,6 +26,7 @@
 #include "reconcile/hostnet.h"
 #include "reconcile/model.h"
 #include "reconcile/secret.h"
+#include "reconcile/transport.h"
 #include "reconcile/yaml.h"
 
 enum kind {
@@ -704,8 +705,19 @@ static void load_ssh(struct loader *L, const struct vf_node *host, struct vf_ssh
 	}
 	if (vf_map_pair(m, "port"))
 		ssh->port = (unsigned)get_uint(L, m, "port", false, 1, 65535, 0, c, &ok);
-	ssh->identity = get_abspath(L, m, "identity", false, c);
-	ssh->config = get_abspath(L, m, "config", false, c);
+	/* files on the machine that runs virtform: the operator's, never the
+	 * repository's (an ssh_config's ProxyCommand runs a program) */
+	if (vf_map_pair(m, "config"))
+		ERR(L, &vf_map_pair(m, "config")->key->pos,
+		    "remove it; put the host's settings (a jump host, a key) in ~/.ssh/config or in "
+		    "the file $VIRTFORM_SSH_CONFIG names on the machine that runs virtform",
+		    "%s: config names an ssh_config file on the machine that runs virtform, whose "
+		    "ProxyCommand or LocalCommand would run there", c);
+	if (vf_map_pair(m, "identity"))
+		ERR(L, &vf_map_pair(m, "identity")->key->pos,
+		    "remove it; give the key through the ssh-agent, or IdentityFile in ~/.ssh/config "
+		    "or in the file $VIRTFORM_SSH_CONFIG names on the machine that runs virtform",
+		    "%s: identity names a key file on the machine that runs virtform", c);
 	ssh->virtform = get_str(L, m, "virtform", false, c);
 	if (ssh->virtform && !(ssh->virtform[0] == '/' ? !strchr(ssh->virtform, '\n')
 						       : ssh_word_valid(ssh->virtform))) {
@@ -720,7 +732,7 @@ static void load_ssh(struct loader *L, const struct vf_node *host, struct vf_ssh
 static void load_host(struct loader *L, const struct vf_node *n, size_t idx)
 {
 	static const char *const keys[] = { "name", "cluster", "uri", "address", "labels",
-					    "interfaces", "ssh" };
+					    "interfaces", "ssh", "insecure_transport" };
 	struct vf_host *h;
 	const struct vf_node *ifs;
 	const char *ctx, *s;
@@ -747,6 +759,19 @@ static void load_host(struct loader *L, const struct vf_node *n, size_t idx)
 			    "for example qemu+ssh://root@hyper1.example.com/system or qemu:///system",
 			    "%s: uri '%s' is not a libvirt connection URI", ctx, h->uri);
 			h->uri = NULL;
+		}
+	}
+	h->insecure_transport = get_bool(L, n, "insecure_transport", false, ctx);
+	if (h->uri) {
+		char *why, *hint;
+		if (vf_transport_check(h->uri, h->insecure_transport, &why, &hint) < 0) {
+			ERR(L, &vf_map_get(n, "uri")->pos, hint, "%s: %s", ctx, why);
+			free(why);
+			free(hint);
+			h->uri = NULL;
+		} else if (h->insecure_transport && !vf_transport_is_clear(h->uri)) {
+			ERR(L, &vf_map_get(n, "insecure_transport")->pos, "remove it",
+			    "%s: insecure_transport applies only to a qemu+tcp uri", ctx);
 		}
 	}
 	h->address = get_str(L, n, "address", false, ctx);

@@ -82,7 +82,8 @@ struct vf_iface {
  * How the controller reaches a host's shell for host networking
  * (`virtform host ...` over SSH, providers/hostnet/remote.h).  Every
  * field is optional; NULL / 0 means OpenSSH's own default (and
- * ~/.ssh/config).
+ * ~/.ssh/config, or $VIRTFORM_SSH_CONFIG: files on the controller are
+ * the operator's, never the repository's).
  */
 struct vf_ssh {
 	bool given;                      /* the host has an ssh: mapping */
@@ -91,8 +92,6 @@ struct vf_ssh {
 					  * the URI's host, else the host name */
 	const char *user;                /* default: the URI's user */
 	unsigned port;                   /* 0: default */
-	const char *identity;            /* private key file (-i) */
-	const char *config;              /* ssh_config file (-F) */
 	const char *virtform;            /* virtform on the host; default "virtform" */
 };
 
@@ -101,7 +100,8 @@ struct vf_host {
 	struct vf_pos pos;
 	const char *cluster;
 	struct vf_cluster *cluster_ref;
-	const char *uri;                 /* libvirt connection URI */
+	const char *uri;                 /* libvirt connection URI (transport.h) */
+	bool insecure_transport;         /* qemu+tcp allowed: clear text */
 	const char *address;             /* management address; NULL when absent */
 	struct vf_label *labels;
 	size_t n_labels;

@@ -21,8 +21,8 @@ lab_config
 LAB_HOSTS=$(sed -n 's/^lab\([0-9][0-9]*\)$/\1/p' "$LAB_DIR/hosts")
 cat >"$CONF/hosts.yaml" <<EOF
 hosts:
-  - {name: lab1, cluster: lab, uri: "$(lab_uri 1)"}
-  - {name: lab2, cluster: lab, uri: "$(lab_uri 2)"}
+  - {name: lab1, cluster: lab, uri: "$(lab_uri 1)", insecure_transport: true}
+  - {name: lab2, cluster: lab, uri: "$(lab_uri 2)", insecure_transport: true}
 EOF
 
 # A small image of random bytes (so a partial upload differs from it).

@@ -65,7 +65,7 @@ version: 1
 project: vfi
 clusters: [{name: vfi}]
 hosts:
-  - {name: lab1, cluster: vfi, uri: "qemu+tcp://169.254.77.11/system", address: 169.254.77.11}
+  - {name: lab1, cluster: vfi, uri: "qemu+tcp://169.254.77.11/system", insecure_transport: true, address: 169.254.77.11}
 networks:
   - {name: vfi-net, mode: isolated, bridge: vfi-br0, ipv4: {address: 172.30.81.1/24}}
 storage_domains:
