@@ -98,6 +98,13 @@ static bool usable(const struct vf_host_view *v)
 	return v->observed != NULL;
 }
 
+/* a + b, at most UINT64_MAX: a host's memory sum never wraps (observed
+ * domains are whatever a host says, not bounded as the config is). */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 static void index_managed(struct builder *b)
 {
 	size_t i, j;
@@ -131,7 +138,7 @@ static void index_managed(struct builder *b)
 					    "managed by project '%s'", it->r.name, old->view->host->name,
 					    v->host->name, b->c->project);
 			}
-			b->load[i] += it->r.u.vm.memory;
+			b->load[i] = add_sat(b->load[i], it->r.u.vm.memory);
 		}
 	}
 }
@@ -336,7 +343,7 @@ static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 			continue;
 		if (vm->cluster_ref && vm->cluster_ref->scheduling == VF_SCHEDULING_POWER_SAVING) {
 			uint64_t room = v->observed->memory_total / 10 * 9;
-			if (b->load[i] + vm->memory <= room)
+			if (add_sat(b->load[i], vm->memory) <= room)
 				return v;
 		}
 		if (!best || b->load[i] < b->load[view_index(b, best)])
@@ -641,7 +648,8 @@ int vf_desired_build(const struct vf_config *config, const struct vf_views *view
 		if (!vf_strmap_get(&b.managed, config->vms[i].name)) {
 			where[i] = place(&b, &config->vms[i]);
 			if (where[i])
-				b.load[view_index(&b, where[i])] += config->vms[i].memory;
+				b.load[view_index(&b, where[i])] =
+					add_sat(b.load[view_index(&b, where[i])], config->vms[i].memory);
 		}
 	/* volumes (images first, each once per host), then networks, then VMs */
 	for (i = 0; i < config->n_vms; i++)

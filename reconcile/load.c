@@ -306,8 +306,9 @@ syntax:
 	return def;
 }
 
+/* A size of at most max bytes (model.h: VF_MEMORY_MAX, VF_DISK_SIZE_MAX). */
 static uint64_t get_size(struct loader *L, const struct vf_node *map, const char *key,
-			 bool required, const char *ctx)
+			 bool required, uint64_t max, const char *ctx)
 {
 	const struct vf_node *v = get_scalar(L, map, key, required, ctx);
 	enum vf_size_status st;
@@ -351,6 +352,13 @@ static uint64_t get_size(struct loader *L, const struct vf_node *map, const char
 	}
 	free(hint);
 	free(msg_hint);
+	if (st == VF_SIZE_OK && bytes > max) {
+		char lim[32];
+		vf_size_format(max, lim, sizeof(lim));
+		ERR(L, &v->pos, "write a smaller size",
+		    "%s: %s '%s' is larger than the most virtform allows (%s)", ctx, key, t, lim);
+		return 0;
+	}
 	return st == VF_SIZE_OK ? bytes : 0;
 }
 
@@ -1138,7 +1146,7 @@ static void load_disk(struct loader *L, const struct vf_node *n, struct vf_disk 
 	ctx = ctx_join(L, vm_ctx, "disk", dk->name, idx);
 	check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
 	dk->image = get_name(L, n, "image", false, ctx);
-	dk->size = get_size(L, n, "size", !vf_map_pair(n, "image"), ctx);
+	dk->size = get_size(L, n, "size", !vf_map_pair(n, "image"), VF_DISK_SIZE_MAX, ctx);
 	dk->storage = get_name(L, n, "storage", true, ctx);
 	e = get_enum(L, n, "format", false, formats, VF_ARRAY_SIZE(formats), 0, ctx);
 	dk->format = e < 0 ? VF_FORMAT_QCOW2 : (enum vf_image_format)e;
@@ -1578,7 +1586,7 @@ static void load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 	vm->host = get_name(L, n, "host", false, ctx);
 	add_ref(L, REF_VM_HOST, L->c->n_vms, 0, vm->host, pos_of(n, "host"), ctx);
 	vm->cpus = (unsigned)get_uint(L, n, "cpus", true, 1, 4096, 1, ctx, &ok);
-	vm->memory = get_size(L, n, "memory", true, ctx);
+	vm->memory = get_size(L, n, "memory", true, VF_MEMORY_MAX, ctx);
 	if (vm->memory && (vm->memory % 1024 || vm->memory < (16u << 20)))
 		ERR(L, &vf_map_get(n, "memory")->pos, "for example 256MiB",
 		    "%s: memory must be a whole number of KiB and at least 16 MiB", ctx);
@@ -1590,7 +1598,7 @@ static void load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 			    "%s: max_cpus (%u) is less than cpus (%u)", ctx, vm->max_cpus, vm->cpus);
 	}
 	if (vf_map_pair(n, "max_memory")) {
-		vm->max_memory = get_size(L, n, "max_memory", false, ctx);
+		vm->max_memory = get_size(L, n, "max_memory", false, VF_MEMORY_MAX, ctx);
 		if (vm->max_memory && vm->max_memory % 1024)
 			ERR(L, &vf_map_get(n, "max_memory")->pos, "for example 4GiB",
 			    "%s: max_memory must be a whole number of KiB", ctx);

@@ -377,6 +377,17 @@ const char *vf_image_format_name(enum vf_image_format f);
 /* Is name a valid object name ([A-Za-z0-9][A-Za-z0-9_.-]{0,62})? */
 bool vf_name_valid(const char *name);
 
+/*
+ * The largest sizes a configuration may give, well inside what libvirt
+ * and QEMU accept (libvirt takes memory up to 2^63 bytes; a qcow2 image
+ * with 64 KiB clusters holds at most 2 PiB), and small enough that sums
+ * over thousands of VMs fit in 64 bits:
+ *   memory, max_memory   64 TiB (more than any x86 host has)
+ *   a disk's size         1 PiB
+ */
+#define VF_MEMORY_MAX    (64ull << 40)
+#define VF_DISK_SIZE_MAX (1ull << 50)
+
 enum vf_size_status {
 	VF_SIZE_OK,
 	VF_SIZE_EMPTY,

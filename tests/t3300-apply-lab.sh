@@ -76,6 +76,17 @@ test_expect 'plan on empty hosts lists every create and exits 2 with --detailed-
 	expect_contains "$out" "+   create  storage.vft-data@lab3" &&
 	expect_contains "$out" "Plan: 14 to create, 0 to update, 0 to replace, 0 to destroy."'
 
+# qemu+tcp (examples/lab/hosts.yaml: insecure_transport: true): a warning
+# naming each host, once per host per run, on stderr.
+insecure_warning() {   # insecure_warning HOST
+	printf "%s\n" "$err" | grep -c "warning: host .$1. is reached over plain TCP (insecure_transport: true): CHAP secrets and cloud-init seeds cross the network in clear text"
+}
+test_expect 'plan and apply warn once per lab host that it is reached in clear text' '
+	vf plan "$CONF" && expect_rc 0 &&
+	[ "$(insecure_warning lab1)" = 1 ] && [ "$(insecure_warning lab2)" = 1 ] &&
+	[ "$(insecure_warning lab3)" = 1 ] && expect_not_contains "$out" "plain TCP" &&
+	vf apply "$CONF" </dev/null && expect_rc 1 && [ "$(insecure_warning lab2)" = 1 ]'
+
 test_expect 'plan --json is valid against schemas/plan.schema.json' '
 	vf plan "$CONF" --json && expect_rc 0 &&
 	printf "%s\n" "$out" >"$TMP/plan.json" &&
