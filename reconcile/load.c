@@ -1181,11 +1181,56 @@ static void load_nic(struct loader *L, const struct vf_node *n, struct vf_nic *n
 	nic->model = models[e < 0 ? 0 : e];
 }
 
+static bool get_sealed(struct loader *L, const struct vf_node *v, const char *key,
+		       const char *ctx, struct vf_secret_ref *out);
+
+/* Is the listen address a loopback one (127.0.0.0/8, ::1)?  Anything else
+ * reaches the console from the network. */
+static bool listen_loopback(const char *listen)
+{
+	uint32_t a;
+
+	return !strcmp(listen, "::1") ||
+	       (vf_ipv4_parse(listen, &a, NULL, false) && (a >> 24) == 127);
+}
+
+/*
+ * graphics: password: {sealed: ...} (opened by apply only, docs/secrets.md),
+ * and the rule that a console listening beyond loopback has one: the
+ * admin address is never exposed without a password.  type: the type's
+ * index (0 none, -1 after an error).
+ */
+static void load_graphics_password(struct loader *L, const struct vf_node *g, struct vf_vm *vm,
+				   int type, const char *c)
+{
+	const struct vf_node *v = vf_map_get(g, "password");
+
+	if (v && type == 0) {
+		ERR(L, &vf_map_pair(g, "password")->key->pos, "remove it",
+		    "%s: 'password' applies only to type: vnc and type: spice", c);
+		return;
+	}
+	if (v && v->kind == VF_NODE_MAP)
+		get_sealed(L, v, "password", c, &vm->graphics_password);
+	else if (v)
+		ERR(L, &v->pos,
+		    "write password: {sealed: \"...\"} with what 'virtform seal --public-key "
+		    "virtform.pub' prints (it reads the password on stdin), and change the password: "
+		    "a clear one committed to git stays in its history",
+		    "%s: the password must be sealed", c);
+	if (type != 0 && !v && !listen_loopback(vm->graphics_listen))
+		ERR(L, &vf_map_get(g, "listen")->pos,
+		    "add password: {sealed: \"...\"} (virtform seal), or listen on 127.0.0.1 and "
+		    "reach the console through an ssh tunnel",
+		    "%s: listen '%s' exposes the console to the network without a password", c,
+		    vm->graphics_listen);
+}
+
 static void load_graphics(struct loader *L, const struct vf_node *map, struct vf_vm *vm,
 			  const char *ctx)
 {
 	static const char *const types[] = { "none", "vnc", "spice" };
-	static const char *const keys[] = { "type", "listen", "port" };
+	static const char *const keys[] = { "type", "listen", "port", "password" };
 	const struct vf_node *g = vf_map_get(map, "graphics");
 	bool ok;
 	int e;
@@ -1212,6 +1257,7 @@ static void load_graphics(struct loader *L, const struct vf_node *map, struct vf
 		}
 		if (vf_map_pair(g, "port"))
 			vm->graphics_port = (int)get_uint(L, g, "port", false, 5900, 65535, 0, c, &ok);
+		load_graphics_password(L, g, vm, e, c);
 		free(c);
 	} else {
 		e = get_enum(L, map, "graphics", false, types, VF_ARRAY_SIZE(types), 1, ctx);

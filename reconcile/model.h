@@ -284,6 +284,7 @@ struct vf_vm {
 	enum vf_graphics_type graphics;
 	const char *graphics_listen;     /* "127.0.0.1" unless the config says */
 	int graphics_port;               /* -1 = auto */
+	struct vf_secret_ref graphics_password; /* .sealed NULL when absent */
 	struct vf_disk *disks;
 	size_t n_disks;
 	struct vf_nic *nics;
