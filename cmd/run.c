@@ -288,8 +288,8 @@ static void warn_insecure(const struct vf_cmd *cmd, const struct vf_config *c)
 	for (i = 0; i < c->n_hosts; i++)
 		if (c->hosts[i].insecure_transport && vf_transport_is_clear(c->hosts[i].uri))
 			fprintf(stderr, "virtform %s: warning: host '%s' is reached over plain TCP "
-				"(insecure_transport: true): CHAP secrets and cloud-init seeds cross "
-				"the network in clear text\n", cmd->name, c->hosts[i].name);
+				"(insecure_transport: true): CHAP secrets, cloud-init seeds and "
+				"graphics passwords cross the network in clear text\n", cmd->name, c->hosts[i].name);
 }
 
 /* Lock the state and observe the hosts, run->config loaded. */

@@ -240,7 +240,8 @@ int vf_transport_check(const char *uri, bool insecure_ok, char **why, char **hin
 	}
 	if (!strcasecmp(transport, "tcp") && !insecure_ok) {
 		refuse(why, hint, xasprintf("uri '%s': qemu+tcp sends everything in clear text, "
-					    "CHAP secrets and cloud-init seeds included", uri),
+					    "CHAP secrets, cloud-init seeds and graphics passwords "
+					    "included", uri),
 		       "use qemu+tls:// or qemu+ssh://; for a lab on a private network only, say "
 		       "insecure_transport: true on the host");
 		goto out;

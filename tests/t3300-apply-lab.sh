@@ -79,7 +79,7 @@ test_expect 'plan on empty hosts lists every create and exits 2 with --detailed-
 # qemu+tcp (examples/lab/hosts.yaml: insecure_transport: true): a warning
 # naming each host, once per host per run, on stderr.
 insecure_warning() {   # insecure_warning HOST
-	printf "%s\n" "$err" | grep -c "warning: host .$1. is reached over plain TCP (insecure_transport: true): CHAP secrets and cloud-init seeds cross the network in clear text"
+	printf "%s\n" "$err" | grep -c "warning: host .$1. is reached over plain TCP (insecure_transport: true): CHAP secrets, cloud-init seeds and graphics passwords cross the network in clear text"
 }
 test_expect 'plan and apply warn once per lab host that it is reached in clear text' '
 	vf plan "$CONF" && expect_rc 0 &&
