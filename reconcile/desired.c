@@ -413,6 +413,7 @@ static void add_image_volume(struct builder *b, const struct vf_image *img,
 	s->pool = img->storage;
 	s->format = img->format;
 	s->upload_file = img->file_path;
+	s->upload_root = img->file_root;
 }
 
 /*

@@ -1121,7 +1121,24 @@ static void load_image(struct loader *L, const struct vf_node *n, size_t idx)
 	im->file = get_str(L, n, "file", true, ctx);
 	if (im->file) {
 		char *p = im->file[0] == '/' ? xstrdup(im->file) : xasprintf("%s/%s", L->dir, im->file);
-		im->file_path = vf_arena_strdup(&L->c->arena, p);
+		char *why = NULL, *real = NULL, *root = vf_image_root(im->file, L->dir, &why);
+		if (!root) {
+			ERR(L, &vf_map_get(n, "file")->pos,
+			    "keep the image beside the configuration (a relative path), or have the "
+			    "operator allow its directory with VIRTFORM_IMAGE_PATH=DIR in the "
+			    "environment of the machine that runs virtform",
+			    "%s: file %s", ctx, why);
+		} else if (access(p, F_OK) == 0 && vf_image_open_check(p, root, &real, &why) < 0) {
+			ERR(L, &vf_map_get(n, "file")->pos,
+			    "replace the link with the file, or have the operator allow the target's "
+			    "directory with VIRTFORM_IMAGE_PATH=DIR", "%s: %s", ctx, why);
+		} else {
+			im->file_path = vf_arena_strdup(&L->c->arena, p);
+			im->file_root = vf_arena_strdup(&L->c->arena, root);
+		}
+		free(why);
+		free(real);
+		free(root);
 		free(p);
 	}
 	im->storage = get_name(L, n, "storage", true, ctx);

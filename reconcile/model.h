@@ -189,6 +189,8 @@ struct vf_image {
 	struct vf_pos pos;
 	const char *file;                /* as written */
 	const char *file_path;           /* resolved against the defining file's dir */
+	const char *file_root;           /* the directory it must stay under
+					  * (transport.h: vf_image_root) */
 	const char *storage;
 	struct vf_storage *storage_ref;
 	enum vf_image_format format;

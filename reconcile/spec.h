@@ -107,6 +107,9 @@ struct vf_volume_spec {
 					 * same pool, else its path */
 	const char *upload_file;        /* desired image volumes: the local file
 					 * to upload; NULL otherwise */
+	const char *upload_root;        /* desired: the directory upload_file
+					 * must stay under, symlinks resolved
+					 * (transport.h: vf_image_open_check) */
 	const char *vm;                 /* desired: the VM whose disk this is;
 					 * NULL for an image volume */
 	bool keep;                      /* desired: survive the VM's destroy */

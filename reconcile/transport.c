@@ -3,6 +3,8 @@
  * with libxml2 (libvirt's own parser), its scheme, path and every query
  * parameter checked against an allow-list.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -259,5 +261,78 @@ out:
 	free(driver);
 	if (u)
 		xmlFreeURI(u);
+	return rc;
+}
+
+/* ---- image files ---------------------------------------------------------- */
+
+/* Has path a ".." component? */
+static bool has_dotdot(const char *path)
+{
+	const char *p = path;
+
+	while ((p = strstr(p, "..")) != NULL) {
+		if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return true;
+		p += 2;
+	}
+	return false;
+}
+
+/* Is path (lexically) dir or below it? */
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == '\0');
+}
+
+char *vf_image_root(const char *file, const char *dir, char **why)
+{
+	const char *env = getenv("VIRTFORM_IMAGE_PATH");
+	char *list, *d, *save = NULL, *root = NULL;
+
+	*why = NULL;
+	if (has_dotdot(file)) {
+		*why = xasprintf("'%s' has a '..' component: a configuration names no file outside "
+				 "its directory", file);
+		return NULL;
+	}
+	if (file[0] != '/' || (dir[0] == '/' && under(file, dir)))
+		return xstrdup(dir);
+	list = xstrdup(env ? env : "");
+	for (d = strtok_r(list, ":", &save); d && !root; d = strtok_r(NULL, ":", &save))
+		if (d[0] == '/' && !has_dotdot(d) && under(file, d))
+			root = xstrdup(d);
+	free(list);
+	if (!root)
+		*why = xasprintf("'%s' is outside the configuration's directory and outside every "
+				 "directory VIRTFORM_IMAGE_PATH allows: a configuration names no "
+				 "file of the machine that runs virtform", file);
+	return root;
+}
+
+int vf_image_open_check(const char *path, const char *root, char **real, char **why)
+{
+	char *r = realpath(path, NULL), *rr = root ? realpath(root, NULL) : NULL;
+	int rc = -1;
+
+	*real = *why = NULL;
+	if (!r)
+		*why = xasprintf("cannot read image file '%s': %s", path, strerror(errno));
+	else if (!rr || !under(r, rr))
+		*why = xasprintf("image file '%s' resolves to '%s', outside '%s' (a symbolic link "
+				 "out of the directory it must stay in)", path, r, root ? root : "?");
+	else
+		rc = 0;
+	if (rc == 0)
+		*real = r;
+	else
+		free(r);
+	free(rr);
 	return rc;
 }

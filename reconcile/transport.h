@@ -46,4 +46,24 @@ int vf_transport_check(const char *uri, bool insecure_ok, char **why, char **hin
 /* Does uri cross the network in clear text (qemu+tcp)? */
 bool vf_transport_is_clear(const char *uri);
 
+/*
+ * Files on the machine that runs virtform that a configuration names: an
+ * image's file (uploaded to a host, so a file of the repository's choosing
+ * would leave the machine).  It lies under the directory of the YAML file
+ * that names it (a relative path without '..', or an absolute one below
+ * that directory), or under a directory the
+ * operator allows with VIRTFORM_IMAGE_PATH=DIR[:DIR...] (an absolute path):
+ *
+ * vf_image_root: the directory path must stay under (malloc'd), or NULL
+ * with *why (malloc'd) when the path itself is refused; dir is the
+ * defining file's directory.
+ *
+ * vf_image_open_check: with symlinks resolved, is path (still) under root?
+ * 0 and *real (malloc'd, the resolved path, the one to open), or -1 and
+ * *why (malloc'd).  validate asks when the file exists, apply before every
+ * upload.
+ */
+char *vf_image_root(const char *file, const char *dir, char **why);
+int vf_image_open_check(const char *path, const char *root, char **real, char **why);
+
 #endif

@@ -19,6 +19,9 @@ NS=https://virtform.dev/xmlns/virtform/1
 qemu-img create -q -f qcow2 "$TMP/tiny.qcow2" 64M
 
 # write_vms EXTRA: the test's config; EXTRA is appended to the vms list.
+# the image lives in $TMP, outside the configuration: the operator allows it
+export VIRTFORM_IMAGE_PATH="$TMP"
+
 write_conf() {
 	cat >"$CONF/main.yaml" <<EOF
 version: 1

@@ -33,6 +33,8 @@ truncate -s 511M "$TMP/big.raw"
 head -c 1M /dev/urandom >>"$TMP/big.raw"
 
 IMAGE=$TMP/small.raw
+# the images live in $TMP, outside the configuration: the operator allows it
+export VIRTFORM_IMAGE_PATH="$TMP"
 # vfc-a is pinned (its objects have fixed addresses); vfc-b goes where the
 # scheduler puts it, and stays there.
 write_conf() {

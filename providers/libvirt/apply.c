@@ -37,6 +37,7 @@
 #include "providers/libvirt/xml.h"
 #include "reconcile/cloudinit.h"
 #include "reconcile/fault.h"
+#include "reconcile/transport.h"
 #include "reconcile/util.h"
 
 /* Written only by session_open: threads share it read-only. */
@@ -935,9 +936,18 @@ static int volume_upload(struct op *op, virStoragePoolPtr pool, virStorageVolPtr
 	struct vf_resource raw = *d;
 	virStreamPtr stream = NULL;
 	struct stat st;
+	char *real = NULL, *why = NULL;
 	int rc = -1;
 
-	src.fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* the file policy again, symlinks resolved now: never a file of the
+	 * repository's choosing outside its directory */
+	if (vf_image_open_check(file, d->u.vol.upload_root, &real, &why) < 0) {
+		op_failf(op, "refused: %s", why);
+		free(why);
+		goto out;
+	}
+	src.fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(real);
 	if (src.fd < 0 || fstat(src.fd, &st) < 0) {
 		op_failf(op, "cannot read image file '%s': %s", file, strerror(errno));
 		goto out;

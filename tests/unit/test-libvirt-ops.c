@@ -532,6 +532,7 @@ static void test_volumes(void)
 	}
 	ok(all_ok, "and their deletes");
 
+	upload.u.vol.upload_root = "/";
 	upload.u.vol.upload_file = "/nonexistent/vfops.qcow2";
 	apply_fails(VF_ACTION_CREATE, &upload, NULL, "upload of a missing file names the file",
 		    want_missing);
@@ -540,6 +541,22 @@ static void test_volumes(void)
 	apply_fails(VF_ACTION_CREATE, &upload, NULL,
 		    "upload the test driver cannot take reports the upload", want_upload);
 	ok(!volume_exists("vfops-up", NULL), "the half-made volume is deleted");
+	{
+		/* a file linked out of the directory it must stay in (a link
+		 * committed to the repository, or made after validate): never
+		 * read, never uploaded */
+		char *link = xasprintf("%s/escape.qcow2", tmpdir);
+		const char *want_escape[] = { "refused: image file '", "resolves to '/etc/hostname', "
+					      "outside '", NULL };
+		if (symlink("/etc/hostname", link) < 0)
+			printf("# symlink %s: failed\n", link);
+		upload.u.vol.upload_root = tmpdir;
+		upload.u.vol.upload_file = link;
+		apply_fails(VF_ACTION_CREATE, &upload, NULL,
+			    "upload of a file linked out of its directory is refused", want_escape);
+		ok(!volume_exists("vfops-up", NULL), "and no volume is made");
+		free(link);
+	}
 
 	/* Growing: a no-op when grown already; the test driver cannot resize. */
 	bigger.u.vol.capacity = 1u << 30;
