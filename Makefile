@@ -5,7 +5,8 @@
 #   make asan       build with AddressSanitizer+UBSan and run the same tests
 #   make demo       deps, build, lab up, validate, hosts, apply and plan examples/lab
 #   make deps       install the Debian packages the project needs
-#   make lab-up / lab-down / lab-status
+#   make lab-up / lab-down / lab-status / lab-clean (the demo's lab, lab 0;
+#                   the tests run on lab 1 of their own: tests/with-lab)
 #   make bench      print loader benchmark figures
 #   make bench-apply print apply/destroy figures on the lab (30 VMs, 3 hosts)
 #   make bench-perf print the performance bar's figures (docs/performance.md)
@@ -19,7 +20,7 @@ CFLAGS  ?= -O2 -g
 VF_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter \
            -Wmissing-prototypes -Wstrict-prototypes $(WERROR) -pthread -D_GNU_SOURCE -I.
 # Targets that install the libraries, or need none, may run before they exist.
-NO_LIBS_GOALS := deps deps-if-missing check demo asan clean lab-up lab-down lab-status bench bench-apply bench-perf
+NO_LIBS_GOALS := deps deps-if-missing check demo asan clean lab-up lab-down lab-status lab-clean bench bench-apply bench-perf
 ifeq ($(filter $(NO_LIBS_GOALS),$(MAKECMDGOALS)),)
   ifneq ($(shell pkg-config --exists $(PKGS) && echo yes),yes)
     $(error libraries missing ($(PKGS)): run 'make deps' as root, or 'make check' which does it)
@@ -45,7 +46,7 @@ PROVE   ?= prove
 # --comments: a failing test's diagnostics reach the log (CI shows nothing else)
 PROVE_FLAGS ?= --comments
 
-.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench bench-apply bench-perf bench-tools clean unit
+.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status lab-clean bench bench-apply bench-perf bench-tools clean unit
 
 BIN     ?= virtform
 
@@ -74,7 +75,7 @@ unit: $(UNIT_BIN)
 check: deps-if-missing
 	$(MAKE) $(BIN) unit
 	VIRTFORM=$(CURDIR)/$(BIN) VF_BUILD=$(CURDIR)/$(BUILD) \
-	    $(PROVE) $(PROVE_FLAGS) $(UNIT_BIN) tests/t*.sh
+	    tests/with-lab $(PROVE) $(PROVE_FLAGS) $(UNIT_BIN) tests/t*.sh
 
 asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
@@ -107,6 +108,9 @@ lab-down:
 
 lab-status:
 	contrib/lab/lab status
+
+lab-clean:
+	contrib/lab/lab clean
 
 bench: deps-if-missing
 	$(MAKE) $(BIN)

@@ -14,7 +14,8 @@
 
 static const char usage[] =
 	"usage: virtform apply [CONFIG] [--auto-approve] [--parallelism N] [--target ADDR]...\n"
-	"       virtform apply FILE [--parallelism N]\n"
+	"                      [--max-destroy N] [--allow-mass-destroy]\n"
+	"       virtform apply FILE [--parallelism N] [--max-destroy N] [--allow-mass-destroy]\n"
 	"\n"
 	"Plan as 'virtform plan' does, show the plan, ask 'Apply these changes?'\n"
 	"(on a terminal), then carry it out: in dependency order (storage, volumes,\n"
@@ -29,10 +30,12 @@ static const char usage[] =
 	"with, and carry out exactly the saved actions, without asking.  If the\n"
 	"configuration, the state or any object the plan depends on changed since\n"
 	"(the plan is stale), say what changed and change nothing.  A plan saved\n"
-	"from git re-reads its commit and checks it again as plan did (its\n"
-	"signature with plan --verify-signatures, the rewind).  --target,\n"
-	"--allow-replace, --skip-unreachable, --verify-signatures and\n"
-	"--allow-rewind are refused with a saved plan: it carries its own.\n"
+	"from git re-reads its commit and checks it again (its signature, the\n"
+	"rewind) with this command line's --verify-signatures, --allowed-signers,\n"
+	"--gpg-keyring and --allow-rewind, which must be the ones plan had (a\n"
+	"saved plan is not authenticated: it never supplies them).  --target,\n"
+	"--allow-replace and --skip-unreachable are refused with a saved plan:\n"
+	"it carries its own.\n"
 	"\n"
 	"Options:\n"
 	"      --auto-approve        do not ask (needed without a terminal, as in CI)\n"
@@ -43,12 +46,18 @@ static const char usage[] =
 	"                            time, else it rolls them back by itself\n"
 	"                            (default 60 over SSH, none on this machine;\n"
 	"                            0: no confirmation)\n"
+	RUN_GUARD_OPTIONS_HELP
 	RUN_OPTIONS_HELP
 	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
-	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action or a\n"
-	"stale saved plan.\n";
+	"A plan that destroys more VMs and volumes than --max-destroy allows is\n"
+	"shown, then refused unless --allow-mass-destroy; apply FILE checks again\n"
+	"with its own --max-destroy and --allow-mass-destroy (a saved plan carries\n"
+	"neither).\n"
+	"\n"
+	"Exit status: 0 applied (or nothing to do), 1 an error, a failed action, a\n"
+	"stale saved plan or a mass deletion refused.\n";
 
 static int cmd_apply(int argc, char **argv);
 

@@ -52,8 +52,11 @@ extern const struct vf_cmd *const vf_commands[];
 /*
  * getopt_long() with virtform's error reporting: an unknown option or a
  * missing argument prints "virtform CMD: unknown option '--jsn'; did you
- * mean '--json'?" and returns '?'.  "--help"/"-h" must be in longopts with
- * val 'h'.  Options may come after positional arguments (GNU permutation).
+ * mean '--json'?" and returns '?'.  Long options are taken by their exact
+ * name only ("--name", "--name=VALUE", "--name VALUE"): a prefix getopt_long
+ * would accept ("--auto" for "--auto-approve") is such an error.
+ * "--help"/"-h" must be in longopts with val 'h'.  Options may come after
+ * positional arguments (GNU permutation).
  */
 int vf_getopt(const struct vf_cmd *cmd, int argc, char **argv,
 	      const char *shortopts, const struct option *longopts);

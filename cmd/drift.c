@@ -82,12 +82,15 @@ static const char usage[] =
 	"                            with --fix, the text report and apply output go\n"
 	"                            to stderr\n"
 	"      --fix                 converge: apply the plan without asking (--fix is\n"
-	"                            the consent), then check again\n"
+	"                            the consent), then check again; a plan that\n"
+	"                            destroys more than --max-destroy VMs and volumes\n"
+	"                            is refused unless --allow-mass-destroy\n"
 	"      --notify-command CMD  when drift is found, run CMD with /bin/sh -c, the\n"
 	"                            JSON report on its stdin, VIRTFORM_DRIFT_COUNT and\n"
 	"                            VIRTFORM_DRIFT_PROJECT in its environment; its\n"
 	"                            output goes to stderr; its failure is a warning;\n"
 	"                            an empty CMD runs nothing\n"
+	RUN_GUARD_OPTIONS_HELP
 	RUN_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
@@ -532,6 +535,7 @@ static int cmd_drift(int argc, char **argv)
 		{ "fix", no_argument, NULL, DRIFT_OPT_FIX },
 		{ "notify-command", required_argument, NULL, DRIFT_OPT_NOTIFY },
 		RUN_LONGOPTS,
+		RUN_GUARD_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .confirm_timeout = -1 };

@@ -10,7 +10,10 @@
  *                 any new commit whose configuration is invalid or (with
  *                 --verify-signatures) not signed by an allowed key.  The
  *                 pushed objects are read from git's quarantine
- *                 (providers/git/hook.c).
+ *                 (providers/git/hook.c).  A push is hostile input: the
+ *                 first refusal ends the checks (an unsigned commit's
+ *                 configuration is never loaded), and the whole run has a
+ *                 deadline (--deadline, default 60 s).
  *   post-receive  for each protected ref updated, `virtform sync` of the
  *                 pushed commit from this repository, in a child process
  *                 (the same code path; a crash of one sync cannot take the
@@ -28,9 +31,11 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +49,7 @@ static const char usage[] =
 	"       virtform hook pre-receive [--ref PATTERN]... [--path SUBDIR] [--allow-rewind]\n"
 	"                                 [--verify-signatures [--allowed-signers FILE]\n"
 	"                                                      [--gpg-keyring FILE]]\n"
+	"                                 [--deadline SECONDS]\n"
 	"       virtform hook post-receive --state-dir DIR [--ref PATTERN]... [--path SUBDIR]\n"
 	"                                 [--auto-approve] [--secret-key FILE] [--allow-rewind]\n"
 	"                                 [--verify-signatures [--allowed-signers FILE]\n"
@@ -55,7 +61,8 @@ static const char usage[] =
 	"refuses the commit when it is invalid.  pre-receive reads 'OLD NEW REF'\n"
 	"lines on stdin and, for each protected ref, refuses a deletion, a rewind\n"
 	"(unless --allow-rewind) and every new commit whose configuration is\n"
-	"invalid or, with --verify-signatures, not signed by a trusted key.\n"
+	"invalid or, with --verify-signatures, not signed by a trusted key; the\n"
+	"first refusal ends the checks.\n"
 	"post-receive syncs the pushed commit of each protected ref from this\n"
 	"repository (virtform sync), with --plan-only unless --auto-approve.\n"
 	"\n"
@@ -69,10 +76,17 @@ static const char usage[] =
 	"      --verify-signatures   every new commit must be signed by a key of\n"
 	"      --allowed-signers FILE  (OpenSSH allowed signers) or of\n"
 	"      --gpg-keyring FILE    (OpenPGP public keys)\n"
+	"      --deadline SECONDS    pre-receive: refuse the push when its checks take\n"
+	"                            longer (default 60)\n"
 	"      --state-dir DIR       post-receive: the state directory of the sync\n"
 	"      --auto-approve        post-receive: apply; without it, plan only\n"
-	"      --secret-key FILE     post-receive: the key of sealed values\n"
-	"                            (VIRTFORM_SECRET_KEY for the sync)\n"
+	"      --max-destroy N, --allow-mass-destroy\n"
+	"                            post-receive: the sync's mass-deletion guard\n"
+	"                            (a sync refuses a plan that destroys more VMs and\n"
+	"                            volumes than the larger of 3 and 10% of those\n"
+	"                            managed; docs/plan-apply.md)\n"
+	"      --secret-key FILE     post-receive: the key of sealed values (the\n"
+	"                            sync's --secret-key FILE)\n"
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 accepted (synced), 1 refused (or a sync failed).\n";
@@ -96,7 +110,12 @@ enum {
 	HOOK_OPT_STATE_DIR,
 	HOOK_OPT_AUTO_APPROVE,
 	HOOK_OPT_SECRET_KEY,
+	HOOK_OPT_MAX_DESTROY,
+	HOOK_OPT_ALLOW_MASS_DESTROY,
+	HOOK_OPT_DEADLINE,
 };
+
+#define HOOK_DEADLINE_DEFAULT 60.0       /* seconds, the whole pre-receive run */
 
 struct hook_opts {
 	const char *name;                /* "pre-receive", ... */
@@ -104,7 +123,10 @@ struct hook_opts {
 	size_t n_refs, alloc_refs;
 	const char *path, *state_dir, *secret_key;
 	struct vf_git_trust trust;       /* --allowed-signers, --gpg-keyring */
+	double deadline;                 /* --deadline, seconds */
 	bool allow_rewind, verify, auto_approve;
+	const char *max_destroy;         /* post-receive: the sync's --max-destroy */
+	bool allow_mass_destroy;         /* post-receive: the sync's --allow-mass-destroy */
 };
 
 /* Say something to the pusher: stderr, which git relays as "remote: ". */
@@ -209,13 +231,14 @@ static bool read_update(FILE *in, struct update *u, bool *bad)
 
 /*
  * Read every "OLD NEW REF" line git gives on stdin and call fn for each
- * protected ref (every line is read: all errors of a push at once).  A
- * line that cannot be read is said and makes the result an error.
- * VF_EXIT_OK when every call returned 0.
+ * protected ref.  A line that cannot be read is said and makes the result
+ * an error.  With stop_at_first (pre-receive), the first failure ends the
+ * calls: the refs after it are named as not checked (the push is refused
+ * whole).  VF_EXIT_OK when every call returned 0.
  */
 static int each_protected(const struct hook_opts *h, const struct protected *p,
 			  int (*fn)(const struct hook_opts *h, const struct update *u, void *arg),
-			  void *arg)
+			  void *arg, bool stop_at_first)
 {
 	struct update u;
 	bool bad_line;
@@ -228,7 +251,13 @@ static int each_protected(const struct hook_opts *h, const struct protected *p,
 			rc = VF_EXIT_ERROR;
 			continue;
 		}
-		if (protected_match(p, u.ref) && fn(h, &u, arg) < 0)
+		if (!protected_match(p, u.ref))
+			continue;
+		if (rc != VF_EXIT_OK && stop_at_first) {
+			say(h, "%s: not checked: the push is refused already", u.ref);
+			continue;
+		}
+		if (fn(h, &u, arg) < 0)
 			rc = VF_EXIT_ERROR;
 	}
 	return rc;
@@ -266,6 +295,11 @@ static int check_commit(const struct hook_opts *h, struct vf_git_repo *r, const 
 		free(error);
 		error = NULL;
 		free(principal);
+		if (rc < 0) {
+			/* refused: its configuration is not read, let alone loaded */
+			vf_git_commit_release(&c);
+			return rc;
+		}
 	}
 	if (vf_git_read_files(r, &c, h->path, &files, &error) < 0) {
 		say(h, "error: %s: %s", c.short_sha, error);
@@ -322,16 +356,21 @@ static int check_update(const struct hook_opts *h, const struct update *u, void 
 		free(error);
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
+	/* oldest first; the first refused commit ends the checks */
+	for (i = 0; i < n && !bad; i++)
 		if (check_commit(h, r, shas[i]) < 0)
-			bad++;
+			bad = i + 1;
+	for (i = 0; i < n; i++)
 		free(shas[i]);
-	}
 	free(shas);
 	if (bad) {
-		say(h, "error: %s: rejected: %zu of %zu new commit%s refused; fix %s and push "
-		    "again (nothing was changed)", u->ref, bad, n, n == 1 ? "" : "s",
-		    bad == 1 ? "it" : "them");
+		if (bad < n)
+			say(h, "error: %s: rejected: new commit %zu of %zu refused (the %zu after it "
+			    "not checked); fix it and push again (nothing was changed)", u->ref,
+			    bad, n, n - bad);
+		else
+			say(h, "error: %s: rejected: new commit %zu of %zu refused; fix it and push "
+			    "again (nothing was changed)", u->ref, bad, n);
 		return -1;
 	}
 	printf("virtform %s: %s: %zu new commit%s checked: ok\n", h->name, u->ref, n,
@@ -358,15 +397,52 @@ static int open_protected(const struct hook_opts *h, struct vf_git_repo *r,
 	return 0;
 }
 
+/* What the deadline's signal handler writes: made before it is armed. */
+static char deadline_msg[512];
+
+static void deadline_hit(int sig)
+{
+	ssize_t w = write(STDERR_FILENO, deadline_msg, strlen(deadline_msg));
+
+	(void)sig;
+	(void)w;
+	_exit(VF_EXIT_ERROR);    /* pre-receive changes nothing: nothing to undo */
+}
+
+/*
+ * Bound the whole run: when h->deadline seconds have passed, say so and
+ * exit 1 (git refuses the push), whatever the hook is waiting for (stdin,
+ * the object store, ssh-keygen or gpgv).
+ */
+static void arm_deadline(const struct hook_opts *h)
+{
+	struct sigaction sa = { .sa_handler = deadline_hit };
+	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+
+	snprintf(deadline_msg, sizeof(deadline_msg),
+		 "virtform %s: error: the checks of this push ran past their deadline of %g s "
+		 "(--deadline SECONDS); the push is refused (nothing was changed): push fewer "
+		 "commits at once, or reinstall the hooks with a longer --deadline\n",
+		 h->name, h->deadline);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	it.it_value.tv_sec = (time_t)h->deadline;
+	it.it_value.tv_usec = (suseconds_t)((h->deadline - (double)(time_t)h->deadline) * 1e6);
+	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
+		it.it_value.tv_usec = 1;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 static int pre_receive(const struct hook_opts *h)
 {
 	struct vf_git_repo r;
 	struct protected p;
 	int rc;
 
+	arm_deadline(h);
 	if (open_protected(h, &r, &p, "") < 0)
 		return VF_EXIT_ERROR;
-	rc = each_protected(h, &p, check_update, &r);
+	rc = each_protected(h, &p, check_update, &r, true);
 	protected_release(&p);
 	vf_git_close(&r);
 	return rc;
@@ -377,7 +453,7 @@ static int pre_receive(const struct hook_opts *h)
 /* Sync one protected ref's update (a deletion: nothing); 0 synced. */
 static int sync_one(const struct hook_opts *h, const struct update *u, void *repo_url)
 {
-	const char *argv[20], *repo = repo_url;
+	const char *argv[24], *repo = repo_url;
 	int argc = 0, status;
 	pid_t pid;
 
@@ -407,6 +483,17 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 	}
 	if (h->allow_rewind)
 		argv[argc++] = "--allow-rewind";
+	if (h->secret_key) {
+		/* as sync takes it: the file, never its path in the environment */
+		argv[argc++] = "--secret-key";
+		argv[argc++] = h->secret_key;
+	}
+	if (h->max_destroy) {
+		argv[argc++] = "--max-destroy";
+		argv[argc++] = h->max_destroy;
+	}
+	if (h->allow_mass_destroy)
+		argv[argc++] = "--allow-mass-destroy";
 	argv[argc] = NULL;
 
 	printf("virtform %s: %s -> %.7s: virtform sync%s (state %s)\n", h->name, u->ref, u->new,
@@ -419,8 +506,6 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 		return -1;
 	}
 	if (pid == 0) {
-		if (h->secret_key)
-			setenv("VIRTFORM_SECRET_KEY", h->secret_key, 1);
 		optind = 0;              /* a fresh getopt for the sync's options */
 		exit(vf_cmd_sync.run(argc, (char **)argv));
 	}
@@ -460,7 +545,7 @@ static int post_receive(const struct hook_opts *h)
 	repo = xstrdup(r.url);
 	/* the sync opens the repository itself (into its cache) */
 	vf_git_close(&r);
-	rc = each_protected(h, &p, sync_one, repo);
+	rc = each_protected(h, &p, sync_one, repo, false);
 	free(repo);
 	protected_release(&p);
 	return rc;
@@ -501,10 +586,13 @@ static int hook_run(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, HOOK_OPT_STATE_DIR },
 		{ "auto-approve", no_argument, NULL, HOOK_OPT_AUTO_APPROVE },
 		{ "secret-key", required_argument, NULL, HOOK_OPT_SECRET_KEY },
+		{ "max-destroy", required_argument, NULL, HOOK_OPT_MAX_DESTROY },
+		{ "allow-mass-destroy", no_argument, NULL, HOOK_OPT_ALLOW_MASS_DESTROY },
+		{ "deadline", required_argument, NULL, HOOK_OPT_DEADLINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct hook_opts h = { 0 };
+	struct hook_opts h = { .deadline = HOOK_DEADLINE_DEFAULT };
 	int c, rc = VF_EXIT_ERROR;
 
 	/* "remote:" lines in the order they were written */
@@ -523,6 +611,15 @@ static int hook_run(int argc, char **argv)
 		case HOOK_OPT_STATE_DIR: h.state_dir = optarg; break;
 		case HOOK_OPT_AUTO_APPROVE: h.auto_approve = true; break;
 		case HOOK_OPT_SECRET_KEY: h.secret_key = optarg; break;
+		case HOOK_OPT_MAX_DESTROY: h.max_destroy = optarg; break;
+		case HOOK_OPT_ALLOW_MASS_DESTROY: h.allow_mass_destroy = true; break;
+		case HOOK_OPT_DEADLINE:
+			if (!vf_parse_seconds(optarg, &h.deadline)) {
+				vf_cmd_error(&vf_cmd_hook, "--deadline '%s': give seconds, more than "
+					     "0 and at most 86400 (a day)", optarg);
+				goto out;
+			}
+			break;
 		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
 		default: goto out;
 		}

@@ -36,7 +36,8 @@ static const char usage[] =
 	"                              [--state-dir DIR] [--auto-approve] [--secret-key FILE]\n"
 	"                              [--verify-signatures [--allowed-signers FILE]\n"
 	"                                                   [--gpg-keyring FILE]]\n"
-	"                              [--allow-rewind] [--force]\n"
+	"                              [--allow-rewind] [--deadline SECONDS] [--max-destroy N]\n"
+	"                              [--allow-mass-destroy] [--force]\n"
 	"\n"
 	"Write virtform's git hooks into REPO (default: the repository of the\n"
 	"current directory): without --server, pre-commit (validate the staged\n"
@@ -58,6 +59,11 @@ static const char usage[] =
 	"      --allowed-signers FILE  (OpenSSH allowed signers) or of\n"
 	"      --gpg-keyring FILE    (OpenPGP public keys)\n"
 	"      --allow-rewind        accept force pushes to protected refs\n"
+	"      --deadline SECONDS    pre-receive refuses a push whose checks take\n"
+	"                            longer (default 60)\n"
+	"      --max-destroy N, --allow-mass-destroy\n"
+	"                            post-receive: the sync's mass-deletion guard\n"
+	"                            (docs/plan-apply.md)\n"
 	"      --force               overwrite hooks virtform did not write\n"
 	"  -h, --help                show this help\n"
 	"\n"
@@ -84,6 +90,9 @@ enum {
 	HOOKS_OPT_GPG_KEYRING,
 	HOOKS_OPT_ALLOW_REWIND,
 	HOOKS_OPT_FORCE,
+	HOOKS_OPT_MAX_DESTROY,
+	HOOKS_OPT_ALLOW_MASS_DESTROY,
+	HOOKS_OPT_DEADLINE,
 };
 
 /* A growing string. */
@@ -196,11 +205,15 @@ static int hooks_run(int argc, char **argv)
 		{ "gpg-keyring", required_argument, NULL, HOOKS_OPT_GPG_KEYRING },
 		{ "allow-rewind", no_argument, NULL, HOOKS_OPT_ALLOW_REWIND },
 		{ "force", no_argument, NULL, HOOKS_OPT_FORCE },
+		{ "max-destroy", required_argument, NULL, HOOKS_OPT_MAX_DESTROY },
+		{ "allow-mass-destroy", no_argument, NULL, HOOKS_OPT_ALLOW_MASS_DESTROY },
+		{ "deadline", required_argument, NULL, HOOKS_OPT_DEADLINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL, *state_dir = NULL, *secret_key = NULL, *signers = NULL;
-	const char *keyring = NULL;
+	const char *keyring = NULL, *max_destroy = NULL, *deadline = NULL;
+	bool allow_mass = false;
 	const char **refs = NULL, *repo_arg = ".";
 	size_t n_refs = 0, alloc_refs = 0, i;
 	bool server = false, auto_approve = false, verify = false, rewind = false, force = false;
@@ -229,6 +242,18 @@ static int hooks_run(int argc, char **argv)
 		case HOOKS_OPT_GPG_KEYRING: keyring = optarg; break;
 		case HOOKS_OPT_ALLOW_REWIND: rewind = true; break;
 		case HOOKS_OPT_FORCE: force = true; break;
+		case HOOKS_OPT_MAX_DESTROY: max_destroy = optarg; break;
+		case HOOKS_OPT_ALLOW_MASS_DESTROY: allow_mass = true; break;
+		case HOOKS_OPT_DEADLINE: {
+			double secs;
+			if (!vf_parse_seconds(optarg, &secs)) {
+				vf_cmd_error(&vf_cmd_hooks, "--deadline '%s': give seconds, more "
+					     "than 0 and at most 86400 (a day)", optarg);
+				goto out;
+			}
+			deadline = optarg;
+			break;
+		}
 		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
 		default: goto out;
 		}
@@ -260,10 +285,18 @@ static int hooks_run(int argc, char **argv)
 			     "into it (a hook has no directory of its own to keep state in)");
 		goto out;
 	}
-	if (!server && (state_dir || auto_approve || secret_key || verify || rewind || n_refs)) {
+	if (!server && (state_dir || auto_approve || secret_key || verify || rewind || n_refs ||
+			max_destroy || allow_mass || deadline)) {
 		vf_cmd_error(&vf_cmd_hooks, "--state-dir, --auto-approve, --secret-key, --ref, "
-			     "--verify-signatures and --allow-rewind are for the server hooks: give "
-			     "--server too (pre-commit takes only --path)");
+			     "--verify-signatures, --allow-rewind, --deadline, --max-destroy and "
+			     "--allow-mass-destroy are for the server hooks: give --server too "
+			     "(pre-commit takes only --path)");
+		goto out;
+	}
+	if (max_destroy && (!*max_destroy || max_destroy[strspn(max_destroy, "0123456789")] ||
+			    strlen(max_destroy) > 7)) {
+		vf_cmd_error(&vf_cmd_hooks, "--max-destroy: '%s' is not a number from 0 to "
+			     "1000000", max_destroy);
 		goto out;
 	}
 	if (signers && access(signers, R_OK) < 0) {
@@ -366,6 +399,10 @@ static int hooks_run(int argc, char **argv)
 			text_word(&t, abs);
 			free(abs);
 		}
+		if (deadline && !strcmp(names[i], "pre-receive")) {
+			text_word(&t, "--deadline");
+			text_word(&t, deadline);
+		}
 		if (!strcmp(names[i], "post-receive")) {
 			text_word(&t, "--state-dir");
 			abs = absolute(state_dir);
@@ -373,6 +410,12 @@ static int hooks_run(int argc, char **argv)
 			free(abs);
 			if (auto_approve)
 				text_word(&t, "--auto-approve");
+			if (max_destroy) {
+				text_word(&t, "--max-destroy");
+				text_word(&t, max_destroy);
+			}
+			if (allow_mass)
+				text_word(&t, "--allow-mass-destroy");
 			if (secret_key) {
 				text_word(&t, "--secret-key");
 				abs = absolute(secret_key);

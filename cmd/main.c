@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "reconcile/secret.h"
 #include "reconcile/util.h"
 
 const struct vf_cmd *const vf_commands[] = {
@@ -72,6 +73,9 @@ int main(int argc, char **argv)
 	 * when freed, instead of raising glibc's threshold so that they stay.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/* Secrets given in the environment leave it before anything runs:
+	 * no child (ssh, gpgv, a notify command) inherits them. */
+	vf_secret_env_take_all();
 
 	if (argc < 2) {
 		vf_cmd_help.run(1, (char *[]){ "help", NULL });

@@ -1,6 +1,7 @@
 /*
  * options.c — option parsing shared by every command: getopt_long with
- * did-you-mean errors, durations, the CONFIG argument.
+ * exact option names only (no abbreviations) and did-you-mean errors,
+ * durations, the CONFIG argument.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,13 +25,18 @@ int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
 	return VF_EXIT_ERROR;
 }
 
+/*
+ * "unknown option '--auto'; did you mean '--auto-approve'?": the options
+ * word is a prefix of (one, or up to three when it is ambiguous), else the
+ * nearest by edit distance, else a pointer at --help.
+ */
 static void unknown_option(const struct vf_cmd *cmd, const char *arg,
 			   const struct option *longopts)
 {
-	char *names[64];
-	const char *near;
+	char *names[64], *list;
+	const char *near, *prefixed[3];
 	char *word;
-	size_t n = 0, i;
+	size_t n = 0, n_prefixed = 0, i;
 	const char *eq;
 
 	/* "--jsn=1" is reported as "--jsn" */
@@ -38,40 +44,99 @@ static void unknown_option(const struct vf_cmd *cmd, const char *arg,
 	word = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
 	for (i = 0; longopts[i].name && n < VF_ARRAY_SIZE(names); i++)
 		names[n++] = xasprintf("--%s", longopts[i].name);
-	near = vf_nearest(word, (const char *const *)names, n);
+	for (i = 0; i < n && strlen(word) > 2; i++)
+		if (!strncmp(names[i], word, strlen(word)) && n_prefixed < VF_ARRAY_SIZE(prefixed))
+			prefixed[n_prefixed++] = names[i];
+	if (n_prefixed > 1) {
+		list = xasprintf("'%s'", prefixed[0]);
+		for (i = 1; i < n_prefixed; i++) {
+			char *next = xasprintf("%s%s'%s'", list, i + 1 == n_prefixed ? " or " : ", ",
+					       prefixed[i]);
+			free(list);
+			list = next;
+		}
+		vf_cmd_error(cmd, "unknown option '%s'; did you mean %s? (options are never "
+			     "abbreviated)", word, list);
+		free(list);
+		goto out;
+	}
+	near = n_prefixed ? prefixed[0] : vf_nearest(word, (const char *const *)names, n);
 	if (near)
 		vf_cmd_error(cmd, "unknown option '%s'; did you mean '%s'?", word, near);
 	else
 		vf_cmd_error(cmd, "unknown option '%s'; see 'virtform %s --help'", word, cmd->name);
+out:
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(word);
+}
+
+/*
+ * The argument that named long option lo, just returned by getopt_long:
+ * "--name" or "--name=value" at optind - 1, or with its value in the next
+ * argument ("--name value") at optind - 2.
+ */
+static const char *long_option_word(char **argv, const struct option *lo)
+{
+	if (lo->has_arg == required_argument && optarg == argv[optind - 1])
+		return argv[optind - 2];
+	return argv[optind - 1];
+}
+
+/* Is word ("--name" or "--name=value") exactly lo's name? */
+static bool exact_name(const char *word, const struct option *lo)
+{
+	size_t len = strcspn(word + 2, "=");
+
+	return !strncmp(word, "--", 2) && strlen(lo->name) == len &&
+	       !strncmp(word + 2, lo->name, len);
 }
 
 int vf_getopt(const struct vf_cmd *cmd, int argc, char **argv,
 	      const char *shortopts, const struct option *longopts)
 {
 	char buf[64];
-	int c;
+	int c, index = -1;
 
 	/* ':' first: report a missing argument as ':' rather than '?' */
 	snprintf(buf, sizeof(buf), ":%s", shortopts);
 	opterr = 0;
-	c = getopt_long(argc, argv, buf, longopts, NULL);
+	c = getopt_long(argc, argv, buf, longopts, &index);
 	if (c == '?') {
-		/* an unknown short option sets optopt; an unknown long one does not */
-		if (optopt) {
+		const char *word = argv[optind - 1];
+		bool valued_long = !strncmp(word, "--", 2) && strchr(word, '=');
+		size_t i;
+
+		/* an unknown short option sets optopt; an unknown long one does
+		 * not, and "--json=1" sets it to --json's val */
+		if (optopt && optopt < 256 && !valued_long) {
 			char s[3] = { '-', (char)optopt, '\0' };
 			unknown_option(cmd, s, longopts);
-		} else {
-			unknown_option(cmd, argv[optind - 1], longopts);
+			return '?';
 		}
+		for (i = 0; valued_long && longopts[i].name; i++)
+			if (longopts[i].has_arg == no_argument && exact_name(word, &longopts[i])) {
+				vf_cmd_error(cmd, "option '--%s' takes no value; see 'virtform %s "
+					     "--help'", longopts[i].name, cmd->name);
+				return '?';
+			}
+		unknown_option(cmd, word, longopts);
 		return '?';
 	}
 	if (c == ':') {
 		vf_cmd_error(cmd, "option '%s' needs a value; see 'virtform %s --help'",
 			     argv[optind - 1], cmd->name);
 		return '?';
+	}
+	/* getopt_long takes an unambiguous prefix ("--auto" for
+	 * "--auto-approve"): an option, an approval above all, is never
+	 * guessed; only its exact name is */
+	if (c != -1 && index >= 0) {
+		const char *word = long_option_word(argv, &longopts[index]);
+		if (!exact_name(word, &longopts[index])) {
+			unknown_option(cmd, word, longopts);
+			return '?';
+		}
 	}
 	return c;
 }

@@ -15,7 +15,7 @@
 
 static const char usage[] =
 	"usage: virtform plan [CONFIG] [--json] [--detailed-exitcode] [--target ADDR]...\n"
-	"                     [--destroy] [-out FILE]\n"
+	"                     [--destroy] [-out FILE] [--max-destroy N] [--allow-mass-destroy]\n"
 	"\n"
 	"Read every host of CONFIG (a YAML file or a directory; default: the\n"
 	"current directory) in parallel, diff what they have against the\n"
@@ -36,13 +36,19 @@ static const char usage[] =
 	"                            anything it depends on changed since\n"
 	"      --destroy             plan the removal of everything virtform manages\n"
 	"                            for CONFIG, as 'virtform destroy' would\n"
+	RUN_GUARD_OPTIONS_HELP
 	RUN_OPTIONS_HELP
 	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
+	"A plan that destroys more VMs and volumes than --max-destroy allows is\n"
+	"shown, then refused (and not saved) unless --allow-mass-destroy: an empty\n"
+	"or truncated configuration must never wipe a fleet.\n"
+	"\n"
 	"Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes\n"
 	"(with --detailed-exitcode), 1 error: invalid configuration, unreachable\n"
-	"host, name clash with an unmanaged object, protected resource.\n";
+	"host, name clash with an unmanaged object, protected resource, a mass\n"
+	"deletion refused.\n";
 
 static int cmd_plan(int argc, char **argv);
 
@@ -89,6 +95,7 @@ static int cmd_plan(int argc, char **argv)
 		{ "destroy", no_argument, NULL, RUN_OPT_DESTROY },
 		RUN_LONGOPTS,
 		RUN_GIT_CHECK_LONGOPTS,
+		RUN_GUARD_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_opts o = { .git_checks = true };
@@ -126,7 +133,10 @@ static int cmd_plan(int argc, char **argv)
 			vf_plan_print_json(&run.plan, stdout);
 		else
 			vf_plan_print(&run.plan, stdout, run_color());
-		if (out_file) {
+		fflush(stdout);
+		/* shown, then refused (and not saved): a mass deletion */
+		rc = run_guard(&vf_cmd_plan, &run);
+		if (rc == 0 && out_file) {
 			fflush(stdout);
 			/* with --json, stdout stays one JSON document */
 			rc = run_save_plan(&vf_cmd_plan, &o, &run, out_file, json ? stderr : stdout);

@@ -4,6 +4,7 @@
  * re-runs the plan with the recorded options and carries it out only
  * when nothing it depends on changed (reconcile/saved.h decides).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,20 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 		}
 		o->confirm_timeout = (int)n;
 		return 1;
+	case RUN_OPT_MAX_DESTROY:
+		errno = 0;
+		n = strtoul(arg, &end, 10);
+		if (!*arg || *end || *arg == '-' || errno || n > 1000000) {
+			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to 1000000",
+				     arg);
+			return -1;
+		}
+		o->max_destroy_given = true;
+		o->max_destroy = (unsigned)n;
+		return 1;
+	case RUN_OPT_ALLOW_MASS_DESTROY:
+		o->allow_mass_destroy = true;
+		return 1;
 	case RUN_OPT_PARALLELISM:
 		n = strtoul(arg, &end, 10);
 		if (!*arg || *end || n < 1 || n > 256) {
@@ -123,8 +138,34 @@ static struct vf_plan_opts plan_opts(const struct run_opts *o)
 	struct vf_plan_opts popts = {
 		.targets = o->targets, .n_targets = o->n_targets, .destroy = o->destroy,
 		.allow_replace = o->allow_replace,
+		.max_destroy_given = o->max_destroy_given, .max_destroy = o->max_destroy,
+		.allow_mass_destroy = o->allow_mass_destroy,
 	};
 	return popts;
+}
+
+int run_guard(const struct vf_cmd *cmd, const struct run *run)
+{
+	const struct vf_guard *g = &run->plan.guard;
+
+	char *msg, *error = NULL;
+
+	if (!g->refused)
+		return 0;
+	fprintf(stderr, "virtform %s: error: refusing a mass deletion: %s; nothing was changed\n"
+		"hint: %s\n", cmd->name, g->message, g->hint);
+	/* a commit from git: its refusal in the log, as a refused signature
+	 * or rewind is (plan changes nothing and records nothing) */
+	if (run->git && run->git->resolved && run->state_open && strcmp(cmd->name, "plan")) {
+		msg = xasprintf("refusing a mass deletion: %s", g->message);
+		if (git_log_append(run->state.dir, cmd->name, run->git, "refused", msg, NULL,
+				   &error) < 0) {
+			fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
+			free(error);
+		}
+		free(msg);
+	}
+	return VF_EXIT_ERROR;
 }
 
 struct vf_git_auth run_git_auth(const struct run_opts *o)
@@ -346,7 +387,7 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 	struct vf_diags diags = { 0 };
 	struct vf_plan_opts popts = plan_opts(o);
 	struct hostnet_opts hopts;
-	const char *env_key = getenv(VF_SECRET_KEY_ENV);
+	const char *env_key = vf_secret_env(VF_SECRET_KEY_ENV);
 	int rc = VF_EXIT_ERROR;
 
 	if (run_observe_loaded(cmd, o, run))
@@ -354,7 +395,7 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 	/* The secret key, once per run: only when given or needed, so a
 	 * configuration without sealed values never asks for one. */
 
-	if (!o->destroy && (o->secret_key || (env_key && *env_key &&
+	if (!o->destroy && (o->secret_key || (env_key &&
 					      vf_config_has_sealed(run->config)))) {
 		run->secret_key = vf_secret_key_find(o->secret_key, &diags);
 		if (!run->secret_key)
@@ -495,6 +536,72 @@ int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run
 	return run_plan_config(cmd, o, run);
 }
 
+/* A word for a sh command line (what a message suggests), quoted when it
+ * needs to be, appended to *cmd. */
+static void shell_word(char **cmd, const char *word)
+{
+	char *next;
+
+	if (*word && !word[strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789@%+=:,./_-")])
+		next = xasprintf("%s %s", *cmd, word);
+	else {
+		/* quote it, ' as '\'' */
+		size_t n = strlen(*cmd) + 4 * strlen(word) + 4, i, k;
+		next = xmalloc(n);
+		k = (size_t)snprintf(next, n, "%s '", *cmd);
+		for (i = 0; word[i]; i++) {
+			if (word[i] == '\'') {
+				memcpy(next + k, "'\\''", 4);
+				k += 4;
+			} else {
+				next[k++] = word[i];
+			}
+		}
+		next[k++] = '\'';
+		next[k] = '\0';
+	}
+	free(*cmd);
+	*cmd = next;
+}
+
+/*
+ * The trust settings of an apply: its command line's, the files made
+ * absolute (as run_save_plan records them).  *owned: what to free.
+ */
+static struct vf_saved_trust apply_trust(const struct run_opts *o, char *owned[2])
+{
+	struct vf_saved_trust t = { .allow_rewind = o->allow_rewind };
+
+	owned[0] = owned[1] = NULL;
+	if (o->verify_signatures && o->allowed_signers) {
+		owned[0] = realpath(o->allowed_signers, NULL);
+		t.allowed_signers = owned[0] ? owned[0] : o->allowed_signers;
+	}
+	if (o->verify_signatures && o->gpg_keyring) {
+		owned[1] = realpath(o->gpg_keyring, NULL);
+		t.gpg_keyring = owned[1] ? owned[1] : o->gpg_keyring;
+	}
+	return t;
+}
+
+/* The trust options of t as words for a command line, appended to *cmd. */
+static void trust_words(char **cmd, const struct vf_saved_trust *t)
+{
+	if (t->allowed_signers || t->gpg_keyring)
+		shell_word(cmd, "--verify-signatures");
+	if (t->allowed_signers) {
+		shell_word(cmd, "--allowed-signers");
+		shell_word(cmd, t->allowed_signers);
+	}
+	if (t->gpg_keyring) {
+		shell_word(cmd, "--gpg-keyring");
+		shell_word(cmd, t->gpg_keyring);
+	}
+	if (t->allow_rewind)
+		shell_word(cmd, "--allow-rewind");
+}
+
 int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
 		  const char *file, FILE *out)
 {
@@ -506,27 +613,29 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 		.version = vf_cmd_version_string(),
 		.git_allow_rewind = o->allow_rewind,
 	};
-	char *error = NULL, *signers = NULL, *keyring = NULL;
+	char *error = NULL, *owned[2], *apply;
+	struct vf_saved_trust t = apply_trust(o, owned);
 	int rc;
 
-	/* apply FILE verifies again, wherever it runs: the files' absolute paths */
-	if (o->verify_signatures && o->allowed_signers) {
-		signers = realpath(o->allowed_signers, NULL);
-		src.git_allowed_signers = signers ? signers : o->allowed_signers;
-	}
-	if (o->verify_signatures && o->gpg_keyring) {
-		keyring = realpath(o->gpg_keyring, NULL);
-		src.git_gpg_keyring = keyring ? keyring : o->gpg_keyring;
-	}
+	/* apply FILE verifies again, wherever it runs: the files' absolute
+	 * paths, which apply's command line must give again */
+	src.git_allowed_signers = t.allowed_signers;
+	src.git_gpg_keyring = t.gpg_keyring;
 	rc = vf_saved_write(file, &src, &error);
-	free(signers);
-	free(keyring);
 	if (rc < 0) {
 		vf_cmd_error(cmd, "%s", error);
 		free(error);
+		free(owned[0]);
+		free(owned[1]);
 		return VF_EXIT_ERROR;
 	}
-	fprintf(out, "\nSaved the plan to %s: apply it with 'virtform apply %s'.\n", file, file);
+	apply = xstrdup("virtform apply");
+	trust_words(&apply, &t);
+	shell_word(&apply, file);
+	fprintf(out, "\nSaved the plan to %s: apply it with '%s'.\n", file, apply);
+	free(apply);
+	free(owned[0]);
+	free(owned[1]);
 	return VF_EXIT_OK;
 }
 
@@ -603,6 +712,8 @@ static int execute(const struct run_opts *o, struct run *run)
 	int rc = 0, hrc;
 	unsigned k;
 
+	if (run->plan.guard.refused)        /* the callers asked; never run one */
+		return VF_EXIT_ERROR;
 	putchar('\n');
 	fflush(stdout);
 	memset(&res, 0, sizeof(res));
@@ -657,6 +768,12 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 {
 	const char *verb = o->destroy ? "Destroy" : "Apply";
 
+	if (run->plan.guard.refused) {
+		/* what would go, and why not */
+		vf_plan_print(&run->plan, stdout, run_color());
+		fflush(stdout);
+		return run_guard(cmd, run);
+	}
 	if (sync_state(cmd, run))
 		return VF_EXIT_ERROR;
 	vf_plan_print(&run->plan, stdout, run_color());
@@ -678,33 +795,6 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 
 /* ---- apply FILE ------------------------------------------------------------ */
 
-static void shell_word(char **cmd, const char *word)
-{
-	char *next;
-
-	if (*word && !word[strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					 "0123456789@%+=:,./_-")])
-		next = xasprintf("%s %s", *cmd, word);
-	else {
-		/* quote it, ' as '\'' */
-		size_t n = strlen(*cmd) + 4 * strlen(word) + 4, i, k;
-		next = xmalloc(n);
-		k = (size_t)snprintf(next, n, "%s '", *cmd);
-		for (i = 0; word[i]; i++) {
-			if (word[i] == '\'') {
-				memcpy(next + k, "'\\''", 4);
-				k += 4;
-			} else {
-				next[k++] = word[i];
-			}
-		}
-		next[k++] = '\'';
-		next[k] = '\0';
-	}
-	free(*cmd);
-	*cmd = next;
-}
-
 char *run_plan_command(const struct vf_saved *s, const char *file)
 {
 	char *cmd = xstrdup("virtform plan");
@@ -721,18 +811,9 @@ char *run_plan_command(const struct vf_saved *s, const char *file)
 		}
 		shell_word(&cmd, "--state-dir");
 		shell_word(&cmd, s->state_dir);
-		if (s->git_allowed_signers || s->git_gpg_keyring)
-			shell_word(&cmd, "--verify-signatures");
-		if (s->git_allowed_signers) {
-			shell_word(&cmd, "--allowed-signers");
-			shell_word(&cmd, s->git_allowed_signers);
-		}
-		if (s->git_gpg_keyring) {
-			shell_word(&cmd, "--gpg-keyring");
-			shell_word(&cmd, s->git_gpg_keyring);
-		}
-		if (s->git_allow_rewind)
-			shell_word(&cmd, "--allow-rewind");
+		struct vf_saved_trust t = { s->git_allowed_signers, s->git_gpg_keyring,
+					    s->git_allow_rewind };
+		trust_words(&cmd, &t);
 	} else {
 		shell_word(&cmd, s->config_path);
 	}
@@ -766,6 +847,43 @@ static int stale(const struct vf_cmd *cmd, const struct vf_saved *s, const char 
 }
 
 /*
+ * A saved plan is not authenticated: the apply's own trust settings must
+ * be the ones it records, or it is refused, naming each difference.
+ */
+static int check_trust(const struct vf_cmd *cmd, const struct run_opts *o,
+		       const struct vf_saved *s, const char *file)
+{
+	struct vf_saved_problems p = { 0 };
+	struct vf_saved_trust t;
+	char *owned[2], *again;
+	size_t i;
+
+	t = apply_trust(o, owned);
+	if (!vf_saved_check_trust(s, &t, &p)) {
+		free(owned[0]);
+		free(owned[1]);
+		return 0;
+	}
+	for (i = 0; i < p.n; i++)
+		fprintf(stderr, "virtform %s: error: the saved plan %s is refused: %s\n", cmd->name,
+			file, p.lines[i]);
+	t = (struct vf_saved_trust){ s->git_allowed_signers, s->git_gpg_keyring,
+				     s->git_allow_rewind };
+	again = xstrdup("virtform apply");
+	trust_words(&again, &t);
+	shell_word(&again, file);
+	fprintf(stderr, "hint: the trust settings (--verify-signatures, --allowed-signers, "
+		"--gpg-keyring, --allow-rewind) come from apply's command line, never from the "
+		"saved plan, and must be the ones it was made with: '%s' (or make another plan); "
+		"nothing was changed\n", again);
+	free(again);
+	free(owned[0]);
+	free(owned[1]);
+	vf_saved_problems_release(&p);
+	return -1;
+}
+
+/*
  * apply FILE: the configuration as it was, the plan pipeline with the
  * recorded options, then the stale checks; only an identical plan runs,
  * without asking (it was reviewed when it was saved).
@@ -788,6 +906,10 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		vf_saved_release(&saved);
 		return VF_EXIT_ERROR;
 	}
+	if (check_trust(cmd, o, &saved, file) < 0) {
+		vf_saved_release(&saved);
+		return VF_EXIT_ERROR;
+	}
 	o->config_path = saved.config_path;
 	o->default_state_dir = saved.state_dir;
 	o->destroy = saved.destroy;
@@ -804,11 +926,8 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		o->git_path = saved.git_path;
 		o->cache_dir = saved.git_cache;
 		o->config_path = o->git;
-		/* the checks plan made, made again on the commit now */
-		o->verify_signatures = saved.git_allowed_signers || saved.git_gpg_keyring;
-		o->allowed_signers = saved.git_allowed_signers;
-		o->gpg_keyring = saved.git_gpg_keyring;
-		o->allow_rewind = saved.git_allow_rewind;
+		/* the checks plan made, made again on the commit now, with the
+		 * trust settings of this command line (check_trust: the same) */
 		run.config = run_load(cmd, o, &run);
 	} else {
 		run.config = vf_cmd_load_config(saved.config_path);
@@ -844,6 +963,10 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		rc = stale(cmd, &saved, file, &problems);
 		goto out;
 	}
+	/* the guard again, with this apply's options: a saved plan carries
+	 * none of them */
+	if (run_guard(cmd, &run))
+		goto out;
 	if (sync_state(cmd, &run))
 		goto out;
 	if (vf_plan_empty(&run.plan)) {
@@ -882,10 +1005,6 @@ static const char *plan_shaping_option(const struct run_opts *o)
 		return "--allow-replace";
 	if (o->skip_unreachable)
 		return "--skip-unreachable";
-	if (o->verify_signatures)
-		return "--verify-signatures";
-	if (o->allow_rewind)
-		return "--allow-rewind";
 	return NULL;
 }
 
@@ -915,6 +1034,13 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 			return VF_EXIT_OK;
 		}
 		return VF_EXIT_ERROR;
+	}
+	if (destroy && (o.max_destroy_given || o.allow_mass_destroy)) {
+		free(o.targets);
+		return vf_cmd_error(cmd, "%s does not apply to destroy: it destroys what it is "
+				    "asked to (the mass-deletion guard is for plan, apply, sync and "
+				    "drift --fix)", o.allow_mass_destroy ? "--allow-mass-destroy"
+									 : "--max-destroy");
 	}
 	if (run_config_arg(cmd, argc, argv, &o) < 0) {
 		free(o.targets);

@@ -39,6 +39,8 @@ enum {
 	RUN_OPT_ALLOW_REWIND,
 	RUN_OPT_GIT_SSH_KEY,
 	RUN_OPT_GIT_KNOWN_HOSTS,
+	RUN_OPT_MAX_DESTROY,
+	RUN_OPT_ALLOW_MASS_DESTROY,
 };
 
 /* The help text of the shared options. */
@@ -57,6 +59,15 @@ enum {
 	"      --secret-key FILE     the key that opens sealed values (default:\n"    \
 	"                            $VIRTFORM_SECRET_KEY, the key text itself)\n"  \
 	RUN_GIT_OPTIONS_HELP
+
+/* The help text of the mass-deletion guard's options (plan, apply, sync,
+ * drift; docs/plan-apply.md). */
+#define RUN_GUARD_OPTIONS_HELP                                                      \
+	"      --max-destroy N       refuse a plan that destroys more than N VMs and\n" \
+	"                            volumes (deleted, or a volume replaced); default:\n" \
+	"                            the larger of 3 and 10% of those managed\n"     \
+	"      --allow-mass-destroy  allow a plan over that limit (an empty or\n" \
+	"                            truncated configuration would wipe the fleet)\n"
 
 /* The help text of --git, --path and --cache-dir (docs/gitops.md). */
 #define RUN_GIT_OPTIONS_HELP                                                        \
@@ -115,7 +126,14 @@ enum {
 	{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },         \
 	{ "confirm-timeout", required_argument, NULL, RUN_OPT_CONFIRM_TIMEOUT }, \
 	RUN_LONGOPTS,                                                            \
-	RUN_GIT_CHECK_LONGOPTS
+	RUN_GIT_CHECK_LONGOPTS,                                                  \
+	RUN_GUARD_LONGOPTS
+
+/* --max-destroy, --allow-mass-destroy (plan, apply, sync, drift; destroy
+ * refuses them: it is exempt). */
+#define RUN_GUARD_LONGOPTS                                                        \
+	{ "max-destroy", required_argument, NULL, RUN_OPT_MAX_DESTROY },         \
+	{ "allow-mass-destroy", no_argument, NULL, RUN_OPT_ALLOW_MASS_DESTROY }
 
 /* --git, --path, --cache-dir (validate takes them without the rest). */
 #define RUN_GIT_LONGOPTS                                                          \
@@ -156,6 +174,10 @@ struct run_opts {
 	bool allow_rewind;               /* --allow-rewind */
 	bool json;                       /* stdout is one JSON document: notes
 					  * ("Good signature by") go to stderr */
+	bool max_destroy_given;          /* --max-destroy N: the guard's limit */
+	unsigned max_destroy;
+	bool allow_mass_destroy;         /* --allow-mass-destroy; never from a
+					  * saved plan: the apply's own options */
 };
 
 /*
@@ -268,6 +290,14 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
  * Returns the exit status.
  */
 int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy);
+
+/*
+ * The mass-deletion guard's refusal (the engine decides it: plan->guard):
+ * when run's plan is refused, say why on stderr ("...; nothing was
+ * changed" and the hint) and return VF_EXIT_ERROR; else 0.  Everything
+ * that saves or carries out a plan asks this first.
+ */
+int run_guard(const struct vf_cmd *cmd, const struct run *run);
 
 /* Colour on stdout: a terminal, and NO_COLOR unset or empty. */
 bool run_color(void);

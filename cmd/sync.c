@@ -24,7 +24,7 @@ static const char usage[] =
 	"usage: virtform sync REPO [--ref REF] [--path SUBDIR] [--plan-only] [--auto-approve]\n"
 	"                     [--state-dir DIR] [--cache-dir DIR] [--allow-rewind]\n"
 	"                     [--verify-signatures [--allowed-signers FILE] [--gpg-keyring FILE]]\n"
-	"                     [--target ADDR]...\n"
+	"                     [--target ADDR]... [--max-destroy N] [--allow-mass-destroy]\n"
 	"\n"
 	"Fetch REPO (a URL, a local path or file://; every branch and tag) into the\n"
 	"git cache, resolve REF (a branch, tag or commit sha; default: the remote's\n"
@@ -63,11 +63,15 @@ static const char usage[] =
 	"      --timeout SECONDS     give each host this long to answer (default 60)\n"
 	"      --skip-unreachable    plan for the hosts that answer\n"
 	"      --allow-replace       let the plan replace a network running VMs use\n"
+	RUN_GUARD_OPTIONS_HELP
 	"  -h, --help                show this help\n"
+	"\n"
+	"A plan that destroys more VMs and volumes than --max-destroy allows is\n"
+	"refused, with --plan-only too, unless --allow-mass-destroy.\n"
 	"\n"
 	"Exit status: 0 applied (or nothing to do, or planned with --plan-only),\n"
 	"1 an error: fetch, ref, invalid configuration, refused signature or\n"
-	"rewind, a failed action.\n";
+	"rewind, a mass deletion refused, a failed action.\n";
 
 static int cmd_sync(int argc, char **argv);
 
@@ -152,7 +156,8 @@ static int cmd_sync(int argc, char **argv)
 		goto out;
 	if (so.plan_only) {
 		vf_plan_print(&run.plan, stdout, run_color());
-		rc = VF_EXIT_OK;
+		fflush(stdout);
+		rc = run_guard(&vf_cmd_sync, &run);
 		goto out;
 	}
 	rc = run_apply(&vf_cmd_sync, &o, &run, so.auto_approve);

@@ -113,13 +113,28 @@ struct vf_plan_opts {
 	bool allow_replace;              /* --allow-replace: a network that running
 					  * VMs use may be replaced (they have no link
 					  * on it until they restart) */
+	/* the mass-deletion guard (plan->guard; destroy is exempt) */
+	bool max_destroy_given;          /* --max-destroy N given */
+	unsigned max_destroy;            /* N: VMs and volumes a plan may destroy */
+	bool allow_mass_destroy;         /* --allow-mass-destroy */
 };
+
+/* The guard's default limit: the larger of VF_GUARD_MIN and
+ * VF_GUARD_PERCENT % of the VMs and volumes managed. */
+#define VF_GUARD_MIN 3
+#define VF_GUARD_PERCENT 10
 
 /*
  * Diff desired against the views and state into plan.  Problems that
  * forbid the plan (a name clash with an unmanaged object, a protected
  * resource to destroy, a disk shrink, an unknown --target) go to diags.
  * Returns 0, or -1 when diags has errors (plan is then incomplete).
+ *
+ * It also decides the mass-deletion guard (plan->guard, plan.h): a plan
+ * that destroys more VMs and volumes than opts allow is built and shown,
+ * but marked refused, with the count, the limit and the likely cause in
+ * plan->guard.message.  Whoever carries a plan out, or saves one, asks
+ * plan->guard.refused first; nothing else decides it.
  */
 int vf_plan_build(const struct vf_config *config, const struct vf_desired *desired,
 		  const struct vf_views *views, const struct vf_state *state,

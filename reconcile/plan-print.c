@@ -352,6 +352,21 @@ json_t *vf_plan_links_json(const struct vf_plan *plan)
 	return doc;
 }
 
+/* The mass-deletion guard's verdict (plan.h, struct vf_guard). */
+static json_t *guard_json(const struct vf_guard *g)
+{
+	return json_pack("{s:b, s:b, s:i, s:b, s:{s:i, s:i}, s:{s:i, s:i}, s:{s:i, s:i}, s:o, s:o}",
+			 "refused", g->refused, "allowed", g->allowed,
+			 "limit", (json_int_t)g->limit, "limit_given", g->limit_given,
+			 "destroys", "vms", (json_int_t)g->vms, "volumes", (json_int_t)g->volumes,
+			 "managed", "vms", (json_int_t)g->managed_vms,
+			 "volumes", (json_int_t)g->managed_volumes,
+			 "configured", "vms", (json_int_t)g->configured_vms,
+			 "volumes", (json_int_t)g->configured_volumes,
+			 "message", g->message ? json_string(g->message) : json_null(),
+			 "hint", g->hint ? json_string(g->hint) : json_null());
+}
+
 /*
  * The document is written as it goes, one change at a time: as one
  * jansson tree it would cost 250 MiB for 30,000 changes.  The output is
@@ -379,6 +394,8 @@ int vf_plan_write_json(struct vf_jsonw *w, const char *key, const struct vf_plan
 		json_array_append_new(skipped, json_string(plan->skipped_hosts[i]));
 	vf_jsonw_value(w, "skipped_hosts", skipped);
 	vf_jsonw_value(w, "host_network", vf_plan_links_json(plan));
+	if (plan->guard.checked)
+		vf_jsonw_value(w, "guard", guard_json(&plan->guard));
 	vf_jsonw_end(w);
 	return w->failed ? -1 : 0;
 }

@@ -23,6 +23,9 @@
  * volumes, networks, pools; then create or change pools, volumes — images
  * before their clones — networks, VMs; then start VMs), so the array is a
  * valid execution order, and each action lists the actions it waits for.
+ *
+ * The mass-deletion guard (guard_check) is decided here too: a plan that
+ * destroys more VMs and volumes than the limit is marked refused.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -910,6 +913,114 @@ static void apply_targets(struct planner *p)
 	free(keep);
 }
 
+/* ---- the mass-deletion guard ------------------------------------------------ */
+
+static const char *plural(unsigned n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/*
+ * The guard's verdict (plan.h, struct vf_guard): count what the plan
+ * destroys against what is managed and what the configuration defines,
+ * and refuse more than the limit unless --allow-mass-destroy.  destroy is
+ * exempt: it is asked for.  Runs after --target, so a targeted plan
+ * counts only what it carries out.
+ */
+static void guard_check(struct planner *p, const struct vf_desired *desired)
+{
+	struct vf_guard *g = &p->plan->guard;
+	const char *cause;
+	char *msg, *limit;
+	size_t i, j;
+	unsigned destroyed, n_managed;
+
+	memset(g, 0, sizeof(*g));
+	if (p->opts && p->opts->destroy)
+		return;
+	g->checked = true;
+	for (i = 0; i < p->plan->n_actions; i++) {
+		const struct vf_action *a = &p->plan->actions[i];
+		if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_VM)
+			g->vms++;
+		else if ((a->type == VF_ACTION_DELETE || a->type == VF_ACTION_REPLACE) &&
+			 a->kind == VF_KIND_VOLUME)
+			g->volumes++;
+	}
+	/* managed: what the hosts read hold for this project, and what the
+	 * state records on hosts not read */
+	for (i = 0; i < p->views->n; i++) {
+		const struct vf_observed *o = p->views->hosts[i].observed;
+		for (j = 0; o && j < o->n_items; j++) {
+			const struct vf_observed_item *it = &o->items[j];
+			if (it->r.kind == VF_KIND_VM && managed(p, it))
+				g->managed_vms++;
+			else if (it->r.kind == VF_KIND_VOLUME && managed(p, it))
+				g->managed_volumes++;
+		}
+	}
+	for (i = 0; p->state && i < p->state->n; i++) {
+		const struct vf_state_entry *e = &p->state->entries[i];
+		const struct vf_host_view *v;
+		if (e->kind != VF_KIND_VM && e->kind != VF_KIND_VOLUME)
+			continue;
+		v = e->host ? vf_views_find(p->views, e->host) : NULL;
+		if (v && v->observed)
+			continue;            /* counted above if it is still there */
+		if (e->kind == VF_KIND_VM)
+			g->managed_vms++;
+		else
+			g->managed_volumes++;
+	}
+	g->configured_vms = (unsigned)p->c->n_vms;
+	for (i = 0; i < desired->n; i++)
+		if (desired->items[i].kind == VF_KIND_VOLUME)
+			g->configured_volumes++;
+
+	destroyed = g->vms + g->volumes;
+	n_managed = g->managed_vms + g->managed_volumes;
+	g->limit_given = p->opts && p->opts->max_destroy_given;
+	if (g->limit_given)
+		g->limit = p->opts->max_destroy;
+	else
+		g->limit = n_managed * VF_GUARD_PERCENT / 100 > VF_GUARD_MIN
+			 ? n_managed * VF_GUARD_PERCENT / 100 : VF_GUARD_MIN;
+	if (destroyed <= g->limit)
+		return;
+
+	if (g->configured_vms == 0 && g->managed_vms)
+		cause = "an empty or missing configuration (a wrong --path, a missing file, a "
+			"bad merge)";
+	else if (g->configured_vms < g->managed_vms / 2)
+		cause = "a truncated configuration (a bad merge, a missing file, a wrong --path)";
+	else
+		cause = "many objects removed from the configuration, or renamed";
+	limit = g->limit_given ? xstrdup("--max-destroy")
+			       : xasprintf("the default: the larger of %d and %d%% of the %u VMs "
+					   "and volumes managed", VF_GUARD_MIN, VF_GUARD_PERCENT,
+					   n_managed);
+	msg = xasprintf("the plan destroys %u %s and %u %s (%u objects that hold data), more "
+			"than the limit of %u (%s); the configuration defines %u %s and %u %s, "
+			"virtform manages %u %s and %u %s; likely cause: %s",
+			g->vms, plural(g->vms, "VM", "VMs"), g->volumes,
+			plural(g->volumes, "volume", "volumes"), destroyed, g->limit, limit,
+			g->configured_vms, plural(g->configured_vms, "VM", "VMs"),
+			g->configured_volumes, plural(g->configured_volumes, "volume", "volumes"),
+			g->managed_vms, plural(g->managed_vms, "VM", "VMs"), g->managed_volumes,
+			plural(g->managed_volumes, "volume", "volumes"), cause);
+	g->message = vf_arena_strdup(&p->plan->arena, msg);
+	free(msg);
+	free(limit);
+	if (p->opts && p->opts->allow_mass_destroy) {
+		g->allowed = true;
+		warn(p->plan, "%s; allowed by --allow-mass-destroy", g->message);
+		return;
+	}
+	g->refused = true;
+	g->hint = "check the configuration (and --path); if these deletions are meant, give "
+		  "--allow-mass-destroy, or --max-destroy N with N at least the count";
+}
+
 /* Does target name kind.NAME or kind.NAME@HOST for this name? */
 static bool target_names(const char *target, const char *kind, const char *name)
 {
@@ -996,6 +1107,7 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 		if (a->blocked)
 			vf_error_at(diags, &a->blocked_pos, a->blocked_hint, "%s", a->blocked);
 	}
+	guard_check(&p, desired);
 	vf_strmap_release(&p.observed);
 	vf_strmap_release(&p.owner);
 	vf_strmap_release(&p.handled);

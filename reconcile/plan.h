@@ -121,6 +121,26 @@ struct vf_link_change {
 	size_t n_fields;
 };
 
+/*
+ * The mass-deletion guard's verdict on a plan (vf_plan_build decides it,
+ * docs/plan-apply.md): an empty or truncated configuration must never wipe
+ * a fleet.  It counts the objects that hold data the plan destroys: VMs
+ * and volumes deleted, and volumes replaced (a replaced volume is deleted
+ * and made again, empty).  A replaced VM is not counted: its definition is
+ * made again, its disks are volumes of their own and stay.
+ */
+struct vf_guard {
+	bool checked;                      /* false: exempt (destroy) */
+	unsigned vms, volumes;             /* destroyed by the plan */
+	unsigned managed_vms, managed_volumes;       /* managed now (markers, state) */
+	unsigned configured_vms, configured_volumes; /* the configuration defines */
+	unsigned limit;                    /* --max-destroy N, else the default */
+	bool limit_given;                  /* --max-destroy */
+	bool allowed;                      /* over the limit, --allow-mass-destroy */
+	bool refused;                      /* over the limit: nothing may run */
+	const char *message, *hint;        /* refused or allowed: why (in arena) */
+};
+
 struct vf_plan {
 	struct vf_arena arena;
 	const char *project;
@@ -136,6 +156,7 @@ struct vf_plan {
 	struct vf_link_change *links;
 	size_t n_links, alloc_links;
 	unsigned link_counts[VF_ACTION_COUNT];
+	struct vf_guard guard;
 };
 
 void vf_plan_free(struct vf_plan *plan);

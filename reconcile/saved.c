@@ -1378,6 +1378,51 @@ int vf_saved_plan(const struct vf_saved *s, struct vf_plan *plan, char **error)
 
 /* ---- stale checks --------------------------------------------------------- */
 
+static bool same_file(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* "--allowed-signers '/x'", or "no --allowed-signers" (malloc'd). */
+static char *option_value(const char *option, const char *value)
+{
+	return value ? xasprintf("%s '%s'", option, value) : xasprintf("no %s", option);
+}
+
+size_t vf_saved_check_trust(const struct vf_saved *s, const struct vf_saved_trust *t,
+			    struct vf_saved_problems *p)
+{
+	bool plan_verify = s->git_allowed_signers || s->git_gpg_keyring;
+	bool apply_verify = t->allowed_signers || t->gpg_keyring;
+	size_t before = p->n;
+
+	if (plan_verify != apply_verify) {
+		problem(p, "the plan was made %s --verify-signatures, this apply %s it",
+			plan_verify ? "with" : "without", apply_verify ? "gives" : "does not give");
+	} else if (plan_verify) {
+		static const char *const opts[] = { "--allowed-signers", "--gpg-keyring" };
+		const char *plan_v[] = { s->git_allowed_signers, s->git_gpg_keyring };
+		const char *apply_v[] = { t->allowed_signers, t->gpg_keyring };
+		size_t i;
+
+		for (i = 0; i < VF_ARRAY_SIZE(opts); i++) {
+			char *was, *now;
+			if (same_file(plan_v[i], apply_v[i]))
+				continue;
+			was = option_value(opts[i], plan_v[i]);
+			now = option_value(opts[i], apply_v[i]);
+			problem(p, "the plan was made with %s, this apply gives %s", was, now);
+			free(was);
+			free(now);
+		}
+	}
+	if (s->git_allow_rewind != t->allow_rewind)
+		problem(p, "the plan was made %s --allow-rewind, this apply %s it",
+			s->git_allow_rewind ? "with" : "without",
+			t->allow_rewind ? "gives" : "does not give");
+	return p->n - before;
+}
+
 size_t vf_saved_check_config(const struct vf_saved *s, const struct vf_config *config,
 			     struct vf_saved_problems *p)
 {

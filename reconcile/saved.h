@@ -12,8 +12,10 @@
  *   - a fingerprint of the configuration (each file's content, each
  *     uploaded image's size and mtime); a configuration read from git
  *     records its repository, commit and path instead of hashing files,
- *     and apply re-reads exactly that commit, and checks it again as plan
- *     did (its signature when plan had --verify-signatures, the rewind);
+ *     and apply re-reads exactly that commit and checks it again (its
+ *     signature, the rewind) with the trust settings of apply's own
+ *     command line, which must equal the ones recorded here (a saved plan
+ *     is not authenticated: it never supplies them);
  *   - a fingerprint of the observed objects the plan depends on: every
  *     object the configuration desires or virtform manages (marker, state
  *     record), per host, hashed over its fields; objects nothing refers to
@@ -128,6 +130,26 @@ int vf_saved_write(const char *path, const struct vf_saved_source *src, char **e
  */
 int vf_saved_read(const char *path, struct vf_saved *s, char **error);
 void vf_saved_release(struct vf_saved *s);
+
+/*
+ * The trust settings of an apply of a saved plan: apply's own command line
+ * (a saved plan is not authenticated, so it never supplies them; a
+ * tampered one could turn verification off).  The files as absolute paths.
+ */
+struct vf_saved_trust {
+	const char *allowed_signers;     /* --verify-signatures --allowed-signers; NULL: none */
+	const char *gpg_keyring;         /* --verify-signatures --gpg-keyring; NULL: none */
+	bool allow_rewind;               /* --allow-rewind */
+};
+
+/*
+ * The apply's trust settings against the ones the saved plan records: one
+ * problem per difference, naming the option, what the plan was made with
+ * and what this apply gives.  Returns the number of problems appended
+ * (0: the same; the apply may go on, with its own settings).
+ */
+size_t vf_saved_check_trust(const struct vf_saved *s, const struct vf_saved_trust *t,
+			    struct vf_saved_problems *p);
 
 /*
  * The configuration loaded now against the saved fingerprint: one problem

@@ -63,6 +63,71 @@ static int need_sodium(struct vf_diags *d, const char *where)
 	return -1;
 }
 
+/* ---- secrets in the environment ------------------------------------------ */
+
+static const char *const env_names[] = { VF_SECRET_KEY_ENV, VF_GIT_PASSWORD_ENV };
+static struct {
+	char *value;             /* sodium_malloc'd (or malloc'd: plain), or NULL */
+	bool plain;
+} env_values[VF_ARRAY_SIZE(env_names)];
+static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void env_value_free(size_t i)
+{
+	if (env_values[i].plain) {
+		sodium_memzero(env_values[i].value, strlen(env_values[i].value));
+		free(env_values[i].value);
+	} else {
+		sodium_free(env_values[i].value);
+	}
+	env_values[i].value = NULL;
+}
+
+const char *vf_secret_env(const char *name)
+{
+	const char *value;
+	size_t i;
+	char *v;
+
+	for (i = 0; i < VF_ARRAY_SIZE(env_names); i++)
+		if (!strcmp(env_names[i], name))
+			break;
+	if (i == VF_ARRAY_SIZE(env_names))
+		return NULL;
+	pthread_mutex_lock(&env_lock);
+	v = getenv(name);
+	if (v) {
+		size_t n = strlen(v);
+		if (env_values[i].value)
+			env_value_free(i);
+		if (n) {
+			env_values[i].plain = vf_secret_init() < 0;
+			env_values[i].value = env_values[i].plain ? xmalloc(n + 1) : sodium_malloc(n + 1);
+			if (!env_values[i].value) {          /* sodium_malloc: out of memory */
+				env_values[i].plain = true;
+				env_values[i].value = xmalloc(n + 1);
+			}
+			memcpy(env_values[i].value, v, n + 1);
+		}
+		/* the environment's copy: wiped in place (also out of
+		 * /proc/PID/environ when it is the one the process started
+		 * with), then gone from environ */
+		sodium_memzero(v, n);
+		unsetenv(name);
+	}
+	value = env_values[i].value;
+	pthread_mutex_unlock(&env_lock);
+	return value;
+}
+
+void vf_secret_env_take_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_SIZE(env_names); i++)
+		vf_secret_env(env_names[i]);
+}
+
 /* ---- helpers ------------------------------------------------------------- */
 
 static void err_file(struct vf_diags *d, const char *file, const char *hint, const char *fmt, ...)
@@ -311,8 +376,8 @@ struct vf_secret_key *vf_secret_key_find(const char *path, struct vf_diags *d)
 
 	if (path)
 		return vf_secret_key_load(path, d);
-	env = getenv(VF_SECRET_KEY_ENV);
-	if (!env || !*env) {
+	env = vf_secret_env(VF_SECRET_KEY_ENV);
+	if (!env) {
 		vf_error_at(d, NULL,
 			    "give --secret-key FILE, or the key itself in " VF_SECRET_KEY_ENV
 			    " (virtform keygen makes one)",

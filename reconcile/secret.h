@@ -39,6 +39,7 @@
 #define VF_SECRET_PUBLIC_FILE "virtform.pub"
 #define VF_SECRET_KEY_FILE "virtform.key"
 #define VF_SECRET_KEY_ENV "VIRTFORM_SECRET_KEY"
+#define VF_GIT_PASSWORD_ENV "VIRTFORM_GIT_PASSWORD"  /* an HTTPS token (providers/git) */
 #define VF_SECRET_KEY_BYTES 32           /* X25519, both halves */
 #define VF_SECRET_MAX_CLEAR (4u << 20)   /* the most seal accepts, bytes */
 #define VF_SECRET_ID_HEX 17              /* a key id: 16 hex digits + NUL */
@@ -47,6 +48,23 @@
 /* libsodium's sodium_init(), once; 0, or -1 when libsodium cannot work
  * (no entropy source), which the other functions report as an error. */
 int vf_secret_init(void);
+
+/* ---- secrets in the environment --------------------------------------------- */
+
+/*
+ * The value of a secret environment variable (VF_SECRET_KEY_ENV,
+ * VF_GIT_PASSWORD_ENV; any other name: NULL), taken out of the
+ * environment: each call that finds the variable set copies its value into
+ * sodium_malloc'd memory (replacing an earlier copy; set but empty: none),
+ * wipes the environment's copy in place and unsets it, so that no child
+ * (ssh, gpgv, ssh-keygen, a --notify-command shell) inherits it.  NULL
+ * when never given.  Every reader of a secret variable asks this.
+ */
+const char *vf_secret_env(const char *name);
+
+/* Take every secret variable out of the environment now (main() calls it
+ * first thing, before any child can be started). */
+void vf_secret_env_take_all(void);
 
 /* ---- keys ---------------------------------------------------------------- */
 

@@ -42,8 +42,7 @@ struct builder {
 	size_t depth, alloc_stack;
 	struct child *pending;
 	size_t n_pending, alloc_pending;
-	struct anchor *anchors;
-	size_t n_anchors, alloc_anchors;
+	struct vf_strmap anchors;        /* name -> struct anchor (in the arena) */
 	size_t expanded;          /* nodes reached through aliases so far */
 	struct vf_node *root;
 	size_t n_documents;
@@ -182,22 +181,18 @@ static struct vf_node *node_new(struct builder *b, enum vf_node_kind kind, yaml_
 	return n;
 }
 
+/* One hash probe per anchor and per alias: a document of n anchors and n
+ * aliases costs O(n), not O(n^2). */
 static void anchor_add(struct builder *b, const char *name, struct vf_node *n, size_t weight)
 {
-	struct anchor *a;
-	size_t i;
+	struct anchor *a = vf_strmap_get(&b->anchors, name);
 
 	/* A redefined anchor shadows the old one from here on (YAML spec). */
-	for (i = 0; i < b->n_anchors; i++) {
-		if (!strcmp(b->anchors[i].name, name)) {
-			b->anchors[i].node = n;
-			b->anchors[i].weight = weight;
-			return;
-		}
+	if (!a) {
+		a = vf_arena_alloc(b->arena, sizeof(*a));
+		a->name = vf_arena_strdup(b->arena, name);
+		vf_strmap_put(&b->anchors, a->name, a);
 	}
-	VF_GROW(b->anchors, b->n_anchors + 1, b->alloc_anchors);
-	a = &b->anchors[b->n_anchors++];
-	a->name = vf_arena_strdup(b->arena, name);
 	a->node = n;
 	a->weight = weight;
 }
@@ -284,44 +279,111 @@ static void check_duplicates(struct builder *b, struct vf_pair *pairs, size_t n)
 }
 
 /*
+ * The keys a merge has placed so far: an open-addressing set over the keys'
+ * bytes, so that each merged pair costs one probe, not a scan of the pairs
+ * before it (a mapping merging n keys is O(n), not O(n^2)).
+ */
+struct keyset {
+	const struct vf_node **slots;
+	size_t mask;
+};
+
+static size_t key_hash(const struct vf_node *k)
+{
+	const unsigned char *p = (const unsigned char *)k->u.text;
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static void keyset_init(struct keyset *s, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	s->slots = xcalloc(cap, sizeof(*s->slots));
+	s->mask = cap - 1;
+}
+
+/* Add k; false if an equal key is already there. */
+static bool keyset_add(struct keyset *s, const struct vf_node *k)
+{
+	size_t i = key_hash(k) & s->mask;
+
+	for (; s->slots[i]; i = (i + 1) & s->mask)
+		if (key_eq(s->slots[i], k))
+			return false;
+	s->slots[i] = k;
+	return true;
+}
+
+/* The mappings a merge key names: its value, or the items of its list. */
+static struct vf_node *const *merge_sources(const struct vf_pair *mp, struct vf_node *const *one,
+					    size_t *n)
+{
+	if (mp->value->kind == VF_NODE_MAP) {
+		*n = 1;
+		return one;
+	}
+	if (mp->value->kind == VF_NODE_SEQ) {
+		*n = mp->value->n;
+		return mp->value->u.items;
+	}
+	*n = 0;
+	return NULL;
+}
+
+/*
  * YAML 1.1 merge keys: "<<: *base" or "<<: [*a, *b]" copy the pairs of the
  * named mappings into this one, unless this mapping (or an earlier merged
  * mapping) already has the key.
  */
 static void apply_merges(struct builder *b, struct vf_node *map)
 {
-	struct vf_pair *out = NULL;
-	size_t n_out = 0, alloc_out = 0, i, j, k;
+	struct vf_pair *out;
+	struct keyset seen;
+	size_t n_out = 0, total = 0, i, j, k;
 	bool any = false;
 
-	for (i = 0; i < map->n; i++)
-		if (is_merge_key(map->u.pairs[i].key))
-			any = true;
+	/* an upper bound on the merged mapping's size: its pairs and every source's */
+	for (i = 0; i < map->n; i++) {
+		const struct vf_pair *mp = &map->u.pairs[i];
+		struct vf_node *const *srcs;
+		size_t n_srcs;
+
+		total = weight_add(total, 1);
+		if (!is_merge_key(mp->key))
+			continue;
+		any = true;
+		srcs = merge_sources(mp, &mp->value, &n_srcs);
+		for (j = 0; j < n_srcs; j++)
+			if (srcs[j]->kind == VF_NODE_MAP)
+				total = weight_add(total, srcs[j]->n);
+	}
 	if (!any)
 		return;
 
+	out = vf_arena_alloc(b->arena, total * sizeof(*out) + 1);
+	keyset_init(&seen, total);
 	for (i = 0; i < map->n; i++) {
 		if (is_merge_key(map->u.pairs[i].key))
 			continue;
-		VF_GROW(out, n_out + 1, alloc_out);
+		keyset_add(&seen, map->u.pairs[i].key);   /* duplicates were reported */
 		out[n_out++] = map->u.pairs[i];
 	}
 	for (i = 0; i < map->n; i++) {
 		const struct vf_pair *mp = &map->u.pairs[i];
 		struct vf_node *const *srcs;
-		struct vf_node *one;
 		size_t n_srcs;
 
 		if (!is_merge_key(mp->key))
 			continue;
-		if (mp->value->kind == VF_NODE_MAP) {
-			one = mp->value;
-			srcs = &one;
-			n_srcs = 1;
-		} else if (mp->value->kind == VF_NODE_SEQ) {
-			srcs = mp->value->u.items;
-			n_srcs = mp->value->n;
-		} else {
+		srcs = merge_sources(mp, &mp->value, &n_srcs);
+		if (!srcs) {
 			vf_error_at(b->diags, &mp->value->pos, "write '<<: *anchor' or '<<: [*a, *b]'",
 				    "a merge key '<<' needs a mapping or a list of mappings, not %s",
 				    vf_node_describe(mp->value));
@@ -335,23 +397,14 @@ static void apply_merges(struct builder *b, struct vf_node *map)
 					    vf_node_describe(src));
 				continue;
 			}
-			for (k = 0; k < src->n; k++) {
-				const struct vf_pair *sp = &src->u.pairs[k];
-				size_t m;
-				bool have = false;
-				for (m = 0; m < n_out && !have; m++)
-					have = key_eq(out[m].key, sp->key);
-				if (have)
-					continue;
-				VF_GROW(out, n_out + 1, alloc_out);
-				out[n_out++] = *sp;
-			}
+			for (k = 0; k < src->n; k++)
+				if (keyset_add(&seen, src->u.pairs[k].key))
+					out[n_out++] = src->u.pairs[k];
 		}
 	}
-	map->u.pairs = vf_arena_alloc(b->arena, n_out * sizeof(*out) + 1);
-	memcpy(map->u.pairs, out, n_out * sizeof(*out));
+	free(seen.slots);
+	map->u.pairs = out;
 	map->n = n_out;
-	free(out);
 }
 
 static void open_collection(struct builder *b, enum vf_node_kind kind, yaml_mark_t m,
@@ -416,12 +469,10 @@ static void on_alias(struct builder *b, const yaml_event_t *e)
 {
 	const char *name = (const char *)e->data.alias.anchor;
 	struct vf_pos pos = mark_pos(b, e->start_mark);
-	size_t i;
+	const struct anchor *a = vf_strmap_get(&b->anchors, name);
 
-	for (i = b->n_anchors; i-- > 0;) {
-		if (strcmp(b->anchors[i].name, name))
-			continue;
-		b->expanded = weight_add(b->expanded, b->anchors[i].weight);
+	if (a) {
+		b->expanded = weight_add(b->expanded, a->weight);
 		if (b->expanded > VF_YAML_MAX_EXPANSION) {
 			vf_error_at(b->diags, &pos, "use fewer nested aliases",
 				    "aliases expand to more than %d nodes (alias '*%s'); "
@@ -430,7 +481,7 @@ static void on_alias(struct builder *b, const yaml_event_t *e)
 			b->failed = true;
 			return;
 		}
-		push_child(b, b->anchors[i].node, b->anchors[i].weight);
+		push_child(b, a->node, a->weight);
 		return;
 	}
 	vf_error_at(b->diags, &pos, "define it first with '&name'", "unknown anchor '*%s'", name);
@@ -520,7 +571,7 @@ struct vf_node *vf_yaml_parse(struct vf_arena *arena, struct vf_arena *text_aren
 	yaml_parser_delete(&parser);
 	free(b.stack);
 	free(b.pending);
-	free(b.anchors);
+	vf_strmap_release(&b.anchors);
 	if (b.failed)
 		return NULL;
 	if (!b.root || vf_node_is_null(b.root)) {

@@ -91,4 +91,57 @@ test_expect 'validate --json on a bad config: every error with file, line, colum
 	json_as_text > "$TMP/from-json" &&
 	diff "$TMP/from-text" "$TMP/from-json"'
 
+# Options are exact: getopt_long would take an unambiguous prefix ("--auto"
+# for "--auto-approve"); an approval must never be guessed.
+QS="$TMP/qs"
+mkdir "$QS"
+printf 'version: 1\nclusters: [{name: local}]\nhosts: [{name: fake, uri: "test:///default"}]\nvms: [{name: v, cpus: 1, memory: 64MiB}]\n' >"$QS/virtform.yaml"
+
+test_expect 'destroy --auto is not --auto-approve: refused, nothing destroyed' '
+	run_vf destroy --auto "$QS" && expect_rc 1 &&
+	expect_contains "$err" "unknown option '"'"'--auto'"'"'; did you mean '"'"'--auto-approve'"'"'?" &&
+	expect_not_contains "$out" "Destroy" && [ ! -e "$QS/.virtform" ]'
+
+test_expect 'apply --auto and --auto= are refused too' '
+	run_vf apply "$QS" --auto && expect_rc 1 &&
+	expect_contains "$err" "did you mean '"'"'--auto-approve'"'"'?" &&
+	run_vf apply --auto=yes "$QS" && expect_rc 1 &&
+	expect_contains "$err" "unknown option '"'"'--auto'"'"'" && [ ! -e "$QS/.virtform" ]'
+
+test_expect 'a prefix of an option taking a value is refused, in both forms' '
+	run_vf plan --state "$TMP/st" "$QS" && expect_rc 1 &&
+	expect_contains "$err" "unknown option '"'"'--state'"'"'; did you mean '"'"'--state-dir'"'"'?" &&
+	run_vf plan "$QS" --state="$TMP/st" && expect_rc 1 &&
+	expect_contains "$err" "did you mean '"'"'--state-dir'"'"'?" && [ ! -e "$TMP/st" ]'
+
+test_expect 'prefixes are refused by every command' '
+	run_vf validate --js "$QS" && expect_rc 1 && expect_contains "$err" "'"'"'--json'"'"'?" &&
+	run_vf hosts --time=5 "$QS" && expect_rc 1 && expect_contains "$err" "'"'"'--timeout'"'"'?" &&
+	run_vf drift --fi "$QS" && expect_rc 1 && expect_contains "$err" "'"'"'--fix'"'"'?" &&
+	run_vf sync --plan "$QS" && expect_rc 1 && expect_contains "$err" "'"'"'--plan-only'"'"'?" &&
+	run_vf hook --auto post-receive && expect_rc 1 &&
+	expect_contains "$err" "'"'"'--auto-approve'"'"'?" &&
+	run_vf destroy --skip "$QS" && expect_rc 1 &&
+	expect_contains "$err" "'"'"'--skip-unreachable'"'"'?" && [ ! -e "$QS/.virtform" ]'
+
+test_expect 'a value given to an option that takes none is named plainly' '
+	run_vf apply --auto-approve=yes "$QS" && expect_rc 1 &&
+	expect_contains "$err" "option '"'"'--auto-approve'"'"' takes no value" &&
+	run_vf hosts --json=1 "$QS" && expect_rc 1 &&
+	expect_contains "$err" "option '"'"'--json'"'"' takes no value" && [ ! -e "$QS/.virtform" ]'
+
+test_expect 'an ambiguous prefix names every option it could be' '
+	run_vf plan --allow "$QS" && expect_rc 1 &&
+	expect_contains "$err" "unknown option '"'"'--allow'"'"'" &&
+	expect_contains "$err" "--allow-replace" && expect_contains "$err" "--allow-rewind"'
+
+test_expect 'exact names work as --opt=value, --opt value and after CONFIG' '
+	run_vf plan "$QS" --state-dir="$TMP/s1" --timeout 5 && expect_rc 0 && [ -d "$TMP/s1" ] &&
+	run_vf plan --state-dir "$TMP/s2" "$QS" --detailed-exitcode && expect_rc 2 &&
+	[ -d "$TMP/s2" ]'
+
+test_expect 'a value that looks like a prefix is a value, not an option' '
+	run_vf plan "$QS" --state-dir "$TMP/--auto" && expect_rc 0 &&
+	[ -d "$TMP/--auto" ]'
+
 test_done

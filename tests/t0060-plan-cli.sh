@@ -47,6 +47,23 @@ test_expect 'plan apply destroy do not take --json or --auto-approve where it ma
 	run_vf plan --auto-approve "$QS" && expect_rc 1 &&
 	run_vf destroy --json "$QS" && expect_rc 1'
 
+test_expect 'a bad --max-destroy is refused; destroy takes no guard option' '
+	run_vf plan --max-destroy many "$QS" && expect_rc 1 &&
+	expect_contains "$err" "--max-destroy: '\''many'\'' is not a number from 0 to 1000000" &&
+	run_vf apply --max-destroy=-1 "$QS" && expect_rc 1 &&
+	expect_contains "$err" "--max-destroy: '\''-1'\''" &&
+	run_vf destroy --allow-mass-destroy "$QS" && expect_rc 1 &&
+	expect_contains "$err" "--allow-mass-destroy does not apply to destroy" &&
+	run_vf destroy --max-destroy 5 "$QS" && expect_rc 1 &&
+	expect_contains "$err" "--max-destroy does not apply to destroy" &&
+	[ ! -e "$QS/.virtform" ]'
+
+test_expect 'plan, apply, sync and drift document the guard options' '
+	for c in plan apply sync drift; do
+		run_vf $c --help && expect_contains "$out" "--max-destroy N" &&
+		expect_contains "$out" "--allow-mass-destroy" || exit 1
+	done'
+
 test_expect 'a bad configuration fails before anything: errors, exit 1, no state directory' '
 	mkdir "$TMP/bad" &&
 	printf "version: 1\nclusters: [{name: c}]\nvms:\n  - {name: x, cpus: 1, memory: 2G}\n" >"$TMP/bad/c.yaml" &&

@@ -182,23 +182,55 @@ test_expect 'plan --git --verify-signatures accepts a signed commit; with --json
 	expect_contains "$err" "Good signature by '\''ops@example.org'\''" &&
 	echo "$out" | python3 -c "import json,sys; json.load(sys.stdin)"'
 
+# apply FILE takes the trust settings from its own command line, never from
+# the saved plan (not authenticated), and refuses a plan that records others
+V3="--verify-signatures --allowed-signers $TMP/allowed3"
 test_expect 'a plan saved with --verify-signatures verifies its commit again at apply' '
 	cp "$TMP/allowed" "$TMP/allowed3" &&
 	run_vf plan --git "$R@$CS" --path infra --state-dir "$S3" --verify-signatures \
 		--allowed-signers "$TMP/allowed3" -out "$TMP/s.vfplan" && expect_rc 0 &&
+	expect_contains "$out" "apply it with '\''virtform apply $V3 $TMP/s.vfplan'\''" &&
 	python3 -c "import json,sys; g=json.load(open(sys.argv[1]))[\"config\"][\"git\"]; assert g[\"allowed_signers\"].endswith(\"/allowed3\") and g[\"allow_rewind\"] is False, g" "$TMP/s.vfplan" &&
-	run_vf apply "$TMP/s.vfplan" --allow-rewind && expect_rc 1 &&
-	expect_contains "$err" "--allow-rewind cannot be given with the saved plan" &&
+	run_vf apply "$TMP/s.vfplan" $V3 --allow-rewind && expect_rc 1 &&
+	expect_contains "$err" "virtform apply: error: the saved plan $TMP/s.vfplan is refused: the plan was made without --allow-rewind, this apply gives it" &&
 	: >"$TMP/allowed3" &&
-	run_vf apply "$TMP/s.vfplan" && expect_rc 1 &&
+	run_vf apply "$TMP/s.vfplan" $V3 && expect_rc 1 &&
 	expect_contains "$err" "virtform apply: error: commit $CS is refused:" &&
 	expect_not_contains "$out" "created" &&
 	tail -n 1 "$S3/git-log.jsonl" | grep -q "\"outcome\":\"refused\"" &&
 	cp "$TMP/allowed" "$TMP/allowed3" &&
-	run_vf apply "$TMP/s.vfplan" && expect_rc 0 &&
+	run_vf apply "$TMP/s.vfplan" $V3 && expect_rc 0 &&
 	expect_contains "$out" "Good signature by '\''ops@example.org'\''" &&
 	expect_contains "$out" "vm.v on fake: created" &&
 	tail -n 1 "$S3/git-log.jsonl" | grep -q "\"commit\":\"$CS\".*\"outcome\":\"applied\""'
+
+S6="$TMP/state6"
+test_expect 'apply of a plan saved with verification, without the flags, is refused naming them' '
+	run_vf plan --git "$R@$CS" --path infra --state-dir "$S6" $V3 -out "$TMP/t.vfplan" &&
+	expect_rc 0 &&
+	run_vf apply "$TMP/t.vfplan" && expect_rc 1 &&
+	expect_contains "$err" "virtform apply: error: the saved plan $TMP/t.vfplan is refused: the plan was made with --verify-signatures, this apply does not give it" &&
+	expect_contains "$err" "come from apply'"'"'s command line, never from the saved plan" &&
+	expect_contains "$err" "'"'"'virtform apply $V3 $TMP/t.vfplan'"'"'" &&
+	expect_not_contains "$out" "created" && [ ! -e "$S6/git-log.jsonl" ] &&
+	run_vf apply "$TMP/t.vfplan" --verify-signatures --allowed-signers "$TMP/allowed" &&
+	expect_rc 1 &&
+	expect_contains "$err" "is refused: the plan was made with --allowed-signers '"'"'$TMP/allowed3'"'"', this apply gives --allowed-signers '"'"'$TMP/allowed'"'"'" &&
+	run_vf apply "$TMP/t.vfplan" --verify-signatures --allowed-signers "$TMP/allowed3" \
+		--gpg-keyring "$TMP/allowed3" && expect_rc 1 &&
+	expect_contains "$err" "is refused: the plan was made with no --gpg-keyring, this apply gives --gpg-keyring" &&
+	expect_not_contains "$out" "created" && [ ! -e "$S6/git-log.jsonl" ]'
+
+test_expect 'a saved plan edited to drop verification (or add --allow-rewind) is refused' '
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); del d[\"config\"][\"git\"][\"allowed_signers\"]; json.dump(d, open(sys.argv[2], \"w\"))" "$TMP/t.vfplan" "$TMP/t-noverify.vfplan" &&
+	run_vf apply "$TMP/t-noverify.vfplan" $V3 && expect_rc 1 &&
+	expect_contains "$err" "the saved plan $TMP/t-noverify.vfplan is refused: the plan was made without --verify-signatures, this apply gives it" &&
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d[\"config\"][\"git\"][\"allow_rewind\"] = True; json.dump(d, open(sys.argv[2], \"w\"))" "$TMP/t.vfplan" "$TMP/t-rewind.vfplan" &&
+	run_vf apply "$TMP/t-rewind.vfplan" $V3 && expect_rc 1 &&
+	expect_contains "$err" "is refused: the plan was made with --allow-rewind, this apply does not give it" &&
+	expect_not_contains "$out" "created" && [ ! -e "$S6/git-log.jsonl" ] &&
+	run_vf apply "$TMP/t.vfplan" $V3 && expect_rc 0 &&
+	expect_contains "$out" "Good signature by" && expect_contains "$out" "vm.v on fake: created"'
 
 test_expect 'apply --git refuses a rewind (the log of applied commits) unless --allow-rewind' '
 	run_vf apply --git "$R@$C2" --path infra --state-dir "$S4" --auto-approve && expect_rc 0 &&
@@ -285,10 +317,10 @@ test_expect 'a plan saved with --gpg-keyring records it and verifies again at ap
 		--gpg-keyring "$TMP/k5.gpg" -out "$TMP/g.vfplan" && expect_rc 0 &&
 	python3 -c "import json,sys; g=json.load(open(sys.argv[1]))[\"config\"][\"git\"]; assert g[\"gpg_keyring\"].endswith(\"/k5.gpg\") and \"allowed_signers\" not in g, g" "$TMP/g.vfplan" &&
 	cp "$TMP/mallory.gpg" "$TMP/k5.gpg" &&
-	run_vf apply "$TMP/g.vfplan" && expect_rc 1 &&
+	run_vf apply "$TMP/g.vfplan" --verify-signatures --gpg-keyring "$TMP/k5.gpg" && expect_rc 1 &&
 	expect_contains "$err" "commit $CA is refused: its key " &&
 	cp "$TMP/alice.gpg" "$TMP/k5.gpg" &&
-	run_vf apply "$TMP/g.vfplan" && expect_rc 0 &&
+	run_vf apply "$TMP/g.vfplan" --verify-signatures --gpg-keyring "$TMP/k5.gpg" && expect_rc 0 &&
 	expect_contains "$out" "Good signature by '\''alice <alice@example.org>"'
 
 test_expect 'no scratch is left behind, and no GPG home but virtform'"'"'s own is used' '
@@ -299,5 +331,53 @@ test_expect 'no scratch is left behind, and no GPG home but virtform'"'"'s own i
 	grep -q "Good signature by" "$TMP/.out" &&
 	[ -z "$(ls -A "$TMP/scratch")" ] && [ -z "$(ls -A "$TMP/home5")" ] ||
 	{ cat "$TMP/.out"; ls -lAR "$TMP/scratch" "$TMP/home5"; false; }'
+
+# A commit may name one blob from many tree entries: the limits on the files
+# read from one commit (VF_GIT_FILES_MAX, VF_GIT_BYTES_MAX) are checked from
+# the blobs' headers before anything is read, and a blob named twice is read
+# once.  $TMP/many.git: one 2 MiB blob under 40 names, a tiny one under 1001.
+MANY="$TMP/many.git"
+git init -q --bare "$MANY"
+yes "# a line of padding in a large configuration file" | head -c $((2 << 20)) >"$TMP/big.yaml"
+vm_yaml 64MiB >"$TMP/small.yaml"
+BIG=$(git --git-dir="$MANY" hash-object -w "$TMP/big.yaml")
+SMALL=$(git --git-dir="$MANY" hash-object -w "$TMP/small.yaml")
+many_tree() {   # many_tree BLOB COUNT: a tree of COUNT names f0000.yaml.. for BLOB
+	_i=0
+	while [ $_i -lt "$2" ]; do
+		printf '100644 blob %s\tf%04d.yaml\n' "$1" $_i
+		_i=$((_i + 1))
+	done | git --git-dir="$MANY" mktree
+}
+many_commit() {   # many_commit BRANCH TREE
+	git --git-dir="$MANY" update-ref "refs/heads/$1" \
+		"$(git --git-dir="$MANY" commit-tree -m "$1" "$2")"
+}
+many_commit main "$(many_tree "$SMALL" 3)"
+many_commit bytes "$(many_tree "$BIG" 40)"
+many_commit files "$(many_tree "$SMALL" 1001)"
+many_commit limit "$(many_tree "$SMALL" 1000)"
+MB=$(git --git-dir="$MANY" rev-parse --short=7 bytes)
+MF=$(git --git-dir="$MANY" rev-parse --short=7 files)
+MM=$(git --git-dir="$MANY" rev-parse --short=7 main)
+
+test_expect 'one blob under 40 names (80 MiB in all) is refused, naming the limits and the sizes' '
+	run_vf validate --git "$MANY@bytes" && expect_rc 1 &&
+	expect_contains "$err" "$MB:(the root): its 40 configuration files add up to 80.0 MiB; at most 64 MiB (and 1000 files) are read from one commit" &&
+	run_vf plan --git "$MANY@bytes" --state-dir "$TMP/many-state" && expect_rc 1 &&
+	expect_contains "$err" "add up to 80.0 MiB"'
+
+test_expect 'more than 1000 configuration files in a commit are refused, naming the count' '
+	run_vf validate --git "$MANY@files" && expect_rc 1 &&
+	expect_contains "$err" "$MF:(the root) holds 1001 configuration files; at most 1000 files (and 64 MiB in all) are read from one commit" &&
+	run_vf validate --git "$MANY@limit" && expect_rc 1 &&
+	expect_not_contains "$err" "configuration files" &&
+	expect_contains "$err" "is defined twice"'
+
+test_expect 'a blob named by several files is read once and loaded under each name' '
+	run_vf validate --git "$MANY" && expect_rc 1 &&
+	expect_contains "$err" "$MM:f0001.yaml:3:" &&
+	expect_contains "$err" "$MM:f0002.yaml:3:" &&
+	expect_contains "$err" "(first at $MM:f0000.yaml:3:"'
 
 test_done

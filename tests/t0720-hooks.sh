@@ -55,7 +55,7 @@ CB=$(git -C "$W" rev-parse --short=7 HEAD)
 test_expect 'an invalid commit is rejected with its errors; the ref does not move' '
 	push "$R" main && expect_rc 1 &&
 	expect_contains "$err" "remote: $CB:infra/vms.yaml:4:32: error: vm '\''x'\'': memory '\''2G'\'' needs a binary unit" &&
-	expect_contains "$err" "remote: virtform pre-receive: error: refs/heads/main: rejected: 1 of 1 new commit refused" &&
+	expect_contains "$err" "remote: virtform pre-receive: error: refs/heads/main: rejected: new commit 1 of 1 refused; fix it and push again" &&
 	expect_contains "$err" "pre-receive hook declined" &&
 	expect_not_contains "$err" "Apply complete" &&
 	[ "$(head_of main)" = "$C1" ]'
@@ -64,9 +64,44 @@ test_expect 'every new commit is checked, not only the tip' '
 	vm_yaml 96MiB >"$W/infra/vms.yaml" && commit "fixed on top" &&
 	push "$R" main && expect_rc 1 &&
 	expect_contains "$err" "remote: $CB:infra/vms.yaml:4:32: error:" &&
-	expect_contains "$err" "rejected: 1 of 2 new commits refused" &&
+	expect_contains "$err" "rejected: new commit 1 of 2 refused (the 1 after it not checked)" &&
 	[ "$(head_of main)" = "$C1" ]'
 git -C "$W" reset -q --hard "$C1"
+
+# a push is hostile input: the first refusal ends the checks
+bad_yaml >"$W/infra/vms.yaml" && commit "first broken"
+CB1=$(git -C "$W" rev-parse --short=7 HEAD)
+bad_yaml | sed 's/2G/3G/' >"$W/infra/vms.yaml" && commit "second broken"
+CB2=$(git -C "$W" rev-parse --short=7 HEAD)
+test_expect 'pre-receive stops at the first refused commit; the later ones are not loaded' '
+	push "$R" main && expect_rc 1 &&
+	expect_contains "$err" "remote: $CB1:infra/vms.yaml:4:32: error:" &&
+	expect_not_contains "$err" "$CB2:infra/vms.yaml" &&
+	expect_contains "$err" "rejected: new commit 1 of 2 refused (the 1 after it not checked)" &&
+	[ "$(head_of main)" = "$C1" ]'
+git -C "$W" reset -q --hard "$C1"
+
+test_expect 'pre-receive stops at the first refused ref; the others are named, not checked' '
+	printf "%s 0000000000000000000000000000000000000000 refs/heads/main\n%s %s refs/heads/main\n" \
+		"$C1" "$C1" "$C1" >"$TMP/updates" &&
+	GIT_DIR="$R" "$VIRTFORM" hook pre-receive --path infra <"$TMP/updates" >"$TMP/.out" 2>"$TMP/.err"
+	rc=$? && out=$(cat "$TMP/.out") && err=$(cat "$TMP/.err") && expect_rc 1 &&
+	expect_contains "$err" "refs/heads/main is protected: it cannot be deleted" &&
+	expect_contains "$err" "virtform pre-receive: refs/heads/main: not checked: the push is refused already" &&
+	expect_not_contains "$out" "checked: ok"'
+
+test_expect 'pre-receive has a deadline: past it the push is refused, naming it' '
+	sleep 3 | GIT_DIR="$R" "$VIRTFORM" hook pre-receive --path infra --deadline 0.5 \
+		>"$TMP/.out" 2>"$TMP/.err"
+	rc=$? && err=$(cat "$TMP/.err") && expect_rc 1 &&
+	expect_contains "$err" "virtform pre-receive: error: the checks of this push ran past their deadline of 0.5 s (--deadline SECONDS); the push is refused (nothing was changed)" &&
+	run_vf hook pre-receive --deadline soon && expect_rc 1 &&
+	expect_contains "$err" "--deadline '\''soon'\'': give seconds" &&
+	run_vf hooks install --server "$TMP/dl.git" --state-dir "$S" --deadline 90 && expect_rc 1 &&
+	git init -q --bare "$TMP/dl.git" &&
+	run_vf hooks install --server "$TMP/dl.git" --state-dir "$S" --deadline 90 && expect_rc 0 &&
+	grep -q "'\''--deadline'\'' '\''90'\''" "$TMP/dl.git/hooks/pre-receive" &&
+	! grep -q -- "--deadline" "$TMP/dl.git/hooks/post-receive"'
 
 git -C "$W" checkout -q -b wip && bad_yaml >"$W/infra/vms.yaml" && commit "wip: broken"
 CW=$(git -C "$W" rev-parse HEAD)
@@ -137,6 +172,16 @@ test_expect 'with --verify-signatures an unsigned push is refused, a signed one 
 	expect_contains "$err" "remote: commit $CS signed" &&
 	[ "$(git -C "$R2" rev-parse main)" = "$CS" ]'
 
+test_expect 'an unsigned commit is refused before its configuration is read' '
+	git -C "$W" checkout -q -b unsigned-bad signed && bad_yaml >"$W/infra/vms.yaml" &&
+	commit "unsigned and broken" && CUB=$(git -C "$W" rev-parse --short=7 HEAD) &&
+	push "$R2" unsigned-bad:main && expect_rc 1 &&
+	expect_contains "$err" "error: $CUB: commit '\''unsigned and broken'\'' is not signed" &&
+	expect_not_contains "$err" "$CUB:infra/vms.yaml" &&
+	expect_not_contains "$err" "needs a binary unit" &&
+	[ "$(git -C "$R2" rev-parse main)" = "$(git -C "$W" rev-parse signed)" ] &&
+	git -C "$W" checkout -q signed'
+
 test_expect 'hooks with --gpg-keyring: a stranger'"'"'s GPG commit is refused, a trusted one synced' '
 	gpg_key alice && gpg_key mallory &&
 	R4="$TMP/gpg.git" && git init -q --bare "$R4" &&
@@ -164,6 +209,38 @@ test_expect 'post-receive without --auto-approve only plans' '
 	expect_contains "$err" "virtform sync --plan-only" &&
 	expect_contains "$err" "remote: Plan: 1 to create" &&
 	expect_not_contains "$err" "Apply complete"'
+
+"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
+PW='vfk-S3cret-pw-5519'
+SEALED=$(printf '%s' "$PW" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw)
+sealed_yaml() {   # a VM whose cloud-init password is sealed to $TMP/keys
+	cat <<EOF
+version: 1
+clusters: [{name: local}]
+hosts: [{name: fake, uri: "test:///default"}]
+storage_domains: [{name: data, type: dir, path: $TMP/pool}]
+vms:
+  - name: v
+    cpus: 1
+    memory: 64MiB
+    disks: [{name: root, size: 16MiB, storage: data}]
+    cloud_init:
+      users: [{name: ops, password: {sealed: "$SEALED"}}]
+EOF
+}
+test_expect 'post-receive --secret-key FILE: the sync opens sealed values with the key file' '
+	R5="$TMP/sealed.git" && git init -q --bare "$R5" &&
+	run_vf hooks install --server "$R5" --state-dir "$TMP/state5" --path infra \
+		--secret-key "$TMP/keys/virtform.key" && expect_rc 0 &&
+	git -C "$W" checkout -q --orphan sealed && sealed_yaml >"$W/infra/vms.yaml" &&
+	git -C "$W" add infra/vms.yaml && commit "a sealed password" &&
+	push "$R5" sealed:main && expect_rc 0 &&
+	expect_not_contains "$err" "FAILED" &&
+	expect_not_contains "$err" "the variable names a file" &&
+	expect_contains "$err" "cloud_init: (a seed for the first boot, with sealed values)" &&
+	expect_contains "$err" "remote: Plan: 4 to create" &&
+	expect_not_contains "$err$out" "$PW" &&
+	! grep -r -q "$PW" "$TMP/state5" "$R5"'
 
 test_expect 'hook: a bad hook name or option is an error' '
 	run_vf hook pre-push && expect_rc 1 &&

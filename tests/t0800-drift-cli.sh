@@ -113,6 +113,17 @@ test_expect '--notify-command: on drift, the JSON on stdin, VIRTFORM_DRIFT_COUNT
 	expect_not_contains "$out" "notified" &&
 	schema_ok "$TMP/n.json" && json_true "$TMP/n.json" "doc[\"resources\"][0][\"address\"] == \"vm.v\""'
 
+test_expect '--notify-command: the secret variables are not in its environment, nor in virtform'"'"'s' '
+	env VIRTFORM_SECRET_KEY="virtform-sealed-v1 secret vfk-not-a-real-key-2291" \
+		VIRTFORM_GIT_PASSWORD=vfk-t0ken-8831 "$VIRTFORM" drift "$TMP/file.yaml" \
+		--state-dir "$TMP/s7" --notify-command "env >\"$TMP/env.txt\";
+			tr \"\\\\0\" \"\\\\n\" </proc/\$PPID/environ >\"$TMP/parent-env.txt\"" \
+		>"$TMP/.out" 2>"$TMP/.err"
+	rc=$? && expect_rc 2 && grep -q "^VIRTFORM_DRIFT_COUNT=1" "$TMP/env.txt" &&
+	grep -q "^PATH=" "$TMP/parent-env.txt" &&
+	! grep -e VIRTFORM_SECRET_KEY -e VIRTFORM_GIT_PASSWORD -e vfk- "$TMP/env.txt" &&
+	! grep -e vfk- "$TMP/parent-env.txt"'
+
 test_expect '--notify-command: never without drift' '
 	run_vf drift "$TMP/empty.yaml" --state-dir "$TMP/s0" --notify-command "touch \"$TMP/ran\"" &&
 	expect_rc 0 && [ ! -e "$TMP/ran" ]'

@@ -13,15 +13,19 @@ lab_up_for_test
 # it was (its size too).  It tests the default lab of three hosts.
 [ "$lab_was_up" = 1 ] && at_exit '"$LAB" up "$lab_was_size" >/dev/null 2>&1'
 "$LAB" up 3 >/dev/null 2>&1 || lab_bail
+# This lab's range and names (lab 1's by default: 169.254.78, vflab1-labI).
+RE=$(printf %s "$LAB_SUBNET" | sed 's/\./\\./g')   # the range as a regex
+A1=$(lab_addr 1) NS1=$(lab_ns 1) NS2=$(lab_ns 2) NS3=$(lab_ns 3)
 
 test_expect 'lab up starts three hosts that answer' '
 	"$LAB" status >"$TMP/status" &&
+	ip route show type unreachable "$LAB_SUBNET.0/24" | grep -q "metric 4242" &&
 	cat "$TMP/status" &&
 	[ "$(grep -c " answers " "$TMP/status")" -eq 3 ]'
 
 test_expect 'each host has its own address, URI and host name' '
 	for i in 1 2 3; do
-		grep -q "^lab$i  *169\.254\.77\.1$i  *qemu+tcp://169\.254\.77\.1$i/system  *answers" "$TMP/status" ||
+		grep -q "^lab$i  *$RE\.1$i  *qemu+tcp://$RE\.1$i/system  *answers" "$TMP/status" ||
 			{ echo "no status line for lab$i"; exit 1; }
 		h=$(lab_virsh $i hostname) && [ "$h" = "lab$i" ] ||
 			{ echo "lab$i says its host name is \"$h\""; exit 1; }
@@ -46,41 +50,41 @@ test_expect 'ssh to each host with the lab key runs commands there as root' '
 
 test_expect 'an ssh session sees its own host: its libvirtd, its links' '
 	h=$(lab_ssh 2 virsh -q -c qemu:///system hostname) && [ "$h" = lab2 ] &&
-	lab_ssh 2 ip -br addr show eth0 | grep -q "169\.254\.77\.12/24" &&
+	lab_ssh 2 ip -br addr show eth0 | grep -q "$RE\.12/24" &&
 	lab_ssh 2 ip -br link show uplink0 | grep -q "^uplink0@"'
 
 test_expect 'the ssh config and keys are where the docs say, keys private' '
 	[ "$(stat -c %a "$LAB_DIR/ssh/id_ed25519")" = 600 ] &&
 	[ "$(stat -c %a "$LAB_DIR/lab1/ssh/ssh_host_ed25519_key")" = 600 ] &&
 	grep -q "^Host lab3\$" "$LAB_DIR/ssh/config" &&
-	grep -q "^lab1,169\.254\.77\.11 ssh-ed25519 " "$LAB_DIR/ssh/known_hosts"'
+	grep -q "^lab1,$RE\.11 ssh-ed25519 " "$LAB_DIR/ssh/known_hosts"'
 
 test_expect 'sshd takes no other key and checks the host key' '
 	ssh-keygen -q -t ed25519 -N "" -f "$TMP/otherkey" &&
 	! timeout 20 ssh -F /dev/null -i "$TMP/otherkey" -o IdentitiesOnly=yes -o BatchMode=yes \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-		root@169.254.77.11 true </dev/null 2>"$TMP/e" &&
+		root@$A1 true </dev/null 2>"$TMP/e" &&
 	grep -q "Permission denied" "$TMP/e" &&
-	cut -d" " -f1,2 "$LAB_DIR/lab2/ssh/ssh_host_ed25519_key.pub" | sed "s/^/lab1,169.254.77.11 /" >"$TMP/wrong_known" &&
+	cut -d" " -f1,2 "$LAB_DIR/lab2/ssh/ssh_host_ed25519_key.pub" | sed "s/^/lab1,$A1 /" >"$TMP/wrong_known" &&
 	! timeout 20 ssh -F "$LAB_DIR/ssh/config" -o UserKnownHostsFile="$TMP/wrong_known" \
 		lab1 true </dev/null 2>"$TMP/e" &&
 	grep -qi "host key verification failed\|HOST IDENTIFICATION HAS CHANGED" "$TMP/e"'
 
-test_expect 'each host has an uplink: uplink0 up, MTU 1500, veth to vflab-upI outside' '
+test_expect 'each host has an uplink: uplink0 up, MTU 1500, veth to vflabK-upI outside' '
 	for i in 1 2 3; do
-		ip -n vflab-lab$i -o link show uplink0 >"$TMP/up" || exit 1
+		ip -n "$(lab_ns $i)" -o link show uplink0 >"$TMP/up" || exit 1
 		grep -q "state UP" "$TMP/up" && grep -q "mtu 1500 " "$TMP/up" ||
 			{ cat "$TMP/up"; exit 1; }
-		ip -o -d link show vflab-up$i >"$TMP/peer" || exit 1
-		grep -q "state UP" "$TMP/peer" && grep -q "link-netns vflab-lab$i" "$TMP/peer" &&
+		ip -o -d link show "${LAB_PREFIX}up$i" >"$TMP/peer" || exit 1
+		grep -q "state UP" "$TMP/peer" && grep -q "link-netns $(lab_ns $i)" "$TMP/peer" &&
 			grep -q " veth " "$TMP/peer" && ! grep -q " master " "$TMP/peer" ||
 			{ cat "$TMP/peer"; exit 1; }
 	done'
 
-test_expect 'hosts live in namespaces vflab-lab1..3 behind bridge vflab0' '
-	ip netns list | grep -q "^vflab-lab1" && ip netns list | grep -q "^vflab-lab3" &&
-	ip -br addr show vflab0 | grep -q "169\.254\.77\.1/24" &&
-	ip -n vflab-lab2 -br addr show eth0 | grep -q "169\.254\.77\.12/24"'
+test_expect 'hosts live in namespaces vflabK-lab1..3 behind bridge vflabK' '
+	ip netns list | grep -q "^$NS1" && ip netns list | grep -q "^$NS3" &&
+	ip -br addr show "$LAB_BRIDGE" | grep -q "$RE\.1/24" &&
+	ip -n "$NS2" -br addr show eth0 | grep -q "$RE\.12/24"'
 
 test_expect 'lab host state is private: /var/lib/libvirt is not shared' '
 	lab_define 1 vftest-private &&
@@ -102,7 +106,7 @@ test_expect 'a kvm domain starts on a lab host, inside its namespace' '
 	lab_define 1 vftest-kvm start &&
 	lab_virsh 1 list --name | grep -qx vftest-kvm &&
 	pid=$(cat "$LAB_DIR/lab1/run/qemu/vftest-kvm.pid") &&
-	[ "$(stat -L -c %i /proc/$pid/ns/net)" = "$(stat -L -c %i /run/netns/vflab-lab1)" ] &&
+	[ "$(stat -L -c %i /proc/$pid/ns/net)" = "$(stat -L -c %i /run/netns/$NS1)" ] &&
 	tr "\0" " " </proc/$pid/cmdline | grep -q -- "-accel kvm\|accel=kvm"'
 
 test_expect 'stop-host makes a host refuse connections; start-host brings it back' '
@@ -119,7 +123,7 @@ test_expect 'start-host keeps the guests the host was running' '
 
 test_expect 'stop-host and start-host leave sshd running and answering' '
 	lab_ssh 1 true && lab_ssh 2 true &&
-	[ "$(lab_ssh 1 virsh -q -c qemu:///system list --name)" = vftest-kvm ]'
+	lab_ssh 1 virsh -q -c qemu:///system list --name | grep -qx vftest-kvm'
 
 test_expect 'freeze makes a host hang; thaw makes it answer' '
 	"$LAB" freeze lab3 &&
@@ -156,7 +160,7 @@ running() { _s=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$_s" ] && [ "${_s#Z}"
 sleep 1
 lab_pids=$(awk 1 "$LAB_DIR"/lab*/libvirtd.pid "$LAB_DIR"/lab*/virtlogd.pid "$LAB_DIR"/lab*/run/qemu/*.pid \
 	"$LAB_DIR"/lab*/run/network/*.pid "$LAB_DIR"/lab*/sshd.pid 2>/dev/null | tr "\n" " ")
-session_pids=$(ip netns pids vflab-lab3 2>/dev/null | while read -r p; do
+session_pids=$(ip netns pids "$NS3" 2>/dev/null | while read -r p; do
 	case "$(cat /proc/$p/comm 2>/dev/null)" in sshd | sleep) echo "$p" ;; esac
 done | tr "\n" " ")
 
@@ -177,21 +181,38 @@ test_expect 'after down: no lab process, no sshd, no ssh session' '
 	! running $ssh_client'
 
 test_expect 'after down: no namespace, veth (uplinks too) or bridge' '
-	! ip netns list | grep -q "^vflab-" &&
-	! ip -o link show | grep -q "vflab" &&
+	! ip netns list | grep -q "^$LAB_PREFIX" &&
+	! ip -o link show | grep -q ": $LAB_PREFIX\|: $LAB_BRIDGE:" &&
 	! ip -o link show | grep -q "vfup\|uplink0" &&
-	! [ -e /run/netns/vflab-lab1 ]'
+	! [ -e "/run/netns/$NS1" ]'
 
 test_expect 'after down: no mount and no directory' '
-	! findmnt -rn -o TARGET,SOURCE | grep -q "virtform-lab\|vflab" &&
+	! findmnt -rn -o TARGET,SOURCE | grep -q "$LAB_DIR\|$LAB_PREFIX" &&
 	! [ -e "$LAB_DIR" ]'
 
-test_expect 'after down: no address in 169.254.77.0/24 on this machine' '
-	! ip -o addr show | grep -q "169\.254\.77\."'
+test_expect 'after down: no address in the lab range on this machine' '
+	! ip -o addr show | grep -q "$RE\."'
+
+# Lab addresses never leave this machine, lab up or down: the unreachable
+# route stays (only `lab clean` removes it), so a command aimed at the lab
+# fails at once.  The connect is made only while that route is there.
+test_expect 'after down: the unreachable route for the lab range stays' '
+	ip route show type unreachable "$LAB_SUBNET.0/24" | grep -q "metric 4242"'
+
+test_expect 'after down: virtform hosts fails at once with no route to host' '
+	ip route show type unreachable "$LAB_SUBNET.0/24" | grep -q . &&
+	lab_example "$TMP/example" &&
+	run_vf hosts "$TMP/example" --timeout 30 && expect_rc 1 &&
+	printf "%s\n" "$out" | grep -c "No route to host" | grep -qx 3 || { echo "$out"; exit 1; }'
 
 test_expect 'lab down again is fine' '"$LAB" down'
 
 test_expect 'status without a lab says so and fails' '
 	! "$LAB" status >"$TMP/st" && grep -q "no lab" "$TMP/st"'
+
+test_expect 'lab clean removes the unreachable route, and only it' '
+	"$LAB" clean >"$TMP/clean" &&
+	grep -q "no route for $RE\.0/24 is left" "$TMP/clean" &&
+	! ip route show | grep -q "$RE\."'
 
 test_done

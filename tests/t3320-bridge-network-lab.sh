@@ -21,10 +21,10 @@ vms:
 EOF
 
 at_exit '"$VIRTFORM" destroy "$CONF" --auto-approve --state-dir "$STATE" >/dev/null 2>&1;
-	for i in 1 2 3; do ip netns exec vflab-lab$i ip link del vfbr0 2>/dev/null; done'
+	for i in 1 2 3; do ip netns exec $(lab_ns $i) ip link del vfbr0 2>/dev/null; done'
 for i in 1 2 3; do
-	ip netns exec "vflab-lab$i" ip link add vfbr0 type bridge &&
-	ip netns exec "vflab-lab$i" ip link set vfbr0 up || lab_bail
+	ip netns exec "$(lab_ns $i)" ip link add vfbr0 type bridge &&
+	ip netns exec "$(lab_ns $i)" ip link set vfbr0 up || lab_bail
 done
 
 test_expect 'apply makes a bridge-mode network on every host and the VM on it' '
@@ -36,7 +36,7 @@ test_expect 'apply makes a bridge-mode network on every host and the VM on it' '
 	done'
 
 test_expect 'the VM NIC is a port of the host bridge' '
-	ip netns exec vflab-lab1 ip -o link show master vfbr0 >"$TMP/ports" &&
+	ip netns exec $(lab_ns 1) ip -o link show master vfbr0 >"$TMP/ports" &&
 	grep -q "link/ether fe:54:00:77:01:01" "$TMP/ports" || { cat "$TMP/ports"; exit 1; }'
 
 test_expect 'a second plan is a no-op' '
@@ -46,7 +46,7 @@ test_expect 'destroy removes the networks and leaves the host bridges alone' '
 	vf destroy "$CONF" --auto-approve && expect_rc 0 &&
 	for i in 1 2 3; do
 		! lab_virsh $i net-info vfb-br >/dev/null 2>&1 &&
-		ip netns exec vflab-lab$i ip link show vfbr0 >/dev/null || exit 1
+		ip netns exec $(lab_ns $i) ip link show vfbr0 >/dev/null || exit 1
 	done'
 
 test_done

@@ -174,7 +174,7 @@ NICS="[{network: vfl-net2}]"
 
 # The network's bridge, its ifindex in lab1's namespace.
 net_bridge() { lab_virsh 1 net-info vfl-net | sed -n "s/^Bridge: *//p"; }
-ifindex() { ip netns exec vflab-lab1 cat "/sys/class/net/$1/ifindex"; }
+ifindex() { ip netns exec $(lab_ns 1) cat "/sys/class/net/$1/ifindex"; }
 
 test_expect 'a new DHCP range is applied to the running network without restarting it' '
 	br=$(net_bridge) && [ -n "$br" ] && before=$(ifindex "$br") &&

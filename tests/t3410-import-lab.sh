@@ -65,7 +65,7 @@ version: 1
 project: vfi
 clusters: [{name: vfi}]
 hosts:
-  - {name: lab1, cluster: vfi, uri: "qemu+tcp://169.254.77.11/system", insecure_transport: true, address: 169.254.77.11}
+  - {name: lab1, cluster: vfi, uri: "@URI1@", insecure_transport: true, address: "@ADDR1@"}
 networks:
   - {name: vfi-net, mode: isolated, bridge: vfi-br0, ipv4: {address: 172.30.81.1/24}}
 storage_domains:
@@ -79,6 +79,7 @@ vms:
     disks: [{name: root, size: 64MiB, storage: vfi-pool}]
     nics: [{network: vfi-net, mac: "52:54:00:81:00:01"}]
 EOF
+sed -i "s|@URI1@|$(lab_uri 1)|; s|@ADDR1@|$(lab_addr 1)|" "$CONF/main.yaml"
 
 test_expect 'plan refuses the unmanaged objects and suggests import' '
 	vf plan "$CONF" && expect_rc 1 &&

@@ -31,9 +31,9 @@ hosts_yaml() {   # the lab hosts, each reached over the lab's ssh config ($VIRTF
 		cat <<EOF
   - name: lab$i
     cluster: lab
-    uri: qemu+tcp://169.254.77.1$i/system
+    uri: qemu+tcp://$(lab_addr $i)/system
     insecure_transport: true
-    address: 169.254.77.1$i
+    address: $(lab_addr $i)
     ssh: {host: lab$i, virtform: $VF_REMOTE}
 EOF
 	done
@@ -60,7 +60,7 @@ ${3:-}
 EOF
 }
 
-nsip() { _h=$1; shift; ip -n "vflab-lab$_h" "$@"; }
+nsip() { _h=$1; shift; ip -n "$(lab_ns $_h)" "$@"; }
 # link_field HOST LINK FIELD: mtu, master or ifindex of a link, via ip -j
 link_field() {
 	nsip "$1" -j link show "$2" 2>/dev/null |
@@ -69,11 +69,11 @@ link_field() {
 
 at_exit '"$VIRTFORM" destroy "$CONF" --auto-approve --state-dir "$STATE" --confirm-timeout 0 >/dev/null 2>&1;
 	for i in 1 2 3; do
-		ip -n vflab-lab$i link del vfh-up1 2>/dev/null
-		ip -n vflab-lab$i link del vfh-foreign 2>/dev/null
-		ip -n vflab-lab$i link set eth0 nomaster 2>/dev/null
-		ip -n vflab-lab$i link set uplink0 nomaster 2>/dev/null
-		for b in br-vfh-a br-vfh-b br-vfh-cut br-vfh-bad; do ip -n vflab-lab$i link del $b 2>/dev/null; done
+		ip -n $(lab_ns $i) link del vfh-up1 2>/dev/null
+		ip -n $(lab_ns $i) link del vfh-foreign 2>/dev/null
+		ip -n $(lab_ns $i) link set eth0 nomaster 2>/dev/null
+		ip -n $(lab_ns $i) link set uplink0 nomaster 2>/dev/null
+		for b in br-vfh-a br-vfh-b br-vfh-cut br-vfh-bad; do ip -n $(lab_ns $i) link del $b 2>/dev/null; done
 		rm -f '"$LAB_DIR"'/lab$i/virtform/hostnet*.json
 	done'
 # A second uplink in every host, and a bridge of the administrator's own

@@ -12,7 +12,7 @@ lab_up_for_test
 at_exit 'lab_undefine 1 vfg-web'
 
 git_fixture vfg lab
-cp "$TOP/examples/lab/hosts.yaml" "$W/lab/"
+lab_example_hosts "$W/lab"
 write_vms() {   # write_vms MEMORY
 	cat >"$W/lab/vms.yaml" <<EOF
 version: 1

@@ -6,8 +6,11 @@
 # by post-receive, and its VM appears on a lab host; with
 # --verify-signatures an unsigned commit is refused and a signed one
 # applied; a force push is refused; pre-commit refuses an invalid staged
-# config even when the work tree is fixed.  Every object is named vfh6-*
-# in project vfh6; the test removes what it made.
+# config even when the work tree is fixed; hooks installed with
+# --secret-key FILE apply a pushed configuration with a sealed cloud-init
+# password, and the clear password appears nowhere (the push's output, the
+# state, the log, the seed ISO).  Every object is named vfh6-* in projects
+# vfh6 and vfh6-sealed; the test removes what it made.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/git-lib.sh"
 . "$TOP/contrib/lab/testlib.sh"
@@ -16,7 +19,7 @@ lab_up_for_test
 at_exit 'lab_undefine 1 vfh6-web; lab_undefine 2 vfh6-db'
 
 git_fixture vfh6 lab
-cp "$TOP/examples/lab/hosts.yaml" "$W/lab/"
+lab_example_hosts "$W/lab"
 write_vms() {   # write_vms WEB_MEMORY [DB_LINE]
 	cat >"$W/lab/vms.yaml" <<EOF
 version: 1
@@ -112,5 +115,54 @@ test_expect 'destroy --git removes what the test made' '
 	expect_contains "$out" "2 destroyed" &&
 	! lab_virsh 1 dominfo vfh6-web >/dev/null 2>&1 &&
 	! lab_virsh 2 dominfo vfh6-db >/dev/null 2>&1'
+
+# ---- a sealed value applied by a push ---------------------------------------------
+"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
+PW='vfh6-S3cret-pw-7304'
+SEALED=$(printf '%s' "$PW" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw)
+RS="$TMP/vfh6-sealed.git" SS="$TMP/state-sealed"
+git init -q --bare "$RS"
+at_exit '"$VIRTFORM" destroy --git "$RS" --path lab --state-dir "$SS" --auto-approve >/dev/null 2>&1'
+git -C "$W" checkout -q --orphan sealed
+cat >"$W/lab/vms.yaml" <<EOF
+version: 1
+project: vfh6-sealed
+clusters: [{name: lab}]
+storage_domains:
+  - {name: vfh6-data, type: dir, path: /var/lib/libvirt/virtform/vfh6-data}
+vms:
+  - name: vfh6-ci
+    host: lab1
+    cpus: 1
+    memory: 128MiB
+    state: stopped
+    shutdown_timeout: 1
+    disks: [{name: root, size: 64MiB, storage: vfh6-data}]
+    cloud_init:
+      hostname: vfh6-ci
+      users: [{name: ops, password: {sealed: "$SEALED"}}]
+EOF
+git -C "$W" add -A lab && commit "vfh6-ci with a sealed password"
+CS=$(git -C "$W" rev-parse HEAD)
+
+test_expect 'hooks with --secret-key FILE: a push of a sealed password is applied by post-receive' '
+	run_vf hooks install --server "$RS" --state-dir "$SS" --path lab --auto-approve \
+		--secret-key "$TMP/keys/virtform.key" && expect_rc 0 &&
+	push "$RS" sealed:main && expect_rc 0 &&
+	expect_contains "$err" "remote: commit $CS vfh6-ci with a sealed password" &&
+	expect_contains "$err" "cloud_init: (a seed for the first boot, with sealed values)" &&
+	expect_contains "$err" "remote: Apply complete: 6 created" &&
+	expect_not_contains "$err" "FAILED" &&
+	lab_virsh 1 dominfo vfh6-ci >/dev/null &&
+	lab_virsh 1 vol-info --pool vfh6-data vfh6-ci-cidata.iso >/dev/null &&
+	printf "%s\n%s\n" "$out" "$err" >"$TMP/push-output.txt"'
+
+test_expect 'the clear password is nowhere: output, state, log, hooks; the seed holds its hash' '
+	lab_virsh 1 vol-download --pool vfh6-data vfh6-ci-cidata.iso "$TMP/seed.iso" &&
+	{ grep -a -q -F "\$6\$" "$TMP/seed.iso" || { echo "no password hash in the seed"; false; }; } &&
+	run_vf log --state-dir "$SS" && expect_rc 0 &&
+	expect_contains "$out" "applied    vfh6-ci with a sealed password" &&
+	printf "%s\n%s\n" "$out" "$err" >"$TMP/log-output.txt" &&
+	! grep -r -a -l "$PW" "$TMP/push-output.txt" "$TMP/log-output.txt" "$SS" "$RS" "$TMP/seed.iso"'
 
 test_done

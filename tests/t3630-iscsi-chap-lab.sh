@@ -1,6 +1,6 @@
 #!/bin/sh
 # iSCSI CHAP on the lab, end to end: a real target (Debian's tgtd, in lab1's
-# network namespace, on 169.254.77.11:3260) that admits only the CHAP user
+# network namespace, on lab1's address, port 3260) that admits only the CHAP user
 # vfi-user, and a storage domain of type iscsi-direct whose chap secret is
 # sealed in the configuration.  A wrongly sealed secret cannot log in: apply
 # fails on each host and says so; the right one, sealed, is planned as
@@ -25,9 +25,9 @@ BAD='vfi-Chap-Wrong-1234'
 # the target: tgtd in lab1's network namespace and a private mount namespace
 # (its control socket in a tmpfs /run of its own); one 32 MiB LUN; CHAP only
 truncate -s 32M "$TMP/lun1.img"
-ip netns exec vflab-lab1 unshare --mount --propagation private sh -c '
+ip netns exec "$(lab_ns 1)" unshare --mount --propagation private sh -c '
 	mount -t tmpfs -o mode=0755 vfi-tgt /run && mkdir /run/tgtd || exit 1
-	tgtd -f --iscsi portal=169.254.77.11:3260 >"$1/tgtd.log" 2>&1 </dev/null &
+	tgtd -f --iscsi portal="$4":3260 >"$1/tgtd.log" 2>&1 </dev/null &
 	echo $! >"$1/tgtd.pid"
 	i=0
 	while [ ! -S /run/tgtd/socket.0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -35,7 +35,7 @@ ip netns exec vflab-lab1 unshare --mount --propagation private sh -c '
 	tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$1/lun1.img" &&
 	tgtadm --lld iscsi --op new --mode account --user vfi-user --password "$3" &&
 	tgtadm --lld iscsi --op bind --mode account --tid 1 --user vfi-user &&
-	tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL' sh "$TMP" "$T_IQN" "$GOOD" \
+	tgtadm --lld iscsi --op bind --mode target --tid 1 -I ALL' sh "$TMP" "$T_IQN" "$GOOD" "$(lab_addr 1)" \
 	>"$TMP/tgt-setup.log" 2>&1 ||
 	{ cat "$TMP/tgt-setup.log" "$TMP/tgtd.log"; echo "Bail out! the iSCSI target did not start"; exit 1; }
 # tgtd ignores SIGTERM while it serves a target: the test ends it for good
@@ -54,7 +54,7 @@ clusters: [{name: lab}]
 storage_domains:
   - name: vfi-san
     type: iscsi-direct
-    portal: "169.254.77.11:3260"
+    portal: "$(lab_addr 1):3260"
     target: "$T_IQN"
     initiator: "$I_IQN"
     chap:

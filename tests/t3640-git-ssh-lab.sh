@@ -1,6 +1,6 @@
 #!/bin/sh
 # Fetching a configuration over SSH (libgit2 with libssh2) from a lab
-# host's sshd (root@169.254.77.11, the lab's key; git-upload-pack runs in
+# host's sshd (root at lab1's address, the lab's key; git-upload-pack runs in
 # the lab host): ssh:// and user@host:path URLs; the key from --git-ssh-key,
 # VIRTFORM_GIT_SSH_KEY or an ssh-agent; the server's host key checked
 # against the known hosts (plain and hashed): an unknown host and a
@@ -26,10 +26,11 @@ vm_yaml 64MiB >"$W/infra/vms.yaml"
 git -C "$W" add -A && git -C "$W" commit -q -m "over ssh" && git -C "$W" push -q "$R" main
 C=$(git -C "$W" rev-parse HEAD)
 
+A1=$(lab_addr 1)
 KEY="$LAB_DIR/ssh/id_ed25519"
 KH="$LAB_DIR/ssh/known_hosts"
-URL="ssh://root@169.254.77.11$R"
-SCP="root@169.254.77.11:$R"
+URL="ssh://root@$A1$R"
+SCP="root@$A1:$R"
 
 test_expect 'ssh:// with --git-ssh-key and --git-known-hosts: sync applies the commit' '
 	run_vf sync "$URL" --path infra --state-dir "$S" --auto-approve \
@@ -38,7 +39,7 @@ test_expect 'ssh:// with --git-ssh-key and --git-known-hosts: sync applies the c
 
 test_expect 'user@host:path with the environment, and a hashed known hosts file' '
 	cp "$KH" "$TMP/hashed" && ssh-keygen -q -H -f "$TMP/hashed" >/dev/null 2>&1 &&
-	! grep -q "169.254.77.11" "$TMP/hashed" &&
+	! grep -q "$A1" "$TMP/hashed" &&
 	VIRTFORM_GIT_SSH_KEY="$KEY" VIRTFORM_GIT_KNOWN_HOSTS="$TMP/hashed" \
 		run_vf validate --git "$SCP" --path infra && expect_rc 0 &&
 	expect_contains "$out" "ok: 1 hosts"'
@@ -58,19 +59,19 @@ test_expect 'an unknown host is refused' '
 	: >"$TMP/empty" &&
 	run_vf validate --git "$URL" --path infra --git-ssh-key "$KEY" --git-known-hosts "$TMP/empty" &&
 	expect_rc 1 &&
-	expect_contains "$err" "the host '\''169.254.77.11'\'' is not in the known hosts ($TMP/empty): add its key after checking its fingerprint (ssh-keyscan -t ssh-ed25519 169.254.77.11 >> FILE)" &&
+	expect_contains "$err" "the host '\''$A1'\'' is not in the known hosts ($TMP/empty): add its key after checking its fingerprint (ssh-keyscan -t ssh-ed25519 $A1 >> FILE)" &&
 	expect_contains "$err" "refusing to fetch"'
 
 test_expect 'a changed host key (another host'"'"'s key under this address) is refused' '
 	k2=$(awk "\$1 ~ /^lab2,/ { print \$2, \$3 }" "$KH") && [ -n "$k2" ] &&
-	echo "169.254.77.11 $k2" >"$TMP/changed" &&
+	echo "$A1 $k2" >"$TMP/changed" &&
 	run_vf validate --git "$URL" --path infra --git-ssh-key "$KEY" --git-known-hosts "$TMP/changed" &&
 	expect_rc 1 &&
-	expect_contains "$err" "the host key of '\''169.254.77.11'\'' does not match the known hosts ($TMP/changed): someone may be in the middle"'
+	expect_contains "$err" "the host key of '\''$A1'\'' does not match the known hosts ($TMP/changed): someone may be in the middle"'
 
 test_expect 'a host key listed @revoked is refused' '
 	k1=$(awk "\$1 ~ /^lab1,/ { print \$2, \$3 }" "$KH") &&
-	{ cat "$KH"; echo "@revoked 169.254.77.11 $k1"; } >"$TMP/revoked" &&
+	{ cat "$KH"; echo "@revoked $A1 $k1"; } >"$TMP/revoked" &&
 	run_vf validate --git "$URL" --path infra --git-ssh-key "$KEY" --git-known-hosts "$TMP/revoked" &&
 	expect_rc 1 && expect_contains "$err" "is marked @revoked in the known hosts"'
 

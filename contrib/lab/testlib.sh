@@ -11,9 +11,32 @@
 #   now / elapsed T0    wall-clock seconds, for the timeout bounds only
 
 LAB="$TOP/contrib/lab/lab"
-LAB_DIR=${VIRTFORM_LAB_DIR:-/run/virtform-lab}
+# The tests run on lab 1 (VIRTFORM_LAB_INSTANCE; tests/with-lab brings it up
+# once for `make check`), never on the lab of `make demo` (lab 0): that lab
+# and the guests an operator runs there are not the tests' to touch.
+VIRTFORM_LAB_INSTANCE=${VIRTFORM_LAB_INSTANCE:-1}
+export VIRTFORM_LAB_INSTANCE
+# LAB_DIR, LAB_SUBNET (169.254.78), LAB_PREFIX (vflab1-), LAB_BRIDGE: the
+# lab script is the one place that maps an instance to its names.
+eval "$("$LAB" env)"
 
-lab_uri() { printf 'qemu+tcp://169.254.77.%d/system\n' $((10 + $1)); }
+lab_addr() { printf '%s.%d\n' "$LAB_SUBNET" $((10 + $1)); }
+lab_uri() { printf 'qemu+tcp://%s/system\n' "$(lab_addr "$1")"; }
+lab_ns() { printf '%slab%d\n' "$LAB_PREFIX" "$1"; }
+
+# lab_example DIR: examples/lab's files in DIR, aimed at this lab's
+# addresses (the example names lab 0's).
+lab_example() {
+	mkdir -p "$1" &&
+	for _f in "$TOP"/examples/lab/*.yaml; do
+		sed "s/169\.254\.77\./$LAB_SUBNET./g" "$_f" >"$1/${_f##*/}" || return 1
+	done
+}
+
+# lab_example_hosts DIR: only its hosts.yaml.
+lab_example_hosts() {
+	mkdir -p "$1" && sed "s/169\.254\.77\./$LAB_SUBNET./g" "$TOP/examples/lab/hosts.yaml" >"$1/hosts.yaml"
+}
 
 lab_virsh() {
 	_i=$1
@@ -38,7 +61,8 @@ lab_up_for_test() {
 	[ "$lab_was_size" -gt 3 ] && _lab_n=$lab_was_size
 	"$LAB" up "$_lab_n" >"$TMP/.lab-up.log" 2>&1 || { cat "$TMP/.lab-up.log" >&2; lab_bail; }
 	# Only ever talk to lab addresses while the lab owns them: without the
-	# lab's bridge, 169.254.77.x would leave through the default route.
+	# lab's bridge, its addresses meet only the unreachable route that
+	# `lab up` installs (or, without it, the default route).
 	"$LAB" status >"$TMP/.lab-status.log" 2>&1 || { cat "$TMP/.lab-status.log" >&2; lab_bail; }
 }
 
@@ -80,7 +104,7 @@ lab_undefine() {
 lab_config() {
 	CONF="$TMP/conf"
 	STATE="$TMP/state"
-	mkdir -p "$CONF" && cp "$TOP/examples/lab/hosts.yaml" "$CONF/"
+	lab_example_hosts "$CONF"
 }
 vf() { run_vf "$@" --state-dir "$STATE"; }
 

@@ -196,12 +196,8 @@ out:
 
 /* ---- the staged configuration ---------------------------------------------- */
 
-static int add_entry(git_repository *repo, const git_index_entry *e, struct vf_git_files *out,
-		     size_t *alloc, char **error)
+static int check_entry(const git_index_entry *e, char **error)
 {
-	char *label, *what;
-	int rc;
-
 	if (git_index_entry_stage(e) != 0) {
 		*error = xasprintf(":%s has a merge conflict; resolve it and stage the result "
 				   "(git add %s)", e->path, e->path);
@@ -212,20 +208,16 @@ static int add_entry(git_repository *repo, const git_index_entry *e, struct vf_g
 				   "regular files", e->path);
 		return -1;
 	}
-	label = xasprintf(":0:%s", e->path);
-	what = xasprintf("the staged %s", e->path);
-	rc = vf_git_add_blob(repo, &e->id, label, what, out, alloc, error);
-	free(label);
-	free(what);
-	return rc;
+	return 0;
 }
 
 int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_files *out,
 		      char **error)
 {
 	git_index *index = NULL;
+	struct vf_git_batch batch = { 0 };
 	char *clean;
-	size_t alloc = 0, i, n, len;
+	size_t i, n, len;
 	bool is_file = false;
 	int rc = -1;
 
@@ -261,9 +253,13 @@ int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_fil
 				continue;
 		}
 		/* the stages of a conflicted file follow one another: one error */
-		if (add_entry(r->repo, e, out, &alloc, error) < 0)
+		if (check_entry(e, error) < 0)
 			goto out;
+		vf_git_batch_add(&batch, &e->id, xasprintf(":0:%s", e->path),
+				 xasprintf("the staged %s", e->path));
 	}
+	if (vf_git_batch_read(r->repo, &batch, "the index", out, error) < 0)
+		goto out;
 	if (!out->n) {
 		*error = xasprintf("no staged *.yaml or *.yml files in %s of '%s'; stage the "
 				   "configuration (git add), or give --path the directory or file "
@@ -273,6 +269,7 @@ int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_fil
 	rc = 0;
 out:
 	vf_git_files_finish(out, rc);
+	vf_git_batch_release(&batch);
 	git_index_free(index);
 	free(clean);
 	return rc;

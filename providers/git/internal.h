@@ -23,13 +23,33 @@ char *vf_git_clean_path(const char *path);
 bool vf_git_yaml_name(const char *name);
 
 /*
- * Append blob id to out->files, named label ("SHORT:PATH", ":0:PATH"),
- * its bytes NUL-terminated.  what names it in the error when the blob
- * cannot be read ("cannot read WHAT"); a blob over VF_CONFIG_FILE_MAX is
- * an error naming label.  -1 with *error.
+ * The configuration files a read collects (a tree's or the index's
+ * entries) before any is read: vf_git_batch_add each entry (its blob id,
+ * label "SHORT:PATH" or ":0:PATH", and what names it in "cannot read
+ * WHAT"; both strings malloc'd, taken over), then vf_git_batch_read.
  */
-int vf_git_add_blob(git_repository *repo, const git_oid *id, const char *label,
-		    const char *what, struct vf_git_files *out, size_t *alloc, char **error);
+struct vf_git_batch_entry {
+	git_oid id;
+	char *label, *what;
+};
+struct vf_git_batch {
+	struct vf_git_batch_entry *v;
+	size_t n, alloc;
+};
+void vf_git_batch_add(struct vf_git_batch *b, const git_oid *id, char *label, char *what);
+
+/*
+ * Read a batch into out->files (bytes NUL-terminated); the labels move
+ * there, vf_git_batch_release frees the rest.
+ * Before reading anything, the limits (repo.h): more than VF_GIT_FILES_MAX
+ * entries, a blob over VF_CONFIG_FILE_MAX or more than VF_GIT_BYTES_MAX
+ * bytes in all (every entry counted: each is parsed) is an error naming
+ * where ("1a2b3c4:infra", "the index"), the limit and what was found.  A
+ * blob named by several entries is read once.  -1 with *error.
+ */
+int vf_git_batch_read(git_repository *repo, struct vf_git_batch *b, const char *where,
+		      struct vf_git_files *out, char **error);
+void vf_git_batch_release(struct vf_git_batch *b);
 
 /*
  * The end of a read into out: rc 0, out->files sorted by name (strcmp,

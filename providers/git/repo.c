@@ -312,47 +312,145 @@ bool vf_git_yaml_name(const char *n)
 	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
 }
 
-int vf_git_add_blob(git_repository *repo, const git_oid *id, const char *label,
-		    const char *what, struct vf_git_files *out, size_t *alloc, char **error)
+void vf_git_batch_add(struct vf_git_batch *b, const git_oid *id, char *label, char *what)
 {
-	git_blob *blob;
-	git_object_size_t size;
-	char *data;
-	struct vf_config_file *f;
+	struct vf_git_batch_entry *e;
 
-	if (git_blob_lookup(&blob, repo, id) < 0) {
-		*error = vf_git_fail("cannot read %s", what);
-		return -1;
-	}
-	size = git_blob_rawsize(blob);
-	if (size > VF_CONFIG_FILE_MAX) {
-		git_blob_free(blob);
-		*error = xasprintf("%s: file is larger than %u MiB; split the configuration "
-				   "into several files in one directory", label,
-				   VF_CONFIG_FILE_MAX >> 20);
-		return -1;
-	}
-	data = xmalloc((size_t)size + 1);
-	memcpy(data, git_blob_rawcontent(blob), (size_t)size);
-	data[size] = '\0';
-	git_blob_free(blob);
-	VF_GROW(out->files, out->n + 1, *alloc);
-	f = &out->files[out->n++];
-	f->name = xstrdup(label);
-	f->data = data;
-	f->len = (size_t)size;
-	return 0;
+	VF_GROW(b->v, b->n + 1, b->alloc);
+	e = &b->v[b->n++];
+	git_oid_cpy(&e->id, id);
+	e->label = label;
+	e->what = what;
 }
 
-/* One blob of commit c into out->files, labelled SHORT:PATH. */
-static int add_blob(git_repository *repo, const struct vf_git_commit *c, const git_oid *id,
-		    const char *path, struct vf_git_files *out, size_t *alloc, char **error)
+/* The first entry before i that names the same blob, or i. */
+static size_t batch_first(const struct vf_git_batch *b, size_t i)
 {
-	char *label = xasprintf("%s:%s", c->short_sha, path);
-	int rc = vf_git_add_blob(repo, id, label, label, out, alloc, error);
+	size_t j;
 
-	free(label);
+	for (j = 0; j < i; j++)
+		if (git_oid_equal(&b->v[j].id, &b->v[i].id))
+			return j;
+	return i;
+}
+
+static double mib(unsigned long long bytes)
+{
+	return (double)bytes / (1u << 20);
+}
+
+/* The limits, from the blobs' headers: nothing is inflated yet. */
+static int batch_check(git_repository *repo, const struct vf_git_batch *b, const char *where,
+		       size_t *sizes, char **error)
+{
+	git_odb *odb = NULL;
+	unsigned long long total = 0;
+	size_t i;
+	int rc = -1;
+
+	if (b->n > VF_GIT_FILES_MAX) {
+		*error = xasprintf("%s holds %zu configuration files; at most %d files (and %u MiB "
+				   "in all) are read from one commit: put the configuration in fewer "
+				   "files, or give --path the directory that holds it", where, b->n,
+				   VF_GIT_FILES_MAX, VF_GIT_BYTES_MAX >> 20);
+		return -1;
+	}
+	if (git_repository_odb(&odb, repo) < 0) {
+		*error = vf_git_fail("cannot read the objects of %s", where);
+		return -1;
+	}
+	for (i = 0; i < b->n; i++) {
+		size_t first = batch_first(b, i), len;
+		git_object_t type;
+
+		if (first < i) {
+			sizes[i] = sizes[first];
+		} else if (git_odb_read_header(&len, &type, odb, &b->v[i].id) < 0 ||
+			   type != GIT_OBJECT_BLOB) {
+			*error = vf_git_fail("cannot read %s", b->v[i].what);
+			goto out;
+		} else {
+			sizes[i] = len;
+		}
+		if (sizes[i] > VF_CONFIG_FILE_MAX) {
+			*error = xasprintf("%s: file is larger than %u MiB (%.1f MiB); split the "
+					   "configuration into several files in one directory",
+					   b->v[i].label, VF_CONFIG_FILE_MAX >> 20, mib(sizes[i]));
+			goto out;
+		}
+		total += sizes[i];
+	}
+	if (total > VF_GIT_BYTES_MAX) {
+		*error = xasprintf("%s: its %zu configuration files add up to %.1f MiB; at most "
+				   "%u MiB (and %d files) are read from one commit, a file named "
+				   "twice counted twice: put less configuration there, or give --path "
+				   "the directory that holds it", where, b->n, mib(total),
+				   VF_GIT_BYTES_MAX >> 20, VF_GIT_FILES_MAX);
+		goto out;
+	}
+	rc = 0;
+out:
+	git_odb_free(odb);
 	return rc;
+}
+
+int vf_git_batch_read(git_repository *repo, struct vf_git_batch *b, const char *where,
+		      struct vf_git_files *out, char **error)
+{
+	size_t *sizes = xcalloc(b->n + 1, sizeof(*sizes)), i;
+	int rc = -1;
+
+	if (batch_check(repo, b, where, sizes, error) < 0)
+		goto out;
+	out->files = xcalloc(b->n + 1, sizeof(*out->files));
+	for (i = 0; i < b->n; i++) {
+		struct vf_config_file *f = &out->files[out->n];
+		size_t first = batch_first(b, i);
+		char *data = NULL;
+
+		if (first < i) {
+			/* read once: the same blob's bytes, already in out->files[first] */
+			data = xmalloc(sizes[i] + 1);
+			memcpy(data, out->files[first].data, sizes[i] + 1);
+		} else {
+			git_blob *blob;
+			if (git_blob_lookup(&blob, repo, &b->v[i].id) < 0) {
+				*error = vf_git_fail("cannot read %s", b->v[i].what);
+				goto out;
+			}
+			if ((size_t)git_blob_rawsize(blob) != sizes[i]) {
+				git_blob_free(blob);
+				*error = xasprintf("cannot read %s: its size changed while reading",
+						   b->v[i].what);
+				goto out;
+			}
+			data = xmalloc(sizes[i] + 1);
+			memcpy(data, git_blob_rawcontent(blob), sizes[i]);
+			data[sizes[i]] = '\0';
+			git_blob_free(blob);
+		}
+		f->name = b->v[i].label;
+		b->v[i].label = NULL;
+		f->data = data;
+		f->len = sizes[i];
+		out->n++;
+	}
+	rc = 0;
+out:
+	free(sizes);
+	return rc;
+}
+
+void vf_git_batch_release(struct vf_git_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		free(b->v[i].label);
+		free(b->v[i].what);
+	}
+	free(b->v);
+	memset(b, 0, sizeof(*b));
 }
 
 static int file_cmp(const void *a, const void *b)
@@ -377,8 +475,9 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 	git_commit *commit = NULL;
 	git_tree *root = NULL, *tree = NULL;
 	git_tree_entry *entry = NULL;
-	char *clean;
-	size_t alloc = 0, i, n;
+	struct vf_git_batch batch = { 0 };
+	char *clean, *where = NULL;
+	size_t i, n;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -403,7 +502,9 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 		}
 	} else if (git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB ||
 		   git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB_EXECUTABLE) {
-		rc = add_blob(r->repo, c, git_tree_entry_id(entry), clean, out, &alloc, error);
+		char *label = xasprintf("%s:%s", c->short_sha, clean);
+		vf_git_batch_add(&batch, git_tree_entry_id(entry), label, xstrdup(label));
+		rc = vf_git_batch_read(r->repo, &batch, label, out, error);
 		goto out;
 	} else {
 		*error = xasprintf("%s:%s is not a file nor a directory (a symbolic link or a "
@@ -426,12 +527,13 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 			free(full);
 			goto out;
 		}
-		if (add_blob(r->repo, c, git_tree_entry_id(e), full, out, &alloc, error) < 0) {
-			free(full);
-			goto out;
-		}
+		vf_git_batch_add(&batch, git_tree_entry_id(e), xasprintf("%s:%s", c->short_sha, full),
+				 xasprintf("%s:%s", c->short_sha, full));
 		free(full);
 	}
+	where = xasprintf("%s:%s", c->short_sha, *clean ? clean : "(the root)");
+	if (vf_git_batch_read(r->repo, &batch, where, out, error) < 0)
+		goto out;
 	if (!out->n) {
 		*error = xasprintf("no *.yaml or *.yml files in %s:%s of '%s'; put the "
 				   "configuration there, or give --path the directory or file "
@@ -442,6 +544,8 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 	rc = 0;
 out:
 	vf_git_files_finish(out, rc);
+	vf_git_batch_release(&batch);
+	free(where);
 	git_tree_entry_free(entry);
 	git_tree_free(tree);
 	git_tree_free(root);

@@ -48,6 +48,14 @@ struct vf_git_commit {
 	int64_t time;                    /* commit time, seconds since the epoch */
 };
 
+/*
+ * What one read of a configuration from git (a commit's, or the index's)
+ * may hold: a push must not make the server parse a blob a thousand times.
+ * Each file is at most VF_CONFIG_FILE_MAX (the loader's own limit).
+ */
+#define VF_GIT_FILES_MAX 1000            /* configuration files */
+#define VF_GIT_BYTES_MAX (64u << 20)     /* their sizes added up, 64 MiB */
+
 /* Files read from a commit, sorted by name; bytes NUL-terminated. */
 struct vf_git_files {
 	struct vf_config_file *files;    /* name: "<short-sha>:<path>" */

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "providers/git/internal.h"
+#include "reconcile/secret.h"
 
 static void set_error(struct vf_git_fetch_ctx *ctx, char *msg)
 {
@@ -107,7 +108,7 @@ static int credentials(git_credential **out, const char *url, const char *user_f
 		return git_credential_username_new(out, user);
 	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
 		const char *name = getenv("VIRTFORM_GIT_USERNAME");
-		const char *password = getenv("VIRTFORM_GIT_PASSWORD");
+		const char *password = vf_secret_env(VF_GIT_PASSWORD_ENV);
 		if (ctx->userpass_offered || !password || !*password) {
 			set_error(ctx, xasprintf("the server %s: set VIRTFORM_GIT_USERNAME and "
 						 "VIRTFORM_GIT_PASSWORD (a token) in the environment",

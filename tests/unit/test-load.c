@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "reconcile/model.h"
@@ -148,6 +149,108 @@ static void test_anchors_and_merge_keys(void)
 		ok(cc && cc->n_nics == 1 && cc->cpus == 1, "merge from a list of mappings");
 		vf_config_free(c);
 	}
+	vf_diags_release(&d);
+	free(text);
+}
+
+/*
+ * Merge keys are linear: a host's labels merge two anchored mappings of
+ * N_MERGE keys each and add N_MERGE of their own.  Merging once scanned the
+ * pairs placed so far for every merged key (O(n^2): about 13 s here); the
+ * bound below is generous and only catches that blow-up.
+ */
+#define N_MERGE 40000
+static void test_merge_keys_linear(void)
+{
+	struct vf_diags d;
+	struct timespec t0, t1;
+	struct vf_config *c;
+	struct vf_host *h2;
+	size_t len = 0, alloc = 0, i;
+	char *text = NULL, *line;
+	double secs;
+
+#define ADD(...) do { line = xasprintf(__VA_ARGS__); \
+		VF_GROW(text, len + strlen(line) + 1, alloc); \
+		memcpy(text + len, line, strlen(line) + 1); len += strlen(line); free(line); } while (0)
+	/* base, with three more hosts at the end of its hosts: list */
+	ADD("%.*s", (int)(strstr(base, "networks:") - base), base);
+	ADD("  - {name: h2, uri: 'qemu:///system', labels: &a {");
+	for (i = 0; i < N_MERGE; i++)
+		ADD("%sa%zu: x", i ? ", " : "", i);
+	ADD("}}\n  - {name: h3, uri: 'qemu:///system', labels: &b {");
+	for (i = 0; i < N_MERGE; i++)
+		ADD("b%zu: x, ", i);
+	ADD("a7: from-b}}\n  - name: h4\n    uri: 'qemu:///system'\n    labels:\n      <<: [*a, *b]\n");
+	for (i = 0; i < N_MERGE; i++)
+		ADD("      c%zu: x\n", i);
+	ADD("      a5: own\n%s", strstr(base, "networks:"));
+#undef ADD
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c = load_text(text, &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ok(c != NULL, "%d keys merged from two anchors load", 2 * N_MERGE);
+	h2 = c ? vf_config_find_host(c, "h4") : NULL;
+	is_int(h2 ? h2->n_labels : 0, 3 * N_MERGE, "every key once (a5 and a7 are written twice)");
+	if (h2) {
+		const char *a5 = NULL, *a7 = NULL;
+		for (i = 0; i < h2->n_labels; i++) {
+			if (!strcmp(h2->labels[i].key, "a5"))
+				a5 = h2->labels[i].value;
+			if (!strcmp(h2->labels[i].key, "a7"))
+				a7 = h2->labels[i].value;
+		}
+		ok(a5 && !strcmp(a5, "own"), "an own key overrides a merged one");
+		ok(a7 && !strcmp(a7, "x"), "the first merged mapping wins over a later one");
+	}
+	ok(secs < 5.0, "loading takes %.2f s (bound 5 s: linear, not quadratic)", secs);
+	vf_config_free(c);
+	vf_diags_release(&d);
+	free(text);
+}
+
+/*
+ * Anchors are found by a hash, not a scan: N_ANCHORS anchors, each aliased
+ * once (a scan per alias was O(n^2): about 13 s for 50,000).  A redefined
+ * anchor shadows the old one from there on.
+ */
+#define N_ANCHORS 80000
+static void test_anchors_linear(void)
+{
+	struct vf_diags d;
+	struct timespec t0, t1;
+	struct vf_config *c;
+	struct vf_host *h;
+	size_t len = 0, alloc = 0, i;
+	char *text = NULL, *line;
+	double secs;
+
+#define ADD(...) do { line = xasprintf(__VA_ARGS__); \
+		VF_GROW(text, len + strlen(line) + 1, alloc); \
+		memcpy(text + len, line, strlen(line) + 1); len += strlen(line); free(line); } while (0)
+	ADD("%.*s", (int)(strstr(base, "networks:") - base), base);
+	ADD("  - name: h2\n    uri: 'qemu:///system'\n    labels:\n");
+	for (i = 0; i < N_ANCHORS; i++)
+		ADD("      k%zu: &a%zu v%zu\n", i, i, i);
+	ADD("      again: &a7 redefined\n");
+	ADD("  - name: h3\n    uri: 'qemu:///system'\n    labels:\n");
+	for (i = 0; i < N_ANCHORS; i++)
+		ADD("      j%zu: *a%zu\n", i, i);
+	ADD("%s", strstr(base, "networks:"));
+#undef ADD
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c = load_text(text, &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ok(c != NULL, "%d anchors, each aliased once, load", N_ANCHORS);
+	h = c ? vf_config_find_host(c, "h3") : NULL;
+	is_int(h ? h->n_labels : 0, N_ANCHORS, "every alias resolved");
+	ok(h && h->n_labels > 9 && !strcmp(h->labels[9].value, "v9") &&
+	   !strcmp(h->labels[7].value, "redefined"),
+	   "an alias is its anchor's value; a redefined anchor shadows the first");
+	ok(secs < 5.0, "loading takes %.2f s (bound 5 s: linear, not quadratic)", secs);
+	vf_config_free(c);
 	vf_diags_release(&d);
 	free(text);
 }
@@ -338,6 +441,8 @@ int main(void)
 	test_defaults();
 	test_errors_have_positions();
 	test_anchors_and_merge_keys();
+	test_merge_keys_linear();
+	test_anchors_linear();
 	test_directory_merge();
 	test_cross_checks();
 	test_project();

@@ -13,6 +13,8 @@
 #include "tests/tap.h"
 
 static bool allow_replace;   /* --allow-replace for fixture_plan */
+static bool allow_mass;      /* --allow-mass-destroy for fixture_plan */
+static int max_destroy = -1; /* --max-destroy N for fixture_plan; -1: not given */
 static char tmpdir[] = "/tmp/vf-test-plan.XXXXXX";
 
 static const char config_text[] =
@@ -124,7 +126,9 @@ static int fixture_plan(struct fixture *f, const char *const *targets, size_t n_
 			bool destroy)
 {
 	struct vf_plan_opts o = { .targets = targets, .n_targets = n_targets, .destroy = destroy,
-				  .allow_replace = allow_replace };
+				  .allow_replace = allow_replace, .allow_mass_destroy = allow_mass,
+				  .max_destroy_given = max_destroy >= 0,
+				  .max_destroy = max_destroy >= 0 ? (unsigned)max_destroy : 0 };
 	struct vf_desired d = { 0 };
 
 	vf_plan_free(&f->plan);
@@ -514,6 +518,12 @@ static void test_interrupted_upload(void)
 		if (strstr(f.plan.warnings[i], "volume.img@h1"))
 			noted = true;
 	ok(noted, "the plan notes the interrupted apply");
+	ok(f.plan.guard.volumes == 1 && f.plan.guard.vms == 0 && !f.plan.guard.refused,
+	   "the guard counts a replaced volume as destroyed (one: within the limit)");
+	max_destroy = 0;
+	fixture_plan(&f, NULL, 0, false);
+	ok(f.plan.guard.refused, "--max-destroy 0 refuses a volume replace");
+	max_destroy = -1;
 
 	/* an interrupted create of a clone: libvirt made it whole; nothing to redo
 	 * (e's strings went with the put: read the entry again) */
@@ -865,6 +875,149 @@ static void test_memory_sum_saturates(void)
 	fixture_release(&f);
 }
 
+/* A configuration of n VMs (g0, g1, ...) without disks, but for g0, which
+ * has one, on one host. */
+static char *fleet_text(unsigned n)
+{
+	char *text = xstrdup("version: 1\nproject: guard\nclusters: [{name: c}]\n"
+			     "hosts: [{name: h1, uri: 'test:///default'}]\n"
+			     "storage_domains: [{name: s, type: dir, path: /srv/s}]\n"
+			     "vms:\n"), *next;
+	unsigned i;
+
+	if (!n) {
+		next = xasprintf("%s  []\n", text);
+		free(text);
+		return next;
+	}
+	for (i = 0; i < n; i++) {
+		next = xasprintf("%s  - {name: g%u, cpus: 1, memory: 64MiB%s}\n", text, i,
+				 i ? "" : ", disks: [{name: root, size: 1GiB, storage: s}]");
+		free(text);
+		text = next;
+	}
+	return text;
+}
+
+/* The fixture's configuration replaced by text (the old one kept: the
+ * observations point into what it made). */
+static struct vf_config *fixture_reload(struct fixture *f, const char *text)
+{
+	struct vf_config *old = f->c;
+
+	f->c = load(text);
+	f->views.hosts[0].host = &f->c->hosts[0];
+	return old;
+}
+
+static void test_mass_destroy(void)
+{
+	struct fixture f;
+	struct vf_config *olds[6];
+	size_t n_olds = 0, i;
+	char *text = fleet_text(12);
+	const struct vf_guard *g = &f.plan.guard;
+
+	fixture_init(&f, text);
+	free(text);
+	fixture_plan(&f, NULL, 0, false);
+	converge(&f);
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "a fleet of 12 VMs, converged, plans");
+	ok(g->checked && !g->refused && g->managed_vms == 12 && g->managed_volumes == 1,
+	   "the guard counts 12 VMs and 1 volume managed, nothing destroyed");
+
+	/* the configuration emptied: every VM and the volume would go */
+	text = fleet_text(0);
+	olds[n_olds++] = fixture_reload(&f, text);
+	free(text);
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "an empty configuration still plans");
+	ok(find_action(&f.plan, "vm.g5", VF_ACTION_DELETE) != NULL, "the plan shows what would go");
+	ok(g->refused, "but the guard refuses it");
+	ok(g->vms == 12 && g->volumes == 1 && g->limit == 3 && !g->limit_given,
+	   "12 VMs and 1 volume against the default limit of 3 (10%% of 13 is less)");
+	ok(g->message && strstr(g->message, "the plan destroys 12 VMs and 1 volume (13 objects "
+				"that hold data), more than the limit of 3"),
+	   "the refusal names the count and the limit");
+	ok(g->message && strstr(g->message, "the configuration defines 0 VMs and 0 volumes, "
+				"virtform manages 12 VMs and 1 volume") &&
+	   strstr(g->message, "an empty or missing configuration"),
+	   "and the likely cause");
+	ok(g->hint && strstr(g->hint, "--allow-mass-destroy"), "the hint names --allow-mass-destroy");
+
+	allow_mass = true;
+	fixture_plan(&f, NULL, 0, false);
+	ok(!g->refused && g->allowed, "--allow-mass-destroy lets it through");
+	{
+		bool warned = false;
+		for (i = 0; i < f.plan.n_warnings; i++)
+			warned |= strstr(f.plan.warnings[i], "allowed by --allow-mass-destroy") != NULL;
+		ok(warned, "with a warning that says so");
+	}
+	allow_mass = false;
+
+	max_destroy = 13;
+	fixture_plan(&f, NULL, 0, false);
+	ok(!g->refused && g->limit == 13 && g->limit_given, "--max-destroy 13 allows 13");
+	max_destroy = 12;
+	fixture_plan(&f, NULL, 0, false);
+	ok(g->refused && strstr(g->message, "limit of 12 (--max-destroy)"),
+	   "--max-destroy 12 refuses 13, naming the option");
+	max_destroy = -1;
+
+	{
+		const char *t[] = { "vm.g3" };
+		fixture_plan(&f, t, 1, false);
+		ok(!g->refused && g->vms == 1, "--target counts only what it carries out");
+	}
+	fixture_plan(&f, NULL, 0, true);
+	ok(!g->checked && !g->refused, "destroy is exempt: it is asked for");
+
+	/* three VMs fewer: at the limit, allowed; a truncated file: refused */
+	text = fleet_text(9);
+	olds[n_olds++] = fixture_reload(&f, text);
+	free(text);
+	fixture_plan(&f, NULL, 0, false);
+	ok(!g->refused && g->vms == 3, "removing 3 VMs of 12 is within the default limit");
+	text = fleet_text(4);
+	olds[n_olds++] = fixture_reload(&f, text);
+	free(text);
+	fixture_plan(&f, NULL, 0, false);
+	ok(g->refused && g->vms == 8 && strstr(g->message, "a truncated configuration"),
+	   "a configuration cut to 4 of 12 VMs is refused as truncated");
+
+	for (i = 0; i < n_olds; i++)
+		vf_config_free(olds[i]);
+	fixture_release(&f);
+}
+
+/* The default limit is a tenth of a large fleet. */
+static void test_mass_destroy_percent(void)
+{
+	struct fixture f;
+	struct vf_config *old, *old2;
+	char *text = fleet_text(60);
+	const struct vf_guard *g = &f.plan.guard;
+
+	fixture_init(&f, text);
+	free(text);
+	fixture_plan(&f, NULL, 0, false);
+	converge(&f);
+	text = fleet_text(54);
+	old = fixture_reload(&f, text);
+	free(text);
+	fixture_plan(&f, NULL, 0, false);
+	ok(g->limit == 6 && !g->refused && g->vms == 6,
+	   "61 managed: the limit is 6 (10%%), and 6 VMs removed pass");
+	text = fleet_text(53);
+	old2 = fixture_reload(&f, text);
+	free(text);
+	fixture_plan(&f, NULL, 0, false);
+	ok(g->refused && g->vms == 7, "7 are refused");
+	vf_config_free(old2);
+	vf_config_free(old);
+	fixture_release(&f);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -886,6 +1039,8 @@ int main(void)
 	test_iscsi_direct();
 	test_changed_outside_and_start_order();
 	test_memory_sum_saturates();
+	test_mass_destroy();
+	test_mass_destroy_percent();
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
