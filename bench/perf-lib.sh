@@ -127,7 +127,7 @@ perf_lab_config() {
 		print "clusters: [{name: " project "}]"
 		print "hosts:"
 	}
-	{ printf "  - {name: lab%d, cluster: %s, uri: \"%s\"}\n", NR, project, $1 }
+	{ printf "  - {name: lab%d, cluster: %s, uri: \"%s\", insecure_transport: true}\n", NR, project, $1 }
 	END {
 		print "vms:"
 		for (i = 1; i <= n; i++)

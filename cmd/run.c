@@ -14,6 +14,7 @@
 #include "reconcile/cloudinit.h"
 #include "reconcile/saved.h"
 #include "reconcile/secret.h"
+#include "reconcile/transport.h"
 
 #define RUN_DEFAULT_TIMEOUT 60.0
 #define RUN_OBSERVE_THREADS 16
@@ -312,6 +313,26 @@ int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc)
 	return rc;
 }
 
+/*
+ * A warning on stderr for each host reached in clear text (qemu+tcp, the
+ * host says insecure_transport: true; reconcile/transport.h), once per
+ * host per run: plan, apply, drift and sync all observe through here.
+ */
+static void warn_insecure(const struct vf_cmd *cmd, const struct vf_config *c)
+{
+	static bool warned;
+	size_t i;
+
+	if (warned)
+		return;
+	warned = true;
+	for (i = 0; i < c->n_hosts; i++)
+		if (c->hosts[i].insecure_transport && vf_transport_is_clear(c->hosts[i].uri))
+			fprintf(stderr, "virtform %s: warning: host '%s' is reached over plain TCP "
+				"(insecure_transport: true): CHAP secrets, cloud-init seeds and "
+				"graphics passwords cross the network in clear text\n", cmd->name, c->hosts[i].name);
+}
+
 /* Lock the state and observe the hosts, run->config loaded. */
 static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
 {
@@ -339,6 +360,7 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o
 		return VF_EXIT_ERROR;
 	}
 
+	warn_insecure(cmd, run->config);
 	unreachable = vf_observe_all(run->config, &vf_provider_libvirt, &run->state,
 				     o->timeout > 0 ? o->timeout : RUN_DEFAULT_TIMEOUT,
 				     RUN_OBSERVE_THREADS, &run->views);

@@ -63,7 +63,8 @@ bool vf_config_has_sealed(const struct vf_config *c)
 	size_t i;
 
 	for (i = 0; i < c->n_vms; i++)
-		if (vf_cloud_init_has_sealed(&c->vms[i].cloud_init))
+		if (vf_cloud_init_has_sealed(&c->vms[i].cloud_init) ||
+		    c->vms[i].graphics_password.sealed)
 			return true;
 	for (i = 0; i < c->n_storages; i++)
 		if (c->storages[i].chap_secret.sealed)

@@ -98,6 +98,13 @@ static bool usable(const struct vf_host_view *v)
 	return v->observed != NULL;
 }
 
+/* a + b, at most UINT64_MAX: a host's memory sum never wraps (observed
+ * domains are whatever a host says, not bounded as the config is). */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 static void index_managed(struct builder *b)
 {
 	size_t i, j;
@@ -131,7 +138,7 @@ static void index_managed(struct builder *b)
 					    "managed by project '%s'", it->r.name, old->view->host->name,
 					    v->host->name, b->c->project);
 			}
-			b->load[i] += it->r.u.vm.memory;
+			b->load[i] = add_sat(b->load[i], it->r.u.vm.memory);
 		}
 	}
 }
@@ -157,36 +164,44 @@ static const char *chap_seen(struct builder *b, const struct vf_storage *s)
 }
 
 /*
- * The CHAP secret's field (spec.h: chap_secret) of storage domain s: 16
- * hex digits of the keyed hash of its clear text, context what.  Without
- * a key: apply stops at the sealed value; plan warns and takes what the
- * hosts have (unchanged), or "unopened" for a new pool.  NULL after an
- * error.
+ * The field of a sealed value ref (a CHAP secret, a graphics password):
+ * 16 hex digits of the keyed hash of its clear text, context what.
+ * Without a key: apply stops at the sealed value; plan warns ("LABEL was
+ * not compared") and takes seen, what the host has (unchanged), or
+ * "unopened" for a new object.  NULL after an error.
  */
-static const char *chap_hash(struct builder *b, const struct vf_storage *s, const char *what)
+static const char *sealed_hash(struct builder *b, const struct vf_secret_ref *ref,
+			       const char *what, const char *label, const char *seen)
 {
 	const struct vf_secret_key *key = vf_cloudinit_key();
 	char hex[VF_SECRET_HASH_HEX];
-	const char *seen;
 
 	if (!key && vf_cloudinit_key_required()) {
-		vf_error_at(b->diags, &s->chap_secret.pos,
+		vf_error_at(b->diags, &ref->pos,
 			    "give the secret key with --secret-key FILE or VIRTFORM_SECRET_KEY "
 			    "(docs/secrets.md)",
 			    "%s: cannot open the sealed value: no secret key was given", what);
 		return NULL;
 	}
 	if (!key) {
-		warn(b, "storage.%s: chap: the sealed secret was not compared (no secret key: give "
-			"--secret-key FILE or VIRTFORM_SECRET_KEY); it counts as unchanged, and apply "
-			"needs the key", s->name);
-		seen = chap_seen(b, s);
+		warn(b, "%s was not compared (no secret key: give --secret-key FILE or "
+			"VIRTFORM_SECRET_KEY); it counts as unchanged, and apply needs the key", label);
 		return seen ? seen : "unopened";
 	}
-	if (vf_secret_hash_sealed(key, &s->chap_secret, what, what, hex, b->diags) < 0)
+	if (vf_secret_hash_sealed(key, ref, what, what, hex, b->diags) < 0)
 		return NULL;
 	hex[16] = '\0';
 	return vf_arena_strdup(&b->d->arena, hex);
+}
+
+/* The CHAP secret's field (spec.h: chap_secret) of storage domain s. */
+static const char *chap_hash(struct builder *b, const struct vf_storage *s, const char *what)
+{
+	char *label = xasprintf("storage.%s: chap: the sealed secret", s->name);
+	const char *hash = sealed_hash(b, &s->chap_secret, what, label, chap_seen(b, s));
+
+	free(label);
+	return hash;
 }
 
 static void add_storage(struct builder *b)
@@ -336,7 +351,7 @@ static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 			continue;
 		if (vm->cluster_ref && vm->cluster_ref->scheduling == VF_SCHEDULING_POWER_SAVING) {
 			uint64_t room = v->observed->memory_total / 10 * 9;
-			if (b->load[i] + vm->memory <= room)
+			if (add_sat(b->load[i], vm->memory) <= room)
 				return v;
 		}
 		if (!best || b->load[i] < b->load[view_index(b, best)])
@@ -398,6 +413,7 @@ static void add_image_volume(struct builder *b, const struct vf_image *img,
 	s->pool = img->storage;
 	s->format = img->format;
 	s->upload_file = img->file_path;
+	s->upload_root = img->file_root;
 }
 
 /*
@@ -486,6 +502,7 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 	struct vf_resource *r;
 	struct vf_vm_spec *s;
 	const struct vf_seed *seed = NULL;
+	const char *graphics_what = NULL, *graphics_hash = NULL;
 	size_t i, n_disks = vm->n_disks + (vm->cloud_init.given ? 1 : 0);
 	bool ok = true;
 
@@ -529,6 +546,17 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 		if (!seed)
 			return;
 	}
+	if (vm->graphics != VF_GRAPHICS_NONE && vm->graphics_password.sealed) {
+		char *what = xasprintf("vm '%s': graphics: password", vm->name);
+		char *label = xasprintf("vm.%s: graphics: the sealed password", vm->name);
+		graphics_what = vf_arena_strdup(&b->d->arena, what);
+		graphics_hash = sealed_hash(b, &vm->graphics_password, graphics_what, label,
+					    f ? f->r->u.vm.marker.graphics_password : NULL);
+		free(what);
+		free(label);
+		if (!graphics_hash)
+			return;
+	}
 
 	r = add(b, VF_KIND_VM, vm->name, host, &vm->pos);
 	r->protect = vm->protect;
@@ -541,6 +569,11 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 	s->graphics = vm->graphics;
 	s->graphics_listen = vm->graphics == VF_GRAPHICS_NONE ? NULL : vm->graphics_listen;
 	s->graphics_port = vm->graphics_port;
+	if (graphics_hash) {
+		s->graphics_what = graphics_what;
+		s->graphics_sealed = &vm->graphics_password;
+		s->marker.graphics_password = graphics_hash;
+	}
 	s->running = vm->state == VF_VM_STATE_RUNNING;
 	s->autostart = vm->autostart;
 	s->description = vm->description;
@@ -641,7 +674,8 @@ int vf_desired_build(const struct vf_config *config, const struct vf_views *view
 		if (!vf_strmap_get(&b.managed, config->vms[i].name)) {
 			where[i] = place(&b, &config->vms[i]);
 			if (where[i])
-				b.load[view_index(&b, where[i])] += config->vms[i].memory;
+				b.load[view_index(&b, where[i])] =
+					add_sat(b.load[view_index(&b, where[i])], config->vms[i].memory);
 		}
 	/* volumes (images first, each once per host), then networks, then VMs */
 	for (i = 0; i < config->n_vms; i++)

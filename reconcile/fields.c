@@ -229,6 +229,9 @@ static void vm_fields(struct fields *f, const struct vf_vm_spec *vm)
 		add_str(f, "graphics.listen", vm->graphics_listen);
 		if (vm->graphics_port >= 0)
 			add_num(f, "graphics.port", VF_VALUE_NUMBER, (uint64_t)vm->graphics_port);
+		/* a keyed hash, shown as "(sealed value changed)" (plan-print.c) */
+		if (vm->marker.graphics_password)
+			add_str(f, "graphics.password", vm->marker.graphics_password);
 	}
 	for (i = 0; i < vm->n_disks; i++) {
 		const struct vf_disk_spec *d = &vm->disks[i];

@@ -26,6 +26,7 @@
 #include "reconcile/hostnet.h"
 #include "reconcile/model.h"
 #include "reconcile/secret.h"
+#include "reconcile/transport.h"
 #include "reconcile/yaml.h"
 
 enum kind {
@@ -305,8 +306,9 @@ syntax:
 	return def;
 }
 
+/* A size of at most max bytes (model.h: VF_MEMORY_MAX, VF_DISK_SIZE_MAX). */
 static uint64_t get_size(struct loader *L, const struct vf_node *map, const char *key,
-			 bool required, const char *ctx)
+			 bool required, uint64_t max, const char *ctx)
 {
 	const struct vf_node *v = get_scalar(L, map, key, required, ctx);
 	enum vf_size_status st;
@@ -350,6 +352,13 @@ static uint64_t get_size(struct loader *L, const struct vf_node *map, const char
 	}
 	free(hint);
 	free(msg_hint);
+	if (st == VF_SIZE_OK && bytes > max) {
+		char lim[32];
+		vf_size_format(max, lim, sizeof(lim));
+		ERR(L, &v->pos, "write a smaller size",
+		    "%s: %s '%s' is larger than the most virtform allows (%s)", ctx, key, t, lim);
+		return 0;
+	}
 	return st == VF_SIZE_OK ? bytes : 0;
 }
 
@@ -704,8 +713,19 @@ static void load_ssh(struct loader *L, const struct vf_node *host, struct vf_ssh
 	}
 	if (vf_map_pair(m, "port"))
 		ssh->port = (unsigned)get_uint(L, m, "port", false, 1, 65535, 0, c, &ok);
-	ssh->identity = get_abspath(L, m, "identity", false, c);
-	ssh->config = get_abspath(L, m, "config", false, c);
+	/* files on the machine that runs virtform: the operator's, never the
+	 * repository's (an ssh_config's ProxyCommand runs a program) */
+	if (vf_map_pair(m, "config"))
+		ERR(L, &vf_map_pair(m, "config")->key->pos,
+		    "remove it; put the host's settings (a jump host, a key) in ~/.ssh/config or in "
+		    "the file $VIRTFORM_SSH_CONFIG names on the machine that runs virtform",
+		    "%s: config names an ssh_config file on the machine that runs virtform, whose "
+		    "ProxyCommand or LocalCommand would run there", c);
+	if (vf_map_pair(m, "identity"))
+		ERR(L, &vf_map_pair(m, "identity")->key->pos,
+		    "remove it; give the key through the ssh-agent, or IdentityFile in ~/.ssh/config "
+		    "or in the file $VIRTFORM_SSH_CONFIG names on the machine that runs virtform",
+		    "%s: identity names a key file on the machine that runs virtform", c);
 	ssh->virtform = get_str(L, m, "virtform", false, c);
 	if (ssh->virtform && !(ssh->virtform[0] == '/' ? !strchr(ssh->virtform, '\n')
 						       : ssh_word_valid(ssh->virtform))) {
@@ -720,7 +740,7 @@ static void load_ssh(struct loader *L, const struct vf_node *host, struct vf_ssh
 static void load_host(struct loader *L, const struct vf_node *n, size_t idx)
 {
 	static const char *const keys[] = { "name", "cluster", "uri", "address", "labels",
-					    "interfaces", "ssh" };
+					    "interfaces", "ssh", "insecure_transport" };
 	struct vf_host *h;
 	const struct vf_node *ifs;
 	const char *ctx, *s;
@@ -747,6 +767,19 @@ static void load_host(struct loader *L, const struct vf_node *n, size_t idx)
 			    "for example qemu+ssh://root@hyper1.example.com/system or qemu:///system",
 			    "%s: uri '%s' is not a libvirt connection URI", ctx, h->uri);
 			h->uri = NULL;
+		}
+	}
+	h->insecure_transport = get_bool(L, n, "insecure_transport", false, ctx);
+	if (h->uri) {
+		char *why, *hint;
+		if (vf_transport_check(h->uri, h->insecure_transport, &why, &hint) < 0) {
+			ERR(L, &vf_map_get(n, "uri")->pos, hint, "%s: %s", ctx, why);
+			free(why);
+			free(hint);
+			h->uri = NULL;
+		} else if (h->insecure_transport && !vf_transport_is_clear(h->uri)) {
+			ERR(L, &vf_map_get(n, "insecure_transport")->pos, "remove it",
+			    "%s: insecure_transport applies only to a qemu+tcp uri", ctx);
 		}
 	}
 	h->address = get_str(L, n, "address", false, ctx);
@@ -1088,7 +1121,24 @@ static void load_image(struct loader *L, const struct vf_node *n, size_t idx)
 	im->file = get_str(L, n, "file", true, ctx);
 	if (im->file) {
 		char *p = im->file[0] == '/' ? xstrdup(im->file) : xasprintf("%s/%s", L->dir, im->file);
-		im->file_path = vf_arena_strdup(&L->c->arena, p);
+		char *why = NULL, *real = NULL, *root = vf_image_root(im->file, L->dir, &why);
+		if (!root) {
+			ERR(L, &vf_map_get(n, "file")->pos,
+			    "keep the image beside the configuration (a relative path), or have the "
+			    "operator allow its directory with VIRTFORM_IMAGE_PATH=DIR in the "
+			    "environment of the machine that runs virtform",
+			    "%s: file %s", ctx, why);
+		} else if (access(p, F_OK) == 0 && vf_image_open_check(p, root, &real, &why) < 0) {
+			ERR(L, &vf_map_get(n, "file")->pos,
+			    "replace the link with the file, or have the operator allow the target's "
+			    "directory with VIRTFORM_IMAGE_PATH=DIR", "%s: %s", ctx, why);
+		} else {
+			im->file_path = vf_arena_strdup(&L->c->arena, p);
+			im->file_root = vf_arena_strdup(&L->c->arena, root);
+		}
+		free(why);
+		free(real);
+		free(root);
 		free(p);
 	}
 	im->storage = get_name(L, n, "storage", true, ctx);
@@ -1113,7 +1163,7 @@ static void load_disk(struct loader *L, const struct vf_node *n, struct vf_disk 
 	ctx = ctx_join(L, vm_ctx, "disk", dk->name, idx);
 	check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
 	dk->image = get_name(L, n, "image", false, ctx);
-	dk->size = get_size(L, n, "size", !vf_map_pair(n, "image"), ctx);
+	dk->size = get_size(L, n, "size", !vf_map_pair(n, "image"), VF_DISK_SIZE_MAX, ctx);
 	dk->storage = get_name(L, n, "storage", true, ctx);
 	e = get_enum(L, n, "format", false, formats, VF_ARRAY_SIZE(formats), 0, ctx);
 	dk->format = e < 0 ? VF_FORMAT_QCOW2 : (enum vf_image_format)e;
@@ -1148,11 +1198,56 @@ static void load_nic(struct loader *L, const struct vf_node *n, struct vf_nic *n
 	nic->model = models[e < 0 ? 0 : e];
 }
 
+static bool get_sealed(struct loader *L, const struct vf_node *v, const char *key,
+		       const char *ctx, struct vf_secret_ref *out);
+
+/* Is the listen address a loopback one (127.0.0.0/8, ::1)?  Anything else
+ * reaches the console from the network. */
+static bool listen_loopback(const char *listen)
+{
+	uint32_t a;
+
+	return !strcmp(listen, "::1") ||
+	       (vf_ipv4_parse(listen, &a, NULL, false) && (a >> 24) == 127);
+}
+
+/*
+ * graphics: password: {sealed: ...} (opened by apply only, docs/secrets.md),
+ * and the rule that a console listening beyond loopback has one: the
+ * admin address is never exposed without a password.  type: the type's
+ * index (0 none, -1 after an error).
+ */
+static void load_graphics_password(struct loader *L, const struct vf_node *g, struct vf_vm *vm,
+				   int type, const char *c)
+{
+	const struct vf_node *v = vf_map_get(g, "password");
+
+	if (v && type == 0) {
+		ERR(L, &vf_map_pair(g, "password")->key->pos, "remove it",
+		    "%s: 'password' applies only to type: vnc and type: spice", c);
+		return;
+	}
+	if (v && v->kind == VF_NODE_MAP)
+		get_sealed(L, v, "password", c, &vm->graphics_password);
+	else if (v)
+		ERR(L, &v->pos,
+		    "write password: {sealed: \"...\"} with what 'virtform seal --public-key "
+		    "virtform.pub' prints (it reads the password on stdin), and change the password: "
+		    "a clear one committed to git stays in its history",
+		    "%s: the password must be sealed", c);
+	if (type != 0 && !v && !listen_loopback(vm->graphics_listen))
+		ERR(L, &vf_map_get(g, "listen")->pos,
+		    "add password: {sealed: \"...\"} (virtform seal), or listen on 127.0.0.1 and "
+		    "reach the console through an ssh tunnel",
+		    "%s: listen '%s' exposes the console to the network without a password", c,
+		    vm->graphics_listen);
+}
+
 static void load_graphics(struct loader *L, const struct vf_node *map, struct vf_vm *vm,
 			  const char *ctx)
 {
 	static const char *const types[] = { "none", "vnc", "spice" };
-	static const char *const keys[] = { "type", "listen", "port" };
+	static const char *const keys[] = { "type", "listen", "port", "password" };
 	const struct vf_node *g = vf_map_get(map, "graphics");
 	bool ok;
 	int e;
@@ -1179,6 +1274,7 @@ static void load_graphics(struct loader *L, const struct vf_node *map, struct vf
 		}
 		if (vf_map_pair(g, "port"))
 			vm->graphics_port = (int)get_uint(L, g, "port", false, 5900, 65535, 0, c, &ok);
+		load_graphics_password(L, g, vm, e, c);
 		free(c);
 	} else {
 		e = get_enum(L, map, "graphics", false, types, VF_ARRAY_SIZE(types), 1, ctx);
@@ -1553,7 +1649,7 @@ static void load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 	vm->host = get_name(L, n, "host", false, ctx);
 	add_ref(L, REF_VM_HOST, L->c->n_vms, 0, vm->host, pos_of(n, "host"), ctx);
 	vm->cpus = (unsigned)get_uint(L, n, "cpus", true, 1, 4096, 1, ctx, &ok);
-	vm->memory = get_size(L, n, "memory", true, ctx);
+	vm->memory = get_size(L, n, "memory", true, VF_MEMORY_MAX, ctx);
 	if (vm->memory && (vm->memory % 1024 || vm->memory < (16u << 20)))
 		ERR(L, &vf_map_get(n, "memory")->pos, "for example 256MiB",
 		    "%s: memory must be a whole number of KiB and at least 16 MiB", ctx);
@@ -1565,7 +1661,7 @@ static void load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 			    "%s: max_cpus (%u) is less than cpus (%u)", ctx, vm->max_cpus, vm->cpus);
 	}
 	if (vf_map_pair(n, "max_memory")) {
-		vm->max_memory = get_size(L, n, "max_memory", false, ctx);
+		vm->max_memory = get_size(L, n, "max_memory", false, VF_MEMORY_MAX, ctx);
 		if (vm->max_memory && vm->max_memory % 1024)
 			ERR(L, &vf_map_get(n, "max_memory")->pos, "for example 4GiB",
 			    "%s: max_memory must be a whole number of KiB", ctx);

@@ -82,7 +82,8 @@ struct vf_iface {
  * How the controller reaches a host's shell for host networking
  * (`virtform host ...` over SSH, providers/hostnet/remote.h).  Every
  * field is optional; NULL / 0 means OpenSSH's own default (and
- * ~/.ssh/config).
+ * ~/.ssh/config, or $VIRTFORM_SSH_CONFIG: files on the controller are
+ * the operator's, never the repository's).
  */
 struct vf_ssh {
 	bool given;                      /* the host has an ssh: mapping */
@@ -91,8 +92,6 @@ struct vf_ssh {
 					  * the URI's host, else the host name */
 	const char *user;                /* default: the URI's user */
 	unsigned port;                   /* 0: default */
-	const char *identity;            /* private key file (-i) */
-	const char *config;              /* ssh_config file (-F) */
 	const char *virtform;            /* virtform on the host; default "virtform" */
 };
 
@@ -101,7 +100,8 @@ struct vf_host {
 	struct vf_pos pos;
 	const char *cluster;
 	struct vf_cluster *cluster_ref;
-	const char *uri;                 /* libvirt connection URI */
+	const char *uri;                 /* libvirt connection URI (transport.h) */
+	bool insecure_transport;         /* qemu+tcp allowed: clear text */
 	const char *address;             /* management address; NULL when absent */
 	struct vf_label *labels;
 	size_t n_labels;
@@ -189,6 +189,8 @@ struct vf_image {
 	struct vf_pos pos;
 	const char *file;                /* as written */
 	const char *file_path;           /* resolved against the defining file's dir */
+	const char *file_root;           /* the directory it must stay under
+					  * (transport.h: vf_image_root) */
 	const char *storage;
 	struct vf_storage *storage_ref;
 	enum vf_image_format format;
@@ -284,6 +286,7 @@ struct vf_vm {
 	enum vf_graphics_type graphics;
 	const char *graphics_listen;     /* "127.0.0.1" unless the config says */
 	int graphics_port;               /* -1 = auto */
+	struct vf_secret_ref graphics_password; /* .sealed NULL when absent */
 	struct vf_disk *disks;
 	size_t n_disks;
 	struct vf_nic *nics;
@@ -376,6 +379,17 @@ const char *vf_image_format_name(enum vf_image_format f);
 
 /* Is name a valid object name ([A-Za-z0-9][A-Za-z0-9_.-]{0,62})? */
 bool vf_name_valid(const char *name);
+
+/*
+ * The largest sizes a configuration may give, well inside what libvirt
+ * and QEMU accept (libvirt takes memory up to 2^63 bytes; a qcow2 image
+ * with 64 KiB clusters holds at most 2 PiB), and small enough that sums
+ * over thousands of VMs fit in 64 bits:
+ *   memory, max_memory   64 TiB (more than any x86 host has)
+ *   a disk's size         1 PiB
+ */
+#define VF_MEMORY_MAX    (64ull << 40)
+#define VF_DISK_SIZE_MAX (1ull << 50)
 
 enum vf_size_status {
 	VF_SIZE_OK,

@@ -59,11 +59,12 @@ static const char *cloud_init_change(const struct vf_field *before, const struct
 	return "(cloud-init data changed) (takes effect at first boot only)";
 }
 
-/* A sealed value's field (a storage domain's "chap.secret"): its values
- * are keyed hashes, shown as what happened, never as text. */
+/* A sealed value's field (a storage domain's "chap.secret", a VM's
+ * "graphics.password"): its values are keyed hashes, shown as what
+ * happened, never as text. */
 static bool sealed_field(const char *path)
 {
-	return !strcmp(path, "chap.secret");
+	return !strcmp(path, "chap.secret") || !strcmp(path, "graphics.password");
 }
 
 static const char *sealed_change(const struct vf_field *before, const struct vf_field *after)

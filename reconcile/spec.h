@@ -107,6 +107,9 @@ struct vf_volume_spec {
 					 * same pool, else its path */
 	const char *upload_file;        /* desired image volumes: the local file
 					 * to upload; NULL otherwise */
+	const char *upload_root;        /* desired: the directory upload_file
+					 * must stay under, symlinks resolved
+					 * (transport.h: vf_image_open_check) */
 	const char *vm;                 /* desired: the VM whose disk this is;
 					 * NULL for an image volume */
 	bool keep;                      /* desired: survive the VM's destroy */
@@ -161,6 +164,11 @@ struct vf_marker {
 	 * write; observed, the last written.  NULL when the VM has none.  It
 	 * is the VM's "cloud_init" field (fields.c). */
 	const char *cloud_init;
+	/* The keyed hash (16 hex digits, desired.c) of the VM's sealed
+	 * graphics password: desired, the one to write; observed, the last
+	 * written.  NULL when the VM has none.  It is the VM's
+	 * "graphics.password" field; the password itself is never here. */
+	const char *graphics_password;
 };
 
 struct vf_vm_spec {
@@ -186,6 +194,11 @@ struct vf_vm_spec {
 	struct vf_marker marker;        /* desired: what to write; observed: what
 					 * was found (project NULL: unmanaged) */
 	const struct vf_seed *seed;     /* desired: the seed to write; NULL */
+	/* desired, with marker.graphics_password: the sealed password,
+	 * opened by apply only (providers/libvirt/apply.c), and the field's
+	 * name in messages ("vm 'web1': graphics: password") */
+	const struct vf_secret_ref *graphics_sealed;
+	const char *graphics_what;
 };
 
 /* One object on one host. */

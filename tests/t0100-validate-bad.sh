@@ -119,4 +119,18 @@ test_expect 'random bytes give errors, never a crash' '
 		[ "$rc" -eq 1 ] || { echo "$g: exit $rc"; exit 1; }
 	done'
 
+# An image file that is a symbolic link out of the configuration's
+# directory (a repository can commit one): refused at validate; the
+# operator's VIRTFORM_IMAGE_PATH allows an absolute path, and only there.
+mkdir -p "$TMP/img/images"
+ln -s /etc/hostname "$TMP/img/images/disk.qcow2"
+printf 'version: 1\nclusters: [{name: c}]\nstorage_domains: [{name: s, type: dir, path: /srv/s}]\nimages:\n  - {name: i, storage: s, file: images/disk.qcow2}\n' >"$TMP/img/c.yaml"
+test_expect 'an image file linked out of the configuration directory is refused' '
+	run_vf validate "$TMP/img" && expect_rc 1 &&
+	expect_contains "$err" "$TMP/img/c.yaml:5:33: error: image '"'"'i'"'"': image file '"'"'$TMP/img/images/disk.qcow2'"'"' resolves to '"'"'/etc/hostname'"'"', outside '"'"'$TMP/img'"'"'"'
+printf 'version: 1\nclusters: [{name: c}]\nstorage_domains: [{name: s, type: dir, path: /srv/s}]\nimages:\n  - {name: i, storage: s, file: /etc/hostname}\n' >"$TMP/img2.yaml"
+test_expect 'VIRTFORM_IMAGE_PATH (the operator) allows an absolute image file under it' '
+	VIRTFORM_IMAGE_PATH=/srv:/etc run_vf validate "$TMP/img2.yaml" && expect_rc 0 &&
+	VIRTFORM_IMAGE_PATH=/etc/hostname.d:/et run_vf validate "$TMP/img2.yaml" && expect_rc 1'
+
 test_done

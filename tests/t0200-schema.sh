@@ -118,7 +118,7 @@ test_expect 'maximal.yaml uses every key of the schema' '
 test_expect 'virtform validate accepts tests/schema/maximal.yaml' '
 	run_vf validate tests/schema/maximal.yaml
 	expect_rc 0 &&
-	expect_contains "$out" "ok: 3 hosts, 4 networks, 5 storage domains, 4 vms"
+	expect_contains "$out" "ok: 4 hosts, 4 networks, 5 storage domains, 4 vms"
 '
 
 # --- wrong/*.yaml ----------------------------------------------------------

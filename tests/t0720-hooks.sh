@@ -154,6 +154,8 @@ test_expect 'virtform.protectedRefs in the repository chooses the protected refs
 git -C "$R" config --unset-all virtform.protectedRefs
 git -C "$W" checkout -q main
 
+# test://FILE (a file that is not there): for virtform's own tests only
+export VIRTFORM_TEST_DRIVER_FILES=1
 vm_yaml 64MiB test:///no/such/file.xml >"$W/infra/vms.yaml" && commit "a host that is not there"
 C3=$(git -C "$W" rev-parse HEAD)
 test_expect 'a failed sync keeps the push and says so loudly' '

@@ -10,6 +10,9 @@
 . "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3
+# test://FILE reads a file on this machine: allowed for virtform's own
+# tests only (reconcile/transport.h)
+export VIRTFORM_TEST_DRIVER_FILES=1
 SCHEMA=$TOP/schemas/drift.schema.json
 
 conf() {   # conf FILE URI [VMS]

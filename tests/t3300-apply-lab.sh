@@ -19,6 +19,9 @@ NS=https://virtform.dev/xmlns/virtform/1
 qemu-img create -q -f qcow2 "$TMP/tiny.qcow2" 64M
 
 # write_vms EXTRA: the test's config; EXTRA is appended to the vms list.
+# the image lives in $TMP, outside the configuration: the operator allows it
+export VIRTFORM_IMAGE_PATH="$TMP"
+
 write_conf() {
 	cat >"$CONF/main.yaml" <<EOF
 version: 1
@@ -75,6 +78,17 @@ test_expect 'plan on empty hosts lists every create and exits 2 with --detailed-
 	expect_contains "$out" "+   create  volume.vft-tiny@lab2" &&
 	expect_contains "$out" "+   create  storage.vft-data@lab3" &&
 	expect_contains "$out" "Plan: 14 to create, 0 to update, 0 to replace, 0 to destroy."'
+
+# qemu+tcp (examples/lab/hosts.yaml: insecure_transport: true): a warning
+# naming each host, once per host per run, on stderr.
+insecure_warning() {   # insecure_warning HOST
+	printf "%s\n" "$err" | grep -c "warning: host .$1. is reached over plain TCP (insecure_transport: true): CHAP secrets, cloud-init seeds and graphics passwords cross the network in clear text"
+}
+test_expect 'plan and apply warn once per lab host that it is reached in clear text' '
+	vf plan "$CONF" && expect_rc 0 &&
+	[ "$(insecure_warning lab1)" = 1 ] && [ "$(insecure_warning lab2)" = 1 ] &&
+	[ "$(insecure_warning lab3)" = 1 ] && expect_not_contains "$out" "plain TCP" &&
+	vf apply "$CONF" </dev/null && expect_rc 1 && [ "$(insecure_warning lab2)" = 1 ]'
 
 test_expect 'plan --json is valid against schemas/plan.schema.json' '
 	vf plan "$CONF" --json && expect_rc 0 &&

@@ -21,8 +21,8 @@ lab_config
 LAB_HOSTS=$(sed -n 's/^lab\([0-9][0-9]*\)$/\1/p' "$LAB_DIR/hosts")
 cat >"$CONF/hosts.yaml" <<EOF
 hosts:
-  - {name: lab1, cluster: lab, uri: "$(lab_uri 1)"}
-  - {name: lab2, cluster: lab, uri: "$(lab_uri 2)"}
+  - {name: lab1, cluster: lab, uri: "$(lab_uri 1)", insecure_transport: true}
+  - {name: lab2, cluster: lab, uri: "$(lab_uri 2)", insecure_transport: true}
 EOF
 
 # A small image of random bytes (so a partial upload differs from it).
@@ -33,6 +33,8 @@ truncate -s 511M "$TMP/big.raw"
 head -c 1M /dev/urandom >>"$TMP/big.raw"
 
 IMAGE=$TMP/small.raw
+# the images live in $TMP, outside the configuration: the operator allows it
+export VIRTFORM_IMAGE_PATH="$TMP"
 # vfc-a is pinned (its objects have fixed addresses); vfc-b goes where the
 # scheduler puts it, and stays there.
 write_conf() {

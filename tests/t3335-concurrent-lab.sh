@@ -19,7 +19,7 @@ lab_config
 
 cat >"$CONF/hosts.yaml" <<EOF
 hosts:
-  - {name: lab1, cluster: lab, uri: "$(lab_uri 1)"}
+  - {name: lab1, cluster: lab, uri: "$(lab_uri 1)", insecure_transport: true}
 EOF
 
 write_conf() {   # write_conf running|stopped

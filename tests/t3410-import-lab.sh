@@ -65,7 +65,7 @@ version: 1
 project: vfi
 clusters: [{name: vfi}]
 hosts:
-  - {name: lab1, cluster: vfi, uri: "@URI1@", address: "@ADDR1@"}
+  - {name: lab1, cluster: vfi, uri: "@URI1@", insecure_transport: true, address: "@ADDR1@"}
 networks:
   - {name: vfi-net, mode: isolated, bridge: vfi-br0, ipv4: {address: 172.30.81.1/24}}
 storage_domains:

@@ -20,18 +20,21 @@ lab_up_for_test
 # The binary under test, where every lab host can run it (lab hosts share
 # this machine's files but for a few bind mounts).
 cp "$VIRTFORM" "$TMP/virtform" || lab_bail
+# the operator's ssh_config, from the environment (never from the YAML)
+export VIRTFORM_SSH_CONFIG="$LAB_DIR/ssh/config"
 VF_REMOTE="$TMP/virtform"
 
 lab_config
-hosts_yaml() {   # the lab hosts, each reached over the lab's ssh config
+hosts_yaml() {   # the lab hosts, each reached over the lab's ssh config ($VIRTFORM_SSH_CONFIG)
 	echo "hosts:"
 	for i in 1 2 3; do
 		cat <<EOF
   - name: lab$i
     cluster: lab
     uri: qemu+tcp://$(lab_addr $i)/system
+    insecure_transport: true
     address: $(lab_addr $i)
-    ssh: {config: $LAB_DIR/ssh/config, host: lab$i, virtform: $VF_REMOTE}
+    ssh: {host: lab$i, virtform: $VF_REMOTE}
 EOF
 	done
 }

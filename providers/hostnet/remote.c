@@ -154,6 +154,9 @@ static void build_argv(const struct vf_host *h, const char *const *args, double 
 		       unsigned flags, struct argv *a)
 {
 	const char *virtform = h->ssh.virtform ? h->ssh.virtform : "virtform";
+	/* the operator's ssh_config, never the repository's: its
+	 * ProxyCommand runs on this machine */
+	const char *ssh_config = getenv("VIRTFORM_SSH_CONFIG");
 	char *dest, *user, *cmd = NULL, *s;
 	size_t len = 0, i;
 	/* whole seconds, rounded up, at most 30 */
@@ -168,9 +171,9 @@ static void build_argv(const struct vf_host *h, const char *const *args, double 
 	}
 	ssh_target(h, &dest, &user);
 	argv_add(a, "ssh");
-	if (h->ssh.config) {
+	if (ssh_config && *ssh_config) {
 		argv_add(a, "-F");
-		argv_add(a, h->ssh.config);
+		argv_add(a, ssh_config);
 	}
 	argv_add(a, "-o");
 	argv_add(a, "BatchMode=yes");
@@ -183,12 +186,6 @@ static void build_argv(const struct vf_host *h, const char *const *args, double 
 		argv_add(a, "ControlMaster=no");
 		argv_add(a, "-o");
 		argv_add(a, "ControlPath=none");
-	}
-	if (h->ssh.identity) {
-		argv_add(a, "-i");
-		argv_add(a, h->ssh.identity);
-		argv_add(a, "-o");
-		argv_add(a, "IdentitiesOnly=yes");
 	}
 	if (h->ssh.port) {
 		s = xasprintf("%u", h->ssh.port);

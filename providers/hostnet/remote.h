@@ -9,7 +9,9 @@
  *   - the host has an ssh: mapping, or its URI names a server
  *     (qemu+ssh://root@hyper1/system): ssh, with the mapping's settings,
  *     else the URI's user and host, else the host's address or name;
- *     always -o BatchMode=yes and a connect timeout;
+ *     always -o BatchMode=yes and a connect timeout; -F FILE when the
+ *     operator sets $VIRTFORM_SSH_CONFIG=FILE (never a file the
+ *     configuration names: a ProxyCommand would run here);
  *   - otherwise (qemu:///system): this very binary, /proc/self/exe;
  *   - a test:/// host is a fake: it has no links (vf_remote_kind NONE).
  *

@@ -30,11 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "providers/libvirt/conn.h"
 #include "providers/libvirt/ops.h"
 #include "providers/libvirt/xml.h"
 #include "reconcile/cloudinit.h"
 #include "reconcile/fault.h"
+#include "reconcile/transport.h"
 #include "reconcile/util.h"
 
 /* Written only by session_open: threads share it read-only. */
@@ -933,9 +936,18 @@ static int volume_upload(struct op *op, virStoragePoolPtr pool, virStorageVolPtr
 	struct vf_resource raw = *d;
 	virStreamPtr stream = NULL;
 	struct stat st;
+	char *real = NULL, *why = NULL;
 	int rc = -1;
 
-	src.fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* the file policy again, symlinks resolved now: never a file of the
+	 * repository's choosing outside its directory */
+	if (vf_image_open_check(file, d->u.vol.upload_root, &real, &why) < 0) {
+		op_failf(op, "refused: %s", why);
+		free(why);
+		goto out;
+	}
+	src.fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(real);
 	if (src.fd < 0 || fstat(src.fd, &st) < 0) {
 		op_failf(op, "cannot read image file '%s': %s", file, strerror(errno));
 		goto out;
@@ -1342,25 +1354,70 @@ static int domain_find_owned(struct op *op, const char *name, const char *projec
 	return found;
 }
 
+/*
+ * The opened graphics password of vm (its sealed value, opened here at
+ * apply only) into *clear; 0 (nothing to open, or opened) or -1 (failed:
+ * no key, not openable, or not a password the console takes).
+ */
+static int graphics_open(struct op *op, const struct vf_vm_spec *vm, struct vf_secret *clear)
+{
+	const struct vf_secret_key *key = vf_cloudinit_key();
+	struct vf_diags d = { 0 };
+
+	if (!vm->graphics_sealed || vm->graphics == VF_GRAPHICS_NONE)
+		return 0;
+	if (!key)
+		return op_failf(op, "%s: cannot open the sealed value: no secret key was given "
+				"(--secret-key FILE or VIRTFORM_SECRET_KEY)", vm->graphics_what);
+	if (vf_secret_open(key, vm->graphics_sealed, vm->graphics_what, clear, &d) < 0) {
+		const struct vf_diag *g = d.n ? &d.items[0] : NULL;
+		if (g && g->pos.line)
+			op_failf(op, "%s:%u:%u: %s", g->pos.file, g->pos.line, g->pos.col, g->message);
+		else
+			op_failf(op, "%s", g ? g->message : "cannot open the sealed value");
+		vf_diags_release(&d);
+		return -1;
+	}
+	vf_diags_release(&d);
+	if (!clear->len || strlen((const char *)clear->data) != clear->len ||
+	    (vm->graphics == VF_GRAPHICS_VNC && clear->len > 8)) {
+		vf_secret_wipe(clear);
+		return op_failf(op, "%s:%u:%u: %s: %s; seal another one", vm->graphics_sealed->pos.file,
+				vm->graphics_sealed->pos.line, vm->graphics_sealed->pos.col,
+				vm->graphics_what,
+				vm->graphics == VF_GRAPHICS_VNC
+				? "a VNC password is 1 to 8 characters (VNC uses no more), without NUL"
+				: "the password is empty or holds a NUL");
+	}
+	return 0;
+}
+
 /* Define desired; with old, keep its uuid so the redefine replaces it. */
 static int domain_define(struct op *op, const struct vf_resource *desired, virDomainPtr old,
 			 virDomainPtr *dom)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN], *xml, *xml_error = NULL;
 	struct vf_resource r = *desired;
+	struct vf_secret passwd = { 0 };
 
 	if (old) {
 		if (virDomainGetUUIDString(old, uuid) < 0)
 			return op_fail(op, "read the domain's uuid");
 		r.uuid = uuid;
 	}
-	xml = vf_xml_domain_format(&r, &xml_error);
+	if (graphics_open(op, &r.u.vm, &passwd) < 0)
+		return -1;
+	xml = vf_xml_domain_format(&r, passwd.data ? (const char *)passwd.data : NULL, &xml_error);
 	if (!xml) {
+		vf_secret_wipe(&passwd);
 		op_failf(op, "cannot define: %s", xml_error);
 		free(xml_error);
 		return -1;
 	}
 	*dom = virDomainDefineXML(op->conn, xml);
+	if (passwd.data)
+		sodium_memzero(xml, strlen(xml));
+	vf_secret_wipe(&passwd);
 	free(xml);
 	if (!*dom)
 		return op_fail(op, "define");

@@ -10,6 +10,7 @@
 #include <libxml/parser.h>
 
 #include "providers/libvirt/conn.h"
+#include "reconcile/transport.h"
 #include "reconcile/util.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -106,8 +107,17 @@ virConnectPtr vf_libvirt_open(const char *uri, int readonly, char **error)
 	static int credtypes[] = { VIR_CRED_AUTHNAME, VIR_CRED_PASSPHRASE };
 	virConnectAuth auth = { credtypes, VF_ARRAY_SIZE(credtypes), no_prompt, NULL };
 	virConnectPtr conn;
-	char *real_uri;
+	char *real_uri, *why, *hint;
 
+	/* the policy again (validate asked it with the host's
+	 * insecure_transport): never a program, a chosen file or a weaker
+	 * check, whoever calls */
+	if (vf_transport_check(uri, true, &why, &hint) < 0) {
+		*error = xasprintf("refused: %s; %s", why, hint);
+		free(why);
+		free(hint);
+		return NULL;
+	}
 	if (vf_libvirt_init(error) < 0)
 		return NULL;
 	real_uri = vf_libvirt_uri_unattended(uri);

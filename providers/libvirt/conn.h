@@ -27,8 +27,10 @@ int vf_libvirt_init(char **error);
 /*
  * Open uri without ever prompting for credentials (a prompt from a worker
  * thread would hang `virtform hosts`).  readonly: VIR_CONNECT_RO.
+ * A uri the transport policy refuses (reconcile/transport.h; plain tcp
+ * is the configuration's decision, checked at validate) is never opened.
  * Returns the connection, or NULL with *error set to
- * "cannot connect: LIBVIRT MESSAGE" (caller frees).
+ * "cannot connect: LIBVIRT MESSAGE" or "refused: WHY; HINT" (caller frees).
  */
 virConnectPtr vf_libvirt_open(const char *uri, int readonly, char **error);
 

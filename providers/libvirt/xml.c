@@ -29,6 +29,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlstring.h>
+#include <sodium.h>
 
 #include "providers/libvirt/xml.h"
 #include "reconcile/cloudinit.h"
@@ -62,6 +63,9 @@ struct builder {
 	xmlDocPtr doc;
 	const char *bad;        /* element or attribute whose value was refused */
 	bool failed;            /* libxml2 ran out of memory */
+	xmlAttrPtr secret;      /* an attribute holding a clear text (a graphics
+				 * passwd): wiped, and the serialized text
+				 * too, before they are freed */
 };
 
 /*
@@ -112,6 +116,18 @@ static void set(struct builder *b, xmlNodePtr n, const char *name, const char *v
 	if (!check_value(b, name, value))
 		return;
 	if (!xmlNewProp(n, (const xmlChar *)name, (const xmlChar *)value))
+		b->failed = true;
+}
+
+/* set() for a clear text: remembered so finish() wipes it. */
+static void set_secret(struct builder *b, xmlNodePtr n, const char *name, const char *value)
+{
+	if (!n || !value)
+		return;
+	if (!check_value(b, name, value))
+		return;
+	b->secret = xmlNewProp(n, (const xmlChar *)name, (const xmlChar *)value);
+	if (!b->secret)
 		b->failed = true;
 }
 
@@ -187,6 +203,13 @@ static char *finish(struct builder *b, const char *what, char **error)
 		text = nl + 1;
 	out = xstrndup(text, (size_t)len - (size_t)(text - (const char *)buf));
 out:
+	if (b->secret) {
+		xmlNodePtr t = b->secret->children;
+		if (t && t->content)
+			sodium_memzero(t->content, strlen((const char *)t->content));
+		if (buf && len > 0)
+			sodium_memzero(buf, (size_t)len);
+	}
 	xmlFree(buf);
 	xmlFreeDoc(b->doc);
 	b->doc = NULL;
@@ -219,6 +242,8 @@ static void format_marker(struct builder *b, xmlNodePtr root, const struct vf_re
 	}
 	if (m->cloud_init)
 		set(b, res, "cloud-init", m->cloud_init);
+	if (m->graphics_password)
+		set(b, res, "graphics-password", m->graphics_password);
 	for (i = 0; i < m->n_volumes; i++) {
 		vol = xmlNewChild(res, ns, (const xmlChar *)"volume", NULL);
 		if (!vol) {
@@ -277,13 +302,15 @@ static void format_nic(struct builder *b, xmlNodePtr devices, const struct vf_ni
 	}
 }
 
-static void format_graphics(struct builder *b, xmlNodePtr devices, const struct vf_vm_spec *vm)
+static void format_graphics(struct builder *b, xmlNodePtr devices, const struct vf_vm_spec *vm,
+			    const char *passwd)
 {
 	const char *listen = vm->graphics_listen && *vm->graphics_listen ? vm->graphics_listen : NULL;
 	xmlNodePtr g, n;
 
 	g = add(b, devices, "graphics", NULL);
 	set(b, g, "type", vm->graphics == VF_GRAPHICS_SPICE ? "spice" : "vnc");
+	set_secret(b, g, "passwd", passwd);
 	if (vm->graphics_port >= 0) {
 		set_u64(b, g, "port", (uint64_t)vm->graphics_port);
 		set(b, g, "autoport", "no");
@@ -301,7 +328,7 @@ static void format_graphics(struct builder *b, xmlNodePtr devices, const struct 
 	set(b, n, "type", "virtio");
 }
 
-char *vf_xml_domain_format(const struct vf_resource *r, char **error)
+char *vf_xml_domain_format(const struct vf_resource *r, const char *graphics_passwd, char **error)
 {
 	const struct vf_vm_spec *vm = &r->u.vm;
 	uint64_t max_memory = vm->max_memory ? vm->max_memory : vm->memory;
@@ -389,7 +416,7 @@ char *vf_xml_domain_format(const struct vf_resource *r, char **error)
 	set(&b, n, "type", "virtio");
 	set(&b, n, "name", "org.qemu.guest_agent.0");
 	if (vm->graphics != VF_GRAPHICS_NONE)
-		format_graphics(&b, devices, vm);
+		format_graphics(&b, devices, vm, graphics_passwd);
 
 	xml = finish(&b, what, error);
 out:
@@ -1233,6 +1260,7 @@ static void read_marker(struct parser *p, struct vf_marker *m)
 		return;     /* not a marker virtform wrote: unmanaged */
 	m->spec_hash = prop_of(p, res, "spec");
 	m->cloud_init = prop_of(p, res, "cloud-init");
+	m->graphics_password = prop_of(p, res, "graphics-password");
 	m->pending = prop_of(p, res, "pending-restart");
 	if (m->pending) {
 		const char *id = prop_of(p, res, "pending-id");

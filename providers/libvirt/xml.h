@@ -36,11 +36,14 @@
  * 'volume' (pool + volume, cache none) on their target devices, virtio
  * NICs of type 'network' with their MAC, serial + console pty, the
  * qemu-guest-agent channel, graphics (vnc/spice listening on
- * graphics_listen, autoport unless a port is given), and the marker in
- * <metadata> (namespace VF_XML_NS) with project, address, spec hash and
- * owned volumes.
+ * graphics_listen, autoport unless a port is given; passwd=graphics_passwd
+ * unless NULL: the opened sealed password, wiped from libxml2's copies
+ * before they are freed — the caller wipes the returned text), and the
+ * marker in <metadata> (namespace VF_XML_NS) with project, address, spec
+ * hash, the keyed hash of the graphics password and owned volumes.
  */
-char *vf_xml_domain_format(const struct vf_resource *vm, char **error);
+char *vf_xml_domain_format(const struct vf_resource *vm, const char *graphics_passwd,
+			   char **error);
 
 /* <network>: nat (forward nat), isolated (no forward), bridge (forward
  * bridge + the host bridge); bridge name, mtu, ipv4 address/prefix and

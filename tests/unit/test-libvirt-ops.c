@@ -532,6 +532,7 @@ static void test_volumes(void)
 	}
 	ok(all_ok, "and their deletes");
 
+	upload.u.vol.upload_root = "/";
 	upload.u.vol.upload_file = "/nonexistent/vfops.qcow2";
 	apply_fails(VF_ACTION_CREATE, &upload, NULL, "upload of a missing file names the file",
 		    want_missing);
@@ -540,6 +541,22 @@ static void test_volumes(void)
 	apply_fails(VF_ACTION_CREATE, &upload, NULL,
 		    "upload the test driver cannot take reports the upload", want_upload);
 	ok(!volume_exists("vfops-up", NULL), "the half-made volume is deleted");
+	{
+		/* a file linked out of the directory it must stay in (a link
+		 * committed to the repository, or made after validate): never
+		 * read, never uploaded */
+		char *link = xasprintf("%s/escape.qcow2", tmpdir);
+		const char *want_escape[] = { "refused: image file '", "resolves to '/etc/hostname', "
+					      "outside '", NULL };
+		if (symlink("/etc/hostname", link) < 0)
+			printf("# symlink %s: failed\n", link);
+		upload.u.vol.upload_root = tmpdir;
+		upload.u.vol.upload_file = link;
+		apply_fails(VF_ACTION_CREATE, &upload, NULL,
+			    "upload of a file linked out of its directory is refused", want_escape);
+		ok(!volume_exists("vfops-up", NULL), "and no volume is made");
+		free(link);
+	}
 
 	/* Growing: a no-op when grown already; the test driver cannot resize. */
 	bigger.u.vol.capacity = 1u << 30;
@@ -1098,6 +1115,159 @@ static void test_chap_direct(const struct vf_public_key *pk)
 	vf_state_close(&chap_state);
 }
 
+/* ---- a sealed graphics password, through the whole pipeline ---- */
+
+#define GFX_CLEAR "Vnc-pw1"
+#define GFX_CLEAR2 "Vnc-pw2"
+
+/* The loader's diagnostics of the last gfx_config() (malloc'd). */
+static char *gfx_diags;
+
+/* A config with one VM "vfgfx" on the test host, its VNC console on every
+ * address with the password sealed (NULL: none). */
+static struct vf_config *gfx_config(const char *sealed)
+{
+	char *path = xasprintf("%s/gfx.yaml", tmpdir);
+	FILE *f = fopen(path, "w");
+	struct vf_diags d = { 0 };
+	struct vf_config *c;
+	size_t len;
+
+	fprintf(f, "version: 1\nproject: vfops\nclusters: [{name: c}]\n"
+		"hosts: [{name: " HOST ", uri: '" URI "'}]\n"
+		"vms:\n  - name: vfgfx\n    cpus: 1\n    memory: 64MiB\n"
+		"    graphics:\n      type: vnc\n      listen: 0.0.0.0\n");
+	if (sealed)
+		fprintf(f, "      password: {sealed: \"%s\"}\n", sealed);
+	fclose(f);
+	c = vf_config_load(path, &d);
+	free(gfx_diags);
+	f = open_memstream(&gfx_diags, &len);
+	vf_diags_print(&d, f);
+	fclose(f);
+	vf_diags_release(&d);
+	free(path);
+	return c;
+}
+
+/* vfgfx's definition (what its next start uses), with VIR_DOMAIN_XML_SECURE
+ * (passwd shown) or without. */
+static char *gfx_xml(bool secure)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, "vfgfx");
+	char *xml = dom ? virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE |
+					      (secure ? VIR_DOMAIN_XML_SECURE : 0)) : NULL;
+
+	if (dom)
+		virDomainFree(dom);
+	virResetLastError();
+	return xml;
+}
+
+static int gfx_leaks(const char *text)
+{
+	return text && (strstr(text, GFX_CLEAR) || strstr(text, GFX_CLEAR2));
+}
+
+static void test_graphics_password(const struct vf_public_key *pk)
+{
+	char *sealed = vf_secret_seal(pk, GFX_CLEAR, strlen(GFX_CLEAR));
+	char *resealed = vf_secret_seal(pk, GFX_CLEAR, strlen(GFX_CLEAR));
+	char *changed = vf_secret_seal(pk, GFX_CLEAR2, strlen(GFX_CLEAR2));
+	char *toolong = vf_secret_seal(pk, "123456789", 9);
+	const struct vf_action *a;
+	struct vf_config *c;
+	struct chap_run r;
+	char *xml, *error = NULL;
+
+	/* no password on a console open to the network: refused at load */
+	c = gfx_config(NULL);
+	ok(c == NULL && strstr(gfx_diags, "gfx.yaml:11:15: error: vm 'vfgfx': graphics: listen "
+				       "'0.0.0.0' exposes the console to the network without a "
+				       "password"),
+	   "a VNC console on 0.0.0.0 without a password does not load, FILE:LINE:COL named");
+	vf_config_free(c);
+
+	/* create */
+	ok(chap_plan(&r, gfx_config(sealed), false) == 0, "plan a VM with a sealed VNC password");
+	a = r.plan.n_actions == 1 ? &r.plan.actions[0] : NULL;
+	ok(a && a->type == VF_ACTION_CREATE && !strcmp(a->address, "vm.vfgfx"),
+	   "one action: create vm.vfgfx");
+	ok(r.text && strstr(r.text, "graphics.password: (sealed)"),
+	   "the plan shows 'graphics.password: (sealed)'");
+	ok(!gfx_leaks(r.text) && !gfx_leaks(r.json), "no clear text in the plan's text or JSON");
+	ok(chap_apply(&r), "apply defines the VM");
+	chap_release(&r);
+	xml = gfx_xml(true);
+	ok(xml && strstr(xml, "passwd='" GFX_CLEAR "'"), "the domain's graphics carry passwd= "
+	   "the opened sealed value (XML with VIR_DOMAIN_XML_SECURE)");
+	free(xml);
+	xml = gfx_xml(false);
+	ok(xml && strstr(xml, "listen='0.0.0.0'") && !gfx_leaks(xml) &&
+	   strstr(xml, "graphics-password=\""), "without it: no passwd, and the marker records "
+	   "a hash, not the password");
+	free(xml);
+
+	/* the same password sealed again: no change */
+	ok(chap_plan(&r, gfx_config(resealed), false) == 0 && vf_plan_empty(&r.plan),
+	   "the same password sealed again is no change");
+	chap_release(&r);
+
+	/* another password: "(sealed value changed)", written to the definition */
+	ok(chap_plan(&r, gfx_config(changed), false) == 0, "plan a new password");
+	a = r.plan.n_actions == 1 ? &r.plan.actions[0] : NULL;
+	ok(a && a->type == VF_ACTION_UPDATE, "an update of vm.vfgfx");
+	ok(r.text && strstr(r.text, "graphics.password: (sealed value changed)"),
+	   "the plan says 'graphics.password: (sealed value changed)'");
+	ok(!gfx_leaks(r.text) && !gfx_leaks(r.json), "no clear text in the plan's text or JSON");
+	ok(chap_apply(&r), "apply the new password");
+	chap_release(&r);
+	xml = gfx_xml(true);
+	ok(xml && strstr(xml, "passwd='" GFX_CLEAR2 "'"), "the definition holds the new one");
+	free(xml);
+	ok(chap_plan(&r, gfx_config(changed), false) == 0 && vf_plan_empty(&r.plan),
+	   "then nothing to do");
+	chap_release(&r);
+
+	/* a VNC password VNC would cut short: apply refuses it, names the field */
+	ok(chap_plan(&r, gfx_config(toolong), false) == 0 && r.plan.n_actions == 1,
+	   "plan a 9-character VNC password");
+	if (r.plan.n_actions == 1) {
+		ok(vf_provider_libvirt.apply(session, &r.plan.actions[0], &error) < 0 && error &&
+		   strstr(error, "vm 'vfgfx': graphics: password: a VNC password is 1 to 8 "
+			  "characters") && !strstr(error, "123456789"),
+		   "apply refuses it: %s", error ? error : "(applied)");
+		free(error);
+		error = NULL;
+	}
+	chap_release(&r);
+	xml = gfx_xml(true);
+	ok(xml && strstr(xml, "passwd='" GFX_CLEAR2 "'"), "and leaves the definition as it was");
+	free(xml);
+
+	/* without the key: plan warns and counts it unchanged; apply needs it */
+	vf_cloudinit_set_key(NULL, false);
+	ok(chap_plan(&r, gfx_config(sealed), false) == 0 && vf_plan_empty(&r.plan) &&
+	   r.plan.n_warnings >= 1 && strstr(r.plan.warnings[0], "vm.vfgfx: graphics: the sealed "
+					    "password was not compared (no secret key"),
+	   "plan without the key: a warning, no change");
+	chap_release(&r);
+
+	/* destroy */
+	ok(chap_plan(&r, gfx_config(changed), true) == 0 && r.plan.n_actions == 1 &&
+	   chap_apply(&r), "destroy the VM");
+	chap_release(&r);
+	xml = gfx_xml(false);
+	ok(xml == NULL, "it is gone");
+	free(xml);
+	free(sealed);
+	free(resealed);
+	free(changed);
+	free(toolong);
+	free(gfx_diags);
+	gfx_diags = NULL;
+}
+
 int main(void)
 {
 	struct vf_diags d = { 0 };
@@ -1139,6 +1309,8 @@ int main(void)
 	test_vm();
 	test_cleanup();
 	if (key) {
+		vf_cloudinit_set_key(key, true);
+		test_graphics_password(vf_secret_key_public(key));
 		vf_cloudinit_set_key(key, true);
 		test_chap(vf_secret_key_public(key));
 		test_chap_direct(vf_secret_key_public(key));

@@ -376,11 +376,11 @@ static void domain_case(const char *golden, const struct vf_resource *in,
 	struct cmp c = { .bad = 0 };
 	char *error = NULL, *xml, *again;
 
-	xml = vf_xml_domain_format(in, &error);
+	xml = vf_xml_domain_format(in, NULL, &error);
 	if (!ok(xml != NULL, "%s: formats", golden))
 		printf("#   %s\n", error);
 	check_golden(golden, xml);
-	again = vf_xml_domain_format(in, &error);
+	again = vf_xml_domain_format(in, NULL, &error);
 	ok(xml && again && !strcmp(xml, again), "%s: deterministic", golden);
 	free(again);
 	if (xml && vf_xml_domain_parse(xml, &arena, &out, &error) == 0) {
@@ -414,7 +414,7 @@ static void test_domains(void)
 	in.u.vm.description = NULL;
 	in.u.vm.marker.spec_hash = NULL;
 	in.u.vm.marker.n_volumes = 0;
-	xml = vf_xml_domain_format(&in, &error);
+	xml = vf_xml_domain_format(&in, NULL, &error);
 	ok(xml && !strstr(xml, "current=") &&
 	   strstr(xml, "<graphics type=\"spice\" autoport=\"yes\" listen=\"127.0.0.1\">") &&
 	   !strstr(xml, "<uuid>") && !strstr(xml, "spec="),
@@ -430,7 +430,7 @@ static void test_domains(void)
 	in = domain_full();
 	in.u.vm.marker.pending = "cpus max_memory";
 	in.u.vm.marker.pending_id = 42;
-	xml = vf_xml_domain_format(&in, &error);
+	xml = vf_xml_domain_format(&in, NULL, &error);
 	memset(&out, 0, sizeof(out));
 	ok(xml && strstr(xml, "pending-restart=\"cpus max_memory\" pending-id=\"42\"") &&
 	   vf_xml_domain_parse(xml, &arena, &out, &error) == 0 && out.u.vm.marker.pending &&
@@ -440,14 +440,14 @@ static void test_domains(void)
 
 	/* escaping: the description's <>&'" come out as entities */
 	in = domain_full();
-	xml = vf_xml_domain_format(&in, &error);
+	xml = vf_xml_domain_format(&in, NULL, &error);
 	ok(xml && strstr(xml, "<description>Front end &lt;web&gt; &amp; \"proxy\" 'prod'"
 			      "</description>"),
 	   "description is escaped in the XML");
 	free(xml);
 	in.u.vm.marker.project = "a\"b<c>&d";
 	in.u.vm.description = "line one\nline two\ttab";
-	xml = vf_xml_domain_format(&in, &error);
+	xml = vf_xml_domain_format(&in, NULL, &error);
 	ok(xml && strstr(xml, "project=\"a&quot;b&lt;c&gt;&amp;d\""),
 	   "marker attribute is escaped in the XML");
 	memset(&out, 0, sizeof(out));
@@ -460,14 +460,14 @@ static void test_domains(void)
 	/* values XML cannot carry are refused, naming the object */
 	in = domain_full();
 	in.u.vm.description = "bad \xff\xfe utf-8";
-	xml = vf_xml_domain_format(&in, &error);
+	xml = vf_xml_domain_format(&in, NULL, &error);
 	ok(!xml && error && strstr(error, "domain 'web1'") && strstr(error, "description"),
 	   "invalid UTF-8 is refused: %s", error ? error : "(no error)");
 	free(xml);
 	free(error);
 	error = NULL;
 	in.u.vm.description = "bell \a";
-	xml = vf_xml_domain_format(&in, &error);
+	xml = vf_xml_domain_format(&in, NULL, &error);
 	ok(!xml && error && strstr(error, "domain 'web1'"),
 	   "a control character is refused: %s", error ? error : "(no error)");
 	free(xml);
@@ -476,7 +476,7 @@ static void test_domains(void)
 	in = domain_full();
 	in.u.vm.disks = &(struct vf_disk_spec){ .name = "root", .volume = "x" };
 	in.u.vm.n_disks = 1;
-	xml = vf_xml_domain_format(&in, &error);
+	xml = vf_xml_domain_format(&in, NULL, &error);
 	ok(!xml && error && strstr(error, "disk 'root'"), "a disk without target is an error: %s",
 	   error ? error : "(no error)");
 	free(xml);

@@ -848,6 +848,32 @@ static void test_changed_outside_and_start_order(void)
 	fixture_release(&f);
 }
 
+/* Per-host memory sums saturate: domains a host reports (any size, not
+ * bounded as the config is) never wrap a host's load round to "empty". */
+static void test_memory_sum_saturates(void)
+{
+	struct fixture f;
+	const struct vf_action *vm;
+	const char *const names[] = { "old1", "old2" };
+	size_t i;
+
+	fixture_init(&f, config_text);
+	for (i = 0; i < 2; i++) {
+		struct vf_observed_item *it = vf_observed_add(f.views.hosts[0].observed, VF_KIND_VM,
+							      names[i]);
+		it->detailed = true;
+		it->r.u.vm.cpus = 1;
+		it->r.u.vm.memory = it->r.u.vm.max_memory = 1ull << 63;
+		it->r.u.vm.marker.project = "c";
+	}
+	is_int(fixture_plan(&f, NULL, 0, false), 0, "two 8 EiB domains of ours on h1: plan builds");
+	vm = find_action(&f.plan, "vm.a", VF_ACTION_CREATE);
+	ok(vm && !strcmp(vm->host, "h2"), "vm a goes to h2: h1's load is full, not wrapped to 0 "
+	   "(placed on %s)", vm ? vm->host : "nothing");
+	vm = find_action(&f.plan, "vm.b", VF_ACTION_CREATE);
+	ok(vm && !strcmp(vm->host, "h2"), "vm b goes to h2 as well");
+	fixture_release(&f);
+}
 
 /* A configuration of n VMs (g0, g1, ...) without disks, but for g0, which
  * has one, on one host. */
@@ -996,6 +1022,8 @@ int main(void)
 {
 	if (!mkdtemp(tmpdir))
 		return 1;
+	/* the fixtures' image files are /etc/hostname: the operator allows /etc */
+	setenv("VIRTFORM_IMAGE_PATH", "/etc", 1);
 	test_create_from_nothing();
 	test_noop_and_drift();
 	test_live_and_restart();
@@ -1010,6 +1038,7 @@ int main(void)
 	test_host_gone();
 	test_iscsi_direct();
 	test_changed_outside_and_start_order();
+	test_memory_sum_saturates();
 	test_mass_destroy();
 	test_mass_destroy_percent();
 	{
