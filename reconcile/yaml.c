@@ -349,7 +349,8 @@ static void apply_merges(struct builder *b, struct vf_node *map)
 		}
 	}
 	map->u.pairs = vf_arena_alloc(b->arena, n_out * sizeof(*out) + 1);
-	memcpy(map->u.pairs, out, n_out * sizeof(*out));
+	if (n_out)      /* out is NULL when nothing was merged (a bad '<<' alone) */
+		memcpy(map->u.pairs, out, n_out * sizeof(*out));
 	map->n = n_out;
 	free(out);
 }
