@@ -2,7 +2,8 @@
  * fuzz-hook.c — fuzz target: the git hook input, the "OLD NEW REF" lines
  * git writes on a pre-receive hook's stdin, through the real `virtform
  * hook pre-receive` (cmd/hook.c, providers/git/hook.c, libgit2) in a real
- * bare repository made once per process: a protected main at commit C1,
+ * bare repository made once per process (protected refs: eight patterns in
+ * its virtform.protectedRefs, main among them): main at commit C1,
  * pushed commits C2 (a child, valid) and C3 (its child, an invalid
  * configuration) that no ref holds, an unrelated root C4 (a rewind),
  * and a ref to a tree.  The commits are made with fixed authors and
@@ -122,8 +123,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	check(git_reference_create(&ref, repo, "refs/tags/tree", &t1, 1, NULL), "tag");
 	git_reference_free(ref);
 	check(git_repository_config(&cfg, repo), "config");
+	/* eight patterns: exactly the first allocation of the list they are
+	 * read into (VF_GROW), so a read past its end is found */
 	check(git_config_set_string(cfg, "virtform.protectedRefs",
-				    "main, refs/heads/release-* refs/tags/v*"), "protectedRefs");
+				    "main, refs/heads/release-* refs/tags/v* prod stage-? "
+				    "refs/heads/hotfix/* refs/heads/[0-9]* refs/notes/*"),
+	      "protectedRefs");
 	git_config_free(cfg);
 	git_repository_free(repo);
 	git_oid_tostr(hex, sizeof(hex), &c1);
