@@ -5,7 +5,8 @@
 # (the target's code with tests/fuzz/replay.c as main, built by `make
 # unit`) without a crash; under `make asan` the same replays run with
 # AddressSanitizer and UBSan, which is what the fuzzer checks.  YAML
-# regressions also go through `virtform validate`.  No clang, no libFuzzer:
+# regressions also go through `virtform validate`, saved plan ones through
+# `virtform show`.  No clang, no libFuzzer:
 # `make fuzz` searches for new inputs (docs/fuzzing.md).
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +39,11 @@ for f in "$fz"/regressions/yaml/*; do
 	test_expect "validate $(basename "$f"): an error, exit 1, no crash" '
 		run_vf validate "$f" && expect_rc 1 &&
 		expect_contains "$err" ": error: "'
+done
+
+for f in "$fz"/regressions/saved/*; do
+	test_expect "show $(basename "$f"): printed or refused, no crash" '
+		run_vf show "$f" && [ "$rc" -le 1 ] || { echo "exit $rc: $err"; exit 1; }'
 done
 
 test_done
