@@ -41,6 +41,11 @@ for f in "$fz"/regressions/yaml/*; do
 		expect_contains "$err" ": error: "'
 done
 
+# libgit2 reads the first 40 digits of a longer id: the hook must not
+test_expect 'hook: an id with digits after the 40 is not a commit id' '
+	VF_FUZZ_VERBOSE=1 "$bin/replay-hook" "$fz/regressions/hook/id-with-suffix" >"$TMP/o" 2>&1
+	grep -q "refs/heads/main: .* is not a commit id" "$TMP/o" || { cat "$TMP/o"; exit 1; }'
+
 for f in "$fz"/regressions/saved/*; do
 	test_expect "show $(basename "$f"): printed or refused, no crash" '
 		run_vf show "$f" && [ "$rc" -le 1 ] || { echo "exit $rc: $err"; exit 1; }'
