@@ -47,8 +47,8 @@ PROVE   ?= prove
 # --comments: a failing test's diagnostics reach the log (CI shows nothing else)
 PROVE_FLAGS ?= --comments
 
-.PHONY: fuzz fuzz-build fuzz-bins
-.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench bench-apply bench-perf bench-tools clean unit
+.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status bench bench-apply bench-perf bench-tools clean unit \
+        fuzz fuzz-build fuzz-bins
 
 BIN     ?= virtform
 
