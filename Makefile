@@ -10,6 +10,8 @@
 #   make bench      print loader benchmark figures
 #   make bench-apply print apply/destroy figures on the lab (30 VMs, 3 hosts)
 #   make bench-perf print the performance bar's figures (docs/performance.md)
+#   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS
+#                   (default 60; docs/fuzzing.md)
 
 CC      ?= gcc
 PKGS    := libvirt yaml-0.1 libxml-2.0 jansson libnl-3.0 libnl-route-3.0 libsodium libgit2 libisofs-1
@@ -46,7 +48,8 @@ PROVE   ?= prove
 # --comments: a failing test's diagnostics reach the log (CI shows nothing else)
 PROVE_FLAGS ?= --comments
 
-.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status lab-clean bench bench-apply bench-perf bench-tools clean unit
+.PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status lab-clean bench bench-apply bench-perf bench-tools clean unit \
+        fuzz fuzz-build fuzz-bins
 
 BIN     ?= virtform
 
@@ -69,7 +72,16 @@ $(BUILD)/tests/%: tests/unit/%.c tests/tap.h $(BUILD)/libvirtform.a
 	@mkdir -p $(dir $@)
 	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvirtform.a $(LDLIBS)
 
-unit: $(UNIT_BIN)
+# The fuzz targets built with $(CC) and tests/fuzz/replay.c as main: they
+# replay the committed corpus and regressions (tests/t0900-fuzz-regressions.sh).
+FUZZ_TARGETS := yaml saved hostspec hook
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay-%)
+$(BUILD)/fuzz/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libvirtform.a
+	@mkdir -p $(dir $@)
+	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
+	    $(BUILD)/libvirtform.a $(LDLIBS)
+
+unit: $(UNIT_BIN) $(FUZZ_REPLAY)
 
 # `make check` installs what is missing, builds and runs every test once.
 check: deps-if-missing
@@ -135,5 +147,27 @@ bench-perf: deps-if-missing
 	$(MAKE) $(BIN) bench-tools
 	VIRTFORM=$(abspath $(BIN)) VF_BENCH_BIN=$(abspath $(BUILD)/bench) bench/perf.sh
 
+# `make fuzz`: the library compiled by clang with -fsanitize=fuzzer-no-link
+# and ASan+UBSan into $(FUZZ_BUILD)/, each target linked with libFuzzer's
+# main, then tests/fuzz/run.sh runs them one at a time.
+FUZZ_CC      ?= clang-14
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-build:
+	$(MAKE) CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) LDFLAGS= \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-bins
+
+fuzz-bins: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
+
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(BUILD)/libvirtform.a
+	@mkdir -p $(dir $@)
+	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
+	    $(BUILD)/libvirtform.a $(LDLIBS)
+
 clean:
-	rm -rf build build-asan virtform
+	rm -rf build build-asan build-fuzz virtform

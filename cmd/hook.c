@@ -205,7 +205,7 @@ static void protected_release(struct protected *p)
 {
 	size_t i;
 
-	for (i = 0; p->owned && p->owned[i] && i < p->n; i++)
+	for (i = 0; p->owned && i < p->n; i++)
 		free(p->owned[i]);
 	free(p->owned);
 }

@@ -15,6 +15,9 @@
 # tgt libvirt-daemon-driver-storage-iscsi-direct: an iSCSI target with CHAP
 # in the lab (tgtd, user space) and libvirt's iscsi-direct pools (libiscsi in
 # libvirtd) that log in to it; this machine's kernel has no iSCSI modules.
+# clang-14 libclang-rt-14-dev: `make fuzz` (tests/fuzz/, docs/fuzzing.md)
+# builds its libFuzzer targets with clang and its libFuzzer, ASan and UBSan
+# runtimes.
 set -eu
 
 PACKAGES="
@@ -29,6 +32,7 @@ openssh-server openssh-client
 gpgv gpg git
 tgt libvirt-daemon-driver-storage-iscsi-direct
 systemd
+clang-14 libclang-rt-14-dev
 "
 
 missing() {

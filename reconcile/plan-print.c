@@ -97,8 +97,10 @@ static void print_fields(const struct vf_action *a, FILE *out)
 			if (!f->after.present || (f->after.any && !f->after.text))
 				continue;
 			if (!strcmp(f->after.path, "cloud_init")) {
+				/* no text: a saved plan may say anything (a number) */
 				fprintf(out, "      cloud_init: (a seed for the first boot%s)\n",
-					strchr(f->after.text, '+') ? ", with sealed values" : "");
+					f->after.text && strchr(f->after.text, '+') ?
+					", with sealed values" : "");
 				continue;
 			}
 			if (sealed_field(f->after.path)) {

@@ -430,7 +430,8 @@ static void close_collection(struct builder *b)
 	struct frame f = b->stack[--b->depth];
 	struct vf_node *n = f.node;
 	size_t count = b->n_pending - f.first, i, weight = 1;
-	struct child *kids = &b->pending[f.first];
+	/* pending is NULL until a first child: no pointer arithmetic on it */
+	struct child *kids = count ? &b->pending[f.first] : NULL;
 
 	for (i = 0; i < count; i++)
 		weight = weight_add(weight, kids[i].weight);

@@ -126,7 +126,7 @@ int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *o
 
 	*shas = NULL;
 	*n = 0;
-	if (git_oid_fromstr(&tip, new_sha) < 0) {
+	if (vf_git_oid_parse(&tip, new_sha) < 0) {
 		*error = xasprintf("'%s' is not a commit id", new_sha);
 		return -1;
 	}
@@ -142,7 +142,7 @@ int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *o
 	if (!zero_sha(old_sha)) {
 		git_oid old;
 		/* an old commit the repository lost is simply not hidden */
-		if (git_oid_fromstr(&old, old_sha) == 0 && git_revwalk_hide(walk, &old) < 0)
+		if (vf_git_oid_parse(&old, old_sha) == 0 && git_revwalk_hide(walk, &old) < 0)
 			git_error_clear();
 	}
 	/* every existing ref: commits pushed (and checked) before; a ref to

@@ -19,6 +19,11 @@ char *vf_git_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* --path as a path in a tree: "./a/b/" -> "a/b", NULL or "." -> "" (malloc'd). */
 char *vf_git_clean_path(const char *path);
 
+/* A full commit id as hex: exactly GIT_OID_HEXSZ hex digits, nothing
+ * after them (git_oid_fromstr alone reads the first 40 of a longer
+ * string).  0, or -1. */
+int vf_git_oid_parse(git_oid *out, const char *hex);
+
 /* A configuration file's name: *.yaml or *.yml, not a dot file. */
 bool vf_git_yaml_name(const char *name);
 

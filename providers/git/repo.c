@@ -308,6 +308,14 @@ char *vf_git_clean_path(const char *path)
 	return clean;
 }
 
+int vf_git_oid_parse(git_oid *out, const char *hex)
+{
+	if (!hex || strlen(hex) != GIT_OID_HEXSZ || strspn(hex, "0123456789abcdefABCDEF") !=
+	    GIT_OID_HEXSZ)
+		return -1;
+	return git_oid_fromstr(out, hex) < 0 ? -1 : 0;
+}
+
 bool vf_git_yaml_name(const char *n)
 {
 	size_t l = strlen(n);
@@ -578,12 +586,20 @@ int vf_git_descends(struct vf_git_repo *r, const char *descendant, const char *a
 	git_commit *commit;
 	int rc;
 
-	if (git_oid_fromstr(&d, descendant) < 0 || git_oid_fromstr(&a, ancestor) < 0) {
+	if (vf_git_oid_parse(&d, descendant) < 0 || vf_git_oid_parse(&a, ancestor) < 0) {
 		*error = xasprintf("'%s' or '%s' is not a commit id", descendant, ancestor);
 		return -1;
 	}
 	if (git_oid_equal(&d, &a))
 		return 1;
+	/* the descendant must be a commit here: libgit2 1.5's graph walk
+	 * leaks its queue when it cannot read one (docs/fuzzing.md) */
+	if (git_commit_lookup(&commit, r->repo, &d) < 0) {
+		*error = vf_git_fail("commit %s is not in '%s' (or is not a commit)", descendant,
+				     r->url);
+		return -1;
+	}
+	git_commit_free(commit);
 	if (git_commit_lookup(&commit, r->repo, &a) < 0)
 		return 0;            /* not in the repository: not an ancestor */
 	git_commit_free(commit);
