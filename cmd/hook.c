@@ -31,11 +31,11 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
-#include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -397,54 +397,97 @@ static int open_protected(const struct hook_opts *h, struct vf_git_repo *r,
 	return 0;
 }
 
-/* What the deadline's signal handler writes: made before it is armed. */
-static char deadline_msg[512];
+/*
+ * The deadline of a pre-receive run: a watchdog thread that, unless the run
+ * ends first, says so and exits 1 (git refuses the push), whatever the hook
+ * is waiting for (stdin, the object store, ssh-keygen or gpgv).  A thread
+ * rather than SIGALRM: it takes no signal another part of the process (a
+ * child's wait, a fuzzer's own timer) may rely on, and is disarmed when the
+ * run ends, so a process that runs the hook more than once is not shot later.
+ */
+struct deadline {
+	pthread_mutex_t lock;
+	pthread_cond_t done_cond;
+	struct timespec at;              /* CLOCK_MONOTONIC */
+	bool done, armed;
+	pthread_t thread;
+	char msg[512];                   /* made before it is armed */
+};
 
-static void deadline_hit(int sig)
+static void *deadline_watch(void *arg)
 {
-	ssize_t w = write(STDERR_FILENO, deadline_msg, strlen(deadline_msg));
+	struct deadline *d = arg;
+	int rc = 0;
 
-	(void)sig;
-	(void)w;
-	_exit(VF_EXIT_ERROR);    /* pre-receive changes nothing: nothing to undo */
+	pthread_mutex_lock(&d->lock);
+	while (!d->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&d->done_cond, &d->lock, &d->at);
+	if (!d->done) {
+		ssize_t w = write(STDERR_FILENO, d->msg, strlen(d->msg));
+		(void)w;
+		_exit(VF_EXIT_ERROR);    /* pre-receive changes nothing: nothing to undo */
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
 }
 
-/*
- * Bound the whole run: when h->deadline seconds have passed, say so and
- * exit 1 (git refuses the push), whatever the hook is waiting for (stdin,
- * the object store, ssh-keygen or gpgv).
- */
-static void arm_deadline(const struct hook_opts *h)
+static void deadline_arm(struct deadline *d, const struct hook_opts *h)
 {
-	struct sigaction sa = { .sa_handler = deadline_hit };
-	struct itimerval it = { { 0, 0 }, { 0, 0 } };
+	pthread_condattr_t ca;
+	double secs = h->deadline;
 
-	snprintf(deadline_msg, sizeof(deadline_msg),
+	snprintf(d->msg, sizeof(d->msg),
 		 "virtform %s: error: the checks of this push ran past their deadline of %g s "
 		 "(--deadline SECONDS); the push is refused (nothing was changed): push fewer "
 		 "commits at once, or reinstall the hooks with a longer --deadline\n",
-		 h->name, h->deadline);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
-	it.it_value.tv_sec = (time_t)h->deadline;
-	it.it_value.tv_usec = (suseconds_t)((h->deadline - (double)(time_t)h->deadline) * 1e6);
-	if (!it.it_value.tv_sec && !it.it_value.tv_usec)
-		it.it_value.tv_usec = 1;
-	setitimer(ITIMER_REAL, &it, NULL);
+		 h->name, secs);
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->done_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	clock_gettime(CLOCK_MONOTONIC, &d->at);
+	d->at.tv_sec += (time_t)secs;
+	d->at.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+	if (d->at.tv_nsec >= 1000000000L) {
+		d->at.tv_sec++;
+		d->at.tv_nsec -= 1000000000L;
+	}
+	d->done = false;
+	d->armed = pthread_create(&d->thread, NULL, deadline_watch, d) == 0;
+	if (!d->armed)
+		fprintf(stderr, "virtform %s: warning: cannot watch the deadline of this run: %s\n",
+			h->name, strerror(errno));
+}
+
+static void deadline_disarm(struct deadline *d)
+{
+	if (d->armed) {
+		pthread_mutex_lock(&d->lock);
+		d->done = true;
+		pthread_cond_signal(&d->done_cond);
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(d->thread, NULL);
+		d->armed = false;
+	}
+	pthread_cond_destroy(&d->done_cond);
+	pthread_mutex_destroy(&d->lock);
 }
 
 static int pre_receive(const struct hook_opts *h)
 {
 	struct vf_git_repo r;
 	struct protected p;
-	int rc;
+	struct deadline d;
+	int rc = VF_EXIT_ERROR;
 
-	arm_deadline(h);
-	if (open_protected(h, &r, &p, "") < 0)
-		return VF_EXIT_ERROR;
-	rc = each_protected(h, &p, check_update, &r, true);
-	protected_release(&p);
-	vf_git_close(&r);
+	deadline_arm(&d, h);
+	if (open_protected(h, &r, &p, "") == 0) {
+		rc = each_protected(h, &p, check_update, &r, true);
+		protected_release(&p);
+		vf_git_close(&r);
+	}
+	deadline_disarm(&d);
 	return rc;
 }
 
