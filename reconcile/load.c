@@ -1120,13 +1120,17 @@ static void load_image(struct loader *L, const struct vf_node *n, size_t idx)
 	check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
 	im->file = get_str(L, n, "file", true, ctx);
 	if (im->file) {
-		char *p = im->file[0] == '/' ? xstrdup(im->file) : xasprintf("%s/%s", L->dir, im->file);
+		char *p = im->file[0] == '/' || !L->dir ? xstrdup(im->file)
+						       : xasprintf("%s/%s", L->dir, im->file);
 		char *why = NULL, *real = NULL, *root = vf_image_root(im->file, L->dir, &why);
 		if (!root) {
 			ERR(L, &vf_map_get(n, "file")->pos,
-			    "keep the image beside the configuration (a relative path), or have the "
-			    "operator allow its directory with VIRTFORM_IMAGE_PATH=DIR in the "
-			    "environment of the machine that runs virtform",
+			    L->dir ? "keep the image beside the configuration (a relative path), or "
+				     "have the operator allow its directory with VIRTFORM_IMAGE_PATH=DIR "
+				     "in the environment of the machine that runs virtform"
+				   : "name the image by its absolute path in a directory the operator "
+				     "allows with VIRTFORM_IMAGE_PATH=DIR in the environment of the "
+				     "machine that runs virtform",
 			    "%s: file %s", ctx, why);
 		} else if (access(p, F_OK) == 0 && vf_image_open_check(p, root, &real, &why) < 0) {
 			ERR(L, &vf_map_get(n, "file")->pos,
@@ -2262,7 +2266,7 @@ struct vf_config *vf_config_load_files(const char *source, const struct vf_confi
 				       size_t n, struct vf_diags *diags)
 {
 	struct vf_config *c = xcalloc(1, sizeof(*c));
-	struct loader L = { .c = c, .d = diags, .dir = "." };
+	struct loader L = { .c = c, .d = diags, .dir = NULL };   /* no directory here */
 	size_t errors_before = diags->n_errors, i;
 
 	c->source = vf_arena_strdup(&c->arena, source);

@@ -345,8 +345,9 @@ struct vf_config_file {
 /*
  * vf_config_load() for files already in memory, in the order given (sort
  * them as a directory's are: by name, strcmp), with the same checks; source
- * becomes config->source.  A relative image path is relative to the current
- * directory (the files have no directory on disk).
+ * becomes config->source.  The files have no directory on disk, so an
+ * image's file must be an absolute path under VIRTFORM_IMAGE_PATH (never
+ * relative to the current directory, which is / for a service).
  */
 struct vf_config *vf_config_load_files(const char *source, const struct vf_config_file *files,
 				       size_t n, struct vf_diags *diags);

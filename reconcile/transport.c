@@ -302,7 +302,14 @@ char *vf_image_root(const char *file, const char *dir, char **why)
 				 "its directory", file);
 		return NULL;
 	}
-	if (file[0] != '/' || (dir[0] == '/' && under(file, dir)))
+	if (!dir && file[0] != '/') {
+		/* read from git: the files have no directory on this machine, and
+		 * the current one (/ for a service) would open every file to it */
+		*why = xasprintf("'%s' is relative, and a configuration read from git has no "
+				 "directory on the machine that runs virtform", file);
+		return NULL;
+	}
+	if (dir && (file[0] != '/' || (dir[0] == '/' && under(file, dir))))
 		return xstrdup(dir);
 	list = xstrdup(env ? env : "");
 	for (d = strtok_r(list, ":", &save); d && !root; d = strtok_r(NULL, ":", &save))

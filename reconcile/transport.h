@@ -56,7 +56,9 @@ bool vf_transport_is_clear(const char *uri);
  *
  * vf_image_root: the directory path must stay under (malloc'd), or NULL
  * with *why (malloc'd) when the path itself is refused; dir is the
- * defining file's directory.
+ * defining file's directory, NULL for a configuration read from git (its
+ * files have no directory here: only VIRTFORM_IMAGE_PATH's count, and the
+ * path must be absolute).
  *
  * vf_image_open_check: with symlinks resolved, is path (still) under root?
  * 0 and *real (malloc'd, the resolved path, the one to open), or -1 and

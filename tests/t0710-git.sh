@@ -395,4 +395,37 @@ test_expect 'a blob named by several files is read once and loaded under each na
 	expect_contains "$err" "$MM:f0002.yaml:3:" &&
 	expect_contains "$err" "(first at $MM:f0000.yaml:3:"'
 
+
+# An image's file is uploaded to a host.  A configuration read from git has
+# no directory on this machine: a relative path would name a file of the
+# current directory (/ for a service: every file), so only an absolute path
+# under a directory the operator allows (VIRTFORM_IMAGE_PATH) is taken.
+images_yaml() {   # images_yaml FILE
+	printf 'version: 1\nclusters: [{name: local}]\nhosts: [{name: fake, uri: "test:///default"}]\n'
+	printf 'storage_domains: [{name: img, type: dir, path: /var/lib/virtform-test/img}]\n'
+	printf 'images:\n  - {name: base, file: "%s", storage: img, format: raw}\n' "$1"
+}
+git -C "$W" checkout -q -b images
+mkdir -p "$TMP/allowed-images" && echo "not a disk" >"$TMP/allowed-images/base.raw"
+images_yaml etc/passwd >"$W/infra/vms.yaml" && git -C "$W" commit -q -am "relative image" &&
+	git -C "$W" push -q "$R" images 2>/dev/null
+CI1=$(git -C "$W" rev-parse --short=7 HEAD)
+test_expect 'from git, a relative image file is refused (it would be read from the current directory)' '
+	(cd / && run_vf validate --git "$R@images" --path infra &&
+	 expect_rc 1 &&
+	 expect_contains "$err" "$CI1:infra/vms.yaml:6:24: error: image '\''base'\'': file" &&
+	 expect_contains "$err" "'\''etc/passwd'\'' is relative, and a configuration read from git has no directory on the machine that runs virtform" &&
+	 expect_contains "$err" "VIRTFORM_IMAGE_PATH")'
+images_yaml /etc/passwd >"$W/infra/vms.yaml" && git -C "$W" commit -q -am "absolute image" &&
+	git -C "$W" push -q "$R" images 2>/dev/null
+test_expect 'from git, an absolute image file outside VIRTFORM_IMAGE_PATH is refused' '
+	run_vf validate --git "$R@images" --path infra && expect_rc 1 &&
+	expect_contains "$err" "outside every directory VIRTFORM_IMAGE_PATH allows"'
+images_yaml "$TMP/allowed-images/base.raw" >"$W/infra/vms.yaml" && git -C "$W" commit -q -am "allowed image" &&
+	git -C "$W" push -q "$R" images 2>/dev/null
+test_expect 'from git, an image under VIRTFORM_IMAGE_PATH is taken' '
+	VIRTFORM_IMAGE_PATH="$TMP/allowed-images" run_vf validate --git "$R@images" --path infra &&
+	expect_rc 0 && expect_contains "$out" "ok: 1 hosts"'
+git -C "$W" checkout -q main
+
 test_done
