@@ -238,14 +238,22 @@ const char *vf_nearest(const char *word, const char *const *candidates, size_t n
 	return best;
 }
 
-static uint64_t str_hash(const char *s)
+uint64_t vf_hash_bytes(const void *data, size_t n)
 {
+	const unsigned char *p = data;
 	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= p[i];
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	return vf_hash_bytes(s, strlen(s));
 }
 
 static void strmap_resize(struct vf_strmap *m, size_t cap)

@@ -10,6 +10,7 @@
 #define VF_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,10 @@ size_t vf_edit_distance(const char *a, const char *b, size_t max);
  */
 const char *vf_nearest(const char *word, const char *const *candidates, size_t n);
 
+
+/* FNV-1a (64 bits) of n bytes: the hash of vf_strmap and of the YAML
+ * loader's key sets; not for anything an attacker must not collide. */
+uint64_t vf_hash_bytes(const void *data, size_t n);
 
 /*
  * A string-keyed hash map (open addressing).  Keys are borrowed, not

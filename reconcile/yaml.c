@@ -288,15 +288,10 @@ struct keyset {
 	size_t mask;
 };
 
+/* The key's bytes (a key may hold a NUL: not vf_strmap's strings). */
 static size_t key_hash(const struct vf_node *k)
 {
-	const unsigned char *p = (const unsigned char *)k->u.text;
-	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < k->n; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return (size_t)(h ^ (h >> 32));
+	return (size_t)vf_hash_bytes(k->u.text, k->n);
 }
 
 static void keyset_init(struct keyset *s, size_t n)
