@@ -36,6 +36,9 @@ bool vf_git_yaml_name(const char *name);
 struct vf_git_batch_entry {
 	git_oid id;
 	char *label, *what;
+	size_t first;            /* the first entry naming the same blob (itself
+				  * if none before it): read once */
+	size_t size;             /* the blob's size, from its header */
 };
 struct vf_git_batch {
 	struct vf_git_batch_entry *v;

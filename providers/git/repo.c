@@ -336,7 +336,8 @@ void vf_git_batch_add(struct vf_git_batch *b, const git_oid *id, char *label, ch
 	e->what = what;
 }
 
-/* The first entry before i that names the same blob, or i. */
+/* The first entry before i that names the same blob, or i (at most
+ * VF_GIT_FILES_MAX entries: checked before this is asked). */
 static size_t batch_first(const struct vf_git_batch *b, size_t i)
 {
 	size_t j;
@@ -352,9 +353,10 @@ static double mib(unsigned long long bytes)
 	return (double)bytes / (1u << 20);
 }
 
-/* The limits, from the blobs' headers: nothing is inflated yet. */
-static int batch_check(git_repository *repo, const struct vf_git_batch *b, const char *where,
-		       size_t *sizes, char **error)
+/* The limits, from the blobs' headers: nothing is inflated yet.  Sets
+ * each entry's first and size. */
+static int batch_check(git_repository *repo, struct vf_git_batch *b, const char *where,
+		       char **error)
 {
 	git_odb *odb = NULL;
 	unsigned long long total = 0;
@@ -373,25 +375,24 @@ static int batch_check(git_repository *repo, const struct vf_git_batch *b, const
 		return -1;
 	}
 	for (i = 0; i < b->n; i++) {
-		size_t first = batch_first(b, i), len;
+		struct vf_git_batch_entry *e = &b->v[i];
 		git_object_t type;
 
-		if (first < i) {
-			sizes[i] = sizes[first];
-		} else if (git_odb_read_header(&len, &type, odb, &b->v[i].id) < 0 ||
+		e->first = batch_first(b, i);
+		if (e->first < i) {
+			e->size = b->v[e->first].size;
+		} else if (git_odb_read_header(&e->size, &type, odb, &e->id) < 0 ||
 			   type != GIT_OBJECT_BLOB) {
-			*error = vf_git_fail("cannot read %s", b->v[i].what);
+			*error = vf_git_fail("cannot read %s", e->what);
 			goto out;
-		} else {
-			sizes[i] = len;
 		}
-		if (sizes[i] > VF_CONFIG_FILE_MAX) {
+		if (e->size > VF_CONFIG_FILE_MAX) {
 			*error = xasprintf("%s: file is larger than %u MiB (%.1f MiB); split the "
 					   "configuration into several files in one directory",
-					   b->v[i].label, VF_CONFIG_FILE_MAX >> 20, mib(sizes[i]));
+					   e->label, VF_CONFIG_FILE_MAX >> 20, mib(e->size));
 			goto out;
 		}
-		total += sizes[i];
+		total += e->size;
 	}
 	if (total > VF_GIT_BYTES_MAX) {
 		*error = xasprintf("%s: its %zu configuration files add up to %.1f MiB; at most "
@@ -410,48 +411,44 @@ out:
 int vf_git_batch_read(git_repository *repo, struct vf_git_batch *b, const char *where,
 		      struct vf_git_files *out, char **error)
 {
-	size_t *sizes = xcalloc(b->n + 1, sizeof(*sizes)), i;
-	int rc = -1;
+	size_t i;
 
-	if (batch_check(repo, b, where, sizes, error) < 0)
-		goto out;
+	if (batch_check(repo, b, where, error) < 0)
+		return -1;
 	out->files = xcalloc(b->n + 1, sizeof(*out->files));
 	for (i = 0; i < b->n; i++) {
+		struct vf_git_batch_entry *e = &b->v[i];
 		struct vf_config_file *f = &out->files[out->n];
-		size_t first = batch_first(b, i);
-		char *data = NULL;
+		char *data = xmalloc(e->size + 1);
 
-		if (first < i) {
+		if (e->first < i) {
 			/* read once: the same blob's bytes, already in out->files[first] */
-			data = xmalloc(sizes[i] + 1);
-			memcpy(data, out->files[first].data, sizes[i] + 1);
+			memcpy(data, out->files[e->first].data, e->size + 1);
 		} else {
 			git_blob *blob;
-			if (git_blob_lookup(&blob, repo, &b->v[i].id) < 0) {
-				*error = vf_git_fail("cannot read %s", b->v[i].what);
-				goto out;
+			if (git_blob_lookup(&blob, repo, &e->id) < 0) {
+				free(data);
+				*error = vf_git_fail("cannot read %s", e->what);
+				return -1;
 			}
-			if ((size_t)git_blob_rawsize(blob) != sizes[i]) {
+			if ((size_t)git_blob_rawsize(blob) != e->size) {
 				git_blob_free(blob);
+				free(data);
 				*error = xasprintf("cannot read %s: its size changed while reading",
-						   b->v[i].what);
-				goto out;
+						   e->what);
+				return -1;
 			}
-			data = xmalloc(sizes[i] + 1);
-			memcpy(data, git_blob_rawcontent(blob), sizes[i]);
-			data[sizes[i]] = '\0';
+			memcpy(data, git_blob_rawcontent(blob), e->size);
+			data[e->size] = '\0';
 			git_blob_free(blob);
 		}
-		f->name = b->v[i].label;
-		b->v[i].label = NULL;
+		f->name = e->label;
+		e->label = NULL;
 		f->data = data;
-		f->len = sizes[i];
+		f->len = e->size;
 		out->n++;
 	}
-	rc = 0;
-out:
-	free(sizes);
-	return rc;
+	return 0;
 }
 
 void vf_git_batch_release(struct vf_git_batch *b)
