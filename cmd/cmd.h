@@ -68,6 +68,10 @@ int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
 /* Parse a positive duration in seconds ("10", "2.5"); false on bad input. */
 bool vf_parse_seconds(const char *text, double *seconds);
 
+/* Parse a whole number from 0 to max written as digits only (no sign,
+ * no space); false on bad input. */
+bool vf_parse_count(const char *text, unsigned long max, unsigned long *n);
+
 /* The CONFIG positional argument: at most one, default ".". NULL (after an
  * error message) when more than one was given. */
 const char *vf_cmd_config_arg(const struct vf_cmd *cmd, int argc, char **argv);

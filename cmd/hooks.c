@@ -27,6 +27,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/git-source.h"
+#include "cmd/run.h"
 #include "reconcile/util.h"
 
 #define HOOK_MARKER "# virtform-hook:"
@@ -199,6 +200,7 @@ static int hooks_run(int argc, char **argv)
 	};
 	const char *path = NULL, *state_dir = NULL, *secret_key = NULL, *signers = NULL;
 	const char *keyring = NULL, *max_destroy = NULL, *deadline = NULL;
+	unsigned long count;
 	bool allow_mass = false;
 	const char **refs = NULL, *repo_arg = ".";
 	size_t n_refs = 0, alloc_refs = 0, i;
@@ -279,10 +281,9 @@ static int hooks_run(int argc, char **argv)
 			     "(pre-commit takes only --path)");
 		goto out;
 	}
-	if (max_destroy && (!*max_destroy || max_destroy[strspn(max_destroy, "0123456789")] ||
-			    strlen(max_destroy) > 7)) {
-		vf_cmd_error(&vf_cmd_hooks, "--max-destroy: '%s' is not a number from 0 to "
-			     "1000000", max_destroy);
+	if (max_destroy && !vf_parse_count(max_destroy, RUN_MAX_DESTROY_MAX, &count)) {
+		vf_cmd_error(&vf_cmd_hooks, "--max-destroy: '%s' is not a number from 0 to %u",
+			     max_destroy, RUN_MAX_DESTROY_MAX);
 		goto out;
 	}
 	if (signers && access(signers, R_OK) < 0) {

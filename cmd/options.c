@@ -160,6 +160,22 @@ bool vf_parse_seconds(const char *text, double *seconds)
 	return true;
 }
 
+bool vf_parse_count(const char *text, unsigned long max, unsigned long *n)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	if (!text || !*text || text[strspn(text, "0123456789")])
+		return false;
+	for (p = text; *p; p++) {
+		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > max)
+			return false;
+	}
+	*n = v;
+	return true;
+}
+
 const char *vf_cmd_config_arg(const struct vf_cmd *cmd, int argc, char **argv)
 {
 	if (optind >= argc)

@@ -4,7 +4,6 @@
  * re-runs the plan with the recorded options and carries it out only
  * when nothing it depends on changed (reconcile/saved.h decides).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,11 +93,9 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 		o->confirm_timeout = (int)n;
 		return 1;
 	case RUN_OPT_MAX_DESTROY:
-		errno = 0;
-		n = strtoul(arg, &end, 10);
-		if (!*arg || *end || *arg == '-' || errno || n > 1000000) {
-			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to 1000000",
-				     arg);
+		if (!vf_parse_count(arg, RUN_MAX_DESTROY_MAX, &n)) {
+			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to %u", arg,
+				     RUN_MAX_DESTROY_MAX);
 			return -1;
 		}
 		o->max_destroy_given = true;

@@ -60,6 +60,10 @@ enum {
 	"                            $VIRTFORM_SECRET_KEY, the key text itself)\n"  \
 	RUN_GIT_OPTIONS_HELP
 
+/* The largest --max-destroy (run_option, and hooks install which records
+ * it for the post-receive sync). */
+#define RUN_MAX_DESTROY_MAX 1000000u
+
 /* The help text of the mass-deletion guard's options (plan, apply, sync,
  * drift; docs/plan-apply.md). */
 #define RUN_GUARD_OPTIONS_HELP                                                      \
