@@ -599,6 +599,17 @@ static void trust_words(char **cmd, const struct vf_saved_trust *t)
 		shell_word(cmd, "--allow-rewind");
 }
 
+/* "virtform apply [TRUST OPTIONS] FILE", what a message tells the
+ * operator to run (malloc'd). */
+static char *apply_command(const struct vf_saved_trust *t, const char *file)
+{
+	char *line = xstrdup("virtform apply");
+
+	trust_words(&line, t);
+	shell_word(&line, file);
+	return line;
+}
+
 int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
 		  const char *file, FILE *out)
 {
@@ -626,9 +637,7 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 		free(owned[1]);
 		return VF_EXIT_ERROR;
 	}
-	apply = xstrdup("virtform apply");
-	trust_words(&apply, &t);
-	shell_word(&apply, file);
+	apply = apply_command(&t, file);
 	fprintf(out, "\nSaved the plan to %s: apply it with '%s'.\n", file, apply);
 	free(apply);
 	free(owned[0]);
@@ -902,9 +911,7 @@ static int check_trust(const struct vf_cmd *cmd, const struct run_opts *o,
 			file, p.lines[i]);
 	t = (struct vf_saved_trust){ s->git_allowed_signers, s->git_gpg_keyring,
 				     s->git_allow_rewind };
-	again = xstrdup("virtform apply");
-	trust_words(&again, &t);
-	shell_word(&again, file);
+	again = apply_command(&t, file);
 	fprintf(stderr, "hint: the trust settings (--verify-signatures, --allowed-signers, "
 		"--gpg-keyring, --allow-rewind) come from apply's command line, never from the "
 		"saved plan, and must be the ones it was made with: '%s' (or make another plan); "
