@@ -414,19 +414,44 @@ static virSecretPtr chap_define(struct op *op, const char *usage, const char *uu
 	return sec;
 }
 
+/* A sealed value needs the key, which apply was not given: op fails. */
+static int sealed_no_key(struct op *op, const char *what)
+{
+	return op_failf(op, "%s: cannot open the sealed value: no secret key was given "
+			"(--secret-key FILE or VIRTFORM_SECRET_KEY)", what);
+}
+
+/* Open ref (what names it) into *clear; on failure op fails with the
+ * opener's first diagnostic (FILE:LINE:COL when it has one).  0 or -1. */
+static int sealed_open(struct op *op, const struct vf_secret_key *key,
+		       const struct vf_secret_ref *ref, const char *what, struct vf_secret *clear)
+{
+	struct vf_diags d = { 0 };
+	int rc = 0;
+
+	if (vf_secret_open(key, ref, what, clear, &d) < 0) {
+		const struct vf_diag *g = d.n ? &d.items[0] : NULL;
+		if (g && g->pos.line)
+			op_failf(op, "%s:%u:%u: %s", g->pos.file, g->pos.line, g->pos.col, g->message);
+		else
+			op_failf(op, "%s", g ? g->message : "cannot open the sealed value");
+		rc = -1;
+	}
+	vf_diags_release(&d);
+	return rc;
+}
+
 /* Make the CHAP secret of pool spec p hold its opened sealed value. */
 static int chap_set(struct op *op, const struct vf_pool_spec *p)
 {
 	const struct vf_secret_key *key = vf_cloudinit_key();
 	struct vf_secret clear = { 0 };
-	struct vf_diags d = { 0 };
 	char uuid[VIR_UUID_STRING_BUFLEN], hex[VF_SECRET_HASH_HEX], *description;
 	virSecretPtr sec = NULL, again;
 	int found, set, rc = -1;
 
 	if (!key)
-		return op_failf(op, "%s: cannot open the sealed value: no secret key was given "
-				"(--secret-key FILE or VIRTFORM_SECRET_KEY)", p->chap_what);
+		return sealed_no_key(op, p->chap_what);
 	found = chap_find(op, p->chap_usage, &sec);
 	if (found < 0)
 		return -1;
@@ -436,14 +461,8 @@ static int chap_set(struct op *op, const struct vf_pool_spec *p)
 		op_fail(op, "read the CHAP secret's uuid");
 		goto out;
 	}
-	if (vf_secret_open(key, p->chap_sealed, p->chap_what, &clear, &d) < 0) {
-		const struct vf_diag *g = d.n ? &d.items[0] : NULL;
-		if (g && g->pos.line)
-			op_failf(op, "%s:%u:%u: %s", g->pos.file, g->pos.line, g->pos.col, g->message);
-		else
-			op_failf(op, "%s", g ? g->message : "cannot open the sealed value");
+	if (sealed_open(op, key, p->chap_sealed, p->chap_what, &clear) < 0)
 		goto out;
-	}
 	vf_secret_hash(key, p->chap_what, &clear, hex);
 	set = virSecretSetValue(sec, clear.data, clear.len, 0);
 	vf_secret_wipe(&clear);
@@ -460,7 +479,6 @@ static int chap_set(struct op *op, const struct vf_pool_spec *p)
 	virSecretFree(again);
 	rc = 0;
 out:
-	vf_diags_release(&d);
 	virSecretFree(sec);
 	return rc;
 }
@@ -1362,23 +1380,13 @@ static int domain_find_owned(struct op *op, const char *name, const char *projec
 static int graphics_open(struct op *op, const struct vf_vm_spec *vm, struct vf_secret *clear)
 {
 	const struct vf_secret_key *key = vf_cloudinit_key();
-	struct vf_diags d = { 0 };
 
 	if (!vm->graphics_sealed || vm->graphics == VF_GRAPHICS_NONE)
 		return 0;
 	if (!key)
-		return op_failf(op, "%s: cannot open the sealed value: no secret key was given "
-				"(--secret-key FILE or VIRTFORM_SECRET_KEY)", vm->graphics_what);
-	if (vf_secret_open(key, vm->graphics_sealed, vm->graphics_what, clear, &d) < 0) {
-		const struct vf_diag *g = d.n ? &d.items[0] : NULL;
-		if (g && g->pos.line)
-			op_failf(op, "%s:%u:%u: %s", g->pos.file, g->pos.line, g->pos.col, g->message);
-		else
-			op_failf(op, "%s", g ? g->message : "cannot open the sealed value");
-		vf_diags_release(&d);
+		return sealed_no_key(op, vm->graphics_what);
+	if (sealed_open(op, key, vm->graphics_sealed, vm->graphics_what, clear) < 0)
 		return -1;
-	}
-	vf_diags_release(&d);
 	if (!clear->len || strlen((const char *)clear->data) != clear->len ||
 	    (vm->graphics == VF_GRAPHICS_VNC && clear->len > 8)) {
 		vf_secret_wipe(clear);
