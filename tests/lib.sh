@@ -78,3 +78,20 @@ test_done() {
 	printf '1..%d\n' "$_n"
 	[ "$_failed" -eq 0 ]
 }
+
+# Fixtures more than one test uses.
+
+# quickstart_config DIR: one VM on libvirt's in-process test driver, in
+# DIR/virtform.yaml (DIR made).
+quickstart_config() {
+	mkdir -p "$1" &&
+	printf 'version: 1\nclusters: [{name: local}]\nhosts: [{name: fake, uri: "test:///default"}]\nvms: [{name: v, cpus: 1, memory: 64MiB}]\n' >"$1/virtform.yaml"
+}
+
+# seal_keys: a key pair for sealed values in $TMP/keys; $KEY its secret key.
+# seal TEXT: TEXT sealed to it (the base64 that goes in {sealed: ...}).
+seal_keys() {
+	"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
+	KEY="$TMP/keys/virtform.key"
+}
+seal() { printf '%s' "$1" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw; }

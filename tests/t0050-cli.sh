@@ -94,8 +94,7 @@ test_expect 'validate --json on a bad config: every error with file, line, colum
 # Options are exact: getopt_long would take an unambiguous prefix ("--auto"
 # for "--auto-approve"); an approval must never be guessed.
 QS="$TMP/qs"
-mkdir "$QS"
-printf 'version: 1\nclusters: [{name: local}]\nhosts: [{name: fake, uri: "test:///default"}]\nvms: [{name: v, cpus: 1, memory: 64MiB}]\n' >"$QS/virtform.yaml"
+quickstart_config "$QS"
 
 test_expect 'destroy --auto is not --auto-approve: refused, nothing destroyed' '
 	run_vf destroy --auto "$QS" && expect_rc 1 &&

@@ -7,13 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 QS="$TMP/qs"
-mkdir "$QS"
-cat >"$QS/virtform.yaml" <<EOF
-version: 1
-clusters: [{name: local}]
-hosts: [{name: fake, uri: "test:///default"}]
-vms: [{name: v, cpus: 1, memory: 64MiB}]
-EOF
+quickstart_config "$QS"
 
 for c in plan apply destroy; do
 	test_expect "virtform $c --help documents its options and exit status" '

@@ -9,13 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 QS="$TMP/qs"
-mkdir "$QS"
-cat >"$QS/virtform.yaml" <<EOF
-version: 1
-clusters: [{name: local}]
-hosts: [{name: fake, uri: "test:///default"}]
-vms: [{name: v, cpus: 1, memory: 64MiB}]
-EOF
+quickstart_config "$QS"
 
 test_expect 'a world-writable state directory is refused, with what to do' '
 	mkdir -m 777 "$TMP/open" && chmod 777 "$TMP/open" &&

@@ -223,9 +223,9 @@ test_expect 'post-receive without --auto-approve only plans' '
 	expect_contains "$err" "remote: Plan: 1 to create" &&
 	expect_not_contains "$err" "Apply complete"'
 
-"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
+seal_keys
 PW='vfk-S3cret-pw-5519'
-SEALED=$(printf '%s' "$PW" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw)
+SEALED=$(seal "$PW")
 sealed_yaml() {   # a VM whose cloud-init password is sealed to $TMP/keys
 	cat <<EOF
 version: 1

@@ -117,9 +117,9 @@ test_expect 'destroy --git removes what the test made' '
 	! lab_virsh 2 dominfo vfh6-db >/dev/null 2>&1'
 
 # ---- a sealed value applied by a push ---------------------------------------------
-"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
+seal_keys
 PW='vfh6-S3cret-pw-7304'
-SEALED=$(printf '%s' "$PW" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw)
+SEALED=$(seal "$PW")
 RS="$TMP/vfh6-sealed.git" SS="$TMP/state-sealed"
 git init -q --bare "$RS"
 at_exit '"$VIRTFORM" destroy --git "$RS" --path lab --state-dir "$SS" --auto-approve >/dev/null 2>&1'

@@ -13,10 +13,9 @@ lab_up_for_test
 lab_config
 PW='vfc-S3cret-pw-4217'
 
-"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
+seal_keys
 "$VIRTFORM" keygen --out "$TMP/other" >/dev/null 2>&1 || echo "keygen failed" >&2
-SEALED=$(printf '%s' "$PW" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw)
-KEY="$TMP/keys/virtform.key"
+SEALED=$(seal "$PW")
 
 write_conf() {
 	cat >"$CONF/main.yaml" <<EOF
@@ -141,7 +140,7 @@ test_expect 'a second plan has nothing to do (same key, same data)' '
 	vf plan "$CONF" --secret-key "$KEY" --detailed-exitcode && expect_rc 0'
 
 test_expect 'the password sealed again is no change' '
-	SEALED=$(printf "%s" "$PW" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw) &&
+	SEALED=$(seal "$PW") &&
 	write_conf vfc-first &&
 	vf plan "$CONF" --secret-key "$KEY" --detailed-exitcode && expect_rc 0'
 
@@ -150,12 +149,12 @@ test_expect 'without the key, plan warns and counts the sealed values unchanged'
 	expect_contains "$out$err" "sealed values were not compared"'
 
 test_expect 'a new password: (sealed value changed)' '
-	SEALED=$(printf "%s" "another-pw" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw) &&
+	SEALED=$(seal another-pw) &&
 	write_conf vfc-first &&
 	vf plan "$CONF" --secret-key "$KEY" && expect_rc 0 &&
 	expect_contains "$out" "~   update  vm.vfc-ci1 on lab1" &&
 	expect_contains "$out" "cloud_init: (sealed value changed) (takes effect at first boot only)" &&
-	SEALED=$(printf "%s" "$PW" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw)'
+	SEALED=$(seal "$PW")'
 
 test_expect 'a new hostname: (takes effect at first boot only), and apply rewrites the seed' '
 	write_conf vfc-second &&

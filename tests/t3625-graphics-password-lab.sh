@@ -13,9 +13,7 @@ lab_config
 PW='vfgPw1'
 PW2='vfgPw2'
 
-"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
-KEY="$TMP/keys/virtform.key"
-seal() { printf '%s' "$1" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw; }
+seal_keys
 
 write_conf() {   # write_conf SEALED
 	cat >"$CONF/main.yaml" <<EOF

@@ -42,9 +42,7 @@ ip netns exec "$(lab_ns 1)" unshare --mount --propagation private sh -c '
 at_exit '[ ! -s "$TMP/tgtd.pid" ] || kill -9 "$(cat "$TMP/tgtd.pid")" 2>/dev/null'
 at_exit 'run_vf destroy "$CONF" --auto-approve --state-dir "$STATE" --secret-key "$KEY" >/dev/null 2>&1; for i in 1 2 3; do lab_virsh $i pool-destroy vfi-san >/dev/null 2>&1; lab_virsh $i pool-undefine vfi-san >/dev/null 2>&1; done'
 
-"$VIRTFORM" keygen --out "$TMP/keys" >/dev/null 2>&1 || echo "keygen failed" >&2
-KEY="$TMP/keys/virtform.key"
-seal() { printf '%s' "$1" | "$VIRTFORM" seal --public-key "$TMP/keys/virtform.pub" --raw; }
+seal_keys
 
 write_conf() {   # write_conf SEALED
 	cat >"$CONF/main.yaml" <<EOF
