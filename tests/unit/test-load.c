@@ -2,6 +2,7 @@
  * The loader: typing, defaults, references, merging of a directory's files,
  * anchors and merge keys, and that every error carries its position.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,42 @@ static void test_anchors_and_merge_keys(void)
 	free(text);
 }
 
+/* A document built piece by piece for the size tests below. */
+struct text {
+	char *s;
+	size_t len, alloc;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	char *piece;
+	size_t n;
+
+	va_start(ap, fmt);
+	piece = xvasprintf(fmt, ap);
+	va_end(ap);
+	n = strlen(piece);
+	VF_GROW(t->s, t->len + n + 1, t->alloc);
+	memcpy(t->s + t->len, piece, n + 1);
+	t->len += n;
+	free(piece);
+}
+
+/* load_text, and how long it took in *secs. */
+static struct vf_config *load_text_timed(const char *text, struct vf_diags *d, double *secs)
+{
+	struct timespec t0, t1;
+	struct vf_config *c;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	c = load_text(text, d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return c;
+}
+
 /*
  * Merge keys are linear: a host's labels merge two anchored mappings of
  * N_MERGE keys each and add N_MERGE of their own.  Merging once scanned the
@@ -163,33 +200,25 @@ static void test_anchors_and_merge_keys(void)
 static void test_merge_keys_linear(void)
 {
 	struct vf_diags d;
-	struct timespec t0, t1;
+	struct text text = { 0 };
 	struct vf_config *c;
 	struct vf_host *h2;
-	size_t len = 0, alloc = 0, i;
-	char *text = NULL, *line;
+	size_t i;
 	double secs;
 
-#define ADD(...) do { line = xasprintf(__VA_ARGS__); \
-		VF_GROW(text, len + strlen(line) + 1, alloc); \
-		memcpy(text + len, line, strlen(line) + 1); len += strlen(line); free(line); } while (0)
 	/* base, with three more hosts at the end of its hosts: list */
-	ADD("%.*s", (int)(strstr(base, "networks:") - base), base);
-	ADD("  - {name: h2, uri: 'qemu:///system', labels: &a {");
+	add(&text, "%.*s", (int)(strstr(base, "networks:") - base), base);
+	add(&text, "  - {name: h2, uri: 'qemu:///system', labels: &a {");
 	for (i = 0; i < N_MERGE; i++)
-		ADD("%sa%zu: x", i ? ", " : "", i);
-	ADD("}}\n  - {name: h3, uri: 'qemu:///system', labels: &b {");
+		add(&text, "%sa%zu: x", i ? ", " : "", i);
+	add(&text, "}}\n  - {name: h3, uri: 'qemu:///system', labels: &b {");
 	for (i = 0; i < N_MERGE; i++)
-		ADD("b%zu: x, ", i);
-	ADD("a7: from-b}}\n  - name: h4\n    uri: 'qemu:///system'\n    labels:\n      <<: [*a, *b]\n");
+		add(&text, "b%zu: x, ", i);
+	add(&text, "a7: from-b}}\n  - name: h4\n    uri: 'qemu:///system'\n    labels:\n      <<: [*a, *b]\n");
 	for (i = 0; i < N_MERGE; i++)
-		ADD("      c%zu: x\n", i);
-	ADD("      a5: own\n%s", strstr(base, "networks:"));
-#undef ADD
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	c = load_text(text, &d);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		add(&text, "      c%zu: x\n", i);
+	add(&text, "      a5: own\n%s", strstr(base, "networks:"));
+	c = load_text_timed(text.s, &d, &secs);
 	ok(c != NULL, "%d keys merged from two anchors load", 2 * N_MERGE);
 	h2 = c ? vf_config_find_host(c, "h4") : NULL;
 	is_int(h2 ? h2->n_labels : 0, 3 * N_MERGE, "every key once (a5 and a7 are written twice)");
@@ -207,7 +236,7 @@ static void test_merge_keys_linear(void)
 	ok(secs < 5.0, "loading takes %.2f s (bound 5 s: linear, not quadratic)", secs);
 	vf_config_free(c);
 	vf_diags_release(&d);
-	free(text);
+	free(text.s);
 }
 
 /*
@@ -219,30 +248,22 @@ static void test_merge_keys_linear(void)
 static void test_anchors_linear(void)
 {
 	struct vf_diags d;
-	struct timespec t0, t1;
+	struct text text = { 0 };
 	struct vf_config *c;
 	struct vf_host *h;
-	size_t len = 0, alloc = 0, i;
-	char *text = NULL, *line;
+	size_t i;
 	double secs;
 
-#define ADD(...) do { line = xasprintf(__VA_ARGS__); \
-		VF_GROW(text, len + strlen(line) + 1, alloc); \
-		memcpy(text + len, line, strlen(line) + 1); len += strlen(line); free(line); } while (0)
-	ADD("%.*s", (int)(strstr(base, "networks:") - base), base);
-	ADD("  - name: h2\n    uri: 'qemu:///system'\n    labels:\n");
+	add(&text, "%.*s", (int)(strstr(base, "networks:") - base), base);
+	add(&text, "  - name: h2\n    uri: 'qemu:///system'\n    labels:\n");
 	for (i = 0; i < N_ANCHORS; i++)
-		ADD("      k%zu: &a%zu v%zu\n", i, i, i);
-	ADD("      again: &a7 redefined\n");
-	ADD("  - name: h3\n    uri: 'qemu:///system'\n    labels:\n");
+		add(&text, "      k%zu: &a%zu v%zu\n", i, i, i);
+	add(&text, "      again: &a7 redefined\n");
+	add(&text, "  - name: h3\n    uri: 'qemu:///system'\n    labels:\n");
 	for (i = 0; i < N_ANCHORS; i++)
-		ADD("      j%zu: *a%zu\n", i, i);
-	ADD("%s", strstr(base, "networks:"));
-#undef ADD
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	c = load_text(text, &d);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		add(&text, "      j%zu: *a%zu\n", i, i);
+	add(&text, "%s", strstr(base, "networks:"));
+	c = load_text_timed(text.s, &d, &secs);
 	ok(c != NULL, "%d anchors, each aliased once, load", N_ANCHORS);
 	h = c ? vf_config_find_host(c, "h3") : NULL;
 	is_int(h ? h->n_labels : 0, N_ANCHORS, "every alias resolved");
@@ -252,7 +273,7 @@ static void test_anchors_linear(void)
 	ok(secs < 5.0, "loading takes %.2f s (bound 5 s: linear, not quadratic)", secs);
 	vf_config_free(c);
 	vf_diags_release(&d);
-	free(text);
+	free(text.s);
 }
 
 static void test_directory_merge(void)
