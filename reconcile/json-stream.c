@@ -437,3 +437,17 @@ int vf_jsonr_finish(struct vf_jsonr *r)
 	}
 	return 0;
 }
+
+/* ---- small helpers for jansson trees ---------------------------------------- */
+
+const char *vf_json_str(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+json_t *vf_json_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}

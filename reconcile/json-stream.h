@@ -15,6 +15,8 @@
  * in it are re-indented.  vf_jsonw_line() writes one value compact on a
  * line of its own instead (long lists nobody reads).
  *
+ * Last, two helpers every jansson reader and writer here uses.
+ *
  * Neither is thread-safe; nesting is limited to VF_JSON_DEPTH levels of
  * streamed containers (the values inside them may nest as deep as jansson
  * allows).
@@ -110,5 +112,13 @@ int vf_jsonr_finish(struct vf_jsonr *r);
  * (e.g. "duplicate object key"): a semantic error reported as a place. */
 void vf_jsonr_fail(struct vf_jsonr *r, const char *text);
 void vf_jsonr_fail_key(struct vf_jsonr *r, const char *text);
+
+/* ---- small helpers for jansson trees ---------------------------------------- */
+
+/* o's member key when it is a string, else NULL (absent, null, another
+ * type, or o not an object). */
+const char *vf_json_str(const json_t *o, const char *key);
+/* A new reference: json_string(s), or json_null() for NULL. */
+json_t *vf_json_str_or_null(const char *s);
 
 #endif

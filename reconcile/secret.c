@@ -661,6 +661,23 @@ void vf_secret_wipe(struct vf_secret *s)
 	s->len = 0;
 }
 
+int vf_secret_from_buf(struct vf_buf *b, struct vf_secret *out)
+{
+	out->data = NULL;
+	out->len = 0;
+	if (!b->alloc)
+		vf_buf_grow(b, 0);      /* even "" lives in locked memory */
+	if (b->failed || !b->secret) {
+		vf_buf_release(b);
+		return -1;
+	}
+	sodium_mprotect_readonly(b->buf);
+	out->data = (const unsigned char *)b->buf;
+	out->len = b->len;
+	vf_buf_init_secret(b);
+	return 0;
+}
+
 char *vf_secret_hash(const struct vf_secret_key *key, const char *context,
 		     const struct vf_secret *clear, char out[VF_SECRET_HASH_HEX])
 {

@@ -160,6 +160,14 @@ int vf_secret_open(const struct vf_secret_key *key, const struct vf_secret_ref *
 void vf_secret_wipe(struct vf_secret *s);
 
 /*
+ * Hand a secret vf_buf (vf_buf_init_secret, util.h) over as a read-only
+ * vf_secret and reset the buffer.  0, or -1 when the buffer failed (out
+ * of locked memory): it is then released and *out left empty.
+ */
+struct vf_buf;
+int vf_secret_from_buf(struct vf_buf *b, struct vf_secret *out);
+
+/*
  * A keyed hash of a clear text, for plans and state: 64 hex digits of
  * BLAKE2b-256(context || 0 || clear) keyed with a subkey derived from the
  * secret key (crypto_kdf, context "vfsecret", id 1).  Equal clear texts

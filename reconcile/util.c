@@ -1,7 +1,8 @@
 /*
- * util.c — checked allocation, the arena, growable arrays, edit distance,
- * writing files atomically, private directories, escaping text for a
- * terminal.
+ * util.c — checked allocation, the arena, growable arrays and strings,
+ * edit distance, hashing, writing files atomically, private directories,
+ * escaping text for a terminal, the monotonic clock, lock waits and the
+ * yes/no prompt (util.h documents each).
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -9,8 +10,12 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "reconcile/util.h"
 
@@ -240,15 +245,7 @@ const char *vf_nearest(const char *word, const char *const *candidates, size_t n
 
 uint64_t vf_hash_bytes(const void *data, size_t n)
 {
-	const unsigned char *p = data;
-	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
+	return vf_hash_add(VF_HASH_INIT, data, n);
 }
 
 static uint64_t str_hash(const char *s)
@@ -543,4 +540,214 @@ void vf_vfprintf_text(FILE *out, const char *fmt, va_list ap)
 
 	vf_fputs_text(text, out);
 	free(text);
+}
+
+/* ---- growable strings ----------------------------------------------------- */
+
+char vf_buf_empty[1];
+
+void vf_buf_init(struct vf_buf *b)
+{
+	*b = (struct vf_buf)VF_BUF_INIT;
+}
+
+void vf_buf_init_secret(struct vf_buf *b)
+{
+	vf_buf_init(b);
+	b->secret = true;
+}
+
+static void buf_free_storage(struct vf_buf *b)
+{
+	if (!b->alloc)
+		return;
+	if (b->secret)
+		sodium_free(b->buf);            /* zeroes it */
+	else
+		free(b->buf);
+}
+
+void vf_buf_grow(struct vf_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > SIZE_MAX - b->len - 1) {
+		fputs("virtform: out of memory\n", stderr);
+		exit(1);
+	}
+	need = b->len + extra + 1;
+	if (need <= b->alloc)
+		return;
+	cap = b->alloc ? b->alloc : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (!b->secret) {
+		p = b->alloc ? xrealloc(b->buf, cap) : xmalloc(cap);
+		if (!b->alloc)
+			p[0] = '\0';
+		b->buf = p;
+		b->alloc = cap;
+		return;
+	}
+	/* Secret: a new locked block, the old one zeroed and freed.
+	 * sodium_init() is idempotent and thread-safe. */
+	p = sodium_init() < 0 ? NULL : sodium_malloc(cap);
+	if (!p) {
+		b->failed = true;
+		return;
+	}
+	memcpy(p, b->buf, b->len + 1);
+	buf_free_storage(b);
+	b->buf = p;
+	b->alloc = cap;
+}
+
+void vf_buf_add(struct vf_buf *b, const void *data, size_t n)
+{
+	if (b->failed)
+		return;
+	vf_buf_grow(b, n);
+	if (b->failed)
+		return;
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+void vf_buf_adds(struct vf_buf *b, const char *s)
+{
+	vf_buf_add(b, s, strlen(s));
+}
+
+void vf_buf_addch(struct vf_buf *b, char c)
+{
+	vf_buf_add(b, &c, 1);
+}
+
+void vf_buf_vaddf(struct vf_buf *b, const char *fmt, va_list ap)
+{
+	char small[256];
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(small, sizeof(small), fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		vf_buf_add(b, small, (size_t)n);
+		explicit_bzero(small, sizeof(small));   /* may have held a secret */
+		return;
+	}
+	vf_buf_grow(b, (size_t)n);
+	if (b->failed)
+		return;
+	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void vf_buf_addf(struct vf_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vf_buf_vaddf(b, fmt, ap);
+	va_end(ap);
+}
+
+void vf_buf_addsep(struct vf_buf *b, const char *sep, const char *s)
+{
+	if (b->len)
+		vf_buf_adds(b, sep);
+	vf_buf_adds(b, s);
+}
+
+void vf_buf_setlen(struct vf_buf *b, size_t len)
+{
+	if (len > b->len || !b->alloc)
+		return;
+	b->len = len;
+	b->buf[len] = '\0';
+}
+
+void vf_buf_rtrim(struct vf_buf *b)
+{
+	size_t n = b->len;
+
+	while (n && strchr(" \t\r\n", b->buf[n - 1]))
+		n--;
+	vf_buf_setlen(b, n);
+}
+
+char *vf_buf_detach(struct vf_buf *b)
+{
+	char *s = b->alloc ? b->buf : xstrdup("");
+
+	vf_buf_init(b);
+	return s;
+}
+
+void vf_buf_release(struct vf_buf *b)
+{
+	bool secret = b->secret;
+
+	buf_free_storage(b);
+	vf_buf_init(b);
+	b->secret = secret;
+}
+
+/* ---- hashing, time, locks, prompts ---------------------------------------- */
+
+uint64_t vf_hash_add(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+uint64_t vf_hash_str(uint64_t h, const char *s)
+{
+	return vf_hash_add(h, s, strlen(s) + 1);
+}
+
+double vf_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int vf_flock_wait(int fd, double timeout)
+{
+	const struct timespec step = { 0, 50 * 1000 * 1000 };
+	double deadline = vf_now() + timeout;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (vf_now() >= deadline) {
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		nanosleep(&step, NULL);
+	}
+	return 0;
+}
+
+bool vf_confirm(FILE *out, const char *question)
+{
+	char line[64];
+
+	fprintf(out, "\n%s (yes/no) ", question);
+	fflush(out);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return !strcmp(line, "yes");
 }

@@ -1,7 +1,9 @@
 /*
  * util.h — small helpers shared by every part of virtform: checked
- * allocation, a bump arena, growable arrays, edit distance, a string map
- * and writing a whole buffer.
+ * allocation, a bump arena, growable arrays and strings, edit distance, a
+ * string map, FNV-1a hashing, writing a file whole or atomically, private
+ * directories, escaping text for a terminal, a monotonic clock, waiting
+ * for a lock and the yes/no prompt.
  *
  * Allocation failure is not recoverable in a CLI: the x* functions print
  * "virtform: out of memory" and exit(1) instead of returning NULL.
@@ -67,8 +69,8 @@ size_t vf_edit_distance(const char *a, const char *b, size_t max);
 const char *vf_nearest(const char *word, const char *const *candidates, size_t n);
 
 
-/* FNV-1a (64 bits) of n bytes: the hash of vf_strmap and of the YAML
- * loader's key sets; not for anything an attacker must not collide. */
+/* FNV-1a (64 bits) of n bytes (see vf_hash_add below): the hash of
+ * vf_strmap and of the YAML loader's key sets. */
 uint64_t vf_hash_bytes(const void *data, size_t n);
 
 /*
@@ -154,4 +156,82 @@ void vf_fputs_text(const char *s, FILE *out);
  * characters of its own: the caller prints its newline), printed. */
 void vf_vfprintf_text(FILE *out, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+
+/*
+ * A growable string (git's strbuf is the model).  Invariants:
+ *
+ *   - buf is always a NUL-terminated string: "" (a shared, read-only
+ *     empty string, alloc 0) until something is added, so it can be
+ *     printed or compared at any time without a NULL check;
+ *   - len is strlen(buf) for text (buf[len] is always the NUL; binary
+ *     data may hold NULs before it);
+ *   - alloc is what buf owns (0: it owns nothing, do not free or write).
+ *
+ * Start from VF_BUF_INIT (or vf_buf_init); vf_buf_release() frees and
+ * resets it, vf_buf_detach() hands the malloc'd string over (never NULL)
+ * and resets it.  Growth is doubling, so appends are amortized O(1);
+ * allocation failure exits, as the x* functions do.
+ *
+ * A buffer made with vf_buf_init_secret() holds secrets: its storage is
+ * sodium_malloc'd (locked, guarded, zeroed when freed, also when it
+ * grows), and its content is handed over as a read-only vf_secret
+ * (reconcile/secret.h: vf_secret_from_buf) rather than detached.  Locked
+ * memory is limited (RLIMIT_MEMLOCK): when it runs out the buffer keeps
+ * what it had, ignores further adds and sets failed, for the owner to
+ * report.
+ */
+struct vf_buf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+	bool secret;     /* storage from sodium_malloc */
+	bool failed;     /* secret only: an add was dropped (no locked memory) */
+};
+extern char vf_buf_empty[];
+#define VF_BUF_INIT { vf_buf_empty, 0, 0, false, false }
+void vf_buf_init(struct vf_buf *b);
+void vf_buf_init_secret(struct vf_buf *b);
+/* Room for at least extra more bytes (and the NUL) without growing. */
+void vf_buf_grow(struct vf_buf *b, size_t extra);
+void vf_buf_add(struct vf_buf *b, const void *data, size_t n);
+void vf_buf_adds(struct vf_buf *b, const char *s);
+void vf_buf_addch(struct vf_buf *b, char c);
+void vf_buf_addf(struct vf_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vf_buf_vaddf(struct vf_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* sep, unless b is still empty, then s: "a, b, c" from a loop. */
+void vf_buf_addsep(struct vf_buf *b, const char *sep, const char *s);
+/* Cut to len bytes (len <= b->len). */
+void vf_buf_setlen(struct vf_buf *b, size_t len);
+/* Drop trailing white space (' ', \t, \r, \n). */
+void vf_buf_rtrim(struct vf_buf *b);
+/* The string, now the caller's to free(); b is reset.  Not for secret buffers. */
+char *vf_buf_detach(struct vf_buf *b);
+void vf_buf_release(struct vf_buf *b);
+
+/* FNV-1a, 64 bits, fed piece by piece: h = vf_hash_add(VF_HASH_INIT, ...);
+ * vf_hash_bytes(d, n) is vf_hash_add(VF_HASH_INIT, d, n).  A change
+ * detector and a hash-table hash, not for anything an attacker must not
+ * collide. */
+#define VF_HASH_INIT 14695981039346656037ull
+uint64_t vf_hash_add(uint64_t h, const void *data, size_t n);
+/* s with its terminating NUL (so "ab","c" and "a","bc" differ). */
+uint64_t vf_hash_str(uint64_t h, const char *s);
+
+/* Seconds on CLOCK_MONOTONIC (immune to wall-clock jumps): for deadlines
+ * and durations, never for dates. */
+double vf_now(void);
+
+/*
+ * flock(fd, LOCK_EX), waiting up to timeout seconds (0: try once), polling
+ * every 50 ms.  0, or -1 with errno set: EWOULDBLOCK when the time ran
+ * out (someone else holds it), another errno when flock itself failed.
+ */
+int vf_flock_wait(int fd, double timeout);
+
+/*
+ * Ask a yes/no question on out ("\nQUESTION (yes/no) ") and read the
+ * answer from stdin: true only for the word "yes" (anything else, or the
+ * end of input, is no).  The one prompt every command that asks uses.
+ */
+bool vf_confirm(FILE *out, const char *question);
 #endif
