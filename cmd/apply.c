@@ -71,5 +71,5 @@ const struct vf_cmd vf_cmd_apply = {
 
 static int cmd_apply(int argc, char **argv)
 {
-	return run_apply_command(&vf_cmd_apply, argc, argv, false);
+	return vf_run_apply_command(&vf_cmd_apply, argc, argv, false);
 }

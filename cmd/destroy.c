@@ -49,5 +49,5 @@ const struct vf_cmd vf_cmd_destroy = {
 
 static int cmd_destroy(int argc, char **argv)
 {
-	return run_apply_command(&vf_cmd_destroy, argc, argv, true);
+	return vf_run_apply_command(&vf_cmd_destroy, argc, argv, true);
 }

@@ -3,7 +3,7 @@
  * configuration?  For timers, cron and CI: exit 0 no drift, 2 drift, 1
  * error.  Changes nothing unless --fix.
  *
- * It is plan (cmd/run.h: run_plan), read another way.  Every action of
+ * It is plan (cmd/run.h: vf_run_plan), read another way.  Every action of
  * the plan and every host link change is drift, one entry per resource,
  * with its cause — what an operator needs to know before deciding whether
  * to converge or to go and ask who touched the host:
@@ -34,7 +34,7 @@
  * was found (also with --fix); its failure is a warning, never the exit
  * status: a broken mailer must not hide drift from the timer's status.
  *
- * CONFIG goes through the same path as plan (run_config_arg, run_plan), so
+ * CONFIG goes through the same path as plan (vf_run_config_arg, vf_run_plan), so
  * drift reads what plan reads: a file, a directory, or --git REPO[@REF].
  */
 #include <errno.h>
@@ -156,7 +156,7 @@ static void report_release(struct drift_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static enum drift_cause action_cause(const struct run *run, const struct vf_action *a,
+static enum drift_cause action_cause(const struct vf_run *run, const struct vf_action *a,
 				     const char **note)
 {
 	const struct vf_state_entry *e;
@@ -197,7 +197,7 @@ static struct drift_item *item_add(struct drift_report *r, const char *address)
  * One item per resource: a VM's start or stop joins its update, if it
  * has one (the plan orders stops first, starts last).
  */
-static void report_build(const struct run *run, struct drift_report *r)
+static void report_build(const struct vf_run *run, struct drift_report *r)
 {
 	const struct vf_plan *plan = &run->plan;
 	struct vf_strmap by_address = { 0 };
@@ -323,7 +323,7 @@ static void print_item(const struct drift_item *it, FILE *out, bool color)
 	fputc('\n', out);
 }
 
-static void print_report(const struct run *run, const struct drift_report *r, FILE *out,
+static void print_report(const struct vf_run *run, const struct drift_report *r, FILE *out,
 			 bool color)
 {
 	const struct vf_plan *plan = &run->plan;
@@ -362,7 +362,7 @@ static void print_report(const struct run *run, const struct drift_report *r, FI
 
 /* ---- JSON (schemas/drift.schema.json) ------------------------------------- */
 
-static json_t *item_json(const struct run *run, const struct drift_item *it)
+static json_t *item_json(const struct vf_run *run, const struct drift_item *it)
 {
 	const struct vf_action *a = it->main ? it->main : it->state;
 	json_t *o = json_object(), *fields = json_array();
@@ -414,7 +414,7 @@ static json_t *item_json(const struct run *run, const struct drift_item *it)
 	return o;
 }
 
-static json_t *report_json(const struct run *run, const struct drift_report *r,
+static json_t *report_json(const struct vf_run *run, const struct drift_report *r,
 			   const char *config_path)
 {
 	const struct vf_plan *plan = &run->plan;
@@ -520,7 +520,7 @@ static void notify(const char *cmd, const char *text, size_t count, const char *
  * Apply run's plan unasked, with stdout going to stderr while it runs
  * when stdout is to carry only the JSON document.  The exit status.
  */
-static int fix(const struct run_opts *o, struct run *run, bool quiet_stdout)
+static int fix(const struct vf_run_opts *o, struct vf_run *run, bool quiet_stdout)
 {
 	int saved = -1, rc;
 
@@ -535,7 +535,7 @@ static int fix(const struct run_opts *o, struct run *run, bool quiet_stdout)
 		}
 	}
 	printf("\nFixing the drift (--fix): applying the plan.\n");
-	rc = run_apply(&vf_cmd_drift, o, run, true);
+	rc = vf_run_apply(&vf_cmd_drift, o, run, true);
 	fflush(stdout);
 	if (saved >= 0) {
 		dup2(saved, STDOUT_FILENO);
@@ -554,8 +554,8 @@ static int cmd_drift(int argc, char **argv)
 		RUN_GUARD_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .confirm_timeout = -1 };
-	struct run run;
+	struct vf_run_opts o = { .confirm_timeout = -1 };
+	struct vf_run run;
 	struct drift_report report = { 0 };
 	const char **targets = NULL;
 	const char *notify_cmd = NULL;
@@ -566,7 +566,7 @@ static int cmd_drift(int argc, char **argv)
 	int c, rc = VF_EXIT_ERROR;
 
 	while ((c = vf_getopt(&vf_cmd_drift, argc, argv, "h", longopts)) != -1) {
-		int r = run_option(&vf_cmd_drift, c, optarg, &o);
+		int r = vf_run_option(&vf_cmd_drift, c, optarg, &o);
 		if (r < 0)
 			goto bad;
 		if (r)
@@ -583,44 +583,44 @@ static int cmd_drift(int argc, char **argv)
 	if (notify_cmd && !notify_cmd[strspn(notify_cmd, " \t")])
 		notify_cmd = NULL;
 	/* CONFIG or --git REPO[@REF], as plan reads them */
-	if (run_config_arg(&vf_cmd_drift, argc, argv, &o) < 0)
+	if (vf_run_config_arg(&vf_cmd_drift, argc, argv, &o) < 0)
 		goto bad;
-	/* run_release frees the targets array; --fix plans twice */
+	/* vf_run_release frees the targets array; --fix plans twice */
 	if (o.n_targets) {
 		targets = xcalloc(o.n_targets, sizeof(*targets));
 		memcpy(targets, o.targets, o.n_targets * sizeof(*targets));
 	}
 
 	text = json ? (do_fix ? stderr : NULL) : stdout;
-	rc = run_plan(&vf_cmd_drift, &o, &run);
+	rc = vf_run_plan(&vf_cmd_drift, &o, &run);
 	if (rc) {
-		run_release(&run, &o);
+		vf_run_release(&run, &o);
 		goto out;
 	}
 	report_build(&run, &report);
 	found = report.n;
 	doc = report_json(&run, &report, o.config_path);
 	if (text)
-		print_report(&run, &report, text, text == stdout && run_color());
+		print_report(&run, &report, text, text == stdout && vf_run_color());
 	if (!found) {
 		rc = VF_EXIT_OK;
-		run_release(&run, &o);
+		vf_run_release(&run, &o);
 	} else if (!do_fix) {
 		rc = VF_EXIT_CHANGES;
-		run_release(&run, &o);
+		vf_run_release(&run, &o);
 	} else {
 		struct drift_report left = { 0 };
 		json_t *remaining = json_array();
 		size_t n_left = 0, i;
 		int arc = fix(&o, &run, json);
 
-		run_release(&run, &o);
+		vf_run_release(&run, &o);
 		if (arc == 0) {
 			/* converged means a fresh plan finds nothing */
 			o.targets = targets;
 			o.n_targets = o.alloc_targets = targets ? o.n_targets : 0;
 			targets = NULL;
-			arc = run_plan(&vf_cmd_drift, &o, &run);
+			arc = vf_run_plan(&vf_cmd_drift, &o, &run);
 			if (arc == 0) {
 				report_build(&run, &left);
 				n_left = left.n;
@@ -633,7 +633,7 @@ static int cmd_drift(int argc, char **argv)
 				}
 				report_release(&left);
 			}
-			run_release(&run, &o);
+			vf_run_release(&run, &o);
 		}
 		rc = arc == 0 && n_left == 0 ? VF_EXIT_OK : VF_EXIT_ERROR;
 		fprintf(text, "\n%s\n", rc == VF_EXIT_OK

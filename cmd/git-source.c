@@ -19,7 +19,7 @@
 
 #include "cmd/git-source.h"
 
-int git_source_parse(struct git_source *g, const char *arg, const char *path, char **error)
+int vf_git_source_parse(struct vf_git_source *g, const char *arg, const char *path, char **error)
 {
 	const char *after = arg, *scheme = strstr(arg, "://"), *at;
 
@@ -53,7 +53,7 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 	return 0;
 }
 
-void git_source_release(struct git_source *g)
+void vf_git_source_release(struct vf_git_source *g)
 {
 	if (g->resolved)
 		vf_git_commit_release(&g->commit);
@@ -69,7 +69,7 @@ void git_source_release(struct git_source *g)
 	memset(g, 0, sizeof(*g));
 }
 
-char *git_source_label(const struct git_source *g)
+char *vf_git_source_label(const struct vf_git_source *g)
 {
 	const char *rev = g->resolved ? g->commit.short_sha : g->ref;
 
@@ -77,7 +77,7 @@ char *git_source_label(const struct git_source *g)
 			 *g->path ? ":" : "", g->path);
 }
 
-struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
+struct vf_config *vf_git_source_load(struct vf_git_source *g, const char *cache_dir,
 				  const char *state_dir, bool fetch, const struct vf_git_auth *auth,
 				  struct vf_diags *diags, char **error)
 {
@@ -156,7 +156,7 @@ static void iso_time(char out[32])
  * repository, path and commit?  A timer that syncs every 5 minutes then
  * adds one line per change, not one per run.  Reads only the file's tail.
  */
-static bool same_unchanged(const char *path, const char *command, const struct git_source *g)
+static bool same_unchanged(const char *path, const char *command, const struct vf_git_source *g)
 {
 	char buf[8192], *last;
 	struct stat st;
@@ -193,7 +193,7 @@ static bool same_unchanged(const char *path, const char *command, const struct g
 	return same;
 }
 
-int git_log_append(const char *state_dir, const char *command, const struct git_source *g,
+int vf_git_log_append(const char *state_dir, const char *command, const struct vf_git_source *g,
 		   const char *outcome, const char *message, const unsigned counts[4],
 		   char **error)
 {
@@ -254,7 +254,7 @@ out:
 	return rc;
 }
 
-int git_log_last(const char *state_dir, const char *repo, const char *path, char **commit,
+int vf_git_log_last(const char *state_dir, const char *repo, const char *path, char **commit,
 		 char **error)
 {
 	char *file = xasprintf("%s/%s", state_dir, GIT_LOG_FILE), *line = NULL;

@@ -20,15 +20,15 @@
 
 #define GIT_LOG_FILE "git-log.jsonl"
 
-/* Owns everything in it; zero-initialise, free with git_source_release(). */
-struct git_source {
+/* Owns everything in it; zero-initialise, free with vf_git_source_release(). */
+struct vf_git_source {
 	char *repo;                      /* REPO, normalised */
 	char *ref;                       /* REF as given; NULL: the default branch */
 	char *path;                      /* --path; "" the root */
 	char *cache_dir;                 /* NULL until opened */
 	char *temp_dir;                  /* the private directory a temporary
 					    cache is made in (cache_dir inside
-					    it), removed by git_source_release;
+					    it), removed by vf_git_source_release;
 					    NULL otherwise */
 	bool opened, resolved;
 	struct vf_git_repo r;
@@ -41,7 +41,7 @@ struct git_source {
  * Sets g->repo and g->ref (NULL without '@REF').  -1 with *error when
  * REPO or REF is empty.
  */
-int git_source_parse(struct git_source *g, const char *arg, const char *path, char **error);
+int vf_git_source_parse(struct vf_git_source *g, const char *arg, const char *path, char **error);
 
 /*
  * Open the cache (cache_dir, else under state_dir, else a temporary one),
@@ -51,14 +51,14 @@ int git_source_parse(struct git_source *g, const char *arg, const char *path, ch
  * set (git: fetch, ref, path) or the configuration's problems are in
  * diags.
  */
-struct vf_config *git_source_load(struct git_source *g, const char *cache_dir,
+struct vf_config *vf_git_source_load(struct vf_git_source *g, const char *cache_dir,
 				  const char *state_dir, bool fetch, const struct vf_git_auth *auth,
 				  struct vf_diags *diags, char **error);
-void git_source_release(struct git_source *g);
+void vf_git_source_release(struct vf_git_source *g);
 
 
 /* "REPO@SHORT" and ":PATH" when a path was given: what a message calls it. */
-char *git_source_label(const struct git_source *g);
+char *vf_git_source_label(const struct vf_git_source *g);
 
 /*
  * Append one line to STATE_DIR/git-log.jsonl: time, command, repo, ref,
@@ -66,7 +66,7 @@ char *git_source_label(const struct git_source *g);
  * "failed", "refused"), message (NULL: none) and the plan's counts
  * (create, update, replace, destroy; NULL: none).  -1 with *error.
  */
-int git_log_append(const char *state_dir, const char *command, const struct git_source *g,
+int vf_git_log_append(const char *state_dir, const char *command, const struct vf_git_source *g,
 		   const char *outcome, const char *message, const unsigned counts[4],
 		   char **error);
 
@@ -75,7 +75,7 @@ int git_log_append(const char *state_dir, const char *command, const struct git_
  * repo + path, per STATE_DIR/git-log.jsonl: *commit malloc'd, or NULL when
  * none.  -1 with *error when the log cannot be read.
  */
-int git_log_last(const char *state_dir, const char *repo, const char *path, char **commit,
+int vf_git_log_last(const char *state_dir, const char *repo, const char *path, char **commit,
 		 char **error);
 
 #endif

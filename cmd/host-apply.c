@@ -9,7 +9,7 @@
  *
  * The snapshot and the steps also go to the pending file as JSON and come
  * back from it, so that a watcher can roll a change back from the file
- * alone: host_rollback() serves both.
+ * alone: vf_hostcmd_rollback() serves both.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -68,7 +68,7 @@ static const char apply_usage[] =
 	"change (rolled back), a change waiting for confirmation.\n";
 
 /* The state of one link before apply (exists or not, and its settings). */
-struct snap {
+struct vf_hostcmd_snap {
 	char *name;
 	bool exists;
 	struct vf_link link;        /* ports not used: see ports below */
@@ -84,7 +84,7 @@ static const char *const step_names[] = {
 };
 
 /* One change made, undone from the snapshot in reverse order. */
-struct step {
+struct vf_hostcmd_step {
 	enum step_type type;
 	size_t snap;                /* index into the snapshot */
 	size_t action;              /* the plan's action it belongs to */
@@ -93,7 +93,7 @@ struct step {
 	bool undo_failed;
 };
 
-static size_t snap_index(const struct applier *a, const char *name)
+static size_t snap_index(const struct vf_hostcmd_applier *a, const char *name)
 {
 	size_t i;
 
@@ -103,9 +103,9 @@ static size_t snap_index(const struct applier *a, const char *name)
 	return (size_t)-1;
 }
 
-static struct snap *snap_new(struct applier *a, const char *name)
+static struct vf_hostcmd_snap *snap_new(struct vf_hostcmd_applier *a, const char *name)
 {
-	struct snap *s;
+	struct vf_hostcmd_snap *s;
 
 	a->snaps = xrealloc(a->snaps, (a->n_snaps + 1) * sizeof(*a->snaps));
 	s = &a->snaps[a->n_snaps++];
@@ -114,10 +114,10 @@ static struct snap *snap_new(struct applier *a, const char *name)
 	return s;
 }
 
-static void snap_take(struct applier *a, const char *name)
+static void snap_take(struct vf_hostcmd_applier *a, const char *name)
 {
 	const struct vf_link *l;
-	struct snap *s;
+	struct vf_hostcmd_snap *s;
 	size_t i;
 
 	if (!name || snap_index(a, name) != (size_t)-1)
@@ -136,7 +136,7 @@ static void snap_take(struct applier *a, const char *name)
 	s->n_ports = l->n_ports;
 }
 
-void host_applier_release(struct applier *a)
+void vf_hostcmd_applier_release(struct vf_hostcmd_applier *a)
 {
 	size_t i, j;
 
@@ -156,9 +156,9 @@ void host_applier_release(struct applier *a)
 	memset(a, 0, sizeof(*a));
 }
 
-static struct step *step_add(struct applier *a, enum step_type type, const char *name)
+static struct vf_hostcmd_step *step_add(struct vf_hostcmd_applier *a, enum step_type type, const char *name)
 {
-	struct step *st;
+	struct vf_hostcmd_step *st;
 
 	VF_GROW(a->steps, a->n_steps + 1, a->alloc_steps);
 	st = &a->steps[a->n_steps++];
@@ -183,7 +183,7 @@ static struct vf_link_bond_option *bond_opts(const struct vf_label *l, size_t n)
 }
 
 /* Create the link act wants (down), then bring it up. */
-static int create_link(struct applier *a, const struct vf_host_link *d, char **error)
+static int create_link(struct vf_hostcmd_applier *a, const struct vf_host_link *d, char **error)
 {
 	struct vf_netlink *nl = a->nl;
 	struct vf_link_bond_option *opts;
@@ -214,11 +214,11 @@ static int create_link(struct applier *a, const struct vf_host_link *d, char **e
 }
 
 /* Set the bond options among act's changes ("options.NAME"), in one request. */
-static int apply_bond_options(struct applier *a, const struct vf_hostnet_action *act,
+static int apply_bond_options(struct vf_hostcmd_applier *a, const struct vf_hostnet_action *act,
 			      char **error)
 {
 	struct vf_link_bond_option *opts = xcalloc(act->n_changes + 1, sizeof(*opts));
-	struct step *st;
+	struct vf_hostcmd_step *st;
 	size_t i, n = 0;
 	int rc;
 
@@ -272,7 +272,7 @@ static int apply_bond_options(struct applier *a, const struct vf_hostnet_action 
 	return rc;
 }
 
-static int apply_change(struct applier *a, const struct vf_hostnet_action *act,
+static int apply_change(struct vf_hostcmd_applier *a, const struct vf_hostnet_action *act,
 			const struct vf_hostnet_change *c, char **error)
 {
 	struct vf_netlink *nl = a->nl;
@@ -306,7 +306,7 @@ static int apply_change(struct applier *a, const struct vf_hostnet_action *act,
 	return rc;
 }
 
-static int apply_action(struct applier *a, const struct vf_hostnet_action *act, char **error)
+static int apply_action(struct vf_hostcmd_applier *a, const struct vf_hostnet_action *act, char **error)
 {
 	size_t i;
 	int rc;
@@ -355,13 +355,13 @@ static int apply_action(struct applier *a, const struct vf_hostnet_action *act, 
 }
 
 /* Re-read the links into a->list; 0 or -1 with *error. */
-static int reread(struct applier *a, char **error)
+static int reread(struct vf_hostcmd_applier *a, char **error)
 {
 	vf_link_list_release(a->list);
 	return vf_link_list_read(a->nl, a->list, error);
 }
 
-void host_problem_add(char **problems, const char *fmt, ...)
+void vf_hostcmd_problem_add(char **problems, const char *fmt, ...)
 {
 	va_list ap;
 	char *p, *n;
@@ -386,7 +386,7 @@ static bool kind_made(enum vf_host_link_kind k)
  * then check every desired link.  NULL when all is right, else what is
  * wrong (malloc'd).
  */
-static char *verify(struct applier *a, struct host_ctx *x, char **error)
+static char *verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x, char **error)
 {
 	char *problems = NULL;
 	bool again = false;
@@ -415,26 +415,26 @@ static char *verify(struct applier *a, struct host_ctx *x, char **error)
 
 		if (d->absent) {
 			if (l && !x->no_delete)
-				host_problem_add(&problems, "link '%s' still exists", d->name);
+				vf_hostcmd_problem_add(&problems, "link '%s' still exists", d->name);
 			continue;
 		}
 		if (!l) {
-			host_problem_add(&problems, "link '%s' does not exist", d->name);
+			vf_hostcmd_problem_add(&problems, "link '%s' does not exist", d->name);
 			continue;
 		}
 		if (kind_made(d->kind) && !l->up)
-			host_problem_add(&problems, "link '%s' is down", d->name);
+			vf_hostcmd_problem_add(&problems, "link '%s' is down", d->name);
 		if (d->master && strcmp(l->master, d->master))
-			host_problem_add(&problems, "link '%s' has master %s instead of %s", d->name,
+			vf_hostcmd_problem_add(&problems, "link '%s' has master %s instead of %s", d->name,
 				    l->master[0] ? l->master : "(none)", d->master);
 		if (d->mtu && l->mtu != d->mtu)
-			host_problem_add(&problems, "link '%s' has mtu %u instead of %u", d->name,
+			vf_hostcmd_problem_add(&problems, "link '%s' has mtu %u instead of %u", d->name,
 				    l->mtu, d->mtu);
 		for (j = 0; d->kind == VF_HOST_LINK_BOND && j < d->n_bond_options; j++) {
 			const char *have = vf_link_bond_option(l, d->bond_options[j].key);
 
 			if (!have || strcmp(have, d->bond_options[j].value))
-				host_problem_add(&problems, "bond '%s' has %s %s instead of %s", d->name,
+				vf_hostcmd_problem_add(&problems, "bond '%s' has %s %s instead of %s", d->name,
 					    d->bond_options[j].key, have ? have : "(none)",
 					    d->bond_options[j].value);
 		}
@@ -443,14 +443,14 @@ static char *verify(struct applier *a, struct host_ctx *x, char **error)
 		const struct vf_hostnet_action *act = &x->plan.actions[i];
 
 		if (act->op == VF_HOSTNET_DELETE && vf_link_list_find(a->list, act->name))
-			host_problem_add(&problems, "link '%s' still exists", act->name);
+			vf_hostcmd_problem_add(&problems, "link '%s' still exists", act->name);
 	}
 	return problems;
 }
 
 /* Re-create a deleted link from its snapshot: kind, settings, master,
  * ports, state. */
-static int recreate(struct applier *a, const struct snap *s, char **error)
+static int recreate(struct vf_hostcmd_applier *a, const struct vf_hostcmd_snap *s, char **error)
 {
 	struct vf_netlink *nl = a->nl;
 	const struct vf_link *l = &s->link;
@@ -493,7 +493,7 @@ static int recreate(struct applier *a, const struct snap *s, char **error)
 }
 
 /* Set the options of step st back to the snapshot's values. */
-static int undo_bond_options(struct applier *a, const struct step *st, const struct snap *s,
+static int undo_bond_options(struct vf_hostcmd_applier *a, const struct vf_hostcmd_step *st, const struct vf_hostcmd_snap *s,
 			     char **error)
 {
 	struct vf_link_bond_option *opts = xcalloc(st->n_options + 1, sizeof(*opts));
@@ -515,9 +515,9 @@ static int undo_bond_options(struct applier *a, const struct step *st, const str
 	return rc;
 }
 
-static int undo(struct applier *a, const struct step *st, char **error)
+static int undo(struct vf_hostcmd_applier *a, const struct vf_hostcmd_step *st, char **error)
 {
-	const struct snap *s = &a->snaps[st->snap];
+	const struct vf_hostcmd_snap *s = &a->snaps[st->snap];
 	const char *name = s->name;
 	struct vf_netlink *nl = a->nl;
 
@@ -550,7 +550,7 @@ static int undo(struct applier *a, const struct step *st, char **error)
  * snapshot.  NULL when the links are as before, else what differs or
  * could not be undone (malloc'd).
  */
-char *host_rollback(struct applier *a)
+char *vf_hostcmd_rollback(struct vf_hostcmd_applier *a)
 {
 	char *problems = NULL, *error = NULL;
 	size_t i, j;
@@ -558,44 +558,44 @@ char *host_rollback(struct applier *a)
 	for (i = a->n_steps; i-- > 0;) {
 		if (undo(a, &a->steps[i], &error) < 0) {
 			a->steps[i].undo_failed = true;
-			host_problem_add(&problems, "%s", error);
+			vf_hostcmd_problem_add(&problems, "%s", error);
 			free(error);
 			error = NULL;
 		}
 	}
 	if (reread(a, &error) < 0) {
-		host_problem_add(&problems, "%s", error);
+		vf_hostcmd_problem_add(&problems, "%s", error);
 		free(error);
 		return problems;
 	}
 	for (i = 0; i < a->n_snaps; i++) {
-		const struct snap *s = &a->snaps[i];
+		const struct vf_hostcmd_snap *s = &a->snaps[i];
 		const struct vf_link *l = vf_link_list_find(a->list, s->name);
 
 		if (!s->exists) {
 			if (l)
-				host_problem_add(&problems, "link '%s' still exists", s->name);
+				vf_hostcmd_problem_add(&problems, "link '%s' still exists", s->name);
 			continue;
 		}
 		if (!l) {
-			host_problem_add(&problems, "link '%s' is missing", s->name);
+			vf_hostcmd_problem_add(&problems, "link '%s' is missing", s->name);
 			continue;
 		}
 		if (l->mtu != s->link.mtu)
-			host_problem_add(&problems, "link '%s' has mtu %u, was %u", l->name, l->mtu,
+			vf_hostcmd_problem_add(&problems, "link '%s' has mtu %u, was %u", l->name, l->mtu,
 				    s->link.mtu);
 		if (strcmp(l->master, s->link.master))
-			host_problem_add(&problems, "link '%s' has master %s, was %s", l->name,
+			vf_hostcmd_problem_add(&problems, "link '%s' has master %s, was %s", l->name,
 				    l->master[0] ? l->master : "(none)",
 				    s->link.master[0] ? s->link.master : "(none)");
 		if (l->up != s->link.up)
-			host_problem_add(&problems, "link '%s' is %s, was %s", l->name,
+			vf_hostcmd_problem_add(&problems, "link '%s' is %s, was %s", l->name,
 				    l->up ? "up" : "down", s->link.up ? "up" : "down");
 		for (j = 0; j < s->link.n_bond_options; j++) {
 			const char *have = vf_link_bond_option(l, s->link.bond_options[j].name);
 
 			if (!have || strcmp(have, s->link.bond_options[j].value))
-				host_problem_add(&problems, "bond '%s' has %s %s, was %s", l->name,
+				vf_hostcmd_problem_add(&problems, "bond '%s' has %s %s, was %s", l->name,
 					    s->link.bond_options[j].name, have ? have : "(none)",
 					    s->link.bond_options[j].value);
 		}
@@ -605,7 +605,7 @@ char *host_rollback(struct applier *a)
 
 /* ---- the snapshot and steps as JSON (the pending file) -------------------- */
 
-static json_t *snap_json(const struct snap *s)
+static json_t *snap_json(const struct vf_hostcmd_snap *s)
 {
 	const struct vf_link *l = &s->link;
 	json_t *o = json_object(), *ports, *opts;
@@ -637,13 +637,13 @@ static json_t *snap_json(const struct snap *s)
 	return o;
 }
 
-static json_t *steps_json(const struct applier *a)
+static json_t *steps_json(const struct vf_hostcmd_applier *a)
 {
 	json_t *steps = json_array();
 	size_t i, j;
 
 	for (i = 0; i < a->n_steps; i++) {
-		const struct step *st = &a->steps[i];
+		const struct vf_hostcmd_step *st = &a->steps[i];
 		json_t *o = json_pack("{s:s, s:s}", "type", step_names[st->type],
 				      "link", a->snaps[st->snap].name);
 
@@ -664,7 +664,7 @@ static void copy_str(char *dst, size_t size, const json_t *v)
 }
 
 /* The applier of a pending file: its snapshot and steps.  0, or -1 with *error. */
-int host_applier_from_json(struct applier *a, const json_t *pending, char **error)
+int vf_hostcmd_applier_from_json(struct vf_hostcmd_applier *a, const json_t *pending, char **error)
 {
 	const json_t *snaps = json_object_get(pending, "snapshot");
 	const json_t *steps = json_object_get(pending, "steps");
@@ -680,7 +680,7 @@ int host_applier_from_json(struct applier *a, const json_t *pending, char **erro
 		const json_t *opts = json_object_get(v, "bond_options");
 		const json_t *ports = json_object_get(v, "ports");
 		struct vf_link *l;
-		struct snap *s;
+		struct vf_hostcmd_snap *s;
 		const char *key, *kind;
 		json_t *val;
 
@@ -725,7 +725,7 @@ int host_applier_from_json(struct applier *a, const json_t *pending, char **erro
 		const char *type = json_string_value(json_object_get(v, "type"));
 		const char *link = json_string_value(json_object_get(v, "link"));
 		const json_t *opts = json_object_get(v, "options");
-		struct step *st;
+		struct vf_hostcmd_step *st;
 		json_t *val;
 		size_t t;
 
@@ -760,7 +760,7 @@ struct result {
 	json_t *confirm;            /* {"token", "timeout", "deadline"} */
 };
 
-static void print_apply_doc(struct host_ctx *x, struct result *r)
+static void print_apply_doc(struct vf_hostcmd *x, struct result *r)
 {
 	json_t *doc = json_object(), *changes = json_array();
 	size_t i;
@@ -780,7 +780,7 @@ static void print_apply_doc(struct host_ctx *x, struct result *r)
 	json_object_set_new(doc, "error", r->error ? json_string(r->error) : json_null());
 	json_object_set_new(doc, "rollback", r->rollback ? json_string(r->rollback) : json_null());
 	json_object_set_new(doc, "confirm", r->confirm ? json_incref(r->confirm) : json_null());
-	host_print_doc(doc);
+	vf_hostcmd_print_doc(doc);
 	json_decref(doc);
 }
 
@@ -790,7 +790,7 @@ static void print_apply_doc(struct host_ctx *x, struct result *r)
  * --no-delete also the links recorded before that still exist (their
  * delete comes later).
  */
-static int write_records(struct host_ctx *x, char **error)
+static int write_records(struct vf_hostcmd *x, char **error)
 {
 	struct vf_hostnet_owned o = { NULL, NULL, 0, 0 };
 	size_t i;
@@ -811,7 +811,7 @@ static int write_records(struct host_ctx *x, char **error)
 	return rc;
 }
 
-static int write_confirmed(struct host_ctx *x, char **error)
+static int write_confirmed(struct vf_hostcmd *x, char **error)
 {
 	return vf_hostnet_write_json(x->confirmed_path, x->spec, "confirmed host network state",
 				     error);
@@ -846,25 +846,25 @@ static const char *op_verb(enum vf_hostnet_op op)
  * it alone) and the new records, then let the watcher go.  0, or -1 with
  * *error (the caller rolls back; the watcher was called off).
  */
-static int make_pending(struct host_ctx *x, struct applier *a, unsigned timeout,
+static int make_pending(struct vf_hostcmd *x, struct vf_hostcmd_applier *a, unsigned timeout,
 			struct result *r, char **error)
 {
 	char token[33], *bid = NULL, *start = NULL;
-	double now = host_now_real(), deadline, fire_at;
+	double now = vf_hostcmd_now_real(), deadline, fire_at;
 	json_t *doc = NULL;
 	int go = -1, rc = -1;
 	pid_t pid;
 
-	if (host_token_new(token, error) < 0)
+	if (vf_hostcmd_token_new(token, error) < 0)
 		return -1;
 	/* a whole second: the deadline the file, people and the watcher share */
 	deadline = (double)(long long)(now + timeout + 0.999);
-	fire_at = host_now_mono() + (deadline - now);
-	pid = host_watcher_start(x, token, fire_at, &go, error);
+	fire_at = vf_hostcmd_now_mono() + (deadline - now);
+	pid = vf_hostcmd_watcher_start(x, token, fire_at, &go, error);
 	if (pid < 0)
 		return -1;
-	bid = host_boot_id();
-	start = host_proc_start(pid);
+	bid = vf_hostcmd_boot_id();
+	start = vf_hostcmd_proc_start(pid);
 	doc = json_object();
 	json_object_set_new(doc, "format", json_string("virtform-host-pending"));
 	json_object_set_new(doc, "version", json_integer(1));
@@ -878,7 +878,7 @@ static int make_pending(struct host_ctx *x, struct applier *a, unsigned timeout,
 	json_object_set_new(doc, "pid_start", json_string(start));
 	json_object_set_new(doc, "boot_id", json_string(bid));
 	{
-		char *ns = host_netns_id();
+		char *ns = vf_hostcmd_netns_id();
 		json_object_set_new(doc, "netns", json_string(ns));
 		free(ns);
 	}
@@ -920,9 +920,9 @@ out:
 
 /* Snapshot, execute, verify, roll back on failure, record; fills r.
  * The exit status. */
-static int host_execute(struct host_ctx *x, unsigned confirm_timeout, struct result *r)
+static int host_execute(struct vf_hostcmd *x, unsigned confirm_timeout, struct result *r)
 {
-	struct applier a;
+	struct vf_hostcmd_applier a;
 	FILE *out = x->progress;
 	size_t i, created = 0, updated = 0, deleted = 0;
 	char *error = NULL, *failed = NULL, *problems;
@@ -992,7 +992,7 @@ static int host_execute(struct host_ctx *x, unsigned confirm_timeout, struct res
 	}
 	if (failed) {
 		fflush(out);
-		problems = host_rollback(&a);
+		problems = vf_hostcmd_rollback(&a);
 		for (i = 0; i < x->plan.n; i++)
 			if (r->outcomes[i] == OUTCOME_DONE)
 				r->outcomes[i] = OUTCOME_ROLLED_BACK;
@@ -1012,7 +1012,7 @@ static int host_execute(struct host_ctx *x, unsigned confirm_timeout, struct res
 			r->rollback = xstrdup("complete");
 		}
 		free(failed);
-		host_applier_release(&a);
+		vf_hostcmd_applier_release(&a);
 		return VF_EXIT_ERROR;
 	}
 	a.nl = NULL;   /* x's */
@@ -1024,11 +1024,11 @@ static int host_execute(struct host_ctx *x, unsigned confirm_timeout, struct res
 			created, updated, deleted);
 		fprintf(out, "The change is kept only if confirmed by %s: run 'virtform host "
 			"confirm --token %s' within %u s, or it is rolled back.\n",
-			host_time_text(host_jint(r->confirm, "deadline"), until, sizeof(until)),
-			host_jstr(r->confirm, "token"), confirm_timeout);
+			vf_hostcmd_time_text(vf_hostcmd_jint(r->confirm, "deadline"), until, sizeof(until)),
+			vf_hostcmd_jstr(r->confirm, "token"), confirm_timeout);
 		rc = VF_EXIT_OK;
 	} else if (write_records(x, &error) < 0 || write_confirmed(x, &error) < 0) {
-		host_report(x, "the links are applied, but %s", error);
+		vf_hostcmd_report(x, "the links are applied, but %s", error);
 		r->status = "failed";
 		r->error = error;
 		error = NULL;
@@ -1039,19 +1039,19 @@ static int host_execute(struct host_ctx *x, unsigned confirm_timeout, struct res
 		rc = VF_EXIT_OK;
 	}
 	free(error);
-	host_applier_release(&a);
+	vf_hostcmd_applier_release(&a);
 	return rc;
 }
 
 /* The source options of plan and apply: exactly one of --host NAME
  * [CONFIG], --spec, --last-confirmed.  0, or -1 reported. */
-static int source_check(struct host_ctx *x, enum source src, const char *spec_path,
+static int source_check(struct vf_hostcmd *x, enum vf_hostcmd_source src, const char *spec_path,
 			bool last_confirmed, const char *host_name, int argc)
 {
 	if (spec_path && last_confirmed)
-		return host_report(x, "--spec and --last-confirmed exclude each other: give one");
+		return vf_hostcmd_report(x, "--spec and --last-confirmed exclude each other: give one");
 	if (last_confirmed && (host_name || optind < argc))
-		return host_report(x, "--last-confirmed takes the host and its links from the last "
+		return vf_hostcmd_report(x, "--last-confirmed takes the host and its links from the last "
 			      "confirmed spec: leave out --host and CONFIG");
 	(void)src;
 	return 0;
@@ -1076,13 +1076,13 @@ static int host_apply_run(int argc, char **argv)
 	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE, *spec_path = NULL;
 	const char *timeout_text = NULL;
 	struct result r = { "error", NULL, NULL, NULL, NULL };
-	struct host_ctx x;
+	struct vf_hostcmd x;
 	bool auto_approve = false, json = false, no_delete = false, last_confirmed = false;
 	unsigned timeout = 0;
 	char *error = NULL;
 	int c, rc = VF_EXIT_ERROR;
 
-	while ((c = vf_getopt(&host_apply, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_getopt(&vf_hostcmd_apply, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case OPT_HOST: host_name = optarg; break;
 		case OPT_SPEC: spec_path = optarg; break;
@@ -1096,9 +1096,9 @@ static int host_apply_run(int argc, char **argv)
 		default: return VF_EXIT_ERROR;
 		}
 	}
-	host_ctx_init(&x, &host_apply, json);
+	vf_hostcmd_init(&x, &vf_hostcmd_apply, json);
 	x.no_delete = no_delete;
-	host_set_name(&x, host_name);
+	vf_hostcmd_set_name(&x, host_name);
 	if (timeout_text) {
 		char *end;
 		unsigned long t;
@@ -1107,18 +1107,18 @@ static int host_apply_run(int argc, char **argv)
 		t = strtoul(timeout_text, &end, 10);
 		if (errno || end == timeout_text || *end || t < 1 || t > 3600 ||
 		    timeout_text[0] == '-') {
-			host_report(&x, "--confirm-timeout '%s' is not a whole number of seconds in "
+			vf_hostcmd_report(&x, "--confirm-timeout '%s' is not a whole number of seconds in "
 			       "1..3600", timeout_text);
 			goto out;
 		}
 		timeout = (unsigned)t;
 	}
-	if (source_check(&x, SOURCE_CONFIG, spec_path, last_confirmed, host_name, argc) < 0 ||
-	    host_paths(&x, state_file) < 0 || host_lock(&x) < 0 || host_pending_check(&x) < 0)
+	if (source_check(&x, VF_HOSTCMD_SOURCE_CONFIG, spec_path, last_confirmed, host_name, argc) < 0 ||
+	    vf_hostcmd_paths(&x, state_file) < 0 || vf_hostcmd_lock(&x) < 0 || vf_hostcmd_pending_check(&x) < 0)
 		goto out;
 	if (last_confirmed) {
 		bool missing;
-		json_t *doc = host_json_file_read(x.confirmed_path, "confirmed host network state",
+		json_t *doc = vf_hostcmd_json_file_read(x.confirmed_path, "confirmed host network state",
 					     &missing, &error);
 
 		if (!doc && missing) {
@@ -1129,11 +1129,11 @@ static int host_apply_run(int argc, char **argv)
 			goto out;
 		}
 		if (!doc) {
-			host_report(&x, "%s", error);
+			vf_hostcmd_report(&x, "%s", error);
 			goto out;
 		}
 		error = xasprintf("the last confirmed host spec '%s'", x.confirmed_path);
-		rc = host_desired_from_spec(&x, doc, error, NULL);
+		rc = vf_hostcmd_desired_from_spec(&x, doc, error, NULL);
 		free(error);
 		error = NULL;
 		json_decref(doc);
@@ -1141,11 +1141,11 @@ static int host_apply_run(int argc, char **argv)
 		if (!x.spec)
 			goto out;
 		auto_approve = true;
-	} else if (host_desired_load(&x, spec_path ? SOURCE_SPEC : SOURCE_CONFIG, spec_path,
+	} else if (vf_hostcmd_desired_load(&x, spec_path ? VF_HOSTCMD_SOURCE_SPEC : VF_HOSTCMD_SOURCE_CONFIG, spec_path,
 				host_name, argc, argv) < 0) {
 		goto out;
 	}
-	if (host_plan_build(&x) < 0)
+	if (vf_hostcmd_plan_build(&x) < 0)
 		goto out;
 	r.outcomes = xcalloc(x.plan.n + 1, sizeof(*r.outcomes));
 	vf_hostnet_plan_print(&x.plan, x.progress);
@@ -1153,7 +1153,7 @@ static int host_apply_run(int argc, char **argv)
 		/* converged: record what is ours (adopted links), and that this
 		 * spec is what the host has */
 		if (write_records(&x, &error) < 0 || write_confirmed(&x, &error) < 0) {
-			host_report(&x, "%s", error);
+			vf_hostcmd_report(&x, "%s", error);
 			goto out;
 		}
 		r.status = "unchanged";
@@ -1162,13 +1162,13 @@ static int host_apply_run(int argc, char **argv)
 	}
 	if (!auto_approve) {
 		if (!isatty(STDIN_FILENO)) {
-			host_report(&x, "no terminal to confirm on: review the plan and give "
+			vf_hostcmd_report(&x, "no terminal to confirm on: review the plan and give "
 			       "--auto-approve to apply without asking");
 			goto out;
 		}
 		if (!host_approve(x.progress)) {
 			fprintf(x.progress, "Apply cancelled; nothing was changed.\n");
-			host_errors_append(&x, "apply cancelled; nothing was changed");
+			vf_hostcmd_errors_append(&x, "apply cancelled; nothing was changed");
 			goto out;
 		}
 	}
@@ -1182,11 +1182,11 @@ out:
 	free(r.rollback);
 	json_decref(r.confirm);
 	free(error);
-	host_ctx_release(&x);
+	vf_hostcmd_release(&x);
 	return rc;
 }
 
-const struct vf_cmd host_apply = {
+const struct vf_cmd vf_hostcmd_apply = {
 	.name = "host apply",
 	.summary = "converge this machine's links, verified, rolled back on failure",
 	.usage = apply_usage,

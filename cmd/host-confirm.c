@@ -34,7 +34,7 @@
 
 /* ---- pending changes: the file, the watcher, expiry ----------------------- */
 
-double host_now_real(void)
+double vf_hostcmd_now_real(void)
 {
 	struct timespec ts;
 
@@ -42,7 +42,7 @@ double host_now_real(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-double host_now_mono(void)
+double vf_hostcmd_now_mono(void)
 {
 	struct timespec ts;
 
@@ -51,7 +51,7 @@ double host_now_mono(void)
 }
 
 /* "2026-11-27 10:00:05 UTC" (local time). */
-const char *host_time_text(json_int_t t, char *buf, size_t size)
+const char *vf_hostcmd_time_text(json_int_t t, char *buf, size_t size)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -62,7 +62,7 @@ const char *host_time_text(json_int_t t, char *buf, size_t size)
 }
 
 /* The kernel's boot id: tells a pending change from before a restart. */
-char *host_boot_id(void)
+char *vf_hostcmd_boot_id(void)
 {
 	char buf[64] = "";
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
@@ -78,7 +78,7 @@ char *host_boot_id(void)
 
 /* The network namespace this process is in ("net:[4026531840]"): a
  * pending change is rolled back only in the namespace it was made in. */
-char *host_netns_id(void)
+char *vf_hostcmd_netns_id(void)
 {
 	char buf[64];
 	ssize_t n = readlink("/proc/self/ns/net", buf, sizeof(buf) - 1);
@@ -89,7 +89,7 @@ char *host_netns_id(void)
 
 /* A process's start time (clock ticks after boot, /proc/PID/stat field
  * 22), so that a recycled pid is not taken for the watcher; "" if gone. */
-char *host_proc_start(pid_t pid)
+char *vf_hostcmd_proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long start = 0;
@@ -123,14 +123,14 @@ static bool watcher_alive(const json_t *pending)
 
 	if (pid <= 0 || !start || kill((pid_t)pid, 0) < 0)
 		return false;
-	now = host_proc_start((pid_t)pid);
+	now = vf_hostcmd_proc_start((pid_t)pid);
 	alive = !strcmp(now, start);
 	free(now);
 	return alive;
 }
 
 /* 32 hex digits from getrandom(). */
-int host_token_new(char out[33], char **error)
+int vf_hostcmd_token_new(char out[33], char **error)
 {
 	unsigned char b[16];
 	size_t i;
@@ -149,13 +149,13 @@ int host_token_new(char out[33], char **error)
 	return 0;
 }
 
-const char *host_jstr(const json_t *o, const char *key)
+const char *vf_hostcmd_jstr(const json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : "";
 }
 
-json_int_t host_jint(const json_t *o, const char *key)
+json_int_t vf_hostcmd_jint(const json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
 }
@@ -177,34 +177,34 @@ static int pending_rollback(const char *pending_path, const char *state_file, js
 {
 	struct vf_hostnet_owned prev = { NULL, NULL, 0, 0 };
 	struct vf_link_list list = { NULL, 0 };
-	struct applier a;
-	char *problems = NULL, *error = NULL, *bid = host_boot_id();
+	struct vf_hostcmd_applier a;
+	char *problems = NULL, *error = NULL, *bid = vf_hostcmd_boot_id();
 	int rc = 0;
 
 	memset(&a, 0, sizeof(a));
 	a.list = &list;
-	if (!strcmp(bid, host_jstr(doc, "boot_id"))) {
-		char *ns = host_netns_id();
-		bool other = strcmp(ns, host_jstr(doc, "netns")) != 0;
+	if (!strcmp(bid, vf_hostcmd_jstr(doc, "boot_id"))) {
+		char *ns = vf_hostcmd_netns_id();
+		bool other = strcmp(ns, vf_hostcmd_jstr(doc, "netns")) != 0;
 
 		if (other)
 			*outcome = xasprintf("not done: the change was made in network namespace %s, "
 					     "this is %s; run the command in that namespace",
-					     host_jstr(doc, "netns"), ns);
+					     vf_hostcmd_jstr(doc, "netns"), ns);
 		free(ns);
 		if (other) {
 			free(bid);
 			return -1;
 		}
 	}
-	if (strcmp(bid, host_jstr(doc, "boot_id"))) {
+	if (strcmp(bid, vf_hostcmd_jstr(doc, "boot_id"))) {
 		*outcome = xstrdup("complete: the host restarted before confirmation, and the "
 				   "change did not survive it");
-	} else if (host_applier_from_json(&a, doc, &error) < 0 ||
+	} else if (vf_hostcmd_applier_from_json(&a, doc, &error) < 0 ||
 		   vf_netlink_open(&a.nl, &error) < 0) {
-		host_problem_add(&problems, "cannot roll back from '%s': %s", pending_path, error);
+		vf_hostcmd_problem_add(&problems, "cannot roll back from '%s': %s", pending_path, error);
 	} else {
-		problems = host_rollback(&a);
+		problems = vf_hostcmd_rollback(&a);
 	}
 	free(error);
 	error = NULL;
@@ -226,7 +226,7 @@ static int pending_rollback(const char *pending_path, const char *state_file, js
 		rc = 1;
 	}
 	json_object_set_new(doc, "status", json_string("rolled-back"));
-	json_object_set_new(doc, "rolled_back_at", json_integer((json_int_t)host_now_real()));
+	json_object_set_new(doc, "rolled_back_at", json_integer((json_int_t)vf_hostcmd_now_real()));
 	json_object_set_new(doc, "rollback", json_string(*outcome));
 	if (vf_hostnet_write_json(pending_path, doc, "pending host network change", &error) < 0) {
 		char *o = xasprintf("%s; %s", *outcome, error);
@@ -239,7 +239,7 @@ static int pending_rollback(const char *pending_path, const char *state_file, js
 	free(bid);
 	vf_hostnet_owned_release(&prev);
 	vf_netlink_close(a.nl);
-	host_applier_release(&a);
+	vf_hostcmd_applier_release(&a);
 	vf_link_list_release(&list);
 	return rc;
 }
@@ -265,28 +265,28 @@ static void watcher_run(int go, const char *pending_path, const char *state_file
 	for (;;) {
 		char *error = NULL, *outcome = NULL;
 		bool missing;
-		json_t *doc = host_json_file_read(pending_path, "", &missing, &error);
+		json_t *doc = vf_hostcmd_json_file_read(pending_path, "", &missing, &error);
 		int fd;
 
 		free(error);
 		error = NULL;
-		if (!doc || strcmp(host_jstr(doc, "token"), token) || strcmp(host_jstr(doc, "status"), "pending")) {
+		if (!doc || strcmp(vf_hostcmd_jstr(doc, "token"), token) || strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
 			json_decref(doc);
 			_exit(0);   /* confirmed, or replaced */
 		}
 		json_decref(doc);
-		if (host_now_mono() < fire_at) {
+		if (vf_hostcmd_now_mono() < fire_at) {
 			nanosleep(&tick, NULL);
 			continue;
 		}
-		fd = host_lock_open(lock_path, dir, 60, &error);
+		fd = vf_hostcmd_lock_open(lock_path, dir, 60, &error);
 		if (fd < 0) {
 			free(error);
 			_exit(1);
 		}
-		doc = host_json_file_read(pending_path, "", &missing, &error);
-		if (doc && !strcmp(host_jstr(doc, "token"), token) &&
-		    !strcmp(host_jstr(doc, "status"), "pending"))
+		doc = vf_hostcmd_json_file_read(pending_path, "", &missing, &error);
+		if (doc && !strcmp(vf_hostcmd_jstr(doc, "token"), token) &&
+		    !strcmp(vf_hostcmd_jstr(doc, "status"), "pending"))
 			pending_rollback(pending_path, state_file, doc, &outcome);
 		json_decref(doc);
 		free(outcome);
@@ -301,7 +301,7 @@ static void watcher_run(int go, const char *pending_path, const char *state_file
  * file, then says go on *go_fd, or closes it to call it off), or -1 with
  * *error.
  */
-pid_t host_watcher_start(struct host_ctx *x, const char *token, double fire_at, int *go_fd,
+pid_t vf_hostcmd_watcher_start(struct vf_hostcmd *x, const char *token, double fire_at, int *go_fd,
 			   char **error)
 {
 	int p[2];
@@ -351,16 +351,16 @@ pid_t host_watcher_start(struct host_ctx *x, const char *token, double fire_at, 
 }
 
 /* The pending file's document, or NULL (none, or an error reported: *failed). */
-static json_t *pending_read(struct host_ctx *x, bool *failed)
+static json_t *pending_read(struct vf_hostcmd *x, bool *failed)
 {
 	char *error = NULL;
 	bool missing;
-	json_t *doc = host_json_file_read(x->pending_path, "pending host network change", &missing,
+	json_t *doc = vf_hostcmd_json_file_read(x->pending_path, "pending host network change", &missing,
 				     &error);
 
 	*failed = false;
 	if (!doc && !missing) {
-		host_report(x, "%s; move it away to go on, after checking the links with 'virtform "
+		vf_hostcmd_report(x, "%s; move it away to go on, after checking the links with 'virtform "
 		       "host show'", error);
 		*failed = true;
 	}
@@ -374,7 +374,7 @@ static json_t *pending_read(struct host_ctx *x, bool *failed)
  * not yet) is rolled back now, and one from before a restart is void.
  * 0 to go on, -1 reported.
  */
-int host_pending_check(struct host_ctx *x)
+int vf_hostcmd_pending_check(struct vf_hostcmd *x)
 {
 	char applied[64], until[64];
 	char *outcome = NULL;
@@ -385,18 +385,18 @@ int host_pending_check(struct host_ctx *x)
 
 	if (!doc)
 		return failed ? -1 : 0;
-	if (strcmp(host_jstr(doc, "status"), "pending")) {
+	if (strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
 		json_decref(doc);
 		return 0;
 	}
-	bid = host_boot_id();
-	host_time_text(host_jint(doc, "applied_at"), applied, sizeof(applied));
-	host_time_text(host_jint(doc, "deadline"), until, sizeof(until));
-	if (!strcmp(bid, host_jstr(doc, "boot_id")) && host_now_real() < (double)host_jint(doc, "deadline")) {
-		rc = host_report(x, "host %s: a change applied at %s waits for confirmation until %s "
+	bid = vf_hostcmd_boot_id();
+	vf_hostcmd_time_text(vf_hostcmd_jint(doc, "applied_at"), applied, sizeof(applied));
+	vf_hostcmd_time_text(vf_hostcmd_jint(doc, "deadline"), until, sizeof(until));
+	if (!strcmp(bid, vf_hostcmd_jstr(doc, "boot_id")) && vf_hostcmd_now_real() < (double)vf_hostcmd_jint(doc, "deadline")) {
+		rc = vf_hostcmd_report(x, "host %s: a change applied at %s waits for confirmation until %s "
 			    "(token %s); confirm it with 'virtform host confirm --token %s' or "
-			    "wait for its rollback%s", host_jstr(doc, "host"), applied, until,
-			    host_jstr(doc, "token"), host_jstr(doc, "token"),
+			    "wait for its rollback%s", vf_hostcmd_jstr(doc, "host"), applied, until,
+			    vf_hostcmd_jstr(doc, "token"), vf_hostcmd_jstr(doc, "token"),
 			    watcher_alive(doc) ? "" : " (its watcher is gone: the first apply or "
 			    "confirm after the deadline rolls it back)");
 	} else {
@@ -407,7 +407,7 @@ int host_pending_check(struct host_ctx *x)
 				"%s) was rolled back first: %s\n", x->cmd->name, applied, until,
 				outcome);
 		if (r != 0)
-			rc = host_report(x, "rolling back the unconfirmed change applied at %s failed: "
+			rc = vf_hostcmd_report(x, "rolling back the unconfirmed change applied at %s failed: "
 				    "%s; check the links with 'virtform host show'", applied, outcome);
 	}
 	free(outcome);
@@ -439,7 +439,7 @@ static const char confirm_usage[] =
 
 static int host_confirm_run(int argc, char **argv);
 
-const struct vf_cmd host_confirm = {
+const struct vf_cmd vf_hostcmd_confirm = {
 	.name = "host confirm",
 	.summary = "keep a host network change that waits for confirmation",
 	.usage = confirm_usage,
@@ -458,12 +458,12 @@ static int host_confirm_run(int argc, char **argv)
 	};
 	const char *token = NULL, *state_file = VF_HOSTNET_STATE_FILE;
 	char applied[64], when[64], *error = NULL, *outcome = NULL, *bid = NULL;
-	struct host_ctx x;
+	struct vf_hostcmd x;
 	json_t *doc = NULL;
 	bool json = false, failed;
 	int c, rc = VF_EXIT_ERROR;
 
-	while ((c = vf_getopt(&host_confirm, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_getopt(&vf_hostcmd_confirm, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case OPT_TOKEN: token = optarg; break;
 		case OPT_JSON: json = true; break;
@@ -472,72 +472,72 @@ static int host_confirm_run(int argc, char **argv)
 		default: return VF_EXIT_ERROR;
 		}
 	}
-	host_ctx_init(&x, &host_confirm, json);
+	vf_hostcmd_init(&x, &vf_hostcmd_confirm, json);
 	if (!token) {
-		host_report(&x, "--token TOKEN is required: the token 'virtform host apply "
+		vf_hostcmd_report(&x, "--token TOKEN is required: the token 'virtform host apply "
 		       "--confirm-timeout' printed");
 		goto out;
 	}
 	if (optind < argc) {
-		host_report(&x, "unexpected argument '%s'; see 'virtform host confirm --help'",
+		vf_hostcmd_report(&x, "unexpected argument '%s'; see 'virtform host confirm --help'",
 		       argv[optind]);
 		goto out;
 	}
-	if (host_paths(&x, state_file) < 0 || host_lock(&x) < 0)
+	if (vf_hostcmd_paths(&x, state_file) < 0 || vf_hostcmd_lock(&x) < 0)
 		goto out;
 	doc = pending_read(&x, &failed);
 	if (!doc) {
 		if (!failed)
-			host_report(&x, "nothing waits for confirmation on this host (no pending change "
+			vf_hostcmd_report(&x, "nothing waits for confirmation on this host (no pending change "
 			       "in %s)", x.dir);
 		goto out;
 	}
-	host_set_name(&x, host_jstr(doc, "host"));
-	host_time_text(host_jint(doc, "applied_at"), applied, sizeof(applied));
-	if (strcmp(host_jstr(doc, "token"), token)) {
-		if (!strcmp(host_jstr(doc, "status"), "pending"))
-			host_report(&x, "token '%s' is not the token of the change that waits for "
+	vf_hostcmd_set_name(&x, vf_hostcmd_jstr(doc, "host"));
+	vf_hostcmd_time_text(vf_hostcmd_jint(doc, "applied_at"), applied, sizeof(applied));
+	if (strcmp(vf_hostcmd_jstr(doc, "token"), token)) {
+		if (!strcmp(vf_hostcmd_jstr(doc, "status"), "pending"))
+			vf_hostcmd_report(&x, "token '%s' is not the token of the change that waits for "
 			       "confirmation (applied at %s); give the token its 'virtform host "
 			       "apply' printed", token, applied);
 		else
-			host_report(&x, "nothing waits for confirmation on this host (the last change, "
+			vf_hostcmd_report(&x, "nothing waits for confirmation on this host (the last change, "
 			       "with another token, was rolled back)");
 		goto out;
 	}
-	bid = host_boot_id();
-	if (!strcmp(host_jstr(doc, "status"), "pending") &&
-	    (strcmp(bid, host_jstr(doc, "boot_id")) || host_now_real() >= (double)host_jint(doc, "deadline"))) {
+	bid = vf_hostcmd_boot_id();
+	if (!strcmp(vf_hostcmd_jstr(doc, "status"), "pending") &&
+	    (strcmp(bid, vf_hostcmd_jstr(doc, "boot_id")) || vf_hostcmd_now_real() >= (double)vf_hostcmd_jint(doc, "deadline"))) {
 		/* too late: roll back now rather than wait for the watcher */
 		if (pending_rollback(x.pending_path, x.state_file, doc, &outcome) < 0 &&
-		    !strcmp(host_jstr(doc, "status"), "pending")) {
-			host_report(&x, "the confirmation came after the deadline, and the rollback "
+		    !strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
+			vf_hostcmd_report(&x, "the confirmation came after the deadline, and the rollback "
 			       "failed: %s", outcome);
 			goto out;
 		}
 	}
-	if (strcmp(host_jstr(doc, "status"), "pending")) {
-		host_time_text(host_jint(doc, "rolled_back_at"), when, sizeof(when));
-		host_report(&x, "the change was rolled back at %s: no confirmation came within %lld s "
-		       "(rollback %s)", when, (long long)host_jint(doc, "timeout"), host_jstr(doc, "rollback"));
+	if (strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
+		vf_hostcmd_time_text(vf_hostcmd_jint(doc, "rolled_back_at"), when, sizeof(when));
+		vf_hostcmd_report(&x, "the change was rolled back at %s: no confirmation came within %lld s "
+		       "(rollback %s)", when, (long long)vf_hostcmd_jint(doc, "timeout"), vf_hostcmd_jstr(doc, "rollback"));
 		goto out;
 	}
 	if (vf_hostnet_write_json(x.confirmed_path, json_object_get(doc, "spec"),
 				  "confirmed host network state", &error) < 0) {
-		host_report(&x, "%s", error);
+		vf_hostcmd_report(&x, "%s", error);
 		goto out;
 	}
 	if (unlink(x.pending_path) < 0) {
-		host_report(&x, "cannot remove '%s': %s; the change is confirmed, but its watcher "
+		vf_hostcmd_report(&x, "cannot remove '%s': %s; the change is confirmed, but its watcher "
 		       "will roll it back at the deadline unless the file goes", x.pending_path,
 		       strerror(errno));
 		goto out;
 	}
 	if (watcher_alive(doc))   /* it would notice within 100 ms; spare it that */
-		kill((pid_t)host_jint(doc, "pid"), SIGTERM);
+		kill((pid_t)vf_hostcmd_jint(doc, "pid"), SIGTERM);
 	vf_fsync_dir(x.dir);   /* best effort: the removal is done */
 	if (json) {
 		json_t *ok = json_pack("{s:s, s:s}", "host", x.host, "status", "confirmed");
-		host_print_doc(ok);
+		vf_hostcmd_print_doc(ok);
 		json_decref(ok);
 	} else {
 		printf("Confirmed: the change applied at %s to host %s is kept.\n", applied, x.host);
@@ -545,11 +545,11 @@ static int host_confirm_run(int argc, char **argv)
 	rc = VF_EXIT_OK;
 out:
 	if (rc != VF_EXIT_OK && json)
-		host_print_error_doc(&x);
+		vf_hostcmd_print_error_doc(&x);
 	json_decref(doc);
 	free(error);
 	free(outcome);
 	free(bid);
-	host_ctx_release(&x);
+	vf_hostcmd_release(&x);
 	return rc;
 }

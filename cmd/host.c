@@ -148,8 +148,8 @@ static const struct vf_cmd host_plan = {
 static const struct vf_cmd *const subcommands[] = {
 	&host_show,
 	&host_plan,
-	&host_apply,
-	&host_confirm,
+	&vf_hostcmd_apply,
+	&vf_hostcmd_confirm,
 	NULL,
 };
 
@@ -421,7 +421,7 @@ static void links_to_host_links(const struct vf_link_list *list, struct vf_host_
 
 /* ---- what host plan, apply and confirm share ------------------------------ */
 
-void host_ctx_init(struct host_ctx *x, const struct vf_cmd *cmd, bool json)
+void vf_hostcmd_init(struct vf_hostcmd *x, const struct vf_cmd *cmd, bool json)
 {
 	memset(x, 0, sizeof(*x));
 	x->cmd = cmd;
@@ -432,7 +432,7 @@ void host_ctx_init(struct host_ctx *x, const struct vf_cmd *cmd, bool json)
 	x->observed.arena = (struct vf_arena)VF_ARENA_INIT;
 }
 
-void host_ctx_release(struct host_ctx *x)
+void vf_hostcmd_release(struct vf_hostcmd *x)
 {
 	vf_netlink_close(x->nl);
 	vf_link_list_release(&x->list);
@@ -453,7 +453,7 @@ void host_ctx_release(struct host_ctx *x)
 	free(x->lock_path);
 }
 
-void host_errors_append(struct host_ctx *x, const char *msg)
+void vf_hostcmd_errors_append(struct vf_hostcmd *x, const char *msg)
 {
 	char *n = x->errors ? xasprintf("%s\n%s", x->errors, msg) : xstrdup(msg);
 
@@ -464,7 +464,7 @@ void host_errors_append(struct host_ctx *x, const char *msg)
 /* "virtform host apply: error: MSG" on stderr, and MSG kept for --json.
  * Returns -1. */
 __attribute__((format(printf, 2, 3)))
-int host_report(struct host_ctx *x, const char *fmt, ...)
+int vf_hostcmd_report(struct vf_hostcmd *x, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
@@ -473,13 +473,13 @@ int host_report(struct host_ctx *x, const char *fmt, ...)
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	vf_cmd_error(x->cmd, "%s", msg);
-	host_errors_append(x, msg);
+	vf_hostcmd_errors_append(x, msg);
 	free(msg);
 	return -1;
 }
 
 /* Diagnostics as vf_diags_print renders them, on stderr and kept. */
-static void report_diags(struct host_ctx *x, struct vf_diags *diags)
+static void report_diags(struct vf_hostcmd *x, struct vf_diags *diags)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -492,18 +492,18 @@ static void report_diags(struct host_ctx *x, struct vf_diags *diags)
 	while (len && text[len - 1] == '\n')
 		text[--len] = '\0';
 	if (len)
-		host_errors_append(x, text);
+		vf_hostcmd_errors_append(x, text);
 	free(text);
 }
 
-void host_set_name(struct host_ctx *x, const char *name)
+void vf_hostcmd_set_name(struct vf_hostcmd *x, const char *name)
 {
 	free(x->host);
 	x->host = name ? xstrdup(name) : NULL;
 }
 
 /* Print doc on stdout (the one --json document).  0 or -1. */
-int host_print_doc(json_t *doc)
+int vf_hostcmd_print_doc(json_t *doc)
 {
 	int rc = json_dumpf(doc, stdout, JSON_INDENT(2));
 
@@ -512,19 +512,19 @@ int host_print_doc(json_t *doc)
 }
 
 /* {"host", "status": "error", "error"} for a failure with --json. */
-void host_print_error_doc(struct host_ctx *x)
+void vf_hostcmd_print_error_doc(struct vf_hostcmd *x)
 {
 	json_t *doc = json_object();
 
 	json_object_set_new(doc, "host", x->host ? json_string(x->host) : json_null());
 	json_object_set_new(doc, "status", json_string("error"));
 	json_object_set_new(doc, "error", json_string(x->errors ? x->errors : "failed"));
-	host_print_doc(doc);
+	vf_hostcmd_print_doc(doc);
 	json_decref(doc);
 }
 
 /* The host-local files: state_file and, in its directory, the others. */
-int host_paths(struct host_ctx *x, const char *state_file)
+int vf_hostcmd_paths(struct vf_hostcmd *x, const char *state_file)
 {
 	char *copy, *dir, *cwd;
 
@@ -533,7 +533,7 @@ int host_paths(struct host_ctx *x, const char *state_file)
 	} else {
 		cwd = getcwd(NULL, 0);
 		if (!cwd)
-			return host_report(x, "cannot find the current directory for --state-file '%s': %s",
+			return vf_hostcmd_report(x, "cannot find the current directory for --state-file '%s': %s",
 				      state_file, strerror(errno));
 		x->state_file = xasprintf("%s/%s", cwd, state_file);
 		free(cwd);
@@ -556,7 +556,7 @@ int host_paths(struct host_ctx *x, const char *state_file)
  * another holder (a confirm or a rollback takes milliseconds).  The fd,
  * or -1 with *error.
  */
-int host_lock_open(const char *path, const char *dir, double wait_s, char **error)
+int vf_hostcmd_lock_open(const char *path, const char *dir, double wait_s, char **error)
 {
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	int fd, i, tries = (int)(wait_s * 20);
@@ -587,13 +587,13 @@ int host_lock_open(const char *path, const char *dir, double wait_s, char **erro
 	return fd;
 }
 
-int host_lock(struct host_ctx *x)
+int vf_hostcmd_lock(struct vf_hostcmd *x)
 {
 	char *error = NULL;
 
-	x->lock_fd = host_lock_open(x->lock_path, x->dir, 30, &error);
+	x->lock_fd = vf_hostcmd_lock_open(x->lock_path, x->dir, 30, &error);
 	if (x->lock_fd < 0) {
-		host_report(x, "%s", error);
+		vf_hostcmd_report(x, "%s", error);
 		free(error);
 		return -1;
 	}
@@ -601,7 +601,7 @@ int host_lock(struct host_ctx *x)
 }
 
 /* A JSON file, or NULL: *missing when it does not exist, else *error. */
-json_t *host_json_file_read(const char *path, const char *what, bool *missing, char **error)
+json_t *vf_hostcmd_json_file_read(const char *path, const char *what, bool *missing, char **error)
 {
 	json_error_t je;
 	json_t *doc;
@@ -619,43 +619,43 @@ json_t *host_json_file_read(const char *path, const char *what, bool *missing, c
 
 /* Parse spec (a host spec document) into x->desired; what names it in
  * messages.  Checks --host against its host.  0 or -1 (reported). */
-int host_desired_from_spec(struct host_ctx *x, json_t *spec, const char *what,
+int vf_hostcmd_desired_from_spec(struct vf_hostcmd *x, json_t *spec, const char *what,
 			     const char *host_name)
 {
 	const char *host = NULL;
 	char *error = NULL;
 
 	if (vf_hostnet_spec_parse(spec, &x->desired, &host, &error) < 0) {
-		host_report(x, "%s (%s)", error, what);
+		vf_hostcmd_report(x, "%s (%s)", error, what);
 		free(error);
 		return -1;
 	}
 	if (host_name && strcmp(host_name, host))
-		return host_report(x, "--host %s does not match the host spec's host '%s' (%s); give "
+		return vf_hostcmd_report(x, "--host %s does not match the host spec's host '%s' (%s); give "
 			      "the spec of this host, or leave --host out", host_name, host, what);
-	host_set_name(x, host);
+	vf_hostcmd_set_name(x, host);
 	x->spec = vf_hostnet_spec_json(host, &x->desired);
 	return 0;
 }
 
 /* The desired links from a config (--host NAME [CONFIG]). */
-static int desired_from_config(struct host_ctx *x, const char *path, const char *host_name)
+static int desired_from_config(struct vf_hostcmd *x, const char *path, const char *host_name)
 {
 	struct vf_diags diags = { 0 };
 	const struct vf_host *host;
 	int rc = -1;
 
 	if (!host_name)
-		return host_report(x, "--host NAME is required: the host of the configuration this "
+		return vf_hostcmd_report(x, "--host NAME is required: the host of the configuration this "
 			      "machine is (or give --spec FILE)");
-	host_set_name(x, host_name);
+	vf_hostcmd_set_name(x, host_name);
 	x->config = vf_config_load(path, &diags);
 	if (!x->config) {
 		char *count = xasprintf("%zu error%s in %s", diags.n_errors,
 					diags.n_errors == 1 ? "" : "s", path);
 		report_diags(x, &diags);
 		fprintf(stderr, "%s\n", count);
-		host_errors_append(x, count);
+		vf_hostcmd_errors_append(x, count);
 		free(count);
 		goto out;
 	}
@@ -673,9 +673,9 @@ static int desired_from_config(struct host_ctx *x, const char *path, const char 
 			names[n++] = x->config->hosts[i].name;
 		near = vf_nearest(host_name, names, n);
 		if (near)
-			host_report(x, "no host '%s' in %s; did you mean '%s'?", host_name, path, near);
+			vf_hostcmd_report(x, "no host '%s' in %s; did you mean '%s'?", host_name, path, near);
 		else
-			host_report(x, "no host '%s' in %s", host_name, path);
+			vf_hostcmd_report(x, "no host '%s' in %s", host_name, path);
 		goto out;
 	}
 	vf_diags_release(&diags);
@@ -690,7 +690,7 @@ out:
 	return rc;
 }
 
-int host_desired_load(struct host_ctx *x, enum source src, const char *spec_path,
+int vf_hostcmd_desired_load(struct vf_hostcmd *x, enum vf_hostcmd_source src, const char *spec_path,
 			const char *host_name, int argc, char **argv)
 {
 	json_error_t je;
@@ -698,17 +698,17 @@ int host_desired_load(struct host_ctx *x, enum source src, const char *spec_path
 	char *what;
 	int rc;
 
-	if (src == SOURCE_CONFIG) {
+	if (src == VF_HOSTCMD_SOURCE_CONFIG) {
 		const char *path = vf_cmd_config_arg(x->cmd, argc, argv);
 		if (!path) {
-			host_errors_append(x, "expected at most one CONFIG argument");
+			vf_hostcmd_errors_append(x, "expected at most one CONFIG argument");
 			return -1;
 		}
 		return desired_from_config(x, path, host_name);
 	}
-	host_set_name(x, host_name);
+	vf_hostcmd_set_name(x, host_name);
 	if (optind < argc)
-		return host_report(x, "unexpected argument '%s': with --spec the desired links come "
+		return vf_hostcmd_report(x, "unexpected argument '%s': with --spec the desired links come "
 			      "from the spec, not a CONFIG", argv[optind]);
 	if (!strcmp(spec_path, "-")) {
 		doc = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
@@ -718,12 +718,12 @@ int host_desired_load(struct host_ctx *x, enum source src, const char *spec_path
 		what = xasprintf("the host spec '%s'", spec_path);
 	}
 	if (!doc) {
-		host_report(x, "cannot read %s: line %d, column %d: %s", what, je.line, je.column,
+		vf_hostcmd_report(x, "cannot read %s: line %d, column %d: %s", what, je.line, je.column,
 		       je.text);
 		free(what);
 		return -1;
 	}
-	rc = host_desired_from_spec(x, doc, what, host_name);
+	rc = vf_hostcmd_desired_from_spec(x, doc, what, host_name);
 	json_decref(doc);
 	free(what);
 	return rc;
@@ -731,7 +731,7 @@ int host_desired_load(struct host_ctx *x, enum source src, const char *spec_path
 
 /* Read the records and the links, build the plan (without its deletes
  * when --no-delete).  0, or -1 reported. */
-int host_plan_build(struct host_ctx *x)
+int vf_hostcmd_plan_build(struct vf_hostcmd *x)
 {
 	struct vf_diags diags = { 0 };
 	char *error = NULL;
@@ -740,7 +740,7 @@ int host_plan_build(struct host_ctx *x)
 	if (vf_hostnet_owned_read(x->state_file, &x->owned, &error) < 0 ||
 	    (!x->nl && vf_netlink_open(&x->nl, &error) < 0) ||
 	    vf_link_list_read(x->nl, &x->list, &error) < 0) {
-		host_report(x, "%s", error);
+		vf_hostcmd_report(x, "%s", error);
 		free(error);
 		return -1;
 	}
@@ -773,7 +773,7 @@ static int host_plan_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE, *spec_path = NULL;
-	struct host_ctx x;
+	struct vf_hostcmd x;
 	bool json = false, detailed = false, no_delete = false;
 	int c, rc = VF_EXIT_ERROR;
 
@@ -789,28 +789,28 @@ static int host_plan_run(int argc, char **argv)
 		default: return VF_EXIT_ERROR;
 		}
 	}
-	host_ctx_init(&x, &host_plan, json);
+	vf_hostcmd_init(&x, &host_plan, json);
 	x.no_delete = no_delete;
-	host_set_name(&x, host_name);
-	if (host_paths(&x, state_file) < 0 ||
-	    host_desired_load(&x, spec_path ? SOURCE_SPEC : SOURCE_CONFIG, spec_path, host_name,
+	vf_hostcmd_set_name(&x, host_name);
+	if (vf_hostcmd_paths(&x, state_file) < 0 ||
+	    vf_hostcmd_desired_load(&x, spec_path ? VF_HOSTCMD_SOURCE_SPEC : VF_HOSTCMD_SOURCE_CONFIG, spec_path, host_name,
 			 argc, argv) < 0 ||
-	    host_plan_build(&x) < 0)
+	    vf_hostcmd_plan_build(&x) < 0)
 		goto out;
 	if (json ? vf_hostnet_plan_print_json(&x.plan, stdout) < 0
 		 : (vf_hostnet_plan_print(&x.plan, stdout), 0)) {
-		host_report(&x, "cannot write the plan");
+		vf_hostcmd_report(&x, "cannot write the plan");
 		goto out;
 	}
 	if (fflush(stdout) != 0) {
-		host_report(&x, "cannot write output");
+		vf_hostcmd_report(&x, "cannot write output");
 		goto out;
 	}
 	rc = detailed && x.plan.n ? VF_EXIT_CHANGES : VF_EXIT_OK;
 out:
 	if (rc == VF_EXIT_ERROR && json)
-		host_print_error_doc(&x);
-	host_ctx_release(&x);
+		vf_hostcmd_print_error_doc(&x);
+	vf_hostcmd_release(&x);
 	return rc;
 }
 

@@ -28,7 +28,7 @@
 #define CONFIRM_RETRY 1.0
 #define CONFIRM_GRACE 5.0
 
-struct hostnet_host {
+struct vf_hostnetcmd_host {
 	const struct vf_host *host;
 	enum vf_remote_kind kind;
 	char *spec;                 /* the host spec, JSON text */
@@ -133,7 +133,7 @@ static char *record_set(const char *path, const char *host, bool present)
 
 /* ---- calls --------------------------------------------------------------- */
 
-static void call_reset(struct hostnet_host *h)
+static void call_reset(struct vf_hostnetcmd_host *h)
 {
 	vf_remote_result_release(&h->res);
 	free(h->error);
@@ -144,7 +144,7 @@ static void call_reset(struct hostnet_host *h)
 
 /* Run args on h with its spec on stdin; parse the answer into h->doc.
  * 0, or -1 with h->error. */
-static int call(struct hostnet_host *h, const char *const *args, double timeout, unsigned flags)
+static int call(struct vf_hostnetcmd_host *h, const char *const *args, double timeout, unsigned flags)
 {
 	json_error_t je;
 
@@ -174,7 +174,7 @@ static const char *doc_str(const json_t *o, const char *key)
 
 /* ---- plan ---------------------------------------------------------------- */
 
-static bool link_targeted(const struct hostnet_opts *o, const char *host, bool *any_link)
+static bool link_targeted(const struct vf_hostnetcmd_opts *o, const char *host, bool *any_link)
 {
 	size_t i;
 	bool hit = false;
@@ -193,14 +193,14 @@ static bool link_targeted(const struct hostnet_opts *o, const char *host, bool *
 }
 
 struct plan_job {
-	struct hostnet *hn;
+	struct vf_hostnetcmd *hn;
 	size_t next;
 	pthread_mutex_t lock;
 	const char *const *args;
 };
 
 /* The next host of the job for a worker thread, or NULL when none is left. */
-static struct hostnet_host *job_next(struct plan_job *j)
+static struct vf_hostnetcmd_host *job_next(struct plan_job *j)
 {
 	size_t i;
 
@@ -213,7 +213,7 @@ static struct hostnet_host *job_next(struct plan_job *j)
 static void *call_worker(void *opaque)
 {
 	struct plan_job *j = opaque;
-	struct hostnet_host *h;
+	struct vf_hostnetcmd_host *h;
 
 	while ((h = job_next(j)))
 		call(h, j->args, j->hn->timeout, 0);
@@ -221,7 +221,7 @@ static void *call_worker(void *opaque)
 }
 
 /* Run fn over every host at once (a thread each, at most 16). */
-static void run_all(struct hostnet *hn, void *(*fn)(void *), void *arg)
+static void run_all(struct vf_hostnetcmd *hn, void *(*fn)(void *), void *arg)
 {
 	pthread_t threads[16];
 	size_t n = hn->n < 16 ? hn->n : 16, i, started = 0;
@@ -285,8 +285,8 @@ static enum vf_action_type op_of(const char *s)
 	return vf_action_type_parse(s, &t) == 0 ? t : VF_ACTION_UPDATE;
 }
 
-int hostnet_plan(struct hostnet *hn, const struct vf_config *config, const char *state_dir,
-		 const struct hostnet_opts *o, struct vf_plan *plan, struct vf_diags *diags)
+int vf_hostnetcmd_plan(struct vf_hostnetcmd *hn, const struct vf_config *config, const char *state_dir,
+		 const struct vf_hostnetcmd_opts *o, struct vf_plan *plan, struct vf_diags *diags)
 {
 	static const char *const args[] = { "plan", "--spec", "-", "--json", NULL };
 	struct plan_job job = { .hn = hn, .args = args };
@@ -311,7 +311,7 @@ int hostnet_plan(struct hostnet *hn, const struct vf_config *config, const char 
 	for (i = 0; i < config->n_hosts; i++) {
 		const struct vf_host *host = &config->hosts[i];
 		struct vf_host_links links = { .arena = VF_ARENA_INIT };
-		struct hostnet_host *h;
+		struct vf_hostnetcmd_host *h;
 		json_t *spec;
 		bool hit;
 
@@ -353,7 +353,7 @@ int hostnet_plan(struct hostnet *hn, const struct vf_config *config, const char 
 	pthread_mutex_destroy(&job.lock);
 
 	for (i = 0; i < hn->n; i++) {
-		struct hostnet_host *h = &hn->hosts[i];
+		struct vf_hostnetcmd_host *h = &hn->hosts[i];
 		const char *status = h->doc ? doc_str(h->doc, "status") : NULL;
 
 		if (h->error) {
@@ -394,9 +394,9 @@ static const char *past_of(const char *action)
 	return "updated";
 }
 
-static void lines_add(struct hostnet_host *h, const char *fmt, ...)
+static void lines_add(struct vf_hostnetcmd_host *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void lines_add(struct hostnet_host *h, const char *fmt, ...)
+static void lines_add(struct vf_hostnetcmd_host *h, const char *fmt, ...)
 {
 	va_list ap;
 	char *l, *n;
@@ -415,7 +415,7 @@ static void lines_add(struct hostnet_host *h, const char *fmt, ...)
  * changes done stay (else they were rolled back, unconfirmed); error:
  * what the failed change ran into.
  */
-static void take_outcomes(struct hostnet_host *h, const json_t *doc, bool confirmed,
+static void take_outcomes(struct vf_hostnetcmd_host *h, const json_t *doc, bool confirmed,
 			  const char *error)
 {
 	const json_t *changes = json_object_get(doc, "changes"), *c;
@@ -446,7 +446,7 @@ static void take_outcomes(struct hostnet_host *h, const json_t *doc, bool confir
 }
 
 /* msg without its leading "host NAME: " (the line names the host). */
-static const char *without_host(const struct hostnet_host *h, const char *msg)
+static const char *without_host(const struct vf_hostnetcmd_host *h, const char *msg)
 {
 	size_t n = strlen(h->host->name);
 
@@ -457,9 +457,9 @@ static const char *without_host(const struct hostnet_host *h, const char *msg)
 }
 
 /* The host's own line for the final list of failures. */
-static void failure(struct hostnet_host *h, const char *fmt, ...)
+static void failure(struct vf_hostnetcmd_host *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void failure(struct hostnet_host *h, const char *fmt, ...)
+static void failure(struct vf_hostnetcmd_host *h, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -477,7 +477,7 @@ static void failure(struct hostnet_host *h, const char *fmt, ...)
  * a confirmation either arrives first (and proves it can be reached) or
  * finds the change rolled back.  True when confirmed.
  */
-static bool confirm(struct hostnet_host *h, const char *token, double deadline)
+static bool confirm(struct vf_hostnetcmd_host *h, const char *token, double deadline)
 {
 	const char *args[] = { "confirm", "--token", token, "--json", NULL };
 	char *last = NULL, *keep_spec = h->spec;
@@ -515,7 +515,7 @@ static void *apply_worker(void *opaque)
 {
 	struct plan_job *j = opaque;
 
-	struct hostnet_host *h;
+	struct vf_hostnetcmd_host *h;
 
 	while ((h = job_next(j))) {
 		const char *status, *error, *rollback;
@@ -588,9 +588,9 @@ static bool phase_has(const struct vf_plan *plan, const char *host, bool deletes
 	return false;
 }
 
-int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const struct vf_plan *plan,
+int vf_hostnetcmd_apply(struct vf_hostnetcmd *hn, const struct vf_config *config, const struct vf_plan *plan,
 		  bool deletes, int confirm_timeout, const char *const *skip, size_t n_skip,
-		  FILE *out, struct hostnet_result *res, const char ***failed, size_t *n_failed)
+		  FILE *out, struct vf_hostnetcmd_result *res, const char ***failed, size_t *n_failed)
 {
 	struct plan_job job = { .hn = hn };
 	size_t i, k;
@@ -600,7 +600,7 @@ int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const stru
 	*failed = xcalloc(hn->n + 1, sizeof(**failed));
 	*n_failed = 0;
 	for (i = 0; i < hn->n; i++) {
-		struct hostnet_host *h = &hn->hosts[i];
+		struct vf_hostnetcmd_host *h = &hn->hosts[i];
 		size_t a = 0;
 
 		free(h->lines);
@@ -649,7 +649,7 @@ int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const stru
 	pthread_mutex_destroy(&job.lock);
 
 	for (i = 0; i < hn->n; i++) {
-		struct hostnet_host *h = &hn->hosts[i];
+		struct vf_hostnetcmd_host *h = &hn->hosts[i];
 
 		if (h->lines)
 			fputs(h->lines, out);
@@ -693,7 +693,7 @@ int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const stru
 	return rc;
 }
 
-void hostnet_release(struct hostnet *hn)
+void vf_hostnetcmd_release(struct vf_hostnetcmd *hn)
 {
 	size_t i;
 

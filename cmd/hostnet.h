@@ -19,16 +19,16 @@
 
 #include "reconcile/engine.h"
 
-struct hostnet_host;
+struct vf_hostnetcmd_host;
 
-struct hostnet {
-	struct hostnet_host *hosts;     /* the hosts that take part, config order */
+struct vf_hostnetcmd {
+	struct vf_hostnetcmd_host *hosts;     /* the hosts that take part, config order */
 	size_t n;
 	char *record_path;              /* DIR/hostnet.json */
 	double timeout;                 /* per call, seconds */
 };
 
-struct hostnet_opts {
+struct vf_hostnetcmd_opts {
 	double timeout;                 /* --timeout: per host call */
 	bool destroy;                   /* every link virtform made goes */
 	bool skip_unreachable;
@@ -42,11 +42,11 @@ struct hostnet_opts {
  * errors carry the config's FILE:LINE:COL); an unreachable host is an
  * error, or with skip_unreachable a warning.  Returns 0, or -1 with diags.
  */
-int hostnet_plan(struct hostnet *hn, const struct vf_config *config, const char *state_dir,
-		 const struct hostnet_opts *o, struct vf_plan *plan, struct vf_diags *diags);
+int vf_hostnetcmd_plan(struct vf_hostnetcmd *hn, const struct vf_config *config, const char *state_dir,
+		 const struct vf_hostnetcmd_opts *o, struct vf_plan *plan, struct vf_diags *diags);
 
 /* What apply says about host networking. */
-struct hostnet_result {
+struct vf_hostnetcmd_result {
 	unsigned done[VF_ACTION_COUNT];
 	size_t n_failed;                /* link changes that failed */
 	size_t n_rolled_back;           /* done, then undone: their host's change failed */
@@ -71,10 +71,10 @@ struct hostnet_result {
  * array (the caller frees it) of the names of the hosts whose phase
  * failed or was skipped.  Returns 0, or -1 when one did.
  */
-int hostnet_apply(struct hostnet *hn, const struct vf_config *config, const struct vf_plan *plan,
+int vf_hostnetcmd_apply(struct vf_hostnetcmd *hn, const struct vf_config *config, const struct vf_plan *plan,
 		  bool deletes, int confirm_timeout, const char *const *skip, size_t n_skip,
-		  FILE *out, struct hostnet_result *res, const char ***failed, size_t *n_failed);
+		  FILE *out, struct vf_hostnetcmd_result *res, const char ***failed, size_t *n_failed);
 
-void hostnet_release(struct hostnet *hn);
+void vf_hostnetcmd_release(struct vf_hostnetcmd *hn);
 
 #endif

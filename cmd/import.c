@@ -65,12 +65,12 @@ static size_t show_differences(const struct vf_plan *plan, const char *address)
 			one.n_actions++;
 		}
 	printf("How %s differs from the configuration:\n\n", address);
-	vf_plan_print(&one, stdout, run_color());
+	vf_plan_print(&one, stdout, vf_run_color());
 	free(one.actions);
 	return n;
 }
 
-static int import_one(const struct run_opts *o, struct run *run, const char *address)
+static int import_one(const struct vf_run_opts *o, struct vf_run *run, const char *address)
 {
 	struct vf_diags diags = { 0 };
 	struct vf_import imp;
@@ -156,13 +156,13 @@ static int cmd_import(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { 0 };
-	struct run run;
+	struct vf_run_opts o = { 0 };
+	struct vf_run run;
 	const char *address;
 	int c, rc;
 
 	while ((c = vf_getopt(&vf_cmd_import, argc, argv, "h", longopts)) != -1) {
-		int r = run_option(&vf_cmd_import, c, optarg, &o);
+		int r = vf_run_option(&vf_cmd_import, c, optarg, &o);
 		if (r < 0)
 			return VF_EXIT_ERROR;
 		if (r)
@@ -181,9 +181,9 @@ static int cmd_import(int argc, char **argv)
 		return vf_cmd_error(&vf_cmd_import, "too many arguments: give ADDR and at most "
 				    "one CONFIG");
 	o.config_path = argc - optind == 2 ? argv[optind + 1] : ".";
-	rc = run_observe(&vf_cmd_import, &o, &run);
+	rc = vf_run_observe(&vf_cmd_import, &o, &run);
 	if (rc == 0)
 		rc = import_one(&o, &run, address);
-	run_release(&run, &o);
+	vf_run_release(&run, &o);
 	return rc;
 }

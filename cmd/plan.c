@@ -98,15 +98,15 @@ static int cmd_plan(int argc, char **argv)
 		RUN_GUARD_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .git_checks = true };
-	struct run run;
+	struct vf_run_opts o = { .git_checks = true };
+	struct vf_run run;
 	bool json = false, detailed = false;
 	const char *out_file = NULL;
 	char *made = long_out(argc, argv);
 	int c, rc = VF_EXIT_ERROR;
 
 	while ((c = vf_getopt(&vf_cmd_plan, argc, argv, "h", longopts)) != -1) {
-		int r = run_option(&vf_cmd_plan, c, optarg, &o);
+		int r = vf_run_option(&vf_cmd_plan, c, optarg, &o);
 		if (r < 0)
 			goto bad;
 		if (r)
@@ -120,31 +120,31 @@ static int cmd_plan(int argc, char **argv)
 		default: goto bad;
 		}
 	}
-	if (run_config_arg(&vf_cmd_plan, argc, argv, &o) < 0)
+	if (vf_run_config_arg(&vf_cmd_plan, argc, argv, &o) < 0)
 		goto bad;
 	if (out_file && (!*out_file || yaml_name(out_file))) {
 		vf_cmd_error(&vf_cmd_plan, "-out '%s': a saved plan is JSON, not a configuration "
 			     "file; name it for instance 'plan.vfplan'", out_file);
 		goto bad;
 	}
-	rc = run_plan(&vf_cmd_plan, &o, &run);
+	rc = vf_run_plan(&vf_cmd_plan, &o, &run);
 	if (rc == 0) {
 		if (json)
 			vf_plan_print_json(&run.plan, stdout);
 		else
-			vf_plan_print(&run.plan, stdout, run_color());
+			vf_plan_print(&run.plan, stdout, vf_run_color());
 		fflush(stdout);
 		/* shown, then refused (and not saved): a mass deletion */
-		rc = run_guard(&vf_cmd_plan, &run);
+		rc = vf_run_guard(&vf_cmd_plan, &run);
 		if (rc == 0 && out_file) {
 			fflush(stdout);
 			/* with --json, stdout stays one JSON document */
-			rc = run_save_plan(&vf_cmd_plan, &o, &run, out_file, json ? stderr : stdout);
+			rc = vf_run_save_plan(&vf_cmd_plan, &o, &run, out_file, json ? stderr : stdout);
 		}
 		if (rc == 0 && detailed && !vf_plan_empty(&run.plan))
 			rc = VF_EXIT_CHANGES;
 	}
-	run_release(&run, &o);
+	vf_run_release(&run, &o);
 	free(made);
 	return rc;
 bad:

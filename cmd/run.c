@@ -18,7 +18,7 @@
 #define RUN_DEFAULT_TIMEOUT 60.0
 #define RUN_OBSERVE_THREADS 16
 
-int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts *o)
+int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
 {
 	char *end;
 	unsigned long n;
@@ -117,7 +117,7 @@ int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts
 	}
 }
 
-bool run_color(void)
+bool vf_run_color(void)
 {
 	const char *nc = getenv("NO_COLOR");
 
@@ -130,7 +130,7 @@ static void print_diags(struct vf_diags *d)
 	vf_diags_print(d, stderr);
 }
 
-static struct vf_plan_opts plan_opts(const struct run_opts *o)
+static struct vf_plan_opts plan_opts(const struct vf_run_opts *o)
 {
 	struct vf_plan_opts popts = {
 		.targets = o->targets, .n_targets = o->n_targets, .destroy = o->destroy,
@@ -141,7 +141,7 @@ static struct vf_plan_opts plan_opts(const struct run_opts *o)
 	return popts;
 }
 
-int run_guard(const struct vf_cmd *cmd, const struct run *run)
+int vf_run_guard(const struct vf_cmd *cmd, const struct vf_run *run)
 {
 	const struct vf_guard *g = &run->plan.guard;
 
@@ -155,7 +155,7 @@ int run_guard(const struct vf_cmd *cmd, const struct run *run)
 	 * or rewind is (plan changes nothing and records nothing) */
 	if (run->git && run->git->resolved && run->state_open && strcmp(cmd->name, "plan")) {
 		msg = xasprintf("refusing a mass deletion: %s", g->message);
-		if (git_log_append(run->state.dir, cmd->name, run->git, "refused", msg, NULL,
+		if (vf_git_log_append(run->state.dir, cmd->name, run->git, "refused", msg, NULL,
 				   &error) < 0) {
 			fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
 			free(error);
@@ -165,7 +165,7 @@ int run_guard(const struct vf_cmd *cmd, const struct run *run)
 	return VF_EXIT_ERROR;
 }
 
-struct vf_git_auth run_git_auth(const struct run_opts *o)
+struct vf_git_auth vf_run_git_auth(const struct vf_run_opts *o)
 {
 	const char *key = getenv("VIRTFORM_GIT_SSH_KEY");
 	const char *hosts = getenv("VIRTFORM_GIT_KNOWN_HOSTS");
@@ -177,7 +177,7 @@ struct vf_git_auth run_git_auth(const struct run_opts *o)
 	return a;
 }
 
-char *run_state_dir(const struct run_opts *o)
+char *vf_run_state_dir(const struct vf_run_opts *o)
 {
 	const char *env = getenv("VIRTFORM_STATE_DIR");
 
@@ -192,7 +192,7 @@ char *run_state_dir(const struct run_opts *o)
 	return vf_state_default_dir(o->config_path);
 }
 
-int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o)
+int vf_run_check_signers_opt(const struct vf_cmd *cmd, const struct vf_run_opts *o)
 {
 	if (o->verify_signatures == (o->allowed_signers || o->gpg_keyring))
 		return 0;
@@ -203,9 +203,9 @@ int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o)
 	return -1;
 }
 
-int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_opts *o)
+int vf_run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run_opts *o)
 {
-	if (run_check_signers_opt(cmd, o) < 0)
+	if (vf_run_check_signers_opt(cmd, o) < 0)
 		return -1;
 	if (!o->git) {
 		if (o->git_path || o->cache_dir) {
@@ -222,7 +222,7 @@ int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_o
 				     o->git_ssh_key ? "--git-ssh-key" : "--git-known-hosts");
 			return -1;
 		}
-		/* a saved plan carries its own (run_apply_command says so) */
+		/* a saved plan carries its own (vf_run_apply_command says so) */
 		if ((o->verify_signatures || o->allow_rewind) && !vf_saved_detect(o->config_path)) {
 			vf_cmd_error(cmd, "%s checks a commit from git: give --git REPO[@REF] too",
 				     o->verify_signatures ? "--verify-signatures" : "--allow-rewind");
@@ -240,7 +240,7 @@ int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_o
 	return 0;
 }
 
-struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+struct vf_config *vf_run_load(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	struct vf_diags diags = { 0 };
 	struct vf_git_auth auth;
@@ -249,7 +249,7 @@ struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, s
 
 	if (!o->git)
 		return vf_cmd_load_config(o->config_path);
-	state_dir = run_state_dir(o);
+	state_dir = vf_run_state_dir(o);
 	if (!state_dir && strcmp(cmd->name, "validate")) {
 		vf_cmd_error(cmd, "a configuration from git has no directory to keep its state "
 			     "beside: give --state-dir DIR or set VIRTFORM_STATE_DIR (the git cache "
@@ -257,14 +257,14 @@ struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, s
 		return NULL;
 	}
 	run->git = xcalloc(1, sizeof(*run->git));
-	if (git_source_parse(run->git, o->git, o->git_path, &error) < 0) {
+	if (vf_git_source_parse(run->git, o->git, o->git_path, &error) < 0) {
 		vf_cmd_error(cmd, "--git %s", error);
 		free(error);
 		free(state_dir);
 		return NULL;
 	}
-	auth = run_git_auth(o);
-	c = git_source_load(run->git, o->cache_dir, state_dir, !o->default_state_dir, &auth,
+	auth = vf_run_git_auth(o);
+	c = vf_git_source_load(run->git, o->cache_dir, state_dir, !o->default_state_dir, &auth,
 			    &diags, &error);
 	free(state_dir);
 	if (error) {
@@ -274,7 +274,7 @@ struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, s
 	vf_diags_sort(&diags);
 	vf_diags_print(&diags, stderr);
 	if (!c && !error) {
-		label = git_source_label(run->git);
+		label = vf_git_source_label(run->git);
 		fprintf(stderr, "%zu error%s in %s\n", diags.n_errors,
 			diags.n_errors == 1 ? "" : "s", label);
 		free(label);
@@ -283,7 +283,7 @@ struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, s
 	return c;
 }
 
-int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc)
+int vf_run_git_log(const struct vf_cmd *cmd, struct vf_run *run, int rc)
 {
 	unsigned counts[4];
 	const char *outcome;
@@ -301,7 +301,7 @@ int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc)
 	counts[1] = run->plan.counts[VF_ACTION_UPDATE];
 	counts[2] = run->plan.counts[VF_ACTION_REPLACE];
 	counts[3] = run->plan.counts[VF_ACTION_DELETE];
-	if (git_log_append(run->state.dir, cmd->name, run->git, outcome, NULL, counts,
+	if (vf_git_log_append(run->state.dir, cmd->name, run->git, outcome, NULL, counts,
 			   &error) < 0) {
 		vf_cmd_error(cmd, "%s", error);
 		free(error);
@@ -331,12 +331,12 @@ static void warn_insecure(const struct vf_cmd *cmd, const struct vf_config *c)
 }
 
 /* Lock the state and observe the hosts, run->config loaded. */
-static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+static int run_observe_loaded(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	char *dir, *error = NULL;
 	size_t unreachable, i;
 
-	dir = run_state_dir(o);
+	dir = vf_run_state_dir(o);
 	if (!dir)
 		return vf_cmd_error(cmd, "a configuration from git has no directory to keep its "
 				    "state beside: give --state-dir DIR or set VIRTFORM_STATE_DIR");
@@ -369,21 +369,21 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct run_opts *o
 	return VF_EXIT_OK;
 }
 
-int run_observe(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+int vf_run_observe(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	memset(run, 0, sizeof(*run));
-	run->config = run_load(cmd, o, run);
+	run->config = vf_run_load(cmd, o, run);
 	if (!run->config)
 		return VF_EXIT_ERROR;
 	return run_observe_loaded(cmd, o, run);
 }
 
-/* run_plan() with run->config loaded. */
-static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+/* vf_run_plan() with run->config loaded. */
+static int run_plan_loaded(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	struct vf_diags diags = { 0 };
 	struct vf_plan_opts popts = plan_opts(o);
-	struct hostnet_opts hopts;
+	struct vf_hostnetcmd_opts hopts;
 	const char *env_key = vf_secret_env(VF_SECRET_KEY_ENV);
 	int rc = VF_EXIT_ERROR;
 
@@ -406,12 +406,12 @@ static int run_plan_loaded(const struct vf_cmd *cmd, const struct run_opts *o, s
 	if (vf_plan_build(run->config, &run->desired, &run->views, &run->state,
 			  &vf_provider_libvirt, &popts, &run->plan, &diags) < 0)
 		goto out;
-	hopts = (struct hostnet_opts){
+	hopts = (struct vf_hostnetcmd_opts){
 		.timeout = o->timeout > 0 ? o->timeout : RUN_DEFAULT_TIMEOUT,
 		.destroy = o->destroy, .skip_unreachable = o->skip_unreachable,
 		.targets = o->targets, .n_targets = o->n_targets,
 	};
-	if (hostnet_plan(&run->hostnet, run->config, run->state.dir, &hopts, &run->plan,
+	if (vf_hostnetcmd_plan(&run->hostnet, run->config, run->state.dir, &hopts, &run->plan,
 			 &diags) < 0)
 		goto out;
 	rc = 0;
@@ -428,7 +428,7 @@ out:
 
 /* A refusal: said on stderr and, but by plan (which changes nothing),
  * recorded in the log when it can be.  VF_EXIT_ERROR. */
-static int git_refuse(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+static int git_refuse(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
 		      const char *msg)
 {
 	char *error = NULL, *state_dir;
@@ -436,8 +436,8 @@ static int git_refuse(const struct vf_cmd *cmd, const struct run_opts *o, struct
 	fprintf(stderr, "virtform %s: error: %s; nothing was changed\n", cmd->name, msg);
 	if (!strcmp(cmd->name, "plan"))
 		return VF_EXIT_ERROR;
-	state_dir = run->state_open ? xstrdup(run->state.dir) : run_state_dir(o);
-	if (state_dir && git_log_append(state_dir, cmd->name, run->git, "refused", msg, NULL,
+	state_dir = run->state_open ? xstrdup(run->state.dir) : vf_run_state_dir(o);
+	if (state_dir && vf_git_log_append(state_dir, cmd->name, run->git, "refused", msg, NULL,
 					&error) < 0) {
 		fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
 		free(error);
@@ -447,10 +447,10 @@ static int git_refuse(const struct vf_cmd *cmd, const struct run_opts *o, struct
 }
 
 /* The commit's signature by a trusted key (--allowed-signers, --gpg-keyring). */
-static int git_check_signature(const struct vf_cmd *cmd, const struct run_opts *o,
-			       struct run *run)
+static int git_check_signature(const struct vf_cmd *cmd, const struct vf_run_opts *o,
+			       struct vf_run *run)
 {
-	struct git_source *g = run->git;
+	struct vf_git_source *g = run->git;
 	struct vf_git_trust trust = { o->allowed_signers, o->gpg_keyring };
 	char *principal = NULL, *error = NULL, *msg;
 	int rc;
@@ -479,14 +479,14 @@ static int git_check_signature(const struct vf_cmd *cmd, const struct run_opts *
 
 /* The commit against the last one applied from the same repository and
  * path (the log), with the state locked: two runs cannot both pass. */
-static int git_check_rewind(const struct vf_cmd *cmd, const struct run_opts *o,
-			    struct run *run)
+static int git_check_rewind(const struct vf_cmd *cmd, const struct vf_run_opts *o,
+			    struct vf_run *run)
 {
-	struct git_source *g = run->git;
+	struct vf_git_source *g = run->git;
 	char *last = NULL, *error = NULL, *msg;
 	int d, rc = VF_EXIT_OK;
 
-	if (git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0) {
+	if (vf_git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0) {
 		rc = vf_cmd_error(cmd, "%s", error);
 		free(error);
 		return rc;
@@ -511,7 +511,7 @@ static int git_check_rewind(const struct vf_cmd *cmd, const struct run_opts *o,
 	return rc;
 }
 
-int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+int vf_run_plan_config(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	bool checks = o->git_checks && run->git && run->git->resolved;
 
@@ -524,13 +524,13 @@ int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct r
 	return VF_EXIT_OK;
 }
 
-int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+int vf_run_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	memset(run, 0, sizeof(*run));
-	run->config = run_load(cmd, o, run);
+	run->config = vf_run_load(cmd, o, run);
 	if (!run->config)
 		return VF_EXIT_ERROR;
-	return run_plan_config(cmd, o, run);
+	return vf_run_plan_config(cmd, o, run);
 }
 
 /* A word for a sh command line (what a message suggests), quoted when it
@@ -564,9 +564,9 @@ static void shell_word(char **cmd, const char *word)
 
 /*
  * The trust settings of an apply: its command line's, the files made
- * absolute (as run_save_plan records them).  *owned: what to free.
+ * absolute (as vf_run_save_plan records them).  *owned: what to free.
  */
-static struct vf_saved_trust apply_trust(const struct run_opts *o, char *owned[2])
+static struct vf_saved_trust apply_trust(const struct vf_run_opts *o, char *owned[2])
 {
 	struct vf_saved_trust t = { .allow_rewind = o->allow_rewind };
 
@@ -610,7 +610,7 @@ static char *apply_command(const struct vf_saved_trust *t, const char *file)
 	return line;
 }
 
-int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+int vf_run_save_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
 		  const char *file, FILE *out)
 {
 	struct vf_plan_opts popts = plan_opts(o);
@@ -645,12 +645,12 @@ int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run
 	return VF_EXIT_OK;
 }
 
-void run_release(struct run *run, struct run_opts *o)
+void vf_run_release(struct vf_run *run, struct vf_run_opts *o)
 {
 	vf_cloudinit_set_key(NULL, false);
 	vf_secret_key_free(run->secret_key);
 	run->secret_key = NULL;
-	hostnet_release(&run->hostnet);
+	vf_hostnetcmd_release(&run->hostnet);
 	vf_plan_free(&run->plan);
 	vf_desired_release(&run->desired);
 	vf_views_release(&run->views);
@@ -659,7 +659,7 @@ void run_release(struct run *run, struct run_opts *o)
 	vf_config_free(run->config);
 	run->config = NULL;
 	if (run->git) {
-		git_source_release(run->git);
+		vf_git_source_release(run->git);
 		free(run->git);
 		run->git = NULL;
 	}
@@ -681,7 +681,7 @@ static bool confirm(const char *question)
 }
 
 /* Bring the state up to date before anything changes (vf_state_sync). */
-static int sync_state(const struct vf_cmd *cmd, struct run *run)
+static int sync_state(const struct vf_cmd *cmd, struct vf_run *run)
 {
 	char *error = NULL;
 
@@ -699,7 +699,7 @@ static int sync_state(const struct vf_cmd *cmd, struct run *run)
  * done is on the hosts; say where it is recorded and how to get the state
  * back in step.
  */
-static void state_unsaved(const struct vf_cmd *cmd, const struct run *run,
+static void state_unsaved(const struct vf_cmd *cmd, const struct vf_run *run,
 			  const struct vf_apply_result *res)
 {
 	const char *dir = run->state.dir;
@@ -728,17 +728,17 @@ static void state_unsaved(const struct vf_cmd *cmd, const struct run *run,
  * every host whose links were made —, then the links' deletes, once
  * everything ran (what used them is gone).
  */
-static int execute(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run)
+static int execute(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	struct vf_apply_opts aopts = {
 		.parallelism = o->parallelism ? o->parallelism : 10,
 		.tty = isatty(STDOUT_FILENO),
-		.color = run_color(),
+		.color = vf_run_color(),
 		.out = stdout,
 		.skip_reason = "its network links could not be made",
 	};
 	struct vf_apply_result res;
-	struct hostnet_result hres = { .failures = NULL };
+	struct vf_hostnetcmd_result hres = { .failures = NULL };
 	const char **failed1 = NULL, **failed2 = NULL;
 	size_t n_failed1 = 0, n_failed2 = 0;
 	const char *verb = o->destroy ? "Destroy" : "Apply";
@@ -750,7 +750,7 @@ static int execute(const struct vf_cmd *cmd, const struct run_opts *o, struct ru
 	putchar('\n');
 	fflush(stdout);
 	memset(&res, 0, sizeof(res));
-	hrc = hostnet_apply(&run->hostnet, run->config, &run->plan, false, o->confirm_timeout,
+	hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, false, o->confirm_timeout,
 			    NULL, 0, stdout, &hres, &failed1, &n_failed1);
 	aopts.skip_hosts = failed1;
 	aopts.n_skip_hosts = n_failed1;
@@ -758,7 +758,7 @@ static int execute(const struct vf_cmd *cmd, const struct run_opts *o, struct ru
 		rc = vf_apply(run->config, &run->plan, &vf_provider_libvirt, &run->state, &aopts,
 			      &res);
 	if (rc == 0 && hrc == 0) {
-		hrc = hostnet_apply(&run->hostnet, run->config, &run->plan, true,
+		hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true,
 				    o->confirm_timeout, NULL, 0, stdout, &hres, &failed2,
 				    &n_failed2);
 	} else {
@@ -766,7 +766,7 @@ static int execute(const struct vf_cmd *cmd, const struct run_opts *o, struct ru
 		const char **all = xcalloc(run->config->n_hosts + 1, sizeof(*all));
 		for (k = 0; k < run->config->n_hosts; k++)
 			all[k] = run->config->hosts[k].name;
-		hostnet_apply(&run->hostnet, run->config, &run->plan, true, o->confirm_timeout,
+		vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true, o->confirm_timeout,
 			      all, run->config->n_hosts, stdout, &hres, &failed2, &n_failed2);
 		free(all);
 	}
@@ -805,20 +805,20 @@ static int execute(const struct vf_cmd *cmd, const struct run_opts *o, struct ru
 	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
 }
 
-int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
 	      bool auto_approve)
 {
 	const char *verb = o->destroy ? "Destroy" : "Apply";
 
 	if (run->plan.guard.refused) {
 		/* what would go, and why not */
-		vf_plan_print(&run->plan, stdout, run_color());
+		vf_plan_print(&run->plan, stdout, vf_run_color());
 		fflush(stdout);
-		return run_guard(cmd, run);
+		return vf_run_guard(cmd, run);
 	}
 	if (sync_state(cmd, run))
 		return VF_EXIT_ERROR;
-	vf_plan_print(&run->plan, stdout, run_color());
+	vf_plan_print(&run->plan, stdout, vf_run_color());
 	if (vf_plan_empty(&run->plan))
 		return VF_EXIT_OK;
 	if (!auto_approve) {
@@ -837,7 +837,7 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
 
 /* ---- apply FILE ------------------------------------------------------------ */
 
-char *run_plan_command(const struct vf_saved *s, const char *file)
+char *vf_run_plan_command(const struct vf_saved *s, const char *file)
 {
 	char *cmd = xstrdup("virtform plan");
 	size_t i;
@@ -877,7 +877,7 @@ char *run_plan_command(const struct vf_saved *s, const char *file)
 static int stale(const struct vf_cmd *cmd, const struct vf_saved *s, const char *file,
 		 const struct vf_saved_problems *p)
 {
-	char *again = run_plan_command(s, file);
+	char *again = vf_run_plan_command(s, file);
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
@@ -892,7 +892,7 @@ static int stale(const struct vf_cmd *cmd, const struct vf_saved *s, const char 
  * A saved plan is not authenticated: the apply's own trust settings must
  * be the ones it records, or it is refused, naming each difference.
  */
-static int check_trust(const struct vf_cmd *cmd, const struct run_opts *o,
+static int check_trust(const struct vf_cmd *cmd, const struct vf_run_opts *o,
 		       const struct vf_saved *s, const char *file)
 {
 	struct vf_saved_problems p = { 0 };
@@ -928,13 +928,13 @@ static int check_trust(const struct vf_cmd *cmd, const struct run_opts *o,
  * recorded options, then the stale checks; only an identical plan runs,
  * without asking (it was reviewed when it was saved).
  */
-static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const char *file)
+static int run_apply_saved(const struct vf_cmd *cmd, struct vf_run_opts *o, const char *file)
 {
 	struct vf_saved saved;
 	struct vf_saved_problems problems = { 0 };
 	struct vf_plan_opts popts;
 	struct vf_saved_source src;
-	struct run run;
+	struct vf_run run;
 	char *error = NULL;
 	size_t i;
 	int rc = VF_EXIT_ERROR;
@@ -968,7 +968,7 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		o->config_path = o->git;
 		/* the checks plan made, made again on the commit now, with the
 		 * trust settings of this command line (check_trust: the same) */
-		run.config = run_load(cmd, o, &run);
+		run.config = vf_run_load(cmd, o, &run);
 	} else {
 		run.config = vf_cmd_load_config(saved.config_path);
 	}
@@ -991,7 +991,7 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 		rc = stale(cmd, &saved, file, &problems);
 		goto out;
 	}
-	if (run_plan_config(cmd, o, &run))
+	if (vf_run_plan_config(cmd, o, &run))
 		goto out;
 	popts = plan_opts(o);
 	src = (struct vf_saved_source){
@@ -1005,12 +1005,12 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 	}
 	/* the guard again, with this apply's options: a saved plan carries
 	 * none of them */
-	if (run_guard(cmd, &run))
+	if (vf_run_guard(cmd, &run))
 		goto out;
 	if (sync_state(cmd, &run))
 		goto out;
 	if (vf_plan_empty(&run.plan)) {
-		vf_plan_print(&run.plan, stdout, run_color());
+		vf_plan_print(&run.plan, stdout, vf_run_color());
 		rc = VF_EXIT_OK;
 		goto out;
 	}
@@ -1026,18 +1026,18 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct run_opts *o, const c
 	rc = execute(cmd, o, &run);
 out:
 	if (saved.git_commit) {
-		rc = run_git_log(cmd, &run, rc);
+		rc = vf_run_git_log(cmd, &run, rc);
 		free((char *)o->git);
 		o->git = NULL;
 	}
-	run_release(&run, o);
+	vf_run_release(&run, o);
 	vf_saved_problems_release(&problems);
 	vf_saved_release(&saved);
 	return rc;
 }
 
 /* The options a saved plan carries, given again on the command line. */
-static const char *plan_shaping_option(const struct run_opts *o)
+static const char *plan_shaping_option(const struct vf_run_opts *o)
 {
 	if (o->n_targets)
 		return "--target";
@@ -1048,20 +1048,20 @@ static const char *plan_shaping_option(const struct run_opts *o)
 	return NULL;
 }
 
-int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy)
+int vf_run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy)
 {
 	static const struct option longopts[] = {
 		RUN_APPLY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .destroy = destroy, .confirm_timeout = -1,
+	struct vf_run_opts o = { .destroy = destroy, .confirm_timeout = -1,
 			      .secret_key_required = !destroy, .git_checks = true };
-	struct run run;
+	struct vf_run run;
 	bool auto_approve = false;
 	int c, r, rc;
 
 	while ((c = vf_getopt(cmd, argc, argv, "h", longopts)) != -1) {
-		r = run_option(cmd, c, optarg, &o);
+		r = vf_run_option(cmd, c, optarg, &o);
 		if (r > 0)
 			continue;
 		if (r == 0 && c == RUN_OPT_AUTO_APPROVE) {
@@ -1082,7 +1082,7 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 				    "drift --fix)", o.allow_mass_destroy ? "--allow-mass-destroy"
 									 : "--max-destroy");
 	}
-	if (run_config_arg(cmd, argc, argv, &o) < 0) {
+	if (vf_run_config_arg(cmd, argc, argv, &o) < 0) {
 		free(o.targets);
 		return VF_EXIT_ERROR;
 	}
@@ -1101,11 +1101,11 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
 					    "'virtform plan %s ... -out FILE'", opt, o.config_path, opt);
 		return run_apply_saved(cmd, &o, o.config_path);
 	}
-	rc = run_plan(cmd, &o, &run);
+	rc = vf_run_plan(cmd, &o, &run);
 	if (rc == 0) {
-		rc = run_apply(cmd, &o, &run, auto_approve);
-		rc = run_git_log(cmd, &run, rc);
+		rc = vf_run_apply(cmd, &o, &run, auto_approve);
+		rc = vf_run_git_log(cmd, &run, rc);
 	}
-	run_release(&run, &o);
+	vf_run_release(&run, &o);
 	return rc;
 }

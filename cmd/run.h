@@ -60,7 +60,7 @@ enum {
 	"                            $VIRTFORM_SECRET_KEY, the key text itself)\n"  \
 	RUN_GIT_OPTIONS_HELP
 
-/* The largest --max-destroy (run_option, and hooks install which records
+/* The largest --max-destroy (vf_run_option, and hooks install which records
  * it for the post-receive sync). */
 #define RUN_MAX_DESTROY_MAX 1000000u
 
@@ -103,7 +103,7 @@ enum {
 	"      --allow-rewind        with --git: accept a commit that is not a\n"      \
 	"                            descendant of the last one applied\n"
 
-/* The long options of run_option(), for a command's option table. */
+/* The long options of vf_run_option(), for a command's option table. */
 #define RUN_LONGOPTS                                                              \
 	{ "target", required_argument, NULL, RUN_OPT_TARGET },                   \
 	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },             \
@@ -147,7 +147,7 @@ enum {
 	{ "git-ssh-key", required_argument, NULL, RUN_OPT_GIT_SSH_KEY },         \
 	{ "git-known-hosts", required_argument, NULL, RUN_OPT_GIT_KNOWN_HOSTS }
 
-struct run_opts {
+struct vf_run_opts {
 	const char *config_path;         /* with --git: the label "REPO@REF" */
 	const char *git;                 /* --git REPO[@REF]; NULL: CONFIG */
 	const char *git_path;            /* --path; NULL: the root */
@@ -188,19 +188,19 @@ struct run_opts {
  * Handle option c (from vf_getopt) if it is a shared one: 1 handled, 0
  * not a shared option, -1 bad value (error printed).
  */
-int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct run_opts *o);
+int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o);
 
 struct vf_secret_key;
-struct run {
+struct vf_run {
 	struct vf_config *config;
 	struct vf_state state;
 	bool state_open;
 	struct vf_views views;
 	struct vf_desired desired;
 	struct vf_plan plan;
-	struct hostnet hostnet;          /* the hosts' network links (plan->links) */
-	struct git_source *git;          /* the commit read with --git; NULL: CONFIG */
-	bool executed;                   /* run_apply carried the plan out */
+	struct vf_hostnetcmd hostnet;          /* the hosts' network links (plan->links) */
+	struct vf_git_source *git;          /* the commit read with --git; NULL: CONFIG */
+	bool executed;                   /* vf_run_apply carried the plan out */
 	struct vf_secret_key *secret_key; /* opened once per run when the config
 					  * has sealed values; NULL otherwise */
 };
@@ -211,33 +211,33 @@ struct run {
  * --verify-signatures or --allow-rewind without --git unless CONFIG is a
  * saved plan): sets o->config_path.  -1 after an error message.
  */
-int run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct run_opts *o);
+int vf_run_config_arg(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run_opts *o);
 
 /*
  * The state directory o names: --state-dir, $VIRTFORM_STATE_DIR, the
  * default of a saved plan, else .virtform beside CONFIG; NULL for a
  * configuration from git without one (malloc'd).
  */
-char *run_state_dir(const struct run_opts *o);
+char *vf_run_state_dir(const struct vf_run_opts *o);
 
 /* How a fetch from git authenticates: the options, else the environment
  * ($VIRTFORM_GIT_SSH_KEY, $VIRTFORM_GIT_KNOWN_HOSTS), else the defaults. */
-struct vf_git_auth run_git_auth(const struct run_opts *o);
+struct vf_git_auth vf_run_git_auth(const struct vf_run_opts *o);
 
 /*
  * Load the configuration: CONFIG, or with o->git the commit (fetched into
  * the cache; run->git set).  Every diagnostic printed.  NULL on error.
  */
-struct vf_config *run_load(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+struct vf_config *vf_run_load(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run);
 
 /*
  * --verify-signatures without --allowed-signers, or the other way round:
  * an error (said).  -1, or 0.
  */
-int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o);
+int vf_run_check_signers_opt(const struct vf_cmd *cmd, const struct vf_run_opts *o);
 
 /*
- * run_plan() with run->config already loaded (sync prints the commit
+ * vf_run_plan() with run->config already loaded (sync prints the commit
  * first).  With a commit from git and o->git_checks, the checks sync,
  * plan, apply and destroy share: the commit's SSH signature (with
  * o->verify_signatures) before the state is locked, and after planning,
@@ -247,36 +247,36 @@ int run_check_signers_opt(const struct vf_cmd *cmd, const struct run_opts *o);
  * ("...; nothing was changed") and, but by plan, recorded in the log as
  * "refused".
  */
-int run_plan_config(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+int vf_run_plan_config(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run);
 
 /*
  * After an apply from git: one line in STATE_DIR/git-log.jsonl (outcome
  * from rc and run->executed).  A failure to write it is said on stderr
  * and makes rc an error.  Returns the exit status.
  */
-int run_git_log(const struct vf_cmd *cmd, struct run *run, int rc);
+int vf_run_git_log(const struct vf_cmd *cmd, struct vf_run *run, int rc);
 
 /*
  * Load, lock and observe, without planning (import).  Prints every
  * diagnostic to stderr.  Returns 0, or VF_EXIT_ERROR (run is then still to
  * be released).
  */
-int run_observe(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+int vf_run_observe(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run);
 
 /*
  * Load, lock, observe, plan (with the checks of a commit from git:
- * run_plan_config).  Prints every diagnostic to stderr.
+ * vf_run_plan_config).  Prints every diagnostic to stderr.
  * Returns 0, or VF_EXIT_ERROR (run is then still to be released).
  */
-int run_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run);
+int vf_run_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run);
 
 /*
  * Write run's plan as a saved plan to file (reconcile/saved.h) and say so
  * ("Saved the plan to FILE: ..." on out).  Returns the exit status.
  */
-int run_save_plan(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+int vf_run_save_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
 		  const char *file, FILE *out);
-void run_release(struct run *run, struct run_opts *o);
+void vf_run_release(struct vf_run *run, struct vf_run_opts *o);
 
 /*
  * Show the plan, ask "Apply these changes? (yes/no)" on a terminal (or
@@ -284,7 +284,7 @@ void run_release(struct run *run, struct run_opts *o);
  * summary ("Apply complete: ..." / "Destroy complete: ...").  Returns the
  * exit status.
  */
-int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *run,
+int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
 	      bool auto_approve);
 
 /*
@@ -293,7 +293,7 @@ int run_apply(const struct vf_cmd *cmd, const struct run_opts *o, struct run *ru
  * plan instead checks it is not stale and carries it out unasked.
  * Returns the exit status.
  */
-int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy);
+int vf_run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy);
 
 /*
  * The mass-deletion guard's refusal (the engine decides it: plan->guard):
@@ -301,14 +301,14 @@ int run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool dest
  * changed" and the hint) and return VF_EXIT_ERROR; else 0.  Everything
  * that saves or carries out a plan asks this first.
  */
-int run_guard(const struct vf_cmd *cmd, const struct run *run);
+int vf_run_guard(const struct vf_cmd *cmd, const struct vf_run *run);
 
 /* Colour on stdout: a terminal, and NO_COLOR unset or empty. */
-bool run_color(void);
+bool vf_run_color(void);
 
 /* The command that makes a saved plan like s again, for hints:
  * "virtform plan CONFIG [--destroy] [--target A]... -out FILE". */
 struct vf_saved;
-char *run_plan_command(const struct vf_saved *s, const char *file);
+char *vf_run_plan_command(const struct vf_saved *s, const char *file);
 
 #endif

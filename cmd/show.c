@@ -104,7 +104,7 @@ static int cmd_show(int argc, char **argv)
 		return VF_EXIT_ERROR;
 	}
 	print_header(&saved, file);
-	vf_plan_print(&plan, stdout, run_color());
+	vf_plan_print(&plan, stdout, vf_run_color());
 	vf_plan_free(&plan);
 	vf_saved_release(&saved);
 	return VF_EXIT_OK;

@@ -2,7 +2,7 @@
  * sync.c — `virtform sync REPO`: GitOps in one command.  Fetch REPO into
  * the cache, resolve the ref, read the configuration from that commit's
  * tree (no checkout), check the commit (signature, no rewind: the checks
- * plan, apply and destroy --git make too, run_plan_config), plan and,
+ * plan, apply and destroy --git make too, vf_run_plan_config), plan and,
  * unless --plan-only, apply; then record the commit in the state
  * directory's log of applied commits (`virtform log`).
  *
@@ -100,15 +100,15 @@ static int cmd_sync(int argc, char **argv)
 		RUN_APPLY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_opts o = { .confirm_timeout = -1, .git_checks = true };
+	struct vf_run_opts o = { .confirm_timeout = -1, .git_checks = true };
 	struct sync_opts so = { 0 };
-	struct run run;
+	struct vf_run run;
 	char *git = NULL;
 	int c, r, rc = VF_EXIT_ERROR;
 
 	memset(&run, 0, sizeof(run));
 	while ((c = vf_getopt(&vf_cmd_sync, argc, argv, "h", longopts)) != -1) {
-		r = run_option(&vf_cmd_sync, c, optarg, &o);
+		r = vf_run_option(&vf_cmd_sync, c, optarg, &o);
 		if (r < 0)
 			goto bad;
 		if (r)
@@ -135,7 +135,7 @@ static int cmd_sync(int argc, char **argv)
 				     argv[optind], argv[optind + 1]);
 		goto bad;
 	}
-	if (run_check_signers_opt(&vf_cmd_sync, &o) < 0)
+	if (vf_run_check_signers_opt(&vf_cmd_sync, &o) < 0)
 		goto bad;
 	if (!so.plan_only && !so.auto_approve && !isatty(STDIN_FILENO)) {
 		vf_cmd_error(&vf_cmd_sync, "no terminal to confirm on: give --auto-approve to "
@@ -146,7 +146,7 @@ static int cmd_sync(int argc, char **argv)
 	o.git = git;
 	o.config_path = git;
 
-	run.config = run_load(&vf_cmd_sync, &o, &run);
+	run.config = vf_run_load(&vf_cmd_sync, &o, &run);
 	if (!run.config)
 		goto out;
 	printf("commit %s ", run.git->commit.sha);
@@ -154,18 +154,18 @@ static int cmd_sync(int argc, char **argv)
 	putchar('\n');
 	fflush(stdout);
 	/* the signature, plan, the rewind: as plan --git and apply --git */
-	if (run_plan_config(&vf_cmd_sync, &o, &run))
+	if (vf_run_plan_config(&vf_cmd_sync, &o, &run))
 		goto out;
 	if (so.plan_only) {
-		vf_plan_print(&run.plan, stdout, run_color());
+		vf_plan_print(&run.plan, stdout, vf_run_color());
 		fflush(stdout);
-		rc = run_guard(&vf_cmd_sync, &run);
+		rc = vf_run_guard(&vf_cmd_sync, &run);
 		goto out;
 	}
-	rc = run_apply(&vf_cmd_sync, &o, &run, so.auto_approve);
-	rc = run_git_log(&vf_cmd_sync, &run, rc);
+	rc = vf_run_apply(&vf_cmd_sync, &o, &run, so.auto_approve);
+	rc = vf_run_git_log(&vf_cmd_sync, &run, rc);
 out:
-	run_release(&run, &o);
+	vf_run_release(&run, &o);
 	free(git);
 	return rc;
 bad:

@@ -57,16 +57,16 @@ static json_t *json_text(const char *s)
 
 /* With --git: the commit's configuration; a git failure (fetch, ref, path)
  * becomes a diagnostic without a position. */
-static struct vf_config *load_git(const struct run_opts *o, struct git_source *g,
+static struct vf_config *load_git(const struct vf_run_opts *o, struct vf_git_source *g,
 				  struct vf_diags *diags)
 {
 	struct vf_config *config = NULL;
 	struct vf_pos pos = { o->git, 0, 0 };
-	char *error = NULL, *state_dir = run_state_dir(o);
-	struct vf_git_auth auth = run_git_auth(o);
+	char *error = NULL, *state_dir = vf_run_state_dir(o);
+	struct vf_git_auth auth = vf_run_git_auth(o);
 
-	if (git_source_parse(g, o->git, o->git_path, &error) == 0)
-		config = git_source_load(g, o->cache_dir, state_dir, true, &auth, diags, &error);
+	if (vf_git_source_parse(g, o->git, o->git_path, &error) == 0)
+		config = vf_git_source_load(g, o->cache_dir, state_dir, true, &auth, diags, &error);
 	if (error)
 		vf_error_at(diags, &pos, NULL, "%s", error);
 	free(error);
@@ -79,7 +79,7 @@ static struct vf_config *load_git(const struct run_opts *o, struct git_source *g
  * (or $GIT_DIR, as in a hook).  Files are labelled ":0:PATH"; a git
  * failure becomes a diagnostic without a position.
  */
-static struct vf_config *load_staged(const struct run_opts *o, struct vf_diags *diags)
+static struct vf_config *load_staged(const struct vf_run_opts *o, struct vf_diags *diags)
 {
 	struct vf_config *config = NULL;
 	struct vf_pos pos = { "(staged)", 0, 0 };
@@ -103,10 +103,10 @@ static struct vf_config *load_staged(const struct run_opts *o, struct vf_diags *
 	return config;
 }
 
-static int validate_json(const char *path, const struct run_opts *ro, bool staged)
+static int validate_json(const char *path, const struct vf_run_opts *ro, bool staged)
 {
 	struct vf_diags diags = { 0 };
-	struct git_source gs = { 0 };
+	struct vf_git_source gs = { 0 };
 	struct vf_config *config = staged ? load_staged(ro, &diags)
 				   : ro->git ? load_git(ro, &gs, &diags) : vf_config_load(path, &diags);
 	json_t *doc = json_object(), *list = json_array();
@@ -144,7 +144,7 @@ static int validate_json(const char *path, const struct run_opts *ro, bool stage
 	fputc('\n', stdout);
 	json_decref(doc);
 	vf_diags_release(&diags);
-	git_source_release(&gs);
+	vf_git_source_release(&gs);
 	if (!config)
 		return VF_EXIT_ERROR;
 	vf_config_free(config);
@@ -161,14 +161,14 @@ static int validate_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vf_config *config;
-	struct run_opts o = { 0 };
-	struct run run = { 0 };
+	struct vf_run_opts o = { 0 };
+	struct vf_run run = { 0 };
 	const char *path;
 	bool json = false, staged = false;
 	int c;
 
 	while ((c = vf_getopt(&vf_cmd_validate, argc, argv, "h", longopts)) != -1) {
-		if (run_option(&vf_cmd_validate, c, optarg, &o) > 0)
+		if (vf_run_option(&vf_cmd_validate, c, optarg, &o) > 0)
 			continue;
 		switch (c) {
 		case 'j':
@@ -190,7 +190,7 @@ static int validate_run(int argc, char **argv)
 			     "SUBDIR names the configuration in the work tree)");
 		return VF_EXIT_ERROR;
 	}
-	if (!staged && run_config_arg(&vf_cmd_validate, argc, argv, &o) < 0)
+	if (!staged && vf_run_config_arg(&vf_cmd_validate, argc, argv, &o) < 0)
 		return VF_EXIT_ERROR;
 	path = o.config_path;
 
@@ -206,10 +206,10 @@ static int validate_run(int argc, char **argv)
 				diags.n_errors, diags.n_errors == 1 ? "" : "s");
 		vf_diags_release(&diags);
 	} else {
-		config = run_load(&vf_cmd_validate, &o, &run);
+		config = vf_run_load(&vf_cmd_validate, &o, &run);
 	}
 	if (run.git) {
-		git_source_release(run.git);
+		vf_git_source_release(run.git);
 		free(run.git);
 	}
 	if (!config)
