@@ -147,6 +147,30 @@ static bool action_changes(const struct vf_action *a, const char *path)
 	return false;
 }
 
+/*
+ * How the action's change c is made: the diff hints' answer with the
+ * whole desired and observed resources (hints.c), which is the plan's.
+ */
+static enum vf_field_class change_class(const struct vf_action *a,
+					const struct vf_field_change *c)
+{
+	return vf_libvirt_change_class(a->desired, a->observed, &c->before, &c->after);
+}
+
+/* Does the action change the field at path, live? */
+static bool changes_live(const struct vf_action *a, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_fields; i++) {
+		const struct vf_field_change *c = &a->fields[i];
+		const char *p = c->after.path ? c->after.path : c->before.path;
+		if (p && !strcmp(p, path))
+			return change_class(a, c) == VF_FIELD_LIVE;
+	}
+	return false;
+}
+
 /* ---- networks ---- */
 
 /* 1 found, 0 absent, -1 error. */
@@ -1612,18 +1636,18 @@ static int nic_live(struct op *op, virDomainPtr dom, const struct vf_nic_spec *n
 }
 
 /*
- * Make the running domain match desired where QEMU can without a
- * restart, judged against its live XML (so a retry does not repeat what
- * is done): memory through the balloon when it fits the running maximum,
- * more vCPUs when they fit max_cpus, NICs by MAC — plugged, unplugged, or
- * moved to another network — and the description.  What cannot change
- * live is left to the new definition written next.
+ * Make the running domain match desired where the plan said the change is
+ * live (changes_live: the diff hints, hints.c), judged against its live
+ * XML (so a retry does not repeat what is done): memory through the
+ * balloon, more vCPUs, NICs by MAC — plugged, unplugged, or moved to
+ * another network — and the description.  What cannot change live is
+ * left to the new definition written next.
  *
  * An unplug is a request the guest acts on (ACPI); libvirt waits a few
  * seconds for it and the new definition drops the NIC either way, so it is
  * gone at the next restart at the latest.
  */
-static int vm_update_live(struct op *op, virDomainPtr dom, struct waits *waits)
+static int vm_update_live(struct op *op, virDomainPtr dom)
 {
 	const struct vf_vm_spec *d = &op->a->desired->u.vm;
 	struct vf_arena arena = VF_ARENA_INIT;
@@ -1644,14 +1668,12 @@ static int vm_update_live(struct op *op, virDomainPtr dom, struct waits *waits)
 		rc = 0;                 /* stopped meanwhile: the definition is enough */
 		goto out;
 	}
-	if (action_changes(op->a, "memory") && d->memory > l->max_memory)
-		waits_add(waits, "memory");     /* beyond what the VM booted with */
-	else if (action_changes(op->a, "memory") &&
-		 virDomainSetMemoryFlags(dom, d->memory / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+	if (changes_live(op->a, "memory") &&
+	    virDomainSetMemoryFlags(dom, d->memory / 1024, VIR_DOMAIN_AFFECT_LIVE) < 0) {
 		op_fail(op, "change the memory of the running VM");
 		goto out;
 	}
-	if (d->cpus > l->cpus && d->cpus <= l->max_cpus &&
+	if (d->cpus > l->cpus && changes_live(op->a, "cpus") &&
 	    virDomainSetVcpusFlags(dom, d->cpus, VIR_DOMAIN_AFFECT_LIVE) < 0) {
 		op_fail(op, "add vCPUs to the running VM");
 		goto out;
@@ -1715,11 +1737,11 @@ static int vm_update(struct op *op)
 		if (op->a->observed)
 			waits_add_list(&waits, op->a->observed->u.vm.marker.pending);
 		for (i = 0; i < op->a->n_fields; i++)
-			if (op->a->fields[i].class == VF_FIELD_RESTART)
+			if (change_class(op->a, &op->a->fields[i]) == VF_FIELD_RESTART)
 				waits_add(&waits, op->a->fields[i].after.present
 							  ? op->a->fields[i].after.path
 							  : op->a->fields[i].before.path);
-		if (vm_update_live(op, old, &waits) < 0)
+		if (vm_update_live(op, old) < 0)
 			goto out;
 	}
 	/* new cloud-init data: a new seed (read at first boot only; the VM
@@ -1944,85 +1966,4 @@ void vf_libvirt_session_close(struct vf_session *s)
 virConnectPtr vf_libvirt_session_conn(struct vf_session *s)
 {
 	return s->conn;
-}
-
-static bool is(const char *path, const char *name)
-{
-	return !strcmp(path, name);
-}
-
-static bool starts(const char *path, const char *prefix)
-{
-	return !strncmp(path, prefix, strlen(prefix));
-}
-
-/*
- * Diff hints: what libvirt and QEMU change on a running object without
- * help from the guest.  Run state ("running", "active") is carried out
- * live by start/stop actions; it is listed so that no kind's default (a
- * pool's is replace) ever turns starting an object into destroying it.
- *
- *   VM memory        live: the balloon, up to max_memory (a change of
- *                    max_memory itself waits for a restart)
- *   VM cpus          more: live (vCPU hot-plug up to max_cpus); fewer: at
- *                    the next restart (unplugging a vCPU needs the guest)
- *   VM NICs          added, removed or given a new MAC: live (hot-plug,
- *                    hot-unplug); moved to another network: live; a new
- *                    model: at restart
- *   VM firmware      replace (the loader and NVRAM change)
- *   network DHCP     live (virNetworkUpdate: dnsmasq reloads, the bridge
- *                    and the VMs on it stay); address, MTU: at restart
- */
-enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const struct vf_field *before,
-					   const struct vf_field *after)
-{
-	const char *path = after->path ? after->path : before->path;
-
-	switch (kind) {
-	case VF_KIND_VM:
-		if (is(path, "firmware"))
-			return VF_FIELD_REPLACE;
-		/* a new seed volume; the guest reads it at first boot only */
-		if (is(path, "cloud_init"))
-			return VF_FIELD_LIVE;
-		if (is(path, "autostart") || is(path, "description") || is(path, "running") ||
-		    is(path, "state") || is(path, "memory"))
-			return VF_FIELD_LIVE;
-		if (is(path, "cpus"))
-			return before->present && after->number > before->number ? VF_FIELD_LIVE
-										    : VF_FIELD_RESTART;
-		if (starts(path, "nic[")) {
-			const char *leaf = strrchr(path, '.');
-			if (!before->present || !after->present)
-				return VF_FIELD_LIVE;  /* the whole NIC comes or goes */
-			/* a new MAC is a new NIC: the old one unplugged */
-			return leaf && (is(leaf, ".network") || is(leaf, ".mac")) ? VF_FIELD_LIVE
-										   : VF_FIELD_RESTART;
-		}
-		return VF_FIELD_RESTART;               /* max_*, graphics, disks */
-	case VF_KIND_VOLUME:
-		if (is(path, "capacity"))
-			return VF_FIELD_LIVE;          /* grown in place (shrinks refused) */
-		if (is(path, "format") || is(path, "backing") || is(path, "pool"))
-			return VF_FIELD_REPLACE;
-		return VF_FIELD_RESTART;
-	case VF_KIND_NETWORK:
-		if (is(path, "mode") || is(path, "bridge"))
-			return VF_FIELD_REPLACE;
-		if (is(path, "autostart") || is(path, "active"))
-			return VF_FIELD_LIVE;
-		if (is(path, "dhcp") && before->present && after->present)
-			return VF_FIELD_LIVE;
-		return VF_FIELD_RESTART;               /* mtu, address, DHCP on/off */
-	case VF_KIND_STORAGE:
-		if (is(path, "autostart") || is(path, "active"))
-			return VF_FIELD_LIVE;
-		/* the libvirt secret's value, the pool's <auth>: redefined in
-		 * place; an active pool logs in with them at its next start */
-		if (starts(path, "chap."))
-			return VF_FIELD_LIVE;
-		return VF_FIELD_REPLACE;               /* a pool's source is its identity */
-	default:
-		return VF_FIELD_RESTART;
-	}
 }
