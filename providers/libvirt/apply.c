@@ -1348,11 +1348,16 @@ static int domain_active(virDomainPtr dom)
 }
 
 /*
- * Refuse to touch a domain virtform does not own: without the marker it
- * is someone else's; with another project's marker (project != NULL) it
- * is another config's.  1 ours, 0 gone meanwhile, -1 refused or error.
+ * The one ownership check, redone at apply time because the plan's
+ * observation may be stale.  Refuse to touch a domain virtform does not
+ * own: without the marker it is someone else's; with another project's
+ * marker (project != NULL) it is another config's.  An import
+ * (importing) takes a domain without a marker (or one it cannot read),
+ * never another project's.  1 ours (or free to import), 0 gone
+ * meanwhile, -1 refused or error.
  */
-static int domain_check_owner(struct op *op, virDomainPtr dom, const char *project)
+static int domain_check_owner(struct op *op, virDomainPtr dom, const char *project,
+			      bool importing)
 {
 	struct vf_arena arena = VF_ARENA_INIT;
 	struct vf_resource r = { .kind = VF_KIND_VM };
@@ -1364,15 +1369,19 @@ static int domain_check_owner(struct op *op, virDomainPtr dom, const char *proje
 	if (!xml)
 		return last_error_was(VIR_ERR_NO_DOMAIN) ? 0 : op_fail(op, "read the domain");
 	if (vf_xml_domain_parse(xml, &arena, &r, &xml_error) < 0) {
-		if (strstr(xml, VF_XML_NS))
+		if (importing)
+			;
+		else if (strstr(xml, VF_XML_NS))
 			rc = op_failf(op, "cannot read domain '%s': %s", name, xml_error);
 		else
 			rc = op_failf(op, "refusing to touch unmanaged domain '%s'", name);
 	} else if (!r.u.vm.marker.project) {
-		rc = op_failf(op, "refusing to touch unmanaged domain '%s' (no virtform marker)", name);
+		if (!importing)
+			rc = op_failf(op, "refusing to touch unmanaged domain '%s' (no virtform marker)",
+				      name);
 	} else if (project && strcmp(project, r.u.vm.marker.project)) {
-		rc = op_failf(op, "refusing to touch domain '%s': it belongs to project '%s'", name,
-			      r.u.vm.marker.project);
+		rc = op_failf(op, "refusing to %s domain '%s': it belongs to project '%s'",
+			      importing ? "import" : "touch", name, r.u.vm.marker.project);
 	}
 	free(xml_error);
 	free(xml);
@@ -1388,7 +1397,7 @@ static int domain_find_owned(struct op *op, const char *name, const char *projec
 
 	if (found <= 0)
 		return found;
-	found = domain_check_owner(op, *dom, project);
+	found = domain_check_owner(op, *dom, project, false);
 	if (found <= 0) {
 		virDomainFree(*dom);
 		*dom = NULL;
@@ -1578,15 +1587,10 @@ struct waits {
 
 static void waits_add(struct waits *w, const char *path)
 {
-	size_t n = strlen(path);
-	const char *p = w->paths;
 	char *more;
 
-	while (p && (p = strstr(p, path))) {
-		if ((p == w->paths || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
-			return;
-		p += n;
-	}
+	if (vf_libvirt_path_listed(w->paths, path))
+		return;
 	more = w->paths ? xasprintf("%s %s", w->paths, path) : xstrdup(path);
 	free(w->paths);
 	w->paths = more;
@@ -1845,10 +1849,8 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 	struct vf_action a = { .type = VF_ACTION_UPDATE, .kind = r->kind, .address = r->address,
 			       .name = r->name, .host = r->host, .observed = r };
 	struct op op = { s->conn, &a, error, s->secrets };
-	struct vf_arena arena = VF_ARENA_INIT;
-	struct vf_resource now = { .kind = VF_KIND_VM };
 	virDomainPtr dom = NULL;
-	char *xml = NULL, *marker = NULL, *xml_error = NULL;
+	char *marker = NULL, *xml_error = NULL;
 	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
 	int rc = -1, found;
 
@@ -1861,15 +1863,10 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 			op_failf(&op, "cannot import: domain '%s' no longer exists", r->name);
 		goto out;
 	}
-	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
-	if (!xml) {
-		op_fail(&op, "read the domain");
-		goto out;
-	}
-	if (vf_xml_domain_parse(xml, &arena, &now, &xml_error) == 0 && now.u.vm.marker.project &&
-	    strcmp(now.u.vm.marker.project, r->u.vm.marker.project)) {
-		op_failf(&op, "refusing to import domain '%s': it belongs to project '%s'", r->name,
-			 now.u.vm.marker.project);
+	found = domain_check_owner(&op, dom, r->u.vm.marker.project, true);
+	if (found <= 0) {
+		if (found == 0)
+			op_failf(&op, "cannot import: domain '%s' no longer exists", r->name);
 		goto out;
 	}
 	marker = vf_xml_marker_format(r, &xml_error);
@@ -1888,8 +1885,6 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 out:
 	free(xml_error);
 	free(marker);
-	free(xml);
-	vf_arena_release(&arena);
 	if (dom)
 		virDomainFree(dom);
 	return rc;

@@ -21,8 +21,7 @@ static bool starts(const char *path, const char *prefix)
 	return !strncmp(path, prefix, strlen(prefix));
 }
 
-/* Does the space-separated list (NULL: empty) hold path? */
-static bool listed(const char *list, const char *path)
+bool vf_libvirt_path_listed(const char *list, const char *path)
 {
 	size_t n = strlen(path);
 	const char *p = list;
@@ -58,9 +57,9 @@ static enum vf_field_class vm_size_class(const char *path, const struct vf_field
 		return VF_FIELD_RESTART;
 	if (!desired || !observed)
 		return VF_FIELD_LIVE;
-	if (listed(observed->marker.pending, max_path))
+	if (vf_libvirt_path_listed(observed->marker.pending, max_path))
 		return before->present && after->number <= before->number &&
-			       !listed(observed->marker.pending, path)
+			       !vf_libvirt_path_listed(observed->marker.pending, path)
 			       ? VF_FIELD_LIVE
 			       : VF_FIELD_RESTART;
 	want = memory ? desired->memory : desired->cpus;

@@ -47,6 +47,10 @@ enum vf_field_class vf_libvirt_change_class(const struct vf_resource *desired,
 					    const struct vf_field *before,
 					    const struct vf_field *after);
 
+/* Does the space-separated list of field paths (NULL: empty) hold path?
+ * (a marker's pending list: what waits for a restart) */
+bool vf_libvirt_path_listed(const char *list, const char *path);
+
 /*
  * The persistent (inactive) XML of a network or pool, or the live XML when
  * the driver does not take the INACTIVE flag (libvirt's test driver): the
