@@ -1,7 +1,7 @@
 /*
  * ops.h — the libvirt provider's plan/apply operations (reconcile/provider.h):
- * observe (observe.c), sessions and apply (apply.c), the diff hints
- * (hints.c).
+ * observe (observe.c), sessions and apply (apply.c, which dispatches to
+ * each kind's file: internal.h), the diff hints (hints.c).
  * Private to providers/libvirt/: provider.c puts them in the descriptor.
  *
  * Contracts are provider.h's; what is specific to libvirt:

@@ -630,7 +630,7 @@ static void memory_beyond_max(const struct vf_resource *seen)
 	o = observe(NULL, 0, NULL, 0, NULL, 0);
 	it = item(o, VF_KIND_VM, "vfops-vm1");
 	ok(it && it->r.u.vm.memory == 3ull << 30, "the definition has the new memory");
-	is_str(it ? it->r.u.vm.marker.pending : NULL, "memory max_memory",
+	is_str(it ? it->r.u.vm.marker.pending : NULL, "max_memory memory",
 	       "which waits for the restart, as the plan said");
 	vf_observed_free(o);
 }
