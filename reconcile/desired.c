@@ -369,12 +369,10 @@ static void derive_mac(struct builder *b, const char *vm, size_t idx, uint8_t ma
 	uint32_t salt;
 
 	for (salt = 0;; salt++) {
-		uint64_t h = 14695981039346656037ull;
 		char buf[200], text[18];
-		const char *p;
+		uint64_t h;
 		snprintf(buf, sizeof(buf), "%s/%s/%zu/%u", b->c->project, vm, idx, salt);
-		for (p = buf; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = vf_hash_bytes(buf, strlen(buf));
 		mac[0] = 0x52;
 		mac[1] = 0x54;
 		mac[2] = 0x00;

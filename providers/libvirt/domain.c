@@ -297,18 +297,13 @@ out:
 
 /* Field paths waiting for a restart, space-separated, each once. */
 struct waits {
-	char *paths;             /* malloc'd; NULL: none */
+	struct vf_buf paths;
 };
 
 static void waits_add(struct waits *w, const char *path)
 {
-	char *more;
-
-	if (vf_libvirt_path_listed(w->paths, path))
-		return;
-	more = w->paths ? xasprintf("%s %s", w->paths, path) : xstrdup(path);
-	free(w->paths);
-	w->paths = more;
+	if (!vf_libvirt_path_listed(w->paths.buf, path))
+		vf_buf_addsep(&w->paths, " ", path);
 }
 
 /*
@@ -457,7 +452,7 @@ static int vm_update(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
 	struct vf_resource r;
-	struct waits waits = { NULL };
+	struct waits waits = { VF_BUF_INIT };
 	virDomainPtr old = NULL, dom = NULL;
 	int rc = -1, found, active;
 
@@ -494,8 +489,8 @@ static int vm_update(struct op *op)
 			goto out;
 	}
 	r = *d;
-	r.u.vm.marker.pending = waits.paths;
-	r.u.vm.marker.pending_id = waits.paths ? virDomainGetID(old) : 0;
+	r.u.vm.marker.pending = waits.paths.len ? waits.paths.buf : NULL;
+	r.u.vm.marker.pending_id = waits.paths.len ? virDomainGetID(old) : 0;
 	if (domain_define(op, &r, old, &dom) < 0)
 		goto out;
 	if (virDomainSetAutostart(dom, d->u.vm.autostart) < 0) {
@@ -508,7 +503,7 @@ static int vm_update(struct op *op)
 	virResetLastError();
 	rc = 0;
 out:
-	free(waits.paths);
+	vf_buf_release(&waits.paths);
 	virDomainFree(old);
 	if (dom)
 		virDomainFree(dom);
