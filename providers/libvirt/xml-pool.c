@@ -43,15 +43,18 @@ static int split_portal(const char *portal, char **host, char **port)
 	return 0;
 }
 
-char *vf_xml_pool_format(const struct vf_resource *r, char **error)
+/*
+ * The target path of pool (*path; *devpath when made up here, for the
+ * caller to free), or the name of what it lacks to be written; NULL when
+ * nothing is missing.
+ */
+static const char *pool_missing(const struct vf_resource *r, const char **path, char **devpath)
 {
 	const struct vf_pool_spec *pool = &r->u.pool;
-	char *what, *xml = NULL, *devpath = NULL, *host = NULL, *port = NULL;
-	const char *path = pool->path, *missing = NULL;
-	xmlNodePtr root, source = NULL, n;
-	struct builder b;
+	const char *missing = NULL;
 
-	what = vf_xml_object_label("pool", r->name);
+	*path = pool->path;
+	*devpath = NULL;
 	switch (pool->type) {
 	case VF_STORAGE_DIR:
 		break;
@@ -61,13 +64,13 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 	case VF_STORAGE_LOGICAL:
 		if (!pool->vg)
 			missing = "volume group";
-		else if (!path)
-			path = devpath = xasprintf("/dev/%s", pool->vg);
+		else if (!*path)
+			*path = *devpath = xasprintf("/dev/%s", pool->vg);
 		break;
 	case VF_STORAGE_ISCSI:
 		missing = !pool->portal ? "iSCSI portal" : !pool->target ? "iSCSI target" : NULL;
-		if (!path)
-			path = ISCSI_PATH;
+		if (!*path)
+			*path = ISCSI_PATH;
 		break;
 	case VF_STORAGE_ISCSI_DIRECT:
 		/* libvirt refuses the pool without an initiator IQN */
@@ -75,26 +78,47 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 			  !pool->initiator ? "initiator IQN" : NULL;
 		break;
 	}
-	if (!missing && !path && pool->type != VF_STORAGE_ISCSI_DIRECT)
+	if (!missing && !*path && pool->type != VF_STORAGE_ISCSI_DIRECT)
 		missing = "path";
 	if (!r->name)
 		missing = "name";
-	if (missing) {
-		*error = xasprintf("cannot write the XML of %s: it has no %s", what, missing);
-		goto out;
+	return missing;
+}
+
+/* <source> of an iSCSI pool: portal (host, port), target, initiator, CHAP. */
+static void format_iscsi_source(struct builder *b, xmlNodePtr source,
+				const struct vf_pool_spec *pool, const char *host, const char *port)
+{
+	xmlNodePtr n = vf_xml_add(b, source, "host", NULL);
+
+	vf_xml_set(b, n, "name", host);
+	vf_xml_set(b, n, "port", port);
+	vf_xml_set(b, vf_xml_add(b, source, "device", NULL), "path", pool->target);
+	/* libvirt's order: host, device, initiator, auth */
+	if (pool->initiator)
+		vf_xml_set(b, vf_xml_add(b, vf_xml_add(b, source, "initiator", NULL), "iqn", NULL),
+			   "name", pool->initiator);
+	if (pool->chap_username && pool->chap_usage) {
+		n = vf_xml_add(b, source, "auth", NULL);
+		vf_xml_set(b, n, "type", "chap");
+		vf_xml_set(b, n, "username", pool->chap_username);
+		vf_xml_set(b, vf_xml_add(b, n, "secret", NULL), "usage", pool->chap_usage);
 	}
-	if ((pool->type == VF_STORAGE_ISCSI || pool->type == VF_STORAGE_ISCSI_DIRECT) &&
-	    split_portal(pool->portal, &host, &port) < 0) {
-		*error = xasprintf("cannot write the XML of %s: invalid iSCSI portal '%s' "
-				   "(expected HOST or HOST:PORT)", what, pool->portal);
-		goto out;
-	}
+}
+
+/* The <pool> document of a checked pool (pool_missing said nothing). */
+static char *format_pool(const struct vf_resource *r, const char *path, const char *host,
+			 const char *port, const char *what, char **error)
+{
+	const struct vf_pool_spec *pool = &r->u.pool;
+	xmlNodePtr root, source = NULL, n;
+	struct builder b;
 
 	root = vf_xml_start(&b, "pool");
 	vf_xml_set(&b, root, "type", pool->type == VF_STORAGE_DIR ? "dir" :
-			      pool->type == VF_STORAGE_NFS ? "netfs" :
-			      pool->type == VF_STORAGE_LOGICAL ? "logical" :
-			      pool->type == VF_STORAGE_ISCSI ? "iscsi" : "iscsi-direct");
+				     pool->type == VF_STORAGE_NFS ? "netfs" :
+				     pool->type == VF_STORAGE_LOGICAL ? "logical" :
+				     pool->type == VF_STORAGE_ISCSI ? "iscsi" : "iscsi-direct");
 	vf_xml_add(&b, root, "name", r->name);
 	if (r->uuid)
 		vf_xml_add(&b, root, "uuid", r->uuid);
@@ -114,20 +138,7 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 		break;
 	case VF_STORAGE_ISCSI:
 	case VF_STORAGE_ISCSI_DIRECT:
-		n = vf_xml_add(&b, source, "host", NULL);
-		vf_xml_set(&b, n, "name", host);
-		vf_xml_set(&b, n, "port", port);
-		vf_xml_set(&b, vf_xml_add(&b, source, "device", NULL), "path", pool->target);
-		/* libvirt's order: host, device, initiator, auth */
-		if (pool->initiator)
-			vf_xml_set(&b, vf_xml_add(&b, vf_xml_add(&b, source, "initiator", NULL), "iqn", NULL), "name",
-			    pool->initiator);
-		if (pool->chap_username && pool->chap_usage) {
-			n = vf_xml_add(&b, source, "auth", NULL);
-			vf_xml_set(&b, n, "type", "chap");
-			vf_xml_set(&b, n, "username", pool->chap_username);
-			vf_xml_set(&b, vf_xml_add(&b, n, "secret", NULL), "usage", pool->chap_usage);
-		}
+		format_iscsi_source(&b, source, pool, host, port);
 		break;
 	}
 	/* an iscsi-direct pool's LUNs are reached over the network by
@@ -138,8 +149,25 @@ char *vf_xml_pool_format(const struct vf_resource *r, char **error)
 		if (pool->type == VF_STORAGE_DIR)
 			vf_xml_add(&b, vf_xml_add(&b, n, "permissions", NULL), "mode", "0711");
 	}
-	xml = vf_xml_finish(&b, what, error);
-out:
+	return vf_xml_finish(&b, what, error);
+}
+
+char *vf_xml_pool_format(const struct vf_resource *r, char **error)
+{
+	const struct vf_pool_spec *pool = &r->u.pool;
+	char *what, *xml = NULL, *devpath, *host = NULL, *port = NULL;
+	const char *path, *missing;
+
+	what = vf_xml_object_label("pool", r->name);
+	missing = pool_missing(r, &path, &devpath);
+	if (missing)
+		*error = xasprintf("cannot write the XML of %s: it has no %s", what, missing);
+	else if ((pool->type == VF_STORAGE_ISCSI || pool->type == VF_STORAGE_ISCSI_DIRECT) &&
+		 split_portal(pool->portal, &host, &port) < 0)
+		*error = xasprintf("cannot write the XML of %s: invalid iSCSI portal '%s' "
+				   "(expected HOST or HOST:PORT)", what, pool->portal);
+	else
+		xml = format_pool(r, path, host, port, what, error);
 	free(host);
 	free(port);
 	free(devpath);
