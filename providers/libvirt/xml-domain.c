@@ -124,37 +124,98 @@ static void format_graphics(struct builder *b, xmlNodePtr devices, const struct 
 	vf_xml_set(b, n, "type", "virtio");
 }
 
+/* What vm lacks to be written (malloc'd message), or NULL. */
+static char *domain_missing(const struct vf_resource *r, const char *what)
+{
+	const struct vf_vm_spec *vm = &r->u.vm;
+	size_t i;
+
+	if (!r->name)
+		return xasprintf("cannot write the XML of %s: it has no name", what);
+	for (i = 0; i < vm->n_disks; i++) {
+		const struct vf_disk_spec *d = &vm->disks[i];
+		if (!d->target || !d->volume)
+			return xasprintf("cannot write the XML of %s: disk '%s' has no %s", what,
+					 d->name ? d->name : "?", d->target ? "volume" : "target");
+	}
+	for (i = 0; i < vm->n_nics; i++)
+		if (!vm->nics[i].network)
+			return xasprintf("cannot write the XML of %s: NIC %zu has no network", what, i);
+	return NULL;
+}
+
+/* memory, currentMemory, vcpu: the maximums and the current values. */
+static void format_sizes(struct builder *b, xmlNodePtr root, const struct vf_vm_spec *vm)
+{
+	uint64_t max_memory = vm->max_memory ? vm->max_memory : vm->memory;
+	unsigned max_cpus = vm->max_cpus ? vm->max_cpus : vm->cpus;
+	xmlNodePtr n;
+
+	vf_xml_set(b, vf_xml_add_u64(b, root, "memory", max_memory / 1024), "unit", "KiB");
+	vf_xml_set(b, vf_xml_add_u64(b, root, "currentMemory", vm->memory / 1024), "unit", "KiB");
+	n = vf_xml_add_u64(b, root, "vcpu", max_cpus);
+	vf_xml_set(b, n, "placement", "static");
+	if (vm->cpus != max_cpus)
+		vf_xml_set_u64(b, n, "current", vm->cpus);
+}
+
+/* <os> (q35, BIOS or UEFI without Secure Boot), features, lifecycle. */
+static void format_os(struct builder *b, xmlNodePtr root, const struct vf_vm_spec *vm)
+{
+	xmlNodePtr n = vf_xml_add(b, root, "os", NULL);
+
+	if (vm->firmware == VF_FIRMWARE_EFI)
+		vf_xml_set(b, n, "firmware", "efi");
+	vf_xml_set(b, vf_xml_add(b, n, "type", "hvm"), "machine", "q35");
+	if (vm->firmware == VF_FIRMWARE_EFI) {
+		/* UEFI without Secure Boot: the secure builds need SMM, which
+		 * nested or TCG hosts may lack; Secure Boot will be its own key */
+		xmlNodePtr fw = vf_xml_add(b, n, "firmware", NULL), feat;
+		feat = vf_xml_add(b, fw, "feature", NULL);
+		vf_xml_set(b, feat, "enabled", "no");
+		vf_xml_set(b, feat, "name", "secure-boot");
+	}
+	vf_xml_set(b, vf_xml_add(b, n, "boot", NULL), "dev", "hd");
+
+	n = vf_xml_add(b, root, "features", NULL);
+	vf_xml_add(b, n, "acpi", NULL);
+	vf_xml_add(b, n, "apic", NULL);
+	vf_xml_add(b, root, "on_poweroff", "destroy");
+	vf_xml_add(b, root, "on_reboot", "restart");
+	vf_xml_add(b, root, "on_crash", "destroy");
+}
+
+/* The serial console (pty) and the qemu-guest-agent channel. */
+static void format_consoles(struct builder *b, xmlNodePtr devices)
+{
+	xmlNodePtr n = vf_xml_add(b, devices, "serial", NULL);
+
+	vf_xml_set(b, n, "type", "pty");
+	vf_xml_set(b, vf_xml_add(b, n, "target", NULL), "port", "0");
+	n = vf_xml_add(b, devices, "console", NULL);
+	vf_xml_set(b, n, "type", "pty");
+	n = vf_xml_add(b, n, "target", NULL);
+	vf_xml_set(b, n, "type", "serial");
+	vf_xml_set(b, n, "port", "0");
+	n = vf_xml_add(b, devices, "channel", NULL);
+	vf_xml_set(b, n, "type", "unix");
+	n = vf_xml_add(b, n, "target", NULL);
+	vf_xml_set(b, n, "type", "virtio");
+	vf_xml_set(b, n, "name", "org.qemu.guest_agent.0");
+}
+
 char *vf_xml_domain_format(const struct vf_resource *r, const char *graphics_passwd, char **error)
 {
 	const struct vf_vm_spec *vm = &r->u.vm;
-	uint64_t max_memory = vm->max_memory ? vm->max_memory : vm->memory;
-	unsigned max_cpus = vm->max_cpus ? vm->max_cpus : vm->cpus;
-	xmlNodePtr root, n, devices;
+	xmlNodePtr root, devices;
 	struct builder b;
 	char *what, *xml = NULL;
 	size_t i;
 
 	what = vf_xml_object_label("domain", r->name);
-	if (!r->name) {
-		*error = xasprintf("cannot write the XML of %s: it has no name", what);
+	*error = domain_missing(r, what);
+	if (*error)
 		goto out;
-	}
-	for (i = 0; i < vm->n_disks; i++) {
-		const struct vf_disk_spec *d = &vm->disks[i];
-		if (!d->target || !d->volume) {
-			*error = xasprintf("cannot write the XML of %s: disk '%s' has no %s", what,
-					   d->name ? d->name : "?", d->target ? "volume" : "target");
-			goto out;
-		}
-	}
-	for (i = 0; i < vm->n_nics; i++) {
-		if (!vm->nics[i].network) {
-			*error = xasprintf("cannot write the XML of %s: NIC %zu has no network",
-					   what, i);
-			goto out;
-		}
-	}
-
 	root = vf_xml_start(&b, "domain");
 	vf_xml_set(&b, root, "type", "kvm");
 	vf_xml_add(&b, root, "name", r->name);
@@ -164,56 +225,17 @@ char *vf_xml_domain_format(const struct vf_resource *r, const char *graphics_pas
 		vf_xml_add(&b, root, "description", vm->description);
 	if (vm->marker.project)
 		format_marker(&b, root, r);
-
-	vf_xml_set(&b, vf_xml_add_u64(&b, root, "memory", max_memory / 1024), "unit", "KiB");
-	vf_xml_set(&b, vf_xml_add_u64(&b, root, "currentMemory", vm->memory / 1024), "unit", "KiB");
-	n = vf_xml_add_u64(&b, root, "vcpu", max_cpus);
-	vf_xml_set(&b, n, "placement", "static");
-	if (vm->cpus != max_cpus)
-		vf_xml_set_u64(&b, n, "current", vm->cpus);
-
-	n = vf_xml_add(&b, root, "os", NULL);
-	if (vm->firmware == VF_FIRMWARE_EFI)
-		vf_xml_set(&b, n, "firmware", "efi");
-	vf_xml_set(&b, vf_xml_add(&b, n, "type", "hvm"), "machine", "q35");
-	if (vm->firmware == VF_FIRMWARE_EFI) {
-		/* UEFI without Secure Boot: the secure builds need SMM, which
-		 * nested or TCG hosts may lack; Secure Boot will be its own key */
-		xmlNodePtr fw = vf_xml_add(&b, n, "firmware", NULL), feat;
-		feat = vf_xml_add(&b, fw, "feature", NULL);
-		vf_xml_set(&b, feat, "enabled", "no");
-		vf_xml_set(&b, feat, "name", "secure-boot");
-	}
-	vf_xml_set(&b, vf_xml_add(&b, n, "boot", NULL), "dev", "hd");
-
-	n = vf_xml_add(&b, root, "features", NULL);
-	vf_xml_add(&b, n, "acpi", NULL);
-	vf_xml_add(&b, n, "apic", NULL);
-	vf_xml_add(&b, root, "on_poweroff", "destroy");
-	vf_xml_add(&b, root, "on_reboot", "restart");
-	vf_xml_add(&b, root, "on_crash", "destroy");
+	format_sizes(&b, root, vm);
+	format_os(&b, root, vm);
 
 	devices = vf_xml_add(&b, root, "devices", NULL);
 	for (i = 0; i < vm->n_disks; i++)
 		format_disk(&b, devices, &vm->disks[i]);
 	for (i = 0; i < vm->n_nics; i++)
 		format_nic(&b, devices, &vm->nics[i]);
-	n = vf_xml_add(&b, devices, "serial", NULL);
-	vf_xml_set(&b, n, "type", "pty");
-	vf_xml_set(&b, vf_xml_add(&b, n, "target", NULL), "port", "0");
-	n = vf_xml_add(&b, devices, "console", NULL);
-	vf_xml_set(&b, n, "type", "pty");
-	n = vf_xml_add(&b, n, "target", NULL);
-	vf_xml_set(&b, n, "type", "serial");
-	vf_xml_set(&b, n, "port", "0");
-	n = vf_xml_add(&b, devices, "channel", NULL);
-	vf_xml_set(&b, n, "type", "unix");
-	n = vf_xml_add(&b, n, "target", NULL);
-	vf_xml_set(&b, n, "type", "virtio");
-	vf_xml_set(&b, n, "name", "org.qemu.guest_agent.0");
+	format_consoles(&b, devices);
 	if (vm->graphics != VF_GRAPHICS_NONE)
 		format_graphics(&b, devices, vm, graphics_passwd);
-
 	xml = vf_xml_finish(&b, what, error);
 out:
 	free(what);
