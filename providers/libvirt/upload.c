@@ -60,82 +60,94 @@ static int upload_read(virStreamPtr stream, char *data, size_t nbytes, void *opa
  * probe the real format (a qcow2 image shows as qcow2).  On failure the
  * half-written volume is deleted, so a retry uploads again.
  */
-int vf_libvirt_volume_upload(struct op *op, virStoragePoolPtr pool, virStorageVolPtr *vol)
+/* Delete the volume a failed upload left half-written; *vol becomes NULL. */
+static void volume_discard(virStorageVolPtr *vol)
 {
-	const struct vf_resource *d = op->a->desired;
-	const char *file = d->u.vol.upload_file;
-	struct upload_source src = { .fd = -1, .address = op_address(op) };
-	struct vf_resource raw = *d;
-	virStreamPtr stream = NULL;
+	virStorageVolDelete(*vol, 0);
+	virStorageVolFree(*vol);
+	*vol = NULL;
+	virResetLastError();
+}
+
+/*
+ * Open the desired volume's image file for reading into src (fd, size),
+ * under the file policy again, symlinks resolved now: never a file of the
+ * repository's choosing outside its directory.
+ */
+static int image_open(struct op *op, struct upload_source *src)
+{
+	const struct vf_volume_spec *v = &op->a->desired->u.vol;
 	struct stat st;
 	char *real = NULL, *why = NULL;
-	int rc = -1;
 
-	/* the file policy again, symlinks resolved now: never a file of the
-	 * repository's choosing outside its directory */
-	if (vf_image_open_check(file, d->u.vol.upload_root, &real, &why) < 0) {
+	if (vf_image_open_check(v->upload_file, v->upload_root, &real, &why) < 0) {
 		vf_op_failf(op, "refused: %s", why);
 		free(why);
-		goto out;
+		return -1;
 	}
-	src.fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	src->fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	free(real);
-	if (src.fd < 0 || fstat(src.fd, &st) < 0) {
-		vf_op_failf(op, "cannot read image file '%s': %s", file, strerror(errno));
-		goto out;
+	if (src->fd < 0 || fstat(src->fd, &st) < 0)
+		return vf_op_failf(op, "cannot read image file '%s': %s", v->upload_file,
+				   strerror(errno));
+	if (!S_ISREG(st.st_mode) || st.st_size == 0)
+		return vf_op_failf(op, "image file '%s' is %s", v->upload_file,
+				   S_ISREG(st.st_mode) ? "empty" : "not a regular file");
+	src->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Stream src into vol, all of it and no more than it had when opened. */
+static int image_send(struct op *op, virStorageVolPtr vol, struct upload_source *src)
+{
+	const char *file = op->a->desired->u.vol.upload_file;
+	virStreamPtr stream = virStreamNew(op->conn, 0);
+	int rc = -1;
+
+	if (!stream || virStorageVolUpload(vol, stream, 0, src->size, 0) < 0) {
+		vf_op_fail(op, "upload");
+	} else if (virStreamSendAll(stream, upload_read, src) < 0) {
+		/* SendAll aborts the stream itself when it fails. */
+		if (src->error)
+			vf_op_failf(op, "cannot upload: cannot read '%s': %s", file,
+				    strerror(src->error));
+		else
+			vf_op_fail(op, "upload");
+	} else if (src->sent != src->size) {
+		virStreamAbort(stream);
+		vf_op_failf(op, "cannot upload: '%s' changed size during the upload", file);
+	} else if (virStreamFinish(stream) < 0) {
+		vf_op_fail(op, "upload");
+	} else {
+		rc = 0;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		vf_op_failf(op, "image file '%s' is %s", file,
-			 S_ISREG(st.st_mode) ? "empty" : "not a regular file");
+	if (stream)
+		virStreamFree(stream);
+	return rc;
+}
+
+int vf_libvirt_volume_upload(struct op *op, virStoragePoolPtr pool, virStorageVolPtr *vol)
+{
+	struct upload_source src = { .fd = -1, .address = op_address(op) };
+	struct vf_resource raw = *op->a->desired;
+	int rc = -1;
+
+	if (image_open(op, &src) < 0)
 		goto out;
-	}
-	src.size = (uint64_t)st.st_size;
 	raw.u.vol.format = VF_FORMAT_RAW;
 	raw.u.vol.backing = NULL;
 	if (vf_libvirt_volume_create_xml(op, pool, &raw, src.size, NULL, VF_FORMAT_RAW, vol) < 0)
 		goto out;
-
-	stream = virStreamNew(op->conn, 0);
-	if (!stream) {
-		vf_op_fail(op, "upload");
-		goto undo;
-	}
-	if (virStorageVolUpload(*vol, stream, 0, src.size, 0) < 0) {
-		vf_op_fail(op, "upload");
-		goto undo;
-	}
-	/* SendAll aborts the stream itself when it fails. */
-	if (virStreamSendAll(stream, upload_read, &src) < 0) {
-		if (src.error)
-			vf_op_failf(op, "cannot upload: cannot read '%s': %s", file, strerror(src.error));
-		else
-			vf_op_fail(op, "upload");
-		goto undo;
-	}
-	if (src.sent != src.size) {
-		virStreamAbort(stream);
-		vf_op_failf(op, "cannot upload: '%s' changed size during the upload", file);
-		goto undo;
-	}
-	if (virStreamFinish(stream) < 0) {
-		vf_op_fail(op, "upload");
-		goto undo;
+	if (image_send(op, *vol, &src) < 0) {
+		volume_discard(vol);
+		goto out;
 	}
 	if (vf_libvirt_pool_refresh(pool) < 0) {
 		vf_op_fail(op, "refresh the storage pool after the upload");
 		goto out;               /* the data is there: a retry refreshes */
 	}
 	rc = 0;
-	goto out;
-
-undo:
-	virStorageVolDelete(*vol, 0);
-	virStorageVolFree(*vol);
-	*vol = NULL;
-	virResetLastError();
 out:
-	if (stream)
-		virStreamFree(stream);
 	if (src.fd >= 0)
 		close(src.fd);
 	return rc;
@@ -207,10 +219,7 @@ int vf_libvirt_seed_write(struct op *op, virStoragePoolPtr pool, const struct vf
 	if (!stream || virStorageVolUpload(*vol, stream, 0, iso.len, 0) < 0 ||
 	    virStreamSendAll(stream, memory_read, &src) < 0 || virStreamFinish(stream) < 0) {
 		vf_op_fail(op, "upload the cloud-init seed");
-		virStorageVolDelete(*vol, 0);
-		virStorageVolFree(*vol);
-		*vol = NULL;
-		virResetLastError();
+		volume_discard(vol);
 		goto out;
 	}
 	if (vf_libvirt_pool_refresh(pool) < 0) {
