@@ -93,11 +93,12 @@ static int domain_check_owner(struct op *op, virDomainPtr dom, const char *proje
 			rc = vf_op_failf(op, "refusing to touch unmanaged domain '%s'", name);
 	} else if (!r.u.vm.marker.project) {
 		if (!importing)
-			rc = vf_op_failf(op, "refusing to touch unmanaged domain '%s' (no virtform marker)",
+			rc = vf_op_failf(op,
+					 "refusing to touch unmanaged domain '%s' (no virtform marker)",
 				      name);
 	} else if (project && strcmp(project, r.u.vm.marker.project)) {
 		rc = vf_op_failf(op, "refusing to %s domain '%s': it belongs to project '%s'",
-			      importing ? "import" : "touch", name, r.u.vm.marker.project);
+				 importing ? "import" : "touch", name, r.u.vm.marker.project);
 	}
 	free(xml_error);
 	free(xml);
@@ -139,7 +140,8 @@ static int graphics_open(struct op *op, const struct vf_vm_spec *vm, struct vf_s
 	if (!clear->len || strlen((const char *)clear->data) != clear->len ||
 	    (vm->graphics == VF_GRAPHICS_VNC && clear->len > 8)) {
 		vf_secret_wipe(clear);
-		return vf_op_failf(op, "%s:%u:%u: %s: %s; seal another one", vm->graphics_sealed->pos.file,
+		return vf_op_failf(op, "%s:%u:%u: %s: %s; seal another one",
+				   vm->graphics_sealed->pos.file,
 				vm->graphics_sealed->pos.line, vm->graphics_sealed->pos.col,
 				vm->graphics_what,
 				vm->graphics == VF_GRAPHICS_VNC
@@ -458,7 +460,8 @@ static int vm_update(struct op *op)
 
 	found = domain_find_owned(op, object_name(op, d), marker_project(d), &old);
 	if (found <= 0)
-		return found < 0 ? -1 : vf_op_failf(op, "cannot update: the domain no longer exists");
+		return found < 0 ? -1 : vf_op_failf(op,
+						    "cannot update: the domain no longer exists");
 	active = domain_active(old);
 	if (active < 0) {
 		vf_op_fail(op, "read the domain's state");

@@ -157,7 +157,8 @@ static int network_update(struct op *op)
 
 	found = network_find(op, object_name(op, d), &old);
 	if (found <= 0)
-		return found < 0 ? -1 : vf_op_failf(op, "cannot update: the network no longer exists");
+		return found < 0 ? -1 : vf_op_failf(op,
+						    "cannot update: the network no longer exists");
 	if (vf_op_changes(op->a, "dhcp") && op->a->observed && op->a->observed->u.net.has_dhcp &&
 	    d->u.net.has_dhcp && network_active(old) == 1 && network_dhcp_live(op, old) < 0)
 		goto out;

@@ -178,7 +178,8 @@ static int pool_update(struct op *op)
 
 	found = vf_libvirt_pool_find(op, object_name(op, d), &pool);
 	if (found <= 0)
-		return found < 0 ? -1 : vf_op_failf(op, "cannot update: the storage pool no longer exists");
+		return found < 0 ? -1 : vf_op_failf(op,
+						    "cannot update: the storage pool no longer exists");
 	rc = 0;
 	if (vf_op_changes(op->a, "chap.username") || vf_op_changes(op->a, "chap.secret"))
 		rc = pool_update_chap(op, pool);

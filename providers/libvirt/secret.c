@@ -58,13 +58,13 @@ static virSecretPtr chap_define(struct op *op, const char *usage, const char *uu
 int vf_libvirt_sealed_no_key(struct op *op, const char *what)
 {
 	return vf_op_failf(op, "%s: cannot open the sealed value: no secret key was given "
-			"(--secret-key FILE or VIRTFORM_SECRET_KEY)", what);
+			   "(--secret-key FILE or VIRTFORM_SECRET_KEY)", what);
 }
 
 /* Open ref (what names it) into *clear; on failure op fails with the
  * opener's first diagnostic (FILE:LINE:COL when it has one).  0 or -1. */
 int vf_libvirt_sealed_open(struct op *op, const struct vf_secret_key *key,
-		       const struct vf_secret_ref *ref, const char *what, struct vf_secret *clear)
+			   const struct vf_secret_ref *ref, const char *what, struct vf_secret *clear)
 {
 	struct vf_diags d = { 0 };
 	int rc = 0;
@@ -72,7 +72,8 @@ int vf_libvirt_sealed_open(struct op *op, const struct vf_secret_key *key,
 	if (vf_secret_open(key, ref, what, clear, &d) < 0) {
 		const struct vf_diag *g = d.n ? &d.items[0] : NULL;
 		if (g && g->pos.line)
-			vf_op_failf(op, "%s:%u:%u: %s", g->pos.file, g->pos.line, g->pos.col, g->message);
+			vf_op_failf(op, "%s:%u:%u: %s", g->pos.file, g->pos.line, g->pos.col,
+				    g->message);
 		else
 			vf_op_failf(op, "%s", g ? g->message : "cannot open the sealed value");
 		rc = -1;

@@ -183,7 +183,7 @@ static int memory_read(virStreamPtr stream, char *data, size_t nbytes, void *opa
  * failure the half-written volume is deleted.
  */
 int vf_libvirt_seed_write(struct op *op, virStoragePoolPtr pool, const struct vf_seed *seed,
-		      virStorageVolPtr *vol)
+			  virStorageVolPtr *vol)
 {
 	struct vf_resource r = { .kind = VF_KIND_VOLUME, .name = seed->volume };
 	struct vf_secret iso = { 0 };

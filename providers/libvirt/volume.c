@@ -19,12 +19,12 @@ int vf_libvirt_volume_pool(struct op *op, const char *pool_name, virStoragePoolP
 
 	if (found == 0)
 		return vf_op_failf(op, "storage pool '%s' does not exist on host %s", pool_name,
-				op->a->host ? op->a->host : "?");
+				   op->a->host ? op->a->host : "?");
 	return found;
 }
 
 int vf_libvirt_volume_find(struct op *op, virStoragePoolPtr pool, const char *name,
-		       virStorageVolPtr *vol)
+			   virStorageVolPtr *vol)
 {
 	*vol = virStorageVolLookupByName(pool, name);
 	if (*vol)
@@ -70,7 +70,7 @@ static int volume_appeared(virStoragePoolPtr pool, const char *name)
 }
 
 int vf_libvirt_volume_create_xml(struct op *op, virStoragePoolPtr pool, const struct vf_resource *r,
-			     uint64_t capacity, const char *backing_path,
+				 uint64_t capacity, const char *backing_path,
 			     enum vf_image_format backing_format, virStorageVolPtr *vol)
 {
 	char *xml, *xml_error = NULL;
@@ -114,7 +114,8 @@ static int volume_clone(struct op *op, virStoragePoolPtr pool, virStorageVolPtr 
 		goto out;
 	}
 	if (vf_xml_volume_parse(xml, &arena, &image, &xml_error) < 0) {
-		vf_op_failf(op, "cannot read the image volume '%s': %s", d->u.vol.backing, xml_error);
+		vf_op_failf(op, "cannot read the image volume '%s': %s", d->u.vol.backing,
+			    xml_error);
 		goto out;
 	}
 	if (!image.u.vol.path || !*image.u.vol.path) {
@@ -126,13 +127,14 @@ static int volume_clone(struct op *op, virStoragePoolPtr pool, virStorageVolPtr 
 	}
 	capacity = d->u.vol.capacity ? d->u.vol.capacity : image.u.vol.capacity;
 	if (capacity < image.u.vol.capacity) {
-		vf_op_failf(op, "cannot create: capacity %llu bytes is smaller than image '%s' (%llu bytes)",
+		vf_op_failf(op,
+			    "cannot create: capacity %llu bytes is smaller than image '%s' (%llu bytes)",
 			 (unsigned long long)capacity, d->u.vol.backing,
 			 (unsigned long long)image.u.vol.capacity);
 		goto out;
 	}
 	rc = vf_libvirt_volume_create_xml(op, pool, d, capacity, path ? path : image.u.vol.path,
-			       image.u.vol.format, vol);
+					  image.u.vol.format, vol);
 out:
 	free(path);
 	free(xml_error);
@@ -180,7 +182,8 @@ static int volume_create(struct op *op)
 	} else if (d->u.vol.upload_file) {
 		rc = vf_libvirt_volume_upload(op, pool, &vol);
 	} else {
-		rc = vf_libvirt_volume_create_xml(op, pool, d, d->u.vol.capacity, NULL, VF_FORMAT_QCOW2, &vol);
+		rc = vf_libvirt_volume_create_xml(op, pool, d, d->u.vol.capacity, NULL,
+						  VF_FORMAT_QCOW2, &vol);
 	}
 	if (rc < 0 && found == 0 && !vol && volume_appeared(pool, name))
 		rc = vf_op_recovered(op);

@@ -34,7 +34,8 @@ static void format_marker(struct builder *b, xmlNodePtr root, const struct vf_re
 	vf_xml_set(b, res, "spec", m->spec_hash);
 	if (m->pending && *m->pending) {
 		vf_xml_set(b, res, "pending-restart", m->pending);
-		vf_xml_set_u64(b, res, "pending-id", (uint64_t)(m->pending_id > 0 ? m->pending_id : 0));
+		vf_xml_set_u64(b, res, "pending-id",
+			       (uint64_t)(m->pending_id > 0 ? m->pending_id : 0));
 	}
 	if (m->cloud_init)
 		vf_xml_set(b, res, "cloud-init", m->cloud_init);
@@ -140,7 +141,8 @@ static char *domain_missing(const struct vf_resource *r, const char *what)
 	}
 	for (i = 0; i < vm->n_nics; i++)
 		if (!vm->nics[i].network)
-			return xasprintf("cannot write the XML of %s: NIC %zu has no network", what, i);
+			return xasprintf("cannot write the XML of %s: NIC %zu has no network", what,
+					 i);
 	return NULL;
 }
 
@@ -290,7 +292,8 @@ char *vf_xml_marker_format(const struct vf_resource *vm, char **error)
 
 static int read_memory(struct parser *p, struct vf_vm_spec *vm, char **error)
 {
-	xmlNodePtr max = vf_xml_find(p->root, "memory"), cur = vf_xml_find(p->root, "currentMemory");
+	xmlNodePtr max = vf_xml_find(p->root, "memory"), cur = vf_xml_find(p->root,
+									   "currentMemory");
 
 	if (!max) {
 		*error = xasprintf("cannot parse the XML of %s: it has no <memory>", p->what);
@@ -355,7 +358,9 @@ static int read_graphics(struct parser *p, xmlNodePtr devices, struct vf_vm_spec
 		vm->graphics = VF_GRAPHICS_SPICE;
 	else
 		return 0;
-	for (l = vf_xml_next_element(g->children, "listen"); l && !listen; l = vf_xml_next_element(l->next, "listen"))
+	for (l = vf_xml_next_element(g->children,
+				     "listen"); l && !listen; l = vf_xml_next_element(l->next,
+										      "listen"))
 		listen = vf_xml_prop_of(p, l, "address");
 	if (!listen)
 		listen = vf_xml_prop_of(p, g, "listen");
@@ -432,7 +437,8 @@ static void read_disks(struct parser *p, xmlNodePtr devices, const char *vm_name
 	if (!count)
 		return;
 	vm->disks = vf_arena_alloc(p->arena, count * sizeof(*vm->disks));
-	for (n = vf_xml_next_element(devices->children, "disk"); n; n = vf_xml_next_element(n->next, "disk")) {
+	for (n = vf_xml_next_element(devices->children, "disk"); n; n = vf_xml_next_element(n->next,
+											    "disk")) {
 		struct vf_disk_spec *d = &vm->disks[vm->n_disks];
 
 		/* a CD-ROM, floppy or LUN passthrough is not a virtform disk,
@@ -448,7 +454,8 @@ static void read_disks(struct parser *p, xmlNodePtr devices, const char *vm_name
 			continue;
 		d->cdrom = cdrom;
 		/* what virtform does not write (vmdk, ...) compares as raw */
-		d->format = vf_xml_prop_is(vf_xml_find(n, "driver"), "type", "qcow2") ? VF_FORMAT_QCOW2
+		d->format = vf_xml_prop_is(vf_xml_find(n, "driver"), "type",
+					   "qcow2") ? VF_FORMAT_QCOW2
 									  : VF_FORMAT_RAW;
 		d->name = disk_name(vm_name, d);
 		vm->n_disks++;

@@ -105,7 +105,8 @@ static int read_network_ip(struct parser *p, struct vf_network_spec *net, char *
 	uint32_t a, m;
 	int prefix, rc;
 
-	for (ip = vf_xml_next_element(p->root->children, "ip"); ip; ip = vf_xml_next_element(ip->next, "ip")) {
+	for (ip = vf_xml_next_element(p->root->children,
+				      "ip"); ip; ip = vf_xml_next_element(ip->next, "ip")) {
 		family = vf_xml_prop_of(p, ip, "family");
 		addr = vf_xml_prop_of(p, ip, "address");
 		if (family ? !strcmp(family, "ipv4") : addr && vf_ipv4_parse(addr, &a, NULL, false))
@@ -162,7 +163,8 @@ static int read_network(struct parser *p, struct vf_resource *r, char **error)
 		return -1;
 	}
 	net->bridge = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(p->root, "bridge"), "name"));
-	if (vf_xml_read_uint_prop(p, vf_xml_find(p->root, "mtu"), "size", UINT_MAX, &mtu, error) < 0)
+	if (vf_xml_read_uint_prop(p, vf_xml_find(p->root, "mtu"), "size", UINT_MAX, &mtu,
+				  error) < 0)
 		return -1;
 	net->mtu = mtu;
 	net->has_ipv4 = net->has_dhcp = false;

@@ -199,7 +199,9 @@ char *vf_xml_secret_format(const char *usage, const char *uuid, const char *desc
 /* "host" or "host:port" ("[v6]:port") from <source><host>. */
 static const char *read_portal(struct parser *p, xmlNodePtr host)
 {
-	const char *name = vf_xml_or_empty(vf_xml_prop_of(p, host, "name")), *port = vf_xml_prop_of(p, host, "port");
+	const char *name = vf_xml_or_empty(vf_xml_prop_of(p, host,
+							  "name")), *port = vf_xml_prop_of(p, host,
+											   "port");
 	bool v6 = strchr(name, ':') != NULL;
 	size_t len;
 	char *s;
@@ -229,8 +231,10 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 		pool->type = VF_STORAGE_DIR;
 	} else if (!strcmp(type, "netfs")) {
 		pool->type = VF_STORAGE_NFS;
-		pool->server = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(source, "host"), "name"));
-		pool->export_path = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(source, "dir"), "path"));
+		pool->server = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(source, "host"),
+							      "name"));
+		pool->export_path = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(source, "dir"),
+								   "path"));
 	} else if (!strcmp(type, "logical")) {
 		pool->type = VF_STORAGE_LOGICAL;
 		/* libvirt's default VG is the pool's name */
@@ -240,7 +244,8 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 	} else if (!strcmp(type, "iscsi") || !strcmp(type, "iscsi-direct")) {
 		pool->type = !strcmp(type, "iscsi") ? VF_STORAGE_ISCSI : VF_STORAGE_ISCSI_DIRECT;
 		pool->portal = read_portal(p, vf_xml_find(source, "host"));
-		pool->target = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(source, "device"), "path"));
+		pool->target = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(source, "device"),
+							      "path"));
 		/* NULL when absent: an iscsi pool may leave it to the host's
 		 * /etc/iscsi/initiatorname.iscsi */
 		pool->initiator = vf_xml_prop_of(p, vf_xml_find(source, "initiator/iqn"), "name");
@@ -248,7 +253,8 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 		if (auth && vf_xml_prop_is(auth, "type", "chap")) {
 			pool->chap_username = vf_xml_or_empty(vf_xml_prop_of(p, auth, "username"));
 			/* a secret named by uuid is not one virtform made: "" */
-			pool->chap_usage = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(auth, "secret"), "usage"));
+			pool->chap_usage = vf_xml_or_empty(vf_xml_prop_of(p, vf_xml_find(auth,
+											 "secret"), "usage"));
 		}
 	} else {
 		*error = xasprintf("unsupported pool type '%s' in %s", type, p->what);

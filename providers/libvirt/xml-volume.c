@@ -23,7 +23,8 @@ char *vf_xml_volume_format(const struct vf_resource *r, uint64_t capacity,
 	vf_xml_add(&b, root, "name", r->name);
 	vf_xml_set(&b, vf_xml_add_u64(&b, root, "capacity", capacity), "unit", "bytes");
 	target = vf_xml_add(&b, root, "target", NULL);
-	vf_xml_set(&b, vf_xml_add(&b, target, "format", NULL), "type", vf_xml_format_name(r->u.vol.format));
+	vf_xml_set(&b, vf_xml_add(&b, target, "format", NULL), "type",
+		   vf_xml_format_name(r->u.vol.format));
 	vf_xml_add(&b, vf_xml_add(&b, target, "permissions", NULL), "mode", "0600");
 	if (backing_path) {
 		backing = vf_xml_add(&b, root, "backingStore", NULL);
