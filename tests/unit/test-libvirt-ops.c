@@ -268,7 +268,7 @@ static enum vf_field_class fc_num(enum vf_kind kind, const char *path, uint64_t 
 			      .present = before != 0 };
 	struct vf_field a = { .path = path, .type = VF_VALUE_NUMBER, .number = after,
 			      .present = after != 0 };
-	return vf_provider_libvirt.field_class(kind, &b, &a);
+	return vf_libvirt_field_class(kind, &b, &a);
 }
 
 static enum vf_field_class fc(enum vf_kind kind, const char *path)
