@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "reconcile/engine.h"
+#include "providers/libvirt/provider.h"
 #include "tests/tap.h"
 
 static bool allow_replace;   /* --allow-replace for fixture_plan */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "reconcile/engine.h"
+#include "providers/libvirt/provider.h"
 #include "reconcile/saved.h"
 #include "tests/tap.h"
 
