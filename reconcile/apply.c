@@ -73,7 +73,7 @@ struct exec {
 	size_t first_pending;       /* no PENDING action before it */
 	size_t finished;
 	size_t running;
-	struct timespec start;
+	double start;               /* vf_now() when the apply began */
 
 	struct host_session *sessions;
 	size_t n_sessions;
@@ -84,14 +84,6 @@ struct exec {
 static const char *const past[VF_ACTION_COUNT] = {
 	"created", "updated", "replaced", "destroyed", "started", "stopped",
 };
-
-static double since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static struct host_session *session_for(struct exec *x, const char *host)
 {
@@ -249,7 +241,7 @@ static void progress(struct exec *x)
 	if (!x->opts->tty)
 		return;
 	fprintf(x->opts->out, "\r\033[K[%zu/%zu, %.0f s]", x->finished, x->plan->n_actions,
-		since(&x->start));
+		vf_now() - x->start);
 	for (i = 0; i < x->plan->n_actions && shown < 3; i++)
 		if (x->status[i] == RUNNING) {
 			fprintf(x->opts->out, "%s %s", shown ? "," : " working on",
@@ -324,7 +316,7 @@ static void *worker(void *opaque)
 		size_t i = pick(x);
 		const struct vf_action *a;
 		struct vf_session *s;
-		struct timespec t0;
+		double t0;
 		char *error = NULL;
 		bool made, started;
 		int rc;
@@ -361,7 +353,7 @@ static void *worker(void *opaque)
 		progress(x);
 		pthread_mutex_unlock(&x->lock);
 
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		t0 = vf_now();
 		/* the begin record durable (not under the lock: the syncs of
 		 * actions starting at once share the disk's flushes) */
 		if (rc == 0)
@@ -387,9 +379,9 @@ static void *worker(void *opaque)
 			journal_end(x, a, true, made, true);
 			if (a->kind == VF_KIND_VM)
 				line(x, "%s on %s: %s in %.1f s", a->address, a->host, past[a->type],
-				     since(&t0));
+				     vf_now() - t0);
 			else
-				line(x, "%s: %s in %.1f s", a->address, past[a->type], since(&t0));
+				line(x, "%s: %s in %.1f s", a->address, past[a->type], vf_now() - t0);
 		} else {
 			size_t n = strlen(a->address);
 			x->status[i] = FAILED;
@@ -399,7 +391,7 @@ static void *worker(void *opaque)
 			x->errors[i] = error;
 			x->result->n_failed++;
 			journal_end(x, a, false, made, started);
-			line(x, "%s: FAILED after %.1f s: %s", a->address, since(&t0), error);
+			line(x, "%s: FAILED after %.1f s: %s", a->address, vf_now() - t0, error);
 		}
 		pthread_cond_broadcast(&x->changed);
 	}
@@ -444,7 +436,7 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	}
 	if (!state->project)
 		state->project = xstrdup(config->project);
-	clock_gettime(CLOCK_MONOTONIC, &x.start);
+	x.start = vf_now();
 
 	/* actions on skipped hosts, and so what waits for them, are not attempted */
 	for (i = 0; i < plan->n_actions; i++) {

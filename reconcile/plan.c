@@ -113,7 +113,7 @@ static void *key_get(const struct vf_strmap *map, enum vf_kind kind, const char 
 	return v;
 }
 
-static const char *item_pool(const struct vf_observed_item *it)
+const char *vf_observed_pool(const struct vf_observed_item *it)
 {
 	return it->r.kind == VF_KIND_VOLUME ? it->r.u.vol.pool : NULL;
 }
@@ -140,7 +140,7 @@ static void index_observed(struct planner *p)
 		for (j = 0; j < o->n_items; j++) {
 			const struct vf_observed_item *it = &o->items[j];
 			const struct vf_marker *m = &it->r.u.vm.marker;
-			key_put(p, &p->observed, it->r.kind, o->host, item_pool(it), it->r.name,
+			key_put(p, &p->observed, it->r.kind, o->host, vf_observed_pool(it), it->r.name,
 				(void *)it);
 			if (it->r.kind != VF_KIND_VM || !it->detailed || !m->project ||
 			    strcmp(m->project, p->c->project))
@@ -152,17 +152,22 @@ static void index_observed(struct planner *p)
 	}
 }
 
+char *vf_address_new(enum vf_kind kind, const char *name, const char *host)
+{
+	if (kind == VF_KIND_VM)
+		return xasprintf("vm.%s", name);
+	return xasprintf("%s.%s@%s", vf_kind_name(kind), name, host);
+}
+
 static char *address_of(const struct vf_resource *r)
 {
-	if (r->kind == VF_KIND_VM)
-		return xasprintf("vm.%s", r->name);
-	return xasprintf("%s.%s@%s", vf_kind_name(r->kind), r->name, r->host);
+	return vf_address_new(r->kind, r->name, r->host);
 }
 
 /* The domain whose marker owns volume it, or NULL. */
 static const struct vf_observed_item *volume_owner(struct planner *p, const struct vf_observed_item *it)
 {
-	return key_get(&p->owner, VF_KIND_VOLUME, it->r.host, item_pool(it), it->r.name);
+	return key_get(&p->owner, VF_KIND_VOLUME, it->r.host, vf_observed_pool(it), it->r.name);
 }
 
 static bool managed(struct planner *p, const struct vf_observed_item *it)
@@ -316,7 +321,7 @@ static bool object_running(const struct vf_resource *o)
 static void check_network_users(struct planner *p, struct vf_action *a)
 {
 	const struct vf_host_view *v = vf_views_find(p->views, a->host);
-	char *users = NULL;
+	struct vf_buf users = VF_BUF_INIT;
 	size_t i, j, n = 0;
 
 	for (i = 0; v && v->observed && i < v->observed->n_items; i++) {
@@ -328,12 +333,7 @@ static void check_network_users(struct planner *p, struct vf_action *a)
 				break;
 		if (j == it->r.u.vm.n_nics)
 			continue;
-		{
-			char *more = xasprintf("%s%svm.%s", users ? users : "", users ? ", " : "",
-					       it->r.name);
-			free(users);
-			users = more;
-		}
+		vf_buf_addf(&users, "%svm.%s", users.len ? ", " : "", it->r.name);
 		n++;
 	}
 	if (!n)
@@ -342,18 +342,18 @@ static void check_network_users(struct planner *p, struct vf_action *a)
 		warn(p->plan, "%s: replacing it (--allow-replace) takes it away from the running "
 			      "VM%s %s: libvirt does not plug a running VM back into a re-created "
 			      "network, so %s no link on it until %s restarted", a->address,
-		     n > 1 ? "s" : "", users, n > 1 ? "they have" : "it has",
+		     n > 1 ? "s" : "", users.buf, n > 1 ? "they have" : "it has",
 		     n > 1 ? "they are" : "it is");
 	} else {
 		char *msg = xasprintf("%s: %s, and replacing it would cut off the running VM%s %s",
-				      a->address, a->reason, n > 1 ? "s" : "", users);
+				      a->address, a->reason, n > 1 ? "s" : "", users.buf);
 		a->blocked = vf_arena_strdup(&p->plan->arena, msg);
 		a->blocked_hint = "stop those VMs first, or pass --allow-replace to replace the "
 				  "network anyway (they have no link on it until they restart)";
 		a->blocked_pos = a->desired->pos;
 		free(msg);
 	}
-	free(users);
+	vf_buf_release(&users);
 }
 
 /*
@@ -535,7 +535,7 @@ static void plan_desired(struct planner *p, const struct vf_desired *desired)
 			action_new(p, VF_ACTION_CREATE, d, NULL)->fields_implied = true;
 			continue;
 		}
-		key_put(p, &p->handled, it->r.kind, it->r.host, item_pool(it), it->r.name,
+		key_put(p, &p->handled, it->r.kind, it->r.host, vf_observed_pool(it), it->r.name,
 			(void *)it);
 		if (!managed(p, it)) {
 			if (d->kind == VF_KIND_VOLUME && d->u.vol.keep && it->detailed) {
@@ -610,7 +610,7 @@ static void plan_deletes(struct planner *p)
 			const struct vf_observed_item *it = &o->items[j];
 			bool from_state;
 			struct vf_action *a;
-			if (key_get(&p->handled, it->r.kind, o->host, item_pool(it), it->r.name) ||
+			if (key_get(&p->handled, it->r.kind, o->host, vf_observed_pool(it), it->r.name) ||
 			    !managed(p, it))
 				continue;
 			if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {

@@ -40,26 +40,7 @@
 
 /* ---- hashing -------------------------------------------------------------- */
 
-/* 64-bit FNV-1a: a change detector, not a MAC (see saved.h). */
-#define FNV_INIT 14695981039346656037ull
-
-static void fnv_add(uint64_t *h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		*h = (*h ^ p[i]) * 1099511628211ull;
-}
-
-/* A string and its terminating NUL, so "ab","c" and "a","bc" differ. */
-static void fnv_str(uint64_t *h, const char *s)
-{
-	if (!s)
-		s = "";
-	fnv_add(h, s, strlen(s) + 1);
-}
-
+/* FNV-1a (vf_hash_add, util.h): a change detector, not a MAC (see saved.h). */
 static void hex16(uint64_t h, char out[17])
 {
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
@@ -69,7 +50,7 @@ static void hex16(uint64_t h, char out[17])
 static int file_hash(const char *path, char out[17])
 {
 	char buf[65536];
-	uint64_t h = FNV_INIT;
+	uint64_t h = VF_HASH_INIT;
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
@@ -87,24 +68,11 @@ static int file_hash(const char *path, char out[17])
 		}
 		if (n == 0)
 			break;
-		fnv_add(&h, buf, (size_t)n);
+		h = vf_hash_add(h, buf, (size_t)n);
 	}
 	close(fd);
 	hex16(h, out);
 	return 0;
-}
-
-/* ---- small JSON helpers --------------------------------------------------- */
-
-static const char *jstr(const json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
 }
 
 void vf_saved_problems_release(struct vf_saved_problems *p)
@@ -137,7 +105,7 @@ static void problem(struct vf_saved_problems *p, const char *fmt, ...)
 static json_t *config_json(const char *config_path, const struct vf_config *c, char **error)
 {
 	json_t *o = json_object(), *files = json_array(), *images = json_array();
-	uint64_t h = FNV_INIT;
+	uint64_t h = VF_HASH_INIT;
 	char hex[17];
 	size_t i;
 
@@ -145,9 +113,9 @@ static json_t *config_json(const char *config_path, const struct vf_config *c, c
 		json_t *f = json_object();
 		if (c->git_commit) {
 			/* read from a commit: the commit fixes the content */
-			uint64_t g = FNV_INIT;
-			fnv_str(&g, c->git_commit);
-			fnv_str(&g, c->files[i]);
+			uint64_t g = VF_HASH_INIT;
+			g = vf_hash_str(g, c->git_commit);
+			g = vf_hash_str(g, c->files[i]);
 			hex16(g, hex);
 		} else if (file_hash(c->files[i], hex) < 0) {
 			*error = xasprintf("cannot read '%s': %s", c->files[i], strerror(errno));
@@ -160,8 +128,8 @@ static json_t *config_json(const char *config_path, const struct vf_config *c, c
 		json_object_set_new(f, "path", json_string(c->files[i]));
 		json_object_set_new(f, "hash", json_string(hex));
 		json_array_append_new(files, f);
-		fnv_str(&h, c->files[i]);
-		fnv_str(&h, hex);
+		h = vf_hash_str(h, c->files[i]);
+		h = vf_hash_str(h, hex);
 	}
 	for (i = 0; i < c->n_images; i++) {
 		const char *path = c->images[i].file_path;
@@ -170,17 +138,17 @@ static json_t *config_json(const char *config_path, const struct vf_config *c, c
 		if (!path)
 			continue;
 		json_object_set_new(im, "path", json_string(path));
-		fnv_str(&h, path);
+		h = vf_hash_str(h, path);
 		if (stat(path, &st) == 0) {
 			uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
 					 (uint64_t)st.st_mtim.tv_nsec;
 			json_object_set_new(im, "size", json_integer((json_int_t)st.st_size));
 			json_object_set_new(im, "mtime_ns", json_integer((json_int_t)mtime));
-			fnv_add(&h, &st.st_size, sizeof(st.st_size));
-			fnv_add(&h, &mtime, sizeof(mtime));
+			h = vf_hash_add(h, &st.st_size, sizeof(st.st_size));
+			h = vf_hash_add(h, &mtime, sizeof(mtime));
 		} else {
 			json_object_set_new(im, "missing", json_true());
-			fnv_str(&h, "missing");
+			h = vf_hash_str(h, "missing");
 		}
 		json_array_append_new(images, im);
 	}
@@ -281,13 +249,6 @@ static void objects_release(struct objects *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static char *address_of(const struct vf_resource *r)
-{
-	if (r->kind == VF_KIND_VM)
-		return xasprintf("vm.%s", r->name);
-	return xasprintf("%s.%s@%s", vf_kind_name(r->kind), r->name, r->host);
-}
-
 static char *object_key(const char *address, const char *host, const char *pool)
 {
 	return xasprintf("%s\t%s\t%s", address, host ? host : "", pool ? pool : "");
@@ -299,11 +260,6 @@ static char *object_name(const char *address, const char *host)
 	if (!strncmp(address, "vm.", 3) && host && *host)
 		return xasprintf("%s on %s", address, host);
 	return xstrdup(address);
-}
-
-static const char *item_pool(const struct vf_observed_item *it)
-{
-	return it->r.kind == VF_KIND_VOLUME ? it->r.u.vol.pool : NULL;
 }
 
 static bool marker_ours(const struct vf_observed_item *it, const char *project)
@@ -319,36 +275,36 @@ static void item_hash(const struct vf_observed_item *it, const char *address, ch
 {
 	struct vf_arena arena = VF_ARENA_INIT;
 	struct vf_field *fields;
-	uint64_t h = FNV_INIT;
+	uint64_t h = VF_HASH_INIT;
 	char buf[4096], hex[17];
 	size_t n, i;
 
-	fnv_str(&h, vf_kind_name(it->r.kind));
-	fnv_str(&h, address);
-	fnv_str(&h, it->r.host);
-	fnv_str(&h, item_pool(it));
-	fnv_str(&h, it->detailed ? "detailed" : "listed");
+	h = vf_hash_str(h, vf_kind_name(it->r.kind));
+	h = vf_hash_str(h, address);
+	h = vf_hash_str(h, it->r.host ? it->r.host : "");
+	h = vf_hash_str(h, vf_observed_pool(it) ? vf_observed_pool(it) : "");
+	h = vf_hash_str(h, it->detailed ? "detailed" : "listed");
 	if (it->detailed) {
 		n = vf_resource_fields(&it->r, false, &arena, &fields);
 		for (i = 0; i < n; i++) {
 			const char *v = vf_field_format(&fields[i], buf, sizeof(buf));
-			fnv_str(&h, fields[i].path);
-			fnv_str(&h, v);
+			h = vf_hash_str(h, fields[i].path);
+			h = vf_hash_str(h, v);
 			if (field_hashes) {
-				uint64_t fh = FNV_INIT;
-				fnv_str(&fh, v);
+				uint64_t fh = VF_HASH_INIT;
+				fh = vf_hash_str(fh, v);
 				hex16(fh, hex);
 				json_object_set_new(field_hashes, fields[i].path, json_string(hex));
 			}
 		}
 		if (it->r.kind == VF_KIND_VM) {
 			const struct vf_marker *m = &it->r.u.vm.marker;
-			fnv_str(&h, m->project ? m->project : "(no marker)");
-			fnv_str(&h, m->spec_hash);
+			h = vf_hash_str(h, m->project ? m->project : "(no marker)");
+			h = vf_hash_str(h, m->spec_hash ? m->spec_hash : "");
 			for (i = 0; i < m->n_volumes; i++) {
-				fnv_str(&h, m->volumes[i].pool);
-				fnv_str(&h, m->volumes[i].name);
-				fnv_str(&h, m->volumes[i].keep ? "keep" : "");
+				h = vf_hash_str(h, m->volumes[i].pool ? m->volumes[i].pool : "");
+				h = vf_hash_str(h, m->volumes[i].name ? m->volumes[i].name : "");
+				h = vf_hash_str(h, m->volumes[i].keep ? "keep" : "");
 			}
 		}
 	}
@@ -395,7 +351,7 @@ static void objects_collect(const struct vf_saved_source *src, struct objects *o
 		const struct vf_observed *o = src->views->hosts[h].observed;
 		for (i = 0; o && i < o->n_items; i++) {
 			const struct vf_observed_item *it = &o->items[i];
-			char *address = address_of(&it->r);
+			char *address = vf_address_new(it->r.kind, it->r.name, it->r.host);
 			bool keep = vf_strmap_get(&desired, address) ||
 				    (src->state && vf_state_find(src->state, address)) ||
 				    marker_ours(it, src->config->project);
@@ -413,7 +369,7 @@ static void objects_collect(const struct vf_saved_source *src, struct objects *o
 			VF_GROW(out->v, out->n + 1, out->alloc);
 			ob = &out->v[out->n++];
 			item_hash(it, address, ob->hash, NULL);
-			ob->key = object_key(address, o->host, item_pool(it));
+			ob->key = object_key(address, o->host, vf_observed_pool(it));
 			ob->address = address;
 			ob->host = o->host;
 			ob->item = it;
@@ -464,8 +420,8 @@ static json_t *object_json(const struct object *ob)
 
 	json_object_set_new(o, "address", json_string(ob->address));
 	json_object_set_new(o, "host", json_string(ob->host));
-	if (item_pool(it))
-		json_object_set_new(o, "pool", json_string(item_pool(it)));
+	if (vf_observed_pool(it))
+		json_object_set_new(o, "pool", json_string(vf_observed_pool(it)));
 	json_object_set_new(o, "hash", json_string(ob->hash));
 	if (ob->fields) {
 		fields = json_object();
@@ -492,19 +448,19 @@ static void observed_write(struct vf_jsonw *w, const struct vf_saved_source *src
 {
 	json_t *skipped = skipped_json(src->views), *v;
 	struct objects objs;
-	uint64_t h = FNV_INIT;
+	uint64_t h = VF_HASH_INIT;
 	char hex[17];
 	size_t i;
 
 	objects_collect(src, &objs);
 	objects_mark_acted(&objs, src->plan);
 	for (i = 0; i < objs.n; i++) {
-		fnv_str(&h, objs.v[i].key);
-		fnv_str(&h, objs.v[i].hash);
+		h = vf_hash_str(h, objs.v[i].key);
+		h = vf_hash_str(h, objs.v[i].hash);
 	}
 	json_array_foreach(skipped, i, v) {
-		fnv_str(&h, "skipped");
-		fnv_str(&h, json_string_value(v));
+		h = vf_hash_str(h, "skipped");
+		h = vf_hash_str(h, json_string_value(v));
 	}
 	hex16(h, hex);
 	vf_jsonw_object(w, "observed");
@@ -595,9 +551,9 @@ static void display_keep(struct vf_saved_doc *doc, json_t *d)
 	json_array_foreach(fields, j, h) {
 		struct hint *x = &doc->hints[doc->n_hints++];
 		x->type = (unsigned)(name_index(value_types, VF_ARRAY_SIZE(value_types),
-						jstr(h, "type")) + 1);
+						vf_json_str(h, "type")) + 1);
 		x->cls = (unsigned)(name_index(field_classes, VF_ARRAY_SIZE(field_classes),
-					       jstr(h, "class")) + 1);
+					       vf_json_str(h, "class")) + 1);
 		x->before_any = json_is_true(json_object_get(h, "before_any"));
 		x->after_any = json_is_true(json_object_get(h, "after_any"));
 	}
@@ -655,7 +611,7 @@ static int saved_write_doc(FILE *out, const struct vf_saved_source *src, json_t 
 	vf_jsonw_value(&w, "options", opts);
 	json_object_set_new(state, "dir", json_string(src->state->dir ? src->state->dir : ""));
 	json_object_set_new(state, "serial", json_integer((json_int_t)src->state->serial));
-	json_object_set_new(state, "project", jstr_or_null(src->state->project));
+	json_object_set_new(state, "project", vf_json_str_or_null(src->state->project));
 	vf_jsonw_value(&w, "state", state);
 	observed_write(&w, src);
 	vf_plan_write_json(&w, "plan", src->plan);
@@ -838,7 +794,7 @@ static json_t *need(const struct vf_saved *s, json_t *o, const char *where, cons
 /* An observed object read back, kept compactly in doc. */
 static void object_keep(struct vf_saved_doc *doc, json_t *v)
 {
-	const char *address = jstr(v, "address"), *host = jstr(v, "host");
+	const char *address = vf_json_str(v, "address"), *host = vf_json_str(v, "host");
 	struct saved_object *o;
 	char *key;
 
@@ -846,12 +802,12 @@ static void object_keep(struct vf_saved_doc *doc, json_t *v)
 		return;
 	VF_GROW(doc->objects, doc->n_objects + 1, doc->alloc_objects);
 	o = &doc->objects[doc->n_objects++];
-	key = object_key(address, host, jstr(v, "pool"));
+	key = object_key(address, host, vf_json_str(v, "pool"));
 	o->key = vf_arena_strdup(&doc->arena, key);
 	free(key);
 	o->address = vf_arena_strdup(&doc->arena, address);
 	o->host = vf_arena_strdup(&doc->arena, host);
-	o->hash = vf_arena_strdup(&doc->arena, jstr(v, "hash") ? jstr(v, "hash") : "");
+	o->hash = vf_arena_strdup(&doc->arena, vf_json_str(v, "hash") ? vf_json_str(v, "hash") : "");
 	o->fields = json_object_get(v, "fields");
 	if (json_is_object(o->fields))
 		json_incref(o->fields);
@@ -869,8 +825,8 @@ static void change_keep(struct vf_saved_doc *doc, json_t *c)
 	enum vf_kind kind;
 
 	if (!doc->damaged &&
-	    (!jstr(c, "address") || !jstr(c, "name") || vf_kind_parse(jstr(c, "kind"), &kind) < 0 ||
-	     vf_action_type_parse(jstr(c, "action"), &type) < 0 || !json_is_array(fields)))
+	    (!vf_json_str(c, "address") || !vf_json_str(c, "name") || vf_kind_parse(vf_json_str(c, "kind"), &kind) < 0 ||
+	     vf_action_type_parse(vf_json_str(c, "action"), &type) < 0 || !json_is_array(fields)))
 		doc->damaged = doc->n_changes + 1;
 	VF_GROW(doc->n_fields, doc->n_changes + 1, doc->alloc_changes);
 	doc->n_fields[doc->n_changes++] = (uint32_t)json_array_size(fields);
@@ -1011,7 +967,7 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 	}
 	vf_jsonr_release(&r);
 	doc->root = root;
-	if (!jstr(root, "format") || strcmp(jstr(root, "format"), VF_SAVED_FORMAT)) {
+	if (!vf_json_str(root, "format") || strcmp(vf_json_str(root, "format"), VF_SAVED_FORMAT)) {
 		*error = xasprintf("'%s' is not a saved plan (it has no \"format\": \"%s\"); make "
 				   "one with 'virtform plan -out %s'", path, VF_SAVED_FORMAT, path);
 		return -1;
@@ -1024,7 +980,7 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 		return -1;
 	}
 	if (json_integer_value(v) > VF_SAVED_FORMAT_VERSION) {
-		const char *by = jstr(root, "virtform_version");
+		const char *by = vf_json_str(root, "virtform_version");
 		*error = xasprintf("%s: the saved plan has format version %lld, and this virtform "
 				   "reads version %d: apply it with the virtform that made it (%s), "
 				   "or make it again with 'virtform plan -out %s'", path,
@@ -1044,20 +1000,20 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 	s->config_path = xstrdup(json_string_value(v));
 	if (json_object_get(config, "git")) {
 		json_t *g = json_object_get(config, "git");
-		if (!jstr(g, "repo") || !jstr(g, "commit") || !jstr(g, "path")) {
+		if (!vf_json_str(g, "repo") || !vf_json_str(g, "commit") || !vf_json_str(g, "path")) {
 			*error = xasprintf("%s: the saved plan is damaged: config.git needs repo, "
 					   "commit and path", path);
 			return -1;
 		}
-		s->git_repo = xstrdup(jstr(g, "repo"));
-		s->git_commit = xstrdup(jstr(g, "commit"));
-		s->git_path = xstrdup(jstr(g, "path"));
-		if (jstr(g, "cache_dir"))
-			s->git_cache = xstrdup(jstr(g, "cache_dir"));
-		if (jstr(g, "allowed_signers"))
-			s->git_allowed_signers = xstrdup(jstr(g, "allowed_signers"));
-		if (jstr(g, "gpg_keyring"))
-			s->git_gpg_keyring = xstrdup(jstr(g, "gpg_keyring"));
+		s->git_repo = xstrdup(vf_json_str(g, "repo"));
+		s->git_commit = xstrdup(vf_json_str(g, "commit"));
+		s->git_path = xstrdup(vf_json_str(g, "path"));
+		if (vf_json_str(g, "cache_dir"))
+			s->git_cache = xstrdup(vf_json_str(g, "cache_dir"));
+		if (vf_json_str(g, "allowed_signers"))
+			s->git_allowed_signers = xstrdup(vf_json_str(g, "allowed_signers"));
+		if (vf_json_str(g, "gpg_keyring"))
+			s->git_gpg_keyring = xstrdup(vf_json_str(g, "gpg_keyring"));
 		s->git_allow_rewind = json_is_true(json_object_get(g, "allow_rewind"));
 	}
 	if (!(v = need(s, config, "config", "project", JSON_STRING, error)))
@@ -1094,8 +1050,8 @@ int vf_saved_read(const char *path, struct vf_saved *s, char **error)
 	if (!(v = need(s, state, "state", "dir", JSON_STRING, error)))
 		return -1;
 	s->state_dir = xstrdup(json_string_value(v));
-	if (jstr(state, "project"))
-		s->state_project = xstrdup(jstr(state, "project"));
+	if (vf_json_str(state, "project"))
+		s->state_project = xstrdup(vf_json_str(state, "project"));
 	if (!(v = need(s, root, "", "observed", JSON_OBJECT, error)) ||
 	    !need(s, v, "observed", "objects", JSON_ARRAY, error) ||
 	    !need(s, v, "observed", "skipped_hosts", JSON_ARRAY, error))
@@ -1257,8 +1213,8 @@ static int change_check(const struct vf_saved *s, size_t i, json_t *c, enum vf_k
 {
 	json_t *fields = json_object_get(c, "fields");
 
-	if (!jstr(c, "address") || !jstr(c, "name") || vf_kind_parse(jstr(c, "kind"), kind) < 0 ||
-	    vf_action_type_parse(jstr(c, "action"), type) < 0 || !json_is_array(fields) ||
+	if (!vf_json_str(c, "address") || !vf_json_str(c, "name") || vf_kind_parse(vf_json_str(c, "kind"), kind) < 0 ||
+	    vf_action_type_parse(vf_json_str(c, "action"), type) < 0 || !json_is_array(fields) ||
 	    s->doc->display[i].n_fields != json_array_size(fields)) {
 		*error = xasprintf("%s: the saved plan is damaged: change %zu is incomplete "
 				   "(address, kind, name, action, fields); make it again "
@@ -1287,22 +1243,22 @@ static int rebuild_change(const struct vf_saved *s, size_t i, json_t *c, void *a
 	if (change_check(s, i, c, &a->kind, &a->type, rb->error) < 0)
 		return -1;
 	a->index = plan->n_actions++;
-	a->address = vf_arena_strdup(&plan->arena, jstr(c, "address"));
-	a->name = vf_arena_strdup(&plan->arena, jstr(c, "name"));
-	a->host = vf_arena_strdup(&plan->arena, jstr(c, "host") ? jstr(c, "host") : "");
+	a->address = vf_arena_strdup(&plan->arena, vf_json_str(c, "address"));
+	a->name = vf_arena_strdup(&plan->arena, vf_json_str(c, "name"));
+	a->host = vf_arena_strdup(&plan->arena, vf_json_str(c, "host") ? vf_json_str(c, "host") : "");
 	a->live = json_is_true(json_object_get(c, "live"));
 	a->requires_restart = json_is_true(json_object_get(c, "requires_restart"));
 	a->restart = json_is_true(json_object_get(c, "restart"));
 	a->drift = json_is_true(json_object_get(c, "drift"));
-	if (jstr(c, "reason"))
-		a->reason = vf_arena_strdup(&plan->arena, jstr(c, "reason"));
+	if (vf_json_str(c, "reason"))
+		a->reason = vf_arena_strdup(&plan->arena, vf_json_str(c, "reason"));
 	a->shutdown_timeout = d->shutdown_timeout;
 	a->n_fields = json_array_size(fields);
 	a->fields = vf_arena_alloc(&plan->arena, (a->n_fields ? a->n_fields : 1) *
 						 sizeof(*a->fields));
 	json_array_foreach(fields, j, f) {
 		const struct hint *h = &doc->hints[d->first_hint + j];
-		const char *path = jstr(f, "path") ? jstr(f, "path") : "?";
+		const char *path = vf_json_str(f, "path") ? vf_json_str(f, "path") : "?";
 		char *shared = vf_strmap_get(&rb->paths, path);
 		struct vf_field_change *fc = &a->fields[j];
 		if (!shared) {
@@ -1333,7 +1289,7 @@ int vf_saved_plan(const struct vf_saved *s, struct vf_plan *plan, char **error)
 	int rc;
 
 	memset(plan, 0, sizeof(*plan));
-	plan->project = vf_arena_strdup(&plan->arena, jstr(doc, "project") ? jstr(doc, "project")
+	plan->project = vf_arena_strdup(&plan->arena, vf_json_str(doc, "project") ? vf_json_str(doc, "project")
 									    : s->project);
 	plan->warnings = strings_of(json_object_get(doc, "warnings"), &plan->n_warnings,
 				    &plan->alloc_warnings);
@@ -1423,10 +1379,10 @@ size_t vf_saved_check_config(const struct vf_saved *s, const struct vf_config *c
 		vf_strmap_release(&seen);
 		memset(&seen, 0, sizeof(seen));
 		json_array_foreach(old, i, f)
-			if (jstr(f, "path"))
-				vf_strmap_put(&seen, jstr(f, "path"), f);
+			if (vf_json_str(f, "path"))
+				vf_strmap_put(&seen, vf_json_str(f, "path"), f);
 		json_array_foreach(cur, i, f) {
-			const char *path = jstr(f, "path");
+			const char *path = vf_json_str(f, "path");
 			json_t *o = vf_strmap_get(&seen, path);
 			if (!o)
 				problem(p, "%s '%s' was added since the plan was made", what, path);
@@ -1437,9 +1393,9 @@ size_t vf_saved_check_config(const struct vf_saved *s, const struct vf_config *c
 			vf_strmap_set(&seen, path, NULL);
 		}
 		json_array_foreach(old, i, f)
-			if (jstr(f, "path") && vf_strmap_get(&seen, jstr(f, "path")))
+			if (vf_json_str(f, "path") && vf_strmap_get(&seen, vf_json_str(f, "path")))
 				problem(p, "%s '%s' is no longer part of the configuration", what,
-					jstr(f, "path"));
+					vf_json_str(f, "path"));
 	}
 	vf_strmap_release(&seen);
 	json_decref(now);
@@ -1503,10 +1459,10 @@ static void field_problems(struct lazy_plan *saved, const char *name, const char
 
 	for (i = 0; i < n; i++) {
 		const char *val = vf_field_format(&fields[i], now, sizeof(now));
-		const char *was = jstr(old, fields[i].path);
+		const char *was = vf_json_str(old, fields[i].path);
 		const struct vf_field_change *fc;
-		uint64_t h = FNV_INIT;
-		fnv_str(&h, val);
+		uint64_t h = VF_HASH_INIT;
+		h = vf_hash_str(h, val);
 		hex16(h, hex);
 		if (was && !strcmp(was, hex))
 			continue;
@@ -1544,33 +1500,30 @@ static void field_problems(struct lazy_plan *saved, const char *name, const char
 static void changed_problem(const struct vf_plan *now, const char *name, const char *address,
 			    struct vf_saved_problems *p)
 {
-	char *what = xstrdup(""), *next, b[256], c[256];
+	struct vf_buf what = VF_BUF_INIT;
+	char b[256], c[256];
 	size_t i, j;
 
 	for (i = 0; i < now->n_actions; i++) {
 		const struct vf_action *a = &now->actions[i];
 		if (strcmp(a->address, address))
 			continue;
-		next = xasprintf("%s%s a plan made now would %s it", what, *what ? ";" : "",
-				 vf_action_type_name(a->type));
-		free(what);
-		what = next;
+		vf_buf_addf(&what, "%s a plan made now would %s it", what.len ? ";" : "",
+			    vf_action_type_name(a->type));
 		for (j = 0; j < a->n_fields && a->type != VF_ACTION_DELETE &&
 			    a->type != VF_ACTION_CREATE; j++) {
 			const struct vf_field_change *f = &a->fields[j];
-			next = xasprintf("%s%s %s: %s -> %s", what, j ? "," : ":",
-					 f->after.present ? f->after.path : f->before.path,
-					 vf_field_format(&f->before, b, sizeof(b)),
-					 vf_field_format(&f->after, c, sizeof(c)));
-			free(what);
-			what = next;
+			vf_buf_addf(&what, "%s %s: %s -> %s", j ? "," : ":",
+				    f->after.present ? f->after.path : f->before.path,
+				    vf_field_format(&f->before, b, sizeof(b)),
+				    vf_field_format(&f->after, c, sizeof(c)));
 		}
 	}
-	if (*what)
-		problem(p, "%s changed since the plan was made (%s)", name, what + 1);
+	if (what.len)
+		problem(p, "%s changed since the plan was made (%s)", name, what.buf + 1);
 	else
 		problem(p, "%s changed since the plan was made", name);
-	free(what);
+	vf_buf_release(&what);
 }
 
 /* The saved changes against the changes planned now, in order: 1 while
@@ -1612,11 +1565,11 @@ struct keys_walk {
 static void change_key(json_t *c, struct change_key *out)
 {
 	char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	const char *address = jstr(c, "address"), *action = jstr(c, "action");
+	const char *address = vf_json_str(c, "address"), *action = vf_json_str(c, "action");
 
 	out->key = xasprintf("%s %s", address ? address : "?", action ? action : "?");
-	out->hash = FNV_INIT;
-	fnv_str(&out->hash, text);
+	out->hash = VF_HASH_INIT;
+	out->hash = vf_hash_str(out->hash, text);
 	free(text);
 }
 
@@ -1708,17 +1661,18 @@ static bool strings_contain(json_t *a, const char *s)
 static char *link_text(const json_t *c)
 {
 	json_t *fields = json_object_get(c, "fields"), *f;
-	char *s = xasprintf("%s", jstr(c, "action") ? jstr(c, "action") : "?"), *n;
+	const char *action = vf_json_str(c, "action");
+	struct vf_buf s = VF_BUF_INIT;
 	size_t i;
 
+	vf_buf_adds(&s, action ? action : "?");
 	json_array_foreach(fields, i, f) {
-		const char *b = jstr(f, "before"), *a = jstr(f, "after");
-		n = xasprintf("%s%s %s %s%s%s", s, i ? "," : ":", jstr(f, "field") ? jstr(f, "field") : "?",
-			      b ? b : "", b ? " -> " : "", a ? a : "(none)");
-		free(s);
-		s = n;
+		const char *b = vf_json_str(f, "before"), *a = vf_json_str(f, "after");
+		const char *field = vf_json_str(f, "field");
+		vf_buf_addf(&s, "%s %s %s%s%s", i ? "," : ":", field ? field : "?",
+			    b ? b : "", b ? " -> " : "", a ? a : "(none)");
 	}
-	return s;
+	return vf_buf_detach(&s);
 }
 
 static void links_problems(const json_t *saved, const struct vf_plan *plan,
@@ -1729,10 +1683,10 @@ static void links_problems(const json_t *saved, const struct vf_plan *plan,
 	size_t i, j;
 
 	json_array_foreach(saved, i, c) {
-		const char *addr = jstr(c, "address");
+		const char *addr = vf_json_str(c, "address");
 		bool found = false;
 		json_array_foreach(now, j, d)
-			if (addr && jstr(d, "address") && !strcmp(addr, jstr(d, "address"))) {
+			if (addr && vf_json_str(d, "address") && !strcmp(addr, vf_json_str(d, "address"))) {
 				found = true;
 				if (!json_equal(c, d)) {
 					char *then = link_text(c), *later = link_text(d);
@@ -1747,10 +1701,10 @@ static void links_problems(const json_t *saved, const struct vf_plan *plan,
 				   "since the plan was made)", addr);
 	}
 	json_array_foreach(now, j, d) {
-		const char *addr = jstr(d, "address");
+		const char *addr = vf_json_str(d, "address");
 		bool found = false;
 		json_array_foreach(saved, i, c)
-			if (jstr(c, "address") && !strcmp(addr, jstr(c, "address")))
+			if (vf_json_str(c, "address") && !strcmp(addr, vf_json_str(c, "address")))
 				found = true;
 		if (!found) {
 			char *later = link_text(d);
