@@ -412,13 +412,102 @@ static bool changed_outside(const struct planner *p, const struct vf_resource *d
 	return !strcmp(e->spec, hash);
 }
 
+/*
+ * A volume's change that would lose data: a shrink, or a field that
+ * cannot change in place (replacing the volume loses its content).  Each
+ * is an error; true when the volume cannot be planned at all.
+ */
+static bool volume_change_refused(struct planner *p, const struct vf_resource *d,
+				  const struct diff *df)
+{
+	size_t i;
+
+	for (i = 0; i < df->n; i++) {
+		const struct vf_field_change *ch = &df->changes[i];
+		char b[64], a2[64];
+		if (!strcmp(ch->after.path, "capacity") && ch->before.number > ch->after.number)
+			vf_error_at(p->diags, &d->pos,
+				    "grow it or leave it; to start over with a smaller disk, "
+				    "give the disk a new name",
+				    "%s: shrinking a volume from %s to %s would lose data; "
+				    "virtform never shrinks volumes", d->address,
+				    vf_field_format(&ch->before, b, sizeof(b)),
+				    vf_field_format(&ch->after, a2, sizeof(a2)));
+	}
+	if (df->replace) {
+		char b[256], a2[256];
+		vf_error_at(p->diags, &d->pos,
+			    "give the disk a new name (a new volume), or destroy the VM first",
+			    "%s: %s %s -> %s cannot change in place, and replacing the volume "
+			    "would lose its data", d->address, df->replace->after.path,
+			    vf_field_format(&df->replace->before, b, sizeof(b)),
+			    vf_field_format(&df->replace->after, a2, sizeof(a2)));
+		return true;
+	}
+	return false;
+}
+
+/* The field changes of df, copied into the plan's arena. */
+static void action_take_fields(struct planner *p, struct vf_action *a, const struct diff *df)
+{
+	a->fields = vf_arena_alloc(&p->plan->arena, (df->n ? df->n : 1) * sizeof(*a->fields));
+	memcpy(a->fields, df->changes, df->n * sizeof(*a->fields));
+	a->n_fields = df->n;
+}
+
+/* A field cannot change in place (df->replace): replace the object. */
+static void plan_replace(struct planner *p, const struct vf_resource *d,
+			 const struct vf_resource *o, const struct diff *df)
+{
+	struct vf_action *a = action_new(p, VF_ACTION_REPLACE, d, o);
+	char b[256], a2[256];
+	char *why = xasprintf("%s: %s -> %s cannot change in place", df->replace->after.path,
+			      vf_field_format(&df->replace->before, b, sizeof(b)),
+			      vf_field_format(&df->replace->after, a2, sizeof(a2)));
+
+	a->reason = vf_arena_strdup(&p->plan->arena, why);
+	free(why);
+	a->drift = changed_outside(p, d, o);
+	if (d->kind == VF_KIND_NETWORK)
+		check_network_users(p, a);
+	if (d->kind == VF_KIND_VM && d->protect) {
+		char *msg = xasprintf("%s is protected (protect: true), and %s", d->address,
+				      a->reason);
+		a->blocked = vf_arena_strdup(&p->plan->arena, msg);
+		a->blocked_hint = "remove 'protect: true' to let virtform replace it";
+		a->blocked_pos = d->pos;
+		free(msg);
+	}
+	a->live = false;
+	action_take_fields(p, a, df);
+}
+
+/* Fields that change in place (df->n of them): an update, live or at the
+ * next restart (made now when the VM allows a restart). */
+static void plan_update(struct planner *p, const struct vf_resource *d,
+			const struct vf_resource *o, const struct diff *df)
+{
+	struct vf_action *a = action_new(p, VF_ACTION_UPDATE, d, o);
+
+	action_take_fields(p, a, df);
+	a->live = !df->restart;
+	a->requires_restart = df->restart && object_running(o);
+	if (a->requires_restart && d->kind == VF_KIND_VM && d->u.vm.restart_allowed) {
+		a->requires_restart = false;
+		a->restart = true;
+		a->shutdown_timeout = d->u.vm.shutdown_timeout;
+	}
+	a->drift = changed_outside(p, d, o);
+	if (d->kind == VF_KIND_VOLUME && !d->u.vol.vm && d->u.vol.upload_file)
+		a->live = true;
+}
+
 static void plan_existing(struct planner *p, const struct vf_resource *d,
 			  const struct vf_observed_item *it)
 {
 	const struct vf_resource *o = &it->r;
 	struct diff df;
 	struct vf_action *a;
-	size_t i;
 
 	if (upload_interrupted(p, d)) {
 		a = action_new(p, VF_ACTION_REPLACE, d, o);
@@ -427,76 +516,17 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 		return;
 	}
 	diff_fields(p, d, o, &df);
-	if (d->kind == VF_KIND_VOLUME) {
-		for (i = 0; i < df.n; i++) {
-			const struct vf_field_change *ch = &df.changes[i];
-			char b[64], a2[64];
-			if (!strcmp(ch->after.path, "capacity") && ch->before.number > ch->after.number)
-				vf_error_at(p->diags, &d->pos,
-					    "grow it or leave it; to start over with a smaller disk, "
-					    "give the disk a new name",
-					    "%s: shrinking a volume from %s to %s would lose data; "
-					    "virtform never shrinks volumes", d->address,
-					    vf_field_format(&ch->before, b, sizeof(b)),
-					    vf_field_format(&ch->after, a2, sizeof(a2)));
-		}
-		if (df.replace) {
-			char b[256], a2[256];
-			vf_error_at(p->diags, &d->pos,
-				    "give the disk a new name (a new volume), or destroy the VM first",
-				    "%s: %s %s -> %s cannot change in place, and replacing the volume "
-				    "would lose its data", d->address, df.replace->after.path,
-				    vf_field_format(&df.replace->before, b, sizeof(b)),
-				    vf_field_format(&df.replace->after, a2, sizeof(a2)));
-			free(df.changes);
-			return;
-		}
-	}
-	if (df.replace) {
-		char b[256], a2[256];
-		a = action_new(p, VF_ACTION_REPLACE, d, o);
-		{
-			char *why = xasprintf("%s: %s -> %s cannot change in place",
-					      df.replace->after.path,
-					      vf_field_format(&df.replace->before, b, sizeof(b)),
-					      vf_field_format(&df.replace->after, a2, sizeof(a2)));
-			a->reason = vf_arena_strdup(&p->plan->arena, why);
-			free(why);
-		}
-		a->drift = changed_outside(p, d, o);
-		if (d->kind == VF_KIND_NETWORK)
-			check_network_users(p, a);
-		if (d->kind == VF_KIND_VM && d->protect) {
-			char *msg = xasprintf("%s is protected (protect: true), and %s", d->address,
-					      a->reason);
-			a->blocked = vf_arena_strdup(&p->plan->arena, msg);
-			a->blocked_hint = "remove 'protect: true' to let virtform replace it";
-			a->blocked_pos = d->pos;
-			free(msg);
-		}
-		a->live = false;
-		a->fields = vf_arena_alloc(&p->plan->arena, (df.n ? df.n : 1) * sizeof(*a->fields));
-		memcpy(a->fields, df.changes, df.n * sizeof(*a->fields));
-		a->n_fields = df.n;
+	if (d->kind == VF_KIND_VOLUME && volume_change_refused(p, d, &df)) {
 		free(df.changes);
 		return;
 	}
-	if (df.n) {
-		a = action_new(p, VF_ACTION_UPDATE, d, o);
-		a->fields = vf_arena_alloc(&p->plan->arena, df.n * sizeof(*a->fields));
-		memcpy(a->fields, df.changes, df.n * sizeof(*a->fields));
-		a->n_fields = df.n;
-		a->live = !df.restart;
-		a->requires_restart = df.restart && object_running(o);
-		if (a->requires_restart && d->kind == VF_KIND_VM && d->u.vm.restart_allowed) {
-			a->requires_restart = false;
-			a->restart = true;
-			a->shutdown_timeout = d->u.vm.shutdown_timeout;
-		}
-		a->drift = changed_outside(p, d, o);
-		if (d->kind == VF_KIND_VOLUME && !d->u.vol.vm && d->u.vol.upload_file)
-			a->live = true;
+	if (df.replace) {
+		plan_replace(p, d, o, &df);
+		free(df.changes);
+		return;
 	}
+	if (df.n)
+		plan_update(p, d, o, &df);
 	free(df.changes);
 	if (d->kind == VF_KIND_VM && o->u.vm.running && o->u.vm.marker.pending &&
 	    !(df.n && d->u.vm.restart_allowed && df.restart) && !(df.state_changes && !d->u.vm.running))
@@ -736,91 +766,127 @@ static void dep_on_address(const struct by_address *ba, struct vf_action *a,
 			dep_add(a, i - 1);
 }
 
-static void link_deps(struct planner *p)
+/* a waits for the changes of the object KIND.NAME@HOST (vf_address_new). */
+static void dep_on_object(const struct by_address *ba, struct vf_action *a,
+			  const struct vf_plan *plan, enum vf_kind kind, const char *name,
+			  const char *host)
 {
-	struct vf_plan *plan = p->plan;
-	struct by_address ba = { { 0 }, xcalloc(plan->n_actions + 1, sizeof(size_t)) };
-	size_t i, j;
+	char *addr = vf_address_new(kind, name, host);
 
+	dep_on_address(ba, a, plan, addr, false);
+	free(addr);
+}
+
+/* Index the plan's actions by address: ba->first (address -> index + 1
+ * of its first action) and ba->next (index -> index + 1 of the next on
+ * the same address, 0 at the end). */
+static void by_address_index(struct by_address *ba, struct vf_plan *plan)
+{
+	size_t i;
+
+	ba->next = xcalloc(plan->n_actions + 1, sizeof(size_t));
 	for (i = 0; i < plan->n_actions; i++)
 		plan->actions[i].index = i;
 	for (i = plan->n_actions; i-- > 0;) {
 		const char *addr = plan->actions[i].address;
-		uintptr_t old = (uintptr_t)vf_strmap_get(&ba.first, addr);
+		uintptr_t old = (uintptr_t)vf_strmap_get(&ba->first, addr);
 		if (old) {
 			/* chain i in front of the current first */
-			ba.next[i] = old;
-			vf_strmap_set(&ba.first, addr, (void *)(uintptr_t)(i + 1));
+			ba->next[i] = old;
+			vf_strmap_set(&ba->first, addr, (void *)(uintptr_t)(i + 1));
 		} else {
-			vf_strmap_put(&ba.first, addr, (void *)(uintptr_t)(i + 1));
+			vf_strmap_put(&ba->first, addr, (void *)(uintptr_t)(i + 1));
 		}
 	}
-	for (i = 0; i < plan->n_actions; i++) {
-		struct vf_action *a = &plan->actions[i];
-		const struct vf_resource *r = a->desired ? a->desired : a->observed;
-		bool scan = a->type == VF_ACTION_DELETE ||
-			    (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK);
-		char *addr;
-		for (j = 0; scan && j < i; j++) {
-			const struct vf_action *b = &plan->actions[j];
-			if (b->host && a->host && strcmp(b->host, a->host))
-				continue;
-			/* deletes of volumes/networks/pools wait for the VMs using
-			 * them to be gone or changed; a pool's for its volumes */
-			if (a->type == VF_ACTION_DELETE && a->kind != VF_KIND_VM &&
-			    b->kind == VF_KIND_VM && b->type != VF_ACTION_START && vm_uses(b, a))
-				dep_add(a, j);
-			if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_STORAGE &&
-			    b->kind == VF_KIND_VOLUME && b->type == VF_ACTION_DELETE &&
-			    b->observed->u.vol.pool && !strcmp(b->observed->u.vol.pool, a->name))
-				dep_add(a, j);
-			/* a replaced network waits for the VMs leaving it */
-			if (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK &&
-			    b->kind == VF_KIND_VM && b->type == VF_ACTION_DELETE && vm_uses(b, a))
-				dep_add(a, j);
-		}
-		/*
-		 * A start waits for its own object's change: a VM's new
-		 * definition, a network's, a pool's new CHAP secret (a pool
-		 * that starts before it logs in with the old one).
-		 */
-		if (a->type == VF_ACTION_START)
-			dep_on_address(&ba, a, plan, a->address, false);
-		/* a VM's update or replace waits for its own stop: the update's
-		 * live changes must not race the shutdown */
-		if (a->kind == VF_KIND_VM &&
-		    (a->type == VF_ACTION_UPDATE || a->type == VF_ACTION_REPLACE)) {
-			uintptr_t k;
-			for (k = (uintptr_t)vf_strmap_get(&ba.first, a->address); k; k = ba.next[k - 1])
-				if (k - 1 < i && plan->actions[k - 1].type == VF_ACTION_STOP)
-					dep_add(a, k - 1);
-		}
-		if (!r || a->type == VF_ACTION_DELETE || a->type == VF_ACTION_STOP)
+}
+
+/* A delete (or a network's replace), action i, waits for the earlier
+ * actions that stop using what it removes. */
+static void deps_on_users(struct vf_plan *plan, size_t i)
+{
+	struct vf_action *a = &plan->actions[i];
+	size_t j;
+
+	if (a->type != VF_ACTION_DELETE &&
+	    !(a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK))
+		return;
+	for (j = 0; j < i; j++) {
+		const struct vf_action *b = &plan->actions[j];
+		if (b->host && a->host && strcmp(b->host, a->host))
 			continue;
-		if (a->kind == VF_KIND_VOLUME) {
-			addr = xasprintf("storage.%s@%s", r->u.vol.pool, r->host);
-			dep_on_address(&ba, a, plan, addr, false);
-			free(addr);
-			if (r->u.vol.backing) {
-				addr = xasprintf("volume.%s@%s", r->u.vol.backing, r->host);
-				dep_on_address(&ba, a, plan, addr, false);
-				free(addr);
-			}
-		} else if (a->kind == VF_KIND_VM) {
-			for (j = 0; j < r->u.vm.n_disks; j++) {
-				addr = xasprintf("volume.%s@%s", r->u.vm.disks[j].volume, r->host);
-				dep_on_address(&ba, a, plan, addr, false);
-				free(addr);
-				addr = xasprintf("storage.%s@%s", r->u.vm.disks[j].pool, r->host);
-				dep_on_address(&ba, a, plan, addr, false);
-				free(addr);
-			}
-			for (j = 0; j < r->u.vm.n_nics; j++) {
-				addr = xasprintf("network.%s@%s", r->u.vm.nics[j].network, r->host);
-				dep_on_address(&ba, a, plan, addr, false);
-				free(addr);
-			}
+		/* deletes of volumes/networks/pools wait for the VMs using
+		 * them to be gone or changed; a pool's for its volumes */
+		if (a->type == VF_ACTION_DELETE && a->kind != VF_KIND_VM &&
+		    b->kind == VF_KIND_VM && b->type != VF_ACTION_START && vm_uses(b, a))
+			dep_add(a, j);
+		if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_STORAGE &&
+		    b->kind == VF_KIND_VOLUME && b->type == VF_ACTION_DELETE &&
+		    b->observed->u.vol.pool && !strcmp(b->observed->u.vol.pool, a->name))
+			dep_add(a, j);
+		/* a replaced network waits for the VMs leaving it */
+		if (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK &&
+		    b->kind == VF_KIND_VM && b->type == VF_ACTION_DELETE && vm_uses(b, a))
+			dep_add(a, j);
+	}
+}
+
+/* Action i waits for the earlier changes of its own object. */
+static void deps_on_self(const struct by_address *ba, struct vf_plan *plan, size_t i)
+{
+	struct vf_action *a = &plan->actions[i];
+	uintptr_t k;
+
+	/*
+	 * A start waits for its own object's change: a VM's new
+	 * definition, a network's, a pool's new CHAP secret (a pool
+	 * that starts before it logs in with the old one).
+	 */
+	if (a->type == VF_ACTION_START)
+		dep_on_address(ba, a, plan, a->address, false);
+	/* a VM's update or replace waits for its own stop: the update's
+	 * live changes must not race the shutdown */
+	if (a->kind == VF_KIND_VM &&
+	    (a->type == VF_ACTION_UPDATE || a->type == VF_ACTION_REPLACE))
+		for (k = (uintptr_t)vf_strmap_get(&ba->first, a->address); k; k = ba->next[k - 1])
+			if (k - 1 < i && plan->actions[k - 1].type == VF_ACTION_STOP)
+				dep_add(a, k - 1);
+}
+
+/* An action that makes or changes an object waits for what the object
+ * uses: a volume for its pool and backing volume, a VM for its disks'
+ * volumes and pools and its networks. */
+static void deps_on_used(const struct by_address *ba, struct vf_plan *plan, struct vf_action *a)
+{
+	const struct vf_resource *r = a->desired ? a->desired : a->observed;
+	size_t j;
+
+	if (!r || a->type == VF_ACTION_DELETE || a->type == VF_ACTION_STOP)
+		return;
+	if (a->kind == VF_KIND_VOLUME) {
+		dep_on_object(ba, a, plan, VF_KIND_STORAGE, r->u.vol.pool, r->host);
+		if (r->u.vol.backing)
+			dep_on_object(ba, a, plan, VF_KIND_VOLUME, r->u.vol.backing, r->host);
+	} else if (a->kind == VF_KIND_VM) {
+		for (j = 0; j < r->u.vm.n_disks; j++) {
+			dep_on_object(ba, a, plan, VF_KIND_VOLUME, r->u.vm.disks[j].volume, r->host);
+			dep_on_object(ba, a, plan, VF_KIND_STORAGE, r->u.vm.disks[j].pool, r->host);
 		}
+		for (j = 0; j < r->u.vm.n_nics; j++)
+			dep_on_object(ba, a, plan, VF_KIND_NETWORK, r->u.vm.nics[j].network, r->host);
+	}
+}
+
+static void link_deps(struct planner *p)
+{
+	struct vf_plan *plan = p->plan;
+	struct by_address ba = { { 0 }, NULL };
+	size_t i;
+
+	by_address_index(&ba, plan);
+	for (i = 0; i < plan->n_actions; i++) {
+		deps_on_users(plan, i);
+		deps_on_self(&ba, plan, i);
+		deps_on_used(&ba, plan, &plan->actions[i]);
 	}
 	vf_strmap_release(&ba.first);
 	free(ba.next);
@@ -927,18 +993,13 @@ static const char *plural(unsigned n, const char *one, const char *many)
  * exempt: it is asked for.  Runs after --target, so a targeted plan
  * counts only what it carries out.
  */
-static void guard_check(struct planner *p, const struct vf_desired *desired)
+/* The guard's counts: what the plan destroys, what virtform manages
+ * (what the hosts read hold for this project, and what the state records
+ * on hosts not read), what the configuration defines. */
+static void guard_count(struct planner *p, const struct vf_desired *desired, struct vf_guard *g)
 {
-	struct vf_guard *g = &p->plan->guard;
-	const char *cause;
-	char *msg, *limit;
 	size_t i, j;
-	unsigned destroyed, n_managed;
 
-	memset(g, 0, sizeof(*g));
-	if (p->opts && p->opts->destroy)
-		return;
-	g->checked = true;
 	for (i = 0; i < p->plan->n_actions; i++) {
 		const struct vf_action *a = &p->plan->actions[i];
 		if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_VM)
@@ -947,8 +1008,6 @@ static void guard_check(struct planner *p, const struct vf_desired *desired)
 			 a->kind == VF_KIND_VOLUME)
 			g->volumes++;
 	}
-	/* managed: what the hosts read hold for this project, and what the
-	 * state records on hosts not read */
 	for (i = 0; i < p->views->n; i++) {
 		const struct vf_observed *o = p->views->hosts[i].observed;
 		for (j = 0; o && j < o->n_items; j++) {
@@ -976,17 +1035,16 @@ static void guard_check(struct planner *p, const struct vf_desired *desired)
 	for (i = 0; i < desired->n; i++)
 		if (desired->items[i].kind == VF_KIND_VOLUME)
 			g->configured_volumes++;
+}
 
-	destroyed = g->vms + g->volumes;
-	n_managed = g->managed_vms + g->managed_volumes;
-	g->limit_given = p->opts && p->opts->max_destroy_given;
-	if (g->limit_given)
-		g->limit = p->opts->max_destroy;
-	else
-		g->limit = n_managed * VF_GUARD_PERCENT / 100 > VF_GUARD_MIN
-			 ? n_managed * VF_GUARD_PERCENT / 100 : VF_GUARD_MIN;
-	if (destroyed <= g->limit)
-		return;
+/* Why a plan over the limit is refused: the counts, the limit and the
+ * likely cause (malloc'd). */
+static char *guard_message(const struct vf_guard *g)
+{
+	unsigned destroyed = g->vms + g->volumes;
+	unsigned n_managed = g->managed_vms + g->managed_volumes;
+	const char *cause;
+	char *msg, *limit;
 
 	if (g->configured_vms == 0 && g->managed_vms)
 		cause = "an empty or missing configuration (a wrong --path, a missing file, a "
@@ -1008,9 +1066,34 @@ static void guard_check(struct planner *p, const struct vf_desired *desired)
 			g->configured_volumes, plural(g->configured_volumes, "volume", "volumes"),
 			g->managed_vms, plural(g->managed_vms, "VM", "VMs"), g->managed_volumes,
 			plural(g->managed_volumes, "volume", "volumes"), cause);
+	free(limit);
+	return msg;
+}
+
+static void guard_check(struct planner *p, const struct vf_desired *desired)
+{
+	struct vf_guard *g = &p->plan->guard;
+	unsigned n_managed;
+	char *msg;
+
+	memset(g, 0, sizeof(*g));
+	if (p->opts && p->opts->destroy)
+		return;
+	g->checked = true;
+	guard_count(p, desired, g);
+	n_managed = g->managed_vms + g->managed_volumes;
+	g->limit_given = p->opts && p->opts->max_destroy_given;
+	if (g->limit_given)
+		g->limit = p->opts->max_destroy;
+	else
+		g->limit = n_managed * VF_GUARD_PERCENT / 100 > VF_GUARD_MIN
+			 ? n_managed * VF_GUARD_PERCENT / 100 : VF_GUARD_MIN;
+	if (g->vms + g->volumes <= g->limit)
+		return;
+
+	msg = guard_message(g);
 	g->message = vf_arena_strdup(&p->plan->arena, msg);
 	free(msg);
-	free(limit);
 	if (p->opts && p->opts->allow_mass_destroy) {
 		g->allowed = true;
 		warn(p->plan, "%s; allowed by --allow-mass-destroy", g->message);
