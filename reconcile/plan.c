@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "reconcile/engine.h"
+#include "reconcile/lines.h"
 
 const char *vf_action_type_name(enum vf_action_type t)
 {
@@ -118,38 +119,43 @@ const char *vf_observed_pool(const struct vf_observed_item *it)
 	return it->r.kind == VF_KIND_VOLUME ? it->r.u.vol.pool : NULL;
 }
 
-static void warn(struct vf_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct vf_plan *plan, const char *fmt, ...)
-{
-	va_list ap;
+/* A warning for the operator, printed with the plan. */
+#define warn(plan, ...) \
+	vf_lines_addf(&(plan)->warnings, &(plan)->n_warnings, &(plan)->alloc_warnings, __VA_ARGS__)
 
-	VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
-	va_start(ap, fmt);
-	plan->warnings[plan->n_warnings++] = xvasprintf(fmt, ap);
-	va_end(ap);
+/* Call fn for each object observed on each host read. */
+static void observed_each(struct planner *p,
+			  void (*fn)(struct planner *p, const char *host,
+				     const struct vf_observed_item *it))
+{
+	size_t i, j;
+
+	for (i = 0; i < p->views->n; i++) {
+		const struct vf_observed *o = p->views->hosts[i].observed;
+		for (j = 0; o && j < o->n_items; j++)
+			fn(p, o->host, &o->items[j]);
+	}
+}
+
+/* it by key (p->observed); the volumes its marker lists, when it is a
+ * domain of this project, by their key (p->owner). */
+static void index_item(struct planner *p, const char *host, const struct vf_observed_item *it)
+{
+	const struct vf_marker *m = &it->r.u.vm.marker;
+	size_t k;
+
+	key_put(p, &p->observed, it->r.kind, host, vf_observed_pool(it), it->r.name, (void *)it);
+	if (it->r.kind != VF_KIND_VM || !it->detailed || !m->project ||
+	    strcmp(m->project, p->c->project))
+		return;
+	for (k = 0; k < m->n_volumes; k++)
+		key_put(p, &p->owner, VF_KIND_VOLUME, host, m->volumes[k].pool, m->volumes[k].name,
+			(void *)it);
 }
 
 static void index_observed(struct planner *p)
 {
-	size_t i, j, k;
-
-	for (i = 0; i < p->views->n; i++) {
-		const struct vf_observed *o = p->views->hosts[i].observed;
-		if (!o)
-			continue;
-		for (j = 0; j < o->n_items; j++) {
-			const struct vf_observed_item *it = &o->items[j];
-			const struct vf_marker *m = &it->r.u.vm.marker;
-			key_put(p, &p->observed, it->r.kind, o->host, vf_observed_pool(it), it->r.name,
-				(void *)it);
-			if (it->r.kind != VF_KIND_VM || !it->detailed || !m->project ||
-			    strcmp(m->project, p->c->project))
-				continue;
-			for (k = 0; k < m->n_volumes; k++)
-				key_put(p, &p->owner, VF_KIND_VOLUME, o->host, m->volumes[k].pool,
-					m->volumes[k].name, (void *)it);
-		}
-	}
+	observed_each(p, index_item);
 }
 
 char *vf_address_new(enum vf_kind kind, const char *name, const char *host)
@@ -628,51 +634,49 @@ static bool volume_kept(struct planner *p, const struct vf_observed_item *it)
 	return false;
 }
 
+/* A managed object nothing desires or handled: delete it (unless a disk
+ * says keep: true); a protected VM's delete is blocked. */
+static void plan_delete(struct planner *p, const char *host, const struct vf_observed_item *it)
+{
+	bool from_state;
+	struct vf_action *a;
+
+	if (key_get(&p->handled, it->r.kind, host, vf_observed_pool(it), it->r.name) ||
+	    !managed(p, it))
+		return;
+	if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {
+		char *addr = address_of(&it->r);
+		warn(p->plan, "%s stays on its host: its disk says keep: true (virtform "
+			      "lets go of it)", addr);
+		free(addr);
+		return;
+	}
+	a = action_new(p, VF_ACTION_DELETE, NULL, &it->r);
+	a->live = false;
+	if (it->r.kind == VF_KIND_VM && vm_protected(p, it, &from_state)) {
+		const struct vf_vm *vm = vf_config_find_vm(p->c, it->r.name);
+		char *msg;
+		if (from_state) {
+			msg = xasprintf("vm.%s was removed from the configuration but is "
+					"protected (protect: true when last applied)",
+					it->r.name);
+			a->blocked_hint = "put it back in the configuration without "
+					  "'protect: true' and apply, then remove it";
+		} else {
+			msg = xasprintf("vm.%s is protected (protect: true) and cannot be "
+					"destroyed", it->r.name);
+			a->blocked_hint = "remove 'protect: true' and apply first";
+			a->blocked_pos = vm->pos;
+		}
+		a->blocked = vf_arena_strdup(&p->plan->arena, msg);
+		free(msg);
+	}
+	a->fields_implied = it->detailed;
+}
+
 static void plan_deletes(struct planner *p)
 {
-	size_t i, j;
-
-	for (i = 0; i < p->views->n; i++) {
-		const struct vf_observed *o = p->views->hosts[i].observed;
-		if (!o)
-			continue;
-		for (j = 0; j < o->n_items; j++) {
-			const struct vf_observed_item *it = &o->items[j];
-			bool from_state;
-			struct vf_action *a;
-			if (key_get(&p->handled, it->r.kind, o->host, vf_observed_pool(it), it->r.name) ||
-			    !managed(p, it))
-				continue;
-			if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {
-				char *addr = address_of(&it->r);
-				warn(p->plan, "%s stays on its host: its disk says keep: true (virtform "
-					      "lets go of it)", addr);
-				free(addr);
-				continue;
-			}
-			a = action_new(p, VF_ACTION_DELETE, NULL, &it->r);
-			a->live = false;
-			if (it->r.kind == VF_KIND_VM && vm_protected(p, it, &from_state)) {
-				const struct vf_vm *vm = vf_config_find_vm(p->c, it->r.name);
-				char *msg;
-				if (from_state) {
-					msg = xasprintf("vm.%s was removed from the configuration but is "
-							"protected (protect: true when last applied)",
-							it->r.name);
-					a->blocked_hint = "put it back in the configuration without "
-							  "'protect: true' and apply, then remove it";
-				} else {
-					msg = xasprintf("vm.%s is protected (protect: true) and cannot be "
-							"destroyed", it->r.name);
-					a->blocked_hint = "remove 'protect: true' and apply first";
-					a->blocked_pos = vm->pos;
-				}
-				a->blocked = vf_arena_strdup(&p->plan->arena, msg);
-				free(msg);
-			}
-			a->fields_implied = it->detailed;
-		}
-	}
+	observed_each(p, plan_delete);
 }
 
 /* ---- order and dependencies -------------------------------------------- */
@@ -993,12 +997,24 @@ static const char *plural(unsigned n, const char *one, const char *many)
  * exempt: it is asked for.  Runs after --target, so a targeted plan
  * counts only what it carries out.
  */
+/* it, when virtform manages it, in the guard's count of what is managed. */
+static void guard_count_managed(struct planner *p, const char *host,
+				const struct vf_observed_item *it)
+{
+	struct vf_guard *g = &p->plan->guard;
+
+	if (it->r.kind == VF_KIND_VM && managed(p, it))
+		g->managed_vms++;
+	else if (it->r.kind == VF_KIND_VOLUME && managed(p, it))
+		g->managed_volumes++;
+}
+
 /* The guard's counts: what the plan destroys, what virtform manages
  * (what the hosts read hold for this project, and what the state records
  * on hosts not read), what the configuration defines. */
 static void guard_count(struct planner *p, const struct vf_desired *desired, struct vf_guard *g)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < p->plan->n_actions; i++) {
 		const struct vf_action *a = &p->plan->actions[i];
@@ -1008,16 +1024,7 @@ static void guard_count(struct planner *p, const struct vf_desired *desired, str
 			 a->kind == VF_KIND_VOLUME)
 			g->volumes++;
 	}
-	for (i = 0; i < p->views->n; i++) {
-		const struct vf_observed *o = p->views->hosts[i].observed;
-		for (j = 0; o && j < o->n_items; j++) {
-			const struct vf_observed_item *it = &o->items[j];
-			if (it->r.kind == VF_KIND_VM && managed(p, it))
-				g->managed_vms++;
-			else if (it->r.kind == VF_KIND_VOLUME && managed(p, it))
-				g->managed_volumes++;
-		}
-	}
+	observed_each(p, guard_count_managed);
 	for (i = 0; p->state && i < p->state->n; i++) {
 		const struct vf_state_entry *e = &p->state->entries[i];
 		const struct vf_host_view *v;

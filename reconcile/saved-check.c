@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "reconcile/json-stream.h"
+#include "reconcile/lines.h"
 #include "reconcile/saved-internal.h"
 
 void vf_saved_problems_release(struct vf_saved_problems *p)
@@ -34,17 +35,8 @@ void vf_saved_problems_release(struct vf_saved_problems *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void problem(struct vf_saved_problems *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void problem(struct vf_saved_problems *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	VF_GROW(p->lines, p->n + 1, p->alloc);
-	va_start(ap, fmt);
-	p->lines[p->n++] = xvasprintf(fmt, ap);
-	va_end(ap);
-}
+/* One more reason the saved plan is stale. */
+#define problem(p, ...) vf_lines_addf(&(p)->lines, &(p)->n, &(p)->alloc, __VA_ARGS__)
 
 static bool same_file(const char *a, const char *b)
 {
