@@ -677,8 +677,7 @@ static bool state_entry_present(const struct vf_state_entry *e, const struct hos
 	if (!it)
 		return false;
 	if (e->kind == VF_KIND_VM)
-		return it->detailed && it->r.u.vm.marker.project &&
-		       !strcmp(it->r.u.vm.marker.project, project);
+		return vf_observed_ours(it, project);
 	return true;
 }
 
@@ -702,18 +701,13 @@ static bool upload_interrupted(const struct vf_state_entry *e, const struct vf_d
 	return false;
 }
 
-bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
-		   const struct vf_desired *desired, const struct vf_views *views)
+/* Managed domains, wherever they are: recorded with their host and uuid. */
+static bool sync_domains(struct vf_state *state, const struct vf_config *config,
+			 const struct vf_views *views)
 {
-	struct host_index *index = xcalloc(views->n ? views->n : 1, sizeof(*index));
 	bool changed = false;
 	size_t i, j;
 
-	if (!state->project) {
-		state->project = xstrdup(config->project);
-		changed = true;
-	}
-	/* managed domains, wherever they are */
 	for (i = 0; i < views->n; i++) {
 		const struct vf_observed *o = views->hosts[i].observed;
 		for (j = 0; o && j < o->n_items; j++) {
@@ -721,10 +715,9 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 			const struct vf_state_entry *e;
 			struct vf_state_entry ne = { 0 };
 			char *addr;
-			if (r->kind != VF_KIND_VM || !o->items[j].detailed || !r->u.vm.marker.project ||
-			    strcmp(r->u.vm.marker.project, config->project))
+			if (!vf_observed_ours(&o->items[j], config->project))
 				continue;
-			addr = xasprintf("vm.%s", r->name);
+			addr = vf_address_new(VF_KIND_VM, r->name, NULL);
 			e = vf_state_find(state, addr);
 			if (!e || !e->host || strcmp(e->host, o->host) ||
 			    (r->uuid && (!e->uuid || strcmp(e->uuid, r->uuid)))) {
@@ -740,8 +733,17 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 			free(addr);
 		}
 	}
-	/* records of objects that are not there (a create that failed
-	 * before making anything), on hosts that were read */
+	return changed;
+}
+
+/* Records of objects that are not there (a create that failed before
+ * making anything), on hosts that were read: dropped. */
+static bool sync_absent(struct vf_state *state, const struct vf_views *views,
+			struct host_index *index)
+{
+	bool changed = false;
+	size_t i;
+
 	for (i = state->n; i-- > 0;) {
 		const struct vf_state_entry *e = &state->entries[i];
 		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
@@ -751,14 +753,24 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		vf_state_remove(state, e->address);
 		changed = true;
 	}
-	/*
-	 * The journal of an interrupted apply: the plan was built from what
-	 * the hosts have, so it already completes what was cut short (an
-	 * interrupted upload is replaced: that mark stays until it is).  A
-	 * domain whose create was cut short before its definition reached
-	 * its host leaves a record of nothing: dropped (a managed domain
-	 * found anywhere was recorded above, with its host).
-	 */
+	return changed;
+}
+
+/*
+ * The journal of an interrupted apply: the plan was built from what the
+ * hosts have, so it already completes what was cut short (an interrupted
+ * upload is replaced: that mark stays until it is).  A domain whose
+ * create was cut short before its definition reached its host leaves a
+ * record of nothing: dropped (a managed domain found anywhere was
+ * recorded by sync_domains, with its host).
+ */
+static bool sync_pending(struct vf_state *state, const struct vf_config *config,
+			 const struct vf_desired *desired, const struct vf_views *views,
+			 struct host_index *index)
+{
+	bool changed = false;
+	size_t i;
+
 	for (i = state->n; i-- > 0;) {
 		const struct vf_state_entry *e = &state->entries[i];
 		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
@@ -776,7 +788,15 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		}
 		changed = true;
 	}
-	/* flags the config sets on what exists */
+	return changed;
+}
+
+/* Flags the config sets on what exists (protect, keep). */
+static bool sync_flags(struct vf_state *state, const struct vf_desired *desired)
+{
+	bool changed = false;
+	size_t i;
+
 	for (i = 0; i < desired->n; i++) {
 		const struct vf_resource *r = &desired->items[i];
 		const struct vf_state_entry *e = vf_state_find(state, r->address);
@@ -791,6 +811,23 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		vf_state_put(state, &ne);
 		changed = true;
 	}
+	return changed;
+}
+
+bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
+		   const struct vf_desired *desired, const struct vf_views *views)
+{
+	struct host_index *index = xcalloc(views->n ? views->n : 1, sizeof(*index));
+	bool changed = false;
+
+	if (!state->project) {
+		state->project = xstrdup(config->project);
+		changed = true;
+	}
+	changed |= sync_domains(state, config, views);
+	changed |= sync_absent(state, views, index);
+	changed |= sync_pending(state, config, desired, views, index);
+	changed |= sync_flags(state, desired);
 	host_indexes_free(index, views->n);
 	return changed;
 }

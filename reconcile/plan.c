@@ -119,6 +119,12 @@ const char *vf_observed_pool(const struct vf_observed_item *it)
 	return it->r.kind == VF_KIND_VOLUME ? it->r.u.vol.pool : NULL;
 }
 
+bool vf_observed_ours(const struct vf_observed_item *it, const char *project)
+{
+	return it->r.kind == VF_KIND_VM && it->detailed && it->r.u.vm.marker.project &&
+	       !strcmp(it->r.u.vm.marker.project, project);
+}
+
 /* A warning for the operator, printed with the plan. */
 #define warn(plan, ...) \
 	vf_lines_addf(&(plan)->warnings, &(plan)->n_warnings, &(plan)->alloc_warnings, __VA_ARGS__)
@@ -145,8 +151,7 @@ static void index_item(struct planner *p, const char *host, const struct vf_obse
 	size_t k;
 
 	key_put(p, &p->observed, it->r.kind, host, vf_observed_pool(it), it->r.name, (void *)it);
-	if (it->r.kind != VF_KIND_VM || !it->detailed || !m->project ||
-	    strcmp(m->project, p->c->project))
+	if (!vf_observed_ours(it, p->c->project))
 		return;
 	for (k = 0; k < m->n_volumes; k++)
 		key_put(p, &p->owner, VF_KIND_VOLUME, host, m->volumes[k].pool, m->volumes[k].name,
@@ -182,8 +187,7 @@ static bool managed(struct planner *p, const struct vf_observed_item *it)
 	bool yes;
 
 	if (it->r.kind == VF_KIND_VM)
-		return it->detailed && it->r.u.vm.marker.project &&
-		       !strcmp(it->r.u.vm.marker.project, p->c->project);
+		return vf_observed_ours(it, p->c->project);
 	if (it->r.kind == VF_KIND_VOLUME && volume_owner(p, it))
 		return true;
 	addr = address_of(&it->r);

@@ -162,12 +162,6 @@ char *vf_saved_object_name(const char *address, const char *host)
 	return xstrdup(address);
 }
 
-static bool marker_ours(const struct vf_observed_item *it, const char *project)
-{
-	return it->r.kind == VF_KIND_VM && it->detailed && it->r.u.vm.marker.project &&
-	       !strcmp(it->r.u.vm.marker.project, project);
-}
-
 /* The hash of everything the planner reads of an observed object: its
  * fields as plans show them, and for a domain its marker. */
 static void item_hash(const struct vf_observed_item *it, const char *address, char out[17],
@@ -236,7 +230,7 @@ void vf_saved_objects_collect(const struct vf_saved_source *src, struct observed
 		const struct vf_observed *o = src->views->hosts[h].observed;
 		for (i = 0; o && i < o->n_items; i++) {
 			const struct vf_observed_item *it = &o->items[i];
-			if (!marker_ours(it, src->config->project))
+			if (!vf_observed_ours(it, src->config->project))
 				continue;
 			for (k = 0; k < it->r.u.vm.marker.n_volumes; k++) {
 				const struct vf_marker_volume *mv = &it->r.u.vm.marker.volumes[k];
@@ -254,7 +248,7 @@ void vf_saved_objects_collect(const struct vf_saved_source *src, struct observed
 			char *address = vf_address_new(it->r.kind, it->r.name, it->r.host);
 			bool keep = vf_strmap_get(&desired, address) ||
 				    (src->state && vf_state_find(src->state, address)) ||
-				    marker_ours(it, src->config->project);
+				    vf_observed_ours(it, src->config->project);
 			struct observed_object *ob;
 			if (!keep && it->r.kind == VF_KIND_VOLUME && it->r.u.vol.pool) {
 				char *key = xasprintf("%s\t%s\t%s", o->host, it->r.u.vol.pool,
