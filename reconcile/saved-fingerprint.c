@@ -67,6 +67,29 @@ static int file_hash(const char *path, char out[17])
 	return 0;
 }
 
+/* An uploaded image's file: {path, size, mtime_ns} or {path, missing:
+ * true}, fed to *h (its content is not read: images are large). */
+static json_t *image_json(const char *path, uint64_t *h)
+{
+	json_t *im = json_object();
+	struct stat st;
+
+	json_object_set_new(im, "path", json_string(path));
+	*h = vf_hash_str(*h, path);
+	if (stat(path, &st) == 0) {
+		uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
+				 (uint64_t)st.st_mtim.tv_nsec;
+		json_object_set_new(im, "size", json_integer((json_int_t)st.st_size));
+		json_object_set_new(im, "mtime_ns", json_integer((json_int_t)mtime));
+		*h = vf_hash_add(*h, &st.st_size, sizeof(st.st_size));
+		*h = vf_hash_add(*h, &mtime, sizeof(mtime));
+	} else {
+		json_object_set_new(im, "missing", json_true());
+		*h = vf_hash_str(*h, "missing");
+	}
+	return im;
+}
+
 /* {"path", "project", "files": [{path, hash}], "images": [{path, size,
  * mtime_ns} or {path, missing: true}], "fingerprint"}; NULL with *error
  * when a file cannot be read. */
@@ -99,27 +122,9 @@ json_t *vf_saved_config_json(const char *config_path, const struct vf_config *c,
 		h = vf_hash_str(h, c->files[i]);
 		h = vf_hash_str(h, hex);
 	}
-	for (i = 0; i < c->n_images; i++) {
-		const char *path = c->images[i].file_path;
-		json_t *im = json_object();
-		struct stat st;
-		if (!path)
-			continue;
-		json_object_set_new(im, "path", json_string(path));
-		h = vf_hash_str(h, path);
-		if (stat(path, &st) == 0) {
-			uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull +
-					 (uint64_t)st.st_mtim.tv_nsec;
-			json_object_set_new(im, "size", json_integer((json_int_t)st.st_size));
-			json_object_set_new(im, "mtime_ns", json_integer((json_int_t)mtime));
-			h = vf_hash_add(h, &st.st_size, sizeof(st.st_size));
-			h = vf_hash_add(h, &mtime, sizeof(mtime));
-		} else {
-			json_object_set_new(im, "missing", json_true());
-			h = vf_hash_str(h, "missing");
-		}
-		json_array_append_new(images, im);
-	}
+	for (i = 0; i < c->n_images; i++)
+		if (c->images[i].file_path)
+			json_array_append_new(images, image_json(c->images[i].file_path, &h));
 	vf_saved_hex16(h, hex);
 	json_object_set_new(o, "path", json_string(config_path));
 	if (c->git_commit) {

@@ -87,6 +87,25 @@ static int saved_write_doc(FILE *out, const struct vf_saved_source *src, json_t 
 	return vf_jsonw_finish(&w);
 }
 
+/* The "config" member: the fingerprint (saved-fingerprint.c), and for a
+ * configuration read from git the trust settings of the checks apply
+ * makes again on the commit.  NULL with *error. */
+static json_t *config_json(const struct vf_saved_source *src, char **error)
+{
+	json_t *config = vf_saved_config_json(src->config_path, src->config, error);
+	json_t *g = config ? json_object_get(config, "git") : NULL;
+
+	if (g) {
+		if (src->git_allowed_signers)
+			json_object_set_new(g, "allowed_signers",
+					    json_string(src->git_allowed_signers));
+		if (src->git_gpg_keyring)
+			json_object_set_new(g, "gpg_keyring", json_string(src->git_gpg_keyring));
+		json_object_set_new(g, "allow_rewind", json_boolean(src->git_allow_rewind));
+	}
+	return config;
+}
+
 /* Write the saved plan of src to path atomically (vf_atomic_begin). */
 int vf_saved_write(const char *path, const struct vf_saved_source *src, char **error)
 {
@@ -95,19 +114,9 @@ int vf_saved_write(const char *path, const struct vf_saved_source *src, char **e
 	FILE *out = NULL;
 	int e;
 
-	config = vf_saved_config_json(src->config_path, src->config, error);
+	config = config_json(src, error);
 	if (!config)
 		return -1;
-	if (json_object_get(config, "git")) {
-		/* the checks apply makes again on the commit */
-		json_t *g = json_object_get(config, "git");
-		if (src->git_allowed_signers)
-			json_object_set_new(g, "allowed_signers",
-					    json_string(src->git_allowed_signers));
-		if (src->git_gpg_keyring)
-			json_object_set_new(g, "gpg_keyring", json_string(src->git_gpg_keyring));
-		json_object_set_new(g, "allow_rewind", json_boolean(src->git_allow_rewind));
-	}
 	if (vf_atomic_begin(&a, path, 0600) < 0)
 		goto fail;
 	if (!(out = fdopen(a.fd, "w"))) {
