@@ -736,6 +736,17 @@ static bool sync_domains(struct vf_state *state, const struct vf_config *config,
 	return changed;
 }
 
+/* The index of e's host when that host was read; NULL when it was not
+ * (skipped, unreachable, or not in the configuration). */
+static const struct host_index *read_host_index(const struct vf_state_entry *e,
+						const struct vf_views *views,
+						struct host_index *index)
+{
+	const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
+
+	return v && v->observed ? host_index_of(index, views, v) : NULL;
+}
+
 /* Records of objects that are not there (a create that failed before
  * making anything), on hosts that were read: dropped. */
 static bool sync_absent(struct vf_state *state, const struct vf_views *views,
@@ -746,9 +757,9 @@ static bool sync_absent(struct vf_state *state, const struct vf_views *views,
 
 	for (i = state->n; i-- > 0;) {
 		const struct vf_state_entry *e = &state->entries[i];
-		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
-		if (!v || !v->observed || e->kind == VF_KIND_VM ||
-		    !state_entry_absent(e, host_index_of(index, views, v)))
+		const struct host_index *hi;
+		if (e->kind == VF_KIND_VM || !(hi = read_host_index(e, views, index)) ||
+		    !state_entry_absent(e, hi))
 			continue;
 		vf_state_remove(state, e->address);
 		changed = true;
@@ -773,12 +784,12 @@ static bool sync_pending(struct vf_state *state, const struct vf_config *config,
 
 	for (i = state->n; i-- > 0;) {
 		const struct vf_state_entry *e = &state->entries[i];
-		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
+		const struct host_index *hi;
 		struct vf_state_entry ne;
-		if (!e->pending || !v || !v->observed || upload_interrupted(e, desired))
+		if (!e->pending || upload_interrupted(e, desired) ||
+		    !(hi = read_host_index(e, views, index)))
 			continue;
-		if (e->kind == VF_KIND_VM &&
-		    !state_entry_present(e, host_index_of(index, views, v), config->project)) {
+		if (e->kind == VF_KIND_VM && !state_entry_present(e, hi, config->project)) {
 			vf_state_remove(state, e->address);
 		} else {
 			ne = *e;
