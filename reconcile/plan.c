@@ -920,52 +920,48 @@ static bool target_matches(const char *target, const struct vf_action *a)
 	return false;
 }
 
-static void apply_targets(struct planner *p)
+/* Mark in keep the actions target names, and the deletes of the volumes
+ * a targeted VM's marker owns; an error when it names nothing. */
+static void target_mark(struct planner *p, const char *target, bool *keep)
 {
 	struct vf_plan *plan = p->plan;
-	bool *keep;
-	size_t i, j, t, n = 0, *remap;
+	bool known = false;
+	size_t i;
 
-	if (!p->opts->n_targets)
-		return;
-	keep = xcalloc(plan->n_actions + 1, sizeof(*keep));
-	for (t = 0; t < p->opts->n_targets; t++) {
-		const char *target = p->opts->targets[t];
-		bool known = false;
-		for (i = 0; i < plan->n_actions; i++)
-			if (target_matches(target, &plan->actions[i]))
-				keep[i] = known = true;
-		/* a volume owned by a targeted VM that is being deleted */
-		for (i = 0; i < plan->n_actions; i++) {
-			const struct vf_action *a = &plan->actions[i];
-			const struct vf_observed_item *owner;
-			char *vm;
-			if (a->kind != VF_KIND_VOLUME || a->type != VF_ACTION_DELETE || !a->observed)
-				continue;
-			owner = key_get(&p->owner, VF_KIND_VOLUME, a->observed->host,
-					a->observed->u.vol.pool, a->observed->name);
-			if (!owner)
-				continue;
-			vm = xasprintf("vm.%s", owner->r.name);
-			if (!strcmp(vm, target))
-				keep[i] = known = true;
-			free(vm);
-		}
-		if (!known && !vf_target_known(p->c, target)) {
-			struct vf_pos nopos = { 0 };
-			vf_error_at(p->diags, &nopos,
-				    "addresses look like vm.NAME, network.NAME@HOST, storage.NAME@HOST, "
-				    "volume.NAME@HOST, link.NAME@HOST",
-				    "--target '%s' matches nothing in the configuration or on the hosts",
-				    target);
-		}
+	for (i = 0; i < plan->n_actions; i++)
+		if (target_matches(target, &plan->actions[i]))
+			keep[i] = known = true;
+	/* a volume owned by a targeted VM that is being deleted */
+	for (i = 0; i < plan->n_actions; i++) {
+		const struct vf_action *a = &plan->actions[i];
+		const struct vf_observed_item *owner;
+		char *vm;
+		if (a->kind != VF_KIND_VOLUME || a->type != VF_ACTION_DELETE || !a->observed)
+			continue;
+		owner = key_get(&p->owner, VF_KIND_VOLUME, a->observed->host,
+				a->observed->u.vol.pool, a->observed->name);
+		if (!owner)
+			continue;
+		vm = vf_address_new(VF_KIND_VM, owner->r.name, NULL);
+		if (!strcmp(vm, target))
+			keep[i] = known = true;
+		free(vm);
 	}
-	/* what the kept actions depend on, transitively (deps point backwards) */
-	for (i = plan->n_actions; i-- > 0;)
-		if (keep[i])
-			for (j = 0; j < plan->actions[i].n_deps; j++)
-				keep[plan->actions[i].deps[j]] = true;
-	remap = xcalloc(plan->n_actions + 1, sizeof(*remap));
+	if (!known && !vf_target_known(p->c, target)) {
+		struct vf_pos nopos = { 0 };
+		vf_error_at(p->diags, &nopos,
+			    "addresses look like vm.NAME, network.NAME@HOST, storage.NAME@HOST, "
+			    "volume.NAME@HOST, link.NAME@HOST",
+			    "--target '%s' matches nothing in the configuration or on the hosts",
+			    target);
+	}
+}
+
+/* Keep only the actions keep marks, renumbered, their deps remapped. */
+static void plan_keep_only(struct vf_plan *plan, const bool *keep)
+{
+	size_t i, j, n = 0, *remap = xcalloc(plan->n_actions + 1, sizeof(*remap));
+
 	for (i = 0; i < plan->n_actions; i++) {
 		if (!keep[i]) {
 			free(plan->actions[i].deps);
@@ -984,6 +980,25 @@ static void apply_targets(struct planner *p)
 		a->n_deps = k;
 	}
 	free(remap);
+}
+
+static void apply_targets(struct planner *p)
+{
+	struct vf_plan *plan = p->plan;
+	bool *keep;
+	size_t i, j, t;
+
+	if (!p->opts->n_targets)
+		return;
+	keep = xcalloc(plan->n_actions + 1, sizeof(*keep));
+	for (t = 0; t < p->opts->n_targets; t++)
+		target_mark(p, p->opts->targets[t], keep);
+	/* what the kept actions depend on, transitively (deps point backwards) */
+	for (i = plan->n_actions; i-- > 0;)
+		if (keep[i])
+			for (j = 0; j < plan->actions[i].n_deps; j++)
+				keep[plan->actions[i].deps[j]] = true;
+	plan_keep_only(plan, keep);
 	free(keep);
 }
 
