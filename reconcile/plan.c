@@ -1159,26 +1159,20 @@ bool vf_target_known(const struct vf_config *c, const char *target)
 	return !strncmp(target, "volume.", 7) && strchr(target, '@');
 }
 
-int vf_plan_build(const struct vf_config *config, const struct vf_desired *desired,
-		  const struct vf_views *views, const struct vf_state *state,
-		  const struct vf_provider *provider, const struct vf_plan_opts *opts,
-		  struct vf_plan *plan, struct vf_diags *diags)
+/* The hosts not read: skipped ones listed in the plan, an unreachable one
+ * (not skipped) an error. */
+static void hosts_unread(struct vf_plan *plan, const struct vf_views *views,
+			 struct vf_diags *diags)
 {
-	struct planner p = {
-		.c = config, .views = views, .state = state, .provider = provider, .opts = opts,
-		.plan = plan, .diags = diags,
-	};
-	size_t errors = diags->n_errors, i;
+	size_t i;
 
-	plan->project = config->project;
 	for (i = 0; i < views->n; i++) {
 		const struct vf_host_view *v = &views->hosts[i];
 		if (v->observed)
 			continue;
 		if (v->skipped) {
-			VF_GROW(plan->skipped_hosts, plan->n_skipped + 1, plan->alloc_skipped);
-			plan->skipped_hosts[plan->n_skipped++] =
-				xasprintf("%s: %s", v->host->name, v->error ? v->error : "unreachable");
+			vf_lines_addf(&plan->skipped_hosts, &plan->n_skipped, &plan->alloc_skipped,
+				      "%s: %s", v->host->name, v->error ? v->error : "unreachable");
 		} else {
 			const char *why = v->error ? v->error : "unknown error";
 			char *prefix = xasprintf("cannot read host '%s': ", v->host->name);
@@ -1192,7 +1186,14 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 			free(prefix);
 		}
 	}
-	/* objects recorded on a host the config no longer has: out of reach */
+}
+
+/* Objects recorded on a host the config no longer has: out of reach. */
+static void records_out_of_reach(struct vf_plan *plan, const struct vf_config *config,
+				 const struct vf_state *state)
+{
+	size_t i;
+
 	for (i = 0; state && i < state->n; i++) {
 		const struct vf_state_entry *e = &state->entries[i];
 		if (e->host && !vf_config_find_host(config, e->host))
@@ -1200,6 +1201,22 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 				   "virtform leaves it alone (put the host back to manage or destroy it)",
 			     e->address, e->host);
 	}
+}
+
+int vf_plan_build(const struct vf_config *config, const struct vf_desired *desired,
+		  const struct vf_views *views, const struct vf_state *state,
+		  const struct vf_provider *provider, const struct vf_plan_opts *opts,
+		  struct vf_plan *plan, struct vf_diags *diags)
+{
+	struct planner p = {
+		.c = config, .views = views, .state = state, .provider = provider, .opts = opts,
+		.plan = plan, .diags = diags,
+	};
+	size_t errors = diags->n_errors, i;
+
+	plan->project = config->project;
+	hosts_unread(plan, views, diags);
+	records_out_of_reach(plan, config, state);
 	if (state)
 		vf_state_interrupted_notes(state, &plan->warnings, &plan->n_warnings,
 					   &plan->alloc_warnings);
