@@ -220,17 +220,19 @@ static int object_cmp(const void *a, const void *b)
  * Collect the observed objects src's plan depends on (see the top of this
  * file), sorted by key, each with its hash.
  */
-void vf_saved_objects_collect(const struct vf_saved_source *src, struct observed_objects *out)
-{
-	struct vf_strmap desired = { 0 }, owned = { 0 };
-	char **owned_keys = NULL;
-	size_t n_owned = 0, alloc_owned = 0, h, i, k;
-	static int yes;
+/* The volumes the markers of this project's domains list, by
+ * "HOST\tPOOL\tNAME". */
+struct owned_volumes {
+	struct vf_strmap set;
+	char **keys;                     /* the set's keys, owned */
+	size_t n, alloc;
+};
 
-	memset(out, 0, sizeof(*out));
-	for (i = 0; src->desired && i < src->desired->n; i++)
-		vf_strmap_put(&desired, src->desired->items[i].address, &yes);
-	/* volumes the markers of this project's domains list, per host */
+static void owned_volumes_collect(const struct vf_saved_source *src, struct owned_volumes *ov)
+{
+	static int yes;
+	size_t h, i, k;
+
 	for (h = 0; h < src->views->n; h++) {
 		const struct vf_observed *o = src->views->hosts[h].observed;
 		for (i = 0; o && i < o->n_items; i++) {
@@ -240,12 +242,35 @@ void vf_saved_objects_collect(const struct vf_saved_source *src, struct observed
 			for (k = 0; k < it->r.u.vm.marker.n_volumes; k++) {
 				const struct vf_marker_volume *mv = &it->r.u.vm.marker.volumes[k];
 				char *key = xasprintf("%s\t%s\t%s", o->host, mv->pool, mv->name);
-				VF_GROW(owned_keys, n_owned + 1, alloc_owned);
-				owned_keys[n_owned++] = key;
-				vf_strmap_put(&owned, key, &yes);
+				VF_GROW(ov->keys, ov->n + 1, ov->alloc);
+				ov->keys[ov->n++] = key;
+				vf_strmap_put(&ov->set, key, &yes);
 			}
 		}
 	}
+}
+
+static void owned_volumes_release(struct owned_volumes *ov)
+{
+	size_t i;
+
+	for (i = 0; i < ov->n; i++)
+		free(ov->keys[i]);
+	free(ov->keys);
+	vf_strmap_release(&ov->set);
+}
+
+void vf_saved_objects_collect(const struct vf_saved_source *src, struct observed_objects *out)
+{
+	struct vf_strmap desired = { 0 };
+	struct owned_volumes owned = { { 0 }, NULL, 0, 0 };
+	size_t h, i;
+	static int yes;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; src->desired && i < src->desired->n; i++)
+		vf_strmap_put(&desired, src->desired->items[i].address, &yes);
+	owned_volumes_collect(src, &owned);
 	for (h = 0; h < src->views->n; h++) {
 		const struct vf_observed *o = src->views->hosts[h].observed;
 		for (i = 0; o && i < o->n_items; i++) {
@@ -258,7 +283,7 @@ void vf_saved_objects_collect(const struct vf_saved_source *src, struct observed
 			if (!keep && it->r.kind == VF_KIND_VOLUME && it->r.u.vol.pool) {
 				char *key = xasprintf("%s\t%s\t%s", o->host, it->r.u.vol.pool,
 						      it->r.name);
-				keep = vf_strmap_get(&owned, key) != NULL;
+				keep = vf_strmap_get(&owned.set, key) != NULL;
 				free(key);
 			}
 			if (!keep) {
@@ -278,10 +303,7 @@ void vf_saved_objects_collect(const struct vf_saved_source *src, struct observed
 		qsort(out->v, out->n, sizeof(*out->v), object_cmp);
 	for (i = 0; i < out->n; i++)
 		vf_strmap_put(&out->by_key, out->v[i].key, (void *)(uintptr_t)(i + 1));
-	for (i = 0; i < n_owned; i++)
-		free(owned_keys[i]);
-	free(owned_keys);
-	vf_strmap_release(&owned);
+	owned_volumes_release(&owned);
 	vf_strmap_release(&desired);
 }
 
