@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cmd/cmd.h"
+#include "providers/libvirt/provider.h"
 #include "reconcile/model.h"
 #include "reconcile/pool.h"
 #include "reconcile/provider.h"

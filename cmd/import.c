@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd/run.h"
+#include "providers/libvirt/provider.h"
 
 static const char usage[] =
 	"usage: virtform import ADDR [CONFIG] [--state-dir DIR] [--lock-timeout SECONDS]\n"

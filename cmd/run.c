@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/run.h"
+#include "providers/libvirt/provider.h"
 #include "reconcile/cloudinit.h"
 #include "reconcile/saved.h"
 #include "reconcile/secret.h"

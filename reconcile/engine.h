@@ -106,6 +106,21 @@ void vf_resource_hash(const struct vf_resource *r, char out[17]);
 
 /* ---- plan --------------------------------------------------------------- */
 
+/*
+ * The address of an object (malloc'd): "vm.NAME" for a VM (VMs are named
+ * project-wide), "KIND.NAME@HOST" for anything else.  The one rule for
+ * addresses; the planner and the saved plan name observed objects by it.
+ */
+char *vf_address_new(enum vf_kind kind, const char *name, const char *host);
+/* The pool an observed object lives in: a volume's, NULL for other kinds. */
+const char *vf_observed_pool(const struct vf_observed_item *it);
+/*
+ * Is it a domain of project: read in detail and carrying a marker that
+ * names project?  The one ownership rule for domains, which the planner,
+ * the state's sync and the saved plan's fingerprint all ask.
+ */
+bool vf_observed_ours(const struct vf_observed_item *it, const char *project);
+
 struct vf_plan_opts {
 	const char *const *targets;      /* --target ADDR; none: everything */
 	size_t n_targets;

@@ -87,6 +87,4 @@ struct vf_provider {
 					   const struct vf_field *after);
 };
 
-extern const struct vf_provider vf_provider_libvirt;
-
 #endif

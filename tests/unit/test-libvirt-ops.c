@@ -33,6 +33,7 @@
 #include "providers/libvirt/xml.h"
 #include "reconcile/cloudinit.h"
 #include "reconcile/engine.h"
+#include "providers/libvirt/provider.h"
 #include "reconcile/provider.h"
 #include "reconcile/secret.h"
 #include "tests/tap.h"

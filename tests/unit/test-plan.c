@@ -11,6 +11,7 @@
 
 #include "providers/libvirt/ops.h"
 #include "reconcile/engine.h"
+#include "providers/libvirt/provider.h"
 #include "tests/tap.h"
 
 static bool allow_replace;   /* --allow-replace for fixture_plan */
