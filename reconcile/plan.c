@@ -302,7 +302,7 @@ static void diff_fields(struct planner *p, const struct vf_resource *d, const st
 		ch = &out->changes[out->n++];
 		ch->before = *before;
 		ch->after = *after;
-		ch->class = p->provider->field_class(d->kind, before, after);
+		ch->class = p->provider->field_class(d, o, before, after);
 		if (ch->class == VF_FIELD_RESTART)
 			out->restart = true;
 	}

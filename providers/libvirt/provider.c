@@ -18,5 +18,5 @@ const struct vf_provider vf_provider_libvirt = {
 	.session_close = vf_libvirt_session_close,
 	.apply = vf_libvirt_apply,
 	.adopt = vf_libvirt_adopt,
-	.field_class = vf_libvirt_field_class,
+	.field_class = vf_libvirt_change_class,
 };
