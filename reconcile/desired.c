@@ -37,6 +37,7 @@
 
 #include "reconcile/cloudinit.h"
 #include "reconcile/engine.h"
+#include "reconcile/lines.h"
 
 struct builder {
 	const struct vf_config *c;
@@ -63,9 +64,8 @@ static void warn(struct builder *b, const char *fmt, ...)
 {
 	va_list ap;
 
-	VF_GROW(*b->warnings, *b->n_warnings + 1, *b->alloc_warnings);
 	va_start(ap, fmt);
-	(*b->warnings)[(*b->n_warnings)++] = xvasprintf(fmt, ap);
+	vf_lines_vaddf(b->warnings, b->n_warnings, b->alloc_warnings, fmt, ap);
 	va_end(ap);
 }
 
@@ -81,10 +81,7 @@ static struct vf_resource *add(struct builder *b, enum vf_kind kind, const char 
 	r->kind = kind;
 	r->name = vf_arena_strdup(&b->d->arena, name);
 	r->host = host;
-	if (kind == VF_KIND_VM)
-		addr = xasprintf("vm.%s", name);
-	else
-		addr = xasprintf("%s.%s@%s", vf_kind_name(kind), name, host);
+	addr = vf_address_new(kind, name, host);
 	r->address = vf_arena_strdup(&b->d->arena, addr);
 	free(addr);
 	if (pos)
@@ -117,8 +114,7 @@ static void index_managed(struct builder *b)
 			const struct vf_observed_item *it = &v->observed->items[j];
 			struct found *f, *old;
 			size_t k;
-			if (it->r.kind != VF_KIND_VM || !it->detailed || !it->r.u.vm.marker.project ||
-			    strcmp(it->r.u.vm.marker.project, b->c->project))
+			if (!vf_observed_ours(it, b->c->project))
 				continue;
 			for (k = 0; k < it->r.u.vm.n_nics; k++) {
 				char mac[18];
@@ -298,6 +294,13 @@ static size_t view_index(const struct builder *b, const struct vf_host_view *v)
  * Where vm goes: its view, or NULL (with a warning or an error) when it
  * cannot be planned now.
  */
+bool vf_vm_may_run_on(const struct vf_vm *vm, const struct vf_host *h)
+{
+	if (vm->host_ref)
+		return vm->host_ref == h;
+	return h->cluster_ref == vm->cluster_ref;
+}
+
 static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 {
 	const struct found *f = vf_strmap_get(&b->managed, vm->name);
@@ -321,7 +324,7 @@ static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 		     vm->host_ref->name);
 		return NULL;
 	}
-	addr = xasprintf("vm.%s", vm->name);
+	addr = vf_address_new(VF_KIND_VM, vm->name, NULL);
 	e = b->state ? vf_state_find(b->state, addr) : NULL;
 	free(addr);
 	if (e && e->host) {
@@ -331,12 +334,12 @@ static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 				"unreachable", vm->name, e->host);
 			return NULL;
 		}
-		if (v && v->host->cluster_ref == vm->cluster_ref)
+		if (v && vf_vm_may_run_on(vm, v->host))
 			return v;
 	}
 	for (i = 0; i < b->views->n; i++) {
 		struct vf_host_view *v = &b->views->hosts[i];
-		if (v->host->cluster_ref != vm->cluster_ref)
+		if (!vf_vm_may_run_on(vm, v->host))
 			continue;
 		if (!usable(v)) {
 			warn(b, "vm.%s is not planned: it is not on any reachable host, and host "
@@ -347,7 +350,7 @@ static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 	}
 	for (i = 0; i < b->views->n; i++) {
 		struct vf_host_view *v = &b->views->hosts[i];
-		if (v->host->cluster_ref != vm->cluster_ref)
+		if (!vf_vm_may_run_on(vm, v->host))
 			continue;
 		if (vm->cluster_ref && vm->cluster_ref->scheduling == VF_SCHEDULING_POWER_SAVING) {
 			uint64_t room = v->observed->memory_total / 10 * 9;

@@ -106,12 +106,6 @@ void vf_resource_hash(const struct vf_resource *r, char out[17]);
 
 /* ---- plan --------------------------------------------------------------- */
 
-/*
- * The address of an object (malloc'd): "vm.NAME" for a VM (VMs are named
- * project-wide), "KIND.NAME@HOST" for anything else.  The one rule for
- * addresses; the planner and the saved plan name observed objects by it.
- */
-char *vf_address_new(enum vf_kind kind, const char *name, const char *host);
 /* The pool an observed object lives in: a volume's, NULL for other kinds. */
 const char *vf_observed_pool(const struct vf_observed_item *it);
 /*
@@ -120,6 +114,12 @@ const char *vf_observed_pool(const struct vf_observed_item *it);
  * the state's sync and the saved plan's fingerprint all ask.
  */
 bool vf_observed_ours(const struct vf_observed_item *it, const char *project);
+/*
+ * May vm run on host h: its pinned host (host:) if it has one, else any
+ * host of its cluster.  The one placement filter, asked when a VM is
+ * placed (desired.c) and when import looks for its domain.
+ */
+bool vf_vm_may_run_on(const struct vf_vm *vm, const struct vf_host *h);
 
 struct vf_plan_opts {
 	const char *const *targets;      /* --target ADDR; none: everything */

@@ -93,9 +93,7 @@ static int find_domain(const struct vf_config *config, struct vf_views *views,
 	for (i = 0; i < views->n; i++) {
 		struct vf_host_view *v = &views->hosts[i];
 		struct vf_observed_item *found;
-		if (vm && vm->host && strcmp(vm->host, v->host->name))
-			continue;
-		if (vm && vm->cluster_ref && v->host->cluster_ref != vm->cluster_ref)
+		if (vm && !vf_vm_may_run_on(vm, v->host))
 			continue;
 		found = find_item(v, VF_KIND_VM, NULL, l->name);
 		if (!found)

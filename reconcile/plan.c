@@ -163,13 +163,6 @@ static void index_observed(struct planner *p)
 	observed_each(p, index_item);
 }
 
-char *vf_address_new(enum vf_kind kind, const char *name, const char *host)
-{
-	if (kind == VF_KIND_VM)
-		return xasprintf("vm.%s", name);
-	return xasprintf("%s.%s@%s", vf_kind_name(kind), name, host);
-}
-
 static char *address_of(const struct vf_resource *r)
 {
 	return vf_address_new(r->kind, r->name, r->host);

@@ -46,6 +46,14 @@ enum vf_kind {
 const char *vf_kind_name(enum vf_kind k);   /* "storage", "volume", ... */
 /* The kind named name ("vm", ...): 0, or -1 for no kind (name may be NULL). */
 int vf_kind_parse(const char *name, enum vf_kind *k);
+/*
+ * The address of an object (malloc'd): "vm.NAME" for a VM (VMs are named
+ * project-wide), "KIND.NAME@HOST" for anything else.  The one rule for
+ * addresses; the planner, the saved plan and the
+ * provider's observation name objects by it.
+ */
+char *vf_address_new(enum vf_kind kind, const char *name, const char *host);
+
 
 struct vf_network_spec {
 	enum vf_net_mode mode;
