@@ -137,11 +137,13 @@ static bool user_data_recognized(const char *s)
 	return false;
 }
 
-static void load_ci_user(struct loader *L, const struct vf_node *n, struct vf_cloud_init_user *u,
-			 const char *ci_ctx, size_t idx)
+/* One cloud_init user into slot (a struct vf_cloud_init_user); its name. */
+static const char *load_ci_user(struct loader *L, const struct vf_node *n, void *slot,
+				const char *ci_ctx, size_t idx)
 {
 	static const char *const keys[] = { "name", "ssh_authorized_keys", "password", "sudo",
 					    "shell" };
+	struct vf_cloud_init_user *u = slot;
 	const struct vf_node *v;
 	const char *ctx;
 	size_t i;
@@ -182,16 +184,12 @@ static void load_ci_user(struct loader *L, const struct vf_node *n, struct vf_cl
 		}
 	}
 	v = vf_map_get(n, "password");
-	if (v) {
-		if (v->kind == VF_NODE_MAP)
-			vf_load_get_sealed(L, v, "password", ctx, &u->password);
-		else
-			ERR(L, &v->pos,
-			    "write password: {sealed: \"...\"} with what it prints, and change the "
-			    "password: a clear one committed to git stays in its history",
-			    "%s: passwords must be sealed: virtform seal --public-key virtform.pub reads "
-			    "the password on stdin", ctx);
-	}
+	if (v)
+		vf_load_sealed_only(L, v, "password", ctx, &u->password,
+				    "write password: {sealed: \"...\"} with what it prints, and change the "
+				    "password: a clear one committed to git stays in its history",
+				    "passwords must be sealed: virtform seal --public-key virtform.pub reads "
+				    "the password on stdin");
 	u->sudo = vf_load_get_str(L, n, "sudo", false, ctx);
 	if (u->sudo && strchr(u->sudo, '\n')) {
 		ERR(L, &vf_map_get(n, "sudo")->pos, "for example \"ALL=(ALL) NOPASSWD:ALL\"",
@@ -199,27 +197,14 @@ static void load_ci_user(struct loader *L, const struct vf_node *n, struct vf_cl
 		u->sudo = NULL;
 	}
 	u->shell = vf_load_get_abspath(L, n, "shell", false, ctx);
+	return u->name;
 }
 
-void vf_load_cloud_init(struct loader *L, const struct vf_node *vmnode, struct vf_vm *vm,
-			const char *vm_ctx)
+/* hostname: given and valid, or the vm's name when that is a host name. */
+static void load_ci_hostname(struct loader *L, const struct vf_node *n, struct vf_vm *vm,
+			     const char *ctx)
 {
-	static const char *const keys[] = { "hostname", "users", "user_data", "network_config" };
 	struct vf_cloud_init *ci = &vm->cloud_init;
-	const struct vf_node *n = vf_map_get(vmnode, "cloud_init"), *v;
-	char *ctx, *nc;
-	size_t i;
-
-	if (!n)
-		return;
-	ctx = xasprintf("%s: cloud_init", vm_ctx);
-	if (!vf_load_want_map(L, n, ctx)) {
-		free(ctx);
-		return;
-	}
-	ci->given = true;
-	ci->pos = n->pos;
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
 
 	ci->hostname = vf_load_get_str(L, n, "hostname", false, ctx);
 	if (ci->hostname && !hostname_valid(ci->hostname)) {
@@ -235,31 +220,13 @@ void vf_load_cloud_init(struct loader *L, const struct vf_node *vmnode, struct v
 			    "%s: the vm's name is not a valid host name ('_' or a trailing '.' or '-'), "
 			    "so it cannot be the default hostname", ctx);
 	}
+}
 
-	v = vf_map_get(n, "users");
-	if (v && vf_load_want_seq(L, v, "users")) {
-		ci->users = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*ci->users));
-		for (i = 0; i < v->n; i++) {
-			const struct vf_node *it = v->u.items[i];
-			struct vf_cloud_init_user *u = &ci->users[ci->n_users];
-			size_t j;
-			if (!vf_load_want_map(L, it, "a cloud_init user"))
-				continue;
-			load_ci_user(L, it, u, ctx, i);
-			if (!u->name)
-				continue;
-			for (j = 0; j < ci->n_users; j++)
-				if (!strcmp(ci->users[j].name, u->name))
-					break;
-			if (j < ci->n_users) {
-				ERR(L, &u->pos, "merge the two entries",
-				    "%s: user '%s' is defined twice (first at line %u)", ctx, u->name,
-				    ci->users[j].pos.line);
-				continue;
-			}
-			ci->n_users++;
-		}
-	}
+/* user_data: the whole user-data, clear (a recognized first line) or sealed. */
+static void load_ci_user_data(struct loader *L, const struct vf_node *n, struct vf_cloud_init *ci,
+			      const char *ctx)
+{
+	const struct vf_node *v;
 
 	v = vf_map_get(n, "user_data");
 	if (v) {
@@ -282,6 +249,14 @@ void vf_load_cloud_init(struct loader *L, const struct vf_node *vmnode, struct v
 			}
 		}
 	}
+}
+
+/* network_config: a mapping with a version, kept as compact JSON text. */
+static void load_ci_network_config(struct loader *L, const struct vf_node *n,
+				   struct vf_cloud_init *ci, const char *ctx)
+{
+	const struct vf_node *v;
+	char *nc;
 
 	v = vf_map_get(n, "network_config");
 	nc = xasprintf("%s: network_config", ctx);
@@ -309,5 +284,35 @@ void vf_load_cloud_init(struct loader *L, const struct vf_node *vmnode, struct v
 		}
 	}
 	free(nc);
+}
+
+void vf_load_cloud_init(struct loader *L, const struct vf_node *vmnode, struct vf_vm *vm,
+			const char *vm_ctx)
+{
+	static const char *const keys[] = { "hostname", "users", "user_data", "network_config" };
+	static const struct vf_load_list users = {
+		"users", "a cloud_init user", "user", "merge the two entries",
+		sizeof(struct vf_cloud_init_user), load_ci_user,
+	};
+	struct vf_cloud_init *ci = &vm->cloud_init;
+	const struct vf_node *n = vf_map_get(vmnode, "cloud_init");
+	char *ctx;
+
+	if (!n)
+		return;
+	ctx = xasprintf("%s: cloud_init", vm_ctx);
+	if (!vf_load_want_map(L, n, ctx)) {
+		free(ctx);
+		return;
+	}
+	ci->given = true;
+	ci->pos = n->pos;
+	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+
+	load_ci_hostname(L, n, vm, ctx);
+	ci->users = vf_load_named_list(L, n, &users, ctx, &ci->n_users, NULL);
+	load_ci_user_data(L, n, ci, ctx);
+	load_ci_network_config(L, n, ci, ctx);
+
 	free(ctx);
 }

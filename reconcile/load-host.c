@@ -38,8 +38,9 @@ void vf_load_cluster(struct loader *L, const struct vf_node *n, size_t idx)
 	L->c->n_clusters++;
 }
 
-static void load_iface(struct loader *L, const struct vf_node *n, struct vf_iface *f,
-		       const char *host_ctx, size_t idx)
+/* One of a host's interfaces into slot (a struct vf_iface); its name. */
+static const char *load_iface(struct loader *L, const struct vf_node *n, void *slot,
+			      const char *host_ctx, size_t idx)
 {
 	static const char *const keys[] = { "name", "type", "mode", "ports", "options", "stp",
 					    "base", "id", "mtu", "state" };
@@ -47,6 +48,7 @@ static void load_iface(struct loader *L, const struct vf_node *n, struct vf_ifac
 	static const char *const states[] = { "up", "absent" };
 	static const char *const modes[] = { "balance-rr", "active-backup", "balance-xor",
 					     "broadcast", "802.3ad", "balance-tlb", "balance-alb" };
+	struct vf_iface *f = slot;
 	const char *ctx;
 	bool ok;
 	int e;
@@ -63,7 +65,7 @@ static void load_iface(struct loader *L, const struct vf_node *n, struct vf_ifac
 	f->mtu = (unsigned)vf_load_get_uint(L, n, "mtu", false, 68, 65535, 0, ctx, &ok);
 	f->stp = -1;
 	if (e < 0)
-		return;     /* type-specific keys cannot be judged */
+		return f->name;     /* type-specific keys cannot be judged */
 	if (f->type == VF_IFACE_BOND) {
 		e = vf_load_get_enum(L, n, "mode", false, modes, VF_ARRAY_SIZE(modes), -1, ctx);
 		f->bond_mode = e < 0 ? NULL : modes[e];
@@ -89,6 +91,7 @@ static void load_iface(struct loader *L, const struct vf_node *n, struct vf_ifac
 		vf_load_forbid(L, n, "base", ctx, "type: vlan");
 		vf_load_forbid(L, n, "id", ctx, "type: vlan");
 	}
+	return f->name;
 }
 
 /* A host name or address for ssh: no white space, quotes, '/', or a
@@ -156,26 +159,16 @@ static void load_ssh(struct loader *L, const struct vf_node *host, struct vf_ssh
 	free(c);
 }
 
-void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx)
+/*
+ * uri: a libvirt connection URI whose transport is safe for the admin
+ * traffic (transport.c), or qemu+tcp with insecure_transport: true.  A bad
+ * one is reported and left NULL.
+ */
+static void load_host_uri(struct loader *L, const struct vf_node *n, struct vf_host *h,
+			  const char *ctx)
 {
-	static const char *const keys[] = { "name", "cluster", "uri", "address", "labels",
-					    "interfaces", "ssh", "insecure_transport" };
-	struct vf_host *h;
-	const struct vf_node *ifs;
-	const char *ctx, *s;
-	size_t i;
+	const char *s;
 
-	if (!vf_load_want_map(L, n, "a host"))
-		return;
-	VF_GROW(L->c->hosts, L->c->n_hosts + 1, L->c->alloc_hosts);
-	h = &L->c->hosts[L->c->n_hosts];
-	h->pos = n->pos;
-	h->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "host", NULL, idx));
-	ctx = vf_load_ctx_name(L, "host", h->name, idx);
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
-	h->cluster = vf_load_get_name(L, n, "cluster", false, ctx);
-	vf_load_add_ref(L, REF_HOST_CLUSTER, L->c->n_hosts, 0, h->cluster,
-			vf_load_pos_of(n, "cluster"), ctx);
 	h->uri = vf_load_get_str(L, n, "uri", true, ctx);
 	if (h->uri) {
 		const char *colon = strstr(h->uri, ":/");
@@ -202,6 +195,31 @@ void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx)
 			    "%s: insecure_transport applies only to a qemu+tcp uri", ctx);
 		}
 	}
+}
+
+void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx)
+{
+	static const char *const keys[] = { "name", "cluster", "uri", "address", "labels",
+					    "interfaces", "ssh", "insecure_transport" };
+	static const struct vf_load_list ifaces = {
+		"interfaces", "an interface", "interface", "rename one of them",
+		sizeof(struct vf_iface), load_iface,
+	};
+	struct vf_host *h;
+	const char *ctx;
+
+	if (!vf_load_want_map(L, n, "a host"))
+		return;
+	VF_GROW(L->c->hosts, L->c->n_hosts + 1, L->c->alloc_hosts);
+	h = &L->c->hosts[L->c->n_hosts];
+	h->pos = n->pos;
+	h->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "host", NULL, idx));
+	ctx = vf_load_ctx_name(L, "host", h->name, idx);
+	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+	h->cluster = vf_load_get_name(L, n, "cluster", false, ctx);
+	vf_load_add_ref(L, REF_HOST_CLUSTER, L->c->n_hosts, 0, h->cluster,
+			vf_load_pos_of(n, "cluster"), ctx);
+	load_host_uri(L, n, h, ctx);
 	h->address = vf_load_get_str(L, n, "address", false, ctx);
 	if (h->address && (!*h->address || strpbrk(h->address, " \t\n/'\""))) {
 		ERR(L, &vf_map_get(n, "address")->pos, "write an IP address or a host name",
@@ -209,30 +227,7 @@ void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx)
 	}
 	h->labels = vf_load_get_labels(L, n, "labels", &h->n_labels, ctx, true);
 	load_ssh(L, n, &h->ssh, ctx);
-	ifs = vf_map_get(n, "interfaces");
-	if (ifs && vf_load_want_seq(L, ifs, "interfaces")) {
-		h->ifaces = vf_arena_alloc(&L->c->arena, (ifs->n + 1) * sizeof(*h->ifaces));
-		for (i = 0; i < ifs->n; i++) {
-			const struct vf_node *it = ifs->u.items[i];
-			struct vf_iface *f = &h->ifaces[h->n_ifaces];
-			size_t j;
-			if (!vf_load_want_map(L, it, "an interface"))
-				continue;
-			load_iface(L, it, f, ctx, i);
-			if (!f->name)
-				continue;
-			for (j = 0; j < h->n_ifaces; j++)
-				if (!strcmp(h->ifaces[j].name, f->name))
-					break;
-			if (j < h->n_ifaces) {
-				ERR(L, &f->pos, "rename one of them",
-				    "%s: interface '%s' is defined twice (first at line %u)", ctx, f->name,
-				    h->ifaces[j].pos.line);
-				continue;
-			}
-			h->n_ifaces++;
-		}
-	}
+	h->ifaces = vf_load_named_list(L, n, &ifaces, ctx, &h->n_ifaces, NULL);
 	/* kept even when invalid: refs name owners by index */
 	if (h->name)
 		vf_load_define(L, KIND_HOST, h->name, &h->pos);

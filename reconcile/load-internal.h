@@ -115,6 +115,33 @@ enum vf_image_format vf_load_get_format(struct loader *L, const struct vf_node *
 					const char *ctx);
 bool vf_load_get_sealed(struct loader *L, const struct vf_node *v, const char *key,
 			const char *ctx, struct vf_secret_ref *out);
+/* The same where only a sealed value may stand: anything else is the
+ * error "CTX: WHY" at v, with hint. */
+bool vf_load_sealed_only(struct loader *L, const struct vf_node *v, const char *key,
+			 const char *ctx, struct vf_secret_ref *out, const char *hint,
+			 const char *why);
+
+/*
+ * A list of named sub-objects (a host's interfaces, a VM's disks,
+ * cloud_init users): every item a mapping, loaded by load into its slot
+ * (size bytes) and kept when load gives it a name not met before in the
+ * list; a repeated name is an error at the item ("KIND 'NAME' is defined
+ * twice").  Returns the items (arena, room for every node), *n_out the
+ * number kept; nodes_out, when not NULL, gets each kept item's node
+ * (malloc'd, the caller frees it).
+ */
+struct vf_load_list {
+	const char *key;        /* "disks" */
+	const char *what;       /* "a disk", for an item that is not a mapping */
+	const char *kind;       /* "disk", for a repeated name */
+	const char *hint;       /* for a repeated name */
+	size_t size;            /* of one item */
+	const char *(*load)(struct loader *L, const struct vf_node *n, void *slot,
+			    const char *ctx, size_t idx);
+};
+void *vf_load_named_list(struct loader *L, const struct vf_node *map,
+			 const struct vf_load_list *list, const char *ctx, size_t *n_out,
+			 const struct vf_node ***nodes_out);
 
 /* One object per call: node n is item idx of its top-level list.
  * load-host.c, load-network.c, load-storage.c, load-vm.c */

@@ -39,14 +39,12 @@ static void load_chap(struct loader *L, const struct vf_node *n, struct vf_stora
 	if (!v)
 		ERR(L, &n->pos, "add secret: {sealed: \"...\"} with what 'virtform seal' prints",
 		    "%s: secret is required", c);
-	else if (v->kind == VF_NODE_MAP)
-		vf_load_get_sealed(L, v, "secret", c, &st->chap_secret);
 	else
-		ERR(L, &v->pos,
-		    "write secret: {sealed: \"...\"} with what it prints, and change the secret on "
-		    "the target: a clear one committed to git stays in its history",
-		    "%s: CHAP secrets must be sealed: virtform seal --public-key virtform.pub reads "
-		    "the secret on stdin", c);
+		vf_load_sealed_only(L, v, "secret", c, &st->chap_secret,
+				    "write secret: {sealed: \"...\"} with what it prints, and change the "
+				    "secret on the target: a clear one committed to git stays in its history",
+				    "CHAP secrets must be sealed: virtform seal --public-key virtform.pub "
+				    "reads the secret on stdin");
 	free(c);
 }
 

@@ -565,3 +565,58 @@ bool vf_load_get_sealed(struct loader *L, const struct vf_node *v, const char *k
 	out->pos = v->pos;
 	return true;
 }
+
+bool vf_load_sealed_only(struct loader *L, const struct vf_node *v, const char *key,
+			 const char *ctx, struct vf_secret_ref *out, const char *hint,
+			 const char *why)
+{
+	if (v->kind == VF_NODE_MAP)
+		return vf_load_get_sealed(L, v, key, ctx, out);
+	ERR(L, &v->pos, hint, "%s: %s", ctx, why);
+	return false;
+}
+
+void *vf_load_named_list(struct loader *L, const struct vf_node *map,
+			 const struct vf_load_list *list, const char *ctx, size_t *n_out,
+			 const struct vf_node ***nodes_out)
+{
+	const struct vf_node *v = vf_map_get(map, list->key), **nodes;
+	const char **names;
+	char *items;
+	size_t i, j, n = 0;
+
+	*n_out = 0;
+	if (nodes_out)
+		*nodes_out = NULL;
+	if (!v || !vf_load_want_seq(L, v, list->key))
+		return NULL;
+	items = vf_arena_alloc(&L->c->arena, (v->n + 1) * list->size);
+	nodes = xcalloc(v->n + 1, sizeof(*nodes));
+	names = xcalloc(v->n + 1, sizeof(*names));
+	for (i = 0; i < v->n; i++) {
+		const struct vf_node *it = v->u.items[i];
+		const char *name;
+		if (!vf_load_want_map(L, it, list->what))
+			continue;
+		name = list->load(L, it, items + n * list->size, ctx, i);
+		if (!name)
+			continue;
+		for (j = 0; j < n; j++)
+			if (!strcmp(names[j], name))
+				break;
+		if (j < n) {
+			ERR(L, &it->pos, list->hint, "%s: %s '%s' is defined twice (first at line %u)",
+			    ctx, list->kind, name, nodes[j]->pos.line);
+			continue;
+		}
+		names[n] = name;
+		nodes[n++] = it;
+	}
+	free(names);
+	*n_out = n;
+	if (nodes_out)
+		*nodes_out = nodes;
+	else
+		free(nodes);
+	return items;
+}

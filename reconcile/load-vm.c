@@ -10,10 +10,12 @@
 
 #include "reconcile/load-internal.h"
 
-static void load_disk(struct loader *L, const struct vf_node *n, struct vf_disk *dk,
-		      const char *vm_ctx, size_t idx)
+/* One of a VM's disks into slot (a struct vf_disk); its name. */
+static const char *load_disk(struct loader *L, const struct vf_node *n, void *slot,
+			     const char *vm_ctx, size_t idx)
 {
 	static const char *const keys[] = { "name", "size", "storage", "image", "format", "keep" };
+	struct vf_disk *dk = slot;
 	const char *ctx;
 
 	dk->pos = n->pos;
@@ -25,6 +27,7 @@ static void load_disk(struct loader *L, const struct vf_node *n, struct vf_disk 
 	dk->storage = vf_load_get_name(L, n, "storage", true, ctx);
 	dk->format = vf_load_get_format(L, n, ctx);
 	dk->keep = vf_load_get_bool(L, n, "keep", false, ctx);
+	return dk->name;
 }
 
 static void load_nic(struct loader *L, const struct vf_node *n, struct vf_nic *nic,
@@ -81,14 +84,13 @@ static void load_graphics_password(struct loader *L, const struct vf_node *g, st
 		    "%s: 'password' applies only to type: vnc and type: spice", c);
 		return;
 	}
-	if (v && v->kind == VF_NODE_MAP)
-		vf_load_get_sealed(L, v, "password", c, &vm->graphics_password);
-	else if (v)
-		ERR(L, &v->pos,
-		    "write password: {sealed: \"...\"} with what 'virtform seal --public-key "
-		    "virtform.pub' prints (it reads the password on stdin), and change the password: "
-		    "a clear one committed to git stays in its history",
-		    "%s: the password must be sealed", c);
+	if (v)
+		vf_load_sealed_only(L, v, "password", c, &vm->graphics_password,
+				    "write password: {sealed: \"...\"} with what 'virtform seal "
+				    "--public-key virtform.pub' prints (it reads the password on stdin), "
+				    "and change the password: a clear one committed to git stays in its "
+				    "history",
+				    "the password must be sealed");
 	if (type != 0 && !v && !listen_loopback(vm->graphics_listen))
 		ERR(L, &vf_map_get(g, "listen")->pos,
 		    "add password: {sealed: \"...\"} (virtform seal), or listen on 127.0.0.1 and "
@@ -136,37 +138,12 @@ static void load_graphics(struct loader *L, const struct vf_node *map, struct vf
 	vm->graphics = e < 0 ? VF_GRAPHICS_VNC : (enum vf_graphics_type)e;
 }
 
-void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx)
+/* cpus, memory and the ceilings they may grow to live (max_cpus, max_memory). */
+static void load_vm_sizes(struct loader *L, const struct vf_node *n, struct vf_vm *vm,
+			  const char *ctx)
 {
-	static const char *const keys[] = { "name", "cluster", "host", "cpus", "max_cpus",
-					    "memory", "max_memory", "restart_policy", "state",
-					    "autostart", "firmware", "graphics", "disks", "nics",
-					    "ha", "protect", "shutdown_timeout", "description",
-					    "labels", "cloud_init" };
-	static const char *const policies[] = { "never", "allow" };
-	static const char *const states[] = { "running", "stopped" };
-	static const char *const fws[] = { "bios", "efi" };
-	static const char *const prios[] = { "low", "medium", "high" };
-	static const char *const hakeys[] = { "enabled", "priority" };
-	const struct vf_node *v;
-	struct vf_vm *vm;
-	const char *ctx;
 	bool ok;
-	size_t i;
-	int e;
 
-	if (!vf_load_want_map(L, n, "a vm"))
-		return;
-	VF_GROW(L->c->vms, L->c->n_vms + 1, L->c->alloc_vms);
-	vm = &L->c->vms[L->c->n_vms];
-	vm->pos = n->pos;
-	vm->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "vm", NULL, idx));
-	ctx = vf_load_ctx_name(L, "vm", vm->name, idx);
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
-	vm->cluster = vf_load_get_name(L, n, "cluster", false, ctx);
-	vf_load_add_ref(L, REF_VM_CLUSTER, L->c->n_vms, 0, vm->cluster, vf_load_pos_of(n, "cluster"), ctx);
-	vm->host = vf_load_get_name(L, n, "host", false, ctx);
-	vf_load_add_ref(L, REF_VM_HOST, L->c->n_vms, 0, vm->host, vf_load_pos_of(n, "host"), ctx);
 	vm->cpus = (unsigned)vf_load_get_uint(L, n, "cpus", true, 1, 4096, 1, ctx, &ok);
 	vm->memory = vf_load_get_size(L, n, "memory", true, VF_MEMORY_MAX, ctx);
 	if (vm->memory && (vm->memory % 1024 || vm->memory < (16u << 20)))
@@ -193,6 +170,101 @@ void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 			    "%s: max_memory (%s) is less than memory (%s)", ctx, mx, mem);
 		}
 	}
+}
+
+/* ha: {enabled, priority}. */
+static void load_vm_ha(struct loader *L, const struct vf_node *n, struct vf_vm *vm,
+		       const char *ctx)
+{
+	static const char *const prios[] = { "low", "medium", "high" };
+	static const char *const hakeys[] = { "enabled", "priority" };
+	const struct vf_node *v;
+	int e;
+
+	vm->ha_priority = VF_HA_PRIORITY_LOW;
+	v = vf_map_get(n, "ha");
+	if (v && vf_load_want_map(L, v, "ha")) {
+		char *c = xasprintf("%s: ha", ctx);
+		vf_load_check_keys(L, v, c, hakeys, VF_ARRAY_SIZE(hakeys));
+		vm->ha_enabled = vf_load_get_bool(L, v, "enabled", false, c);
+		e = vf_load_get_enum(L, v, "priority", false, prios, VF_ARRAY_SIZE(prios), 0, c);
+		vm->ha_priority = e < 0 ? VF_HA_PRIORITY_LOW : (enum vf_ha_priority)e;
+		free(c);
+	}
+}
+
+/* disks: named, each with a reference to its storage domain and image. */
+static void load_vm_disks(struct loader *L, const struct vf_node *n, struct vf_vm *vm,
+			  const char *ctx)
+{
+	static const struct vf_load_list disks = {
+		"disks", "a disk", "disk", "rename one of them", sizeof(struct vf_disk), load_disk,
+	};
+	const struct vf_node **nodes;
+	size_t i;
+
+	vm->disks = vf_load_named_list(L, n, &disks, ctx, &vm->n_disks, &nodes);
+	for (i = 0; i < vm->n_disks; i++) {
+		vf_load_add_ref(L, REF_DISK_STORAGE, L->c->n_vms, i, vm->disks[i].storage,
+				vf_load_pos_of(nodes[i], "storage"), ctx);
+		vf_load_add_ref(L, REF_DISK_IMAGE, L->c->n_vms, i, vm->disks[i].image,
+				vf_load_pos_of(nodes[i], "image"), ctx);
+	}
+	free(nodes);
+}
+
+/* nics: each with a reference to its network (no names: no repeats to find). */
+static void load_vm_nics(struct loader *L, const struct vf_node *n, struct vf_vm *vm,
+			 const char *ctx)
+{
+	const struct vf_node *v;
+	size_t i;
+
+	v = vf_map_get(n, "nics");
+	if (v && vf_load_want_seq(L, v, "nics")) {
+		vm->nics = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*vm->nics));
+		for (i = 0; i < v->n; i++) {
+			const struct vf_node *it = v->u.items[i];
+			struct vf_nic *nic = &vm->nics[vm->n_nics];
+			if (!vf_load_want_map(L, it, "a nic"))
+				continue;
+			load_nic(L, it, nic, ctx, i);
+			vf_load_add_ref(L, REF_NIC_NETWORK, L->c->n_vms, vm->n_nics, nic->network,
+					vf_load_pos_of(it, "network"), ctx);
+			vm->n_nics++;
+		}
+	}
+}
+
+void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx)
+{
+	static const char *const keys[] = { "name", "cluster", "host", "cpus", "max_cpus",
+					    "memory", "max_memory", "restart_policy", "state",
+					    "autostart", "firmware", "graphics", "disks", "nics",
+					    "ha", "protect", "shutdown_timeout", "description",
+					    "labels", "cloud_init" };
+	static const char *const policies[] = { "never", "allow" };
+	static const char *const states[] = { "running", "stopped" };
+	static const char *const fws[] = { "bios", "efi" };
+	struct vf_vm *vm;
+	const char *ctx;
+	bool ok;
+	int e;
+
+	if (!vf_load_want_map(L, n, "a vm"))
+		return;
+	VF_GROW(L->c->vms, L->c->n_vms + 1, L->c->alloc_vms);
+	vm = &L->c->vms[L->c->n_vms];
+	vm->pos = n->pos;
+	vm->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "vm", NULL, idx));
+	ctx = vf_load_ctx_name(L, "vm", vm->name, idx);
+	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+	vm->cluster = vf_load_get_name(L, n, "cluster", false, ctx);
+	vf_load_add_ref(L, REF_VM_CLUSTER, L->c->n_vms, 0, vm->cluster, vf_load_pos_of(n, "cluster"),
+			ctx);
+	vm->host = vf_load_get_name(L, n, "host", false, ctx);
+	vf_load_add_ref(L, REF_VM_HOST, L->c->n_vms, 0, vm->host, vf_load_pos_of(n, "host"), ctx);
+	load_vm_sizes(L, n, vm, ctx);
 	e = vf_load_get_enum(L, n, "restart_policy", false, policies, VF_ARRAY_SIZE(policies), 0, ctx);
 	vm->restart_allowed = e == 1;
 	e = vf_load_get_enum(L, n, "state", false, states, VF_ARRAY_SIZE(states), 0, ctx);
@@ -208,58 +280,9 @@ void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 	vm->labels = vf_load_get_labels(L, n, "labels", &vm->n_labels, ctx, true);
 	vf_load_cloud_init(L, n, vm, ctx);
 
-	vm->ha_priority = VF_HA_PRIORITY_LOW;
-	v = vf_map_get(n, "ha");
-	if (v && vf_load_want_map(L, v, "ha")) {
-		char *c = xasprintf("%s: ha", ctx);
-		vf_load_check_keys(L, v, c, hakeys, VF_ARRAY_SIZE(hakeys));
-		vm->ha_enabled = vf_load_get_bool(L, v, "enabled", false, c);
-		e = vf_load_get_enum(L, v, "priority", false, prios, VF_ARRAY_SIZE(prios), 0, c);
-		vm->ha_priority = e < 0 ? VF_HA_PRIORITY_LOW : (enum vf_ha_priority)e;
-		free(c);
-	}
-
-	v = vf_map_get(n, "disks");
-	if (v && vf_load_want_seq(L, v, "disks")) {
-		vm->disks = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*vm->disks));
-		for (i = 0; i < v->n; i++) {
-			const struct vf_node *it = v->u.items[i];
-			struct vf_disk *dk = &vm->disks[vm->n_disks];
-			size_t j;
-			if (!vf_load_want_map(L, it, "a disk"))
-				continue;
-			load_disk(L, it, dk, ctx, i);
-			if (!dk->name)
-				continue;
-			for (j = 0; j < vm->n_disks; j++)
-				if (!strcmp(vm->disks[j].name, dk->name))
-					break;
-			if (j < vm->n_disks) {
-				ERR(L, &dk->pos, "rename one of them",
-				    "%s: disk '%s' is defined twice (first at line %u)", ctx, dk->name,
-				    vm->disks[j].pos.line);
-				continue;
-			}
-			vf_load_add_ref(L, REF_DISK_STORAGE, L->c->n_vms, vm->n_disks, dk->storage,
-					vf_load_pos_of(it, "storage"), ctx);
-			vf_load_add_ref(L, REF_DISK_IMAGE, L->c->n_vms, vm->n_disks, dk->image,
-					vf_load_pos_of(it, "image"), ctx);
-			vm->n_disks++;
-		}
-	}
-	v = vf_map_get(n, "nics");
-	if (v && vf_load_want_seq(L, v, "nics")) {
-		vm->nics = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*vm->nics));
-		for (i = 0; i < v->n; i++) {
-			const struct vf_node *it = v->u.items[i];
-			if (!vf_load_want_map(L, it, "a nic"))
-				continue;
-			load_nic(L, it, &vm->nics[vm->n_nics], ctx, i);
-			vf_load_add_ref(L, REF_NIC_NETWORK, L->c->n_vms, vm->n_nics, vm->nics[vm->n_nics].network,
-					vf_load_pos_of(it, "network"), ctx);
-			vm->n_nics++;
-		}
-	}
+	load_vm_ha(L, n, vm, ctx);
+	load_vm_disks(L, n, vm, ctx);
+	load_vm_nics(L, n, vm, ctx);
 	/* kept even when invalid: refs name owners by index */
 	if (vm->name)
 		vf_load_define(L, KIND_VM, vm->name, &vm->pos);
