@@ -29,6 +29,7 @@
 
 #include "reconcile/hostnet.h"
 #include "reconcile/load-internal.h"
+#include "reconcile/readall.h"
 #include "reconcile/yaml.h"
 
 typedef void (*load_fn)(struct loader *, const struct vf_node *, size_t);
@@ -88,7 +89,7 @@ static char *read_file(struct loader *L, const char *path, size_t *len)
 	struct vf_pos pos = { L->file, 1, 1 };   /* file-level problems: the top */
 	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
+	ssize_t got;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -110,26 +111,19 @@ static char *read_file(struct loader *L, const char *path, size_t *len)
 		goto fail;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
-	for (;;) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size + 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			ERR(L, &pos, NULL, "cannot read: %s", strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > (size_t)st.st_size) {
-			/* it grew while we read it */
-			ERR(L, &pos, NULL, "file changed while being read");
-			goto fail;
-		}
+	got = vf_read_upto(fd, buf, (size_t)st.st_size + 1);
+	if (got < 0) {
+		ERR(L, &pos, NULL, "cannot read: %s", strerror(errno));
+		goto fail;
+	}
+	if ((size_t)got > (size_t)st.st_size) {
+		/* it grew while we read it */
+		ERR(L, &pos, NULL, "file changed while being read");
+		goto fail;
 	}
 	close(fd);
 	buf[got] = '\0';
-	*len = got;
+	*len = (size_t)got;
 	return buf;
 fail:
 	free(buf);

@@ -21,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "reconcile/readall.h"
 #include "reconcile/secret.h"
 #include "reconcile/util.h"
 
@@ -225,7 +226,7 @@ static char *read_key_file(const char *path, bool secret, size_t *len, struct vf
 {
 	struct stat st;
 	char *buf;
-	size_t got = 0;
+	ssize_t got;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -259,25 +260,18 @@ static char *read_key_file(const char *path, bool secret, size_t *len, struct vf
 		close(fd);
 		return NULL;
 	}
-	for (;;) {
-		ssize_t r = read(fd, buf + got, KEY_FILE_MAX + 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err_file(d, path, NULL, "cannot read the key: %s", strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > KEY_FILE_MAX) {
-			err_file(d, path, NULL, "not a virtform key (the file is too large)");
-			goto fail;
-		}
+	got = vf_read_upto(fd, buf, KEY_FILE_MAX + 1);
+	if (got < 0) {
+		err_file(d, path, NULL, "cannot read the key: %s", strerror(errno));
+		goto fail;
+	}
+	if (got > KEY_FILE_MAX) {
+		err_file(d, path, NULL, "not a virtform key (the file is too large)");
+		goto fail;
 	}
 	close(fd);
 	buf[got] = '\0';
-	*len = got;
+	*len = (size_t)got;
 	return buf;
 fail:
 	sodium_free(buf);
