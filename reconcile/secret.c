@@ -449,20 +449,18 @@ out:
 	return rc;
 }
 
-int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], struct vf_diags *d)
+/*
+ * The directory keygen writes to: made (0700) when missing, a directory
+ * nobody else can write to, and (without force) holding no key file yet.
+ * 0 or -1 (reported).
+ */
+static int keygen_dir(const char *dir, bool force, struct vf_diags *d)
 {
 	static const char names[2][16] = { VF_SECRET_KEY_FILE, VF_SECRET_PUBLIC_FILE };
-	/* "virtform-sealed-v1 secret " + 44 + "\n" */
-	enum { LINE = sizeof(VF_SECRET_MAGIC) + 8 + 45 + 1 };
-	struct vf_public_key pk;
-	unsigned char *sk;
-	char *line, publine[LINE], b64[45];
 	struct stat st;
+	bool exists = false;
 	size_t i;
-	int rc = -1;
 
-	if (need_sodium(d, dir))
-		return -1;
 	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT || mkdir(dir, 0700) < 0 || stat(dir, &st) < 0) {
 			err_file(d, dir, NULL, "cannot create the directory: %s", strerror(errno));
@@ -481,21 +479,31 @@ int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], str
 		free(hint);
 		return -1;
 	}
-	if (!force) {
-		bool exists = false;
-		for (i = 0; i < 2; i++) {
-			char *p = xasprintf("%s/%s", dir, names[i]);
-			if (lstat(p, &st) == 0) {
-				err_file(d, p, "keep it, or give --force to replace the key pair",
-					 "already exists");
-				exists = true;
-			}
-			free(p);
+	for (i = 0; !force && i < 2; i++) {
+		char *p = xasprintf("%s/%s", dir, names[i]);
+		if (lstat(p, &st) == 0) {
+			err_file(d, p, "keep it, or give --force to replace the key pair",
+				 "already exists");
+			exists = true;
 		}
-		if (exists)
-			return -1;
+		free(p);
 	}
+	return exists ? -1 : 0;
+}
 
+int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], struct vf_diags *d)
+{
+	/* "virtform-sealed-v1 secret " + 44 + "\n" */
+	enum { LINE = sizeof(VF_SECRET_MAGIC) + 8 + 45 + 1 };
+	struct vf_public_key pk;
+	unsigned char *sk;
+	char *line, publine[LINE], b64[45];
+	int rc = -1;
+
+	if (need_sodium(d, dir))
+		return -1;
+	if (keygen_dir(dir, force, d) < 0)
+		return -1;
 	sk = sodium_malloc(VF_SECRET_KEY_BYTES);
 	line = sodium_malloc(LINE);
 	if (!sk || !line) {

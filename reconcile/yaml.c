@@ -497,6 +497,42 @@ static void on_scalar(struct builder *b, const yaml_event_t *e)
 	push_child(b, n, 1);
 }
 
+/* One parser event into the tree; true at the end of the stream. */
+static bool on_event(struct builder *b, const yaml_event_t *e)
+{
+	switch (e->type) {
+	case YAML_STREAM_END_EVENT:
+		return true;
+	case YAML_DOCUMENT_START_EVENT:
+		if (++b->n_documents > 1) {
+			struct vf_pos pos = mark_pos(b, e->start_mark);
+			vf_error_at(b->diags, &pos, "put each document in its own file",
+				    "more than one YAML document in a file");
+			b->failed = true;
+		}
+		break;
+	case YAML_ALIAS_EVENT:
+		on_alias(b, e);
+		break;
+	case YAML_SCALAR_EVENT:
+		on_scalar(b, e);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		open_collection(b, VF_NODE_SEQ, e->start_mark, e->data.sequence_start.anchor);
+		break;
+	case YAML_MAPPING_START_EVENT:
+		open_collection(b, VF_NODE_MAP, e->start_mark, e->data.mapping_start.anchor);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		close_collection(b);
+		break;
+	default:
+		break;
+	}
+	return false;
+}
+
 struct vf_node *vf_yaml_parse(struct vf_arena *arena, struct vf_arena *text_arena,
 			      const char *file, const char *buf, size_t len,
 			      struct vf_diags *diags, bool *empty)
@@ -529,39 +565,7 @@ struct vf_node *vf_yaml_parse(struct vf_arena *arena, struct vf_arena *text_aren
 			parser_error(&b, &parser);
 			break;
 		}
-		switch (event.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++b.n_documents > 1) {
-				struct vf_pos pos = mark_pos(&b, event.start_mark);
-				vf_error_at(diags, &pos, "put each document in its own file",
-					    "more than one YAML document in a file");
-				b.failed = true;
-			}
-			break;
-		case YAML_ALIAS_EVENT:
-			on_alias(&b, &event);
-			break;
-		case YAML_SCALAR_EVENT:
-			on_scalar(&b, &event);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			open_collection(&b, VF_NODE_SEQ, event.start_mark,
-					event.data.sequence_start.anchor);
-			break;
-		case YAML_MAPPING_START_EVENT:
-			open_collection(&b, VF_NODE_MAP, event.start_mark,
-					event.data.mapping_start.anchor);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			close_collection(&b);
-			break;
-		default:
-			break;
-		}
+		done = on_event(&b, &event);
 		yaml_event_delete(&event);
 	}
 	yaml_parser_delete(&parser);
