@@ -256,39 +256,14 @@ out:
 	return rc;
 }
 
-static int build_user_data(struct vf_buf *b, const struct vf_vm *vm,
-			   const struct vf_secret_key *key, struct vf_diags *d)
+/* The users: list of the generated #cloud-config. */
+static int add_users(struct vf_buf *b, const struct vf_vm *vm, const struct vf_secret_key *key,
+		     struct vf_diags *d)
 {
 	const struct vf_cloud_init *ci = &vm->cloud_init;
 	size_t i, j;
 	int rc = 0;
 
-	if (ci->user_data) {
-		vf_buf_adds(b, ci->user_data);
-		return 0;
-	}
-	if (ci->user_data_sealed.sealed) {
-		struct vf_secret clear = { 0 };
-		char *what = user_data_what(vm);
-		if (!key) {
-			no_key(d, &ci->user_data_sealed, what);
-			rc = -1;
-		} else if (vf_secret_open(key, &ci->user_data_sealed, what, &clear, d) < 0) {
-			rc = -1;
-		} else {
-			vf_buf_add(b, clear.data, clear.len);
-			vf_secret_wipe(&clear);
-		}
-		free(what);
-		return rc;
-	}
-	vf_buf_adds(b, "#cloud-config\n# written by virtform: vms[].cloud_init of vm ");
-	vf_buf_adds(b, vm->name);
-	vf_buf_adds(b, "\nhostname: ");
-	add_quoted(b, ci->hostname ? ci->hostname : vm->name);
-	vf_buf_adds(b, "\npreserve_hostname: false\n");
-	if (!ci->n_users)
-		return 0;
 	vf_buf_adds(b, "users:\n");
 	for (i = 0; i < ci->n_users; i++) {
 		const struct vf_cloud_init_user *u = &ci->users[i];
@@ -319,6 +294,59 @@ static int build_user_data(struct vf_buf *b, const struct vf_vm *vm,
 	return rc;
 }
 
+static int build_user_data(struct vf_buf *b, const struct vf_vm *vm,
+			   const struct vf_secret_key *key, struct vf_diags *d)
+{
+	const struct vf_cloud_init *ci = &vm->cloud_init;
+	int rc = 0;
+
+	if (ci->user_data) {
+		vf_buf_adds(b, ci->user_data);
+		return 0;
+	}
+	if (ci->user_data_sealed.sealed) {
+		struct vf_secret clear = { 0 };
+		char *what = user_data_what(vm);
+		if (!key) {
+			no_key(d, &ci->user_data_sealed, what);
+			rc = -1;
+		} else if (vf_secret_open(key, &ci->user_data_sealed, what, &clear, d) < 0) {
+			rc = -1;
+		} else {
+			vf_buf_add(b, clear.data, clear.len);
+			vf_secret_wipe(&clear);
+		}
+		free(what);
+		return rc;
+	}
+	vf_buf_adds(b, "#cloud-config\n# written by virtform: vms[].cloud_init of vm ");
+	vf_buf_adds(b, vm->name);
+	vf_buf_adds(b, "\nhostname: ");
+	add_quoted(b, ci->hostname ? ci->hostname : vm->name);
+	vf_buf_adds(b, "\npreserve_hostname: false\n");
+	if (!ci->n_users)
+		return 0;
+	return add_users(b, vm, key, d);
+}
+
+/* Without the key, the hash of the seed cannot be made: report the first
+ * sealed value that needs it. */
+static void no_key_first(const struct vf_vm *vm, struct vf_diags *d)
+{
+	const struct vf_cloud_init *ci = &vm->cloud_init;
+	const struct vf_secret_ref *ref = &ci->user_data_sealed;
+	size_t i;
+
+	for (i = 0; !ref->sealed && i < ci->n_users; i++)
+		ref = &ci->users[i].password;
+	if (ref->sealed) {
+		char *what = ref == &ci->user_data_sealed ? user_data_what(vm)
+			     : password_what(vm, &ci->users[i - 1]);
+		no_key(d, ref, what);
+		free(what);
+	}
+}
+
 void vf_cloudinit_files_release(struct vf_cloudinit_files *f)
 {
 	vf_secret_wipe(&f->meta_data);
@@ -341,17 +369,7 @@ int vf_cloudinit_files_build(const struct vf_vm *vm, const struct vf_secret_key 
 	vf_buf_init_secret(&user);
 	vf_buf_init_secret(&net);
 	if (!key && vf_cloud_init_has_sealed(ci)) {
-		/* the hash needs the key: say which value needs it */
-		const struct vf_secret_ref *ref = &ci->user_data_sealed;
-		size_t i;
-		for (i = 0; !ref->sealed && i < ci->n_users; i++)
-			ref = &ci->users[i].password;
-		if (ref->sealed) {
-			char *what = ref == &ci->user_data_sealed ? user_data_what(vm)
-				     : password_what(vm, &ci->users[i - 1]);
-			no_key(d, ref, what);
-			free(what);
-		}
+		no_key_first(vm, d);
 		return -1;
 	}
 	if (vf_cloudinit_hash(vm, key, hash, d) < 0)

@@ -222,11 +222,59 @@ static void default_project(struct vf_config *c)
 	free(names);
 }
 
+/* No two networks on one bridge. */
+static void check_bridges(struct loader *L)
+{
+	struct vf_config *c = L->c;
+	struct vf_strmap bridges = { 0 };
+	size_t i;
+
+	for (i = 0; i < c->n_networks; i++) {
+		struct vf_network *net = &c->networks[i], *other;
+		if (!net->bridge)
+			continue;
+		other = vf_strmap_put(&bridges, net->bridge, net);
+		if (other != net)
+			ERR(L, &net->pos, "give one of them another 'bridge:'",
+			    "network '%s': bridge '%s' is also used by network '%s'", net->name,
+			    net->bridge, other->name);
+	}
+	vf_strmap_release(&bridges);
+}
+
+/* No MAC address given to two nics. */
+static void check_macs(struct loader *L)
+{
+	struct vf_config *c = L->c;
+	struct vf_strmap macs = { 0 };
+	size_t i, j;
+
+	for (i = 0; i < c->n_vms; i++) {
+		struct vf_vm *vm = &c->vms[i];
+		for (j = 0; j < vm->n_nics; j++) {
+			struct vf_nic *nic = &vm->nics[j], *other;
+			char key[18];
+			const char *k;
+			if (!nic->has_mac)
+				continue;
+			snprintf(key, sizeof(key), "%02x:%02x:%02x:%02x:%02x:%02x", nic->mac[0],
+				 nic->mac[1], nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5]);
+			k = vf_arena_strdup(&c->arena, key);
+			other = vf_strmap_put(&macs, k, nic);
+			if (other != nic)
+				ERR(L, &nic->pos, "MAC addresses must be unique",
+				    "vm '%s': mac %s is also used at %s:%u:%u", vm->name, k,
+				    other->pos.file, other->pos.line, other->pos.col);
+		}
+	}
+	vf_strmap_release(&macs);
+}
+
 void vf_load_resolve_all(struct loader *L)
 {
 	struct vf_config *c = L->c;
-	struct vf_strmap m[KIND_COUNT] = { { 0 } }, macs = { 0 }, bridges = { 0 };
-	size_t i, j;
+	struct vf_strmap m[KIND_COUNT] = { { 0 } };
+	size_t i;
 
 #define INDEX(K, arr, n)                                               \
 	for (i = 0; i < c->n; i++)                                     \
@@ -254,38 +302,10 @@ void vf_load_resolve_all(struct loader *L)
 	for (i = 0; i < L->n_refs; i++)
 		check_ref(L, &L->refs[i]);
 
-	for (i = 0; i < c->n_networks; i++) {
-		struct vf_network *net = &c->networks[i], *other;
-		if (!net->bridge)
-			continue;
-		other = vf_strmap_put(&bridges, net->bridge, net);
-		if (other != net)
-			ERR(L, &net->pos, "give one of them another 'bridge:'",
-			    "network '%s': bridge '%s' is also used by network '%s'", net->name,
-			    net->bridge, other->name);
-	}
-	for (i = 0; i < c->n_vms; i++) {
-		struct vf_vm *vm = &c->vms[i];
-		for (j = 0; j < vm->n_nics; j++) {
-			struct vf_nic *nic = &vm->nics[j], *other;
-			char key[18];
-			const char *k;
-			if (!nic->has_mac)
-				continue;
-			snprintf(key, sizeof(key), "%02x:%02x:%02x:%02x:%02x:%02x", nic->mac[0],
-				 nic->mac[1], nic->mac[2], nic->mac[3], nic->mac[4], nic->mac[5]);
-			k = vf_arena_strdup(&c->arena, key);
-			other = vf_strmap_put(&macs, k, nic);
-			if (other != nic)
-				ERR(L, &nic->pos, "MAC addresses must be unique",
-				    "vm '%s': mac %s is also used at %s:%u:%u", vm->name, k,
-				    other->pos.file, other->pos.line, other->pos.col);
-		}
-	}
+	check_bridges(L);
+	check_macs(L);
 	if (!c->project)
 		default_project(c);
 	for (i = 0; i < KIND_COUNT; i++)
 		vf_strmap_release(&m[i]);
-	vf_strmap_release(&macs);
-	vf_strmap_release(&bridges);
 }
