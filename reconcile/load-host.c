@@ -22,10 +22,8 @@ void vf_load_cluster(struct loader *L, const struct vf_node *n, size_t idx)
 		return;
 	VF_GROW(L->c->clusters, L->c->n_clusters + 1, L->c->alloc_clusters);
 	cl = &L->c->clusters[L->c->n_clusters];
-	cl->pos = n->pos;
-	cl->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "cluster", NULL, idx));
-	ctx = vf_load_ctx_name(L, "cluster", cl->name, idx);
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+	ctx = vf_load_object_start(L, n, "cluster", idx, keys, VF_ARRAY_SIZE(keys), &cl->name,
+				   &cl->pos);
 	cl->cpu_model = vf_load_get_str(L, n, "cpu_model", false, ctx);
 	if (!cl->cpu_model)
 		cl->cpu_model = "auto";
@@ -212,10 +210,7 @@ void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx)
 		return;
 	VF_GROW(L->c->hosts, L->c->n_hosts + 1, L->c->alloc_hosts);
 	h = &L->c->hosts[L->c->n_hosts];
-	h->pos = n->pos;
-	h->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "host", NULL, idx));
-	ctx = vf_load_ctx_name(L, "host", h->name, idx);
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+	ctx = vf_load_object_start(L, n, "host", idx, keys, VF_ARRAY_SIZE(keys), &h->name, &h->pos);
 	h->cluster = vf_load_get_name(L, n, "cluster", false, ctx);
 	vf_load_add_ref(L, REF_HOST_CLUSTER, L->c->n_hosts, 0, h->cluster,
 			vf_load_pos_of(n, "cluster"), ctx);

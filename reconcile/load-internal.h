@@ -109,6 +109,12 @@ struct vf_label *vf_load_get_labels(struct loader *L, const struct vf_node *map,
 				    size_t *n_out, const char *ctx, bool check_key_syntax);
 bool vf_load_define(struct loader *L, enum kind k, const char *name, const struct vf_pos *pos);
 const struct vf_pos *vf_load_pos_of(const struct vf_node *map, const char *key);
+/* The start of a top-level object (node n, item idx of its list): *pos,
+ * its required name in *name, its keys checked.  Returns the context of
+ * its messages, "KIND 'NAME'" (or "KIND #N"), in the arena. */
+const char *vf_load_object_start(struct loader *L, const struct vf_node *n, const char *kind,
+				 size_t idx, const char *const *keys, size_t n_keys,
+				 const char **name, struct vf_pos *pos);
 void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t sub,
 		     const char *name, const struct vf_pos *pos, const char *ctx);
 enum vf_image_format vf_load_get_format(struct loader *L, const struct vf_node *map,

@@ -99,10 +99,8 @@ void vf_load_network(struct loader *L, const struct vf_node *n, size_t idx)
 		return;
 	VF_GROW(L->c->networks, L->c->n_networks + 1, L->c->alloc_networks);
 	net = &L->c->networks[L->c->n_networks];
-	net->pos = n->pos;
-	net->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "network", NULL, idx));
-	ctx = vf_load_ctx_name(L, "network", net->name, idx);
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+	ctx = vf_load_object_start(L, n, "network", idx, keys, VF_ARRAY_SIZE(keys), &net->name,
+				   &net->pos);
 	e = vf_load_get_enum(L, n, "mode", true, modes, VF_ARRAY_SIZE(modes), 0, ctx);
 	net->mode = e < 0 ? VF_NET_MODE_BRIDGE : (enum vf_net_mode)e;
 	net->vlan = (unsigned)vf_load_get_uint(L, n, "vlan", false, 1, 4094, 0, ctx, &ok);

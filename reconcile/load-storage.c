@@ -106,10 +106,8 @@ void vf_load_storage(struct loader *L, const struct vf_node *n, size_t idx)
 		return;
 	VF_GROW(L->c->storages, L->c->n_storages + 1, L->c->alloc_storages);
 	st = &L->c->storages[L->c->n_storages];
-	st->pos = n->pos;
-	st->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "storage domain", NULL, idx));
-	ctx = vf_load_ctx_name(L, "storage domain", st->name, idx);
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+	ctx = vf_load_object_start(L, n, "storage domain", idx, keys, VF_ARRAY_SIZE(keys), &st->name,
+				   &st->pos);
 	e = vf_load_get_enum(L, n, "type", true, types, VF_ARRAY_SIZE(types), 0, ctx);
 	st->type = e < 0 ? VF_STORAGE_DIR : (enum vf_storage_type)e;
 	st->clusters = vf_load_get_list(L, n, "clusters", false, &st->n_clusters, &cpos, ctx);
@@ -164,10 +162,8 @@ void vf_load_image(struct loader *L, const struct vf_node *n, size_t idx)
 		return;
 	VF_GROW(L->c->images, L->c->n_images + 1, L->c->alloc_images);
 	im = &L->c->images[L->c->n_images];
-	im->pos = n->pos;
-	im->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "image", NULL, idx));
-	ctx = vf_load_ctx_name(L, "image", im->name, idx);
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+	ctx = vf_load_object_start(L, n, "image", idx, keys, VF_ARRAY_SIZE(keys), &im->name,
+				   &im->pos);
 	im->file = vf_load_get_str(L, n, "file", true, ctx);
 	if (im->file) {
 		char *p = im->file[0] == '/' || !L->dir ? xstrdup(im->file)

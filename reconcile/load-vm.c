@@ -255,10 +255,7 @@ void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 		return;
 	VF_GROW(L->c->vms, L->c->n_vms + 1, L->c->alloc_vms);
 	vm = &L->c->vms[L->c->n_vms];
-	vm->pos = n->pos;
-	vm->name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, "vm", NULL, idx));
-	ctx = vf_load_ctx_name(L, "vm", vm->name, idx);
-	vf_load_check_keys(L, n, ctx, keys, VF_ARRAY_SIZE(keys));
+	ctx = vf_load_object_start(L, n, "vm", idx, keys, VF_ARRAY_SIZE(keys), &vm->name, &vm->pos);
 	vm->cluster = vf_load_get_name(L, n, "cluster", false, ctx);
 	vf_load_add_ref(L, REF_VM_CLUSTER, L->c->n_vms, 0, vm->cluster, vf_load_pos_of(n, "cluster"),
 			ctx);

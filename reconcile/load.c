@@ -89,7 +89,6 @@ static char *read_file(struct loader *L, const char *path, size_t *len)
 	struct vf_pos pos = { L->file, 1, 1 };   /* file-level problems: the top */
 	struct stat st;
 	char *buf = NULL;
-	ssize_t got;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -111,20 +110,16 @@ static char *read_file(struct loader *L, const char *path, size_t *len)
 		goto fail;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
-	got = vf_read_upto(fd, buf, (size_t)st.st_size + 1);
-	if (got < 0) {
-		ERR(L, &pos, NULL, "cannot read: %s", strerror(errno));
-		goto fail;
-	}
-	if ((size_t)got > (size_t)st.st_size) {
-		/* it grew while we read it */
+	switch (vf_read_whole(fd, buf, (size_t)st.st_size, len)) {
+	case 0:
+		close(fd);
+		return buf;
+	case 1:         /* it grew while we read it */
 		ERR(L, &pos, NULL, "file changed while being read");
-		goto fail;
+		break;
+	default:
+		ERR(L, &pos, NULL, "cannot read: %s", strerror(errno));
 	}
-	close(fd);
-	buf[got] = '\0';
-	*len = (size_t)got;
-	return buf;
 fail:
 	free(buf);
 	close(fd);

@@ -6,12 +6,12 @@
 
 #include "reconcile/readall.h"
 
-ssize_t vf_read_upto(int fd, void *buf, size_t cap)
+int vf_read_whole(int fd, char *buf, size_t max, size_t *len)
 {
 	size_t got = 0;
 
-	while (got < cap) {
-		ssize_t r = read(fd, (char *)buf + got, cap - got);
+	while (got <= max) {
+		ssize_t r = read(fd, buf + got, max + 1 - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -20,5 +20,9 @@ ssize_t vf_read_upto(int fd, void *buf, size_t cap)
 			break;
 		got += (size_t)r;
 	}
-	return (ssize_t)got;
+	if (got > max)
+		return 1;
+	buf[got] = '\0';
+	*len = got;
+	return 0;
 }

@@ -8,15 +8,13 @@
 #define VF_READALL_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 /*
- * Read fd into buf until end of file or until cap bytes are read,
- * retrying on EINTR.  Returns the number of bytes read, or -1 with errno
- * set on a read error.  A return of cap means the file holds cap bytes or
- * more: give one byte more than the most expected to tell "too large" (or
- * "grew while read") from a file that fits.
+ * Read fd to its end into buf, which holds max + 1 bytes, retrying on
+ * EINTR.  0: *len bytes read and buf[*len] is a NUL; -1: a read error,
+ * errno set; 1: the file holds more than max bytes (too large, or it grew
+ * while read).  The caller closes fd.
  */
-ssize_t vf_read_upto(int fd, void *buf, size_t cap);
+int vf_read_whole(int fd, char *buf, size_t max, size_t *len);
 
 #endif

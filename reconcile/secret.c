@@ -226,7 +226,6 @@ static char *read_key_file(const char *path, bool secret, size_t *len, struct vf
 {
 	struct stat st;
 	char *buf;
-	ssize_t got;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -260,20 +259,16 @@ static char *read_key_file(const char *path, bool secret, size_t *len, struct vf
 		close(fd);
 		return NULL;
 	}
-	got = vf_read_upto(fd, buf, KEY_FILE_MAX + 1);
-	if (got < 0) {
-		err_file(d, path, NULL, "cannot read the key: %s", strerror(errno));
-		goto fail;
-	}
-	if (got > KEY_FILE_MAX) {
+	switch (vf_read_whole(fd, buf, KEY_FILE_MAX, len)) {
+	case 0:
+		close(fd);
+		return buf;
+	case 1:
 		err_file(d, path, NULL, "not a virtform key (the file is too large)");
-		goto fail;
+		break;
+	default:
+		err_file(d, path, NULL, "cannot read the key: %s", strerror(errno));
 	}
-	close(fd);
-	buf[got] = '\0';
-	*len = (size_t)got;
-	return buf;
-fail:
 	sodium_free(buf);
 	close(fd);
 	return NULL;
