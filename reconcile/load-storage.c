@@ -90,6 +90,43 @@ static const char *get_initiator(struct loader *L, const struct vf_node *map, bo
 	return s;
 }
 
+/* The keys of the storage domain's type (and none of the others'). */
+static void load_storage_keys(struct loader *L, const struct vf_node *n, struct vf_storage *st,
+			      const char *ctx)
+{
+	bool dir = st->type == VF_STORAGE_DIR, nfs = st->type == VF_STORAGE_NFS;
+
+	if (dir || nfs)
+		st->path = vf_load_get_abspath(L, n, "path", true, ctx);
+	else
+		vf_load_forbid(L, n, "path", ctx, "type: dir and type: nfs");
+	if (nfs) {
+		st->server = vf_load_get_str(L, n, "server", true, ctx);
+		st->export_path = vf_load_get_abspath(L, n, "export", true, ctx);
+	} else {
+		vf_load_forbid(L, n, "server", ctx, "type: nfs");
+		vf_load_forbid(L, n, "export", ctx, "type: nfs");
+	}
+	if (st->type == VF_STORAGE_LOGICAL)
+		st->vg = vf_load_get_name(L, n, "vg", true, ctx);
+	else
+		vf_load_forbid(L, n, "vg", ctx, "type: logical");
+	/* iscsi-direct logs in to the same portal and target, with the
+	 * same CHAP, from libvirtd instead of the host's initiator */
+	if (st->type == VF_STORAGE_ISCSI || st->type == VF_STORAGE_ISCSI_DIRECT) {
+		st->portal = vf_load_get_str(L, n, "portal", true, ctx);
+		st->target = vf_load_get_str(L, n, "target", true, ctx);
+		st->initiator = get_initiator(L, n, st->type == VF_STORAGE_ISCSI_DIRECT, ctx);
+		if (vf_map_get(n, "chap"))
+			load_chap(L, vf_map_get(n, "chap"), st, ctx);
+	} else {
+		vf_load_forbid(L, n, "portal", ctx, "type: iscsi and type: iscsi-direct");
+		vf_load_forbid(L, n, "target", ctx, "type: iscsi and type: iscsi-direct");
+		vf_load_forbid(L, n, "initiator", ctx, "type: iscsi and type: iscsi-direct");
+		vf_load_forbid(L, n, "chap", ctx, "type: iscsi and type: iscsi-direct");
+	}
+}
+
 void vf_load_storage(struct loader *L, const struct vf_node *n, size_t idx)
 {
 	static const char *const keys[] = { "name", "type", "path", "server", "export", "vg",
@@ -113,39 +150,10 @@ void vf_load_storage(struct loader *L, const struct vf_node *n, size_t idx)
 	st->clusters = vf_load_get_list(L, n, "clusters", false, &st->n_clusters, &cpos, ctx);
 	st->cluster_refs = vf_arena_alloc(&L->c->arena, (st->n_clusters + 1) * sizeof(void *));
 	for (i = 0; i < st->n_clusters; i++)
-		vf_load_add_ref(L, REF_STORAGE_CLUSTER, L->c->n_storages, i, st->clusters[i], &cpos[i], ctx);
-	if (e >= 0) {
-		bool dir = st->type == VF_STORAGE_DIR, nfs = st->type == VF_STORAGE_NFS;
-		if (dir || nfs)
-			st->path = vf_load_get_abspath(L, n, "path", true, ctx);
-		else
-			vf_load_forbid(L, n, "path", ctx, "type: dir and type: nfs");
-		if (nfs) {
-			st->server = vf_load_get_str(L, n, "server", true, ctx);
-			st->export_path = vf_load_get_abspath(L, n, "export", true, ctx);
-		} else {
-			vf_load_forbid(L, n, "server", ctx, "type: nfs");
-			vf_load_forbid(L, n, "export", ctx, "type: nfs");
-		}
-		if (st->type == VF_STORAGE_LOGICAL)
-			st->vg = vf_load_get_name(L, n, "vg", true, ctx);
-		else
-			vf_load_forbid(L, n, "vg", ctx, "type: logical");
-		/* iscsi-direct logs in to the same portal and target, with the
-		 * same CHAP, from libvirtd instead of the host's initiator */
-		if (st->type == VF_STORAGE_ISCSI || st->type == VF_STORAGE_ISCSI_DIRECT) {
-			st->portal = vf_load_get_str(L, n, "portal", true, ctx);
-			st->target = vf_load_get_str(L, n, "target", true, ctx);
-			st->initiator = get_initiator(L, n, st->type == VF_STORAGE_ISCSI_DIRECT, ctx);
-			if (vf_map_get(n, "chap"))
-				load_chap(L, vf_map_get(n, "chap"), st, ctx);
-		} else {
-			vf_load_forbid(L, n, "portal", ctx, "type: iscsi and type: iscsi-direct");
-			vf_load_forbid(L, n, "target", ctx, "type: iscsi and type: iscsi-direct");
-			vf_load_forbid(L, n, "initiator", ctx, "type: iscsi and type: iscsi-direct");
-			vf_load_forbid(L, n, "chap", ctx, "type: iscsi and type: iscsi-direct");
-		}
-	}
+		vf_load_add_ref(L, REF_STORAGE_CLUSTER, L->c->n_storages, i, st->clusters[i], &cpos[i],
+				ctx);
+	if (e >= 0)
+		load_storage_keys(L, n, st, ctx);
 	/* kept even when invalid: refs name owners by index */
 	if (st->name)
 		vf_load_define(L, KIND_STORAGE, st->name, &st->pos);
