@@ -337,14 +337,13 @@ static struct vf_node *const *merge_sources(const struct vf_pair *mp, struct vf_
  * named mappings into this one, unless this mapping (or an earlier merged
  * mapping) already has the key.
  */
-static void apply_merges(struct builder *b, struct vf_node *map)
+/* An upper bound on the merged mapping's size (its pairs and every
+ * source's); 0 when map has no merge key. */
+static size_t merged_size_bound(const struct vf_node *map)
 {
-	struct vf_pair *out;
-	struct keyset seen;
-	size_t n_out = 0, total = 0, i, j, k;
+	size_t total = 0, i, j;
 	bool any = false;
 
-	/* an upper bound on the merged mapping's size: its pairs and every source's */
 	for (i = 0; i < map->n; i++) {
 		const struct vf_pair *mp = &map->u.pairs[i];
 		struct vf_node *const *srcs;
@@ -359,9 +358,17 @@ static void apply_merges(struct builder *b, struct vf_node *map)
 			if (srcs[j]->kind == VF_NODE_MAP)
 				total = weight_add(total, srcs[j]->n);
 	}
-	if (!any)
-		return;
+	return any ? total : 0;
+}
 
+static void apply_merges(struct builder *b, struct vf_node *map)
+{
+	struct vf_pair *out;
+	struct keyset seen;
+	size_t n_out = 0, total = merged_size_bound(map), i, j, k;
+
+	if (!total)
+		return;
 	out = vf_arena_alloc(b->arena, total * sizeof(*out) + 1);
 	keyset_init(&seen, total);
 	for (i = 0; i < map->n; i++) {
