@@ -18,96 +18,89 @@
 #define RUN_DEFAULT_TIMEOUT 60.0
 #define RUN_OBSERVE_THREADS 16
 
-int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
+/* The options that store their argument or set a flag: 1, or 0 when c is
+ * not one of them. */
+static int plain_option(int c, const char *arg, struct vf_run_opts *o)
 {
-	char *end;
-	unsigned long n;
-
 	switch (c) {
 	case RUN_OPT_TARGET:
 		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
 		o->targets[o->n_targets++] = arg;
 		return 1;
-	case RUN_OPT_STATE_DIR:
-		o->state_dir = arg;
-		return 1;
-	case RUN_OPT_GIT:
-		o->git = arg;
-		return 1;
-	case RUN_OPT_PATH:
-		o->git_path = arg;
-		return 1;
-	case RUN_OPT_SECRET_KEY:
-		o->secret_key = arg;
-		return 1;
-	case RUN_OPT_CACHE_DIR:
-		o->cache_dir = arg;
-		return 1;
-	case RUN_OPT_GIT_SSH_KEY:
-		o->git_ssh_key = arg;
-		return 1;
-	case RUN_OPT_GIT_KNOWN_HOSTS:
-		o->git_known_hosts = arg;
-		return 1;
-	case RUN_OPT_VERIFY_SIGNATURES:
-		o->verify_signatures = true;
-		return 1;
-	case RUN_OPT_ALLOWED_SIGNERS:
-		o->allowed_signers = arg;
-		return 1;
-	case RUN_OPT_GPG_KEYRING:
-		o->gpg_keyring = arg;
-		return 1;
-	case RUN_OPT_ALLOW_REWIND:
-		o->allow_rewind = true;
-		return 1;
+	case RUN_OPT_STATE_DIR: o->state_dir = arg; return 1;
+	case RUN_OPT_GIT: o->git = arg; return 1;
+	case RUN_OPT_PATH: o->git_path = arg; return 1;
+	case RUN_OPT_SECRET_KEY: o->secret_key = arg; return 1;
+	case RUN_OPT_CACHE_DIR: o->cache_dir = arg; return 1;
+	case RUN_OPT_GIT_SSH_KEY: o->git_ssh_key = arg; return 1;
+	case RUN_OPT_GIT_KNOWN_HOSTS: o->git_known_hosts = arg; return 1;
+	case RUN_OPT_VERIFY_SIGNATURES: o->verify_signatures = true; return 1;
+	case RUN_OPT_ALLOWED_SIGNERS: o->allowed_signers = arg; return 1;
+	case RUN_OPT_GPG_KEYRING: o->gpg_keyring = arg; return 1;
+	case RUN_OPT_ALLOW_REWIND: o->allow_rewind = true; return 1;
+	case RUN_OPT_SKIP_UNREACHABLE: o->skip_unreachable = true; return 1;
+	case RUN_OPT_ALLOW_REPLACE: o->allow_replace = true; return 1;
+	case RUN_OPT_ALLOW_MASS_DESTROY: o->allow_mass_destroy = true; return 1;
+	default: return 0;
+	}
+}
+
+/* arg as a whole decimal number from lo to hi (strtoul's syntax). */
+static bool number_in(const char *arg, unsigned long lo, unsigned long hi, unsigned long *n)
+{
+	char *end;
+
+	*n = strtoul(arg, &end, 10);
+	return *arg && !*end && *n >= lo && *n <= hi;
+}
+
+/* The options that take a number or a duration, range-checked: 1, 0 when
+ * c is not one of them, -1 for a bad value (said). */
+static int number_option(const struct vf_cmd *cmd, int c, const char *arg,
+			 struct vf_run_opts *o)
+{
+	unsigned long n;
+
+	switch (c) {
 	case RUN_OPT_LOCK_TIMEOUT:
 		if (!strcmp(arg, "0")) {
 			o->lock_timeout = 0;
 			return 1;
 		}
 		if (!vf_parse_seconds(arg, &o->lock_timeout)) {
-			vf_cmd_error(cmd, "--lock-timeout: '%s' is not a number of seconds", arg);
+			vf_cmd_error(cmd, "--lock-timeout: '%s' is not a number of seconds",
+				     arg);
 			return -1;
 		}
 		return 1;
 	case RUN_OPT_TIMEOUT:
 		if (!vf_parse_seconds(arg, &o->timeout)) {
-			vf_cmd_error(cmd, "--timeout: '%s' is not a positive number of seconds", arg);
+			vf_cmd_error(cmd, "--timeout: '%s' is not a positive number of "
+				     "seconds", arg);
 			return -1;
 		}
 		return 1;
-	case RUN_OPT_SKIP_UNREACHABLE:
-		o->skip_unreachable = true;
-		return 1;
-	case RUN_OPT_ALLOW_REPLACE:
-		o->allow_replace = true;
-		return 1;
 	case RUN_OPT_CONFIRM_TIMEOUT:
-		n = strtoul(arg, &end, 10);
-		if (!*arg || *end || n > 3600) {
-			vf_cmd_error(cmd, "--confirm-timeout: '%s' is not a number of seconds from 0 "
-				     "to 3600", arg);
+		if (!number_in(arg, 0, 3600, &n)) {
+			vf_cmd_error(cmd, "--confirm-timeout: '%s' is not a number of "
+				     "seconds from 0 to 3600", arg);
 			return -1;
 		}
 		o->confirm_timeout = (int)n;
 		return 1;
 	case RUN_OPT_MAX_DESTROY:
 		if (!vf_parse_count(arg, RUN_MAX_DESTROY_MAX, &n)) {
-			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to %u", arg,
-				     RUN_MAX_DESTROY_MAX);
+			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to %u",
+				     arg, RUN_MAX_DESTROY_MAX);
 			return -1;
 		}
 		o->max_destroy_given = true;
 		o->max_destroy = (unsigned)n;
 		return 1;
-	case RUN_OPT_ALLOW_MASS_DESTROY:
-		o->allow_mass_destroy = true;
-		return 1;
 	case RUN_OPT_PARALLELISM:
-		n = strtoul(arg, &end, 10);
-		if (!*arg || *end || n < 1 || n > 256) {
-			vf_cmd_error(cmd, "--parallelism: '%s' is not a number from 1 to 256", arg);
+		if (!number_in(arg, 1, 256, &n)) {
+			vf_cmd_error(cmd, "--parallelism: '%s' is not a number from 1 to 256",
+				     arg);
 			return -1;
 		}
 		o->parallelism = (unsigned)n;
@@ -117,11 +110,47 @@ int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_ru
 	}
 }
 
+int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
+{
+	return plain_option(c, arg, o) ? 1 : number_option(cmd, c, arg, o);
+}
+
+int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, const char *shortopts,
+		  const struct option *longopts, struct vf_run_opts *o)
+{
+	int c, r;
+
+	while ((c = vf_getopt(cmd, argc, argv, shortopts, longopts)) != -1) {
+		r = vf_run_option(cmd, c, optarg, o);
+		if (r < 0)
+			return '?';
+		if (r == 0)
+			return c;
+	}
+	return -1;
+}
+
 bool vf_run_color(void)
 {
 	const char *nc = getenv("NO_COLOR");
 
 	return isatty(STDOUT_FILENO) && !(nc && *nc);
+}
+
+/* error (malloc'd) said as the command's error, and freed: VF_EXIT_ERROR. */
+static int error_said(const struct vf_cmd *cmd, char *error)
+{
+	vf_cmd_error(cmd, "%s", error);
+	free(error);
+	return VF_EXIT_ERROR;
+}
+
+/* A refusal that could not be recorded in the git log: said as it is
+ * (the log's own words), and freed. */
+static void log_failed(const struct vf_cmd *cmd, char *error)
+{
+	fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
+	free(error);
 }
 
 static void print_diags(struct vf_diags *d)
@@ -156,10 +185,8 @@ int vf_run_guard(const struct vf_cmd *cmd, const struct vf_run *run)
 	if (run->git && run->git->resolved && run->state_open && strcmp(cmd->name, "plan")) {
 		msg = xasprintf("refusing a mass deletion: %s", g->message);
 		if (vf_git_log_append(run->state.dir, cmd->name, run->git, "refused", msg, NULL,
-				   &error) < 0) {
-			fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
-			free(error);
-		}
+				   &error) < 0)
+			log_failed(cmd, error);
 		free(msg);
 	}
 	return VF_EXIT_ERROR;
@@ -429,20 +456,26 @@ out:
 /* A refusal: said on stderr and, but by plan (which changes nothing),
  * recorded in the log when it can be.  VF_EXIT_ERROR. */
 static int git_refuse(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
-		      const char *msg)
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int git_refuse(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
+		      const char *fmt, ...)
 {
+	struct vf_buf msg = VF_BUF_INIT;
 	char *error = NULL, *state_dir;
+	va_list ap;
 
-	fprintf(stderr, "virtform %s: error: %s; nothing was changed\n", cmd->name, msg);
-	if (!strcmp(cmd->name, "plan"))
-		return VF_EXIT_ERROR;
-	state_dir = run->state_open ? xstrdup(run->state.dir) : vf_run_state_dir(o);
-	if (state_dir && vf_git_log_append(state_dir, cmd->name, run->git, "refused", msg, NULL,
-					&error) < 0) {
-		fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
-		free(error);
+	va_start(ap, fmt);
+	vf_buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "virtform %s: error: %s; nothing was changed\n", cmd->name, msg.buf);
+	if (strcmp(cmd->name, "plan")) {
+		state_dir = run->state_open ? xstrdup(run->state.dir) : vf_run_state_dir(o);
+		if (state_dir && vf_git_log_append(state_dir, cmd->name, run->git, "refused",
+						   msg.buf, NULL, &error) < 0)
+			log_failed(cmd, error);
+		free(state_dir);
 	}
-	free(state_dir);
+	vf_buf_release(&msg);
 	return VF_EXIT_ERROR;
 }
 
@@ -452,7 +485,7 @@ static int git_check_signature(const struct vf_cmd *cmd, const struct vf_run_opt
 {
 	struct vf_git_source *g = run->git;
 	struct vf_git_trust trust = { o->allowed_signers, o->gpg_keyring };
-	char *principal = NULL, *error = NULL, *msg;
+	char *principal = NULL, *error = NULL;
 	int rc;
 
 	switch (vf_git_verify_commit(&g->r, &g->commit, &trust, &principal, &error)) {
@@ -461,15 +494,11 @@ static int git_check_signature(const struct vf_cmd *cmd, const struct vf_run_opt
 		rc = VF_EXIT_OK;
 		break;
 	case 0:
-		msg = xasprintf("commit %s is not signed, and --verify-signatures is given: %s",
-				g->commit.sha, vf_git_sign_hint(&trust));
-		rc = git_refuse(cmd, o, run, msg);
-		free(msg);
+		rc = git_refuse(cmd, o, run, "commit %s is not signed, and --verify-signatures is "
+				"given: %s", g->commit.sha, vf_git_sign_hint(&trust));
 		break;
 	default:
-		msg = xasprintf("commit %s is refused: %s", g->commit.sha, error);
-		rc = git_refuse(cmd, o, run, msg);
-		free(msg);
+		rc = git_refuse(cmd, o, run, "commit %s is refused: %s", g->commit.sha, error);
 		break;
 	}
 	free(error);
@@ -483,30 +512,23 @@ static int git_check_rewind(const struct vf_cmd *cmd, const struct vf_run_opts *
 			    struct vf_run *run)
 {
 	struct vf_git_source *g = run->git;
-	char *last = NULL, *error = NULL, *msg;
+	char *last = NULL, *error = NULL;
 	int d, rc = VF_EXIT_OK;
 
-	if (vf_git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0) {
-		rc = vf_cmd_error(cmd, "%s", error);
-		free(error);
-		return rc;
-	}
+	if (vf_git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0)
+		return error_said(cmd, error);
 	if (!last)
 		return VF_EXIT_OK;
 	d = vf_git_descends(&g->r, g->commit.sha, last, &error);
-	if (d < 0) {
-		rc = vf_cmd_error(cmd, "%s", error);
-		free(error);
-	} else if (d == 0 && !o->allow_rewind) {
-		msg = xasprintf("ref %s moved backwards: %s (the last commit applied) is not an "
-				"ancestor of %s; give --allow-rewind to apply it", g->commit.ref,
-				last, g->commit.sha);
-		rc = git_refuse(cmd, o, run, msg);
-		free(msg);
-	} else if (d == 0) {
+	if (d < 0)
+		rc = error_said(cmd, error);
+	else if (d == 0 && !o->allow_rewind)
+		rc = git_refuse(cmd, o, run, "ref %s moved backwards: %s (the last commit applied) "
+				"is not an ancestor of %s; give --allow-rewind to apply it",
+				g->commit.ref, last, g->commit.sha);
+	else if (d == 0)
 		fprintf(o->json ? stderr : stdout, "Rewind allowed: %s (the last commit applied) "
 			"is not an ancestor of %s.\n", last, g->commit.sha);
-	}
 	free(last);
 	return rc;
 }
@@ -667,19 +689,6 @@ void vf_run_release(struct vf_run *run, struct vf_run_opts *o)
 	o->targets = NULL;
 }
 
-/* Read a yes/no answer on the terminal: true only for "yes". */
-static bool confirm(const char *question)
-{
-	char line[64];
-
-	printf("\n%s (yes/no) ", question);
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	line[strcspn(line, "\r\n")] = '\0';
-	return !strcmp(line, "yes");
-}
-
 /* Bring the state up to date before anything changes (vf_state_sync). */
 static int sync_state(const struct vf_cmd *cmd, struct vf_run *run)
 {
@@ -721,6 +730,85 @@ static void state_unsaved(const struct vf_cmd *cmd, const struct vf_run *run,
 			run->state.journal_path, dir);
 }
 
+/* What execute() did: the actions' result and the host links'. */
+struct outcome {
+	struct vf_apply_result res;
+	struct vf_hostnetcmd_result hres;
+	int rc;                          /* 0: everything done and recorded */
+};
+
+/*
+ * The host links' steps around the actions: all but deletes first, then
+ * the actions on every host whose links were made, then the deletes —
+ * on every host, but those whose links failed, when everything went
+ * well; otherwise on none (what failed may still use them).
+ */
+static void execute_steps(const struct vf_run_opts *o, struct vf_run *run,
+			  struct vf_apply_opts *aopts, struct outcome *out)
+{
+	const char **failed1 = NULL, **failed2 = NULL, **all;
+	size_t n_failed1 = 0, n_failed2 = 0;
+	int hrc;
+	unsigned k;
+
+	hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, false,
+				  o->confirm_timeout, NULL, 0, stdout, &out->hres, &failed1,
+				  &n_failed1);
+	aopts->skip_hosts = failed1;
+	aopts->n_skip_hosts = n_failed1;
+	if (run->plan.n_actions)
+		out->rc = vf_apply(run->config, &run->plan, &vf_provider_libvirt, &run->state,
+				   aopts, &out->res);
+	if (out->rc == 0 && hrc == 0) {
+		hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true,
+					  o->confirm_timeout, NULL, 0, stdout, &out->hres,
+					  &failed2, &n_failed2);
+	} else {
+		/* deletes wait for everything: what failed may still use them */
+		all = xcalloc(run->config->n_hosts + 1, sizeof(*all));
+		for (k = 0; k < run->config->n_hosts; k++)
+			all[k] = run->config->hosts[k].name;
+		vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true,
+				    o->confirm_timeout, all, run->config->n_hosts, stdout,
+				    &out->hres, &failed2, &n_failed2);
+		free(all);
+	}
+	free(failed1);
+	free(failed2);
+	if (hrc || out->hres.unrecorded)
+		out->rc = -1;
+}
+
+/* "Apply complete: 1 created, ..." and, when it failed, what failed. */
+static void print_outcome(const struct vf_run_opts *o, const struct vf_run *run,
+			  const struct outcome *out)
+{
+	const struct vf_apply_result *res = &out->res;
+	const struct vf_hostnetcmd_result *hres = &out->hres;
+
+	if (hres->failures)
+		printf("\nHost network failures:\n%s", hres->failures);
+	printf("\n%s %s: %u created, %u updated, %u replaced, %u destroyed",
+	       o->destroy ? "Destroy" : "Apply", out->rc == 0 ? "complete" : "failed",
+	       res->done[VF_ACTION_CREATE] + hres->done[VF_ACTION_CREATE],
+	       res->done[VF_ACTION_UPDATE] + hres->done[VF_ACTION_UPDATE],
+	       res->done[VF_ACTION_REPLACE] + hres->done[VF_ACTION_REPLACE],
+	       res->done[VF_ACTION_DELETE] + hres->done[VF_ACTION_DELETE]);
+	if (run->plan.counts[VF_ACTION_START] || run->plan.counts[VF_ACTION_STOP])
+		printf(", %u started, %u stopped", res->done[VF_ACTION_START],
+		       res->done[VF_ACTION_STOP]);
+	if (out->rc) {
+		printf("; %zu failed", res->n_failed + hres->n_failed);
+		if (hres->n_rolled_back)
+			printf(", %zu rolled back", hres->n_rolled_back);
+		printf(", %zu not attempted", res->n_not_attempted + hres->n_not_attempted);
+		if (res->state_error || hres->unrecorded)
+			printf("; %s could not be saved",
+			       res->state_error ? "the state" : "the record of host links");
+	}
+	printf(".\n");
+}
+
 /*
  * Carry out run's plan and print the summary; the exit status.  The
  * hosts' network links come first (all but deletes: a bridge exists
@@ -737,72 +825,23 @@ static int execute(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct
 		.out = stdout,
 		.skip_reason = "its network links could not be made",
 	};
-	struct vf_apply_result res;
-	struct vf_hostnetcmd_result hres = { .failures = NULL };
-	const char **failed1 = NULL, **failed2 = NULL;
-	size_t n_failed1 = 0, n_failed2 = 0;
-	const char *verb = o->destroy ? "Destroy" : "Apply";
-	int rc = 0, hrc;
-	unsigned k;
+	struct outcome out;
 
 	if (run->plan.guard.refused)        /* the callers asked; never run one */
 		return VF_EXIT_ERROR;
 	putchar('\n');
 	fflush(stdout);
-	memset(&res, 0, sizeof(res));
-	hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, false, o->confirm_timeout,
-			    NULL, 0, stdout, &hres, &failed1, &n_failed1);
-	aopts.skip_hosts = failed1;
-	aopts.n_skip_hosts = n_failed1;
-	if (run->plan.n_actions)
-		rc = vf_apply(run->config, &run->plan, &vf_provider_libvirt, &run->state, &aopts,
-			      &res);
-	if (rc == 0 && hrc == 0) {
-		hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true,
-				    o->confirm_timeout, NULL, 0, stdout, &hres, &failed2,
-				    &n_failed2);
-	} else {
-		/* deletes wait for everything: what failed may still use them */
-		const char **all = xcalloc(run->config->n_hosts + 1, sizeof(*all));
-		for (k = 0; k < run->config->n_hosts; k++)
-			all[k] = run->config->hosts[k].name;
-		vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true, o->confirm_timeout,
-			      all, run->config->n_hosts, stdout, &hres, &failed2, &n_failed2);
-		free(all);
-	}
-	free(failed1);
-	free(failed2);
-	if (hrc || hres.unrecorded)
-		rc = -1;
-	if (hres.failures) {
-		printf("\nHost network failures:\n%s", hres.failures);
-		free(hres.failures);
-	}
-	printf("\n%s %s: %u created, %u updated, %u replaced, %u destroyed", verb,
-	       rc == 0 ? "complete" : "failed",
-	       res.done[VF_ACTION_CREATE] + hres.done[VF_ACTION_CREATE],
-	       res.done[VF_ACTION_UPDATE] + hres.done[VF_ACTION_UPDATE],
-	       res.done[VF_ACTION_REPLACE] + hres.done[VF_ACTION_REPLACE],
-	       res.done[VF_ACTION_DELETE] + hres.done[VF_ACTION_DELETE]);
-	if (run->plan.counts[VF_ACTION_START] || run->plan.counts[VF_ACTION_STOP])
-		printf(", %u started, %u stopped", res.done[VF_ACTION_START], res.done[VF_ACTION_STOP]);
-	if (rc) {
-		printf("; %zu failed", res.n_failed + hres.n_failed);
-		if (hres.n_rolled_back)
-			printf(", %zu rolled back", hres.n_rolled_back);
-		printf(", %zu not attempted", res.n_not_attempted + hres.n_not_attempted);
-		if (res.state_error || hres.unrecorded)
-			printf("; %s could not be saved",
-			       res.state_error ? "the state" : "the record of host links");
-	}
-	printf(".\n");
-	if (res.state_error) {
+	memset(&out, 0, sizeof(out));
+	execute_steps(o, run, &aopts, &out);
+	print_outcome(o, run, &out);
+	free(out.hres.failures);
+	if (out.res.state_error) {
 		fflush(stdout);
-		state_unsaved(cmd, run, &res);
-		free(res.state_error);
-		rc = -1;
+		state_unsaved(cmd, run, &out.res);
+		free(out.res.state_error);
+		out.rc = -1;
 	}
-	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
+	return out.rc ? VF_EXIT_ERROR : VF_EXIT_OK;
 }
 
 int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
@@ -826,7 +865,8 @@ int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct v
 			return vf_cmd_error(cmd, "no terminal to confirm on: review the plan and "
 					    "give --auto-approve to %s without asking",
 					    o->destroy ? "destroy" : "apply");
-		if (!confirm(o->destroy ? "Destroy these resources?" : "Apply these changes?")) {
+		if (!vf_confirm(stdout, o->destroy ? "Destroy these resources?"
+						  : "Apply these changes?")) {
 			printf("%s cancelled; nothing was changed.\n", verb);
 			return VF_EXIT_ERROR;
 		}
@@ -923,6 +963,133 @@ static int check_trust(const struct vf_cmd *cmd, const struct vf_run_opts *o,
 	return -1;
 }
 
+/* The options the saved plan was made with, as this run's (the trust
+ * settings excepted: check_trust). */
+static void saved_options(struct vf_run_opts *o, const struct vf_saved *saved)
+{
+	size_t i;
+
+	o->config_path = saved->config_path;
+	o->default_state_dir = saved->state_dir;
+	o->destroy = saved->destroy;
+	o->allow_replace = saved->allow_replace;
+	o->skip_unreachable = saved->skip_unreachable;
+	for (i = 0; i < saved->n_targets; i++) {
+		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
+		o->targets[o->n_targets++] = saved->targets[i];
+	}
+	if (saved->git_commit) {
+		/* exactly the commit the plan was made from, from the cache */
+		o->git = xasprintf("%s@%s", saved->git_repo, saved->git_commit);
+		o->git_path = saved->git_path;
+		o->cache_dir = saved->git_cache;
+		o->config_path = o->git;
+	}
+}
+
+/* One more reason the saved plan is stale. */
+static void problem_add(struct vf_saved_problems *p, char *line)
+{
+	VF_GROW(p->lines, p->n + 1, p->alloc);
+	p->lines[p->n++] = line;
+}
+
+/*
+ * The configuration the saved plan was made from, loaded again into
+ * run->config and compared with the one recorded: 0, or 1 with the
+ * differences in problems.
+ */
+static int saved_config(const struct vf_cmd *cmd, const struct vf_run_opts *o,
+			const struct vf_saved *saved, struct vf_run *run,
+			struct vf_saved_problems *problems)
+{
+	/* from git: the checks plan made, made again on the commit now, with
+	 * the trust settings of this command line (check_trust: the same) */
+	run->config = saved->git_commit ? vf_run_load(cmd, o, run)
+					: vf_cmd_load_config(saved->config_path);
+	if (!run->config) {
+		problem_add(problems, xasprintf(
+			"the configuration '%s' does not load any more (a saved plan names it "
+			"relative to the directory plan ran in)", saved->config_path));
+		return 1;
+	}
+	if (strcmp(run->config->project, saved->project) ||
+	    vf_saved_check_config(saved, run->config, problems)) {
+		if (strcmp(run->config->project, saved->project))
+			problem_add(problems, xasprintf(
+				"the configuration is project '%s' now, '%s' when the plan was made",
+				run->config->project, saved->project));
+		return 1;
+	}
+	return 0;
+}
+
+/* The plan made again, compared with the saved one: 0, or 1 with the
+ * differences in problems. */
+static int saved_plan_same(const struct vf_run_opts *o, const struct vf_saved *saved,
+			   struct vf_run *run, struct vf_saved_problems *problems)
+{
+	struct vf_plan_opts popts = plan_opts(o);
+	struct vf_saved_source src = {
+		.config_path = o->config_path, .config = run->config, .views = &run->views,
+		.desired = &run->desired, .state = &run->state, .plan = &run->plan, .opts = &popts,
+		.skip_unreachable = o->skip_unreachable, .version = vf_cmd_version_string(),
+	};
+
+	return vf_saved_check_run(saved, &src, problems) ? 1 : 0;
+}
+
+/* "Applying the saved plan FILE (made ...): 1 to create, ..." */
+static void print_saved_intro(const struct vf_saved *saved, const struct vf_plan *plan,
+			      const char *file)
+{
+	printf("Applying the saved plan %s (made %s): %u to create, %u to update, %u to replace, "
+	       "%u to destroy", file, saved->created, plan->counts[VF_ACTION_CREATE],
+	       plan->counts[VF_ACTION_UPDATE], plan->counts[VF_ACTION_REPLACE],
+	       plan->counts[VF_ACTION_DELETE]);
+	if (plan->counts[VF_ACTION_START] || plan->counts[VF_ACTION_STOP])
+		printf(", %u to start, %u to stop", plan->counts[VF_ACTION_START],
+		       plan->counts[VF_ACTION_STOP]);
+	printf(".\n");
+}
+
+/*
+ * The saved plan made again and carried out if it is the same, on run;
+ * the exit status.
+ */
+static int saved_execute(const struct vf_cmd *cmd, struct vf_run_opts *o,
+			 const struct vf_saved *saved, const char *file, struct vf_run *run)
+{
+	struct vf_saved_problems problems = { 0 };
+	int rc = VF_EXIT_ERROR;
+
+	if (saved_config(cmd, o, saved, run, &problems)) {
+		rc = stale(cmd, saved, file, &problems);
+		goto out;
+	}
+	if (vf_run_plan_config(cmd, o, run))
+		goto out;
+	if (saved_plan_same(o, saved, run, &problems)) {
+		rc = stale(cmd, saved, file, &problems);
+		goto out;
+	}
+	/* the guard again, with this apply's options: a saved plan carries
+	 * none of them */
+	if (vf_run_guard(cmd, run) || sync_state(cmd, run))
+		goto out;
+	if (vf_plan_empty(&run->plan)) {
+		vf_plan_print(&run->plan, stdout, vf_run_color());
+		rc = VF_EXIT_OK;
+		goto out;
+	}
+	print_saved_intro(saved, &run->plan, file);
+	run->executed = true;
+	rc = execute(cmd, o, run);
+out:
+	vf_saved_problems_release(&problems);
+	return rc;
+}
+
 /*
  * apply FILE: the configuration as it was, the plan pipeline with the
  * recorded options, then the stale checks; only an identical plan runs,
@@ -931,18 +1098,12 @@ static int check_trust(const struct vf_cmd *cmd, const struct vf_run_opts *o,
 static int run_apply_saved(const struct vf_cmd *cmd, struct vf_run_opts *o, const char *file)
 {
 	struct vf_saved saved;
-	struct vf_saved_problems problems = { 0 };
-	struct vf_plan_opts popts;
-	struct vf_saved_source src;
 	struct vf_run run;
 	char *error = NULL;
-	size_t i;
-	int rc = VF_EXIT_ERROR;
+	int rc;
 
-	memset(&run, 0, sizeof(run));
 	if (vf_saved_read(file, &saved, &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
+		error_said(cmd, error);
 		vf_saved_release(&saved);
 		return VF_EXIT_ERROR;
 	}
@@ -950,88 +1111,15 @@ static int run_apply_saved(const struct vf_cmd *cmd, struct vf_run_opts *o, cons
 		vf_saved_release(&saved);
 		return VF_EXIT_ERROR;
 	}
-	o->config_path = saved.config_path;
-	o->default_state_dir = saved.state_dir;
-	o->destroy = saved.destroy;
-	o->allow_replace = saved.allow_replace;
-	o->skip_unreachable = saved.skip_unreachable;
-	for (i = 0; i < saved.n_targets; i++) {
-		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
-		o->targets[o->n_targets++] = saved.targets[i];
-	}
-
-	if (saved.git_commit) {
-		/* exactly the commit the plan was made from, from the cache */
-		o->git = xasprintf("%s@%s", saved.git_repo, saved.git_commit);
-		o->git_path = saved.git_path;
-		o->cache_dir = saved.git_cache;
-		o->config_path = o->git;
-		/* the checks plan made, made again on the commit now, with the
-		 * trust settings of this command line (check_trust: the same) */
-		run.config = vf_run_load(cmd, o, &run);
-	} else {
-		run.config = vf_cmd_load_config(saved.config_path);
-	}
-	if (!run.config) {
-		VF_GROW(problems.lines, 1, problems.alloc);
-		problems.lines[problems.n++] = xasprintf(
-			"the configuration '%s' does not load any more (a saved plan names it "
-			"relative to the directory plan ran in)", saved.config_path);
-		rc = stale(cmd, &saved, file, &problems);
-		goto out;
-	}
-	if (strcmp(run.config->project, saved.project) ||
-	    vf_saved_check_config(&saved, run.config, &problems)) {
-		if (strcmp(run.config->project, saved.project)) {
-			VF_GROW(problems.lines, problems.n + 1, problems.alloc);
-			problems.lines[problems.n++] = xasprintf(
-				"the configuration is project '%s' now, '%s' when the plan was made",
-				run.config->project, saved.project);
-		}
-		rc = stale(cmd, &saved, file, &problems);
-		goto out;
-	}
-	if (vf_run_plan_config(cmd, o, &run))
-		goto out;
-	popts = plan_opts(o);
-	src = (struct vf_saved_source){
-		.config_path = o->config_path, .config = run.config, .views = &run.views,
-		.desired = &run.desired, .state = &run.state, .plan = &run.plan, .opts = &popts,
-		.skip_unreachable = o->skip_unreachable, .version = vf_cmd_version_string(),
-	};
-	if (vf_saved_check_run(&saved, &src, &problems)) {
-		rc = stale(cmd, &saved, file, &problems);
-		goto out;
-	}
-	/* the guard again, with this apply's options: a saved plan carries
-	 * none of them */
-	if (vf_run_guard(cmd, &run))
-		goto out;
-	if (sync_state(cmd, &run))
-		goto out;
-	if (vf_plan_empty(&run.plan)) {
-		vf_plan_print(&run.plan, stdout, vf_run_color());
-		rc = VF_EXIT_OK;
-		goto out;
-	}
-	printf("Applying the saved plan %s (made %s): %u to create, %u to update, %u to replace, "
-	       "%u to destroy", file, saved.created, run.plan.counts[VF_ACTION_CREATE],
-	       run.plan.counts[VF_ACTION_UPDATE], run.plan.counts[VF_ACTION_REPLACE],
-	       run.plan.counts[VF_ACTION_DELETE]);
-	if (run.plan.counts[VF_ACTION_START] || run.plan.counts[VF_ACTION_STOP])
-		printf(", %u to start, %u to stop", run.plan.counts[VF_ACTION_START],
-		       run.plan.counts[VF_ACTION_STOP]);
-	printf(".\n");
-	run.executed = true;
-	rc = execute(cmd, o, &run);
-out:
+	memset(&run, 0, sizeof(run));
+	saved_options(o, &saved);
+	rc = saved_execute(cmd, o, &saved, file, &run);
 	if (saved.git_commit) {
 		rc = vf_run_git_log(cmd, &run, rc);
 		free((char *)o->git);
 		o->git = NULL;
 	}
 	vf_run_release(&run, o);
-	vf_saved_problems_release(&problems);
 	vf_saved_release(&saved);
 	return rc;
 }
@@ -1058,18 +1146,15 @@ int vf_run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool d
 			      .secret_key_required = !destroy, .git_checks = true };
 	struct vf_run run;
 	bool auto_approve = false;
-	int c, r, rc;
+	int c, rc;
 
-	while ((c = vf_getopt(cmd, argc, argv, "h", longopts)) != -1) {
-		r = vf_run_option(cmd, c, optarg, &o);
-		if (r > 0)
-			continue;
-		if (r == 0 && c == RUN_OPT_AUTO_APPROVE) {
+	while ((c = vf_run_getopt(cmd, argc, argv, "h", longopts, &o)) != -1) {
+		if (c == RUN_OPT_AUTO_APPROVE) {
 			auto_approve = true;
 			continue;
 		}
 		free(o.targets);
-		if (r == 0 && c == 'h') {
+		if (c == 'h') {
 			fputs(cmd->usage, stdout);
 			return VF_EXIT_OK;
 		}
