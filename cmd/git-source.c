@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cmd/git-source.h"
+#include "reconcile/json-stream.h"
 
 int vf_git_source_parse(struct vf_git_source *g, const char *arg, const char *path, char **error)
 {
@@ -151,6 +152,23 @@ static void iso_time(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+
+/* o's member key is the string value. */
+static bool field_is(const json_t *o, const char *key, const char *value)
+{
+	const char *s = vf_json_str(o, key);
+
+	return s && !strcmp(s, value);
+}
+
+/* o's member key, "" when it is not a string. */
+static const char *field(const json_t *o, const char *key)
+{
+	const char *s = vf_json_str(o, key);
+
+	return s ? s : "";
+}
+
 /*
  * Is the last record of the log at path "unchanged" for the same command,
  * repository, path and commit?  A timer that syncs every 5 minutes then
@@ -183,12 +201,9 @@ static bool same_unchanged(const char *path, const char *command, const struct v
 	if (!last)
 		return false;             /* a line longer than the tail read */
 	o = json_loads(last, 0, NULL);
-#define FIELD(k) (json_string_value(json_object_get(o, k)) ? \
-		  json_string_value(json_object_get(o, k)) : "")
-	same = json_is_object(o) && !strcmp(FIELD("outcome"), "unchanged") &&
-	       !strcmp(FIELD("command"), command) && !strcmp(FIELD("repo"), g->repo) &&
-	       !strcmp(FIELD("path"), g->path) && !strcmp(FIELD("commit"), g->commit.sha);
-#undef FIELD
+	same = json_is_object(o) && !strcmp(field(o, "outcome"), "unchanged") &&
+	       !strcmp(field(o, "command"), command) && !strcmp(field(o, "repo"), g->repo) &&
+	       !strcmp(field(o, "path"), g->path) && !strcmp(field(o, "commit"), g->commit.sha);
 	json_decref(o);
 	return same;
 }
@@ -291,15 +306,11 @@ int vf_git_log_last(const char *state_dir, const char *repo, const char *path, c
 			free(file);
 			return -1;
 		}
-		outcome = json_string_value(json_object_get(o, "outcome"));
-		if (json_string_value(json_object_get(o, "repo")) &&
-		    json_string_value(json_object_get(o, "path")) &&
-		    json_string_value(json_object_get(o, "commit")) && outcome &&
-		    !strcmp(json_string_value(json_object_get(o, "repo")), repo) &&
-		    !strcmp(json_string_value(json_object_get(o, "path")), path) &&
-		    strcmp(outcome, "refused")) {
+		outcome = vf_json_str(o, "outcome");
+		if (vf_json_str(o, "commit") && outcome && field_is(o, "repo", repo) &&
+		    field_is(o, "path", path) && strcmp(outcome, "refused")) {
 			free(*commit);
-			*commit = xstrdup(json_string_value(json_object_get(o, "commit")));
+			*commit = xstrdup(vf_json_str(o, "commit"));
 		}
 		json_decref(o);
 	}

@@ -294,10 +294,8 @@ struct vf_config *vf_run_load(const struct vf_cmd *cmd, const struct vf_run_opts
 	c = vf_git_source_load(run->git, o->cache_dir, state_dir, !o->default_state_dir, &auth,
 			    &diags, &error);
 	free(state_dir);
-	if (error) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-	}
+	if (error)
+		error_said(cmd, error);
 	vf_diags_sort(&diags);
 	vf_diags_print(&diags, stderr);
 	if (!c && !error) {
@@ -329,11 +327,8 @@ int vf_run_git_log(const struct vf_cmd *cmd, struct vf_run *run, int rc)
 	counts[2] = run->plan.counts[VF_ACTION_REPLACE];
 	counts[3] = run->plan.counts[VF_ACTION_DELETE];
 	if (vf_git_log_append(run->state.dir, cmd->name, run->git, outcome, NULL, counts,
-			   &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-		return VF_EXIT_ERROR;
-	}
+			   &error) < 0)
+		return error_said(cmd, error);
 	return rc;
 }
 
@@ -368,8 +363,7 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct vf_run_opts
 		return vf_cmd_error(cmd, "a configuration from git has no directory to keep its "
 				    "state beside: give --state-dir DIR or set VIRTFORM_STATE_DIR");
 	if (vf_state_open(&run->state, dir, o->lock_timeout, cmd->name, &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
+		error_said(cmd, error);
 		free(dir);
 		vf_state_close(&run->state);
 		return VF_EXIT_ERROR;
@@ -556,32 +550,31 @@ int vf_run_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf
 }
 
 /* A word for a sh command line (what a message suggests), quoted when it
- * needs to be, appended to *cmd. */
-static void shell_word(char **cmd, const char *word)
+ * needs to be, appended to line after a space. */
+static void shell_word(struct vf_buf *line, const char *word)
 {
-	char *next;
-
+	vf_buf_addch(line, ' ');
 	if (*word && !word[strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					 "0123456789@%+=:,./_-")])
-		next = xasprintf("%s %s", *cmd, word);
-	else {
-		/* quote it, ' as '\'' */
-		size_t n = strlen(*cmd) + 4 * strlen(word) + 4, i, k;
-		next = xmalloc(n);
-		k = (size_t)snprintf(next, n, "%s '", *cmd);
-		for (i = 0; word[i]; i++) {
-			if (word[i] == '\'') {
-				memcpy(next + k, "'\\''", 4);
-				k += 4;
-			} else {
-				next[k++] = word[i];
-			}
-		}
-		next[k++] = '\'';
-		next[k] = '\0';
+					 "0123456789@%+=:,./_-")]) {
+		vf_buf_adds(line, word);
+		return;
 	}
-	free(*cmd);
-	*cmd = next;
+	/* quote it, ' as '\'' */
+	vf_buf_addch(line, '\'');
+	for (; *word; word++) {
+		if (*word == '\'')
+			vf_buf_adds(line, "'\\''");
+		else
+			vf_buf_addch(line, *word);
+	}
+	vf_buf_addch(line, '\'');
+}
+
+/* "OPTION VALUE", appended to line. */
+static void shell_option(struct vf_buf *line, const char *option, const char *value)
+{
+	shell_word(line, option);
+	shell_word(line, value);
 }
 
 /*
@@ -604,32 +597,29 @@ static struct vf_saved_trust apply_trust(const struct vf_run_opts *o, char *owne
 	return t;
 }
 
-/* The trust options of t as words for a command line, appended to *cmd. */
-static void trust_words(char **cmd, const struct vf_saved_trust *t)
+/* The trust options of t as words for a command line, appended to line. */
+static void trust_words(struct vf_buf *line, const struct vf_saved_trust *t)
 {
 	if (t->allowed_signers || t->gpg_keyring)
-		shell_word(cmd, "--verify-signatures");
-	if (t->allowed_signers) {
-		shell_word(cmd, "--allowed-signers");
-		shell_word(cmd, t->allowed_signers);
-	}
-	if (t->gpg_keyring) {
-		shell_word(cmd, "--gpg-keyring");
-		shell_word(cmd, t->gpg_keyring);
-	}
+		shell_word(line, "--verify-signatures");
+	if (t->allowed_signers)
+		shell_option(line, "--allowed-signers", t->allowed_signers);
+	if (t->gpg_keyring)
+		shell_option(line, "--gpg-keyring", t->gpg_keyring);
 	if (t->allow_rewind)
-		shell_word(cmd, "--allow-rewind");
+		shell_word(line, "--allow-rewind");
 }
 
 /* "virtform apply [TRUST OPTIONS] FILE", what a message tells the
  * operator to run (malloc'd). */
 static char *apply_command(const struct vf_saved_trust *t, const char *file)
 {
-	char *line = xstrdup("virtform apply");
+	struct vf_buf line = VF_BUF_INIT;
 
+	vf_buf_adds(&line, "virtform apply");
 	trust_words(&line, t);
 	shell_word(&line, file);
-	return line;
+	return vf_buf_detach(&line);
 }
 
 int vf_run_save_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
@@ -653,8 +643,7 @@ int vf_run_save_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, stru
 	src.git_gpg_keyring = t.gpg_keyring;
 	rc = vf_saved_write(file, &src, &error);
 	if (rc < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
+		error_said(cmd, error);
 		free(owned[0]);
 		free(owned[1]);
 		return VF_EXIT_ERROR;
@@ -695,11 +684,8 @@ static int sync_state(const struct vf_cmd *cmd, struct vf_run *run)
 	char *error = NULL;
 
 	if (vf_state_sync(&run->state, run->config, &run->desired, &run->views) &&
-	    vf_state_save(&run->state, &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-		return VF_EXIT_ERROR;
-	}
+	    vf_state_save(&run->state, &error) < 0)
+		return error_said(cmd, error);
 	return VF_EXIT_OK;
 }
 
@@ -879,39 +865,33 @@ int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct v
 
 char *vf_run_plan_command(const struct vf_saved *s, const char *file)
 {
-	char *cmd = xstrdup("virtform plan");
+	struct vf_buf line = VF_BUF_INIT;
 	size_t i;
 
+	vf_buf_adds(&line, "virtform plan");
 	if (s->git_commit) {
 		char *git = xasprintf("%s@%s", s->git_repo, s->git_commit);
-		shell_word(&cmd, "--git");
-		shell_word(&cmd, git);
-		free(git);
-		if (*s->git_path) {
-			shell_word(&cmd, "--path");
-			shell_word(&cmd, s->git_path);
-		}
-		shell_word(&cmd, "--state-dir");
-		shell_word(&cmd, s->state_dir);
 		struct vf_saved_trust t = { s->git_allowed_signers, s->git_gpg_keyring,
 					    s->git_allow_rewind };
-		trust_words(&cmd, &t);
+		shell_option(&line, "--git", git);
+		free(git);
+		if (*s->git_path)
+			shell_option(&line, "--path", s->git_path);
+		shell_option(&line, "--state-dir", s->state_dir);
+		trust_words(&line, &t);
 	} else {
-		shell_word(&cmd, s->config_path);
+		shell_word(&line, s->config_path);
 	}
 	if (s->destroy)
-		shell_word(&cmd, "--destroy");
-	for (i = 0; i < s->n_targets; i++) {
-		shell_word(&cmd, "--target");
-		shell_word(&cmd, s->targets[i]);
-	}
+		shell_word(&line, "--destroy");
+	for (i = 0; i < s->n_targets; i++)
+		shell_option(&line, "--target", s->targets[i]);
 	if (s->allow_replace)
-		shell_word(&cmd, "--allow-replace");
+		shell_word(&line, "--allow-replace");
 	if (s->skip_unreachable)
-		shell_word(&cmd, "--skip-unreachable");
-	shell_word(&cmd, "-out");
-	shell_word(&cmd, file);
-	return cmd;
+		shell_word(&line, "--skip-unreachable");
+	shell_option(&line, "-out", file);
+	return vf_buf_detach(&line);
 }
 
 static int stale(const struct vf_cmd *cmd, const struct vf_saved *s, const char *file,
