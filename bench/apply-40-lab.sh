@@ -48,14 +48,7 @@ cleanup() {
 	rm -rf "$dir"
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-perf_tools
-perf_lab_hosts "$hosts" $lab_up_opt
-perf_lab_config vfp-apply vfp-a%02d running "$n" >"$conf"
-"$vf" validate "$conf" >/dev/null
-configured=1
+perf_lab_setup vfp-apply vfp-a%02d running
 
 echo "apply: $n running VMs on $hosts lab hosts ($(nproc) cores, $runs runs each, interleaved)"
 # A first apply (not counted) gives the XML virtform defines, and where

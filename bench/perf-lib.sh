@@ -12,6 +12,7 @@
 #   perf_row LABEL UNIT FILE COL [SCALE]   one table row: min, median, max
 #   perf_compare A FILE_A B FILE_B RATIO BAR  the table of A against B (wall, ratio, CPU)
 #   perf_lab_arg ARGS...        one of -n, -r, --hosts, --lab-up; sets perf_shift
+#   perf_lab_setup PROJECT NAME_FORMAT STATE  traps, tools, lab, $conf; configured=1
 #   $perf_fleet_awk             awk functions: the fleet of load-10k.sh and plan-rss.sh
 #
 # Timing: wall-clock from `date +%s%N` around the command; user, system
@@ -197,3 +198,18 @@ function fleet_vm(v, root) {
 	printf "    ha: {enabled: true, priority: %s}\n", (v % 3 == 0) ? "high" : "low"
 }
 '
+
+# perf_lab_setup PROJECT NAME_FORMAT STATE: what the lab benchmarks do
+# first: the caller's cleanup() on exit (an interrupt exits 130), the
+# tools, lab1..lab$hosts, the configuration $conf of $n VMs
+# (perf_lab_config), validated; then configured=1 (cleanup has work).
+perf_lab_setup() {
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+	perf_tools
+	# shellcheck disable=SC2086
+	perf_lab_hosts "$hosts" $lab_up_opt
+	perf_lab_config "$1" "$2" "$3" "$n" >"$conf"
+	"$vf" validate "$conf" >/dev/null
+	configured=1
+}

@@ -59,14 +59,7 @@ cleanup() {
 	rm -rf "$dir"
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-perf_tools
-perf_lab_hosts "$hosts" $lab_up_opt
-perf_lab_config vfp-noop vfp-n%05d stopped "$n" >"$conf"
-"$vf" validate "$conf" >/dev/null
-configured=1
+perf_lab_setup vfp-noop vfp-n%05d stopped
 
 echo "no-op plan: $n managed VMs on $hosts lab hosts ($(nproc) cores, $runs runs each, interleaved)"
 t0=$(date +%s%N)

@@ -251,6 +251,59 @@ static void state_words(const struct vf_action *s, const char **now, const char 
 	}
 }
 
+/* " (PREFIXTEXT)", text escaped. */
+static void paren(FILE *out, const char *prefix, const char *text)
+{
+	fprintf(out, " (%s", prefix);
+	vf_fputs_text(text, out);
+	fputc(')', out);
+}
+
+/* "SEPPATH BEFORE (configured AFTER)", the values escaped (NULL: (none)). */
+static void field_diff(FILE *out, const char *sep, const char *path, const char *before,
+		       const char *after)
+{
+	fprintf(out, "%s%s ", sep, path);
+	vf_fputs_text(before, out);
+	paren(out, "configured ", after);
+}
+
+/* What differs in a host link: missing, not configured, or its fields. */
+static void print_link(const struct vf_link_change *l, FILE *out)
+{
+	size_t i;
+
+	if (l->type == VF_ACTION_CREATE)
+		fprintf(out, ": %s missing", l->link_kind);
+	else if (l->type == VF_ACTION_DELETE)
+		fprintf(out, ": %s not in the configuration", l->link_kind);
+	else
+		for (i = 0; i < l->n_fields; i++)
+			field_diff(out, i ? ", " : ": ", l->fields[i].field, l->fields[i].before,
+				   l->fields[i].after);
+	if (l->reason)
+		paren(out, "", l->reason);
+}
+
+/* The fields an update or a replace changes back, and why it replaces. */
+static void print_fields(const struct vf_action *a, FILE *out)
+{
+	struct vf_arena scratch = VF_ARENA_INIT;
+	const struct vf_field_change *fs;
+	size_t n = vf_action_fields(a, &scratch, &fs), i;
+	char b[512], c[512];
+
+	for (i = 0; i < n; i++) {
+		const struct vf_field_change *f = &fs[i];
+		field_diff(out, i ? ", " : ": ", f->after.present ? f->after.path : f->before.path,
+			   vf_field_format(&f->before, b, sizeof(b)),
+			   vf_field_format(&f->after, c, sizeof(c)));
+	}
+	vf_arena_release(&scratch);
+	if (a->type == VF_ACTION_REPLACE && a->reason)
+		paren(out, "fixing replaces it: ", a->reason);
+}
+
 static void print_item(const struct drift_item *it, FILE *out, bool color)
 {
 	static const char *const colors[VF_ACTION_COUNT] = {
@@ -259,8 +312,6 @@ static void print_item(const struct drift_item *it, FILE *out, bool color)
 	const struct vf_action *a = it->main ? it->main : it->state;
 	enum vf_action_type t = it->link ? it->link->type : a->type;
 	const char *host = it->link ? NULL : a->kind == VF_KIND_VM ? a->host : NULL;
-	const char *sep = ": ";
-	size_t i;
 
 	/* names and values from the config and the hosts: escaped */
 	fprintf(out, "%s%s%s ", color ? colors[t] : "", symbols[t], color ? "\033[0m" : "");
@@ -271,51 +322,13 @@ static void print_item(const struct drift_item *it, FILE *out, bool color)
 	}
 	if (it->cause != DRIFT_STATE)
 		fprintf(out, ": %s", cause_texts[it->cause]);
-	if (it->note) {
-		fputs(" (", out);
-		vf_fputs_text(it->note, out);
-		fputc(')', out);
-	}
-	if (it->link) {
-		const struct vf_link_change *l = it->link;
-		if (l->type == VF_ACTION_CREATE)
-			fprintf(out, ": %s missing", l->link_kind);
-		else if (l->type == VF_ACTION_DELETE)
-			fprintf(out, ": %s not in the configuration", l->link_kind);
-		for (i = 0; l->type != VF_ACTION_CREATE && l->type != VF_ACTION_DELETE &&
-			    i < l->n_fields; i++, sep = ", ") {
-			fprintf(out, "%s%s ", sep, l->fields[i].field);
-			vf_fputs_text(l->fields[i].before, out);      /* NULL: (none) */
-			fputs(" (configured ", out);
-			vf_fputs_text(l->fields[i].after, out);
-			fputc(')', out);
-		}
-		if (l->reason) {
-			fputs(" (", out);
-			vf_fputs_text(l->reason, out);
-			fputc(')', out);
-		}
-	} else if (it->main && (it->main->type == VF_ACTION_UPDATE ||
-				it->main->type == VF_ACTION_REPLACE)) {
-		struct vf_arena scratch = VF_ARENA_INIT;
-		const struct vf_field_change *fs;
-		size_t n = vf_action_fields(it->main, &scratch, &fs);
-		char b[512], c[512];
-		for (i = 0; i < n; i++, sep = ", ") {
-			const struct vf_field_change *f = &fs[i];
-			fprintf(out, "%s%s ", sep, f->after.present ? f->after.path : f->before.path);
-			vf_fputs_text(vf_field_format(&f->before, b, sizeof(b)), out);
-			fputs(" (configured ", out);
-			vf_fputs_text(vf_field_format(&f->after, c, sizeof(c)), out);
-			fputc(')', out);
-		}
-		vf_arena_release(&scratch);
-		if (it->main->type == VF_ACTION_REPLACE && it->main->reason) {
-			fputs(" (fixing replaces it: ", out);
-			vf_fputs_text(it->main->reason, out);
-			fputc(')', out);
-		}
-	}
+	if (it->note)
+		paren(out, "", it->note);
+	if (it->link)
+		print_link(it->link, out);
+	else if (it->main && (it->main->type == VF_ACTION_UPDATE ||
+			      it->main->type == VF_ACTION_REPLACE))
+		print_fields(it->main, out);
 	if (it->state) {
 		const char *now, *want;
 		state_words(it->state, &now, &want);

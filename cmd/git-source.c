@@ -269,53 +269,75 @@ out:
 	return rc;
 }
 
+int vf_git_log_read(FILE *f, const char *path, void (*fn)(json_t *record, void *arg), void *arg,
+		    char **error)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t je;
+		json_t *o = json_loads(line, 0, &je);
+		lineno++;
+		if (!json_is_object(o)) {
+			*error = xasprintf("%s:%u: not a JSON object (%s); the record of applied "
+					   "commits is damaged: fix or remove that line", path, lineno,
+					   je.text);
+			json_decref(o);
+			rc = -1;
+			break;
+		}
+		fn(o, arg);
+	}
+	free(line);
+	return rc;
+}
+
+/* What vf_git_log_last looks for, and the last one found. */
+struct last_applied {
+	const char *repo, *path;
+	char *commit;
+};
+
+static void last_applied(json_t *o, void *arg)
+{
+	struct last_applied *l = arg;
+	const char *outcome = vf_json_str(o, "outcome");
+
+	if (vf_json_str(o, "commit") && outcome && field_is(o, "repo", l->repo) &&
+	    field_is(o, "path", l->path) && strcmp(outcome, "refused")) {
+		free(l->commit);
+		l->commit = xstrdup(vf_json_str(o, "commit"));
+	}
+	json_decref(o);
+}
+
 int vf_git_log_last(const char *state_dir, const char *repo, const char *path, char **commit,
 		 char **error)
 {
-	char *file = xasprintf("%s/%s", state_dir, GIT_LOG_FILE), *line = NULL;
-	size_t cap = 0;
-	unsigned lineno = 0;
+	char *file = xasprintf("%s/%s", state_dir, GIT_LOG_FILE);
+	struct last_applied l = { repo, path, NULL };
 	FILE *f;
+	int rc = 0;
 
 	*commit = NULL;
 	f = fopen(file, "re");
 	if (!f) {
-		if (errno == ENOENT) {
-			free(file);
-			return 0;
+		if (errno != ENOENT) {
+			*error = xasprintf("cannot read '%s': %s", file, strerror(errno));
+			rc = -1;
 		}
-		*error = xasprintf("cannot read '%s': %s", file, strerror(errno));
 		free(file);
-		return -1;
+		return rc;
 	}
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t je;
-		json_t *o;
-		const char *outcome;
-		lineno++;
-		o = json_loads(line, 0, &je);
-		if (!json_is_object(o)) {
-			*error = xasprintf("%s:%u: not a JSON object (%s); the record of applied "
-					   "commits is damaged: fix or remove that line", file, lineno,
-					   je.text);
-			json_decref(o);
-			free(*commit);
-			*commit = NULL;
-			fclose(f);
-			free(line);
-			free(file);
-			return -1;
-		}
-		outcome = vf_json_str(o, "outcome");
-		if (vf_json_str(o, "commit") && outcome && field_is(o, "repo", repo) &&
-		    field_is(o, "path", path) && strcmp(outcome, "refused")) {
-			free(*commit);
-			*commit = xstrdup(vf_json_str(o, "commit"));
-		}
-		json_decref(o);
-	}
+	rc = vf_git_log_read(f, file, last_applied, &l, error);
 	fclose(f);
-	free(line);
 	free(file);
-	return 0;
+	if (rc < 0)
+		free(l.commit);
+	else
+		*commit = l.commit;
+	return rc;
 }

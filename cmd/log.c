@@ -38,33 +38,10 @@ const struct vf_cmd vf_cmd_log = {
 	.run = cmd_log,
 };
 
-/*
- * The records of path, oldest first, into list: 0, or -1 after an error
- * message naming the damaged line.
- */
-static int read_records(FILE *f, const char *path, json_t *list)
+/* A record appended to the list arg. */
+static void append(json_t *record, void *list)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned lineno = 0;
-	int rc = 0;
-
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t je;
-		json_t *o = json_loads(line, 0, &je);
-		lineno++;
-		if (!json_is_object(o)) {
-			vf_cmd_error(&vf_cmd_log, "%s:%u: not a JSON object (%s); the record of "
-				     "applied commits is damaged: fix or remove that line", path,
-				     lineno, je.text);
-			json_decref(o);
-			rc = -1;
-			break;
-		}
-		json_array_append_new(list, o);
-	}
-	free(line);
-	return rc;
+	json_array_append_new(list, record);
 }
 
 /* The records, newest first: a JSON array or one line each. */
@@ -98,7 +75,7 @@ static void print_records(const json_t *list, const char *path, bool json)
 /* The work of log: the record in dir shown.  The exit status. */
 static int show_log(const char *dir, bool json)
 {
-	char *path = xasprintf("%s/%s", dir, GIT_LOG_FILE);
+	char *path = xasprintf("%s/%s", dir, GIT_LOG_FILE), *error = NULL;
 	json_t *list;
 	FILE *f = fopen(path, "re");
 	int rc = VF_EXIT_OK;
@@ -112,10 +89,13 @@ static int show_log(const char *dir, bool json)
 		return VF_EXIT_OK;
 	}
 	list = json_array();
-	if (read_records(f, path, list) < 0)
+	if (vf_git_log_read(f, path, append, list, &error) < 0) {
+		vf_cmd_error(&vf_cmd_log, "%s", error);
+		free(error);
 		rc = VF_EXIT_ERROR;
-	else
+	} else {
 		print_records(list, path, json);
+	}
 	fclose(f);
 	free(path);
 	json_decref(list);

@@ -1,8 +1,8 @@
 /*
- * run.c — the steps plan, apply and destroy share (run.h), and the saved
- * plan's two ends: writing one after a plan, and `apply FILE`, which
- * re-runs the plan with the recorded options and carries it out only
- * when nothing it depends on changed (reconcile/saved.h decides).
+ * run.c — the steps plan, apply and destroy share (run.h): load, observe,
+ * plan, the checks of a commit from git, confirm, carry out and report.
+ * The shared options are read in run-options.c; the saved plan's two
+ * ends (plan -out FILE, apply FILE) are in run-saved.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd/run.h"
+#include "cmd/run-internal.h"
 #include "reconcile/cloudinit.h"
 #include "reconcile/saved.h"
 #include "reconcile/secret.h"
@@ -17,118 +18,6 @@
 
 #define RUN_DEFAULT_TIMEOUT 60.0
 #define RUN_OBSERVE_THREADS 16
-
-/* The options that store their argument or set a flag: 1, or 0 when c is
- * not one of them. */
-static int plain_option(int c, const char *arg, struct vf_run_opts *o)
-{
-	switch (c) {
-	case RUN_OPT_TARGET:
-		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
-		o->targets[o->n_targets++] = arg;
-		return 1;
-	case RUN_OPT_STATE_DIR: o->state_dir = arg; return 1;
-	case RUN_OPT_GIT: o->git = arg; return 1;
-	case RUN_OPT_PATH: o->git_path = arg; return 1;
-	case RUN_OPT_SECRET_KEY: o->secret_key = arg; return 1;
-	case RUN_OPT_CACHE_DIR: o->cache_dir = arg; return 1;
-	case RUN_OPT_GIT_SSH_KEY: o->git_ssh_key = arg; return 1;
-	case RUN_OPT_GIT_KNOWN_HOSTS: o->git_known_hosts = arg; return 1;
-	case RUN_OPT_VERIFY_SIGNATURES: o->verify_signatures = true; return 1;
-	case RUN_OPT_ALLOWED_SIGNERS: o->allowed_signers = arg; return 1;
-	case RUN_OPT_GPG_KEYRING: o->gpg_keyring = arg; return 1;
-	case RUN_OPT_ALLOW_REWIND: o->allow_rewind = true; return 1;
-	case RUN_OPT_SKIP_UNREACHABLE: o->skip_unreachable = true; return 1;
-	case RUN_OPT_ALLOW_REPLACE: o->allow_replace = true; return 1;
-	case RUN_OPT_ALLOW_MASS_DESTROY: o->allow_mass_destroy = true; return 1;
-	default: return 0;
-	}
-}
-
-/* arg as a whole decimal number from lo to hi (strtoul's syntax). */
-static bool number_in(const char *arg, unsigned long lo, unsigned long hi, unsigned long *n)
-{
-	char *end;
-
-	*n = strtoul(arg, &end, 10);
-	return *arg && !*end && *n >= lo && *n <= hi;
-}
-
-/* The options that take a number or a duration, range-checked: 1, 0 when
- * c is not one of them, -1 for a bad value (said). */
-static int number_option(const struct vf_cmd *cmd, int c, const char *arg,
-			 struct vf_run_opts *o)
-{
-	unsigned long n;
-
-	switch (c) {
-	case RUN_OPT_LOCK_TIMEOUT:
-		if (!strcmp(arg, "0")) {
-			o->lock_timeout = 0;
-			return 1;
-		}
-		if (!vf_parse_seconds(arg, &o->lock_timeout)) {
-			vf_cmd_error(cmd, "--lock-timeout: '%s' is not a number of seconds",
-				     arg);
-			return -1;
-		}
-		return 1;
-	case RUN_OPT_TIMEOUT:
-		if (!vf_parse_seconds(arg, &o->timeout)) {
-			vf_cmd_error(cmd, "--timeout: '%s' is not a positive number of "
-				     "seconds", arg);
-			return -1;
-		}
-		return 1;
-	case RUN_OPT_CONFIRM_TIMEOUT:
-		if (!number_in(arg, 0, 3600, &n)) {
-			vf_cmd_error(cmd, "--confirm-timeout: '%s' is not a number of "
-				     "seconds from 0 to 3600", arg);
-			return -1;
-		}
-		o->confirm_timeout = (int)n;
-		return 1;
-	case RUN_OPT_MAX_DESTROY:
-		if (!vf_parse_count(arg, RUN_MAX_DESTROY_MAX, &n)) {
-			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to %u",
-				     arg, RUN_MAX_DESTROY_MAX);
-			return -1;
-		}
-		o->max_destroy_given = true;
-		o->max_destroy = (unsigned)n;
-		return 1;
-	case RUN_OPT_PARALLELISM:
-		if (!number_in(arg, 1, 256, &n)) {
-			vf_cmd_error(cmd, "--parallelism: '%s' is not a number from 1 to 256",
-				     arg);
-			return -1;
-		}
-		o->parallelism = (unsigned)n;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
-{
-	return plain_option(c, arg, o) ? 1 : number_option(cmd, c, arg, o);
-}
-
-int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, const char *shortopts,
-		  const struct option *longopts, struct vf_run_opts *o)
-{
-	int c, r;
-
-	while ((c = vf_getopt(cmd, argc, argv, shortopts, longopts)) != -1) {
-		r = vf_run_option(cmd, c, optarg, o);
-		if (r < 0)
-			return '?';
-		if (r == 0)
-			return c;
-	}
-	return -1;
-}
 
 bool vf_run_color(void)
 {
@@ -138,7 +27,7 @@ bool vf_run_color(void)
 }
 
 /* error (malloc'd) said as the command's error, and freed: VF_EXIT_ERROR. */
-static int error_said(const struct vf_cmd *cmd, char *error)
+int vf_run_error_said(const struct vf_cmd *cmd, char *error)
 {
 	vf_cmd_error(cmd, "%s", error);
 	free(error);
@@ -159,7 +48,7 @@ static void print_diags(struct vf_diags *d)
 	vf_diags_print(d, stderr);
 }
 
-static struct vf_plan_opts plan_opts(const struct vf_run_opts *o)
+struct vf_plan_opts vf_run_plan_opts(const struct vf_run_opts *o)
 {
 	struct vf_plan_opts popts = {
 		.targets = o->targets, .n_targets = o->n_targets, .destroy = o->destroy,
@@ -295,7 +184,7 @@ struct vf_config *vf_run_load(const struct vf_cmd *cmd, const struct vf_run_opts
 			    &diags, &error);
 	free(state_dir);
 	if (error)
-		error_said(cmd, error);
+		vf_run_error_said(cmd, error);
 	vf_diags_sort(&diags);
 	vf_diags_print(&diags, stderr);
 	if (!c && !error) {
@@ -328,7 +217,7 @@ int vf_run_git_log(const struct vf_cmd *cmd, struct vf_run *run, int rc)
 	counts[3] = run->plan.counts[VF_ACTION_DELETE];
 	if (vf_git_log_append(run->state.dir, cmd->name, run->git, outcome, NULL, counts,
 			   &error) < 0)
-		return error_said(cmd, error);
+		return vf_run_error_said(cmd, error);
 	return rc;
 }
 
@@ -363,7 +252,7 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct vf_run_opts
 		return vf_cmd_error(cmd, "a configuration from git has no directory to keep its "
 				    "state beside: give --state-dir DIR or set VIRTFORM_STATE_DIR");
 	if (vf_state_open(&run->state, dir, o->lock_timeout, cmd->name, &error) < 0) {
-		error_said(cmd, error);
+		vf_run_error_said(cmd, error);
 		free(dir);
 		vf_state_close(&run->state);
 		return VF_EXIT_ERROR;
@@ -390,20 +279,25 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct vf_run_opts
 	return VF_EXIT_OK;
 }
 
-int vf_run_observe(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
+/* run set up afresh, with the configuration loaded (vf_run_load): 0 or
+ * VF_EXIT_ERROR. */
+static int run_start(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	memset(run, 0, sizeof(*run));
 	run->config = vf_run_load(cmd, o, run);
-	if (!run->config)
-		return VF_EXIT_ERROR;
-	return run_observe_loaded(cmd, o, run);
+	return run->config ? VF_EXIT_OK : VF_EXIT_ERROR;
+}
+
+int vf_run_observe(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
+{
+	return run_start(cmd, o, run) ? VF_EXIT_ERROR : run_observe_loaded(cmd, o, run);
 }
 
 /* vf_run_plan() with run->config loaded. */
 static int run_plan_loaded(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	struct vf_diags diags = { 0 };
-	struct vf_plan_opts popts = plan_opts(o);
+	struct vf_plan_opts popts = vf_run_plan_opts(o);
 	struct vf_hostnetcmd_opts hopts;
 	const char *env_key = vf_secret_env(VF_SECRET_KEY_ENV);
 	int rc = VF_EXIT_ERROR;
@@ -510,12 +404,12 @@ static int git_check_rewind(const struct vf_cmd *cmd, const struct vf_run_opts *
 	int d, rc = VF_EXIT_OK;
 
 	if (vf_git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0)
-		return error_said(cmd, error);
+		return vf_run_error_said(cmd, error);
 	if (!last)
 		return VF_EXIT_OK;
 	d = vf_git_descends(&g->r, g->commit.sha, last, &error);
 	if (d < 0)
-		rc = error_said(cmd, error);
+		rc = vf_run_error_said(cmd, error);
 	else if (d == 0 && !o->allow_rewind)
 		rc = git_refuse(cmd, o, run, "ref %s moved backwards: %s (the last commit applied) "
 				"is not an ancestor of %s; give --allow-rewind to apply it",
@@ -542,118 +436,7 @@ int vf_run_plan_config(const struct vf_cmd *cmd, const struct vf_run_opts *o, st
 
 int vf_run_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
-	memset(run, 0, sizeof(*run));
-	run->config = vf_run_load(cmd, o, run);
-	if (!run->config)
-		return VF_EXIT_ERROR;
-	return vf_run_plan_config(cmd, o, run);
-}
-
-/* A word for a sh command line (what a message suggests), quoted when it
- * needs to be, appended to line after a space. */
-static void shell_word(struct vf_buf *line, const char *word)
-{
-	vf_buf_addch(line, ' ');
-	if (*word && !word[strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					 "0123456789@%+=:,./_-")]) {
-		vf_buf_adds(line, word);
-		return;
-	}
-	/* quote it, ' as '\'' */
-	vf_buf_addch(line, '\'');
-	for (; *word; word++) {
-		if (*word == '\'')
-			vf_buf_adds(line, "'\\''");
-		else
-			vf_buf_addch(line, *word);
-	}
-	vf_buf_addch(line, '\'');
-}
-
-/* "OPTION VALUE", appended to line. */
-static void shell_option(struct vf_buf *line, const char *option, const char *value)
-{
-	shell_word(line, option);
-	shell_word(line, value);
-}
-
-/*
- * The trust settings of an apply: its command line's, the files made
- * absolute (as vf_run_save_plan records them).  *owned: what to free.
- */
-static struct vf_saved_trust apply_trust(const struct vf_run_opts *o, char *owned[2])
-{
-	struct vf_saved_trust t = { .allow_rewind = o->allow_rewind };
-
-	owned[0] = owned[1] = NULL;
-	if (o->verify_signatures && o->allowed_signers) {
-		owned[0] = realpath(o->allowed_signers, NULL);
-		t.allowed_signers = owned[0] ? owned[0] : o->allowed_signers;
-	}
-	if (o->verify_signatures && o->gpg_keyring) {
-		owned[1] = realpath(o->gpg_keyring, NULL);
-		t.gpg_keyring = owned[1] ? owned[1] : o->gpg_keyring;
-	}
-	return t;
-}
-
-/* The trust options of t as words for a command line, appended to line. */
-static void trust_words(struct vf_buf *line, const struct vf_saved_trust *t)
-{
-	if (t->allowed_signers || t->gpg_keyring)
-		shell_word(line, "--verify-signatures");
-	if (t->allowed_signers)
-		shell_option(line, "--allowed-signers", t->allowed_signers);
-	if (t->gpg_keyring)
-		shell_option(line, "--gpg-keyring", t->gpg_keyring);
-	if (t->allow_rewind)
-		shell_word(line, "--allow-rewind");
-}
-
-/* "virtform apply [TRUST OPTIONS] FILE", what a message tells the
- * operator to run (malloc'd). */
-static char *apply_command(const struct vf_saved_trust *t, const char *file)
-{
-	struct vf_buf line = VF_BUF_INIT;
-
-	vf_buf_adds(&line, "virtform apply");
-	trust_words(&line, t);
-	shell_word(&line, file);
-	return vf_buf_detach(&line);
-}
-
-int vf_run_save_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
-		  const char *file, FILE *out)
-{
-	struct vf_plan_opts popts = plan_opts(o);
-	struct vf_saved_source src = {
-		.config_path = o->config_path, .config = run->config, .views = &run->views,
-		.desired = &run->desired, .state = &run->state, .plan = &run->plan,
-		.opts = &popts, .skip_unreachable = o->skip_unreachable,
-		.version = vf_cmd_version_string(),
-		.git_allow_rewind = o->allow_rewind,
-	};
-	char *error = NULL, *owned[2], *apply;
-	struct vf_saved_trust t = apply_trust(o, owned);
-	int rc;
-
-	/* apply FILE verifies again, wherever it runs: the files' absolute
-	 * paths, which apply's command line must give again */
-	src.git_allowed_signers = t.allowed_signers;
-	src.git_gpg_keyring = t.gpg_keyring;
-	rc = vf_saved_write(file, &src, &error);
-	if (rc < 0) {
-		error_said(cmd, error);
-		free(owned[0]);
-		free(owned[1]);
-		return VF_EXIT_ERROR;
-	}
-	apply = apply_command(&t, file);
-	fprintf(out, "\nSaved the plan to %s: apply it with '%s'.\n", file, apply);
-	free(apply);
-	free(owned[0]);
-	free(owned[1]);
-	return VF_EXIT_OK;
+	return run_start(cmd, o, run) ? VF_EXIT_ERROR : vf_run_plan_config(cmd, o, run);
 }
 
 void vf_run_release(struct vf_run *run, struct vf_run_opts *o)
@@ -679,13 +462,13 @@ void vf_run_release(struct vf_run *run, struct vf_run_opts *o)
 }
 
 /* Bring the state up to date before anything changes (vf_state_sync). */
-static int sync_state(const struct vf_cmd *cmd, struct vf_run *run)
+int vf_run_sync_state(const struct vf_cmd *cmd, struct vf_run *run)
 {
 	char *error = NULL;
 
 	if (vf_state_sync(&run->state, run->config, &run->desired, &run->views) &&
 	    vf_state_save(&run->state, &error) < 0)
-		return error_said(cmd, error);
+		return vf_run_error_said(cmd, error);
 	return VF_EXIT_OK;
 }
 
@@ -716,7 +499,7 @@ static void state_unsaved(const struct vf_cmd *cmd, const struct vf_run *run,
 			run->state.journal_path, dir);
 }
 
-/* What execute() did: the actions' result and the host links'. */
+/* What vf_run_execute() did: the actions' result and the host links'. */
 struct outcome {
 	struct vf_apply_result res;
 	struct vf_hostnetcmd_result hres;
@@ -802,7 +585,7 @@ static void print_outcome(const struct vf_run_opts *o, const struct vf_run *run,
  * every host whose links were made —, then the links' deletes, once
  * everything ran (what used them is gone).
  */
-static int execute(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
+int vf_run_execute(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	struct vf_apply_opts aopts = {
 		.parallelism = o->parallelism ? o->parallelism : 10,
@@ -841,7 +624,7 @@ int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct v
 		fflush(stdout);
 		return vf_run_guard(cmd, run);
 	}
-	if (sync_state(cmd, run))
+	if (vf_run_sync_state(cmd, run))
 		return VF_EXIT_ERROR;
 	vf_plan_print(&run->plan, stdout, vf_run_color());
 	if (vf_plan_empty(&run->plan))
@@ -858,250 +641,7 @@ int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct v
 		}
 	}
 	run->executed = true;
-	return execute(cmd, o, run);
-}
-
-/* ---- apply FILE ------------------------------------------------------------ */
-
-char *vf_run_plan_command(const struct vf_saved *s, const char *file)
-{
-	struct vf_buf line = VF_BUF_INIT;
-	size_t i;
-
-	vf_buf_adds(&line, "virtform plan");
-	if (s->git_commit) {
-		char *git = xasprintf("%s@%s", s->git_repo, s->git_commit);
-		struct vf_saved_trust t = { s->git_allowed_signers, s->git_gpg_keyring,
-					    s->git_allow_rewind };
-		shell_option(&line, "--git", git);
-		free(git);
-		if (*s->git_path)
-			shell_option(&line, "--path", s->git_path);
-		shell_option(&line, "--state-dir", s->state_dir);
-		trust_words(&line, &t);
-	} else {
-		shell_word(&line, s->config_path);
-	}
-	if (s->destroy)
-		shell_word(&line, "--destroy");
-	for (i = 0; i < s->n_targets; i++)
-		shell_option(&line, "--target", s->targets[i]);
-	if (s->allow_replace)
-		shell_word(&line, "--allow-replace");
-	if (s->skip_unreachable)
-		shell_word(&line, "--skip-unreachable");
-	shell_option(&line, "-out", file);
-	return vf_buf_detach(&line);
-}
-
-static int stale(const struct vf_cmd *cmd, const struct vf_saved *s, const char *file,
-		 const struct vf_saved_problems *p)
-{
-	char *again = vf_run_plan_command(s, file);
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		fprintf(stderr, "virtform %s: error: the saved plan %s is stale: %s\n", cmd->name,
-			file, p->lines[i]);
-	fprintf(stderr, "hint: run '%s' again and review it; nothing was changed\n", again);
-	free(again);
-	return VF_EXIT_ERROR;
-}
-
-/*
- * A saved plan is not authenticated: the apply's own trust settings must
- * be the ones it records, or it is refused, naming each difference.
- */
-static int check_trust(const struct vf_cmd *cmd, const struct vf_run_opts *o,
-		       const struct vf_saved *s, const char *file)
-{
-	struct vf_saved_problems p = { 0 };
-	struct vf_saved_trust t;
-	char *owned[2], *again;
-	size_t i;
-
-	t = apply_trust(o, owned);
-	if (!vf_saved_check_trust(s, &t, &p)) {
-		free(owned[0]);
-		free(owned[1]);
-		return 0;
-	}
-	for (i = 0; i < p.n; i++)
-		fprintf(stderr, "virtform %s: error: the saved plan %s is refused: %s\n", cmd->name,
-			file, p.lines[i]);
-	t = (struct vf_saved_trust){ s->git_allowed_signers, s->git_gpg_keyring,
-				     s->git_allow_rewind };
-	again = apply_command(&t, file);
-	fprintf(stderr, "hint: the trust settings (--verify-signatures, --allowed-signers, "
-		"--gpg-keyring, --allow-rewind) come from apply's command line, never from the "
-		"saved plan, and must be the ones it was made with: '%s' (or make another plan); "
-		"nothing was changed\n", again);
-	free(again);
-	free(owned[0]);
-	free(owned[1]);
-	vf_saved_problems_release(&p);
-	return -1;
-}
-
-/* The options the saved plan was made with, as this run's (the trust
- * settings excepted: check_trust). */
-static void saved_options(struct vf_run_opts *o, const struct vf_saved *saved)
-{
-	size_t i;
-
-	o->config_path = saved->config_path;
-	o->default_state_dir = saved->state_dir;
-	o->destroy = saved->destroy;
-	o->allow_replace = saved->allow_replace;
-	o->skip_unreachable = saved->skip_unreachable;
-	for (i = 0; i < saved->n_targets; i++) {
-		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
-		o->targets[o->n_targets++] = saved->targets[i];
-	}
-	if (saved->git_commit) {
-		/* exactly the commit the plan was made from, from the cache */
-		o->git = xasprintf("%s@%s", saved->git_repo, saved->git_commit);
-		o->git_path = saved->git_path;
-		o->cache_dir = saved->git_cache;
-		o->config_path = o->git;
-	}
-}
-
-/* One more reason the saved plan is stale. */
-static void problem_add(struct vf_saved_problems *p, char *line)
-{
-	VF_GROW(p->lines, p->n + 1, p->alloc);
-	p->lines[p->n++] = line;
-}
-
-/*
- * The configuration the saved plan was made from, loaded again into
- * run->config and compared with the one recorded: 0, or 1 with the
- * differences in problems.
- */
-static int saved_config(const struct vf_cmd *cmd, const struct vf_run_opts *o,
-			const struct vf_saved *saved, struct vf_run *run,
-			struct vf_saved_problems *problems)
-{
-	/* from git: the checks plan made, made again on the commit now, with
-	 * the trust settings of this command line (check_trust: the same) */
-	run->config = saved->git_commit ? vf_run_load(cmd, o, run)
-					: vf_cmd_load_config(saved->config_path);
-	if (!run->config) {
-		problem_add(problems, xasprintf(
-			"the configuration '%s' does not load any more (a saved plan names it "
-			"relative to the directory plan ran in)", saved->config_path));
-		return 1;
-	}
-	if (strcmp(run->config->project, saved->project) ||
-	    vf_saved_check_config(saved, run->config, problems)) {
-		if (strcmp(run->config->project, saved->project))
-			problem_add(problems, xasprintf(
-				"the configuration is project '%s' now, '%s' when the plan was made",
-				run->config->project, saved->project));
-		return 1;
-	}
-	return 0;
-}
-
-/* The plan made again, compared with the saved one: 0, or 1 with the
- * differences in problems. */
-static int saved_plan_same(const struct vf_run_opts *o, const struct vf_saved *saved,
-			   struct vf_run *run, struct vf_saved_problems *problems)
-{
-	struct vf_plan_opts popts = plan_opts(o);
-	struct vf_saved_source src = {
-		.config_path = o->config_path, .config = run->config, .views = &run->views,
-		.desired = &run->desired, .state = &run->state, .plan = &run->plan, .opts = &popts,
-		.skip_unreachable = o->skip_unreachable, .version = vf_cmd_version_string(),
-	};
-
-	return vf_saved_check_run(saved, &src, problems) ? 1 : 0;
-}
-
-/* "Applying the saved plan FILE (made ...): 1 to create, ..." */
-static void print_saved_intro(const struct vf_saved *saved, const struct vf_plan *plan,
-			      const char *file)
-{
-	printf("Applying the saved plan %s (made %s): %u to create, %u to update, %u to replace, "
-	       "%u to destroy", file, saved->created, plan->counts[VF_ACTION_CREATE],
-	       plan->counts[VF_ACTION_UPDATE], plan->counts[VF_ACTION_REPLACE],
-	       plan->counts[VF_ACTION_DELETE]);
-	if (plan->counts[VF_ACTION_START] || plan->counts[VF_ACTION_STOP])
-		printf(", %u to start, %u to stop", plan->counts[VF_ACTION_START],
-		       plan->counts[VF_ACTION_STOP]);
-	printf(".\n");
-}
-
-/*
- * The saved plan made again and carried out if it is the same, on run;
- * the exit status.
- */
-static int saved_execute(const struct vf_cmd *cmd, struct vf_run_opts *o,
-			 const struct vf_saved *saved, const char *file, struct vf_run *run)
-{
-	struct vf_saved_problems problems = { 0 };
-	int rc = VF_EXIT_ERROR;
-
-	if (saved_config(cmd, o, saved, run, &problems)) {
-		rc = stale(cmd, saved, file, &problems);
-		goto out;
-	}
-	if (vf_run_plan_config(cmd, o, run))
-		goto out;
-	if (saved_plan_same(o, saved, run, &problems)) {
-		rc = stale(cmd, saved, file, &problems);
-		goto out;
-	}
-	/* the guard again, with this apply's options: a saved plan carries
-	 * none of them */
-	if (vf_run_guard(cmd, run) || sync_state(cmd, run))
-		goto out;
-	if (vf_plan_empty(&run->plan)) {
-		vf_plan_print(&run->plan, stdout, vf_run_color());
-		rc = VF_EXIT_OK;
-		goto out;
-	}
-	print_saved_intro(saved, &run->plan, file);
-	run->executed = true;
-	rc = execute(cmd, o, run);
-out:
-	vf_saved_problems_release(&problems);
-	return rc;
-}
-
-/*
- * apply FILE: the configuration as it was, the plan pipeline with the
- * recorded options, then the stale checks; only an identical plan runs,
- * without asking (it was reviewed when it was saved).
- */
-static int run_apply_saved(const struct vf_cmd *cmd, struct vf_run_opts *o, const char *file)
-{
-	struct vf_saved saved;
-	struct vf_run run;
-	char *error = NULL;
-	int rc;
-
-	if (vf_saved_read(file, &saved, &error) < 0) {
-		error_said(cmd, error);
-		vf_saved_release(&saved);
-		return VF_EXIT_ERROR;
-	}
-	if (check_trust(cmd, o, &saved, file) < 0) {
-		vf_saved_release(&saved);
-		return VF_EXIT_ERROR;
-	}
-	memset(&run, 0, sizeof(run));
-	saved_options(o, &saved);
-	rc = saved_execute(cmd, o, &saved, file, &run);
-	if (saved.git_commit) {
-		rc = vf_run_git_log(cmd, &run, rc);
-		free((char *)o->git);
-		o->git = NULL;
-	}
-	vf_run_release(&run, o);
-	vf_saved_release(&saved);
-	return rc;
+	return vf_run_execute(cmd, o, run);
 }
 
 /* The options a saved plan carries, given again on the command line. */
@@ -1164,7 +704,7 @@ int vf_run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool d
 			return vf_cmd_error(cmd, "%s cannot be given with the saved plan '%s': a "
 					    "saved plan carries its own options; make another with "
 					    "'virtform plan %s ... -out FILE'", opt, o.config_path, opt);
-		return run_apply_saved(cmd, &o, o.config_path);
+		return vf_run_apply_saved(cmd, &o, o.config_path);
 	}
 	rc = vf_run_plan(cmd, &o, &run);
 	if (rc == 0) {

@@ -73,6 +73,23 @@ enum {
 	"      --allow-mass-destroy  allow a plan over that limit (an empty or\n" \
 	"                            truncated configuration would wipe the fleet)\n"
 
+/* The help text of what apply and destroy take to carry a plan out. */
+#define RUN_APPLY_OPTIONS_HELP                                                      \
+	"      --parallelism N       actions in flight at once (default 10)\n"       \
+	"      --confirm-timeout SECONDS\n"                                           \
+	"                            a host keeps its new network links only when\n" \
+	"                            virtform reconnects and confirms within this\n" \
+	"                            time, else it rolls them back by itself\n"      \
+	"                            (default 60 over SSH, none on this machine;\n"  \
+	"                            0: no confirmation)\n"
+
+/* The help text of the options plan and apply share: the guard's, the
+ * shared ones, the commit's checks. */
+#define RUN_PLAN_OPTIONS_HELP                                                       \
+	RUN_GUARD_OPTIONS_HELP                                                      \
+	RUN_OPTIONS_HELP                                                            \
+	RUN_GIT_CHECK_OPTIONS_HELP
+
 /* The help text of --git, --path and --cache-dir (docs/gitops.md). */
 #define RUN_GIT_OPTIONS_HELP                                                        \
 	"      --git REPO[@REF]      read the configuration from a commit of git\n"    \

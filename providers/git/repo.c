@@ -207,65 +207,84 @@ static char *branch_list(git_repository *repo)
 	return vf_buf_detach(&list);
 }
 
+/* The commit of the default branch (HEAD's target, into c->ref): 0 with
+ * *obj, or -1 with *error. */
+static int default_branch(struct vf_git_repo *r, struct vf_git_commit *c, git_object **obj,
+			  char **error)
+{
+	git_reference *head = NULL;
+
+	if (git_reference_lookup(&head, r->repo, "HEAD") < 0 ||
+	    git_reference_type(head) != GIT_REFERENCE_SYMBOLIC) {
+		git_reference_free(head);
+		*error = xasprintf("'%s' does not say which branch is its default; give "
+				   "--ref BRANCH (or REPO@BRANCH)", r->url);
+		return -1;
+	}
+	c->ref = xstrdup(git_reference_symbolic_target(head));
+	if (!strncmp(c->ref, "refs/heads/", 11))
+		memmove(c->ref, c->ref + 11, strlen(c->ref + 11) + 1);
+	git_reference_free(head);
+	if (git_revparse_single(obj, r->repo, "HEAD") < 0) {
+		*error = vf_git_fail("'%s' has no commit on its default branch '%s'", r->url,
+				     c->ref);
+		return -1;
+	}
+	return 0;
+}
+
+/* What ref names (into c->ref): a branch, a tag, a sha; never an
+ * option-like or a range.  0 with *obj, or -1 with *error. */
+static int named_ref(struct vf_git_repo *r, const char *ref, struct vf_git_commit *c,
+		     git_object **obj, char **error)
+{
+	char *branches;
+
+	c->ref = xstrdup(ref);
+	if (*ref && *ref != '-' && !strstr(ref, "..") &&
+	    git_revparse_single(obj, r->repo, ref) == 0)
+		return 0;
+	branches = branch_list(r->repo);
+	*error = xasprintf("ref '%s' not found in '%s': give a branch, a tag or a "
+			   "commit sha of it (branches: %s)", ref, r->url,
+			   *branches ? branches : "none");
+	free(branches);
+	return -1;
+}
+
+/* c's sha, short sha, subject, author and time, from commit. */
+static void describe(git_commit *commit, struct vf_git_commit *c)
+{
+	git_buf sbuf = { 0 };
+	const git_signature *author = git_commit_author(commit);
+	const char *subject = git_commit_summary(commit);
+
+	git_oid_tostr(c->sha, sizeof(c->sha), git_commit_id(commit));
+	if (git_object_short_id(&sbuf, (git_object *)commit) == 0)
+		snprintf(c->short_sha, sizeof(c->short_sha), "%s", sbuf.ptr);
+	else
+		snprintf(c->short_sha, sizeof(c->short_sha), "%.7s", c->sha);
+	git_buf_dispose(&sbuf);
+	c->subject = xstrdup(subject ? subject : "");
+	c->author = xasprintf("%s <%s>", author->name, author->email);
+	c->time = (int64_t)git_commit_time(commit);
+}
+
 int vf_git_resolve(struct vf_git_repo *r, const char *ref, struct vf_git_commit *c, char **error)
 {
 	git_object *obj = NULL, *peeled = NULL;
-	git_commit *commit;
-	git_buf sbuf = { 0 };
-	const git_signature *author;
-	const char *subject;
 	int rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	if (!ref) {
-		git_reference *head = NULL;
-		if (git_reference_lookup(&head, r->repo, "HEAD") < 0 ||
-		    git_reference_type(head) != GIT_REFERENCE_SYMBOLIC) {
-			git_reference_free(head);
-			*error = xasprintf("'%s' does not say which branch is its default; give "
-					   "--ref BRANCH (or REPO@BRANCH)", r->url);
-			return -1;
-		}
-		c->ref = xstrdup(git_reference_symbolic_target(head));
-		if (!strncmp(c->ref, "refs/heads/", 11))
-			memmove(c->ref, c->ref + 11, strlen(c->ref + 11) + 1);
-		git_reference_free(head);
-		if (git_revparse_single(&obj, r->repo, "HEAD") < 0) {
-			*error = vf_git_fail("'%s' has no commit on its default branch '%s'", r->url,
-					  c->ref);
-			goto out;
-		}
-	} else {
-		c->ref = xstrdup(ref);
-		/* a branch, a tag, a sha; never an option-like or a range */
-		if (!*ref || *ref == '-' || strstr(ref, "..") ||
-		    git_revparse_single(&obj, r->repo, ref) < 0) {
-			char *branches = branch_list(r->repo);
-			*error = xasprintf("ref '%s' not found in '%s': give a branch, a tag or a "
-					   "commit sha of it (branches: %s)", ref, r->url,
-					   *branches ? branches : "none");
-			free(branches);
-			goto out;
-		}
-	}
+	if ((ref ? named_ref(r, ref, c, &obj, error) : default_branch(r, c, &obj, error)) < 0)
+		goto out;
 	if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
 		*error = vf_git_fail("ref '%s' of '%s' is not a commit", c->ref, r->url);
 		goto out;
 	}
-	commit = (git_commit *)peeled;
-	git_oid_tostr(c->sha, sizeof(c->sha), git_commit_id(commit));
-	if (git_object_short_id(&sbuf, peeled) == 0)
-		snprintf(c->short_sha, sizeof(c->short_sha), "%s", sbuf.ptr);
-	else
-		snprintf(c->short_sha, sizeof(c->short_sha), "%.7s", c->sha);
-	subject = git_commit_summary(commit);
-	c->subject = xstrdup(subject ? subject : "");
-	author = git_commit_author(commit);
-	c->author = xasprintf("%s <%s>", author->name, author->email);
-	c->time = (int64_t)git_commit_time(commit);
+	describe((git_commit *)peeled, c);
 	rc = 0;
 out:
-	git_buf_dispose(&sbuf);
 	git_object_free(peeled);
 	git_object_free(obj);
 	if (rc)
