@@ -1,7 +1,8 @@
 /*
- * run.h — what plan, apply and destroy share: parse the common options,
- * load the config, lock the state, observe the hosts and build the plan;
- * save a plan (plan -out FILE) and carry a saved one out (apply FILE).
+ * run.h — what plan, apply and destroy share: parse the common options
+ * (run-options.c), load the config, lock the state, observe the hosts and
+ * build the plan (run.c); save a plan (plan -out FILE) and carry a saved
+ * one out (apply FILE; run-saved.c).
  */
 #ifndef VF_CMD_RUN_H
 #define VF_CMD_RUN_H
