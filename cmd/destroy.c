@@ -25,13 +25,7 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"      --auto-approve        do not ask (needed without a terminal)\n"
-	"      --parallelism N       actions in flight at once (default 10)\n"
-	"      --confirm-timeout SECONDS\n"
-	"                            a host keeps its new network links only when\n"
-	"                            virtform reconnects and confirms within this\n"
-	"                            time, else it rolls them back by itself\n"
-	"                            (default 60 over SSH, none on this machine;\n"
-	"                            0: no confirmation)\n"
+	RUN_APPLY_OPTIONS_HELP
 	RUN_OPTIONS_HELP
 	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"

@@ -63,6 +63,28 @@ static bool in_git_tree(const char *dir)
 	}
 }
 
+/* The work of keygen: the key pair written in dir, and said.  The exit
+ * status. */
+static int keygen_write(const char *dir, bool force)
+{
+	struct vf_diags diags = { 0 };
+	char id[VF_SECRET_ID_HEX];
+	int rc = vf_secret_keygen(dir, force, id, &diags);
+
+	vf_diags_print(&diags, stderr);
+	vf_diags_release(&diags);
+	if (rc < 0)
+		return VF_EXIT_ERROR;
+	printf("wrote %s/%s (secret key, mode 0600: for apply only, never commit it)\n", dir,
+	       VF_SECRET_KEY_FILE);
+	printf("wrote %s/%s (public key %s: seal with it, commit it)\n", dir,
+	       VF_SECRET_PUBLIC_FILE, id);
+	if (in_git_tree(dir))
+		fprintf(stderr, "virtform keygen: warning: %s is inside a git work tree: add %s to "
+			".gitignore, or keep the secret key elsewhere\n", dir, VF_SECRET_KEY_FILE);
+	return VF_EXIT_OK;
+}
+
 static int keygen_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -71,11 +93,9 @@ static int keygen_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vf_diags diags = { 0 };
-	char id[VF_SECRET_ID_HEX];
 	const char *dir = NULL;
 	bool force = false;
-	int c, rc;
+	int c;
 
 	while ((c = vf_getopt(&vf_cmd_keygen, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
@@ -98,20 +118,7 @@ static int keygen_run(int argc, char **argv)
 	if (!dir || !*dir)
 		return vf_cmd_error(&vf_cmd_keygen, "--out DIR is required (where to write "
 				    "virtform.key and virtform.pub)");
-
-	rc = vf_secret_keygen(dir, force, id, &diags);
-	vf_diags_print(&diags, stderr);
-	vf_diags_release(&diags);
-	if (rc < 0)
-		return VF_EXIT_ERROR;
-	printf("wrote %s/%s (secret key, mode 0600: for apply only, never commit it)\n", dir,
-	       VF_SECRET_KEY_FILE);
-	printf("wrote %s/%s (public key %s: seal with it, commit it)\n", dir,
-	       VF_SECRET_PUBLIC_FILE, id);
-	if (in_git_tree(dir))
-		fprintf(stderr, "virtform keygen: warning: %s is inside a git work tree: add %s to "
-			".gitignore, or keep the secret key elsewhere\n", dir, VF_SECRET_KEY_FILE);
-	return VF_EXIT_OK;
+	return keygen_write(dir, force);
 }
 
 const struct vf_cmd vf_cmd_keygen = {

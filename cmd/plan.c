@@ -36,9 +36,7 @@ static const char usage[] =
 	"                            anything it depends on changed since\n"
 	"      --destroy             plan the removal of everything virtform manages\n"
 	"                            for CONFIG, as 'virtform destroy' would\n"
-	RUN_GUARD_OPTIONS_HELP
-	RUN_OPTIONS_HELP
-	RUN_GIT_CHECK_OPTIONS_HELP
+	RUN_PLAN_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
 	"A plan that destroys more VMs and volumes than --max-destroy allows is\n"
@@ -86,6 +84,33 @@ static bool yaml_name(const char *file)
 	return (n >= 5 && !strcmp(file + n - 5, ".yaml")) || (n >= 4 && !strcmp(file + n - 4, ".yml"));
 }
 
+/* The work of plan, options parsed: plan, show (text or --json), refuse a
+ * mass deletion, save (-out).  The exit status. */
+static int plan(struct vf_run_opts *o, bool json, bool detailed, const char *out_file)
+{
+	struct vf_run run;
+	int rc = vf_run_plan(&vf_cmd_plan, o, &run);
+
+	if (rc == 0) {
+		if (json)
+			vf_plan_print_json(&run.plan, stdout);
+		else
+			vf_plan_print(&run.plan, stdout, vf_run_color());
+		fflush(stdout);
+		/* shown, then refused (and not saved): a mass deletion */
+		rc = vf_run_guard(&vf_cmd_plan, &run);
+		if (rc == 0 && out_file) {
+			fflush(stdout);
+			/* with --json, stdout stays one JSON document */
+			rc = vf_run_save_plan(&vf_cmd_plan, o, &run, out_file, json ? stderr : stdout);
+		}
+		if (rc == 0 && detailed && !vf_plan_empty(&run.plan))
+			rc = VF_EXIT_CHANGES;
+	}
+	vf_run_release(&run, o);
+	return rc;
+}
+
 static int cmd_plan(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -99,18 +124,12 @@ static int cmd_plan(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vf_run_opts o = { .git_checks = true };
-	struct vf_run run;
 	bool json = false, detailed = false;
 	const char *out_file = NULL;
 	char *made = long_out(argc, argv);
 	int c, rc = VF_EXIT_ERROR;
 
-	while ((c = vf_getopt(&vf_cmd_plan, argc, argv, "h", longopts)) != -1) {
-		int r = vf_run_option(&vf_cmd_plan, c, optarg, &o);
-		if (r < 0)
-			goto bad;
-		if (r)
-			continue;
+	while ((c = vf_run_getopt(&vf_cmd_plan, argc, argv, "h", longopts, &o)) != -1) {
 		switch (c) {
 		case RUN_OPT_JSON: json = o.json = true; break;
 		case RUN_OPT_DETAILED_EXITCODE: detailed = true; break;
@@ -127,24 +146,7 @@ static int cmd_plan(int argc, char **argv)
 			     "file; name it for instance 'plan.vfplan'", out_file);
 		goto bad;
 	}
-	rc = vf_run_plan(&vf_cmd_plan, &o, &run);
-	if (rc == 0) {
-		if (json)
-			vf_plan_print_json(&run.plan, stdout);
-		else
-			vf_plan_print(&run.plan, stdout, vf_run_color());
-		fflush(stdout);
-		/* shown, then refused (and not saved): a mass deletion */
-		rc = vf_run_guard(&vf_cmd_plan, &run);
-		if (rc == 0 && out_file) {
-			fflush(stdout);
-			/* with --json, stdout stays one JSON document */
-			rc = vf_run_save_plan(&vf_cmd_plan, &o, &run, out_file, json ? stderr : stdout);
-		}
-		if (rc == 0 && detailed && !vf_plan_empty(&run.plan))
-			rc = VF_EXIT_CHANGES;
-	}
-	vf_run_release(&run, &o);
+	rc = plan(&o, json, detailed, out_file);
 	free(made);
 	return rc;
 bad:

@@ -130,6 +130,44 @@ static unsigned char *read_secret_tty(size_t *len)
 	return buf;
 }
 
+/* The work of seal: the secret on stdin sealed for the public key in
+ * pk_path, printed on stdout.  The exit status. */
+static int seal_stdin(const char *pk_path, bool keep_newline, bool raw)
+{
+	struct vf_diags diags = { 0 };
+	struct vf_public_key pk;
+	unsigned char *clear;
+	char *sealed;
+	size_t len;
+
+	if (vf_public_key_load(pk_path, &pk, &diags) < 0) {
+		vf_diags_print(&diags, stderr);
+		vf_diags_release(&diags);
+		return VF_EXIT_ERROR;
+	}
+	clear = isatty(STDIN_FILENO) ? read_secret_tty(&len) : read_secret(STDIN_FILENO, &len);
+	if (!clear)
+		return VF_EXIT_ERROR;
+	if (!keep_newline && len && clear[len - 1] == '\n')
+		len--;
+	if (!len) {
+		sodium_free(clear);
+		return vf_cmd_error(&vf_cmd_seal, "nothing to seal: the secret on stdin is empty");
+	}
+	sealed = vf_secret_seal(&pk, clear, len);
+	sodium_free(clear);
+	if (!sealed)
+		return vf_cmd_error(&vf_cmd_seal, "sealing failed (libsodium)");
+	if (raw)
+		printf("%s\n", sealed);
+	else
+		printf("{sealed: \"%s\"}\n", sealed);
+	free(sealed);
+	if (fflush(stdout) != 0)
+		return vf_cmd_error(&vf_cmd_seal, "cannot write the sealed value: %s", strerror(errno));
+	return VF_EXIT_OK;
+}
+
 static int seal_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -139,13 +177,8 @@ static int seal_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vf_diags diags = { 0 };
-	struct vf_public_key pk;
 	const char *pk_path = NULL;
-	bool keep_newline = false, raw = false, tty;
-	unsigned char *clear;
-	char *sealed;
-	size_t len;
+	bool keep_newline = false, raw = false;
 	int c;
 
 	while ((c = vf_getopt(&vf_cmd_seal, argc, argv, "h", longopts)) != -1) {
@@ -172,33 +205,7 @@ static int seal_run(int argc, char **argv)
 	if (!pk_path)
 		return vf_cmd_error(&vf_cmd_seal, "--public-key FILE is required (the virtform.pub "
 				    "'virtform keygen' wrote)");
-	if (vf_public_key_load(pk_path, &pk, &diags) < 0) {
-		vf_diags_print(&diags, stderr);
-		vf_diags_release(&diags);
-		return VF_EXIT_ERROR;
-	}
-	tty = isatty(STDIN_FILENO);
-	clear = tty ? read_secret_tty(&len) : read_secret(STDIN_FILENO, &len);
-	if (!clear)
-		return VF_EXIT_ERROR;
-	if (!keep_newline && len && clear[len - 1] == '\n')
-		len--;
-	if (!len) {
-		sodium_free(clear);
-		return vf_cmd_error(&vf_cmd_seal, "nothing to seal: the secret on stdin is empty");
-	}
-	sealed = vf_secret_seal(&pk, clear, len);
-	sodium_free(clear);
-	if (!sealed)
-		return vf_cmd_error(&vf_cmd_seal, "sealing failed (libsodium)");
-	if (raw)
-		printf("%s\n", sealed);
-	else
-		printf("{sealed: \"%s\"}\n", sealed);
-	free(sealed);
-	if (fflush(stdout) != 0)
-		return vf_cmd_error(&vf_cmd_seal, "cannot write the sealed value: %s", strerror(errno));
-	return VF_EXIT_OK;
+	return seal_stdin(pk_path, keep_newline, raw);
 }
 
 const struct vf_cmd vf_cmd_seal = {

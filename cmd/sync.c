@@ -92,6 +92,70 @@ struct sync_opts {
 	bool plan_only, auto_approve;
 };
 
+/* The REPO argument and the options that go with it checked: 0, or -1
+ * after an error message. */
+static int check_args(int argc, char **argv, const struct vf_run_opts *o,
+		      const struct sync_opts *so)
+{
+	if (o->git) {
+		vf_cmd_error(&vf_cmd_sync, "give the repository as the argument: virtform sync "
+			     "REPO [--ref REF]");
+		return -1;
+	}
+	if (argc - optind != 1) {
+		if (argc - optind == 0)
+			vf_cmd_error(&vf_cmd_sync, "give the repository to sync from: virtform sync "
+				     "REPO (a URL or a path)");
+		else
+			vf_cmd_error(&vf_cmd_sync, "expected one REPO argument, got '%s' and '%s'",
+				     argv[optind], argv[optind + 1]);
+		return -1;
+	}
+	if (vf_run_check_signers_opt(&vf_cmd_sync, o) < 0)
+		return -1;
+	if (!so->plan_only && !so->auto_approve && !isatty(STDIN_FILENO)) {
+		vf_cmd_error(&vf_cmd_sync, "no terminal to confirm on: give --auto-approve to "
+			     "apply without asking, or --plan-only");
+		return -1;
+	}
+	return 0;
+}
+
+/* The work of sync, options checked: fetch REPO (at so->ref), plan, apply
+ * or (--plan-only) show.  The exit status. */
+static int sync_repo(const char *repo, struct vf_run_opts *o, const struct sync_opts *so)
+{
+	struct vf_run run;
+	char *git = so->ref ? xasprintf("%s@%s", repo, so->ref) : xstrdup(repo);
+	int rc = VF_EXIT_ERROR;
+
+	memset(&run, 0, sizeof(run));
+	o->git = git;
+	o->config_path = git;
+	run.config = vf_run_load(&vf_cmd_sync, o, &run);
+	if (!run.config)
+		goto out;
+	printf("commit %s ", run.git->commit.sha);
+	vf_fputs_text(run.git->commit.subject, stdout);   /* the pusher's words */
+	putchar('\n');
+	fflush(stdout);
+	/* the signature, plan, the rewind: as plan --git and apply --git */
+	if (vf_run_plan_config(&vf_cmd_sync, o, &run))
+		goto out;
+	if (so->plan_only) {
+		vf_plan_print(&run.plan, stdout, vf_run_color());
+		fflush(stdout);
+		rc = vf_run_guard(&vf_cmd_sync, &run);
+		goto out;
+	}
+	rc = vf_run_apply(&vf_cmd_sync, o, &run, so->auto_approve);
+	rc = vf_run_git_log(&vf_cmd_sync, &run, rc);
+out:
+	vf_run_release(&run, o);
+	free(git);
+	return rc;
+}
+
 static int cmd_sync(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -102,17 +166,9 @@ static int cmd_sync(int argc, char **argv)
 	};
 	struct vf_run_opts o = { .confirm_timeout = -1, .git_checks = true };
 	struct sync_opts so = { 0 };
-	struct vf_run run;
-	char *git = NULL;
-	int c, r, rc = VF_EXIT_ERROR;
+	int c, rc = VF_EXIT_ERROR;
 
-	memset(&run, 0, sizeof(run));
-	while ((c = vf_getopt(&vf_cmd_sync, argc, argv, "h", longopts)) != -1) {
-		r = vf_run_option(&vf_cmd_sync, c, optarg, &o);
-		if (r < 0)
-			goto bad;
-		if (r)
-			continue;
+	while ((c = vf_run_getopt(&vf_cmd_sync, argc, argv, "h", longopts, &o)) != -1) {
 		switch (c) {
 		case SYNC_OPT_REF: so.ref = optarg; break;
 		case SYNC_OPT_PLAN_ONLY: so.plan_only = true; break;
@@ -121,53 +177,9 @@ static int cmd_sync(int argc, char **argv)
 		default: goto bad;
 		}
 	}
-	if (o.git) {
-		vf_cmd_error(&vf_cmd_sync, "give the repository as the argument: virtform sync "
-			     "REPO [--ref REF]");
+	if (check_args(argc, argv, &o, &so) < 0)
 		goto bad;
-	}
-	if (argc - optind != 1) {
-		if (argc - optind == 0)
-			vf_cmd_error(&vf_cmd_sync, "give the repository to sync from: virtform sync "
-				     "REPO (a URL or a path)");
-		else
-			vf_cmd_error(&vf_cmd_sync, "expected one REPO argument, got '%s' and '%s'",
-				     argv[optind], argv[optind + 1]);
-		goto bad;
-	}
-	if (vf_run_check_signers_opt(&vf_cmd_sync, &o) < 0)
-		goto bad;
-	if (!so.plan_only && !so.auto_approve && !isatty(STDIN_FILENO)) {
-		vf_cmd_error(&vf_cmd_sync, "no terminal to confirm on: give --auto-approve to "
-			     "apply without asking, or --plan-only");
-		goto bad;
-	}
-	git = so.ref ? xasprintf("%s@%s", argv[optind], so.ref) : xstrdup(argv[optind]);
-	o.git = git;
-	o.config_path = git;
-
-	run.config = vf_run_load(&vf_cmd_sync, &o, &run);
-	if (!run.config)
-		goto out;
-	printf("commit %s ", run.git->commit.sha);
-	vf_fputs_text(run.git->commit.subject, stdout);   /* the pusher's words */
-	putchar('\n');
-	fflush(stdout);
-	/* the signature, plan, the rewind: as plan --git and apply --git */
-	if (vf_run_plan_config(&vf_cmd_sync, &o, &run))
-		goto out;
-	if (so.plan_only) {
-		vf_plan_print(&run.plan, stdout, vf_run_color());
-		fflush(stdout);
-		rc = vf_run_guard(&vf_cmd_sync, &run);
-		goto out;
-	}
-	rc = vf_run_apply(&vf_cmd_sync, &o, &run, so.auto_approve);
-	rc = vf_run_git_log(&vf_cmd_sync, &run, rc);
-out:
-	vf_run_release(&run, &o);
-	free(git);
-	return rc;
+	return sync_repo(argv[optind], &o, &so);
 bad:
 	free(o.targets);
 	return rc;

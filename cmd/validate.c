@@ -151,6 +151,39 @@ static int validate_json(const char *path, const struct vf_run_opts *ro, bool st
 	return VF_EXIT_OK;
 }
 
+/* The work of validate without --json: the configuration loaded (CONFIG,
+ * --git or, staged, the index), its errors on stderr, "ok: ..." on
+ * stdout.  The exit status. */
+static int validate_text(const struct vf_run_opts *o, bool staged)
+{
+	struct vf_config *config;
+	struct vf_run run = { 0 };
+
+	if (staged) {
+		struct vf_diags diags = { 0 };
+		config = load_staged(o, &diags);
+		vf_diags_sort(&diags);
+		vf_diags_print(&diags, stderr);
+		if (!config)
+			fprintf(stderr, "%zu error%s in the staged configuration\n",
+				diags.n_errors, diags.n_errors == 1 ? "" : "s");
+		vf_diags_release(&diags);
+	} else {
+		config = vf_run_load(&vf_cmd_validate, o, &run);
+	}
+	if (run.git) {
+		vf_git_source_release(run.git);
+		free(run.git);
+	}
+	if (!config)
+		return VF_EXIT_ERROR;
+	/* The exact wording is a contract: scripts parse it.  Always plural. */
+	printf("ok: %zu hosts, %zu networks, %zu storage domains, %zu vms\n",
+	       config->n_hosts, config->n_networks, config->n_storages, config->n_vms);
+	vf_config_free(config);
+	return VF_EXIT_OK;
+}
+
 static int validate_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -160,16 +193,11 @@ static int validate_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vf_config *config;
 	struct vf_run_opts o = { 0 };
-	struct vf_run run = { 0 };
-	const char *path;
 	bool json = false, staged = false;
 	int c;
 
-	while ((c = vf_getopt(&vf_cmd_validate, argc, argv, "h", longopts)) != -1) {
-		if (vf_run_option(&vf_cmd_validate, c, optarg, &o) > 0)
-			continue;
+	while ((c = vf_run_getopt(&vf_cmd_validate, argc, argv, "h", longopts, &o)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -192,33 +220,9 @@ static int validate_run(int argc, char **argv)
 	}
 	if (!staged && vf_run_config_arg(&vf_cmd_validate, argc, argv, &o) < 0)
 		return VF_EXIT_ERROR;
-	path = o.config_path;
-
 	if (json)
-		return validate_json(path, &o, staged);
-	if (staged) {
-		struct vf_diags diags = { 0 };
-		config = load_staged(&o, &diags);
-		vf_diags_sort(&diags);
-		vf_diags_print(&diags, stderr);
-		if (!config)
-			fprintf(stderr, "%zu error%s in the staged configuration\n",
-				diags.n_errors, diags.n_errors == 1 ? "" : "s");
-		vf_diags_release(&diags);
-	} else {
-		config = vf_run_load(&vf_cmd_validate, &o, &run);
-	}
-	if (run.git) {
-		vf_git_source_release(run.git);
-		free(run.git);
-	}
-	if (!config)
-		return VF_EXIT_ERROR;
-	/* The exact wording is a contract: scripts parse it.  Always plural. */
-	printf("ok: %zu hosts, %zu networks, %zu storage domains, %zu vms\n",
-	       config->n_hosts, config->n_networks, config->n_storages, config->n_vms);
-	vf_config_free(config);
-	return VF_EXIT_OK;
+		return validate_json(o.config_path, &o, staged);
+	return validate_text(&o, staged);
 }
 
 const struct vf_cmd vf_cmd_validate = {
