@@ -57,9 +57,5 @@ static int help_run(int argc, char **argv)
 	return VF_EXIT_OK;
 }
 
-const struct vf_cmd vf_cmd_help = {
-	.name = "help",
-	.summary = "show commands, or one command's usage",
-	.usage = usage,
-	.run = help_run,
-};
+const struct vf_cmd vf_cmd_help = VF_CMD("help", "show commands, or one command's usage", usage,
+	help_run);

@@ -63,14 +63,20 @@ static bool in_git_tree(const char *dir)
 	}
 }
 
+static const struct option longopts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int keygen_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_keygen = VF_CMD("keygen", "make the key pair for sealed secrets", usage,
+	keygen_run, .longopts = longopts);
+
 static int keygen_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_diags diags = { 0 };
 	char id[VF_SECRET_ID_HEX];
 	const char *dir = NULL;
@@ -113,10 +119,3 @@ static int keygen_run(int argc, char **argv)
 			".gitignore, or keep the secret key elsewhere\n", dir, VF_SECRET_KEY_FILE);
 	return VF_EXIT_OK;
 }
-
-const struct vf_cmd vf_cmd_keygen = {
-	.name = "keygen",
-	.summary = "make the key pair for sealed secrets",
-	.usage = usage,
-	.run = keygen_run,
-};

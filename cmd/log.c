@@ -30,21 +30,18 @@ static const char usage[] =
 
 static int cmd_log(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_log = {
-	.name = "log",
-	.summary = "show the commits applied from git",
-	.usage = usage,
-	.run = cmd_log,
+static const struct option longopts[] = {
+	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
+
+const struct vf_cmd vf_cmd_log = VF_CMD("log", "show the commits applied from git", usage, cmd_log,
+	.longopts = longopts);
 
 static int cmd_log(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *env = getenv("VIRTFORM_STATE_DIR"), *dir = NULL;
 	json_t *list = json_array();
 	char *path, *line = NULL;

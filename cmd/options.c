@@ -201,3 +201,31 @@ struct vf_config *vf_cmd_load_config(const char *path)
 	vf_diags_release(&diags);
 	return config;
 }
+
+int vf_cmd_getopt(const struct vf_cmd *cmd, int argc, char **argv)
+{
+	static const struct option help_only[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	return vf_getopt(cmd, argc, argv, cmd->shortopts ? cmd->shortopts : "h",
+			 cmd->longopts ? cmd->longopts : help_only);
+}
+
+const char *vf_cmd_subcommand_word(const struct vf_cmd *sub)
+{
+	const char *space = strrchr(sub->name, ' ');
+
+	return space ? space + 1 : sub->name;
+}
+
+const struct vf_cmd *vf_cmd_subcommand(const struct vf_cmd *cmd, const char *word)
+{
+	size_t i;
+
+	for (i = 0; cmd->subcommands && cmd->subcommands[i]; i++)
+		if (!strcmp(vf_cmd_subcommand_word(cmd->subcommands[i]), word))
+			return cmd->subcommands[i];
+	return NULL;
+}

@@ -130,15 +130,22 @@ static unsigned char *read_secret_tty(size_t *len)
 	return buf;
 }
 
+static const struct option longopts[] = {
+	{ "public-key", required_argument, NULL, 'p' },
+	{ "keep-newline", no_argument, NULL, 'k' },
+	{ "raw", no_argument, NULL, 'r' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int seal_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_seal = VF_CMD("seal",
+	"seal a secret (stdin) for the configuration: {sealed: ...}", usage, seal_run,
+	.longopts = longopts);
+
 static int seal_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "public-key", required_argument, NULL, 'p' },
-		{ "keep-newline", no_argument, NULL, 'k' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_diags diags = { 0 };
 	struct vf_public_key pk;
 	const char *pk_path = NULL;
@@ -200,10 +207,3 @@ static int seal_run(int argc, char **argv)
 		return vf_cmd_error(&vf_cmd_seal, "cannot write the sealed value: %s", strerror(errno));
 	return VF_EXIT_OK;
 }
-
-const struct vf_cmd vf_cmd_seal = {
-	.name = "seal",
-	.summary = "seal a secret (stdin) for the configuration: {sealed: ...}",
-	.usage = usage,
-	.run = seal_run,
-};

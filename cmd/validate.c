@@ -151,15 +151,22 @@ static int validate_json(const char *path, const struct vf_run_opts *ro, bool st
 	return VF_EXIT_OK;
 }
 
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "staged", no_argument, NULL, 's' },
+	RUN_GIT_LONGOPTS,
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int validate_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_validate = VF_CMD("validate",
+	"check a configuration without contacting any host", usage, validate_run,
+	.longopts = longopts);
+
 static int validate_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "staged", no_argument, NULL, 's' },
-		RUN_GIT_LONGOPTS,
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_config *config;
 	struct vf_run_opts o = { 0 };
 	struct vf_run run = { 0 };
@@ -220,10 +227,3 @@ static int validate_run(int argc, char **argv)
 	vf_config_free(config);
 	return VF_EXIT_OK;
 }
-
-const struct vf_cmd vf_cmd_validate = {
-	.name = "validate",
-	.summary = "check a configuration without contacting any host",
-	.usage = usage,
-	.run = validate_run,
-};

@@ -2,7 +2,8 @@
  * hook.c — what virtform's git hooks need from the repository they run in
  * (repo.h, "the repository a git hook runs in"), with libgit2 only:
  * open it as git does (GIT_DIR, the push quarantine), read its
- * configuration, list the commits a push brings, read the staged files.
+ * configuration, list the commits a push brings, read the staged files;
+ * and find the hooks directory `virtform hooks install` writes into.
  *
  * The quarantine: while pre-receive runs, the pushed objects are not in
  * the repository yet but in a temporary directory git names in
@@ -272,5 +273,30 @@ out:
 	vf_git_batch_release(&batch);
 	git_index_free(index);
 	free(clean);
+	return rc;
+}
+
+int vf_git_hooks_dir(const char *path, char **hooks_dir, char **hooks_path, char **error)
+{
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+	const char *value;
+	int rc = 0;
+
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, path, 0, NULL) < 0) {
+		const git_error *e = git_error_last();
+		*error = xstrdup(e && e->message ? e->message : "not found");
+		return -1;
+	}
+	if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+	    git_config_get_string(&value, cfg, "core.hooksPath") == 0) {
+		*hooks_path = xstrdup(value);
+		rc = 1;
+	} else {
+		*hooks_dir = xasprintf("%shooks", git_repository_commondir(repo));
+	}
+	git_config_free(cfg);
+	git_repository_free(repo);
 	return rc;
 }
