@@ -31,6 +31,7 @@ const struct vf_cmd *const vf_commands[] = {
 	&vf_cmd_keygen,
 	&vf_cmd_seal,
 	&vf_cmd_drift,
+	&vf_cmd_completion,
 	&vf_cmd_help,
 	&vf_cmd_version,
 	NULL,
