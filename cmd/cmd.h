@@ -11,6 +11,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 enum vf_exit {
 	VF_EXIT_OK = 0,
@@ -93,6 +94,14 @@ const struct vf_cmd *vf_cmd_subcommand(const struct vf_cmd *cmd, const char *wor
 
 /* The word of subcommand sub ("show" for "host show"). */
 const char *vf_cmd_subcommand_word(const struct vf_cmd *sub);
+
+/*
+ * The manual page (roff) of cmd, virtform-CMD(1), from its usage and its
+ * subcommands' (cmd/man.c); of virtform itself, virtform(1), from the text
+ * `virtform help` prints.
+ */
+void vf_cmd_print_man(FILE *out, const struct vf_cmd *cmd);
+void vf_cmd_print_man_main(FILE *out, const char *help_text);
 
 /* Print "virtform CMD: error: MSG" to stderr; returns VF_EXIT_ERROR. */
 int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
