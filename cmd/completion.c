@@ -23,6 +23,7 @@
 
 static const char usage[] =
 	"usage: virtform completion bash|zsh\n"
+	"       virtform completion --list\n"
 	"\n"
 	"Print the completion script of the shell: commands, subcommands, options,\n"
 	"files for CONFIG.  Load it for this shell with\n"
@@ -31,6 +32,8 @@ static const char usage[] =
 	"contrib/completion/_virtform (a directory of zsh's $fpath).\n"
 	"\n"
 	"Options:\n"
+	"      --list  print each command and subcommand, a tab and its long options\n"
+	"              (what the scripts complete; for tests and other shells)\n"
 	"  -h, --help  show this help\n";
 
 static int completion_run(int argc, char **argv);
@@ -46,9 +49,15 @@ static const struct vf_cmd *const subcommands[] = {
 	NULL,
 };
 
+static const struct option longopts[] = {
+	{ "list", no_argument, NULL, 'l' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 const struct vf_cmd vf_cmd_completion = VF_CMD("completion",
 	"print the bash or zsh completion script", usage, completion_run,
-	.subcommands = subcommands);
+	.longopts = longopts, .subcommands = subcommands);
 
 /* The options sub is completed with: its own, else its command's. */
 static const struct option *options_of(const struct vf_cmd *cmd, const struct vf_cmd *sub)
@@ -76,8 +85,6 @@ static void print_options(FILE *out, const struct option *lo, bool valued)
 {
 	const char *sep = "";
 
-	if (!lo && !valued)
-		fputs("--help", out);           /* vf_cmd_getopt's default */
 	for (; lo && lo->name; lo++) {
 		if ((lo->has_arg != no_argument) != valued)
 			continue;
@@ -335,12 +342,40 @@ static void print_zsh(FILE *out)
 	      "_virtform \"$@\"\n", out);
 }
 
+/* --list: "NAME\t--a --b" for each command and subcommand with options of its own */
+static void print_list(FILE *out)
+{
+	size_t i, j;
+
+	for (i = 0; vf_commands[i]; i++) {
+		const struct vf_cmd *c = vf_commands[i];
+		fprintf(out, "%s\t", c->name);
+		print_options(out, c->longopts, false);
+		fputc(' ', out);
+		print_options(out, c->longopts, true);
+		fputc('\n', out);
+		for (j = 0; c->subcommands && c->subcommands[j]; j++) {
+			if (!own_options(c, c->subcommands[j]))
+				continue;
+			fprintf(out, "%s\t", c->subcommands[j]->name);
+			print_options(out, c->subcommands[j]->longopts, false);
+			fputc(' ', out);
+			print_options(out, c->subcommands[j]->longopts, true);
+			fputc('\n', out);
+		}
+	}
+}
+
 static int completion_run(int argc, char **argv)
 {
 	const struct vf_cmd *sub;
 	int c;
 
 	while ((c = vf_cmd_getopt(&vf_cmd_completion, argc, argv)) != -1) {
+		if (c == 'l') {
+			print_list(stdout);
+			return VF_EXIT_OK;
+		}
 		if (c != 'h')
 			return VF_EXIT_ERROR;
 		fputs(usage, stdout);

@@ -29,7 +29,7 @@ _virtform()
 		files=1
 		;;
 	host)
-		opts="--help"; vopts=""
+		opts=""; vopts=""
 		subs="show plan apply confirm"
 		case $sub in
 		show)
@@ -96,7 +96,7 @@ _virtform()
 		files=1
 		;;
 	completion)
-		opts="--help"; vopts=""
+		opts="--list --help"; vopts=""
 		subs="bash zsh"
 		case $sub in
 		esac
@@ -106,7 +106,7 @@ _virtform()
 		subs=$commands
 		;;
 	version)
-		opts="--help"; vopts=""
+		opts=""; vopts=""
 		;;
 	*) return ;;
 	esac
