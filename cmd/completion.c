@@ -342,6 +342,15 @@ static void print_zsh(FILE *out)
 	      "_virtform \"$@\"\n", out);
 }
 
+static void list_line(FILE *out, const struct vf_cmd *cmd)
+{
+	fprintf(out, "%s\t", cmd->name);
+	print_options(out, cmd->longopts, false);
+	fputc(' ', out);
+	print_options(out, cmd->longopts, true);
+	fputc('\n', out);
+}
+
 /* --list: "NAME\t--a --b" for each command and subcommand with options of its own */
 static void print_list(FILE *out)
 {
@@ -349,20 +358,10 @@ static void print_list(FILE *out)
 
 	for (i = 0; vf_commands[i]; i++) {
 		const struct vf_cmd *c = vf_commands[i];
-		fprintf(out, "%s\t", c->name);
-		print_options(out, c->longopts, false);
-		fputc(' ', out);
-		print_options(out, c->longopts, true);
-		fputc('\n', out);
-		for (j = 0; c->subcommands && c->subcommands[j]; j++) {
-			if (!own_options(c, c->subcommands[j]))
-				continue;
-			fprintf(out, "%s\t", c->subcommands[j]->name);
-			print_options(out, c->subcommands[j]->longopts, false);
-			fputc(' ', out);
-			print_options(out, c->subcommands[j]->longopts, true);
-			fputc('\n', out);
-		}
+		list_line(out, c);
+		for (j = 0; c->subcommands && c->subcommands[j]; j++)
+			if (own_options(c, c->subcommands[j]))
+				list_line(out, c->subcommands[j]);
 	}
 }
 

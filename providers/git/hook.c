@@ -115,14 +115,70 @@ static bool zero_sha(const char *s)
 	return !s || !*s || strspn(s, "0") == strlen(s);
 }
 
+/* Hide from walk what the repository had: old_sha, and every existing
+ * ref (commits pushed, and checked, before); a ref to something that is
+ * not a commit (a tag of a tree) is skipped. */
+static void hide_known(git_revwalk *walk, git_repository *repo, const char *old_sha)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	git_oid old;
+
+	/* an old commit the repository lost is simply not hidden */
+	if (!zero_sha(old_sha) && vf_git_oid_parse(&old, old_sha) == 0 &&
+	    git_revwalk_hide(walk, &old) < 0)
+		git_error_clear();
+	if (git_revwalk_hide_glob(walk, "refs/*") == 0)
+		return;
+	git_error_clear();
+	if (git_reference_iterator_new(&it, repo) == 0) {
+		while (git_reference_next(&ref, it) == 0) {
+			git_object *peeled = NULL;
+			if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0)
+				git_revwalk_hide(walk, git_object_id(peeled));
+			git_object_free(peeled);
+			git_reference_free(ref);
+		}
+		git_reference_iterator_free(it);
+	}
+	git_error_clear();
+}
+
+static void add_oid(struct list *l, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), id);
+	list_add(l, hex, strlen(hex));
+}
+
+/* The walk's commits into l, then tip when the walk did not reach it; 0 or
+ * libgit2's error. */
+static int collect(git_revwalk *walk, const git_oid *tip, struct list *l)
+{
+	bool have_tip = false;
+	git_oid id;
+	int w;
+
+	while ((w = git_revwalk_next(&id, walk)) == 0) {
+		add_oid(l, &id);
+		if (git_oid_equal(&id, tip))
+			have_tip = true;
+	}
+	if (w != GIT_ITEROVER)
+		return w;
+	if (!have_tip)
+		add_oid(l, tip);
+	return 0;
+}
+
 int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *old_sha,
 		       char ***shas, size_t *n, char **error)
 {
 	struct list l = { 0 };
 	git_revwalk *walk = NULL;
-	git_oid id, tip;
-	bool have_tip = false;
-	int rc = -1, w;
+	git_oid tip;
+	int rc = -1;
 	size_t i;
 
 	*shas = NULL;
@@ -140,45 +196,10 @@ int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *o
 		*error = vf_git_fail("commit %s is not in '%s' (or is not a commit)", new_sha, r->url);
 		goto out;
 	}
-	if (!zero_sha(old_sha)) {
-		git_oid old;
-		/* an old commit the repository lost is simply not hidden */
-		if (vf_git_oid_parse(&old, old_sha) == 0 && git_revwalk_hide(walk, &old) < 0)
-			git_error_clear();
-	}
-	/* every existing ref: commits pushed (and checked) before; a ref to
-	 * something that is not a commit (a tag of a tree) is skipped */
-	if (git_revwalk_hide_glob(walk, "refs/*") < 0) {
-		git_reference_iterator *it = NULL;
-		git_reference *ref;
-		git_error_clear();
-		if (git_reference_iterator_new(&it, r->repo) == 0) {
-			while (git_reference_next(&ref, it) == 0) {
-				git_object *peeled = NULL;
-				if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0)
-					git_revwalk_hide(walk, git_object_id(peeled));
-				git_object_free(peeled);
-				git_reference_free(ref);
-			}
-			git_reference_iterator_free(it);
-		}
-		git_error_clear();
-	}
-	while ((w = git_revwalk_next(&id, walk)) == 0) {
-		char hex[GIT_OID_HEXSZ + 1];
-		git_oid_tostr(hex, sizeof(hex), &id);
-		list_add(&l, hex, strlen(hex));
-		if (git_oid_equal(&id, &tip))
-			have_tip = true;
-	}
-	if (w != GIT_ITEROVER) {
+	hide_known(walk, r->repo, old_sha);
+	if (collect(walk, &tip, &l) < 0) {
 		*error = vf_git_fail("cannot walk the history of %s in '%s'", new_sha, r->url);
 		goto out;
-	}
-	if (!have_tip) {
-		char hex[GIT_OID_HEXSZ + 1];
-		git_oid_tostr(hex, sizeof(hex), &tip);
-		list_add(&l, hex, strlen(hex));
 	}
 	git_error_clear();
 	rc = 0;
