@@ -35,7 +35,8 @@ struct vf_cmd {
 	const char *usage;       /* full --help text, ends in '\n' */
 	int (*run)(int argc, char **argv);
 	const struct option *longopts;
-	const char *shortopts;   /* as getopt's optstring; NULL: "h" */
+	const char *shortopts;   /* as getopt's optstring (a leading '+': options
+	                          * before the arguments only); NULL: "h" */
 	const struct vf_cmd *const *subcommands;
 };
 

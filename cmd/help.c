@@ -73,7 +73,8 @@ static const struct option longopts[] = {
 static int help_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_help = VF_CMD("help", "show commands, or one command's usage", usage,
-	help_run, .longopts = longopts);
+	help_run, .longopts = longopts,
+	.shortopts = "+h");         /* help plan --help: plan's usage, as always */
 
 static int help_run(int argc, char **argv)
 {

@@ -98,8 +98,12 @@ int vf_getopt(const struct vf_cmd *cmd, int argc, char **argv,
 	char buf[64];
 	int c, index = -1;
 
-	/* ':' first: report a missing argument as ':' rather than '?' */
-	snprintf(buf, sizeof(buf), ":%s", shortopts);
+	/* ':' first (after a '+': stop at the first non-option): report a
+	 * missing argument as ':' rather than '?' */
+	if (shortopts[0] == '+')
+		snprintf(buf, sizeof(buf), "+:%s", shortopts + 1);
+	else
+		snprintf(buf, sizeof(buf), ":%s", shortopts);
 	opterr = 0;
 	c = getopt_long(argc, argv, buf, longopts, &index);
 	if (c == '?') {
