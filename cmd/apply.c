@@ -54,12 +54,14 @@ static const char usage[] =
 
 static int cmd_apply(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_apply = {
-	.name = "apply",
-	.summary = "change the hosts to match the configuration",
-	.usage = usage,
-	.run = cmd_apply,
+/* what vf_run_apply_command() parses */
+static const struct option longopts[] = {
+	RUN_APPLY_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
 };
+
+const struct vf_cmd vf_cmd_apply = VF_CMD("apply", "change the hosts to match the configuration", usage,
+	cmd_apply, .longopts = longopts);
 
 static int cmd_apply(int argc, char **argv)
 {

@@ -34,12 +34,14 @@ static const char usage[] =
 
 static int cmd_destroy(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_destroy = {
-	.name = "destroy",
-	.summary = "remove everything virtform manages for the configuration",
-	.usage = usage,
-	.run = cmd_destroy,
+/* what vf_run_apply_command() parses */
+static const struct option longopts[] = {
+	RUN_APPLY_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
 };
+
+const struct vf_cmd vf_cmd_destroy = VF_CMD("destroy", "remove everything virtform manages for the configuration", usage,
+	cmd_destroy, .longopts = longopts);
 
 static int cmd_destroy(int argc, char **argv)
 {

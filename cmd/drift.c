@@ -101,13 +101,6 @@ static const char usage[] =
 
 static int cmd_drift(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_drift = {
-	.name = "drift",
-	.summary = "report where the hosts differ from the configuration (exit 2); --fix converges",
-	.usage = usage,
-	.run = cmd_drift,
-};
-
 enum drift_cause {
 	DRIFT_CHANGED_OUTSIDE,
 	DRIFT_NOT_APPLIED,
@@ -684,16 +677,21 @@ static int drift(struct drift_args *a)
 	return rc;
 }
 
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	{ "fix", no_argument, NULL, DRIFT_OPT_FIX },
+	{ "notify-command", required_argument, NULL, DRIFT_OPT_NOTIFY },
+	RUN_LONGOPTS,
+	RUN_GUARD_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_drift = VF_CMD("drift",
+	"report where the hosts differ from the configuration (exit 2); --fix converges", usage,
+	cmd_drift, .longopts = longopts);
+
 static int cmd_drift(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "fix", no_argument, NULL, DRIFT_OPT_FIX },
-		{ "notify-command", required_argument, NULL, DRIFT_OPT_NOTIFY },
-		RUN_LONGOPTS,
-		RUN_GUARD_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct drift_args a = { .o = { .confirm_timeout = -1 } };
 	int c, rc = VF_EXIT_ERROR;
 

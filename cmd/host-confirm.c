@@ -439,23 +439,21 @@ static const char confirm_usage[] =
 
 static int host_confirm_run(int argc, char **argv);
 
-const struct vf_cmd vf_hostcmd_confirm = {
-	.name = "host confirm",
-	.summary = "keep a host network change that waits for confirmation",
-	.usage = confirm_usage,
-	.run = host_confirm_run,
+enum { OPT_TOKEN = 256, OPT_JSON, OPT_STATE_FILE };
+static const struct option longopts[] = {
+	{ "token", required_argument, NULL, OPT_TOKEN },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
+
+const struct vf_cmd vf_hostcmd_confirm = VF_CMD("host confirm",
+	"keep a host network change that waits for confirmation", confirm_usage, host_confirm_run,
+	.longopts = longopts);
 
 static int host_confirm_run(int argc, char **argv)
 {
-	enum { OPT_TOKEN = 256, OPT_JSON, OPT_STATE_FILE };
-	static const struct option longopts[] = {
-		{ "token", required_argument, NULL, OPT_TOKEN },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *token = NULL, *state_file = VF_HOSTNET_STATE_FILE;
 	char applied[64], when[64], *error = NULL, *outcome = NULL, *bid = NULL;
 	struct vf_hostcmd x;

@@ -222,14 +222,21 @@ static char *format_seconds(double s)
 	return xasprintf("%g s", s);
 }
 
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int hosts_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_hosts = VF_CMD("hosts",
+	"show every host: reachable, versions, CPU, memory, domains", usage, hosts_run,
+	.longopts = longopts);
+
 static int hosts_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_config *config;
 	struct vf_pool_item *items = NULL;
 	struct row *rows = NULL;
@@ -336,10 +343,3 @@ out:
 	vf_config_free(config);
 	return status;
 }
-
-const struct vf_cmd vf_cmd_hosts = {
-	.name = "hosts",
-	.summary = "show every host: reachable, versions, CPU, memory, domains",
-	.usage = usage,
-	.run = hosts_run,
-};

@@ -37,13 +37,6 @@ static const char usage[] =
 
 static int cmd_import(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_import = {
-	.name = "import",
-	.summary = "adopt an existing object the configuration describes",
-	.usage = usage,
-	.run = cmd_import,
-};
-
 /* The remaining differences of the imported object, as plan prints them. */
 static size_t show_differences(const struct vf_plan *plan, const char *address)
 {
@@ -172,15 +165,20 @@ out:
 	return rc;
 }
 
+static const struct option longopts[] = {
+	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
+	{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
+	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_import = VF_CMD("import",
+	"adopt an existing object the configuration describes", usage, cmd_import,
+	.longopts = longopts);
+
 static int cmd_import(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-		{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
-		{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_run_opts o = { 0 };
 	struct vf_run run;
 	const char *address;

@@ -85,14 +85,20 @@ static int keygen_write(const char *dir, bool force)
 	return VF_EXIT_OK;
 }
 
+static const struct option longopts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int keygen_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_keygen = VF_CMD("keygen", "make the key pair for sealed secrets", usage,
+	keygen_run, .longopts = longopts);
+
 static int keygen_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *dir = NULL;
 	bool force = false;
 	int c;
@@ -121,9 +127,3 @@ static int keygen_run(int argc, char **argv)
 	return keygen_write(dir, force);
 }
 
-const struct vf_cmd vf_cmd_keygen = {
-	.name = "keygen",
-	.summary = "make the key pair for sealed secrets",
-	.usage = usage,
-	.run = keygen_run,
-};

@@ -31,13 +31,6 @@ static const char usage[] =
 
 static int cmd_log(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_log = {
-	.name = "log",
-	.summary = "show the commits applied from git",
-	.usage = usage,
-	.run = cmd_log,
-};
-
 /* A record appended to the list arg. */
 static void append(json_t *record, void *list)
 {
@@ -102,14 +95,18 @@ static int show_log(const char *dir, bool json)
 	return rc;
 }
 
+static const struct option longopts[] = {
+	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_log = VF_CMD("log", "show the commits applied from git", usage, cmd_log,
+	.longopts = longopts);
+
 static int cmd_log(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *env = getenv("VIRTFORM_STATE_DIR"), *dir = NULL;
 	bool json = false;
 	int c;

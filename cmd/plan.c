@@ -50,13 +50,6 @@ static const char usage[] =
 
 static int cmd_plan(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_plan = {
-	.name = "plan",
-	.summary = "show what apply would change on the hosts",
-	.usage = usage,
-	.run = cmd_plan,
-};
-
 /*
  * Terraform's "-out FILE" and "-out=FILE" as "--out": getopt would read
  * "-out" as -o -u -t.  Only before a "--".  Returns what to free.
@@ -111,18 +104,22 @@ static int plan(struct vf_run_opts *o, bool json, bool detailed, const char *out
 	return rc;
 }
 
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	{ "detailed-exitcode", no_argument, NULL, RUN_OPT_DETAILED_EXITCODE },
+	{ "out", required_argument, NULL, RUN_OPT_OUT },
+	{ "destroy", no_argument, NULL, RUN_OPT_DESTROY },
+	RUN_LONGOPTS,
+	RUN_GIT_CHECK_LONGOPTS,
+	RUN_GUARD_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_plan = VF_CMD("plan", "show what apply would change on the hosts", usage,
+	cmd_plan, .longopts = longopts);
+
 static int cmd_plan(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "detailed-exitcode", no_argument, NULL, RUN_OPT_DETAILED_EXITCODE },
-		{ "out", required_argument, NULL, RUN_OPT_OUT },
-		{ "destroy", no_argument, NULL, RUN_OPT_DESTROY },
-		RUN_LONGOPTS,
-		RUN_GIT_CHECK_LONGOPTS,
-		RUN_GUARD_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_run_opts o = { .git_checks = true };
 	bool json = false, detailed = false;
 	const char *out_file = NULL;

@@ -168,15 +168,22 @@ static int seal_stdin(const char *pk_path, bool keep_newline, bool raw)
 	return VF_EXIT_OK;
 }
 
+static const struct option longopts[] = {
+	{ "public-key", required_argument, NULL, 'p' },
+	{ "keep-newline", no_argument, NULL, 'k' },
+	{ "raw", no_argument, NULL, 'r' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int seal_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_seal = VF_CMD("seal",
+	"seal a secret (stdin) for the configuration: {sealed: ...}", usage, seal_run,
+	.longopts = longopts);
+
 static int seal_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "public-key", required_argument, NULL, 'p' },
-		{ "keep-newline", no_argument, NULL, 'k' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *pk_path = NULL;
 	bool keep_newline = false, raw = false;
 	int c;
@@ -208,9 +215,3 @@ static int seal_run(int argc, char **argv)
 	return seal_stdin(pk_path, keep_newline, raw);
 }
 
-const struct vf_cmd vf_cmd_seal = {
-	.name = "seal",
-	.summary = "seal a secret (stdin) for the configuration: {sealed: ...}",
-	.usage = usage,
-	.run = seal_run,
-};

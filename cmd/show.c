@@ -29,13 +29,6 @@ static const char usage[] =
 
 static int cmd_show(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_show = {
-	.name = "show",
-	.summary = "print a saved plan",
-	.usage = usage,
-	.run = cmd_show,
-};
-
 static void print_header(const struct vf_saved *s, const char *file)
 {
 	size_t i;
@@ -57,13 +50,17 @@ static void print_header(const struct vf_saved *s, const char *file)
 	printf("Apply it with: virtform apply %s\n\n", file);
 }
 
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_show = VF_CMD("show", "print a saved plan", usage, cmd_show,
+	.longopts = longopts);
+
 static int cmd_show(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_saved saved;
 	struct vf_plan plan;
 	bool json = false;

@@ -75,13 +75,6 @@ static const char usage[] =
 
 static int cmd_sync(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_sync = {
-	.name = "sync",
-	.summary = "apply the configuration of a git commit (GitOps)",
-	.usage = usage,
-	.run = cmd_sync,
-};
-
 enum {
 	SYNC_OPT_REF = 2000,
 	SYNC_OPT_PLAN_ONLY,
@@ -156,14 +149,18 @@ out:
 	return rc;
 }
 
+static const struct option longopts[] = {
+	{ "ref", required_argument, NULL, SYNC_OPT_REF },
+	{ "plan-only", no_argument, NULL, SYNC_OPT_PLAN_ONLY },
+	RUN_APPLY_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_sync = VF_CMD("sync", "apply the configuration of a git commit (GitOps)",
+	usage, cmd_sync, .longopts = longopts);
+
 static int cmd_sync(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "ref", required_argument, NULL, SYNC_OPT_REF },
-		{ "plan-only", no_argument, NULL, SYNC_OPT_PLAN_ONLY },
-		RUN_APPLY_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_run_opts o = { .confirm_timeout = -1, .git_checks = true };
 	struct sync_opts so = { 0 };
 	int c, rc = VF_EXIT_ERROR;

@@ -184,15 +184,22 @@ static int validate_text(const struct vf_run_opts *o, bool staged)
 	return VF_EXIT_OK;
 }
 
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "staged", no_argument, NULL, 's' },
+	RUN_GIT_LONGOPTS,
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int validate_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_validate = VF_CMD("validate",
+	"check a configuration without contacting any host", usage, validate_run,
+	.longopts = longopts);
+
 static int validate_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "staged", no_argument, NULL, 's' },
-		RUN_GIT_LONGOPTS,
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_run_opts o = { 0 };
 	bool json = false, staged = false;
 	int c;
@@ -225,9 +232,3 @@ static int validate_run(int argc, char **argv)
 	return validate_text(&o, staged);
 }
 
-const struct vf_cmd vf_cmd_validate = {
-	.name = "validate",
-	.summary = "check a configuration without contacting any host",
-	.usage = usage,
-	.run = validate_run,
-};
