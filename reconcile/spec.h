@@ -22,7 +22,7 @@
  * field says "NULL when absent".
  *
  * Provider-neutral: no libvirt here.  A provider turns these specs into
- * its own objects (providers/libvirt/xml.c) and back.
+ * its own objects (providers/libvirt/xml*.c) and back.
  */
 #ifndef VF_SPEC_H
 #define VF_SPEC_H
@@ -203,7 +203,7 @@ struct vf_vm_spec {
 					 * was found (project NULL: unmanaged) */
 	const struct vf_seed *seed;     /* desired: the seed to write; NULL */
 	/* desired, with marker.graphics_password: the sealed password,
-	 * opened by apply only (providers/libvirt/apply.c), and the field's
+	 * opened by apply only (providers/libvirt/domain.c), and the field's
 	 * name in messages ("vm 'web1': graphics: password") */
 	const struct vf_secret_ref *graphics_sealed;
 	const char *graphics_what;
