@@ -104,6 +104,14 @@ const char *vf_cmd_subcommand_word(const struct vf_cmd *sub);
 void vf_cmd_print_man(FILE *out, const struct vf_cmd *cmd);
 void vf_cmd_print_man_main(FILE *out, const char *help_text);
 
+/* The end of a command's option table: --help (-h), then the terminator. */
+#define VF_OPTIONS_END { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+
+/* The default of a command's getopt switch: 'h' prints the command's
+ * usage to stdout and is VF_EXIT_OK; anything else is an option
+ * vf_getopt already reported: VF_EXIT_ERROR. */
+int vf_cmd_usage_or_error(const struct vf_cmd *cmd, int c);
+
 /* Print "virtform CMD: error: MSG" to stderr; returns VF_EXIT_ERROR. */
 int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -700,8 +700,7 @@ static int cmd_drift(int argc, char **argv)
 		case RUN_OPT_JSON: a.json = true; break;
 		case DRIFT_OPT_FIX: a.fix = true; break;
 		case DRIFT_OPT_NOTIFY: a.notify_cmd = optarg; break;
-		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
-		default: goto bad;
+		default: rc = vf_cmd_usage_or_error(&vf_cmd_drift, c); goto bad;
 		}
 	}
 	/* empty: none, so that a unit can pass an unset variable */

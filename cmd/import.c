@@ -169,8 +169,7 @@ static const struct option longopts[] = {
 	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
 	{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
 	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 const struct vf_cmd vf_cmd_import = VF_CMD("import",

@@ -88,8 +88,7 @@ static int keygen_write(const char *dir, bool force)
 static const struct option longopts[] = {
 	{ "out", required_argument, NULL, 'o' },
 	{ "force", no_argument, NULL, 'f' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static int keygen_run(int argc, char **argv);
@@ -111,11 +110,8 @@ static int keygen_run(int argc, char **argv)
 		case 'f':
 			force = true;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return VF_EXIT_OK;
 		default:
-			return VF_EXIT_ERROR;
+			return vf_cmd_usage_or_error(&vf_cmd_keygen, c);
 		}
 	}
 	if (optind < argc)

@@ -98,8 +98,7 @@ static int show_log(const char *dir, bool json)
 static const struct option longopts[] = {
 	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
 	{ "json", no_argument, NULL, RUN_OPT_JSON },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 const struct vf_cmd vf_cmd_log = VF_CMD("log", "show the commits applied from git", usage, cmd_log,
@@ -115,8 +114,7 @@ static int cmd_log(int argc, char **argv)
 		switch (c) {
 		case RUN_OPT_STATE_DIR: dir = optarg; break;
 		case RUN_OPT_JSON: json = true; break;
-		case 'h': fputs(usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		default: return vf_cmd_usage_or_error(&vf_cmd_log, c);
 		}
 	}
 	if (optind < argc)

@@ -14,6 +14,14 @@
 #include "reconcile/model.h"
 #include "reconcile/util.h"
 
+int vf_cmd_usage_or_error(const struct vf_cmd *cmd, int c)
+{
+	if (c != 'h')
+		return VF_EXIT_ERROR;
+	fputs(cmd->usage, stdout);
+	return VF_EXIT_OK;
+}
+
 int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -132,8 +132,7 @@ static int cmd_plan(int argc, char **argv)
 		case RUN_OPT_DETAILED_EXITCODE: detailed = true; break;
 		case RUN_OPT_OUT: out_file = optarg; break;
 		case RUN_OPT_DESTROY: o.destroy = true; break;
-		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
-		default: goto bad;
+		default: rc = vf_cmd_usage_or_error(&vf_cmd_plan, c); goto bad;
 		}
 	}
 	if (vf_run_config_arg(&vf_cmd_plan, argc, argv, &o) < 0)

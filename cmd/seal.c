@@ -172,8 +172,7 @@ static const struct option longopts[] = {
 	{ "public-key", required_argument, NULL, 'p' },
 	{ "keep-newline", no_argument, NULL, 'k' },
 	{ "raw", no_argument, NULL, 'r' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static int seal_run(int argc, char **argv);
@@ -199,11 +198,8 @@ static int seal_run(int argc, char **argv)
 		case 'r':
 			raw = true;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return VF_EXIT_OK;
 		default:
-			return VF_EXIT_ERROR;
+			return vf_cmd_usage_or_error(&vf_cmd_seal, c);
 		}
 	}
 	if (optind < argc)

@@ -52,8 +52,7 @@ static void print_header(const struct vf_saved *s, const char *file)
 
 static const struct option longopts[] = {
 	{ "json", no_argument, NULL, RUN_OPT_JSON },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 const struct vf_cmd vf_cmd_show = VF_CMD("show", "print a saved plan", usage, cmd_show,
@@ -71,8 +70,7 @@ static int cmd_show(int argc, char **argv)
 	while ((c = vf_getopt(&vf_cmd_show, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case RUN_OPT_JSON: json = true; break;
-		case 'h': fputs(usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		default: return vf_cmd_usage_or_error(&vf_cmd_show, c);
 		}
 	}
 	if (optind >= argc)

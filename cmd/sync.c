@@ -183,8 +183,7 @@ static int cmd_sync(int argc, char **argv)
 		case SYNC_OPT_REF: so.ref = optarg; break;
 		case SYNC_OPT_PLAN_ONLY: so.plan_only = true; break;
 		case RUN_OPT_AUTO_APPROVE: so.auto_approve = true; break;
-		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
-		default: goto bad;
+		default: rc = vf_cmd_usage_or_error(&vf_cmd_sync, c); goto bad;
 		}
 	}
 	if (check_args(argc, argv, &o, &so) < 0)

@@ -188,8 +188,7 @@ static const struct option longopts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "staged", no_argument, NULL, 's' },
 	RUN_GIT_LONGOPTS,
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static int validate_run(int argc, char **argv);
@@ -212,11 +211,8 @@ static int validate_run(int argc, char **argv)
 		case 's':
 			staged = true;
 			break;
-		case 'h':
-			fputs(usage, stdout);
-			return VF_EXIT_OK;
 		default:
-			return VF_EXIT_ERROR;
+			return vf_cmd_usage_or_error(&vf_cmd_validate, c);
 		}
 	}
 	if (staged && (o.git || o.cache_dir || optind < argc)) {
