@@ -19,13 +19,9 @@
  * replaced, with the reason shown, only when it cannot.  Replacing a
  * volume would lose its data, so that is refused instead.
  *
- * Order: actions are sorted into phases (stop and delete VMs, delete
- * volumes, networks, pools; then create or change pools, volumes — images
- * before their clones — networks, VMs; then start VMs), so the array is a
- * valid execution order, and each action lists the actions it waits for.
- *
- * The mass-deletion guard (guard_check) is decided here too: a plan that
- * destroys more VMs and volumes than the limit is marked refused.
+ * vf_plan_build then orders the actions and links their dependencies
+ * (plan-order.c, also --target) and asks the mass-deletion guard
+ * (plan-guard.c), which marks a plan that destroys too much refused.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -35,6 +31,7 @@
 
 #include "reconcile/engine.h"
 #include "reconcile/lines.h"
+#include "reconcile/plan-internal.h"
 
 const char *vf_action_type_name(enum vf_action_type t)
 {
@@ -74,18 +71,6 @@ void vf_plan_free(struct vf_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-struct planner {
-	const struct vf_config *c;
-	const struct vf_views *views;
-	const struct vf_state *state;
-	const struct vf_provider *provider;
-	const struct vf_plan_opts *opts;
-	struct vf_plan *plan;
-	struct vf_diags *diags;
-	struct vf_strmap observed;   /* key(kind, host, pool, name) -> struct vf_observed_item */
-	struct vf_strmap owner;      /* key(volume, host, pool, name) -> vm name (markers) */
-	struct vf_strmap handled;    /* observed items matched with a desired one */
-};
 
 /* The map key of an object: "KIND/HOST/POOL/NAME" (malloc'd). */
 static char *key_new(enum vf_kind kind, const char *host, const char *pool, const char *name)
@@ -104,7 +89,7 @@ static void key_put(struct planner *p, struct vf_strmap *map, enum vf_kind kind,
 	free(k);
 }
 
-static void *key_get(const struct vf_strmap *map, enum vf_kind kind, const char *host,
+void *vf_planner_key_get(const struct vf_strmap *map, enum vf_kind kind, const char *host,
 		     const char *pool, const char *name)
 {
 	char *k = key_new(kind, host, pool, name);
@@ -125,12 +110,8 @@ bool vf_observed_ours(const struct vf_observed_item *it, const char *project)
 	       !strcmp(it->r.u.vm.marker.project, project);
 }
 
-/* A warning for the operator, printed with the plan. */
-#define warn(plan, ...) \
-	vf_lines_addf(&(plan)->warnings, &(plan)->n_warnings, &(plan)->alloc_warnings, __VA_ARGS__)
-
 /* Call fn for each object observed on each host read. */
-static void observed_each(struct planner *p,
+void vf_planner_observed_each(struct planner *p,
 			  void (*fn)(struct planner *p, const char *host,
 				     const struct vf_observed_item *it))
 {
@@ -160,7 +141,7 @@ static void index_item(struct planner *p, const char *host, const struct vf_obse
 
 static void index_observed(struct planner *p)
 {
-	observed_each(p, index_item);
+	vf_planner_observed_each(p, index_item);
 }
 
 static char *address_of(const struct vf_resource *r)
@@ -171,10 +152,10 @@ static char *address_of(const struct vf_resource *r)
 /* The domain whose marker owns volume it, or NULL. */
 static const struct vf_observed_item *volume_owner(struct planner *p, const struct vf_observed_item *it)
 {
-	return key_get(&p->owner, VF_KIND_VOLUME, it->r.host, vf_observed_pool(it), it->r.name);
+	return vf_planner_key_get(&p->owner, VF_KIND_VOLUME, it->r.host, vf_observed_pool(it), it->r.name);
 }
 
-static bool managed(struct planner *p, const struct vf_observed_item *it)
+bool vf_planner_managed(struct planner *p, const struct vf_observed_item *it)
 {
 	char *addr;
 	bool yes;
@@ -543,7 +524,7 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 static const struct vf_observed_item *find_observed(struct planner *p, const struct vf_resource *r)
 {
 	const char *pool = r->kind == VF_KIND_VOLUME ? r->u.vol.pool : NULL;
-	return key_get(&p->observed, r->kind, r->host, pool, r->name);
+	return vf_planner_key_get(&p->observed, r->kind, r->host, pool, r->name);
 }
 
 static const char *kind_noun(enum vf_kind k)
@@ -570,7 +551,7 @@ static void plan_desired(struct planner *p, const struct vf_desired *desired)
 		}
 		key_put(p, &p->handled, it->r.kind, it->r.host, vf_observed_pool(it), it->r.name,
 			(void *)it);
-		if (!managed(p, it)) {
+		if (!vf_planner_managed(p, it)) {
 			if (d->kind == VF_KIND_VOLUME && d->u.vol.keep && it->detailed) {
 				/* a kept disk comes back to its VM */
 				warn(p->plan, "%s: reusing the volume kept from an earlier VM "
@@ -638,8 +619,8 @@ static void plan_delete(struct planner *p, const char *host, const struct vf_obs
 	bool from_state;
 	struct vf_action *a;
 
-	if (key_get(&p->handled, it->r.kind, host, vf_observed_pool(it), it->r.name) ||
-	    !managed(p, it))
+	if (vf_planner_key_get(&p->handled, it->r.kind, host, vf_observed_pool(it), it->r.name) ||
+	    !vf_planner_managed(p, it))
 		return;
 	if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {
 		char *addr = address_of(&it->r);
@@ -673,483 +654,7 @@ static void plan_delete(struct planner *p, const char *host, const struct vf_obs
 
 static void plan_deletes(struct planner *p)
 {
-	observed_each(p, plan_delete);
-}
-
-/* ---- order and dependencies -------------------------------------------- */
-
-static int phase(const struct vf_action *a)
-{
-	bool del = a->type == VF_ACTION_DELETE;
-
-	switch (a->kind) {
-	case VF_KIND_VM:
-		if (del || a->type == VF_ACTION_STOP)
-			return 0;
-		return a->type == VF_ACTION_START ? 9 : 8;
-	case VF_KIND_VOLUME:
-		if (del)
-			return 1;
-		/* images (no VM, no backing) before the clones of them */
-		return a->desired && a->desired->u.vol.backing ? 6 : 5;
-	case VF_KIND_NETWORK:
-		return del ? 2 : 7;
-	case VF_KIND_STORAGE:
-		return del ? 3 : 4;
-	default:
-		return 10;
-	}
-}
-
-static int action_cmp(const void *x, const void *y)
-{
-	const struct vf_action *a = x, *b = y;
-	int pa = phase(a), pb = phase(b), c;
-
-	if (pa != pb)
-		return pa - pb;
-	c = strcmp(a->address, b->address);
-	if (c)
-		return c;
-	return (int)a->type - (int)b->type;
-}
-
-static void dep_add(struct vf_action *a, size_t on)
-{
-	size_t i;
-
-	if (on == a->index)
-		return;
-	for (i = 0; i < a->n_deps; i++)
-		if (a->deps[i] == on)
-			return;
-	VF_GROW(a->deps, a->n_deps + 1, a->alloc_deps);
-	a->deps[a->n_deps++] = on;
-}
-
-/* Does the VM of action b (as it is now) use the object of action a? */
-static bool vm_uses(const struct vf_action *b, const struct vf_action *a)
-{
-	const struct vf_resource *vm = b->observed, *r = a->observed ? a->observed : a->desired;
-	size_t i;
-
-	if (!vm || !r)
-		return false;
-	for (i = 0; i < vm->u.vm.n_disks; i++) {
-		const struct vf_disk_spec *d = &vm->u.vm.disks[i];
-		if (a->kind == VF_KIND_VOLUME && d->volume && d->pool && r->u.vol.pool &&
-		    !strcmp(d->volume, r->name) && !strcmp(d->pool, r->u.vol.pool))
-			return true;
-		if (a->kind == VF_KIND_STORAGE && d->pool && !strcmp(d->pool, r->name))
-			return true;
-	}
-	for (i = 0; a->kind == VF_KIND_NETWORK && i < vm->u.vm.n_nics; i++)
-		if (vm->u.vm.nics[i].network && !strcmp(vm->u.vm.nics[i].network, r->name))
-			return true;
-	return false;
-}
-
-/* Actions by address: first[address] = index + 1 of its first action,
- * next[i] = index + 1 of the next action of the same address (or 0). */
-struct by_address {
-	struct vf_strmap first;
-	size_t *next;
-};
-
-/* Depend on the actions at address that are deletes (or are not). */
-static void dep_on_address(const struct by_address *ba, struct vf_action *a,
-			   const struct vf_plan *plan, const char *address, bool deletes)
-{
-	uintptr_t i;
-
-	for (i = (uintptr_t)vf_strmap_get(&ba->first, address); i; i = ba->next[i - 1])
-		if ((plan->actions[i - 1].type == VF_ACTION_DELETE) == deletes)
-			dep_add(a, i - 1);
-}
-
-/* a waits for the changes of the object KIND.NAME@HOST (vf_address_new). */
-static void dep_on_object(const struct by_address *ba, struct vf_action *a,
-			  const struct vf_plan *plan, enum vf_kind kind, const char *name,
-			  const char *host)
-{
-	char *addr = vf_address_new(kind, name, host);
-
-	dep_on_address(ba, a, plan, addr, false);
-	free(addr);
-}
-
-/* Index the plan's actions by address: ba->first (address -> index + 1
- * of its first action) and ba->next (index -> index + 1 of the next on
- * the same address, 0 at the end). */
-static void by_address_index(struct by_address *ba, struct vf_plan *plan)
-{
-	size_t i;
-
-	ba->next = xcalloc(plan->n_actions + 1, sizeof(size_t));
-	for (i = 0; i < plan->n_actions; i++)
-		plan->actions[i].index = i;
-	for (i = plan->n_actions; i-- > 0;) {
-		const char *addr = plan->actions[i].address;
-		uintptr_t old = (uintptr_t)vf_strmap_get(&ba->first, addr);
-		if (old) {
-			/* chain i in front of the current first */
-			ba->next[i] = old;
-			vf_strmap_set(&ba->first, addr, (void *)(uintptr_t)(i + 1));
-		} else {
-			vf_strmap_put(&ba->first, addr, (void *)(uintptr_t)(i + 1));
-		}
-	}
-}
-
-/* A delete (or a network's replace), action i, waits for the earlier
- * actions that stop using what it removes. */
-static void deps_on_users(struct vf_plan *plan, size_t i)
-{
-	struct vf_action *a = &plan->actions[i];
-	size_t j;
-
-	if (a->type != VF_ACTION_DELETE &&
-	    !(a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK))
-		return;
-	for (j = 0; j < i; j++) {
-		const struct vf_action *b = &plan->actions[j];
-		if (b->host && a->host && strcmp(b->host, a->host))
-			continue;
-		/* deletes of volumes/networks/pools wait for the VMs using
-		 * them to be gone or changed; a pool's for its volumes */
-		if (a->type == VF_ACTION_DELETE && a->kind != VF_KIND_VM &&
-		    b->kind == VF_KIND_VM && b->type != VF_ACTION_START && vm_uses(b, a))
-			dep_add(a, j);
-		if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_STORAGE &&
-		    b->kind == VF_KIND_VOLUME && b->type == VF_ACTION_DELETE &&
-		    b->observed->u.vol.pool && !strcmp(b->observed->u.vol.pool, a->name))
-			dep_add(a, j);
-		/* a replaced network waits for the VMs leaving it */
-		if (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK &&
-		    b->kind == VF_KIND_VM && b->type == VF_ACTION_DELETE && vm_uses(b, a))
-			dep_add(a, j);
-	}
-}
-
-/* Action i waits for the earlier changes of its own object. */
-static void deps_on_self(const struct by_address *ba, struct vf_plan *plan, size_t i)
-{
-	struct vf_action *a = &plan->actions[i];
-	uintptr_t k;
-
-	/*
-	 * A start waits for its own object's change: a VM's new
-	 * definition, a network's, a pool's new CHAP secret (a pool
-	 * that starts before it logs in with the old one).
-	 */
-	if (a->type == VF_ACTION_START)
-		dep_on_address(ba, a, plan, a->address, false);
-	/* a VM's update or replace waits for its own stop: the update's
-	 * live changes must not race the shutdown */
-	if (a->kind == VF_KIND_VM &&
-	    (a->type == VF_ACTION_UPDATE || a->type == VF_ACTION_REPLACE))
-		for (k = (uintptr_t)vf_strmap_get(&ba->first, a->address); k; k = ba->next[k - 1])
-			if (k - 1 < i && plan->actions[k - 1].type == VF_ACTION_STOP)
-				dep_add(a, k - 1);
-}
-
-/* An action that makes or changes an object waits for what the object
- * uses: a volume for its pool and backing volume, a VM for its disks'
- * volumes and pools and its networks. */
-static void deps_on_used(const struct by_address *ba, struct vf_plan *plan, struct vf_action *a)
-{
-	const struct vf_resource *r = a->desired ? a->desired : a->observed;
-	size_t j;
-
-	if (!r || a->type == VF_ACTION_DELETE || a->type == VF_ACTION_STOP)
-		return;
-	if (a->kind == VF_KIND_VOLUME) {
-		dep_on_object(ba, a, plan, VF_KIND_STORAGE, r->u.vol.pool, r->host);
-		if (r->u.vol.backing)
-			dep_on_object(ba, a, plan, VF_KIND_VOLUME, r->u.vol.backing, r->host);
-	} else if (a->kind == VF_KIND_VM) {
-		for (j = 0; j < r->u.vm.n_disks; j++) {
-			dep_on_object(ba, a, plan, VF_KIND_VOLUME, r->u.vm.disks[j].volume, r->host);
-			dep_on_object(ba, a, plan, VF_KIND_STORAGE, r->u.vm.disks[j].pool, r->host);
-		}
-		for (j = 0; j < r->u.vm.n_nics; j++)
-			dep_on_object(ba, a, plan, VF_KIND_NETWORK, r->u.vm.nics[j].network, r->host);
-	}
-}
-
-static void link_deps(struct planner *p)
-{
-	struct vf_plan *plan = p->plan;
-	struct by_address ba = { { 0 }, NULL };
-	size_t i;
-
-	by_address_index(&ba, plan);
-	for (i = 0; i < plan->n_actions; i++) {
-		deps_on_users(plan, i);
-		deps_on_self(&ba, plan, i);
-		deps_on_used(&ba, plan, &plan->actions[i]);
-	}
-	vf_strmap_release(&ba.first);
-	free(ba.next);
-}
-
-/* ---- --target ------------------------------------------------------------ */
-
-static bool target_matches(const char *target, const struct vf_action *a)
-{
-	size_t n = strlen(target);
-	const struct vf_resource *r = a->desired ? a->desired : a->observed;
-
-	if (!strcmp(target, a->address))
-		return true;
-	/* "network.prod" names the network on every host */
-	if (!strchr(target, '@') && !strncmp(a->address, target, n) && a->address[n] == '@')
-		return true;
-	/* a VM's target brings its volumes */
-	if (a->kind == VF_KIND_VOLUME && r && !strncmp(target, "vm.", 3)) {
-		if (a->desired && a->desired->u.vol.vm && !strcmp(a->desired->u.vol.vm, target + 3))
-			return true;
-	}
-	return false;
-}
-
-/* Mark in keep the actions target names, and the deletes of the volumes
- * a targeted VM's marker owns; an error when it names nothing. */
-static void target_mark(struct planner *p, const char *target, bool *keep)
-{
-	struct vf_plan *plan = p->plan;
-	bool known = false;
-	size_t i;
-
-	for (i = 0; i < plan->n_actions; i++)
-		if (target_matches(target, &plan->actions[i]))
-			keep[i] = known = true;
-	/* a volume owned by a targeted VM that is being deleted */
-	for (i = 0; i < plan->n_actions; i++) {
-		const struct vf_action *a = &plan->actions[i];
-		const struct vf_observed_item *owner;
-		char *vm;
-		if (a->kind != VF_KIND_VOLUME || a->type != VF_ACTION_DELETE || !a->observed)
-			continue;
-		owner = key_get(&p->owner, VF_KIND_VOLUME, a->observed->host,
-				a->observed->u.vol.pool, a->observed->name);
-		if (!owner)
-			continue;
-		vm = vf_address_new(VF_KIND_VM, owner->r.name, NULL);
-		if (!strcmp(vm, target))
-			keep[i] = known = true;
-		free(vm);
-	}
-	if (!known && !vf_target_known(p->c, target)) {
-		struct vf_pos nopos = { 0 };
-		vf_error_at(p->diags, &nopos,
-			    "addresses look like vm.NAME, network.NAME@HOST, storage.NAME@HOST, "
-			    "volume.NAME@HOST, link.NAME@HOST",
-			    "--target '%s' matches nothing in the configuration or on the hosts",
-			    target);
-	}
-}
-
-/* Keep only the actions keep marks, renumbered, their deps remapped. */
-static void plan_keep_only(struct vf_plan *plan, const bool *keep)
-{
-	size_t i, j, n = 0, *remap = xcalloc(plan->n_actions + 1, sizeof(*remap));
-
-	for (i = 0; i < plan->n_actions; i++) {
-		if (!keep[i]) {
-			free(plan->actions[i].deps);
-			continue;
-		}
-		remap[i] = n;
-		plan->actions[n++] = plan->actions[i];
-	}
-	plan->n_actions = n;
-	for (i = 0; i < n; i++) {
-		struct vf_action *a = &plan->actions[i];
-		size_t k = 0;
-		a->index = i;
-		for (j = 0; j < a->n_deps; j++)
-			a->deps[k++] = remap[a->deps[j]];
-		a->n_deps = k;
-	}
-	free(remap);
-}
-
-static void apply_targets(struct planner *p)
-{
-	struct vf_plan *plan = p->plan;
-	bool *keep;
-	size_t i, j, t;
-
-	if (!p->opts->n_targets)
-		return;
-	keep = xcalloc(plan->n_actions + 1, sizeof(*keep));
-	for (t = 0; t < p->opts->n_targets; t++)
-		target_mark(p, p->opts->targets[t], keep);
-	/* what the kept actions depend on, transitively (deps point backwards) */
-	for (i = plan->n_actions; i-- > 0;)
-		if (keep[i])
-			for (j = 0; j < plan->actions[i].n_deps; j++)
-				keep[plan->actions[i].deps[j]] = true;
-	plan_keep_only(plan, keep);
-	free(keep);
-}
-
-/* ---- the mass-deletion guard ------------------------------------------------ */
-
-static const char *plural(unsigned n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
-
-/*
- * The guard's verdict (plan.h, struct vf_guard): count what the plan
- * destroys against what is managed and what the configuration defines,
- * and refuse more than the limit unless --allow-mass-destroy.  destroy is
- * exempt: it is asked for.  Runs after --target, so a targeted plan
- * counts only what it carries out.
- */
-/* it, when virtform manages it, in the guard's count of what is managed. */
-static void guard_count_managed(struct planner *p, const char *host,
-				const struct vf_observed_item *it)
-{
-	struct vf_guard *g = &p->plan->guard;
-
-	if (it->r.kind == VF_KIND_VM && managed(p, it))
-		g->managed_vms++;
-	else if (it->r.kind == VF_KIND_VOLUME && managed(p, it))
-		g->managed_volumes++;
-}
-
-/* The guard's counts: what the plan destroys, what virtform manages
- * (what the hosts read hold for this project, and what the state records
- * on hosts not read), what the configuration defines. */
-static void guard_count(struct planner *p, const struct vf_desired *desired, struct vf_guard *g)
-{
-	size_t i;
-
-	for (i = 0; i < p->plan->n_actions; i++) {
-		const struct vf_action *a = &p->plan->actions[i];
-		if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_VM)
-			g->vms++;
-		else if ((a->type == VF_ACTION_DELETE || a->type == VF_ACTION_REPLACE) &&
-			 a->kind == VF_KIND_VOLUME)
-			g->volumes++;
-	}
-	observed_each(p, guard_count_managed);
-	for (i = 0; p->state && i < p->state->n; i++) {
-		const struct vf_state_entry *e = &p->state->entries[i];
-		const struct vf_host_view *v;
-		if (e->kind != VF_KIND_VM && e->kind != VF_KIND_VOLUME)
-			continue;
-		v = e->host ? vf_views_find(p->views, e->host) : NULL;
-		if (v && v->observed)
-			continue;            /* counted above if it is still there */
-		if (e->kind == VF_KIND_VM)
-			g->managed_vms++;
-		else
-			g->managed_volumes++;
-	}
-	g->configured_vms = (unsigned)p->c->n_vms;
-	for (i = 0; i < desired->n; i++)
-		if (desired->items[i].kind == VF_KIND_VOLUME)
-			g->configured_volumes++;
-}
-
-/* Why a plan over the limit is refused: the counts, the limit and the
- * likely cause (malloc'd). */
-static char *guard_message(const struct vf_guard *g)
-{
-	unsigned destroyed = g->vms + g->volumes;
-	unsigned n_managed = g->managed_vms + g->managed_volumes;
-	const char *cause;
-	char *msg, *limit;
-
-	if (g->configured_vms == 0 && g->managed_vms)
-		cause = "an empty or missing configuration (a wrong --path, a missing file, a "
-			"bad merge)";
-	else if (g->configured_vms < g->managed_vms / 2)
-		cause = "a truncated configuration (a bad merge, a missing file, a wrong --path)";
-	else
-		cause = "many objects removed from the configuration, or renamed";
-	limit = g->limit_given ? xstrdup("--max-destroy")
-			       : xasprintf("the default: the larger of %d and %d%% of the %u VMs "
-					   "and volumes managed", VF_GUARD_MIN, VF_GUARD_PERCENT,
-					   n_managed);
-	msg = xasprintf("the plan destroys %u %s and %u %s (%u objects that hold data), more "
-			"than the limit of %u (%s); the configuration defines %u %s and %u %s, "
-			"virtform manages %u %s and %u %s; likely cause: %s",
-			g->vms, plural(g->vms, "VM", "VMs"), g->volumes,
-			plural(g->volumes, "volume", "volumes"), destroyed, g->limit, limit,
-			g->configured_vms, plural(g->configured_vms, "VM", "VMs"),
-			g->configured_volumes, plural(g->configured_volumes, "volume", "volumes"),
-			g->managed_vms, plural(g->managed_vms, "VM", "VMs"), g->managed_volumes,
-			plural(g->managed_volumes, "volume", "volumes"), cause);
-	free(limit);
-	return msg;
-}
-
-static void guard_check(struct planner *p, const struct vf_desired *desired)
-{
-	struct vf_guard *g = &p->plan->guard;
-	unsigned n_managed;
-	char *msg;
-
-	memset(g, 0, sizeof(*g));
-	if (p->opts && p->opts->destroy)
-		return;
-	g->checked = true;
-	guard_count(p, desired, g);
-	n_managed = g->managed_vms + g->managed_volumes;
-	g->limit_given = p->opts && p->opts->max_destroy_given;
-	if (g->limit_given)
-		g->limit = p->opts->max_destroy;
-	else
-		g->limit = n_managed * VF_GUARD_PERCENT / 100 > VF_GUARD_MIN
-			 ? n_managed * VF_GUARD_PERCENT / 100 : VF_GUARD_MIN;
-	if (g->vms + g->volumes <= g->limit)
-		return;
-
-	msg = guard_message(g);
-	g->message = vf_arena_strdup(&p->plan->arena, msg);
-	free(msg);
-	if (p->opts && p->opts->allow_mass_destroy) {
-		g->allowed = true;
-		warn(p->plan, "%s; allowed by --allow-mass-destroy", g->message);
-		return;
-	}
-	g->refused = true;
-	g->hint = "check the configuration (and --path); if these deletions are meant, give "
-		  "--allow-mass-destroy, or --max-destroy N with N at least the count";
-}
-
-/* Does target name kind.NAME or kind.NAME@HOST for this name? */
-static bool target_names(const char *target, const char *kind, const char *name)
-{
-	size_t k = strlen(kind), n = strlen(name);
-
-	return !strncmp(target, kind, k) && target[k] == '.' && !strncmp(target + k + 1, name, n) &&
-	       (!target[k + 1 + n] || target[k + 1 + n] == '@');
-}
-
-bool vf_target_known(const struct vf_config *c, const char *target)
-{
-	size_t i;
-
-	if (!strncmp(target, "vm.", 3))
-		return vf_config_find_vm(c, target + 3) != NULL;
-	/* link.NAME[@HOST]: the host's network links (cmd/hostnet.c) */
-	if (!strncmp(target, "link.", 5) && target[5] && target[5] != '@') {
-		const char *at = strchr(target, '@');
-		return !at || vf_config_find_host(c, at + 1) != NULL;
-	}
-	for (i = 0; i < c->n_networks; i++)
-		if (target_names(target, "network", c->networks[i].name))
-			return true;
-	for (i = 0; i < c->n_storages; i++)
-		if (target_names(target, "storage", c->storages[i].name))
-			return true;
-	return !strncmp(target, "volume.", 7) && strchr(target, '@');
+	vf_planner_observed_each(p, plan_delete);
 }
 
 /* The hosts not read: skipped ones listed in the plan, an unreachable one
@@ -1217,16 +722,16 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 	plan_desired(&p, desired);
 	plan_deletes(&p);
 	if (plan->n_actions)
-		qsort(plan->actions, plan->n_actions, sizeof(*plan->actions), action_cmp);
-	link_deps(&p);
-	apply_targets(&p);
+		qsort(plan->actions, plan->n_actions, sizeof(*plan->actions), vf_plan_action_cmp);
+	vf_plan_link_deps(&p);
+	vf_plan_apply_targets(&p);
 	for (i = 0; i < plan->n_actions; i++) {
 		const struct vf_action *a = &plan->actions[i];
 		plan->counts[a->type]++;
 		if (a->blocked)
 			vf_error_at(diags, &a->blocked_pos, a->blocked_hint, "%s", a->blocked);
 	}
-	guard_check(&p, desired);
+	vf_plan_guard_check(&p, desired);
 	vf_strmap_release(&p.observed);
 	vf_strmap_release(&p.owner);
 	vf_strmap_release(&p.handled);
