@@ -695,7 +695,7 @@ static int cmd_drift(int argc, char **argv)
 	struct drift_args a = { .o = { .confirm_timeout = -1 } };
 	int c, rc = VF_EXIT_ERROR;
 
-	while ((c = vf_run_getopt(&vf_cmd_drift, argc, argv, "h", longopts, &a.o)) != -1) {
+	while ((c = vf_run_getopt(&vf_cmd_drift, argc, argv, &a.o)) != -1) {
 		switch (c) {
 		case RUN_OPT_JSON: a.json = true; break;
 		case DRIFT_OPT_FIX: a.fix = true; break;

@@ -183,7 +183,7 @@ static int cmd_import(int argc, char **argv)
 	const char *address;
 	int c, rc;
 
-	while ((c = vf_run_getopt(&vf_cmd_import, argc, argv, "h", longopts, &o)) != -1) {
+	while ((c = vf_run_getopt(&vf_cmd_import, argc, argv, &o)) != -1) {
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return VF_EXIT_OK;

@@ -102,7 +102,7 @@ static int keygen_run(int argc, char **argv)
 	bool force = false;
 	int c;
 
-	while ((c = vf_getopt(&vf_cmd_keygen, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&vf_cmd_keygen, argc, argv)) != -1) {
 		switch (c) {
 		case 'o':
 			dir = optarg;

@@ -110,7 +110,7 @@ static int cmd_log(int argc, char **argv)
 	bool json = false;
 	int c;
 
-	while ((c = vf_getopt(&vf_cmd_log, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&vf_cmd_log, argc, argv)) != -1) {
 		switch (c) {
 		case RUN_OPT_STATE_DIR: dir = optarg; break;
 		case RUN_OPT_JSON: json = true; break;

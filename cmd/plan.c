@@ -126,7 +126,7 @@ static int cmd_plan(int argc, char **argv)
 	char *made = long_out(argc, argv);
 	int c, rc = VF_EXIT_ERROR;
 
-	while ((c = vf_run_getopt(&vf_cmd_plan, argc, argv, "h", longopts, &o)) != -1) {
+	while ((c = vf_run_getopt(&vf_cmd_plan, argc, argv, &o)) != -1) {
 		switch (c) {
 		case RUN_OPT_JSON: json = o.json = true; break;
 		case RUN_OPT_DETAILED_EXITCODE: detailed = true; break;

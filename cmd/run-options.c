@@ -107,12 +107,11 @@ int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_ru
 	return plain_option(c, arg, o) ? 1 : number_option(cmd, c, arg, o);
 }
 
-int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, const char *shortopts,
-		  const struct option *longopts, struct vf_run_opts *o)
+int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run_opts *o)
 {
 	int c, r;
 
-	while ((c = vf_getopt(cmd, argc, argv, shortopts, longopts)) != -1) {
+	while ((c = vf_cmd_getopt(cmd, argc, argv)) != -1) {
 		r = vf_run_option(cmd, c, optarg, o);
 		if (r < 0)
 			return '?';

@@ -659,17 +659,13 @@ static const char *plan_shaping_option(const struct vf_run_opts *o)
 
 int vf_run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool destroy)
 {
-	static const struct option longopts[] = {
-		RUN_APPLY_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_run_opts o = { .destroy = destroy, .confirm_timeout = -1,
 			      .secret_key_required = !destroy, .git_checks = true };
 	struct vf_run run;
 	bool auto_approve = false;
 	int c, rc;
 
-	while ((c = vf_run_getopt(cmd, argc, argv, "h", longopts, &o)) != -1) {
+	while ((c = vf_run_getopt(cmd, argc, argv, &o)) != -1) {
 		if (c == RUN_OPT_AUTO_APPROVE) {
 			auto_approve = true;
 			continue;

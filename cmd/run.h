@@ -209,12 +209,11 @@ struct vf_run_opts {
 int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o);
 
 /*
- * vf_getopt() with the shared options handled (vf_run_option): the next
- * option that is not one of them, -1 at the end, '?' after an error (said,
- * a bad value included).
+ * vf_cmd_getopt() (the options of cmd's descriptor) with the shared
+ * options handled (vf_run_option): the next option that is not one of
+ * them, -1 at the end, '?' after an error (said, a bad value included).
  */
-int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, const char *shortopts,
-		  const struct option *longopts, struct vf_run_opts *o);
+int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run_opts *o);
 
 struct vf_secret_key;
 struct vf_run {

@@ -187,7 +187,7 @@ static int seal_run(int argc, char **argv)
 	bool keep_newline = false, raw = false;
 	int c;
 
-	while ((c = vf_getopt(&vf_cmd_seal, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&vf_cmd_seal, argc, argv)) != -1) {
 		switch (c) {
 		case 'p':
 			pk_path = optarg;

@@ -67,7 +67,7 @@ static int cmd_show(int argc, char **argv)
 	const char *file;
 	int c;
 
-	while ((c = vf_getopt(&vf_cmd_show, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&vf_cmd_show, argc, argv)) != -1) {
 		switch (c) {
 		case RUN_OPT_JSON: json = true; break;
 		default: return vf_cmd_usage_or_error(&vf_cmd_show, c);

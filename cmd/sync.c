@@ -178,7 +178,7 @@ static int cmd_sync(int argc, char **argv)
 	struct sync_opts so = { 0 };
 	int c, rc = VF_EXIT_ERROR;
 
-	while ((c = vf_run_getopt(&vf_cmd_sync, argc, argv, "h", longopts, &o)) != -1) {
+	while ((c = vf_run_getopt(&vf_cmd_sync, argc, argv, &o)) != -1) {
 		switch (c) {
 		case SYNC_OPT_REF: so.ref = optarg; break;
 		case SYNC_OPT_PLAN_ONLY: so.plan_only = true; break;

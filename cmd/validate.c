@@ -203,7 +203,7 @@ static int validate_run(int argc, char **argv)
 	bool json = false, staged = false;
 	int c;
 
-	while ((c = vf_run_getopt(&vf_cmd_validate, argc, argv, "h", longopts, &o)) != -1) {
+	while ((c = vf_run_getopt(&vf_cmd_validate, argc, argv, &o)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
