@@ -747,35 +747,44 @@ static const struct host_index *read_host_index(const struct vf_state_entry *e,
 	return v && v->observed ? host_index_of(index, views, v) : NULL;
 }
 
-/* Records of objects that are not there (a create that failed before
- * making anything), on hosts that were read: dropped. */
-static bool sync_absent(struct vf_state *state, const struct vf_views *views,
-			struct host_index *index)
+/*
+ * One record against what its host has (hi: the host was read), or false
+ * when nothing was to be done:
+ *   - an object that is not there (a create that failed before making
+ *     anything): dropped;
+ *   - the journal of an interrupted apply: the plan was built from what
+ *     the hosts have, so it already completes what was cut short (an
+ *     interrupted upload is replaced: that mark stays until it is).  A
+ *     domain whose create was cut short before its definition reached its
+ *     host leaves a record of nothing: dropped (a managed domain found
+ *     anywhere was recorded by sync_domains, with its host).
+ */
+static bool sync_record(struct vf_state *state, const struct vf_config *config,
+			const struct vf_desired *desired, const struct vf_state_entry *e,
+			const struct host_index *hi)
 {
-	bool changed = false;
-	size_t i;
+	struct vf_state_entry ne;
 
-	for (i = state->n; i-- > 0;) {
-		const struct vf_state_entry *e = &state->entries[i];
-		const struct host_index *hi;
-		if (e->kind == VF_KIND_VM || !(hi = read_host_index(e, views, index)) ||
-		    !state_entry_absent(e, hi))
-			continue;
+	if (e->kind != VF_KIND_VM && state_entry_absent(e, hi)) {
 		vf_state_remove(state, e->address);
-		changed = true;
+		return true;
 	}
-	return changed;
+	if (!e->pending || upload_interrupted(e, desired))
+		return false;
+	if (e->kind == VF_KIND_VM && !state_entry_present(e, hi, config->project)) {
+		vf_state_remove(state, e->address);
+	} else {
+		ne = *e;
+		ne.pending = NULL;
+		ne.pending_since = NULL;
+		vf_state_put(state, &ne);
+	}
+	return true;
 }
 
-/*
- * The journal of an interrupted apply: the plan was built from what the
- * hosts have, so it already completes what was cut short (an interrupted
- * upload is replaced: that mark stays until it is).  A domain whose
- * create was cut short before its definition reached its host leaves a
- * record of nothing: dropped (a managed domain found anywhere was
- * recorded by sync_domains, with its host).
- */
-static bool sync_pending(struct vf_state *state, const struct vf_config *config,
+/* Every record on a host that was read, last first (a removal moves
+ * only records already seen). */
+static bool sync_records(struct vf_state *state, const struct vf_config *config,
 			 const struct vf_desired *desired, const struct vf_views *views,
 			 struct host_index *index)
 {
@@ -784,20 +793,9 @@ static bool sync_pending(struct vf_state *state, const struct vf_config *config,
 
 	for (i = state->n; i-- > 0;) {
 		const struct vf_state_entry *e = &state->entries[i];
-		const struct host_index *hi;
-		struct vf_state_entry ne;
-		if (!e->pending || upload_interrupted(e, desired) ||
-		    !(hi = read_host_index(e, views, index)))
-			continue;
-		if (e->kind == VF_KIND_VM && !state_entry_present(e, hi, config->project)) {
-			vf_state_remove(state, e->address);
-		} else {
-			ne = *e;
-			ne.pending = NULL;
-			ne.pending_since = NULL;
-			vf_state_put(state, &ne);
-		}
-		changed = true;
+		const struct host_index *hi = read_host_index(e, views, index);
+		if (hi && sync_record(state, config, desired, e, hi))
+			changed = true;
 	}
 	return changed;
 }
@@ -836,8 +834,7 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		changed = true;
 	}
 	changed |= sync_domains(state, config, views);
-	changed |= sync_absent(state, views, index);
-	changed |= sync_pending(state, config, desired, views, index);
+	changed |= sync_records(state, config, desired, views, index);
 	changed |= sync_flags(state, desired);
 	host_indexes_free(index, views->n);
 	return changed;
