@@ -697,6 +697,58 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 	s->marker.spec_hash = vf_arena_strdup(&b->d->arena, hash);
 }
 
+/* MACs the config gives are taken before any is derived. */
+static void reserve_given_macs(struct builder *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < b->c->n_vms; i++)
+		for (j = 0; j < b->c->vms[i].n_nics; j++)
+			if (b->c->vms[i].nics[j].has_mac) {
+				char mac[18];
+				vf_mac_format(b->c->vms[i].nics[j].mac, mac);
+				vf_strmap_put(&b->macs, vf_arena_strdup(&b->d->arena, mac), (void *)1);
+			}
+}
+
+/* Every VM's host into where[]: VMs already placed first, so new ones see
+ * the real load. */
+static void place_all(struct builder *b, struct vf_host_view **where)
+{
+	const struct vf_config *config = b->c;
+	size_t i;
+
+	for (i = 0; i < config->n_vms; i++)
+		if (vf_strmap_get(&b->managed, config->vms[i].name))
+			where[i] = place(b, &config->vms[i]);
+	for (i = 0; i < config->n_vms; i++)
+		if (!vf_strmap_get(&b->managed, config->vms[i].name)) {
+			where[i] = place(b, &config->vms[i]);
+			if (where[i])
+				b->load[view_index(b, where[i])] =
+					add_sat(b->load[view_index(b, where[i])], config->vms[i].memory);
+		}
+}
+
+/* One name per volume in a storage domain: an image called "web1-root"
+ * would be the volume of vm web1's disk "root". */
+static void check_volume_names(struct builder *b)
+{
+	struct vf_strmap seen = { 0 };
+	size_t i;
+
+	for (i = 0; i < b->d->n; i++) {
+		const struct vf_resource *r = &b->d->items[i], *other;
+		other = vf_strmap_put(&seen, r->address, (void *)r);
+		if (other != r)
+			vf_error_at(b->diags, &r->pos, "rename the image or the disk",
+				    "%s: the volume of this disk and the one defined at "
+				    "%s:%u:%u would have the same name", r->address,
+				    other->pos.file, other->pos.line, other->pos.col);
+	}
+	vf_strmap_release(&seen);
+}
+
 int vf_desired_build(const struct vf_config *config, const struct vf_views *views,
 		     const struct vf_state *state, bool destroy, struct vf_desired *out,
 		     struct vf_diags *diags, char ***warnings, size_t *n_warnings,
@@ -714,27 +766,10 @@ int vf_desired_build(const struct vf_config *config, const struct vf_views *view
 		return 0;
 	b.load = xcalloc(views->n ? views->n : 1, sizeof(*b.load));
 	where = xcalloc(config->n_vms ? config->n_vms : 1, sizeof(*where));
-	/* MACs the config gives are taken before any is derived. */
-	for (i = 0; i < config->n_vms; i++)
-		for (j = 0; j < config->vms[i].n_nics; j++)
-			if (config->vms[i].nics[j].has_mac) {
-				char mac[18];
-				vf_mac_format(config->vms[i].nics[j].mac, mac);
-				vf_strmap_put(&b.macs, vf_arena_strdup(&out->arena, mac), (void *)1);
-			}
+	reserve_given_macs(&b);
 	index_managed(&b);
 	add_storage(&b);
-	/* VMs already placed first, so new ones see the real load. */
-	for (i = 0; i < config->n_vms; i++)
-		if (vf_strmap_get(&b.managed, config->vms[i].name))
-			where[i] = place(&b, &config->vms[i]);
-	for (i = 0; i < config->n_vms; i++)
-		if (!vf_strmap_get(&b.managed, config->vms[i].name)) {
-			where[i] = place(&b, &config->vms[i]);
-			if (where[i])
-				b.load[view_index(&b, where[i])] =
-					add_sat(b.load[view_index(&b, where[i])], config->vms[i].memory);
-		}
+	place_all(&b, where);
 	/* volumes (images first, each once per host), then networks, then VMs */
 	for (i = 0; i < config->n_vms; i++)
 		if (where[i])
@@ -747,21 +782,7 @@ int vf_desired_build(const struct vf_config *config, const struct vf_views *view
 		if (where[i])
 			add_vm(&b, &config->vms[i], where[i]);
 	add_networks(&b);
-	/* one name per volume in a storage domain: an image called "web1-root"
-	 * would be the volume of vm web1's disk "root" */
-	{
-		struct vf_strmap seen = { 0 };
-		for (i = 0; i < out->n; i++) {
-			const struct vf_resource *r = &out->items[i], *other;
-			other = vf_strmap_put(&seen, r->address, (void *)r);
-			if (other != r)
-				vf_error_at(diags, &r->pos, "rename the image or the disk",
-					    "%s: the volume of this disk and the one defined at "
-					    "%s:%u:%u would have the same name", r->address,
-					    other->pos.file, other->pos.line, other->pos.col);
-		}
-		vf_strmap_release(&seen);
-	}
+	check_volume_names(&b);
 	free(where);
 	free(b.load);
 	vf_strmap_release(&b.managed);
