@@ -817,18 +817,6 @@ static int write_confirmed(struct vf_hostcmd *x, char **error)
 				     error);
 }
 
-static bool host_approve(FILE *out)
-{
-	char line[64];
-
-	fprintf(out, "\nApply these changes to this host's links? (yes/no) ");
-	fflush(out);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	line[strcspn(line, "\r\n")] = '\0';
-	return !strcmp(line, "yes");
-}
-
 static const char *op_verb(enum vf_hostnet_op op)
 {
 	switch (op) {
@@ -859,7 +847,7 @@ static int make_pending(struct vf_hostcmd *x, struct vf_hostcmd_applier *a, unsi
 		return -1;
 	/* a whole second: the deadline the file, people and the watcher share */
 	deadline = (double)(long long)(now + timeout + 0.999);
-	fire_at = vf_hostcmd_now_mono() + (deadline - now);
+	fire_at = vf_now() + (deadline - now);
 	pid = vf_hostcmd_watcher_start(x, token, fire_at, &go, error);
 	if (pid < 0)
 		return -1;
@@ -1166,7 +1154,7 @@ static int host_apply_run(int argc, char **argv)
 			       "--auto-approve to apply without asking");
 			goto out;
 		}
-		if (!host_approve(x.progress)) {
+		if (!vf_confirm(x.progress, "Apply these changes to this host's links?")) {
 			fprintf(x.progress, "Apply cancelled; nothing was changed.\n");
 			vf_hostcmd_errors_append(&x, "apply cancelled; nothing was changed");
 			goto out;

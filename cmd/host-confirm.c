@@ -30,6 +30,7 @@
 #include "cmd/host.h"
 #include "providers/hostnet/links.h"
 #include "reconcile/hostnet.h"
+#include "reconcile/json-stream.h"
 #include "reconcile/util.h"
 
 /* ---- pending changes: the file, the watcher, expiry ----------------------- */
@@ -39,14 +40,6 @@ double vf_hostcmd_now_real(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-double vf_hostcmd_now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -151,7 +144,7 @@ int vf_hostcmd_token_new(char out[33], char **error)
 
 const char *vf_hostcmd_jstr(const json_t *o, const char *key)
 {
-	const char *s = json_string_value(json_object_get(o, key));
+	const char *s = vf_json_str(o, key);
 	return s ? s : "";
 }
 
@@ -275,7 +268,7 @@ static void watcher_run(int go, const char *pending_path, const char *state_file
 			_exit(0);   /* confirmed, or replaced */
 		}
 		json_decref(doc);
-		if (vf_hostcmd_now_mono() < fire_at) {
+		if (vf_now() < fire_at) {
 			nanosleep(&tick, NULL);
 			continue;
 		}

@@ -174,18 +174,15 @@ static char *state_text(const struct vf_link *l)
 
 static char *ports_text(const struct vf_link *l)
 {
-	size_t i, len = 1;
-	char *s;
+	struct vf_buf s = VF_BUF_INIT;
+	size_t i;
 
-	for (i = 0; i < l->n_ports; i++)
-		len += strlen(l->ports[i]) + 1;
-	s = xcalloc(1, len);
 	for (i = 0; i < l->n_ports; i++) {
 		if (i)
-			strcat(s, ",");
-		strcat(s, l->ports[i]);
+			vf_buf_addch(&s, ',');
+		vf_buf_adds(&s, l->ports[i]);
 	}
-	return s;
+	return vf_buf_detach(&s);
 }
 
 static char *details_text(const struct vf_link *l)
@@ -558,8 +555,7 @@ int vf_hostcmd_paths(struct vf_hostcmd *x, const char *state_file)
  */
 int vf_hostcmd_lock_open(const char *path, const char *dir, double wait_s, char **error)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	int fd, i, tries = (int)(wait_s * 20);
+	int fd;
 
 	*error = vf_private_dir_check(dir, "the host network state directory", true);
 	if (*error)
@@ -569,20 +565,15 @@ int vf_hostcmd_lock_open(const char *path, const char *dir, double wait_s, char 
 		*error = xasprintf("cannot open the lock '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	for (i = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
+	if (vf_flock_wait(fd, wait_s) < 0) {
+		if (errno != EWOULDBLOCK)
 			*error = xasprintf("cannot lock '%s': %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (i >= tries) {
+		else
 			*error = xasprintf("another virtform host command holds the lock '%s' (for "
 					   "more than %.0f s); wait for it to finish and try again",
 					   path, wait_s);
-			close(fd);
-			return -1;
-		}
-		nanosleep(&ts, NULL);
+		close(fd);
+		return -1;
 	}
 	return fd;
 }

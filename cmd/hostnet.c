@@ -21,6 +21,7 @@
 #include "cmd/hostnet.h"
 #include "providers/hostnet/remote.h"
 #include "reconcile/hostnet.h"
+#include "reconcile/json-stream.h"
 
 #define RECORD_NAME "hostnet.json"
 /* Confirmation attempts: this long between them, and for this long after
@@ -44,19 +45,11 @@ struct vf_hostnetcmd_host {
 	char confirm_buf[16];
 	bool run;                   /* this phase runs on it */
 	bool failed;
-	char *lines;                /* what to print, made by the thread */
+	struct vf_buf lines;        /* what to print, made by the thread */
 	char *failure;              /* why its phase failed, for the final list */
 	unsigned done[VF_ACTION_COUNT];
 	size_t n_failed, n_rolled_back, n_not_attempted;
 };
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /* ---- the record: hosts with links applied ------------------------------ */
 
@@ -165,11 +158,6 @@ static int call(struct vf_hostnetcmd_host *h, const char *const *args, double ti
 		return -1;
 	}
 	return 0;
-}
-
-static const char *doc_str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
 }
 
 /* ---- plan ---------------------------------------------------------------- */
@@ -337,6 +325,7 @@ int vf_hostnetcmd_plan(struct vf_hostnetcmd *hn, const struct vf_config *config,
 		}
 		h = &hn->hosts[hn->n++];
 		h->host = host;
+		vf_buf_init(&h->lines);
 		h->kind = vf_remote_kind_of(host);
 		h->has_links = links.n > 0;
 		spec = vf_hostnet_spec_json(host->name, &links);
@@ -354,7 +343,7 @@ int vf_hostnetcmd_plan(struct vf_hostnetcmd *hn, const struct vf_config *config,
 
 	for (i = 0; i < hn->n; i++) {
 		struct vf_hostnetcmd_host *h = &hn->hosts[i];
-		const char *status = h->doc ? doc_str(h->doc, "status") : NULL;
+		const char *status = h->doc ? vf_json_str(h->doc, "status") : NULL;
 
 		if (h->error) {
 			if (o->skip_unreachable) {
@@ -370,7 +359,7 @@ int vf_hostnetcmd_plan(struct vf_hostnetcmd *hn, const struct vf_config *config,
 		}
 		if (!strcmp(status, "error")) {
 			host_errors(diags, h->host->name,
-				    doc_str(h->doc, "error") ? doc_str(h->doc, "error") : "failed");
+				    vf_json_str(h->doc, "error") ? vf_json_str(h->doc, "error") : "failed");
 			continue;
 		}
 		if (vf_plan_add_links(plan, h->host->name, json_object_get(h->doc, "changes")) < 0)
@@ -399,15 +388,11 @@ static void lines_add(struct vf_hostnetcmd_host *h, const char *fmt, ...)
 static void lines_add(struct vf_hostnetcmd_host *h, const char *fmt, ...)
 {
 	va_list ap;
-	char *l, *n;
 
 	va_start(ap, fmt);
-	l = xvasprintf(fmt, ap);
+	vf_buf_vaddf(&h->lines, fmt, ap);
 	va_end(ap);
-	n = xasprintf("%s%s\n", h->lines ? h->lines : "", l);
-	free(l);
-	free(h->lines);
-	h->lines = n;
+	vf_buf_addch(&h->lines, '\n');
 }
 
 /*
@@ -422,8 +407,8 @@ static void take_outcomes(struct vf_hostnetcmd_host *h, const json_t *doc, bool 
 	size_t i;
 
 	json_array_foreach(changes, i, c) {
-		const char *name = doc_str(c, "name"), *action = doc_str(c, "action");
-		const char *outcome = doc_str(c, "outcome");
+		const char *name = vf_json_str(c, "name"), *action = vf_json_str(c, "action");
+		const char *outcome = vf_json_str(c, "outcome");
 
 		if (!name || !action || !outcome)
 			continue;
@@ -486,21 +471,21 @@ static bool confirm(struct vf_hostnetcmd_host *h, const char *token, double dead
 
 	h->spec = NULL;       /* confirm reads no spec */
 	do {
-		double left = until - now();
+		double left = until - vf_now();
 		if (call(h, args, left > 10 ? 10 : left > 1 ? left : 1, VF_REMOTE_FRESH) == 0) {
-			const char *status = doc_str(h->doc, "status");
+			const char *status = vf_json_str(h->doc, "status");
 			ok = !strcmp(status, "confirmed");
 			free(last);
-			last = xstrdup(doc_str(h->doc, "error") ? doc_str(h->doc, "error") : status);
+			last = xstrdup(vf_json_str(h->doc, "error") ? vf_json_str(h->doc, "error") : status);
 			answered = true;
 			break;   /* the host decided */
 		}
 		free(last);
 		last = h->error;
 		h->error = NULL;
-		if (until - now() > CONFIRM_RETRY)
+		if (until - vf_now() > CONFIRM_RETRY)
 			usleep((useconds_t)(CONFIRM_RETRY * 1e6));
-	} while (now() < until);
+	} while (vf_now() < until);
 	if (!ok)
 		failure(h, "the link changes were not confirmed: %s%s",
 			last ? last : "no answer in time",
@@ -525,15 +510,15 @@ static void *apply_worker(void *opaque)
 
 		if (!h->run)
 			continue;
-		t0 = now();
+		t0 = vf_now();
 		timeout = j->hn->timeout + h->confirm_timeout;
 		if (call(h, h->args, timeout, 0) < 0) {
 			failure(h, "FAILED: %s", without_host(h, h->error));
 			continue;
 		}
-		status = doc_str(h->doc, "status");
-		error = doc_str(h->doc, "error");
-		rollback = doc_str(h->doc, "rollback");
+		status = vf_json_str(h->doc, "status");
+		error = vf_json_str(h->doc, "error");
+		rollback = vf_json_str(h->doc, "rollback");
 		if (!strcmp(status, "unchanged") || !strcmp(status, "applied")) {
 			take_outcomes(h, h->doc, true, NULL);
 			continue;
@@ -541,13 +526,13 @@ static void *apply_worker(void *opaque)
 		if (!strcmp(status, "pending")) {
 			json_t *answer = json_incref(h->doc);
 			conf = json_object_get(answer, "confirm");
-			if (!doc_str(conf, "token")) {
+			if (!vf_json_str(conf, "token")) {
 				failure(h, "FAILED: it answered a pending change without a token");
 				json_decref(answer);
 				continue;
 			}
 			/* the host's deadline, measured from our side of the call */
-			ok = confirm(h, doc_str(conf, "token"), t0 + h->confirm_timeout);
+			ok = confirm(h, vf_json_str(conf, "token"), t0 + h->confirm_timeout);
 			take_outcomes(h, answer, ok, NULL);
 			json_decref(answer);
 			continue;
@@ -603,8 +588,7 @@ int vf_hostnetcmd_apply(struct vf_hostnetcmd *hn, const struct vf_config *config
 		struct vf_hostnetcmd_host *h = &hn->hosts[i];
 		size_t a = 0;
 
-		free(h->lines);
-		h->lines = NULL;
+		vf_buf_release(&h->lines);
 		free(h->failure);
 		h->failure = NULL;
 		memset(h->done, 0, sizeof(h->done));
@@ -651,8 +635,7 @@ int vf_hostnetcmd_apply(struct vf_hostnetcmd *hn, const struct vf_config *config
 	for (i = 0; i < hn->n; i++) {
 		struct vf_hostnetcmd_host *h = &hn->hosts[i];
 
-		if (h->lines)
-			fputs(h->lines, out);
+		fputs(h->lines.buf, out);
 		for (k = 0; k < VF_ACTION_COUNT; k++)
 			res->done[k] += h->done[k];
 		res->n_failed += h->n_failed;
@@ -700,7 +683,7 @@ void vf_hostnetcmd_release(struct vf_hostnetcmd *hn)
 	for (i = 0; i < hn->n; i++) {
 		call_reset(&hn->hosts[i]);
 		free(hn->hosts[i].spec);
-		free(hn->hosts[i].lines);
+		vf_buf_release(&hn->hosts[i].lines);
 		free(hn->hosts[i].failure);
 	}
 	free(hn->hosts);

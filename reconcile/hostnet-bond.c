@@ -88,15 +88,15 @@ static const struct bond_option *bond_option_find(const char *name)
 
 static char *joined(const char *const *v, const char *last_sep)
 {
-	char *s = xstrdup(""), *n;
+	struct vf_buf s = VF_BUF_INIT;
 	size_t i;
 
 	for (i = 0; v[i]; i++) {
-		n = xasprintf("%s%s%s", s, i == 0 ? "" : v[i + 1] ? ", " : last_sep, v[i]);
-		free(s);
-		s = n;
+		if (i)
+			vf_buf_adds(&s, v[i + 1] ? ", " : last_sep);
+		vf_buf_adds(&s, v[i]);
 	}
-	return s;
+	return vf_buf_detach(&s);
 }
 
 /* A link name as the kernel takes it (the same rule as the provider's). */

@@ -16,16 +16,12 @@
 #include <jansson.h>
 
 #include "reconcile/hostnet-internal.h"
+#include "reconcile/json-stream.h"
 
 /* ---- the host spec ------------------------------------------------------- */
 
 #define SPEC_FORMAT "virtform-host-spec"
 #define SPEC_VERSION 1
-
-static json_t *str_or_null(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
 
 json_t *vf_hostnet_spec_json(const char *host, const struct vf_host_links *desired)
 {
@@ -42,10 +38,10 @@ json_t *vf_hostnet_spec_json(const char *host, const struct vf_host_links *desir
 		json_object_set_new(l, "name", json_string(d->name));
 		json_object_set_new(l, "kind", json_string(vf_host_link_kind_name(d->kind)));
 		json_object_set_new(l, "mtu", json_integer(d->mtu));
-		json_object_set_new(l, "master", str_or_null(d->master));
-		json_object_set_new(l, "vlan_base", str_or_null(d->vlan_base));
+		json_object_set_new(l, "master", vf_json_str_or_null(d->master));
+		json_object_set_new(l, "vlan_base", vf_json_str_or_null(d->vlan_base));
 		json_object_set_new(l, "vlan_id", json_integer(d->vlan_id));
-		json_object_set_new(l, "bond_mode", str_or_null(d->bond_mode));
+		json_object_set_new(l, "bond_mode", vf_json_str_or_null(d->bond_mode));
 		for (j = 0; j < d->n_bond_options; j++)
 			json_object_set_new(opts, d->bond_options[j].key,
 					    json_string(d->bond_options[j].value));
@@ -55,10 +51,10 @@ json_t *vf_hostnet_spec_json(const char *host, const struct vf_host_links *desir
 		json_object_set_new(l, "ports", ports);
 		json_object_set_new(l, "stp", d->stp < 0 ? json_null() : json_boolean(d->stp));
 		json_object_set_new(l, "absent", json_boolean(d->absent));
-		json_object_set_new(l, "owner", str_or_null(d->owner));
-		json_object_set_new(l, "master_owner", str_or_null(d->master_owner));
+		json_object_set_new(l, "owner", vf_json_str_or_null(d->owner));
+		json_object_set_new(l, "master_owner", vf_json_str_or_null(d->master_owner));
 		json_object_set_new(l, "pos", d->pos.line || d->pos.file
-			? json_pack("{s:o, s:I, s:I}", "file", str_or_null(d->pos.file),
+			? json_pack("{s:o, s:I, s:I}", "file", vf_json_str_or_null(d->pos.file),
 				    "line", (json_int_t)d->pos.line, "col", (json_int_t)d->pos.col)
 			: json_null());
 		json_array_append_new(links, l);

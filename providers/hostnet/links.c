@@ -922,18 +922,15 @@ int vf_link_set_bond_options(struct vf_netlink *nl, const char *name,
 			}
 		}
 		if (rc < 0) {
-			char *what = NULL, *n2;
+			struct vf_buf what = VF_BUF_INIT;
 			size_t i;
 
-			for (i = 0; i < n_opts; i++) {
-				n2 = xasprintf("%s%s%s %s", what ? what : "", what ? ", " : "",
-					       opts[i].name, opts[i].value[0] ? opts[i].value : "(none)");
-				free(what);
-				what = n2;
-			}
+			for (i = 0; i < n_opts; i++)
+				vf_buf_addf(&what, "%s%s %s", i ? ", " : "", opts[i].name,
+					    opts[i].value[0] ? opts[i].value : "(none)");
 			rc = fail(error, VF_LINK_ERR_FAILED, "bond '%s': cannot set %s: %s", name,
-				  what ? what : "no options", nl_text(nl, rc, buf, sizeof(buf)));
-			free(what);
+				  what.len ? what.buf : "no options", nl_text(nl, rc, buf, sizeof(buf)));
+			vf_buf_release(&what);
 		}
 out:
 		free(up_error);
