@@ -192,149 +192,189 @@ static const char *option_field(struct builder *b, const char *name)
 	return afmt(&b->plan->arena, "options.%s", name);
 }
 
-static void plan_one(struct builder *b, const struct vf_host_link *d)
+/* d says state: absent: delete the link if it is there (never a NIC). */
+static void plan_absent(struct builder *b, const struct vf_host_link *d,
+			const struct vf_host_link *o)
 {
-	const struct vf_host_link *o = vf_host_links_find(b->observed, d->name);
-	const char *owner = vf_hostnet_owned_by(b->owned, d->name);
+	struct vf_hostnet_action *a;
+
+	if (!o)
+		return;
+	if (o->kind == VF_HOST_LINK_ETHERNET) {
+		vf_error_at(b->diags, &d->pos, "remove 'state: absent', or the entry",
+			    "interface '%s' is a NIC on host %s and cannot be removed",
+			    d->name, b->host);
+		return;
+	}
+	a = action_add(b, PHASE_DELETE, VF_HOSTNET_DELETE, d->name, o->kind,
+		       afmt(&b->plan->arena, "%s: state: absent", d->owner));
+	a->observed = o;
+}
+
+/* A NIC or a port: it must exist; only its MTU and master are managed. */
+static void plan_existing(struct builder *b, const struct vf_host_link *d,
+			  const struct vf_host_link *o)
+{
+	struct vf_hostnet_action *a;
+
+	if (!o) {
+		if (!strncmp(d->owner, "network ", 8))
+			vf_error_at(b->diags, &d->pos, "name an existing NIC or bond, or declare it under hosts[].interfaces",
+				    "uplink '%s' does not exist on host %s", d->name, b->host);
+		else if (d->kind == VF_HOST_LINK_PORT)
+			vf_error_at(b->diags, &d->pos, "name an existing link, or declare it",
+				    "%s: port '%s' does not exist on host %s", d->owner,
+				    d->name, b->host);
+		else
+			vf_error_at(b->diags, &d->pos, "virtform cannot create a NIC; check the name ('virtform host show')",
+				    "interface '%s' does not exist on host %s", d->name, b->host);
+		return;
+	}
+	if (d->kind == VF_HOST_LINK_ETHERNET && o->kind != VF_HOST_LINK_ETHERNET) {
+		vf_error_at(b->diags, &d->pos, "use its type, or another name",
+			    "interface '%s' is a %s on host %s, not an ethernet link",
+			    d->name, vf_host_link_kind_name(o->kind), b->host);
+		return;
+	}
+	if (d->mtu && d->mtu != o->mtu) {
+		a = action_add(b, PHASE_UPDATE, VF_HOSTNET_UPDATE, d->name, o->kind, d->owner);
+		a->desired = d;
+		a->observed = o;
+		change_add(b, a, "mtu", num(b, o->mtu), num(b, d->mtu));
+	}
+	plan_master(b, d, o);
+}
+
+/* A link that is not there: create it with everything it is asked to have. */
+static void plan_create(struct builder *b, const struct vf_host_link *d)
+{
 	struct vf_hostnet_action *a;
 	size_t i;
 
-	if (d->absent) {
-		if (!o)
-			return;
-		if (o->kind == VF_HOST_LINK_ETHERNET) {
-			vf_error_at(b->diags, &d->pos, "remove 'state: absent', or the entry",
-				    "interface '%s' is a NIC on host %s and cannot be removed",
-				    d->name, b->host);
-			return;
-		}
-		a = action_add(b, PHASE_DELETE, VF_HOSTNET_DELETE, d->name, o->kind,
-			       afmt(&b->plan->arena, "%s: state: absent", d->owner));
-		a->observed = o;
-		return;
+	a = action_add(b, PHASE_CREATE, VF_HOSTNET_CREATE, d->name, d->kind, d->owner);
+	a->desired = d;
+	if (d->kind == VF_HOST_LINK_VLAN) {
+		change_add(b, a, "base", NULL, d->vlan_base);
+		change_add(b, a, "id", NULL, num(b, d->vlan_id));
 	}
+	if (d->kind == VF_HOST_LINK_BOND && d->bond_mode)
+		change_add(b, a, "mode", NULL, d->bond_mode);
+	for (i = 0; d->kind == VF_HOST_LINK_BOND && i < d->n_bond_options; i++)
+		change_add(b, a, option_field(b, d->bond_options[i].key), NULL,
+			   d->bond_options[i].value);
+	if (d->kind == VF_HOST_LINK_BRIDGE && d->stp >= 0)
+		change_add(b, a, "stp", NULL, onoff(d->stp));
+	if (d->mtu)
+		change_add(b, a, "mtu", NULL, num(b, d->mtu));
+	plan_master(b, d, NULL);
+}
 
-	if (d->kind == VF_HOST_LINK_PORT || d->kind == VF_HOST_LINK_ETHERNET) {
-		if (!o) {
-			if (!strncmp(d->owner, "network ", 8))
-				vf_error_at(b->diags, &d->pos, "name an existing NIC or bond, or declare it under hosts[].interfaces",
-					    "uplink '%s' does not exist on host %s", d->name, b->host);
-			else if (d->kind == VF_HOST_LINK_PORT)
-				vf_error_at(b->diags, &d->pos, "name an existing link, or declare it",
-					    "%s: port '%s' does not exist on host %s", d->owner,
-					    d->name, b->host);
-			else
-				vf_error_at(b->diags, &d->pos, "virtform cannot create a NIC; check the name ('virtform host show')",
-					    "interface '%s' does not exist on host %s", d->name, b->host);
-			return;
-		}
-		if (d->kind == VF_HOST_LINK_ETHERNET && o->kind != VF_HOST_LINK_ETHERNET) {
-			vf_error_at(b->diags, &d->pos, "use its type, or another name",
-				    "interface '%s' is a %s on host %s, not an ethernet link",
-				    d->name, vf_host_link_kind_name(o->kind), b->host);
-			return;
-		}
-		if (d->mtu && d->mtu != o->mtu) {
-			a = action_add(b, PHASE_UPDATE, VF_HOSTNET_UPDATE, d->name, o->kind, d->owner);
-			a->desired = d;
-			a->observed = o;
-			change_add(b, a, "mtu", num(b, o->mtu), num(b, d->mtu));
-		}
-		plan_master(b, d, o);
-		return;
-	}
+/* Does o differ from d in what cannot change in place (a VLAN's base or
+ * id, a bond's mode)? */
+static bool needs_replace(const struct vf_host_link *d, const struct vf_host_link *o)
+{
+	return (d->kind == VF_HOST_LINK_VLAN &&
+		(!streq(d->vlan_base, o->vlan_base) || d->vlan_id != o->vlan_id)) ||
+	       (d->kind == VF_HOST_LINK_BOND && d->bond_mode && !streq(d->bond_mode, o->bond_mode));
+}
 
-	check_links(b, d);
-	/* with a mode in the config, vf_hostnet_desired checked them */
-	if (d->kind == VF_HOST_LINK_BOND && d->n_bond_options && !d->bond_mode)
-		vf_hostnet_bond_options_check(d, o && o->kind == VF_HOST_LINK_BOND ? o->bond_mode : NULL,
-				   b->host, b->diags);
-	if (!o) {
-		a = action_add(b, PHASE_CREATE, VF_HOSTNET_CREATE, d->name, d->kind, d->owner);
-		a->desired = d;
-		if (d->kind == VF_HOST_LINK_VLAN) {
-			change_add(b, a, "base", NULL, d->vlan_base);
-			change_add(b, a, "id", NULL, num(b, d->vlan_id));
-		}
-		if (d->kind == VF_HOST_LINK_BOND && d->bond_mode)
-			change_add(b, a, "mode", NULL, d->bond_mode);
-		for (i = 0; d->kind == VF_HOST_LINK_BOND && i < d->n_bond_options; i++)
-			change_add(b, a, option_field(b, d->bond_options[i].key), NULL,
-				   d->bond_options[i].value);
-		if (d->kind == VF_HOST_LINK_BRIDGE && d->stp >= 0)
-			change_add(b, a, "stp", NULL, onoff(d->stp));
-		if (d->mtu)
-			change_add(b, a, "mtu", NULL, num(b, d->mtu));
-		plan_master(b, d, NULL);
+/* Replace o by d: only a link virtform created (owner) may go. */
+static void plan_replace(struct builder *b, const struct vf_host_link *d,
+			 const struct vf_host_link *o, const char *owner)
+{
+	struct vf_hostnet_action *a;
+	const char *diff = d->kind == VF_HOST_LINK_VLAN
+		? afmt(&b->plan->arena, "base %s id %u -> base %s id %u",
+		       o->vlan_base ? o->vlan_base : "?", o->vlan_id, d->vlan_base, d->vlan_id)
+		: afmt(&b->plan->arena, "mode %s -> %s", o->bond_mode ? o->bond_mode : "?",
+		       d->bond_mode);
+
+	if (!owner) {
+		vf_error_at(b->diags, &d->pos, "remove or rename the existing link, or change the config to match it",
+			    "%s '%s' exists on host %s, not created by virtform, with %s "
+			    "than %s wants (%s)", vf_host_link_kind_name(d->kind), d->name,
+			    b->host, d->kind == VF_HOST_LINK_VLAN ? "another base or id"
+							       : "another mode",
+			    d->owner, diff);
 		return;
 	}
-	if (o->kind != d->kind) {
-		vf_error_at(b->diags, &d->pos, "remove or rename the existing link, or give this one another name",
-			    "link '%s' on host %s is of kind %s, but %s wants a %s",
-			    d->name, b->host, vf_host_link_kind_name(o->kind), d->owner, what_of(d));
-		return;
-	}
-	if ((d->kind == VF_HOST_LINK_VLAN &&
-	     (!streq(d->vlan_base, o->vlan_base) || d->vlan_id != o->vlan_id)) ||
-	    (d->kind == VF_HOST_LINK_BOND && d->bond_mode && !streq(d->bond_mode, o->bond_mode))) {
-		const char *diff = d->kind == VF_HOST_LINK_VLAN
-			? afmt(&b->plan->arena, "base %s id %u -> base %s id %u",
-			       o->vlan_base ? o->vlan_base : "?", o->vlan_id, d->vlan_base, d->vlan_id)
-			: afmt(&b->plan->arena, "mode %s -> %s", o->bond_mode ? o->bond_mode : "?",
-			       d->bond_mode);
-		if (!owner) {
-			vf_error_at(b->diags, &d->pos, "remove or rename the existing link, or change the config to match it",
-				    "%s '%s' exists on host %s, not created by virtform, with %s "
-				    "than %s wants (%s)", vf_host_link_kind_name(d->kind), d->name,
-				    b->host, d->kind == VF_HOST_LINK_VLAN ? "another base or id"
-								       : "another mode",
-				    d->owner, diff);
-			return;
-		}
-		a = action_add(b, PHASE_CREATE, VF_HOSTNET_REPLACE, d->name, d->kind,
-			       afmt(&b->plan->arena, "%s: %s cannot change in place", d->owner, diff));
-		a->desired = d;
-		a->observed = o;
-		if (d->mtu)
-			change_add(b, a, "mtu", num(b, o->mtu), num(b, d->mtu));
-		/* a new link has no master: enslave it again */
-		plan_master(b, d, NULL);
-		return;
-	}
-	a = NULL;
-	if (d->mtu && d->mtu != o->mtu) {
-		a = action_add(b, PHASE_UPDATE, VF_HOSTNET_UPDATE, d->name, d->kind,
-			       adopt_reason(b, d, owner));
+	a = action_add(b, PHASE_CREATE, VF_HOSTNET_REPLACE, d->name, d->kind,
+		       afmt(&b->plan->arena, "%s: %s cannot change in place", d->owner, diff));
+	a->desired = d;
+	a->observed = o;
+	if (d->mtu)
 		change_add(b, a, "mtu", num(b, o->mtu), num(b, d->mtu));
-	}
-	if (d->kind == VF_HOST_LINK_BRIDGE && d->stp >= 0 && d->stp != o->stp) {
-		if (!a)
-			a = action_add(b, PHASE_UPDATE, VF_HOSTNET_UPDATE, d->name, d->kind,
-				       adopt_reason(b, d, owner));
-		change_add(b, a, "stp", onoff(o->stp), onoff(d->stp));
-	}
+	/* a new link has no master: enslave it again */
+	plan_master(b, d, NULL);
+}
+
+/* The update action of d, made on its first change (*a NULL before). */
+static struct vf_hostnet_action *update_of(struct builder *b, struct vf_hostnet_action **a,
+					   const struct vf_host_link *d, const char *owner)
+{
+	if (!*a)
+		*a = action_add(b, PHASE_UPDATE, VF_HOSTNET_UPDATE, d->name, d->kind,
+				adopt_reason(b, d, owner));
+	return *a;
+}
+
+/* An existing link of the right kind: update what differs in place. */
+static void plan_update(struct builder *b, const struct vf_host_link *d,
+			const struct vf_host_link *o, const char *owner)
+{
+	struct vf_hostnet_action *a = NULL;
+	size_t i;
+
+	if (d->mtu && d->mtu != o->mtu)
+		change_add(b, update_of(b, &a, d, owner), "mtu", num(b, o->mtu), num(b, d->mtu));
+	if (d->kind == VF_HOST_LINK_BRIDGE && d->stp >= 0 && d->stp != o->stp)
+		change_add(b, update_of(b, &a, d, owner), "stp", onoff(o->stp), onoff(d->stp));
 	for (i = 0; d->kind == VF_HOST_LINK_BOND && i < d->n_bond_options; i++) {
 		const struct vf_label *want = &d->bond_options[i];
 		const char *have = vf_hostnet_label_get(o->bond_options, o->n_bond_options, want->key);
 
 		if (streq(have, want->value))
 			continue;
-		if (!a)
-			a = action_add(b, PHASE_UPDATE, VF_HOSTNET_UPDATE, d->name, d->kind,
-				       adopt_reason(b, d, owner));
-		change_add(b, a, option_field(b, want->key), have ? have : "(none)", want->value);
+		change_add(b, update_of(b, &a, d, owner), option_field(b, want->key),
+			   have ? have : "(none)", want->value);
 	}
-	if (!o->up) {
-		if (!a)
-			a = action_add(b, PHASE_UPDATE, VF_HOSTNET_UPDATE, d->name, d->kind,
-				       adopt_reason(b, d, owner));
-		change_add(b, a, "up", "no", "yes");
-	}
+	if (!o->up)
+		change_add(b, update_of(b, &a, d, owner), "up", "no", "yes");
 	if (a) {
 		a->desired = d;
 		a->observed = o;
 	}
 	plan_master(b, d, o);
+}
+
+static void plan_one(struct builder *b, const struct vf_host_link *d)
+{
+	const struct vf_host_link *o = vf_host_links_find(b->observed, d->name);
+	const char *owner = vf_hostnet_owned_by(b->owned, d->name);
+
+	if (d->absent) {
+		plan_absent(b, d, o);
+		return;
+	}
+	if (d->kind == VF_HOST_LINK_PORT || d->kind == VF_HOST_LINK_ETHERNET) {
+		plan_existing(b, d, o);
+		return;
+	}
+	check_links(b, d);
+	/* with a mode in the config, vf_hostnet_desired checked them */
+	if (d->kind == VF_HOST_LINK_BOND && d->n_bond_options && !d->bond_mode)
+		vf_hostnet_bond_options_check(d, o && o->kind == VF_HOST_LINK_BOND ? o->bond_mode : NULL,
+					      b->host, b->diags);
+	if (!o)
+		plan_create(b, d);
+	else if (o->kind != d->kind)
+		vf_error_at(b->diags, &d->pos, "remove or rename the existing link, or give this one another name",
+			    "link '%s' on host %s is of kind %s, but %s wants a %s",
+			    d->name, b->host, vf_host_link_kind_name(o->kind), d->owner, what_of(d));
+	else if (needs_replace(d, o))
+		plan_replace(b, d, o, owner);
+	else
+		plan_update(b, d, o, owner);
 }
 
 static bool has_action(const struct builder *b, int phase, const char *name)

@@ -192,21 +192,168 @@ static int spec_bool(struct spec_parser *p, const json_t *obj, const char *key, 
 	return 0;
 }
 
+/* "kind" into w->kind; the kind's text in *kind. */
+static int spec_kind(struct spec_parser *p, const json_t *l, struct vf_host_link *w,
+		     const char **kind)
+{
+	static const char *const kinds[] = { "ethernet", "bond", "bridge", "vlan", "port" };
+	static const enum vf_host_link_kind kind_values[] = {
+		VF_HOST_LINK_ETHERNET, VF_HOST_LINK_BOND, VF_HOST_LINK_BRIDGE,
+		VF_HOST_LINK_VLAN, VF_HOST_LINK_PORT,
+	};
+	size_t k;
+
+	if (spec_str(p, l, "kind", true, false, kind) < 0)
+		return -1;
+	for (k = 0; k < VF_ARRAY_SIZE(kinds); k++)
+		if (!strcmp(kinds[k], *kind))
+			break;
+	if (k == VF_ARRAY_SIZE(kinds))
+		return spec_fail(p, "kind '%s' is not one of ethernet, bond, bridge, vlan or port",
+				 *kind);
+	w->kind = kind_values[k];
+	return 0;
+}
+
+/* The single-valued members, and the rules between them and the kind. */
+static int spec_scalars(struct spec_parser *p, const json_t *l, struct vf_host_link *w,
+			const char *kind)
+{
+	if (spec_uint(p, l, "mtu", 68, 65535, true, &w->mtu) < 0 ||
+	    spec_str(p, l, "master", false, true, &w->master) < 0 ||
+	    spec_str(p, l, "vlan_base", false, true, &w->vlan_base) < 0 ||
+	    spec_uint(p, l, "vlan_id", 1, 4094, true, &w->vlan_id) < 0 ||
+	    spec_str(p, l, "bond_mode", false, false, &w->bond_mode) < 0 ||
+	    spec_bool(p, l, "absent", &w->absent) < 0 ||
+	    spec_str(p, l, "owner", true, false, &w->owner) < 0 ||
+	    spec_str(p, l, "master_owner", false, false, &w->master_owner) < 0)
+		return -1;
+	if (w->kind == VF_HOST_LINK_VLAN && (!w->vlan_base || !w->vlan_id))
+		return spec_fail(p, "a vlan needs \"vlan_base\" and \"vlan_id\" (1..4094)");
+	if (w->kind != VF_HOST_LINK_VLAN && (w->vlan_base || w->vlan_id))
+		return spec_fail(p, "\"vlan_base\" and \"vlan_id\" are for kind vlan only, not %s",
+				 kind);
+	if (w->bond_mode) {
+		if (w->kind != VF_HOST_LINK_BOND)
+			return spec_fail(p, "\"bond_mode\" is for kind bond only, not %s", kind);
+		if (!vf_hostnet_bond_mode_known(w->bond_mode))
+			return spec_fail(p, "\"bond_mode\" '%s' is not one of balance-rr, "
+					 "active-backup, balance-xor, broadcast, 802.3ad, "
+					 "balance-tlb or balance-alb", w->bond_mode);
+	}
+	return 0;
+}
+
+/* "bond_options": option name to value, canonical as the config's. */
+static int spec_bond_options(struct spec_parser *p, const json_t *l, struct vf_host_link *w,
+			     const char *kind)
+{
+	const json_t *v = json_object_get(l, "bond_options");
+	const char *key;
+	json_t *val;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return spec_fail(p, "\"bond_options\" must be an object of option name to "
+				 "string value, not %s", json_type_text(v));
+	if (json_object_size(v) && w->kind != VF_HOST_LINK_BOND)
+		return spec_fail(p, "\"bond_options\" are for kind bond only, not %s", kind);
+	w->bond_options = vf_arena_alloc(&p->out->arena,
+					 (json_object_size(v) + 1) * sizeof(*w->bond_options));
+	json_object_foreach((json_t *)v, key, val) {
+		const char *canon;
+		char *error = NULL;
+
+		if (!json_is_string(val))
+			return spec_fail(p, "\"bond_options\": '%s' must be a string, not %s",
+					 key, json_type_text(val));
+		if (vf_hostnet_bond_option_canon(&p->out->arena, key, json_string_value(val),
+						 &canon, &error) < 0) {
+			spec_fail(p, "\"bond_options\": %s", error);
+			free(error);
+			return -1;
+		}
+		w->bond_options[w->n_bond_options].key = vf_arena_strdup(&p->out->arena, key);
+		w->bond_options[w->n_bond_options++].value = canon;
+	}
+	return 0;
+}
+
+/* "ports": a bond's or bridge's port names. */
+static int spec_ports(struct spec_parser *p, const json_t *l, struct vf_host_link *w,
+		      const char *kind)
+{
+	const json_t *v = json_object_get(l, "ports");
+	json_t *port;
+	size_t i;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return spec_fail(p, "\"ports\" must be an array of link names, not %s",
+				 json_type_text(v));
+	if (json_array_size(v) && w->kind != VF_HOST_LINK_BOND && w->kind != VF_HOST_LINK_BRIDGE)
+		return spec_fail(p, "\"ports\" are for kinds bond and bridge only, not %s", kind);
+	w->ports = vf_arena_alloc(&p->out->arena, (json_array_size(v) + 1) * sizeof(*w->ports));
+	json_array_foreach(v, i, port) {
+		if (!json_is_string(port) || !vf_hostnet_ifname_ok(json_string_value(port)))
+			return spec_fail(p, "\"ports\"[%zu] must be a link name (1 to %d bytes, "
+					 "no '/', ':' or white space)", i, VF_IFNAME_MAX);
+		w->ports[w->n_ports++] = vf_arena_strdup(&p->out->arena, json_string_value(port));
+	}
+	return 0;
+}
+
+/* "stp": a bridge's, true, false or null (leave it). */
+static int spec_stp(struct spec_parser *p, const json_t *l, struct vf_host_link *w,
+		    const char *kind)
+{
+	const json_t *v = json_object_get(l, "stp");
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return spec_fail(p, "\"stp\" must be true, false or null, not %s",
+				 json_type_text(v));
+	if (w->kind != VF_HOST_LINK_BRIDGE)
+		return spec_fail(p, "\"stp\" is for kind bridge only, not %s", kind);
+	w->stp = json_is_true(v);
+	return 0;
+}
+
+/* "pos": where the config declares the link, for messages. */
+static int spec_pos(struct spec_parser *p, const json_t *l, struct vf_host_link *w)
+{
+	static const char *const pos_keys[] = { "file", "line", "col" };
+	const json_t *v = json_object_get(l, "pos");
+	const char *file;
+	unsigned line, col;
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return spec_fail(p, "\"pos\" must be an object {\"file\", \"line\", \"col\"} or "
+				 "null, not %s", json_type_text(v));
+	if (spec_keys(p, v, "\"pos\"", pos_keys, VF_ARRAY_SIZE(pos_keys)) < 0 ||
+	    spec_str(p, v, "file", false, false, &file) < 0 ||
+	    spec_uint(p, v, "line", 1, UINT_MAX / 2, true, &line) < 0 ||
+	    spec_uint(p, v, "col", 1, UINT_MAX / 2, true, &col) < 0)
+		return -1;
+	w->pos.file = file;
+	w->pos.line = line;
+	w->pos.col = col;
+	return 0;
+}
+
 static int spec_link(struct spec_parser *p, const json_t *l)
 {
 	static const char *const keys[] = {
 		"name", "kind", "mtu", "master", "vlan_base", "vlan_id", "bond_mode",
 		"bond_options", "ports", "stp", "absent", "owner", "master_owner", "pos",
 	};
-	static const char *const kinds[] = { "ethernet", "bond", "bridge", "vlan", "port" };
-	static const enum vf_host_link_kind kind_values[] = {
-		VF_HOST_LINK_ETHERNET, VF_HOST_LINK_BOND, VF_HOST_LINK_BRIDGE,
-		VF_HOST_LINK_VLAN, VF_HOST_LINK_PORT,
-	};
-	struct vf_host_link w;
+	struct vf_host_link w, *k;
 	const char *kind, *name;
-	const json_t *v;
-	size_t i, k;
 
 	if (!json_is_object(l))
 		return spec_fail(p, "must be an object, not %s", json_type_text(l));
@@ -215,120 +362,19 @@ static int spec_link(struct spec_parser *p, const json_t *l)
 	p->name = name;
 	if (vf_host_links_find(p->out, name))
 		return spec_fail(p, "a link of that name comes earlier in \"links\"; each link once");
-	if (spec_keys(p, l, "a link", keys, VF_ARRAY_SIZE(keys)) < 0 ||
-	    spec_str(p, l, "kind", true, false, &kind) < 0)
-		return -1;
-	for (k = 0; k < VF_ARRAY_SIZE(kinds); k++)
-		if (!strcmp(kinds[k], kind))
-			break;
-	if (k == VF_ARRAY_SIZE(kinds))
-		return spec_fail(p, "kind '%s' is not one of ethernet, bond, bridge, vlan or port",
-				 kind);
 	memset(&w, 0, sizeof(w));
-	w.kind = kind_values[k];
 	w.stp = -1;
-	if (spec_uint(p, l, "mtu", 68, 65535, true, &w.mtu) < 0 ||
-	    spec_str(p, l, "master", false, true, &w.master) < 0 ||
-	    spec_str(p, l, "vlan_base", false, true, &w.vlan_base) < 0 ||
-	    spec_uint(p, l, "vlan_id", 1, 4094, true, &w.vlan_id) < 0 ||
-	    spec_str(p, l, "bond_mode", false, false, &w.bond_mode) < 0 ||
-	    spec_bool(p, l, "absent", &w.absent) < 0 ||
-	    spec_str(p, l, "owner", true, false, &w.owner) < 0 ||
-	    spec_str(p, l, "master_owner", false, false, &w.master_owner) < 0)
+	if (spec_keys(p, l, "a link", keys, VF_ARRAY_SIZE(keys)) < 0 ||
+	    spec_kind(p, l, &w, &kind) < 0 ||
+	    spec_scalars(p, l, &w, kind) < 0 ||
+	    spec_bond_options(p, l, &w, kind) < 0 ||
+	    spec_ports(p, l, &w, kind) < 0 ||
+	    spec_stp(p, l, &w, kind) < 0 ||
+	    spec_pos(p, l, &w) < 0)
 		return -1;
-	if (w.kind == VF_HOST_LINK_VLAN && (!w.vlan_base || !w.vlan_id))
-		return spec_fail(p, "a vlan needs \"vlan_base\" and \"vlan_id\" (1..4094)");
-	if (w.kind != VF_HOST_LINK_VLAN && (w.vlan_base || w.vlan_id))
-		return spec_fail(p, "\"vlan_base\" and \"vlan_id\" are for kind vlan only, not %s",
-				 kind);
-	if (w.bond_mode) {
-		if (w.kind != VF_HOST_LINK_BOND)
-			return spec_fail(p, "\"bond_mode\" is for kind bond only, not %s", kind);
-		if (!vf_hostnet_bond_mode_known(w.bond_mode))
-			return spec_fail(p, "\"bond_mode\" '%s' is not one of balance-rr, "
-					 "active-backup, balance-xor, broadcast, 802.3ad, "
-					 "balance-tlb or balance-alb", w.bond_mode);
-	}
-	v = json_object_get(l, "bond_options");
-	if (v && !json_is_null(v)) {
-		const char *key;
-		json_t *val;
-
-		if (!json_is_object(v))
-			return spec_fail(p, "\"bond_options\" must be an object of option name to "
-					 "string value, not %s", json_type_text(v));
-		if (json_object_size(v) && w.kind != VF_HOST_LINK_BOND)
-			return spec_fail(p, "\"bond_options\" are for kind bond only, not %s", kind);
-		w.bond_options = vf_arena_alloc(&p->out->arena,
-						(json_object_size(v) + 1) * sizeof(*w.bond_options));
-		json_object_foreach((json_t *)v, key, val) {
-			const char *canon;
-			char *error = NULL;
-
-			if (!json_is_string(val))
-				return spec_fail(p, "\"bond_options\": '%s' must be a string, not %s",
-						 key, json_type_text(val));
-			if (vf_hostnet_bond_option_canon(&p->out->arena, key, json_string_value(val),
-							 &canon, &error) < 0) {
-				spec_fail(p, "\"bond_options\": %s", error);
-				free(error);
-				return -1;
-			}
-			w.bond_options[w.n_bond_options].key = vf_arena_strdup(&p->out->arena, key);
-			w.bond_options[w.n_bond_options++].value = canon;
-		}
-	}
-	v = json_object_get(l, "ports");
-	if (v && !json_is_null(v)) {
-		json_t *port;
-
-		if (!json_is_array(v))
-			return spec_fail(p, "\"ports\" must be an array of link names, not %s",
-					 json_type_text(v));
-		if (json_array_size(v) && w.kind != VF_HOST_LINK_BOND && w.kind != VF_HOST_LINK_BRIDGE)
-			return spec_fail(p, "\"ports\" are for kinds bond and bridge only, not %s", kind);
-		w.ports = vf_arena_alloc(&p->out->arena, (json_array_size(v) + 1) * sizeof(*w.ports));
-		json_array_foreach(v, i, port) {
-			if (!json_is_string(port) || !vf_hostnet_ifname_ok(json_string_value(port)))
-				return spec_fail(p, "\"ports\"[%zu] must be a link name (1 to %d bytes, "
-						 "no '/', ':' or white space)", i, VF_IFNAME_MAX);
-			w.ports[w.n_ports++] = vf_arena_strdup(&p->out->arena, json_string_value(port));
-		}
-	}
-	v = json_object_get(l, "stp");
-	if (v && !json_is_null(v)) {
-		if (!json_is_boolean(v))
-			return spec_fail(p, "\"stp\" must be true, false or null, not %s",
-					 json_type_text(v));
-		if (w.kind != VF_HOST_LINK_BRIDGE)
-			return spec_fail(p, "\"stp\" is for kind bridge only, not %s", kind);
-		w.stp = json_is_true(v);
-	}
-	v = json_object_get(l, "pos");
-	if (v && !json_is_null(v)) {
-		static const char *const pos_keys[] = { "file", "line", "col" };
-		const char *file;
-		unsigned line, col;
-
-		if (!json_is_object(v))
-			return spec_fail(p, "\"pos\" must be an object {\"file\", \"line\", \"col\"} or "
-					 "null, not %s", json_type_text(v));
-		if (spec_keys(p, v, "\"pos\"", pos_keys, VF_ARRAY_SIZE(pos_keys)) < 0 ||
-		    spec_str(p, v, "file", false, false, &file) < 0 ||
-		    spec_uint(p, v, "line", 1, UINT_MAX / 2, true, &line) < 0 ||
-		    spec_uint(p, v, "col", 1, UINT_MAX / 2, true, &col) < 0)
-			return -1;
-		w.pos.file = file;
-		w.pos.line = line;
-		w.pos.col = col;
-	}
-	{
-		struct vf_host_link *k2 = vf_host_links_add(p->out, name);
-		const char *n2 = k2->name;
-
-		*k2 = w;
-		k2->name = n2;
-	}
+	k = vf_host_links_add(p->out, name);
+	w.name = k->name;
+	*k = w;
 	return 0;
 }
 
