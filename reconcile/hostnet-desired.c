@@ -125,101 +125,123 @@ static void add_port(struct vf_host_links *out, const char *name, const char *ma
 	merge(out, &w, diags);
 }
 
+/* A declared interface's bond options, canonical; the ones that are not
+ * valid reported and left out. */
+static void iface_bond_options(struct vf_host_links *out, const struct vf_iface *f,
+			       struct vf_host_link *w, struct vf_diags *diags)
+{
+	size_t j;
+
+	if (!f->n_options)
+		return;
+	w->bond_options = vf_arena_alloc(&out->arena, f->n_options * sizeof(*w->bond_options));
+	for (j = 0; j < f->n_options; j++) {
+		const char *canon = NULL;
+		char *error = NULL;
+
+		if (vf_hostnet_bond_option_canon(&out->arena, f->options[j].key,
+						 f->options[j].value, &canon, &error) < 0) {
+			vf_error_at(diags, &f->pos, NULL, "interface '%s': %s", f->name, error);
+			free(error);
+			continue;
+		}
+		w->bond_options[w->n_bond_options].key = f->options[j].key;
+		w->bond_options[w->n_bond_options++].value = canon;
+	}
+}
+
+/* A link the host declares (hosts[].interfaces), and its ports. */
+static void add_iface(struct vf_host_links *out, const struct vf_iface *f,
+		      struct vf_diags *diags)
+{
+	struct vf_host_link w;
+	size_t j;
+
+	memset(&w, 0, sizeof(w));
+	w.name = f->name;
+	w.kind = iface_kind(f->type);
+	w.mtu = f->mtu;
+	w.absent = f->state == VF_IFACE_STATE_ABSENT;
+	w.bond_mode = f->bond_mode;
+	w.ports = f->ports;
+	w.n_ports = f->n_ports;
+	w.stp = f->type == VF_IFACE_BRIDGE ? f->stp : -1;
+	w.vlan_base = f->vlan_base;
+	w.vlan_id = f->vlan_id;
+	w.pos = f->pos;
+	w.owner = afmt(&out->arena, "interface %s", f->name);
+	iface_bond_options(out, f, &w, diags);
+	merge(out, &w, diags);
+	if (w.absent)
+		return;
+	for (j = 0; j < f->n_ports; j++)
+		add_port(out, f->ports[j], f->name, &f->pos, w.owner, diags);
+}
+
+/*
+ * The links a bridge-mode network with an uplink derives: its bridge, with
+ * the uplink as its port, or a VLAN on the uplink (net->vlan) as the port.
+ */
+static void add_network(struct vf_host_links *out, const struct vf_network *net,
+			struct vf_diags *diags)
+{
+	const char *owner = afmt(&out->arena, "network %s", net->name);
+	const char *port = net->uplink;
+	struct vf_host_link w;
+
+	if (net->vlan) {
+		port = afmt(&out->arena, "%s.%u", net->uplink, net->vlan);
+		if (strlen(port) > VF_IFNAME_MAX) {
+			vf_error_at(diags, &net->pos,
+				    "shorten the uplink's name, or declare the vlan under hosts[].interfaces",
+				    "network '%s': vlan link name '%s' exceeds %d bytes",
+				    net->name, port, VF_IFNAME_MAX);
+			return;
+		}
+		memset(&w, 0, sizeof(w));
+		w.name = port;
+		w.kind = VF_HOST_LINK_VLAN;
+		w.vlan_base = net->uplink;
+		w.vlan_id = net->vlan;
+		w.mtu = net->mtu;
+		w.master = net->bridge;
+		w.master_owner = owner;
+		w.stp = -1;
+		w.pos = net->pos;
+		w.owner = owner;
+		merge(out, &w, diags);
+	} else {
+		add_port(out, port, net->bridge, &net->pos, owner, diags);
+	}
+	memset(&w, 0, sizeof(w));
+	w.name = net->bridge;
+	w.kind = VF_HOST_LINK_BRIDGE;
+	w.mtu = net->mtu;
+	w.stp = -1;
+	w.ports = vf_arena_alloc(&out->arena, sizeof(*w.ports));
+	w.ports[0] = port;
+	w.n_ports = 1;
+	w.pos = net->pos;
+	w.owner = owner;
+	merge(out, &w, diags);
+}
+
 int vf_hostnet_desired(const struct vf_config *config, const struct vf_host *host,
 		       struct vf_host_links *out, struct vf_diags *diags)
 {
 	size_t errors = diags->n_errors;
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < host->n_ifaces; i++) {
-		const struct vf_iface *f = &host->ifaces[i];
-		struct vf_host_link w;
-
-		memset(&w, 0, sizeof(w));
-		w.name = f->name;
-		w.kind = iface_kind(f->type);
-		w.mtu = f->mtu;
-		w.absent = f->state == VF_IFACE_STATE_ABSENT;
-		w.bond_mode = f->bond_mode;
-		w.ports = f->ports;
-		w.n_ports = f->n_ports;
-		w.stp = f->type == VF_IFACE_BRIDGE ? f->stp : -1;
-		w.vlan_base = f->vlan_base;
-		w.vlan_id = f->vlan_id;
-		w.pos = f->pos;
-		w.owner = afmt(&out->arena, "interface %s", f->name);
-		if (f->n_options) {
-			w.bond_options = vf_arena_alloc(&out->arena,
-							f->n_options * sizeof(*w.bond_options));
-			for (j = 0; j < f->n_options; j++) {
-				const char *canon = NULL;
-				char *error = NULL;
-
-				if (vf_hostnet_bond_option_canon(&out->arena, f->options[j].key,
-								 f->options[j].value, &canon,
-								 &error) < 0) {
-					vf_error_at(diags, &f->pos, NULL, "interface '%s': %s",
-						    f->name, error);
-					free(error);
-					continue;
-				}
-				w.bond_options[w.n_bond_options].key = f->options[j].key;
-				w.bond_options[w.n_bond_options++].value = canon;
-			}
-		}
-		merge(out, &w, diags);
-		if (w.absent)
-			continue;
-		for (j = 0; j < f->n_ports; j++)
-			add_port(out, f->ports[j], f->name, &f->pos, w.owner, diags);
-	}
-
+	for (i = 0; i < host->n_ifaces; i++)
+		add_iface(out, &host->ifaces[i], diags);
 	for (i = 0; i < config->n_networks; i++) {
 		const struct vf_network *net = &config->networks[i];
-		const char *owner, *port;
-		struct vf_host_link w;
 
 		if (net->mode != VF_NET_MODE_BRIDGE || !net->uplink)
 			continue;  /* without an uplink, bridge names an existing bridge */
 		if (!vf_cluster_in_scope(net->cluster_refs, net->n_clusters, host->cluster_ref))
 			continue;
-		owner = afmt(&out->arena, "network %s", net->name);
-		port = net->uplink;
-		if (net->vlan) {
-			port = afmt(&out->arena, "%s.%u", net->uplink, net->vlan);
-			if (strlen(port) > VF_IFNAME_MAX) {
-				vf_error_at(diags, &net->pos,
-					    "shorten the uplink's name, or declare the vlan under hosts[].interfaces",
-					    "network '%s': vlan link name '%s' exceeds %d bytes",
-					    net->name, port, VF_IFNAME_MAX);
-				continue;
-			}
-			memset(&w, 0, sizeof(w));
-			w.name = port;
-			w.kind = VF_HOST_LINK_VLAN;
-			w.vlan_base = net->uplink;
-			w.vlan_id = net->vlan;
-			w.mtu = net->mtu;
-			w.master = net->bridge;
-			w.master_owner = owner;
-			w.stp = -1;
-			w.pos = net->pos;
-			w.owner = owner;
-			merge(out, &w, diags);
-		} else {
-			add_port(out, port, net->bridge, &net->pos, owner, diags);
-		}
-		memset(&w, 0, sizeof(w));
-		w.name = net->bridge;
-		w.kind = VF_HOST_LINK_BRIDGE;
-		w.mtu = net->mtu;
-		w.stp = -1;
-		w.ports = vf_arena_alloc(&out->arena, sizeof(*w.ports));
-		w.ports[0] = port;
-		w.n_ports = 1;
-		w.pos = net->pos;
-		w.owner = owner;
-		merge(out, &w, diags);
+		add_network(out, net, diags);
 	}
 	/* a bond's options against the mode the config gives (without one,
 	 * the plan checks them against the host's bond) */
