@@ -908,32 +908,41 @@ out:
 
 /* Snapshot, execute, verify, roll back on failure, record; fills r.
  * The exit status. */
-static int host_execute(struct vf_hostcmd *x, unsigned confirm_timeout, struct result *r)
-{
-	struct vf_hostcmd_applier a;
-	FILE *out = x->progress;
-	size_t i, created = 0, updated = 0, deleted = 0;
-	char *error = NULL, *failed = NULL, *problems;
-	int rc = VF_EXIT_ERROR;
+/* What an apply did, for its summary line. */
+struct tally {
+	size_t created, updated, deleted;
+};
 
-	memset(&a, 0, sizeof(a));
-	a.nl = x->nl;
-	a.list = &x->list;
+/* The links the plan touches (a VLAN's base too), as they are now. */
+static void snapshots_take(struct vf_hostcmd_applier *a, const struct vf_hostcmd *x)
+{
+	size_t i;
+
 	for (i = 0; i < x->plan.n; i++) {
 		const struct vf_hostnet_action *act = &x->plan.actions[i];
 
-		snap_take(&a, act->name);
+		snap_take(a, act->name);
 		if (act->kind == VF_HOST_LINK_VLAN && act->desired)
-			snap_take(&a, act->desired->vlan_base);
+			snap_take(a, act->desired->vlan_base);
 	}
+}
+
+/* Carry out the plan's actions in order, up to the first that fails.
+ * NULL, or what failed (malloc'd). */
+static char *actions_apply(struct vf_hostcmd_applier *a, struct vf_hostcmd *x,
+			   struct result *r, struct tally *t)
+{
+	FILE *out = x->progress;
+	char *error = NULL, *failed = NULL;
+	size_t i;
 
 	fputc('\n', out);
-	for (i = 0; i < x->plan.n && !failed; i++) {
+	for (i = 0; i < x->plan.n; i++) {
 		const struct vf_hostnet_action *act = &x->plan.actions[i];
 
 		fflush(out);   /* progress before any error on stderr */
-		a.action = i;
-		if (apply_action(&a, act, &error) < 0) {
+		a->action = i;
+		if (apply_action(a, act, &error) < 0) {
 			failed = xasprintf("%s link.%s@%s failed", op_verb(act->op), act->name,
 					   x->plan.host);
 			fprintf(stderr, "Error: %s\n", error);
@@ -947,86 +956,127 @@ static int host_execute(struct vf_hostcmd *x, unsigned confirm_timeout, struct r
 			act->op == VF_HOSTNET_REPLACE ? "replaced" :
 			act->op == VF_HOSTNET_UPDATE ? "updated" : "deleted");
 		switch (act->op) {
-		case VF_HOSTNET_CREATE:  created++; break;
-		case VF_HOSTNET_UPDATE:  updated++; break;
-		case VF_HOSTNET_REPLACE: created++; deleted++; break;
-		case VF_HOSTNET_DELETE:  deleted++; break;
+		case VF_HOSTNET_CREATE:  t->created++; break;
+		case VF_HOSTNET_UPDATE:  t->updated++; break;
+		case VF_HOSTNET_REPLACE: t->created++; t->deleted++; break;
+		case VF_HOSTNET_DELETE:  t->deleted++; break;
 		}
 	}
 	free(error);
-	error = NULL;
 	fflush(out);
-	a.action = (size_t)-1;   /* verification's own MTU steps belong to no action */
-	if (!failed) {
-		problems = verify(&a, x, &error);
-		if (error) {
-			failed = xasprintf("verification failed: %s", error);
-			fprintf(stderr, "Error: %s\n", error);
-		} else if (problems) {
-			failed = xasprintf("verification failed: %s", problems);
-			fprintf(stderr, "Error: verification failed: %s\n", problems);
-		}
-		if (failed && !r->error)
-			r->error = xstrdup(failed);
-		free(problems);
-		free(error);
-		error = NULL;
-	}
-	if (!failed && confirm_timeout && make_pending(x, &a, confirm_timeout, r, &error) < 0) {
-		failed = xasprintf("keeping the change for confirmation failed: %s", error);
+	return failed;
+}
+
+/* Read the links back and compare.  NULL, or what failed (malloc'd). */
+static char *applied_verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x,
+			    struct result *r)
+{
+	char *error = NULL, *failed = NULL, *problems;
+
+	problems = verify(a, x, &error);
+	if (error) {
+		failed = xasprintf("verification failed: %s", error);
 		fprintf(stderr, "Error: %s\n", error);
-		r->error = error;
-		error = NULL;
+	} else if (problems) {
+		failed = xasprintf("verification failed: %s", problems);
+		fprintf(stderr, "Error: verification failed: %s\n", problems);
 	}
-	if (failed) {
-		fflush(out);
-		problems = vf_hostcmd_rollback(&a);
-		for (i = 0; i < x->plan.n; i++)
-			if (r->outcomes[i] == OUTCOME_DONE)
-				r->outcomes[i] = OUTCOME_ROLLED_BACK;
-		for (i = 0; i < a.n_steps; i++)
-			if (a.steps[i].undo_failed && a.steps[i].action < x->plan.n)
-				r->outcomes[a.steps[i].action] = OUTCOME_DONE;
-		if (problems) {
-			fprintf(stderr, "rollback incomplete: %s; %s. Check the links with "
-				"'virtform host show'.\n", failed, problems);
-			r->status = "failed";
-			r->rollback = xasprintf("incomplete: %s", problems);
-			free(problems);
-		} else {
-			fprintf(stderr, "rolled back: %s; %zu change%s undone, the links are as "
-				"they were before.\n", failed, a.n_steps, a.n_steps == 1 ? "" : "s");
-			r->status = "rolled-back";
-			r->rollback = xstrdup("complete");
-		}
-		free(failed);
-		vf_hostcmd_applier_release(&a);
-		return VF_EXIT_ERROR;
+	if (failed && !r->error)
+		r->error = xstrdup(failed);
+	free(problems);
+	free(error);
+	return failed;
+}
+
+/* Undo what was done after failed (taken); the outcomes and the
+ * rollback's result into r. */
+static void failure_roll_back(struct vf_hostcmd_applier *a, struct vf_hostcmd *x,
+			      struct result *r, char *failed)
+{
+	char *problems;
+	size_t i;
+
+	fflush(x->progress);
+	problems = vf_hostcmd_rollback(a);
+	for (i = 0; i < x->plan.n; i++)
+		if (r->outcomes[i] == OUTCOME_DONE)
+			r->outcomes[i] = OUTCOME_ROLLED_BACK;
+	for (i = 0; i < a->n_steps; i++)
+		if (a->steps[i].undo_failed && a->steps[i].action < x->plan.n)
+			r->outcomes[a->steps[i].action] = OUTCOME_DONE;
+	if (problems) {
+		fprintf(stderr, "rollback incomplete: %s; %s. Check the links with "
+			"'virtform host show'.\n", failed, problems);
+		r->status = "failed";
+		r->rollback = xasprintf("incomplete: %s", problems);
+		free(problems);
+	} else {
+		fprintf(stderr, "rolled back: %s; %zu change%s undone, the links are as "
+			"they were before.\n", failed, a->n_steps, a->n_steps == 1 ? "" : "s");
+		r->status = "rolled-back";
+		r->rollback = xstrdup("complete");
 	}
-	a.nl = NULL;   /* x's */
+	free(failed);
+}
+
+/* The change is in: pending its confirmation, or recorded.  An exit code. */
+static int applied_finish(struct vf_hostcmd *x, unsigned confirm_timeout, struct result *r,
+			  const struct tally *t)
+{
+	FILE *out = x->progress;
+	char *error = NULL;
+
 	if (confirm_timeout) {
 		char until[64];
 
 		r->status = "pending";
 		fprintf(out, "\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
-			created, updated, deleted);
+			t->created, t->updated, t->deleted);
 		fprintf(out, "The change is kept only if confirmed by %s: run 'virtform host "
 			"confirm --token %s' within %u s, or it is rolled back.\n",
 			vf_hostcmd_time_text(vf_hostcmd_jint(r->confirm, "deadline"), until, sizeof(until)),
 			vf_hostcmd_jstr(r->confirm, "token"), confirm_timeout);
-		rc = VF_EXIT_OK;
-	} else if (write_records(x, &error) < 0 || write_confirmed(x, &error) < 0) {
+		return VF_EXIT_OK;
+	}
+	if (write_records(x, &error) < 0 || write_confirmed(x, &error) < 0) {
 		vf_hostcmd_report(x, "the links are applied, but %s", error);
 		r->status = "failed";
 		r->error = error;
-		error = NULL;
-	} else {
-		r->status = "applied";
-		fprintf(out, "\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
-			created, updated, deleted);
-		rc = VF_EXIT_OK;
+		return VF_EXIT_ERROR;
 	}
-	free(error);
+	r->status = "applied";
+	fprintf(out, "\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
+		t->created, t->updated, t->deleted);
+	return VF_EXIT_OK;
+}
+
+static int host_execute(struct vf_hostcmd *x, unsigned confirm_timeout, struct result *r)
+{
+	struct vf_hostcmd_applier a;
+	struct tally t = { 0, 0, 0 };
+	char *error = NULL, *failed;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.nl = x->nl;
+	a.list = &x->list;
+	snapshots_take(&a, x);
+	failed = actions_apply(&a, x, r, &t);
+	a.action = (size_t)-1;   /* verification's own MTU steps belong to no action */
+	if (!failed)
+		failed = applied_verify(&a, x, r);
+	if (!failed && confirm_timeout && make_pending(x, &a, confirm_timeout, r, &error) < 0) {
+		failed = xasprintf("keeping the change for confirmation failed: %s", error);
+		fprintf(stderr, "Error: %s\n", error);
+		r->error = error;
+	}
+	if (failed) {
+		failure_roll_back(&a, x, r, failed);
+		vf_hostcmd_applier_release(&a);
+		return VF_EXIT_ERROR;
+	}
+	a.nl = NULL;   /* x's */
+	rc = applied_finish(x, confirm_timeout, r, &t);
 	vf_hostcmd_applier_release(&a);
 	return rc;
 }
@@ -1045,7 +1095,14 @@ static int source_check(struct vf_hostcmd *x, enum vf_hostcmd_source src, const 
 	return 0;
 }
 
-static int host_apply_run(int argc, char **argv)
+/* host apply's options. */
+struct apply_opts {
+	const char *host_name, *state_file, *spec_path, *timeout_text;
+	bool auto_approve, json, no_delete, last_confirmed;
+};
+
+/* 0: go on; 1: --help printed; -1: a bad option (getopt said why). */
+static int apply_opts_parse(int argc, char **argv, struct apply_opts *o)
 {
 	enum { OPT_HOST = 256, OPT_AUTO, OPT_STATE_FILE, OPT_SPEC, OPT_JSON, OPT_NO_DELETE,
 	       OPT_CONFIRM_TIMEOUT, OPT_LAST_CONFIRMED };
@@ -1061,115 +1118,162 @@ static int host_apply_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE, *spec_path = NULL;
-	const char *timeout_text = NULL;
-	struct result r = { "error", NULL, NULL, NULL, NULL };
-	struct vf_hostcmd x;
-	bool auto_approve = false, json = false, no_delete = false, last_confirmed = false;
-	unsigned timeout = 0;
-	char *error = NULL;
-	int c, rc = VF_EXIT_ERROR;
+	int c;
 
+	memset(o, 0, sizeof(*o));
+	o->state_file = VF_HOSTNET_STATE_FILE;
 	while ((c = vf_getopt(&vf_hostcmd_apply, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
-		case OPT_HOST: host_name = optarg; break;
-		case OPT_SPEC: spec_path = optarg; break;
-		case OPT_LAST_CONFIRMED: last_confirmed = true; break;
-		case OPT_AUTO: auto_approve = true; break;
-		case OPT_NO_DELETE: no_delete = true; break;
-		case OPT_CONFIRM_TIMEOUT: timeout_text = optarg; break;
-		case OPT_JSON: json = true; break;
-		case OPT_STATE_FILE: state_file = optarg; break;
-		case 'h': fputs(apply_usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		case OPT_HOST: o->host_name = optarg; break;
+		case OPT_SPEC: o->spec_path = optarg; break;
+		case OPT_LAST_CONFIRMED: o->last_confirmed = true; break;
+		case OPT_AUTO: o->auto_approve = true; break;
+		case OPT_NO_DELETE: o->no_delete = true; break;
+		case OPT_CONFIRM_TIMEOUT: o->timeout_text = optarg; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_STATE_FILE: o->state_file = optarg; break;
+		case 'h': fputs(apply_usage, stdout); return 1;
+		default: return -1;
 		}
 	}
-	vf_hostcmd_init(&x, &vf_hostcmd_apply, json);
-	x.no_delete = no_delete;
-	vf_hostcmd_set_name(&x, host_name);
-	if (timeout_text) {
-		char *end;
-		unsigned long t;
+	return 0;
+}
 
-		errno = 0;
-		t = strtoul(timeout_text, &end, 10);
-		if (errno || end == timeout_text || *end || t < 1 || t > 3600 ||
-		    timeout_text[0] == '-') {
-			vf_hostcmd_report(&x, "--confirm-timeout '%s' is not a whole number of seconds in "
-			       "1..3600", timeout_text);
-			goto out;
-		}
-		timeout = (unsigned)t;
+/* --confirm-timeout into *timeout (left 0 without one).  0, or -1 reported. */
+static int confirm_timeout_parse(struct vf_hostcmd *x, const char *text, unsigned *timeout)
+{
+	char *end;
+	unsigned long t;
+
+	if (!text)
+		return 0;
+	errno = 0;
+	t = strtoul(text, &end, 10);
+	if (errno || end == text || *end || t < 1 || t > 3600 || text[0] == '-') {
+		vf_hostcmd_report(x, "--confirm-timeout '%s' is not a whole number of seconds in "
+				  "1..3600", text);
+		return -1;
 	}
-	if (source_check(&x, VF_HOSTCMD_SOURCE_CONFIG, spec_path, last_confirmed, host_name, argc) < 0 ||
-	    vf_hostcmd_paths(&x, state_file) < 0 || vf_hostcmd_lock(&x) < 0 || vf_hostcmd_pending_check(&x) < 0)
-		goto out;
-	if (last_confirmed) {
-		bool missing;
-		json_t *doc = vf_hostcmd_json_file_read(x.confirmed_path, "confirmed host network state",
-					     &missing, &error);
+	*timeout = (unsigned)t;
+	return 0;
+}
 
-		if (!doc && missing) {
-			fprintf(x.progress, "No confirmed host network state in %s: nothing to apply.\n",
-				x.dir);
-			r.status = "unchanged";
-			rc = VF_EXIT_OK;
-			goto out;
-		}
-		if (!doc) {
-			vf_hostcmd_report(&x, "%s", error);
-			goto out;
-		}
-		error = xasprintf("the last confirmed host spec '%s'", x.confirmed_path);
-		rc = vf_hostcmd_desired_from_spec(&x, doc, error, NULL);
+/*
+ * --last-confirmed: the desired links from the last confirmed spec.  0
+ * loaded; 1 there is none (nothing to apply); -1 reported.
+ */
+static int last_confirmed_load(struct vf_hostcmd *x)
+{
+	char *error = NULL, *what;
+	bool missing;
+	json_t *doc = vf_hostcmd_json_file_read(x->confirmed_path, "confirmed host network state",
+						&missing, &error);
+
+	if (!doc && missing) {
+		fprintf(x->progress, "No confirmed host network state in %s: nothing to apply.\n",
+			x->dir);
 		free(error);
-		error = NULL;
-		json_decref(doc);
-		rc = VF_EXIT_ERROR;
-		if (!x.spec)
-			goto out;
-		auto_approve = true;
-	} else if (vf_hostcmd_desired_load(&x, spec_path ? VF_HOSTCMD_SOURCE_SPEC : VF_HOSTCMD_SOURCE_CONFIG, spec_path,
-				host_name, argc, argv) < 0) {
-		goto out;
+		return 1;
 	}
-	if (vf_hostcmd_plan_build(&x) < 0)
-		goto out;
-	r.outcomes = xcalloc(x.plan.n + 1, sizeof(*r.outcomes));
-	vf_hostnet_plan_print(&x.plan, x.progress);
-	if (!x.plan.n) {
+	if (!doc) {
+		vf_hostcmd_report(x, "%s", error);
+		free(error);
+		return -1;
+	}
+	what = xasprintf("the last confirmed host spec '%s'", x->confirmed_path);
+	vf_hostcmd_desired_from_spec(x, doc, what, NULL);
+	free(what);
+	json_decref(doc);
+	return x->spec ? 0 : -1;
+}
+
+/* The operator said yes on the terminal (reported when not). */
+static bool apply_approved(struct vf_hostcmd *x)
+{
+	if (!isatty(STDIN_FILENO)) {
+		vf_hostcmd_report(x, "no terminal to confirm on: review the plan and give "
+				  "--auto-approve to apply without asking");
+		return false;
+	}
+	if (!vf_confirm(x->progress, "Apply these changes to this host's links?")) {
+		fprintf(x->progress, "Apply cancelled; nothing was changed.\n");
+		vf_hostcmd_errors_append(x, "apply cancelled; nothing was changed");
+		return false;
+	}
+	return true;
+}
+
+/* The work of host apply once its options are read; an exit code. */
+static int host_apply(struct vf_hostcmd *x, const struct apply_opts *o, int argc, char **argv,
+		      struct result *r)
+{
+	bool auto_approve = o->auto_approve;
+	unsigned timeout = 0;
+	char *error = NULL;
+
+	if (confirm_timeout_parse(x, o->timeout_text, &timeout) < 0)
+		return VF_EXIT_ERROR;
+	if (source_check(x, VF_HOSTCMD_SOURCE_CONFIG, o->spec_path, o->last_confirmed,
+			 o->host_name, argc) < 0 ||
+	    vf_hostcmd_paths(x, o->state_file) < 0 || vf_hostcmd_lock(x) < 0 ||
+	    vf_hostcmd_pending_check(x) < 0)
+		return VF_EXIT_ERROR;
+	if (o->last_confirmed) {
+		switch (last_confirmed_load(x)) {
+		case 1:
+			r->status = "unchanged";
+			return VF_EXIT_OK;
+		case -1:
+			return VF_EXIT_ERROR;
+		}
+		auto_approve = true;
+	} else if (vf_hostcmd_desired_load(x, o->spec_path ? VF_HOSTCMD_SOURCE_SPEC
+							   : VF_HOSTCMD_SOURCE_CONFIG,
+					   o->spec_path, o->host_name, argc, argv) < 0) {
+		return VF_EXIT_ERROR;
+	}
+	if (vf_hostcmd_plan_build(x) < 0)
+		return VF_EXIT_ERROR;
+	r->outcomes = xcalloc(x->plan.n + 1, sizeof(*r->outcomes));
+	vf_hostnet_plan_print(&x->plan, x->progress);
+	if (!x->plan.n) {
 		/* converged: record what is ours (adopted links), and that this
 		 * spec is what the host has */
-		if (write_records(&x, &error) < 0 || write_confirmed(&x, &error) < 0) {
-			vf_hostcmd_report(&x, "%s", error);
-			goto out;
+		if (write_records(x, &error) < 0 || write_confirmed(x, &error) < 0) {
+			vf_hostcmd_report(x, "%s", error);
+			free(error);
+			return VF_EXIT_ERROR;
 		}
-		r.status = "unchanged";
-		rc = VF_EXIT_OK;
-		goto out;
+		r->status = "unchanged";
+		return VF_EXIT_OK;
 	}
-	if (!auto_approve) {
-		if (!isatty(STDIN_FILENO)) {
-			vf_hostcmd_report(&x, "no terminal to confirm on: review the plan and give "
-			       "--auto-approve to apply without asking");
-			goto out;
-		}
-		if (!vf_confirm(x.progress, "Apply these changes to this host's links?")) {
-			fprintf(x.progress, "Apply cancelled; nothing was changed.\n");
-			vf_hostcmd_errors_append(&x, "apply cancelled; nothing was changed");
-			goto out;
-		}
+	if (!auto_approve && !apply_approved(x))
+		return VF_EXIT_ERROR;
+	return host_execute(x, timeout, r);
+}
+
+static int host_apply_run(int argc, char **argv)
+{
+	struct result r = { "error", NULL, NULL, NULL, NULL };
+	struct apply_opts o;
+	struct vf_hostcmd x;
+	int rc;
+
+	switch (apply_opts_parse(argc, argv, &o)) {
+	case 1: return VF_EXIT_OK;
+	case -1: return VF_EXIT_ERROR;
 	}
-	rc = host_execute(&x, timeout, &r);
-out:
+	vf_hostcmd_init(&x, &vf_hostcmd_apply, o.json);
+	x.no_delete = o.no_delete;
+	vf_hostcmd_set_name(&x, o.host_name);
+	rc = host_apply(&x, &o, argc, argv, &r);
 	fflush(x.progress);
-	if (json)
+	if (o.json)
 		print_apply_doc(&x, &r);
 	free(r.outcomes);
 	free(r.error);
 	free(r.rollback);
 	json_decref(r.confirm);
-	free(error);
 	vf_hostcmd_release(&x);
 	return rc;
 }
