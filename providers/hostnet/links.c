@@ -136,6 +136,22 @@ static const char *nl_text(const struct vf_netlink *nl, int err, char *buf, size
 	return buf;
 }
 
+/* fail() with why the libnl call failed (err; nl_text) after ": ". */
+__attribute__((format(printf, 4, 5)))
+static int kernel_fail(const struct vf_netlink *nl, int err, char **error, const char *fmt, ...)
+{
+	struct vf_buf b = VF_BUF_INIT;
+	char buf[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vf_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	vf_buf_addf(&b, ": %s", nl_text(nl, err, buf, sizeof(buf)));
+	*error = vf_buf_detach(&b);
+	return VF_LINK_ERR_FAILED;
+}
+
 /*
  * libnl 3.7 has no API for extended acks: with NETLINK_EXT_ACK set on the
  * socket, the kernel appends NLMSGERR_ATTR_* after the echoed request of
@@ -175,7 +191,6 @@ static bool nl_missing(int err)
 int vf_netlink_open(struct vf_netlink **out, char **error)
 {
 	struct vf_netlink *nl;
-	char buf[320];
 	int err;
 
 	*out = NULL;
@@ -189,8 +204,7 @@ int vf_netlink_open(struct vf_netlink **out, char **error)
 	if (err < 0) {
 		nl_socket_free(nl->sk);
 		free(nl);
-		return fail(error, VF_LINK_ERR_FAILED, "cannot open a route netlink socket: %s",
-			    nl_text(NULL, err, buf, sizeof(buf)));
+		return kernel_fail(NULL, err, error, "cannot open a route netlink socket");
 	}
 	{
 		int one = 1;
@@ -288,7 +302,6 @@ static int info_dump_read(struct vf_netlink *nl, struct info_dump *d, char **err
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct nl_cb *cb;
-	char buf[320];
 	int err;
 
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -300,8 +313,7 @@ static int info_dump_read(struct vf_netlink *nl, struct info_dump *d, char **err
 		err = nl_recvmsgs(nl->sk, cb);
 	nl_cb_put(cb);
 	if (err < 0)
-		return fail(error, VF_LINK_ERR_FAILED, "cannot read links' bridge and bond settings: %s",
-			    nl_text(nl, err, buf, sizeof(buf)));
+		return kernel_fail(nl, err, error, "cannot read links' bridge and bond settings");
 	return 0;
 }
 
@@ -419,14 +431,13 @@ int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **er
 	struct info_dump dump = { NULL, 0, 0 };
 	int *masters = NULL, *lowers = NULL;
 	size_t i, n = 0;
-	char buf[320];
 	int err;
 
 	out->links = NULL;
 	out->n = 0;
 	err = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
 	if (err < 0)
-		return fail(error, VF_LINK_ERR_FAILED, "cannot read links: %s", nl_text(nl, err, buf, sizeof(buf)));
+		return kernel_fail(nl, err, error, "cannot read links");
 	err = info_dump_read(nl, &dump, error);
 	if (err < 0) {
 		nl_cache_free(cache);
@@ -577,7 +588,6 @@ int vf_link_check_uplink(const struct vf_link_list *list, const char *what, cons
 static int link_get(struct vf_netlink *nl, const char *what, const char *name,
 		    struct rtnl_link **out, char **error)
 {
-	char buf[320];
 	int err;
 
 	*out = NULL;
@@ -586,8 +596,7 @@ static int link_get(struct vf_netlink *nl, const char *what, const char *name,
 		return 0;
 	if (nl_missing(err))
 		return VF_LINK_ERR_NOT_FOUND;
-	return fail(error, VF_LINK_ERR_FAILED, "%s '%s': cannot read it: %s", what, name,
-		    nl_text(nl, err, buf, sizeof(buf)));
+	return kernel_fail(nl, err, error, "%s '%s': cannot read it", what, name);
 }
 
 static int must_get(struct vf_netlink *nl, const char *what, const char *name,
@@ -617,7 +626,6 @@ static int must_be_new(struct vf_netlink *nl, const char *what, const char *name
 static int create_failed(const struct vf_netlink *nl, const char *what, const char *name,
 			 const char *base, int err, char **error)
 {
-	char buf[320];
 
 	if (-err == NLE_OPNOTSUPP || err == NLE_OPNOTSUPP) {
 		/*
@@ -651,8 +659,7 @@ static int create_failed(const struct vf_netlink *nl, const char *what, const ch
 	if (-err == NLE_EXIST || err == NLE_EXIST)
 		return fail(error, VF_LINK_ERR_EXISTS, "%s '%s': a link of that name exists already",
 			    what, name);
-	return fail(error, VF_LINK_ERR_FAILED, "%s '%s': cannot create it: %s", what, name,
-		    nl_text(nl, err, buf, sizeof(buf)));
+	return kernel_fail(nl, err, error, "%s '%s': cannot create it", what, name);
 }
 
 /* An RTM_NEWLINK for kind with one nested IFLA_INFO_DATA attribute
@@ -892,7 +899,6 @@ int vf_link_set_bond_options(struct vf_netlink *nl, const char *name,
 	struct rtnl_link *l;
 	struct bond_value *v;
 	const char *type;
-	char buf[320];
 	int rc, ifindex;
 
 	if ((rc = must_get(nl, "bond", name, &l, error)) < 0)
@@ -928,8 +934,8 @@ int vf_link_set_bond_options(struct vf_netlink *nl, const char *name,
 			for (i = 0; i < n_opts; i++)
 				vf_buf_addf(&what, "%s%s %s", i ? ", " : "", opts[i].name,
 					    opts[i].value[0] ? opts[i].value : "(none)");
-			rc = fail(error, VF_LINK_ERR_FAILED, "bond '%s': cannot set %s: %s", name,
-				  what.len ? what.buf : "no options", nl_text(nl, rc, buf, sizeof(buf)));
+			rc = kernel_fail(nl, rc, error, "bond '%s': cannot set %s", name,
+				  what.len ? what.buf : "no options");
 			vf_buf_release(&what);
 		}
 out:
@@ -959,7 +965,6 @@ int vf_link_set_master(struct vf_netlink *nl, const char *port, const char *mast
 {
 	struct rtnl_link *p = NULL, *m = NULL;
 	const char *type;
-	char buf[320];
 	int rc;
 
 	if ((rc = must_get(nl, "link", port, &p, error)) < 0)
@@ -976,8 +981,8 @@ int vf_link_set_master(struct vf_netlink *nl, const char *port, const char *mast
 	rc = KERNEL_CALL(nl, rtnl_link_enslave_ifindex(nl->sk, rtnl_link_get_ifindex(m),
 							 rtnl_link_get_ifindex(p)));
 	if (rc < 0)
-		rc = fail(error, VF_LINK_ERR_FAILED, "cannot make '%s' a port of %s '%s': %s",
-			  port, type, master, nl_text(nl, rc, buf, sizeof(buf)));
+		rc = kernel_fail(nl, rc, error, "cannot make '%s' a port of %s '%s'",
+			  port, type, master);
 out:
 	if (m)
 		rtnl_link_put(m);
@@ -988,7 +993,6 @@ out:
 int vf_link_release(struct vf_netlink *nl, const char *port, char **error)
 {
 	struct rtnl_link *p;
-	char buf[320];
 	int rc;
 
 	if ((rc = must_get(nl, "link", port, &p, error)) < 0)
@@ -996,8 +1000,8 @@ int vf_link_release(struct vf_netlink *nl, const char *port, char **error)
 	if (rtnl_link_get_master(p) > 0) {
 		rc = KERNEL_CALL(nl, rtnl_link_release_ifindex(nl->sk, rtnl_link_get_ifindex(p)));
 		if (rc < 0)
-			rc = fail(error, VF_LINK_ERR_FAILED, "cannot release '%s' from its master: %s",
-				  port, nl_text(nl, rc, buf, sizeof(buf)));
+			rc = kernel_fail(nl, rc, error, "cannot release '%s' from its master",
+				  port);
 	}
 	rtnl_link_put(p);
 	return rc;
@@ -1009,7 +1013,6 @@ static int link_change(struct vf_netlink *nl, const char *name, const char *doin
 		       char **error)
 {
 	struct rtnl_link *orig, *changes;
-	char buf[320];
 	int rc;
 
 	if ((rc = must_get(nl, "link", name, &orig, error)) < 0)
@@ -1022,8 +1025,7 @@ static int link_change(struct vf_netlink *nl, const char *name, const char *doin
 	fill(changes, arg);
 	rc = KERNEL_CALL(nl, rtnl_link_change(nl->sk, orig, changes, 0));
 	if (rc < 0)
-		rc = fail(error, VF_LINK_ERR_FAILED, "link '%s': cannot %s: %s", name, doing,
-			  nl_text(nl, rc, buf, sizeof(buf)));
+		rc = kernel_fail(nl, rc, error, "link '%s': cannot %s", name, doing);
 	rtnl_link_put(changes);
 	rtnl_link_put(orig);
 	return rc;
@@ -1064,7 +1066,6 @@ int vf_link_set_bridge_stp(struct vf_netlink *nl, const char *name, bool on, cha
 {
 	struct rtnl_link *l;
 	const char *type;
-	char buf[320];
 	int rc;
 
 	if ((rc = must_get(nl, "bridge", name, &l, error)) < 0)
@@ -1076,8 +1077,8 @@ int vf_link_set_bridge_stp(struct vf_netlink *nl, const char *name, bool on, cha
 		rc = KERNEL_CALL(nl, newlink_send(nl, rtnl_link_get_ifindex(l), NULL, 0, "bridge",
 						  IFLA_BR_STP_STATE, 4, on ? 1 : 0));
 		if (rc < 0)
-			rc = fail(error, VF_LINK_ERR_FAILED, "bridge '%s': cannot turn stp %s: %s",
-				  name, on ? "on" : "off", nl_text(nl, rc, buf, sizeof(buf)));
+			rc = kernel_fail(nl, rc, error, "bridge '%s': cannot turn stp %s",
+				  name, on ? "on" : "off");
 	}
 	rtnl_link_put(l);
 	return rc;
@@ -1086,15 +1087,13 @@ int vf_link_set_bridge_stp(struct vf_netlink *nl, const char *name, bool on, cha
 int vf_link_delete(struct vf_netlink *nl, const char *name, char **error)
 {
 	struct rtnl_link *l;
-	char buf[320];
 	int rc;
 
 	if ((rc = must_get(nl, "link", name, &l, error)) < 0)
 		return rc;
 	rc = KERNEL_CALL(nl, rtnl_link_delete(nl->sk, l));
 	if (rc < 0)
-		rc = fail(error, VF_LINK_ERR_FAILED, "link '%s': cannot delete it: %s", name,
-			  nl_text(nl, rc, buf, sizeof(buf)));
+		rc = kernel_fail(nl, rc, error, "link '%s': cannot delete it", name);
 	rtnl_link_put(l);
 	return rc;
 }
