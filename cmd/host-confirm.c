@@ -439,7 +439,9 @@ const struct vf_cmd vf_hostcmd_confirm = {
 	.run = host_confirm_run,
 };
 
-static int host_confirm_run(int argc, char **argv)
+/* host confirm's options.  0: go on; 1: --help printed; -1: a bad option. */
+static int confirm_opts_parse(int argc, char **argv, const char **token, bool *json,
+			      const char **state_file)
 {
 	enum { OPT_TOKEN = 256, OPT_JSON, OPT_STATE_FILE };
 	static const struct option longopts[] = {
@@ -449,100 +451,147 @@ static int host_confirm_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *token = NULL, *state_file = VF_HOSTNET_STATE_FILE;
-	char applied[64], when[64], *error = NULL, *outcome = NULL, *bid = NULL;
-	struct vf_hostcmd x;
-	json_t *doc = NULL;
-	bool json = false, failed;
-	int c, rc = VF_EXIT_ERROR;
+	int c;
 
 	while ((c = vf_getopt(&vf_hostcmd_confirm, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
-		case OPT_TOKEN: token = optarg; break;
-		case OPT_JSON: json = true; break;
-		case OPT_STATE_FILE: state_file = optarg; break;
-		case 'h': fputs(confirm_usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		case OPT_TOKEN: *token = optarg; break;
+		case OPT_JSON: *json = true; break;
+		case OPT_STATE_FILE: *state_file = optarg; break;
+		case 'h': fputs(confirm_usage, stdout); return 1;
+		default: return -1;
 		}
 	}
-	vf_hostcmd_init(&x, &vf_hostcmd_confirm, json);
-	if (!token) {
-		vf_hostcmd_report(&x, "--token TOKEN is required: the token 'virtform host apply "
-		       "--confirm-timeout' printed");
-		goto out;
-	}
-	if (optind < argc) {
-		vf_hostcmd_report(&x, "unexpected argument '%s'; see 'virtform host confirm --help'",
-		       argv[optind]);
-		goto out;
-	}
-	if (vf_hostcmd_paths(&x, state_file) < 0 || vf_hostcmd_lock(&x) < 0)
-		goto out;
-	doc = pending_read(&x, &failed);
-	if (!doc) {
-		if (!failed)
-			vf_hostcmd_report(&x, "nothing waits for confirmation on this host (no pending change "
-			       "in %s)", x.dir);
-		goto out;
-	}
-	vf_hostcmd_set_name(&x, vf_hostcmd_jstr(doc, "host"));
-	vf_hostcmd_time_text(vf_hostcmd_jint(doc, "applied_at"), applied, sizeof(applied));
+	return 0;
+}
+
+/*
+ * The pending change doc, when token is its token and it still waits:
+ * past its deadline (or from before a restart) it is rolled back here
+ * rather than by the watcher.  0, or -1 reported.
+ */
+static int confirm_check(struct vf_hostcmd *x, json_t *doc, const char *token,
+			 const char *applied)
+{
+	char when[64], *outcome = NULL, *bid;
+	int rc = 0;
+
 	if (strcmp(vf_hostcmd_jstr(doc, "token"), token)) {
 		if (!strcmp(vf_hostcmd_jstr(doc, "status"), "pending"))
-			vf_hostcmd_report(&x, "token '%s' is not the token of the change that waits for "
+			vf_hostcmd_report(x, "token '%s' is not the token of the change that waits for "
 			       "confirmation (applied at %s); give the token its 'virtform host "
 			       "apply' printed", token, applied);
 		else
-			vf_hostcmd_report(&x, "nothing waits for confirmation on this host (the last change, "
+			vf_hostcmd_report(x, "nothing waits for confirmation on this host (the last change, "
 			       "with another token, was rolled back)");
-		goto out;
+		return -1;
 	}
 	bid = vf_hostcmd_boot_id();
 	if (!strcmp(vf_hostcmd_jstr(doc, "status"), "pending") &&
 	    (strcmp(bid, vf_hostcmd_jstr(doc, "boot_id")) || vf_hostcmd_now_real() >= (double)vf_hostcmd_jint(doc, "deadline"))) {
 		/* too late: roll back now rather than wait for the watcher */
-		if (pending_rollback(x.pending_path, x.state_file, doc, &outcome) < 0 &&
+		if (pending_rollback(x->pending_path, x->state_file, doc, &outcome) < 0 &&
 		    !strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
-			vf_hostcmd_report(&x, "the confirmation came after the deadline, and the rollback "
+			vf_hostcmd_report(x, "the confirmation came after the deadline, and the rollback "
 			       "failed: %s", outcome);
-			goto out;
+			rc = -1;
 		}
 	}
-	if (strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
+	if (!rc && strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
 		vf_hostcmd_time_text(vf_hostcmd_jint(doc, "rolled_back_at"), when, sizeof(when));
-		vf_hostcmd_report(&x, "the change was rolled back at %s: no confirmation came within %lld s "
+		vf_hostcmd_report(x, "the change was rolled back at %s: no confirmation came within %lld s "
 		       "(rollback %s)", when, (long long)vf_hostcmd_jint(doc, "timeout"), vf_hostcmd_jstr(doc, "rollback"));
-		goto out;
+		rc = -1;
 	}
-	if (vf_hostnet_write_json(x.confirmed_path, json_object_get(doc, "spec"),
+	free(outcome);
+	free(bid);
+	return rc;
+}
+
+/* Keep the pending change doc: its spec becomes the confirmed one, the
+ * pending file goes (and with it the watcher).  0, or -1 reported. */
+static int confirm_keep(struct vf_hostcmd *x, json_t *doc)
+{
+	char *error = NULL;
+
+	if (vf_hostnet_write_json(x->confirmed_path, json_object_get(doc, "spec"),
 				  "confirmed host network state", &error) < 0) {
-		vf_hostcmd_report(&x, "%s", error);
-		goto out;
+		vf_hostcmd_report(x, "%s", error);
+		free(error);
+		return -1;
 	}
-	if (unlink(x.pending_path) < 0) {
-		vf_hostcmd_report(&x, "cannot remove '%s': %s; the change is confirmed, but its watcher "
-		       "will roll it back at the deadline unless the file goes", x.pending_path,
+	if (unlink(x->pending_path) < 0) {
+		vf_hostcmd_report(x, "cannot remove '%s': %s; the change is confirmed, but its watcher "
+		       "will roll it back at the deadline unless the file goes", x->pending_path,
 		       strerror(errno));
-		goto out;
+		return -1;
 	}
 	if (watcher_alive(doc))   /* it would notice within 100 ms; spare it that */
 		kill((pid_t)vf_hostcmd_jint(doc, "pid"), SIGTERM);
-	vf_fsync_dir(x.dir);   /* best effort: the removal is done */
-	if (json) {
-		json_t *ok = json_pack("{s:s, s:s}", "host", x.host, "status", "confirmed");
-		vf_hostcmd_print_doc(ok);
-		json_decref(ok);
-	} else {
-		printf("Confirmed: the change applied at %s to host %s is kept.\n", applied, x.host);
+	vf_fsync_dir(x->dir);   /* best effort: the removal is done */
+	return 0;
+}
+
+/* The work of host confirm once its options are read; an exit code. */
+static int host_confirm(struct vf_hostcmd *x, const char *token, const char *state_file,
+			bool json, int argc, char **argv)
+{
+	char applied[64];
+	json_t *doc;
+	bool failed;
+	int rc = VF_EXIT_ERROR;
+
+	if (!token) {
+		vf_hostcmd_report(x, "--token TOKEN is required: the token 'virtform host apply "
+		       "--confirm-timeout' printed");
+		return VF_EXIT_ERROR;
 	}
-	rc = VF_EXIT_OK;
-out:
+	if (optind < argc) {
+		vf_hostcmd_report(x, "unexpected argument '%s'; see 'virtform host confirm --help'",
+		       argv[optind]);
+		return VF_EXIT_ERROR;
+	}
+	if (vf_hostcmd_paths(x, state_file) < 0 || vf_hostcmd_lock(x) < 0)
+		return VF_EXIT_ERROR;
+	doc = pending_read(x, &failed);
+	if (!doc) {
+		if (!failed)
+			vf_hostcmd_report(x, "nothing waits for confirmation on this host (no pending change "
+			       "in %s)", x->dir);
+		return VF_EXIT_ERROR;
+	}
+	vf_hostcmd_set_name(x, vf_hostcmd_jstr(doc, "host"));
+	vf_hostcmd_time_text(vf_hostcmd_jint(doc, "applied_at"), applied, sizeof(applied));
+	if (confirm_check(x, doc, token, applied) == 0 && confirm_keep(x, doc) == 0) {
+		if (json) {
+			json_t *ok = json_pack("{s:s, s:s}", "host", x->host, "status", "confirmed");
+			vf_hostcmd_print_doc(ok);
+			json_decref(ok);
+		} else {
+			printf("Confirmed: the change applied at %s to host %s is kept.\n", applied,
+			       x->host);
+		}
+		rc = VF_EXIT_OK;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static int host_confirm_run(int argc, char **argv)
+{
+	const char *token = NULL, *state_file = VF_HOSTNET_STATE_FILE;
+	struct vf_hostcmd x;
+	bool json = false;
+	int rc;
+
+	switch (confirm_opts_parse(argc, argv, &token, &json, &state_file)) {
+	case 1: return VF_EXIT_OK;
+	case -1: return VF_EXIT_ERROR;
+	}
+	vf_hostcmd_init(&x, &vf_hostcmd_confirm, json);
+	rc = host_confirm(&x, token, state_file, json, argc, argv);
 	if (rc != VF_EXIT_OK && json)
 		vf_hostcmd_print_error_doc(&x);
-	json_decref(doc);
-	free(error);
-	free(outcome);
-	free(bid);
 	vf_hostcmd_release(&x);
 	return rc;
 }
