@@ -25,6 +25,7 @@
 #include "cmd/host.h"
 #include "providers/hostnet/links.h"
 #include "reconcile/hostnet.h"
+#include "reconcile/json-stream.h"
 #include "reconcile/util.h"
 
 /* ---- host apply: snapshot, steps, rollback -------------------------------- */
@@ -664,85 +665,109 @@ static void copy_str(char *dst, size_t size, const json_t *v)
 }
 
 /* The applier of a pending file: its snapshot and steps.  0, or -1 with *error. */
+/* The strings of JSON array arr (others skipped), NULL-terminated, their
+ * count in *n; malloc'd. */
+static char **strings_from_json(const json_t *arr, size_t *n)
+{
+	char **v = xcalloc(json_array_size(arr) + 1, sizeof(*v));
+	const json_t *val;
+	size_t j;
+
+	*n = 0;
+	json_array_foreach(arr, j, val)
+		if (json_is_string(val))
+			v[(*n)++] = xstrdup(json_string_value(val));
+	return v;
+}
+
+/* A snapshot's link as pending_json wrote it. */
+static void link_from_json(struct vf_link *l, const char *name, const json_t *v)
+{
+	const json_t *opts = json_object_get(v, "bond_options");
+	const char *key, *kind = vf_json_str(v, "kind");
+	json_t *val;
+	size_t j;
+
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->kind = VF_LINK_KIND_OTHER;
+	for (j = 0; kind && j <= VF_LINK_KIND_OTHER; j++)
+		if (!strcmp(vf_link_kind_name((enum vf_link_kind)j), kind))
+			l->kind = (enum vf_link_kind)j;
+	l->mtu = (unsigned)json_integer_value(json_object_get(v, "mtu"));
+	l->up = json_is_true(json_object_get(v, "up"));
+	copy_str(l->master, sizeof(l->master), json_object_get(v, "master"));
+	copy_str(l->vlan_base, sizeof(l->vlan_base), json_object_get(v, "vlan_base"));
+	l->vlan_id = (unsigned)json_integer_value(json_object_get(v, "vlan_id"));
+	copy_str(l->bond_mode, sizeof(l->bond_mode), json_object_get(v, "bond_mode"));
+	l->stp = json_is_integer(json_object_get(v, "stp"))
+		? (int)json_integer_value(json_object_get(v, "stp")) : -1;
+	json_object_foreach((json_t *)opts, key, val) {
+		struct vf_link_bond_option *o;
+
+		if (l->n_bond_options == VF_LINK_BOND_OPTIONS_MAX)
+			break;
+		o = &l->bond_options[l->n_bond_options++];
+		snprintf(o->name, sizeof(o->name), "%s", key);
+		copy_str(o->value, sizeof(o->value), val);
+	}
+}
+
+/* snapshot[i] (v) into a.  0, or -1 with *error. */
+static int snap_from_json(struct vf_hostcmd_applier *a, size_t i, const json_t *v, char **error)
+{
+	const char *name = vf_json_str(v, "name");
+	struct vf_hostcmd_snap *s;
+
+	if (!name) {
+		*error = xasprintf("snapshot[%zu] has no name", i);
+		return -1;
+	}
+	s = snap_new(a, name);
+	s->exists = json_is_true(json_object_get(v, "exists"));
+	if (!s->exists)
+		return 0;
+	link_from_json(&s->link, name, v);
+	s->ports = strings_from_json(json_object_get(v, "ports"), &s->n_ports);
+	return 0;
+}
+
+/* steps[i] (v) into a, on a link of its snapshot.  0, or -1 with *error. */
+static int step_from_json(struct vf_hostcmd_applier *a, size_t i, const json_t *v, char **error)
+{
+	const char *type = vf_json_str(v, "type"), *link = vf_json_str(v, "link");
+	struct vf_hostcmd_step *st;
+	size_t t;
+
+	for (t = 0; type && t < VF_ARRAY_SIZE(step_names); t++)
+		if (!strcmp(step_names[t], type))
+			break;
+	if (!type || t == VF_ARRAY_SIZE(step_names) || !link ||
+	    snap_index(a, link) == (size_t)-1) {
+		*error = xasprintf("steps[%zu] is not a step of the snapshot", i);
+		return -1;
+	}
+	st = step_add(a, (enum step_type)t, link);
+	st->options = strings_from_json(json_object_get(v, "options"), &st->n_options);
+	return 0;
+}
+
 int vf_hostcmd_applier_from_json(struct vf_hostcmd_applier *a, const json_t *pending, char **error)
 {
 	const json_t *snaps = json_object_get(pending, "snapshot");
 	const json_t *steps = json_object_get(pending, "steps");
 	const json_t *v;
-	size_t i, j;
+	size_t i;
 
 	if (!json_is_array(snaps) || !json_is_array(steps)) {
 		*error = xstrdup("no \"snapshot\" or \"steps\" array");
 		return -1;
 	}
-	json_array_foreach(snaps, i, v) {
-		const char *name = json_string_value(json_object_get(v, "name"));
-		const json_t *opts = json_object_get(v, "bond_options");
-		const json_t *ports = json_object_get(v, "ports");
-		struct vf_link *l;
-		struct vf_hostcmd_snap *s;
-		const char *key, *kind;
-		json_t *val;
-
-		if (!name) {
-			*error = xasprintf("snapshot[%zu] has no name", i);
+	json_array_foreach(snaps, i, v)
+		if (snap_from_json(a, i, v, error) < 0)
 			return -1;
-		}
-		s = snap_new(a, name);
-		s->exists = json_is_true(json_object_get(v, "exists"));
-		if (!s->exists)
-			continue;
-		l = &s->link;
-		snprintf(l->name, sizeof(l->name), "%s", name);
-		kind = json_string_value(json_object_get(v, "kind"));
-		l->kind = VF_LINK_KIND_OTHER;
-		for (j = 0; kind && j <= VF_LINK_KIND_OTHER; j++)
-			if (!strcmp(vf_link_kind_name((enum vf_link_kind)j), kind))
-				l->kind = (enum vf_link_kind)j;
-		l->mtu = (unsigned)json_integer_value(json_object_get(v, "mtu"));
-		l->up = json_is_true(json_object_get(v, "up"));
-		copy_str(l->master, sizeof(l->master), json_object_get(v, "master"));
-		copy_str(l->vlan_base, sizeof(l->vlan_base), json_object_get(v, "vlan_base"));
-		l->vlan_id = (unsigned)json_integer_value(json_object_get(v, "vlan_id"));
-		copy_str(l->bond_mode, sizeof(l->bond_mode), json_object_get(v, "bond_mode"));
-		l->stp = json_is_integer(json_object_get(v, "stp"))
-			? (int)json_integer_value(json_object_get(v, "stp")) : -1;
-		json_object_foreach((json_t *)opts, key, val) {
-			struct vf_link_bond_option *o;
-
-			if (l->n_bond_options == VF_LINK_BOND_OPTIONS_MAX)
-				break;
-			o = &l->bond_options[l->n_bond_options++];
-			snprintf(o->name, sizeof(o->name), "%s", key);
-			copy_str(o->value, sizeof(o->value), val);
-		}
-		s->ports = xcalloc(json_array_size(ports) + 1, sizeof(*s->ports));
-		json_array_foreach(ports, j, val)
-			if (json_is_string(val))
-				s->ports[s->n_ports++] = xstrdup(json_string_value(val));
-	}
-	json_array_foreach(steps, i, v) {
-		const char *type = json_string_value(json_object_get(v, "type"));
-		const char *link = json_string_value(json_object_get(v, "link"));
-		const json_t *opts = json_object_get(v, "options");
-		struct vf_hostcmd_step *st;
-		json_t *val;
-		size_t t;
-
-		for (t = 0; type && t < VF_ARRAY_SIZE(step_names); t++)
-			if (!strcmp(step_names[t], type))
-				break;
-		if (!type || t == VF_ARRAY_SIZE(step_names) || !link ||
-		    snap_index(a, link) == (size_t)-1) {
-			*error = xasprintf("steps[%zu] is not a step of the snapshot", i);
+	json_array_foreach(steps, i, v)
+		if (step_from_json(a, i, v, error) < 0)
 			return -1;
-		}
-		st = step_add(a, (enum step_type)t, link);
-		st->options = xcalloc(json_array_size(opts) + 1, sizeof(*st->options));
-		json_array_foreach(opts, j, val)
-			if (json_is_string(val))
-				st->options[st->n_options++] = xstrdup(json_string_value(val));
-	}
 	return 0;
 }
 
