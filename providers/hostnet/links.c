@@ -424,50 +424,35 @@ const char *vf_link_bond_option(const struct vf_link *l, const char *name)
 	return NULL;
 }
 
-int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **error)
+/* Each link's master and lower link (VLAN base) by ifindex, in the
+ * order of out->links: malloc'd arrays, 0 where there is none. */
+static void relations_read(struct nl_cache *cache, const struct vf_link_list *out,
+			   int **masters, int **lowers)
 {
-	struct nl_cache *cache = NULL;
-	struct nl_object *obj;
-	struct info_dump dump = { NULL, 0, 0 };
-	int *masters = NULL, *lowers = NULL;
-	size_t i, n = 0;
-	int err;
+	size_t i;
 
-	out->links = NULL;
-	out->n = 0;
-	err = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
-	if (err < 0)
-		return kernel_fail(nl, err, error, "cannot read links");
-	err = info_dump_read(nl, &dump, error);
-	if (err < 0) {
-		nl_cache_free(cache);
-		return err;
-	}
-
-	out->links = xcalloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*out->links));
-	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
-		struct rtnl_link *rl = (struct rtnl_link *)obj;
-		link_fill(&out->links[n++], rl, info_find(&dump, rtnl_link_get_ifindex(rl)));
-	}
-	out->n = n;
-	qsort(out->links, n, sizeof(*out->links), link_cmp_ifindex);
-
-	/* Names of masters and VLAN bases, then ports, by ifindex. */
-	masters = xcalloc(n + 1, sizeof(*masters));
-	lowers = xcalloc(n + 1, sizeof(*lowers));
-	for (i = 0; i < n; i++) {
+	*masters = xcalloc(out->n + 1, sizeof(**masters));
+	*lowers = xcalloc(out->n + 1, sizeof(**lowers));
+	for (i = 0; i < out->n; i++) {
 		struct rtnl_link *rl = rtnl_link_get(cache, out->links[i].ifindex);
 		if (rl) {
 			int32_t netnsid;
 
-			masters[i] = rtnl_link_get_master(rl);
+			(*masters)[i] = rtnl_link_get_master(rl);
 			/* a lower link in another namespace has an ifindex of
 			 * that namespace: no name to give it here */
 			if (rtnl_link_get_link_netnsid(rl, &netnsid) < 0)
-				lowers[i] = rtnl_link_get_link(rl);
+				(*lowers)[i] = rtnl_link_get_link(rl);
 			rtnl_link_put(rl);
 		}
 	}
+}
+
+/* Names of masters and VLAN bases, then each master's ports. */
+static void relations_name(struct vf_link_list *out, const int *masters, const int *lowers)
+{
+	size_t i, n = out->n;
+
 	for (i = 0; i < n; i++) {
 		struct vf_link *l = &out->links[i];
 		struct vf_link *m = list_by_ifindex(out, masters[i]);
@@ -491,6 +476,38 @@ int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **er
 		if (m)
 			m->ports[m->n_ports++] = out->links[i].name;
 	}
+}
+
+int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **error)
+{
+	struct nl_cache *cache = NULL;
+	struct nl_object *obj;
+	struct info_dump dump = { NULL, 0, 0 };
+	int *masters, *lowers;
+	size_t i, n = 0;
+	int err;
+
+	out->links = NULL;
+	out->n = 0;
+	err = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
+	if (err < 0)
+		return kernel_fail(nl, err, error, "cannot read links");
+	err = info_dump_read(nl, &dump, error);
+	if (err < 0) {
+		nl_cache_free(cache);
+		return err;
+	}
+
+	out->links = xcalloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*out->links));
+	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+		struct rtnl_link *rl = (struct rtnl_link *)obj;
+		link_fill(&out->links[n++], rl, info_find(&dump, rtnl_link_get_ifindex(rl)));
+	}
+	out->n = n;
+	qsort(out->links, n, sizeof(*out->links), link_cmp_ifindex);
+
+	relations_read(cache, out, &masters, &lowers);
+	relations_name(out, masters, lowers);
 	for (i = 0; i < n; i++)
 		if (out->links[i].kind == VF_LINK_KIND_BOND)
 			bond_options_fill(out, &out->links[i], info_find(&dump, out->links[i].ifindex));
