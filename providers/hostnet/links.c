@@ -1007,21 +1007,41 @@ out:
 	return rc;
 }
 
-int vf_link_release(struct vf_netlink *nl, const char *port, char **error)
+/*
+ * op on the link called name (what it is, for the not-found message),
+ * fetched for it and put after: the shape of every single-link change.
+ */
+static int link_do(struct vf_netlink *nl, const char *what, const char *name,
+		   int (*op)(struct vf_netlink *nl, struct rtnl_link *l, const char *name,
+			     unsigned arg, char **error),
+		   unsigned arg, char **error)
 {
-	struct rtnl_link *p;
+	struct rtnl_link *l;
 	int rc;
 
-	if ((rc = must_get(nl, "link", port, &p, error)) < 0)
+	if ((rc = must_get(nl, what, name, &l, error)) < 0)
 		return rc;
+	rc = op(nl, l, name, arg, error);
+	rtnl_link_put(l);
+	return rc;
+}
+
+static int release_op(struct vf_netlink *nl, struct rtnl_link *p, const char *port,
+		      unsigned arg, char **error)
+{
+	int rc = 0;
+
 	if (rtnl_link_get_master(p) > 0) {
 		rc = KERNEL_CALL(nl, rtnl_link_release_ifindex(nl->sk, rtnl_link_get_ifindex(p)));
 		if (rc < 0)
-			rc = kernel_fail(nl, rc, error, "cannot release '%s' from its master",
-				  port);
+			rc = kernel_fail(nl, rc, error, "cannot release '%s' from its master", port);
 	}
-	rtnl_link_put(p);
 	return rc;
+}
+
+int vf_link_release(struct vf_netlink *nl, const char *port, char **error)
+{
+	return link_do(nl, "link", port, release_op, 0, error);
 }
 
 /* rtnl_link_change of name with the changes set by fill. */
@@ -1079,38 +1099,38 @@ int vf_link_set_up(struct vf_netlink *nl, const char *name, bool up, char **erro
 	return link_change(nl, name, up ? "bring it up" : "bring it down", fill_up, up, error);
 }
 
-int vf_link_set_bridge_stp(struct vf_netlink *nl, const char *name, bool on, char **error)
+static int stp_op(struct vf_netlink *nl, struct rtnl_link *l, const char *name, unsigned on,
+		  char **error)
 {
-	struct rtnl_link *l;
-	const char *type;
+	const char *type = rtnl_link_get_type(l);
 	int rc;
 
-	if ((rc = must_get(nl, "bridge", name, &l, error)) < 0)
-		return rc;
-	type = rtnl_link_get_type(l);
-	if (!type || strcmp(type, "bridge")) {
-		rc = fail(error, VF_LINK_ERR_INVALID, "'%s' is not a bridge: cannot set stp", name);
-	} else {
-		rc = KERNEL_CALL(nl, newlink_send(nl, rtnl_link_get_ifindex(l), NULL, 0, "bridge",
-						  IFLA_BR_STP_STATE, 4, on ? 1 : 0));
-		if (rc < 0)
-			rc = kernel_fail(nl, rc, error, "bridge '%s': cannot turn stp %s",
-				  name, on ? "on" : "off");
-	}
-	rtnl_link_put(l);
+	if (!type || strcmp(type, "bridge"))
+		return fail(error, VF_LINK_ERR_INVALID, "'%s' is not a bridge: cannot set stp", name);
+	rc = KERNEL_CALL(nl, newlink_send(nl, rtnl_link_get_ifindex(l), NULL, 0, "bridge",
+					  IFLA_BR_STP_STATE, 4, on ? 1 : 0));
+	if (rc < 0)
+		rc = kernel_fail(nl, rc, error, "bridge '%s': cannot turn stp %s",
+				 name, on ? "on" : "off");
+	return rc;
+}
+
+int vf_link_set_bridge_stp(struct vf_netlink *nl, const char *name, bool on, char **error)
+{
+	return link_do(nl, "bridge", name, stp_op, on, error);
+}
+
+static int delete_op(struct vf_netlink *nl, struct rtnl_link *l, const char *name,
+		     unsigned arg, char **error)
+{
+	int rc = KERNEL_CALL(nl, rtnl_link_delete(nl->sk, l));
+
+	if (rc < 0)
+		rc = kernel_fail(nl, rc, error, "link '%s': cannot delete it", name);
 	return rc;
 }
 
 int vf_link_delete(struct vf_netlink *nl, const char *name, char **error)
 {
-	struct rtnl_link *l;
-	int rc;
-
-	if ((rc = must_get(nl, "link", name, &l, error)) < 0)
-		return rc;
-	rc = KERNEL_CALL(nl, rtnl_link_delete(nl->sk, l));
-	if (rc < 0)
-		rc = kernel_fail(nl, rc, error, "link '%s': cannot delete it", name);
-	rtnl_link_put(l);
-	return rc;
+	return link_do(nl, "link", name, delete_op, 0, error);
 }
