@@ -14,6 +14,7 @@
  * (cmd/host-apply.c); the context and the lock are cmd/host.c's.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -153,6 +154,73 @@ json_int_t vf_hostcmd_jint(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* Is the pending change doc from another network namespace than this
+ * one?  Then *outcome says so (malloc'd). */
+static bool other_netns(const json_t *doc, char **outcome)
+{
+	char *ns = vf_hostcmd_netns_id();
+	bool other = strcmp(ns, vf_hostcmd_jstr(doc, "netns")) != 0;
+
+	if (other)
+		*outcome = xasprintf("not done: the change was made in network namespace %s, "
+				     "this is %s; run the command in that namespace",
+				     vf_hostcmd_jstr(doc, "netns"), ns);
+	free(ns);
+	return other;
+}
+
+/* Undo the steps of the pending change doc on the links.  NULL, or the
+ * problems (malloc'd). */
+static char *links_roll_back(const char *pending_path, const json_t *doc)
+{
+	struct vf_link_list list = { NULL, 0 };
+	struct vf_hostcmd_applier a;
+	char *problems = NULL, *error = NULL;
+
+	memset(&a, 0, sizeof(a));
+	a.list = &list;
+	if (vf_hostcmd_applier_from_json(&a, doc, &error) < 0 ||
+	    vf_netlink_open(&a.nl, &error) < 0)
+		vf_hostcmd_problem_add(&problems, "cannot roll back from '%s': %s", pending_path, error);
+	else
+		problems = vf_hostcmd_rollback(&a);
+	free(error);
+	vf_netlink_close(a.nl);
+	vf_hostcmd_applier_release(&a);
+	vf_link_list_release(&list);
+	return problems;
+}
+
+/* The ownership records from before the pending change doc, written
+ * back.  0, or -1 with *error. */
+static int records_restore(const char *state_file, const json_t *doc, char **error)
+{
+	struct vf_hostnet_owned prev = { NULL, NULL, 0, 0 };
+	int rc = 0;
+
+	if (vf_hostnet_owned_from_json(json_object_get(doc, "previous_records"),
+				       "the pending change's previous records", &prev, error) < 0 ||
+	    vf_hostnet_owned_write(state_file, &prev, error) < 0)
+		rc = -1;
+	vf_hostnet_owned_release(&prev);
+	return rc;
+}
+
+/* *outcome with more said after it. */
+__attribute__((format(printf, 2, 3)))
+static void outcome_append(char **outcome, const char *fmt, ...)
+{
+	struct vf_buf b = VF_BUF_INIT;
+	va_list ap;
+
+	vf_buf_adds(&b, *outcome);
+	va_start(ap, fmt);
+	vf_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	free(*outcome);
+	*outcome = vf_buf_detach(&b);
+}
+
 /*
  * Roll back the pending change of doc (read under the lock): undo its
  * steps from its snapshot with a new netlink session, restore the
@@ -168,52 +236,26 @@ json_int_t vf_hostcmd_jint(const json_t *o, const char *key)
 static int pending_rollback(const char *pending_path, const char *state_file, json_t *doc,
 			    char **outcome)
 {
-	struct vf_hostnet_owned prev = { NULL, NULL, 0, 0 };
-	struct vf_link_list list = { NULL, 0 };
-	struct vf_hostcmd_applier a;
-	char *problems = NULL, *error = NULL, *bid = vf_hostcmd_boot_id();
+	char *problems, *error = NULL, *bid = vf_hostcmd_boot_id();
+	bool same_boot = !strcmp(bid, vf_hostcmd_jstr(doc, "boot_id"));
 	int rc = 0;
 
-	memset(&a, 0, sizeof(a));
-	a.list = &list;
-	if (!strcmp(bid, vf_hostcmd_jstr(doc, "boot_id"))) {
-		char *ns = vf_hostcmd_netns_id();
-		bool other = strcmp(ns, vf_hostcmd_jstr(doc, "netns")) != 0;
-
-		if (other)
-			*outcome = xasprintf("not done: the change was made in network namespace %s, "
-					     "this is %s; run the command in that namespace",
-					     vf_hostcmd_jstr(doc, "netns"), ns);
-		free(ns);
-		if (other) {
-			free(bid);
-			return -1;
-		}
-	}
-	if (strcmp(bid, vf_hostcmd_jstr(doc, "boot_id"))) {
+	free(bid);
+	if (same_boot && other_netns(doc, outcome))
+		return -1;
+	if (!same_boot)
 		*outcome = xstrdup("complete: the host restarted before confirmation, and the "
 				   "change did not survive it");
-	} else if (vf_hostcmd_applier_from_json(&a, doc, &error) < 0 ||
-		   vf_netlink_open(&a.nl, &error) < 0) {
-		vf_hostcmd_problem_add(&problems, "cannot roll back from '%s': %s", pending_path, error);
-	} else {
-		problems = vf_hostcmd_rollback(&a);
-	}
-	free(error);
-	error = NULL;
+	problems = same_boot ? links_roll_back(pending_path, doc) : NULL;
 	if (!*outcome || !**outcome) {
 		free(*outcome);
 		*outcome = problems ? xasprintf("incomplete: %s", problems) : xstrdup("complete");
 	}
 	if (problems)
 		rc = 1;
-	if (vf_hostnet_owned_from_json(json_object_get(doc, "previous_records"),
-				       "the pending change's previous records", &prev, &error) < 0 ||
-	    vf_hostnet_owned_write(state_file, &prev, &error) < 0) {
-		char *o = xasprintf("%s; the ownership records were not restored: %s",
-				    *outcome, error);
-		free(*outcome);
-		*outcome = o;
+	free(problems);
+	if (records_restore(state_file, doc, &error) < 0) {
+		outcome_append(outcome, "; the ownership records were not restored: %s", error);
 		free(error);
 		error = NULL;
 		rc = 1;
@@ -222,18 +264,10 @@ static int pending_rollback(const char *pending_path, const char *state_file, js
 	json_object_set_new(doc, "rolled_back_at", json_integer((json_int_t)vf_hostcmd_now_real()));
 	json_object_set_new(doc, "rollback", json_string(*outcome));
 	if (vf_hostnet_write_json(pending_path, doc, "pending host network change", &error) < 0) {
-		char *o = xasprintf("%s; %s", *outcome, error);
-		free(*outcome);
-		*outcome = o;
+		outcome_append(outcome, "; %s", error);
 		rc = -1;
 	}
 	free(error);
-	free(problems);
-	free(bid);
-	vf_hostnet_owned_release(&prev);
-	vf_netlink_close(a.nl);
-	vf_hostcmd_applier_release(&a);
-	vf_link_list_release(&list);
 	return rc;
 }
 
