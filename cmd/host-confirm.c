@@ -14,9 +14,9 @@
  * (cmd/host-apply.c); the context and the lock are cmd/host.c's.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
