@@ -859,10 +859,48 @@ static const char *op_verb(enum vf_hostnet_op op)
  * it alone) and the new records, then let the watcher go.  0, or -1 with
  * *error (the caller rolls back; the watcher was called off).
  */
+/* The pending-change document for the state directory: what the watcher
+ * and host confirm read (token, deadline, the watcher's pid), and what a
+ * rollback needs (snapshot, steps, previous records). */
+static json_t *pending_json(const struct vf_hostcmd *x, const struct vf_hostcmd_applier *a,
+			    const char *token, double now, unsigned timeout, double deadline,
+			    pid_t pid)
+{
+	char *bid = vf_hostcmd_boot_id(), *start = vf_hostcmd_proc_start(pid);
+	char *ns = vf_hostcmd_netns_id();
+	json_t *doc = json_object(), *snaps = json_array();
+	size_t i;
+
+	json_object_set_new(doc, "format", json_string("virtform-host-pending"));
+	json_object_set_new(doc, "version", json_integer(1));
+	json_object_set_new(doc, "status", json_string("pending"));
+	json_object_set_new(doc, "host", json_string(x->host));
+	json_object_set_new(doc, "token", json_string(token));
+	json_object_set_new(doc, "applied_at", json_integer((json_int_t)now));
+	json_object_set_new(doc, "timeout", json_integer(timeout));
+	json_object_set_new(doc, "deadline", json_integer((json_int_t)deadline));
+	json_object_set_new(doc, "pid", json_integer(pid));
+	json_object_set_new(doc, "pid_start", json_string(start));
+	json_object_set_new(doc, "boot_id", json_string(bid));
+	json_object_set_new(doc, "netns", json_string(ns));
+	json_object_set_new(doc, "spec", json_incref(x->spec));
+	json_object_set_new(doc, "previous_records", vf_hostnet_owned_json(&x->owned));
+	for (i = 0; i < a->n_snaps; i++)
+		json_array_append_new(snaps, snap_json(&a->snaps[i]));
+	json_object_set_new(doc, "snapshot", snaps);
+	json_object_set_new(doc, "steps", steps_json(a));
+	json_object_set_new(doc, "rolled_back_at", json_null());
+	json_object_set_new(doc, "rollback", json_null());
+	free(ns);
+	free(bid);
+	free(start);
+	return doc;
+}
+
 static int make_pending(struct vf_hostcmd *x, struct vf_hostcmd_applier *a, unsigned timeout,
 			struct result *r, char **error)
 {
-	char token[33], *bid = NULL, *start = NULL;
+	char token[33];
 	double now = vf_hostcmd_now_real(), deadline, fire_at;
 	json_t *doc = NULL;
 	int go = -1, rc = -1;
@@ -876,37 +914,7 @@ static int make_pending(struct vf_hostcmd *x, struct vf_hostcmd_applier *a, unsi
 	pid = vf_hostcmd_watcher_start(x, token, fire_at, &go, error);
 	if (pid < 0)
 		return -1;
-	bid = vf_hostcmd_boot_id();
-	start = vf_hostcmd_proc_start(pid);
-	doc = json_object();
-	json_object_set_new(doc, "format", json_string("virtform-host-pending"));
-	json_object_set_new(doc, "version", json_integer(1));
-	json_object_set_new(doc, "status", json_string("pending"));
-	json_object_set_new(doc, "host", json_string(x->host));
-	json_object_set_new(doc, "token", json_string(token));
-	json_object_set_new(doc, "applied_at", json_integer((json_int_t)now));
-	json_object_set_new(doc, "timeout", json_integer(timeout));
-	json_object_set_new(doc, "deadline", json_integer((json_int_t)deadline));
-	json_object_set_new(doc, "pid", json_integer(pid));
-	json_object_set_new(doc, "pid_start", json_string(start));
-	json_object_set_new(doc, "boot_id", json_string(bid));
-	{
-		char *ns = vf_hostcmd_netns_id();
-		json_object_set_new(doc, "netns", json_string(ns));
-		free(ns);
-	}
-	json_object_set_new(doc, "spec", json_incref(x->spec));
-	json_object_set_new(doc, "previous_records", vf_hostnet_owned_json(&x->owned));
-	{
-		json_t *snaps = json_array();
-		size_t i;
-		for (i = 0; i < a->n_snaps; i++)
-			json_array_append_new(snaps, snap_json(&a->snaps[i]));
-		json_object_set_new(doc, "snapshot", snaps);
-	}
-	json_object_set_new(doc, "steps", steps_json(a));
-	json_object_set_new(doc, "rolled_back_at", json_null());
-	json_object_set_new(doc, "rollback", json_null());
+	doc = pending_json(x, a, token, now, timeout, deadline, pid);
 	if (vf_hostnet_write_json(x->pending_path, doc, "pending host network change", error) < 0)
 		goto out;
 	if (write_records(x, error) < 0) {
@@ -926,8 +934,6 @@ out:
 	if (rc < 0)
 		waitpid(pid, NULL, 0);
 	json_decref(doc);
-	free(bid);
-	free(start);
 	return rc;
 }
 

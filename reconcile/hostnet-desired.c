@@ -29,11 +29,53 @@ static void pos_text(const struct vf_pos *p, char *buf, size_t len)
  * A port entry (only a master) merges with anything; otherwise kinds and
  * every setting both sides give must agree.
  */
+/* What have and want (the same link, from two places) disagree on, or
+ * NULL: a port entry only names the link, so only its master counts. */
+static const char *conflict_of(const struct vf_host_link *have, const struct vf_host_link *want)
+{
+	if (have->absent != want->absent)
+		return "state";
+	if (have->master && want->master && strcmp(have->master, want->master))
+		return "master";
+	if (have->kind == VF_HOST_LINK_PORT || want->kind == VF_HOST_LINK_PORT)
+		return NULL;
+	if (have->kind != want->kind)
+		return "type";
+	if (have->mtu && want->mtu && have->mtu != want->mtu)
+		return "mtu";
+	if (!streq(have->vlan_base, want->vlan_base) || have->vlan_id != want->vlan_id)
+		return "vlan base or id";
+	if (have->bond_mode && want->bond_mode && strcmp(have->bond_mode, want->bond_mode))
+		return "bond mode";
+	if (have->stp >= 0 && want->stp >= 0 && have->stp != want->stp)
+		return "stp";
+	return NULL;
+}
+
+/* What have leaves unset, from want. */
+static void fill_unset(struct vf_host_link *have, const struct vf_host_link *want)
+{
+	if (!have->master) {
+		have->master = want->master;
+		have->master_owner = want->master_owner;
+	}
+	if (!have->mtu)
+		have->mtu = want->mtu;
+	if (!have->bond_mode)
+		have->bond_mode = want->bond_mode;
+	if (!have->n_bond_options) {
+		have->bond_options = want->bond_options;
+		have->n_bond_options = want->n_bond_options;
+	}
+	if (have->stp < 0)
+		have->stp = want->stp;
+}
+
 static void merge(struct vf_host_links *out, const struct vf_host_link *want,
 		  struct vf_diags *diags)
 {
 	struct vf_host_link *have = NULL;
-	const char *what = NULL;
+	const char *what;
 	char where[512];
 	size_t i;
 
@@ -41,28 +83,10 @@ static void merge(struct vf_host_links *out, const struct vf_host_link *want,
 		if (!strcmp(out->items[i].name, want->name))
 			have = &out->items[i];
 	if (!have) {
-		struct vf_host_link *k = vf_host_links_add(out, want->name);
-		const char *name = k->name;
-		*k = *want;
-		k->name = name;
+		vf_hostnet_links_add_copy(out, want);
 		return;
 	}
-	if (have->absent != want->absent)
-		what = "state";
-	else if (have->master && want->master && strcmp(have->master, want->master))
-		what = "master";
-	else if (have->kind != VF_HOST_LINK_PORT && want->kind != VF_HOST_LINK_PORT) {
-		if (have->kind != want->kind)
-			what = "type";
-		else if (have->mtu && want->mtu && have->mtu != want->mtu)
-			what = "mtu";
-		else if (!streq(have->vlan_base, want->vlan_base) || have->vlan_id != want->vlan_id)
-			what = "vlan base or id";
-		else if (have->bond_mode && want->bond_mode && strcmp(have->bond_mode, want->bond_mode))
-			what = "bond mode";
-		else if (have->stp >= 0 && want->stp >= 0 && have->stp != want->stp)
-			what = "stp";
-	}
+	what = conflict_of(have, want);
 	if (what) {
 		pos_text(&have->pos, where, sizeof(where));
 		vf_error_at(diags, &want->pos, "make them agree, or give one of them another name",
@@ -82,20 +106,7 @@ static void merge(struct vf_host_links *out, const struct vf_host_link *want,
 		}
 		return;
 	}
-	if (!have->master) {
-		have->master = want->master;
-		have->master_owner = want->master_owner;
-	}
-	if (!have->mtu)
-		have->mtu = want->mtu;
-	if (!have->bond_mode)
-		have->bond_mode = want->bond_mode;
-	if (!have->n_bond_options) {
-		have->bond_options = want->bond_options;
-		have->n_bond_options = want->n_bond_options;
-	}
-	if (have->stp < 0)
-		have->stp = want->stp;
+	fill_unset(have, want);
 }
 
 static enum vf_host_link_kind iface_kind(enum vf_iface_type t)

@@ -33,6 +33,11 @@ static inline bool streq(const char *a, const char *b)
 	return a && b ? !strcmp(a, b) : a == b;
 }
 
+/* A copy of w added to l, its name in l's arena (w's other strings are
+ * shared, not copied). */
+struct vf_host_link *vf_hostnet_links_add_copy(struct vf_host_links *l,
+					       const struct vf_host_link *w);
+
 /* A link name as the kernel takes it (the same rule as the provider's). */
 bool vf_hostnet_ifname_ok(const char *name);
 

@@ -352,7 +352,7 @@ static int spec_link(struct spec_parser *p, const json_t *l)
 		"name", "kind", "mtu", "master", "vlan_base", "vlan_id", "bond_mode",
 		"bond_options", "ports", "stp", "absent", "owner", "master_owner", "pos",
 	};
-	struct vf_host_link w, *k;
+	struct vf_host_link w;
 	const char *kind, *name;
 
 	if (!json_is_object(l))
@@ -372,9 +372,8 @@ static int spec_link(struct spec_parser *p, const json_t *l)
 	    spec_stp(p, l, &w, kind) < 0 ||
 	    spec_pos(p, l, &w) < 0)
 		return -1;
-	k = vf_host_links_add(p->out, name);
-	w.name = k->name;
-	*k = w;
+	w.name = name;
+	vf_hostnet_links_add_copy(p->out, &w);
 	return 0;
 }
 

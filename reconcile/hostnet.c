@@ -80,3 +80,14 @@ const struct vf_host_link *vf_host_links_find(const struct vf_host_links *l, con
 			return &l->items[i];
 	return NULL;
 }
+
+struct vf_host_link *vf_hostnet_links_add_copy(struct vf_host_links *l,
+					       const struct vf_host_link *w)
+{
+	struct vf_host_link *k = vf_host_links_add(l, w->name);
+	const char *name = k->name;
+
+	*k = *w;
+	k->name = name;
+	return k;
+}
