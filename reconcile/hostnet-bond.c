@@ -3,21 +3,11 @@
  * and what the kernel would refuse or do otherwise in a bond's options,
  * checked before anything changes (see hostnet.h).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <jansson.h>
 
 #include "reconcile/hostnet-internal.h"
-
-/* ---- bond options ---------------------------------------------------------- */
 
 /*
  * The bond options virtform sets, with the kernel's rules that can be

@@ -3,21 +3,11 @@
  * interfaces it declares and the bridges (with their uplink ports) that
  * bridge-mode networks derive, merged into one list (see hostnet.h).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <jansson.h>
 
 #include "reconcile/hostnet-internal.h"
-
-/* ---- desired ------------------------------------------------------------- */
 
 static void pos_text(const struct vf_pos *p, char *buf, size_t len)
 {

@@ -4,21 +4,10 @@
  * what others stack on comes first (see hostnet.h).  Pure: the observed
  * links come in as data.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <jansson.h>
 
 #include "reconcile/hostnet-internal.h"
-
-/* ---- plan ---------------------------------------------------------------- */
 
 /* Creation order: what others stack on first. */
 static int kind_rank(enum vf_host_link_kind k)

@@ -2,21 +2,12 @@
  * hostnet-print.c — a host-networking plan as text (the plan output) and as
  * JSON (--json, and the records host apply keeps; see hostnet.h).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "reconcile/hostnet-internal.h"
-
-/* ---- printing ------------------------------------------------------------ */
 
 static const char *const op_symbols[] = { "+", "~", "-/+", "-" };
 static const char *const op_words[] = { "create", "update", "replace", "destroy" };

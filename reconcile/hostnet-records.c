@@ -4,20 +4,14 @@
  * (atomically; see hostnet.h).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "reconcile/hostnet-internal.h"
-
-/* ---- ownership records --------------------------------------------------- */
 
 int vf_hostnet_owned_from_json(const json_t *doc, const char *what,
 			       struct vf_hostnet_owned *out, char **error)

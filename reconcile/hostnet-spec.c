@@ -3,22 +3,15 @@
  * for a remote host to apply, and the strict parser that reads it back
  * (see hostnet.h).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
 #include "reconcile/hostnet-internal.h"
 #include "reconcile/json-stream.h"
-
-/* ---- the host spec ------------------------------------------------------- */
 
 #define SPEC_FORMAT "virtform-host-spec"
 #define SPEC_VERSION 1

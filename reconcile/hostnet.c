@@ -11,17 +11,8 @@
  * Nothing here touches the kernel; the plan is pure so that the unit test
  * can feed it hand-made observations.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <jansson.h>
 
 #include "reconcile/hostnet-internal.h"
 
