@@ -387,14 +387,16 @@ static bool kind_made(enum vf_host_link_kind k)
  * then check every desired link.  NULL when all is right, else what is
  * wrong (malloc'd).
  */
-static char *verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x, char **error)
+/*
+ * The desired MTUs the kernel moved (a bridge adjusts its MTU to its
+ * ports' until one is set on it): set them again.  true when it tried one
+ * (the links must be read again).
+ */
+static bool mtus_fix(struct vf_hostcmd_applier *a, const struct vf_hostcmd *x)
 {
-	char *problems = NULL;
 	bool again = false;
-	size_t i, j;
+	size_t i;
 
-	if (reread(a, error) < 0)
-		return NULL;
 	for (i = 0; i < x->desired.n; i++) {
 		const struct vf_host_link *d = &x->desired.items[i];
 		const struct vf_link *l = vf_link_list_find(a->list, d->name);
@@ -408,37 +410,55 @@ static char *verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x, char **e
 		free(e);
 		again = true;
 	}
-	if (again && reread(a, error) < 0)
+	return again;
+}
+
+/* How live link l (NULL: none) differs from desired d, into *problems. */
+static void link_verify(const struct vf_hostcmd *x, const struct vf_host_link *d,
+			const struct vf_link *l, char **problems)
+{
+	size_t j;
+
+	if (d->absent) {
+		if (l && !x->no_delete)
+			vf_hostcmd_problem_add(problems, "link '%s' still exists", d->name);
+		return;
+	}
+	if (!l) {
+		vf_hostcmd_problem_add(problems, "link '%s' does not exist", d->name);
+		return;
+	}
+	if (kind_made(d->kind) && !l->up)
+		vf_hostcmd_problem_add(problems, "link '%s' is down", d->name);
+	if (d->master && strcmp(l->master, d->master))
+		vf_hostcmd_problem_add(problems, "link '%s' has master %s instead of %s", d->name,
+			    l->master[0] ? l->master : "(none)", d->master);
+	if (d->mtu && l->mtu != d->mtu)
+		vf_hostcmd_problem_add(problems, "link '%s' has mtu %u instead of %u", d->name,
+			    l->mtu, d->mtu);
+	for (j = 0; d->kind == VF_HOST_LINK_BOND && j < d->n_bond_options; j++) {
+		const char *have = vf_link_bond_option(l, d->bond_options[j].key);
+
+		if (!have || strcmp(have, d->bond_options[j].value))
+			vf_hostcmd_problem_add(problems, "bond '%s' has %s %s instead of %s", d->name,
+				    d->bond_options[j].key, have ? have : "(none)",
+				    d->bond_options[j].value);
+	}
+}
+
+static char *verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x, char **error)
+{
+	char *problems = NULL;
+	size_t i;
+
+	if (reread(a, error) < 0)
+		return NULL;
+	if (mtus_fix(a, x) && reread(a, error) < 0)
 		return NULL;
 	for (i = 0; i < x->desired.n; i++) {
 		const struct vf_host_link *d = &x->desired.items[i];
-		const struct vf_link *l = vf_link_list_find(a->list, d->name);
 
-		if (d->absent) {
-			if (l && !x->no_delete)
-				vf_hostcmd_problem_add(&problems, "link '%s' still exists", d->name);
-			continue;
-		}
-		if (!l) {
-			vf_hostcmd_problem_add(&problems, "link '%s' does not exist", d->name);
-			continue;
-		}
-		if (kind_made(d->kind) && !l->up)
-			vf_hostcmd_problem_add(&problems, "link '%s' is down", d->name);
-		if (d->master && strcmp(l->master, d->master))
-			vf_hostcmd_problem_add(&problems, "link '%s' has master %s instead of %s", d->name,
-				    l->master[0] ? l->master : "(none)", d->master);
-		if (d->mtu && l->mtu != d->mtu)
-			vf_hostcmd_problem_add(&problems, "link '%s' has mtu %u instead of %u", d->name,
-				    l->mtu, d->mtu);
-		for (j = 0; d->kind == VF_HOST_LINK_BOND && j < d->n_bond_options; j++) {
-			const char *have = vf_link_bond_option(l, d->bond_options[j].key);
-
-			if (!have || strcmp(have, d->bond_options[j].value))
-				vf_hostcmd_problem_add(&problems, "bond '%s' has %s %s instead of %s", d->name,
-					    d->bond_options[j].key, have ? have : "(none)",
-					    d->bond_options[j].value);
-		}
+		link_verify(x, d, vf_link_list_find(a->list, d->name), &problems);
 	}
 	for (i = 0; i < x->plan.n; i++) {
 		const struct vf_hostnet_action *act = &x->plan.actions[i];
