@@ -176,6 +176,27 @@ static unsigned long label_num(const struct vf_label *l, size_t n, const char *k
 	return v ? strtoul(v, NULL, 10) : 0;
 }
 
+/* Option key of bond d is not for mode: say which modes (bits of
+ * bond_mode_names) it is for. */
+static void mode_refused(const struct vf_host_link *d, const char *key, unsigned modes,
+			 const char *mode, struct vf_diags *diags)
+{
+	const char *names[VF_ARRAY_SIZE(bond_mode_names) + 1];
+	size_t m, n = 0;
+	char *list;
+
+	for (m = 0; m < VF_ARRAY_SIZE(bond_mode_names); m++)
+		if (modes & (1u << m))
+			names[n++] = bond_mode_names[m];
+	names[n] = NULL;
+	list = joined(names, " and ");
+	vf_error_at(diags, &d->pos, "remove the option, or change the mode",
+		    "bond '%s': option '%s' applies only in mode %s, not %s%s",
+		    d->name, key, list, mode,
+		    d->bond_mode ? "" : " (the bond's mode on this host)");
+	free(list);
+}
+
 /*
  * What the kernel would refuse, or do otherwise than asked, in the options
  * of bond d in mode (NULL: the kernel's default, balance-rr): an option of
@@ -197,24 +218,11 @@ void vf_hostnet_bond_options_check(const struct vf_host_link *d, const char *mod
 	for (i = 0; i < d->n_bond_options; i++) {
 		const struct vf_label *l = &d->bond_options[i];
 		const struct bond_option *o = bond_option_find(l->key);
-		const char *names[VF_ARRAY_SIZE(bond_mode_names) + 1];
-		size_t n = 0;
-		char *list;
 
 		if (!o)
 			continue;
-		if (!(o->modes & bit)) {
-			for (m = 0; m < VF_ARRAY_SIZE(bond_mode_names); m++)
-				if (o->modes & (1u << m))
-					names[n++] = bond_mode_names[m];
-			names[n] = NULL;
-			list = joined(names, " and ");
-			vf_error_at(diags, &d->pos, "remove the option, or change the mode",
-				    "bond '%s': option '%s' applies only in mode %s, not %s%s",
-				    d->name, l->key, list, mode,
-				    d->bond_mode ? "" : " (the bond's mode on this host)");
-			free(list);
-		}
+		if (!(o->modes & bit))
+			mode_refused(d, l->key, o->modes, mode, diags);
 		if ((!strcmp(l->key, "updelay") || !strcmp(l->key, "downdelay")) &&
 		    strcmp(l->value, "0")) {
 			unsigned long v = strtoul(l->value, NULL, 10);
