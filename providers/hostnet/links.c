@@ -63,7 +63,7 @@ static const char *const bond_modes[] = {
  * whether the value is a link (an ifindex on the wire) and the modes (bit
  * per bond_modes index) the kernel takes it in; it reports every one in
  * any mode, so reading keeps only those of the bond's mode.
- * reconcile/hostnet.c checks values with the same table: keep them in step.
+ * reconcile/hostnet-bond.c checks values with the same table: keep them in step.
  */
 enum {
 	M_RR = 1 << 0, M_AB = 1 << 1, M_XOR = 1 << 2, M_BC = 1 << 3,
