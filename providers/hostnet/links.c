@@ -679,38 +679,58 @@ static int create_failed(const struct vf_netlink *nl, const char *what, const ch
 	return kernel_fail(nl, err, error, "%s '%s': cannot create it", what, name);
 }
 
+/*
+ * An RTM_NEWLINK of kind up to its open IFLA_LINKINFO nest (*info), and
+ * its IFLA_INFO_DATA nest opened (*idata) unless idata is NULL; ifindex 0
+ * creates name, else changes the link ifindex.  NULL when out of memory.
+ */
+static struct nl_msg *newlink_start(int ifindex, const char *name, unsigned mtu,
+				    const char *kind, struct nlattr **info, struct nlattr **idata)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, ifindex ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+
+	if (!msg)
+		return NULL;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
+	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
+	    !(*info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_KIND, kind) < 0 ||
+	    (idata && !(*idata = nla_nest_start(msg, IFLA_INFO_DATA)))) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* Attribute type of width 1 or 4 bytes. */
+static int put_sized(struct nl_msg *msg, int type, int width, uint32_t value)
+{
+	return width == 1 ? nla_put_u8(msg, type, (uint8_t)value) : nla_put_u32(msg, type, value);
+}
+
 /* An RTM_NEWLINK for kind with one nested IFLA_INFO_DATA attribute
  * (type data_type, width 1 or 4 bytes) unless data_type is 0; ifindex 0
  * creates name, else changes the link ifindex. */
 static int newlink_send(struct vf_netlink *nl, int ifindex, const char *name, unsigned mtu,
 			const char *kind, int data_type, int data_width, uint32_t data)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
 	struct nlattr *info, *idata;
-	struct nl_msg *msg;
+	struct nl_msg *msg = newlink_start(ifindex, name, mtu, kind, &info,
+					   data_type ? &idata : NULL);
 
-	msg = nlmsg_alloc_simple(RTM_NEWLINK, ifindex ? 0 : NLM_F_CREATE | NLM_F_EXCL);
 	if (!msg)
 		return -NLE_NOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
-	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
-	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
-	    nla_put_string(msg, IFLA_INFO_KIND, kind) < 0)
-		goto nomem;
 	if (data_type) {
-		if (!(idata = nla_nest_start(msg, IFLA_INFO_DATA)))
-			goto nomem;
-		if ((data_width == 1 ? nla_put_u8(msg, data_type, (uint8_t)data)
-				     : nla_put_u32(msg, data_type, data)) < 0)
-			goto nomem;
+		if (put_sized(msg, data_type, data_width, data) < 0) {
+			nlmsg_free(msg);
+			return -NLE_NOMEM;
+		}
 		nla_nest_end(msg, idata);
 	}
 	nla_nest_end(msg, info);
 	return nl_send_sync(nl->sk, msg);   /* frees msg */
-nomem:
-	nlmsg_free(msg);
-	return -NLE_NOMEM;
 }
 
 int vf_link_create_bridge(struct vf_netlink *nl, const char *name, unsigned mtu, int stp,
@@ -844,26 +864,17 @@ static int bond_encode(struct vf_netlink *nl, const char *bond,
 static int bond_newlink(struct vf_netlink *nl, int ifindex, const char *name, unsigned mtu,
 			int mode, const struct bond_value *v, size_t n)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
 	struct nlattr *info, *idata;
-	struct nl_msg *msg;
+	struct nl_msg *msg = newlink_start(ifindex, name, mtu, "bond", &info, &idata);
 	size_t i;
 
-	msg = nlmsg_alloc_simple(RTM_NEWLINK, ifindex ? 0 : NLM_F_CREATE | NLM_F_EXCL);
 	if (!msg)
 		return -NLE_NOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
-	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
-	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
-	    nla_put_string(msg, IFLA_INFO_KIND, "bond") < 0 ||
-	    !(idata = nla_nest_start(msg, IFLA_INFO_DATA)) ||
-	    (mode >= 0 && nla_put_u8(msg, IFLA_BOND_MODE, (uint8_t)mode) < 0))
+	if (mode >= 0 && nla_put_u8(msg, IFLA_BOND_MODE, (uint8_t)mode) < 0)
 		goto nomem;
 	/* the kernel applies them in its own order (miimon before the delays) */
 	for (i = 0; i < n; i++)
-		if ((v[i].attr->width == 1 ? nla_put_u8(msg, v[i].attr->attr, (uint8_t)v[i].value)
-					   : nla_put_u32(msg, v[i].attr->attr, v[i].value)) < 0)
+		if (put_sized(msg, v[i].attr->attr, v[i].attr->width, v[i].value) < 0)
 			goto nomem;
 	nla_nest_end(msg, idata);
 	nla_nest_end(msg, info);
