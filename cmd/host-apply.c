@@ -364,16 +364,16 @@ static int reread(struct vf_hostcmd_applier *a, char **error)
 
 void vf_hostcmd_problem_add(char **problems, const char *fmt, ...)
 {
+	struct vf_buf b = VF_BUF_INIT;
 	va_list ap;
-	char *p, *n;
 
+	if (*problems)
+		vf_buf_addf(&b, "%s; ", *problems);
 	va_start(ap, fmt);
-	p = xvasprintf(fmt, ap);
+	vf_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	n = *problems ? xasprintf("%s; %s", *problems, p) : xstrdup(p);
-	free(p);
 	free(*problems);
-	*problems = n;
+	*problems = vf_buf_detach(&b);
 }
 
 static bool kind_made(enum vf_host_link_kind k)
@@ -381,12 +381,6 @@ static bool kind_made(enum vf_host_link_kind k)
 	return k == VF_HOST_LINK_BRIDGE || k == VF_HOST_LINK_VLAN || k == VF_HOST_LINK_BOND;
 }
 
-/*
- * After the plan: a bridge adjusts its MTU to its ports' until one is set
- * on it, so set the desired MTU again where the kernel moved it (once),
- * then check every desired link.  NULL when all is right, else what is
- * wrong (malloc'd).
- */
 /*
  * The desired MTUs the kernel moved (a bridge adjusts its MTU to its
  * ports' until one is set on it): set them again.  true when it tried one
@@ -446,6 +440,12 @@ static void link_verify(const struct vf_hostcmd *x, const struct vf_host_link *d
 	}
 }
 
+/*
+ * After the plan: a bridge adjusts its MTU to its ports' until one is set
+ * on it, so set the desired MTU again where the kernel moved it (once),
+ * then check every desired link.  NULL when all is right, else what is
+ * wrong (malloc'd).
+ */
 static char *verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x, char **error)
 {
 	char *problems = NULL;
