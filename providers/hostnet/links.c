@@ -13,6 +13,12 @@
  * possible, and every libnl error is turned into a message that names the
  * link: the kernel's "Operation not supported" for a link kind becomes
  * "kernel lacks 802.1Q VLAN support (module 8021q)".
+ *
+ * Over a thousand lines, in three sections (reading, checks, changing),
+ * on purpose: it is the one file that speaks libnl, and the socket with
+ * its kernel messages, the error translation (fail, kernel_fail) and the
+ * bond attribute table serve reading and changing alike; split, they would
+ * become a provider-internal interface of their own.
  */
 #include <errno.h>
 #include <stdarg.h>
