@@ -12,6 +12,11 @@
 #   make bench-perf print the performance bar's figures (docs/performance.md)
 #   make fuzz       build the libFuzzer targets (clang) and run each FUZZ_SECONDS
 #                   (default 60; docs/fuzzing.md)
+#   make completion write contrib/completion/ (bash, zsh) from the commands
+#   make man        write the manual pages into build/man (virtform.1 and
+#                   one virtform-COMMAND.1 per command)
+#   make install    install the binary, manual pages, completions and
+#                   systemd units under DESTDIR/PREFIX (default /usr/local)
 
 CC      ?= gcc
 PKGS    := libvirt yaml-0.1 libxml-2.0 jansson libnl-3.0 libnl-route-3.0 libsodium libgit2 libisofs-1
@@ -49,7 +54,7 @@ PROVE   ?= prove
 PROVE_FLAGS ?= --comments
 
 .PHONY: all check asan demo deps deps-if-missing lab-up lab-down lab-status lab-clean bench bench-apply bench-perf bench-tools clean unit \
-        fuzz fuzz-build fuzz-bins
+        fuzz fuzz-build fuzz-bins completion man install
 
 BIN     ?= virtform
 
@@ -168,6 +173,36 @@ $(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(BUILD)/libvirtform
 	@mkdir -p $(dir $@)
 	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< \
 	    $(BUILD)/libvirtform.a $(LDLIBS)
+
+# The completion scripts are committed (a package installs them as they
+# are); tests/t0055-completion-man.sh checks they are what virtform prints.
+completion: $(BIN)
+	./$(BIN) completion bash > contrib/completion/virtform.bash
+	./$(BIN) completion zsh > contrib/completion/_virtform
+
+# The manual pages, from each command's usage (virtform help --man).
+MAN_DIR := $(BUILD)/man
+man: $(BIN)
+	@mkdir -p $(MAN_DIR)
+	./$(BIN) help --man > $(MAN_DIR)/virtform.1
+	for c in $$(./$(BIN) help | sed -n '/^Commands:/,/^$$/s/^  \([a-z]*\) .*/\1/p'); do \
+	    ./$(BIN) help --man $$c > $(MAN_DIR)/virtform-$$c.1 || exit 1; \
+	done
+
+# `make install` (DESTDIR and PREFIX as usual): the binary, the manual
+# pages, the bash and zsh completions and the systemd units.
+PREFIX  ?= /usr/local
+install: $(BIN) man
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/virtform
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(MAN_DIR)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -D -m 0644 contrib/completion/virtform.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/virtform
+	install -D -m 0644 contrib/completion/_virtform \
+	    $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_virtform
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 contrib/systemd/*.service contrib/systemd/*.timer \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/
 
 clean:
 	rm -rf build build-asan build-fuzz virtform

@@ -21,17 +21,13 @@ n=40
 runs=5
 hosts=2
 lab_up_opt=
+perf_usage="usage: $0 [-n VMS] [-r RUNS] [--hosts N] [--lab-up]"
+. "$top/bench/perf-lib.sh"
 while [ $# -gt 0 ]; do
-	case $1 in
-	-n) n=$2; shift 2 ;;
-	-r) runs=$2; shift 2 ;;
-	--hosts) hosts=$2; shift 2 ;;
-	--lab-up) lab_up_opt=--lab-up; shift ;;
-	*) echo "usage: $0 [-n VMS] [-r RUNS] [--hosts N] [--lab-up]" >&2; exit 2 ;;
-	esac
+	perf_lab_arg "$@"
+	shift "$perf_shift"
 done
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vfp-apply.XXXXXX")
-. "$top/bench/perf-lib.sh"
 state=$dir/state
 conf=$dir/conf.yaml
 configured=0
@@ -52,14 +48,7 @@ cleanup() {
 	rm -rf "$dir"
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-perf_tools
-perf_lab_hosts "$hosts" $lab_up_opt
-perf_lab_config vfp-apply vfp-a%02d running "$n" >"$conf"
-"$vf" validate "$conf" >/dev/null
-configured=1
+perf_lab_setup vfp-apply vfp-a%02d running
 
 echo "apply: $n running VMs on $hosts lab hosts ($(nproc) cores, $runs runs each, interleaved)"
 # A first apply (not counted) gives the XML virtform defines, and where
@@ -88,12 +77,5 @@ while [ "$i" -lt "$runs" ]; do
 	destroy_all || { tail -n 20 "$dir/destroy.log"; exit 1; }
 	i=$((i + 1))
 done
-perf_header
-perf_row "virtform apply, wall" s "$dir/apply.t" 1
-perf_row "raw define+start, wall" s "$dir/raw.t" 1
-perf_ratios "$dir/apply.t" "$dir/raw.t" 1 |
-	awk '{ printf "  %-34s %9.2f %9.2f %9.2f  (bar: <= 1.2)\n", "ratio apply / raw (pairwise)", $1, $2, $3 }'
-awk '{ print $2 + $3 }' "$dir/apply.t" >"$dir/apply.cpu"
-awk '{ print $2 + $3 }' "$dir/raw.t" >"$dir/raw.cpu"
-perf_row "virtform apply, CPU (user+sys)" s "$dir/apply.cpu" 1
-perf_row "raw define+start, CPU (user+sys)" s "$dir/raw.cpu" 1
+perf_compare "virtform apply" "$dir/apply.t" "raw define+start" "$dir/raw.t" \
+	"ratio apply / raw (pairwise)" 1.2

@@ -27,35 +27,33 @@ EOF
 	printf '%-40s %8s s %8s KiB\n' "$_label" "$_wall" "$_rss"
 }
 
-awk -v n="$n" 'BEGIN {
-	print "version: 1"
-	print "clusters: [{name: c}]"
-	print "hosts:"
-	print "  - name: h1"
-	print "    uri: \"qemu:///system\""
-	print "    labels: &l"
-	for (i = 0; i < n; i++) printf "      k%d: v\n", i
-	print "  - name: h2"
-	print "    uri: \"qemu:///system\""
-	print "    labels:"
-	print "      <<: *l"
-	for (i = 0; i < n; i++) printf "      j%d: v\n", i
-}' >"$dir/merge.yaml"
-measure "merge keys: $n merged + $n own" "$vf" validate "$dir/merge.yaml"
+# yaml KIND: two hosts whose labels hold n keys each, the second's built
+# from the first's: "merge", the first is an anchor merged whole (<<: *l);
+# "anchors", each key of the first is an anchor the second aliases once.
+yaml() {
+	awk -v n="$n" -v kind="$1" '
+	function host(name, labels) {
+		printf "  - name: %s\n", name
+		print "    uri: \"qemu:///system\""
+		print "    labels:" labels
+	}
+	BEGIN {
+		merge = kind == "merge"
+		print "version: 1"
+		print "clusters: [{name: c}]"
+		print "hosts:"
+		host("h1", merge ? " &l" : "")
+		for (i = 0; i < n; i++) printf merge ? "      k%d: v\n" : "      k%d: &a%d v\n", i, i
+		host("h2", "")
+		if (merge)
+			print "      <<: *l"
+		for (i = 0; i < n; i++) printf merge ? "      j%d: v\n" : "      j%d: *a%d\n", i, i
+	}' >"$dir/$1.yaml"
+}
 
-awk -v n="$n" 'BEGIN {
-	print "version: 1"
-	print "clusters: [{name: c}]"
-	print "hosts:"
-	print "  - name: h1"
-	print "    uri: \"qemu:///system\""
-	print "    labels:"
-	for (i = 0; i < n; i++) printf "      k%d: &a%d v\n", i, i
-	print "  - name: h2"
-	print "    uri: \"qemu:///system\""
-	print "    labels:"
-	for (i = 0; i < n; i++) printf "      j%d: *a%d\n", i, i
-}' >"$dir/anchors.yaml"
+yaml merge
+measure "merge keys: $n merged + $n own" "$vf" validate "$dir/merge.yaml"
+yaml anchors
 measure "anchors: $n, each aliased once" "$vf" validate "$dir/anchors.yaml"
 
 export GIT_CONFIG_NOSYSTEM=1 HOME="$dir"

@@ -14,37 +14,22 @@ runs=${2:-7}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vf-bench.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 
-awk -v n="$n" 'BEGIN {
+. "$top/bench/perf-lib.sh"
+
+awk -v n="$n" "$perf_fleet_awk"'BEGIN {
 	print "version: 1"
 	print "clusters:"
 	print "  - {name: prod, scheduling: evenly_distributed}"
 	print "hosts:"
 	for (h = 1; h <= 50; h++)
 		printf "  - {name: hyper%d, cluster: prod, uri: \"qemu+ssh://root@hyper%d.example.com/system\", labels: {rack: r%d}}\n", h, h, h % 5
-	print "networks:"
-	for (i = 1; i <= 20; i++)
-		printf "  - {name: vlan%d, mode: bridge, vlan: %d, uplink: bond0, mtu: 9000}\n", i, 100 + i
-	print "storage_domains:"
-	for (i = 1; i <= 10; i++)
-		printf "  - {name: data%d, type: dir, path: /var/lib/virtform/data%d}\n", i, i
-	print "images:"
-	print "  - {name: debian12, file: images/debian-12.qcow2, storage: data1}"
+	fleet_fabric()
 	print "vms:"
 	for (v = 0; v < n; v++) {
 		printf "  - name: vm%05d\n", v
 		printf "    cluster: prod\n"
 		printf "    host: hyper%d\n", v % 50 + 1
-		printf "    cpus: %d\n", v % 4 + 1
-		printf "    memory: %dMiB\n", 512 * (v % 8 + 1)
-		printf "    state: running\n"
-		printf "    autostart: true\n"
-		printf "    graphics: vnc\n"
-		printf "    disks:\n"
-		printf "      - {name: root, size: 20GiB, storage: data%d, image: debian12}\n", v % 10 + 1
-		printf "      - {name: data, size: 100GiB, storage: data%d}\n", v % 10 + 1
-		printf "    nics:\n"
-		printf "      - {network: vlan%d, mac: \"52:54:00:%02x:%02x:%02x\"}\n", v % 20 + 1, int(v / 65536) % 256, int(v / 256) % 256, v % 256
-		printf "    ha: {enabled: true, priority: %s}\n", (v % 3 == 0) ? "high" : "low"
+		fleet_vm(v, "data" (v % 10 + 1))
 	}
 }' > "$dir/config.yaml"
 

@@ -1,5 +1,6 @@
 # bench/perf-lib.sh — helpers shared by the performance benchmarks
-# (bench/plan-noop-lab.sh, bench/apply-40-lab.sh, bench/plan-rss.sh).
+# (bench/plan-noop-lab.sh, bench/apply-40-lab.sh, bench/plan-rss.sh,
+# bench/load-10k.sh).
 # Sourced, not run.  Needs $top (the repository) and $dir (a private
 # temporary directory the caller removes).
 #
@@ -9,6 +10,10 @@
 #   perf_stats FILE COL         "MIN MEDIAN MAX" of column COL of FILE
 #   perf_ratios A B COL         "MIN MEDIAN MAX" of A[i]/B[i], line by line
 #   perf_row LABEL UNIT FILE COL [SCALE]   one table row: min, median, max
+#   perf_compare A FILE_A B FILE_B RATIO BAR  the table of A against B (wall, ratio, CPU)
+#   perf_lab_arg ARGS...        one of -n, -r, --hosts, --lab-up; sets perf_shift
+#   perf_lab_setup PROJECT NAME_FORMAT STATE  traps, tools, lab, $conf; configured=1
+#   $perf_fleet_awk             awk functions: the fleet of load-10k.sh and plan-rss.sh
 #
 # Timing: wall-clock from `date +%s%N` around the command; user, system
 # and peak RSS (the largest single process, KiB) from GNU time
@@ -133,4 +138,78 @@ perf_lab_config() {
 		for (i = 1; i <= n; i++)
 			printf "  - {name: " fmt ", cpus: 1, memory: 64MiB, graphics: none, state: %s, shutdown_timeout: 1}\n", i, state
 	}'
+}
+
+# perf_compare A FILE_A B FILE_B RATIO BAR: the table of command A's runs
+# against B's (interleaved, perf_run): wall times, the pairwise ratio A / B
+# against its bar (<= BAR), CPU times (user + system).
+perf_compare() {
+	perf_header
+	perf_row "$1, wall" s "$2" 1
+	perf_row "$3, wall" s "$4" 1
+	perf_ratios "$2" "$4" 1 | awk -v l="$5" -v bar="$6" \
+		'{ printf "  %-34s %9.2f %9.2f %9.2f  (bar: <= %s)\n", l, $1, $2, $3, bar }'
+	awk '{ print $2 + $3 }' "$2" >"$2.cpu"
+	awk '{ print $2 + $3 }' "$4" >"$4.cpu"
+	perf_row "$1, CPU (user+sys)" s "$2.cpu" 1
+	perf_row "$3, CPU (user+sys)" s "$4.cpu" 1
+}
+
+# perf_lab_arg ARGS...: the options the lab benchmarks share (-n VMS,
+# -r RUNS, --hosts N, --lab-up), setting n, runs, hosts, lab_up_opt and
+# perf_shift (how many words it took); anything else: $perf_usage, exit 2.
+perf_lab_arg() {
+	case $1 in
+	-n) n=$2; perf_shift=2 ;;
+	-r) runs=$2; perf_shift=2 ;;
+	--hosts) hosts=$2; perf_shift=2 ;;
+	--lab-up) lab_up_opt=--lab-up; perf_shift=1 ;;
+	*) echo "$perf_usage" >&2; exit 2 ;;
+	esac
+}
+
+# The fleet of the CPU and memory benchmarks, as awk functions to prepend
+# to a program: fleet_fabric() prints 20 networks, 10 storage domains and
+# an image; fleet_vm(v, root) the body of VM v (after its name): CPUs and
+# memory varying with v, two disks (root, cloned from the image, on
+# storage root), a NIC, VNC, HA.
+perf_fleet_awk='
+function fleet_fabric(  i) {
+	print "networks:"
+	for (i = 1; i <= 20; i++)
+		printf "  - {name: vlan%d, mode: bridge, vlan: %d, uplink: bond0, mtu: 9000}\n", i, 100 + i
+	print "storage_domains:"
+	for (i = 1; i <= 10; i++)
+		printf "  - {name: data%d, type: dir, path: /var/lib/virtform/data%d}\n", i, i
+	print "images:"
+	print "  - {name: debian12, file: images/debian-12.qcow2, storage: data1}"
+}
+function fleet_vm(v, root) {
+	printf "    cpus: %d\n", v % 4 + 1
+	printf "    memory: %dMiB\n", 512 * (v % 8 + 1)
+	printf "    state: running\n"
+	printf "    autostart: true\n"
+	printf "    graphics: vnc\n"
+	printf "    disks:\n"
+	printf "      - {name: root, size: 20GiB, storage: %s, image: debian12}\n", root
+	printf "      - {name: data, size: 100GiB, storage: data%d}\n", v % 10 + 1
+	printf "    nics:\n"
+	printf "      - {network: vlan%d, mac: \"52:54:00:%02x:%02x:%02x\"}\n", v % 20 + 1, int(v / 65536) % 256, int(v / 256) % 256, v % 256
+	printf "    ha: {enabled: true, priority: %s}\n", (v % 3 == 0) ? "high" : "low"
+}
+'
+
+# perf_lab_setup PROJECT NAME_FORMAT STATE: what the lab benchmarks do
+# first: the caller's cleanup() on exit (an interrupt exits 130), the
+# tools, lab1..lab$hosts, the configuration $conf of $n VMs
+# (perf_lab_config), validated; then configured=1 (cleanup has work).
+perf_lab_setup() {
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+	perf_tools
+	# shellcheck disable=SC2086
+	perf_lab_hosts "$hosts" $lab_up_opt
+	perf_lab_config "$1" "$2" "$3" "$n" >"$conf"
+	"$vf" validate "$conf" >/dev/null
+	configured=1
 }

@@ -29,18 +29,15 @@ runs=7
 hosts=4
 lab_up_opt=
 keep=0
+perf_usage="usage: $0 [-n VMS] [-r RUNS] [--hosts N] [--lab-up] [--keep]"
+. "$top/bench/perf-lib.sh"
 while [ $# -gt 0 ]; do
 	case $1 in
-	-n) n=$2; shift 2 ;;
-	-r) runs=$2; shift 2 ;;
-	--hosts) hosts=$2; shift 2 ;;
-	--lab-up) lab_up_opt=--lab-up; shift ;;
 	--keep) keep=1; shift ;;
-	*) echo "usage: $0 [-n VMS] [-r RUNS] [--hosts N] [--lab-up] [--keep]" >&2; exit 2 ;;
+	*) perf_lab_arg "$@"; shift "$perf_shift" ;;
 	esac
 done
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vfp-noop.XXXXXX")
-. "$top/bench/perf-lib.sh"
 # The state lives outside $dir so --keep can reuse it; losing it loses
 # nothing (the domains carry their marker).
 state=${TMPDIR:-/tmp}/vfp-noop.state
@@ -62,14 +59,7 @@ cleanup() {
 	rm -rf "$dir"
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-perf_tools
-perf_lab_hosts "$hosts" $lab_up_opt
-perf_lab_config vfp-noop vfp-n%05d stopped "$n" >"$conf"
-"$vf" validate "$conf" >/dev/null
-configured=1
+perf_lab_setup vfp-noop vfp-n%05d stopped
 
 echo "no-op plan: $n managed VMs on $hosts lab hosts ($(nproc) cores, $runs runs each, interleaved)"
 t0=$(date +%s%N)
@@ -97,14 +87,7 @@ while [ "$i" -lt "$runs" ]; do
 	i=$((i + 1))
 done
 grep '^total' "$dir/out.last" | sed 's/^total: /  floor reads: /'
-perf_header
-perf_row "virtform plan, wall" s "$dir/plan.t" 1
-perf_row "floor, wall" s "$dir/floor.t" 1
-perf_ratios "$dir/plan.t" "$dir/floor.t" 1 |
-	awk '{ printf "  %-34s %9.2f %9.2f %9.2f  (bar: <= 1.5)\n", "ratio plan / floor (pairwise)", $1, $2, $3 }'
-awk '{ print $2 + $3 }' "$dir/plan.t" >"$dir/plan.cpu"
-awk '{ print $2 + $3 }' "$dir/floor.t" >"$dir/floor.cpu"
-perf_row "virtform plan, CPU (user+sys)" s "$dir/plan.cpu" 1
-perf_row "floor, CPU (user+sys)" s "$dir/floor.cpu" 1
+perf_compare "virtform plan" "$dir/plan.t" "floor" "$dir/floor.t" \
+	"ratio plan / floor (pairwise)" 1.5
 perf_row "virtform plan, peak RSS" MiB "$dir/plan.t" 4 0.0009765625
 perf_row "floor, peak RSS" MiB "$dir/floor.t" 4 0.0009765625

@@ -40,7 +40,7 @@ vf=${VIRTFORM:-$top/virtform}
 
 # gen SHAPE: the config of a plan of $n new VMs over 4 test-driver hosts
 gen() {
-	awk -v n="$n" -v shape="$1" 'BEGIN {
+	awk -v n="$n" -v shape="$1" "$perf_fleet_awk"'BEGIN {
 		print "version: 1"
 		print "project: vfp-rss"
 		print "clusters:"
@@ -48,16 +48,8 @@ gen() {
 		print "hosts:"
 		for (h = 1; h <= 4; h++)
 			printf "  - {name: hyper%d, cluster: prod, uri: \"test:///default\"}\n", h
-		if (shape == "full") {
-			print "networks:"
-			for (i = 1; i <= 20; i++)
-				printf "  - {name: vlan%d, mode: bridge, vlan: %d, uplink: bond0, mtu: 9000}\n", i, 100 + i
-			print "storage_domains:"
-			for (i = 1; i <= 10; i++)
-				printf "  - {name: data%d, type: dir, path: /var/lib/virtform/data%d}\n", i, i
-			print "images:"
-			print "  - {name: debian12, file: images/debian-12.qcow2, storage: data1}"
-		}
+		if (shape == "full")
+			fleet_fabric()
 		print "vms:"
 		for (v = 0; v < n; v++) {
 			if (shape == "bare") {
@@ -65,17 +57,7 @@ gen() {
 				continue
 			}
 			printf "  - name: vfp-r%05d\n", v
-			printf "    cpus: %d\n", v % 4 + 1
-			printf "    memory: %dMiB\n", 512 * (v % 8 + 1)
-			printf "    state: running\n"
-			printf "    autostart: true\n"
-			printf "    graphics: vnc\n"
-			printf "    disks:\n"
-			printf "      - {name: root, size: 20GiB, storage: data1, image: debian12}\n"
-			printf "      - {name: data, size: 100GiB, storage: data%d}\n", v % 10 + 1
-			printf "    nics:\n"
-			printf "      - {network: vlan%d, mac: \"52:54:00:%02x:%02x:%02x\"}\n", v % 20 + 1, int(v / 65536) % 256, int(v / 256) % 256, v % 256
-			printf "    ha: {enabled: true, priority: %s}\n", (v % 3 == 0) ? "high" : "low"
+			fleet_vm(v, "data1")
 		}
 	}' >"$dir/$1.yaml"
 }

@@ -39,16 +39,8 @@ static const char usage[] =
 	"\n"
 	"Options:\n"
 	"      --auto-approve        do not ask (needed without a terminal, as in CI)\n"
-	"      --parallelism N       actions in flight at once (default 10)\n"
-	"      --confirm-timeout SECONDS\n"
-	"                            a host keeps its new network links only when\n"
-	"                            virtform reconnects and confirms within this\n"
-	"                            time, else it rolls them back by itself\n"
-	"                            (default 60 over SSH, none on this machine;\n"
-	"                            0: no confirmation)\n"
-	RUN_GUARD_OPTIONS_HELP
-	RUN_OPTIONS_HELP
-	RUN_GIT_CHECK_OPTIONS_HELP
+	RUN_APPLY_OPTIONS_HELP
+	RUN_PLAN_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
 	"A plan that destroys more VMs and volumes than --max-destroy allows is\n"
@@ -62,12 +54,14 @@ static const char usage[] =
 
 static int cmd_apply(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_apply = {
-	.name = "apply",
-	.summary = "change the hosts to match the configuration",
-	.usage = usage,
-	.run = cmd_apply,
+/* what vf_run_apply_command() parses */
+static const struct option longopts[] = {
+	RUN_APPLY_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
 };
+
+const struct vf_cmd vf_cmd_apply = VF_CMD("apply", "change the hosts to match the configuration", usage,
+	cmd_apply, .longopts = longopts);
 
 static int cmd_apply(int argc, char **argv)
 {

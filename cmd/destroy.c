@@ -20,18 +20,13 @@ static const char usage[] =
 	"show it, ask 'Destroy these resources?' (on a terminal) and carry it\n"
 	"out.  Objects virtform does not manage are never touched.  A VM with\n"
 	"protect: true makes the plan fail.  The mass-deletion guard of plan and\n"
-	"apply (--max-destroy) does not stop destroy: it is asked for; the plan\n"
-	"still lists everything that goes.\n"
+	"apply does not stop destroy: it is asked for; the plan still lists\n"
+	"everything that goes (--max-destroy and --allow-mass-destroy are\n"
+	"refused here).\n"
 	"\n"
 	"Options:\n"
 	"      --auto-approve        do not ask (needed without a terminal)\n"
-	"      --parallelism N       actions in flight at once (default 10)\n"
-	"      --confirm-timeout SECONDS\n"
-	"                            a host keeps its new network links only when\n"
-	"                            virtform reconnects and confirms within this\n"
-	"                            time, else it rolls them back by itself\n"
-	"                            (default 60 over SSH, none on this machine;\n"
-	"                            0: no confirmation)\n"
+	RUN_APPLY_OPTIONS_HELP
 	RUN_OPTIONS_HELP
 	RUN_GIT_CHECK_OPTIONS_HELP
 	"  -h, --help                show this help\n"
@@ -40,12 +35,14 @@ static const char usage[] =
 
 static int cmd_destroy(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_destroy = {
-	.name = "destroy",
-	.summary = "remove everything virtform manages for the configuration",
-	.usage = usage,
-	.run = cmd_destroy,
+/* what vf_run_apply_command() parses */
+static const struct option longopts[] = {
+	RUN_APPLY_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
 };
+
+const struct vf_cmd vf_cmd_destroy = VF_CMD("destroy", "remove everything virtform manages for the configuration", usage,
+	cmd_destroy, .longopts = longopts);
 
 static int cmd_destroy(int argc, char **argv)
 {

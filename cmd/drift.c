@@ -49,6 +49,7 @@
 #include <jansson.h>
 
 #include "cmd/run.h"
+#include "reconcile/json-stream.h"
 
 #define DRIFT_FORMAT_VERSION 1
 
@@ -99,13 +100,6 @@ static const char usage[] =
 	"--skip-unreachable), state locked, or --fix did not converge.\n";
 
 static int cmd_drift(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_drift = {
-	.name = "drift",
-	.summary = "report where the hosts differ from the configuration (exit 2); --fix converges",
-	.usage = usage,
-	.run = cmd_drift,
-};
 
 enum drift_cause {
 	DRIFT_CHANGED_OUTSIDE,
@@ -250,6 +244,59 @@ static void state_words(const struct vf_action *s, const char **now, const char 
 	}
 }
 
+/* " (PREFIXTEXT)", text escaped. */
+static void paren(FILE *out, const char *prefix, const char *text)
+{
+	fprintf(out, " (%s", prefix);
+	vf_fputs_text(text, out);
+	fputc(')', out);
+}
+
+/* "SEPPATH BEFORE (configured AFTER)", the values escaped (NULL: (none)). */
+static void field_diff(FILE *out, const char *sep, const char *path, const char *before,
+		       const char *after)
+{
+	fprintf(out, "%s%s ", sep, path);
+	vf_fputs_text(before, out);
+	paren(out, "configured ", after);
+}
+
+/* What differs in a host link: missing, not configured, or its fields. */
+static void print_link(const struct vf_link_change *l, FILE *out)
+{
+	size_t i;
+
+	if (l->type == VF_ACTION_CREATE)
+		fprintf(out, ": %s missing", l->link_kind);
+	else if (l->type == VF_ACTION_DELETE)
+		fprintf(out, ": %s not in the configuration", l->link_kind);
+	else
+		for (i = 0; i < l->n_fields; i++)
+			field_diff(out, i ? ", " : ": ", l->fields[i].field, l->fields[i].before,
+				   l->fields[i].after);
+	if (l->reason)
+		paren(out, "", l->reason);
+}
+
+/* The fields an update or a replace changes back, and why it replaces. */
+static void print_fields(const struct vf_action *a, FILE *out)
+{
+	struct vf_arena scratch = VF_ARENA_INIT;
+	const struct vf_field_change *fs;
+	size_t n = vf_action_fields(a, &scratch, &fs), i;
+	char b[512], c[512];
+
+	for (i = 0; i < n; i++) {
+		const struct vf_field_change *f = &fs[i];
+		field_diff(out, i ? ", " : ": ", f->after.present ? f->after.path : f->before.path,
+			   vf_field_format(&f->before, b, sizeof(b)),
+			   vf_field_format(&f->after, c, sizeof(c)));
+	}
+	vf_arena_release(&scratch);
+	if (a->type == VF_ACTION_REPLACE && a->reason)
+		paren(out, "fixing replaces it: ", a->reason);
+}
+
 static void print_item(const struct drift_item *it, FILE *out, bool color)
 {
 	static const char *const colors[VF_ACTION_COUNT] = {
@@ -258,8 +305,6 @@ static void print_item(const struct drift_item *it, FILE *out, bool color)
 	const struct vf_action *a = it->main ? it->main : it->state;
 	enum vf_action_type t = it->link ? it->link->type : a->type;
 	const char *host = it->link ? NULL : a->kind == VF_KIND_VM ? a->host : NULL;
-	const char *sep = ": ";
-	size_t i;
 
 	/* names and values from the config and the hosts: escaped */
 	fprintf(out, "%s%s%s ", color ? colors[t] : "", symbols[t], color ? "\033[0m" : "");
@@ -270,51 +315,13 @@ static void print_item(const struct drift_item *it, FILE *out, bool color)
 	}
 	if (it->cause != DRIFT_STATE)
 		fprintf(out, ": %s", cause_texts[it->cause]);
-	if (it->note) {
-		fputs(" (", out);
-		vf_fputs_text(it->note, out);
-		fputc(')', out);
-	}
-	if (it->link) {
-		const struct vf_link_change *l = it->link;
-		if (l->type == VF_ACTION_CREATE)
-			fprintf(out, ": %s missing", l->link_kind);
-		else if (l->type == VF_ACTION_DELETE)
-			fprintf(out, ": %s not in the configuration", l->link_kind);
-		for (i = 0; l->type != VF_ACTION_CREATE && l->type != VF_ACTION_DELETE &&
-			    i < l->n_fields; i++, sep = ", ") {
-			fprintf(out, "%s%s ", sep, l->fields[i].field);
-			vf_fputs_text(l->fields[i].before, out);      /* NULL: (none) */
-			fputs(" (configured ", out);
-			vf_fputs_text(l->fields[i].after, out);
-			fputc(')', out);
-		}
-		if (l->reason) {
-			fputs(" (", out);
-			vf_fputs_text(l->reason, out);
-			fputc(')', out);
-		}
-	} else if (it->main && (it->main->type == VF_ACTION_UPDATE ||
-				it->main->type == VF_ACTION_REPLACE)) {
-		struct vf_arena scratch = VF_ARENA_INIT;
-		const struct vf_field_change *fs;
-		size_t n = vf_action_fields(it->main, &scratch, &fs);
-		char b[512], c[512];
-		for (i = 0; i < n; i++, sep = ", ") {
-			const struct vf_field_change *f = &fs[i];
-			fprintf(out, "%s%s ", sep, f->after.present ? f->after.path : f->before.path);
-			vf_fputs_text(vf_field_format(&f->before, b, sizeof(b)), out);
-			fputs(" (configured ", out);
-			vf_fputs_text(vf_field_format(&f->after, c, sizeof(c)), out);
-			fputc(')', out);
-		}
-		vf_arena_release(&scratch);
-		if (it->main->type == VF_ACTION_REPLACE && it->main->reason) {
-			fputs(" (fixing replaces it: ", out);
-			vf_fputs_text(it->main->reason, out);
-			fputc(')', out);
-		}
-	}
+	if (it->note)
+		paren(out, "", it->note);
+	if (it->link)
+		print_link(it->link, out);
+	else if (it->main && (it->main->type == VF_ACTION_UPDATE ||
+			      it->main->type == VF_ACTION_REPLACE))
+		print_fields(it->main, out);
 	if (it->state) {
 		const char *now, *want;
 		state_words(it->state, &now, &want);
@@ -375,21 +382,19 @@ static json_t *item_json(const struct vf_run *run, const struct drift_item *it)
 		json_object_set_new(o, "name", json_string(l->name));
 		json_object_set_new(o, "host", json_string(l->host));
 		json_object_set_new(o, "action", json_string(vf_action_type_name(l->type)));
-		json_object_set_new(o, "reason", l->reason ? json_string(l->reason) : json_null());
+		json_object_set_new(o, "reason", vf_json_str_or_null(l->reason));
 		for (i = 0; i < l->n_fields; i++)
 			json_array_append_new(fields, json_pack("{s:s, s:o, s:o}",
 				"path", l->fields[i].field,
-				"before", l->fields[i].before ? json_string(l->fields[i].before)
-							      : json_null(),
-				"after", l->fields[i].after ? json_string(l->fields[i].after)
-							    : json_null()));
+				"before", vf_json_str_or_null(l->fields[i].before),
+				"after", vf_json_str_or_null(l->fields[i].after)));
 	} else {
 		json_object_set_new(o, "kind", json_string(vf_kind_name(a->kind)));
 		json_object_set_new(o, "name", json_string(a->name));
-		json_object_set_new(o, "host", a->host ? json_string(a->host) : json_null());
+		json_object_set_new(o, "host", vf_json_str_or_null(a->host));
 		json_object_set_new(o, "action", json_string(vf_action_type_name(a->type)));
-		json_object_set_new(o, "reason", a->type == VF_ACTION_REPLACE && a->reason
-						 ? json_string(a->reason) : json_null());
+		json_object_set_new(o, "reason", vf_json_str_or_null(a->type == VF_ACTION_REPLACE
+								      ? a->reason : NULL));
 		if (it->main && (it->main->type == VF_ACTION_UPDATE ||
 				 it->main->type == VF_ACTION_REPLACE)) {
 			/* the plan's own rendering of the fields: same values, same
@@ -402,7 +407,7 @@ static json_t *item_json(const struct vf_run *run, const struct drift_item *it)
 	}
 	json_object_set_new(o, "cause", json_string(cause_names[it->cause]));
 	json_object_set_new(o, "cause_text", json_string(cause_texts[it->cause]));
-	json_object_set_new(o, "note", it->note ? json_string(it->note) : json_null());
+	json_object_set_new(o, "note", vf_json_str_or_null(it->note));
 	json_object_set_new(o, "fields", fields);
 	if (it->state) {
 		const char *now, *want;
@@ -544,126 +549,168 @@ static int fix(const struct vf_run_opts *o, struct vf_run *run, bool quiet_stdou
 	return rc;
 }
 
-static int cmd_drift(int argc, char **argv)
+/* What drift was asked for: the run options and its own. */
+struct drift_args {
+	struct vf_run_opts o;
+	const char *notify_cmd;      /* --notify-command; NULL: none */
+	bool json, fix;
+};
+
+/*
+ * After --fix applied the plan: a fresh plan, which must find nothing.
+ * What it finds is told on text and added to remaining; its count.
+ */
+static size_t still_drifting(struct vf_run_opts *o, FILE *text, json_t *remaining, int *arc)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "fix", no_argument, NULL, DRIFT_OPT_FIX },
-		{ "notify-command", required_argument, NULL, DRIFT_OPT_NOTIFY },
-		RUN_LONGOPTS,
-		RUN_GUARD_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct vf_run_opts o = { .confirm_timeout = -1 };
+	struct drift_report left = { 0 };
 	struct vf_run run;
-	struct drift_report report = { 0 };
-	const char **targets = NULL;
-	const char *notify_cmd = NULL;
-	bool json = false, do_fix = false;
-	json_t *doc = NULL;
-	FILE *text;
-	size_t found;
-	int c, rc = VF_EXIT_ERROR;
+	size_t n_left = 0, i;
 
-	while ((c = vf_getopt(&vf_cmd_drift, argc, argv, "h", longopts)) != -1) {
-		int r = vf_run_option(&vf_cmd_drift, c, optarg, &o);
-		if (r < 0)
-			goto bad;
-		if (r)
-			continue;
-		switch (c) {
-		case RUN_OPT_JSON: json = true; break;
-		case DRIFT_OPT_FIX: do_fix = true; break;
-		case DRIFT_OPT_NOTIFY: notify_cmd = optarg; break;
-		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
-		default: goto bad;
+	*arc = vf_run_plan(&vf_cmd_drift, o, &run);
+	if (*arc == 0) {
+		report_build(&run, &left);
+		n_left = left.n;
+		for (i = 0; i < left.n; i++)
+			json_array_append_new(remaining, item_json(&run, &left.items[i]));
+		if (left.n) {
+			fprintf(text, "\nStill drifting after --fix:\n");
+			for (i = 0; i < left.n; i++)
+				print_item(&left.items[i], text, false);
 		}
+		report_release(&left);
 	}
-	/* empty: none, so that a unit can pass an unset variable */
-	if (notify_cmd && !notify_cmd[strspn(notify_cmd, " \t")])
-		notify_cmd = NULL;
-	/* CONFIG or --git REPO[@REF], as plan reads them */
-	if (vf_run_config_arg(&vf_cmd_drift, argc, argv, &o) < 0)
-		goto bad;
-	/* vf_run_release frees the targets array; --fix plans twice */
-	if (o.n_targets) {
-		targets = xcalloc(o.n_targets, sizeof(*targets));
-		memcpy(targets, o.targets, o.n_targets * sizeof(*targets));
-	}
+	vf_run_release(&run, o);
+	return n_left;
+}
 
-	text = json ? (do_fix ? stderr : NULL) : stdout;
-	rc = vf_run_plan(&vf_cmd_drift, &o, &run);
-	if (rc) {
-		vf_run_release(&run, &o);
-		goto out;
-	}
-	report_build(&run, &report);
-	found = report.n;
-	doc = report_json(&run, &report, o.config_path);
-	if (text)
-		print_report(&run, &report, text, text == stdout && vf_run_color());
-	if (!found) {
-		rc = VF_EXIT_OK;
-		vf_run_release(&run, &o);
-	} else if (!do_fix) {
-		rc = VF_EXIT_CHANGES;
-		vf_run_release(&run, &o);
-	} else {
-		struct drift_report left = { 0 };
-		json_t *remaining = json_array();
-		size_t n_left = 0, i;
-		int arc = fix(&o, &run, json);
+/*
+ * --fix: apply run's plan (released here), plan again to check that it
+ * converged, say so on text and record it in doc ("fix").  targets (the
+ * --target list, which vf_run_release frees with the first run) is taken
+ * over for the second plan.  The exit status.
+ */
+static int fix_and_check(struct drift_args *a, struct vf_run *run, const char **targets,
+			 FILE *text, json_t *doc)
+{
+	json_t *remaining = json_array();
+	size_t n_left = 0;
+	int arc = fix(&a->o, run, a->json), rc;
 
-		vf_run_release(&run, &o);
-		if (arc == 0) {
-			/* converged means a fresh plan finds nothing */
-			o.targets = targets;
-			o.n_targets = o.alloc_targets = targets ? o.n_targets : 0;
-			targets = NULL;
-			arc = vf_run_plan(&vf_cmd_drift, &o, &run);
-			if (arc == 0) {
-				report_build(&run, &left);
-				n_left = left.n;
-				for (i = 0; i < left.n; i++)
-					json_array_append_new(remaining, item_json(&run, &left.items[i]));
-				if (left.n) {
-					fprintf(text, "\nStill drifting after --fix:\n");
-					for (i = 0; i < left.n; i++)
-						print_item(&left.items[i], text, false);
-				}
-				report_release(&left);
-			}
-			vf_run_release(&run, &o);
-		}
-		rc = arc == 0 && n_left == 0 ? VF_EXIT_OK : VF_EXIT_ERROR;
-		fprintf(text, "\n%s\n", rc == VF_EXIT_OK
-			? "Drift fixed: the hosts match the configuration again."
-			: arc ? "Drift not fixed: the apply failed (see above)."
-			      : "Drift not fixed: the hosts still differ after the apply (see above).");
-		json_object_set_new(doc, "fix", json_pack("{s:b, s:b, s:o}", "applied", arc == 0,
-			"converged", rc == VF_EXIT_OK, "remaining", remaining));
+	vf_run_release(run, &a->o);
+	if (arc == 0) {
+		a->o.targets = targets;
+		a->o.n_targets = a->o.alloc_targets = targets ? a->o.n_targets : 0;
+		targets = NULL;
+		n_left = still_drifting(&a->o, text, remaining, &arc);
 	}
-	if (json) {
+	free(targets);
+	rc = arc == 0 && n_left == 0 ? VF_EXIT_OK : VF_EXIT_ERROR;
+	fprintf(text, "\n%s\n", rc == VF_EXIT_OK
+		? "Drift fixed: the hosts match the configuration again."
+		: arc ? "Drift not fixed: the apply failed (see above)."
+		      : "Drift not fixed: the hosts still differ after the apply (see above).");
+	json_object_set_new(doc, "fix", json_pack("{s:b, s:b, s:o}", "applied", arc == 0,
+		"converged", rc == VF_EXIT_OK, "remaining", remaining));
+	return rc;
+}
+
+/* The JSON document on stdout (--json) and to --notify-command (drift found). */
+static void emit(const struct drift_args *a, json_t *doc, size_t found)
+{
+	char *s, *line;
+
+	if (a->json) {
 		fflush(stderr);
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 	}
-	if (found && notify_cmd) {
-		char *s = json_dumps(doc, JSON_INDENT(2));
-		if (s) {
-			char *line = xasprintf("%s\n", s);
-			notify(notify_cmd, line, found, json_string_value(json_object_get(doc, "project")));
-			free(line);
-			free(s);
-		}
+	if (!found || !a->notify_cmd)
+		return;
+	s = json_dumps(doc, JSON_INDENT(2));
+	if (s) {
+		line = xasprintf("%s\n", s);
+		notify(a->notify_cmd, line, found, json_string_value(json_object_get(doc, "project")));
+		free(line);
+		free(s);
 	}
-out:
+}
+
+/* The work of drift, options parsed: plan, report, --fix.  The exit status. */
+static int drift(struct drift_args *a)
+{
+	struct drift_report report = { 0 };
+	struct vf_run run;
+	const char **targets = NULL;
+	FILE *text = a->json ? (a->fix ? stderr : NULL) : stdout;
+	json_t *doc = NULL;
+	size_t found = 0;
+	int rc;
+
+	/* vf_run_release frees the targets array; --fix plans twice */
+	if (a->o.n_targets) {
+		targets = xcalloc(a->o.n_targets, sizeof(*targets));
+		memcpy(targets, a->o.targets, a->o.n_targets * sizeof(*targets));
+	}
+	rc = vf_run_plan(&vf_cmd_drift, &a->o, &run);
+	if (rc) {
+		vf_run_release(&run, &a->o);
+		free(targets);
+		fflush(stdout);
+		return rc;
+	}
+	report_build(&run, &report);
+	found = report.n;
+	doc = report_json(&run, &report, a->o.config_path);
+	if (text)
+		print_report(&run, &report, text, text == stdout && vf_run_color());
+	if (found && a->fix) {
+		rc = fix_and_check(a, &run, targets, text, doc);
+	} else {
+		rc = found ? VF_EXIT_CHANGES : VF_EXIT_OK;
+		vf_run_release(&run, &a->o);
+		free(targets);
+	}
+	emit(a, doc, found);
 	report_release(&report);
 	json_decref(doc);
-	free(targets);
 	fflush(stdout);
 	return rc;
+}
+
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	{ "fix", no_argument, NULL, DRIFT_OPT_FIX },
+	{ "notify-command", required_argument, NULL, DRIFT_OPT_NOTIFY },
+	RUN_LONGOPTS,
+	RUN_GUARD_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_drift = VF_CMD("drift",
+	"report where the hosts differ from the configuration (exit 2); --fix converges", usage,
+	cmd_drift, .longopts = longopts);
+
+static int cmd_drift(int argc, char **argv)
+{
+	struct drift_args a = { .o = { .confirm_timeout = -1 } };
+	int c, rc = VF_EXIT_ERROR;
+
+	while ((c = vf_run_getopt(&vf_cmd_drift, argc, argv, "h", longopts, &a.o)) != -1) {
+		switch (c) {
+		case RUN_OPT_JSON: a.json = true; break;
+		case DRIFT_OPT_FIX: a.fix = true; break;
+		case DRIFT_OPT_NOTIFY: a.notify_cmd = optarg; break;
+		default: rc = vf_cmd_usage_or_error(&vf_cmd_drift, c); goto bad;
+		}
+	}
+	/* empty: none, so that a unit can pass an unset variable */
+	if (a.notify_cmd && !a.notify_cmd[strspn(a.notify_cmd, " \t")])
+		a.notify_cmd = NULL;
+	/* CONFIG or --git REPO[@REF], as plan reads them */
+	if (vf_run_config_arg(&vf_cmd_drift, argc, argv, &a.o) < 0)
+		goto bad;
+	return drift(&a);
 bad:
-	free(o.targets);
+	free(a.o.targets);
 	return rc;
 }

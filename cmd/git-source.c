@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cmd/git-source.h"
+#include "reconcile/json-stream.h"
 
 int vf_git_source_parse(struct vf_git_source *g, const char *arg, const char *path, char **error)
 {
@@ -151,6 +152,23 @@ static void iso_time(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+
+/* o's member key is the string value. */
+static bool field_is(const json_t *o, const char *key, const char *value)
+{
+	const char *s = vf_json_str(o, key);
+
+	return s && !strcmp(s, value);
+}
+
+/* o's member key, "" when it is not a string. */
+static const char *field(const json_t *o, const char *key)
+{
+	const char *s = vf_json_str(o, key);
+
+	return s ? s : "";
+}
+
 /*
  * Is the last record of the log at path "unchanged" for the same command,
  * repository, path and commit?  A timer that syncs every 5 minutes then
@@ -183,12 +201,9 @@ static bool same_unchanged(const char *path, const char *command, const struct v
 	if (!last)
 		return false;             /* a line longer than the tail read */
 	o = json_loads(last, 0, NULL);
-#define FIELD(k) (json_string_value(json_object_get(o, k)) ? \
-		  json_string_value(json_object_get(o, k)) : "")
-	same = json_is_object(o) && !strcmp(FIELD("outcome"), "unchanged") &&
-	       !strcmp(FIELD("command"), command) && !strcmp(FIELD("repo"), g->repo) &&
-	       !strcmp(FIELD("path"), g->path) && !strcmp(FIELD("commit"), g->commit.sha);
-#undef FIELD
+	same = json_is_object(o) && !strcmp(field(o, "outcome"), "unchanged") &&
+	       !strcmp(field(o, "command"), command) && !strcmp(field(o, "repo"), g->repo) &&
+	       !strcmp(field(o, "path"), g->path) && !strcmp(field(o, "commit"), g->commit.sha);
 	json_decref(o);
 	return same;
 }
@@ -254,57 +269,75 @@ out:
 	return rc;
 }
 
+int vf_git_log_read(FILE *f, const char *path, void (*fn)(json_t *record, void *arg), void *arg,
+		    char **error)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	while (getline(&line, &cap, f) > 0) {
+		json_error_t je;
+		json_t *o = json_loads(line, 0, &je);
+		lineno++;
+		if (!json_is_object(o)) {
+			*error = xasprintf("%s:%u: not a JSON object (%s); the record of applied "
+					   "commits is damaged: fix or remove that line", path, lineno,
+					   je.text);
+			json_decref(o);
+			rc = -1;
+			break;
+		}
+		fn(o, arg);
+	}
+	free(line);
+	return rc;
+}
+
+/* What vf_git_log_last looks for, and the last one found. */
+struct last_applied {
+	const char *repo, *path;
+	char *commit;
+};
+
+static void last_applied(json_t *o, void *arg)
+{
+	struct last_applied *l = arg;
+	const char *outcome = vf_json_str(o, "outcome");
+
+	if (vf_json_str(o, "commit") && outcome && field_is(o, "repo", l->repo) &&
+	    field_is(o, "path", l->path) && strcmp(outcome, "refused")) {
+		free(l->commit);
+		l->commit = xstrdup(vf_json_str(o, "commit"));
+	}
+	json_decref(o);
+}
+
 int vf_git_log_last(const char *state_dir, const char *repo, const char *path, char **commit,
 		 char **error)
 {
-	char *file = xasprintf("%s/%s", state_dir, GIT_LOG_FILE), *line = NULL;
-	size_t cap = 0;
-	unsigned lineno = 0;
+	char *file = xasprintf("%s/%s", state_dir, GIT_LOG_FILE);
+	struct last_applied l = { repo, path, NULL };
 	FILE *f;
+	int rc = 0;
 
 	*commit = NULL;
 	f = fopen(file, "re");
 	if (!f) {
-		if (errno == ENOENT) {
-			free(file);
-			return 0;
+		if (errno != ENOENT) {
+			*error = xasprintf("cannot read '%s': %s", file, strerror(errno));
+			rc = -1;
 		}
-		*error = xasprintf("cannot read '%s': %s", file, strerror(errno));
 		free(file);
-		return -1;
+		return rc;
 	}
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t je;
-		json_t *o;
-		const char *outcome;
-		lineno++;
-		o = json_loads(line, 0, &je);
-		if (!json_is_object(o)) {
-			*error = xasprintf("%s:%u: not a JSON object (%s); the record of applied "
-					   "commits is damaged: fix or remove that line", file, lineno,
-					   je.text);
-			json_decref(o);
-			free(*commit);
-			*commit = NULL;
-			fclose(f);
-			free(line);
-			free(file);
-			return -1;
-		}
-		outcome = json_string_value(json_object_get(o, "outcome"));
-		if (json_string_value(json_object_get(o, "repo")) &&
-		    json_string_value(json_object_get(o, "path")) &&
-		    json_string_value(json_object_get(o, "commit")) && outcome &&
-		    !strcmp(json_string_value(json_object_get(o, "repo")), repo) &&
-		    !strcmp(json_string_value(json_object_get(o, "path")), path) &&
-		    strcmp(outcome, "refused")) {
-			free(*commit);
-			*commit = xstrdup(json_string_value(json_object_get(o, "commit")));
-		}
-		json_decref(o);
-	}
+	rc = vf_git_log_read(f, file, last_applied, &l, error);
 	fclose(f);
-	free(line);
 	free(file);
-	return 0;
+	if (rc < 0)
+		free(l.commit);
+	else
+		*commit = l.commit;
+	return rc;
 }

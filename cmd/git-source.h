@@ -14,6 +14,7 @@
 #define VF_CMD_GIT_SOURCE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "providers/git/repo.h"
 #include "reconcile/model.h"
@@ -77,5 +78,15 @@ int vf_git_log_append(const char *state_dir, const char *command, const struct v
  */
 int vf_git_log_last(const char *state_dir, const char *repo, const char *path, char **commit,
 		 char **error);
+
+/*
+ * The records of a log open on f (its file name path, for errors), oldest
+ * first, each handed to fn (which takes the reference): 0, or -1 with
+ * *error naming a line that is not a JSON object (the records before it
+ * were handed over).
+ */
+struct json_t;
+int vf_git_log_read(FILE *f, const char *path, void (*fn)(struct json_t *record, void *arg),
+		    void *arg, char **error);
 
 #endif

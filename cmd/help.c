@@ -1,16 +1,22 @@
 /*
- * help.c — `virtform help [COMMAND]`: the command list, or one command's
- * usage (the same text as `virtform COMMAND --help`).
+ * help.c — `virtform help [--man] [COMMAND]`: the command list, or one
+ * command's usage (the same text as `virtform COMMAND --help`); with
+ * --man, the same as a manual page (cmd/man.c), for `make man`.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
 
 static const char usage[] =
-	"usage: virtform help [COMMAND]\n"
+	"usage: virtform help [--man] [COMMAND]\n"
 	"\n"
-	"Show the list of commands, or the usage of COMMAND.\n";
+	"Show the list of commands, or the usage of COMMAND.\n"
+	"\n"
+	"Options:\n"
+	"      --man   print the manual page (roff) of COMMAND, or of virtform\n"
+	"  -h, --help  show this help\n";
 
 static const char intro[] =
 	"usage: virtform <command> [options] [CONFIG]\n"
@@ -33,33 +39,74 @@ static const char outro[] =
 	"\n"
 	"Run 'virtform <command> --help' for a command's options.\n";
 
-static int help_run(int argc, char **argv)
+/* The command list: `virtform help`, and virtform(1). */
+static void print_help(FILE *out)
 {
 	size_t i;
 
-	if (argc > 1 && strcmp(argv[1], "--help") && strcmp(argv[1], "-h")) {
-		for (i = 0; vf_commands[i]; i++) {
-			if (!strcmp(vf_commands[i]->name, argv[1])) {
-				fputs(vf_commands[i]->usage, stdout);
-				return VF_EXIT_OK;
-			}
-		}
-		return vf_cmd_error(&vf_cmd_help, "unknown command '%s'", argv[1]);
-	}
-	if (argc > 1) {
-		fputs(usage, stdout);
-		return VF_EXIT_OK;
-	}
-	fputs(intro, stdout);
+	fputs(intro, out);
 	for (i = 0; vf_commands[i]; i++)
-		printf("  %-10s %s\n", vf_commands[i]->name, vf_commands[i]->summary);
-	fputs(outro, stdout);
-	return VF_EXIT_OK;
+		fprintf(out, "  %-10s %s\n", vf_commands[i]->name, vf_commands[i]->summary);
+	fputs(outro, out);
 }
 
-const struct vf_cmd vf_cmd_help = {
-	.name = "help",
-	.summary = "show commands, or one command's usage",
-	.usage = usage,
-	.run = help_run,
+static void print_man_main(void)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *mem = open_memstream(&text, &size);
+
+	if (!mem)
+		abort();                 /* out of memory, as xmalloc */
+	print_help(mem);
+	fclose(mem);
+	vf_cmd_print_man_main(stdout, text);
+	free(text);
+}
+
+static const struct option longopts[] = {
+	{ "man", no_argument, NULL, 'm' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
+
+static int help_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_help = VF_CMD("help", "show commands, or one command's usage", usage,
+	help_run, .longopts = longopts,
+	.shortopts = "+h");         /* help plan --help: plan's usage, as always */
+
+static int help_run(int argc, char **argv)
+{
+	bool man = false;
+	size_t i;
+	int c;
+
+	while ((c = vf_cmd_getopt(&vf_cmd_help, argc, argv)) != -1) {
+		if (c == 'm') {
+			man = true;
+		} else if (c == 'h') {
+			fputs(usage, stdout);
+			return VF_EXIT_OK;
+		} else {
+			return VF_EXIT_ERROR;
+		}
+	}
+	if (optind == argc) {
+		if (man)
+			print_man_main();
+		else
+			print_help(stdout);
+		return VF_EXIT_OK;
+	}
+	for (i = 0; vf_commands[i]; i++) {
+		if (!strcmp(vf_commands[i]->name, argv[optind])) {
+			if (man)
+				vf_cmd_print_man(stdout, vf_commands[i]);
+			else
+				fputs(vf_commands[i]->usage, stdout);
+			return VF_EXIT_OK;
+		}
+	}
+	return vf_cmd_error(&vf_cmd_help, "unknown command '%s'", argv[optind]);
+}

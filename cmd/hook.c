@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/hook.h"
 #include "providers/git/repo.h"
 #include "reconcile/model.h"
 #include "reconcile/util.h"
@@ -91,48 +92,10 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 accepted (synced), 1 refused (or a sync failed).\n";
 
-static int hook_run(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_hook = {
-	.name = "hook",
-	.summary = "the git hooks' work: pre-commit, pre-receive, post-receive",
-	.usage = usage,
-	.run = hook_run,
-};
-
-enum {
-	HOOK_OPT_REF = 3000,
-	HOOK_OPT_PATH,
-	HOOK_OPT_ALLOW_REWIND,
-	HOOK_OPT_VERIFY,
-	HOOK_OPT_ALLOWED_SIGNERS,
-	HOOK_OPT_GPG_KEYRING,
-	HOOK_OPT_STATE_DIR,
-	HOOK_OPT_AUTO_APPROVE,
-	HOOK_OPT_SECRET_KEY,
-	HOOK_OPT_MAX_DESTROY,
-	HOOK_OPT_ALLOW_MASS_DESTROY,
-	HOOK_OPT_DEADLINE,
-};
-
-#define HOOK_DEADLINE_DEFAULT 60.0       /* seconds, the whole pre-receive run */
-
-struct hook_opts {
-	const char *name;                /* "pre-receive", ... */
-	const char **refs;               /* --ref, argv pointers */
-	size_t n_refs, alloc_refs;
-	const char *path, *state_dir, *secret_key;
-	struct vf_git_trust trust;       /* --allowed-signers, --gpg-keyring */
-	double deadline;                 /* --deadline, seconds */
-	bool allow_rewind, verify, auto_approve;
-	const char *max_destroy;         /* post-receive: the sync's --max-destroy */
-	bool allow_mass_destroy;         /* post-receive: the sync's --allow-mass-destroy */
-};
-
 /* Say something to the pusher: stderr, which git relays as "remote: ". */
-static void say(const struct hook_opts *h, const char *fmt, ...)
+static void say(const struct vf_hook_opts *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void say(const struct hook_opts *h, const char *fmt, ...)
+static void say(const struct vf_hook_opts *h, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -163,7 +126,7 @@ struct protected {
 	size_t n;
 };
 
-static int protected_load(const struct hook_opts *h, struct vf_git_repo *r,
+static int protected_load(const struct vf_hook_opts *h, struct vf_git_repo *r,
 			  struct protected *p)
 {
 	static const char *def = "refs/heads/main";
@@ -236,8 +199,8 @@ static bool read_update(FILE *in, struct update *u, bool *bad)
  * calls: the refs after it are named as not checked (the push is refused
  * whole).  VF_EXIT_OK when every call returned 0.
  */
-static int each_protected(const struct hook_opts *h, const struct protected *p,
-			  int (*fn)(const struct hook_opts *h, const struct update *u, void *arg),
+static int each_protected(const struct vf_hook_opts *h, const struct protected *p,
+			  int (*fn)(const struct vf_hook_opts *h, const struct update *u, void *arg),
 			  void *arg, bool stop_at_first)
 {
 	struct update u;
@@ -266,7 +229,7 @@ static int each_protected(const struct hook_opts *h, const struct protected *p,
 /* ---- pre-receive --------------------------------------------------------------- */
 
 /* Check one commit: its configuration, its signature.  0 good. */
-static int check_commit(const struct hook_opts *h, struct vf_git_repo *r, const char *sha)
+static int check_commit(const struct vf_hook_opts *h, struct vf_git_repo *r, const char *sha)
 {
 	struct vf_git_commit c;
 	struct vf_git_files files;
@@ -327,7 +290,7 @@ static int check_commit(const struct hook_opts *h, struct vf_git_repo *r, const 
 }
 
 /* One protected ref's update: 0 accepted. */
-static int check_update(const struct hook_opts *h, const struct update *u, void *repo)
+static int check_update(const struct vf_hook_opts *h, const struct update *u, void *repo)
 {
 	struct vf_git_repo *r = repo;
 	char **shas = NULL, *error = NULL;
@@ -380,7 +343,7 @@ static int check_update(const struct hook_opts *h, const struct update *u, void 
 
 /* Open the repository the hook runs in and its protected refs; -1 said
  * (failing, with "error: ...", then failed). */
-static int open_protected(const struct hook_opts *h, struct vf_git_repo *r,
+static int open_protected(const struct vf_hook_opts *h, struct vf_git_repo *r,
 			  struct protected *p, const char *failed)
 {
 	char *error = NULL;
@@ -431,7 +394,7 @@ static void *deadline_watch(void *arg)
 	return NULL;
 }
 
-static void deadline_arm(struct deadline *d, const struct hook_opts *h)
+static void deadline_arm(struct deadline *d, const struct vf_hook_opts *h)
 {
 	pthread_condattr_t ca;
 	double secs = h->deadline;
@@ -474,7 +437,7 @@ static void deadline_disarm(struct deadline *d)
 	pthread_mutex_destroy(&d->lock);
 }
 
-static int pre_receive(const struct hook_opts *h)
+static int pre_receive(const struct vf_hook_opts *h)
 {
 	struct vf_git_repo r;
 	struct protected p;
@@ -493,15 +456,11 @@ static int pre_receive(const struct hook_opts *h)
 
 /* ---- post-receive -------------------------------------------------------------- */
 
-/* Sync one protected ref's update (a deletion: nothing); 0 synced. */
-static int sync_one(const struct hook_opts *h, const struct update *u, void *repo_url)
+/* The sync's arguments for update u: what the hook was given, passed on. */
+static void sync_argv(const struct vf_hook_opts *h, const struct update *u, const char *repo,
+		      const char *argv[24])
 {
-	const char *argv[24], *repo = repo_url;
-	int argc = 0, status;
-	pid_t pid;
-
-	if (is_zero(u->new))
-		return 0;
+	int argc = 0;
 
 	argv[argc++] = "sync";
 	argv[argc++] = repo;
@@ -538,9 +497,16 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 	if (h->allow_mass_destroy)
 		argv[argc++] = "--allow-mass-destroy";
 	argv[argc] = NULL;
+}
 
-	printf("virtform %s: %s -> %.7s: virtform sync%s (state %s)\n", h->name, u->ref, u->new,
-	       h->auto_approve ? "" : " --plan-only", h->state_dir);
+/* Run `virtform sync argv` in a child; its wait status, or -1 (said). */
+static int sync_child(const struct vf_hook_opts *h, const char **argv)
+{
+	int argc = 0, status;
+	pid_t pid;
+
+	while (argv[argc])
+		argc++;
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
@@ -557,6 +523,23 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 			say(h, "error: cannot wait for the sync: %s", strerror(errno));
 			return -1;
 		}
+	return status;
+}
+
+/* Sync one protected ref's update (a deletion: nothing); 0 synced. */
+static int sync_one(const struct vf_hook_opts *h, const struct update *u, void *repo_url)
+{
+	const char *argv[24], *repo = repo_url;
+	int status;
+
+	if (is_zero(u->new))
+		return 0;
+	sync_argv(h, u, repo, argv);
+	printf("virtform %s: %s -> %.7s: virtform sync%s (state %s)\n", h->name, u->ref, u->new,
+	       h->auto_approve ? "" : " --plan-only", h->state_dir);
+	status = sync_child(h, argv);
+	if (status < 0)
+		return -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	say(h, "**************************************************************");
@@ -571,7 +554,7 @@ static int sync_one(const struct hook_opts *h, const struct update *u, void *rep
 	return -1;
 }
 
-static int post_receive(const struct hook_opts *h)
+static int post_receive(const struct vf_hook_opts *h)
 {
 	struct vf_git_repo r;
 	struct protected p;
@@ -596,7 +579,7 @@ static int post_receive(const struct hook_opts *h)
 
 /* ---- pre-commit ---------------------------------------------------------------- */
 
-static int pre_commit(const struct hook_opts *h)
+static int pre_commit(const struct vf_hook_opts *h)
 {
 	const char *argv[5];
 	int argc = 0, rc;
@@ -617,55 +600,102 @@ static int pre_commit(const struct hook_opts *h)
 	return rc;
 }
 
-static int hook_run(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "ref", required_argument, NULL, HOOK_OPT_REF },
-		{ "path", required_argument, NULL, HOOK_OPT_PATH },
-		{ "allow-rewind", no_argument, NULL, HOOK_OPT_ALLOW_REWIND },
-		{ "verify-signatures", no_argument, NULL, HOOK_OPT_VERIFY },
-		{ "allowed-signers", required_argument, NULL, HOOK_OPT_ALLOWED_SIGNERS },
-		{ "gpg-keyring", required_argument, NULL, HOOK_OPT_GPG_KEYRING },
-		{ "state-dir", required_argument, NULL, HOOK_OPT_STATE_DIR },
-		{ "auto-approve", no_argument, NULL, HOOK_OPT_AUTO_APPROVE },
-		{ "secret-key", required_argument, NULL, HOOK_OPT_SECRET_KEY },
-		{ "max-destroy", required_argument, NULL, HOOK_OPT_MAX_DESTROY },
-		{ "allow-mass-destroy", no_argument, NULL, HOOK_OPT_ALLOW_MASS_DESTROY },
-		{ "deadline", required_argument, NULL, HOOK_OPT_DEADLINE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct hook_opts h = { .deadline = HOOK_DEADLINE_DEFAULT };
-	int c, rc = VF_EXIT_ERROR;
+/* ---- the options, shared with hooks install -------------------------------------- */
 
-	/* "remote:" lines in the order they were written */
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = vf_getopt(&vf_cmd_hook, argc, argv, "h", longopts)) != -1) {
-		switch (c) {
-		case HOOK_OPT_REF:
-			VF_GROW(h.refs, h.n_refs + 1, h.alloc_refs);
-			h.refs[h.n_refs++] = optarg;
-			break;
-		case HOOK_OPT_PATH: h.path = optarg; break;
-		case HOOK_OPT_ALLOW_REWIND: h.allow_rewind = true; break;
-		case HOOK_OPT_VERIFY: h.verify = true; break;
-		case HOOK_OPT_ALLOWED_SIGNERS: h.trust.allowed_signers = optarg; break;
-		case HOOK_OPT_GPG_KEYRING: h.trust.gpg_keyring = optarg; break;
-		case HOOK_OPT_STATE_DIR: h.state_dir = optarg; break;
-		case HOOK_OPT_AUTO_APPROVE: h.auto_approve = true; break;
-		case HOOK_OPT_SECRET_KEY: h.secret_key = optarg; break;
-		case HOOK_OPT_MAX_DESTROY: h.max_destroy = optarg; break;
-		case HOOK_OPT_ALLOW_MASS_DESTROY: h.allow_mass_destroy = true; break;
-		case HOOK_OPT_DEADLINE:
-			if (!vf_parse_seconds(optarg, &h.deadline)) {
-				vf_cmd_error(&vf_cmd_hook, "--deadline '%s': give seconds, more than "
-					     "0 and at most 86400 (a day)", optarg);
-				goto out;
-			}
-			break;
-		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
-		default: goto out;
+int vf_hook_option(const struct vf_cmd *cmd, int c, const char *value, struct vf_hook_opts *o)
+{
+	switch (c) {
+	case VF_HOOK_OPT_REF:
+		VF_GROW(o->refs, o->n_refs + 1, o->alloc_refs);
+		o->refs[o->n_refs++] = value;
+		return 1;
+	case VF_HOOK_OPT_PATH: o->path = value; return 1;
+	case VF_HOOK_OPT_ALLOW_REWIND: o->allow_rewind = true; return 1;
+	case VF_HOOK_OPT_VERIFY: o->verify = true; return 1;
+	case VF_HOOK_OPT_ALLOWED_SIGNERS: o->trust.allowed_signers = value; return 1;
+	case VF_HOOK_OPT_GPG_KEYRING: o->trust.gpg_keyring = value; return 1;
+	case VF_HOOK_OPT_STATE_DIR: o->state_dir = value; return 1;
+	case VF_HOOK_OPT_AUTO_APPROVE: o->auto_approve = true; return 1;
+	case VF_HOOK_OPT_SECRET_KEY: o->secret_key = value; return 1;
+	case VF_HOOK_OPT_MAX_DESTROY: o->max_destroy = value; return 1;
+	case VF_HOOK_OPT_ALLOW_MASS_DESTROY: o->allow_mass_destroy = true; return 1;
+	case VF_HOOK_OPT_DEADLINE:
+		if (!vf_parse_seconds(value, &o->deadline)) {
+			vf_cmd_error(cmd, "--deadline '%s': give seconds, more than 0 and at "
+				     "most 86400 (a day)", value);
+			return -1;
 		}
+		o->deadline_text = value;
+		return 1;
+	}
+	return 0;
+}
+
+int vf_hook_check_trust(const struct vf_cmd *cmd, const struct vf_hook_opts *o)
+{
+	if (o->verify == (o->trust.allowed_signers || o->trust.gpg_keyring))
+		return 0;
+	vf_cmd_error(cmd, "%s", o->verify ? "--verify-signatures needs --allowed-signers "
+		     "FILE and/or --gpg-keyring FILE" : "--allowed-signers and --gpg-keyring "
+		     "are used with --verify-signatures");
+	return -1;
+}
+
+void vf_hook_opts_release(struct vf_hook_opts *o)
+{
+	free(o->refs);
+	o->refs = NULL;
+	o->n_refs = o->alloc_refs = 0;
+}
+
+/* ---- virtform hook ------------------------------------------------------------- */
+
+/* A hook: its descriptor (for help, completion and man) and what runs it. */
+struct hook_kind {
+	struct vf_cmd cmd;
+	int (*run)(const struct vf_hook_opts *h);
+};
+
+static const struct hook_kind kinds[] = {
+	{ VF_CMD("hook pre-commit", "validate the staged configuration", usage, NULL),
+	  pre_commit },
+	{ VF_CMD("hook pre-receive", "refuse a push of an invalid or unsigned configuration",
+		 usage, NULL), pre_receive },
+	{ VF_CMD("hook post-receive", "sync the pushed commit", usage, NULL), post_receive },
+};
+
+static const struct vf_cmd *const subcommands[] = {
+	&kinds[0].cmd,
+	&kinds[1].cmd,
+	&kinds[2].cmd,
+	NULL,
+};
+
+static const struct option longopts[] = {
+	VF_HOOK_LONGOPTS,
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int hook_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_hook = VF_CMD("hook",
+	"the git hooks' work: pre-commit, pre-receive, post-receive", usage, hook_run,
+	.longopts = longopts, .subcommands = subcommands);
+
+/* The options and the hook's name; 1: --help shown, 0 parsed, -1 an error. */
+static int parse_options(int argc, char **argv, struct vf_hook_opts *h)
+{
+	int c, r;
+
+	while ((c = vf_cmd_getopt(&vf_cmd_hook, argc, argv)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 1;
+		}
+		r = vf_hook_option(&vf_cmd_hook, c, optarg, h);
+		if (r <= 0)
+			return -1;
 	}
 	if (argc - optind != 1) {
 		if (argc - optind)
@@ -674,25 +704,31 @@ static int hook_run(int argc, char **argv)
 		else
 			vf_cmd_error(&vf_cmd_hook, "give the hook: pre-commit, pre-receive or "
 				     "post-receive");
-		goto out;
+		return -1;
 	}
-	if (h.verify != (h.trust.allowed_signers || h.trust.gpg_keyring)) {
-		vf_cmd_error(&vf_cmd_hook, "%s", h.verify ? "--verify-signatures needs "
-			     "--allowed-signers FILE and/or --gpg-keyring FILE" : "--allowed-signers "
-			     "and --gpg-keyring are used with --verify-signatures");
-		goto out;
-	}
-	h.name = argv[optind];
-	if (!strcmp(h.name, "pre-receive"))
-		rc = pre_receive(&h);
-	else if (!strcmp(h.name, "post-receive"))
-		rc = post_receive(&h);
-	else if (!strcmp(h.name, "pre-commit"))
-		rc = pre_commit(&h);
-	else
+	if (vf_hook_check_trust(&vf_cmd_hook, h) < 0)
+		return -1;
+	h->name = argv[optind];
+	return 0;
+}
+
+static int hook_run(int argc, char **argv)
+{
+	struct vf_hook_opts h = VF_HOOK_OPTS_INIT;
+	const struct vf_cmd *sub;
+	int rc = VF_EXIT_ERROR, r;
+
+	/* "remote:" lines in the order they were written */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	r = parse_options(argc, argv, &h);
+	if (r > 0)
+		rc = VF_EXIT_OK;
+	else if (r == 0 && !(sub = vf_cmd_subcommand(&vf_cmd_hook, h.name)))
 		vf_cmd_error(&vf_cmd_hook, "unknown hook '%s': give pre-commit, pre-receive or "
 			     "post-receive", h.name);
-out:
-	free(h.refs);
+	else if (r == 0)
+		/* sub is the first member of its hook_kind */
+		rc = ((const struct hook_kind *)sub)->run(&h);
+	vf_hook_opts_release(&h);
 	return rc;
 }

@@ -23,10 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <git2.h>
-
 #include "cmd/cmd.h"
-#include "cmd/git-source.h"
+#include "cmd/hook.h"
 #include "cmd/run.h"
 #include "reconcile/util.h"
 
@@ -70,56 +68,50 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 installed, 1 an error (nothing was written).\n";
 
+/* What `hooks install` was asked, and where it writes. */
+struct install {
+	struct vf_hook_opts o;           /* what the hooks are run with */
+	bool server, force;
+	const char *repo_arg;            /* REPO, default "." */
+	char exe[PATH_MAX];              /* this binary, which the hooks run */
+	char *hooks_dir;
+	const char *names[2];            /* the hooks to write */
+	size_t n_names;
+};
+
+static const struct option longopts[] = {
+	{ "server", no_argument, NULL, VF_HOOK_OPT_SERVER },
+	VF_HOOK_LONGOPTS,
+	{ "force", no_argument, NULL, VF_HOOK_OPT_FORCE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct vf_cmd hooks_install = VF_CMD("hooks install",
+	"write the git hooks into REPO", usage, NULL, .longopts = longopts);
+
+static const struct vf_cmd *const subcommands[] = {
+	&hooks_install,
+	NULL,
+};
+
 static int hooks_run(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_hooks = {
-	.name = "hooks",
-	.summary = "install the git hooks (hooks install [--server] REPO)",
-	.usage = usage,
-	.run = hooks_run,
-};
-
-enum {
-	HOOKS_OPT_SERVER = 3100,
-	HOOKS_OPT_REF,
-	HOOKS_OPT_PATH,
-	HOOKS_OPT_STATE_DIR,
-	HOOKS_OPT_AUTO_APPROVE,
-	HOOKS_OPT_SECRET_KEY,
-	HOOKS_OPT_VERIFY,
-	HOOKS_OPT_ALLOWED_SIGNERS,
-	HOOKS_OPT_GPG_KEYRING,
-	HOOKS_OPT_ALLOW_REWIND,
-	HOOKS_OPT_FORCE,
-	HOOKS_OPT_MAX_DESTROY,
-	HOOKS_OPT_ALLOW_MASS_DESTROY,
-	HOOKS_OPT_DEADLINE,
-};
-
-/* A growing string. */
-struct text {
-	char *s;
-	size_t n, alloc;
-};
-
-static void text_add(struct text *t, const char *s)
-{
-	size_t l = strlen(s);
-
-	VF_GROW(t->s, t->n + l + 1, t->alloc);
-	memcpy(t->s + t->n, s, l + 1);
-	t->n += l;
-}
+const struct vf_cmd vf_cmd_hooks = VF_CMD("hooks",
+	"install the git hooks (hooks install [--server] REPO)", usage, hooks_run,
+	.longopts = longopts, .subcommands = subcommands);
 
 /* ' word' quoted for sh: 'it'\''s' */
-static void text_word(struct text *t, const char *w)
+static void add_word(struct vf_buf *b, const char *w)
 {
-	text_add(t, " '");
+	vf_buf_adds(b, " '");
 	for (; *w; w++) {
-		char c[2] = { *w, '\0' };
-		text_add(t, *w == '\'' ? "'\\''" : c);
+		if (*w == '\'')
+			vf_buf_adds(b, "'\\''");
+		else
+			vf_buf_addch(b, *w);
 	}
-	text_add(t, "'");
+	vf_buf_addch(b, '\'');
 }
 
 /* An absolute path for what the hook will read from the repository's
@@ -135,6 +127,19 @@ static char *absolute(const char *path)
 	return xasprintf("%s/%s", cwd, path);
 }
 
+/* " '--name' 'value'", the value made an absolute path when path is set */
+static void add_option(struct vf_buf *b, const char *name, const char *value, bool path)
+{
+	char *abs;
+
+	if (!value)
+		return;
+	add_word(b, name);
+	abs = path ? absolute(value) : xstrdup(value);
+	add_word(b, abs);
+	free(abs);
+}
+
 static const char *describe(const char *name)
 {
 	if (!strcmp(name, "pre-commit"))
@@ -145,284 +150,223 @@ static const char *describe(const char *name)
 	return "# Syncs the commit pushed to each protected ref (virtform sync).\n";
 }
 
-/* Write dir/name atomically, mode 0755.  0, or -1 after an error. */
-static int write_hook(const char *dir, const char *name, const char *script, bool force)
+/*
+ * Refuse to replace dir/name when it exists and virtform did not write
+ * it (no marker line): it may be someone's only copy.  0, or -1 said.
+ */
+static int refuse_foreign(const char *dir, const char *name)
 {
-	char *path = xasprintf("%s/%s", dir, name);
-	char head[4096];
+	char *path = xasprintf("%s/%s", dir, name), head[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
 	ssize_t got;
-	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		got = read(fd, head, sizeof(head) - 1);
 		close(fd);
 		head[got > 0 ? got : 0] = '\0';
-		if (!strstr(head, HOOK_MARKER) && !force) {
+		if (!strstr(head, HOOK_MARKER)) {
 			vf_cmd_error(&vf_cmd_hooks, "'%s' exists and was not written by virtform; "
 				     "merge it by hand (contrib/hooks/%s), or give --force to "
 				     "replace it; nothing was written", path, name);
-			goto out;
+			rc = -1;
 		}
 	}
-	/* 0755 whatever the umask: git runs only executable hooks */
-	if (vf_write_file_atomic(path, script, strlen(script), 0755) < 0)
-		goto fail;
-	printf("Installed %s\n", path);
-	rc = 0;
-	goto out;
-fail:
-	vf_cmd_error(&vf_cmd_hooks, "cannot write '%s': %s", path, strerror(errno));
-out:
 	free(path);
 	return rc;
 }
 
-static int hooks_run(int argc, char **argv)
+/* Write dir/name atomically, mode 0755.  0, or -1 after an error. */
+static int write_hook(const char *dir, const char *name, const char *script, bool force)
 {
-	static const struct option longopts[] = {
-		{ "server", no_argument, NULL, HOOKS_OPT_SERVER },
-		{ "ref", required_argument, NULL, HOOKS_OPT_REF },
-		{ "path", required_argument, NULL, HOOKS_OPT_PATH },
-		{ "state-dir", required_argument, NULL, HOOKS_OPT_STATE_DIR },
-		{ "auto-approve", no_argument, NULL, HOOKS_OPT_AUTO_APPROVE },
-		{ "secret-key", required_argument, NULL, HOOKS_OPT_SECRET_KEY },
-		{ "verify-signatures", no_argument, NULL, HOOKS_OPT_VERIFY },
-		{ "allowed-signers", required_argument, NULL, HOOKS_OPT_ALLOWED_SIGNERS },
-		{ "gpg-keyring", required_argument, NULL, HOOKS_OPT_GPG_KEYRING },
-		{ "allow-rewind", no_argument, NULL, HOOKS_OPT_ALLOW_REWIND },
-		{ "force", no_argument, NULL, HOOKS_OPT_FORCE },
-		{ "max-destroy", required_argument, NULL, HOOKS_OPT_MAX_DESTROY },
-		{ "allow-mass-destroy", no_argument, NULL, HOOKS_OPT_ALLOW_MASS_DESTROY },
-		{ "deadline", required_argument, NULL, HOOKS_OPT_DEADLINE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = NULL, *state_dir = NULL, *secret_key = NULL, *signers = NULL;
-	const char *keyring = NULL, *max_destroy = NULL, *deadline = NULL;
-	unsigned long count;
-	bool allow_mass = false;
-	const char **refs = NULL, *repo_arg = ".";
-	size_t n_refs = 0, alloc_refs = 0, i;
-	bool server = false, auto_approve = false, verify = false, rewind = false, force = false;
-	char exe[PATH_MAX], *hooks_dir = NULL, *abs;
-	const char *names[2];
-	size_t n_names;
-	git_repository *repo = NULL;
-	git_config *cfg = NULL;
-	const char *hooks_path = NULL;
-	ssize_t len;
-	int c, rc = VF_EXIT_ERROR;
+	char *path;
+	int rc = 0;
 
-	while ((c = vf_getopt(&vf_cmd_hooks, argc, argv, "h", longopts)) != -1) {
-		switch (c) {
-		case HOOKS_OPT_SERVER: server = true; break;
-		case HOOKS_OPT_REF:
-			VF_GROW(refs, n_refs + 1, alloc_refs);
-			refs[n_refs++] = optarg;
-			break;
-		case HOOKS_OPT_PATH: path = optarg; break;
-		case HOOKS_OPT_STATE_DIR: state_dir = optarg; break;
-		case HOOKS_OPT_AUTO_APPROVE: auto_approve = true; break;
-		case HOOKS_OPT_SECRET_KEY: secret_key = optarg; break;
-		case HOOKS_OPT_VERIFY: verify = true; break;
-		case HOOKS_OPT_ALLOWED_SIGNERS: signers = optarg; break;
-		case HOOKS_OPT_GPG_KEYRING: keyring = optarg; break;
-		case HOOKS_OPT_ALLOW_REWIND: rewind = true; break;
-		case HOOKS_OPT_FORCE: force = true; break;
-		case HOOKS_OPT_MAX_DESTROY: max_destroy = optarg; break;
-		case HOOKS_OPT_ALLOW_MASS_DESTROY: allow_mass = true; break;
-		case HOOKS_OPT_DEADLINE: {
-			double secs;
-			if (!vf_parse_seconds(optarg, &secs)) {
-				vf_cmd_error(&vf_cmd_hooks, "--deadline '%s': give seconds, more "
-					     "than 0 and at most 86400 (a day)", optarg);
-				goto out;
-			}
-			deadline = optarg;
-			break;
-		}
-		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto out;
-		default: goto out;
+	if (!force && refuse_foreign(dir, name) < 0)
+		return -1;
+	path = xasprintf("%s/%s", dir, name);
+	/* 0755 whatever the umask: git runs only executable hooks */
+	if (vf_write_file_atomic(path, script, strlen(script), 0755) < 0) {
+		vf_cmd_error(&vf_cmd_hooks, "cannot write '%s': %s", path, strerror(errno));
+		rc = -1;
+	} else {
+		printf("Installed %s\n", path);
+	}
+	free(path);
+	return rc;
+}
+
+/* The script of hook name: `exec virtform hook NAME` with the options it uses. */
+static char *hook_script(const struct install *in, const char *name)
+{
+	const struct vf_hook_opts *o = &in->o;
+	struct vf_buf b = VF_BUF_INIT;
+	bool post = !strcmp(name, "post-receive");
+	size_t j;
+
+	vf_buf_addf(&b, "#!/bin/sh\n" HOOK_MARKER " %s (written by 'virtform hooks install'; "
+		    "reinstall to change it)\n%s# See docs/gitops.md, Hooks.\nexec", name,
+		    describe(name));
+	add_word(&b, in->exe);
+	add_word(&b, "hook");
+	add_word(&b, name);
+	add_option(&b, "--path", o->path, false);
+	for (j = 0; j < o->n_refs; j++)
+		add_option(&b, "--ref", o->refs[j], false);
+	if (in->server && o->allow_rewind)
+		add_word(&b, "--allow-rewind");
+	if (o->verify)
+		add_word(&b, "--verify-signatures");
+	add_option(&b, "--allowed-signers", o->trust.allowed_signers, true);
+	add_option(&b, "--gpg-keyring", o->trust.gpg_keyring, true);
+	if (!strcmp(name, "pre-receive"))
+		add_option(&b, "--deadline", o->deadline_text, false);
+	if (post) {
+		add_option(&b, "--state-dir", o->state_dir, true);
+		if (o->auto_approve)
+			add_word(&b, "--auto-approve");
+		add_option(&b, "--max-destroy", o->max_destroy, false);
+		if (o->allow_mass_destroy)
+			add_word(&b, "--allow-mass-destroy");
+		add_option(&b, "--secret-key", o->secret_key, true);
+	}
+	vf_buf_addch(&b, '\n');
+	return vf_buf_detach(&b);
+}
+
+/* The options, the subcommand and REPO; 1: --help shown, 0 parsed, -1 an error. */
+static int parse_options(int argc, char **argv, struct install *in)
+{
+	int c;
+
+	while ((c = vf_cmd_getopt(&vf_cmd_hooks, argc, argv)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 1;
+		} else if (c == VF_HOOK_OPT_SERVER) {
+			in->server = true;
+		} else if (c == VF_HOOK_OPT_FORCE) {
+			in->force = true;
+		} else if (vf_hook_option(&vf_cmd_hooks, c, optarg, &in->o) <= 0) {
+			return -1;
 		}
 	}
-	if (optind >= argc || strcmp(argv[optind], "install")) {
+	if (optind >= argc || !vf_cmd_subcommand(&vf_cmd_hooks, argv[optind])) {
 		if (optind < argc)
 			vf_cmd_error(&vf_cmd_hooks, "unknown subcommand '%s': virtform hooks "
 				     "install [--server] [REPO]", argv[optind]);
 		else
 			vf_cmd_error(&vf_cmd_hooks, "give a subcommand: virtform hooks install "
 				     "[--server] [REPO]");
-		goto out;
+		return -1;
 	}
 	if (argc - optind > 2) {
 		vf_cmd_error(&vf_cmd_hooks, "expected one REPO, got '%s' and '%s'",
 			     argv[optind + 1], argv[optind + 2]);
-		goto out;
+		return -1;
 	}
 	if (argc - optind == 2)
-		repo_arg = argv[optind + 1];
-	if (verify != (signers || keyring)) {
-		vf_cmd_error(&vf_cmd_hooks, "%s", verify ? "--verify-signatures needs "
-			     "--allowed-signers FILE and/or --gpg-keyring FILE" : "--allowed-signers "
-			     "and --gpg-keyring are used with --verify-signatures");
-		goto out;
-	}
-	if (server && !state_dir) {
-		vf_cmd_error(&vf_cmd_hooks, "--server needs --state-dir DIR: post-receive syncs "
-			     "into it (a hook has no directory of its own to keep state in)");
-		goto out;
-	}
-	if (!server && (state_dir || auto_approve || secret_key || verify || rewind || n_refs ||
-			max_destroy || allow_mass || deadline)) {
-		vf_cmd_error(&vf_cmd_hooks, "--state-dir, --auto-approve, --secret-key, --ref, "
-			     "--verify-signatures, --allow-rewind, --deadline, --max-destroy and "
-			     "--allow-mass-destroy are for the server hooks: give --server too "
-			     "(pre-commit takes only --path)");
-		goto out;
-	}
-	if (max_destroy && !vf_parse_count(max_destroy, RUN_MAX_DESTROY_MAX, &count)) {
-		vf_cmd_error(&vf_cmd_hooks, "--max-destroy: '%s' is not a number from 0 to %u",
-			     max_destroy, RUN_MAX_DESTROY_MAX);
-		goto out;
-	}
-	if (signers && access(signers, R_OK) < 0) {
-		vf_cmd_error(&vf_cmd_hooks, "cannot read the allowed signers '%s': %s", signers,
-			     strerror(errno));
-		goto out;
-	}
-	if (keyring && access(keyring, R_OK) < 0) {
-		vf_cmd_error(&vf_cmd_hooks, "cannot read the GPG keyring '%s': %s", keyring,
-			     strerror(errno));
-		goto out;
-	}
-	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0) {
-		vf_cmd_error(&vf_cmd_hooks, "cannot find this program's path (/proc/self/exe): "
-			     "%s", strerror(errno));
-		goto out;
-	}
-	exe[len] = '\0';
+		in->repo_arg = argv[optind + 1];
+	return 0;
+}
 
-	git_libgit2_init();
-	if (git_repository_open_ext(&repo, repo_arg, 0, NULL) < 0) {
-		const git_error *e = git_error_last();
+/* What the options say together, and the files they name; 0, or -1 said. */
+static int check_options(const struct install *in)
+{
+	const struct vf_hook_opts *o = &in->o;
+	unsigned long count;
+
+	if (vf_hook_check_trust(&vf_cmd_hooks, o) < 0)
+		return -1;
+	if (in->server && !o->state_dir)
+		return vf_cmd_error(&vf_cmd_hooks, "--server needs --state-dir DIR: post-receive "
+				    "syncs into it (a hook has no directory of its own to keep "
+				    "state in)"), -1;
+	if (!in->server && (o->state_dir || o->auto_approve || o->secret_key || o->verify ||
+			    o->allow_rewind || o->n_refs || o->max_destroy ||
+			    o->allow_mass_destroy || o->deadline_text))
+		return vf_cmd_error(&vf_cmd_hooks, "--state-dir, --auto-approve, --secret-key, "
+				    "--ref, --verify-signatures, --allow-rewind, --deadline, "
+				    "--max-destroy and --allow-mass-destroy are for the server "
+				    "hooks: give --server too (pre-commit takes only --path)"), -1;
+	if (o->max_destroy && !vf_parse_count(o->max_destroy, RUN_MAX_DESTROY_MAX, &count))
+		return vf_cmd_error(&vf_cmd_hooks, "--max-destroy: '%s' is not a number from 0 "
+				    "to %u", o->max_destroy, RUN_MAX_DESTROY_MAX), -1;
+	if (o->trust.allowed_signers && access(o->trust.allowed_signers, R_OK) < 0)
+		return vf_cmd_error(&vf_cmd_hooks, "cannot read the allowed signers '%s': %s",
+				    o->trust.allowed_signers, strerror(errno)), -1;
+	if (o->trust.gpg_keyring && access(o->trust.gpg_keyring, R_OK) < 0)
+		return vf_cmd_error(&vf_cmd_hooks, "cannot read the GPG keyring '%s': %s",
+				    o->trust.gpg_keyring, strerror(errno)), -1;
+	return 0;
+}
+
+/* This binary's path and the repository's hooks directory (made); 0, or -1 said. */
+static int find_paths(struct install *in)
+{
+	char *hooks_path = NULL, *error = NULL;
+	ssize_t len;
+	int r;
+
+	len = readlink("/proc/self/exe", in->exe, sizeof(in->exe) - 1);
+	if (len <= 0)
+		return vf_cmd_error(&vf_cmd_hooks, "cannot find this program's path "
+				    "(/proc/self/exe): %s", strerror(errno)), -1;
+	in->exe[len] = '\0';
+	r = vf_git_hooks_dir(in->repo_arg, &in->hooks_dir, &hooks_path, &error);
+	if (r < 0) {
 		vf_cmd_error(&vf_cmd_hooks, "'%s' is not a git repository (%s); give the "
-			     "repository to install the hooks in", repo_arg,
-			     e && e->message ? e->message : "not found");
-		goto out;
+			     "repository to install the hooks in", in->repo_arg, error);
+		free(error);
+		return -1;
 	}
-	if (git_repository_config_snapshot(&cfg, repo) == 0 &&
-	    git_config_get_string(&hooks_path, cfg, "core.hooksPath") == 0) {
+	if (r > 0) {
 		vf_cmd_error(&vf_cmd_hooks, "'%s' sets core.hooksPath = %s: git runs the hooks "
 			     "there, not in the repository's hooks directory; install them by "
-			     "hand (contrib/hooks/) or unset it", repo_arg, hooks_path);
-		goto out;
+			     "hand (contrib/hooks/) or unset it", in->repo_arg, hooks_path);
+		free(hooks_path);
+		return -1;
 	}
-	hooks_dir = xasprintf("%shooks", git_repository_commondir(repo));
-	if (mkdir(hooks_dir, 0755) < 0 && errno != EEXIST) {
-		vf_cmd_error(&vf_cmd_hooks, "cannot create '%s': %s", hooks_dir, strerror(errno));
-		goto out;
-	}
-	if (server) {
-		names[0] = "pre-receive";
-		names[1] = "post-receive";
-		n_names = 2;
+	if (mkdir(in->hooks_dir, 0755) < 0 && errno != EEXIST)
+		return vf_cmd_error(&vf_cmd_hooks, "cannot create '%s': %s", in->hooks_dir,
+				    strerror(errno)), -1;
+	return 0;
+}
+
+/* Write the hooks, refusing before writing anything; 0, or -1 said. */
+static int install(struct install *in)
+{
+	size_t i;
+	int rc = 0;
+
+	if (in->server) {
+		in->names[in->n_names++] = "pre-receive";
+		in->names[in->n_names++] = "post-receive";
 	} else {
-		names[0] = "pre-commit";
-		n_names = 1;
+		in->names[in->n_names++] = "pre-commit";
 	}
-	/* refuse before writing anything */
-	for (i = 0; i < n_names && !force; i++) {
-		char *p = xasprintf("%s/%s", hooks_dir, names[i]), head[4096];
-		int fd = open(p, O_RDONLY | O_CLOEXEC);
-		ssize_t got;
-		if (fd >= 0) {
-			got = read(fd, head, sizeof(head) - 1);
-			close(fd);
-			head[got > 0 ? got : 0] = '\0';
-			if (!strstr(head, HOOK_MARKER)) {
-				vf_cmd_error(&vf_cmd_hooks, "'%s' exists and was not written by "
-					     "virtform; merge it by hand (contrib/hooks/%s), or give "
-					     "--force to replace it; nothing was written", p, names[i]);
-				free(p);
-				goto out;
-			}
-		}
-		free(p);
+	for (i = 0; i < in->n_names && !in->force; i++)
+		if (refuse_foreign(in->hooks_dir, in->names[i]) < 0)
+			return -1;
+	for (i = 0; i < in->n_names && rc == 0; i++) {
+		char *script = hook_script(in, in->names[i]);
+		rc = write_hook(in->hooks_dir, in->names[i], script, in->force);
+		free(script);
 	}
-	for (i = 0; i < n_names; i++) {
-		struct text t = { 0 };
-		size_t j;
-		text_add(&t, "#!/bin/sh\n" HOOK_MARKER " ");
-		text_add(&t, names[i]);
-		text_add(&t, " (written by 'virtform hooks install'; reinstall to change it)\n");
-		text_add(&t, describe(names[i]));
-		text_add(&t, "# See docs/gitops.md, Hooks.\nexec");
-		text_word(&t, exe);
-		text_word(&t, "hook");
-		text_word(&t, names[i]);
-		if (path) {
-			text_word(&t, "--path");
-			text_word(&t, path);
-		}
-		for (j = 0; j < n_refs; j++) {
-			text_word(&t, "--ref");
-			text_word(&t, refs[j]);
-		}
-		if (server && rewind)
-			text_word(&t, "--allow-rewind");
-		if (verify)
-			text_word(&t, "--verify-signatures");
-		if (signers) {
-			text_word(&t, "--allowed-signers");
-			abs = absolute(signers);
-			text_word(&t, abs);
-			free(abs);
-		}
-		if (keyring) {
-			text_word(&t, "--gpg-keyring");
-			abs = absolute(keyring);
-			text_word(&t, abs);
-			free(abs);
-		}
-		if (deadline && !strcmp(names[i], "pre-receive")) {
-			text_word(&t, "--deadline");
-			text_word(&t, deadline);
-		}
-		if (!strcmp(names[i], "post-receive")) {
-			text_word(&t, "--state-dir");
-			abs = absolute(state_dir);
-			text_word(&t, abs);
-			free(abs);
-			if (auto_approve)
-				text_word(&t, "--auto-approve");
-			if (max_destroy) {
-				text_word(&t, "--max-destroy");
-				text_word(&t, max_destroy);
-			}
-			if (allow_mass)
-				text_word(&t, "--allow-mass-destroy");
-			if (secret_key) {
-				text_word(&t, "--secret-key");
-				abs = absolute(secret_key);
-				text_word(&t, abs);
-				free(abs);
-			}
-		}
-		text_add(&t, "\n");
-		rc = write_hook(hooks_dir, names[i], t.s, force);
-		free(t.s);
-		if (rc < 0) {
-			rc = VF_EXIT_ERROR;
-			goto out;
-		}
-	}
-	rc = VF_EXIT_OK;
-out:
-	git_config_free(cfg);
-	git_repository_free(repo);
-	free(hooks_dir);
-	free(refs);
+	return rc;
+}
+
+static int hooks_run(int argc, char **argv)
+{
+	struct install in = { .o = VF_HOOK_OPTS_INIT, .repo_arg = "." };
+	int rc = VF_EXIT_ERROR, r;
+
+	r = parse_options(argc, argv, &in);
+	if (r > 0)
+		rc = VF_EXIT_OK;
+	else if (r == 0 && check_options(&in) == 0 && find_paths(&in) == 0 &&
+		 install(&in) == 0)
+		rc = VF_EXIT_OK;
+	free(in.hooks_dir);
+	vf_hook_opts_release(&in.o);
 	return rc;
 }

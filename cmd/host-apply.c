@@ -716,6 +716,27 @@ static int source_check(struct vf_hostcmd *x, enum vf_hostcmd_source src, const 
 	return 0;
 }
 
+enum { OPT_HOST = 256, OPT_AUTO, OPT_STATE_FILE, OPT_SPEC, OPT_JSON, OPT_NO_DELETE,
+       OPT_CONFIRM_TIMEOUT, OPT_LAST_CONFIRMED };
+static const struct option longopts[] = {
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "spec", required_argument, NULL, OPT_SPEC },
+	{ "last-confirmed", no_argument, NULL, OPT_LAST_CONFIRMED },
+	{ "auto-approve", no_argument, NULL, OPT_AUTO },
+	{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
+	{ "confirm-timeout", required_argument, NULL, OPT_CONFIRM_TIMEOUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int host_apply_run(int argc, char **argv);
+
+const struct vf_cmd vf_hostcmd_apply = VF_CMD("host apply",
+	"converge this machine's links, verified, rolled back on failure", apply_usage,
+	host_apply_run, .longopts = longopts);
+
 /* host apply's options. */
 struct apply_opts {
 	const char *host_name, *state_file, *spec_path, *timeout_text;
@@ -725,20 +746,6 @@ struct apply_opts {
 /* 0: go on; 1: --help printed; -1: a bad option (getopt said why). */
 static int apply_opts_parse(int argc, char **argv, struct apply_opts *o)
 {
-	enum { OPT_HOST = 256, OPT_AUTO, OPT_STATE_FILE, OPT_SPEC, OPT_JSON, OPT_NO_DELETE,
-	       OPT_CONFIRM_TIMEOUT, OPT_LAST_CONFIRMED };
-	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "spec", required_argument, NULL, OPT_SPEC },
-		{ "last-confirmed", no_argument, NULL, OPT_LAST_CONFIRMED },
-		{ "auto-approve", no_argument, NULL, OPT_AUTO },
-		{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
-		{ "confirm-timeout", required_argument, NULL, OPT_CONFIRM_TIMEOUT },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -898,10 +905,3 @@ static int host_apply_run(int argc, char **argv)
 	vf_hostcmd_release(&x);
 	return rc;
 }
-
-const struct vf_cmd vf_hostcmd_apply = {
-	.name = "host apply",
-	.summary = "converge this machine's links, verified, rolled back on failure",
-	.usage = apply_usage,
-	.run = host_apply_run,
-};

@@ -466,25 +466,23 @@ static const char confirm_usage[] =
 
 static int host_confirm_run(int argc, char **argv);
 
-const struct vf_cmd vf_hostcmd_confirm = {
-	.name = "host confirm",
-	.summary = "keep a host network change that waits for confirmation",
-	.usage = confirm_usage,
-	.run = host_confirm_run,
+enum { OPT_TOKEN = 256, OPT_JSON, OPT_STATE_FILE };
+static const struct option longopts[] = {
+	{ "token", required_argument, NULL, OPT_TOKEN },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
+
+const struct vf_cmd vf_hostcmd_confirm = VF_CMD("host confirm",
+	"keep a host network change that waits for confirmation", confirm_usage, host_confirm_run,
+	.longopts = longopts);
 
 /* host confirm's options.  0: go on; 1: --help printed; -1: a bad option. */
 static int confirm_opts_parse(int argc, char **argv, const char **token, bool *json,
 			      const char **state_file)
 {
-	enum { OPT_TOKEN = 256, OPT_JSON, OPT_STATE_FILE };
-	static const struct option longopts[] = {
-		{ "token", required_argument, NULL, OPT_TOKEN },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
 	while ((c = vf_getopt(&vf_hostcmd_confirm, argc, argv, "h", longopts)) != -1) {

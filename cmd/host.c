@@ -131,19 +131,30 @@ static const char plan_usage[] =
 static int host_show_run(int argc, char **argv);
 static int host_plan_run(int argc, char **argv);
 
-static const struct vf_cmd host_show = {
-	.name = "host show",
-	.summary = "this machine's network links",
-	.usage = show_usage,
-	.run = host_show_run,
+static const struct option show_longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
-static const struct vf_cmd host_plan = {
-	.name = "host plan",
-	.summary = "what converging this machine's links would change",
-	.usage = plan_usage,
-	.run = host_plan_run,
+enum { OPT_HOST = 256, OPT_JSON, OPT_DETAILED, OPT_STATE_FILE, OPT_SPEC, OPT_NO_DELETE };
+static const struct option plan_longopts[] = {
+	{ "host", required_argument, NULL, OPT_HOST },
+	{ "spec", required_argument, NULL, OPT_SPEC },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
+	{ "detailed-exitcode", no_argument, NULL, OPT_DETAILED },
+	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
+
+static const struct vf_cmd host_show = VF_CMD("host show", "this machine's network links",
+	show_usage, host_show_run, .longopts = show_longopts);
+
+static const struct vf_cmd host_plan = VF_CMD("host plan",
+	"what converging this machine's links would change", plan_usage, host_plan_run,
+	.longopts = plan_longopts);
 
 static const struct vf_cmd *const subcommands[] = {
 	&host_show,
@@ -330,18 +341,13 @@ static void print_json(const struct vf_link_list *list)
 
 static int host_show_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_link_list list = { NULL, 0 };
 	struct vf_netlink *nl;
 	char *error = NULL;
 	bool json = false;
 	int c;
 
-	while ((c = vf_getopt(&host_show, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&host_show, argc, argv)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -752,23 +758,12 @@ int vf_hostcmd_plan_build(struct vf_hostcmd *x)
 
 static int host_plan_run(int argc, char **argv)
 {
-	enum { OPT_HOST = 256, OPT_JSON, OPT_DETAILED, OPT_STATE_FILE, OPT_SPEC, OPT_NO_DELETE };
-	static const struct option longopts[] = {
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "spec", required_argument, NULL, OPT_SPEC },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
-		{ "detailed-exitcode", no_argument, NULL, OPT_DETAILED },
-		{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE, *spec_path = NULL;
 	struct vf_hostcmd x;
 	bool json = false, detailed = false, no_delete = false;
 	int c, rc = VF_EXIT_ERROR;
 
-	while ((c = vf_getopt(&host_plan, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&host_plan, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_HOST: host_name = optarg; break;
 		case OPT_SPEC: spec_path = optarg; break;
@@ -834,9 +829,6 @@ static int host_run(int argc, char **argv)
 	return vf_cmd_error(&vf_cmd_host, "unknown subcommand '%s'; see 'virtform host --help'", argv[1]);
 }
 
-const struct vf_cmd vf_cmd_host = {
-	.name = "host",
-	.summary = "this machine's host networking (host show, plan, apply, confirm)",
-	.usage = usage,
-	.run = host_run,
-};
+const struct vf_cmd vf_cmd_host = VF_CMD("host",
+	"this machine's host networking (host show, plan, apply, confirm)", usage, host_run,
+	.subcommands = subcommands);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cmd/cmd.h"
+#include "providers/libvirt/provider.h"
 #include "reconcile/model.h"
 #include "reconcile/pool.h"
 #include "reconcile/provider.h"
@@ -221,15 +222,22 @@ static char *format_seconds(double s)
 	return xasprintf("%g s", s);
 }
 
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int hosts_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_hosts = VF_CMD("hosts",
+	"show every host: reachable, versions, CPU, memory, domains", usage, hosts_run,
+	.longopts = longopts);
+
 /* hosts' options.  0: go on; 1: --help printed; -1: a bad option (reported). */
 static int hosts_opts_parse(int argc, char **argv, bool *json, double *timeout)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
 	while ((c = vf_getopt(&vf_cmd_hosts, argc, argv, "h", longopts)) != -1) {
@@ -359,10 +367,3 @@ static int hosts_run(int argc, char **argv)
 	vf_config_free(config);
 	return status;
 }
-
-const struct vf_cmd vf_cmd_hosts = {
-	.name = "hosts",
-	.summary = "show every host: reachable, versions, CPU, memory, domains",
-	.usage = usage,
-	.run = hosts_run,
-};

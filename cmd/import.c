@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd/run.h"
+#include "providers/libvirt/provider.h"
 
 static const char usage[] =
 	"usage: virtform import ADDR [CONFIG] [--state-dir DIR] [--lock-timeout SECONDS]\n"
@@ -35,13 +36,6 @@ static const char usage[] =
 	"configuration, not on the host, another project's, unreachable host.\n";
 
 static int cmd_import(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_import = {
-	.name = "import",
-	.summary = "adopt an existing object the configuration describes",
-	.usage = usage,
-	.run = cmd_import,
-};
 
 /* The remaining differences of the imported object, as plan prints them. */
 static size_t show_differences(const struct vf_plan *plan, const char *address)
@@ -70,13 +64,64 @@ static size_t show_differences(const struct vf_plan *plan, const char *address)
 	return n;
 }
 
+/*
+ * The desired objects with the imported disks adopted, and the plan as
+ * the next `virtform plan` will see it (a problem there, a shrink, is
+ * shown, not fatal): -1 when the configuration cannot be built.
+ */
+static int plan_after_import(struct vf_run *run, const char **address, struct vf_import *imp,
+			     struct vf_diags *diags)
+{
+	struct vf_plan_opts popts = { .targets = address, .n_targets = 1 };
+
+	if (vf_desired_build(run->config, &run->views, &run->state, false, &run->desired, diags,
+			     &run->plan.warnings, &run->plan.n_warnings,
+			     &run->plan.alloc_warnings) < 0)
+		return -1;
+	vf_import_disks(&run->desired, &run->views, &run->state, imp);
+	if (vf_plan_build(run->config, &run->desired, &run->views, &run->state,
+			  &vf_provider_libvirt, &popts, &run->plan, diags) < 0) {
+		vf_diags_sort(diags);
+		vf_diags_print(diags, stderr);
+		vf_diags_release(diags);
+		memset(diags, 0, sizeof(*diags));
+		fprintf(stderr, "(the next plan will report this; importing anyway)\n");
+	}
+	return 0;
+}
+
+/*
+ * A VM gets virtform's marker, with the hash of what is there (not of
+ * the configuration), through a session kept in *session for the caller
+ * to close: -1 after an error message.
+ */
+static int mark_vm(const struct vf_run *run, const char *address, const struct vf_import *imp,
+		   struct vf_session **session)
+{
+	struct vf_resource r = imp->item->r;
+	const struct vf_host *h = vf_config_find_host(run->config, imp->host);
+	char *error = NULL, hash[17];
+
+	vf_resource_hash(&imp->item->r, hash);
+	r.address = address;
+	r.host = imp->host;
+	r.u.vm.marker = imp->marker;
+	r.u.vm.marker.spec_hash = hash;
+	*session = vf_provider_libvirt.session_open(h->uri, &error);
+	if (!*session || vf_provider_libvirt.adopt(*session, &r, &error) < 0) {
+		fprintf(stderr, "virtform import: error: %s\n", error);
+		free(error);
+		return -1;
+	}
+	return 0;
+}
+
 static int import_one(const struct vf_run_opts *o, struct vf_run *run, const char *address)
 {
 	struct vf_diags diags = { 0 };
 	struct vf_import imp;
-	struct vf_plan_opts popts = { .targets = &address, .n_targets = 1 };
 	struct vf_session *session = NULL;
-	char *error = NULL, hash[17];
+	char *error = NULL;
 	int rc = VF_EXIT_ERROR;
 	size_t n;
 
@@ -88,38 +133,11 @@ static int import_one(const struct vf_run_opts *o, struct vf_run *run, const cha
 		rc = VF_EXIT_OK;
 		goto out;
 	}
-	if (vf_desired_build(run->config, &run->views, &run->state, false, &run->desired, &diags,
-			     &run->plan.warnings, &run->plan.n_warnings,
-			     &run->plan.alloc_warnings) < 0)
+	if (plan_after_import(run, &address, &imp, &diags) < 0)
 		goto out;
-	vf_import_disks(&run->desired, &run->views, &run->state, &imp);
-	/* the remaining differences: the plan as the next `virtform plan`
-	 * will see it; a problem there (a shrink) is shown, not fatal */
-	if (vf_plan_build(run->config, &run->desired, &run->views, &run->state,
-			  &vf_provider_libvirt, &popts, &run->plan, &diags) < 0) {
-		vf_diags_sort(&diags);
-		vf_diags_print(&diags, stderr);
-		vf_diags_release(&diags);
-		memset(&diags, 0, sizeof(diags));
-		fprintf(stderr, "(the next plan will report this; importing anyway)\n");
-	}
 	n = show_differences(&run->plan, address);
-
-	if (imp.item->r.kind == VF_KIND_VM) {
-		struct vf_resource r = imp.item->r;
-		const struct vf_host *h = vf_config_find_host(run->config, imp.host);
-		vf_resource_hash(&imp.item->r, hash);   /* what is there, not the config */
-		r.address = address;
-		r.host = imp.host;
-		r.u.vm.marker = imp.marker;
-		r.u.vm.marker.spec_hash = hash;
-		session = vf_provider_libvirt.session_open(h->uri, &error);
-		if (!session || vf_provider_libvirt.adopt(session, &r, &error) < 0) {
-			fprintf(stderr, "virtform import: error: %s\n", error);
-			free(error);
-			goto out;
-		}
-	}
+	if (imp.item->r.kind == VF_KIND_VM && mark_vm(run, address, &imp, &session) < 0)
+		goto out;
 	if (vf_state_save(&run->state, &error) < 0) {
 		fprintf(stderr, "virtform import: error: %s\n", error);
 		free(error);
@@ -147,26 +165,25 @@ out:
 	return rc;
 }
 
+static const struct option longopts[] = {
+	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
+	{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
+	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
+	VF_OPTIONS_END,
+};
+
+const struct vf_cmd vf_cmd_import = VF_CMD("import",
+	"adopt an existing object the configuration describes", usage, cmd_import,
+	.longopts = longopts);
+
 static int cmd_import(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-		{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
-		{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_run_opts o = { 0 };
 	struct vf_run run;
 	const char *address;
 	int c, rc;
 
-	while ((c = vf_getopt(&vf_cmd_import, argc, argv, "h", longopts)) != -1) {
-		int r = vf_run_option(&vf_cmd_import, c, optarg, &o);
-		if (r < 0)
-			return VF_EXIT_ERROR;
-		if (r)
-			continue;
+	while ((c = vf_run_getopt(&vf_cmd_import, argc, argv, "h", longopts, &o)) != -1) {
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return VF_EXIT_OK;

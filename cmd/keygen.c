@@ -63,43 +63,14 @@ static bool in_git_tree(const char *dir)
 	}
 }
 
-static int keygen_run(int argc, char **argv)
+/* The work of keygen: the key pair written in dir, and said.  The exit
+ * status. */
+static int keygen_write(const char *dir, bool force)
 {
-	static const struct option longopts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_diags diags = { 0 };
 	char id[VF_SECRET_ID_HEX];
-	const char *dir = NULL;
-	bool force = false;
-	int c, rc;
+	int rc = vf_secret_keygen(dir, force, id, &diags);
 
-	while ((c = vf_getopt(&vf_cmd_keygen, argc, argv, "h", longopts)) != -1) {
-		switch (c) {
-		case 'o':
-			dir = optarg;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return VF_EXIT_OK;
-		default:
-			return VF_EXIT_ERROR;
-		}
-	}
-	if (optind < argc)
-		return vf_cmd_error(&vf_cmd_keygen, "unexpected argument '%s'; give the directory "
-				    "with --out DIR", argv[optind]);
-	if (!dir || !*dir)
-		return vf_cmd_error(&vf_cmd_keygen, "--out DIR is required (where to write "
-				    "virtform.key and virtform.pub)");
-
-	rc = vf_secret_keygen(dir, force, id, &diags);
 	vf_diags_print(&diags, stderr);
 	vf_diags_release(&diags);
 	if (rc < 0)
@@ -114,9 +85,41 @@ static int keygen_run(int argc, char **argv)
 	return VF_EXIT_OK;
 }
 
-const struct vf_cmd vf_cmd_keygen = {
-	.name = "keygen",
-	.summary = "make the key pair for sealed secrets",
-	.usage = usage,
-	.run = keygen_run,
+static const struct option longopts[] = {
+	{ "out", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	VF_OPTIONS_END,
 };
+
+static int keygen_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_keygen = VF_CMD("keygen", "make the key pair for sealed secrets", usage,
+	keygen_run, .longopts = longopts);
+
+static int keygen_run(int argc, char **argv)
+{
+	const char *dir = NULL;
+	bool force = false;
+	int c;
+
+	while ((c = vf_getopt(&vf_cmd_keygen, argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case 'o':
+			dir = optarg;
+			break;
+		case 'f':
+			force = true;
+			break;
+		default:
+			return vf_cmd_usage_or_error(&vf_cmd_keygen, c);
+		}
+	}
+	if (optind < argc)
+		return vf_cmd_error(&vf_cmd_keygen, "unexpected argument '%s'; give the directory "
+				    "with --out DIR", argv[optind]);
+	if (!dir || !*dir)
+		return vf_cmd_error(&vf_cmd_keygen, "--out DIR is required (where to write "
+				    "virtform.key and virtform.pub)");
+	return keygen_write(dir, force);
+}
+

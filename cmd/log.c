@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cmd/run.h"
+#include "reconcile/json-stream.h"
 
 static const char usage[] =
 	"usage: virtform log [--state-dir DIR] [--json]\n"
@@ -30,70 +31,17 @@ static const char usage[] =
 
 static int cmd_log(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_log = {
-	.name = "log",
-	.summary = "show the commits applied from git",
-	.usage = usage,
-	.run = cmd_log,
-};
-
-static int cmd_log(int argc, char **argv)
+/* A record appended to the list arg. */
+static void append(json_t *record, void *list)
 {
-	static const struct option longopts[] = {
-		{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *env = getenv("VIRTFORM_STATE_DIR"), *dir = NULL;
-	json_t *list = json_array();
-	char *path, *line = NULL;
-	size_t cap = 0, i;
-	unsigned lineno = 0;
-	bool json = false;
-	int c, rc = VF_EXIT_ERROR;
-	FILE *f;
+	json_array_append_new(list, record);
+}
 
-	while ((c = vf_getopt(&vf_cmd_log, argc, argv, "h", longopts)) != -1) {
-		switch (c) {
-		case RUN_OPT_STATE_DIR: dir = optarg; break;
-		case RUN_OPT_JSON: json = true; break;
-		case 'h': fputs(usage, stdout); json_decref(list); return VF_EXIT_OK;
-		default: json_decref(list); return VF_EXIT_ERROR;
-		}
-	}
-	if (optind < argc) {
-		json_decref(list);
-		return vf_cmd_error(&vf_cmd_log, "unexpected argument '%s'; give the state "
-				    "directory with --state-dir DIR", argv[optind]);
-	}
-	if (!dir)
-		dir = env && *env ? env : ".virtform";
-	path = xasprintf("%s/%s", dir, GIT_LOG_FILE);
-	f = fopen(path, "re");
-	if (!f) {
-		if (json) {
-			puts("[]");
-		} else {
-			printf("No commit applied from git yet (no %s).\n", path);
-		}
-		free(path);
-		json_decref(list);
-		return VF_EXIT_OK;
-	}
-	while (getline(&line, &cap, f) > 0) {
-		json_error_t je;
-		json_t *o = json_loads(line, 0, &je);
-		lineno++;
-		if (!json_is_object(o)) {
-			vf_cmd_error(&vf_cmd_log, "%s:%u: not a JSON object (%s); the record of "
-				     "applied commits is damaged: fix or remove that line", path,
-				     lineno, je.text);
-			json_decref(o);
-			goto out;
-		}
-		json_array_append_new(list, o);
-	}
+/* The records, newest first: a JSON array or one line each. */
+static void print_records(const json_t *list, const char *path, bool json)
+{
+	size_t i;
+
 	if (json) {
 		json_t *rev = json_array();
 		for (i = json_array_size(list); i > 0; i--)
@@ -101,26 +49,78 @@ static int cmd_log(int argc, char **argv)
 		json_dumpf(rev, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		json_decref(rev);
-	} else {
-		for (i = json_array_size(list); i > 0; i--) {
-			json_t *o = json_array_get(list, i - 1);
-			const char *t = json_string_value(json_object_get(o, "time"));
-			const char *sha = json_string_value(json_object_get(o, "commit"));
-			const char *subj = json_string_value(json_object_get(o, "subject"));
-			const char *outcome = json_string_value(json_object_get(o, "outcome"));
-			printf("%s  %.7s  %-9s  ", t ? t : "?", sha ? sha : "?",
-			       outcome ? outcome : "?");
-			vf_fputs_text(subj ? subj : "", stdout);   /* the pusher's words */
-			putchar('\n');
-		}
-		if (!json_array_size(list))
-			printf("No commit applied from git yet (%s is empty).\n", path);
+		return;
 	}
-	rc = VF_EXIT_OK;
-out:
+	for (i = json_array_size(list); i > 0; i--) {
+		const json_t *o = json_array_get(list, i - 1);
+		const char *t = vf_json_str(o, "time");
+		const char *sha = vf_json_str(o, "commit");
+		const char *subj = vf_json_str(o, "subject");
+		const char *outcome = vf_json_str(o, "outcome");
+		printf("%s  %.7s  %-9s  ", t ? t : "?", sha ? sha : "?", outcome ? outcome : "?");
+		vf_fputs_text(subj ? subj : "", stdout);   /* the pusher's words */
+		putchar('\n');
+	}
+	if (!json_array_size(list))
+		printf("No commit applied from git yet (%s is empty).\n", path);
+}
+
+/* The work of log: the record in dir shown.  The exit status. */
+static int show_log(const char *dir, bool json)
+{
+	char *path = xasprintf("%s/%s", dir, GIT_LOG_FILE), *error = NULL;
+	json_t *list;
+	FILE *f = fopen(path, "re");
+	int rc = VF_EXIT_OK;
+
+	if (!f) {
+		if (json)
+			puts("[]");
+		else
+			printf("No commit applied from git yet (no %s).\n", path);
+		free(path);
+		return VF_EXIT_OK;
+	}
+	list = json_array();
+	if (vf_git_log_read(f, path, append, list, &error) < 0) {
+		vf_cmd_error(&vf_cmd_log, "%s", error);
+		free(error);
+		rc = VF_EXIT_ERROR;
+	} else {
+		print_records(list, path, json);
+	}
 	fclose(f);
-	free(line);
 	free(path);
 	json_decref(list);
 	return rc;
+}
+
+static const struct option longopts[] = {
+	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	VF_OPTIONS_END,
+};
+
+const struct vf_cmd vf_cmd_log = VF_CMD("log", "show the commits applied from git", usage, cmd_log,
+	.longopts = longopts);
+
+static int cmd_log(int argc, char **argv)
+{
+	const char *env = getenv("VIRTFORM_STATE_DIR"), *dir = NULL;
+	bool json = false;
+	int c;
+
+	while ((c = vf_getopt(&vf_cmd_log, argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case RUN_OPT_STATE_DIR: dir = optarg; break;
+		case RUN_OPT_JSON: json = true; break;
+		default: return vf_cmd_usage_or_error(&vf_cmd_log, c);
+		}
+	}
+	if (optind < argc)
+		return vf_cmd_error(&vf_cmd_log, "unexpected argument '%s'; give the state "
+				    "directory with --state-dir DIR", argv[optind]);
+	if (!dir)
+		dir = env && *env ? env : ".virtform";
+	return show_log(dir, json);
 }

@@ -4,7 +4,11 @@
  *   virtform <command> [options] [CONFIG]
  *
  * Every command is one descriptor in cmd/<name>.c; adding a command means
- * adding its descriptor to vf_commands[] below, nothing else.
+ * adding its descriptor to vf_commands[] below, nothing else: help, the
+ * manual pages (help --man) and the shell completion (completion bash|zsh)
+ * are written from the descriptors.  Then 'make completion' refreshes
+ * contrib/completion/, which tests/t0055-completion-man.sh checks along
+ * with every option being in its usage.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -31,6 +35,7 @@ const struct vf_cmd *const vf_commands[] = {
 	&vf_cmd_keygen,
 	&vf_cmd_seal,
 	&vf_cmd_drift,
+	&vf_cmd_completion,
 	&vf_cmd_help,
 	&vf_cmd_version,
 	NULL,

@@ -14,6 +14,14 @@
 #include "reconcile/model.h"
 #include "reconcile/util.h"
 
+int vf_cmd_usage_or_error(const struct vf_cmd *cmd, int c)
+{
+	if (c != 'h')
+		return VF_EXIT_ERROR;
+	fputs(cmd->usage, stdout);
+	return VF_EXIT_OK;
+}
+
 int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
@@ -98,8 +106,12 @@ int vf_getopt(const struct vf_cmd *cmd, int argc, char **argv,
 	char buf[64];
 	int c, index = -1;
 
-	/* ':' first: report a missing argument as ':' rather than '?' */
-	snprintf(buf, sizeof(buf), ":%s", shortopts);
+	/* ':' first (after a '+': stop at the first non-option): report a
+	 * missing argument as ':' rather than '?' */
+	if (shortopts[0] == '+')
+		snprintf(buf, sizeof(buf), "+:%s", shortopts + 1);
+	else
+		snprintf(buf, sizeof(buf), ":%s", shortopts);
 	opterr = 0;
 	c = getopt_long(argc, argv, buf, longopts, &index);
 	if (c == '?') {
@@ -200,4 +212,32 @@ struct vf_config *vf_cmd_load_config(const char *path)
 			diags.n_errors == 1 ? "" : "s", path);
 	vf_diags_release(&diags);
 	return config;
+}
+
+int vf_cmd_getopt(const struct vf_cmd *cmd, int argc, char **argv)
+{
+	static const struct option help_only[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	return vf_getopt(cmd, argc, argv, cmd->shortopts ? cmd->shortopts : "h",
+			 cmd->longopts ? cmd->longopts : help_only);
+}
+
+const char *vf_cmd_subcommand_word(const struct vf_cmd *sub)
+{
+	const char *space = strrchr(sub->name, ' ');
+
+	return space ? space + 1 : sub->name;
+}
+
+const struct vf_cmd *vf_cmd_subcommand(const struct vf_cmd *cmd, const char *word)
+{
+	size_t i;
+
+	for (i = 0; cmd->subcommands && cmd->subcommands[i]; i++)
+		if (!strcmp(vf_cmd_subcommand_word(cmd->subcommands[i]), word))
+			return cmd->subcommands[i];
+	return NULL;
 }

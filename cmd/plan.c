@@ -36,9 +36,7 @@ static const char usage[] =
 	"                            anything it depends on changed since\n"
 	"      --destroy             plan the removal of everything virtform manages\n"
 	"                            for CONFIG, as 'virtform destroy' would\n"
-	RUN_GUARD_OPTIONS_HELP
-	RUN_OPTIONS_HELP
-	RUN_GIT_CHECK_OPTIONS_HELP
+	RUN_PLAN_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
 	"A plan that destroys more VMs and volumes than --max-destroy allows is\n"
@@ -51,13 +49,6 @@ static const char usage[] =
 	"deletion refused.\n";
 
 static int cmd_plan(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_plan = {
-	.name = "plan",
-	.summary = "show what apply would change on the hosts",
-	.usage = usage,
-	.run = cmd_plan,
-};
 
 /*
  * Terraform's "-out FILE" and "-out=FILE" as "--out": getopt would read
@@ -86,48 +77,13 @@ static bool yaml_name(const char *file)
 	return (n >= 5 && !strcmp(file + n - 5, ".yaml")) || (n >= 4 && !strcmp(file + n - 4, ".yml"));
 }
 
-static int cmd_plan(int argc, char **argv)
+/* The work of plan, options parsed: plan, show (text or --json), refuse a
+ * mass deletion, save (-out).  The exit status. */
+static int plan(struct vf_run_opts *o, bool json, bool detailed, const char *out_file)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "detailed-exitcode", no_argument, NULL, RUN_OPT_DETAILED_EXITCODE },
-		{ "out", required_argument, NULL, RUN_OPT_OUT },
-		{ "destroy", no_argument, NULL, RUN_OPT_DESTROY },
-		RUN_LONGOPTS,
-		RUN_GIT_CHECK_LONGOPTS,
-		RUN_GUARD_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct vf_run_opts o = { .git_checks = true };
 	struct vf_run run;
-	bool json = false, detailed = false;
-	const char *out_file = NULL;
-	char *made = long_out(argc, argv);
-	int c, rc = VF_EXIT_ERROR;
+	int rc = vf_run_plan(&vf_cmd_plan, o, &run);
 
-	while ((c = vf_getopt(&vf_cmd_plan, argc, argv, "h", longopts)) != -1) {
-		int r = vf_run_option(&vf_cmd_plan, c, optarg, &o);
-		if (r < 0)
-			goto bad;
-		if (r)
-			continue;
-		switch (c) {
-		case RUN_OPT_JSON: json = o.json = true; break;
-		case RUN_OPT_DETAILED_EXITCODE: detailed = true; break;
-		case RUN_OPT_OUT: out_file = optarg; break;
-		case RUN_OPT_DESTROY: o.destroy = true; break;
-		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
-		default: goto bad;
-		}
-	}
-	if (vf_run_config_arg(&vf_cmd_plan, argc, argv, &o) < 0)
-		goto bad;
-	if (out_file && (!*out_file || yaml_name(out_file))) {
-		vf_cmd_error(&vf_cmd_plan, "-out '%s': a saved plan is JSON, not a configuration "
-			     "file; name it for instance 'plan.vfplan'", out_file);
-		goto bad;
-	}
-	rc = vf_run_plan(&vf_cmd_plan, &o, &run);
 	if (rc == 0) {
 		if (json)
 			vf_plan_print_json(&run.plan, stdout);
@@ -139,12 +95,54 @@ static int cmd_plan(int argc, char **argv)
 		if (rc == 0 && out_file) {
 			fflush(stdout);
 			/* with --json, stdout stays one JSON document */
-			rc = vf_run_save_plan(&vf_cmd_plan, &o, &run, out_file, json ? stderr : stdout);
+			rc = vf_run_save_plan(&vf_cmd_plan, o, &run, out_file, json ? stderr : stdout);
 		}
 		if (rc == 0 && detailed && !vf_plan_empty(&run.plan))
 			rc = VF_EXIT_CHANGES;
 	}
-	vf_run_release(&run, &o);
+	vf_run_release(&run, o);
+	return rc;
+}
+
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	{ "detailed-exitcode", no_argument, NULL, RUN_OPT_DETAILED_EXITCODE },
+	{ "out", required_argument, NULL, RUN_OPT_OUT },
+	{ "destroy", no_argument, NULL, RUN_OPT_DESTROY },
+	RUN_LONGOPTS,
+	RUN_GIT_CHECK_LONGOPTS,
+	RUN_GUARD_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_plan = VF_CMD("plan", "show what apply would change on the hosts", usage,
+	cmd_plan, .longopts = longopts);
+
+static int cmd_plan(int argc, char **argv)
+{
+	struct vf_run_opts o = { .git_checks = true };
+	bool json = false, detailed = false;
+	const char *out_file = NULL;
+	char *made = long_out(argc, argv);
+	int c, rc = VF_EXIT_ERROR;
+
+	while ((c = vf_run_getopt(&vf_cmd_plan, argc, argv, "h", longopts, &o)) != -1) {
+		switch (c) {
+		case RUN_OPT_JSON: json = o.json = true; break;
+		case RUN_OPT_DETAILED_EXITCODE: detailed = true; break;
+		case RUN_OPT_OUT: out_file = optarg; break;
+		case RUN_OPT_DESTROY: o.destroy = true; break;
+		default: rc = vf_cmd_usage_or_error(&vf_cmd_plan, c); goto bad;
+		}
+	}
+	if (vf_run_config_arg(&vf_cmd_plan, argc, argv, &o) < 0)
+		goto bad;
+	if (out_file && (!*out_file || yaml_name(out_file))) {
+		vf_cmd_error(&vf_cmd_plan, "-out '%s': a saved plan is JSON, not a configuration "
+			     "file; name it for instance 'plan.vfplan'", out_file);
+		goto bad;
+	}
+	rc = plan(&o, json, detailed, out_file);
 	free(made);
 	return rc;
 bad:

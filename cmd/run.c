@@ -1,8 +1,8 @@
 /*
- * run.c — the steps plan, apply and destroy share (run.h), and the saved
- * plan's two ends: writing one after a plan, and `apply FILE`, which
- * re-runs the plan with the recorded options and carries it out only
- * when nothing it depends on changed (reconcile/saved.h decides).
+ * run.c — the steps plan, apply and destroy share (run.h): load, observe,
+ * plan, the checks of a commit from git, confirm, carry out and report.
+ * The shared options are read in run-options.c; the saved plan's two
+ * ends (plan -out FILE, apply FILE) are in run-saved.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cmd/run.h"
+#include "cmd/run-internal.h"
+#include "providers/libvirt/provider.h"
 #include "reconcile/cloudinit.h"
 #include "reconcile/saved.h"
 #include "reconcile/secret.h"
@@ -18,110 +20,27 @@
 #define RUN_DEFAULT_TIMEOUT 60.0
 #define RUN_OBSERVE_THREADS 16
 
-int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
-{
-	char *end;
-	unsigned long n;
-
-	switch (c) {
-	case RUN_OPT_TARGET:
-		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
-		o->targets[o->n_targets++] = arg;
-		return 1;
-	case RUN_OPT_STATE_DIR:
-		o->state_dir = arg;
-		return 1;
-	case RUN_OPT_GIT:
-		o->git = arg;
-		return 1;
-	case RUN_OPT_PATH:
-		o->git_path = arg;
-		return 1;
-	case RUN_OPT_SECRET_KEY:
-		o->secret_key = arg;
-		return 1;
-	case RUN_OPT_CACHE_DIR:
-		o->cache_dir = arg;
-		return 1;
-	case RUN_OPT_GIT_SSH_KEY:
-		o->git_ssh_key = arg;
-		return 1;
-	case RUN_OPT_GIT_KNOWN_HOSTS:
-		o->git_known_hosts = arg;
-		return 1;
-	case RUN_OPT_VERIFY_SIGNATURES:
-		o->verify_signatures = true;
-		return 1;
-	case RUN_OPT_ALLOWED_SIGNERS:
-		o->allowed_signers = arg;
-		return 1;
-	case RUN_OPT_GPG_KEYRING:
-		o->gpg_keyring = arg;
-		return 1;
-	case RUN_OPT_ALLOW_REWIND:
-		o->allow_rewind = true;
-		return 1;
-	case RUN_OPT_LOCK_TIMEOUT:
-		if (!strcmp(arg, "0")) {
-			o->lock_timeout = 0;
-			return 1;
-		}
-		if (!vf_parse_seconds(arg, &o->lock_timeout)) {
-			vf_cmd_error(cmd, "--lock-timeout: '%s' is not a number of seconds", arg);
-			return -1;
-		}
-		return 1;
-	case RUN_OPT_TIMEOUT:
-		if (!vf_parse_seconds(arg, &o->timeout)) {
-			vf_cmd_error(cmd, "--timeout: '%s' is not a positive number of seconds", arg);
-			return -1;
-		}
-		return 1;
-	case RUN_OPT_SKIP_UNREACHABLE:
-		o->skip_unreachable = true;
-		return 1;
-	case RUN_OPT_ALLOW_REPLACE:
-		o->allow_replace = true;
-		return 1;
-	case RUN_OPT_CONFIRM_TIMEOUT:
-		n = strtoul(arg, &end, 10);
-		if (!*arg || *end || n > 3600) {
-			vf_cmd_error(cmd, "--confirm-timeout: '%s' is not a number of seconds from 0 "
-				     "to 3600", arg);
-			return -1;
-		}
-		o->confirm_timeout = (int)n;
-		return 1;
-	case RUN_OPT_MAX_DESTROY:
-		if (!vf_parse_count(arg, RUN_MAX_DESTROY_MAX, &n)) {
-			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to %u", arg,
-				     RUN_MAX_DESTROY_MAX);
-			return -1;
-		}
-		o->max_destroy_given = true;
-		o->max_destroy = (unsigned)n;
-		return 1;
-	case RUN_OPT_ALLOW_MASS_DESTROY:
-		o->allow_mass_destroy = true;
-		return 1;
-	case RUN_OPT_PARALLELISM:
-		n = strtoul(arg, &end, 10);
-		if (!*arg || *end || n < 1 || n > 256) {
-			vf_cmd_error(cmd, "--parallelism: '%s' is not a number from 1 to 256", arg);
-			return -1;
-		}
-		o->parallelism = (unsigned)n;
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 bool vf_run_color(void)
 {
 	const char *nc = getenv("NO_COLOR");
 
 	return isatty(STDOUT_FILENO) && !(nc && *nc);
+}
+
+/* error (malloc'd) said as the command's error, and freed: VF_EXIT_ERROR. */
+int vf_run_error_said(const struct vf_cmd *cmd, char *error)
+{
+	vf_cmd_error(cmd, "%s", error);
+	free(error);
+	return VF_EXIT_ERROR;
+}
+
+/* A refusal that could not be recorded in the git log: said as it is
+ * (the log's own words), and freed. */
+static void log_failed(const struct vf_cmd *cmd, char *error)
+{
+	fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
+	free(error);
 }
 
 static void print_diags(struct vf_diags *d)
@@ -130,7 +49,7 @@ static void print_diags(struct vf_diags *d)
 	vf_diags_print(d, stderr);
 }
 
-static struct vf_plan_opts plan_opts(const struct vf_run_opts *o)
+struct vf_plan_opts vf_run_plan_opts(const struct vf_run_opts *o)
 {
 	struct vf_plan_opts popts = {
 		.targets = o->targets, .n_targets = o->n_targets, .destroy = o->destroy,
@@ -156,10 +75,8 @@ int vf_run_guard(const struct vf_cmd *cmd, const struct vf_run *run)
 	if (run->git && run->git->resolved && run->state_open && strcmp(cmd->name, "plan")) {
 		msg = xasprintf("refusing a mass deletion: %s", g->message);
 		if (vf_git_log_append(run->state.dir, cmd->name, run->git, "refused", msg, NULL,
-				   &error) < 0) {
-			fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
-			free(error);
-		}
+				   &error) < 0)
+			log_failed(cmd, error);
 		free(msg);
 	}
 	return VF_EXIT_ERROR;
@@ -267,10 +184,8 @@ struct vf_config *vf_run_load(const struct vf_cmd *cmd, const struct vf_run_opts
 	c = vf_git_source_load(run->git, o->cache_dir, state_dir, !o->default_state_dir, &auth,
 			    &diags, &error);
 	free(state_dir);
-	if (error) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-	}
+	if (error)
+		vf_run_error_said(cmd, error);
 	vf_diags_sort(&diags);
 	vf_diags_print(&diags, stderr);
 	if (!c && !error) {
@@ -302,11 +217,8 @@ int vf_run_git_log(const struct vf_cmd *cmd, struct vf_run *run, int rc)
 	counts[2] = run->plan.counts[VF_ACTION_REPLACE];
 	counts[3] = run->plan.counts[VF_ACTION_DELETE];
 	if (vf_git_log_append(run->state.dir, cmd->name, run->git, outcome, NULL, counts,
-			   &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-		return VF_EXIT_ERROR;
-	}
+			   &error) < 0)
+		return vf_run_error_said(cmd, error);
 	return rc;
 }
 
@@ -341,8 +253,7 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct vf_run_opts
 		return vf_cmd_error(cmd, "a configuration from git has no directory to keep its "
 				    "state beside: give --state-dir DIR or set VIRTFORM_STATE_DIR");
 	if (vf_state_open(&run->state, dir, o->lock_timeout, cmd->name, &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
+		vf_run_error_said(cmd, error);
 		free(dir);
 		vf_state_close(&run->state);
 		return VF_EXIT_ERROR;
@@ -369,20 +280,25 @@ static int run_observe_loaded(const struct vf_cmd *cmd, const struct vf_run_opts
 	return VF_EXIT_OK;
 }
 
-int vf_run_observe(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
+/* run set up afresh, with the configuration loaded (vf_run_load): 0 or
+ * VF_EXIT_ERROR. */
+static int run_start(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	memset(run, 0, sizeof(*run));
 	run->config = vf_run_load(cmd, o, run);
-	if (!run->config)
-		return VF_EXIT_ERROR;
-	return run_observe_loaded(cmd, o, run);
+	return run->config ? VF_EXIT_OK : VF_EXIT_ERROR;
+}
+
+int vf_run_observe(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
+{
+	return run_start(cmd, o, run) ? VF_EXIT_ERROR : run_observe_loaded(cmd, o, run);
 }
 
 /* vf_run_plan() with run->config loaded. */
 static int run_plan_loaded(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	struct vf_diags diags = { 0 };
-	struct vf_plan_opts popts = plan_opts(o);
+	struct vf_plan_opts popts = vf_run_plan_opts(o);
 	struct vf_hostnetcmd_opts hopts;
 	const char *env_key = vf_secret_env(VF_SECRET_KEY_ENV);
 	int rc = VF_EXIT_ERROR;
@@ -429,20 +345,26 @@ out:
 /* A refusal: said on stderr and, but by plan (which changes nothing),
  * recorded in the log when it can be.  VF_EXIT_ERROR. */
 static int git_refuse(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
-		      const char *msg)
+		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int git_refuse(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
+		      const char *fmt, ...)
 {
+	struct vf_buf msg = VF_BUF_INIT;
 	char *error = NULL, *state_dir;
+	va_list ap;
 
-	fprintf(stderr, "virtform %s: error: %s; nothing was changed\n", cmd->name, msg);
-	if (!strcmp(cmd->name, "plan"))
-		return VF_EXIT_ERROR;
-	state_dir = run->state_open ? xstrdup(run->state.dir) : vf_run_state_dir(o);
-	if (state_dir && vf_git_log_append(state_dir, cmd->name, run->git, "refused", msg, NULL,
-					&error) < 0) {
-		fprintf(stderr, "virtform %s: error: %s\n", cmd->name, error);
-		free(error);
+	va_start(ap, fmt);
+	vf_buf_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "virtform %s: error: %s; nothing was changed\n", cmd->name, msg.buf);
+	if (strcmp(cmd->name, "plan")) {
+		state_dir = run->state_open ? xstrdup(run->state.dir) : vf_run_state_dir(o);
+		if (state_dir && vf_git_log_append(state_dir, cmd->name, run->git, "refused",
+						   msg.buf, NULL, &error) < 0)
+			log_failed(cmd, error);
+		free(state_dir);
 	}
-	free(state_dir);
+	vf_buf_release(&msg);
 	return VF_EXIT_ERROR;
 }
 
@@ -452,7 +374,7 @@ static int git_check_signature(const struct vf_cmd *cmd, const struct vf_run_opt
 {
 	struct vf_git_source *g = run->git;
 	struct vf_git_trust trust = { o->allowed_signers, o->gpg_keyring };
-	char *principal = NULL, *error = NULL, *msg;
+	char *principal = NULL, *error = NULL;
 	int rc;
 
 	switch (vf_git_verify_commit(&g->r, &g->commit, &trust, &principal, &error)) {
@@ -461,15 +383,11 @@ static int git_check_signature(const struct vf_cmd *cmd, const struct vf_run_opt
 		rc = VF_EXIT_OK;
 		break;
 	case 0:
-		msg = xasprintf("commit %s is not signed, and --verify-signatures is given: %s",
-				g->commit.sha, vf_git_sign_hint(&trust));
-		rc = git_refuse(cmd, o, run, msg);
-		free(msg);
+		rc = git_refuse(cmd, o, run, "commit %s is not signed, and --verify-signatures is "
+				"given: %s", g->commit.sha, vf_git_sign_hint(&trust));
 		break;
 	default:
-		msg = xasprintf("commit %s is refused: %s", g->commit.sha, error);
-		rc = git_refuse(cmd, o, run, msg);
-		free(msg);
+		rc = git_refuse(cmd, o, run, "commit %s is refused: %s", g->commit.sha, error);
 		break;
 	}
 	free(error);
@@ -483,30 +401,23 @@ static int git_check_rewind(const struct vf_cmd *cmd, const struct vf_run_opts *
 			    struct vf_run *run)
 {
 	struct vf_git_source *g = run->git;
-	char *last = NULL, *error = NULL, *msg;
+	char *last = NULL, *error = NULL;
 	int d, rc = VF_EXIT_OK;
 
-	if (vf_git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0) {
-		rc = vf_cmd_error(cmd, "%s", error);
-		free(error);
-		return rc;
-	}
+	if (vf_git_log_last(run->state.dir, g->repo, g->path, &last, &error) < 0)
+		return vf_run_error_said(cmd, error);
 	if (!last)
 		return VF_EXIT_OK;
 	d = vf_git_descends(&g->r, g->commit.sha, last, &error);
-	if (d < 0) {
-		rc = vf_cmd_error(cmd, "%s", error);
-		free(error);
-	} else if (d == 0 && !o->allow_rewind) {
-		msg = xasprintf("ref %s moved backwards: %s (the last commit applied) is not an "
-				"ancestor of %s; give --allow-rewind to apply it", g->commit.ref,
-				last, g->commit.sha);
-		rc = git_refuse(cmd, o, run, msg);
-		free(msg);
-	} else if (d == 0) {
+	if (d < 0)
+		rc = vf_run_error_said(cmd, error);
+	else if (d == 0 && !o->allow_rewind)
+		rc = git_refuse(cmd, o, run, "ref %s moved backwards: %s (the last commit applied) "
+				"is not an ancestor of %s; give --allow-rewind to apply it",
+				g->commit.ref, last, g->commit.sha);
+	else if (d == 0)
 		fprintf(o->json ? stderr : stdout, "Rewind allowed: %s (the last commit applied) "
 			"is not an ancestor of %s.\n", last, g->commit.sha);
-	}
 	free(last);
 	return rc;
 }
@@ -526,123 +437,7 @@ int vf_run_plan_config(const struct vf_cmd *cmd, const struct vf_run_opts *o, st
 
 int vf_run_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
-	memset(run, 0, sizeof(*run));
-	run->config = vf_run_load(cmd, o, run);
-	if (!run->config)
-		return VF_EXIT_ERROR;
-	return vf_run_plan_config(cmd, o, run);
-}
-
-/* A word for a sh command line (what a message suggests), quoted when it
- * needs to be, appended to *cmd. */
-static void shell_word(char **cmd, const char *word)
-{
-	char *next;
-
-	if (*word && !word[strspn(word, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					 "0123456789@%+=:,./_-")])
-		next = xasprintf("%s %s", *cmd, word);
-	else {
-		/* quote it, ' as '\'' */
-		size_t n = strlen(*cmd) + 4 * strlen(word) + 4, i, k;
-		next = xmalloc(n);
-		k = (size_t)snprintf(next, n, "%s '", *cmd);
-		for (i = 0; word[i]; i++) {
-			if (word[i] == '\'') {
-				memcpy(next + k, "'\\''", 4);
-				k += 4;
-			} else {
-				next[k++] = word[i];
-			}
-		}
-		next[k++] = '\'';
-		next[k] = '\0';
-	}
-	free(*cmd);
-	*cmd = next;
-}
-
-/*
- * The trust settings of an apply: its command line's, the files made
- * absolute (as vf_run_save_plan records them).  *owned: what to free.
- */
-static struct vf_saved_trust apply_trust(const struct vf_run_opts *o, char *owned[2])
-{
-	struct vf_saved_trust t = { .allow_rewind = o->allow_rewind };
-
-	owned[0] = owned[1] = NULL;
-	if (o->verify_signatures && o->allowed_signers) {
-		owned[0] = realpath(o->allowed_signers, NULL);
-		t.allowed_signers = owned[0] ? owned[0] : o->allowed_signers;
-	}
-	if (o->verify_signatures && o->gpg_keyring) {
-		owned[1] = realpath(o->gpg_keyring, NULL);
-		t.gpg_keyring = owned[1] ? owned[1] : o->gpg_keyring;
-	}
-	return t;
-}
-
-/* The trust options of t as words for a command line, appended to *cmd. */
-static void trust_words(char **cmd, const struct vf_saved_trust *t)
-{
-	if (t->allowed_signers || t->gpg_keyring)
-		shell_word(cmd, "--verify-signatures");
-	if (t->allowed_signers) {
-		shell_word(cmd, "--allowed-signers");
-		shell_word(cmd, t->allowed_signers);
-	}
-	if (t->gpg_keyring) {
-		shell_word(cmd, "--gpg-keyring");
-		shell_word(cmd, t->gpg_keyring);
-	}
-	if (t->allow_rewind)
-		shell_word(cmd, "--allow-rewind");
-}
-
-/* "virtform apply [TRUST OPTIONS] FILE", what a message tells the
- * operator to run (malloc'd). */
-static char *apply_command(const struct vf_saved_trust *t, const char *file)
-{
-	char *line = xstrdup("virtform apply");
-
-	trust_words(&line, t);
-	shell_word(&line, file);
-	return line;
-}
-
-int vf_run_save_plan(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
-		  const char *file, FILE *out)
-{
-	struct vf_plan_opts popts = plan_opts(o);
-	struct vf_saved_source src = {
-		.config_path = o->config_path, .config = run->config, .views = &run->views,
-		.desired = &run->desired, .state = &run->state, .plan = &run->plan,
-		.opts = &popts, .skip_unreachable = o->skip_unreachable,
-		.version = vf_cmd_version_string(),
-		.git_allow_rewind = o->allow_rewind,
-	};
-	char *error = NULL, *owned[2], *apply;
-	struct vf_saved_trust t = apply_trust(o, owned);
-	int rc;
-
-	/* apply FILE verifies again, wherever it runs: the files' absolute
-	 * paths, which apply's command line must give again */
-	src.git_allowed_signers = t.allowed_signers;
-	src.git_gpg_keyring = t.gpg_keyring;
-	rc = vf_saved_write(file, &src, &error);
-	if (rc < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-		free(owned[0]);
-		free(owned[1]);
-		return VF_EXIT_ERROR;
-	}
-	apply = apply_command(&t, file);
-	fprintf(out, "\nSaved the plan to %s: apply it with '%s'.\n", file, apply);
-	free(apply);
-	free(owned[0]);
-	free(owned[1]);
-	return VF_EXIT_OK;
+	return run_start(cmd, o, run) ? VF_EXIT_ERROR : vf_run_plan_config(cmd, o, run);
 }
 
 void vf_run_release(struct vf_run *run, struct vf_run_opts *o)
@@ -667,30 +462,14 @@ void vf_run_release(struct vf_run *run, struct vf_run_opts *o)
 	o->targets = NULL;
 }
 
-/* Read a yes/no answer on the terminal: true only for "yes". */
-static bool confirm(const char *question)
-{
-	char line[64];
-
-	printf("\n%s (yes/no) ", question);
-	fflush(stdout);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	line[strcspn(line, "\r\n")] = '\0';
-	return !strcmp(line, "yes");
-}
-
 /* Bring the state up to date before anything changes (vf_state_sync). */
-static int sync_state(const struct vf_cmd *cmd, struct vf_run *run)
+int vf_run_sync_state(const struct vf_cmd *cmd, struct vf_run *run)
 {
 	char *error = NULL;
 
 	if (vf_state_sync(&run->state, run->config, &run->desired, &run->views) &&
-	    vf_state_save(&run->state, &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-		return VF_EXIT_ERROR;
-	}
+	    vf_state_save(&run->state, &error) < 0)
+		return vf_run_error_said(cmd, error);
 	return VF_EXIT_OK;
 }
 
@@ -721,6 +500,85 @@ static void state_unsaved(const struct vf_cmd *cmd, const struct vf_run *run,
 			run->state.journal_path, dir);
 }
 
+/* What vf_run_execute() did: the actions' result and the host links'. */
+struct outcome {
+	struct vf_apply_result res;
+	struct vf_hostnetcmd_result hres;
+	int rc;                          /* 0: everything done and recorded */
+};
+
+/*
+ * The host links' steps around the actions: all but deletes first, then
+ * the actions on every host whose links were made, then the deletes —
+ * on every host, but those whose links failed, when everything went
+ * well; otherwise on none (what failed may still use them).
+ */
+static void execute_steps(const struct vf_run_opts *o, struct vf_run *run,
+			  struct vf_apply_opts *aopts, struct outcome *out)
+{
+	const char **failed1 = NULL, **failed2 = NULL, **all;
+	size_t n_failed1 = 0, n_failed2 = 0;
+	int hrc;
+	unsigned k;
+
+	hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, false,
+				  o->confirm_timeout, NULL, 0, stdout, &out->hres, &failed1,
+				  &n_failed1);
+	aopts->skip_hosts = failed1;
+	aopts->n_skip_hosts = n_failed1;
+	if (run->plan.n_actions)
+		out->rc = vf_apply(run->config, &run->plan, &vf_provider_libvirt, &run->state,
+				   aopts, &out->res);
+	if (out->rc == 0 && hrc == 0) {
+		hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true,
+					  o->confirm_timeout, NULL, 0, stdout, &out->hres,
+					  &failed2, &n_failed2);
+	} else {
+		/* deletes wait for everything: what failed may still use them */
+		all = xcalloc(run->config->n_hosts + 1, sizeof(*all));
+		for (k = 0; k < run->config->n_hosts; k++)
+			all[k] = run->config->hosts[k].name;
+		vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true,
+				    o->confirm_timeout, all, run->config->n_hosts, stdout,
+				    &out->hres, &failed2, &n_failed2);
+		free(all);
+	}
+	free(failed1);
+	free(failed2);
+	if (hrc || out->hres.unrecorded)
+		out->rc = -1;
+}
+
+/* "Apply complete: 1 created, ..." and, when it failed, what failed. */
+static void print_outcome(const struct vf_run_opts *o, const struct vf_run *run,
+			  const struct outcome *out)
+{
+	const struct vf_apply_result *res = &out->res;
+	const struct vf_hostnetcmd_result *hres = &out->hres;
+
+	if (hres->failures)
+		printf("\nHost network failures:\n%s", hres->failures);
+	printf("\n%s %s: %u created, %u updated, %u replaced, %u destroyed",
+	       o->destroy ? "Destroy" : "Apply", out->rc == 0 ? "complete" : "failed",
+	       res->done[VF_ACTION_CREATE] + hres->done[VF_ACTION_CREATE],
+	       res->done[VF_ACTION_UPDATE] + hres->done[VF_ACTION_UPDATE],
+	       res->done[VF_ACTION_REPLACE] + hres->done[VF_ACTION_REPLACE],
+	       res->done[VF_ACTION_DELETE] + hres->done[VF_ACTION_DELETE]);
+	if (run->plan.counts[VF_ACTION_START] || run->plan.counts[VF_ACTION_STOP])
+		printf(", %u started, %u stopped", res->done[VF_ACTION_START],
+		       res->done[VF_ACTION_STOP]);
+	if (out->rc) {
+		printf("; %zu failed", res->n_failed + hres->n_failed);
+		if (hres->n_rolled_back)
+			printf(", %zu rolled back", hres->n_rolled_back);
+		printf(", %zu not attempted", res->n_not_attempted + hres->n_not_attempted);
+		if (res->state_error || hres->unrecorded)
+			printf("; %s could not be saved",
+			       res->state_error ? "the state" : "the record of host links");
+	}
+	printf(".\n");
+}
+
 /*
  * Carry out run's plan and print the summary; the exit status.  The
  * hosts' network links come first (all but deletes: a bridge exists
@@ -728,7 +586,7 @@ static void state_unsaved(const struct vf_cmd *cmd, const struct vf_run *run,
  * every host whose links were made —, then the links' deletes, once
  * everything ran (what used them is gone).
  */
-static int execute(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
+int vf_run_execute(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run)
 {
 	struct vf_apply_opts aopts = {
 		.parallelism = o->parallelism ? o->parallelism : 10,
@@ -737,72 +595,23 @@ static int execute(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct
 		.out = stdout,
 		.skip_reason = "its network links could not be made",
 	};
-	struct vf_apply_result res;
-	struct vf_hostnetcmd_result hres = { .failures = NULL };
-	const char **failed1 = NULL, **failed2 = NULL;
-	size_t n_failed1 = 0, n_failed2 = 0;
-	const char *verb = o->destroy ? "Destroy" : "Apply";
-	int rc = 0, hrc;
-	unsigned k;
+	struct outcome out;
 
 	if (run->plan.guard.refused)        /* the callers asked; never run one */
 		return VF_EXIT_ERROR;
 	putchar('\n');
 	fflush(stdout);
-	memset(&res, 0, sizeof(res));
-	hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, false, o->confirm_timeout,
-			    NULL, 0, stdout, &hres, &failed1, &n_failed1);
-	aopts.skip_hosts = failed1;
-	aopts.n_skip_hosts = n_failed1;
-	if (run->plan.n_actions)
-		rc = vf_apply(run->config, &run->plan, &vf_provider_libvirt, &run->state, &aopts,
-			      &res);
-	if (rc == 0 && hrc == 0) {
-		hrc = vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true,
-				    o->confirm_timeout, NULL, 0, stdout, &hres, &failed2,
-				    &n_failed2);
-	} else {
-		/* deletes wait for everything: what failed may still use them */
-		const char **all = xcalloc(run->config->n_hosts + 1, sizeof(*all));
-		for (k = 0; k < run->config->n_hosts; k++)
-			all[k] = run->config->hosts[k].name;
-		vf_hostnetcmd_apply(&run->hostnet, run->config, &run->plan, true, o->confirm_timeout,
-			      all, run->config->n_hosts, stdout, &hres, &failed2, &n_failed2);
-		free(all);
-	}
-	free(failed1);
-	free(failed2);
-	if (hrc || hres.unrecorded)
-		rc = -1;
-	if (hres.failures) {
-		printf("\nHost network failures:\n%s", hres.failures);
-		free(hres.failures);
-	}
-	printf("\n%s %s: %u created, %u updated, %u replaced, %u destroyed", verb,
-	       rc == 0 ? "complete" : "failed",
-	       res.done[VF_ACTION_CREATE] + hres.done[VF_ACTION_CREATE],
-	       res.done[VF_ACTION_UPDATE] + hres.done[VF_ACTION_UPDATE],
-	       res.done[VF_ACTION_REPLACE] + hres.done[VF_ACTION_REPLACE],
-	       res.done[VF_ACTION_DELETE] + hres.done[VF_ACTION_DELETE]);
-	if (run->plan.counts[VF_ACTION_START] || run->plan.counts[VF_ACTION_STOP])
-		printf(", %u started, %u stopped", res.done[VF_ACTION_START], res.done[VF_ACTION_STOP]);
-	if (rc) {
-		printf("; %zu failed", res.n_failed + hres.n_failed);
-		if (hres.n_rolled_back)
-			printf(", %zu rolled back", hres.n_rolled_back);
-		printf(", %zu not attempted", res.n_not_attempted + hres.n_not_attempted);
-		if (res.state_error || hres.unrecorded)
-			printf("; %s could not be saved",
-			       res.state_error ? "the state" : "the record of host links");
-	}
-	printf(".\n");
-	if (res.state_error) {
+	memset(&out, 0, sizeof(out));
+	execute_steps(o, run, &aopts, &out);
+	print_outcome(o, run, &out);
+	free(out.hres.failures);
+	if (out.res.state_error) {
 		fflush(stdout);
-		state_unsaved(cmd, run, &res);
-		free(res.state_error);
-		rc = -1;
+		state_unsaved(cmd, run, &out.res);
+		free(out.res.state_error);
+		out.rc = -1;
 	}
-	return rc ? VF_EXIT_ERROR : VF_EXIT_OK;
+	return out.rc ? VF_EXIT_ERROR : VF_EXIT_OK;
 }
 
 int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct vf_run *run,
@@ -816,7 +625,7 @@ int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct v
 		fflush(stdout);
 		return vf_run_guard(cmd, run);
 	}
-	if (sync_state(cmd, run))
+	if (vf_run_sync_state(cmd, run))
 		return VF_EXIT_ERROR;
 	vf_plan_print(&run->plan, stdout, vf_run_color());
 	if (vf_plan_empty(&run->plan))
@@ -826,214 +635,14 @@ int vf_run_apply(const struct vf_cmd *cmd, const struct vf_run_opts *o, struct v
 			return vf_cmd_error(cmd, "no terminal to confirm on: review the plan and "
 					    "give --auto-approve to %s without asking",
 					    o->destroy ? "destroy" : "apply");
-		if (!confirm(o->destroy ? "Destroy these resources?" : "Apply these changes?")) {
+		if (!vf_confirm(stdout, o->destroy ? "Destroy these resources?"
+						  : "Apply these changes?")) {
 			printf("%s cancelled; nothing was changed.\n", verb);
 			return VF_EXIT_ERROR;
 		}
 	}
 	run->executed = true;
-	return execute(cmd, o, run);
-}
-
-/* ---- apply FILE ------------------------------------------------------------ */
-
-char *vf_run_plan_command(const struct vf_saved *s, const char *file)
-{
-	char *cmd = xstrdup("virtform plan");
-	size_t i;
-
-	if (s->git_commit) {
-		char *git = xasprintf("%s@%s", s->git_repo, s->git_commit);
-		shell_word(&cmd, "--git");
-		shell_word(&cmd, git);
-		free(git);
-		if (*s->git_path) {
-			shell_word(&cmd, "--path");
-			shell_word(&cmd, s->git_path);
-		}
-		shell_word(&cmd, "--state-dir");
-		shell_word(&cmd, s->state_dir);
-		struct vf_saved_trust t = { s->git_allowed_signers, s->git_gpg_keyring,
-					    s->git_allow_rewind };
-		trust_words(&cmd, &t);
-	} else {
-		shell_word(&cmd, s->config_path);
-	}
-	if (s->destroy)
-		shell_word(&cmd, "--destroy");
-	for (i = 0; i < s->n_targets; i++) {
-		shell_word(&cmd, "--target");
-		shell_word(&cmd, s->targets[i]);
-	}
-	if (s->allow_replace)
-		shell_word(&cmd, "--allow-replace");
-	if (s->skip_unreachable)
-		shell_word(&cmd, "--skip-unreachable");
-	shell_word(&cmd, "-out");
-	shell_word(&cmd, file);
-	return cmd;
-}
-
-static int stale(const struct vf_cmd *cmd, const struct vf_saved *s, const char *file,
-		 const struct vf_saved_problems *p)
-{
-	char *again = vf_run_plan_command(s, file);
-	size_t i;
-
-	for (i = 0; i < p->n; i++)
-		fprintf(stderr, "virtform %s: error: the saved plan %s is stale: %s\n", cmd->name,
-			file, p->lines[i]);
-	fprintf(stderr, "hint: run '%s' again and review it; nothing was changed\n", again);
-	free(again);
-	return VF_EXIT_ERROR;
-}
-
-/*
- * A saved plan is not authenticated: the apply's own trust settings must
- * be the ones it records, or it is refused, naming each difference.
- */
-static int check_trust(const struct vf_cmd *cmd, const struct vf_run_opts *o,
-		       const struct vf_saved *s, const char *file)
-{
-	struct vf_saved_problems p = { 0 };
-	struct vf_saved_trust t;
-	char *owned[2], *again;
-	size_t i;
-
-	t = apply_trust(o, owned);
-	if (!vf_saved_check_trust(s, &t, &p)) {
-		free(owned[0]);
-		free(owned[1]);
-		return 0;
-	}
-	for (i = 0; i < p.n; i++)
-		fprintf(stderr, "virtform %s: error: the saved plan %s is refused: %s\n", cmd->name,
-			file, p.lines[i]);
-	t = (struct vf_saved_trust){ s->git_allowed_signers, s->git_gpg_keyring,
-				     s->git_allow_rewind };
-	again = apply_command(&t, file);
-	fprintf(stderr, "hint: the trust settings (--verify-signatures, --allowed-signers, "
-		"--gpg-keyring, --allow-rewind) come from apply's command line, never from the "
-		"saved plan, and must be the ones it was made with: '%s' (or make another plan); "
-		"nothing was changed\n", again);
-	free(again);
-	free(owned[0]);
-	free(owned[1]);
-	vf_saved_problems_release(&p);
-	return -1;
-}
-
-/*
- * apply FILE: the configuration as it was, the plan pipeline with the
- * recorded options, then the stale checks; only an identical plan runs,
- * without asking (it was reviewed when it was saved).
- */
-static int run_apply_saved(const struct vf_cmd *cmd, struct vf_run_opts *o, const char *file)
-{
-	struct vf_saved saved;
-	struct vf_saved_problems problems = { 0 };
-	struct vf_plan_opts popts;
-	struct vf_saved_source src;
-	struct vf_run run;
-	char *error = NULL;
-	size_t i;
-	int rc = VF_EXIT_ERROR;
-
-	memset(&run, 0, sizeof(run));
-	if (vf_saved_read(file, &saved, &error) < 0) {
-		vf_cmd_error(cmd, "%s", error);
-		free(error);
-		vf_saved_release(&saved);
-		return VF_EXIT_ERROR;
-	}
-	if (check_trust(cmd, o, &saved, file) < 0) {
-		vf_saved_release(&saved);
-		return VF_EXIT_ERROR;
-	}
-	o->config_path = saved.config_path;
-	o->default_state_dir = saved.state_dir;
-	o->destroy = saved.destroy;
-	o->allow_replace = saved.allow_replace;
-	o->skip_unreachable = saved.skip_unreachable;
-	for (i = 0; i < saved.n_targets; i++) {
-		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
-		o->targets[o->n_targets++] = saved.targets[i];
-	}
-
-	if (saved.git_commit) {
-		/* exactly the commit the plan was made from, from the cache */
-		o->git = xasprintf("%s@%s", saved.git_repo, saved.git_commit);
-		o->git_path = saved.git_path;
-		o->cache_dir = saved.git_cache;
-		o->config_path = o->git;
-		/* the checks plan made, made again on the commit now, with the
-		 * trust settings of this command line (check_trust: the same) */
-		run.config = vf_run_load(cmd, o, &run);
-	} else {
-		run.config = vf_cmd_load_config(saved.config_path);
-	}
-	if (!run.config) {
-		VF_GROW(problems.lines, 1, problems.alloc);
-		problems.lines[problems.n++] = xasprintf(
-			"the configuration '%s' does not load any more (a saved plan names it "
-			"relative to the directory plan ran in)", saved.config_path);
-		rc = stale(cmd, &saved, file, &problems);
-		goto out;
-	}
-	if (strcmp(run.config->project, saved.project) ||
-	    vf_saved_check_config(&saved, run.config, &problems)) {
-		if (strcmp(run.config->project, saved.project)) {
-			VF_GROW(problems.lines, problems.n + 1, problems.alloc);
-			problems.lines[problems.n++] = xasprintf(
-				"the configuration is project '%s' now, '%s' when the plan was made",
-				run.config->project, saved.project);
-		}
-		rc = stale(cmd, &saved, file, &problems);
-		goto out;
-	}
-	if (vf_run_plan_config(cmd, o, &run))
-		goto out;
-	popts = plan_opts(o);
-	src = (struct vf_saved_source){
-		.config_path = o->config_path, .config = run.config, .views = &run.views,
-		.desired = &run.desired, .state = &run.state, .plan = &run.plan, .opts = &popts,
-		.skip_unreachable = o->skip_unreachable, .version = vf_cmd_version_string(),
-	};
-	if (vf_saved_check_run(&saved, &src, &problems)) {
-		rc = stale(cmd, &saved, file, &problems);
-		goto out;
-	}
-	/* the guard again, with this apply's options: a saved plan carries
-	 * none of them */
-	if (vf_run_guard(cmd, &run))
-		goto out;
-	if (sync_state(cmd, &run))
-		goto out;
-	if (vf_plan_empty(&run.plan)) {
-		vf_plan_print(&run.plan, stdout, vf_run_color());
-		rc = VF_EXIT_OK;
-		goto out;
-	}
-	printf("Applying the saved plan %s (made %s): %u to create, %u to update, %u to replace, "
-	       "%u to destroy", file, saved.created, run.plan.counts[VF_ACTION_CREATE],
-	       run.plan.counts[VF_ACTION_UPDATE], run.plan.counts[VF_ACTION_REPLACE],
-	       run.plan.counts[VF_ACTION_DELETE]);
-	if (run.plan.counts[VF_ACTION_START] || run.plan.counts[VF_ACTION_STOP])
-		printf(", %u to start, %u to stop", run.plan.counts[VF_ACTION_START],
-		       run.plan.counts[VF_ACTION_STOP]);
-	printf(".\n");
-	run.executed = true;
-	rc = execute(cmd, o, &run);
-out:
-	if (saved.git_commit) {
-		rc = vf_run_git_log(cmd, &run, rc);
-		free((char *)o->git);
-		o->git = NULL;
-	}
-	vf_run_release(&run, o);
-	vf_saved_problems_release(&problems);
-	vf_saved_release(&saved);
-	return rc;
+	return vf_run_execute(cmd, o, run);
 }
 
 /* The options a saved plan carries, given again on the command line. */
@@ -1058,18 +667,15 @@ int vf_run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool d
 			      .secret_key_required = !destroy, .git_checks = true };
 	struct vf_run run;
 	bool auto_approve = false;
-	int c, r, rc;
+	int c, rc;
 
-	while ((c = vf_getopt(cmd, argc, argv, "h", longopts)) != -1) {
-		r = vf_run_option(cmd, c, optarg, &o);
-		if (r > 0)
-			continue;
-		if (r == 0 && c == RUN_OPT_AUTO_APPROVE) {
+	while ((c = vf_run_getopt(cmd, argc, argv, "h", longopts, &o)) != -1) {
+		if (c == RUN_OPT_AUTO_APPROVE) {
 			auto_approve = true;
 			continue;
 		}
 		free(o.targets);
-		if (r == 0 && c == 'h') {
+		if (c == 'h') {
 			fputs(cmd->usage, stdout);
 			return VF_EXIT_OK;
 		}
@@ -1099,7 +705,7 @@ int vf_run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool d
 			return vf_cmd_error(cmd, "%s cannot be given with the saved plan '%s': a "
 					    "saved plan carries its own options; make another with "
 					    "'virtform plan %s ... -out FILE'", opt, o.config_path, opt);
-		return run_apply_saved(cmd, &o, o.config_path);
+		return vf_run_apply_saved(cmd, &o, o.config_path);
 	}
 	rc = vf_run_plan(cmd, &o, &run);
 	if (rc == 0) {

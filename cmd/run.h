@@ -1,7 +1,8 @@
 /*
- * run.h — what plan, apply and destroy share: parse the common options,
- * load the config, lock the state, observe the hosts and build the plan;
- * save a plan (plan -out FILE) and carry a saved one out (apply FILE).
+ * run.h — what plan, apply and destroy share: parse the common options
+ * (run-options.c), load the config, lock the state, observe the hosts and
+ * build the plan (run.c); save a plan (plan -out FILE) and carry a saved
+ * one out (apply FILE; run-saved.c).
  */
 #ifndef VF_CMD_RUN_H
 #define VF_CMD_RUN_H
@@ -72,6 +73,23 @@ enum {
 	"                            the larger of 3 and 10% of those managed\n"     \
 	"      --allow-mass-destroy  allow a plan over that limit (an empty or\n" \
 	"                            truncated configuration would wipe the fleet)\n"
+
+/* The help text of what apply and destroy take to carry a plan out. */
+#define RUN_APPLY_OPTIONS_HELP                                                      \
+	"      --parallelism N       actions in flight at once (default 10)\n"       \
+	"      --confirm-timeout SECONDS\n"                                           \
+	"                            a host keeps its new network links only when\n" \
+	"                            virtform reconnects and confirms within this\n" \
+	"                            time, else it rolls them back by itself\n"      \
+	"                            (default 60 over SSH, none on this machine;\n"  \
+	"                            0: no confirmation)\n"
+
+/* The help text of the options plan and apply share: the guard's, the
+ * shared ones, the commit's checks. */
+#define RUN_PLAN_OPTIONS_HELP                                                       \
+	RUN_GUARD_OPTIONS_HELP                                                      \
+	RUN_OPTIONS_HELP                                                            \
+	RUN_GIT_CHECK_OPTIONS_HELP
 
 /* The help text of --git, --path and --cache-dir (docs/gitops.md). */
 #define RUN_GIT_OPTIONS_HELP                                                        \
@@ -189,6 +207,14 @@ struct vf_run_opts {
  * not a shared option, -1 bad value (error printed).
  */
 int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o);
+
+/*
+ * vf_getopt() with the shared options handled (vf_run_option): the next
+ * option that is not one of them, -1 at the end, '?' after an error (said,
+ * a bad value included).
+ */
+int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, const char *shortopts,
+		  const struct option *longopts, struct vf_run_opts *o);
 
 struct vf_secret_key;
 struct vf_run {

@@ -130,55 +130,22 @@ static unsigned char *read_secret_tty(size_t *len)
 	return buf;
 }
 
-static int seal_run(int argc, char **argv)
+/* The work of seal: the secret on stdin sealed for the public key in
+ * pk_path, printed on stdout.  The exit status. */
+static int seal_stdin(const char *pk_path, bool keep_newline, bool raw)
 {
-	static const struct option longopts[] = {
-		{ "public-key", required_argument, NULL, 'p' },
-		{ "keep-newline", no_argument, NULL, 'k' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_diags diags = { 0 };
 	struct vf_public_key pk;
-	const char *pk_path = NULL;
-	bool keep_newline = false, raw = false, tty;
 	unsigned char *clear;
 	char *sealed;
 	size_t len;
-	int c;
 
-	while ((c = vf_getopt(&vf_cmd_seal, argc, argv, "h", longopts)) != -1) {
-		switch (c) {
-		case 'p':
-			pk_path = optarg;
-			break;
-		case 'k':
-			keep_newline = true;
-			break;
-		case 'r':
-			raw = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return VF_EXIT_OK;
-		default:
-			return VF_EXIT_ERROR;
-		}
-	}
-	if (optind < argc)
-		return vf_cmd_error(&vf_cmd_seal, "unexpected argument '%s': the secret is read on "
-				    "stdin, never from the command line", argv[optind]);
-	if (!pk_path)
-		return vf_cmd_error(&vf_cmd_seal, "--public-key FILE is required (the virtform.pub "
-				    "'virtform keygen' wrote)");
 	if (vf_public_key_load(pk_path, &pk, &diags) < 0) {
 		vf_diags_print(&diags, stderr);
 		vf_diags_release(&diags);
 		return VF_EXIT_ERROR;
 	}
-	tty = isatty(STDIN_FILENO);
-	clear = tty ? read_secret_tty(&len) : read_secret(STDIN_FILENO, &len);
+	clear = isatty(STDIN_FILENO) ? read_secret_tty(&len) : read_secret(STDIN_FILENO, &len);
 	if (!clear)
 		return VF_EXIT_ERROR;
 	if (!keep_newline && len && clear[len - 1] == '\n')
@@ -201,9 +168,46 @@ static int seal_run(int argc, char **argv)
 	return VF_EXIT_OK;
 }
 
-const struct vf_cmd vf_cmd_seal = {
-	.name = "seal",
-	.summary = "seal a secret (stdin) for the configuration: {sealed: ...}",
-	.usage = usage,
-	.run = seal_run,
+static const struct option longopts[] = {
+	{ "public-key", required_argument, NULL, 'p' },
+	{ "keep-newline", no_argument, NULL, 'k' },
+	{ "raw", no_argument, NULL, 'r' },
+	VF_OPTIONS_END,
 };
+
+static int seal_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_seal = VF_CMD("seal",
+	"seal a secret (stdin) for the configuration: {sealed: ...}", usage, seal_run,
+	.longopts = longopts);
+
+static int seal_run(int argc, char **argv)
+{
+	const char *pk_path = NULL;
+	bool keep_newline = false, raw = false;
+	int c;
+
+	while ((c = vf_getopt(&vf_cmd_seal, argc, argv, "h", longopts)) != -1) {
+		switch (c) {
+		case 'p':
+			pk_path = optarg;
+			break;
+		case 'k':
+			keep_newline = true;
+			break;
+		case 'r':
+			raw = true;
+			break;
+		default:
+			return vf_cmd_usage_or_error(&vf_cmd_seal, c);
+		}
+	}
+	if (optind < argc)
+		return vf_cmd_error(&vf_cmd_seal, "unexpected argument '%s': the secret is read on "
+				    "stdin, never from the command line", argv[optind]);
+	if (!pk_path)
+		return vf_cmd_error(&vf_cmd_seal, "--public-key FILE is required (the virtform.pub "
+				    "'virtform keygen' wrote)");
+	return seal_stdin(pk_path, keep_newline, raw);
+}
+

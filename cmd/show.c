@@ -29,13 +29,6 @@ static const char usage[] =
 
 static int cmd_show(int argc, char **argv);
 
-const struct vf_cmd vf_cmd_show = {
-	.name = "show",
-	.summary = "print a saved plan",
-	.usage = usage,
-	.run = cmd_show,
-};
-
 static void print_header(const struct vf_saved *s, const char *file)
 {
 	size_t i;
@@ -57,13 +50,16 @@ static void print_header(const struct vf_saved *s, const char *file)
 	printf("Apply it with: virtform apply %s\n\n", file);
 }
 
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, RUN_OPT_JSON },
+	VF_OPTIONS_END,
+};
+
+const struct vf_cmd vf_cmd_show = VF_CMD("show", "print a saved plan", usage, cmd_show,
+	.longopts = longopts);
+
 static int cmd_show(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, RUN_OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_saved saved;
 	struct vf_plan plan;
 	bool json = false;
@@ -74,8 +70,7 @@ static int cmd_show(int argc, char **argv)
 	while ((c = vf_getopt(&vf_cmd_show, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case RUN_OPT_JSON: json = true; break;
-		case 'h': fputs(usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		default: return vf_cmd_usage_or_error(&vf_cmd_show, c);
 		}
 	}
 	if (optind >= argc)

@@ -57,7 +57,18 @@ static const char usage[] =
 	"                            [-a] KEYID... > FILE)\n"
 	"      --allow-rewind        apply a commit that is not a descendant of the\n"
 	"                            last one applied\n"
+	"      --git-ssh-key FILE    the SSH key to fetch with (default:\n"
+	"                            $VIRTFORM_GIT_SSH_KEY, the ssh-agent, ~/.ssh/id_*)\n"
+	"      --git-known-hosts FILE  the SSH servers trusted (default:\n"
+	"                            $VIRTFORM_GIT_KNOWN_HOSTS, ~/.ssh/known_hosts,\n"
+	"                            /etc/ssh/ssh_known_hosts); unknown ones are refused\n"
+	"      --secret-key FILE     the key that opens sealed values (default:\n"
+	"                            $VIRTFORM_SECRET_KEY, the key text itself)\n"
 	"      --parallelism N       actions in flight at once (default 10)\n"
+	"      --confirm-timeout SECONDS\n"
+	"                            how long a host waits for its new network links\n"
+	"                            to be confirmed before rolling them back (as\n"
+	"                            apply)\n"
 	"      --target ADDR         only ADDR and what it depends on; repeatable\n"
 	"      --lock-timeout SECONDS wait this long for another run's lock\n"
 	"      --timeout SECONDS     give each host this long to answer (default 60)\n"
@@ -65,6 +76,8 @@ static const char usage[] =
 	"      --allow-replace       let the plan replace a network running VMs use\n"
 	RUN_GUARD_OPTIONS_HELP
 	"  -h, --help                show this help\n"
+	"\n"
+	"REPO is the argument: --git is refused.\n"
 	"\n"
 	"A plan that destroys more VMs and volumes than --max-destroy allows is\n"
 	"refused, with --plan-only too, unless --allow-mass-destroy.\n"
@@ -74,13 +87,6 @@ static const char usage[] =
 	"rewind, a mass deletion refused, a failed action.\n";
 
 static int cmd_sync(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_sync = {
-	.name = "sync",
-	.summary = "apply the configuration of a git commit (GitOps)",
-	.usage = usage,
-	.run = cmd_sync,
-};
 
 enum {
 	SYNC_OPT_REF = 2000,
@@ -92,39 +98,15 @@ struct sync_opts {
 	bool plan_only, auto_approve;
 };
 
-static int cmd_sync(int argc, char **argv)
+/* The REPO argument and the options that go with it checked: 0, or -1
+ * after an error message. */
+static int check_args(int argc, char **argv, const struct vf_run_opts *o,
+		      const struct sync_opts *so)
 {
-	static const struct option longopts[] = {
-		{ "ref", required_argument, NULL, SYNC_OPT_REF },
-		{ "plan-only", no_argument, NULL, SYNC_OPT_PLAN_ONLY },
-		RUN_APPLY_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
-	struct vf_run_opts o = { .confirm_timeout = -1, .git_checks = true };
-	struct sync_opts so = { 0 };
-	struct vf_run run;
-	char *git = NULL;
-	int c, r, rc = VF_EXIT_ERROR;
-
-	memset(&run, 0, sizeof(run));
-	while ((c = vf_getopt(&vf_cmd_sync, argc, argv, "h", longopts)) != -1) {
-		r = vf_run_option(&vf_cmd_sync, c, optarg, &o);
-		if (r < 0)
-			goto bad;
-		if (r)
-			continue;
-		switch (c) {
-		case SYNC_OPT_REF: so.ref = optarg; break;
-		case SYNC_OPT_PLAN_ONLY: so.plan_only = true; break;
-		case RUN_OPT_AUTO_APPROVE: so.auto_approve = true; break;
-		case 'h': fputs(usage, stdout); rc = VF_EXIT_OK; goto bad;
-		default: goto bad;
-		}
-	}
-	if (o.git) {
+	if (o->git) {
 		vf_cmd_error(&vf_cmd_sync, "give the repository as the argument: virtform sync "
 			     "REPO [--ref REF]");
-		goto bad;
+		return -1;
 	}
 	if (argc - optind != 1) {
 		if (argc - optind == 0)
@@ -133,20 +115,30 @@ static int cmd_sync(int argc, char **argv)
 		else
 			vf_cmd_error(&vf_cmd_sync, "expected one REPO argument, got '%s' and '%s'",
 				     argv[optind], argv[optind + 1]);
-		goto bad;
+		return -1;
 	}
-	if (vf_run_check_signers_opt(&vf_cmd_sync, &o) < 0)
-		goto bad;
-	if (!so.plan_only && !so.auto_approve && !isatty(STDIN_FILENO)) {
+	if (vf_run_check_signers_opt(&vf_cmd_sync, o) < 0)
+		return -1;
+	if (!so->plan_only && !so->auto_approve && !isatty(STDIN_FILENO)) {
 		vf_cmd_error(&vf_cmd_sync, "no terminal to confirm on: give --auto-approve to "
 			     "apply without asking, or --plan-only");
-		goto bad;
+		return -1;
 	}
-	git = so.ref ? xasprintf("%s@%s", argv[optind], so.ref) : xstrdup(argv[optind]);
-	o.git = git;
-	o.config_path = git;
+	return 0;
+}
 
-	run.config = vf_run_load(&vf_cmd_sync, &o, &run);
+/* The work of sync, options checked: fetch REPO (at so->ref), plan, apply
+ * or (--plan-only) show.  The exit status. */
+static int sync_repo(const char *repo, struct vf_run_opts *o, const struct sync_opts *so)
+{
+	struct vf_run run;
+	char *git = so->ref ? xasprintf("%s@%s", repo, so->ref) : xstrdup(repo);
+	int rc = VF_EXIT_ERROR;
+
+	memset(&run, 0, sizeof(run));
+	o->git = git;
+	o->config_path = git;
+	run.config = vf_run_load(&vf_cmd_sync, o, &run);
 	if (!run.config)
 		goto out;
 	printf("commit %s ", run.git->commit.sha);
@@ -154,20 +146,49 @@ static int cmd_sync(int argc, char **argv)
 	putchar('\n');
 	fflush(stdout);
 	/* the signature, plan, the rewind: as plan --git and apply --git */
-	if (vf_run_plan_config(&vf_cmd_sync, &o, &run))
+	if (vf_run_plan_config(&vf_cmd_sync, o, &run))
 		goto out;
-	if (so.plan_only) {
+	if (so->plan_only) {
 		vf_plan_print(&run.plan, stdout, vf_run_color());
 		fflush(stdout);
 		rc = vf_run_guard(&vf_cmd_sync, &run);
 		goto out;
 	}
-	rc = vf_run_apply(&vf_cmd_sync, &o, &run, so.auto_approve);
+	rc = vf_run_apply(&vf_cmd_sync, o, &run, so->auto_approve);
 	rc = vf_run_git_log(&vf_cmd_sync, &run, rc);
 out:
-	vf_run_release(&run, &o);
+	vf_run_release(&run, o);
 	free(git);
 	return rc;
+}
+
+static const struct option longopts[] = {
+	{ "ref", required_argument, NULL, SYNC_OPT_REF },
+	{ "plan-only", no_argument, NULL, SYNC_OPT_PLAN_ONLY },
+	RUN_APPLY_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct vf_cmd vf_cmd_sync = VF_CMD("sync", "apply the configuration of a git commit (GitOps)",
+	usage, cmd_sync, .longopts = longopts);
+
+static int cmd_sync(int argc, char **argv)
+{
+	struct vf_run_opts o = { .confirm_timeout = -1, .git_checks = true };
+	struct sync_opts so = { 0 };
+	int c, rc = VF_EXIT_ERROR;
+
+	while ((c = vf_run_getopt(&vf_cmd_sync, argc, argv, "h", longopts, &o)) != -1) {
+		switch (c) {
+		case SYNC_OPT_REF: so.ref = optarg; break;
+		case SYNC_OPT_PLAN_ONLY: so.plan_only = true; break;
+		case RUN_OPT_AUTO_APPROVE: so.auto_approve = true; break;
+		default: rc = vf_cmd_usage_or_error(&vf_cmd_sync, c); goto bad;
+		}
+	}
+	if (check_args(argc, argv, &o, &so) < 0)
+		goto bad;
+	return sync_repo(argv[optind], &o, &so);
 bad:
 	free(o.targets);
 	return rc;

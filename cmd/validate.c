@@ -151,54 +151,17 @@ static int validate_json(const char *path, const struct vf_run_opts *ro, bool st
 	return VF_EXIT_OK;
 }
 
-static int validate_run(int argc, char **argv)
+/* The work of validate without --json: the configuration loaded (CONFIG,
+ * --git or, staged, the index), its errors on stderr, "ok: ..." on
+ * stdout.  The exit status. */
+static int validate_text(const struct vf_run_opts *o, bool staged)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "staged", no_argument, NULL, 's' },
-		RUN_GIT_LONGOPTS,
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct vf_config *config;
-	struct vf_run_opts o = { 0 };
 	struct vf_run run = { 0 };
-	const char *path;
-	bool json = false, staged = false;
-	int c;
 
-	while ((c = vf_getopt(&vf_cmd_validate, argc, argv, "h", longopts)) != -1) {
-		if (vf_run_option(&vf_cmd_validate, c, optarg, &o) > 0)
-			continue;
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 's':
-			staged = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return VF_EXIT_OK;
-		default:
-			return VF_EXIT_ERROR;
-		}
-	}
-	if (staged && (o.git || o.cache_dir || optind < argc)) {
-		vf_cmd_error(&vf_cmd_validate, "--staged reads the index of the current "
-			     "repository: give no CONFIG, --git or --cache-dir with it (--path "
-			     "SUBDIR names the configuration in the work tree)");
-		return VF_EXIT_ERROR;
-	}
-	if (!staged && vf_run_config_arg(&vf_cmd_validate, argc, argv, &o) < 0)
-		return VF_EXIT_ERROR;
-	path = o.config_path;
-
-	if (json)
-		return validate_json(path, &o, staged);
 	if (staged) {
 		struct vf_diags diags = { 0 };
-		config = load_staged(&o, &diags);
+		config = load_staged(o, &diags);
 		vf_diags_sort(&diags);
 		vf_diags_print(&diags, stderr);
 		if (!config)
@@ -206,7 +169,7 @@ static int validate_run(int argc, char **argv)
 				diags.n_errors, diags.n_errors == 1 ? "" : "s");
 		vf_diags_release(&diags);
 	} else {
-		config = vf_run_load(&vf_cmd_validate, &o, &run);
+		config = vf_run_load(&vf_cmd_validate, o, &run);
 	}
 	if (run.git) {
 		vf_git_source_release(run.git);
@@ -221,9 +184,47 @@ static int validate_run(int argc, char **argv)
 	return VF_EXIT_OK;
 }
 
-const struct vf_cmd vf_cmd_validate = {
-	.name = "validate",
-	.summary = "check a configuration without contacting any host",
-	.usage = usage,
-	.run = validate_run,
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "staged", no_argument, NULL, 's' },
+	RUN_GIT_LONGOPTS,
+	VF_OPTIONS_END,
 };
+
+static int validate_run(int argc, char **argv);
+
+const struct vf_cmd vf_cmd_validate = VF_CMD("validate",
+	"check a configuration without contacting any host", usage, validate_run,
+	.longopts = longopts);
+
+static int validate_run(int argc, char **argv)
+{
+	struct vf_run_opts o = { 0 };
+	bool json = false, staged = false;
+	int c;
+
+	while ((c = vf_run_getopt(&vf_cmd_validate, argc, argv, "h", longopts, &o)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 's':
+			staged = true;
+			break;
+		default:
+			return vf_cmd_usage_or_error(&vf_cmd_validate, c);
+		}
+	}
+	if (staged && (o.git || o.cache_dir || optind < argc)) {
+		vf_cmd_error(&vf_cmd_validate, "--staged reads the index of the current "
+			     "repository: give no CONFIG, --git or --cache-dir with it (--path "
+			     "SUBDIR names the configuration in the work tree)");
+		return VF_EXIT_ERROR;
+	}
+	if (!staged && vf_run_config_arg(&vf_cmd_validate, argc, argv, &o) < 0)
+		return VF_EXIT_ERROR;
+	if (json)
+		return validate_json(o.config_path, &o, staged);
+	return validate_text(&o, staged);
+}
+

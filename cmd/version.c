@@ -35,9 +35,4 @@ static int version_run(int argc, char **argv)
 	return VF_EXIT_OK;
 }
 
-const struct vf_cmd vf_cmd_version = {
-	.name = "version",
-	.summary = "print the version",
-	.usage = usage,
-	.run = version_run,
-};
+const struct vf_cmd vf_cmd_version = VF_CMD("version", "print the version", usage, version_run);

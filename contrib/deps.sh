@@ -18,6 +18,8 @@
 # clang-14 libclang-rt-14-dev: `make fuzz` (tests/fuzz/, docs/fuzzing.md)
 # builds its libFuzzer targets with clang and its libFuzzer, ASan and UBSan
 # runtimes.
+# man-db: tests/t0055-completion-man.sh renders the manual pages `make man`
+# writes with man -l and checks groff has no warning.
 set -eu
 
 PACKAGES="
@@ -33,6 +35,7 @@ gpgv gpg git
 tgt libvirt-daemon-driver-storage-iscsi-direct
 systemd
 clang-14 libclang-rt-14-dev
+man-db
 "
 
 missing() {

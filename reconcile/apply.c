@@ -73,7 +73,7 @@ struct exec {
 	size_t first_pending;       /* no PENDING action before it */
 	size_t finished;
 	size_t running;
-	struct timespec start;
+	double start;               /* vf_now() when the apply began */
 
 	struct host_session *sessions;
 	size_t n_sessions;
@@ -84,14 +84,6 @@ struct exec {
 static const char *const past[VF_ACTION_COUNT] = {
 	"created", "updated", "replaced", "destroyed", "started", "stopped",
 };
-
-static double since(const struct timespec *t0)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static struct host_session *session_for(struct exec *x, const char *host)
 {
@@ -249,7 +241,7 @@ static void progress(struct exec *x)
 	if (!x->opts->tty)
 		return;
 	fprintf(x->opts->out, "\r\033[K[%zu/%zu, %.0f s]", x->finished, x->plan->n_actions,
-		since(&x->start));
+		vf_now() - x->start);
 	for (i = 0; i < x->plan->n_actions && shown < 3; i++)
 		if (x->status[i] == RUNNING) {
 			fprintf(x->opts->out, "%s %s", shown ? "," : " working on",
@@ -315,6 +307,81 @@ static size_t pick(struct exec *x)
 	return SIZE_MAX;
 }
 
+/* No action can run and none is running: a cycle (which a well-formed
+ * plan cannot have).  What is left is not attempted.  Under x->lock. */
+static void pending_abandon(struct exec *x)
+{
+	size_t k;
+
+	for (k = 0; k < x->plan->n_actions; k++)
+		if (x->status[k] == PENDING) {
+			x->status[k] = NOT_ATTEMPTED;
+			x->errors[k] = xstrdup("not attempted: dependency cycle");
+			x->result->n_not_attempted++;
+			x->finished++;
+		}
+	pthread_cond_broadcast(&x->changed);
+}
+
+/*
+ * Carry out a, its begin record journaled (rc: journal_begin's): make the
+ * record durable, then call the provider on a's host.  Not under the lock
+ * (the syncs of actions starting at once share the disk's flushes).
+ * *started: the begin record is durable, so the provider was called.
+ */
+static int action_run(struct exec *x, const struct vf_action *a, int rc, bool *started,
+		      char **error)
+{
+	struct vf_session *s;
+
+	if (rc == 0)
+		rc = vf_state_journal_sync(x->state, error);
+	*started = rc == 0;
+	if (!*started) {
+		char *why = *error;
+		*error = xasprintf("not started: cannot record it in the state first: %s", why);
+		free(why);
+	} else {
+		s = session_get(x, a->host, error);
+		rc = s ? x->provider->apply(s, a, error) : -1;
+	}
+	if (rc < 0 && !*error)
+		*error = xstrdup("failed (no reason given)");
+	return rc;
+}
+
+/* Action i ended (rc, error: action_run's, error now x's): its status,
+ * its end record and its line.  Under x->lock. */
+static void action_finish(struct exec *x, size_t i, int rc, char *error, bool made,
+			  bool started, double t0)
+{
+	const struct vf_action *a = &x->plan->actions[i];
+
+	x->running--;
+	x->finished++;
+	if (rc == 0) {
+		x->status[i] = SUCCEEDED;
+		x->result->done[a->type]++;
+		journal_end(x, a, true, made, true);
+		if (a->kind == VF_KIND_VM)
+			line(x, "%s on %s: %s in %.1f s", a->address, a->host, past[a->type],
+			     vf_now() - t0);
+		else
+			line(x, "%s: %s in %.1f s", a->address, past[a->type], vf_now() - t0);
+	} else {
+		size_t n = strlen(a->address);
+		x->status[i] = FAILED;
+		/* providers name the object; say it once */
+		if (!strncmp(error, a->address, n) && !strncmp(error + n, ": ", 2))
+			memmove(error, error + n + 2, strlen(error + n + 2) + 1);
+		x->errors[i] = error;
+		x->result->n_failed++;
+		journal_end(x, a, false, made, started);
+		line(x, "%s: FAILED after %.1f s: %s", a->address, vf_now() - t0, error);
+	}
+	pthread_cond_broadcast(&x->changed);
+}
+
 static void *worker(void *opaque)
 {
 	struct exec *x = opaque;
@@ -323,8 +390,7 @@ static void *worker(void *opaque)
 	for (;;) {
 		size_t i = pick(x);
 		const struct vf_action *a;
-		struct vf_session *s;
-		struct timespec t0;
+		double t0;
 		char *error = NULL;
 		bool made, started;
 		int rc;
@@ -333,16 +399,7 @@ static void *worker(void *opaque)
 			if (x->finished == x->plan->n_actions)
 				break;
 			if (!x->running) {
-				/* cannot happen with a well-formed plan: a cycle */
-				size_t k;
-				for (k = 0; k < x->plan->n_actions; k++)
-					if (x->status[k] == PENDING) {
-						x->status[k] = NOT_ATTEMPTED;
-						x->errors[k] = xstrdup("not attempted: dependency cycle");
-						x->result->n_not_attempted++;
-						x->finished++;
-					}
-				pthread_cond_broadcast(&x->changed);
+				pending_abandon(x);
 				break;
 			}
 			pthread_cond_wait(&x->changed, &x->lock);
@@ -361,47 +418,11 @@ static void *worker(void *opaque)
 		progress(x);
 		pthread_mutex_unlock(&x->lock);
 
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		/* the begin record durable (not under the lock: the syncs of
-		 * actions starting at once share the disk's flushes) */
-		if (rc == 0)
-			rc = vf_state_journal_sync(x->state, &error);
-		started = rc == 0;
-		if (!started) {
-			char *why = error;
-			error = xasprintf("not started: cannot record it in the state first: %s", why);
-			free(why);
-		} else {
-			s = session_get(x, a->host, &error);
-			rc = s ? x->provider->apply(s, a, &error) : -1;
-		}
-		if (rc < 0 && !error)
-			error = xstrdup("failed (no reason given)");
+		t0 = vf_now();
+		rc = action_run(x, a, rc, &started, &error);
 
 		pthread_mutex_lock(&x->lock);
-		x->running--;
-		x->finished++;
-		if (rc == 0) {
-			x->status[i] = SUCCEEDED;
-			x->result->done[a->type]++;
-			journal_end(x, a, true, made, true);
-			if (a->kind == VF_KIND_VM)
-				line(x, "%s on %s: %s in %.1f s", a->address, a->host, past[a->type],
-				     since(&t0));
-			else
-				line(x, "%s: %s in %.1f s", a->address, past[a->type], since(&t0));
-		} else {
-			size_t n = strlen(a->address);
-			x->status[i] = FAILED;
-			/* providers name the object; say it once */
-			if (!strncmp(error, a->address, n) && !strncmp(error + n, ": ", 2))
-				memmove(error, error + n + 2, strlen(error + n + 2) + 1);
-			x->errors[i] = error;
-			x->result->n_failed++;
-			journal_end(x, a, false, made, started);
-			line(x, "%s: FAILED after %.1f s: %s", a->address, since(&t0), error);
-		}
-		pthread_cond_broadcast(&x->changed);
+		action_finish(x, i, rc, error, made, started, t0);
 	}
 	pthread_mutex_unlock(&x->lock);
 	return NULL;
@@ -416,6 +437,109 @@ static void print_failed(FILE *out, const char *address, const char *error)
 	fputc('\n', out);
 }
 
+/* x's status, errors and one session slot per host. */
+static void exec_init(struct exec *x)
+{
+	const struct vf_config *config = x->config;
+	size_t i;
+
+	pthread_mutex_init(&x->lock, NULL);
+	pthread_cond_init(&x->changed, NULL);
+	x->status = xcalloc(x->plan->n_actions, sizeof(*x->status));
+	x->errors = xcalloc(x->plan->n_actions, sizeof(*x->errors));
+	x->sessions = xcalloc(config->n_hosts ? config->n_hosts : 1, sizeof(*x->sessions));
+	x->n_sessions = config->n_hosts;
+	for (i = 0; i < config->n_hosts; i++) {
+		x->sessions[i].host = config->hosts[i].name;
+		x->sessions[i].uri = config->hosts[i].uri;
+		pthread_mutex_init(&x->sessions[i].lock, NULL);
+	}
+}
+
+static void sessions_close(struct exec *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n_sessions; i++) {
+		if (x->sessions[i].session)
+			x->provider->session_close(x->sessions[i].session);
+		free(x->sessions[i].error);
+		pthread_mutex_destroy(&x->sessions[i].lock);
+	}
+}
+
+/* What exec_init made (the sessions closed first). */
+static void exec_release(struct exec *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->plan->n_actions; i++)
+		free(x->errors[i]);
+	free(x->errors);
+	free(x->status);
+	free(x->sessions);
+	pthread_cond_destroy(&x->changed);
+	pthread_mutex_destroy(&x->lock);
+}
+
+/* Actions on skipped hosts, and so what waits for them, are not attempted. */
+static void skip_hosts(struct exec *x)
+{
+	const struct vf_apply_opts *opts = x->opts;
+	size_t i, k;
+
+	for (i = 0; i < x->plan->n_actions; i++) {
+		const struct vf_action *a = &x->plan->actions[i];
+		for (k = 0; a->host && k < opts->n_skip_hosts; k++)
+			if (!strcmp(a->host, opts->skip_hosts[k]))
+				break;
+		if (!a->host || k == opts->n_skip_hosts)
+			continue;
+		x->status[i] = NOT_ATTEMPTED;
+		x->finished++;
+		x->result->n_not_attempted++;
+		x->errors[i] = xasprintf("not attempted: host %s: %s", a->host,
+					 opts->skip_reason ? opts->skip_reason : "skipped");
+		line(x, "%s: %s", a->address, x->errors[i]);
+	}
+}
+
+/* Run the workers (opts->parallelism threads, or this one when none can
+ * be made) until every action has ended. */
+static void run_workers(struct exec *x)
+{
+	unsigned n_threads = x->opts->parallelism ? x->opts->parallelism : 1, t;
+	size_t started = 0;
+	pthread_t *threads;
+
+	if (n_threads > x->plan->n_actions)
+		n_threads = (unsigned)x->plan->n_actions;
+	threads = xcalloc(n_threads, sizeof(*threads));
+	for (t = 0; t < n_threads; t++)
+		if (pthread_create(&threads[t], NULL, worker, x) == 0)
+			started++;
+		else
+			break;
+	if (!started)
+		worker(x);         /* no thread at all: do it here */
+	if (x->opts->tty) {
+		/* keep the progress line's clock moving during long actions
+		 * (a graceful shutdown waits up to shutdown_timeout) */
+		pthread_mutex_lock(&x->lock);
+		while (x->finished < x->plan->n_actions) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&x->changed, &x->lock, &until);
+			progress(x);
+		}
+		pthread_mutex_unlock(&x->lock);
+	}
+	for (t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	free(threads);
+}
+
 int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 	     const struct vf_provider *provider, struct vf_state *state,
 	     const struct vf_apply_opts *opts, struct vf_apply_result *result)
@@ -424,81 +548,24 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 		.config = config, .plan = plan, .provider = provider, .state = state,
 		.opts = opts, .result = result,
 	};
-	unsigned n_threads = opts->parallelism ? opts->parallelism : 1, t;
-	pthread_t *threads;
-	size_t i, started = 0;
+	size_t i;
 
 	memset(result, 0, sizeof(*result));
 	if (!plan->n_actions)
 		return 0;
-	pthread_mutex_init(&x.lock, NULL);
-	pthread_cond_init(&x.changed, NULL);
-	x.status = xcalloc(plan->n_actions, sizeof(*x.status));
-	x.errors = xcalloc(plan->n_actions, sizeof(*x.errors));
-	x.sessions = xcalloc(config->n_hosts ? config->n_hosts : 1, sizeof(*x.sessions));
-	x.n_sessions = config->n_hosts;
-	for (i = 0; i < config->n_hosts; i++) {
-		x.sessions[i].host = config->hosts[i].name;
-		x.sessions[i].uri = config->hosts[i].uri;
-		pthread_mutex_init(&x.sessions[i].lock, NULL);
-	}
+	exec_init(&x);
 	if (!state->project)
 		state->project = xstrdup(config->project);
-	clock_gettime(CLOCK_MONOTONIC, &x.start);
+	x.start = vf_now();
 
-	/* actions on skipped hosts, and so what waits for them, are not attempted */
-	for (i = 0; i < plan->n_actions; i++) {
-		const struct vf_action *a = &plan->actions[i];
-		size_t k;
-		for (k = 0; a->host && k < opts->n_skip_hosts; k++)
-			if (!strcmp(a->host, opts->skip_hosts[k]))
-				break;
-		if (!a->host || k == opts->n_skip_hosts)
-			continue;
-		x.status[i] = NOT_ATTEMPTED;
-		x.finished++;
-		result->n_not_attempted++;
-		x.errors[i] = xasprintf("not attempted: host %s: %s", a->host,
-					opts->skip_reason ? opts->skip_reason : "skipped");
-		line(&x, "%s: %s", a->address, x.errors[i]);
-	}
-	if (n_threads > plan->n_actions)
-		n_threads = (unsigned)plan->n_actions;
-	threads = xcalloc(n_threads, sizeof(*threads));
-	for (t = 0; t < n_threads; t++)
-		if (pthread_create(&threads[t], NULL, worker, &x) == 0)
-			started++;
-		else
-			break;
-	if (!started)
-		worker(&x);        /* no thread at all: do it here */
-	if (opts->tty) {
-		/* keep the progress line's clock moving during long actions
-		 * (a graceful shutdown waits up to shutdown_timeout) */
-		pthread_mutex_lock(&x.lock);
-		while (x.finished < plan->n_actions) {
-			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
-			pthread_cond_timedwait(&x.changed, &x.lock, &until);
-			progress(&x);
-		}
-		pthread_mutex_unlock(&x.lock);
-	}
-	for (t = 0; t < started; t++)
-		pthread_join(threads[t], NULL);
-	free(threads);
+	skip_hosts(&x);
+	run_workers(&x);
 	if (x.dirty)
 		state_save(&x);         /* the journal, folded into state.json */
 	if (opts->tty)
 		fputs("\r\033[K", opts->out);
+	sessions_close(&x);
 
-	for (i = 0; i < x.n_sessions; i++) {
-		if (x.sessions[i].session)
-			provider->session_close(x.sessions[i].session);
-		free(x.sessions[i].error);
-		pthread_mutex_destroy(&x.sessions[i].lock);
-	}
 	if (result->n_failed || result->n_not_attempted) {
 		fprintf(opts->out, "\nFailed:\n");
 		for (i = 0; i < plan->n_actions; i++)
@@ -508,13 +575,7 @@ int vf_apply(const struct vf_config *config, const struct vf_plan *plan,
 			if (x.status[i] == NOT_ATTEMPTED)
 				print_failed(opts->out, plan->actions[i].address, x.errors[i]);
 	}
-	for (i = 0; i < plan->n_actions; i++)
-		free(x.errors[i]);
-	free(x.errors);
-	free(x.status);
-	free(x.sessions);
-	pthread_cond_destroy(&x.changed);
-	pthread_mutex_destroy(&x.lock);
+	exec_release(&x);
 	return result->n_failed || result->n_not_attempted || result->state_error ? -1 : 0;
 }
 
@@ -616,8 +677,7 @@ static bool state_entry_present(const struct vf_state_entry *e, const struct hos
 	if (!it)
 		return false;
 	if (e->kind == VF_KIND_VM)
-		return it->detailed && it->r.u.vm.marker.project &&
-		       !strcmp(it->r.u.vm.marker.project, project);
+		return vf_observed_ours(it, project);
 	return true;
 }
 
@@ -641,18 +701,13 @@ static bool upload_interrupted(const struct vf_state_entry *e, const struct vf_d
 	return false;
 }
 
-bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
-		   const struct vf_desired *desired, const struct vf_views *views)
+/* Managed domains, wherever they are: recorded with their host and uuid. */
+static bool sync_domains(struct vf_state *state, const struct vf_config *config,
+			 const struct vf_views *views)
 {
-	struct host_index *index = xcalloc(views->n ? views->n : 1, sizeof(*index));
 	bool changed = false;
 	size_t i, j;
 
-	if (!state->project) {
-		state->project = xstrdup(config->project);
-		changed = true;
-	}
-	/* managed domains, wherever they are */
 	for (i = 0; i < views->n; i++) {
 		const struct vf_observed *o = views->hosts[i].observed;
 		for (j = 0; o && j < o->n_items; j++) {
@@ -660,10 +715,9 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 			const struct vf_state_entry *e;
 			struct vf_state_entry ne = { 0 };
 			char *addr;
-			if (r->kind != VF_KIND_VM || !o->items[j].detailed || !r->u.vm.marker.project ||
-			    strcmp(r->u.vm.marker.project, config->project))
+			if (!vf_observed_ours(&o->items[j], config->project))
 				continue;
-			addr = xasprintf("vm.%s", r->name);
+			addr = vf_address_new(VF_KIND_VM, r->name, NULL);
 			e = vf_state_find(state, addr);
 			if (!e || !e->host || strcmp(e->host, o->host) ||
 			    (r->uuid && (!e->uuid || strcmp(e->uuid, r->uuid)))) {
@@ -679,33 +733,63 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 			free(addr);
 		}
 	}
-	/* records of objects that are not there (a create that failed
-	 * before making anything), on hosts that were read */
+	return changed;
+}
+
+/* The index of e's host when that host was read; NULL when it was not
+ * (skipped, unreachable, or not in the configuration). */
+static const struct host_index *read_host_index(const struct vf_state_entry *e,
+						const struct vf_views *views,
+						struct host_index *index)
+{
+	const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
+
+	return v && v->observed ? host_index_of(index, views, v) : NULL;
+}
+
+/* Records of objects that are not there (a create that failed before
+ * making anything), on hosts that were read: dropped. */
+static bool sync_absent(struct vf_state *state, const struct vf_views *views,
+			struct host_index *index)
+{
+	bool changed = false;
+	size_t i;
+
 	for (i = state->n; i-- > 0;) {
 		const struct vf_state_entry *e = &state->entries[i];
-		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
-		if (!v || !v->observed || e->kind == VF_KIND_VM ||
-		    !state_entry_absent(e, host_index_of(index, views, v)))
+		const struct host_index *hi;
+		if (e->kind == VF_KIND_VM || !(hi = read_host_index(e, views, index)) ||
+		    !state_entry_absent(e, hi))
 			continue;
 		vf_state_remove(state, e->address);
 		changed = true;
 	}
-	/*
-	 * The journal of an interrupted apply: the plan was built from what
-	 * the hosts have, so it already completes what was cut short (an
-	 * interrupted upload is replaced: that mark stays until it is).  A
-	 * domain whose create was cut short before its definition reached
-	 * its host leaves a record of nothing: dropped (a managed domain
-	 * found anywhere was recorded above, with its host).
-	 */
+	return changed;
+}
+
+/*
+ * The journal of an interrupted apply: the plan was built from what the
+ * hosts have, so it already completes what was cut short (an interrupted
+ * upload is replaced: that mark stays until it is).  A domain whose
+ * create was cut short before its definition reached its host leaves a
+ * record of nothing: dropped (a managed domain found anywhere was
+ * recorded by sync_domains, with its host).
+ */
+static bool sync_pending(struct vf_state *state, const struct vf_config *config,
+			 const struct vf_desired *desired, const struct vf_views *views,
+			 struct host_index *index)
+{
+	bool changed = false;
+	size_t i;
+
 	for (i = state->n; i-- > 0;) {
 		const struct vf_state_entry *e = &state->entries[i];
-		const struct vf_host_view *v = e->host ? vf_views_find(views, e->host) : NULL;
+		const struct host_index *hi;
 		struct vf_state_entry ne;
-		if (!e->pending || !v || !v->observed || upload_interrupted(e, desired))
+		if (!e->pending || upload_interrupted(e, desired) ||
+		    !(hi = read_host_index(e, views, index)))
 			continue;
-		if (e->kind == VF_KIND_VM &&
-		    !state_entry_present(e, host_index_of(index, views, v), config->project)) {
+		if (e->kind == VF_KIND_VM && !state_entry_present(e, hi, config->project)) {
 			vf_state_remove(state, e->address);
 		} else {
 			ne = *e;
@@ -715,7 +799,15 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		}
 		changed = true;
 	}
-	/* flags the config sets on what exists */
+	return changed;
+}
+
+/* Flags the config sets on what exists (protect, keep). */
+static bool sync_flags(struct vf_state *state, const struct vf_desired *desired)
+{
+	bool changed = false;
+	size_t i;
+
 	for (i = 0; i < desired->n; i++) {
 		const struct vf_resource *r = &desired->items[i];
 		const struct vf_state_entry *e = vf_state_find(state, r->address);
@@ -730,6 +822,23 @@ bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
 		vf_state_put(state, &ne);
 		changed = true;
 	}
+	return changed;
+}
+
+bool vf_state_sync(struct vf_state *state, const struct vf_config *config,
+		   const struct vf_desired *desired, const struct vf_views *views)
+{
+	struct host_index *index = xcalloc(views->n ? views->n : 1, sizeof(*index));
+	bool changed = false;
+
+	if (!state->project) {
+		state->project = xstrdup(config->project);
+		changed = true;
+	}
+	changed |= sync_domains(state, config, views);
+	changed |= sync_absent(state, views, index);
+	changed |= sync_pending(state, config, desired, views, index);
+	changed |= sync_flags(state, desired);
 	host_indexes_free(index, views->n);
 	return changed;
 }

@@ -173,94 +173,34 @@ int vf_cloudinit_hash(const struct vf_vm *vm, const struct vf_secret_key *key,
 	return rc;
 }
 
-/* ---- locked text buffers ---- */
-
-/* A growing buffer in sodium_malloc'd memory; p[len] is a NUL. */
-struct sbuf {
-	unsigned char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const void *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (!b->p || b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 512;
-		unsigned char *q;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		q = sodium_malloc(cap);
-		if (!q) {
-			b->oom = true;
-			return;
-		}
-		if (b->len)
-			memcpy(q, b->p, b->len);
-		if (b->p)
-			sodium_free(b->p);      /* zeroes it */
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-/* s as a YAML double-quoted scalar (any bytes: escapes for the rest). */
-static void sb_quoted(struct sbuf *b, const char *s)
-{
-	sb_add(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[8];
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			sb_add(b, esc, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-			sb_add(b, esc, 4);
-		} else {
-			sb_add(b, s, 1);
-		}
-	}
-	sb_add(b, "\"", 1);
-}
-
-static void sb_release(struct sbuf *b)
-{
-	if (b->p)
-		sodium_free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-/* Hand b over as a read-only vf_secret; 0, or -1 when out of memory. */
-static int sb_finish(struct sbuf *b, struct vf_secret *out)
-{
-	if (!b->p)
-		sb_add(b, "", 0);
-	if (b->oom) {
-		sb_release(b);
-		return -1;
-	}
-	sodium_mprotect_readonly(b->p);
-	out->data = b->p;
-	out->len = b->len;
-	memset(b, 0, sizeof(*b));
-	return 0;
-}
-
 /* ---- the files ---- */
 
+/*
+ * The files are built in secret vf_bufs (util.h: vf_buf_init_secret),
+ * locked memory handed over with vf_secret_from_buf: the user-data can
+ * hold a clear text.
+ */
+
+/* s as a YAML double-quoted scalar (any bytes: escapes for the rest). */
+static void add_quoted(struct vf_buf *b, const char *s)
+{
+	vf_buf_addch(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			vf_buf_addch(b, '\\');
+			vf_buf_addch(b, (char)c);
+		} else if (c < 0x20 || c == 0x7f) {
+			vf_buf_addf(b, "\\x%02x", c);
+		} else {
+			vf_buf_addch(b, (char)c);
+		}
+	}
+	vf_buf_addch(b, '"');
+}
+
 /* "passwd: <crypt SHA-512 of the clear text>" for a sealed password. */
-static int add_password(struct sbuf *b, const struct vf_secret_key *key, const struct vf_vm *vm,
+static int add_password(struct vf_buf *b, const struct vf_secret_key *key, const struct vf_vm *vm,
 			const struct vf_cloud_init_user *u, struct vf_diags *d)
 {
 	static const char alphabet[] =
@@ -304,9 +244,9 @@ static int add_password(struct sbuf *b, const struct vf_secret_key *key, const s
 		vf_error_at(d, &u->password.pos, "check that libcrypt supports SHA-512 ($6$)",
 			    "%s: crypt(3) could not hash the password", what);
 	} else {
-		sb_str(b, "    passwd: ");
-		sb_quoted(b, h);
-		sb_str(b, "\n    lock_passwd: false\n");
+		vf_buf_adds(b, "    passwd: ");
+		add_quoted(b, h);
+		vf_buf_adds(b, "\n    lock_passwd: false\n");
 		rc = 0;
 	}
 	sodium_free(work);
@@ -316,15 +256,52 @@ out:
 	return rc;
 }
 
-static int build_user_data(struct sbuf *b, const struct vf_vm *vm,
-			   const struct vf_secret_key *key, struct vf_diags *d)
+/* The users: list of the generated #cloud-config. */
+static int add_users(struct vf_buf *b, const struct vf_vm *vm, const struct vf_secret_key *key,
+		     struct vf_diags *d)
 {
 	const struct vf_cloud_init *ci = &vm->cloud_init;
 	size_t i, j;
 	int rc = 0;
 
+	vf_buf_adds(b, "users:\n");
+	for (i = 0; i < ci->n_users; i++) {
+		const struct vf_cloud_init_user *u = &ci->users[i];
+		vf_buf_adds(b, "  - name: ");
+		add_quoted(b, u->name);
+		vf_buf_adds(b, "\n");
+		if (u->n_ssh_authorized_keys) {
+			vf_buf_adds(b, "    ssh_authorized_keys:\n");
+			for (j = 0; j < u->n_ssh_authorized_keys; j++) {
+				vf_buf_adds(b, "      - ");
+				add_quoted(b, u->ssh_authorized_keys[j]);
+				vf_buf_adds(b, "\n");
+			}
+		}
+		if (u->sudo) {
+			vf_buf_adds(b, "    sudo: ");
+			add_quoted(b, u->sudo);
+			vf_buf_adds(b, "\n");
+		}
+		if (u->shell) {
+			vf_buf_adds(b, "    shell: ");
+			add_quoted(b, u->shell);
+			vf_buf_adds(b, "\n");
+		}
+		if (u->password.sealed && add_password(b, key, vm, u, d) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+static int build_user_data(struct vf_buf *b, const struct vf_vm *vm,
+			   const struct vf_secret_key *key, struct vf_diags *d)
+{
+	const struct vf_cloud_init *ci = &vm->cloud_init;
+	int rc = 0;
+
 	if (ci->user_data) {
-		sb_str(b, ci->user_data);
+		vf_buf_adds(b, ci->user_data);
 		return 0;
 	}
 	if (ci->user_data_sealed.sealed) {
@@ -336,47 +313,38 @@ static int build_user_data(struct sbuf *b, const struct vf_vm *vm,
 		} else if (vf_secret_open(key, &ci->user_data_sealed, what, &clear, d) < 0) {
 			rc = -1;
 		} else {
-			sb_add(b, clear.data, clear.len);
+			vf_buf_add(b, clear.data, clear.len);
 			vf_secret_wipe(&clear);
 		}
 		free(what);
 		return rc;
 	}
-	sb_str(b, "#cloud-config\n# written by virtform: vms[].cloud_init of vm ");
-	sb_str(b, vm->name);
-	sb_str(b, "\nhostname: ");
-	sb_quoted(b, ci->hostname ? ci->hostname : vm->name);
-	sb_str(b, "\npreserve_hostname: false\n");
+	vf_buf_adds(b, "#cloud-config\n# written by virtform: vms[].cloud_init of vm ");
+	vf_buf_adds(b, vm->name);
+	vf_buf_adds(b, "\nhostname: ");
+	add_quoted(b, ci->hostname ? ci->hostname : vm->name);
+	vf_buf_adds(b, "\npreserve_hostname: false\n");
 	if (!ci->n_users)
 		return 0;
-	sb_str(b, "users:\n");
-	for (i = 0; i < ci->n_users; i++) {
-		const struct vf_cloud_init_user *u = &ci->users[i];
-		sb_str(b, "  - name: ");
-		sb_quoted(b, u->name);
-		sb_str(b, "\n");
-		if (u->n_ssh_authorized_keys) {
-			sb_str(b, "    ssh_authorized_keys:\n");
-			for (j = 0; j < u->n_ssh_authorized_keys; j++) {
-				sb_str(b, "      - ");
-				sb_quoted(b, u->ssh_authorized_keys[j]);
-				sb_str(b, "\n");
-			}
-		}
-		if (u->sudo) {
-			sb_str(b, "    sudo: ");
-			sb_quoted(b, u->sudo);
-			sb_str(b, "\n");
-		}
-		if (u->shell) {
-			sb_str(b, "    shell: ");
-			sb_quoted(b, u->shell);
-			sb_str(b, "\n");
-		}
-		if (u->password.sealed && add_password(b, key, vm, u, d) < 0)
-			rc = -1;
+	return add_users(b, vm, key, d);
+}
+
+/* Without the key, the hash of the seed cannot be made: report the first
+ * sealed value that needs it. */
+static void no_key_first(const struct vf_vm *vm, struct vf_diags *d)
+{
+	const struct vf_cloud_init *ci = &vm->cloud_init;
+	const struct vf_secret_ref *ref = &ci->user_data_sealed;
+	size_t i;
+
+	for (i = 0; !ref->sealed && i < ci->n_users; i++)
+		ref = &ci->users[i].password;
+	if (ref->sealed) {
+		char *what = ref == &ci->user_data_sealed ? user_data_what(vm)
+			     : password_what(vm, &ci->users[i - 1]);
+		no_key(d, ref, what);
+		free(what);
 	}
-	return rc;
 }
 
 void vf_cloudinit_files_release(struct vf_cloudinit_files *f)
@@ -390,25 +358,18 @@ int vf_cloudinit_files_build(const struct vf_vm *vm, const struct vf_secret_key 
 			     struct vf_cloudinit_files *out, struct vf_diags *d)
 {
 	const struct vf_cloud_init *ci = &vm->cloud_init;
-	struct sbuf meta = { 0 }, user = { 0 }, net = { 0 };
+	struct vf_buf meta, user, net;
 	char hash[VF_SEED_HASH_MAX], iid[17];
 	crypto_generichash_state st;
 	size_t errors = d->n_errors;
 
 	memset(out, 0, sizeof(*out));
 	vf_secret_init();
+	vf_buf_init_secret(&meta);
+	vf_buf_init_secret(&user);
+	vf_buf_init_secret(&net);
 	if (!key && vf_cloud_init_has_sealed(ci)) {
-		/* the hash needs the key: say which value needs it */
-		const struct vf_secret_ref *ref = &ci->user_data_sealed;
-		size_t i;
-		for (i = 0; !ref->sealed && i < ci->n_users; i++)
-			ref = &ci->users[i].password;
-		if (ref->sealed) {
-			char *what = ref == &ci->user_data_sealed ? user_data_what(vm)
-				     : password_what(vm, &ci->users[i - 1]);
-			no_key(d, ref, what);
-			free(what);
-		}
+		no_key_first(vm, d);
 		return -1;
 	}
 	if (vf_cloudinit_hash(vm, key, hash, d) < 0)
@@ -417,33 +378,35 @@ int vf_cloudinit_files_build(const struct vf_vm *vm, const struct vf_secret_key 
 	hash_item(&st, "instance", hash);
 	hash_hex(&st, iid);
 
-	sb_str(&meta, "instance-id: ");
+	vf_buf_adds(&meta, "instance-id: ");
 	{
 		char *id = xasprintf("iid-%s-%s", vm->name, iid);
-		sb_quoted(&meta, id);
+		add_quoted(&meta, id);
 		free(id);
 	}
-	sb_str(&meta, "\nlocal-hostname: ");
-	sb_quoted(&meta, ci->hostname ? ci->hostname : vm->name);
-	sb_str(&meta, "\n");
+	vf_buf_adds(&meta, "\nlocal-hostname: ");
+	add_quoted(&meta, ci->hostname ? ci->hostname : vm->name);
+	vf_buf_adds(&meta, "\n");
 	build_user_data(&user, vm, key, d);
 	if (ci->network_config) {
-		sb_str(&net, ci->network_config);
-		sb_str(&net, "\n");
+		vf_buf_adds(&net, ci->network_config);
+		vf_buf_adds(&net, "\n");
 	}
-	if (d->n_errors != errors || meta.oom || user.oom || net.oom) {
+	if (d->n_errors != errors || meta.failed || user.failed || net.failed) {
 		if (d->n_errors == errors)
 			vf_error_at(d, &ci->pos, NULL, "vm '%s': cloud_init: out of locked memory "
 				    "(RLIMIT_MEMLOCK?)", vm->name);
-		sb_release(&meta);
-		sb_release(&user);
-		sb_release(&net);
+		vf_buf_release(&meta);
+		vf_buf_release(&user);
+		vf_buf_release(&net);
 		return -1;
 	}
-	sb_finish(&meta, &out->meta_data);
-	sb_finish(&user, &out->user_data);
+	vf_secret_from_buf(&meta, &out->meta_data);
+	vf_secret_from_buf(&user, &out->user_data);
 	if (ci->network_config)
-		sb_finish(&net, &out->network_config);
+		vf_secret_from_buf(&net, &out->network_config);
+	else
+		vf_buf_release(&net);
 	return 0;
 }
 

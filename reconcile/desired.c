@@ -37,6 +37,7 @@
 
 #include "reconcile/cloudinit.h"
 #include "reconcile/engine.h"
+#include "reconcile/lines.h"
 
 struct builder {
 	const struct vf_config *c;
@@ -63,9 +64,8 @@ static void warn(struct builder *b, const char *fmt, ...)
 {
 	va_list ap;
 
-	VF_GROW(*b->warnings, *b->n_warnings + 1, *b->alloc_warnings);
 	va_start(ap, fmt);
-	(*b->warnings)[(*b->n_warnings)++] = xvasprintf(fmt, ap);
+	vf_lines_vaddf(b->warnings, b->n_warnings, b->alloc_warnings, fmt, ap);
 	va_end(ap);
 }
 
@@ -81,10 +81,7 @@ static struct vf_resource *add(struct builder *b, enum vf_kind kind, const char 
 	r->kind = kind;
 	r->name = vf_arena_strdup(&b->d->arena, name);
 	r->host = host;
-	if (kind == VF_KIND_VM)
-		addr = xasprintf("vm.%s", name);
-	else
-		addr = xasprintf("%s.%s@%s", vf_kind_name(kind), name, host);
+	addr = vf_address_new(kind, name, host);
 	r->address = vf_arena_strdup(&b->d->arena, addr);
 	free(addr);
 	if (pos)
@@ -117,8 +114,7 @@ static void index_managed(struct builder *b)
 			const struct vf_observed_item *it = &v->observed->items[j];
 			struct found *f, *old;
 			size_t k;
-			if (it->r.kind != VF_KIND_VM || !it->detailed || !it->r.u.vm.marker.project ||
-			    strcmp(it->r.u.vm.marker.project, b->c->project))
+			if (!vf_observed_ours(it, b->c->project))
 				continue;
 			for (k = 0; k < it->r.u.vm.n_nics; k++) {
 				char mac[18];
@@ -298,6 +294,13 @@ static size_t view_index(const struct builder *b, const struct vf_host_view *v)
  * Where vm goes: its view, or NULL (with a warning or an error) when it
  * cannot be planned now.
  */
+bool vf_vm_may_run_on(const struct vf_vm *vm, const struct vf_host *h)
+{
+	if (vm->host_ref)
+		return vm->host_ref == h;
+	return h->cluster_ref == vm->cluster_ref;
+}
+
 static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 {
 	const struct found *f = vf_strmap_get(&b->managed, vm->name);
@@ -321,7 +324,7 @@ static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 		     vm->host_ref->name);
 		return NULL;
 	}
-	addr = xasprintf("vm.%s", vm->name);
+	addr = vf_address_new(VF_KIND_VM, vm->name, NULL);
 	e = b->state ? vf_state_find(b->state, addr) : NULL;
 	free(addr);
 	if (e && e->host) {
@@ -331,12 +334,12 @@ static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 				"unreachable", vm->name, e->host);
 			return NULL;
 		}
-		if (v && v->host->cluster_ref == vm->cluster_ref)
+		if (v && vf_vm_may_run_on(vm, v->host))
 			return v;
 	}
 	for (i = 0; i < b->views->n; i++) {
 		struct vf_host_view *v = &b->views->hosts[i];
-		if (v->host->cluster_ref != vm->cluster_ref)
+		if (!vf_vm_may_run_on(vm, v->host))
 			continue;
 		if (!usable(v)) {
 			warn(b, "vm.%s is not planned: it is not on any reachable host, and host "
@@ -347,7 +350,7 @@ static struct vf_host_view *place(struct builder *b, const struct vf_vm *vm)
 	}
 	for (i = 0; i < b->views->n; i++) {
 		struct vf_host_view *v = &b->views->hosts[i];
-		if (v->host->cluster_ref != vm->cluster_ref)
+		if (!vf_vm_may_run_on(vm, v->host))
 			continue;
 		if (vm->cluster_ref && vm->cluster_ref->scheduling == VF_SCHEDULING_POWER_SAVING) {
 			uint64_t room = v->observed->memory_total / 10 * 9;
@@ -369,12 +372,10 @@ static void derive_mac(struct builder *b, const char *vm, size_t idx, uint8_t ma
 	uint32_t salt;
 
 	for (salt = 0;; salt++) {
-		uint64_t h = 14695981039346656037ull;
 		char buf[200], text[18];
-		const char *p;
+		uint64_t h;
 		snprintf(buf, sizeof(buf), "%s/%s/%zu/%u", b->c->project, vm, idx, salt);
-		for (p = buf; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = vf_hash_bytes(buf, strlen(buf));
 		mac[0] = 0x52;
 		mac[1] = 0x54;
 		mac[2] = 0x00;
@@ -495,16 +496,15 @@ static struct vf_seed *add_seed(struct builder *b, const struct vf_vm *vm, const
 	return seed;
 }
 
-static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_view *v)
+/*
+ * The volume of each of vm's disks on host v.  False (errors reported)
+ * when a disk's storage domain or image does not fit the host.
+ */
+static bool add_disk_volumes(struct builder *b, const struct vf_vm *vm, struct vf_host_view *v)
 {
-	const struct found *f = vf_strmap_get(&b->managed, vm->name);
 	const char *host = v->host->name;
-	struct vf_resource *r;
-	struct vf_vm_spec *s;
-	const struct vf_seed *seed = NULL;
-	const char *graphics_what = NULL, *graphics_hash = NULL;
-	size_t i, n_disks = vm->n_disks + (vm->cloud_init.given ? 1 : 0);
 	bool ok = true;
+	size_t i;
 
 	for (i = 0; i < vm->n_disks; i++) {
 		const struct vf_disk *dk = &vm->disks[i];
@@ -539,65 +539,55 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 		vol->vm = vm->name;
 		vol->keep = dk->keep;
 	}
-	if (!ok)
-		return;
-	if (vm->cloud_init.given) {
-		seed = add_seed(b, vm, f, host);
-		if (!seed)
-			return;
-	}
-	if (vm->graphics != VF_GRAPHICS_NONE && vm->graphics_password.sealed) {
-		char *what = xasprintf("vm '%s': graphics: password", vm->name);
-		char *label = xasprintf("vm.%s: graphics: the sealed password", vm->name);
-		graphics_what = vf_arena_strdup(&b->d->arena, what);
-		graphics_hash = sealed_hash(b, &vm->graphics_password, graphics_what, label,
-					    f ? f->r->u.vm.marker.graphics_password : NULL);
-		free(what);
-		free(label);
-		if (!graphics_hash)
-			return;
-	}
+	return ok;
+}
 
-	r = add(b, VF_KIND_VM, vm->name, host, &vm->pos);
-	r->protect = vm->protect;
-	s = &r->u.vm;
-	s->cpus = vm->cpus;
-	s->memory = vm->memory;
-	vm_maximums(vm, f ? &f->r->u.vm : NULL, s);
-	s->restart_allowed = vm->restart_allowed;
-	s->firmware = vm->firmware;
-	s->graphics = vm->graphics;
-	s->graphics_listen = vm->graphics == VF_GRAPHICS_NONE ? NULL : vm->graphics_listen;
-	s->graphics_port = vm->graphics_port;
-	if (graphics_hash) {
-		s->graphics_what = graphics_what;
-		s->graphics_sealed = &vm->graphics_password;
-		s->marker.graphics_password = graphics_hash;
-	}
-	s->running = vm->state == VF_VM_STATE_RUNNING;
-	s->autostart = vm->autostart;
-	s->description = vm->description;
-	s->shutdown_timeout = vm->shutdown_timeout;
-	s->n_disks = n_disks;
-	s->disks = vf_arena_alloc(&b->d->arena, (n_disks ? n_disks : 1) * sizeof(*s->disks));
-	s->marker.project = b->c->project;
-	s->marker.n_volumes = n_disks;
-	s->marker.volumes = vf_arena_alloc(&b->d->arena, (n_disks ? n_disks : 1) *
-					   sizeof(*s->marker.volumes));
-	if (seed) {
-		struct vf_disk_spec *d = &s->disks[vm->n_disks];
-		d->name = "cidata";
-		d->target = VF_SEED_TARGET;
-		d->pool = seed->pool;
-		d->volume = seed->volume;
-		d->format = VF_FORMAT_RAW;
-		d->cdrom = true;
-		s->marker.volumes[vm->n_disks].pool = seed->pool;
-		s->marker.volumes[vm->n_disks].name = seed->volume;
-		s->marker.volumes[vm->n_disks].keep = false;
-		s->marker.cloud_init = seed->hash;
-		s->seed = seed;
-	}
+/*
+ * The keyed hash of vm's sealed graphics password (*hash, NULL without
+ * one) and what names it in messages (*what).  False (reported) when it
+ * cannot be opened.
+ */
+static bool graphics_password(struct builder *b, const struct vf_vm *vm, const struct found *f,
+			      const char **what, const char **hash)
+{
+	char *text, *label;
+
+	*what = *hash = NULL;
+	if (vm->graphics == VF_GRAPHICS_NONE || !vm->graphics_password.sealed)
+		return true;
+	text = xasprintf("vm '%s': graphics: password", vm->name);
+	label = xasprintf("vm.%s: graphics: the sealed password", vm->name);
+	*what = vf_arena_strdup(&b->d->arena, text);
+	*hash = sealed_hash(b, &vm->graphics_password, *what, label,
+			    f ? f->r->u.vm.marker.graphics_password : NULL);
+	free(text);
+	free(label);
+	return *hash != NULL;
+}
+
+/* The seed's CD-ROM, last of s's disks, and its volume in the marker. */
+static void add_seed_disk(struct vf_vm_spec *s, size_t at, const struct vf_seed *seed)
+{
+	struct vf_disk_spec *d = &s->disks[at];
+
+	d->name = "cidata";
+	d->target = VF_SEED_TARGET;
+	d->pool = seed->pool;
+	d->volume = seed->volume;
+	d->format = VF_FORMAT_RAW;
+	d->cdrom = true;
+	s->marker.volumes[at].pool = seed->pool;
+	s->marker.volumes[at].name = seed->volume;
+	s->marker.volumes[at].keep = false;
+	s->marker.cloud_init = seed->hash;
+	s->seed = seed;
+}
+
+/* vm's disks on targets vda..vdz, vdaa..; each volume in the marker. */
+static void add_disks(struct builder *b, struct vf_vm_spec *s, const struct vf_vm *vm)
+{
+	size_t i;
+
 	for (i = 0; i < vm->n_disks; i++) {
 		const struct vf_disk *dk = &vm->disks[i];
 		struct vf_disk_spec *d = &s->disks[i];
@@ -618,6 +608,14 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 		s->marker.volumes[i].keep = dk->keep;
 		free(name);
 	}
+}
+
+/* vm's NICs; a MAC the config leaves open is the managed VM's, or derived. */
+static void add_nics(struct builder *b, struct vf_vm_spec *s, const struct vf_vm *vm,
+		     const struct found *f)
+{
+	size_t i;
+
 	s->n_nics = vm->n_nics;
 	s->nics = vf_arena_alloc(&b->d->arena, (vm->n_nics ? vm->n_nics : 1) * sizeof(*s->nics));
 	for (i = 0; i < vm->n_nics; i++) {
@@ -632,11 +630,71 @@ static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_vie
 		else
 			derive_mac(b, vm->name, i, n->mac);
 	}
-	{
-		char hash[17];
-		vf_resource_hash(r, hash);
-		s->marker.spec_hash = vf_arena_strdup(&b->d->arena, hash);
+}
+
+/* The VM's own settings, copied from the config. */
+static void copy_settings(struct vf_vm_spec *s, const struct vf_vm *vm)
+{
+	s->cpus = vm->cpus;
+	s->memory = vm->memory;
+	s->restart_allowed = vm->restart_allowed;
+	s->firmware = vm->firmware;
+	s->graphics = vm->graphics;
+	s->graphics_listen = vm->graphics == VF_GRAPHICS_NONE ? NULL : vm->graphics_listen;
+	s->graphics_port = vm->graphics_port;
+	s->running = vm->state == VF_VM_STATE_RUNNING;
+	s->autostart = vm->autostart;
+	s->description = vm->description;
+	s->shutdown_timeout = vm->shutdown_timeout;
+}
+
+/*
+ * vm on host v: its disks' volumes, its seed, then the VM itself with its
+ * marker (project, owned volumes, spec hash).  Nothing of the VM is added
+ * when a disk, the seed or the graphics password fails (reported).
+ */
+static void add_vm(struct builder *b, const struct vf_vm *vm, struct vf_host_view *v)
+{
+	const struct found *f = vf_strmap_get(&b->managed, vm->name);
+	struct vf_resource *r;
+	struct vf_vm_spec *s;
+	const struct vf_seed *seed = NULL;
+	const char *graphics_what, *graphics_hash;
+	size_t n_disks = vm->n_disks + (vm->cloud_init.given ? 1 : 0);
+	char hash[17];
+
+	if (!add_disk_volumes(b, vm, v))
+		return;
+	if (vm->cloud_init.given) {
+		seed = add_seed(b, vm, f, v->host->name);
+		if (!seed)
+			return;
 	}
+	if (!graphics_password(b, vm, f, &graphics_what, &graphics_hash))
+		return;
+
+	r = add(b, VF_KIND_VM, vm->name, v->host->name, &vm->pos);
+	r->protect = vm->protect;
+	s = &r->u.vm;
+	copy_settings(s, vm);
+	vm_maximums(vm, f ? &f->r->u.vm : NULL, s);
+	if (graphics_hash) {
+		s->graphics_what = graphics_what;
+		s->graphics_sealed = &vm->graphics_password;
+		s->marker.graphics_password = graphics_hash;
+	}
+	s->n_disks = n_disks;
+	s->disks = vf_arena_alloc(&b->d->arena, (n_disks ? n_disks : 1) * sizeof(*s->disks));
+	s->marker.project = b->c->project;
+	s->marker.n_volumes = n_disks;
+	s->marker.volumes = vf_arena_alloc(&b->d->arena, (n_disks ? n_disks : 1) *
+					   sizeof(*s->marker.volumes));
+	if (seed)
+		add_seed_disk(s, vm->n_disks, seed);
+	add_disks(b, s, vm);
+	add_nics(b, s, vm, f);
+	vf_resource_hash(r, hash);
+	s->marker.spec_hash = vf_arena_strdup(&b->d->arena, hash);
 }
 
 int vf_desired_build(const struct vf_config *config, const struct vf_views *views,

@@ -106,6 +106,21 @@ void vf_resource_hash(const struct vf_resource *r, char out[17]);
 
 /* ---- plan --------------------------------------------------------------- */
 
+/* The pool an observed object lives in: a volume's, NULL for other kinds. */
+const char *vf_observed_pool(const struct vf_observed_item *it);
+/*
+ * Is it a domain of project: read in detail and carrying a marker that
+ * names project?  The one ownership rule for domains, which the planner,
+ * the state's sync and the saved plan's fingerprint all ask.
+ */
+bool vf_observed_ours(const struct vf_observed_item *it, const char *project);
+/*
+ * May vm run on host h: its pinned host (host:) if it has one, else any
+ * host of its cluster.  The one placement filter, asked when a VM is
+ * placed (desired.c) and when import looks for its domain.
+ */
+bool vf_vm_may_run_on(const struct vf_vm *vm, const struct vf_host *h);
+
 struct vf_plan_opts {
 	const char *const *targets;      /* --target ADDR; none: everything */
 	size_t n_targets;

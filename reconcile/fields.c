@@ -55,12 +55,6 @@ static bool hashed(const char *path)
 	return strcmp(path, "state") && strcmp(path, "autostart") && strcmp(path, "active");
 }
 
-static void hash_bytes(uint64_t *h, const char *p)
-{
-	for (; *p; p++)
-		*h = (*h ^ (unsigned char)*p) * 1099511628211ull;
-}
-
 /*
  * Take the complete field x.  path_literal / text_literal: the strings
  * are literals (kept as they are), else they may be stack buffers and are
@@ -74,10 +68,12 @@ static void emit(struct fields *f, const struct vf_field *x, bool path_literal, 
 		char buf[1024];
 		if (!hashed(x->path))
 			return;
-		hash_bytes(f->hash, x->path);
-		*f->hash = (*f->hash ^ '=') * 1099511628211ull;
-		hash_bytes(f->hash, vf_field_format(x, buf, sizeof(buf)));
-		*f->hash = (*f->hash ^ '\n') * 1099511628211ull;
+		const char *value = vf_field_format(x, buf, sizeof(buf));
+		/* "path=value\n", without NULs (the hashes in saved markers) */
+		*f->hash = vf_hash_add(*f->hash, x->path, strlen(x->path));
+		*f->hash = vf_hash_add(*f->hash, "=", 1);
+		*f->hash = vf_hash_add(*f->hash, value, strlen(value));
+		*f->hash = vf_hash_add(*f->hash, "\n", 1);
 		return;
 	}
 	VF_GROW(f->items, f->n + 1, f->alloc);
@@ -326,7 +322,7 @@ const char *vf_field_format(const struct vf_field *f, char *buf, size_t len)
 
 void vf_resource_hash(const struct vf_resource *r, char out[17])
 {
-	uint64_t h = 14695981039346656037ull;
+	uint64_t h = VF_HASH_INIT;
 	struct fields f = { .desired = true, .hash = &h };
 
 	generate(&f, r);

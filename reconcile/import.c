@@ -71,102 +71,140 @@ static void record(struct vf_state *state, const struct vf_resource *r, const ch
 	vf_state_put(state, &e);
 }
 
+/* What vf_import_prepare is looking for, and where it found it. */
+struct lookup {
+	const char *address;
+	enum vf_kind kind;
+	char *name, *host;               /* host: NULL for a VM */
+	struct vf_host_view *where;
+	struct vf_observed_item *it;
+};
+
+/*
+ * A VM: on its pinned host, else on the one host of its cluster that has
+ * a domain of the name.  -1 (an error in diags) when two hosts have one.
+ */
+static int find_domain(const struct vf_config *config, struct vf_views *views,
+		       struct lookup *l, struct vf_diags *diags)
+{
+	const struct vf_vm *vm = vf_config_find_vm(config, l->name);
+	size_t i;
+
+	for (i = 0; i < views->n; i++) {
+		struct vf_host_view *v = &views->hosts[i];
+		struct vf_observed_item *found;
+		if (vm && !vf_vm_may_run_on(vm, v->host))
+			continue;
+		found = find_item(v, VF_KIND_VM, NULL, l->name);
+		if (!found)
+			continue;
+		if (l->it) {
+			vf_error_at(diags, &vm->pos, "pin the VM to the host that has its data "
+						    "(host: NAME) and import again",
+				    "%s: hosts '%s' and '%s' both have a domain named '%s'",
+				    l->address, l->where->host->name, v->host->name, l->name);
+			return -1;
+		}
+		l->it = found;
+		l->where = v;
+	}
+	return 0;
+}
+
+/* Find the object of l on its host; -1 (an error in diags) when it is
+ * not there or a host that may have it is unreachable. */
+static int find_object(const struct vf_config *config, struct vf_views *views,
+		       struct lookup *l, struct vf_diags *diags)
+{
+	struct vf_pos nopos = { 0 };
+	size_t i;
+
+	if (l->kind == VF_KIND_VM) {
+		if (find_domain(config, views, l, diags) < 0)
+			return -1;
+	} else {
+		l->where = vf_views_find(views, l->host);
+		if (l->where)
+			l->it = find_item(l->where, l->kind, NULL, l->name);
+	}
+	for (i = 0; i < views->n; i++)
+		if (!views->hosts[i].observed && (!l->where || l->where == &views->hosts[i]) &&
+		    (l->kind == VF_KIND_VM || !strcmp(views->hosts[i].host->name, l->host))) {
+			vf_error_at(diags, &views->hosts[i].host->pos, NULL,
+				    "host '%s' is unreachable: %s", views->hosts[i].host->name,
+				    views->hosts[i].error ? views->hosts[i].error : "unknown error");
+			return -1;
+		}
+	if (!l->it) {
+		vf_error_at(diags, &nopos, "nothing to import: 'virtform apply' creates it",
+			    "%s: no %s named '%s' exists on %s%s", l->address, vf_kind_name(l->kind),
+			    l->name, l->kind == VF_KIND_VM ? "any host of its cluster" : "host ",
+			    l->kind == VF_KIND_VM ? "" : l->host);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Make the object found managed, in memory: a domain gets this project's
+ * marker (refused when another project's is there), and every object a
+ * state record.  imp->already when it was managed before.
+ */
+static void adopt(const struct vf_config *config, struct vf_state *state,
+		  const struct lookup *l, struct vf_import *imp, struct vf_diags *diags)
+{
+	struct vf_pos nopos = { 0 };
+	struct vf_observed_item *it = l->it;
+
+	if (l->kind == VF_KIND_VM) {
+		const char *project = it->r.u.vm.marker.project;
+		if (project && !strcmp(project, config->project)) {
+			imp->already = true;
+			return;
+		}
+		if (project) {
+			vf_error_at(diags, &nopos, "a VM belongs to one project: destroy or release it "
+						  "there first",
+				    "%s: domain '%s' on host '%s' is managed by project '%s'",
+				    l->address, l->name, imp->host, project);
+			return;
+		}
+		/* managed, in memory: the planner places and diffs it as ours */
+		it->r.u.vm.marker.project = config->project;
+		record(state, &it->r, l->address, imp->host, NULL);
+	} else {
+		if (vf_state_find(state, l->address)) {
+			imp->already = true;
+			return;
+		}
+		record(state, &it->r, l->address, imp->host, vf_observed_pool(it));
+	}
+}
+
 int vf_import_prepare(const struct vf_config *config, struct vf_views *views,
 		      struct vf_state *state, const char *address, struct vf_import *imp,
 		      struct vf_diags *diags)
 {
 	struct vf_pos nopos = { 0 };
-	enum vf_kind kind = VF_KIND_VM;
-	char *name = NULL, *host = NULL;
-	struct vf_host_view *where = NULL;
-	struct vf_observed_item *it = NULL;
-	size_t i, errors = diags->n_errors;
+	struct lookup l = { .address = address, .kind = VF_KIND_VM };
+	size_t errors = diags->n_errors;
 
 	memset(imp, 0, sizeof(*imp));
-	if (!parse_address(address, &kind, &name, &host)) {
+	if (!parse_address(address, &l.kind, &l.name, &l.host)) {
 		vf_error_at(diags, &nopos, "addresses look like vm.NAME, network.NAME@HOST, "
 					  "storage.NAME@HOST, volume.NAME@HOST",
 			    "'%s' is not an address virtform can import", address);
-		goto out;
-	}
-	if (!vf_target_known(config, address)) {
+	} else if (!vf_target_known(config, address)) {
 		vf_error_at(diags, &nopos, "describe it in the configuration first: import adopts "
 					  "what the configuration already says",
 			    "%s is not in the configuration", address);
-		goto out;
+	} else if (find_object(config, views, &l, diags) == 0) {
+		imp->item = l.it;
+		imp->host = l.where->host->name;
+		adopt(config, state, &l, imp, diags);
 	}
-	if (kind == VF_KIND_VM) {
-		const struct vf_vm *vm = vf_config_find_vm(config, name);
-		/* the pinned host, else the one host that has a domain of the name */
-		for (i = 0; i < views->n; i++) {
-			struct vf_host_view *v = &views->hosts[i];
-			struct vf_observed_item *found;
-			if (vm && vm->host && strcmp(vm->host, v->host->name))
-				continue;
-			if (vm && vm->cluster_ref && v->host->cluster_ref != vm->cluster_ref)
-				continue;
-			found = find_item(v, VF_KIND_VM, NULL, name);
-			if (!found)
-				continue;
-			if (it) {
-				vf_error_at(diags, &vm->pos, "pin the VM to the host that has its data "
-							    "(host: NAME) and import again",
-					    "%s: hosts '%s' and '%s' both have a domain named '%s'",
-					    address, where->host->name, v->host->name, name);
-				goto out;
-			}
-			it = found;
-			where = v;
-		}
-	} else {
-		where = vf_views_find(views, host);
-		if (where)
-			it = find_item(where, kind, NULL, name);
-	}
-	for (i = 0; i < views->n; i++)
-		if (!views->hosts[i].observed && (!where || where == &views->hosts[i]) &&
-		    (kind == VF_KIND_VM || !strcmp(views->hosts[i].host->name, host))) {
-			vf_error_at(diags, &views->hosts[i].host->pos, NULL,
-				    "host '%s' is unreachable: %s", views->hosts[i].host->name,
-				    views->hosts[i].error ? views->hosts[i].error : "unknown error");
-			goto out;
-		}
-	if (!it) {
-		vf_error_at(diags, &nopos, "nothing to import: 'virtform apply' creates it",
-			    "%s: no %s named '%s' exists on %s%s", address, vf_kind_name(kind), name,
-			    kind == VF_KIND_VM ? "any host of its cluster" : "host ",
-			    kind == VF_KIND_VM ? "" : host);
-		goto out;
-	}
-	imp->item = it;
-	imp->host = where->host->name;
-	if (kind == VF_KIND_VM) {
-		const char *project = it->r.u.vm.marker.project;
-		if (project && !strcmp(project, config->project)) {
-			imp->already = true;
-			goto out;
-		}
-		if (project) {
-			vf_error_at(diags, &nopos, "a VM belongs to one project: destroy or release it "
-						  "there first",
-				    "%s: domain '%s' on host '%s' is managed by project '%s'", address,
-				    name, imp->host, project);
-			goto out;
-		}
-		/* managed, in memory: the planner places and diffs it as ours */
-		it->r.u.vm.marker.project = config->project;
-		record(state, &it->r, address, imp->host, NULL);
-	} else {
-		if (vf_state_find(state, address)) {
-			imp->already = true;
-			goto out;
-		}
-		record(state, &it->r, address, imp->host,
-		       kind == VF_KIND_VOLUME ? it->r.u.vol.pool : NULL);
-	}
-out:
-	free(name);
-	free(host);
+	free(l.name);
+	free(l.host);
 	return diags->n_errors == errors ? 0 : -1;
 }
 

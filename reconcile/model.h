@@ -1,9 +1,9 @@
 /*
  * model.h — the typed configuration model: what the user's YAML says.
  *
- * A struct vf_config is produced by vf_config_load() (load.c) and is
- * immutable afterwards.  Everything in it — structs, arrays, strings — lives
- * in config->arena and goes away with vf_config_free(); nothing in the model
+ * A struct vf_config is produced by vf_config_load() (load.c and the
+ * load-*.c files beside it) and is immutable afterwards.  Everything in
+ * it — structs, arrays, strings — lives in config->arena and goes away with vf_config_free(); nothing in the model
  * is individually freed.  Strings are never NULL unless documented as
  * optional ("NULL when absent").  Every object keeps the position of its
  * definition (pos) so later stages can point at the YAML that caused an

@@ -106,7 +106,9 @@ const char *vf_network_bridge_name(struct vf_arena *arena, const char *name)
 		snprintf(buf, sizeof(buf), "br-%s", name);
 		return vf_arena_strdup(arena, buf);
 	}
-	/* "br-" + 7 characters of the name + 5 hex digits of its hash = 15 */
+	/* "br-" + 7 characters of the name + 5 hex digits of its hash = 15.
+	 * FNV-1a in 32 bits, not util.h's 64-bit vf_hash_*: its low bits
+	 * differ, and these names are on hosts already. */
 	for (p = name; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
 	snprintf(buf, sizeof(buf), "br-%.7s%05x", name, (unsigned)(h & 0xfffff));

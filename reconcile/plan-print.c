@@ -280,7 +280,7 @@ json_t *vf_plan_change_json(const struct vf_plan *plan, size_t i)
 	json_object_set_new(c, "live", json_boolean(a->live));
 	json_object_set_new(c, "requires_restart", json_boolean(a->requires_restart));
 	json_object_set_new(c, "restart", json_boolean(a->restart));
-	json_object_set_new(c, "reason", a->reason ? json_string(a->reason) : json_null());
+	json_object_set_new(c, "reason", vf_json_str_or_null(a->reason));
 	json_object_set_new(c, "drift", json_boolean(a->drift));
 	nf = vf_action_fields(a, &scratch, &fs);
 	for (j = 0; j < nf; j++) {
@@ -358,14 +358,12 @@ json_t *vf_plan_links_json(const struct vf_plan *plan)
 		for (j = 0; j < l->n_fields; j++)
 			json_array_append_new(fields, json_pack("{s:s, s:o, s:o}",
 				"field", l->fields[j].field,
-				"before", l->fields[j].before ? json_string(l->fields[j].before)
-							      : json_null(),
-				"after", l->fields[j].after ? json_string(l->fields[j].after)
-							    : json_null()));
+				"before", vf_json_str_or_null(l->fields[j].before),
+				"after", vf_json_str_or_null(l->fields[j].after)));
 		json_array_append_new(changes, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
 			"address", l->address, "name", l->name, "host", l->host,
 			"kind", l->link_kind, "action", vf_action_type_name(l->type),
-			"reason", l->reason ? json_string(l->reason) : json_null(),
+			"reason", vf_json_str_or_null(l->reason),
 			"fields", fields));
 	}
 	for (i = 0; i < VF_ACTION_COUNT; i++)
@@ -389,8 +387,8 @@ static json_t *guard_json(const struct vf_guard *g)
 			 "volumes", (json_int_t)g->managed_volumes,
 			 "configured", "vms", (json_int_t)g->configured_vms,
 			 "volumes", (json_int_t)g->configured_volumes,
-			 "message", g->message ? json_string(g->message) : json_null(),
-			 "hint", g->hint ? json_string(g->hint) : json_null());
+			 "message", vf_json_str_or_null(g->message),
+			 "hint", vf_json_str_or_null(g->hint));
 }
 
 /*

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "reconcile/engine.h"
+#include "reconcile/lines.h"
 
 const char *vf_action_type_name(enum vf_action_type t)
 {
@@ -113,56 +114,64 @@ static void *key_get(const struct vf_strmap *map, enum vf_kind kind, const char 
 	return v;
 }
 
-static const char *item_pool(const struct vf_observed_item *it)
+const char *vf_observed_pool(const struct vf_observed_item *it)
 {
 	return it->r.kind == VF_KIND_VOLUME ? it->r.u.vol.pool : NULL;
 }
 
-static void warn(struct vf_plan *plan, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct vf_plan *plan, const char *fmt, ...)
+bool vf_observed_ours(const struct vf_observed_item *it, const char *project)
 {
-	va_list ap;
+	return it->r.kind == VF_KIND_VM && it->detailed && it->r.u.vm.marker.project &&
+	       !strcmp(it->r.u.vm.marker.project, project);
+}
 
-	VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
-	va_start(ap, fmt);
-	plan->warnings[plan->n_warnings++] = xvasprintf(fmt, ap);
-	va_end(ap);
+/* A warning for the operator, printed with the plan. */
+#define warn(plan, ...) \
+	vf_lines_addf(&(plan)->warnings, &(plan)->n_warnings, &(plan)->alloc_warnings, __VA_ARGS__)
+
+/* Call fn for each object observed on each host read. */
+static void observed_each(struct planner *p,
+			  void (*fn)(struct planner *p, const char *host,
+				     const struct vf_observed_item *it))
+{
+	size_t i, j;
+
+	for (i = 0; i < p->views->n; i++) {
+		const struct vf_observed *o = p->views->hosts[i].observed;
+		for (j = 0; o && j < o->n_items; j++)
+			fn(p, o->host, &o->items[j]);
+	}
+}
+
+/* it by key (p->observed); the volumes its marker lists, when it is a
+ * domain of this project, by their key (p->owner). */
+static void index_item(struct planner *p, const char *host, const struct vf_observed_item *it)
+{
+	const struct vf_marker *m = &it->r.u.vm.marker;
+	size_t k;
+
+	key_put(p, &p->observed, it->r.kind, host, vf_observed_pool(it), it->r.name, (void *)it);
+	if (!vf_observed_ours(it, p->c->project))
+		return;
+	for (k = 0; k < m->n_volumes; k++)
+		key_put(p, &p->owner, VF_KIND_VOLUME, host, m->volumes[k].pool, m->volumes[k].name,
+			(void *)it);
 }
 
 static void index_observed(struct planner *p)
 {
-	size_t i, j, k;
-
-	for (i = 0; i < p->views->n; i++) {
-		const struct vf_observed *o = p->views->hosts[i].observed;
-		if (!o)
-			continue;
-		for (j = 0; j < o->n_items; j++) {
-			const struct vf_observed_item *it = &o->items[j];
-			const struct vf_marker *m = &it->r.u.vm.marker;
-			key_put(p, &p->observed, it->r.kind, o->host, item_pool(it), it->r.name,
-				(void *)it);
-			if (it->r.kind != VF_KIND_VM || !it->detailed || !m->project ||
-			    strcmp(m->project, p->c->project))
-				continue;
-			for (k = 0; k < m->n_volumes; k++)
-				key_put(p, &p->owner, VF_KIND_VOLUME, o->host, m->volumes[k].pool,
-					m->volumes[k].name, (void *)it);
-		}
-	}
+	observed_each(p, index_item);
 }
 
 static char *address_of(const struct vf_resource *r)
 {
-	if (r->kind == VF_KIND_VM)
-		return xasprintf("vm.%s", r->name);
-	return xasprintf("%s.%s@%s", vf_kind_name(r->kind), r->name, r->host);
+	return vf_address_new(r->kind, r->name, r->host);
 }
 
 /* The domain whose marker owns volume it, or NULL. */
 static const struct vf_observed_item *volume_owner(struct planner *p, const struct vf_observed_item *it)
 {
-	return key_get(&p->owner, VF_KIND_VOLUME, it->r.host, item_pool(it), it->r.name);
+	return key_get(&p->owner, VF_KIND_VOLUME, it->r.host, vf_observed_pool(it), it->r.name);
 }
 
 static bool managed(struct planner *p, const struct vf_observed_item *it)
@@ -171,8 +180,7 @@ static bool managed(struct planner *p, const struct vf_observed_item *it)
 	bool yes;
 
 	if (it->r.kind == VF_KIND_VM)
-		return it->detailed && it->r.u.vm.marker.project &&
-		       !strcmp(it->r.u.vm.marker.project, p->c->project);
+		return vf_observed_ours(it, p->c->project);
 	if (it->r.kind == VF_KIND_VOLUME && volume_owner(p, it))
 		return true;
 	addr = address_of(&it->r);
@@ -287,7 +295,7 @@ static void diff_fields(struct planner *p, const struct vf_resource *d, const st
 		ch = &out->changes[out->n++];
 		ch->before = *before;
 		ch->after = *after;
-		ch->class = p->provider->field_class(d->kind, before, after);
+		ch->class = p->provider->field_class(d, o, before, after);
 		if (ch->class == VF_FIELD_RESTART)
 			out->restart = true;
 	}
@@ -316,7 +324,7 @@ static bool object_running(const struct vf_resource *o)
 static void check_network_users(struct planner *p, struct vf_action *a)
 {
 	const struct vf_host_view *v = vf_views_find(p->views, a->host);
-	char *users = NULL;
+	struct vf_buf users = VF_BUF_INIT;
 	size_t i, j, n = 0;
 
 	for (i = 0; v && v->observed && i < v->observed->n_items; i++) {
@@ -328,12 +336,7 @@ static void check_network_users(struct planner *p, struct vf_action *a)
 				break;
 		if (j == it->r.u.vm.n_nics)
 			continue;
-		{
-			char *more = xasprintf("%s%svm.%s", users ? users : "", users ? ", " : "",
-					       it->r.name);
-			free(users);
-			users = more;
-		}
+		vf_buf_addf(&users, "%svm.%s", users.len ? ", " : "", it->r.name);
 		n++;
 	}
 	if (!n)
@@ -342,18 +345,18 @@ static void check_network_users(struct planner *p, struct vf_action *a)
 		warn(p->plan, "%s: replacing it (--allow-replace) takes it away from the running "
 			      "VM%s %s: libvirt does not plug a running VM back into a re-created "
 			      "network, so %s no link on it until %s restarted", a->address,
-		     n > 1 ? "s" : "", users, n > 1 ? "they have" : "it has",
+		     n > 1 ? "s" : "", users.buf, n > 1 ? "they have" : "it has",
 		     n > 1 ? "they are" : "it is");
 	} else {
 		char *msg = xasprintf("%s: %s, and replacing it would cut off the running VM%s %s",
-				      a->address, a->reason, n > 1 ? "s" : "", users);
+				      a->address, a->reason, n > 1 ? "s" : "", users.buf);
 		a->blocked = vf_arena_strdup(&p->plan->arena, msg);
 		a->blocked_hint = "stop those VMs first, or pass --allow-replace to replace the "
 				  "network anyway (they have no link on it until they restart)";
 		a->blocked_pos = a->desired->pos;
 		free(msg);
 	}
-	free(users);
+	vf_buf_release(&users);
 }
 
 /*
@@ -412,13 +415,102 @@ static bool changed_outside(const struct planner *p, const struct vf_resource *d
 	return !strcmp(e->spec, hash);
 }
 
+/*
+ * A volume's change that would lose data: a shrink, or a field that
+ * cannot change in place (replacing the volume loses its content).  Each
+ * is an error; true when the volume cannot be planned at all.
+ */
+static bool volume_change_refused(struct planner *p, const struct vf_resource *d,
+				  const struct diff *df)
+{
+	size_t i;
+
+	for (i = 0; i < df->n; i++) {
+		const struct vf_field_change *ch = &df->changes[i];
+		char b[64], a2[64];
+		if (!strcmp(ch->after.path, "capacity") && ch->before.number > ch->after.number)
+			vf_error_at(p->diags, &d->pos,
+				    "grow it or leave it; to start over with a smaller disk, "
+				    "give the disk a new name",
+				    "%s: shrinking a volume from %s to %s would lose data; "
+				    "virtform never shrinks volumes", d->address,
+				    vf_field_format(&ch->before, b, sizeof(b)),
+				    vf_field_format(&ch->after, a2, sizeof(a2)));
+	}
+	if (df->replace) {
+		char b[256], a2[256];
+		vf_error_at(p->diags, &d->pos,
+			    "give the disk a new name (a new volume), or destroy the VM first",
+			    "%s: %s %s -> %s cannot change in place, and replacing the volume "
+			    "would lose its data", d->address, df->replace->after.path,
+			    vf_field_format(&df->replace->before, b, sizeof(b)),
+			    vf_field_format(&df->replace->after, a2, sizeof(a2)));
+		return true;
+	}
+	return false;
+}
+
+/* The field changes of df, copied into the plan's arena. */
+static void action_take_fields(struct planner *p, struct vf_action *a, const struct diff *df)
+{
+	a->fields = vf_arena_alloc(&p->plan->arena, (df->n ? df->n : 1) * sizeof(*a->fields));
+	memcpy(a->fields, df->changes, df->n * sizeof(*a->fields));
+	a->n_fields = df->n;
+}
+
+/* A field cannot change in place (df->replace): replace the object. */
+static void plan_replace(struct planner *p, const struct vf_resource *d,
+			 const struct vf_resource *o, const struct diff *df)
+{
+	struct vf_action *a = action_new(p, VF_ACTION_REPLACE, d, o);
+	char b[256], a2[256];
+	char *why = xasprintf("%s: %s -> %s cannot change in place", df->replace->after.path,
+			      vf_field_format(&df->replace->before, b, sizeof(b)),
+			      vf_field_format(&df->replace->after, a2, sizeof(a2)));
+
+	a->reason = vf_arena_strdup(&p->plan->arena, why);
+	free(why);
+	a->drift = changed_outside(p, d, o);
+	if (d->kind == VF_KIND_NETWORK)
+		check_network_users(p, a);
+	if (d->kind == VF_KIND_VM && d->protect) {
+		char *msg = xasprintf("%s is protected (protect: true), and %s", d->address,
+				      a->reason);
+		a->blocked = vf_arena_strdup(&p->plan->arena, msg);
+		a->blocked_hint = "remove 'protect: true' to let virtform replace it";
+		a->blocked_pos = d->pos;
+		free(msg);
+	}
+	a->live = false;
+	action_take_fields(p, a, df);
+}
+
+/* Fields that change in place (df->n of them): an update, live or at the
+ * next restart (made now when the VM allows a restart). */
+static void plan_update(struct planner *p, const struct vf_resource *d,
+			const struct vf_resource *o, const struct diff *df)
+{
+	struct vf_action *a = action_new(p, VF_ACTION_UPDATE, d, o);
+
+	action_take_fields(p, a, df);
+	a->live = !df->restart;
+	a->requires_restart = df->restart && object_running(o);
+	if (a->requires_restart && d->kind == VF_KIND_VM && d->u.vm.restart_allowed) {
+		a->requires_restart = false;
+		a->restart = true;
+		a->shutdown_timeout = d->u.vm.shutdown_timeout;
+	}
+	a->drift = changed_outside(p, d, o);
+	if (d->kind == VF_KIND_VOLUME && !d->u.vol.vm && d->u.vol.upload_file)
+		a->live = true;
+}
+
 static void plan_existing(struct planner *p, const struct vf_resource *d,
 			  const struct vf_observed_item *it)
 {
 	const struct vf_resource *o = &it->r;
 	struct diff df;
 	struct vf_action *a;
-	size_t i;
 
 	if (upload_interrupted(p, d)) {
 		a = action_new(p, VF_ACTION_REPLACE, d, o);
@@ -427,76 +519,17 @@ static void plan_existing(struct planner *p, const struct vf_resource *d,
 		return;
 	}
 	diff_fields(p, d, o, &df);
-	if (d->kind == VF_KIND_VOLUME) {
-		for (i = 0; i < df.n; i++) {
-			const struct vf_field_change *ch = &df.changes[i];
-			char b[64], a2[64];
-			if (!strcmp(ch->after.path, "capacity") && ch->before.number > ch->after.number)
-				vf_error_at(p->diags, &d->pos,
-					    "grow it or leave it; to start over with a smaller disk, "
-					    "give the disk a new name",
-					    "%s: shrinking a volume from %s to %s would lose data; "
-					    "virtform never shrinks volumes", d->address,
-					    vf_field_format(&ch->before, b, sizeof(b)),
-					    vf_field_format(&ch->after, a2, sizeof(a2)));
-		}
-		if (df.replace) {
-			char b[256], a2[256];
-			vf_error_at(p->diags, &d->pos,
-				    "give the disk a new name (a new volume), or destroy the VM first",
-				    "%s: %s %s -> %s cannot change in place, and replacing the volume "
-				    "would lose its data", d->address, df.replace->after.path,
-				    vf_field_format(&df.replace->before, b, sizeof(b)),
-				    vf_field_format(&df.replace->after, a2, sizeof(a2)));
-			free(df.changes);
-			return;
-		}
-	}
-	if (df.replace) {
-		char b[256], a2[256];
-		a = action_new(p, VF_ACTION_REPLACE, d, o);
-		{
-			char *why = xasprintf("%s: %s -> %s cannot change in place",
-					      df.replace->after.path,
-					      vf_field_format(&df.replace->before, b, sizeof(b)),
-					      vf_field_format(&df.replace->after, a2, sizeof(a2)));
-			a->reason = vf_arena_strdup(&p->plan->arena, why);
-			free(why);
-		}
-		a->drift = changed_outside(p, d, o);
-		if (d->kind == VF_KIND_NETWORK)
-			check_network_users(p, a);
-		if (d->kind == VF_KIND_VM && d->protect) {
-			char *msg = xasprintf("%s is protected (protect: true), and %s", d->address,
-					      a->reason);
-			a->blocked = vf_arena_strdup(&p->plan->arena, msg);
-			a->blocked_hint = "remove 'protect: true' to let virtform replace it";
-			a->blocked_pos = d->pos;
-			free(msg);
-		}
-		a->live = false;
-		a->fields = vf_arena_alloc(&p->plan->arena, (df.n ? df.n : 1) * sizeof(*a->fields));
-		memcpy(a->fields, df.changes, df.n * sizeof(*a->fields));
-		a->n_fields = df.n;
+	if (d->kind == VF_KIND_VOLUME && volume_change_refused(p, d, &df)) {
 		free(df.changes);
 		return;
 	}
-	if (df.n) {
-		a = action_new(p, VF_ACTION_UPDATE, d, o);
-		a->fields = vf_arena_alloc(&p->plan->arena, df.n * sizeof(*a->fields));
-		memcpy(a->fields, df.changes, df.n * sizeof(*a->fields));
-		a->n_fields = df.n;
-		a->live = !df.restart;
-		a->requires_restart = df.restart && object_running(o);
-		if (a->requires_restart && d->kind == VF_KIND_VM && d->u.vm.restart_allowed) {
-			a->requires_restart = false;
-			a->restart = true;
-			a->shutdown_timeout = d->u.vm.shutdown_timeout;
-		}
-		a->drift = changed_outside(p, d, o);
-		if (d->kind == VF_KIND_VOLUME && !d->u.vol.vm && d->u.vol.upload_file)
-			a->live = true;
+	if (df.replace) {
+		plan_replace(p, d, o, &df);
+		free(df.changes);
+		return;
 	}
+	if (df.n)
+		plan_update(p, d, o, &df);
 	free(df.changes);
 	if (d->kind == VF_KIND_VM && o->u.vm.running && o->u.vm.marker.pending &&
 	    !(df.n && d->u.vm.restart_allowed && df.restart) && !(df.state_changes && !d->u.vm.running))
@@ -535,7 +568,7 @@ static void plan_desired(struct planner *p, const struct vf_desired *desired)
 			action_new(p, VF_ACTION_CREATE, d, NULL)->fields_implied = true;
 			continue;
 		}
-		key_put(p, &p->handled, it->r.kind, it->r.host, item_pool(it), it->r.name,
+		key_put(p, &p->handled, it->r.kind, it->r.host, vf_observed_pool(it), it->r.name,
 			(void *)it);
 		if (!managed(p, it)) {
 			if (d->kind == VF_KIND_VOLUME && d->u.vol.keep && it->detailed) {
@@ -598,51 +631,49 @@ static bool volume_kept(struct planner *p, const struct vf_observed_item *it)
 	return false;
 }
 
+/* A managed object nothing desires or handled: delete it (unless a disk
+ * says keep: true); a protected VM's delete is blocked. */
+static void plan_delete(struct planner *p, const char *host, const struct vf_observed_item *it)
+{
+	bool from_state;
+	struct vf_action *a;
+
+	if (key_get(&p->handled, it->r.kind, host, vf_observed_pool(it), it->r.name) ||
+	    !managed(p, it))
+		return;
+	if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {
+		char *addr = address_of(&it->r);
+		warn(p->plan, "%s stays on its host: its disk says keep: true (virtform "
+			      "lets go of it)", addr);
+		free(addr);
+		return;
+	}
+	a = action_new(p, VF_ACTION_DELETE, NULL, &it->r);
+	a->live = false;
+	if (it->r.kind == VF_KIND_VM && vm_protected(p, it, &from_state)) {
+		const struct vf_vm *vm = vf_config_find_vm(p->c, it->r.name);
+		char *msg;
+		if (from_state) {
+			msg = xasprintf("vm.%s was removed from the configuration but is "
+					"protected (protect: true when last applied)",
+					it->r.name);
+			a->blocked_hint = "put it back in the configuration without "
+					  "'protect: true' and apply, then remove it";
+		} else {
+			msg = xasprintf("vm.%s is protected (protect: true) and cannot be "
+					"destroyed", it->r.name);
+			a->blocked_hint = "remove 'protect: true' and apply first";
+			a->blocked_pos = vm->pos;
+		}
+		a->blocked = vf_arena_strdup(&p->plan->arena, msg);
+		free(msg);
+	}
+	a->fields_implied = it->detailed;
+}
+
 static void plan_deletes(struct planner *p)
 {
-	size_t i, j;
-
-	for (i = 0; i < p->views->n; i++) {
-		const struct vf_observed *o = p->views->hosts[i].observed;
-		if (!o)
-			continue;
-		for (j = 0; j < o->n_items; j++) {
-			const struct vf_observed_item *it = &o->items[j];
-			bool from_state;
-			struct vf_action *a;
-			if (key_get(&p->handled, it->r.kind, o->host, item_pool(it), it->r.name) ||
-			    !managed(p, it))
-				continue;
-			if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {
-				char *addr = address_of(&it->r);
-				warn(p->plan, "%s stays on its host: its disk says keep: true (virtform "
-					      "lets go of it)", addr);
-				free(addr);
-				continue;
-			}
-			a = action_new(p, VF_ACTION_DELETE, NULL, &it->r);
-			a->live = false;
-			if (it->r.kind == VF_KIND_VM && vm_protected(p, it, &from_state)) {
-				const struct vf_vm *vm = vf_config_find_vm(p->c, it->r.name);
-				char *msg;
-				if (from_state) {
-					msg = xasprintf("vm.%s was removed from the configuration but is "
-							"protected (protect: true when last applied)",
-							it->r.name);
-					a->blocked_hint = "put it back in the configuration without "
-							  "'protect: true' and apply, then remove it";
-				} else {
-					msg = xasprintf("vm.%s is protected (protect: true) and cannot be "
-							"destroyed", it->r.name);
-					a->blocked_hint = "remove 'protect: true' and apply first";
-					a->blocked_pos = vm->pos;
-				}
-				a->blocked = vf_arena_strdup(&p->plan->arena, msg);
-				free(msg);
-			}
-			a->fields_implied = it->detailed;
-		}
-	}
+	observed_each(p, plan_delete);
 }
 
 /* ---- order and dependencies -------------------------------------------- */
@@ -736,91 +767,127 @@ static void dep_on_address(const struct by_address *ba, struct vf_action *a,
 			dep_add(a, i - 1);
 }
 
-static void link_deps(struct planner *p)
+/* a waits for the changes of the object KIND.NAME@HOST (vf_address_new). */
+static void dep_on_object(const struct by_address *ba, struct vf_action *a,
+			  const struct vf_plan *plan, enum vf_kind kind, const char *name,
+			  const char *host)
 {
-	struct vf_plan *plan = p->plan;
-	struct by_address ba = { { 0 }, xcalloc(plan->n_actions + 1, sizeof(size_t)) };
-	size_t i, j;
+	char *addr = vf_address_new(kind, name, host);
 
+	dep_on_address(ba, a, plan, addr, false);
+	free(addr);
+}
+
+/* Index the plan's actions by address: ba->first (address -> index + 1
+ * of its first action) and ba->next (index -> index + 1 of the next on
+ * the same address, 0 at the end). */
+static void by_address_index(struct by_address *ba, struct vf_plan *plan)
+{
+	size_t i;
+
+	ba->next = xcalloc(plan->n_actions + 1, sizeof(size_t));
 	for (i = 0; i < plan->n_actions; i++)
 		plan->actions[i].index = i;
 	for (i = plan->n_actions; i-- > 0;) {
 		const char *addr = plan->actions[i].address;
-		uintptr_t old = (uintptr_t)vf_strmap_get(&ba.first, addr);
+		uintptr_t old = (uintptr_t)vf_strmap_get(&ba->first, addr);
 		if (old) {
 			/* chain i in front of the current first */
-			ba.next[i] = old;
-			vf_strmap_set(&ba.first, addr, (void *)(uintptr_t)(i + 1));
+			ba->next[i] = old;
+			vf_strmap_set(&ba->first, addr, (void *)(uintptr_t)(i + 1));
 		} else {
-			vf_strmap_put(&ba.first, addr, (void *)(uintptr_t)(i + 1));
+			vf_strmap_put(&ba->first, addr, (void *)(uintptr_t)(i + 1));
 		}
 	}
-	for (i = 0; i < plan->n_actions; i++) {
-		struct vf_action *a = &plan->actions[i];
-		const struct vf_resource *r = a->desired ? a->desired : a->observed;
-		bool scan = a->type == VF_ACTION_DELETE ||
-			    (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK);
-		char *addr;
-		for (j = 0; scan && j < i; j++) {
-			const struct vf_action *b = &plan->actions[j];
-			if (b->host && a->host && strcmp(b->host, a->host))
-				continue;
-			/* deletes of volumes/networks/pools wait for the VMs using
-			 * them to be gone or changed; a pool's for its volumes */
-			if (a->type == VF_ACTION_DELETE && a->kind != VF_KIND_VM &&
-			    b->kind == VF_KIND_VM && b->type != VF_ACTION_START && vm_uses(b, a))
-				dep_add(a, j);
-			if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_STORAGE &&
-			    b->kind == VF_KIND_VOLUME && b->type == VF_ACTION_DELETE &&
-			    b->observed->u.vol.pool && !strcmp(b->observed->u.vol.pool, a->name))
-				dep_add(a, j);
-			/* a replaced network waits for the VMs leaving it */
-			if (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK &&
-			    b->kind == VF_KIND_VM && b->type == VF_ACTION_DELETE && vm_uses(b, a))
-				dep_add(a, j);
-		}
-		/*
-		 * A start waits for its own object's change: a VM's new
-		 * definition, a network's, a pool's new CHAP secret (a pool
-		 * that starts before it logs in with the old one).
-		 */
-		if (a->type == VF_ACTION_START)
-			dep_on_address(&ba, a, plan, a->address, false);
-		/* a VM's update or replace waits for its own stop: the update's
-		 * live changes must not race the shutdown */
-		if (a->kind == VF_KIND_VM &&
-		    (a->type == VF_ACTION_UPDATE || a->type == VF_ACTION_REPLACE)) {
-			uintptr_t k;
-			for (k = (uintptr_t)vf_strmap_get(&ba.first, a->address); k; k = ba.next[k - 1])
-				if (k - 1 < i && plan->actions[k - 1].type == VF_ACTION_STOP)
-					dep_add(a, k - 1);
-		}
-		if (!r || a->type == VF_ACTION_DELETE || a->type == VF_ACTION_STOP)
+}
+
+/* A delete (or a network's replace), action i, waits for the earlier
+ * actions that stop using what it removes. */
+static void deps_on_users(struct vf_plan *plan, size_t i)
+{
+	struct vf_action *a = &plan->actions[i];
+	size_t j;
+
+	if (a->type != VF_ACTION_DELETE &&
+	    !(a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK))
+		return;
+	for (j = 0; j < i; j++) {
+		const struct vf_action *b = &plan->actions[j];
+		if (b->host && a->host && strcmp(b->host, a->host))
 			continue;
-		if (a->kind == VF_KIND_VOLUME) {
-			addr = xasprintf("storage.%s@%s", r->u.vol.pool, r->host);
-			dep_on_address(&ba, a, plan, addr, false);
-			free(addr);
-			if (r->u.vol.backing) {
-				addr = xasprintf("volume.%s@%s", r->u.vol.backing, r->host);
-				dep_on_address(&ba, a, plan, addr, false);
-				free(addr);
-			}
-		} else if (a->kind == VF_KIND_VM) {
-			for (j = 0; j < r->u.vm.n_disks; j++) {
-				addr = xasprintf("volume.%s@%s", r->u.vm.disks[j].volume, r->host);
-				dep_on_address(&ba, a, plan, addr, false);
-				free(addr);
-				addr = xasprintf("storage.%s@%s", r->u.vm.disks[j].pool, r->host);
-				dep_on_address(&ba, a, plan, addr, false);
-				free(addr);
-			}
-			for (j = 0; j < r->u.vm.n_nics; j++) {
-				addr = xasprintf("network.%s@%s", r->u.vm.nics[j].network, r->host);
-				dep_on_address(&ba, a, plan, addr, false);
-				free(addr);
-			}
+		/* deletes of volumes/networks/pools wait for the VMs using
+		 * them to be gone or changed; a pool's for its volumes */
+		if (a->type == VF_ACTION_DELETE && a->kind != VF_KIND_VM &&
+		    b->kind == VF_KIND_VM && b->type != VF_ACTION_START && vm_uses(b, a))
+			dep_add(a, j);
+		if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_STORAGE &&
+		    b->kind == VF_KIND_VOLUME && b->type == VF_ACTION_DELETE &&
+		    b->observed->u.vol.pool && !strcmp(b->observed->u.vol.pool, a->name))
+			dep_add(a, j);
+		/* a replaced network waits for the VMs leaving it */
+		if (a->type == VF_ACTION_REPLACE && a->kind == VF_KIND_NETWORK &&
+		    b->kind == VF_KIND_VM && b->type == VF_ACTION_DELETE && vm_uses(b, a))
+			dep_add(a, j);
+	}
+}
+
+/* Action i waits for the earlier changes of its own object. */
+static void deps_on_self(const struct by_address *ba, struct vf_plan *plan, size_t i)
+{
+	struct vf_action *a = &plan->actions[i];
+	uintptr_t k;
+
+	/*
+	 * A start waits for its own object's change: a VM's new
+	 * definition, a network's, a pool's new CHAP secret (a pool
+	 * that starts before it logs in with the old one).
+	 */
+	if (a->type == VF_ACTION_START)
+		dep_on_address(ba, a, plan, a->address, false);
+	/* a VM's update or replace waits for its own stop: the update's
+	 * live changes must not race the shutdown */
+	if (a->kind == VF_KIND_VM &&
+	    (a->type == VF_ACTION_UPDATE || a->type == VF_ACTION_REPLACE))
+		for (k = (uintptr_t)vf_strmap_get(&ba->first, a->address); k; k = ba->next[k - 1])
+			if (k - 1 < i && plan->actions[k - 1].type == VF_ACTION_STOP)
+				dep_add(a, k - 1);
+}
+
+/* An action that makes or changes an object waits for what the object
+ * uses: a volume for its pool and backing volume, a VM for its disks'
+ * volumes and pools and its networks. */
+static void deps_on_used(const struct by_address *ba, struct vf_plan *plan, struct vf_action *a)
+{
+	const struct vf_resource *r = a->desired ? a->desired : a->observed;
+	size_t j;
+
+	if (!r || a->type == VF_ACTION_DELETE || a->type == VF_ACTION_STOP)
+		return;
+	if (a->kind == VF_KIND_VOLUME) {
+		dep_on_object(ba, a, plan, VF_KIND_STORAGE, r->u.vol.pool, r->host);
+		if (r->u.vol.backing)
+			dep_on_object(ba, a, plan, VF_KIND_VOLUME, r->u.vol.backing, r->host);
+	} else if (a->kind == VF_KIND_VM) {
+		for (j = 0; j < r->u.vm.n_disks; j++) {
+			dep_on_object(ba, a, plan, VF_KIND_VOLUME, r->u.vm.disks[j].volume, r->host);
+			dep_on_object(ba, a, plan, VF_KIND_STORAGE, r->u.vm.disks[j].pool, r->host);
 		}
+		for (j = 0; j < r->u.vm.n_nics; j++)
+			dep_on_object(ba, a, plan, VF_KIND_NETWORK, r->u.vm.nics[j].network, r->host);
+	}
+}
+
+static void link_deps(struct planner *p)
+{
+	struct vf_plan *plan = p->plan;
+	struct by_address ba = { { 0 }, NULL };
+	size_t i;
+
+	by_address_index(&ba, plan);
+	for (i = 0; i < plan->n_actions; i++) {
+		deps_on_users(plan, i);
+		deps_on_self(&ba, plan, i);
+		deps_on_used(&ba, plan, &plan->actions[i]);
 	}
 	vf_strmap_release(&ba.first);
 	free(ba.next);
@@ -846,52 +913,48 @@ static bool target_matches(const char *target, const struct vf_action *a)
 	return false;
 }
 
-static void apply_targets(struct planner *p)
+/* Mark in keep the actions target names, and the deletes of the volumes
+ * a targeted VM's marker owns; an error when it names nothing. */
+static void target_mark(struct planner *p, const char *target, bool *keep)
 {
 	struct vf_plan *plan = p->plan;
-	bool *keep;
-	size_t i, j, t, n = 0, *remap;
+	bool known = false;
+	size_t i;
 
-	if (!p->opts->n_targets)
-		return;
-	keep = xcalloc(plan->n_actions + 1, sizeof(*keep));
-	for (t = 0; t < p->opts->n_targets; t++) {
-		const char *target = p->opts->targets[t];
-		bool known = false;
-		for (i = 0; i < plan->n_actions; i++)
-			if (target_matches(target, &plan->actions[i]))
-				keep[i] = known = true;
-		/* a volume owned by a targeted VM that is being deleted */
-		for (i = 0; i < plan->n_actions; i++) {
-			const struct vf_action *a = &plan->actions[i];
-			const struct vf_observed_item *owner;
-			char *vm;
-			if (a->kind != VF_KIND_VOLUME || a->type != VF_ACTION_DELETE || !a->observed)
-				continue;
-			owner = key_get(&p->owner, VF_KIND_VOLUME, a->observed->host,
-					a->observed->u.vol.pool, a->observed->name);
-			if (!owner)
-				continue;
-			vm = xasprintf("vm.%s", owner->r.name);
-			if (!strcmp(vm, target))
-				keep[i] = known = true;
-			free(vm);
-		}
-		if (!known && !vf_target_known(p->c, target)) {
-			struct vf_pos nopos = { 0 };
-			vf_error_at(p->diags, &nopos,
-				    "addresses look like vm.NAME, network.NAME@HOST, storage.NAME@HOST, "
-				    "volume.NAME@HOST, link.NAME@HOST",
-				    "--target '%s' matches nothing in the configuration or on the hosts",
-				    target);
-		}
+	for (i = 0; i < plan->n_actions; i++)
+		if (target_matches(target, &plan->actions[i]))
+			keep[i] = known = true;
+	/* a volume owned by a targeted VM that is being deleted */
+	for (i = 0; i < plan->n_actions; i++) {
+		const struct vf_action *a = &plan->actions[i];
+		const struct vf_observed_item *owner;
+		char *vm;
+		if (a->kind != VF_KIND_VOLUME || a->type != VF_ACTION_DELETE || !a->observed)
+			continue;
+		owner = key_get(&p->owner, VF_KIND_VOLUME, a->observed->host,
+				a->observed->u.vol.pool, a->observed->name);
+		if (!owner)
+			continue;
+		vm = vf_address_new(VF_KIND_VM, owner->r.name, NULL);
+		if (!strcmp(vm, target))
+			keep[i] = known = true;
+		free(vm);
 	}
-	/* what the kept actions depend on, transitively (deps point backwards) */
-	for (i = plan->n_actions; i-- > 0;)
-		if (keep[i])
-			for (j = 0; j < plan->actions[i].n_deps; j++)
-				keep[plan->actions[i].deps[j]] = true;
-	remap = xcalloc(plan->n_actions + 1, sizeof(*remap));
+	if (!known && !vf_target_known(p->c, target)) {
+		struct vf_pos nopos = { 0 };
+		vf_error_at(p->diags, &nopos,
+			    "addresses look like vm.NAME, network.NAME@HOST, storage.NAME@HOST, "
+			    "volume.NAME@HOST, link.NAME@HOST",
+			    "--target '%s' matches nothing in the configuration or on the hosts",
+			    target);
+	}
+}
+
+/* Keep only the actions keep marks, renumbered, their deps remapped. */
+static void plan_keep_only(struct vf_plan *plan, const bool *keep)
+{
+	size_t i, j, n = 0, *remap = xcalloc(plan->n_actions + 1, sizeof(*remap));
+
 	for (i = 0; i < plan->n_actions; i++) {
 		if (!keep[i]) {
 			free(plan->actions[i].deps);
@@ -910,6 +973,25 @@ static void apply_targets(struct planner *p)
 		a->n_deps = k;
 	}
 	free(remap);
+}
+
+static void apply_targets(struct planner *p)
+{
+	struct vf_plan *plan = p->plan;
+	bool *keep;
+	size_t i, j, t;
+
+	if (!p->opts->n_targets)
+		return;
+	keep = xcalloc(plan->n_actions + 1, sizeof(*keep));
+	for (t = 0; t < p->opts->n_targets; t++)
+		target_mark(p, p->opts->targets[t], keep);
+	/* what the kept actions depend on, transitively (deps point backwards) */
+	for (i = plan->n_actions; i-- > 0;)
+		if (keep[i])
+			for (j = 0; j < plan->actions[i].n_deps; j++)
+				keep[plan->actions[i].deps[j]] = true;
+	plan_keep_only(plan, keep);
 	free(keep);
 }
 
@@ -927,18 +1009,25 @@ static const char *plural(unsigned n, const char *one, const char *many)
  * exempt: it is asked for.  Runs after --target, so a targeted plan
  * counts only what it carries out.
  */
-static void guard_check(struct planner *p, const struct vf_desired *desired)
+/* it, when virtform manages it, in the guard's count of what is managed. */
+static void guard_count_managed(struct planner *p, const char *host,
+				const struct vf_observed_item *it)
 {
 	struct vf_guard *g = &p->plan->guard;
-	const char *cause;
-	char *msg, *limit;
-	size_t i, j;
-	unsigned destroyed, n_managed;
 
-	memset(g, 0, sizeof(*g));
-	if (p->opts && p->opts->destroy)
-		return;
-	g->checked = true;
+	if (it->r.kind == VF_KIND_VM && managed(p, it))
+		g->managed_vms++;
+	else if (it->r.kind == VF_KIND_VOLUME && managed(p, it))
+		g->managed_volumes++;
+}
+
+/* The guard's counts: what the plan destroys, what virtform manages
+ * (what the hosts read hold for this project, and what the state records
+ * on hosts not read), what the configuration defines. */
+static void guard_count(struct planner *p, const struct vf_desired *desired, struct vf_guard *g)
+{
+	size_t i;
+
 	for (i = 0; i < p->plan->n_actions; i++) {
 		const struct vf_action *a = &p->plan->actions[i];
 		if (a->type == VF_ACTION_DELETE && a->kind == VF_KIND_VM)
@@ -947,18 +1036,7 @@ static void guard_check(struct planner *p, const struct vf_desired *desired)
 			 a->kind == VF_KIND_VOLUME)
 			g->volumes++;
 	}
-	/* managed: what the hosts read hold for this project, and what the
-	 * state records on hosts not read */
-	for (i = 0; i < p->views->n; i++) {
-		const struct vf_observed *o = p->views->hosts[i].observed;
-		for (j = 0; o && j < o->n_items; j++) {
-			const struct vf_observed_item *it = &o->items[j];
-			if (it->r.kind == VF_KIND_VM && managed(p, it))
-				g->managed_vms++;
-			else if (it->r.kind == VF_KIND_VOLUME && managed(p, it))
-				g->managed_volumes++;
-		}
-	}
+	observed_each(p, guard_count_managed);
 	for (i = 0; p->state && i < p->state->n; i++) {
 		const struct vf_state_entry *e = &p->state->entries[i];
 		const struct vf_host_view *v;
@@ -976,17 +1054,16 @@ static void guard_check(struct planner *p, const struct vf_desired *desired)
 	for (i = 0; i < desired->n; i++)
 		if (desired->items[i].kind == VF_KIND_VOLUME)
 			g->configured_volumes++;
+}
 
-	destroyed = g->vms + g->volumes;
-	n_managed = g->managed_vms + g->managed_volumes;
-	g->limit_given = p->opts && p->opts->max_destroy_given;
-	if (g->limit_given)
-		g->limit = p->opts->max_destroy;
-	else
-		g->limit = n_managed * VF_GUARD_PERCENT / 100 > VF_GUARD_MIN
-			 ? n_managed * VF_GUARD_PERCENT / 100 : VF_GUARD_MIN;
-	if (destroyed <= g->limit)
-		return;
+/* Why a plan over the limit is refused: the counts, the limit and the
+ * likely cause (malloc'd). */
+static char *guard_message(const struct vf_guard *g)
+{
+	unsigned destroyed = g->vms + g->volumes;
+	unsigned n_managed = g->managed_vms + g->managed_volumes;
+	const char *cause;
+	char *msg, *limit;
 
 	if (g->configured_vms == 0 && g->managed_vms)
 		cause = "an empty or missing configuration (a wrong --path, a missing file, a "
@@ -1008,9 +1085,34 @@ static void guard_check(struct planner *p, const struct vf_desired *desired)
 			g->configured_volumes, plural(g->configured_volumes, "volume", "volumes"),
 			g->managed_vms, plural(g->managed_vms, "VM", "VMs"), g->managed_volumes,
 			plural(g->managed_volumes, "volume", "volumes"), cause);
+	free(limit);
+	return msg;
+}
+
+static void guard_check(struct planner *p, const struct vf_desired *desired)
+{
+	struct vf_guard *g = &p->plan->guard;
+	unsigned n_managed;
+	char *msg;
+
+	memset(g, 0, sizeof(*g));
+	if (p->opts && p->opts->destroy)
+		return;
+	g->checked = true;
+	guard_count(p, desired, g);
+	n_managed = g->managed_vms + g->managed_volumes;
+	g->limit_given = p->opts && p->opts->max_destroy_given;
+	if (g->limit_given)
+		g->limit = p->opts->max_destroy;
+	else
+		g->limit = n_managed * VF_GUARD_PERCENT / 100 > VF_GUARD_MIN
+			 ? n_managed * VF_GUARD_PERCENT / 100 : VF_GUARD_MIN;
+	if (g->vms + g->volumes <= g->limit)
+		return;
+
+	msg = guard_message(g);
 	g->message = vf_arena_strdup(&p->plan->arena, msg);
 	free(msg);
-	free(limit);
 	if (p->opts && p->opts->allow_mass_destroy) {
 		g->allowed = true;
 		warn(p->plan, "%s; allowed by --allow-mass-destroy", g->message);
@@ -1050,26 +1152,20 @@ bool vf_target_known(const struct vf_config *c, const char *target)
 	return !strncmp(target, "volume.", 7) && strchr(target, '@');
 }
 
-int vf_plan_build(const struct vf_config *config, const struct vf_desired *desired,
-		  const struct vf_views *views, const struct vf_state *state,
-		  const struct vf_provider *provider, const struct vf_plan_opts *opts,
-		  struct vf_plan *plan, struct vf_diags *diags)
+/* The hosts not read: skipped ones listed in the plan, an unreachable one
+ * (not skipped) an error. */
+static void hosts_unread(struct vf_plan *plan, const struct vf_views *views,
+			 struct vf_diags *diags)
 {
-	struct planner p = {
-		.c = config, .views = views, .state = state, .provider = provider, .opts = opts,
-		.plan = plan, .diags = diags,
-	};
-	size_t errors = diags->n_errors, i;
+	size_t i;
 
-	plan->project = config->project;
 	for (i = 0; i < views->n; i++) {
 		const struct vf_host_view *v = &views->hosts[i];
 		if (v->observed)
 			continue;
 		if (v->skipped) {
-			VF_GROW(plan->skipped_hosts, plan->n_skipped + 1, plan->alloc_skipped);
-			plan->skipped_hosts[plan->n_skipped++] =
-				xasprintf("%s: %s", v->host->name, v->error ? v->error : "unreachable");
+			vf_lines_addf(&plan->skipped_hosts, &plan->n_skipped, &plan->alloc_skipped,
+				      "%s: %s", v->host->name, v->error ? v->error : "unreachable");
 		} else {
 			const char *why = v->error ? v->error : "unknown error";
 			char *prefix = xasprintf("cannot read host '%s': ", v->host->name);
@@ -1083,7 +1179,14 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 			free(prefix);
 		}
 	}
-	/* objects recorded on a host the config no longer has: out of reach */
+}
+
+/* Objects recorded on a host the config no longer has: out of reach. */
+static void records_out_of_reach(struct vf_plan *plan, const struct vf_config *config,
+				 const struct vf_state *state)
+{
+	size_t i;
+
 	for (i = 0; state && i < state->n; i++) {
 		const struct vf_state_entry *e = &state->entries[i];
 		if (e->host && !vf_config_find_host(config, e->host))
@@ -1091,6 +1194,22 @@ int vf_plan_build(const struct vf_config *config, const struct vf_desired *desir
 				   "virtform leaves it alone (put the host back to manage or destroy it)",
 			     e->address, e->host);
 	}
+}
+
+int vf_plan_build(const struct vf_config *config, const struct vf_desired *desired,
+		  const struct vf_views *views, const struct vf_state *state,
+		  const struct vf_provider *provider, const struct vf_plan_opts *opts,
+		  struct vf_plan *plan, struct vf_diags *diags)
+{
+	struct planner p = {
+		.c = config, .views = views, .state = state, .provider = provider, .opts = opts,
+		.plan = plan, .diags = diags,
+	};
+	size_t errors = diags->n_errors, i;
+
+	plan->project = config->project;
+	hosts_unread(plan, views, diags);
+	records_out_of_reach(plan, config, state);
 	if (state)
 		vf_state_interrupted_notes(state, &plan->warnings, &plan->n_warnings,
 					   &plan->alloc_warnings);

@@ -53,14 +53,6 @@ struct run {
 	struct job *jobs;
 };
 
-static double now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static struct timespec timespec_from(double t)
 {
 	struct timespec ts;
@@ -110,7 +102,7 @@ static void *worker(void *opaque)
 		late = result;
 	} else {
 		job->result = result;
-		job->finished = now_monotonic();
+		job->finished = vf_now();
 		job->state = JOB_FINISHED;
 		pthread_cond_signal(&run->changed);
 	}
@@ -130,7 +122,7 @@ static bool job_start(struct job *job, double timeout)
 	pthread_t thread;
 	int err;
 
-	job->started = now_monotonic();
+	job->started = vf_now();
 	job->deadline = timeout > 0 ? job->started + timeout : 0;
 	job->state = JOB_RUNNING;
 	/*
@@ -152,26 +144,25 @@ static bool job_start(struct job *job, double timeout)
 	return true;
 }
 
-size_t vf_pool_run(struct vf_pool_item *items, size_t n, unsigned max_threads,
-		   const struct vf_pool_ops *ops)
+/* The caller's side of a run: the items and how far they have got. */
+struct sched {
+	struct vf_pool_item *items;
+	size_t n;
+	unsigned max_threads;
+	size_t next;              /* the first item not started */
+	unsigned running;
+	size_t settled, failed;
+};
+
+/* A run of n jobs, one per item, and its condition variable on the
+ * monotonic clock (the deadlines are vf_now()). */
+static struct run *run_new(const struct vf_pool_item *items, size_t n,
+			   const struct vf_pool_ops *ops)
 {
-	struct run *run;
-	size_t next = 0, settled = 0, failed = 0, i, n_joins = 0;
-	unsigned running = 0;
-	pthread_t *joins;
+	struct run *run = xcalloc(1, sizeof(*run));
 	pthread_condattr_t cattr;
+	size_t i;
 
-	if (max_threads == 0)
-		max_threads = 1;
-	for (i = 0; i < n; i++) {
-		items[i].status = VF_POOL_NO_THREAD;
-		items[i].result = NULL;
-		items[i].seconds = 0;
-	}
-	if (n == 0)
-		return 0;
-
-	run = xcalloc(1, sizeof(*run));
 	run->jobs = xcalloc(n, sizeof(*run->jobs));
 	run->ops = *ops;
 	run->refs = 1;
@@ -186,72 +177,86 @@ size_t vf_pool_run(struct vf_pool_item *items, size_t n, unsigned max_threads,
 		run->jobs[i].arg = items[i].arg;
 		run->jobs[i].state = JOB_WAITING;
 	}
+	return run;
+}
 
-	pthread_mutex_lock(&run->lock);
-	while (settled < n) {
-		double now, wake = 0;
+/* Fill free slots, in index order. */
+static void sched_fill(struct run *run, struct sched *sc)
+{
+	while (sc->running < sc->max_threads && sc->next < sc->n) {
+		struct job *job = &run->jobs[sc->next++];
 
-		/* Fill free slots, in index order. */
-		while (running < max_threads && next < n) {
-			struct job *job = &run->jobs[next++];
-
-			if (job_start(job, items[job->index].timeout)) {
-				running++;
-				continue;
-			}
-			/* No thread: the item fails; its arg is still ours to free. */
-			if (run->ops.free_arg)
-				run->ops.free_arg(job->arg);
-			job->arg = NULL;
-			items[job->index].status = VF_POOL_NO_THREAD;
-			settled++;
-			failed++;
-		}
-
-		/* Collect finished jobs, abandon late ones, find the next wake-up. */
-		now = now_monotonic();
-		for (i = 0; i < next; i++) {
-			struct job *job = &run->jobs[i];
-			struct vf_pool_item *item = &items[i];
-
-			if (job->state == JOB_FINISHED) {
-				item->status = VF_POOL_DONE;
-				item->result = job->result;
-				item->seconds = job->finished - job->started;
-				job->result = NULL;
-				job->state = JOB_COLLECTED;
-				running--;
-				settled++;
-			} else if (job->state == JOB_RUNNING) {
-				if (job->deadline && now >= job->deadline) {
-					item->status = VF_POOL_TIMED_OUT;
-					item->seconds = now - job->started;
-					job->state = JOB_ABANDONED;
-					pthread_detach(job->thread);
-					job->joinable = false;
-					running--;
-					settled++;
-					failed++;
-				} else if (job->deadline && (!wake || job->deadline < wake)) {
-					wake = job->deadline;
-				}
-			}
-		}
-		/* Done, or a slot is free: go round.  Else running > 0: wait. */
-		if (settled == n || (running < max_threads && next < n))
+		if (job_start(job, sc->items[job->index].timeout)) {
+			sc->running++;
 			continue;
+		}
+		/* No thread: the item fails; its arg is still ours to free. */
+		if (run->ops.free_arg)
+			run->ops.free_arg(job->arg);
+		job->arg = NULL;
+		sc->items[job->index].status = VF_POOL_NO_THREAD;
+		sc->settled++;
+		sc->failed++;
+	}
+}
 
-		if (wake) {
-			struct timespec ts = timespec_from(wake);
-			int err = pthread_cond_timedwait(&run->changed, &run->lock, &ts);
-			if (err && err != ETIMEDOUT)
-				abort();
-		} else {
-			pthread_cond_wait(&run->changed, &run->lock);
+/* Collect finished jobs, abandon late ones; the next deadline (0: none). */
+static double sched_collect(struct run *run, struct sched *sc)
+{
+	double now = vf_now(), wake = 0;
+	size_t i;
+
+	for (i = 0; i < sc->next; i++) {
+		struct job *job = &run->jobs[i];
+		struct vf_pool_item *item = &sc->items[i];
+
+		if (job->state == JOB_FINISHED) {
+			item->status = VF_POOL_DONE;
+			item->result = job->result;
+			item->seconds = job->finished - job->started;
+			job->result = NULL;
+			job->state = JOB_COLLECTED;
+			sc->running--;
+			sc->settled++;
+		} else if (job->state == JOB_RUNNING) {
+			if (job->deadline && now >= job->deadline) {
+				item->status = VF_POOL_TIMED_OUT;
+				item->seconds = now - job->started;
+				job->state = JOB_ABANDONED;
+				pthread_detach(job->thread);
+				job->joinable = false;
+				sc->running--;
+				sc->settled++;
+				sc->failed++;
+			} else if (job->deadline && (!wake || job->deadline < wake)) {
+				wake = job->deadline;
+			}
 		}
 	}
+	return wake;
+}
+
+/* Wait (run->lock held) until a worker finishes or wake (0: no deadline). */
+static void sched_wait(struct run *run, double wake)
+{
+	if (wake) {
+		struct timespec ts = timespec_from(wake);
+		int err = pthread_cond_timedwait(&run->changed, &run->lock, &ts);
+		if (err && err != ETIMEDOUT)
+			abort();
+	} else {
+		pthread_cond_wait(&run->changed, &run->lock);
+	}
+}
+
+/* Join the workers that finished in time and drop the caller's reference
+ * (run->lock held; released). */
+static void run_join_unlock(struct run *run, size_t n)
+{
 	/* the threads to join, copied out: run may be freed by the unref */
-	joins = xcalloc(n, sizeof(*joins));
+	pthread_t *joins = xcalloc(n, sizeof(*joins));
+	size_t i, n_joins = 0;
+
 	for (i = 0; i < n; i++)
 		if (run->jobs[i].joinable)
 			joins[n_joins++] = run->jobs[i].thread;
@@ -259,5 +264,35 @@ size_t vf_pool_run(struct vf_pool_item *items, size_t n, unsigned max_threads,
 	for (i = 0; i < n_joins; i++)
 		pthread_join(joins[i], NULL);
 	free(joins);
-	return failed;
+}
+
+size_t vf_pool_run(struct vf_pool_item *items, size_t n, unsigned max_threads,
+		   const struct vf_pool_ops *ops)
+{
+	struct sched sc = { .items = items, .n = n, .max_threads = max_threads ? max_threads : 1 };
+	struct run *run;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		items[i].status = VF_POOL_NO_THREAD;
+		items[i].result = NULL;
+		items[i].seconds = 0;
+	}
+	if (n == 0)
+		return 0;
+
+	run = run_new(items, n, ops);
+	pthread_mutex_lock(&run->lock);
+	while (sc.settled < n) {
+		double wake;
+
+		sched_fill(run, &sc);
+		wake = sched_collect(run, &sc);
+		/* Done, or a slot is free: go round.  Else running > 0: wait. */
+		if (sc.settled == n || (sc.running < sc.max_threads && sc.next < n))
+			continue;
+		sched_wait(run, wake);
+	}
+	run_join_unlock(run, n);
+	return sc.failed;
 }

@@ -78,15 +78,19 @@ struct vf_provider {
 	int (*adopt)(struct vf_session *s, const struct vf_resource *r, char **error);
 
 	/*
-	 * Diff hint: how a change of one field of a kind is made.  before and
-	 * after carry the path (after->path) and both values; a field only one
-	 * side has (a NIC added or removed) has .present false on the other.
-	 * Pure: no I/O.
+	 * Diff hint: how a change of one field is made — the one place that
+	 * decides it: the plan shows it, and the provider's apply asks the
+	 * same rule and carries out what the plan said.  desired and observed
+	 * are the whole resources (either may be NULL), for rules that
+	 * depend on other fields (a VM's memory is live only up to the
+	 * maximum it booted with).  before and after carry the path
+	 * (after->path) and both values; a field only one side has (a NIC
+	 * added or removed) has .present false on the other.  Pure: no I/O.
 	 */
-	enum vf_field_class (*field_class)(enum vf_kind kind, const struct vf_field *before,
+	enum vf_field_class (*field_class)(const struct vf_resource *desired,
+					   const struct vf_resource *observed,
+					   const struct vf_field *before,
 					   const struct vf_field *after);
 };
-
-extern const struct vf_provider vf_provider_libvirt;
 
 #endif

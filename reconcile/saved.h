@@ -68,10 +68,10 @@ struct vf_saved_source {
 };
 
 /* A saved plan read back.  Strings are malloc'd and never NULL unless
- * marked.  doc is private to saved.c: the file, kept open, and what was
- * read of it except the plan's changes, which are read again one at a
- * time when needed (so a plan of 30,000 changes is never one jansson
- * tree). */
+ * marked.  doc is private to the saved-*.c files (saved-internal.h): the
+ * file, kept open, and what was read of it except the plan's changes,
+ * which are read again one at a time when needed (so a plan of 30,000
+ * changes is never one jansson tree). */
 struct vf_saved_doc;
 struct vf_saved {
 	char *file;                      /* the path it was read from */

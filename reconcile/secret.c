@@ -21,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "reconcile/readall.h"
 #include "reconcile/secret.h"
 #include "reconcile/util.h"
 
@@ -225,7 +226,6 @@ static char *read_key_file(const char *path, bool secret, size_t *len, struct vf
 {
 	struct stat st;
 	char *buf;
-	size_t got = 0;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -259,27 +259,16 @@ static char *read_key_file(const char *path, bool secret, size_t *len, struct vf
 		close(fd);
 		return NULL;
 	}
-	for (;;) {
-		ssize_t r = read(fd, buf + got, KEY_FILE_MAX + 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err_file(d, path, NULL, "cannot read the key: %s", strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > KEY_FILE_MAX) {
-			err_file(d, path, NULL, "not a virtform key (the file is too large)");
-			goto fail;
-		}
+	switch (vf_read_whole(fd, buf, KEY_FILE_MAX, len)) {
+	case 0:
+		close(fd);
+		return buf;
+	case 1:
+		err_file(d, path, NULL, "not a virtform key (the file is too large)");
+		break;
+	default:
+		err_file(d, path, NULL, "cannot read the key: %s", strerror(errno));
 	}
-	close(fd);
-	buf[got] = '\0';
-	*len = got;
-	return buf;
-fail:
 	sodium_free(buf);
 	close(fd);
 	return NULL;
@@ -455,20 +444,18 @@ out:
 	return rc;
 }
 
-int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], struct vf_diags *d)
+/*
+ * The directory keygen writes to: made (0700) when missing, a directory
+ * nobody else can write to, and (without force) holding no key file yet.
+ * 0 or -1 (reported).
+ */
+static int keygen_dir(const char *dir, bool force, struct vf_diags *d)
 {
 	static const char names[2][16] = { VF_SECRET_KEY_FILE, VF_SECRET_PUBLIC_FILE };
-	/* "virtform-sealed-v1 secret " + 44 + "\n" */
-	enum { LINE = sizeof(VF_SECRET_MAGIC) + 8 + 45 + 1 };
-	struct vf_public_key pk;
-	unsigned char *sk;
-	char *line, publine[LINE], b64[45];
 	struct stat st;
+	bool exists = false;
 	size_t i;
-	int rc = -1;
 
-	if (need_sodium(d, dir))
-		return -1;
 	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT || mkdir(dir, 0700) < 0 || stat(dir, &st) < 0) {
 			err_file(d, dir, NULL, "cannot create the directory: %s", strerror(errno));
@@ -487,21 +474,31 @@ int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], str
 		free(hint);
 		return -1;
 	}
-	if (!force) {
-		bool exists = false;
-		for (i = 0; i < 2; i++) {
-			char *p = xasprintf("%s/%s", dir, names[i]);
-			if (lstat(p, &st) == 0) {
-				err_file(d, p, "keep it, or give --force to replace the key pair",
-					 "already exists");
-				exists = true;
-			}
-			free(p);
+	for (i = 0; !force && i < 2; i++) {
+		char *p = xasprintf("%s/%s", dir, names[i]);
+		if (lstat(p, &st) == 0) {
+			err_file(d, p, "keep it, or give --force to replace the key pair",
+				 "already exists");
+			exists = true;
 		}
-		if (exists)
-			return -1;
+		free(p);
 	}
+	return exists ? -1 : 0;
+}
 
+int vf_secret_keygen(const char *dir, bool force, char id[VF_SECRET_ID_HEX], struct vf_diags *d)
+{
+	/* "virtform-sealed-v1 secret " + 44 + "\n" */
+	enum { LINE = sizeof(VF_SECRET_MAGIC) + 8 + 45 + 1 };
+	struct vf_public_key pk;
+	unsigned char *sk;
+	char *line, publine[LINE], b64[45];
+	int rc = -1;
+
+	if (need_sodium(d, dir))
+		return -1;
+	if (keygen_dir(dir, force, d) < 0)
+		return -1;
 	sk = sodium_malloc(VF_SECRET_KEY_BYTES);
 	line = sodium_malloc(LINE);
 	if (!sk || !line) {

@@ -59,3 +59,10 @@ void vf_mac_format(const uint8_t mac[6], char buf[18])
 	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
 		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
+
+char *vf_address_new(enum vf_kind kind, const char *name, const char *host)
+{
+	if (kind == VF_KIND_VM)
+		return xasprintf("vm.%s", name);
+	return xasprintf("%s.%s@%s", vf_kind_name(kind), name, host);
+}

@@ -22,7 +22,7 @@
  * field says "NULL when absent".
  *
  * Provider-neutral: no libvirt here.  A provider turns these specs into
- * its own objects (providers/libvirt/xml.c) and back.
+ * its own objects (providers/libvirt/xml*.c) and back.
  */
 #ifndef VF_SPEC_H
 #define VF_SPEC_H
@@ -46,6 +46,14 @@ enum vf_kind {
 const char *vf_kind_name(enum vf_kind k);   /* "storage", "volume", ... */
 /* The kind named name ("vm", ...): 0, or -1 for no kind (name may be NULL). */
 int vf_kind_parse(const char *name, enum vf_kind *k);
+/*
+ * The address of an object (malloc'd): "vm.NAME" for a VM (VMs are named
+ * project-wide), "KIND.NAME@HOST" for anything else.  The one rule for
+ * addresses; the planner, the saved plan and the
+ * provider's observation name objects by it.
+ */
+char *vf_address_new(enum vf_kind kind, const char *name, const char *host);
+
 
 struct vf_network_spec {
 	enum vf_net_mode mode;
@@ -195,7 +203,7 @@ struct vf_vm_spec {
 					 * was found (project NULL: unmanaged) */
 	const struct vf_seed *seed;     /* desired: the seed to write; NULL */
 	/* desired, with marker.graphics_password: the sealed password,
-	 * opened by apply only (providers/libvirt/apply.c), and the field's
+	 * opened by apply only (providers/libvirt/domain.c), and the field's
 	 * name in messages ("vm 'web1': graphics: password") */
 	const struct vf_secret_ref *graphics_sealed;
 	const char *graphics_what;

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "reconcile/json-stream.h"
 #include "reconcile/state.h"
 
 char *vf_state_default_dir(const char *config_path)
@@ -131,12 +132,6 @@ void vf_state_remove(struct vf_state *s, const char *address)
 		reindex(s);
 }
 
-static const char *jstr(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 /*
  * The fields of a record (state.json's resources, a journal record's
  * entry) but address and pending, borrowed from item.  -1 when kind or
@@ -144,14 +139,14 @@ static const char *jstr(json_t *o, const char *key)
  */
 static int entry_parse(json_t *item, struct vf_state_entry *e)
 {
-	e->name = (char *)jstr(item, "name");
-	e->host = (char *)jstr(item, "host");
-	e->pool = (char *)jstr(item, "pool");
-	e->uuid = (char *)jstr(item, "uuid");
+	e->name = (char *)vf_json_str(item, "name");
+	e->host = (char *)vf_json_str(item, "host");
+	e->pool = (char *)vf_json_str(item, "pool");
+	e->uuid = (char *)vf_json_str(item, "uuid");
 	e->protect = json_is_true(json_object_get(item, "protect"));
 	e->keep = json_is_true(json_object_get(item, "keep"));
-	e->spec = (char *)jstr(item, "spec");
-	return e->name && vf_kind_parse(jstr(item, "kind"), &e->kind) == 0 ? 0 : -1;
+	e->spec = (char *)vf_json_str(item, "spec");
+	return e->name && vf_kind_parse(vf_json_str(item, "kind"), &e->kind) == 0 ? 0 : -1;
 }
 
 /* The inverse: o gets e's fields but address and pending. */
@@ -197,18 +192,18 @@ static int state_read(struct vf_state *s, char **error)
 				   VF_STATE_FORMAT_VERSION);
 		goto out;
 	}
-	if (jstr(root, "project"))
-		s->project = xstrdup(jstr(root, "project"));
+	if (vf_json_str(root, "project"))
+		s->project = xstrdup(vf_json_str(root, "project"));
 	v = json_object_get(root, "serial");
 	s->serial = json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
 	list = json_object_get(root, "resources");
 	json_array_foreach(list, i, item) {
 		struct vf_state_entry e = { 0 };
 		int bad = entry_parse(item, &e);
-		e.address = (char *)jstr(item, "address");
+		e.address = (char *)vf_json_str(item, "address");
 		/* absent in states written before the journal: nothing pending */
-		e.pending = (char *)jstr(item, "pending");
-		e.pending_since = (char *)jstr(item, "pending_since");
+		e.pending = (char *)vf_json_str(item, "pending");
+		e.pending_since = (char *)vf_json_str(item, "pending_since");
 		if (!e.address || bad) {
 			*error = xasprintf("%s: resource %zu is incomplete (address, kind and name "
 					   "are required)", s->path, i);
@@ -238,7 +233,6 @@ static char *lock_holder(int fd)
 static int lock_take(struct vf_state *s, double timeout, const char *command, char **error)
 {
 	char *path = xasprintf("%s/lock", s->dir);
-	struct timespec start, now;
 	char line[256], stamp[32];
 	time_t t;
 	struct tm tm;
@@ -250,23 +244,16 @@ static int lock_take(struct vf_state *s, double timeout, const char *command, ch
 		free(path);
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		double waited;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
+	if (vf_flock_wait(fd, timeout) < 0) {
+		if (errno != EWOULDBLOCK) {
 			*error = xasprintf("cannot lock '%s': %s", path, strerror(errno));
-			goto fail;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
-		if (waited >= timeout) {
+		} else {
 			char *holder = lock_holder(fd);
 			*error = xasprintf("the state in '%s' is locked by %s; wait for it to finish, "
 					   "or give --lock-timeout SECONDS to wait", s->dir, holder);
 			free(holder);
-			goto fail;
 		}
-		usleep(100 * 1000);
+		goto fail;
 	}
 	t = time(NULL);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
@@ -294,7 +281,7 @@ static bool journal_replay_line(struct vf_state *s, const char *line, size_t len
 {
 	json_t *r = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *serial = json_object_get(r, "serial"), *entry = json_object_get(r, "entry");
-	const char *event = jstr(r, "event"), *address = jstr(r, "address");
+	const char *event = vf_json_str(r, "event"), *address = vf_json_str(r, "address");
 	struct vf_state_entry e = { 0 };
 	bool done = false;
 
@@ -310,8 +297,8 @@ static bool journal_replay_line(struct vf_state *s, const char *line, size_t len
 		goto out;
 	e.address = (char *)address;
 	if (!strcmp(event, "begin")) {
-		e.pending = (char *)jstr(r, "action");
-		e.pending_since = (char *)jstr(r, "since");
+		e.pending = (char *)vf_json_str(r, "action");
+		e.pending_since = (char *)vf_json_str(r, "since");
 		if (!e.pending)
 			goto out;
 	} else if (strcmp(event, "end")) {

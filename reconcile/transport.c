@@ -177,10 +177,49 @@ bool vf_transport_is_clear(const char *uri)
 	return uri && !strncasecmp(uri, "qemu+tcp:", 9);
 }
 
-int vf_transport_check(const char *uri, bool insecure_ok, char **why, char **hint)
+/* test:///default, libvirt's test driver: no host, no parameters, no file
+ * (but virtform's own tests').  0 or -1. */
+static int check_test_driver(const char *uri, xmlURIPtr u, char **why, char **hint)
+{
+	if (u->server || (u->query_raw && *u->query_raw))
+		return refuse(why, hint, xasprintf("uri '%s': the test driver takes no host and no "
+						   "parameters", uri), "write test:///default");
+	if ((!u->path || strcmp(u->path, "/default")) && !test_files_allowed())
+		return refuse(why, hint, xasprintf("uri '%s' makes libvirt's test driver read a file "
+						   "on the machine that runs virtform", uri),
+			      "write test:///default (test://FILE is for virtform's own tests: "
+			      "VIRTFORM_TEST_DRIVER_FILES=1)");
+	return 0;
+}
+
+/* A qemu URI's transport (after '+'): none of ext (it runs a program), an
+ * unknown one, or tcp unless the host says insecure_transport.  0 or -1. */
+static int check_transport(const char *uri, const char *transport, bool insecure_ok, char **why,
+			   char **hint)
 {
 	static const char *const transports[] = { "", "unix", "ssh", "libssh", "libssh2", "tls",
 						  "tcp", NULL };
+
+	if (!strcasecmp(transport, "ext"))
+		return refuse(why, hint, xasprintf("uri '%s': transport 'ext' runs a program on the "
+						   "machine that runs virtform", uri),
+			      "use qemu+ssh:// or qemu+tls://; a jump host goes in ~/.ssh/config or "
+			      "$VIRTFORM_SSH_CONFIG on the machine that runs virtform");
+	if (!in(transport, transports))
+		return refuse(why, hint, xasprintf("uri '%s': transport '%s' is not one virtform "
+						   "allows", uri, transport),
+			      "use qemu+ssh://, qemu+tls:// or qemu:/// (docs/config.md)");
+	if (!strcasecmp(transport, "tcp") && !insecure_ok)
+		return refuse(why, hint, xasprintf("uri '%s': qemu+tcp sends everything in clear "
+						   "text, CHAP secrets, cloud-init seeds and graphics "
+						   "passwords included", uri),
+			      "use qemu+tls:// or qemu+ssh://; for a lab on a private network only, "
+			      "say insecure_transport: true on the host");
+	return 0;
+}
+
+int vf_transport_check(const char *uri, bool insecure_ok, char **why, char **hint)
+{
 	xmlURIPtr u;
 	const char *plus, *transport;
 	char *driver = NULL;
@@ -206,19 +245,7 @@ int vf_transport_check(const char *uri, bool insecure_ok, char **why, char **hin
 		goto out;
 	}
 	if (!strcasecmp(driver, "test") && !plus) {
-		if (u->server || (u->query_raw && *u->query_raw)) {
-			refuse(why, hint, xasprintf("uri '%s': the test driver takes no host and no "
-						    "parameters", uri), "write test:///default");
-			goto out;
-		}
-		if ((!u->path || strcmp(u->path, "/default")) && !test_files_allowed()) {
-			refuse(why, hint, xasprintf("uri '%s' makes libvirt's test driver read a file "
-						    "on the machine that runs virtform", uri),
-			       "write test:///default (test://FILE is for virtform's own tests: "
-			       "VIRTFORM_TEST_DRIVER_FILES=1)");
-			goto out;
-		}
-		rc = 0;
+		rc = check_test_driver(uri, u, why, hint);
 		goto out;
 	}
 	if (strcasecmp(driver, "qemu")) {
@@ -227,27 +254,8 @@ int vf_transport_check(const char *uri, bool insecure_ok, char **why, char **hin
 		       "write a qemu URI such as qemu+ssh://root@hyper1.example.com/system");
 		goto out;
 	}
-	if (!strcasecmp(transport, "ext")) {
-		refuse(why, hint, xasprintf("uri '%s': transport 'ext' runs a program on the machine "
-					    "that runs virtform", uri),
-		       "use qemu+ssh:// or qemu+tls://; a jump host goes in ~/.ssh/config or "
-		       "$VIRTFORM_SSH_CONFIG on the machine that runs virtform");
+	if (check_transport(uri, transport, insecure_ok, why, hint) < 0)
 		goto out;
-	}
-	if (!in(transport, transports)) {
-		refuse(why, hint, xasprintf("uri '%s': transport '%s' is not one virtform allows",
-					    uri, transport),
-		       "use qemu+ssh://, qemu+tls:// or qemu:/// (docs/config.md)");
-		goto out;
-	}
-	if (!strcasecmp(transport, "tcp") && !insecure_ok) {
-		refuse(why, hint, xasprintf("uri '%s': qemu+tcp sends everything in clear text, "
-					    "CHAP secrets, cloud-init seeds and graphics passwords "
-					    "included", uri),
-		       "use qemu+tls:// or qemu+ssh://; for a lab on a private network only, say "
-		       "insecure_transport: true on the host");
-		goto out;
-	}
 	if (!u->path || (strcmp(u->path, "/system") && strcmp(u->path, "/session"))) {
 		refuse(why, hint, xasprintf("uri '%s': path '%s' is not /system or /session", uri,
 					    u->path ? u->path : ""),

@@ -50,6 +50,34 @@ static const char *unit_guess(const char *s)
 	return NULL;
 }
 
+/*
+ * "1.5GiB", p after the '.' and v the whole part: a fraction, with the
+ * exact value in the next smaller unit as the hint when there is one.
+ */
+static enum vf_size_status size_fraction(const char *p, uint64_t v, bool overflow, char **hint)
+{
+	const char *frac = p, *q;
+	const struct unit *u;
+	uint64_t num = v, den = 1;
+
+	while (isdigit((unsigned char)*p) && den < 1000000000) {
+		num = num * 10 + (uint64_t)(*p - '0');
+		den *= 10;
+		p++;
+	}
+	if (p == frac || isdigit((unsigned char)*p))
+		return VF_SIZE_SYNTAX;
+	q = p;
+	while (*q == ' ')
+		q++;
+	u = unit_exact(q);
+	if (!u || u->shift == 0)
+		return VF_SIZE_SYNTAX;
+	if (hint && (num * 1024) % den == 0 && !overflow)
+		*hint = xasprintf("%" PRIu64 "%s", num * 1024 / den, units[u->shift / 10 - 1].name);
+	return VF_SIZE_FRACTION;
+}
+
 enum vf_size_status vf_size_parse(const char *text, uint64_t *bytes, char **hint)
 {
 	const char *p = text, *digits, *unit_text;
@@ -74,27 +102,8 @@ enum vf_size_status vf_size_parse(const char *text, uint64_t *bytes, char **hint
 	}
 	if (p == digits)
 		return VF_SIZE_SYNTAX;
-	if (*p == '.') {
-		/* "1.5GiB": suggest the exact value in the next smaller unit */
-		const char *frac = ++p, *q;
-		uint64_t num = v, den = 1;
-		while (isdigit((unsigned char)*p) && den < 1000000000) {
-			num = num * 10 + (uint64_t)(*p - '0');
-			den *= 10;
-			p++;
-		}
-		if (p == frac || isdigit((unsigned char)*p))
-			return VF_SIZE_SYNTAX;
-		q = p;
-		while (*q == ' ')
-			q++;
-		u = unit_exact(q);
-		if (!u || u->shift == 0)
-			return VF_SIZE_SYNTAX;
-		if (hint && (num * 1024) % den == 0 && !overflow)
-			*hint = xasprintf("%" PRIu64 "%s", num * 1024 / den, units[u->shift / 10 - 1].name);
-		return VF_SIZE_FRACTION;
-	}
+	if (*p == '.')
+		return size_fraction(p + 1, v, overflow, hint);
 	unit_text = p;
 	if (*unit_text == ' ')
 		unit_text++;

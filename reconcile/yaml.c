@@ -337,14 +337,13 @@ static struct vf_node *const *merge_sources(const struct vf_pair *mp, struct vf_
  * named mappings into this one, unless this mapping (or an earlier merged
  * mapping) already has the key.
  */
-static void apply_merges(struct builder *b, struct vf_node *map)
+/* An upper bound on the merged mapping's size (its pairs and every
+ * source's); 0 when map has no merge key. */
+static size_t merged_size_bound(const struct vf_node *map)
 {
-	struct vf_pair *out;
-	struct keyset seen;
-	size_t n_out = 0, total = 0, i, j, k;
+	size_t total = 0, i, j;
 	bool any = false;
 
-	/* an upper bound on the merged mapping's size: its pairs and every source's */
 	for (i = 0; i < map->n; i++) {
 		const struct vf_pair *mp = &map->u.pairs[i];
 		struct vf_node *const *srcs;
@@ -359,9 +358,17 @@ static void apply_merges(struct builder *b, struct vf_node *map)
 			if (srcs[j]->kind == VF_NODE_MAP)
 				total = weight_add(total, srcs[j]->n);
 	}
-	if (!any)
-		return;
+	return any ? total : 0;
+}
 
+static void apply_merges(struct builder *b, struct vf_node *map)
+{
+	struct vf_pair *out;
+	struct keyset seen;
+	size_t n_out = 0, total = merged_size_bound(map), i, j, k;
+
+	if (!total)
+		return;
 	out = vf_arena_alloc(b->arena, total * sizeof(*out) + 1);
 	keyset_init(&seen, total);
 	for (i = 0; i < map->n; i++) {
@@ -497,6 +504,42 @@ static void on_scalar(struct builder *b, const yaml_event_t *e)
 	push_child(b, n, 1);
 }
 
+/* One parser event into the tree; true at the end of the stream. */
+static bool on_event(struct builder *b, const yaml_event_t *e)
+{
+	switch (e->type) {
+	case YAML_STREAM_END_EVENT:
+		return true;
+	case YAML_DOCUMENT_START_EVENT:
+		if (++b->n_documents > 1) {
+			struct vf_pos pos = mark_pos(b, e->start_mark);
+			vf_error_at(b->diags, &pos, "put each document in its own file",
+				    "more than one YAML document in a file");
+			b->failed = true;
+		}
+		break;
+	case YAML_ALIAS_EVENT:
+		on_alias(b, e);
+		break;
+	case YAML_SCALAR_EVENT:
+		on_scalar(b, e);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		open_collection(b, VF_NODE_SEQ, e->start_mark, e->data.sequence_start.anchor);
+		break;
+	case YAML_MAPPING_START_EVENT:
+		open_collection(b, VF_NODE_MAP, e->start_mark, e->data.mapping_start.anchor);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		close_collection(b);
+		break;
+	default:
+		break;
+	}
+	return false;
+}
+
 struct vf_node *vf_yaml_parse(struct vf_arena *arena, struct vf_arena *text_arena,
 			      const char *file, const char *buf, size_t len,
 			      struct vf_diags *diags, bool *empty)
@@ -529,39 +572,7 @@ struct vf_node *vf_yaml_parse(struct vf_arena *arena, struct vf_arena *text_aren
 			parser_error(&b, &parser);
 			break;
 		}
-		switch (event.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++b.n_documents > 1) {
-				struct vf_pos pos = mark_pos(&b, event.start_mark);
-				vf_error_at(diags, &pos, "put each document in its own file",
-					    "more than one YAML document in a file");
-				b.failed = true;
-			}
-			break;
-		case YAML_ALIAS_EVENT:
-			on_alias(&b, &event);
-			break;
-		case YAML_SCALAR_EVENT:
-			on_scalar(&b, &event);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			open_collection(&b, VF_NODE_SEQ, event.start_mark,
-					event.data.sequence_start.anchor);
-			break;
-		case YAML_MAPPING_START_EVENT:
-			open_collection(&b, VF_NODE_MAP, event.start_mark,
-					event.data.mapping_start.anchor);
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			close_collection(&b);
-			break;
-		default:
-			break;
-		}
+		done = on_event(&b, &event);
 		yaml_event_delete(&event);
 	}
 	yaml_parser_delete(&parser);

@@ -2,7 +2,8 @@
  * hook.c — what virtform's git hooks need from the repository they run in
  * (repo.h, "the repository a git hook runs in"), with libgit2 only:
  * open it as git does (GIT_DIR, the push quarantine), read its
- * configuration, list the commits a push brings, read the staged files.
+ * configuration, list the commits a push brings, read the staged files;
+ * and find the hooks directory `virtform hooks install` writes into.
  *
  * The quarantine: while pre-receive runs, the pushed objects are not in
  * the repository yet but in a temporary directory git names in
@@ -114,14 +115,70 @@ static bool zero_sha(const char *s)
 	return !s || !*s || strspn(s, "0") == strlen(s);
 }
 
+/* Hide from walk what the repository had: old_sha, and every existing
+ * ref (commits pushed, and checked, before); a ref to something that is
+ * not a commit (a tag of a tree) is skipped. */
+static void hide_known(git_revwalk *walk, git_repository *repo, const char *old_sha)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	git_oid old;
+
+	/* an old commit the repository lost is simply not hidden */
+	if (!zero_sha(old_sha) && vf_git_oid_parse(&old, old_sha) == 0 &&
+	    git_revwalk_hide(walk, &old) < 0)
+		git_error_clear();
+	if (git_revwalk_hide_glob(walk, "refs/*") == 0)
+		return;
+	git_error_clear();
+	if (git_reference_iterator_new(&it, repo) == 0) {
+		while (git_reference_next(&ref, it) == 0) {
+			git_object *peeled = NULL;
+			if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0)
+				git_revwalk_hide(walk, git_object_id(peeled));
+			git_object_free(peeled);
+			git_reference_free(ref);
+		}
+		git_reference_iterator_free(it);
+	}
+	git_error_clear();
+}
+
+static void add_oid(struct list *l, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), id);
+	list_add(l, hex, strlen(hex));
+}
+
+/* The walk's commits into l, then tip when the walk did not reach it; 0 or
+ * libgit2's error. */
+static int collect(git_revwalk *walk, const git_oid *tip, struct list *l)
+{
+	bool have_tip = false;
+	git_oid id;
+	int w;
+
+	while ((w = git_revwalk_next(&id, walk)) == 0) {
+		add_oid(l, &id);
+		if (git_oid_equal(&id, tip))
+			have_tip = true;
+	}
+	if (w != GIT_ITEROVER)
+		return w;
+	if (!have_tip)
+		add_oid(l, tip);
+	return 0;
+}
+
 int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *old_sha,
 		       char ***shas, size_t *n, char **error)
 {
 	struct list l = { 0 };
 	git_revwalk *walk = NULL;
-	git_oid id, tip;
-	bool have_tip = false;
-	int rc = -1, w;
+	git_oid tip;
+	int rc = -1;
 	size_t i;
 
 	*shas = NULL;
@@ -139,45 +196,10 @@ int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *o
 		*error = vf_git_fail("commit %s is not in '%s' (or is not a commit)", new_sha, r->url);
 		goto out;
 	}
-	if (!zero_sha(old_sha)) {
-		git_oid old;
-		/* an old commit the repository lost is simply not hidden */
-		if (vf_git_oid_parse(&old, old_sha) == 0 && git_revwalk_hide(walk, &old) < 0)
-			git_error_clear();
-	}
-	/* every existing ref: commits pushed (and checked) before; a ref to
-	 * something that is not a commit (a tag of a tree) is skipped */
-	if (git_revwalk_hide_glob(walk, "refs/*") < 0) {
-		git_reference_iterator *it = NULL;
-		git_reference *ref;
-		git_error_clear();
-		if (git_reference_iterator_new(&it, r->repo) == 0) {
-			while (git_reference_next(&ref, it) == 0) {
-				git_object *peeled = NULL;
-				if (git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0)
-					git_revwalk_hide(walk, git_object_id(peeled));
-				git_object_free(peeled);
-				git_reference_free(ref);
-			}
-			git_reference_iterator_free(it);
-		}
-		git_error_clear();
-	}
-	while ((w = git_revwalk_next(&id, walk)) == 0) {
-		char hex[GIT_OID_HEXSZ + 1];
-		git_oid_tostr(hex, sizeof(hex), &id);
-		list_add(&l, hex, strlen(hex));
-		if (git_oid_equal(&id, &tip))
-			have_tip = true;
-	}
-	if (w != GIT_ITEROVER) {
+	hide_known(walk, r->repo, old_sha);
+	if (collect(walk, &tip, &l) < 0) {
 		*error = vf_git_fail("cannot walk the history of %s in '%s'", new_sha, r->url);
 		goto out;
-	}
-	if (!have_tip) {
-		char hex[GIT_OID_HEXSZ + 1];
-		git_oid_tostr(hex, sizeof(hex), &tip);
-		list_add(&l, hex, strlen(hex));
 	}
 	git_error_clear();
 	rc = 0;
@@ -272,5 +294,30 @@ out:
 	vf_git_batch_release(&batch);
 	git_index_free(index);
 	free(clean);
+	return rc;
+}
+
+int vf_git_hooks_dir(const char *path, char **hooks_dir, char **hooks_path, char **error)
+{
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+	const char *value;
+	int rc = 0;
+
+	git_libgit2_init();
+	if (git_repository_open_ext(&repo, path, 0, NULL) < 0) {
+		const git_error *e = git_error_last();
+		*error = xstrdup(e && e->message ? e->message : "not found");
+		return -1;
+	}
+	if (git_repository_config_snapshot(&cfg, repo) == 0 &&
+	    git_config_get_string(&value, cfg, "core.hooksPath") == 0) {
+		*hooks_path = xstrdup(value);
+		rc = 1;
+	} else {
+		*hooks_dir = xasprintf("%shooks", git_repository_commondir(repo));
+	}
+	git_config_free(cfg);
+	git_repository_free(repo);
 	return rc;
 }

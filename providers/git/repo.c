@@ -45,16 +45,6 @@ char *vf_git_fail(const char *fmt, ...)
 	return msg;
 }
 
-/* FNV-1a 64: a short, stable directory name per repository. */
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 char *vf_git_normalise_url(const char *url)
 {
 	char real[PATH_MAX];
@@ -84,7 +74,7 @@ char *vf_git_cache_dir(const char *state_dir, const char *url)
 	if (n > 4 && !strcmp(base + n - 4, ".git"))
 		base[n - 4] = '\0';
 	return xasprintf("%s/git-cache/%s%s%016llx", state_dir, base, *base ? "-" : "",
-			 (unsigned long long)fnv(url));
+			 (unsigned long long)vf_hash_add(VF_HASH_INIT, url, strlen(url)));
 }
 
 /* mkdir -p, 0700 for what it makes. */
@@ -203,83 +193,98 @@ static char *branch_list(git_repository *repo)
 	git_branch_iterator *it;
 	git_reference *ref;
 	git_branch_t type;
-	char *list = xstrdup("");
+	struct vf_buf list = VF_BUF_INIT;
 
 	if (git_branch_iterator_new(&it, repo, GIT_BRANCH_LOCAL) < 0)
-		return list;
+		return vf_buf_detach(&list);
 	while (git_branch_next(&ref, &type, it) == 0) {
 		const char *name = NULL;
-		char *next;
-		if (git_branch_name(&name, ref) == 0 && strlen(list) < 200) {
-			next = xasprintf("%s%s%s", list, *list ? ", " : "", name);
-			free(list);
-			list = next;
-		}
+		if (git_branch_name(&name, ref) == 0 && list.len < 200)
+			vf_buf_addsep(&list, ", ", name);
 		git_reference_free(ref);
 	}
 	git_branch_iterator_free(it);
-	return list;
+	return vf_buf_detach(&list);
+}
+
+/* The commit of the default branch (HEAD's target, into c->ref): 0 with
+ * *obj, or -1 with *error. */
+static int default_branch(struct vf_git_repo *r, struct vf_git_commit *c, git_object **obj,
+			  char **error)
+{
+	git_reference *head = NULL;
+
+	if (git_reference_lookup(&head, r->repo, "HEAD") < 0 ||
+	    git_reference_type(head) != GIT_REFERENCE_SYMBOLIC) {
+		git_reference_free(head);
+		*error = xasprintf("'%s' does not say which branch is its default; give "
+				   "--ref BRANCH (or REPO@BRANCH)", r->url);
+		return -1;
+	}
+	c->ref = xstrdup(git_reference_symbolic_target(head));
+	if (!strncmp(c->ref, "refs/heads/", 11))
+		memmove(c->ref, c->ref + 11, strlen(c->ref + 11) + 1);
+	git_reference_free(head);
+	if (git_revparse_single(obj, r->repo, "HEAD") < 0) {
+		*error = vf_git_fail("'%s' has no commit on its default branch '%s'", r->url,
+				     c->ref);
+		return -1;
+	}
+	return 0;
+}
+
+/* What ref names (into c->ref): a branch, a tag, a sha; never an
+ * option-like or a range.  0 with *obj, or -1 with *error. */
+static int named_ref(struct vf_git_repo *r, const char *ref, struct vf_git_commit *c,
+		     git_object **obj, char **error)
+{
+	char *branches;
+
+	c->ref = xstrdup(ref);
+	if (*ref && *ref != '-' && !strstr(ref, "..") &&
+	    git_revparse_single(obj, r->repo, ref) == 0)
+		return 0;
+	branches = branch_list(r->repo);
+	*error = xasprintf("ref '%s' not found in '%s': give a branch, a tag or a "
+			   "commit sha of it (branches: %s)", ref, r->url,
+			   *branches ? branches : "none");
+	free(branches);
+	return -1;
+}
+
+/* c's sha, short sha, subject, author and time, from commit. */
+static void describe(git_commit *commit, struct vf_git_commit *c)
+{
+	git_buf sbuf = { 0 };
+	const git_signature *author = git_commit_author(commit);
+	const char *subject = git_commit_summary(commit);
+
+	git_oid_tostr(c->sha, sizeof(c->sha), git_commit_id(commit));
+	if (git_object_short_id(&sbuf, (git_object *)commit) == 0)
+		snprintf(c->short_sha, sizeof(c->short_sha), "%s", sbuf.ptr);
+	else
+		snprintf(c->short_sha, sizeof(c->short_sha), "%.7s", c->sha);
+	git_buf_dispose(&sbuf);
+	c->subject = xstrdup(subject ? subject : "");
+	c->author = xasprintf("%s <%s>", author->name, author->email);
+	c->time = (int64_t)git_commit_time(commit);
 }
 
 int vf_git_resolve(struct vf_git_repo *r, const char *ref, struct vf_git_commit *c, char **error)
 {
 	git_object *obj = NULL, *peeled = NULL;
-	git_commit *commit;
-	git_buf sbuf = { 0 };
-	const git_signature *author;
-	const char *subject;
 	int rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	if (!ref) {
-		git_reference *head = NULL;
-		if (git_reference_lookup(&head, r->repo, "HEAD") < 0 ||
-		    git_reference_type(head) != GIT_REFERENCE_SYMBOLIC) {
-			git_reference_free(head);
-			*error = xasprintf("'%s' does not say which branch is its default; give "
-					   "--ref BRANCH (or REPO@BRANCH)", r->url);
-			return -1;
-		}
-		c->ref = xstrdup(git_reference_symbolic_target(head));
-		if (!strncmp(c->ref, "refs/heads/", 11))
-			memmove(c->ref, c->ref + 11, strlen(c->ref + 11) + 1);
-		git_reference_free(head);
-		if (git_revparse_single(&obj, r->repo, "HEAD") < 0) {
-			*error = vf_git_fail("'%s' has no commit on its default branch '%s'", r->url,
-					  c->ref);
-			goto out;
-		}
-	} else {
-		c->ref = xstrdup(ref);
-		/* a branch, a tag, a sha; never an option-like or a range */
-		if (!*ref || *ref == '-' || strstr(ref, "..") ||
-		    git_revparse_single(&obj, r->repo, ref) < 0) {
-			char *branches = branch_list(r->repo);
-			*error = xasprintf("ref '%s' not found in '%s': give a branch, a tag or a "
-					   "commit sha of it (branches: %s)", ref, r->url,
-					   *branches ? branches : "none");
-			free(branches);
-			goto out;
-		}
-	}
+	if ((ref ? named_ref(r, ref, c, &obj, error) : default_branch(r, c, &obj, error)) < 0)
+		goto out;
 	if (git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0) {
 		*error = vf_git_fail("ref '%s' of '%s' is not a commit", c->ref, r->url);
 		goto out;
 	}
-	commit = (git_commit *)peeled;
-	git_oid_tostr(c->sha, sizeof(c->sha), git_commit_id(commit));
-	if (git_object_short_id(&sbuf, peeled) == 0)
-		snprintf(c->short_sha, sizeof(c->short_sha), "%s", sbuf.ptr);
-	else
-		snprintf(c->short_sha, sizeof(c->short_sha), "%.7s", c->sha);
-	subject = git_commit_summary(commit);
-	c->subject = xstrdup(subject ? subject : "");
-	author = git_commit_author(commit);
-	c->author = xasprintf("%s <%s>", author->name, author->email);
-	c->time = (int64_t)git_commit_time(commit);
+	describe((git_commit *)peeled, c);
 	rc = 0;
 out:
-	git_buf_dispose(&sbuf);
 	git_object_free(peeled);
 	git_object_free(obj);
 	if (rc)
@@ -478,56 +483,74 @@ int vf_git_files_finish(struct vf_git_files *out, int rc)
 	return rc;
 }
 
-int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, const char *path,
-		      struct vf_git_files *out, char **error)
+/*
+ * What path (cleaned) names in commit c: a directory (*tree) or a YAML
+ * file (*file, a regular file's entry), for the caller to free.  -1 with
+ * *error when it is neither or cannot be read.
+ */
+static int path_at(struct vf_git_repo *r, const struct vf_git_commit *c, const char *clean,
+		   git_tree **tree, git_tree_entry **file, char **error)
 {
 	git_oid oid;
 	git_commit *commit = NULL;
-	git_tree *root = NULL, *tree = NULL;
+	git_tree *root = NULL;
 	git_tree_entry *entry = NULL;
-	struct vf_git_batch batch = { 0 };
-	char *clean, *where = NULL;
-	size_t i, n;
+	git_filemode_t mode;
 	int rc = -1;
 
-	memset(out, 0, sizeof(*out));
-	clean = vf_git_clean_path(path);
+	*tree = NULL;
+	*file = NULL;
 	if (git_oid_fromstr(&oid, c->sha) < 0 || git_commit_lookup(&commit, r->repo, &oid) < 0 ||
 	    git_commit_tree(&root, commit) < 0) {
 		*error = vf_git_fail("cannot read commit %s of '%s'", c->sha, r->url);
 		goto out;
 	}
 	if (!*clean) {
-		tree = root;
+		*tree = root;
 		root = NULL;
-	} else if (git_tree_entry_bypath(&entry, root, clean) < 0) {
+		rc = 0;
+		goto out;
+	}
+	if (git_tree_entry_bypath(&entry, root, clean) < 0) {
 		*error = xasprintf("'%s' does not exist in commit %s of '%s'; give --path the "
 				   "directory or YAML file that holds the configuration", clean,
 				   c->short_sha, r->url);
 		goto out;
-	} else if (git_tree_entry_type(entry) == GIT_OBJECT_TREE) {
-		if (git_tree_lookup(&tree, r->repo, git_tree_entry_id(entry)) < 0) {
+	}
+	mode = git_tree_entry_filemode(entry);
+	if (git_tree_entry_type(entry) == GIT_OBJECT_TREE) {
+		if (git_tree_lookup(tree, r->repo, git_tree_entry_id(entry)) < 0)
 			*error = vf_git_fail("cannot read %s:%s", c->short_sha, clean);
-			goto out;
-		}
-	} else if (git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB ||
-		   git_tree_entry_filemode(entry) == GIT_FILEMODE_BLOB_EXECUTABLE) {
-		char *label = xasprintf("%s:%s", c->short_sha, clean);
-		vf_git_batch_add(&batch, git_tree_entry_id(entry), label, xstrdup(label));
-		rc = vf_git_batch_read(r->repo, &batch, label, out, error);
-		goto out;
+		else
+			rc = 0;
+	} else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE) {
+		*file = entry;
+		entry = NULL;
+		rc = 0;
 	} else {
 		*error = xasprintf("%s:%s is not a file nor a directory (a symbolic link or a "
 				   "submodule); give --path a directory or a YAML file", c->short_sha,
 				   clean);
-		goto out;
 	}
-	n = git_tree_entrycount(tree);
+out:
+	git_tree_entry_free(entry);
+	git_tree_free(root);
+	git_commit_free(commit);
+	return rc;
+}
+
+/* The YAML files directly in tree (the directory clean) into batch: -1
+ * with *error for a symbolic link or a submodule among them. */
+static int batch_tree(git_tree *tree, const struct vf_git_commit *c, const char *clean,
+		      struct vf_git_batch *batch, char **error)
+{
+	size_t i, n = git_tree_entrycount(tree);
+
 	for (i = 0; i < n; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		const char *name = git_tree_entry_name(e);
-		char *full;
 		git_filemode_t mode = git_tree_entry_filemode(e);
+		char *full;
 		if (!vf_git_yaml_name(name) || git_tree_entry_type(e) == GIT_OBJECT_TREE)
 			continue;
 		full = *clean ? xasprintf("%s/%s", clean, name) : xstrdup(name);
@@ -535,12 +558,36 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 			*error = xasprintf("%s:%s is a symbolic link or a submodule; virtform reads "
 					   "only regular files from a commit", c->short_sha, full);
 			free(full);
-			goto out;
+			return -1;
 		}
-		vf_git_batch_add(&batch, git_tree_entry_id(e), xasprintf("%s:%s", c->short_sha, full),
+		vf_git_batch_add(batch, git_tree_entry_id(e), xasprintf("%s:%s", c->short_sha, full),
 				 xasprintf("%s:%s", c->short_sha, full));
 		free(full);
 	}
+	return 0;
+}
+
+int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, const char *path,
+		      struct vf_git_files *out, char **error)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *file = NULL;
+	struct vf_git_batch batch = { 0 };
+	char *clean, *where = NULL, *label;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	clean = vf_git_clean_path(path);
+	if (path_at(r, c, clean, &tree, &file, error) < 0)
+		goto out;
+	if (file) {
+		label = xasprintf("%s:%s", c->short_sha, clean);
+		vf_git_batch_add(&batch, git_tree_entry_id(file), label, xstrdup(label));
+		rc = vf_git_batch_read(r->repo, &batch, label, out, error);
+		goto out;
+	}
+	if (batch_tree(tree, c, clean, &batch, error) < 0)
+		goto out;
 	where = xasprintf("%s:%s", c->short_sha, *clean ? clean : "(the root)");
 	if (vf_git_batch_read(r->repo, &batch, where, out, error) < 0)
 		goto out;
@@ -556,10 +603,8 @@ out:
 	vf_git_files_finish(out, rc);
 	vf_git_batch_release(&batch);
 	free(where);
-	git_tree_entry_free(entry);
+	git_tree_entry_free(file);
 	git_tree_free(tree);
-	git_tree_free(root);
-	git_commit_free(commit);
 	free(clean);
 	return rc;
 }

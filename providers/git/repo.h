@@ -190,4 +190,14 @@ int vf_git_new_commits(struct vf_git_repo *r, const char *new_sha, const char *o
 int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_files *out,
 		      char **error);
 
+/*
+ * The hooks directory of the repository at or above path (its common
+ * directory's "hooks": a worktree's hooks are the main repository's), for
+ * `virtform hooks install`.  0 with *hooks_dir (malloc'd); 1 when the
+ * repository sets core.hooksPath (git runs the hooks there instead), with
+ * *hooks_path (malloc'd, its value); -1 when path is in no repository,
+ * with *error (malloc'd: libgit2's message, "not found" without one).
+ */
+int vf_git_hooks_dir(const char *path, char **hooks_dir, char **hooks_path, char **error);
+
 #endif

@@ -60,66 +60,79 @@ static char *default_key(void)
 	return NULL;
 }
 
+/* An SSH key for user, offered once: --git-ssh-key, else the ssh-agent,
+ * else the first default key (ctx->ssh_what says which, for the error
+ * when the server refuses it). */
+static int ssh_key(git_credential **out, const char *user, struct vf_git_fetch_ctx *ctx)
+{
+	const struct vf_git_auth *a = ctx->auth;
+	char *key;
+	int rc;
+
+	if (ctx->ssh_offered) {
+		set_error(ctx, xasprintf("the server refused the SSH key%s%s for user "
+					 "'%s': give a key it accepts (--git-ssh-key FILE "
+					 "or VIRTFORM_GIT_SSH_KEY)",
+					 ctx->ssh_what ? " " : "",
+					 ctx->ssh_what ? ctx->ssh_what : "", user));
+		return GIT_EUSER;
+	}
+	ctx->ssh_offered = true;
+	if (a && a->ssh_key) {
+		if (access(a->ssh_key, R_OK) < 0) {
+			set_error(ctx, xasprintf("cannot read the SSH key '%s': %s",
+						 a->ssh_key, strerror(errno)));
+			return GIT_EUSER;
+		}
+		ctx->ssh_what = xasprintf("'%s'", a->ssh_key);
+		return git_credential_ssh_key_new(out, user, NULL, a->ssh_key, NULL);
+	}
+	if (getenv("SSH_AUTH_SOCK") && *getenv("SSH_AUTH_SOCK")) {
+		ctx->ssh_what = xstrdup("of the ssh-agent");
+		return git_credential_ssh_key_from_agent(out, user);
+	}
+	key = default_key();
+	if (!key) {
+		set_error(ctx, xstrdup("the server asks for an SSH key, and there is none: "
+				       "give --git-ssh-key FILE (or VIRTFORM_GIT_SSH_KEY), "
+				       "run an ssh-agent, or put one in ~/.ssh/id_ed25519"));
+		return GIT_EUSER;
+	}
+	ctx->ssh_what = xasprintf("'%s'", key);
+	rc = git_credential_ssh_key_new(out, user, NULL, key, NULL);
+	free(key);
+	return rc;
+}
+
+/* A user name and password (a token) from the environment, offered once. */
+static int user_password(git_credential **out, const char *user, struct vf_git_fetch_ctx *ctx)
+{
+	const char *name = getenv("VIRTFORM_GIT_USERNAME");
+	const char *password = vf_secret_env(VF_GIT_PASSWORD_ENV);
+
+	if (ctx->userpass_offered || !password || !*password) {
+		set_error(ctx, xasprintf("the server %s: set VIRTFORM_GIT_USERNAME and "
+					 "VIRTFORM_GIT_PASSWORD (a token) in the environment",
+					 ctx->userpass_offered ? "refused the user name and "
+					 "password" : "asks for a user name and password"));
+		return GIT_EUSER;
+	}
+	ctx->userpass_offered = true;
+	return git_credential_userpass_plaintext_new(out, name && *name ? name : user, password);
+}
+
 static int credentials(git_credential **out, const char *url, const char *user_from_url,
 		       unsigned int allowed, void *payload)
 {
 	struct vf_git_fetch_ctx *ctx = payload;
-	const struct vf_git_auth *a = ctx->auth;
 	const char *user = user_from_url && *user_from_url ? user_from_url : "git";
 
-	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
-		char *key;
-		int rc;
-		if (ctx->ssh_offered) {
-			set_error(ctx, xasprintf("the server refused the SSH key%s%s for user "
-						 "'%s': give a key it accepts (--git-ssh-key FILE "
-						 "or VIRTFORM_GIT_SSH_KEY)",
-						 ctx->ssh_what ? " " : "",
-						 ctx->ssh_what ? ctx->ssh_what : "", user));
-			return GIT_EUSER;
-		}
-		ctx->ssh_offered = true;
-		if (a && a->ssh_key) {
-			if (access(a->ssh_key, R_OK) < 0) {
-				set_error(ctx, xasprintf("cannot read the SSH key '%s': %s",
-							 a->ssh_key, strerror(errno)));
-				return GIT_EUSER;
-			}
-			ctx->ssh_what = xasprintf("'%s'", a->ssh_key);
-			return git_credential_ssh_key_new(out, user, NULL, a->ssh_key, NULL);
-		}
-		if (getenv("SSH_AUTH_SOCK") && *getenv("SSH_AUTH_SOCK")) {
-			ctx->ssh_what = xstrdup("of the ssh-agent");
-			return git_credential_ssh_key_from_agent(out, user);
-		}
-		key = default_key();
-		if (!key) {
-			set_error(ctx, xstrdup("the server asks for an SSH key, and there is none: "
-					       "give --git-ssh-key FILE (or VIRTFORM_GIT_SSH_KEY), "
-					       "run an ssh-agent, or put one in ~/.ssh/id_ed25519"));
-			return GIT_EUSER;
-		}
-		ctx->ssh_what = xasprintf("'%s'", key);
-		rc = git_credential_ssh_key_new(out, user, NULL, key, NULL);
-		free(key);
-		return rc;
-	}
+	if (allowed & GIT_CREDENTIAL_SSH_KEY)
+		return ssh_key(out, user, ctx);
 	if (allowed & GIT_CREDENTIAL_USERNAME)
 		return git_credential_username_new(out, user);
-	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
-		const char *name = getenv("VIRTFORM_GIT_USERNAME");
-		const char *password = vf_secret_env(VF_GIT_PASSWORD_ENV);
-		if (ctx->userpass_offered || !password || !*password) {
-			set_error(ctx, xasprintf("the server %s: set VIRTFORM_GIT_USERNAME and "
-						 "VIRTFORM_GIT_PASSWORD (a token) in the environment",
-						 ctx->userpass_offered ? "refused the user name and "
-						 "password" : "asks for a user name and password"));
-			return GIT_EUSER;
-		}
-		ctx->userpass_offered = true;
-		return git_credential_userpass_plaintext_new(out, name && *name ? name : user,
-							     password);
-	}
+	if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)
+		return user_password(out, user, ctx);
 	set_error(ctx, xstrdup("the server asks for credentials virtform cannot give (it "
 			       "gives an SSH key, or a user name and password)"));
 	return GIT_EUSER;
@@ -219,17 +232,17 @@ static enum lookup lookup(const char *file, const char *pattern, const char *typ
 	return revoked_seen ? REVOKED : found;
 }
 
-int vf_git_check_hostkey(const char *url, const char *host, const char *type,
-			 const unsigned char *hostkey, size_t len, const struct vf_git_auth *a,
-			 char **error)
+/*
+ * The known hosts files to read: --git-known-hosts alone, else the user's
+ * and the system's that exist (malloc'd, into files).  How many, or -1
+ * with *error when there is none to read.
+ */
+static int known_hosts_files(const struct vf_git_auth *a, const char *host, char *files[2],
+			     char **error)
 {
-	char *files[2] = { NULL, NULL }, *pattern = NULL, *key = NULL, *lookup_error = NULL;
-	unsigned port = url_port(url);
-	enum lookup res = UNKNOWN;
-	size_t i, n = 0, b64;
-	int rc = -1;
+	char *user;
+	int n = 0;
 
-	*error = NULL;
 	if (a && a->known_hosts) {
 		if (access(a->known_hosts, R_OK) < 0) {
 			*error = xasprintf("cannot read the known hosts file '%s': %s",
@@ -237,21 +250,58 @@ int vf_git_check_hostkey(const char *url, const char *host, const char *type,
 			return -1;
 		}
 		files[n++] = xstrdup(a->known_hosts);
-	} else {
-		char *user = home_file(".ssh/known_hosts");
-		if (user && access(user, R_OK) == 0)
-			files[n++] = user;
-		else
-			free(user);
-		if (access("/etc/ssh/ssh_known_hosts", R_OK) == 0)
-			files[n++] = xstrdup("/etc/ssh/ssh_known_hosts");
+		return n;
 	}
-	if (!n) {
+	user = home_file(".ssh/known_hosts");
+	if (user && access(user, R_OK) == 0)
+		files[n++] = user;
+	else
+		free(user);
+	if (access("/etc/ssh/ssh_known_hosts", R_OK) == 0)
+		files[n++] = xstrdup("/etc/ssh/ssh_known_hosts");
+	if (!n)
 		*error = xasprintf("cannot check the host key of '%s': no known hosts file "
 				   "(~/.ssh/known_hosts, /etc/ssh/ssh_known_hosts); give "
 				   "--git-known-hosts FILE (or VIRTFORM_GIT_KNOWN_HOSTS)", host);
+	return n ? n : -1;
+}
+
+/* Why a host key is refused (res: REVOKED, MISMATCH or UNKNOWN), with
+ * what to do about it (malloc'd). */
+static char *refusal(enum lookup res, const char *host, unsigned port, const char *pattern,
+		     const char *type, char *const files[], int n)
+{
+	const char *system = n > 1 ? ", /etc/ssh/ssh_known_hosts" : "";
+
+	if (res == REVOKED)
+		return xasprintf("the host key of '%s' (%s) is marked @revoked in the known "
+				 "hosts; refusing to fetch", pattern, type);
+	if (res == MISMATCH)
+		return xasprintf("the host key of '%s' does not match the known hosts (%s%s): "
+				 "someone may be in the middle, or the host was reinstalled; "
+				 "check its %s key's fingerprint and fix the entry; refusing to "
+				 "fetch", pattern, files[0], system, type);
+	return xasprintf("the host '%s' is not in the known hosts (%s%s): add its key "
+			 "after checking its fingerprint (ssh-keyscan -t %s %s%s%s >> "
+			 "FILE), or give --git-known-hosts FILE; refusing to fetch",
+			 pattern, files[0], system, type, port == 22 ? "" : "-p ",
+			 port == 22 ? "" : "PORT ", host);
+}
+
+int vf_git_check_hostkey(const char *url, const char *host, const char *type,
+			 const unsigned char *hostkey, size_t len, const struct vf_git_auth *a,
+			 char **error)
+{
+	char *files[2] = { NULL, NULL }, *pattern, *key, *lookup_error = NULL;
+	unsigned port = url_port(url);
+	enum lookup res = UNKNOWN;
+	size_t b64;
+	int i, n, rc = -1;
+
+	*error = NULL;
+	n = known_hosts_files(a, host, files, error);
+	if (n < 0)
 		return -1;
-	}
 	pattern = port == 22 ? xstrdup(host) : xasprintf("[%s]:%u", host, port);
 	b64 = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
 	key = xmalloc(b64);
@@ -262,32 +312,13 @@ int vf_git_check_hostkey(const char *url, const char *host, const char *type,
 		if (r == LOOKUP_ERROR || r == KNOWN || r == REVOKED || res == UNKNOWN)
 			res = r;
 	}
-	switch (res) {
-	case KNOWN:
+	if (res == KNOWN) {
 		rc = 0;
-		break;
-	case LOOKUP_ERROR:
+	} else if (res == LOOKUP_ERROR) {
 		*error = lookup_error;
 		lookup_error = NULL;
-		break;
-	case REVOKED:
-		*error = xasprintf("the host key of '%s' (%s) is marked @revoked in the known "
-				   "hosts; refusing to fetch", pattern, type);
-		break;
-	case MISMATCH:
-		*error = xasprintf("the host key of '%s' does not match the known hosts (%s%s): "
-				   "someone may be in the middle, or the host was reinstalled; "
-				   "check its %s key's fingerprint and fix the entry; refusing to "
-				   "fetch", pattern, files[0],
-				   n > 1 ? ", /etc/ssh/ssh_known_hosts" : "", type);
-		break;
-	case UNKNOWN:
-		*error = xasprintf("the host '%s' is not in the known hosts (%s%s): add its key "
-				   "after checking its fingerprint (ssh-keyscan -t %s %s%s%s >> "
-				   "FILE), or give --git-known-hosts FILE; refusing to fetch",
-				   pattern, files[0], n > 1 ? ", /etc/ssh/ssh_known_hosts" : "",
-				   type, port == 22 ? "" : "-p ", port == 22 ? "" : "PORT ", host);
-		break;
+	} else {
+		*error = refusal(res, host, port, pattern, type, files, n);
 	}
 	free(lookup_error);
 	free(key);

@@ -232,51 +232,42 @@ static bool armored(const char *path)
 	return yes;
 }
 
-static int verify_gpg(const char *dir, const char *sig_path, const char *payload_path,
-		      const char *keyring_arg, char **principal, char **error)
+/*
+ * An ASCII-armored keyring made binary for gpgv, in dir (gpg --dearmor
+ * with home as its home): *keyring replaced by the binary one.  -1 with
+ * *error when gpg cannot do it.
+ */
+static int dearmor(const char *dir, const char *home, char **keyring, const char *keyring_arg,
+		   char **error)
 {
-	char *keyring = realpath(keyring_arg, NULL), *home = NULL, *out = NULL;
-	char fpr[256], good[512], bad[512];
-	int rc = -1, st;
+	char *bin = xasprintf("%s/keyring.gpg", dir), *out = NULL;
+	char *argv[] = { "gpg", "--homedir", (char *)home, "--batch", "--quiet", "--no-tty",
+			 "--dearmor", "--output", bin, *keyring, NULL };
+	int st = vf_git_run(argv, NULL, &out);
 
-	/* gpgv looks a name without a slash up in its home: always a full path */
-	if (!keyring) {
-		*error = xasprintf("cannot read the GPG keyring '%s': %s", keyring_arg,
-				   strerror(errno));
-		return -1;
+	free(*keyring);
+	*keyring = bin;
+	if (st != 0) {
+		one_line(out);
+		*error = st < 0 || st == 127
+			? xstrdup("cannot run gpg to read an ASCII-armored keyring: install "
+				  "gnupg, or give a binary keyring (gpg --export KEYID > FILE)")
+			: xasprintf("cannot read the GPG keyring '%s': %s", keyring_arg, out);
 	}
-	home = xasprintf("%s/gnupg", dir);
-	if (mkdir(home, 0700) < 0) {
-		*error = xasprintf("cannot create '%s': %s", home, strerror(errno));
-		goto out;
-	}
-	if (armored(keyring)) {
-		char *bin = xasprintf("%s/keyring.gpg", dir);
-		char *argv[] = { "gpg", "--homedir", home, "--batch", "--quiet", "--no-tty",
-				 "--dearmor", "--output", bin, keyring, NULL };
-		st = vf_git_run(argv, NULL, &out);
-		free(keyring);
-		keyring = bin;
-		if (st != 0) {
-			one_line(out);
-			*error = st < 0 || st == 127
-				? xstrdup("cannot run gpg to read an ASCII-armored keyring: install "
-					  "gnupg, or give a binary keyring (gpg --export KEYID > FILE)")
-				: xasprintf("cannot read the GPG keyring '%s': %s", keyring_arg, out);
-			goto out;
-		}
-		free(out);
-		out = NULL;
-	}
-	{
-		char *argv[] = { "gpgv", "--homedir", home, "--status-fd", "1", "--keyring", keyring,
-				 (char *)sig_path, (char *)payload_path, NULL };
-		st = vf_git_run(argv, NULL, &out);
-	}
-	if (st < 0 || st == 127) {
-		*error = xstrdup("cannot run gpgv to verify a GPG signature: install gpgv");
-		goto out;
-	}
+	free(out);
+	return st != 0 ? -1 : 0;
+}
+
+/*
+ * gpgv's verdict from its status lines (out) and exit status st: 0 with
+ * *principal ("NAME <MAIL> (FINGERPRINT)"), or -1 with *error saying
+ * what is wrong with the signature.
+ */
+static int gpg_verdict(char *out, int st, const char *keyring_arg, char **principal,
+		       char **error)
+{
+	char fpr[256], good[512], bad[512];
+
 	if (gpg_status(out, "EXPKEYSIG", bad, sizeof(bad))) {
 		*error = xasprintf("it is signed by an expired key (%s)", bad);
 	} else if (gpg_status(out, "REVKEYSIG", bad, sizeof(bad))) {
@@ -295,12 +286,43 @@ static int verify_gpg(const char *dir, const char *sig_path, const char *payload
 		if (sp)
 			*sp = '\0';
 		*principal = xasprintf("%s (%s)", uid ? uid + 1 : good, fpr);
-		rc = 0;
+		return 0;
 	} else {
 		one_line(out);
 		*error = xasprintf("its GPG signature does not verify with the keyring '%s': %s",
 				   keyring_arg, out);
 	}
+	return -1;
+}
+
+static int verify_gpg(const char *dir, const char *sig_path, const char *payload_path,
+		      const char *keyring_arg, char **principal, char **error)
+{
+	char *keyring = realpath(keyring_arg, NULL), *home = NULL, *out = NULL;
+	int rc = -1, st;
+
+	/* gpgv looks a name without a slash up in its home: always a full path */
+	if (!keyring) {
+		*error = xasprintf("cannot read the GPG keyring '%s': %s", keyring_arg,
+				   strerror(errno));
+		return -1;
+	}
+	home = xasprintf("%s/gnupg", dir);
+	if (mkdir(home, 0700) < 0) {
+		*error = xasprintf("cannot create '%s': %s", home, strerror(errno));
+		goto out;
+	}
+	if (armored(keyring) && dearmor(dir, home, &keyring, keyring_arg, error) < 0)
+		goto out;
+	{
+		char *argv[] = { "gpgv", "--homedir", home, "--status-fd", "1", "--keyring", keyring,
+				 (char *)sig_path, (char *)payload_path, NULL };
+		st = vf_git_run(argv, NULL, &out);
+	}
+	if (st < 0 || st == 127)
+		*error = xstrdup("cannot run gpgv to verify a GPG signature: install gpgv");
+	else
+		rc = gpg_verdict(out, st, keyring_arg, principal, error);
 out:
 	free(out);
 	free(home);

@@ -61,45 +61,46 @@ int vf_libvirt_parse_capabilities(const char *xml, struct vf_host_facts *facts, 
 	return 0;
 }
 
-static int read_facts(virConnectPtr conn, struct vf_host_facts *facts, char **error)
+/* -1 with *error "WHAT: LIBVIRT MESSAGE" for the thread's last libvirt error. */
+static int fail(char **error, const char *what)
 {
-	unsigned long long free_memory;
+	*error = vf_libvirt_error(what);
+	return -1;
+}
+
+/* libvirt's and the hypervisor's type and versions, the host name. */
+static int read_versions(virConnectPtr conn, struct vf_host_facts *facts, char **error)
+{
 	unsigned long lib_version, hv_version = 0;
 	const char *type;
-	virNodeInfo info;
-	char *hostname, *caps;
-	int total, running, rc;
+	char *hostname;
 
-	if (virConnectGetLibVersion(conn, &lib_version) < 0) {
-		*error = vf_libvirt_error("cannot read the libvirt version");
-		return -1;
-	}
+	if (virConnectGetLibVersion(conn, &lib_version) < 0)
+		return fail(error, "cannot read the libvirt version");
 	format_version(facts->lib_version, sizeof(facts->lib_version), lib_version);
-
 	type = virConnectGetType(conn);
-	if (!type) {
-		*error = vf_libvirt_error("cannot read the hypervisor type");
-		return -1;
-	}
+	if (!type)
+		return fail(error, "cannot read the hypervisor type");
 	vf_libvirt_copy(facts->hypervisor, sizeof(facts->hypervisor), type);
-	if (virConnectGetVersion(conn, &hv_version) < 0) {
-		*error = vf_libvirt_error("cannot read the hypervisor version");
-		return -1;
-	}
+	if (virConnectGetVersion(conn, &hv_version) < 0)
+		return fail(error, "cannot read the hypervisor version");
 	format_version(facts->hypervisor_version, sizeof(facts->hypervisor_version), hv_version);
-
 	hostname = virConnectGetHostname(conn);
-	if (!hostname) {
-		*error = vf_libvirt_error("cannot read the host name");
-		return -1;
-	}
+	if (!hostname)
+		return fail(error, "cannot read the host name");
 	vf_libvirt_copy(facts->hostname, sizeof(facts->hostname), hostname);
 	free(hostname);
+	return 0;
+}
 
-	if (virNodeGetInfo(conn, &info) < 0) {
-		*error = vf_libvirt_error("cannot read node info");
-		return -1;
-	}
+/* CPUs and memory (node info, free memory). */
+static int read_node(virConnectPtr conn, struct vf_host_facts *facts, char **error)
+{
+	unsigned long long free_memory;
+	virNodeInfo info;
+
+	if (virNodeGetInfo(conn, &info) < 0)
+		return fail(error, "cannot read node info");
 	facts->cpus = info.cpus;
 	facts->sockets = info.nodes * info.sockets;
 	facts->cores = info.cores;
@@ -109,37 +110,45 @@ static int read_facts(virConnectPtr conn, struct vf_host_facts *facts, char **er
 	free_memory = virNodeGetFreeMemory(conn);
 	if (free_memory == 0) {
 		virErrorPtr err = virGetLastError();
-		if (err && err->code != VIR_ERR_OK) {
-			*error = vf_libvirt_error("cannot read free memory");
-			return -1;
-		}
+		if (err && err->code != VIR_ERR_OK)
+			return fail(error, "cannot read free memory");
 	}
 	facts->memory_free = free_memory;
+	return 0;
+}
 
-	caps = virConnectGetCapabilities(conn);
-	if (!caps) {
-		*error = vf_libvirt_error("cannot read capabilities");
+/* The number of domains and of running ones. */
+static int read_domain_counts(virConnectPtr conn, struct vf_host_facts *facts, char **error)
+{
+	int total, running;
+
+	/* Counts only: a NULL list asks libvirt for the number. */
+	total = virConnectListAllDomains(conn, NULL, 0);
+	if (total < 0)
+		return fail(error, "cannot list domains");
+	running = virConnectListAllDomains(conn, NULL, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (running < 0)
+		return fail(error, "cannot list running domains");
+	facts->domains_total = (unsigned)total;
+	facts->domains_running = (unsigned)running;
+	return 0;
+}
+
+static int read_facts(virConnectPtr conn, struct vf_host_facts *facts, char **error)
+{
+	char *caps;
+	int rc;
+
+	if (read_versions(conn, facts, error) < 0 || read_node(conn, facts, error) < 0)
 		return -1;
-	}
+	caps = virConnectGetCapabilities(conn);
+	if (!caps)
+		return fail(error, "cannot read capabilities");
 	rc = vf_libvirt_parse_capabilities(caps, facts, error);
 	free(caps);
 	if (rc < 0)
 		return -1;
-
-	/* Counts only: a NULL list asks libvirt for the number. */
-	total = virConnectListAllDomains(conn, NULL, 0);
-	if (total < 0) {
-		*error = vf_libvirt_error("cannot list domains");
-		return -1;
-	}
-	running = virConnectListAllDomains(conn, NULL, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
-	if (running < 0) {
-		*error = vf_libvirt_error("cannot list running domains");
-		return -1;
-	}
-	facts->domains_total = (unsigned)total;
-	facts->domains_running = (unsigned)running;
-	return 0;
+	return read_domain_counts(conn, facts, error);
 }
 
 int vf_libvirt_host_facts(const char *uri, struct vf_host_facts *facts, char **error)

@@ -93,10 +93,7 @@ static struct vf_observed_item *add_item(struct observe *ob, enum vf_kind kind, 
 	struct vf_observed_item *it = vf_observed_add(o, kind, name);
 	char *address;
 
-	if (kind == VF_KIND_VM)
-		address = xasprintf("vm.%s", name);
-	else
-		address = xasprintf("%s.%s@%s", vf_kind_name(kind), name, o->host);
+	address = vf_address_new(kind, name, o->host);
 	it->r.address = vf_arena_strdup(&o->arena, address);
 	free(address);
 	if (uuid)

@@ -1,6 +1,7 @@
 /*
  * ops.h — the libvirt provider's plan/apply operations (reconcile/provider.h):
- * observe (observe.c), sessions, apply and the diff hints (apply.c).
+ * observe (observe.c), sessions and apply (apply.c, which dispatches to
+ * each kind's file: internal.h), the diff hints (hints.c).
  * Private to providers/libvirt/: provider.c puts them in the descriptor.
  *
  * Contracts are provider.h's; what is specific to libvirt:
@@ -31,8 +32,24 @@ void vf_libvirt_session_close(struct vf_session *s);
 int vf_libvirt_apply(struct vf_session *s, const struct vf_action *action, char **error);
 int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **error);
 
+/*
+ * The diff hints (hints.c).  vf_libvirt_field_class is the descriptor's
+ * field_class: one field's two sides.  vf_libvirt_change_class is the same
+ * rule given the whole desired and observed resources as well (either may
+ * be NULL), which a VM's memory and vCPUs need: they change live only up
+ * to the maximum the running VM booted with.  The apply asks it for every
+ * field it carries out, so it does what the plan says.
+ */
 enum vf_field_class vf_libvirt_field_class(enum vf_kind kind, const struct vf_field *before,
 					    const struct vf_field *after);
+enum vf_field_class vf_libvirt_change_class(const struct vf_resource *desired,
+					    const struct vf_resource *observed,
+					    const struct vf_field *before,
+					    const struct vf_field *after);
+
+/* Does the space-separated list of field paths (NULL: empty) hold path?
+ * (a marker's pending list: what waits for a restart) */
+bool vf_libvirt_path_listed(const char *list, const char *path);
 
 /*
  * The persistent (inactive) XML of a network or pool, or the live XML when

@@ -2,7 +2,9 @@
  * provider.c — the libvirt provider's descriptor: the one symbol the rest
  * of virtform knows about (reconcile/provider.h).  Each operation lives in
  * the file named after what it does: host facts in facts.c, observe in
- * observe.c, sessions, apply and the diff hints in apply.c.
+ * observe.c, sessions and the apply dispatch in apply.c (each kind's
+ * apply in network.c, pool.c, secret.c, volume.c, upload.c, domain.c),
+ * the diff hints in hints.c.
  */
 #include "providers/libvirt/facts.h"
 #include "providers/libvirt/ops.h"
@@ -16,5 +18,5 @@ const struct vf_provider vf_provider_libvirt = {
 	.session_close = vf_libvirt_session_close,
 	.apply = vf_libvirt_apply,
 	.adopt = vf_libvirt_adopt,
-	.field_class = vf_libvirt_field_class,
+	.field_class = vf_libvirt_change_class,
 };

@@ -13,6 +13,10 @@
  * emulator, addresses, ...; parse ignores what virtform does not manage).
  * Golden files under tests/golden/libvirt/ pin both directions.
  *
+ * Implemented beside each kind: xml-domain.c, xml-network.c, xml-pool.c
+ * (pools and their CHAP secrets), xml-volume.c, on the builder and
+ * parser of xml.c (xml-internal.h).
+ *
  * Private to providers/libvirt/.  Thread-safe (no global state beyond
  * libxml2's, which vf_libvirt_init() sets up).
  *

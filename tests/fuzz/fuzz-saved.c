@@ -1,5 +1,5 @@
 /*
- * fuzz-saved.c — fuzz target: the saved plan reader (reconcile/saved.c,
+ * fuzz-saved.c — fuzz target: the saved plan reader (reconcile/saved-read.c,
  * jansson) on one file, as `virtform show FILE` and `virtform apply FILE`
  * read it: vf_saved_detect, vf_saved_read, then both ways show prints it
  * (vf_saved_plan + vf_plan_print, and vf_saved_print_json), which read

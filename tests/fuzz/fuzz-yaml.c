@@ -1,5 +1,5 @@
 /*
- * fuzz-yaml.c — fuzz target: the configuration loader (reconcile/load.c
+ * fuzz-yaml.c — fuzz target: the configuration loader (reconcile/load*.c
  * over reconcile/yaml.c and libyaml) on one YAML file held in memory, as
  * `virtform validate FILE` and a git hook read it (vf_config_load_files),
  * then the diagnostics rendered as validate prints them.

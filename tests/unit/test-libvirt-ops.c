@@ -33,6 +33,7 @@
 #include "providers/libvirt/xml.h"
 #include "reconcile/cloudinit.h"
 #include "reconcile/engine.h"
+#include "providers/libvirt/provider.h"
 #include "reconcile/provider.h"
 #include "reconcile/secret.h"
 #include "tests/tap.h"
@@ -268,7 +269,7 @@ static enum vf_field_class fc_num(enum vf_kind kind, const char *path, uint64_t 
 			      .present = before != 0 };
 	struct vf_field a = { .path = path, .type = VF_VALUE_NUMBER, .number = after,
 			      .present = after != 0 };
-	return vf_provider_libvirt.field_class(kind, &b, &a);
+	return vf_libvirt_field_class(kind, &b, &a);
 }
 
 static enum vf_field_class fc(enum vf_kind kind, const char *path)
@@ -283,6 +284,25 @@ static void test_field_class(void)
 	is_int(fc(VF_KIND_VM, "description"), VF_FIELD_LIVE, "vm description: live");
 	is_int(fc(VF_KIND_VM, "memory"), VF_FIELD_LIVE, "vm memory: live (balloon)");
 	is_int(fc(VF_KIND_VM, "max_memory"), VF_FIELD_RESTART, "vm max_memory: restart");
+	{
+		/* with both VMs (the apply's question): up to the running maximum */
+		struct vf_resource d = { .kind = VF_KIND_VM }, o = { .kind = VF_KIND_VM };
+		struct vf_field b = { .path = "cpus", .type = VF_VALUE_NUMBER, .present = true,
+				      .number = 2 };
+		struct vf_field x = b;
+		o.u.vm.cpus = 2;
+		o.u.vm.max_cpus = 4;
+		d.u.vm.cpus = x.number = 4;
+		is_int(vf_libvirt_change_class(&d, &o, &b, &x), VF_FIELD_LIVE,
+		       "vm more cpus within the running max_cpus: live");
+		d.u.vm.cpus = x.number = 6;
+		is_int(vf_libvirt_change_class(&d, &o, &b, &x), VF_FIELD_RESTART,
+		       "vm more cpus beyond the running max_cpus: restart");
+		o.u.vm.marker.pending = "max_cpus";
+		d.u.vm.cpus = x.number = 3;
+		is_int(vf_libvirt_change_class(&d, &o, &b, &x), VF_FIELD_RESTART,
+		       "vm more cpus while max_cpus waits for a restart: restart");
+	}
 	is_int(fc(VF_KIND_VM, "max_cpus"), VF_FIELD_RESTART, "vm max_cpus: restart");
 	is_int(fc_num(VF_KIND_VM, "cpus", 2, 4), VF_FIELD_LIVE, "vm more cpus: live (hot-plug)");
 	is_int(fc_num(VF_KIND_VM, "cpus", 4, 2), VF_FIELD_RESTART, "vm fewer cpus: restart");
@@ -566,6 +586,56 @@ static void test_volumes(void)
 		    want_resize);
 }
 
+/*
+ * Memory beyond the maximum the running domain booted with: the diff hints
+ * say restart (given the observed VM, as the plan has it), and the apply
+ * does that — the new memory goes into the definition and the marker's
+ * pending list, the running domain keeps its maximum.
+ */
+static void memory_beyond_max(const struct vf_resource *seen)
+{
+	struct vf_resource huge = vm_resource("vfops-vm1", "vfops", 3ull << 30);
+	struct vf_field_change ch[2] = {
+		{ .before = { .path = "memory", .type = VF_VALUE_BYTES, .present = true,
+			      .number = seen->u.vm.memory },
+		  .after = { .path = "memory", .type = VF_VALUE_BYTES, .present = true,
+			     .number = 3ull << 30 } },
+		{ .before = { .path = "max_memory", .type = VF_VALUE_BYTES, .present = true,
+			      .number = seen->u.vm.max_memory },
+		  .after = { .path = "max_memory", .type = VF_VALUE_BYTES, .present = true,
+			     .number = 3ull << 30 } },
+	};
+	struct vf_action a;
+	const struct vf_observed_item *it;
+	struct vf_observed *o;
+	virDomainPtr dom;
+	char *error = NULL;
+	size_t i;
+
+	huge.u.vm.max_memory = 3ull << 30;
+	for (i = 0; i < 2; i++)
+		ch[i].class = vf_libvirt_change_class(&huge, seen, &ch[i].before, &ch[i].after);
+	is_int(ch[0].class, VF_FIELD_RESTART, "memory beyond the running max_memory: restart");
+	is_int(ch[1].class, VF_FIELD_RESTART, "and max_memory itself: restart");
+	a = action(VF_ACTION_UPDATE, &huge, seen);
+	a.fields = ch;
+	a.n_fields = 2;
+	ok(vf_provider_libvirt.apply(session, &a, &error) == 0, "vm update beyond max_memory: %s",
+	   error ? error : "ok");
+	free(error);
+	dom = virDomainLookupByName(conn, "vfops-vm1");
+	ok(dom && virDomainGetMaxMemory(dom) == (2ul << 30) / 1024,
+	   "the running domain keeps the maximum it booted with");
+	if (dom)
+		virDomainFree(dom);
+	o = observe(NULL, 0, NULL, 0, NULL, 0);
+	it = item(o, VF_KIND_VM, "vfops-vm1");
+	ok(it && it->r.u.vm.memory == 3ull << 30, "the definition has the new memory");
+	is_str(it ? it->r.u.vm.marker.pending : NULL, "max_memory memory",
+	       "which waits for the restart, as the plan said");
+	vf_observed_free(o);
+}
+
 static void test_vm(void)
 {
 	struct vf_resource vm = vm_resource("vfops-vm1", "vfops", 1u << 30);
@@ -627,6 +697,8 @@ static void test_vm(void)
 	o = observe(NULL, 0, NULL, 0, NULL, 0);
 	it = item(o, VF_KIND_VM, "vfops-vm1");
 	ok(it && it->r.u.vm.memory == 2u << 30, "the persistent definition has the new memory");
+	if (it)
+		memory_beyond_max(&it->r);
 	vf_observed_free(o);
 
 	apply_ok(VF_ACTION_STOP, NULL, &vm, "vm stop (ACPI)");

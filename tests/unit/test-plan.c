@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "providers/libvirt/ops.h"
 #include "reconcile/engine.h"
+#include "providers/libvirt/provider.h"
 #include "tests/tap.h"
 
 static bool allow_replace;   /* --allow-replace for fixture_plan */
@@ -377,7 +379,8 @@ static void test_live_and_restart(void)
 	fixture_plan(&f, NULL, 0, false);
 	a = find_action(&f.plan, "vm.a", VF_ACTION_UPDATE);
 	is_str(field_class_name(a, "max_memory"), "restart", "max_memory outgrown: restart field");
-	is_str(field_class_name(a, "memory"), "live", "memory itself: live field");
+	is_str(field_class_name(a, "memory"), "restart",
+	       "memory grown past the running max_memory: at next restart, as the apply does it");
 	ok(a && a->requires_restart, "the update waits for a restart");
 
 	/* changes written earlier wait for a restart: the plan says so */
@@ -1018,6 +1021,76 @@ static void test_mass_destroy_percent(void)
 	fixture_release(&f);
 }
 
+/*
+ * Memory grown beyond the running VM's max_memory, and within it: what the
+ * plan says of the update and what the rule the apply asks
+ * (vf_libvirt_change_class, given the action's desired and observed VMs)
+ * says of each field agree — beyond it the apply writes memory for the
+ * next boot, within it the balloon changes it live.
+ */
+static const char *change_class_name(const struct vf_action *a, const char *path)
+{
+	size_t i;
+
+	for (i = 0; a && i < a->n_fields; i++) {
+		const struct vf_field_change *c = &a->fields[i];
+		if (!strcmp(c->after.present ? c->after.path : c->before.path, path)) {
+			enum vf_field_class k =
+				vf_libvirt_change_class(a->desired, a->observed, &c->before, &c->after);
+			return k == VF_FIELD_LIVE ? "live" : k == VF_FIELD_RESTART ? "restart" : "replace";
+		}
+	}
+	return "absent";
+}
+
+static void test_memory_beyond_max(void)
+{
+	struct fixture f;
+	const struct vf_action *a;
+	struct vf_resource *o;
+	char host[16];
+
+	fixture_init(&f, config_text);
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_CREATE);
+	snprintf(host, sizeof(host), "%s", a ? a->host : "h1");
+	converge(&f);
+	o = observed(&f.views, host, VF_KIND_VM, "a");
+	o->u.vm.running = true;
+
+	/* 128 MiB running with a maximum of 128 MiB; 256 MiB desired */
+	o->u.vm.memory = o->u.vm.max_memory = 128ull << 20;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_UPDATE);
+	ok(a && a->requires_restart && !a->live && !a->restart,
+	   "memory beyond max_memory: the update waits for the next restart");
+	is_str(change_class_name(a, "memory"), "restart",
+	       "and the apply writes the memory for the next boot (no balloon)");
+	is_str(change_class_name(a, "max_memory"), "restart", "with its new maximum");
+
+	/* the same growth within a larger running maximum: live both ways */
+	o->u.vm.memory = 128ull << 20;
+	o->u.vm.max_memory = 512ull << 20;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_UPDATE);
+	ok(a && a->live && !a->requires_restart, "memory within max_memory: the update is live");
+	is_str(field_class_name(a, "memory"), "live", "the plan: memory live");
+	is_str(change_class_name(a, "memory"), "live", "the apply: memory through the balloon");
+
+	/* a new maximum waits for a restart: the running one is not known */
+	o->u.vm.marker.pending = "max_memory";
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_UPDATE);
+	is_str(change_class_name(a, "memory"), "restart",
+	       "growth under a pending max_memory waits for the restart");
+	o->u.vm.memory = 384ull << 20;
+	fixture_plan(&f, NULL, 0, false);
+	a = find_action(&f.plan, "vm.a", VF_ACTION_UPDATE);
+	is_str(change_class_name(a, "memory"), "live", "a decrease fits any maximum: live");
+	o->u.vm.marker.pending = NULL;
+	fixture_release(&f);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -1041,6 +1114,7 @@ int main(void)
 	test_memory_sum_saturates();
 	test_mass_destroy();
 	test_mass_destroy_percent();
+	test_memory_beyond_max();
 	{
 		char *cmd = xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)

@@ -1,5 +1,5 @@
 /*
- * Saved plans (reconcile/saved.c) on fixtures: a config, hand-made
+ * Saved plans (reconcile/saved-*.c) on fixtures: a config, hand-made
  * observations of two hosts and a state.  What the observed fingerprint
  * holds (managed and desired objects, never someone else's), the plan
  * rebuilt for `show` printing as the plan did, and the stale checks: an
@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "reconcile/engine.h"
+#include "providers/libvirt/provider.h"
 #include "reconcile/saved.h"
 #include "tests/tap.h"
 

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "reconcile/engine.h"
+#include "providers/libvirt/provider.h"
 #include "tests/tap.h"
 
 static char tmpdir[] = "/tmp/vf-test-state.XXXXXX";

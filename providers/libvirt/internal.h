@@ -1,0 +1,123 @@
+/*
+ * internal.h — what the libvirt provider's apply files share, private to
+ * providers/libvirt/: the session and the per-call context (struct op),
+ * the error helpers (apply.c), and each kind's entry points that another
+ * kind calls (a pool's CHAP secret, a VM's seed volume).
+ *
+ * Errors: every function taking a struct op reports through it
+ * (vf_op_fail: "ADDRESS: cannot VERB: LIBVIRT MESSAGE") and returns -1;
+ * *op->error then holds the message.  Lookups return 1 found, 0 absent,
+ * -1 error.
+ */
+#ifndef VF_PROVIDER_LIBVIRT_INTERNAL_H
+#define VF_PROVIDER_LIBVIRT_INTERNAL_H
+
+#include <errno.h>
+#include <time.h>
+
+#include "providers/libvirt/conn.h"
+#include "providers/libvirt/ops.h"
+#include "providers/libvirt/xml.h"
+#include "reconcile/secret.h"
+#include "reconcile/util.h"
+
+/* Written only by session_open: threads share it read-only. */
+struct vf_session {
+	virConnectPtr conn;
+	char *uri;
+	virConnectPtr secrets;          /* conn, or the test's (vf_libvirt_set_secret_conn) */
+};
+
+/* One apply call: what every helper needs to act and to report. */
+struct op {
+	virConnectPtr conn;
+	const struct vf_action *a;
+	char **error;
+	virConnectPtr secrets;          /* where libvirt secrets live: conn */
+};
+
+#define POLL_INTERVAL_MS 100
+#define UPLOAD_CHUNK (256u * 1024)
+/* How long a pool refresh waits out "asynchronous jobs running". */
+#define REFRESH_WAIT_SECONDS 30
+
+static inline const char *op_address(const struct op *op)
+{
+	return op->a->address ? op->a->address : op->a->name;
+}
+
+/* Was the thread's last libvirt error code?  If so it is consumed. */
+static inline int last_error_was(int code)
+{
+	if (virGetLastErrorCode() != code)
+		return 0;
+	virResetLastError();
+	return 1;
+}
+
+/* The name of the object an action works on, from the given side. */
+static inline const char *object_name(const struct op *op, const struct vf_resource *r)
+{
+	return r && r->name ? r->name : op->a->name;
+}
+
+static inline void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- apply.c: errors ---- */
+
+/* "ADDRESS: cannot VERB: LIBVIRT MESSAGE" for the thread's last libvirt error. */
+int vf_op_fail(struct op *op, const char *verb);
+/* "ADDRESS: TEXT" for a failure that is not libvirt's. */
+__attribute__((format(printf, 2, 3)))
+int vf_op_failf(struct op *op, const char *fmt, ...);
+/* The failure just reported turned out to be a race already won: forget it. */
+int vf_op_recovered(struct op *op);
+/* Does the action change the field at path (either side)? */
+bool vf_op_changes(const struct vf_action *a, const char *path);
+
+/* ---- each kind's apply ---- */
+
+int vf_libvirt_network_apply(struct op *op);       /* network.c */
+int vf_libvirt_pool_apply(struct op *op);          /* pool.c */
+int vf_libvirt_volume_apply(struct op *op);        /* volume.c */
+int vf_libvirt_vm_apply(struct op *op);            /* domain.c */
+
+/* ---- secret.c: CHAP secrets and sealed values ---- */
+
+/* Set the CHAP secret of pool p (its sealed value, opened here). */
+int vf_libvirt_chap_set(struct op *op, const struct vf_pool_spec *p);
+/* Undefine the CHAP secret whose usage target is usage (absent: done). */
+int vf_libvirt_chap_delete(struct op *op, const char *usage);
+/* The failure for a sealed value (what) without a key to open it. */
+int vf_libvirt_sealed_no_key(struct op *op, const char *what);
+/* Open ref with key into clear (the caller wipes it). */
+int vf_libvirt_sealed_open(struct op *op, const struct vf_secret_key *key,
+			   const struct vf_secret_ref *ref, const char *what,
+			   struct vf_secret *clear);
+
+/* ---- pool.c, volume.c, upload.c: what other kinds use ---- */
+
+int vf_libvirt_pool_find(struct op *op, const char *name, virStoragePoolPtr *pool);
+/* Refresh, waiting out "asynchronous jobs running" (REFRESH_WAIT_SECONDS). */
+int vf_libvirt_pool_refresh(virStoragePoolPtr pool);
+/* The pool a volume lives in; a missing pool is an error. */
+int vf_libvirt_volume_pool(struct op *op, const char *pool_name, virStoragePoolPtr *pool);
+int vf_libvirt_volume_find(struct op *op, virStoragePoolPtr pool, const char *name,
+			   virStorageVolPtr *vol);
+int vf_libvirt_volume_create_xml(struct op *op, virStoragePoolPtr pool,
+				 const struct vf_resource *r, uint64_t capacity,
+				 const char *backing_path, enum vf_image_format backing_format,
+				 virStorageVolPtr *vol);
+/* The desired volume, filled from its local image file (upload.c). */
+int vf_libvirt_volume_upload(struct op *op, virStoragePoolPtr pool, virStorageVolPtr *vol);
+/* A VM's cloud-init seed ISO, built in memory and written (upload.c). */
+int vf_libvirt_seed_write(struct op *op, virStoragePoolPtr pool, const struct vf_seed *seed,
+			  virStorageVolPtr *vol);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * load-internal.h — what the loader's files (load.c, load-values.c,
+ * load-host.c, load-network.c, load-storage.c, load-vm.c,
+ * load-cloudinit.c, load-refs.c) share, and nothing else includes: the
+ * loader's state, the object kinds and the references noted in pass 2.
+ * The public interface is vf_config_load() in model.h.
+ */
+#ifndef VF_LOAD_INTERNAL_H
+#define VF_LOAD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reconcile/model.h"
+#include "reconcile/yaml.h"
+
+enum kind {
+	KIND_CLUSTER,
+	KIND_HOST,
+	KIND_NETWORK,
+	KIND_STORAGE,
+	KIND_IMAGE,
+	KIND_VM,
+	KIND_COUNT,
+};
+
+/*
+ * A reference met in pass 2, resolved in pass 3 (its target may be defined
+ * later, in another file).  Top-level arrays still grow during pass 2, so a
+ * reference names its owner by index; disks and nics live in the arena and
+ * do not move.
+ */
+enum ref_role {
+	REF_HOST_CLUSTER,
+	REF_NETWORK_CLUSTER,     /* sub: index in clusters[] */
+	REF_STORAGE_CLUSTER,     /* sub: index in clusters[] */
+	REF_IMAGE_STORAGE,
+	REF_VM_CLUSTER,
+	REF_VM_HOST,
+	REF_DISK_STORAGE,        /* sub: disk index */
+	REF_DISK_IMAGE,          /* sub: disk index */
+	REF_NIC_NETWORK,         /* sub: nic index */
+};
+
+struct ref {
+	enum ref_role role;
+	size_t owner, sub;
+	const char *name;
+	struct vf_pos pos;       /* of the referencing value */
+	const char *ctx;
+};
+
+/*
+ * The loader's state across files: the config being filled (its arena
+ * owns every string), the diagnostics, the names defined so far per kind
+ * and the references pass 3 resolves.
+ */
+struct loader {
+	struct vf_config *c;
+	struct vf_diags *d;
+	const char *file;              /* current file, in the arena */
+	const char *dir;               /* its directory, for relative paths */
+	bool saw_version;
+	bool unreadable;               /* a file could not be read or parsed */
+	struct vf_pos project_pos;     /* where 'project:' was set */
+	struct vf_strmap defined[KIND_COUNT];  /* name -> struct vf_pos * */
+	struct ref *refs;
+	size_t n_refs, alloc_refs;
+};
+
+extern const char *const vf_load_kind_names[KIND_COUNT];
+
+#define ERR(L, pos, hint, ...) vf_error_at((L)->d, (pos), (hint), __VA_ARGS__)
+
+/* Typed getters and pass-2 bookkeeping (load-values.c).  Each reports its
+ * own errors at the value and returns NULL / false / def / -1 after one;
+ * ctx is the "kind 'name'" prefix of every message. */
+char *vf_load_ctx_join(struct loader *L, const char *prefix, const char *kind, const char *name,
+		       size_t index);
+char *vf_load_ctx_name(struct loader *L, const char *kind, const char *name, size_t index);
+void vf_load_check_keys(struct loader *L, const struct vf_node *map, const char *ctx,
+			const char *const *keys, size_t n);
+bool vf_load_want_map(struct loader *L, const struct vf_node *n, const char *what);
+bool vf_load_want_seq(struct loader *L, const struct vf_node *n, const char *what);
+const char *vf_load_get_str(struct loader *L, const struct vf_node *map, const char *key,
+			    bool required, const char *ctx);
+const char *vf_load_get_name(struct loader *L, const struct vf_node *map, const char *key,
+			     bool required, const char *ctx);
+bool vf_load_get_bool(struct loader *L, const struct vf_node *map, const char *key,
+		      bool def, const char *ctx);
+unsigned long long vf_load_get_uint(struct loader *L, const struct vf_node *map, const char *key,
+				    bool required, unsigned long long min, unsigned long long max,
+				    unsigned long long def, const char *ctx, bool *ok);
+uint64_t vf_load_get_size(struct loader *L, const struct vf_node *map, const char *key,
+			  bool required, uint64_t max, const char *ctx);
+int vf_load_get_enum(struct loader *L, const struct vf_node *map, const char *key, bool required,
+		     const char *const *names, size_t n, int def, const char *ctx);
+const char *vf_load_get_ifname(struct loader *L, const struct vf_node *map, const char *key,
+			       bool required, const char *ctx);
+const char *vf_load_get_abspath(struct loader *L, const struct vf_node *map, const char *key,
+				bool required, const char *ctx);
+void vf_load_forbid(struct loader *L, const struct vf_node *map, const char *key, const char *ctx,
+		    const char *only);
+const char **vf_load_get_list(struct loader *L, const struct vf_node *map, const char *key,
+			      bool ifnames, size_t *n_out, const struct vf_pos **pos_out,
+			      const char *ctx);
+struct vf_label *vf_load_get_labels(struct loader *L, const struct vf_node *map, const char *key,
+				    size_t *n_out, const char *ctx, bool check_key_syntax);
+bool vf_load_define(struct loader *L, enum kind k, const char *name, const struct vf_pos *pos);
+const struct vf_pos *vf_load_pos_of(const struct vf_node *map, const char *key);
+/* The start of a top-level object (node n, item idx of its list): *pos,
+ * its required name in *name, its keys checked.  Returns the context of
+ * its messages, "KIND 'NAME'" (or "KIND #N"), in the arena. */
+const char *vf_load_object_start(struct loader *L, const struct vf_node *n, const char *kind,
+				 size_t idx, const char *const *keys, size_t n_keys,
+				 const char **name, struct vf_pos *pos);
+void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t sub,
+		     const char *name, const struct vf_pos *pos, const char *ctx);
+enum vf_image_format vf_load_get_format(struct loader *L, const struct vf_node *map,
+					const char *ctx);
+bool vf_load_get_sealed(struct loader *L, const struct vf_node *v, const char *key,
+			const char *ctx, struct vf_secret_ref *out);
+/* The same where only a sealed value may stand: anything else is the
+ * error "CTX: WHY" at v, with hint. */
+bool vf_load_sealed_only(struct loader *L, const struct vf_node *v, const char *key,
+			 const char *ctx, struct vf_secret_ref *out, const char *hint,
+			 const char *why);
+
+/*
+ * A list of named sub-objects (a host's interfaces, a VM's disks,
+ * cloud_init users): every item a mapping, loaded by load into its slot
+ * (size bytes) and kept when load gives it a name not met before in the
+ * list; a repeated name is an error at the item ("KIND 'NAME' is defined
+ * twice").  Returns the items (arena, room for every node), *n_out the
+ * number kept; nodes_out, when not NULL, gets each kept item's node
+ * (malloc'd, the caller frees it).
+ */
+struct vf_load_list {
+	const char *key;        /* "disks" */
+	const char *what;       /* "a disk", for an item that is not a mapping */
+	const char *kind;       /* "disk", for a repeated name */
+	const char *hint;       /* for a repeated name */
+	size_t size;            /* of one item */
+	const char *(*load)(struct loader *L, const struct vf_node *n, void *slot,
+			    const char *ctx, size_t idx);
+};
+void *vf_load_named_list(struct loader *L, const struct vf_node *map,
+			 const struct vf_load_list *list, const char *ctx, size_t *n_out,
+			 const struct vf_node ***nodes_out);
+
+/* One object per call: node n is item idx of its top-level list.
+ * load-host.c, load-network.c, load-storage.c, load-vm.c */
+void vf_load_cluster(struct loader *L, const struct vf_node *n, size_t idx);
+void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx);
+void vf_load_network(struct loader *L, const struct vf_node *n, size_t idx);
+void vf_load_storage(struct loader *L, const struct vf_node *n, size_t idx);
+void vf_load_image(struct loader *L, const struct vf_node *n, size_t idx);
+void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx);
+
+/* A VM's cloud_init: (load-cloudinit.c) */
+void vf_load_cloud_init(struct loader *L, const struct vf_node *vmnode, struct vf_vm *vm,
+			const char *vm_ctx);
+
+/* Pass 3: resolve every reference, check the cross-object rules
+ * (load-refs.c) */
+void vf_load_resolve_all(struct loader *L);
+
+#endif
