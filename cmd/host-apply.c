@@ -727,8 +727,7 @@ static const struct option longopts[] = {
 	{ "confirm-timeout", required_argument, NULL, OPT_CONFIRM_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static int host_apply_run(int argc, char **argv);

@@ -471,8 +471,7 @@ static const struct option longopts[] = {
 	{ "token", required_argument, NULL, OPT_TOKEN },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 const struct vf_cmd vf_hostcmd_confirm = VF_CMD("host confirm",

@@ -133,8 +133,7 @@ static int host_plan_run(int argc, char **argv);
 
 static const struct option show_longopts[] = {
 	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 enum { OPT_HOST = 256, OPT_JSON, OPT_DETAILED, OPT_STATE_FILE, OPT_SPEC, OPT_NO_DELETE };
@@ -145,8 +144,7 @@ static const struct option plan_longopts[] = {
 	{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
 	{ "detailed-exitcode", no_argument, NULL, OPT_DETAILED },
 	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static const struct vf_cmd host_show = VF_CMD("host show", "this machine's network links",
@@ -352,11 +350,8 @@ static int host_show_run(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			fputs(show_usage, stdout);
-			return VF_EXIT_OK;
 		default:
-			return VF_EXIT_ERROR;
+			return vf_cmd_usage_or_error(&host_show, c);
 		}
 	}
 	if (optind < argc)
@@ -771,8 +766,7 @@ static int host_plan_run(int argc, char **argv)
 		case OPT_NO_DELETE: no_delete = true; break;
 		case OPT_DETAILED: detailed = true; break;
 		case OPT_STATE_FILE: state_file = optarg; break;
-		case 'h': fputs(plan_usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		default: return vf_cmd_usage_or_error(&host_plan, c);
 		}
 	}
 	vf_hostcmd_init(&x, &host_plan, json);

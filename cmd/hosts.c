@@ -225,8 +225,7 @@ static char *format_seconds(double s)
 static const struct option longopts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "timeout", required_argument, NULL, 't' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static int hosts_run(int argc, char **argv);
