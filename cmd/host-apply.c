@@ -7,9 +7,9 @@
  * confirmed spec, or with --confirm-timeout keep the change pending (the
  * pending file and its watcher: cmd/host-confirm.c).
  *
- * The snapshot and the steps also go to the pending file as JSON and come
- * back from it, so that a watcher can roll a change back from the file
- * alone: vf_hostcmd_rollback() serves both.
+ * The snapshot, the steps, the rollback and their JSON for the pending
+ * file are cmd/host-snapshot.c's (a watcher rolls a change back from the
+ * file alone: vf_hostcmd_rollback() serves both).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,11 +23,13 @@
 
 #include "cmd/cmd.h"
 #include "cmd/host.h"
+#include "cmd/host-snapshot.h"
 #include "providers/hostnet/links.h"
 #include "reconcile/hostnet.h"
+#include "reconcile/json-stream.h"
 #include "reconcile/util.h"
 
-/* ---- host apply: snapshot, steps, rollback -------------------------------- */
+/* ---- host apply: the actions carried out, and verified --------------------- */
 
 static const char apply_usage[] =
 	"usage: virtform host apply (--host NAME [CONFIG] | --spec FILE|- | --last-confirmed)\n"
@@ -66,108 +68,6 @@ static const char apply_usage[] =
 	"Exit status: 0 applied, waiting for confirmation, or nothing to do; 1 error:\n"
 	"invalid configuration or spec, a change refused at plan time, a failed\n"
 	"change (rolled back), a change waiting for confirmation.\n";
-
-/* The state of one link before apply (exists or not, and its settings). */
-struct vf_hostcmd_snap {
-	char *name;
-	bool exists;
-	struct vf_link link;        /* ports not used: see ports below */
-	char **ports;               /* a bridge's or bond's ports (re-enslaved when re-created) */
-	size_t n_ports;
-};
-
-enum step_type {
-	STEP_CREATED, STEP_DELETED, STEP_MTU, STEP_STP, STEP_UP, STEP_MASTER, STEP_BOND_OPTIONS,
-};
-static const char *const step_names[] = {
-	"created", "deleted", "mtu", "stp", "up", "master", "bond-options",
-};
-
-/* One change made, undone from the snapshot in reverse order. */
-struct vf_hostcmd_step {
-	enum step_type type;
-	size_t snap;                /* index into the snapshot */
-	size_t action;              /* the plan's action it belongs to */
-	char **options;             /* STEP_BOND_OPTIONS: the options set */
-	size_t n_options;
-	bool undo_failed;
-};
-
-static size_t snap_index(const struct vf_hostcmd_applier *a, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < a->n_snaps; i++)
-		if (!strcmp(a->snaps[i].name, name))
-			return i;
-	return (size_t)-1;
-}
-
-static struct vf_hostcmd_snap *snap_new(struct vf_hostcmd_applier *a, const char *name)
-{
-	struct vf_hostcmd_snap *s;
-
-	a->snaps = xrealloc(a->snaps, (a->n_snaps + 1) * sizeof(*a->snaps));
-	s = &a->snaps[a->n_snaps++];
-	memset(s, 0, sizeof(*s));
-	s->name = xstrdup(name);
-	return s;
-}
-
-static void snap_take(struct vf_hostcmd_applier *a, const char *name)
-{
-	const struct vf_link *l;
-	struct vf_hostcmd_snap *s;
-	size_t i;
-
-	if (!name || snap_index(a, name) != (size_t)-1)
-		return;
-	s = snap_new(a, name);
-	l = vf_link_list_find(a->list, name);
-	if (!l)
-		return;
-	s->exists = true;
-	s->link = *l;
-	s->link.ports = NULL;
-	s->link.n_ports = 0;
-	s->ports = xcalloc(l->n_ports + 1, sizeof(*s->ports));
-	for (i = 0; i < l->n_ports; i++)
-		s->ports[i] = xstrdup(l->ports[i]);
-	s->n_ports = l->n_ports;
-}
-
-void vf_hostcmd_applier_release(struct vf_hostcmd_applier *a)
-{
-	size_t i, j;
-
-	for (i = 0; i < a->n_snaps; i++) {
-		for (j = 0; j < a->snaps[i].n_ports; j++)
-			free(a->snaps[i].ports[j]);
-		free(a->snaps[i].ports);
-		free(a->snaps[i].name);
-	}
-	for (i = 0; i < a->n_steps; i++) {
-		for (j = 0; j < a->steps[i].n_options; j++)
-			free(a->steps[i].options[j]);
-		free(a->steps[i].options);
-	}
-	free(a->snaps);
-	free(a->steps);
-	memset(a, 0, sizeof(*a));
-}
-
-static struct vf_hostcmd_step *step_add(struct vf_hostcmd_applier *a, enum step_type type, const char *name)
-{
-	struct vf_hostcmd_step *st;
-
-	VF_GROW(a->steps, a->n_steps + 1, a->alloc_steps);
-	st = &a->steps[a->n_steps++];
-	memset(st, 0, sizeof(*st));
-	st->type = type;
-	st->snap = snap_index(a, name);
-	st->action = a->action;
-	return st;
-}
 
 /* The desired bond options of d as the provider takes them. */
 static struct vf_link_bond_option *bond_opts(const struct vf_label *l, size_t n)
@@ -209,7 +109,7 @@ static int create_link(struct vf_hostcmd_applier *a, const struct vf_host_link *
 	}
 	if (rc < 0)
 		return rc;
-	step_add(a, STEP_CREATED, d->name);
+	vf_hostcmd_step_add(a, STEP_CREATED, d->name);
 	return vf_link_set_up(nl, d->name, true, error);
 }
 
@@ -262,7 +162,7 @@ static int apply_bond_options(struct vf_hostcmd_applier *a, const struct vf_host
 	}
 	rc = vf_link_set_bond_options(a->nl, act->name, opts, n, error);
 	if (rc == 0) {
-		st = step_add(a, STEP_BOND_OPTIONS, act->name);
+		st = vf_hostcmd_step_add(a, STEP_BOND_OPTIONS, act->name);
 		st->options = xcalloc(n, sizeof(*st->options));
 		for (i = 0; i < n; i++)
 			st->options[i] = xstrdup(opts[i].name);
@@ -281,22 +181,22 @@ static int apply_change(struct vf_hostcmd_applier *a, const struct vf_hostnet_ac
 	if (!strcmp(c->field, "mtu")) {
 		rc = vf_link_set_mtu(nl, act->name, (unsigned)strtoul(c->after, NULL, 10), error);
 		if (rc == 0)
-			step_add(a, STEP_MTU, act->name);
+			vf_hostcmd_step_add(a, STEP_MTU, act->name);
 	} else if (!strcmp(c->field, "stp")) {
 		rc = vf_link_set_bridge_stp(nl, act->name, !strcmp(c->after, "on"), error);
 		if (rc == 0)
-			step_add(a, STEP_STP, act->name);
+			vf_hostcmd_step_add(a, STEP_STP, act->name);
 	} else if (!strcmp(c->field, "up")) {
 		rc = vf_link_set_up(nl, act->name, true, error);
 		if (rc == 0)
-			step_add(a, STEP_UP, act->name);
+			vf_hostcmd_step_add(a, STEP_UP, act->name);
 	} else if (!strcmp(c->field, "master")) {
 		if (!strcmp(c->after, "(none)"))
 			rc = vf_link_release(nl, act->name, error);
 		else
 			rc = vf_link_set_master(nl, act->name, c->after, error);
 		if (rc == 0)
-			step_add(a, STEP_MASTER, act->name);
+			vf_hostcmd_step_add(a, STEP_MASTER, act->name);
 	} else if (!strncmp(c->field, "options.", 8)) {
 		rc = 0;   /* all of them at once: apply_bond_options */
 	} else {
@@ -324,7 +224,7 @@ static int apply_action(struct vf_hostcmd_applier *a, const struct vf_hostnet_ac
 		}
 		if (rc < 0)
 			return rc;
-		step_add(a, STEP_DELETED, act->name);
+		vf_hostcmd_step_add(a, STEP_DELETED, act->name);
 		return create_link(a, act->desired, error);
 	case VF_HOSTNET_UPDATE:
 		/* settings first (bond options before "up": some need the bond down) */
@@ -348,36 +248,88 @@ static int apply_action(struct vf_hostcmd_applier *a, const struct vf_hostnet_ac
 			rc = 0;
 		}
 		if (rc == 0)
-			step_add(a, STEP_DELETED, act->name);
+			vf_hostcmd_step_add(a, STEP_DELETED, act->name);
 		return rc;
 	}
 	return 0;
 }
 
-/* Re-read the links into a->list; 0 or -1 with *error. */
-static int reread(struct vf_hostcmd_applier *a, char **error)
-{
-	vf_link_list_release(a->list);
-	return vf_link_list_read(a->nl, a->list, error);
-}
-
 void vf_hostcmd_problem_add(char **problems, const char *fmt, ...)
 {
+	struct vf_buf b = VF_BUF_INIT;
 	va_list ap;
-	char *p, *n;
 
+	if (*problems)
+		vf_buf_addf(&b, "%s; ", *problems);
 	va_start(ap, fmt);
-	p = xvasprintf(fmt, ap);
+	vf_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	n = *problems ? xasprintf("%s; %s", *problems, p) : xstrdup(p);
-	free(p);
 	free(*problems);
-	*problems = n;
+	*problems = vf_buf_detach(&b);
 }
 
 static bool kind_made(enum vf_host_link_kind k)
 {
 	return k == VF_HOST_LINK_BRIDGE || k == VF_HOST_LINK_VLAN || k == VF_HOST_LINK_BOND;
+}
+
+/*
+ * The desired MTUs the kernel moved (a bridge adjusts its MTU to its
+ * ports' until one is set on it): set them again.  true when it tried one
+ * (the links must be read again).
+ */
+static bool mtus_fix(struct vf_hostcmd_applier *a, const struct vf_hostcmd *x)
+{
+	bool again = false;
+	size_t i;
+
+	for (i = 0; i < x->desired.n; i++) {
+		const struct vf_host_link *d = &x->desired.items[i];
+		const struct vf_link *l = vf_link_list_find(a->list, d->name);
+		char *e = NULL;
+
+		if (d->absent || !l || !d->mtu || l->mtu == d->mtu)
+			continue;
+		vf_hostcmd_snap_take(a, d->name);
+		if (vf_link_set_mtu(a->nl, d->name, d->mtu, &e) == 0)
+			vf_hostcmd_step_add(a, STEP_MTU, d->name);
+		free(e);
+		again = true;
+	}
+	return again;
+}
+
+/* How live link l (NULL: none) differs from desired d, into *problems. */
+static void link_verify(const struct vf_hostcmd *x, const struct vf_host_link *d,
+			const struct vf_link *l, char **problems)
+{
+	size_t j;
+
+	if (d->absent) {
+		if (l && !x->no_delete)
+			vf_hostcmd_problem_add(problems, "link '%s' still exists", d->name);
+		return;
+	}
+	if (!l) {
+		vf_hostcmd_problem_add(problems, "link '%s' does not exist", d->name);
+		return;
+	}
+	if (kind_made(d->kind) && !l->up)
+		vf_hostcmd_problem_add(problems, "link '%s' is down", d->name);
+	if (d->master && strcmp(l->master, d->master))
+		vf_hostcmd_problem_add(problems, "link '%s' has master %s instead of %s", d->name,
+			    l->master[0] ? l->master : "(none)", d->master);
+	if (d->mtu && l->mtu != d->mtu)
+		vf_hostcmd_problem_add(problems, "link '%s' has mtu %u instead of %u", d->name,
+			    l->mtu, d->mtu);
+	for (j = 0; d->kind == VF_HOST_LINK_BOND && j < d->n_bond_options; j++) {
+		const char *have = vf_link_bond_option(l, d->bond_options[j].key);
+
+		if (!have || strcmp(have, d->bond_options[j].value))
+			vf_hostcmd_problem_add(problems, "bond '%s' has %s %s instead of %s", d->name,
+				    d->bond_options[j].key, have ? have : "(none)",
+				    d->bond_options[j].value);
+	}
 }
 
 /*
@@ -389,55 +341,16 @@ static bool kind_made(enum vf_host_link_kind k)
 static char *verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x, char **error)
 {
 	char *problems = NULL;
-	bool again = false;
-	size_t i, j;
+	size_t i;
 
-	if (reread(a, error) < 0)
+	if (vf_hostcmd_reread(a, error) < 0)
+		return NULL;
+	if (mtus_fix(a, x) && vf_hostcmd_reread(a, error) < 0)
 		return NULL;
 	for (i = 0; i < x->desired.n; i++) {
 		const struct vf_host_link *d = &x->desired.items[i];
-		const struct vf_link *l = vf_link_list_find(a->list, d->name);
-		char *e = NULL;
 
-		if (d->absent || !l || !d->mtu || l->mtu == d->mtu)
-			continue;
-		snap_take(a, d->name);
-		if (vf_link_set_mtu(a->nl, d->name, d->mtu, &e) == 0)
-			step_add(a, STEP_MTU, d->name);
-		free(e);
-		again = true;
-	}
-	if (again && reread(a, error) < 0)
-		return NULL;
-	for (i = 0; i < x->desired.n; i++) {
-		const struct vf_host_link *d = &x->desired.items[i];
-		const struct vf_link *l = vf_link_list_find(a->list, d->name);
-
-		if (d->absent) {
-			if (l && !x->no_delete)
-				vf_hostcmd_problem_add(&problems, "link '%s' still exists", d->name);
-			continue;
-		}
-		if (!l) {
-			vf_hostcmd_problem_add(&problems, "link '%s' does not exist", d->name);
-			continue;
-		}
-		if (kind_made(d->kind) && !l->up)
-			vf_hostcmd_problem_add(&problems, "link '%s' is down", d->name);
-		if (d->master && strcmp(l->master, d->master))
-			vf_hostcmd_problem_add(&problems, "link '%s' has master %s instead of %s", d->name,
-				    l->master[0] ? l->master : "(none)", d->master);
-		if (d->mtu && l->mtu != d->mtu)
-			vf_hostcmd_problem_add(&problems, "link '%s' has mtu %u instead of %u", d->name,
-				    l->mtu, d->mtu);
-		for (j = 0; d->kind == VF_HOST_LINK_BOND && j < d->n_bond_options; j++) {
-			const char *have = vf_link_bond_option(l, d->bond_options[j].key);
-
-			if (!have || strcmp(have, d->bond_options[j].value))
-				vf_hostcmd_problem_add(&problems, "bond '%s' has %s %s instead of %s", d->name,
-					    d->bond_options[j].key, have ? have : "(none)",
-					    d->bond_options[j].value);
-		}
+		link_verify(x, d, vf_link_list_find(a->list, d->name), &problems);
 	}
 	for (i = 0; i < x->plan.n; i++) {
 		const struct vf_hostnet_action *act = &x->plan.actions[i];
@@ -446,304 +359,6 @@ static char *verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x, char **e
 			vf_hostcmd_problem_add(&problems, "link '%s' still exists", act->name);
 	}
 	return problems;
-}
-
-/* Re-create a deleted link from its snapshot: kind, settings, master,
- * ports, state. */
-static int recreate(struct vf_hostcmd_applier *a, const struct vf_hostcmd_snap *s, char **error)
-{
-	struct vf_netlink *nl = a->nl;
-	const struct vf_link *l = &s->link;
-	size_t i;
-	int rc;
-
-	switch (l->kind) {
-	case VF_LINK_KIND_BRIDGE:
-		rc = vf_link_create_bridge(nl, l->name, l->mtu, l->stp, error);
-		break;
-	case VF_LINK_KIND_VLAN:
-		rc = vf_link_create_vlan(nl, l->name, l->vlan_base, l->vlan_id, l->mtu, error);
-		break;
-	case VF_LINK_KIND_BOND:
-		/* primary names a port, enslaved below: set it after */
-		rc = vf_link_create_bond(nl, l->name, l->bond_mode[0] ? l->bond_mode : NULL,
-					 NULL, 0, l->mtu, error);
-		break;
-	default:
-		*error = xasprintf("link '%s': cannot re-create a %s", l->name,
-				   vf_link_kind_name(l->kind));
-		return VF_LINK_ERR_INVALID;
-	}
-	if (rc < 0)
-		return rc;
-	if (l->master[0] && (rc = vf_link_set_master(nl, l->name, l->master, error)) < 0)
-		return rc;
-	for (i = 0; i < s->n_ports; i++) {
-		char *e = NULL;
-
-		/* best effort: a port may have gone meanwhile */
-		vf_link_set_master(nl, s->ports[i], l->name, &e);
-		free(e);
-	}
-	if (l->kind == VF_LINK_KIND_BOND && l->n_bond_options &&
-	    (rc = vf_link_set_bond_options(nl, l->name, l->bond_options, l->n_bond_options,
-					   error)) < 0)
-		return rc;
-	return l->up ? vf_link_set_up(nl, l->name, true, error) : 0;
-}
-
-/* Set the options of step st back to the snapshot's values. */
-static int undo_bond_options(struct vf_hostcmd_applier *a, const struct vf_hostcmd_step *st, const struct vf_hostcmd_snap *s,
-			     char **error)
-{
-	struct vf_link_bond_option *opts = xcalloc(st->n_options + 1, sizeof(*opts));
-	size_t i, n = 0;
-	int rc;
-
-	/* miimon first: the delays are sent in its units (see apply_bond_options) */
-	for (i = 0; i < st->n_options; i++) {
-		const char *v = vf_link_bond_option(&s->link, st->options[i]);
-
-		if (!v && strcmp(st->options[i], "primary"))
-			continue;   /* not reported before: nothing to go back to */
-		snprintf(opts[n].name, sizeof(opts[n].name), "%s", st->options[i]);
-		snprintf(opts[n].value, sizeof(opts[n].value), "%s", v ? v : "");
-		n++;
-	}
-	rc = n ? vf_link_set_bond_options(a->nl, s->name, opts, n, error) : 0;
-	free(opts);
-	return rc;
-}
-
-static int undo(struct vf_hostcmd_applier *a, const struct vf_hostcmd_step *st, char **error)
-{
-	const struct vf_hostcmd_snap *s = &a->snaps[st->snap];
-	const char *name = s->name;
-	struct vf_netlink *nl = a->nl;
-
-	/* a setting of a link this apply created: undoing its creation is enough */
-	if (!s->exists && st->type != STEP_CREATED)
-		return 0;
-	switch (st->type) {
-	case STEP_CREATED:
-		return vf_link_delete(nl, name, error);
-	case STEP_DELETED:
-		return recreate(a, s, error);
-	case STEP_MTU:
-		return vf_link_set_mtu(nl, name, s->link.mtu, error);
-	case STEP_STP:
-		return s->link.stp < 0 ? 0 : vf_link_set_bridge_stp(nl, name, s->link.stp, error);
-	case STEP_UP:
-		return vf_link_set_up(nl, name, s->link.up, error);
-	case STEP_MASTER:
-		if (!s->link.master[0])
-			return vf_link_release(nl, name, error);
-		return vf_link_set_master(nl, name, s->link.master, error);
-	case STEP_BOND_OPTIONS:
-		return undo_bond_options(a, st, s, error);
-	}
-	return 0;
-}
-
-/*
- * Undo every step in reverse order, re-read and compare with the
- * snapshot.  NULL when the links are as before, else what differs or
- * could not be undone (malloc'd).
- */
-char *vf_hostcmd_rollback(struct vf_hostcmd_applier *a)
-{
-	char *problems = NULL, *error = NULL;
-	size_t i, j;
-
-	for (i = a->n_steps; i-- > 0;) {
-		if (undo(a, &a->steps[i], &error) < 0) {
-			a->steps[i].undo_failed = true;
-			vf_hostcmd_problem_add(&problems, "%s", error);
-			free(error);
-			error = NULL;
-		}
-	}
-	if (reread(a, &error) < 0) {
-		vf_hostcmd_problem_add(&problems, "%s", error);
-		free(error);
-		return problems;
-	}
-	for (i = 0; i < a->n_snaps; i++) {
-		const struct vf_hostcmd_snap *s = &a->snaps[i];
-		const struct vf_link *l = vf_link_list_find(a->list, s->name);
-
-		if (!s->exists) {
-			if (l)
-				vf_hostcmd_problem_add(&problems, "link '%s' still exists", s->name);
-			continue;
-		}
-		if (!l) {
-			vf_hostcmd_problem_add(&problems, "link '%s' is missing", s->name);
-			continue;
-		}
-		if (l->mtu != s->link.mtu)
-			vf_hostcmd_problem_add(&problems, "link '%s' has mtu %u, was %u", l->name, l->mtu,
-				    s->link.mtu);
-		if (strcmp(l->master, s->link.master))
-			vf_hostcmd_problem_add(&problems, "link '%s' has master %s, was %s", l->name,
-				    l->master[0] ? l->master : "(none)",
-				    s->link.master[0] ? s->link.master : "(none)");
-		if (l->up != s->link.up)
-			vf_hostcmd_problem_add(&problems, "link '%s' is %s, was %s", l->name,
-				    l->up ? "up" : "down", s->link.up ? "up" : "down");
-		for (j = 0; j < s->link.n_bond_options; j++) {
-			const char *have = vf_link_bond_option(l, s->link.bond_options[j].name);
-
-			if (!have || strcmp(have, s->link.bond_options[j].value))
-				vf_hostcmd_problem_add(&problems, "bond '%s' has %s %s, was %s", l->name,
-					    s->link.bond_options[j].name, have ? have : "(none)",
-					    s->link.bond_options[j].value);
-		}
-	}
-	return problems;
-}
-
-/* ---- the snapshot and steps as JSON (the pending file) -------------------- */
-
-static json_t *snap_json(const struct vf_hostcmd_snap *s)
-{
-	const struct vf_link *l = &s->link;
-	json_t *o = json_object(), *ports, *opts;
-	size_t i;
-
-	json_object_set_new(o, "name", json_string(s->name));
-	json_object_set_new(o, "exists", json_boolean(s->exists));
-	if (!s->exists)
-		return o;
-	ports = json_array();
-	opts = json_object();
-	json_object_set_new(o, "kind", json_string(vf_link_kind_name(l->kind)));
-	json_object_set_new(o, "mtu", json_integer(l->mtu));
-	json_object_set_new(o, "up", json_boolean(l->up));
-	json_object_set_new(o, "master", json_string(l->master));
-	json_object_set_new(o, "vlan_base", json_string(l->vlan_base));
-	json_object_set_new(o, "vlan_id", json_integer(l->vlan_id));
-	json_object_set_new(o, "bond_mode", json_string(l->bond_mode));
-	for (i = 0; i < l->n_bond_options; i++)
-		json_object_set_new(opts, l->bond_options[i].name,
-				    json_string(l->bond_options[i].value));
-	json_object_set_new(o, "bond_options", opts);
-	json_object_set_new(o, "stp", json_integer(l->stp));
-	for (i = 0; i < s->n_ports; i++)
-		json_array_append_new(ports, json_string(s->ports[i]));
-	json_object_set_new(o, "ports", ports);
-	if (!json_object_size(opts))
-		json_object_del(o, "bond_options");
-	return o;
-}
-
-static json_t *steps_json(const struct vf_hostcmd_applier *a)
-{
-	json_t *steps = json_array();
-	size_t i, j;
-
-	for (i = 0; i < a->n_steps; i++) {
-		const struct vf_hostcmd_step *st = &a->steps[i];
-		json_t *o = json_pack("{s:s, s:s}", "type", step_names[st->type],
-				      "link", a->snaps[st->snap].name);
-
-		if (st->n_options) {
-			json_t *opts = json_array();
-			for (j = 0; j < st->n_options; j++)
-				json_array_append_new(opts, json_string(st->options[j]));
-			json_object_set_new(o, "options", opts);
-		}
-		json_array_append_new(steps, o);
-	}
-	return steps;
-}
-
-static void copy_str(char *dst, size_t size, const json_t *v)
-{
-	snprintf(dst, size, "%s", json_is_string(v) ? json_string_value(v) : "");
-}
-
-/* The applier of a pending file: its snapshot and steps.  0, or -1 with *error. */
-int vf_hostcmd_applier_from_json(struct vf_hostcmd_applier *a, const json_t *pending, char **error)
-{
-	const json_t *snaps = json_object_get(pending, "snapshot");
-	const json_t *steps = json_object_get(pending, "steps");
-	const json_t *v;
-	size_t i, j;
-
-	if (!json_is_array(snaps) || !json_is_array(steps)) {
-		*error = xstrdup("no \"snapshot\" or \"steps\" array");
-		return -1;
-	}
-	json_array_foreach(snaps, i, v) {
-		const char *name = json_string_value(json_object_get(v, "name"));
-		const json_t *opts = json_object_get(v, "bond_options");
-		const json_t *ports = json_object_get(v, "ports");
-		struct vf_link *l;
-		struct vf_hostcmd_snap *s;
-		const char *key, *kind;
-		json_t *val;
-
-		if (!name) {
-			*error = xasprintf("snapshot[%zu] has no name", i);
-			return -1;
-		}
-		s = snap_new(a, name);
-		s->exists = json_is_true(json_object_get(v, "exists"));
-		if (!s->exists)
-			continue;
-		l = &s->link;
-		snprintf(l->name, sizeof(l->name), "%s", name);
-		kind = json_string_value(json_object_get(v, "kind"));
-		l->kind = VF_LINK_KIND_OTHER;
-		for (j = 0; kind && j <= VF_LINK_KIND_OTHER; j++)
-			if (!strcmp(vf_link_kind_name((enum vf_link_kind)j), kind))
-				l->kind = (enum vf_link_kind)j;
-		l->mtu = (unsigned)json_integer_value(json_object_get(v, "mtu"));
-		l->up = json_is_true(json_object_get(v, "up"));
-		copy_str(l->master, sizeof(l->master), json_object_get(v, "master"));
-		copy_str(l->vlan_base, sizeof(l->vlan_base), json_object_get(v, "vlan_base"));
-		l->vlan_id = (unsigned)json_integer_value(json_object_get(v, "vlan_id"));
-		copy_str(l->bond_mode, sizeof(l->bond_mode), json_object_get(v, "bond_mode"));
-		l->stp = json_is_integer(json_object_get(v, "stp"))
-			? (int)json_integer_value(json_object_get(v, "stp")) : -1;
-		json_object_foreach((json_t *)opts, key, val) {
-			struct vf_link_bond_option *o;
-
-			if (l->n_bond_options == VF_LINK_BOND_OPTIONS_MAX)
-				break;
-			o = &l->bond_options[l->n_bond_options++];
-			snprintf(o->name, sizeof(o->name), "%s", key);
-			copy_str(o->value, sizeof(o->value), val);
-		}
-		s->ports = xcalloc(json_array_size(ports) + 1, sizeof(*s->ports));
-		json_array_foreach(ports, j, val)
-			if (json_is_string(val))
-				s->ports[s->n_ports++] = xstrdup(json_string_value(val));
-	}
-	json_array_foreach(steps, i, v) {
-		const char *type = json_string_value(json_object_get(v, "type"));
-		const char *link = json_string_value(json_object_get(v, "link"));
-		const json_t *opts = json_object_get(v, "options");
-		struct vf_hostcmd_step *st;
-		json_t *val;
-		size_t t;
-
-		for (t = 0; type && t < VF_ARRAY_SIZE(step_names); t++)
-			if (!strcmp(step_names[t], type))
-				break;
-		if (!type || t == VF_ARRAY_SIZE(step_names) || !link ||
-		    snap_index(a, link) == (size_t)-1) {
-			*error = xasprintf("steps[%zu] is not a step of the snapshot", i);
-			return -1;
-		}
-		st = step_add(a, (enum step_type)t, link);
-		st->options = xcalloc(json_array_size(opts) + 1, sizeof(*st->options));
-		json_array_foreach(opts, j, val)
-			if (json_is_string(val))
-				st->options[st->n_options++] = xstrdup(json_string_value(val));
-	}
-	return 0;
 }
 
 /* ---- host apply ----------------------------------------------------------- */
@@ -817,18 +432,6 @@ static int write_confirmed(struct vf_hostcmd *x, char **error)
 				     error);
 }
 
-static bool host_approve(FILE *out)
-{
-	char line[64];
-
-	fprintf(out, "\nApply these changes to this host's links? (yes/no) ");
-	fflush(out);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	line[strcspn(line, "\r\n")] = '\0';
-	return !strcmp(line, "yes");
-}
-
 static const char *op_verb(enum vf_hostnet_op op)
 {
 	switch (op) {
@@ -846,26 +449,18 @@ static const char *op_verb(enum vf_hostnet_op op)
  * it alone) and the new records, then let the watcher go.  0, or -1 with
  * *error (the caller rolls back; the watcher was called off).
  */
-static int make_pending(struct vf_hostcmd *x, struct vf_hostcmd_applier *a, unsigned timeout,
-			struct result *r, char **error)
+/* The pending-change document for the state directory: what the watcher
+ * and host confirm read (token, deadline, the watcher's pid), and what a
+ * rollback needs (snapshot, steps, previous records). */
+static json_t *pending_json(const struct vf_hostcmd *x, const struct vf_hostcmd_applier *a,
+			    const char *token, double now, unsigned timeout, double deadline,
+			    pid_t pid)
 {
-	char token[33], *bid = NULL, *start = NULL;
-	double now = vf_hostcmd_now_real(), deadline, fire_at;
-	json_t *doc = NULL;
-	int go = -1, rc = -1;
-	pid_t pid;
+	char *bid = vf_hostcmd_boot_id(), *start = vf_hostcmd_proc_start(pid);
+	char *ns = vf_hostcmd_netns_id();
+	json_t *doc = json_object(), *snaps = json_array();
+	size_t i;
 
-	if (vf_hostcmd_token_new(token, error) < 0)
-		return -1;
-	/* a whole second: the deadline the file, people and the watcher share */
-	deadline = (double)(long long)(now + timeout + 0.999);
-	fire_at = vf_hostcmd_now_mono() + (deadline - now);
-	pid = vf_hostcmd_watcher_start(x, token, fire_at, &go, error);
-	if (pid < 0)
-		return -1;
-	bid = vf_hostcmd_boot_id();
-	start = vf_hostcmd_proc_start(pid);
-	doc = json_object();
 	json_object_set_new(doc, "format", json_string("virtform-host-pending"));
 	json_object_set_new(doc, "version", json_integer(1));
 	json_object_set_new(doc, "status", json_string("pending"));
@@ -877,23 +472,39 @@ static int make_pending(struct vf_hostcmd *x, struct vf_hostcmd_applier *a, unsi
 	json_object_set_new(doc, "pid", json_integer(pid));
 	json_object_set_new(doc, "pid_start", json_string(start));
 	json_object_set_new(doc, "boot_id", json_string(bid));
-	{
-		char *ns = vf_hostcmd_netns_id();
-		json_object_set_new(doc, "netns", json_string(ns));
-		free(ns);
-	}
+	json_object_set_new(doc, "netns", json_string(ns));
 	json_object_set_new(doc, "spec", json_incref(x->spec));
 	json_object_set_new(doc, "previous_records", vf_hostnet_owned_json(&x->owned));
-	{
-		json_t *snaps = json_array();
-		size_t i;
-		for (i = 0; i < a->n_snaps; i++)
-			json_array_append_new(snaps, snap_json(&a->snaps[i]));
-		json_object_set_new(doc, "snapshot", snaps);
-	}
-	json_object_set_new(doc, "steps", steps_json(a));
+	for (i = 0; i < a->n_snaps; i++)
+		json_array_append_new(snaps, vf_hostcmd_snap_json(&a->snaps[i]));
+	json_object_set_new(doc, "snapshot", snaps);
+	json_object_set_new(doc, "steps", vf_hostcmd_steps_json(a));
 	json_object_set_new(doc, "rolled_back_at", json_null());
 	json_object_set_new(doc, "rollback", json_null());
+	free(ns);
+	free(bid);
+	free(start);
+	return doc;
+}
+
+static int make_pending(struct vf_hostcmd *x, struct vf_hostcmd_applier *a, unsigned timeout,
+			struct result *r, char **error)
+{
+	char token[33];
+	double now = vf_hostcmd_now_real(), deadline, fire_at;
+	json_t *doc = NULL;
+	int go = -1, rc = -1;
+	pid_t pid;
+
+	if (vf_hostcmd_token_new(token, error) < 0)
+		return -1;
+	/* a whole second: the deadline the file, people and the watcher share */
+	deadline = (double)(long long)(now + timeout + 0.999);
+	fire_at = vf_now() + (deadline - now);
+	pid = vf_hostcmd_watcher_start(x, token, fire_at, &go, error);
+	if (pid < 0)
+		return -1;
+	doc = pending_json(x, a, token, now, timeout, deadline, pid);
 	if (vf_hostnet_write_json(x->pending_path, doc, "pending host network change", error) < 0)
 		goto out;
 	if (write_records(x, error) < 0) {
@@ -913,39 +524,46 @@ out:
 	if (rc < 0)
 		waitpid(pid, NULL, 0);
 	json_decref(doc);
-	free(bid);
-	free(start);
 	return rc;
 }
 
 /* Snapshot, execute, verify, roll back on failure, record; fills r.
  * The exit status. */
-static int host_execute(struct vf_hostcmd *x, unsigned confirm_timeout, struct result *r)
-{
-	struct vf_hostcmd_applier a;
-	FILE *out = x->progress;
-	size_t i, created = 0, updated = 0, deleted = 0;
-	char *error = NULL, *failed = NULL, *problems;
-	int rc = VF_EXIT_ERROR;
+/* What an apply did, for its summary line. */
+struct tally {
+	size_t created, updated, deleted;
+};
 
-	memset(&a, 0, sizeof(a));
-	a.nl = x->nl;
-	a.list = &x->list;
+/* The links the plan touches (a VLAN's base too), as they are now. */
+static void snapshots_take(struct vf_hostcmd_applier *a, const struct vf_hostcmd *x)
+{
+	size_t i;
+
 	for (i = 0; i < x->plan.n; i++) {
 		const struct vf_hostnet_action *act = &x->plan.actions[i];
 
-		snap_take(&a, act->name);
+		vf_hostcmd_snap_take(a, act->name);
 		if (act->kind == VF_HOST_LINK_VLAN && act->desired)
-			snap_take(&a, act->desired->vlan_base);
+			vf_hostcmd_snap_take(a, act->desired->vlan_base);
 	}
+}
+
+/* Carry out the plan's actions in order, up to the first that fails.
+ * NULL, or what failed (malloc'd). */
+static char *actions_apply(struct vf_hostcmd_applier *a, struct vf_hostcmd *x,
+			   struct result *r, struct tally *t)
+{
+	FILE *out = x->progress;
+	char *error = NULL, *failed = NULL;
+	size_t i;
 
 	fputc('\n', out);
-	for (i = 0; i < x->plan.n && !failed; i++) {
+	for (i = 0; i < x->plan.n; i++) {
 		const struct vf_hostnet_action *act = &x->plan.actions[i];
 
 		fflush(out);   /* progress before any error on stderr */
-		a.action = i;
-		if (apply_action(&a, act, &error) < 0) {
+		a->action = i;
+		if (apply_action(a, act, &error) < 0) {
 			failed = xasprintf("%s link.%s@%s failed", op_verb(act->op), act->name,
 					   x->plan.host);
 			fprintf(stderr, "Error: %s\n", error);
@@ -959,86 +577,127 @@ static int host_execute(struct vf_hostcmd *x, unsigned confirm_timeout, struct r
 			act->op == VF_HOSTNET_REPLACE ? "replaced" :
 			act->op == VF_HOSTNET_UPDATE ? "updated" : "deleted");
 		switch (act->op) {
-		case VF_HOSTNET_CREATE:  created++; break;
-		case VF_HOSTNET_UPDATE:  updated++; break;
-		case VF_HOSTNET_REPLACE: created++; deleted++; break;
-		case VF_HOSTNET_DELETE:  deleted++; break;
+		case VF_HOSTNET_CREATE:  t->created++; break;
+		case VF_HOSTNET_UPDATE:  t->updated++; break;
+		case VF_HOSTNET_REPLACE: t->created++; t->deleted++; break;
+		case VF_HOSTNET_DELETE:  t->deleted++; break;
 		}
 	}
 	free(error);
-	error = NULL;
 	fflush(out);
-	a.action = (size_t)-1;   /* verification's own MTU steps belong to no action */
-	if (!failed) {
-		problems = verify(&a, x, &error);
-		if (error) {
-			failed = xasprintf("verification failed: %s", error);
-			fprintf(stderr, "Error: %s\n", error);
-		} else if (problems) {
-			failed = xasprintf("verification failed: %s", problems);
-			fprintf(stderr, "Error: verification failed: %s\n", problems);
-		}
-		if (failed && !r->error)
-			r->error = xstrdup(failed);
-		free(problems);
-		free(error);
-		error = NULL;
-	}
-	if (!failed && confirm_timeout && make_pending(x, &a, confirm_timeout, r, &error) < 0) {
-		failed = xasprintf("keeping the change for confirmation failed: %s", error);
+	return failed;
+}
+
+/* Read the links back and compare.  NULL, or what failed (malloc'd). */
+static char *applied_verify(struct vf_hostcmd_applier *a, struct vf_hostcmd *x,
+			    struct result *r)
+{
+	char *error = NULL, *failed = NULL, *problems;
+
+	problems = verify(a, x, &error);
+	if (error) {
+		failed = xasprintf("verification failed: %s", error);
 		fprintf(stderr, "Error: %s\n", error);
-		r->error = error;
-		error = NULL;
+	} else if (problems) {
+		failed = xasprintf("verification failed: %s", problems);
+		fprintf(stderr, "Error: verification failed: %s\n", problems);
 	}
-	if (failed) {
-		fflush(out);
-		problems = vf_hostcmd_rollback(&a);
-		for (i = 0; i < x->plan.n; i++)
-			if (r->outcomes[i] == OUTCOME_DONE)
-				r->outcomes[i] = OUTCOME_ROLLED_BACK;
-		for (i = 0; i < a.n_steps; i++)
-			if (a.steps[i].undo_failed && a.steps[i].action < x->plan.n)
-				r->outcomes[a.steps[i].action] = OUTCOME_DONE;
-		if (problems) {
-			fprintf(stderr, "rollback incomplete: %s; %s. Check the links with "
-				"'virtform host show'.\n", failed, problems);
-			r->status = "failed";
-			r->rollback = xasprintf("incomplete: %s", problems);
-			free(problems);
-		} else {
-			fprintf(stderr, "rolled back: %s; %zu change%s undone, the links are as "
-				"they were before.\n", failed, a.n_steps, a.n_steps == 1 ? "" : "s");
-			r->status = "rolled-back";
-			r->rollback = xstrdup("complete");
-		}
-		free(failed);
-		vf_hostcmd_applier_release(&a);
-		return VF_EXIT_ERROR;
+	if (failed && !r->error)
+		r->error = xstrdup(failed);
+	free(problems);
+	free(error);
+	return failed;
+}
+
+/* Undo what was done after failed (taken); the outcomes and the
+ * rollback's result into r. */
+static void failure_roll_back(struct vf_hostcmd_applier *a, struct vf_hostcmd *x,
+			      struct result *r, char *failed)
+{
+	char *problems;
+	size_t i;
+
+	fflush(x->progress);
+	problems = vf_hostcmd_rollback(a);
+	for (i = 0; i < x->plan.n; i++)
+		if (r->outcomes[i] == OUTCOME_DONE)
+			r->outcomes[i] = OUTCOME_ROLLED_BACK;
+	for (i = 0; i < a->n_steps; i++)
+		if (a->steps[i].undo_failed && a->steps[i].action < x->plan.n)
+			r->outcomes[a->steps[i].action] = OUTCOME_DONE;
+	if (problems) {
+		fprintf(stderr, "rollback incomplete: %s; %s. Check the links with "
+			"'virtform host show'.\n", failed, problems);
+		r->status = "failed";
+		r->rollback = xasprintf("incomplete: %s", problems);
+		free(problems);
+	} else {
+		fprintf(stderr, "rolled back: %s; %zu change%s undone, the links are as "
+			"they were before.\n", failed, a->n_steps, a->n_steps == 1 ? "" : "s");
+		r->status = "rolled-back";
+		r->rollback = xstrdup("complete");
 	}
-	a.nl = NULL;   /* x's */
+	free(failed);
+}
+
+/* The change is in: pending its confirmation, or recorded.  An exit code. */
+static int applied_finish(struct vf_hostcmd *x, unsigned confirm_timeout, struct result *r,
+			  const struct tally *t)
+{
+	FILE *out = x->progress;
+	char *error = NULL;
+
 	if (confirm_timeout) {
 		char until[64];
 
 		r->status = "pending";
 		fprintf(out, "\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
-			created, updated, deleted);
+			t->created, t->updated, t->deleted);
 		fprintf(out, "The change is kept only if confirmed by %s: run 'virtform host "
 			"confirm --token %s' within %u s, or it is rolled back.\n",
 			vf_hostcmd_time_text(vf_hostcmd_jint(r->confirm, "deadline"), until, sizeof(until)),
 			vf_hostcmd_jstr(r->confirm, "token"), confirm_timeout);
-		rc = VF_EXIT_OK;
-	} else if (write_records(x, &error) < 0 || write_confirmed(x, &error) < 0) {
+		return VF_EXIT_OK;
+	}
+	if (write_records(x, &error) < 0 || write_confirmed(x, &error) < 0) {
 		vf_hostcmd_report(x, "the links are applied, but %s", error);
 		r->status = "failed";
 		r->error = error;
-		error = NULL;
-	} else {
-		r->status = "applied";
-		fprintf(out, "\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
-			created, updated, deleted);
-		rc = VF_EXIT_OK;
+		return VF_EXIT_ERROR;
 	}
-	free(error);
+	r->status = "applied";
+	fprintf(out, "\nHost apply complete: %zu created, %zu updated, %zu deleted.\n",
+		t->created, t->updated, t->deleted);
+	return VF_EXIT_OK;
+}
+
+static int host_execute(struct vf_hostcmd *x, unsigned confirm_timeout, struct result *r)
+{
+	struct vf_hostcmd_applier a;
+	struct tally t = { 0, 0, 0 };
+	char *error = NULL, *failed;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.nl = x->nl;
+	a.list = &x->list;
+	snapshots_take(&a, x);
+	failed = actions_apply(&a, x, r, &t);
+	a.action = (size_t)-1;   /* verification's own MTU steps belong to no action */
+	if (!failed)
+		failed = applied_verify(&a, x, r);
+	if (!failed && confirm_timeout && make_pending(x, &a, confirm_timeout, r, &error) < 0) {
+		failed = xasprintf("keeping the change for confirmation failed: %s", error);
+		fprintf(stderr, "Error: %s\n", error);
+		r->error = error;
+	}
+	if (failed) {
+		failure_roll_back(&a, x, r, failed);
+		vf_hostcmd_applier_release(&a);
+		return VF_EXIT_ERROR;
+	}
+	a.nl = NULL;   /* x's */
+	rc = applied_finish(x, confirm_timeout, r, &t);
 	vf_hostcmd_applier_release(&a);
 	return rc;
 }
@@ -1068,8 +727,7 @@ static const struct option longopts[] = {
 	{ "confirm-timeout", required_argument, NULL, OPT_CONFIRM_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static int host_apply_run(int argc, char **argv);
@@ -1078,117 +736,171 @@ const struct vf_cmd vf_hostcmd_apply = VF_CMD("host apply",
 	"converge this machine's links, verified, rolled back on failure", apply_usage,
 	host_apply_run, .longopts = longopts);
 
-static int host_apply_run(int argc, char **argv)
-{
-	const char *host_name = NULL, *state_file = VF_HOSTNET_STATE_FILE, *spec_path = NULL;
-	const char *timeout_text = NULL;
-	struct result r = { "error", NULL, NULL, NULL, NULL };
-	struct vf_hostcmd x;
-	bool auto_approve = false, json = false, no_delete = false, last_confirmed = false;
-	unsigned timeout = 0;
-	char *error = NULL;
-	int c, rc = VF_EXIT_ERROR;
+/* host apply's options. */
+struct apply_opts {
+	const char *host_name, *state_file, *spec_path, *timeout_text;
+	bool auto_approve, json, no_delete, last_confirmed;
+};
 
+/* 0: go on; 1: --help printed; -1: a bad option (getopt said why). */
+static int apply_opts_parse(int argc, char **argv, struct apply_opts *o)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->state_file = VF_HOSTNET_STATE_FILE;
 	while ((c = vf_getopt(&vf_hostcmd_apply, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
-		case OPT_HOST: host_name = optarg; break;
-		case OPT_SPEC: spec_path = optarg; break;
-		case OPT_LAST_CONFIRMED: last_confirmed = true; break;
-		case OPT_AUTO: auto_approve = true; break;
-		case OPT_NO_DELETE: no_delete = true; break;
-		case OPT_CONFIRM_TIMEOUT: timeout_text = optarg; break;
-		case OPT_JSON: json = true; break;
-		case OPT_STATE_FILE: state_file = optarg; break;
-		case 'h': fputs(apply_usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		case OPT_HOST: o->host_name = optarg; break;
+		case OPT_SPEC: o->spec_path = optarg; break;
+		case OPT_LAST_CONFIRMED: o->last_confirmed = true; break;
+		case OPT_AUTO: o->auto_approve = true; break;
+		case OPT_NO_DELETE: o->no_delete = true; break;
+		case OPT_CONFIRM_TIMEOUT: o->timeout_text = optarg; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_STATE_FILE: o->state_file = optarg; break;
+		case 'h': fputs(apply_usage, stdout); return 1;
+		default: return -1;
 		}
 	}
-	vf_hostcmd_init(&x, &vf_hostcmd_apply, json);
-	x.no_delete = no_delete;
-	vf_hostcmd_set_name(&x, host_name);
-	if (timeout_text) {
-		char *end;
-		unsigned long t;
+	return 0;
+}
 
-		errno = 0;
-		t = strtoul(timeout_text, &end, 10);
-		if (errno || end == timeout_text || *end || t < 1 || t > 3600 ||
-		    timeout_text[0] == '-') {
-			vf_hostcmd_report(&x, "--confirm-timeout '%s' is not a whole number of seconds in "
-			       "1..3600", timeout_text);
-			goto out;
-		}
-		timeout = (unsigned)t;
+/* --confirm-timeout into *timeout (left 0 without one).  0, or -1 reported. */
+static int confirm_timeout_parse(struct vf_hostcmd *x, const char *text, unsigned *timeout)
+{
+	char *end;
+	unsigned long t;
+
+	if (!text)
+		return 0;
+	errno = 0;
+	t = strtoul(text, &end, 10);
+	if (errno || end == text || *end || t < 1 || t > 3600 || text[0] == '-') {
+		vf_hostcmd_report(x, "--confirm-timeout '%s' is not a whole number of seconds in "
+				  "1..3600", text);
+		return -1;
 	}
-	if (source_check(&x, VF_HOSTCMD_SOURCE_CONFIG, spec_path, last_confirmed, host_name, argc) < 0 ||
-	    vf_hostcmd_paths(&x, state_file) < 0 || vf_hostcmd_lock(&x) < 0 || vf_hostcmd_pending_check(&x) < 0)
-		goto out;
-	if (last_confirmed) {
-		bool missing;
-		json_t *doc = vf_hostcmd_json_file_read(x.confirmed_path, "confirmed host network state",
-					     &missing, &error);
+	*timeout = (unsigned)t;
+	return 0;
+}
 
-		if (!doc && missing) {
-			fprintf(x.progress, "No confirmed host network state in %s: nothing to apply.\n",
-				x.dir);
-			r.status = "unchanged";
-			rc = VF_EXIT_OK;
-			goto out;
-		}
-		if (!doc) {
-			vf_hostcmd_report(&x, "%s", error);
-			goto out;
-		}
-		error = xasprintf("the last confirmed host spec '%s'", x.confirmed_path);
-		rc = vf_hostcmd_desired_from_spec(&x, doc, error, NULL);
+/*
+ * --last-confirmed: the desired links from the last confirmed spec.  0
+ * loaded; 1 there is none (nothing to apply); -1 reported.
+ */
+static int last_confirmed_load(struct vf_hostcmd *x)
+{
+	char *error = NULL, *what;
+	bool missing;
+	json_t *doc = vf_hostcmd_json_file_read(x->confirmed_path, "confirmed host network state",
+						&missing, &error);
+
+	if (!doc && missing) {
+		fprintf(x->progress, "No confirmed host network state in %s: nothing to apply.\n",
+			x->dir);
 		free(error);
-		error = NULL;
-		json_decref(doc);
-		rc = VF_EXIT_ERROR;
-		if (!x.spec)
-			goto out;
-		auto_approve = true;
-	} else if (vf_hostcmd_desired_load(&x, spec_path ? VF_HOSTCMD_SOURCE_SPEC : VF_HOSTCMD_SOURCE_CONFIG, spec_path,
-				host_name, argc, argv) < 0) {
-		goto out;
+		return 1;
 	}
-	if (vf_hostcmd_plan_build(&x) < 0)
-		goto out;
-	r.outcomes = xcalloc(x.plan.n + 1, sizeof(*r.outcomes));
-	vf_hostnet_plan_print(&x.plan, x.progress);
-	if (!x.plan.n) {
+	if (!doc) {
+		vf_hostcmd_report(x, "%s", error);
+		free(error);
+		return -1;
+	}
+	what = xasprintf("the last confirmed host spec '%s'", x->confirmed_path);
+	vf_hostcmd_desired_from_spec(x, doc, what, NULL);
+	free(what);
+	json_decref(doc);
+	return x->spec ? 0 : -1;
+}
+
+/* The operator said yes on the terminal (reported when not). */
+static bool apply_approved(struct vf_hostcmd *x)
+{
+	if (!isatty(STDIN_FILENO)) {
+		vf_hostcmd_report(x, "no terminal to confirm on: review the plan and give "
+				  "--auto-approve to apply without asking");
+		return false;
+	}
+	if (!vf_confirm(x->progress, "Apply these changes to this host's links?")) {
+		fprintf(x->progress, "Apply cancelled; nothing was changed.\n");
+		vf_hostcmd_errors_append(x, "apply cancelled; nothing was changed");
+		return false;
+	}
+	return true;
+}
+
+/* The work of host apply once its options are read; an exit code. */
+static int host_apply(struct vf_hostcmd *x, const struct apply_opts *o, int argc, char **argv,
+		      struct result *r)
+{
+	bool auto_approve = o->auto_approve;
+	unsigned timeout = 0;
+	char *error = NULL;
+
+	if (confirm_timeout_parse(x, o->timeout_text, &timeout) < 0)
+		return VF_EXIT_ERROR;
+	if (source_check(x, VF_HOSTCMD_SOURCE_CONFIG, o->spec_path, o->last_confirmed,
+			 o->host_name, argc) < 0 ||
+	    vf_hostcmd_paths(x, o->state_file) < 0 || vf_hostcmd_lock(x) < 0 ||
+	    vf_hostcmd_pending_check(x) < 0)
+		return VF_EXIT_ERROR;
+	if (o->last_confirmed) {
+		switch (last_confirmed_load(x)) {
+		case 1:
+			r->status = "unchanged";
+			return VF_EXIT_OK;
+		case -1:
+			return VF_EXIT_ERROR;
+		}
+		auto_approve = true;
+	} else if (vf_hostcmd_desired_load(x, o->spec_path ? VF_HOSTCMD_SOURCE_SPEC
+							   : VF_HOSTCMD_SOURCE_CONFIG,
+					   o->spec_path, o->host_name, argc, argv) < 0) {
+		return VF_EXIT_ERROR;
+	}
+	if (vf_hostcmd_plan_build(x) < 0)
+		return VF_EXIT_ERROR;
+	r->outcomes = xcalloc(x->plan.n + 1, sizeof(*r->outcomes));
+	vf_hostnet_plan_print(&x->plan, x->progress);
+	if (!x->plan.n) {
 		/* converged: record what is ours (adopted links), and that this
 		 * spec is what the host has */
-		if (write_records(&x, &error) < 0 || write_confirmed(&x, &error) < 0) {
-			vf_hostcmd_report(&x, "%s", error);
-			goto out;
+		if (write_records(x, &error) < 0 || write_confirmed(x, &error) < 0) {
+			vf_hostcmd_report(x, "%s", error);
+			free(error);
+			return VF_EXIT_ERROR;
 		}
-		r.status = "unchanged";
-		rc = VF_EXIT_OK;
-		goto out;
+		r->status = "unchanged";
+		return VF_EXIT_OK;
 	}
-	if (!auto_approve) {
-		if (!isatty(STDIN_FILENO)) {
-			vf_hostcmd_report(&x, "no terminal to confirm on: review the plan and give "
-			       "--auto-approve to apply without asking");
-			goto out;
-		}
-		if (!host_approve(x.progress)) {
-			fprintf(x.progress, "Apply cancelled; nothing was changed.\n");
-			vf_hostcmd_errors_append(&x, "apply cancelled; nothing was changed");
-			goto out;
-		}
+	if (!auto_approve && !apply_approved(x))
+		return VF_EXIT_ERROR;
+	return host_execute(x, timeout, r);
+}
+
+static int host_apply_run(int argc, char **argv)
+{
+	struct result r = { "error", NULL, NULL, NULL, NULL };
+	struct apply_opts o;
+	struct vf_hostcmd x;
+	int rc;
+
+	switch (apply_opts_parse(argc, argv, &o)) {
+	case 1: return VF_EXIT_OK;
+	case -1: return VF_EXIT_ERROR;
 	}
-	rc = host_execute(&x, timeout, &r);
-out:
+	vf_hostcmd_init(&x, &vf_hostcmd_apply, o.json);
+	x.no_delete = o.no_delete;
+	vf_hostcmd_set_name(&x, o.host_name);
+	rc = host_apply(&x, &o, argc, argv, &r);
 	fflush(x.progress);
-	if (json)
+	if (o.json)
 		print_apply_doc(&x, &r);
 	free(r.outcomes);
 	free(r.error);
 	free(r.rollback);
 	json_decref(r.confirm);
-	free(error);
 	vf_hostcmd_release(&x);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "cmd/host.h"
 #include "providers/hostnet/links.h"
 #include "reconcile/hostnet.h"
+#include "reconcile/json-stream.h"
 #include "reconcile/util.h"
 
 /* ---- pending changes: the file, the watcher, expiry ----------------------- */
@@ -39,14 +41,6 @@ double vf_hostcmd_now_real(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-double vf_hostcmd_now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -151,13 +145,80 @@ int vf_hostcmd_token_new(char out[33], char **error)
 
 const char *vf_hostcmd_jstr(const json_t *o, const char *key)
 {
-	const char *s = json_string_value(json_object_get(o, key));
+	const char *s = vf_json_str(o, key);
 	return s ? s : "";
 }
 
 json_int_t vf_hostcmd_jint(const json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
+}
+
+/* Is the pending change doc from another network namespace than this
+ * one?  Then *outcome says so (malloc'd). */
+static bool other_netns(const json_t *doc, char **outcome)
+{
+	char *ns = vf_hostcmd_netns_id();
+	bool other = strcmp(ns, vf_hostcmd_jstr(doc, "netns")) != 0;
+
+	if (other)
+		*outcome = xasprintf("not done: the change was made in network namespace %s, "
+				     "this is %s; run the command in that namespace",
+				     vf_hostcmd_jstr(doc, "netns"), ns);
+	free(ns);
+	return other;
+}
+
+/* Undo the steps of the pending change doc on the links.  NULL, or the
+ * problems (malloc'd). */
+static char *links_roll_back(const char *pending_path, const json_t *doc)
+{
+	struct vf_link_list list = { NULL, 0 };
+	struct vf_hostcmd_applier a;
+	char *problems = NULL, *error = NULL;
+
+	memset(&a, 0, sizeof(a));
+	a.list = &list;
+	if (vf_hostcmd_applier_from_json(&a, doc, &error) < 0 ||
+	    vf_netlink_open(&a.nl, &error) < 0)
+		vf_hostcmd_problem_add(&problems, "cannot roll back from '%s': %s", pending_path, error);
+	else
+		problems = vf_hostcmd_rollback(&a);
+	free(error);
+	vf_netlink_close(a.nl);
+	vf_hostcmd_applier_release(&a);
+	vf_link_list_release(&list);
+	return problems;
+}
+
+/* The ownership records from before the pending change doc, written
+ * back.  0, or -1 with *error. */
+static int records_restore(const char *state_file, const json_t *doc, char **error)
+{
+	struct vf_hostnet_owned prev = { NULL, NULL, 0, 0 };
+	int rc = 0;
+
+	if (vf_hostnet_owned_from_json(json_object_get(doc, "previous_records"),
+				       "the pending change's previous records", &prev, error) < 0 ||
+	    vf_hostnet_owned_write(state_file, &prev, error) < 0)
+		rc = -1;
+	vf_hostnet_owned_release(&prev);
+	return rc;
+}
+
+/* *outcome with more said after it. */
+__attribute__((format(printf, 2, 3)))
+static void outcome_append(char **outcome, const char *fmt, ...)
+{
+	struct vf_buf b = VF_BUF_INIT;
+	va_list ap;
+
+	vf_buf_adds(&b, *outcome);
+	va_start(ap, fmt);
+	vf_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	free(*outcome);
+	*outcome = vf_buf_detach(&b);
 }
 
 /*
@@ -175,52 +236,26 @@ json_int_t vf_hostcmd_jint(const json_t *o, const char *key)
 static int pending_rollback(const char *pending_path, const char *state_file, json_t *doc,
 			    char **outcome)
 {
-	struct vf_hostnet_owned prev = { NULL, NULL, 0, 0 };
-	struct vf_link_list list = { NULL, 0 };
-	struct vf_hostcmd_applier a;
-	char *problems = NULL, *error = NULL, *bid = vf_hostcmd_boot_id();
+	char *problems, *error = NULL, *bid = vf_hostcmd_boot_id();
+	bool same_boot = !strcmp(bid, vf_hostcmd_jstr(doc, "boot_id"));
 	int rc = 0;
 
-	memset(&a, 0, sizeof(a));
-	a.list = &list;
-	if (!strcmp(bid, vf_hostcmd_jstr(doc, "boot_id"))) {
-		char *ns = vf_hostcmd_netns_id();
-		bool other = strcmp(ns, vf_hostcmd_jstr(doc, "netns")) != 0;
-
-		if (other)
-			*outcome = xasprintf("not done: the change was made in network namespace %s, "
-					     "this is %s; run the command in that namespace",
-					     vf_hostcmd_jstr(doc, "netns"), ns);
-		free(ns);
-		if (other) {
-			free(bid);
-			return -1;
-		}
-	}
-	if (strcmp(bid, vf_hostcmd_jstr(doc, "boot_id"))) {
+	free(bid);
+	if (same_boot && other_netns(doc, outcome))
+		return -1;
+	if (!same_boot)
 		*outcome = xstrdup("complete: the host restarted before confirmation, and the "
 				   "change did not survive it");
-	} else if (vf_hostcmd_applier_from_json(&a, doc, &error) < 0 ||
-		   vf_netlink_open(&a.nl, &error) < 0) {
-		vf_hostcmd_problem_add(&problems, "cannot roll back from '%s': %s", pending_path, error);
-	} else {
-		problems = vf_hostcmd_rollback(&a);
-	}
-	free(error);
-	error = NULL;
+	problems = same_boot ? links_roll_back(pending_path, doc) : NULL;
 	if (!*outcome || !**outcome) {
 		free(*outcome);
 		*outcome = problems ? xasprintf("incomplete: %s", problems) : xstrdup("complete");
 	}
 	if (problems)
 		rc = 1;
-	if (vf_hostnet_owned_from_json(json_object_get(doc, "previous_records"),
-				       "the pending change's previous records", &prev, &error) < 0 ||
-	    vf_hostnet_owned_write(state_file, &prev, &error) < 0) {
-		char *o = xasprintf("%s; the ownership records were not restored: %s",
-				    *outcome, error);
-		free(*outcome);
-		*outcome = o;
+	free(problems);
+	if (records_restore(state_file, doc, &error) < 0) {
+		outcome_append(outcome, "; the ownership records were not restored: %s", error);
 		free(error);
 		error = NULL;
 		rc = 1;
@@ -229,18 +264,10 @@ static int pending_rollback(const char *pending_path, const char *state_file, js
 	json_object_set_new(doc, "rolled_back_at", json_integer((json_int_t)vf_hostcmd_now_real()));
 	json_object_set_new(doc, "rollback", json_string(*outcome));
 	if (vf_hostnet_write_json(pending_path, doc, "pending host network change", &error) < 0) {
-		char *o = xasprintf("%s; %s", *outcome, error);
-		free(*outcome);
-		*outcome = o;
+		outcome_append(outcome, "; %s", error);
 		rc = -1;
 	}
 	free(error);
-	free(problems);
-	free(bid);
-	vf_hostnet_owned_release(&prev);
-	vf_netlink_close(a.nl);
-	vf_hostcmd_applier_release(&a);
-	vf_link_list_release(&list);
 	return rc;
 }
 
@@ -275,7 +302,7 @@ static void watcher_run(int go, const char *pending_path, const char *state_file
 			_exit(0);   /* confirmed, or replaced */
 		}
 		json_decref(doc);
-		if (vf_hostcmd_now_mono() < fire_at) {
+		if (vf_now() < fire_at) {
 			nanosleep(&tick, NULL);
 			continue;
 		}
@@ -444,110 +471,158 @@ static const struct option longopts[] = {
 	{ "token", required_argument, NULL, OPT_TOKEN },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 const struct vf_cmd vf_hostcmd_confirm = VF_CMD("host confirm",
 	"keep a host network change that waits for confirmation", confirm_usage, host_confirm_run,
 	.longopts = longopts);
 
-static int host_confirm_run(int argc, char **argv)
+/* host confirm's options.  0: go on; 1: --help printed; -1: a bad option. */
+static int confirm_opts_parse(int argc, char **argv, const char **token, bool *json,
+			      const char **state_file)
 {
-	const char *token = NULL, *state_file = VF_HOSTNET_STATE_FILE;
-	char applied[64], when[64], *error = NULL, *outcome = NULL, *bid = NULL;
-	struct vf_hostcmd x;
-	json_t *doc = NULL;
-	bool json = false, failed;
-	int c, rc = VF_EXIT_ERROR;
+	int c;
 
 	while ((c = vf_getopt(&vf_hostcmd_confirm, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
-		case OPT_TOKEN: token = optarg; break;
-		case OPT_JSON: json = true; break;
-		case OPT_STATE_FILE: state_file = optarg; break;
-		case 'h': fputs(confirm_usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		case OPT_TOKEN: *token = optarg; break;
+		case OPT_JSON: *json = true; break;
+		case OPT_STATE_FILE: *state_file = optarg; break;
+		case 'h': fputs(confirm_usage, stdout); return 1;
+		default: return -1;
 		}
 	}
-	vf_hostcmd_init(&x, &vf_hostcmd_confirm, json);
-	if (!token) {
-		vf_hostcmd_report(&x, "--token TOKEN is required: the token 'virtform host apply "
-		       "--confirm-timeout' printed");
-		goto out;
-	}
-	if (optind < argc) {
-		vf_hostcmd_report(&x, "unexpected argument '%s'; see 'virtform host confirm --help'",
-		       argv[optind]);
-		goto out;
-	}
-	if (vf_hostcmd_paths(&x, state_file) < 0 || vf_hostcmd_lock(&x) < 0)
-		goto out;
-	doc = pending_read(&x, &failed);
-	if (!doc) {
-		if (!failed)
-			vf_hostcmd_report(&x, "nothing waits for confirmation on this host (no pending change "
-			       "in %s)", x.dir);
-		goto out;
-	}
-	vf_hostcmd_set_name(&x, vf_hostcmd_jstr(doc, "host"));
-	vf_hostcmd_time_text(vf_hostcmd_jint(doc, "applied_at"), applied, sizeof(applied));
+	return 0;
+}
+
+/*
+ * The pending change doc, when token is its token and it still waits:
+ * past its deadline (or from before a restart) it is rolled back here
+ * rather than by the watcher.  0, or -1 reported.
+ */
+static int confirm_check(struct vf_hostcmd *x, json_t *doc, const char *token,
+			 const char *applied)
+{
+	char when[64], *outcome = NULL, *bid;
+	int rc = 0;
+
 	if (strcmp(vf_hostcmd_jstr(doc, "token"), token)) {
 		if (!strcmp(vf_hostcmd_jstr(doc, "status"), "pending"))
-			vf_hostcmd_report(&x, "token '%s' is not the token of the change that waits for "
+			vf_hostcmd_report(x, "token '%s' is not the token of the change that waits for "
 			       "confirmation (applied at %s); give the token its 'virtform host "
 			       "apply' printed", token, applied);
 		else
-			vf_hostcmd_report(&x, "nothing waits for confirmation on this host (the last change, "
+			vf_hostcmd_report(x, "nothing waits for confirmation on this host (the last change, "
 			       "with another token, was rolled back)");
-		goto out;
+		return -1;
 	}
 	bid = vf_hostcmd_boot_id();
 	if (!strcmp(vf_hostcmd_jstr(doc, "status"), "pending") &&
 	    (strcmp(bid, vf_hostcmd_jstr(doc, "boot_id")) || vf_hostcmd_now_real() >= (double)vf_hostcmd_jint(doc, "deadline"))) {
 		/* too late: roll back now rather than wait for the watcher */
-		if (pending_rollback(x.pending_path, x.state_file, doc, &outcome) < 0 &&
+		if (pending_rollback(x->pending_path, x->state_file, doc, &outcome) < 0 &&
 		    !strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
-			vf_hostcmd_report(&x, "the confirmation came after the deadline, and the rollback "
+			vf_hostcmd_report(x, "the confirmation came after the deadline, and the rollback "
 			       "failed: %s", outcome);
-			goto out;
+			rc = -1;
 		}
 	}
-	if (strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
+	if (!rc && strcmp(vf_hostcmd_jstr(doc, "status"), "pending")) {
 		vf_hostcmd_time_text(vf_hostcmd_jint(doc, "rolled_back_at"), when, sizeof(when));
-		vf_hostcmd_report(&x, "the change was rolled back at %s: no confirmation came within %lld s "
+		vf_hostcmd_report(x, "the change was rolled back at %s: no confirmation came within %lld s "
 		       "(rollback %s)", when, (long long)vf_hostcmd_jint(doc, "timeout"), vf_hostcmd_jstr(doc, "rollback"));
-		goto out;
+		rc = -1;
 	}
-	if (vf_hostnet_write_json(x.confirmed_path, json_object_get(doc, "spec"),
+	free(outcome);
+	free(bid);
+	return rc;
+}
+
+/* Keep the pending change doc: its spec becomes the confirmed one, the
+ * pending file goes (and with it the watcher).  0, or -1 reported. */
+static int confirm_keep(struct vf_hostcmd *x, json_t *doc)
+{
+	char *error = NULL;
+
+	if (vf_hostnet_write_json(x->confirmed_path, json_object_get(doc, "spec"),
 				  "confirmed host network state", &error) < 0) {
-		vf_hostcmd_report(&x, "%s", error);
-		goto out;
+		vf_hostcmd_report(x, "%s", error);
+		free(error);
+		return -1;
 	}
-	if (unlink(x.pending_path) < 0) {
-		vf_hostcmd_report(&x, "cannot remove '%s': %s; the change is confirmed, but its watcher "
-		       "will roll it back at the deadline unless the file goes", x.pending_path,
+	if (unlink(x->pending_path) < 0) {
+		vf_hostcmd_report(x, "cannot remove '%s': %s; the change is confirmed, but its watcher "
+		       "will roll it back at the deadline unless the file goes", x->pending_path,
 		       strerror(errno));
-		goto out;
+		return -1;
 	}
 	if (watcher_alive(doc))   /* it would notice within 100 ms; spare it that */
 		kill((pid_t)vf_hostcmd_jint(doc, "pid"), SIGTERM);
-	vf_fsync_dir(x.dir);   /* best effort: the removal is done */
-	if (json) {
-		json_t *ok = json_pack("{s:s, s:s}", "host", x.host, "status", "confirmed");
-		vf_hostcmd_print_doc(ok);
-		json_decref(ok);
-	} else {
-		printf("Confirmed: the change applied at %s to host %s is kept.\n", applied, x.host);
+	vf_fsync_dir(x->dir);   /* best effort: the removal is done */
+	return 0;
+}
+
+/* The work of host confirm once its options are read; an exit code. */
+static int host_confirm(struct vf_hostcmd *x, const char *token, const char *state_file,
+			bool json, int argc, char **argv)
+{
+	char applied[64];
+	json_t *doc;
+	bool failed;
+	int rc = VF_EXIT_ERROR;
+
+	if (!token) {
+		vf_hostcmd_report(x, "--token TOKEN is required: the token 'virtform host apply "
+		       "--confirm-timeout' printed");
+		return VF_EXIT_ERROR;
 	}
-	rc = VF_EXIT_OK;
-out:
+	if (optind < argc) {
+		vf_hostcmd_report(x, "unexpected argument '%s'; see 'virtform host confirm --help'",
+		       argv[optind]);
+		return VF_EXIT_ERROR;
+	}
+	if (vf_hostcmd_paths(x, state_file) < 0 || vf_hostcmd_lock(x) < 0)
+		return VF_EXIT_ERROR;
+	doc = pending_read(x, &failed);
+	if (!doc) {
+		if (!failed)
+			vf_hostcmd_report(x, "nothing waits for confirmation on this host (no pending change "
+			       "in %s)", x->dir);
+		return VF_EXIT_ERROR;
+	}
+	vf_hostcmd_set_name(x, vf_hostcmd_jstr(doc, "host"));
+	vf_hostcmd_time_text(vf_hostcmd_jint(doc, "applied_at"), applied, sizeof(applied));
+	if (confirm_check(x, doc, token, applied) == 0 && confirm_keep(x, doc) == 0) {
+		if (json) {
+			json_t *ok = json_pack("{s:s, s:s}", "host", x->host, "status", "confirmed");
+			vf_hostcmd_print_doc(ok);
+			json_decref(ok);
+		} else {
+			printf("Confirmed: the change applied at %s to host %s is kept.\n", applied,
+			       x->host);
+		}
+		rc = VF_EXIT_OK;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+static int host_confirm_run(int argc, char **argv)
+{
+	const char *token = NULL, *state_file = VF_HOSTNET_STATE_FILE;
+	struct vf_hostcmd x;
+	bool json = false;
+	int rc;
+
+	switch (confirm_opts_parse(argc, argv, &token, &json, &state_file)) {
+	case 1: return VF_EXIT_OK;
+	case -1: return VF_EXIT_ERROR;
+	}
+	vf_hostcmd_init(&x, &vf_hostcmd_confirm, json);
+	rc = host_confirm(&x, token, state_file, json, argc, argv);
 	if (rc != VF_EXIT_OK && json)
 		vf_hostcmd_print_error_doc(&x);
-	json_decref(doc);
-	free(error);
-	free(outcome);
-	free(bid);
 	vf_hostcmd_release(&x);
 	return rc;
 }

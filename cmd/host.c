@@ -133,8 +133,7 @@ static int host_plan_run(int argc, char **argv);
 
 static const struct option show_longopts[] = {
 	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 enum { OPT_HOST = 256, OPT_JSON, OPT_DETAILED, OPT_STATE_FILE, OPT_SPEC, OPT_NO_DELETE };
@@ -145,8 +144,7 @@ static const struct option plan_longopts[] = {
 	{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
 	{ "detailed-exitcode", no_argument, NULL, OPT_DETAILED },
 	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static const struct vf_cmd host_show = VF_CMD("host show", "this machine's network links",
@@ -185,18 +183,15 @@ static char *state_text(const struct vf_link *l)
 
 static char *ports_text(const struct vf_link *l)
 {
-	size_t i, len = 1;
-	char *s;
+	struct vf_buf s = VF_BUF_INIT;
+	size_t i;
 
-	for (i = 0; i < l->n_ports; i++)
-		len += strlen(l->ports[i]) + 1;
-	s = xcalloc(1, len);
 	for (i = 0; i < l->n_ports; i++) {
 		if (i)
-			strcat(s, ",");
-		strcat(s, l->ports[i]);
+			vf_buf_addch(&s, ',');
+		vf_buf_adds(&s, l->ports[i]);
 	}
-	return s;
+	return vf_buf_detach(&s);
 }
 
 static char *details_text(const struct vf_link *l)
@@ -355,11 +350,8 @@ static int host_show_run(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'h':
-			fputs(show_usage, stdout);
-			return VF_EXIT_OK;
 		default:
-			return VF_EXIT_ERROR;
+			return vf_cmd_usage_or_error(&host_show, c);
 		}
 	}
 	if (optind < argc)
@@ -564,8 +556,7 @@ int vf_hostcmd_paths(struct vf_hostcmd *x, const char *state_file)
  */
 int vf_hostcmd_lock_open(const char *path, const char *dir, double wait_s, char **error)
 {
-	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	int fd, i, tries = (int)(wait_s * 20);
+	int fd;
 
 	*error = vf_private_dir_check(dir, "the host network state directory", true);
 	if (*error)
@@ -575,20 +566,15 @@ int vf_hostcmd_lock_open(const char *path, const char *dir, double wait_s, char 
 		*error = xasprintf("cannot open the lock '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	for (i = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
-		if (errno != EWOULDBLOCK && errno != EINTR) {
+	if (vf_flock_wait(fd, wait_s) < 0) {
+		if (errno != EWOULDBLOCK)
 			*error = xasprintf("cannot lock '%s': %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (i >= tries) {
+		else
 			*error = xasprintf("another virtform host command holds the lock '%s' (for "
 					   "more than %.0f s); wait for it to finish and try again",
 					   path, wait_s);
-			close(fd);
-			return -1;
-		}
-		nanosleep(&ts, NULL);
+		close(fd);
+		return -1;
 	}
 	return fd;
 }
@@ -780,8 +766,7 @@ static int host_plan_run(int argc, char **argv)
 		case OPT_NO_DELETE: no_delete = true; break;
 		case OPT_DETAILED: detailed = true; break;
 		case OPT_STATE_FILE: state_file = optarg; break;
-		case 'h': fputs(plan_usage, stdout); return VF_EXIT_OK;
-		default: return VF_EXIT_ERROR;
+		default: return vf_cmd_usage_or_error(&host_plan, c);
 		}
 	}
 	vf_hostcmd_init(&x, &host_plan, json);

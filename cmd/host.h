@@ -119,8 +119,6 @@ extern const struct vf_cmd vf_hostcmd_apply;
 
 /* The wall clock (CLOCK_REALTIME), in seconds. */
 double vf_hostcmd_now_real(void);
-/* CLOCK_MONOTONIC, in seconds: the watcher's deadline. */
-double vf_hostcmd_now_mono(void);
 /* Format t as local time "2026-11-27 10:00:05 UTC" into buf; returns buf. */
 const char *vf_hostcmd_time_text(json_int_t t, char *buf, size_t size);
 /* The kernel's boot id (malloc'd): tells a pending change from before a restart. */

@@ -21,6 +21,7 @@
 #include "cmd/hostnet.h"
 #include "providers/hostnet/remote.h"
 #include "reconcile/hostnet.h"
+#include "reconcile/json-stream.h"
 
 #define RECORD_NAME "hostnet.json"
 /* Confirmation attempts: this long between them, and for this long after
@@ -44,19 +45,11 @@ struct vf_hostnetcmd_host {
 	char confirm_buf[16];
 	bool run;                   /* this phase runs on it */
 	bool failed;
-	char *lines;                /* what to print, made by the thread */
+	struct vf_buf lines;        /* what to print, made by the thread */
 	char *failure;              /* why its phase failed, for the final list */
 	unsigned done[VF_ACTION_COUNT];
 	size_t n_failed, n_rolled_back, n_not_attempted;
 };
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
 
 /* ---- the record: hosts with links applied ------------------------------ */
 
@@ -165,11 +158,6 @@ static int call(struct vf_hostnetcmd_host *h, const char *const *args, double ti
 		return -1;
 	}
 	return 0;
-}
-
-static const char *doc_str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
 }
 
 /* ---- plan ---------------------------------------------------------------- */
@@ -285,13 +273,91 @@ static enum vf_action_type op_of(const char *s)
 	return vf_action_type_parse(s, &t) == 0 ? t : VF_ACTION_UPDATE;
 }
 
+__attribute__((format(printf, 2, 3)))
+static void plan_warn(struct vf_plan *plan, const char *fmt, ...)
+{
+	va_list ap;
+
+	VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
+	va_start(ap, fmt);
+	plan->warnings[plan->n_warnings++] = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The host of config to ask about its links into hn, with the spec it is
+ * to have: hosts with desired links, an ssh: block, or a record of links
+ * applied earlier; not those of the test driver (a warning when they have
+ * links).
+ */
+static void host_collect(struct vf_hostnetcmd *hn, const struct vf_config *config,
+			 const struct vf_host *host, const struct vf_hostnetcmd_opts *o,
+			 char **recorded, size_t n_recorded, struct vf_plan *plan,
+			 struct vf_diags *diags)
+{
+	struct vf_host_links links = { .arena = VF_ARENA_INIT };
+	struct vf_hostnetcmd_host *h;
+	json_t *spec;
+	bool hit;
+
+	if (o->n_targets && !link_targeted(o, host->name, &hit))
+		return;
+	if (!o->destroy && vf_hostnet_desired(config, host, &links, diags) < 0)
+		goto out;
+	if (!links.n && !host->ssh.given && !record_has(recorded, n_recorded, host->name))
+		goto out;
+	if (vf_remote_kind_of(host) == VF_REMOTE_NONE) {
+		if (links.n)
+			plan_warn(plan, "host %s uses libvirt's test driver (%s): its network "
+				  "links are not managed", host->name, host->uri);
+		goto out;
+	}
+	h = &hn->hosts[hn->n++];
+	h->host = host;
+	vf_buf_init(&h->lines);
+	h->kind = vf_remote_kind_of(host);
+	h->has_links = links.n > 0;
+	spec = vf_hostnet_spec_json(host->name, &links);
+	h->spec = json_dumps(spec, JSON_COMPACT);
+	json_decref(spec);
+out:
+	vf_host_links_release(&links);
+}
+
+/* Host h's answer to plan into plan (or its failure into diags, or a
+ * warning with --skip-unreachable). */
+static void host_planned(struct vf_hostnetcmd_host *h, const struct vf_hostnetcmd_opts *o,
+			 struct vf_plan *plan, struct vf_diags *diags)
+{
+	const char *status = h->doc ? vf_json_str(h->doc, "status") : NULL;
+
+	if (h->error) {
+		if (o->skip_unreachable)
+			plan_warn(plan, "host %s: its network links are not planned: %s",
+				  h->host->name, h->error);
+		else
+			vf_error_at(diags, NULL, "check that virtform is installed there and "
+				    "reachable, or give --skip-unreachable", "%s", h->error);
+		return;
+	}
+	if (!strcmp(status, "error")) {
+		host_errors(diags, h->host->name,
+			    vf_json_str(h->doc, "error") ? vf_json_str(h->doc, "error") : "failed");
+		return;
+	}
+	if (vf_plan_add_links(plan, h->host->name, json_object_get(h->doc, "changes")) < 0)
+		vf_error_at(diags, NULL, NULL, "host %s: its host plan document is malformed",
+			    h->host->name);
+	h->planned = true;
+}
+
 int vf_hostnetcmd_plan(struct vf_hostnetcmd *hn, const struct vf_config *config, const char *state_dir,
 		 const struct vf_hostnetcmd_opts *o, struct vf_plan *plan, struct vf_diags *diags)
 {
 	static const char *const args[] = { "plan", "--spec", "-", "--json", NULL };
 	struct plan_job job = { .hn = hn, .args = args };
-	char **recorded;
-	size_t n_recorded, i;
+	char **recorded = NULL;
+	size_t n_recorded = 0, i;
 	size_t errors = diags->n_errors;
 	bool any_link = false;
 
@@ -305,45 +371,9 @@ int vf_hostnetcmd_plan(struct vf_hostnetcmd *hn, const struct vf_config *config,
 	}
 	if (hn->record_path)
 		record_read(hn->record_path, &recorded, &n_recorded);
-	else
-		recorded = NULL, n_recorded = 0;
 	hn->hosts = xcalloc(config->n_hosts + 1, sizeof(*hn->hosts));
-	for (i = 0; i < config->n_hosts; i++) {
-		const struct vf_host *host = &config->hosts[i];
-		struct vf_host_links links = { .arena = VF_ARENA_INIT };
-		struct vf_hostnetcmd_host *h;
-		json_t *spec;
-		bool hit;
-
-		if (o->n_targets && !link_targeted(o, host->name, &hit))
-			continue;
-		if (!o->destroy && vf_hostnet_desired(config, host, &links, diags) < 0) {
-			vf_host_links_release(&links);
-			continue;
-		}
-		if (!links.n && !host->ssh.given && !record_has(recorded, n_recorded, host->name)) {
-			vf_host_links_release(&links);
-			continue;
-		}
-		if (vf_remote_kind_of(host) == VF_REMOTE_NONE) {
-			if (links.n) {
-				char *w = xasprintf("host %s uses libvirt's test driver (%s): its network "
-						    "links are not managed", host->name, host->uri);
-				VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
-				plan->warnings[plan->n_warnings++] = w;
-			}
-			vf_host_links_release(&links);
-			continue;
-		}
-		h = &hn->hosts[hn->n++];
-		h->host = host;
-		h->kind = vf_remote_kind_of(host);
-		h->has_links = links.n > 0;
-		spec = vf_hostnet_spec_json(host->name, &links);
-		h->spec = json_dumps(spec, JSON_COMPACT);
-		json_decref(spec);
-		vf_host_links_release(&links);
-	}
+	for (i = 0; i < config->n_hosts; i++)
+		host_collect(hn, config, &config->hosts[i], o, recorded, n_recorded, plan, diags);
 	names_free(recorded, n_recorded);
 	if (diags->n_errors > errors || !hn->n)
 		return diags->n_errors > errors ? -1 : 0;
@@ -352,32 +382,8 @@ int vf_hostnetcmd_plan(struct vf_hostnetcmd *hn, const struct vf_config *config,
 	run_all(hn, call_worker, &job);
 	pthread_mutex_destroy(&job.lock);
 
-	for (i = 0; i < hn->n; i++) {
-		struct vf_hostnetcmd_host *h = &hn->hosts[i];
-		const char *status = h->doc ? doc_str(h->doc, "status") : NULL;
-
-		if (h->error) {
-			if (o->skip_unreachable) {
-				char *w = xasprintf("host %s: its network links are not planned: %s",
-						    h->host->name, h->error);
-				VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
-				plan->warnings[plan->n_warnings++] = w;
-				continue;
-			}
-			vf_error_at(diags, NULL, "check that virtform is installed there and "
-				    "reachable, or give --skip-unreachable", "%s", h->error);
-			continue;
-		}
-		if (!strcmp(status, "error")) {
-			host_errors(diags, h->host->name,
-				    doc_str(h->doc, "error") ? doc_str(h->doc, "error") : "failed");
-			continue;
-		}
-		if (vf_plan_add_links(plan, h->host->name, json_object_get(h->doc, "changes")) < 0)
-			vf_error_at(diags, NULL, NULL, "host %s: its host plan document is malformed",
-				    h->host->name);
-		h->planned = true;
-	}
+	for (i = 0; i < hn->n; i++)
+		host_planned(&hn->hosts[i], o, plan, diags);
 	return diags->n_errors > errors ? -1 : 0;
 }
 
@@ -399,15 +405,11 @@ static void lines_add(struct vf_hostnetcmd_host *h, const char *fmt, ...)
 static void lines_add(struct vf_hostnetcmd_host *h, const char *fmt, ...)
 {
 	va_list ap;
-	char *l, *n;
 
 	va_start(ap, fmt);
-	l = xvasprintf(fmt, ap);
+	vf_buf_vaddf(&h->lines, fmt, ap);
 	va_end(ap);
-	n = xasprintf("%s%s\n", h->lines ? h->lines : "", l);
-	free(l);
-	free(h->lines);
-	h->lines = n;
+	vf_buf_addch(&h->lines, '\n');
 }
 
 /*
@@ -422,8 +424,8 @@ static void take_outcomes(struct vf_hostnetcmd_host *h, const json_t *doc, bool 
 	size_t i;
 
 	json_array_foreach(changes, i, c) {
-		const char *name = doc_str(c, "name"), *action = doc_str(c, "action");
-		const char *outcome = doc_str(c, "outcome");
+		const char *name = vf_json_str(c, "name"), *action = vf_json_str(c, "action");
+		const char *outcome = vf_json_str(c, "outcome");
 
 		if (!name || !action || !outcome)
 			continue;
@@ -486,21 +488,21 @@ static bool confirm(struct vf_hostnetcmd_host *h, const char *token, double dead
 
 	h->spec = NULL;       /* confirm reads no spec */
 	do {
-		double left = until - now();
+		double left = until - vf_now();
 		if (call(h, args, left > 10 ? 10 : left > 1 ? left : 1, VF_REMOTE_FRESH) == 0) {
-			const char *status = doc_str(h->doc, "status");
+			const char *status = vf_json_str(h->doc, "status");
 			ok = !strcmp(status, "confirmed");
 			free(last);
-			last = xstrdup(doc_str(h->doc, "error") ? doc_str(h->doc, "error") : status);
+			last = xstrdup(vf_json_str(h->doc, "error") ? vf_json_str(h->doc, "error") : status);
 			answered = true;
 			break;   /* the host decided */
 		}
 		free(last);
 		last = h->error;
 		h->error = NULL;
-		if (until - now() > CONFIRM_RETRY)
+		if (until - vf_now() > CONFIRM_RETRY)
 			usleep((useconds_t)(CONFIRM_RETRY * 1e6));
-	} while (now() < until);
+	} while (vf_now() < until);
 	if (!ok)
 		failure(h, "the link changes were not confirmed: %s%s",
 			last ? last : "no answer in time",
@@ -525,15 +527,15 @@ static void *apply_worker(void *opaque)
 
 		if (!h->run)
 			continue;
-		t0 = now();
+		t0 = vf_now();
 		timeout = j->hn->timeout + h->confirm_timeout;
 		if (call(h, h->args, timeout, 0) < 0) {
 			failure(h, "FAILED: %s", without_host(h, h->error));
 			continue;
 		}
-		status = doc_str(h->doc, "status");
-		error = doc_str(h->doc, "error");
-		rollback = doc_str(h->doc, "rollback");
+		status = vf_json_str(h->doc, "status");
+		error = vf_json_str(h->doc, "error");
+		rollback = vf_json_str(h->doc, "rollback");
 		if (!strcmp(status, "unchanged") || !strcmp(status, "applied")) {
 			take_outcomes(h, h->doc, true, NULL);
 			continue;
@@ -541,13 +543,13 @@ static void *apply_worker(void *opaque)
 		if (!strcmp(status, "pending")) {
 			json_t *answer = json_incref(h->doc);
 			conf = json_object_get(answer, "confirm");
-			if (!doc_str(conf, "token")) {
+			if (!vf_json_str(conf, "token")) {
 				failure(h, "FAILED: it answered a pending change without a token");
 				json_decref(answer);
 				continue;
 			}
 			/* the host's deadline, measured from our side of the call */
-			ok = confirm(h, doc_str(conf, "token"), t0 + h->confirm_timeout);
+			ok = confirm(h, vf_json_str(conf, "token"), t0 + h->confirm_timeout);
 			take_outcomes(h, answer, ok, NULL);
 			json_decref(answer);
 			continue;
@@ -588,62 +590,125 @@ static bool phase_has(const struct vf_plan *plan, const char *host, bool deletes
 	return false;
 }
 
+/*
+ * Make ready host h for this phase of the apply (deletes: the late one):
+ * whether it runs, and its arguments.  A host skipped (its earlier phase
+ * failed) gets its changes listed as not attempted.
+ */
+static void apply_prepare(struct vf_hostnetcmd_host *h, const struct vf_plan *plan,
+			  bool deletes, int confirm_timeout, const char *const *skip, size_t n_skip)
+{
+	size_t a = 0, k;
+
+	vf_buf_release(&h->lines);
+	free(h->failure);
+	h->failure = NULL;
+	memset(h->done, 0, sizeof(h->done));
+	h->n_failed = h->n_rolled_back = h->n_not_attempted = 0;
+	h->failed = false;
+	h->run = h->planned && phase_has(plan, h->host->name, deletes);
+	if (h->run && listed(skip, n_skip, h->host->name)) {
+		/* what this phase would change there is not attempted */
+		for (k = 0; k < plan->n_links; k++)
+			if (!strcmp(plan->links[k].host, h->host->name) &&
+			    vf_plan_link_late(plan, k) == deletes) {
+				lines_add(h, "%s: not attempted: the changes before it on host "
+					  "%s failed", plan->links[k].address, h->host->name);
+				h->n_not_attempted++;
+			}
+		h->run = false;
+		h->failed = true;
+		return;
+	}
+	if (!h->run)
+		return;
+	/* over SSH a change is confirmed over a new connection by
+	 * default: one that cuts the host off heals itself */
+	h->confirm_timeout = confirm_timeout >= 0 ? (unsigned)confirm_timeout
+			   : h->kind == VF_REMOTE_SSH ? HOSTNET_CONFIRM_TIMEOUT : 0;
+	h->args[a++] = "apply";
+	h->args[a++] = "--spec";
+	h->args[a++] = "-";
+	h->args[a++] = "--json";
+	h->args[a++] = "--auto-approve";
+	if (!deletes)
+		h->args[a++] = "--no-delete";
+	if (h->confirm_timeout) {
+		snprintf(h->confirm_buf, sizeof(h->confirm_buf), "%u", h->confirm_timeout);
+		h->args[a++] = "--confirm-timeout";
+		h->args[a++] = h->confirm_buf;
+	}
+	h->args[a] = NULL;
+}
+
+/* A line "  host NAME: ..." appended to res->failures. */
+__attribute__((format(printf, 3, 4)))
+static void failure_add(struct vf_hostnetcmd_result *res, const char *host, const char *fmt, ...)
+{
+	struct vf_buf b = VF_BUF_INIT;
+	va_list ap;
+
+	if (res->failures)
+		vf_buf_adds(&b, res->failures);
+	vf_buf_addf(&b, "  host %s: ", host);
+	va_start(ap, fmt);
+	vf_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	vf_buf_addch(&b, '\n');
+	free(res->failures);
+	res->failures = vf_buf_detach(&b);
+}
+
+/* Host h's outcome of this phase into res, and the record of hosts with
+ * links updated.  false: it failed. */
+static bool apply_collect(struct vf_hostnetcmd *hn, struct vf_hostnetcmd_host *h, bool deletes,
+			  FILE *out, struct vf_hostnetcmd_result *res)
+{
+	size_t k;
+
+	fputs(h->lines.buf, out);
+	for (k = 0; k < VF_ACTION_COUNT; k++)
+		res->done[k] += h->done[k];
+	res->n_failed += h->n_failed;
+	res->n_rolled_back += h->n_rolled_back;
+	res->n_not_attempted += h->n_not_attempted;
+	if (h->failed) {
+		if (!h->n_failed && !h->n_rolled_back && !h->n_not_attempted)
+			res->n_failed++;
+		if (h->failure)
+			failure_add(res, h->host->name, "%s", h->failure);
+		return false;
+	}
+	if (h->run) {
+		/* links applied there: ask it again next time, even
+		 * when the configuration gives it none */
+		char *why = record_set(hn->record_path, h->host->name, h->has_links || !deletes);
+		if (why) {
+			/* what was applied stays; the record of which
+			 * hosts to ask is what is missing */
+			failure_add(res, h->host->name, "its links were applied, but %s; the next "
+				    "plan may not ask it about its links: make room and run apply "
+				    "again", why);
+			res->unrecorded = true;
+			free(why);
+		}
+	}
+	return true;
+}
+
 int vf_hostnetcmd_apply(struct vf_hostnetcmd *hn, const struct vf_config *config, const struct vf_plan *plan,
 		  bool deletes, int confirm_timeout, const char *const *skip, size_t n_skip,
 		  FILE *out, struct vf_hostnetcmd_result *res, const char ***failed, size_t *n_failed)
 {
 	struct plan_job job = { .hn = hn };
-	size_t i, k;
+	size_t i;
 	int rc = 0;
 
 	(void)config;
 	*failed = xcalloc(hn->n + 1, sizeof(**failed));
 	*n_failed = 0;
-	for (i = 0; i < hn->n; i++) {
-		struct vf_hostnetcmd_host *h = &hn->hosts[i];
-		size_t a = 0;
-
-		free(h->lines);
-		h->lines = NULL;
-		free(h->failure);
-		h->failure = NULL;
-		memset(h->done, 0, sizeof(h->done));
-		h->n_failed = h->n_rolled_back = h->n_not_attempted = 0;
-		h->failed = false;
-		h->run = h->planned && phase_has(plan, h->host->name, deletes);
-		if (h->run && listed(skip, n_skip, h->host->name)) {
-			/* what this phase would change there is not attempted */
-			for (k = 0; k < plan->n_links; k++)
-				if (!strcmp(plan->links[k].host, h->host->name) &&
-				    vf_plan_link_late(plan, k) == deletes) {
-					lines_add(h, "%s: not attempted: the changes before it on host "
-						  "%s failed", plan->links[k].address, h->host->name);
-					h->n_not_attempted++;
-				}
-			h->run = false;
-			h->failed = true;
-			continue;
-		}
-		if (!h->run)
-			continue;
-		/* over SSH a change is confirmed over a new connection by
-		 * default: one that cuts the host off heals itself */
-		h->confirm_timeout = confirm_timeout >= 0 ? (unsigned)confirm_timeout
-				   : h->kind == VF_REMOTE_SSH ? HOSTNET_CONFIRM_TIMEOUT : 0;
-		h->args[a++] = "apply";
-		h->args[a++] = "--spec";
-		h->args[a++] = "-";
-		h->args[a++] = "--json";
-		h->args[a++] = "--auto-approve";
-		if (!deletes)
-			h->args[a++] = "--no-delete";
-		if (h->confirm_timeout) {
-			snprintf(h->confirm_buf, sizeof(h->confirm_buf), "%u", h->confirm_timeout);
-			h->args[a++] = "--confirm-timeout";
-			h->args[a++] = h->confirm_buf;
-		}
-		h->args[a] = NULL;
-	}
+	for (i = 0; i < hn->n; i++)
+		apply_prepare(&hn->hosts[i], plan, deletes, confirm_timeout, skip, n_skip);
 	pthread_mutex_init(&job.lock, NULL);
 	run_all(hn, apply_worker, &job);
 	pthread_mutex_destroy(&job.lock);
@@ -651,42 +716,9 @@ int vf_hostnetcmd_apply(struct vf_hostnetcmd *hn, const struct vf_config *config
 	for (i = 0; i < hn->n; i++) {
 		struct vf_hostnetcmd_host *h = &hn->hosts[i];
 
-		if (h->lines)
-			fputs(h->lines, out);
-		for (k = 0; k < VF_ACTION_COUNT; k++)
-			res->done[k] += h->done[k];
-		res->n_failed += h->n_failed;
-		res->n_rolled_back += h->n_rolled_back;
-		res->n_not_attempted += h->n_not_attempted;
-		if (h->failed) {
+		if (!apply_collect(hn, h, deletes, out, res)) {
 			rc = -1;
 			(*failed)[(*n_failed)++] = h->host->name;
-			if (!h->n_failed && !h->n_rolled_back && !h->n_not_attempted)
-				res->n_failed++;
-			if (h->failure) {
-				char *f = xasprintf("%s  host %s: %s\n", res->failures ? res->failures : "",
-						    h->host->name, h->failure);
-				free(res->failures);
-				res->failures = f;
-			}
-		} else if (h->run) {
-			/* links applied there: ask it again next time, even
-			 * when the configuration gives it none */
-			char *why = record_set(hn->record_path, h->host->name,
-					       h->has_links || !deletes);
-			if (why) {
-				/* what was applied stays; the record of which
-				 * hosts to ask is what is missing */
-				char *f = xasprintf("%s  host %s: its links were applied, but %s; the "
-						    "next plan may not ask it about its links: make "
-						    "room and run apply again\n",
-						    res->failures ? res->failures : "",
-						    h->host->name, why);
-				free(res->failures);
-				res->failures = f;
-				res->unrecorded = true;
-				free(why);
-			}
 		}
 	}
 	fflush(out);
@@ -700,7 +732,7 @@ void vf_hostnetcmd_release(struct vf_hostnetcmd *hn)
 	for (i = 0; i < hn->n; i++) {
 		call_reset(&hn->hosts[i]);
 		free(hn->hosts[i].spec);
-		free(hn->hosts[i].lines);
+		vf_buf_release(&hn->hosts[i].lines);
 		free(hn->hosts[i].failure);
 	}
 	free(hn->hosts);

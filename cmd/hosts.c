@@ -225,8 +225,7 @@ static char *format_seconds(double s)
 static const struct option longopts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "timeout", required_argument, NULL, 't' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+	VF_OPTIONS_END,
 };
 
 static int hosts_run(int argc, char **argv);
@@ -235,111 +234,135 @@ const struct vf_cmd vf_cmd_hosts = VF_CMD("hosts",
 	"show every host: reachable, versions, CPU, memory, domains", usage, hosts_run,
 	.longopts = longopts);
 
-static int hosts_run(int argc, char **argv)
+/* hosts' options.  0: go on; 1: --help printed; -1: a bad option (reported). */
+static int hosts_opts_parse(int argc, char **argv, bool *json, double *timeout)
 {
-	struct vf_config *config;
-	struct vf_pool_item *items = NULL;
-	struct row *rows = NULL;
-	double timeout = HOSTS_DEFAULT_TIMEOUT;
-	bool json = false;
-	const char *path;
-	size_t i, n, unreachable = 0;
-	int c, status = VF_EXIT_ERROR;
+	int c;
 
 	while ((c = vf_getopt(&vf_cmd_hosts, argc, argv, "h", longopts)) != -1) {
 		switch (c) {
 		case 'j':
-			json = true;
+			*json = true;
 			break;
 		case 't':
-			if (!vf_parse_seconds(optarg, &timeout))
-				return vf_cmd_error(&vf_cmd_hosts,
+			if (!vf_parse_seconds(optarg, timeout)) {
+				vf_cmd_error(&vf_cmd_hosts,
 					"invalid --timeout '%s'; expected a positive number of seconds, such as 10 or 2.5",
 					optarg);
+				return -1;
+			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
-			return VF_EXIT_OK;
+			return 1;
 		default:
-			return VF_EXIT_ERROR;
+			return -1;
 		}
 	}
-	path = vf_cmd_config_arg(&vf_cmd_hosts, argc, argv);
-	if (!path)
-		return VF_EXIT_ERROR;
+	return 0;
+}
 
-	config = vf_cmd_load_config(path);
-	if (!config)
-		return VF_EXIT_ERROR;
+/* Probe every host of config at once (at most HOSTS_MAX_THREADS threads),
+ * each within timeout; the pool's items, results in item.result. */
+static struct vf_pool_item *hosts_probe(const struct vf_config *config, double timeout)
+{
+	struct vf_pool_ops ops = { probe_run, free, probe_free };
+	size_t i, n = config->n_hosts;
+	struct vf_pool_item *items = xcalloc(n, sizeof(*items));
 
-	n = config->n_hosts;
-	if (n == 0) {
-		fprintf(stderr, "virtform hosts: no hosts defined in '%s'\n", path);
-		if (json)
-			print_json(NULL, 0);
-		status = VF_EXIT_OK;
-		goto out;
-	}
-
-	items = xcalloc(n, sizeof(*items));
-	rows = xcalloc(n, sizeof(*rows));
 	for (i = 0; i < n; i++) {
 		items[i].arg = xstrdup(config->hosts[i].uri);
 		items[i].timeout = timeout;
 	}
-	{
-		struct vf_pool_ops ops = { probe_run, free, probe_free };
-		vf_pool_run(items, n, n < HOSTS_MAX_THREADS ? (unsigned)n : HOSTS_MAX_THREADS, &ops);
+	vf_pool_run(items, n, n < HOSTS_MAX_THREADS ? (unsigned)n : HOSTS_MAX_THREADS, &ops);
+	return items;
+}
+
+/* The row of host h from its probe item; false when it is unreachable. */
+static bool row_fill(struct row *r, const struct vf_host *h, const struct vf_pool_item *item,
+		     double timeout)
+{
+	struct probe *p = item->result;
+
+	r->host = h;
+	switch (item->status) {
+	case VF_POOL_DONE:
+		if (p->rc == 0)
+			r->facts = &p->facts;
+		else
+			r->error = xstrdup(p->error);
+		break;
+	case VF_POOL_TIMED_OUT: {
+		char *s = format_seconds(timeout);
+		r->error = xasprintf("timed out after %s", s);
+		r->timed_out = true;
+		free(s);
+		break;
 	}
+	case VF_POOL_NO_THREAD:
+		r->error = xstrdup("could not start a thread to probe it");
+		break;
+	}
+	return !r->error;
+}
 
-	for (i = 0; i < n; i++) {
-		struct row *r = &rows[i];
-		struct probe *p = items[i].result;
+/* Probe the hosts of config and print the rows; an exit code. */
+static int hosts_show(const struct vf_config *config, bool json, double timeout)
+{
+	size_t i, n = config->n_hosts, unreachable = 0;
+	struct vf_pool_item *items = hosts_probe(config, timeout);
+	struct row *rows = xcalloc(n, sizeof(*rows));
+	int status = VF_EXIT_ERROR;
 
-		r->host = &config->hosts[i];
-		switch (items[i].status) {
-		case VF_POOL_DONE:
-			if (p->rc == 0)
-				r->facts = &p->facts;
-			else
-				r->error = xstrdup(p->error);
-			break;
-		case VF_POOL_TIMED_OUT: {
-			char *s = format_seconds(timeout);
-			r->error = xasprintf("timed out after %s", s);
-			r->timed_out = true;
-			free(s);
-			break;
-		}
-		case VF_POOL_NO_THREAD:
-			r->error = xstrdup("could not start a thread to probe it");
-			break;
-		}
-		if (r->error)
+	for (i = 0; i < n; i++)
+		if (!row_fill(&rows[i], &config->hosts[i], &items[i], timeout))
 			unreachable++;
-	}
-
 	if (json)
 		print_json(rows, n);
 	else
 		print_table(rows, n);
-	if (fflush(stdout) != 0) {
+	if (fflush(stdout) != 0)
 		vf_cmd_error(&vf_cmd_hosts, "cannot write output");
-		goto out;
-	}
-	if (unreachable) {
+	else if (unreachable)
 		vf_cmd_error(&vf_cmd_hosts, "%zu of %zu host%s unreachable", unreachable, n,
 			     n == 1 ? "" : "s");
-		goto out;
-	}
-	status = VF_EXIT_OK;
-out:
-	for (i = 0; rows && i < n; i++)
+	else
+		status = VF_EXIT_OK;
+	for (i = 0; i < n; i++) {
 		free(rows[i].error);
-	for (i = 0; items && i < n; i++)
 		probe_free(items[i].result);
+	}
 	free(rows);
 	free(items);
+	return status;
+}
+
+static int hosts_run(int argc, char **argv)
+{
+	struct vf_config *config;
+	double timeout = HOSTS_DEFAULT_TIMEOUT;
+	bool json = false;
+	const char *path;
+	int status;
+
+	switch (hosts_opts_parse(argc, argv, &json, &timeout)) {
+	case 1: return VF_EXIT_OK;
+	case -1: return VF_EXIT_ERROR;
+	}
+	path = vf_cmd_config_arg(&vf_cmd_hosts, argc, argv);
+	if (!path)
+		return VF_EXIT_ERROR;
+	config = vf_cmd_load_config(path);
+	if (!config)
+		return VF_EXIT_ERROR;
+	if (config->n_hosts == 0) {
+		fprintf(stderr, "virtform hosts: no hosts defined in '%s'\n", path);
+		if (json)
+			print_json(NULL, 0);
+		status = VF_EXIT_OK;
+	} else {
+		status = hosts_show(config, json, timeout);
+	}
 	vf_config_free(config);
 	return status;
 }

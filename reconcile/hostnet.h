@@ -5,6 +5,11 @@
  * struct vf_host_link, converted by the caller (cmd/host.c) from what
  * providers/hostnet/ reads.  cmd/host-apply.c (host apply) executes the plan.
  *
+ * Implemented by concern: reconcile/hostnet.c (names, link lists),
+ * hostnet-bond.c (bond options), hostnet-desired.c, hostnet-records.c
+ * (ownership records), hostnet-plan.c, hostnet-print.c and hostnet-spec.c;
+ * hostnet-internal.h is what they share.
+ *
  * Ownership rule (docs/hostnet.md): only links the config declares
  * (hosts[].interfaces) or derives (bridge-mode networks with an uplink)
  * are ever changed; a link virtform created earlier (recorded in the

@@ -13,6 +13,12 @@
  * possible, and every libnl error is turned into a message that names the
  * link: the kernel's "Operation not supported" for a link kind becomes
  * "kernel lacks 802.1Q VLAN support (module 8021q)".
+ *
+ * Over a thousand lines, in three sections (reading, checks, changing),
+ * on purpose: it is the one file that speaks libnl, and the socket with
+ * its kernel messages, the error translation (fail, kernel_fail) and the
+ * bond attribute table serve reading and changing alike; split, they would
+ * become a provider-internal interface of their own.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -63,7 +69,7 @@ static const char *const bond_modes[] = {
  * whether the value is a link (an ifindex on the wire) and the modes (bit
  * per bond_modes index) the kernel takes it in; it reports every one in
  * any mode, so reading keeps only those of the bond's mode.
- * reconcile/hostnet.c checks values with the same table: keep them in step.
+ * reconcile/hostnet-bond.c checks values with the same table: keep them in step.
  */
 enum {
 	M_RR = 1 << 0, M_AB = 1 << 1, M_XOR = 1 << 2, M_BC = 1 << 3,
@@ -136,6 +142,22 @@ static const char *nl_text(const struct vf_netlink *nl, int err, char *buf, size
 	return buf;
 }
 
+/* fail() with why the libnl call failed (err; nl_text) after ": ". */
+__attribute__((format(printf, 4, 5)))
+static int kernel_fail(const struct vf_netlink *nl, int err, char **error, const char *fmt, ...)
+{
+	struct vf_buf b = VF_BUF_INIT;
+	char buf[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vf_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	vf_buf_addf(&b, ": %s", nl_text(nl, err, buf, sizeof(buf)));
+	*error = vf_buf_detach(&b);
+	return VF_LINK_ERR_FAILED;
+}
+
 /*
  * libnl 3.7 has no API for extended acks: with NETLINK_EXT_ACK set on the
  * socket, the kernel appends NLMSGERR_ATTR_* after the echoed request of
@@ -175,7 +197,6 @@ static bool nl_missing(int err)
 int vf_netlink_open(struct vf_netlink **out, char **error)
 {
 	struct vf_netlink *nl;
-	char buf[320];
 	int err;
 
 	*out = NULL;
@@ -189,8 +210,7 @@ int vf_netlink_open(struct vf_netlink **out, char **error)
 	if (err < 0) {
 		nl_socket_free(nl->sk);
 		free(nl);
-		return fail(error, VF_LINK_ERR_FAILED, "cannot open a route netlink socket: %s",
-			    nl_text(NULL, err, buf, sizeof(buf)));
+		return kernel_fail(NULL, err, error, "cannot open a route netlink socket");
 	}
 	{
 		int one = 1;
@@ -288,7 +308,6 @@ static int info_dump_read(struct vf_netlink *nl, struct info_dump *d, char **err
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct nl_cb *cb;
-	char buf[320];
 	int err;
 
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -300,8 +319,7 @@ static int info_dump_read(struct vf_netlink *nl, struct info_dump *d, char **err
 		err = nl_recvmsgs(nl->sk, cb);
 	nl_cb_put(cb);
 	if (err < 0)
-		return fail(error, VF_LINK_ERR_FAILED, "cannot read links' bridge and bond settings: %s",
-			    nl_text(nl, err, buf, sizeof(buf)));
+		return kernel_fail(nl, err, error, "cannot read links' bridge and bond settings");
 	return 0;
 }
 
@@ -412,51 +430,35 @@ const char *vf_link_bond_option(const struct vf_link *l, const char *name)
 	return NULL;
 }
 
-int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **error)
+/* Each link's master and lower link (VLAN base) by ifindex, in the
+ * order of out->links: malloc'd arrays, 0 where there is none. */
+static void relations_read(struct nl_cache *cache, const struct vf_link_list *out,
+			   int **masters, int **lowers)
 {
-	struct nl_cache *cache = NULL;
-	struct nl_object *obj;
-	struct info_dump dump = { NULL, 0, 0 };
-	int *masters = NULL, *lowers = NULL;
-	size_t i, n = 0;
-	char buf[320];
-	int err;
+	size_t i;
 
-	out->links = NULL;
-	out->n = 0;
-	err = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
-	if (err < 0)
-		return fail(error, VF_LINK_ERR_FAILED, "cannot read links: %s", nl_text(nl, err, buf, sizeof(buf)));
-	err = info_dump_read(nl, &dump, error);
-	if (err < 0) {
-		nl_cache_free(cache);
-		return err;
-	}
-
-	out->links = xcalloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*out->links));
-	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
-		struct rtnl_link *rl = (struct rtnl_link *)obj;
-		link_fill(&out->links[n++], rl, info_find(&dump, rtnl_link_get_ifindex(rl)));
-	}
-	out->n = n;
-	qsort(out->links, n, sizeof(*out->links), link_cmp_ifindex);
-
-	/* Names of masters and VLAN bases, then ports, by ifindex. */
-	masters = xcalloc(n + 1, sizeof(*masters));
-	lowers = xcalloc(n + 1, sizeof(*lowers));
-	for (i = 0; i < n; i++) {
+	*masters = xcalloc(out->n + 1, sizeof(**masters));
+	*lowers = xcalloc(out->n + 1, sizeof(**lowers));
+	for (i = 0; i < out->n; i++) {
 		struct rtnl_link *rl = rtnl_link_get(cache, out->links[i].ifindex);
 		if (rl) {
 			int32_t netnsid;
 
-			masters[i] = rtnl_link_get_master(rl);
+			(*masters)[i] = rtnl_link_get_master(rl);
 			/* a lower link in another namespace has an ifindex of
 			 * that namespace: no name to give it here */
 			if (rtnl_link_get_link_netnsid(rl, &netnsid) < 0)
-				lowers[i] = rtnl_link_get_link(rl);
+				(*lowers)[i] = rtnl_link_get_link(rl);
 			rtnl_link_put(rl);
 		}
 	}
+}
+
+/* Names of masters and VLAN bases, then each master's ports. */
+static void relations_name(struct vf_link_list *out, const int *masters, const int *lowers)
+{
+	size_t i, n = out->n;
+
 	for (i = 0; i < n; i++) {
 		struct vf_link *l = &out->links[i];
 		struct vf_link *m = list_by_ifindex(out, masters[i]);
@@ -480,6 +482,38 @@ int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **er
 		if (m)
 			m->ports[m->n_ports++] = out->links[i].name;
 	}
+}
+
+int vf_link_list_read(struct vf_netlink *nl, struct vf_link_list *out, char **error)
+{
+	struct nl_cache *cache = NULL;
+	struct nl_object *obj;
+	struct info_dump dump = { NULL, 0, 0 };
+	int *masters, *lowers;
+	size_t i, n = 0;
+	int err;
+
+	out->links = NULL;
+	out->n = 0;
+	err = rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache);
+	if (err < 0)
+		return kernel_fail(nl, err, error, "cannot read links");
+	err = info_dump_read(nl, &dump, error);
+	if (err < 0) {
+		nl_cache_free(cache);
+		return err;
+	}
+
+	out->links = xcalloc((size_t)nl_cache_nitems(cache) + 1, sizeof(*out->links));
+	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+		struct rtnl_link *rl = (struct rtnl_link *)obj;
+		link_fill(&out->links[n++], rl, info_find(&dump, rtnl_link_get_ifindex(rl)));
+	}
+	out->n = n;
+	qsort(out->links, n, sizeof(*out->links), link_cmp_ifindex);
+
+	relations_read(cache, out, &masters, &lowers);
+	relations_name(out, masters, lowers);
 	for (i = 0; i < n; i++)
 		if (out->links[i].kind == VF_LINK_KIND_BOND)
 			bond_options_fill(out, &out->links[i], info_find(&dump, out->links[i].ifindex));
@@ -577,7 +611,6 @@ int vf_link_check_uplink(const struct vf_link_list *list, const char *what, cons
 static int link_get(struct vf_netlink *nl, const char *what, const char *name,
 		    struct rtnl_link **out, char **error)
 {
-	char buf[320];
 	int err;
 
 	*out = NULL;
@@ -586,8 +619,7 @@ static int link_get(struct vf_netlink *nl, const char *what, const char *name,
 		return 0;
 	if (nl_missing(err))
 		return VF_LINK_ERR_NOT_FOUND;
-	return fail(error, VF_LINK_ERR_FAILED, "%s '%s': cannot read it: %s", what, name,
-		    nl_text(nl, err, buf, sizeof(buf)));
+	return kernel_fail(nl, err, error, "%s '%s': cannot read it", what, name);
 }
 
 static int must_get(struct vf_netlink *nl, const char *what, const char *name,
@@ -617,7 +649,6 @@ static int must_be_new(struct vf_netlink *nl, const char *what, const char *name
 static int create_failed(const struct vf_netlink *nl, const char *what, const char *name,
 			 const char *base, int err, char **error)
 {
-	char buf[320];
 
 	if (-err == NLE_OPNOTSUPP || err == NLE_OPNOTSUPP) {
 		/*
@@ -651,8 +682,38 @@ static int create_failed(const struct vf_netlink *nl, const char *what, const ch
 	if (-err == NLE_EXIST || err == NLE_EXIST)
 		return fail(error, VF_LINK_ERR_EXISTS, "%s '%s': a link of that name exists already",
 			    what, name);
-	return fail(error, VF_LINK_ERR_FAILED, "%s '%s': cannot create it: %s", what, name,
-		    nl_text(nl, err, buf, sizeof(buf)));
+	return kernel_fail(nl, err, error, "%s '%s': cannot create it", what, name);
+}
+
+/*
+ * An RTM_NEWLINK of kind up to its open IFLA_LINKINFO nest (*info), and
+ * its IFLA_INFO_DATA nest opened (*idata) unless idata is NULL; ifindex 0
+ * creates name, else changes the link ifindex.  NULL when out of memory.
+ */
+static struct nl_msg *newlink_start(int ifindex, const char *name, unsigned mtu,
+				    const char *kind, struct nlattr **info, struct nlattr **idata)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWLINK, ifindex ? 0 : NLM_F_CREATE | NLM_F_EXCL);
+
+	if (!msg)
+		return NULL;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
+	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
+	    !(*info = nla_nest_start(msg, IFLA_LINKINFO)) ||
+	    nla_put_string(msg, IFLA_INFO_KIND, kind) < 0 ||
+	    (idata && !(*idata = nla_nest_start(msg, IFLA_INFO_DATA)))) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/* Attribute type of width 1 or 4 bytes. */
+static int put_sized(struct nl_msg *msg, int type, int width, uint32_t value)
+{
+	return width == 1 ? nla_put_u8(msg, type, (uint8_t)value) : nla_put_u32(msg, type, value);
 }
 
 /* An RTM_NEWLINK for kind with one nested IFLA_INFO_DATA attribute
@@ -661,32 +722,21 @@ static int create_failed(const struct vf_netlink *nl, const char *what, const ch
 static int newlink_send(struct vf_netlink *nl, int ifindex, const char *name, unsigned mtu,
 			const char *kind, int data_type, int data_width, uint32_t data)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
 	struct nlattr *info, *idata;
-	struct nl_msg *msg;
+	struct nl_msg *msg = newlink_start(ifindex, name, mtu, kind, &info,
+					   data_type ? &idata : NULL);
 
-	msg = nlmsg_alloc_simple(RTM_NEWLINK, ifindex ? 0 : NLM_F_CREATE | NLM_F_EXCL);
 	if (!msg)
 		return -NLE_NOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
-	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
-	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
-	    nla_put_string(msg, IFLA_INFO_KIND, kind) < 0)
-		goto nomem;
 	if (data_type) {
-		if (!(idata = nla_nest_start(msg, IFLA_INFO_DATA)))
-			goto nomem;
-		if ((data_width == 1 ? nla_put_u8(msg, data_type, (uint8_t)data)
-				     : nla_put_u32(msg, data_type, data)) < 0)
-			goto nomem;
+		if (put_sized(msg, data_type, data_width, data) < 0) {
+			nlmsg_free(msg);
+			return -NLE_NOMEM;
+		}
 		nla_nest_end(msg, idata);
 	}
 	nla_nest_end(msg, info);
 	return nl_send_sync(nl->sk, msg);   /* frees msg */
-nomem:
-	nlmsg_free(msg);
-	return -NLE_NOMEM;
 }
 
 int vf_link_create_bridge(struct vf_netlink *nl, const char *name, unsigned mtu, int stp,
@@ -820,26 +870,17 @@ static int bond_encode(struct vf_netlink *nl, const char *bond,
 static int bond_newlink(struct vf_netlink *nl, int ifindex, const char *name, unsigned mtu,
 			int mode, const struct bond_value *v, size_t n)
 {
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
 	struct nlattr *info, *idata;
-	struct nl_msg *msg;
+	struct nl_msg *msg = newlink_start(ifindex, name, mtu, "bond", &info, &idata);
 	size_t i;
 
-	msg = nlmsg_alloc_simple(RTM_NEWLINK, ifindex ? 0 : NLM_F_CREATE | NLM_F_EXCL);
 	if (!msg)
 		return -NLE_NOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    (name && nla_put_string(msg, IFLA_IFNAME, name) < 0) ||
-	    (mtu && nla_put_u32(msg, IFLA_MTU, mtu) < 0) ||
-	    !(info = nla_nest_start(msg, IFLA_LINKINFO)) ||
-	    nla_put_string(msg, IFLA_INFO_KIND, "bond") < 0 ||
-	    !(idata = nla_nest_start(msg, IFLA_INFO_DATA)) ||
-	    (mode >= 0 && nla_put_u8(msg, IFLA_BOND_MODE, (uint8_t)mode) < 0))
+	if (mode >= 0 && nla_put_u8(msg, IFLA_BOND_MODE, (uint8_t)mode) < 0)
 		goto nomem;
 	/* the kernel applies them in its own order (miimon before the delays) */
 	for (i = 0; i < n; i++)
-		if ((v[i].attr->width == 1 ? nla_put_u8(msg, v[i].attr->attr, (uint8_t)v[i].value)
-					   : nla_put_u32(msg, v[i].attr->attr, v[i].value)) < 0)
+		if (put_sized(msg, v[i].attr->attr, v[i].attr->width, v[i].value) < 0)
 			goto nomem;
 	nla_nest_end(msg, idata);
 	nla_nest_end(msg, info);
@@ -892,7 +933,6 @@ int vf_link_set_bond_options(struct vf_netlink *nl, const char *name,
 	struct rtnl_link *l;
 	struct bond_value *v;
 	const char *type;
-	char buf[320];
 	int rc, ifindex;
 
 	if ((rc = must_get(nl, "bond", name, &l, error)) < 0)
@@ -922,18 +962,15 @@ int vf_link_set_bond_options(struct vf_netlink *nl, const char *name,
 			}
 		}
 		if (rc < 0) {
-			char *what = NULL, *n2;
+			struct vf_buf what = VF_BUF_INIT;
 			size_t i;
 
-			for (i = 0; i < n_opts; i++) {
-				n2 = xasprintf("%s%s%s %s", what ? what : "", what ? ", " : "",
-					       opts[i].name, opts[i].value[0] ? opts[i].value : "(none)");
-				free(what);
-				what = n2;
-			}
-			rc = fail(error, VF_LINK_ERR_FAILED, "bond '%s': cannot set %s: %s", name,
-				  what ? what : "no options", nl_text(nl, rc, buf, sizeof(buf)));
-			free(what);
+			for (i = 0; i < n_opts; i++)
+				vf_buf_addf(&what, "%s%s %s", i ? ", " : "", opts[i].name,
+					    opts[i].value[0] ? opts[i].value : "(none)");
+			rc = kernel_fail(nl, rc, error, "bond '%s': cannot set %s", name,
+				  what.len ? what.buf : "no options");
+			vf_buf_release(&what);
 		}
 out:
 		free(up_error);
@@ -962,7 +999,6 @@ int vf_link_set_master(struct vf_netlink *nl, const char *port, const char *mast
 {
 	struct rtnl_link *p = NULL, *m = NULL;
 	const char *type;
-	char buf[320];
 	int rc;
 
 	if ((rc = must_get(nl, "link", port, &p, error)) < 0)
@@ -979,8 +1015,8 @@ int vf_link_set_master(struct vf_netlink *nl, const char *port, const char *mast
 	rc = KERNEL_CALL(nl, rtnl_link_enslave_ifindex(nl->sk, rtnl_link_get_ifindex(m),
 							 rtnl_link_get_ifindex(p)));
 	if (rc < 0)
-		rc = fail(error, VF_LINK_ERR_FAILED, "cannot make '%s' a port of %s '%s': %s",
-			  port, type, master, nl_text(nl, rc, buf, sizeof(buf)));
+		rc = kernel_fail(nl, rc, error, "cannot make '%s' a port of %s '%s'",
+			  port, type, master);
 out:
 	if (m)
 		rtnl_link_put(m);
@@ -988,22 +1024,41 @@ out:
 	return rc;
 }
 
-int vf_link_release(struct vf_netlink *nl, const char *port, char **error)
+/*
+ * op on the link called name (what it is, for the not-found message),
+ * fetched for it and put after: the shape of every single-link change.
+ */
+static int link_do(struct vf_netlink *nl, const char *what, const char *name,
+		   int (*op)(struct vf_netlink *nl, struct rtnl_link *l, const char *name,
+			     unsigned arg, char **error),
+		   unsigned arg, char **error)
 {
-	struct rtnl_link *p;
-	char buf[320];
+	struct rtnl_link *l;
 	int rc;
 
-	if ((rc = must_get(nl, "link", port, &p, error)) < 0)
+	if ((rc = must_get(nl, what, name, &l, error)) < 0)
 		return rc;
+	rc = op(nl, l, name, arg, error);
+	rtnl_link_put(l);
+	return rc;
+}
+
+static int release_op(struct vf_netlink *nl, struct rtnl_link *p, const char *port,
+		      unsigned arg, char **error)
+{
+	int rc = 0;
+
 	if (rtnl_link_get_master(p) > 0) {
 		rc = KERNEL_CALL(nl, rtnl_link_release_ifindex(nl->sk, rtnl_link_get_ifindex(p)));
 		if (rc < 0)
-			rc = fail(error, VF_LINK_ERR_FAILED, "cannot release '%s' from its master: %s",
-				  port, nl_text(nl, rc, buf, sizeof(buf)));
+			rc = kernel_fail(nl, rc, error, "cannot release '%s' from its master", port);
 	}
-	rtnl_link_put(p);
 	return rc;
+}
+
+int vf_link_release(struct vf_netlink *nl, const char *port, char **error)
+{
+	return link_do(nl, "link", port, release_op, 0, error);
 }
 
 /* rtnl_link_change of name with the changes set by fill. */
@@ -1012,7 +1067,6 @@ static int link_change(struct vf_netlink *nl, const char *name, const char *doin
 		       char **error)
 {
 	struct rtnl_link *orig, *changes;
-	char buf[320];
 	int rc;
 
 	if ((rc = must_get(nl, "link", name, &orig, error)) < 0)
@@ -1025,8 +1079,7 @@ static int link_change(struct vf_netlink *nl, const char *name, const char *doin
 	fill(changes, arg);
 	rc = KERNEL_CALL(nl, rtnl_link_change(nl->sk, orig, changes, 0));
 	if (rc < 0)
-		rc = fail(error, VF_LINK_ERR_FAILED, "link '%s': cannot %s: %s", name, doing,
-			  nl_text(nl, rc, buf, sizeof(buf)));
+		rc = kernel_fail(nl, rc, error, "link '%s': cannot %s", name, doing);
 	rtnl_link_put(changes);
 	rtnl_link_put(orig);
 	return rc;
@@ -1063,41 +1116,38 @@ int vf_link_set_up(struct vf_netlink *nl, const char *name, bool up, char **erro
 	return link_change(nl, name, up ? "bring it up" : "bring it down", fill_up, up, error);
 }
 
-int vf_link_set_bridge_stp(struct vf_netlink *nl, const char *name, bool on, char **error)
+static int stp_op(struct vf_netlink *nl, struct rtnl_link *l, const char *name, unsigned on,
+		  char **error)
 {
-	struct rtnl_link *l;
-	const char *type;
-	char buf[320];
+	const char *type = rtnl_link_get_type(l);
 	int rc;
 
-	if ((rc = must_get(nl, "bridge", name, &l, error)) < 0)
-		return rc;
-	type = rtnl_link_get_type(l);
-	if (!type || strcmp(type, "bridge")) {
-		rc = fail(error, VF_LINK_ERR_INVALID, "'%s' is not a bridge: cannot set stp", name);
-	} else {
-		rc = KERNEL_CALL(nl, newlink_send(nl, rtnl_link_get_ifindex(l), NULL, 0, "bridge",
-						  IFLA_BR_STP_STATE, 4, on ? 1 : 0));
-		if (rc < 0)
-			rc = fail(error, VF_LINK_ERR_FAILED, "bridge '%s': cannot turn stp %s: %s",
-				  name, on ? "on" : "off", nl_text(nl, rc, buf, sizeof(buf)));
-	}
-	rtnl_link_put(l);
+	if (!type || strcmp(type, "bridge"))
+		return fail(error, VF_LINK_ERR_INVALID, "'%s' is not a bridge: cannot set stp", name);
+	rc = KERNEL_CALL(nl, newlink_send(nl, rtnl_link_get_ifindex(l), NULL, 0, "bridge",
+					  IFLA_BR_STP_STATE, 4, on ? 1 : 0));
+	if (rc < 0)
+		rc = kernel_fail(nl, rc, error, "bridge '%s': cannot turn stp %s",
+				 name, on ? "on" : "off");
+	return rc;
+}
+
+int vf_link_set_bridge_stp(struct vf_netlink *nl, const char *name, bool on, char **error)
+{
+	return link_do(nl, "bridge", name, stp_op, on, error);
+}
+
+static int delete_op(struct vf_netlink *nl, struct rtnl_link *l, const char *name,
+		     unsigned arg, char **error)
+{
+	int rc = KERNEL_CALL(nl, rtnl_link_delete(nl->sk, l));
+
+	if (rc < 0)
+		rc = kernel_fail(nl, rc, error, "link '%s': cannot delete it", name);
 	return rc;
 }
 
 int vf_link_delete(struct vf_netlink *nl, const char *name, char **error)
 {
-	struct rtnl_link *l;
-	char buf[320];
-	int rc;
-
-	if ((rc = must_get(nl, "link", name, &l, error)) < 0)
-		return rc;
-	rc = KERNEL_CALL(nl, rtnl_link_delete(nl->sk, l));
-	if (rc < 0)
-		rc = fail(error, VF_LINK_ERR_FAILED, "link '%s': cannot delete it: %s", name,
-			  nl_text(nl, rc, buf, sizeof(buf)));
-	rtnl_link_put(l);
-	return rc;
+	return link_do(nl, "link", name, delete_op, 0, error);
 }

@@ -106,26 +106,21 @@ void vf_remote_result_release(struct vf_remote_result *r)
 	r->out = r->err = NULL;
 }
 
-/* word quoted for a POSIX shell: 'it'\''s' */
-static void shell_quote(char **cmd, size_t *len, const char *word)
+/* word quoted for a POSIX shell, after a space unless first: 'it'\''s' */
+static void shell_quote(struct vf_buf *cmd, const char *word)
 {
-	size_t need = *len + 4 * strlen(word) + 4, i;
-	char *s = xrealloc(*cmd, need);
+	size_t i;
 
-	if (*len)
-		s[(*len)++] = ' ';
-	s[(*len)++] = '\'';
+	if (cmd->len)
+		vf_buf_addch(cmd, ' ');
+	vf_buf_addch(cmd, '\'');
 	for (i = 0; word[i]; i++) {
-		if (word[i] == '\'') {
-			memcpy(s + *len, "'\\''", 4);
-			*len += 4;
-		} else {
-			s[(*len)++] = word[i];
-		}
+		if (word[i] == '\'')
+			vf_buf_adds(cmd, "'\\''");
+		else
+			vf_buf_addch(cmd, word[i]);
 	}
-	s[(*len)++] = '\'';
-	s[*len] = '\0';
-	*cmd = s;
+	vf_buf_addch(cmd, '\'');
 }
 
 struct argv {
@@ -157,8 +152,9 @@ static void build_argv(const struct vf_host *h, const char *const *args, double 
 	/* the operator's ssh_config, never the repository's: its
 	 * ProxyCommand runs on this machine */
 	const char *ssh_config = getenv("VIRTFORM_SSH_CONFIG");
-	char *dest, *user, *cmd = NULL, *s;
-	size_t len = 0, i;
+	struct vf_buf cmd = VF_BUF_INIT;
+	char *dest, *user, *s;
+	size_t i;
 	/* whole seconds, rounded up, at most 30 */
 	unsigned connect = timeout >= 30 ? 30 : (unsigned)timeout + (timeout > (unsigned)timeout);
 
@@ -200,22 +196,14 @@ static void build_argv(const struct vf_host *h, const char *const *args, double 
 	argv_add(a, "--");
 	argv_add(a, dest);
 	/* one string for the remote shell, every word quoted */
-	shell_quote(&cmd, &len, virtform);
-	shell_quote(&cmd, &len, "host");
+	shell_quote(&cmd, virtform);
+	shell_quote(&cmd, "host");
 	for (i = 0; args[i]; i++)
-		shell_quote(&cmd, &len, args[i]);
-	argv_add(a, cmd);
-	free(cmd);
+		shell_quote(&cmd, args[i]);
+	argv_add(a, cmd.buf);
+	vf_buf_release(&cmd);
 	free(dest);
 	free(user);
-}
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
 /*
@@ -244,12 +232,8 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 	return w;
 }
 
-struct sink {
-	char *buf;
-	size_t len, alloc;
-};
-
-static bool drain(int fd, struct sink *s)
+/* Read what fd has into b; false at its end (or on an error). */
+static bool drain(int fd, struct vf_buf *b)
 {
 	char chunk[8192];
 	ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -258,23 +242,8 @@ static bool drain(int fd, struct sink *s)
 		return errno == EINTR || errno == EAGAIN;
 	if (n == 0)
 		return false;
-	VF_GROW(s->buf, s->len + (size_t)n + 1, s->alloc);
-	memcpy(s->buf + s->len, chunk, (size_t)n);
-	s->len += (size_t)n;
-	s->buf[s->len] = '\0';
+	vf_buf_add(b, chunk, (size_t)n);
 	return true;
-}
-
-static char *sink_take(struct sink *s, bool trim)
-{
-	char *r = s->buf ? s->buf : xstrdup("");
-
-	if (trim) {
-		size_t n = strlen(r);
-		while (n && (r[n - 1] == '\n' || r[n - 1] == '\r' || r[n - 1] == ' '))
-			r[--n] = '\0';
-	}
-	return r;
 }
 
 /* The last line of text (ssh's reason comes last). */
@@ -285,81 +254,116 @@ static const char *last_line(const char *text)
 	return nl ? nl + 1 : text;
 }
 
-int vf_remote_run(const struct vf_host *h, const char *const *args, const char *input,
-		  double timeout, unsigned flags, struct vf_remote_result *res, char **error)
+static void close_fd(int *fd)
 {
-	struct argv a = { NULL, 0, 0 };
-	struct sink out = { NULL, 0, 0 }, err = { NULL, 0, 0 };
-	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, exec_p[2];
-	size_t in_len = input ? strlen(input) : 0, in_off = 0;
-	double deadline = now() + timeout;
-	bool ssh = vf_remote_kind_of(h) == VF_REMOTE_SSH, timed_out = false;
-	int status = 0, exec_errno = 0;
-	char *where = vf_remote_describe(h);
-	pid_t pid;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
 
-	memset(res, 0, sizeof(*res));
-	build_argv(h, args, timeout, flags, &a);
+/* The child and our ends of its pipes (-1: closed). */
+struct child {
+	pid_t pid;
+	int in, out, err;
+	int exec_errno;             /* why exec failed in the child, or 0 */
+};
+
+/* In the child: stdio from the pipes, then exec; never returns. */
+__attribute__((noreturn))
+static void child_exec(char **argv, bool ssh, const int in_p[2], const int out_p[2],
+		       const int err_p[2], int exec_fd)
+{
+	sigset_t none;
+	int e;
+
+	/* default SIGPIPE and no blocked signal for the child */
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(in_p[0], 0) < 0 || dup2(out_p[1], 1) < 0 || dup2(err_p[1], 2) < 0)
+		_exit(127);
+	if (ssh)
+		execvp(argv[0], argv);
+	else
+		execv(argv[0], argv);
+	e = errno;
+	if (write(exec_fd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/*
+ * Start argv with three pipes; exec's failure comes back through a fourth
+ * (close-on-exec, so a successful exec closes it empty).  Our stdin end is
+ * non-blocking, or closed at once when there is no input.
+ */
+static int child_start(const struct vf_host *h, char **argv, bool ssh, bool has_input,
+		       struct child *c, char **error)
+{
+	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, exec_p[2];
+	int i;
+
 	if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0 ||
 	    pipe2(err_p, O_CLOEXEC) < 0 || pipe2(exec_p, O_CLOEXEC) < 0) {
 		*error = xasprintf("host %s: cannot make pipes: %s", h->name, strerror(errno));
-		goto fail_early;
+		goto fail;
 	}
-	pid = fork();
-	if (pid < 0) {
+	c->pid = fork();
+	if (c->pid < 0) {
 		*error = xasprintf("host %s: cannot fork: %s", h->name, strerror(errno));
 		close(exec_p[0]);
 		close(exec_p[1]);
-		goto fail_early;
+		goto fail;
 	}
-	if (pid == 0) {
-		int e;
-		sigset_t none;
-		/* default SIGPIPE and no blocked signal for the child; stdio
-		 * from the pipes */
-		signal(SIGPIPE, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(in_p[0], 0) < 0 || dup2(out_p[1], 1) < 0 || dup2(err_p[1], 2) < 0)
-			_exit(127);
-		if (ssh)
-			execvp(a.v[0], a.v);
-		else
-			execv(a.v[0], a.v);
-		e = errno;
-		if (write(exec_p[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
+	if (c->pid == 0)
+		child_exec(argv, ssh, in_p, out_p, err_p, exec_p[1]);
 	close(exec_p[1]);
-	if (read(exec_p[0], &exec_errno, sizeof(exec_errno)) != (ssize_t)sizeof(exec_errno))
-		exec_errno = 0;
+	if (read(exec_p[0], &c->exec_errno, sizeof(c->exec_errno)) !=
+	    (ssize_t)sizeof(c->exec_errno))
+		c->exec_errno = 0;
 	close(exec_p[0]);
 	close(in_p[0]);
 	close(out_p[1]);
 	close(err_p[1]);
-	in_p[0] = out_p[1] = err_p[1] = -1;
-	if (!in_len) {
-		close(in_p[1]);
-		in_p[1] = -1;
-	} else {
-		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
+	c->in = in_p[1];
+	c->out = out_p[0];
+	c->err = err_p[0];
+	if (!has_input)
+		close_fd(&c->in);
+	else
+		fcntl(c->in, F_SETFL, O_NONBLOCK);
+	return 0;
+
+fail:
+	for (i = 0; i < 2; i++) {
+		close_fd(&in_p[i]);
+		close_fd(&out_p[i]);
+		close_fd(&err_p[i]);
 	}
+	return -1;
+}
 
-	while (out_p[0] >= 0 || err_p[0] >= 0) {
+/*
+ * Feed input to the child and read its output until both output pipes end
+ * or the deadline passes (then true: it timed out).
+ */
+static bool child_pump(struct child *c, const char *input, double deadline,
+		       struct vf_buf *out, struct vf_buf *err)
+{
+	size_t in_len = input ? strlen(input) : 0, in_off = 0;
+
+	while (c->out >= 0 || c->err >= 0) {
 		struct pollfd p[3];
-		int np = 0, k, left = (int)((deadline - now()) * 1000);
+		int np = 0, k, left = (int)((deadline - vf_now()) * 1000);
 
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		if (out_p[0] >= 0)
-			p[np++] = (struct pollfd){ .fd = out_p[0], .events = POLLIN };
-		if (err_p[0] >= 0)
-			p[np++] = (struct pollfd){ .fd = err_p[0], .events = POLLIN };
-		if (in_p[1] >= 0)
-			p[np++] = (struct pollfd){ .fd = in_p[1], .events = POLLOUT };
+		if (left <= 0)
+			return true;
+		if (c->out >= 0)
+			p[np++] = (struct pollfd){ .fd = c->out, .events = POLLIN };
+		if (c->err >= 0)
+			p[np++] = (struct pollfd){ .fd = c->err, .events = POLLIN };
+		if (c->in >= 0)
+			p[np++] = (struct pollfd){ .fd = c->in, .events = POLLOUT };
 		if (poll(p, (nfds_t)np, left) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -368,81 +372,92 @@ int vf_remote_run(const struct vf_host *h, const char *const *args, const char *
 		for (k = 0; k < np; k++) {
 			if (!p[k].revents)
 				continue;
-			if (p[k].fd == in_p[1]) {
-				ssize_t w = write_nosigpipe(in_p[1], input + in_off, in_len - in_off);
+			if (p[k].fd == c->in) {
+				ssize_t w = write_nosigpipe(c->in, input + in_off, in_len - in_off);
 				if (w > 0)
 					in_off += (size_t)w;
 				if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_len ||
-				    (p[k].revents & (POLLERR | POLLHUP))) {
-					close(in_p[1]);
-					in_p[1] = -1;
-				}
-			} else if (p[k].fd == out_p[0]) {
-				if (!drain(out_p[0], &out)) {
-					close(out_p[0]);
-					out_p[0] = -1;
-				}
-			} else if (p[k].fd == err_p[0]) {
-				if (!drain(err_p[0], &err)) {
-					close(err_p[0]);
-					err_p[0] = -1;
-				}
+				    (p[k].revents & (POLLERR | POLLHUP)))
+					close_fd(&c->in);
+			} else if (p[k].fd == c->out) {
+				if (!drain(c->out, out))
+					close_fd(&c->out);
+			} else if (p[k].fd == c->err) {
+				if (!drain(c->err, err))
+					close_fd(&c->err);
 			}
 		}
 	}
+	return false;
+}
+
+/* Reap the child (killed first when it timed out); its exit status. */
+static int child_finish(struct child *c, bool timed_out)
+{
+	int status = 0;
+
 	if (timed_out)
-		kill(pid, SIGKILL);   /* our own child */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		kill(c->pid, SIGKILL);   /* our own child */
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (in_p[1] >= 0)
-		close(in_p[1]);
-	if (out_p[0] >= 0)
-		close(out_p[0]);
-	if (err_p[0] >= 0)
-		close(err_p[0]);
-	res->out = sink_take(&out, false);
-	res->err = sink_take(&err, true);
-	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	argv_release(&a);
+	close_fd(&c->in);
+	close_fd(&c->out);
+	close_fd(&c->err);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
-	if (exec_errno) {
-		*error = xasprintf("host %s: cannot run %s: %s%s", h->name, ssh ? "ssh" : "virtform",
-				   strerror(exec_errno),
-				   ssh ? "; install the OpenSSH client (Debian: openssh-client)" : "");
-		goto fail;
+/* Why the command did not run, from how it ended; NULL: it ran. */
+static char *run_failure(const struct vf_host *h, const char *const *args, const char *where,
+			 double timeout, bool ssh, bool timed_out, int exec_errno,
+			 const struct vf_remote_result *res)
+{
+	if (exec_errno)
+		return xasprintf("host %s: cannot run %s: %s%s", h->name, ssh ? "ssh" : "virtform",
+				 strerror(exec_errno),
+				 ssh ? "; install the OpenSSH client (Debian: openssh-client)" : "");
+	if (timed_out)
+		return xasprintf("host %s: 'virtform host %s' on %s did not finish within %.0f s",
+				 h->name, args[0], where, timeout);
+	if (ssh && res->status == 255)
+		return xasprintf("host %s: cannot reach %s over ssh: %s", h->name, where,
+				 *res->err ? last_line(res->err) : "ssh failed");
+	if (res->status == 127 || res->status == 126)
+		return xasprintf("host %s: cannot run virtform on %s%s%s%s", h->name, where,
+				 *res->err ? ": " : "", last_line(res->err),
+				 ssh ? "; install virtform there or give its path as ssh: "
+				       "{virtform: PATH}" : "");
+	return NULL;
+}
+
+int vf_remote_run(const struct vf_host *h, const char *const *args, const char *input,
+		  double timeout, unsigned flags, struct vf_remote_result *res, char **error)
+{
+	struct argv a = { NULL, 0, 0 };
+	struct vf_buf out = VF_BUF_INIT, err = VF_BUF_INIT;
+	struct child c = { -1, -1, -1, -1, 0 };
+	double deadline = vf_now() + timeout;
+	bool ssh = vf_remote_kind_of(h) == VF_REMOTE_SSH, timed_out;
+	char *where;
+
+	memset(res, 0, sizeof(*res));
+	build_argv(h, args, timeout, flags, &a);
+	if (child_start(h, a.v, ssh, input && *input, &c, error) < 0) {
+		argv_release(&a);
+		return -1;
 	}
-	if (timed_out) {
-		*error = xasprintf("host %s: 'virtform host %s' on %s did not finish within %.0f s",
-				   h->name, args[0], where, timeout);
-		goto fail;
-	}
-	if (ssh && res->status == 255) {
-		*error = xasprintf("host %s: cannot reach %s over ssh: %s", h->name, where,
-				   *res->err ? last_line(res->err) : "ssh failed");
-		goto fail;
-	}
-	if (res->status == 127 || res->status == 126) {
-		*error = xasprintf("host %s: cannot run virtform on %s%s%s%s", h->name, where,
-				   *res->err ? ": " : "", last_line(res->err),
-				   ssh ? "; install virtform there or give its path as ssh: "
-					 "{virtform: PATH}" : "");
-		goto fail;
-	}
+	timed_out = child_pump(&c, input, deadline, &out, &err);
+	res->status = child_finish(&c, timed_out);
+	argv_release(&a);
+	vf_buf_rtrim(&err);
+	res->out = vf_buf_detach(&out);
+	res->err = vf_buf_detach(&err);
+
+	where = vf_remote_describe(h);
+	*error = run_failure(h, args, where, timeout, ssh, timed_out, c.exec_errno, res);
 	free(where);
+	if (*error) {
+		vf_remote_result_release(res);
+		return -1;
+	}
 	return 0;
-
-fail_early:
-	for (int i = 0; i < 2; i++) {
-		if (in_p[i] >= 0)
-			close(in_p[i]);
-		if (out_p[i] >= 0)
-			close(out_p[i]);
-		if (err_p[i] >= 0)
-			close(err_p[i]);
-	}
-	argv_release(&a);
-fail:
-	vf_remote_result_release(res);
-	free(where);
-	return -1;
 }
