@@ -749,7 +749,7 @@ static int apply_opts_parse(int argc, char **argv, struct apply_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->state_file = VF_HOSTNET_STATE_FILE;
-	while ((c = vf_getopt(&vf_hostcmd_apply, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&vf_hostcmd_apply, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_HOST: o->host_name = optarg; break;
 		case OPT_SPEC: o->spec_path = optarg; break;

@@ -484,7 +484,7 @@ static int confirm_opts_parse(int argc, char **argv, const char **token, bool *j
 {
 	int c;
 
-	while ((c = vf_getopt(&vf_hostcmd_confirm, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&vf_hostcmd_confirm, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_TOKEN: *token = optarg; break;
 		case OPT_JSON: *json = true; break;

@@ -796,6 +796,7 @@ out:
 
 static int host_run(int argc, char **argv)
 {
+	const struct vf_cmd *sub;
 	const char *names[8];
 	const char *near;
 	size_t i, n = 0;
@@ -808,14 +809,11 @@ static int host_run(int argc, char **argv)
 		fputs(usage, stdout);
 		return VF_EXIT_OK;
 	}
-	for (i = 0; subcommands[i]; i++) {
-		/* "host show" -> "show" */
-		const char *sub = subcommands[i]->name + strlen("host ");
-		if (!strcmp(sub, argv[1]))
-			return subcommands[i]->run(argc - 1, argv + 1);
-		if (n < VF_ARRAY_SIZE(names))
-			names[n++] = sub;
-	}
+	sub = vf_cmd_subcommand(&vf_cmd_host, argv[1]);
+	if (sub)
+		return sub->run(argc - 1, argv + 1);
+	for (i = 0; subcommands[i] && n < VF_ARRAY_SIZE(names); i++)
+		names[n++] = vf_cmd_subcommand_word(subcommands[i]);
 	near = vf_nearest(argv[1], names, n);
 	if (near)
 		return vf_cmd_error(&vf_cmd_host, "unknown subcommand '%s'; did you mean '%s'?",

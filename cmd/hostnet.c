@@ -273,17 +273,6 @@ static enum vf_action_type op_of(const char *s)
 	return vf_action_type_parse(s, &t) == 0 ? t : VF_ACTION_UPDATE;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void plan_warn(struct vf_plan *plan, const char *fmt, ...)
-{
-	va_list ap;
-
-	VF_GROW(plan->warnings, plan->n_warnings + 1, plan->alloc_warnings);
-	va_start(ap, fmt);
-	plan->warnings[plan->n_warnings++] = xvasprintf(fmt, ap);
-	va_end(ap);
-}
-
 /*
  * The host of config to ask about its links into hn, with the spec it is
  * to have: hosts with desired links, an ssh: block, or a record of links
@@ -308,7 +297,7 @@ static void host_collect(struct vf_hostnetcmd *hn, const struct vf_config *confi
 		goto out;
 	if (vf_remote_kind_of(host) == VF_REMOTE_NONE) {
 		if (links.n)
-			plan_warn(plan, "host %s uses libvirt's test driver (%s): its network "
+			vf_plan_warn(plan, "host %s uses libvirt's test driver (%s): its network "
 				  "links are not managed", host->name, host->uri);
 		goto out;
 	}
@@ -333,7 +322,7 @@ static void host_planned(struct vf_hostnetcmd_host *h, const struct vf_hostnetcm
 
 	if (h->error) {
 		if (o->skip_unreachable)
-			plan_warn(plan, "host %s: its network links are not planned: %s",
+			vf_plan_warn(plan, "host %s: its network links are not planned: %s",
 				  h->host->name, h->error);
 		else
 			vf_error_at(diags, NULL, "check that virtform is installed there and "

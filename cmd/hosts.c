@@ -239,7 +239,7 @@ static int hosts_opts_parse(int argc, char **argv, bool *json, double *timeout)
 {
 	int c;
 
-	while ((c = vf_getopt(&vf_cmd_hosts, argc, argv, "h", longopts)) != -1) {
+	while ((c = vf_cmd_getopt(&vf_cmd_hosts, argc, argv)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = true;

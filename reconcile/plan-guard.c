@@ -135,7 +135,7 @@ void vf_plan_guard_check(struct planner *p, const struct vf_desired *desired)
 	free(msg);
 	if (p->opts && p->opts->allow_mass_destroy) {
 		g->allowed = true;
-		warn(p->plan, "%s; allowed by --allow-mass-destroy", g->message);
+		vf_plan_warn(p->plan, "%s; allowed by --allow-mass-destroy", g->message);
 		return;
 	}
 	g->refused = true;

@@ -26,10 +26,6 @@ struct planner {
 	struct vf_strmap handled;    /* observed items matched with a desired one */
 };
 
-/* A warning for the operator, printed with the plan. */
-#define warn(plan, ...) \
-	vf_lines_addf(&(plan)->warnings, &(plan)->n_warnings, &(plan)->alloc_warnings, __VA_ARGS__)
-
 /* plan.c: the object of kind on host (pool, name) as observed, or NULL */
 void *vf_planner_key_get(const struct vf_strmap *map, enum vf_kind kind, const char *host,
 			 const char *pool, const char *name);

@@ -53,6 +53,15 @@ int vf_action_type_parse(const char *name, enum vf_action_type *t)
 	return -1;
 }
 
+void vf_plan_warn(struct vf_plan *plan, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vf_lines_vaddf(&plan->warnings, &plan->n_warnings, &plan->alloc_warnings, fmt, ap);
+	va_end(ap);
+}
+
 void vf_plan_free(struct vf_plan *plan)
 {
 	size_t i;
@@ -323,7 +332,7 @@ static void check_network_users(struct planner *p, struct vf_action *a)
 	if (!n)
 		return;
 	if (p->opts->allow_replace) {
-		warn(p->plan, "%s: replacing it (--allow-replace) takes it away from the running "
+		vf_plan_warn(p->plan, "%s: replacing it (--allow-replace) takes it away from the running "
 			      "VM%s %s: libvirt does not plug a running VM back into a re-created "
 			      "network, so %s no link on it until %s restarted", a->address,
 		     n > 1 ? "s" : "", users.buf, n > 1 ? "they have" : "it has",
@@ -368,7 +377,7 @@ static void note_waiting(struct planner *p, const struct vf_resource *d, const c
 		*o++ = *c;
 	}
 	*o = '\0';
-	warn(p->plan, "%s on %s runs without changes written to its definition, which wait for "
+	vf_plan_warn(p->plan, "%s on %s runs without changes written to its definition, which wait for "
 		      "its restart: %s (restart it when convenient, or set restart_policy: allow)",
 	     d->address, d->host, list);
 	free(list);
@@ -554,7 +563,7 @@ static void plan_desired(struct planner *p, const struct vf_desired *desired)
 		if (!vf_planner_managed(p, it)) {
 			if (d->kind == VF_KIND_VOLUME && d->u.vol.keep && it->detailed) {
 				/* a kept disk comes back to its VM */
-				warn(p->plan, "%s: reusing the volume kept from an earlier VM "
+				vf_plan_warn(p->plan, "%s: reusing the volume kept from an earlier VM "
 					      "(keep: true)", d->address);
 				plan_existing(p, d, it);
 				continue;
@@ -624,7 +633,7 @@ static void plan_delete(struct planner *p, const char *host, const struct vf_obs
 		return;
 	if (it->r.kind == VF_KIND_VOLUME && volume_kept(p, it)) {
 		char *addr = address_of(&it->r);
-		warn(p->plan, "%s stays on its host: its disk says keep: true (virtform "
+		vf_plan_warn(p->plan, "%s stays on its host: its disk says keep: true (virtform "
 			      "lets go of it)", addr);
 		free(addr);
 		return;
@@ -695,7 +704,7 @@ static void records_out_of_reach(struct vf_plan *plan, const struct vf_config *c
 	for (i = 0; state && i < state->n; i++) {
 		const struct vf_state_entry *e = &state->entries[i];
 		if (e->host && !vf_config_find_host(config, e->host))
-			warn(plan, "%s is on host '%s', which is no longer in the configuration: "
+			vf_plan_warn(plan, "%s is on host '%s', which is no longer in the configuration: "
 				   "virtform leaves it alone (put the host back to manage or destroy it)",
 			     e->address, e->host);
 	}

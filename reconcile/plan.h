@@ -161,4 +161,9 @@ struct vf_plan {
 
 void vf_plan_free(struct vf_plan *plan);
 
+/* A warning for the operator, printed with the plan (plan->warnings):
+ * the one way the planner, the host links' plan and a saved plan add one. */
+void vf_plan_warn(struct vf_plan *plan, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif
