@@ -67,6 +67,27 @@ bool vf_op_changes(const struct vf_action *a, const char *path)
 	return false;
 }
 
+static int kind_apply(struct op *op, const struct vf_kind_ops *k)
+{
+	const struct vf_action *a = op->a;
+
+	switch (a->type) {
+	case VF_ACTION_CREATE:
+		return k->create(op);
+	case VF_ACTION_UPDATE:
+		return k->update(op);
+	case VF_ACTION_REPLACE:
+		return k->remove(op, a->observed) < 0 ? -1 : k->create(op);
+	case VF_ACTION_DELETE:
+		return k->remove(op, a->observed);
+	case VF_ACTION_START:
+	case VF_ACTION_STOP:
+		return k->start_or_stop ? k->start_or_stop(op, a->type == VF_ACTION_START) : 0;
+	default:
+		return vf_op_failf(op, "unknown action");
+	}
+}
+
 int vf_libvirt_apply(struct vf_session *s, const struct vf_action *a, char **error)
 {
 	struct op op = { s->conn, a, error, s->secrets };
@@ -85,13 +106,13 @@ int vf_libvirt_apply(struct vf_session *s, const struct vf_action *a, char **err
 	}
 	switch (a->kind) {
 	case VF_KIND_NETWORK:
-		return vf_libvirt_network_apply(&op);
+		return kind_apply(&op, &vf_libvirt_network_ops);
 	case VF_KIND_STORAGE:
-		return vf_libvirt_pool_apply(&op);
+		return kind_apply(&op, &vf_libvirt_pool_ops);
 	case VF_KIND_VOLUME:
-		return vf_libvirt_volume_apply(&op);
+		return kind_apply(&op, &vf_libvirt_volume_ops);
 	case VF_KIND_VM:
-		return vf_libvirt_vm_apply(&op);
+		return kind_apply(&op, &vf_libvirt_vm_ops);
 	default:
 		return vf_op_failf(&op, "unknown resource kind");
 	}

@@ -544,25 +544,12 @@ static int vm_start_or_stop(struct op *op, bool start)
 	return rc;
 }
 
-int vf_libvirt_vm_apply(struct op *op)
-{
-	switch (op->a->type) {
-	case VF_ACTION_CREATE:
-		return vm_create(op);
-	case VF_ACTION_UPDATE:
-		return vm_update(op);
-	case VF_ACTION_REPLACE:
-		return vm_delete(op, op->a->observed) < 0 ? -1 : vm_create(op);
-	case VF_ACTION_DELETE:
-		return vm_delete(op, op->a->observed);
-	case VF_ACTION_START:
-		return vm_start_or_stop(op, true);
-	case VF_ACTION_STOP:
-		return vm_start_or_stop(op, false);
-	default:
-		return vf_op_failf(op, "unknown action");
-	}
-}
+const struct vf_kind_ops vf_libvirt_vm_ops = {
+	.create = vm_create,
+	.update = vm_update,
+	.remove = vm_delete,
+	.start_or_stop = vm_start_or_stop,
+};
 
 /*
  * Import: write the marker into the domain's definition (and the running

@@ -83,10 +83,22 @@ bool vf_op_changes(const struct vf_action *a, const char *path);
 
 /* ---- each kind's apply ---- */
 
-int vf_libvirt_network_apply(struct op *op);       /* network.c */
-int vf_libvirt_pool_apply(struct op *op);          /* pool.c */
-int vf_libvirt_volume_apply(struct op *op);        /* volume.c */
-int vf_libvirt_vm_apply(struct op *op);            /* domain.c */
+/*
+ * What a kind does for each action; vf_libvirt_apply (apply.c) is the one
+ * place that maps an action to them (a replace is remove, then create).
+ * remove gets the observed object; start_or_stop is NULL for a kind
+ * without a run state.
+ */
+struct vf_kind_ops {
+	int (*create)(struct op *op);
+	int (*update)(struct op *op);
+	int (*remove)(struct op *op, const struct vf_resource *observed);
+	int (*start_or_stop)(struct op *op, bool start);
+};
+extern const struct vf_kind_ops vf_libvirt_network_ops;  /* network.c */
+extern const struct vf_kind_ops vf_libvirt_pool_ops;     /* pool.c */
+extern const struct vf_kind_ops vf_libvirt_volume_ops;   /* volume.c */
+extern const struct vf_kind_ops vf_libvirt_vm_ops;       /* domain.c */
 
 /* ---- secret.c: CHAP secrets and sealed values ---- */
 

@@ -206,22 +206,9 @@ static int network_start_or_stop(struct op *op, bool start)
 	return rc;
 }
 
-int vf_libvirt_network_apply(struct op *op)
-{
-	switch (op->a->type) {
-	case VF_ACTION_CREATE:
-		return network_create(op);
-	case VF_ACTION_UPDATE:
-		return network_update(op);
-	case VF_ACTION_REPLACE:
-		return network_delete(op, op->a->observed) < 0 ? -1 : network_create(op);
-	case VF_ACTION_DELETE:
-		return network_delete(op, op->a->observed);
-	case VF_ACTION_START:
-		return network_start_or_stop(op, true);
-	case VF_ACTION_STOP:
-		return network_start_or_stop(op, false);
-	default:
-		return vf_op_failf(op, "unknown action");
-	}
-}
+const struct vf_kind_ops vf_libvirt_network_ops = {
+	.create = network_create,
+	.update = network_update,
+	.remove = network_delete,
+	.start_or_stop = network_start_or_stop,
+};

@@ -234,22 +234,9 @@ static int pool_start_or_stop(struct op *op, bool start)
 	return rc;
 }
 
-int vf_libvirt_pool_apply(struct op *op)
-{
-	switch (op->a->type) {
-	case VF_ACTION_CREATE:
-		return pool_create(op);
-	case VF_ACTION_UPDATE:
-		return pool_update(op);
-	case VF_ACTION_REPLACE:
-		return pool_delete(op, op->a->observed) < 0 ? -1 : pool_create(op);
-	case VF_ACTION_DELETE:
-		return pool_delete(op, op->a->observed);
-	case VF_ACTION_START:
-		return pool_start_or_stop(op, true);
-	case VF_ACTION_STOP:
-		return pool_start_or_stop(op, false);
-	default:
-		return vf_op_failf(op, "unknown action");
-	}
-}
+const struct vf_kind_ops vf_libvirt_pool_ops = {
+	.create = pool_create,
+	.update = pool_update,
+	.remove = pool_delete,
+	.start_or_stop = pool_start_or_stop,
+};

@@ -316,21 +316,9 @@ out:
 	return rc;
 }
 
-int vf_libvirt_volume_apply(struct op *op)
-{
-	switch (op->a->type) {
-	case VF_ACTION_CREATE:
-		return volume_create(op);
-	case VF_ACTION_UPDATE:
-		return volume_update(op);
-	case VF_ACTION_REPLACE:
-		return volume_delete(op, op->a->observed) < 0 ? -1 : volume_create(op);
-	case VF_ACTION_DELETE:
-		return volume_delete(op, op->a->observed);
-	case VF_ACTION_START:
-	case VF_ACTION_STOP:
-		return 0;               /* a volume has no run state */
-	default:
-		return vf_op_failf(op, "unknown action");
-	}
-}
+const struct vf_kind_ops vf_libvirt_volume_ops = {
+	.create = volume_create,
+	.update = volume_update,
+	.remove = volume_delete,
+	.start_or_stop = NULL   /* a volume has no run state */,
+};
