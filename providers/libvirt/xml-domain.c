@@ -602,13 +602,5 @@ static int read_domain(struct parser *p, struct vf_resource *r, char **error)
 int vf_xml_domain_parse(const char *xml, struct vf_arena *arena, struct vf_resource *r,
 			char **error)
 {
-	struct parser p;
-	int rc = -1;
-
-	if (vf_xml_parser_open(&p, xml, "domain", r->name, arena, error) < 0)
-		goto out;
-	rc = read_domain(&p, r, error);
-out:
-	vf_xml_parser_close(&p);
-	return rc;
+	return vf_xml_parse_resource(xml, "domain", arena, r, error, read_domain);
 }

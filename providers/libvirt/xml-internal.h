@@ -83,6 +83,15 @@ int vf_xml_parser_open(struct parser *p, const char *xml, const char *kind, cons
 
 void vf_xml_parser_close(struct parser *p);
 
+/*
+ * A resource's XML (root <kind>) read into r with read: the parser
+ * opened, read called, the parser closed.  What every kind's
+ * vf_xml_KIND_parse does.  0, or -1 with *error set.
+ */
+int vf_xml_parse_resource(const char *xml, const char *kind, struct vf_arena *arena,
+			  struct vf_resource *r, char **error,
+			  int (*read)(struct parser *p, struct vf_resource *r, char **error));
+
 /* The next element <name> from n on (n included); NULL when none. */
 xmlNodePtr vf_xml_next_element(xmlNodePtr n, const char *name);
 

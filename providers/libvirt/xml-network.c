@@ -176,13 +176,5 @@ static int read_network(struct parser *p, struct vf_resource *r, char **error)
 int vf_xml_network_parse(const char *xml, struct vf_arena *arena, struct vf_resource *r,
 			 char **error)
 {
-	struct parser p;
-	int rc = -1;
-
-	if (vf_xml_parser_open(&p, xml, "network", r->name, arena, error) < 0)
-		goto out;
-	rc = read_network(&p, r, error);
-out:
-	vf_xml_parser_close(&p);
-	return rc;
+	return vf_xml_parse_resource(xml, "network", arena, r, error, read_network);
 }

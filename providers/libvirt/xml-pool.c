@@ -268,15 +268,7 @@ static int read_pool(struct parser *p, struct vf_resource *r, char **error)
 int vf_xml_pool_parse(const char *xml, struct vf_arena *arena, struct vf_resource *r,
 		      char **error)
 {
-	struct parser p;
-	int rc = -1;
-
-	if (vf_xml_parser_open(&p, xml, "pool", r->name, arena, error) < 0)
-		goto out;
-	rc = read_pool(&p, r, error);
-out:
-	vf_xml_parser_close(&p);
-	return rc;
+	return vf_xml_parse_resource(xml, "pool", arena, r, error, read_pool);
 }
 
 int vf_xml_secret_parse(const char *xml, struct vf_arena *arena, const char **uuid,

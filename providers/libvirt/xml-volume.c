@@ -76,13 +76,5 @@ static int read_volume(struct parser *p, struct vf_resource *r, char **error)
 int vf_xml_volume_parse(const char *xml, struct vf_arena *arena, struct vf_resource *r,
 			char **error)
 {
-	struct parser p;
-	int rc = -1;
-
-	if (vf_xml_parser_open(&p, xml, "volume", r->name, arena, error) < 0)
-		goto out;
-	rc = read_volume(&p, r, error);
-out:
-	vf_xml_parser_close(&p);
-	return rc;
+	return vf_xml_parse_resource(xml, "volume", arena, r, error, read_volume);
 }

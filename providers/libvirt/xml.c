@@ -272,6 +272,19 @@ void vf_xml_parser_close(struct parser *p)
 	memset(p, 0, sizeof(*p));
 }
 
+int vf_xml_parse_resource(const char *xml, const char *kind, struct vf_arena *arena,
+			  struct vf_resource *r, char **error,
+			  int (*read)(struct parser *p, struct vf_resource *r, char **error))
+{
+	struct parser p;
+	int rc = -1;
+
+	if (vf_xml_parser_open(&p, xml, kind, r->name, arena, error) == 0)
+		rc = read(&p, r, error);
+	vf_xml_parser_close(&p);
+	return rc;
+}
+
 /* Is n an element <name> of no namespace (as all of libvirt's are)? */
 static bool is_element(xmlNodePtr n, const char *name)
 {
