@@ -88,6 +88,15 @@ static int kind_apply(struct op *op, const struct vf_kind_ops *k)
 	}
 }
 
+int vf_op_found(struct op *op, const void *obj, int absent_code, const char *verb)
+{
+	if (obj)
+		return 1;
+	if (last_error_was(absent_code))
+		return 0;
+	return vf_op_fail(op, verb);
+}
+
 int vf_libvirt_apply(struct vf_session *s, const struct vf_action *a, char **error)
 {
 	struct op op = { s->conn, a, error, s->secrets };

@@ -46,11 +46,7 @@ static bool changes_live(const struct vf_action *a, const char *path)
 static int domain_find(struct op *op, const char *name, virDomainPtr *dom)
 {
 	*dom = virDomainLookupByName(op->conn, name);
-	if (*dom)
-		return 1;
-	if (last_error_was(VIR_ERR_NO_DOMAIN))
-		return 0;
-	return vf_op_fail(op, "look up the domain");
+	return vf_op_found(op, *dom, VIR_ERR_NO_DOMAIN, "look up the domain");
 }
 
 /* 1 running, 0 not (or gone: a transient domain goes when it stops), -1. */

@@ -73,6 +73,9 @@ static inline void sleep_ms(unsigned ms)
 
 /* "ADDRESS: cannot VERB: LIBVIRT MESSAGE" for the thread's last libvirt error. */
 int vf_op_fail(struct op *op, const char *verb);
+/* After a lookup that returned obj: 1 found, 0 absent (libvirt's error
+ * was absent_code), -1 reported as "cannot VERB". */
+int vf_op_found(struct op *op, const void *obj, int absent_code, const char *verb);
 /* "ADDRESS: TEXT" for a failure that is not libvirt's. */
 __attribute__((format(printf, 2, 3)))
 int vf_op_failf(struct op *op, const char *fmt, ...);

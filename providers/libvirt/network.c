@@ -10,11 +10,7 @@
 static int network_find(struct op *op, const char *name, virNetworkPtr *net)
 {
 	*net = virNetworkLookupByName(op->conn, name);
-	if (*net)
-		return 1;
-	if (last_error_was(VIR_ERR_NO_NETWORK))
-		return 0;
-	return vf_op_fail(op, "look up the network");
+	return vf_op_found(op, *net, VIR_ERR_NO_NETWORK, "look up the network");
 }
 
 /* 1 active, 0 inactive or gone (a transient network goes when stopped), -1. */

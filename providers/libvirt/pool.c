@@ -15,11 +15,7 @@
 int vf_libvirt_pool_find(struct op *op, const char *name, virStoragePoolPtr *pool)
 {
 	*pool = virStoragePoolLookupByName(op->conn, name);
-	if (*pool)
-		return 1;
-	if (last_error_was(VIR_ERR_NO_STORAGE_POOL))
-		return 0;
-	return vf_op_fail(op, "look up the storage pool");
+	return vf_op_found(op, *pool, VIR_ERR_NO_STORAGE_POOL, "look up the storage pool");
 }
 
 static int pool_active(virStoragePoolPtr pool)

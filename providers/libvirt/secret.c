@@ -27,11 +27,7 @@
 static int chap_find(struct op *op, const char *usage, virSecretPtr *sec)
 {
 	*sec = virSecretLookupByUsage(op->secrets, VIR_SECRET_USAGE_TYPE_ISCSI, usage);
-	if (*sec)
-		return 1;
-	if (last_error_was(VIR_ERR_NO_SECRET))
-		return 0;
-	return vf_op_fail(op, "look up the CHAP secret");
+	return vf_op_found(op, *sec, VIR_ERR_NO_SECRET, "look up the CHAP secret");
 }
 
 /* Define the secret named usage (uuid: redefine that one); NULL on failure. */

@@ -27,11 +27,7 @@ int vf_libvirt_volume_find(struct op *op, virStoragePoolPtr pool, const char *na
 			   virStorageVolPtr *vol)
 {
 	*vol = virStorageVolLookupByName(pool, name);
-	if (*vol)
-		return 1;
-	if (last_error_was(VIR_ERR_NO_STORAGE_VOL))
-		return 0;
-	return vf_op_fail(op, "look up the volume");
+	return vf_op_found(op, *vol, VIR_ERR_NO_STORAGE_VOL, "look up the volume");
 }
 
 /*
