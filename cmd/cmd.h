@@ -73,18 +73,15 @@ const char *vf_cmd_version_string(void);
 extern const struct vf_cmd *const vf_commands[];
 
 /*
- * getopt_long() with virtform's error reporting: an unknown option or a
- * missing argument prints "virtform CMD: unknown option '--jsn'; did you
- * mean '--json'?" and returns '?'.  Long options are taken by their exact
- * name only ("--name", "--name=VALUE", "--name VALUE"): a prefix getopt_long
- * would accept ("--auto" for "--auto-approve") is such an error.
+ * getopt_long() over cmd's own longopts and shortopts (default "h"), with
+ * virtform's error reporting: an unknown option or a missing argument
+ * prints "virtform CMD: unknown option '--jsn'; did you mean '--json'?"
+ * and returns '?'.  Long options are taken by their exact name only
+ * ("--name", "--name=VALUE", "--name VALUE"): a prefix getopt_long would
+ * accept ("--auto" for "--auto-approve") is such an error.
  * "--help"/"-h" must be in longopts with val 'h'.  Options may come after
  * positional arguments (GNU permutation).
  */
-int vf_getopt(const struct vf_cmd *cmd, int argc, char **argv,
-	      const char *shortopts, const struct option *longopts);
-
-/* vf_getopt() with cmd's own longopts and shortopts. */
 int vf_cmd_getopt(const struct vf_cmd *cmd, int argc, char **argv);
 
 /*
@@ -109,7 +106,7 @@ void vf_cmd_print_man_main(FILE *out, const char *help_text);
 
 /* The default of a command's getopt switch: 'h' prints the command's
  * usage to stdout and is VF_EXIT_OK; anything else is an option
- * vf_getopt already reported: VF_EXIT_ERROR. */
+ * vf_cmd_getopt already reported: VF_EXIT_ERROR. */
 int vf_cmd_usage_or_error(const struct vf_cmd *cmd, int c);
 
 /* Print "virtform CMD: error: MSG" to stderr; returns VF_EXIT_ERROR. */

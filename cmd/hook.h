@@ -65,7 +65,7 @@ struct vf_hook_opts {
 #define VF_HOOK_OPTS_INIT { .deadline = VF_HOOK_DEADLINE_DEFAULT }
 
 /*
- * Take option c (from vf_getopt, its value in optarg) into o: 1 taken, 0
+ * Take option c (from vf_cmd_getopt, its value in optarg) into o: 1 taken, 0
  * not one of VF_HOOK_LONGOPTS, -1 a bad value (reported for cmd).
  */
 int vf_hook_option(const struct vf_cmd *cmd, int c, const char *value, struct vf_hook_opts *o);

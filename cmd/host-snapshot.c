@@ -22,7 +22,8 @@ static const char *const step_names[] = {
 	"created", "deleted", "mtu", "stp", "up", "master", "bond-options",
 };
 
-size_t vf_hostcmd_snap_index(const struct vf_hostcmd_applier *a, const char *name)
+/* The index of name's snapshot in a, or (size_t)-1. */
+static size_t snap_index(const struct vf_hostcmd_applier *a, const char *name)
 {
 	size_t i;
 
@@ -49,7 +50,7 @@ void vf_hostcmd_snap_take(struct vf_hostcmd_applier *a, const char *name)
 	struct vf_hostcmd_snap *s;
 	size_t i;
 
-	if (!name || vf_hostcmd_snap_index(a, name) != (size_t)-1)
+	if (!name || snap_index(a, name) != (size_t)-1)
 		return;
 	s = snap_new(a, name);
 	l = vf_link_list_find(a->list, name);
@@ -93,7 +94,7 @@ struct vf_hostcmd_step *vf_hostcmd_step_add(struct vf_hostcmd_applier *a, enum s
 	st = &a->steps[a->n_steps++];
 	memset(st, 0, sizeof(*st));
 	st->type = type;
-	st->snap = vf_hostcmd_snap_index(a, name);
+	st->snap = snap_index(a, name);
 	st->action = a->action;
 	return st;
 }
@@ -399,7 +400,7 @@ static int step_from_json(struct vf_hostcmd_applier *a, size_t i, const json_t *
 		if (!strcmp(step_names[t], type))
 			break;
 	if (!type || t == VF_ARRAY_SIZE(step_names) || !link ||
-	    vf_hostcmd_snap_index(a, link) == (size_t)-1) {
+	    snap_index(a, link) == (size_t)-1) {
 		*error = xasprintf("steps[%zu] is not a step of the snapshot", i);
 		return -1;
 	}

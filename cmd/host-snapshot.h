@@ -34,8 +34,6 @@ struct vf_hostcmd_step {
 	bool undo_failed;
 };
 
-/* The index of name's snapshot in a, or (size_t)-1. */
-size_t vf_hostcmd_snap_index(const struct vf_hostcmd_applier *a, const char *name);
 /* Record link name (NULL: nothing) as it is now in a->list, once. */
 void vf_hostcmd_snap_take(struct vf_hostcmd_applier *a, const char *name);
 /* A step of type made on link name (snapshotted) for a->action. */

@@ -100,8 +100,8 @@ static bool exact_name(const char *word, const struct option *lo)
 	       !strncmp(word + 2, lo->name, len);
 }
 
-int vf_getopt(const struct vf_cmd *cmd, int argc, char **argv,
-	      const char *shortopts, const struct option *longopts)
+static int exact_getopt(const struct vf_cmd *cmd, int argc, char **argv,
+			const char *shortopts, const struct option *longopts)
 {
 	char buf[64];
 	int c, index = -1;
@@ -221,7 +221,7 @@ int vf_cmd_getopt(const struct vf_cmd *cmd, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 
-	return vf_getopt(cmd, argc, argv, cmd->shortopts ? cmd->shortopts : "h",
+	return exact_getopt(cmd, argc, argv, cmd->shortopts ? cmd->shortopts : "h",
 			 cmd->longopts ? cmd->longopts : help_only);
 }
 

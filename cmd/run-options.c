@@ -102,7 +102,9 @@ static int number_option(const struct vf_cmd *cmd, int c, const char *arg,
 	}
 }
 
-int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
+/* Handle option c if it is a shared one: 1 handled, 0 not a shared
+ * option, -1 bad value (error printed). */
+static int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
 {
 	return plain_option(c, arg, o) ? 1 : number_option(cmd, c, arg, o);
 }
@@ -112,7 +114,7 @@ int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run
 	int c, r;
 
 	while ((c = vf_cmd_getopt(cmd, argc, argv)) != -1) {
-		r = vf_run_option(cmd, c, optarg, o);
+		r = run_option(cmd, c, optarg, o);
 		if (r < 0)
 			return '?';
 		if (r == 0)

@@ -61,7 +61,7 @@ enum {
 	"                            $VIRTFORM_SECRET_KEY, the key text itself)\n"  \
 	RUN_GIT_OPTIONS_HELP
 
-/* The largest --max-destroy (vf_run_option, and hooks install which records
+/* The largest --max-destroy (the shared options, and hooks install which records
  * it for the post-receive sync). */
 #define RUN_MAX_DESTROY_MAX 1000000u
 
@@ -121,7 +121,7 @@ enum {
 	"      --allow-rewind        with --git: accept a commit that is not a\n"      \
 	"                            descendant of the last one applied\n"
 
-/* The long options of vf_run_option(), for a command's option table. */
+/* The shared long options (vf_run_getopt handles them), for a command's option table. */
 #define RUN_LONGOPTS                                                              \
 	{ "target", required_argument, NULL, RUN_OPT_TARGET },                   \
 	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },             \
@@ -203,14 +203,8 @@ struct vf_run_opts {
 };
 
 /*
- * Handle option c (from vf_getopt) if it is a shared one: 1 handled, 0
- * not a shared option, -1 bad value (error printed).
- */
-int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o);
-
-/*
  * vf_cmd_getopt() (the options of cmd's descriptor) with the shared
- * options handled (vf_run_option): the next option that is not one of
+ * options (RUN_LONGOPTS) handled: the next option that is not one of
  * them, -1 at the end, '?' after an error (said, a bad value included).
  */
 int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run_opts *o);
