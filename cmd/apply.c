@@ -54,14 +54,8 @@ static const char usage[] =
 
 static int cmd_apply(int argc, char **argv);
 
-/* what vf_run_apply_command() parses */
-static const struct option longopts[] = {
-	RUN_APPLY_LONGOPTS,
-	{ NULL, 0, NULL, 0 },
-};
-
 const struct vf_cmd vf_cmd_apply = VF_CMD("apply", "change the hosts to match the configuration", usage,
-	cmd_apply, .longopts = longopts);
+	cmd_apply, .options = VF_OPTS(RUN_APPLY_OPTS));
 
 static int cmd_apply(int argc, char **argv)
 {

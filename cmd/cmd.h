@@ -20,21 +20,82 @@ enum vf_exit {
 };
 
 /*
+ * Every long option of every command, by its id: what getopt returns for
+ * it.  The registry (cmd/options.c) defines each once, its name and
+ * whether it takes a value; a command's descriptor names those it takes
+ * (VF_OPTS), its usage says what they mean there.  An option of the same
+ * name is the same option in every command that takes it.
+ */
+enum vf_opt {
+	VF_OPT_END = 0,                  /* the end of a VF_OPTS list */
+	VF_OPT_HELP = 'h',               /* -h too: every command takes it */
+	VF_OPT_ALLOW_MASS_DESTROY = 256, /* past every short option */
+	VF_OPT_ALLOW_REPLACE,
+	VF_OPT_ALLOW_REWIND,
+	VF_OPT_ALLOWED_SIGNERS,
+	VF_OPT_AUTO_APPROVE,
+	VF_OPT_CACHE_DIR,
+	VF_OPT_CONFIRM_TIMEOUT,
+	VF_OPT_DEADLINE,
+	VF_OPT_DESTROY,
+	VF_OPT_DETAILED_EXITCODE,
+	VF_OPT_FIX,
+	VF_OPT_FORCE,
+	VF_OPT_GIT,
+	VF_OPT_GIT_KNOWN_HOSTS,
+	VF_OPT_GIT_SSH_KEY,
+	VF_OPT_GPG_KEYRING,
+	VF_OPT_HOST,
+	VF_OPT_JSON,
+	VF_OPT_KEEP_NEWLINE,
+	VF_OPT_LAST_CONFIRMED,
+	VF_OPT_LIST,
+	VF_OPT_LOCK_TIMEOUT,
+	VF_OPT_MAN,
+	VF_OPT_MAX_DESTROY,
+	VF_OPT_NO_DELETE,
+	VF_OPT_NOTIFY_COMMAND,
+	VF_OPT_OUT,
+	VF_OPT_PARALLELISM,
+	VF_OPT_PATH,
+	VF_OPT_PLAN_ONLY,
+	VF_OPT_PUBLIC_KEY,
+	VF_OPT_RAW,
+	VF_OPT_REF,
+	VF_OPT_SECRET_KEY,
+	VF_OPT_SERVER,
+	VF_OPT_SKIP_UNREACHABLE,
+	VF_OPT_SPEC,
+	VF_OPT_STAGED,
+	VF_OPT_STATE_DIR,
+	VF_OPT_STATE_FILE,
+	VF_OPT_TARGET,
+	VF_OPT_TIMEOUT,
+	VF_OPT_TOKEN,
+	VF_OPT_VERIFY_SIGNATURES,
+};
+
+/* The options a command takes, in the order did-you-mean, --list and the
+ * completions give them: VF_OPTS(VF_OPT_JSON, VF_OPT_TIMEOUT). */
+#define VF_OPTS(...) ((const enum vf_opt[]){ __VA_ARGS__, VF_OPT_END })
+
+/*
  * One command, or one subcommand ("host show"): everything it accepts is
  * here, so that help, usage, option parsing, did-you-mean, the shell
  * completion (cmd/completion.c) and the man pages (help --man) are all
- * read from one place.  longopts ends in an all-zero entry; NULL: the
- * command takes no option but --help.  subcommands is NULL-terminated;
- * a subcommand's name is its command's name, a space and its word
- * ("host show"), and its run may be NULL when the command dispatches
- * itself (hook: the options come before the hook's name).
+ * read from one place.  options is a VF_OPTS list; --help comes last
+ * unless the list names it; NULL: the command takes no option but --help
+ * (and completes none).  subcommands is NULL-terminated; a subcommand's
+ * name is its command's name, a space and its word ("host show"); its
+ * options NULL: its command's.  Its run may be NULL when the command
+ * dispatches itself (hook: the options come before the hook's name).
  */
 struct vf_cmd {
 	const char *name;
 	const char *summary;     /* one line, for `virtform help` */
 	const char *usage;       /* full --help text, ends in '\n' */
 	int (*run)(int argc, char **argv);
-	const struct option *longopts;
+	const enum vf_opt *options;
 	const char *shortopts;   /* as getopt's optstring (a leading '+': options
 	                          * before the arguments only); NULL: "h" */
 	const struct vf_cmd *const *subcommands;
@@ -42,7 +103,7 @@ struct vf_cmd {
 
 /*
  * The usual descriptor: VF_CMD("plan", "show what ...", usage, cmd_plan,
- * .longopts = longopts).
+ * .options = VF_OPTS(VF_OPT_JSON, ...)).
  */
 #define VF_CMD(name_, summary_, usage_, run_, ...) \
 	{ .name = (name_), .summary = (summary_), .usage = (usage_), .run = (run_), __VA_ARGS__ }
@@ -72,15 +133,26 @@ const char *vf_cmd_version_string(void);
 /* Every command, in help order; NULL-terminated. */
 extern const struct vf_cmd *const vf_commands[];
 
+/* The most options a command takes, --help and the all-zero end included. */
+#define VF_CMD_OPTIONS_MAX 48
+
 /*
- * getopt_long() over cmd's own longopts and shortopts (default "h"), with
- * virtform's error reporting: an unknown option or a missing argument
- * prints "virtform CMD: unknown option '--jsn'; did you mean '--json'?"
- * and returns '?'.  Long options are taken by their exact name only
- * ("--name", "--name=VALUE", "--name VALUE"): a prefix getopt_long would
- * accept ("--auto" for "--auto-approve") is such an error.
- * "--help"/"-h" must be in longopts with val 'h'.  Options may come after
- * positional arguments (GNU permutation).
+ * cmd's options as getopt_long's table (table has VF_CMD_OPTIONS_MAX
+ * entries): each from the registry, in the order cmd names them, --help
+ * last unless named, then the all-zero entry.  Returns how many options
+ * (the end not counted); a command whose options are NULL takes --help.
+ */
+size_t vf_cmd_longopts(const struct vf_cmd *cmd, struct option *table);
+
+/*
+ * getopt_long() over cmd's options (vf_cmd_longopts) and shortopts
+ * (default "h"), with virtform's error reporting: an unknown option or a
+ * missing argument prints "virtform CMD: unknown option '--jsn'; did you
+ * mean '--json'?" and returns '?'.  Long options are taken by their exact
+ * name only ("--name", "--name=VALUE", "--name VALUE"): a prefix
+ * getopt_long would accept ("--auto" for "--auto-approve") is such an
+ * error.  Returns the option's id (enum vf_opt; 'h' for -h and --help).
+ * Options may come after positional arguments (GNU permutation).
  */
 int vf_cmd_getopt(const struct vf_cmd *cmd, int argc, char **argv);
 
@@ -100,9 +172,6 @@ const char *vf_cmd_subcommand_word(const struct vf_cmd *sub);
  */
 void vf_cmd_print_man(FILE *out, const struct vf_cmd *cmd);
 void vf_cmd_print_man_main(FILE *out, const char *help_text);
-
-/* The end of a command's option table: --help (-h), then the terminator. */
-#define VF_OPTIONS_END { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
 
 /* The default of a command's getopt switch: 'h' prints the command's
  * usage to stdout and is VF_EXIT_OK; anything else is an option

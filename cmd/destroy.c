@@ -35,14 +35,8 @@ static const char usage[] =
 
 static int cmd_destroy(int argc, char **argv);
 
-/* what vf_run_apply_command() parses */
-static const struct option longopts[] = {
-	RUN_APPLY_LONGOPTS,
-	{ NULL, 0, NULL, 0 },
-};
-
 const struct vf_cmd vf_cmd_destroy = VF_CMD("destroy", "remove everything virtform manages for the configuration", usage,
-	cmd_destroy, .longopts = longopts);
+	cmd_destroy, .options = VF_OPTS(RUN_APPLY_OPTS));
 
 static int cmd_destroy(int argc, char **argv)
 {

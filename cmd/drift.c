@@ -53,11 +53,6 @@
 
 #define DRIFT_FORMAT_VERSION 1
 
-enum {
-	DRIFT_OPT_FIX = 2000,
-	DRIFT_OPT_NOTIFY,
-};
-
 static const char usage[] =
 	"usage: virtform drift [CONFIG | --git REPO[@REF]] [--json] [--fix]\n"
 	"                      [--notify-command CMD]\n"
@@ -677,18 +672,10 @@ static int drift(struct drift_args *a)
 	return rc;
 }
 
-static const struct option longopts[] = {
-	{ "json", no_argument, NULL, RUN_OPT_JSON },
-	{ "fix", no_argument, NULL, DRIFT_OPT_FIX },
-	{ "notify-command", required_argument, NULL, DRIFT_OPT_NOTIFY },
-	RUN_LONGOPTS,
-	RUN_GUARD_LONGOPTS,
-	{ NULL, 0, NULL, 0 },
-};
-
 const struct vf_cmd vf_cmd_drift = VF_CMD("drift",
 	"report where the hosts differ from the configuration (exit 2); --fix converges", usage,
-	cmd_drift, .longopts = longopts);
+	cmd_drift, .options = VF_OPTS(VF_OPT_JSON, VF_OPT_FIX, VF_OPT_NOTIFY_COMMAND, RUN_OPTS,
+				      RUN_GUARD_OPTS));
 
 static int cmd_drift(int argc, char **argv)
 {
@@ -697,9 +684,9 @@ static int cmd_drift(int argc, char **argv)
 
 	while ((c = vf_run_getopt(&vf_cmd_drift, argc, argv, &a.o)) != -1) {
 		switch (c) {
-		case RUN_OPT_JSON: a.json = true; break;
-		case DRIFT_OPT_FIX: a.fix = true; break;
-		case DRIFT_OPT_NOTIFY: a.notify_cmd = optarg; break;
+		case VF_OPT_JSON: a.json = true; break;
+		case VF_OPT_FIX: a.fix = true; break;
+		case VF_OPT_NOTIFY_COMMAND: a.notify_cmd = optarg; break;
 		default: rc = vf_cmd_usage_or_error(&vf_cmd_drift, c); goto bad;
 		}
 	}

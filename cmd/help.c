@@ -64,16 +64,10 @@ static void print_man_main(void)
 	free(text);
 }
 
-static const struct option longopts[] = {
-	{ "man", no_argument, NULL, 'm' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 static int help_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_help = VF_CMD("help", "show commands, or one command's usage", usage,
-	help_run, .longopts = longopts,
+	help_run, .options = VF_OPTS(VF_OPT_MAN),
 	.shortopts = "+h");         /* help plan --help: plan's usage, as always */
 
 static int help_run(int argc, char **argv)
@@ -83,7 +77,7 @@ static int help_run(int argc, char **argv)
 	int c;
 
 	while ((c = vf_cmd_getopt(&vf_cmd_help, argc, argv)) != -1) {
-		if (c == 'm') {
+		if (c == VF_OPT_MAN) {
 			man = true;
 		} else if (c == 'h') {
 			fputs(usage, stdout);

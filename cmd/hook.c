@@ -605,21 +605,21 @@ static int pre_commit(const struct vf_hook_opts *h)
 int vf_hook_option(const struct vf_cmd *cmd, int c, const char *value, struct vf_hook_opts *o)
 {
 	switch (c) {
-	case VF_HOOK_OPT_REF:
+	case VF_OPT_REF:
 		VF_GROW(o->refs, o->n_refs + 1, o->alloc_refs);
 		o->refs[o->n_refs++] = value;
 		return 1;
-	case VF_HOOK_OPT_PATH: o->path = value; return 1;
-	case VF_HOOK_OPT_ALLOW_REWIND: o->allow_rewind = true; return 1;
-	case VF_HOOK_OPT_VERIFY: o->verify = true; return 1;
-	case VF_HOOK_OPT_ALLOWED_SIGNERS: o->trust.allowed_signers = value; return 1;
-	case VF_HOOK_OPT_GPG_KEYRING: o->trust.gpg_keyring = value; return 1;
-	case VF_HOOK_OPT_STATE_DIR: o->state_dir = value; return 1;
-	case VF_HOOK_OPT_AUTO_APPROVE: o->auto_approve = true; return 1;
-	case VF_HOOK_OPT_SECRET_KEY: o->secret_key = value; return 1;
-	case VF_HOOK_OPT_MAX_DESTROY: o->max_destroy = value; return 1;
-	case VF_HOOK_OPT_ALLOW_MASS_DESTROY: o->allow_mass_destroy = true; return 1;
-	case VF_HOOK_OPT_DEADLINE:
+	case VF_OPT_PATH: o->path = value; return 1;
+	case VF_OPT_ALLOW_REWIND: o->allow_rewind = true; return 1;
+	case VF_OPT_VERIFY_SIGNATURES: o->verify = true; return 1;
+	case VF_OPT_ALLOWED_SIGNERS: o->trust.allowed_signers = value; return 1;
+	case VF_OPT_GPG_KEYRING: o->trust.gpg_keyring = value; return 1;
+	case VF_OPT_STATE_DIR: o->state_dir = value; return 1;
+	case VF_OPT_AUTO_APPROVE: o->auto_approve = true; return 1;
+	case VF_OPT_SECRET_KEY: o->secret_key = value; return 1;
+	case VF_OPT_MAX_DESTROY: o->max_destroy = value; return 1;
+	case VF_OPT_ALLOW_MASS_DESTROY: o->allow_mass_destroy = true; return 1;
+	case VF_OPT_DEADLINE:
 		if (!vf_parse_seconds(value, &o->deadline)) {
 			vf_cmd_error(cmd, "--deadline '%s': give seconds, more than 0 and at "
 				     "most 86400 (a day)", value);
@@ -671,17 +671,11 @@ static const struct vf_cmd *const subcommands[] = {
 	NULL,
 };
 
-static const struct option longopts[] = {
-	VF_HOOK_LONGOPTS,
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 static int hook_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_hook = VF_CMD("hook",
 	"the git hooks' work: pre-commit, pre-receive, post-receive", usage, hook_run,
-	.longopts = longopts, .subcommands = subcommands);
+	.options = VF_OPTS(VF_HOOK_OPTIONS), .subcommands = subcommands);
 
 /* The options and the hook's name; 1: --help shown, 0 parsed, -1 an error. */
 static int parse_options(int argc, char **argv, struct vf_hook_opts *h)

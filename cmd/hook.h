@@ -13,37 +13,12 @@
 #include "cmd/cmd.h"
 #include "providers/git/repo.h"
 
-enum {
-	VF_HOOK_OPT_REF = 3000,
-	VF_HOOK_OPT_PATH,
-	VF_HOOK_OPT_ALLOW_REWIND,
-	VF_HOOK_OPT_VERIFY,
-	VF_HOOK_OPT_ALLOWED_SIGNERS,
-	VF_HOOK_OPT_GPG_KEYRING,
-	VF_HOOK_OPT_STATE_DIR,
-	VF_HOOK_OPT_AUTO_APPROVE,
-	VF_HOOK_OPT_SECRET_KEY,
-	VF_HOOK_OPT_MAX_DESTROY,
-	VF_HOOK_OPT_ALLOW_MASS_DESTROY,
-	VF_HOOK_OPT_DEADLINE,
-	VF_HOOK_OPT_SERVER,              /* hooks install only */
-	VF_HOOK_OPT_FORCE,               /* hooks install only */
-};
-
-/* The options every hook takes (a longopts fragment, no terminator). */
-#define VF_HOOK_LONGOPTS                                                                  \
-	{ "ref", required_argument, NULL, VF_HOOK_OPT_REF },                             \
-	{ "path", required_argument, NULL, VF_HOOK_OPT_PATH },                           \
-	{ "allow-rewind", no_argument, NULL, VF_HOOK_OPT_ALLOW_REWIND },                 \
-	{ "verify-signatures", no_argument, NULL, VF_HOOK_OPT_VERIFY },                  \
-	{ "allowed-signers", required_argument, NULL, VF_HOOK_OPT_ALLOWED_SIGNERS },     \
-	{ "gpg-keyring", required_argument, NULL, VF_HOOK_OPT_GPG_KEYRING },             \
-	{ "state-dir", required_argument, NULL, VF_HOOK_OPT_STATE_DIR },                 \
-	{ "auto-approve", no_argument, NULL, VF_HOOK_OPT_AUTO_APPROVE },                 \
-	{ "secret-key", required_argument, NULL, VF_HOOK_OPT_SECRET_KEY },               \
-	{ "max-destroy", required_argument, NULL, VF_HOOK_OPT_MAX_DESTROY },             \
-	{ "allow-mass-destroy", no_argument, NULL, VF_HOOK_OPT_ALLOW_MASS_DESTROY },     \
-	{ "deadline", required_argument, NULL, VF_HOOK_OPT_DEADLINE }
+/* The options every hook takes, for a command's VF_OPTS. */
+#define VF_HOOK_OPTIONS                                                           \
+	VF_OPT_REF, VF_OPT_PATH, VF_OPT_ALLOW_REWIND, VF_OPT_VERIFY_SIGNATURES,   \
+	VF_OPT_ALLOWED_SIGNERS, VF_OPT_GPG_KEYRING, VF_OPT_STATE_DIR,             \
+	VF_OPT_AUTO_APPROVE, VF_OPT_SECRET_KEY, VF_OPT_MAX_DESTROY,               \
+	VF_OPT_ALLOW_MASS_DESTROY, VF_OPT_DEADLINE
 
 #define VF_HOOK_DEADLINE_DEFAULT 60.0    /* seconds, the whole pre-receive run */
 
@@ -66,7 +41,7 @@ struct vf_hook_opts {
 
 /*
  * Take option c (from vf_cmd_getopt, its value in optarg) into o: 1 taken, 0
- * not one of VF_HOOK_LONGOPTS, -1 a bad value (reported for cmd).
+ * not one of VF_HOOK_OPTIONS, -1 a bad value (reported for cmd).
  */
 int vf_hook_option(const struct vf_cmd *cmd, int c, const char *value, struct vf_hook_opts *o);
 

@@ -79,16 +79,8 @@ struct install {
 	size_t n_names;
 };
 
-static const struct option longopts[] = {
-	{ "server", no_argument, NULL, VF_HOOK_OPT_SERVER },
-	VF_HOOK_LONGOPTS,
-	{ "force", no_argument, NULL, VF_HOOK_OPT_FORCE },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
 static const struct vf_cmd hooks_install = VF_CMD("hooks install",
-	"write the git hooks into REPO", usage, NULL, .longopts = longopts);
+	"write the git hooks into REPO", usage, NULL);
 
 static const struct vf_cmd *const subcommands[] = {
 	&hooks_install,
@@ -99,7 +91,7 @@ static int hooks_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_hooks = VF_CMD("hooks",
 	"install the git hooks (hooks install [--server] REPO)", usage, hooks_run,
-	.longopts = longopts, .subcommands = subcommands);
+	.options = VF_OPTS(VF_OPT_SERVER, VF_HOOK_OPTIONS, VF_OPT_FORCE), .subcommands = subcommands);
 
 /* ' word' quoted for sh: 'it'\''s' */
 static void add_word(struct vf_buf *b, const char *w)
@@ -242,9 +234,9 @@ static int parse_options(int argc, char **argv, struct install *in)
 		if (c == 'h') {
 			fputs(usage, stdout);
 			return 1;
-		} else if (c == VF_HOOK_OPT_SERVER) {
+		} else if (c == VF_OPT_SERVER) {
 			in->server = true;
-		} else if (c == VF_HOOK_OPT_FORCE) {
+		} else if (c == VF_OPT_FORCE) {
 			in->force = true;
 		} else if (vf_hook_option(&vf_cmd_hooks, c, optarg, &in->o) <= 0) {
 			return -1;

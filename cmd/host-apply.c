@@ -716,25 +716,13 @@ static int source_check(struct vf_hostcmd *x, enum vf_hostcmd_source src, const 
 	return 0;
 }
 
-enum { OPT_HOST = 256, OPT_AUTO, OPT_STATE_FILE, OPT_SPEC, OPT_JSON, OPT_NO_DELETE,
-       OPT_CONFIRM_TIMEOUT, OPT_LAST_CONFIRMED };
-static const struct option longopts[] = {
-	{ "host", required_argument, NULL, OPT_HOST },
-	{ "spec", required_argument, NULL, OPT_SPEC },
-	{ "last-confirmed", no_argument, NULL, OPT_LAST_CONFIRMED },
-	{ "auto-approve", no_argument, NULL, OPT_AUTO },
-	{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
-	{ "confirm-timeout", required_argument, NULL, OPT_CONFIRM_TIMEOUT },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	VF_OPTIONS_END,
-};
-
 static int host_apply_run(int argc, char **argv);
 
 const struct vf_cmd vf_hostcmd_apply = VF_CMD("host apply",
 	"converge this machine's links, verified, rolled back on failure", apply_usage,
-	host_apply_run, .longopts = longopts);
+	host_apply_run, .options = VF_OPTS(VF_OPT_HOST, VF_OPT_SPEC, VF_OPT_LAST_CONFIRMED,
+					   VF_OPT_AUTO_APPROVE, VF_OPT_NO_DELETE,
+					   VF_OPT_CONFIRM_TIMEOUT, VF_OPT_JSON, VF_OPT_STATE_FILE));
 
 /* host apply's options. */
 struct apply_opts {
@@ -751,14 +739,14 @@ static int apply_opts_parse(int argc, char **argv, struct apply_opts *o)
 	o->state_file = VF_HOSTNET_STATE_FILE;
 	while ((c = vf_cmd_getopt(&vf_hostcmd_apply, argc, argv)) != -1) {
 		switch (c) {
-		case OPT_HOST: o->host_name = optarg; break;
-		case OPT_SPEC: o->spec_path = optarg; break;
-		case OPT_LAST_CONFIRMED: o->last_confirmed = true; break;
-		case OPT_AUTO: o->auto_approve = true; break;
-		case OPT_NO_DELETE: o->no_delete = true; break;
-		case OPT_CONFIRM_TIMEOUT: o->timeout_text = optarg; break;
-		case OPT_JSON: o->json = true; break;
-		case OPT_STATE_FILE: o->state_file = optarg; break;
+		case VF_OPT_HOST: o->host_name = optarg; break;
+		case VF_OPT_SPEC: o->spec_path = optarg; break;
+		case VF_OPT_LAST_CONFIRMED: o->last_confirmed = true; break;
+		case VF_OPT_AUTO_APPROVE: o->auto_approve = true; break;
+		case VF_OPT_NO_DELETE: o->no_delete = true; break;
+		case VF_OPT_CONFIRM_TIMEOUT: o->timeout_text = optarg; break;
+		case VF_OPT_JSON: o->json = true; break;
+		case VF_OPT_STATE_FILE: o->state_file = optarg; break;
 		case 'h': fputs(apply_usage, stdout); return 1;
 		default: return -1;
 		}

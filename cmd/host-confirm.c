@@ -466,17 +466,9 @@ static const char confirm_usage[] =
 
 static int host_confirm_run(int argc, char **argv);
 
-enum { OPT_TOKEN = 256, OPT_JSON, OPT_STATE_FILE };
-static const struct option longopts[] = {
-	{ "token", required_argument, NULL, OPT_TOKEN },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	VF_OPTIONS_END,
-};
-
 const struct vf_cmd vf_hostcmd_confirm = VF_CMD("host confirm",
 	"keep a host network change that waits for confirmation", confirm_usage, host_confirm_run,
-	.longopts = longopts);
+	.options = VF_OPTS(VF_OPT_TOKEN, VF_OPT_JSON, VF_OPT_STATE_FILE));
 
 /* host confirm's options.  0: go on; 1: --help printed; -1: a bad option. */
 static int confirm_opts_parse(int argc, char **argv, const char **token, bool *json,
@@ -486,9 +478,9 @@ static int confirm_opts_parse(int argc, char **argv, const char **token, bool *j
 
 	while ((c = vf_cmd_getopt(&vf_hostcmd_confirm, argc, argv)) != -1) {
 		switch (c) {
-		case OPT_TOKEN: *token = optarg; break;
-		case OPT_JSON: *json = true; break;
-		case OPT_STATE_FILE: *state_file = optarg; break;
+		case VF_OPT_TOKEN: *token = optarg; break;
+		case VF_OPT_JSON: *json = true; break;
+		case VF_OPT_STATE_FILE: *state_file = optarg; break;
 		case 'h': fputs(confirm_usage, stdout); return 1;
 		default: return -1;
 		}

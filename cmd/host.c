@@ -131,28 +131,13 @@ static const char plan_usage[] =
 static int host_show_run(int argc, char **argv);
 static int host_plan_run(int argc, char **argv);
 
-static const struct option show_longopts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	VF_OPTIONS_END,
-};
-
-enum { OPT_HOST = 256, OPT_JSON, OPT_DETAILED, OPT_STATE_FILE, OPT_SPEC, OPT_NO_DELETE };
-static const struct option plan_longopts[] = {
-	{ "host", required_argument, NULL, OPT_HOST },
-	{ "spec", required_argument, NULL, OPT_SPEC },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "no-delete", no_argument, NULL, OPT_NO_DELETE },
-	{ "detailed-exitcode", no_argument, NULL, OPT_DETAILED },
-	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
-	VF_OPTIONS_END,
-};
-
 static const struct vf_cmd host_show = VF_CMD("host show", "this machine's network links",
-	show_usage, host_show_run, .longopts = show_longopts);
+	show_usage, host_show_run, .options = VF_OPTS(VF_OPT_JSON));
 
 static const struct vf_cmd host_plan = VF_CMD("host plan",
 	"what converging this machine's links would change", plan_usage, host_plan_run,
-	.longopts = plan_longopts);
+	.options = VF_OPTS(VF_OPT_HOST, VF_OPT_SPEC, VF_OPT_JSON, VF_OPT_NO_DELETE,
+			   VF_OPT_DETAILED_EXITCODE, VF_OPT_STATE_FILE));
 
 static const struct vf_cmd *const subcommands[] = {
 	&host_show,
@@ -347,7 +332,7 @@ static int host_show_run(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&host_show, argc, argv)) != -1) {
 		switch (c) {
-		case 'j':
+		case VF_OPT_JSON:
 			json = true;
 			break;
 		default:
@@ -760,12 +745,12 @@ static int host_plan_run(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&host_plan, argc, argv)) != -1) {
 		switch (c) {
-		case OPT_HOST: host_name = optarg; break;
-		case OPT_SPEC: spec_path = optarg; break;
-		case OPT_JSON: json = true; break;
-		case OPT_NO_DELETE: no_delete = true; break;
-		case OPT_DETAILED: detailed = true; break;
-		case OPT_STATE_FILE: state_file = optarg; break;
+		case VF_OPT_HOST: host_name = optarg; break;
+		case VF_OPT_SPEC: spec_path = optarg; break;
+		case VF_OPT_JSON: json = true; break;
+		case VF_OPT_NO_DELETE: no_delete = true; break;
+		case VF_OPT_DETAILED_EXITCODE: detailed = true; break;
+		case VF_OPT_STATE_FILE: state_file = optarg; break;
 		default: return vf_cmd_usage_or_error(&host_plan, c);
 		}
 	}

@@ -222,17 +222,11 @@ static char *format_seconds(double s)
 	return xasprintf("%g s", s);
 }
 
-static const struct option longopts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "timeout", required_argument, NULL, 't' },
-	VF_OPTIONS_END,
-};
-
 static int hosts_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_hosts = VF_CMD("hosts",
 	"show every host: reachable, versions, CPU, memory, domains", usage, hosts_run,
-	.longopts = longopts);
+	.options = VF_OPTS(VF_OPT_JSON, VF_OPT_TIMEOUT));
 
 /* hosts' options.  0: go on; 1: --help printed; -1: a bad option (reported). */
 static int hosts_opts_parse(int argc, char **argv, bool *json, double *timeout)
@@ -241,10 +235,10 @@ static int hosts_opts_parse(int argc, char **argv, bool *json, double *timeout)
 
 	while ((c = vf_cmd_getopt(&vf_cmd_hosts, argc, argv)) != -1) {
 		switch (c) {
-		case 'j':
+		case VF_OPT_JSON:
 			*json = true;
 			break;
-		case 't':
+		case VF_OPT_TIMEOUT:
 			if (!vf_parse_seconds(optarg, timeout)) {
 				vf_cmd_error(&vf_cmd_hosts,
 					"invalid --timeout '%s'; expected a positive number of seconds, such as 10 or 2.5",

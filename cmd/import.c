@@ -26,10 +26,7 @@ static const char usage[] =
 	"the remaining differences; apply makes them.\n"
 	"\n"
 	"Options:\n"
-	"      --state-dir DIR       the state directory (default: .virtform beside\n"
-	"                            the config; or $VIRTFORM_STATE_DIR)\n"
-	"      --lock-timeout SECONDS wait this long for another run's lock (default 0)\n"
-	"      --timeout SECONDS     give each host this long to answer (default 60)\n"
+	RUN_STATE_OPTIONS_HELP
 	"  -h, --help                show this help\n"
 	"\n"
 	"Exit status: 0 imported (or managed already), 1 error: not in the\n"
@@ -165,16 +162,9 @@ out:
 	return rc;
 }
 
-static const struct option longopts[] = {
-	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-	{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },
-	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },
-	VF_OPTIONS_END,
-};
-
 const struct vf_cmd vf_cmd_import = VF_CMD("import",
 	"adopt an existing object the configuration describes", usage, cmd_import,
-	.longopts = longopts);
+	.options = VF_OPTS(RUN_STATE_OPTS));
 
 static int cmd_import(int argc, char **argv)
 {

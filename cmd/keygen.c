@@ -85,16 +85,10 @@ static int keygen_write(const char *dir, bool force)
 	return VF_EXIT_OK;
 }
 
-static const struct option longopts[] = {
-	{ "out", required_argument, NULL, 'o' },
-	{ "force", no_argument, NULL, 'f' },
-	VF_OPTIONS_END,
-};
-
 static int keygen_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_keygen = VF_CMD("keygen", "make the key pair for sealed secrets", usage,
-	keygen_run, .longopts = longopts);
+	keygen_run, .options = VF_OPTS(VF_OPT_OUT, VF_OPT_FORCE));
 
 static int keygen_run(int argc, char **argv)
 {
@@ -104,10 +98,10 @@ static int keygen_run(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&vf_cmd_keygen, argc, argv)) != -1) {
 		switch (c) {
-		case 'o':
+		case VF_OPT_OUT:
 			dir = optarg;
 			break;
-		case 'f':
+		case VF_OPT_FORCE:
 			force = true;
 			break;
 		default:

@@ -95,14 +95,8 @@ static int show_log(const char *dir, bool json)
 	return rc;
 }
 
-static const struct option longopts[] = {
-	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },
-	{ "json", no_argument, NULL, RUN_OPT_JSON },
-	VF_OPTIONS_END,
-};
-
 const struct vf_cmd vf_cmd_log = VF_CMD("log", "show the commits applied from git", usage, cmd_log,
-	.longopts = longopts);
+	.options = VF_OPTS(VF_OPT_STATE_DIR, VF_OPT_JSON));
 
 static int cmd_log(int argc, char **argv)
 {
@@ -112,8 +106,8 @@ static int cmd_log(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&vf_cmd_log, argc, argv)) != -1) {
 		switch (c) {
-		case RUN_OPT_STATE_DIR: dir = optarg; break;
-		case RUN_OPT_JSON: json = true; break;
+		case VF_OPT_STATE_DIR: dir = optarg; break;
+		case VF_OPT_JSON: json = true; break;
 		default: return vf_cmd_usage_or_error(&vf_cmd_log, c);
 		}
 	}

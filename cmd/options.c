@@ -1,7 +1,8 @@
 /*
- * options.c — option parsing shared by every command: getopt_long with
- * exact option names only (no abbreviations) and did-you-mean errors,
- * durations, the CONFIG argument.
+ * options.c — option parsing shared by every command: the registry of
+ * every long option (each defined once; a descriptor names the ones its
+ * command takes), getopt_long with exact option names only (no
+ * abbreviations) and did-you-mean errors, durations, the CONFIG argument.
  */
 #include <errno.h>
 #include <math.h>
@@ -13,6 +14,95 @@
 #include "cmd/cmd.h"
 #include "reconcile/model.h"
 #include "reconcile/util.h"
+
+/*
+ * Every long option, once: its name, whether it takes a value and its id
+ * (enum vf_opt, what getopt returns).  A command takes those its
+ * descriptor names (VF_OPTS); help, did-you-mean, --list, the completions
+ * read them through vf_cmd_longopts.
+ */
+static const struct option registry[] = {
+	{ "allow-mass-destroy", no_argument, NULL, VF_OPT_ALLOW_MASS_DESTROY },
+	{ "allow-replace", no_argument, NULL, VF_OPT_ALLOW_REPLACE },
+	{ "allow-rewind", no_argument, NULL, VF_OPT_ALLOW_REWIND },
+	{ "allowed-signers", required_argument, NULL, VF_OPT_ALLOWED_SIGNERS },
+	{ "auto-approve", no_argument, NULL, VF_OPT_AUTO_APPROVE },
+	{ "cache-dir", required_argument, NULL, VF_OPT_CACHE_DIR },
+	{ "confirm-timeout", required_argument, NULL, VF_OPT_CONFIRM_TIMEOUT },
+	{ "deadline", required_argument, NULL, VF_OPT_DEADLINE },
+	{ "destroy", no_argument, NULL, VF_OPT_DESTROY },
+	{ "detailed-exitcode", no_argument, NULL, VF_OPT_DETAILED_EXITCODE },
+	{ "fix", no_argument, NULL, VF_OPT_FIX },
+	{ "force", no_argument, NULL, VF_OPT_FORCE },
+	{ "git", required_argument, NULL, VF_OPT_GIT },
+	{ "git-known-hosts", required_argument, NULL, VF_OPT_GIT_KNOWN_HOSTS },
+	{ "git-ssh-key", required_argument, NULL, VF_OPT_GIT_SSH_KEY },
+	{ "gpg-keyring", required_argument, NULL, VF_OPT_GPG_KEYRING },
+	{ "help", no_argument, NULL, VF_OPT_HELP },
+	{ "host", required_argument, NULL, VF_OPT_HOST },
+	{ "json", no_argument, NULL, VF_OPT_JSON },
+	{ "keep-newline", no_argument, NULL, VF_OPT_KEEP_NEWLINE },
+	{ "last-confirmed", no_argument, NULL, VF_OPT_LAST_CONFIRMED },
+	{ "list", no_argument, NULL, VF_OPT_LIST },
+	{ "lock-timeout", required_argument, NULL, VF_OPT_LOCK_TIMEOUT },
+	{ "man", no_argument, NULL, VF_OPT_MAN },
+	{ "max-destroy", required_argument, NULL, VF_OPT_MAX_DESTROY },
+	{ "no-delete", no_argument, NULL, VF_OPT_NO_DELETE },
+	{ "notify-command", required_argument, NULL, VF_OPT_NOTIFY_COMMAND },
+	{ "out", required_argument, NULL, VF_OPT_OUT },
+	{ "parallelism", required_argument, NULL, VF_OPT_PARALLELISM },
+	{ "path", required_argument, NULL, VF_OPT_PATH },
+	{ "plan-only", no_argument, NULL, VF_OPT_PLAN_ONLY },
+	{ "public-key", required_argument, NULL, VF_OPT_PUBLIC_KEY },
+	{ "raw", no_argument, NULL, VF_OPT_RAW },
+	{ "ref", required_argument, NULL, VF_OPT_REF },
+	{ "secret-key", required_argument, NULL, VF_OPT_SECRET_KEY },
+	{ "server", no_argument, NULL, VF_OPT_SERVER },
+	{ "skip-unreachable", no_argument, NULL, VF_OPT_SKIP_UNREACHABLE },
+	{ "spec", required_argument, NULL, VF_OPT_SPEC },
+	{ "staged", no_argument, NULL, VF_OPT_STAGED },
+	{ "state-dir", required_argument, NULL, VF_OPT_STATE_DIR },
+	{ "state-file", required_argument, NULL, VF_OPT_STATE_FILE },
+	{ "target", required_argument, NULL, VF_OPT_TARGET },
+	{ "timeout", required_argument, NULL, VF_OPT_TIMEOUT },
+	{ "token", required_argument, NULL, VF_OPT_TOKEN },
+	{ "verify-signatures", no_argument, NULL, VF_OPT_VERIFY_SIGNATURES },
+};
+
+/* The registry's entry of id; a descriptor naming an option the registry
+ * lacks is a bug, stopped at its first use. */
+static const struct option *registry_option(enum vf_opt id)
+{
+	size_t i;
+
+	for (i = 0; i < VF_ARRAY_SIZE(registry); i++)
+		if (registry[i].val == (int)id)
+			return &registry[i];
+	fprintf(stderr, "virtform: BUG: option %d is not in the registry\n", (int)id);
+	abort();
+}
+
+size_t vf_cmd_longopts(const struct vf_cmd *cmd, struct option *table)
+{
+	static const enum vf_opt help_only[] = { VF_OPT_HELP, VF_OPT_END };
+	const enum vf_opt *id = cmd->options ? cmd->options : help_only;
+	bool help = false;
+	size_t n = 0;
+
+	for (; *id; id++) {
+		if (n + 2 >= VF_CMD_OPTIONS_MAX) {
+			fprintf(stderr, "virtform: BUG: %s takes more than %d options\n",
+				cmd->name, VF_CMD_OPTIONS_MAX - 2);
+			abort();
+		}
+		help = help || *id == VF_OPT_HELP;
+		table[n++] = *registry_option(*id);
+	}
+	if (!help)
+		table[n++] = *registry_option(VF_OPT_HELP);
+	table[n] = (struct option){ NULL, 0, NULL, 0 };
+	return n;
+}
 
 int vf_cmd_usage_or_error(const struct vf_cmd *cmd, int c)
 {
@@ -216,13 +306,10 @@ struct vf_config *vf_cmd_load_config(const char *path)
 
 int vf_cmd_getopt(const struct vf_cmd *cmd, int argc, char **argv)
 {
-	static const struct option help_only[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option longopts[VF_CMD_OPTIONS_MAX];
 
-	return exact_getopt(cmd, argc, argv, cmd->shortopts ? cmd->shortopts : "h",
-			 cmd->longopts ? cmd->longopts : help_only);
+	vf_cmd_longopts(cmd, longopts);
+	return exact_getopt(cmd, argc, argv, cmd->shortopts ? cmd->shortopts : "h", longopts);
 }
 
 const char *vf_cmd_subcommand_word(const struct vf_cmd *sub)

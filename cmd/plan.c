@@ -104,19 +104,9 @@ static int plan(struct vf_run_opts *o, bool json, bool detailed, const char *out
 	return rc;
 }
 
-static const struct option longopts[] = {
-	{ "json", no_argument, NULL, RUN_OPT_JSON },
-	{ "detailed-exitcode", no_argument, NULL, RUN_OPT_DETAILED_EXITCODE },
-	{ "out", required_argument, NULL, RUN_OPT_OUT },
-	{ "destroy", no_argument, NULL, RUN_OPT_DESTROY },
-	RUN_LONGOPTS,
-	RUN_GIT_CHECK_LONGOPTS,
-	RUN_GUARD_LONGOPTS,
-	{ NULL, 0, NULL, 0 },
-};
-
 const struct vf_cmd vf_cmd_plan = VF_CMD("plan", "show what apply would change on the hosts", usage,
-	cmd_plan, .longopts = longopts);
+	cmd_plan, .options = VF_OPTS(VF_OPT_JSON, VF_OPT_DETAILED_EXITCODE, VF_OPT_OUT,
+				     VF_OPT_DESTROY, RUN_OPTS, RUN_GIT_CHECK_OPTS, RUN_GUARD_OPTS));
 
 static int cmd_plan(int argc, char **argv)
 {
@@ -128,10 +118,10 @@ static int cmd_plan(int argc, char **argv)
 
 	while ((c = vf_run_getopt(&vf_cmd_plan, argc, argv, &o)) != -1) {
 		switch (c) {
-		case RUN_OPT_JSON: json = o.json = true; break;
-		case RUN_OPT_DETAILED_EXITCODE: detailed = true; break;
-		case RUN_OPT_OUT: out_file = optarg; break;
-		case RUN_OPT_DESTROY: o.destroy = true; break;
+		case VF_OPT_JSON: json = o.json = true; break;
+		case VF_OPT_DETAILED_EXITCODE: detailed = true; break;
+		case VF_OPT_OUT: out_file = optarg; break;
+		case VF_OPT_DESTROY: o.destroy = true; break;
 		default: rc = vf_cmd_usage_or_error(&vf_cmd_plan, c); goto bad;
 		}
 	}

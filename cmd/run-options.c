@@ -1,6 +1,6 @@
 /*
  * run-options.c — the options plan, apply, destroy, sync, drift, import
- * and validate share (run.h: RUN_OPT_*, RUN_LONGOPTS and the others):
+ * and validate share (run.h: RUN_OPTS and the others):
  * each one's value checked and stored in struct vf_run_opts, and the
  * getopt loop that handles them for a command (vf_run_getopt), so that a
  * command's own loop sees only its own options.
@@ -15,24 +15,24 @@
 static int plain_option(int c, const char *arg, struct vf_run_opts *o)
 {
 	switch (c) {
-	case RUN_OPT_TARGET:
+	case VF_OPT_TARGET:
 		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
 		o->targets[o->n_targets++] = arg;
 		return 1;
-	case RUN_OPT_STATE_DIR: o->state_dir = arg; return 1;
-	case RUN_OPT_GIT: o->git = arg; return 1;
-	case RUN_OPT_PATH: o->git_path = arg; return 1;
-	case RUN_OPT_SECRET_KEY: o->secret_key = arg; return 1;
-	case RUN_OPT_CACHE_DIR: o->cache_dir = arg; return 1;
-	case RUN_OPT_GIT_SSH_KEY: o->git_ssh_key = arg; return 1;
-	case RUN_OPT_GIT_KNOWN_HOSTS: o->git_known_hosts = arg; return 1;
-	case RUN_OPT_VERIFY_SIGNATURES: o->verify_signatures = true; return 1;
-	case RUN_OPT_ALLOWED_SIGNERS: o->allowed_signers = arg; return 1;
-	case RUN_OPT_GPG_KEYRING: o->gpg_keyring = arg; return 1;
-	case RUN_OPT_ALLOW_REWIND: o->allow_rewind = true; return 1;
-	case RUN_OPT_SKIP_UNREACHABLE: o->skip_unreachable = true; return 1;
-	case RUN_OPT_ALLOW_REPLACE: o->allow_replace = true; return 1;
-	case RUN_OPT_ALLOW_MASS_DESTROY: o->allow_mass_destroy = true; return 1;
+	case VF_OPT_STATE_DIR: o->state_dir = arg; return 1;
+	case VF_OPT_GIT: o->git = arg; return 1;
+	case VF_OPT_PATH: o->git_path = arg; return 1;
+	case VF_OPT_SECRET_KEY: o->secret_key = arg; return 1;
+	case VF_OPT_CACHE_DIR: o->cache_dir = arg; return 1;
+	case VF_OPT_GIT_SSH_KEY: o->git_ssh_key = arg; return 1;
+	case VF_OPT_GIT_KNOWN_HOSTS: o->git_known_hosts = arg; return 1;
+	case VF_OPT_VERIFY_SIGNATURES: o->verify_signatures = true; return 1;
+	case VF_OPT_ALLOWED_SIGNERS: o->allowed_signers = arg; return 1;
+	case VF_OPT_GPG_KEYRING: o->gpg_keyring = arg; return 1;
+	case VF_OPT_ALLOW_REWIND: o->allow_rewind = true; return 1;
+	case VF_OPT_SKIP_UNREACHABLE: o->skip_unreachable = true; return 1;
+	case VF_OPT_ALLOW_REPLACE: o->allow_replace = true; return 1;
+	case VF_OPT_ALLOW_MASS_DESTROY: o->allow_mass_destroy = true; return 1;
 	default: return 0;
 	}
 }
@@ -54,7 +54,7 @@ static int number_option(const struct vf_cmd *cmd, int c, const char *arg,
 	unsigned long n;
 
 	switch (c) {
-	case RUN_OPT_LOCK_TIMEOUT:
+	case VF_OPT_LOCK_TIMEOUT:
 		if (!strcmp(arg, "0")) {
 			o->lock_timeout = 0;
 			return 1;
@@ -65,14 +65,14 @@ static int number_option(const struct vf_cmd *cmd, int c, const char *arg,
 			return -1;
 		}
 		return 1;
-	case RUN_OPT_TIMEOUT:
+	case VF_OPT_TIMEOUT:
 		if (!vf_parse_seconds(arg, &o->timeout)) {
 			vf_cmd_error(cmd, "--timeout: '%s' is not a positive number of "
 				     "seconds", arg);
 			return -1;
 		}
 		return 1;
-	case RUN_OPT_CONFIRM_TIMEOUT:
+	case VF_OPT_CONFIRM_TIMEOUT:
 		if (!number_in(arg, 0, 3600, &n)) {
 			vf_cmd_error(cmd, "--confirm-timeout: '%s' is not a number of "
 				     "seconds from 0 to 3600", arg);
@@ -80,7 +80,7 @@ static int number_option(const struct vf_cmd *cmd, int c, const char *arg,
 		}
 		o->confirm_timeout = (int)n;
 		return 1;
-	case RUN_OPT_MAX_DESTROY:
+	case VF_OPT_MAX_DESTROY:
 		if (!vf_parse_count(arg, RUN_MAX_DESTROY_MAX, &n)) {
 			vf_cmd_error(cmd, "--max-destroy: '%s' is not a number from 0 to %u",
 				     arg, RUN_MAX_DESTROY_MAX);
@@ -89,7 +89,7 @@ static int number_option(const struct vf_cmd *cmd, int c, const char *arg,
 		o->max_destroy_given = true;
 		o->max_destroy = (unsigned)n;
 		return 1;
-	case RUN_OPT_PARALLELISM:
+	case VF_OPT_PARALLELISM:
 		if (!number_in(arg, 1, 256, &n)) {
 			vf_cmd_error(cmd, "--parallelism: '%s' is not a number from 1 to 256",
 				     arg);

@@ -666,7 +666,7 @@ int vf_run_apply_command(const struct vf_cmd *cmd, int argc, char **argv, bool d
 	int c, rc;
 
 	while ((c = vf_run_getopt(cmd, argc, argv, &o)) != -1) {
-		if (c == RUN_OPT_AUTO_APPROVE) {
+		if (c == VF_OPT_AUTO_APPROVE) {
 			auto_approve = true;
 			continue;
 		}

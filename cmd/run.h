@@ -15,44 +15,12 @@
 #include "cmd/hostnet.h"
 #include "reconcile/engine.h"
 
-/* Long options every reconciling command takes (val codes >= 1000). */
-enum {
-	RUN_OPT_TARGET = 1000,
-	RUN_OPT_STATE_DIR,
-	RUN_OPT_LOCK_TIMEOUT,
-	RUN_OPT_TIMEOUT,
-	RUN_OPT_SKIP_UNREACHABLE,
-	RUN_OPT_PARALLELISM,
-	RUN_OPT_AUTO_APPROVE,
-	RUN_OPT_JSON,
-	RUN_OPT_DETAILED_EXITCODE,
-	RUN_OPT_ALLOW_REPLACE,
-	RUN_OPT_OUT,
-	RUN_OPT_DESTROY,
-	RUN_OPT_CONFIRM_TIMEOUT,
-	RUN_OPT_GIT,
-	RUN_OPT_PATH,
-	RUN_OPT_CACHE_DIR,
-	RUN_OPT_SECRET_KEY,
-	RUN_OPT_VERIFY_SIGNATURES,
-	RUN_OPT_ALLOWED_SIGNERS,
-	RUN_OPT_GPG_KEYRING,
-	RUN_OPT_ALLOW_REWIND,
-	RUN_OPT_GIT_SSH_KEY,
-	RUN_OPT_GIT_KNOWN_HOSTS,
-	RUN_OPT_MAX_DESTROY,
-	RUN_OPT_ALLOW_MASS_DESTROY,
-};
-
 /* The help text of the shared options. */
 #define RUN_OPTIONS_HELP                                                            \
 	"      --target ADDR         only ADDR (vm.NAME, network.NAME[@HOST],\n"         \
 	"                            storage.NAME[@HOST], volume.NAME@HOST) and what\n"  \
 	"                            it depends on; repeatable\n"                         \
-	"      --state-dir DIR       the state directory (default: .virtform beside\n"   \
-	"                            the config; or $VIRTFORM_STATE_DIR)\n"               \
-	"      --lock-timeout SECONDS wait this long for another run's lock (default 0)\n" \
-	"      --timeout SECONDS     give each host this long to answer (default 60)\n"  \
+	RUN_STATE_OPTIONS_HELP                                                      \
 	"      --skip-unreachable    plan for the hosts that answer; say loudly which\n" \
 	"                            were skipped (default: an unreachable host fails)\n" \
 	"      --allow-replace       let the plan replace a network that running VMs\n" \
@@ -60,6 +28,14 @@ enum {
 	"      --secret-key FILE     the key that opens sealed values (default:\n"    \
 	"                            $VIRTFORM_SECRET_KEY, the key text itself)\n"  \
 	RUN_GIT_OPTIONS_HELP
+
+/* The help text of --state-dir, --lock-timeout and --timeout (import takes
+ * them without the rest). */
+#define RUN_STATE_OPTIONS_HELP                                                      \
+	"      --state-dir DIR       the state directory (default: .virtform beside\n"   \
+	"                            the config; or $VIRTFORM_STATE_DIR)\n"               \
+	"      --lock-timeout SECONDS wait this long for another run's lock (default 0)\n" \
+	"      --timeout SECONDS     give each host this long to answer (default 60)\n"
 
 /* The largest --max-destroy (the shared options, and hooks install which records
  * it for the post-receive sync). */
@@ -121,49 +97,40 @@ enum {
 	"      --allow-rewind        with --git: accept a commit that is not a\n"      \
 	"                            descendant of the last one applied\n"
 
-/* The shared long options (vf_run_getopt handles them), for a command's option table. */
-#define RUN_LONGOPTS                                                              \
-	{ "target", required_argument, NULL, RUN_OPT_TARGET },                   \
-	{ "state-dir", required_argument, NULL, RUN_OPT_STATE_DIR },             \
-	{ "lock-timeout", required_argument, NULL, RUN_OPT_LOCK_TIMEOUT },       \
-	{ "timeout", required_argument, NULL, RUN_OPT_TIMEOUT },                 \
-	{ "skip-unreachable", no_argument, NULL, RUN_OPT_SKIP_UNREACHABLE },     \
-	{ "allow-replace", no_argument, NULL, RUN_OPT_ALLOW_REPLACE },           \
-	{ "secret-key", required_argument, NULL, RUN_OPT_SECRET_KEY },           \
-	RUN_GIT_LONGOPTS,                                                        \
-	{ "help", no_argument, NULL, 'h' }
+/*
+ * The shared options (vf_run_getopt handles them), for a command's
+ * VF_OPTS: --target, the state's, --skip-unreachable, --allow-replace,
+ * --secret-key, the git ones and --help (listed here, before what a
+ * command adds after).
+ */
+#define RUN_OPTS                                                                  \
+	VF_OPT_TARGET, RUN_STATE_OPTS, VF_OPT_SKIP_UNREACHABLE, VF_OPT_ALLOW_REPLACE, \
+	VF_OPT_SECRET_KEY, RUN_GIT_OPTS, VF_OPT_HELP
+
+/* --state-dir, --lock-timeout, --timeout (import takes them without the rest). */
+#define RUN_STATE_OPTS VF_OPT_STATE_DIR, VF_OPT_LOCK_TIMEOUT, VF_OPT_TIMEOUT
 
 /* --verify-signatures, --allowed-signers, --gpg-keyring, --allow-rewind (plan, apply,
  * destroy, sync: the commands that check the commit, o->git_checks). */
-#define RUN_GIT_CHECK_LONGOPTS                                                    \
-	{ "verify-signatures", no_argument, NULL, RUN_OPT_VERIFY_SIGNATURES },   \
-	{ "allowed-signers", required_argument, NULL, RUN_OPT_ALLOWED_SIGNERS }, \
-	{ "gpg-keyring", required_argument, NULL, RUN_OPT_GPG_KEYRING },         \
-	{ "allow-rewind", no_argument, NULL, RUN_OPT_ALLOW_REWIND }
+#define RUN_GIT_CHECK_OPTS                                                        \
+	VF_OPT_VERIFY_SIGNATURES, VF_OPT_ALLOWED_SIGNERS, VF_OPT_GPG_KEYRING,     \
+	VF_OPT_ALLOW_REWIND
 
-/* What apply, destroy and sync take besides: --auto-approve,
- * --parallelism, --confirm-timeout, the shared ones and the commit's checks. */
-#define RUN_APPLY_LONGOPTS                                                        \
-	{ "auto-approve", no_argument, NULL, RUN_OPT_AUTO_APPROVE },             \
-	{ "parallelism", required_argument, NULL, RUN_OPT_PARALLELISM },         \
-	{ "confirm-timeout", required_argument, NULL, RUN_OPT_CONFIRM_TIMEOUT }, \
-	RUN_LONGOPTS,                                                            \
-	RUN_GIT_CHECK_LONGOPTS,                                                  \
-	RUN_GUARD_LONGOPTS
+/* What apply, destroy and sync take: --auto-approve, --parallelism,
+ * --confirm-timeout, the shared ones, the commit's checks and the guard's. */
+#define RUN_APPLY_OPTS                                                            \
+	VF_OPT_AUTO_APPROVE, VF_OPT_PARALLELISM, VF_OPT_CONFIRM_TIMEOUT, RUN_OPTS, \
+	RUN_GIT_CHECK_OPTS, RUN_GUARD_OPTS
 
 /* --max-destroy, --allow-mass-destroy (plan, apply, sync, drift; destroy
  * refuses them: it is exempt). */
-#define RUN_GUARD_LONGOPTS                                                        \
-	{ "max-destroy", required_argument, NULL, RUN_OPT_MAX_DESTROY },         \
-	{ "allow-mass-destroy", no_argument, NULL, RUN_OPT_ALLOW_MASS_DESTROY }
+#define RUN_GUARD_OPTS VF_OPT_MAX_DESTROY, VF_OPT_ALLOW_MASS_DESTROY
 
-/* --git, --path, --cache-dir (validate takes them without the rest). */
-#define RUN_GIT_LONGOPTS                                                          \
-	{ "git", required_argument, NULL, RUN_OPT_GIT },                         \
-	{ "path", required_argument, NULL, RUN_OPT_PATH },                       \
-	{ "cache-dir", required_argument, NULL, RUN_OPT_CACHE_DIR },             \
-	{ "git-ssh-key", required_argument, NULL, RUN_OPT_GIT_SSH_KEY },         \
-	{ "git-known-hosts", required_argument, NULL, RUN_OPT_GIT_KNOWN_HOSTS }
+/* --git, --path, --cache-dir, --git-ssh-key, --git-known-hosts (validate
+ * takes them without the rest). */
+#define RUN_GIT_OPTS                                                              \
+	VF_OPT_GIT, VF_OPT_PATH, VF_OPT_CACHE_DIR, VF_OPT_GIT_SSH_KEY,            \
+	VF_OPT_GIT_KNOWN_HOSTS
 
 struct vf_run_opts {
 	const char *config_path;         /* with --git: the label "REPO@REF" */
@@ -204,7 +171,7 @@ struct vf_run_opts {
 
 /*
  * vf_cmd_getopt() (the options of cmd's descriptor) with the shared
- * options (RUN_LONGOPTS) handled: the next option that is not one of
+ * options (RUN_OPTS and the others) handled: the next option that is not one of
  * them, -1 at the end, '?' after an error (said, a bad value included).
  */
 int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run_opts *o);

@@ -168,18 +168,11 @@ static int seal_stdin(const char *pk_path, bool keep_newline, bool raw)
 	return VF_EXIT_OK;
 }
 
-static const struct option longopts[] = {
-	{ "public-key", required_argument, NULL, 'p' },
-	{ "keep-newline", no_argument, NULL, 'k' },
-	{ "raw", no_argument, NULL, 'r' },
-	VF_OPTIONS_END,
-};
-
 static int seal_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_seal = VF_CMD("seal",
 	"seal a secret (stdin) for the configuration: {sealed: ...}", usage, seal_run,
-	.longopts = longopts);
+	.options = VF_OPTS(VF_OPT_PUBLIC_KEY, VF_OPT_KEEP_NEWLINE, VF_OPT_RAW));
 
 static int seal_run(int argc, char **argv)
 {
@@ -189,13 +182,13 @@ static int seal_run(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&vf_cmd_seal, argc, argv)) != -1) {
 		switch (c) {
-		case 'p':
+		case VF_OPT_PUBLIC_KEY:
 			pk_path = optarg;
 			break;
-		case 'k':
+		case VF_OPT_KEEP_NEWLINE:
 			keep_newline = true;
 			break;
-		case 'r':
+		case VF_OPT_RAW:
 			raw = true;
 			break;
 		default:

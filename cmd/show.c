@@ -50,13 +50,8 @@ static void print_header(const struct vf_saved *s, const char *file)
 	printf("Apply it with: virtform apply %s\n\n", file);
 }
 
-static const struct option longopts[] = {
-	{ "json", no_argument, NULL, RUN_OPT_JSON },
-	VF_OPTIONS_END,
-};
-
 const struct vf_cmd vf_cmd_show = VF_CMD("show", "print a saved plan", usage, cmd_show,
-	.longopts = longopts);
+	.options = VF_OPTS(VF_OPT_JSON));
 
 static int cmd_show(int argc, char **argv)
 {
@@ -69,7 +64,7 @@ static int cmd_show(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&vf_cmd_show, argc, argv)) != -1) {
 		switch (c) {
-		case RUN_OPT_JSON: json = true; break;
+		case VF_OPT_JSON: json = true; break;
 		default: return vf_cmd_usage_or_error(&vf_cmd_show, c);
 		}
 	}

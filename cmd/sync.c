@@ -88,11 +88,6 @@ static const char usage[] =
 
 static int cmd_sync(int argc, char **argv);
 
-enum {
-	SYNC_OPT_REF = 2000,
-	SYNC_OPT_PLAN_ONLY,
-};
-
 struct sync_opts {
 	const char *ref;
 	bool plan_only, auto_approve;
@@ -162,15 +157,8 @@ out:
 	return rc;
 }
 
-static const struct option longopts[] = {
-	{ "ref", required_argument, NULL, SYNC_OPT_REF },
-	{ "plan-only", no_argument, NULL, SYNC_OPT_PLAN_ONLY },
-	RUN_APPLY_LONGOPTS,
-	{ NULL, 0, NULL, 0 },
-};
-
 const struct vf_cmd vf_cmd_sync = VF_CMD("sync", "apply the configuration of a git commit (GitOps)",
-	usage, cmd_sync, .longopts = longopts);
+	usage, cmd_sync, .options = VF_OPTS(VF_OPT_REF, VF_OPT_PLAN_ONLY, RUN_APPLY_OPTS));
 
 static int cmd_sync(int argc, char **argv)
 {
@@ -180,9 +168,9 @@ static int cmd_sync(int argc, char **argv)
 
 	while ((c = vf_run_getopt(&vf_cmd_sync, argc, argv, &o)) != -1) {
 		switch (c) {
-		case SYNC_OPT_REF: so.ref = optarg; break;
-		case SYNC_OPT_PLAN_ONLY: so.plan_only = true; break;
-		case RUN_OPT_AUTO_APPROVE: so.auto_approve = true; break;
+		case VF_OPT_REF: so.ref = optarg; break;
+		case VF_OPT_PLAN_ONLY: so.plan_only = true; break;
+		case VF_OPT_AUTO_APPROVE: so.auto_approve = true; break;
 		default: rc = vf_cmd_usage_or_error(&vf_cmd_sync, c); goto bad;
 		}
 	}

@@ -184,18 +184,11 @@ static int validate_text(const struct vf_run_opts *o, bool staged)
 	return VF_EXIT_OK;
 }
 
-static const struct option longopts[] = {
-	{ "json", no_argument, NULL, 'j' },
-	{ "staged", no_argument, NULL, 's' },
-	RUN_GIT_LONGOPTS,
-	VF_OPTIONS_END,
-};
-
 static int validate_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_validate = VF_CMD("validate",
 	"check a configuration without contacting any host", usage, validate_run,
-	.longopts = longopts);
+	.options = VF_OPTS(VF_OPT_JSON, VF_OPT_STAGED, RUN_GIT_OPTS));
 
 static int validate_run(int argc, char **argv)
 {
@@ -205,10 +198,10 @@ static int validate_run(int argc, char **argv)
 
 	while ((c = vf_run_getopt(&vf_cmd_validate, argc, argv, &o)) != -1) {
 		switch (c) {
-		case 'j':
+		case VF_OPT_JSON:
 			json = true;
 			break;
-		case 's':
+		case VF_OPT_STAGED:
 			staged = true;
 			break;
 		default:
