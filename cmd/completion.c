@@ -252,30 +252,26 @@ static void bash_prologue(FILE *out)
 	      "\t# what the command (and its subcommand) takes\n", out);
 }
 
-static const struct shell bash = {
-	.name = "bash",
-	.first_line = "",
-	.prologue = bash_prologue,
-	.case_word = "$cmd",
-	.branch = bash_command,
-	.epilogue = "\t*) return ;;\n"
-		    "\tesac\n"
-		    "\tcase \" $vopts \" in\n"
-		    "\t*\" $prev \"*)\n"
-		    "\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
-		    "\t\treturn\n"
-		    "\t\t;;\n"
-		    "\tesac\n"
-		    "\tif [[ $cur == -* ]]; then\n"
-		    "\t\tCOMPREPLY=($(compgen -W \"$opts $vopts\" -- \"$cur\"))\n"
-		    "\telif [[ -n $subs && ( -z $sub || $sub == \"$cur\" ) ]]; then\n"
-		    "\t\tCOMPREPLY=($(compgen -W \"$subs\" -- \"$cur\"))\n"
-		    "\telif (( files )); then\n"
-		    "\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
-		    "\tfi\n"
-		    "}\n"
-		    "complete -o filenames -F _virtform virtform\n",
-};
+/* After the case: files after an option with a value, else options,
+ * subcommands or files. */
+static const char bash_epilogue[] =
+	"\t*) return ;;\n"
+	"\tesac\n"
+	"\tcase \" $vopts \" in\n"
+	"\t*\" $prev \"*)\n"
+	"\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
+	"\t\treturn\n"
+	"\t\t;;\n"
+	"\tesac\n"
+	"\tif [[ $cur == -* ]]; then\n"
+	"\t\tCOMPREPLY=($(compgen -W \"$opts $vopts\" -- \"$cur\"))\n"
+	"\telif [[ -n $subs && ( -z $sub || $sub == \"$cur\" ) ]]; then\n"
+	"\t\tCOMPREPLY=($(compgen -W \"$subs\" -- \"$cur\"))\n"
+	"\telif (( files )); then\n"
+	"\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n"
+	"\tfi\n"
+	"}\n"
+	"complete -o filenames -F _virtform virtform\n";
 
 /* ---- zsh -------------------------------------------------------------------- */
 
@@ -390,16 +386,15 @@ static void zsh_prologue(FILE *out)
 	      "\tshift words; (( CURRENT-- ))\n", out);
 }
 
-static const struct shell zsh = {
-	.name = "zsh",
-	.first_line = "#compdef virtform\n",
-	.prologue = zsh_prologue,
-	.case_word = "${words[1]}",
-	.branch = zsh_command,
-	.epilogue = "\tesac\n"
-		    "}\n"
-		    "\n"
-		    "_virtform \"$@\"\n",
+static const char zsh_epilogue[] =
+	"\tesac\n"
+	"}\n"
+	"\n"
+	"_virtform \"$@\"\n";
+
+static const struct shell shells[] = {
+	{ "bash", "", bash_prologue, "$cmd", bash_command, bash_epilogue },
+	{ "zsh", "#compdef virtform\n", zsh_prologue, "${words[1]}", zsh_command, zsh_epilogue },
 };
 
 /* ---- virtform completion ---------------------------------------------------- */
@@ -429,7 +424,7 @@ static void print_list(FILE *out)
 
 static int completion_run(int argc, char **argv)
 {
-	const struct vf_cmd *sub;
+	size_t i;
 	int c;
 
 	while ((c = vf_cmd_getopt(&vf_cmd_completion, argc, argv)) != -1) {
@@ -444,13 +439,11 @@ static int completion_run(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return vf_cmd_error(&vf_cmd_completion, "give the shell: bash or zsh");
-	sub = vf_cmd_subcommand(&vf_cmd_completion, argv[optind]);
-	if (sub == &completion_bash)
-		print_script(stdout, &bash);
-	else if (sub == &completion_zsh)
-		print_script(stdout, &zsh);
-	else
-		return vf_cmd_error(&vf_cmd_completion, "unknown shell '%s': give bash or zsh",
-				    argv[optind]);
-	return VF_EXIT_OK;
+	for (i = 0; i < VF_ARRAY_SIZE(shells); i++)
+		if (!strcmp(argv[optind], shells[i].name)) {
+			print_script(stdout, &shells[i]);
+			return VF_EXIT_OK;
+		}
+	return vf_cmd_error(&vf_cmd_completion, "unknown shell '%s': give bash or zsh",
+			    argv[optind]);
 }

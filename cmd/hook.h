@@ -2,7 +2,7 @@
  * hook.h — what `virtform hook` (cmd/hook.c) and `virtform hooks install`
  * (cmd/hooks.c) share: the hooks' options.  hooks install takes every
  * option a hook takes (and writes it into the hook script), so both parse
- * them with one table and one switch.
+ * them with one list of options (VF_HOOK_OPTIONS) and one switch.
  */
 #ifndef VF_CMD_HOOK_H
 #define VF_CMD_HOOK_H
