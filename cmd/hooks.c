@@ -79,6 +79,7 @@ struct install {
 	size_t n_names;
 };
 
+/* takes the options of hooks (its options NULL: its command's) */
 static const struct vf_cmd hooks_install = VF_CMD("hooks install",
 	"write the git hooks into REPO", usage, NULL);
 
@@ -91,7 +92,8 @@ static int hooks_run(int argc, char **argv);
 
 const struct vf_cmd vf_cmd_hooks = VF_CMD("hooks",
 	"install the git hooks (hooks install [--server] REPO)", usage, hooks_run,
-	.options = VF_OPTS(VF_OPT_SERVER, VF_HOOK_OPTIONS, VF_OPT_FORCE), .subcommands = subcommands);
+	.options = VF_OPTS(VF_OPT_SERVER, VF_HOOK_OPTIONS, VF_OPT_FORCE),
+	.subcommands = subcommands);
 
 /* ' word' quoted for sh: 'it'\''s' */
 static void add_word(struct vf_buf *b, const char *w)
