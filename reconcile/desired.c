@@ -75,9 +75,7 @@ static struct vf_resource *add(struct builder *b, enum vf_kind kind, const char 
 	struct vf_resource *r;
 	char *addr;
 
-	VF_GROW(b->d->items, b->d->n + 1, b->d->alloc);
-	r = &b->d->items[b->d->n++];
-	memset(r, 0, sizeof(*r));
+	r = VF_APPEND(b->d->items, b->d->n, b->d->alloc);
 	r->kind = kind;
 	r->name = vf_arena_strdup(&b->d->arena, name);
 	r->host = host;

@@ -525,8 +525,7 @@ void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t 
 
 	if (!name)
 		return;
-	VF_GROW(L->refs, L->n_refs + 1, L->alloc_refs);
-	r = &L->refs[L->n_refs++];
+	r = VF_APPEND(L->refs, L->n_refs, L->alloc_refs);
 	r->role = role;
 	r->owner = owner;
 	r->sub = sub;

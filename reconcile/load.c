@@ -322,13 +322,7 @@ void vf_config_free(struct vf_config *c)
 {
 	if (!c)
 		return;
-	free(c->files);
-	free(c->clusters);
-	free(c->hosts);
-	free(c->networks);
-	free(c->storages);
-	free(c->images);
-	free(c->vms);
+	VF_FREE_MANY(c->files, c->clusters, c->hosts, c->networks, c->storages, c->images, c->vms);
 	vf_arena_release(&c->arena);
 	free(c);
 }
