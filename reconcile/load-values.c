@@ -504,19 +504,6 @@ const struct vf_pos *vf_load_pos_of(const struct vf_node *map, const char *key)
 	return v ? &v->pos : &map->pos;
 }
 
-const char *vf_load_object_start(struct loader *L, const struct vf_node *n, const char *kind,
-				 size_t idx, const char *const *keys, size_t n_keys,
-				 const char **name, struct vf_pos *pos)
-{
-	const char *ctx;
-
-	*pos = n->pos;
-	*name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, kind, NULL, idx));
-	ctx = vf_load_ctx_name(L, kind, *name, idx);
-	vf_load_check_keys(L, n, ctx, keys, n_keys);
-	return ctx;
-}
-
 /* Note a reference to resolve once every file is loaded. */
 void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t sub,
 		     const char *name, const struct vf_pos *pos, const char *ctx)
@@ -532,6 +519,20 @@ void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t 
 	r->name = name;
 	r->pos = *pos;
 	r->ctx = ctx;
+}
+
+const char **vf_load_get_scope(struct loader *L, const struct vf_node *map, enum ref_role role,
+			       size_t owner, size_t *n_out, struct vf_cluster ***refs,
+			       const char *ctx)
+{
+	const struct vf_pos *pos;
+	const char **names = vf_load_get_list(L, map, "clusters", false, n_out, &pos, ctx);
+	size_t i;
+
+	*refs = vf_arena_alloc(&L->c->arena, (*n_out + 1) * sizeof(**refs));
+	for (i = 0; i < *n_out; i++)
+		vf_load_add_ref(L, role, owner, i, names[i], &pos[i], ctx);
+	return names;
 }
 
 /* A disk's or an image's format: qcow2 (the default) or raw. */
