@@ -379,22 +379,34 @@ void vf_load_forbid(struct loader *L, const struct vf_node *map, const char *key
 		ERR(L, &p->key->pos, "remove it", "%s: '%s' applies only to %s", ctx, key, only);
 }
 
+/*
+ * Where the getters of lists and mappings start: key's value in map, *v,
+ * a list (seq) or a mapping (!seq), and room in the arena for its items
+ * (size bytes each, and one spare).  NULL, *n_out 0, when the key is
+ * absent or its value is not one (reported).
+ */
+static void *get_items(struct loader *L, const struct vf_node *map, const char *key, bool seq,
+		       size_t size, const struct vf_node **v, size_t *n_out)
+{
+	*v = vf_map_get(map, key);
+	*n_out = 0;
+	if (!*v || !(seq ? vf_load_want_seq(L, *v, key) : vf_load_want_map(L, *v, key)))
+		return NULL;
+	return vf_arena_alloc(&L->c->arena, ((*v)->n + 1) * size);
+}
+
 /* A list of names (cluster scopes) or interface names (ports). */
 const char **vf_load_get_list(struct loader *L, const struct vf_node *map, const char *key,
 			      bool ifnames, size_t *n_out, const struct vf_pos **pos_out,
 			      const char *ctx)
 {
-	const struct vf_node *v = vf_map_get(map, key);
-	const char **out;
+	const struct vf_node *v;
+	const char **out = get_items(L, map, key, true, sizeof(*out), &v, n_out);
 	struct vf_pos *pos;
 	size_t i, n = 0;
 
-	*n_out = 0;
-	if (!v)
+	if (!out)
 		return NULL;
-	if (!vf_load_want_seq(L, v, key))
-		return NULL;
-	out = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*out));
 	pos = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*pos));
 	if (pos_out)
 		*pos_out = pos;
@@ -446,16 +458,12 @@ static bool label_key_valid(const char *k)
 struct vf_label *vf_load_get_labels(struct loader *L, const struct vf_node *map, const char *key,
 				    size_t *n_out, const char *ctx, bool check_key_syntax)
 {
-	const struct vf_node *v = vf_map_get(map, key);
-	struct vf_label *out;
+	const struct vf_node *v;
+	struct vf_label *out = get_items(L, map, key, false, sizeof(*out), &v, n_out);
 	size_t i, n = 0;
 
-	*n_out = 0;
-	if (!v)
+	if (!out)
 		return NULL;
-	if (!vf_load_want_map(L, v, key))
-		return NULL;
-	out = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*out));
 	for (i = 0; i < v->n; i++) {
 		const struct vf_node *k = v->u.pairs[i].key, *val = v->u.pairs[i].value;
 		const char *ks = k->u.text;
@@ -593,17 +601,15 @@ void *vf_load_named_list(struct loader *L, const struct vf_node *map,
 			 const struct vf_load_list *list, const char *ctx, size_t *n_out,
 			 const struct vf_node ***nodes_out)
 {
-	const struct vf_node *v = vf_map_get(map, list->key), **nodes;
+	const struct vf_node *v, **nodes;
 	const char **names;
-	char *items;
+	char *items = get_items(L, map, list->key, true, list->size, &v, n_out);
 	size_t i, j, n = 0;
 
-	*n_out = 0;
 	if (nodes_out)
 		*nodes_out = NULL;
-	if (!v || !vf_load_want_seq(L, v, list->key))
+	if (!items)
 		return NULL;
-	items = vf_arena_alloc(&L->c->arena, (v->n + 1) * list->size);
 	nodes = xcalloc(v->n + 1, sizeof(*nodes));
 	names = xcalloc(v->n + 1, sizeof(*names));
 	for (i = 0; i < v->n; i++) {
