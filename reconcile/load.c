@@ -48,6 +48,7 @@ static void load_object(struct loader *L, const struct vf_load_kind *k, const st
 
 	if (!vf_load_want_map(L, n, k->what))
 		return;
+	/* kept even when invalid: references name their owner by index */
 	obj = vf_append((void **)(config + k->array), k->size, count, (size_t *)(config + k->alloc));
 	name = (const char **)(obj + k->name);
 	pos = (struct vf_pos *)(obj + k->pos);
