@@ -69,15 +69,30 @@ static void warn(struct builder *b, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * What a spec takes from the config as it is, field for field under the
+ * same name: a list per kind, each field X(name).  copy_pool,
+ * copy_network and copy_settings run their list through TAKE, from the
+ * config's object (from) into the spec (to), and write out beside it
+ * what the spec derives (a default, a condition).
+ */
+#define TAKE(field) to->field = from->field;
+#define POOL_FROM_STORAGE(X) \
+	X(type) X(path) X(server) X(export_path) X(vg) X(portal) X(target) X(initiator)
+#define NETWORK_FROM_CONFIG(X) \
+	X(mode) X(bridge) X(has_ipv4) X(ipv4_address) X(ipv4_prefix) X(has_dhcp) X(dhcp_start) \
+	X(dhcp_end)
+#define VM_FROM_CONFIG(X) \
+	X(cpus) X(memory) X(restart_allowed) X(firmware) X(graphics) X(graphics_port) \
+	X(autostart) X(description) X(shutdown_timeout)
+
 static struct vf_resource *add(struct builder *b, enum vf_kind kind, const char *name,
 			       const char *host, const struct vf_pos *pos)
 {
 	struct vf_resource *r;
 	char *addr;
 
-	VF_GROW(b->d->items, b->d->n + 1, b->d->alloc);
-	r = &b->d->items[b->d->n++];
-	memset(r, 0, sizeof(*r));
+	r = VF_APPEND(b->d->items, b->d->n, b->d->alloc);
 	r->kind = kind;
 	r->name = vf_arena_strdup(&b->d->arena, name);
 	r->host = host;
@@ -100,6 +115,22 @@ static bool usable(const struct vf_host_view *v)
 static uint64_t add_sat(uint64_t a, uint64_t b)
 {
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/*
+ * The hosts a storage domain or a network (scope: its n clusters, none
+ * for every one) is made on: the next usable view from *h on, NULL after
+ * the last.  for (h = 0; (v = next_in_scope(b, scope, n, &h));)
+ */
+static const struct vf_host_view *next_in_scope(const struct builder *b,
+						struct vf_cluster *const *scope, size_t n, size_t *h)
+{
+	while (*h < b->views->n) {
+		const struct vf_host_view *v = &b->views->hosts[(*h)++];
+		if (usable(v) && vf_cluster_in_scope(scope, n, v->host->cluster_ref))
+			return v;
+	}
+	return NULL;
 }
 
 static void index_managed(struct builder *b)
@@ -200,8 +231,26 @@ static const char *chap_hash(struct builder *b, const struct vf_storage *s, cons
 	return hash;
 }
 
+/* A pool's own settings, copied from its storage domain (path: NULL for
+ * iscsi-direct, libvirt reaches its LUNs over the network, they never
+ * show up under /dev). */
+static void copy_pool(struct builder *b, struct vf_pool_spec *to, const struct vf_storage *from)
+{
+	POOL_FROM_STORAGE(TAKE)
+	if (from->type == VF_STORAGE_LOGICAL && !to->path) {
+		char *dev = xasprintf("/dev/%s", from->vg);
+		to->path = vf_arena_strdup(&b->d->arena, dev);
+		free(dev);
+	} else if (from->type == VF_STORAGE_ISCSI && !to->path) {
+		to->path = "/dev/disk/by-path";
+	}
+	to->active = true;
+	to->autostart = true;
+}
+
 static void add_storage(struct builder *b)
 {
+	const struct vf_host_view *v;
 	size_t i, h;
 
 	for (i = 0; i < b->c->n_storages; i++) {
@@ -218,22 +267,10 @@ static void add_storage(struct builder *b)
 			if (!chap_secret)
 				continue;
 		}
-		for (h = 0; h < b->views->n; h++) {
-			const struct vf_host_view *v = &b->views->hosts[h];
-			struct vf_resource *r;
-			struct vf_pool_spec *p;
-			if (!usable(v) || !vf_cluster_in_scope(s->cluster_refs, s->n_clusters, v->host->cluster_ref))
-				continue;
-			r = add(b, VF_KIND_STORAGE, s->name, v->host->name, &s->pos);
-			p = &r->u.pool;
-			p->type = s->type;
-			p->path = s->path;
-			p->server = s->server;
-			p->export_path = s->export_path;
-			p->vg = s->vg;
-			p->portal = s->portal;
-			p->target = s->target;
-			p->initiator = s->initiator;
+		for (h = 0; (v = next_in_scope(b, s->cluster_refs, s->n_clusters, &h));) {
+			struct vf_pool_spec *p = &add(b, VF_KIND_STORAGE, s->name, v->host->name,
+						      &s->pos)->u.pool;
+			copy_pool(b, p, s);
 			if (chap_usage) {
 				p->chap_username = s->chap_username;
 				p->chap_usage = chap_usage;
@@ -241,47 +278,30 @@ static void add_storage(struct builder *b)
 				p->chap_sealed = &s->chap_secret;
 				p->chap_what = chap_what;
 			}
-			if (s->type == VF_STORAGE_LOGICAL && !p->path) {
-				char *dev = xasprintf("/dev/%s", s->vg);
-				p->path = vf_arena_strdup(&b->d->arena, dev);
-				free(dev);
-			} else if (s->type == VF_STORAGE_ISCSI && !p->path) {
-				p->path = "/dev/disk/by-path";
-			}
-			/* iscsi-direct keeps path NULL: libvirt reaches its LUNs
-			 * over the network, they never show up under /dev */
-			p->active = true;
-			p->autostart = true;
 		}
 	}
 }
 
+/* A network's own settings, copied from the config's. */
+static void copy_network(struct vf_network_spec *to, const struct vf_network *from)
+{
+	NETWORK_FROM_CONFIG(TAKE)
+	/* a bridge's MTU is the host bridge's (host networking); libvirt
+	 * takes <mtu> only for networks it makes */
+	to->mtu = from->mode == VF_NET_MODE_BRIDGE ? 0 : from->mtu;
+	to->active = true;
+	to->autostart = true;
+}
+
 static void add_networks(struct builder *b)
 {
+	const struct vf_host_view *v;
 	size_t i, h;
 
 	for (i = 0; i < b->c->n_networks; i++) {
 		const struct vf_network *n = &b->c->networks[i];
-		for (h = 0; h < b->views->n; h++) {
-			const struct vf_host_view *v = &b->views->hosts[h];
-			struct vf_network_spec *s;
-			if (!usable(v) || !vf_cluster_in_scope(n->cluster_refs, n->n_clusters, v->host->cluster_ref))
-				continue;
-			s = &add(b, VF_KIND_NETWORK, n->name, v->host->name, &n->pos)->u.net;
-			s->mode = n->mode;
-			s->bridge = n->bridge;
-			/* a bridge's MTU is the host bridge's (host networking);
-			 * libvirt takes <mtu> only for networks it makes */
-			s->mtu = n->mode == VF_NET_MODE_BRIDGE ? 0 : n->mtu;
-			s->has_ipv4 = n->has_ipv4;
-			s->ipv4_address = n->ipv4_address;
-			s->ipv4_prefix = n->ipv4_prefix;
-			s->has_dhcp = n->has_dhcp;
-			s->dhcp_start = n->dhcp_start;
-			s->dhcp_end = n->dhcp_end;
-			s->active = true;
-			s->autostart = true;
-		}
+		for (h = 0; (v = next_in_scope(b, n->cluster_refs, n->n_clusters, &h));)
+			copy_network(&add(b, VF_KIND_NETWORK, n->name, v->host->name, &n->pos)->u.net, n);
 	}
 }
 
@@ -633,19 +653,11 @@ static void add_nics(struct builder *b, struct vf_vm_spec *s, const struct vf_vm
 }
 
 /* The VM's own settings, copied from the config. */
-static void copy_settings(struct vf_vm_spec *s, const struct vf_vm *vm)
+static void copy_settings(struct vf_vm_spec *to, const struct vf_vm *from)
 {
-	s->cpus = vm->cpus;
-	s->memory = vm->memory;
-	s->restart_allowed = vm->restart_allowed;
-	s->firmware = vm->firmware;
-	s->graphics = vm->graphics;
-	s->graphics_listen = vm->graphics == VF_GRAPHICS_NONE ? NULL : vm->graphics_listen;
-	s->graphics_port = vm->graphics_port;
-	s->running = vm->state == VF_VM_STATE_RUNNING;
-	s->autostart = vm->autostart;
-	s->description = vm->description;
-	s->shutdown_timeout = vm->shutdown_timeout;
+	VM_FROM_CONFIG(TAKE)
+	to->graphics_listen = from->graphics == VF_GRAPHICS_NONE ? NULL : from->graphics_listen;
+	to->running = from->state == VF_VM_STATE_RUNNING;
 }
 
 /*

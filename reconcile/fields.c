@@ -76,8 +76,7 @@ static void emit(struct fields *f, const struct vf_field *x, bool path_literal, 
 		*f->hash = vf_hash_add(*f->hash, "\n", 1);
 		return;
 	}
-	VF_GROW(f->items, f->n + 1, f->alloc);
-	y = &f->items[f->n++];
+	y = VF_APPEND(f->items, f->n, f->alloc);
 	*y = *x;
 	if (!path_literal)
 		y->path = vf_arena_strdup(f->arena, x->path);
@@ -115,26 +114,30 @@ static void add_num(struct fields *f, const char *path, enum vf_value_type type,
 	emit(f, &x, true, true);
 }
 
-static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
+/* A pool's "source" made of two parts, "SERVER:EXPORT" or "PORTAL TARGET"
+ * (a part not set is empty). */
+static void add_source(struct fields *f, const char *a, char sep, const char *b)
 {
 	char buf[1024];
 
+	snprintf(buf, sizeof(buf), "%s%c%s", a ? a : "", sep, b ? b : "");
+	add_str(f, "source", buf);
+}
+
+static void storage_fields(struct fields *f, const struct vf_pool_spec *p)
+{
 	add_lit(f, "type", vf_storage_type_name(p->type));
 	add_str(f, "path", p->path);
 	switch (p->type) {
 	case VF_STORAGE_NFS:
-		snprintf(buf, sizeof(buf), "%s:%s", p->server ? p->server : "",
-			 p->export_path ? p->export_path : "");
-		add_str(f, "source", buf);
+		add_source(f, p->server, ':', p->export_path);
 		break;
 	case VF_STORAGE_LOGICAL:
 		add_str(f, "source", p->vg);
 		break;
 	case VF_STORAGE_ISCSI:
 	case VF_STORAGE_ISCSI_DIRECT:
-		snprintf(buf, sizeof(buf), "%s %s", p->portal ? p->portal : "",
-			 p->target ? p->target : "");
-		add_str(f, "source", buf);
+		add_source(f, p->portal, ' ', p->target);
 		break;
 	case VF_STORAGE_DIR:
 		break;

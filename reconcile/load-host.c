@@ -10,31 +10,27 @@
 #include "reconcile/load-internal.h"
 #include "reconcile/transport.h"
 
-void vf_load_cluster(struct loader *L, const struct vf_node *n, size_t idx)
+static void load_cluster(struct loader *L, const struct vf_node *n, void *obj, size_t index,
+			 const char *ctx)
 {
-	static const char *const keys[] = { "name", "cpu_model", "scheduling", "description" };
 	static const char *const sched[] = { "evenly_distributed", "power_saving" };
-	struct vf_cluster *cl;
-	const char *ctx;
+	struct vf_cluster *cl = obj;
 	int e;
 
-	if (!vf_load_want_map(L, n, "a cluster"))
-		return;
-	VF_GROW(L->c->clusters, L->c->n_clusters + 1, L->c->alloc_clusters);
-	cl = &L->c->clusters[L->c->n_clusters];
-	ctx = vf_load_object_start(L, n, "cluster", idx, keys, VF_ARRAY_SIZE(keys), &cl->name,
-				   &cl->pos);
 	cl->cpu_model = vf_load_get_str(L, n, "cpu_model", false, ctx);
 	if (!cl->cpu_model)
 		cl->cpu_model = "auto";
 	e = vf_load_get_enum(L, n, "scheduling", false, sched, VF_ARRAY_SIZE(sched), 0, ctx);
 	cl->scheduling = e < 0 ? 0 : (enum vf_scheduling)e;
 	cl->description = vf_load_get_str(L, n, "description", false, ctx);
-	/* kept even when invalid: refs name owners by index */
-	if (cl->name)
-		vf_load_define(L, KIND_CLUSTER, cl->name, &cl->pos);
-	L->c->n_clusters++;
 }
+
+static const char *const cluster_keys[] = { "name", "cpu_model", "scheduling", "description" };
+
+const struct vf_load_kind vf_load_cluster_kind = {
+	KIND_CLUSTER, "a cluster", cluster_keys, VF_ARRAY_SIZE(cluster_keys),
+	VF_LOAD_KIND_SLOT(struct vf_cluster, clusters), load_cluster,
+};
 
 /* One of a host's interfaces into slot (a struct vf_iface); its name. */
 static const char *load_iface(struct loader *L, const struct vf_node *n, void *slot,
@@ -195,25 +191,17 @@ static void load_host_uri(struct loader *L, const struct vf_node *n, struct vf_h
 	}
 }
 
-void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx)
+static void load_host(struct loader *L, const struct vf_node *n, void *obj, size_t index,
+		      const char *ctx)
 {
-	static const char *const keys[] = { "name", "cluster", "uri", "address", "labels",
-					    "interfaces", "ssh", "insecure_transport" };
 	static const struct vf_load_list ifaces = {
 		"interfaces", "an interface", "interface", "rename one of them",
 		sizeof(struct vf_iface), load_iface,
 	};
-	struct vf_host *h;
-	const char *ctx;
+	struct vf_host *h = obj;
 
-	if (!vf_load_want_map(L, n, "a host"))
-		return;
-	VF_GROW(L->c->hosts, L->c->n_hosts + 1, L->c->alloc_hosts);
-	h = &L->c->hosts[L->c->n_hosts];
-	ctx = vf_load_object_start(L, n, "host", idx, keys, VF_ARRAY_SIZE(keys), &h->name, &h->pos);
 	h->cluster = vf_load_get_name(L, n, "cluster", false, ctx);
-	vf_load_add_ref(L, REF_HOST_CLUSTER, L->c->n_hosts, 0, h->cluster,
-			vf_load_pos_of(n, "cluster"), ctx);
+	vf_load_add_ref(L, REF_HOST_CLUSTER, index, 0, h->cluster, vf_load_pos_of(n, "cluster"), ctx);
 	load_host_uri(L, n, h, ctx);
 	h->address = vf_load_get_str(L, n, "address", false, ctx);
 	if (h->address && (!*h->address || strpbrk(h->address, " \t\n/'\""))) {
@@ -223,8 +211,12 @@ void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx)
 	h->labels = vf_load_get_labels(L, n, "labels", &h->n_labels, ctx, true);
 	load_ssh(L, n, &h->ssh, ctx);
 	h->ifaces = vf_load_named_list(L, n, &ifaces, ctx, &h->n_ifaces, NULL);
-	/* kept even when invalid: refs name owners by index */
-	if (h->name)
-		vf_load_define(L, KIND_HOST, h->name, &h->pos);
-	L->c->n_hosts++;
 }
+
+static const char *const host_keys[] = { "name", "cluster", "uri", "address", "labels",
+					 "interfaces", "ssh", "insecure_transport" };
+
+const struct vf_load_kind vf_load_host_kind = {
+	KIND_HOST, "a host", host_keys, VF_ARRAY_SIZE(host_keys),
+	VF_LOAD_KIND_SLOT(struct vf_host, hosts), load_host,
+};

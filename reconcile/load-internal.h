@@ -109,14 +109,14 @@ struct vf_label *vf_load_get_labels(struct loader *L, const struct vf_node *map,
 				    size_t *n_out, const char *ctx, bool check_key_syntax);
 bool vf_load_define(struct loader *L, enum kind k, const char *name, const struct vf_pos *pos);
 const struct vf_pos *vf_load_pos_of(const struct vf_node *map, const char *key);
-/* The start of a top-level object (node n, item idx of its list): *pos,
- * its required name in *name, its keys checked.  Returns the context of
- * its messages, "KIND 'NAME'" (or "KIND #N"), in the arena. */
-const char *vf_load_object_start(struct loader *L, const struct vf_node *n, const char *kind,
-				 size_t idx, const char *const *keys, size_t n_keys,
-				 const char **name, struct vf_pos *pos);
 void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t sub,
 		     const char *name, const struct vf_pos *pos, const char *ctx);
+/* clusters: the clusters a network or storage domain is scoped to (NULL,
+ * *n_out 0: every one), each name a reference of role from owner; *refs
+ * gets room for what pass 3 resolves them to. */
+const char **vf_load_get_scope(struct loader *L, const struct vf_node *map, enum ref_role role,
+			       size_t owner, size_t *n_out, struct vf_cluster ***refs,
+			       const char *ctx);
 enum vf_image_format vf_load_get_format(struct loader *L, const struct vf_node *map,
 					const char *ctx);
 bool vf_load_get_sealed(struct loader *L, const struct vf_node *v, const char *key,
@@ -149,14 +149,40 @@ void *vf_load_named_list(struct loader *L, const struct vf_node *map,
 			 const struct vf_load_list *list, const char *ctx, size_t *n_out,
 			 const struct vf_node ***nodes_out);
 
-/* One object per call: node n is item idx of its top-level list.
- * load-host.c, load-network.c, load-storage.c, load-vm.c */
-void vf_load_cluster(struct loader *L, const struct vf_node *n, size_t idx);
-void vf_load_host(struct loader *L, const struct vf_node *n, size_t idx);
-void vf_load_network(struct loader *L, const struct vf_node *n, size_t idx);
-void vf_load_storage(struct loader *L, const struct vf_node *n, size_t idx);
-void vf_load_image(struct loader *L, const struct vf_node *n, size_t idx);
-void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx);
+/*
+ * A kind of top-level object (clusters[], hosts[], ...).  Every object
+ * starts alike, in load.c: the item must be a mapping; it takes a new
+ * zeroed slot at the end of its array in the config (kept even when
+ * invalid: references name their owner by index); its required name and
+ * its keys are checked.  Then load fills in the rest, and the name is
+ * defined (a name defined twice is an error).  Each of load-host.c,
+ * load-network.c, load-storage.c and load-vm.c exports its kinds.
+ */
+struct vf_load_kind {
+	enum kind kind;            /* its name in messages: vf_load_kind_names[kind] */
+	const char *what;          /* "a host", for an item that is not a mapping */
+	const char *const *keys;   /* every key it knows, "name" first */
+	size_t n_keys;
+	/* Where its objects go (VF_LOAD_KIND_SLOT): an object's size, the
+	 * offsets in struct vf_config of their array, its count and its
+	 * capacity, and those in the object of its name and pos. */
+	size_t size, array, count, alloc, name, pos;
+	/* The rest of object obj from node n; index: its place in the array
+	 * (the owner of its references); ctx: "KIND 'NAME'" (or "KIND #N"),
+	 * what its messages start with. */
+	void (*load)(struct loader *L, const struct vf_node *n, void *obj, size_t index,
+		     const char *ctx);
+};
+/* The slot fields of a struct vf_load_kind: objects of type in array arr
+ * of struct vf_config (with n_arr and alloc_arr beside it). */
+#define VF_LOAD_KIND_SLOT(type, arr)                                                       \
+	sizeof(type), offsetof(struct vf_config, arr), offsetof(struct vf_config, n_##arr), \
+	offsetof(struct vf_config, alloc_##arr), offsetof(type, name), offsetof(type, pos)
+
+extern const struct vf_load_kind vf_load_cluster_kind, vf_load_host_kind;  /* load-host.c */
+extern const struct vf_load_kind vf_load_network_kind;                     /* load-network.c */
+extern const struct vf_load_kind vf_load_storage_kind, vf_load_image_kind; /* load-storage.c */
+extern const struct vf_load_kind vf_load_vm_kind;                          /* load-vm.c */
 
 /* A VM's cloud_init: (load-cloudinit.c) */
 void vf_load_cloud_init(struct loader *L, const struct vf_node *vmnode, struct vf_vm *vm,

@@ -82,35 +82,23 @@ out:
 	free(c);
 }
 
-void vf_load_network(struct loader *L, const struct vf_node *n, size_t idx)
+static void load_network(struct loader *L, const struct vf_node *n, void *obj, size_t index,
+			 const char *ctx)
 {
-	static const char *const keys[] = { "name", "mode", "vlan", "uplink", "bridge", "mtu",
-					    "clusters", "ipv4" };
 	static const char *const modes[] = { "bridge", "nat", "isolated" };
-	struct vf_network *net;
+	struct vf_network *net = obj;
 	const struct vf_node *ip;
-	const struct vf_pos *cpos;
-	const char *ctx;
-	size_t i;
 	bool ok;
 	int e;
 
-	if (!vf_load_want_map(L, n, "a network"))
-		return;
-	VF_GROW(L->c->networks, L->c->n_networks + 1, L->c->alloc_networks);
-	net = &L->c->networks[L->c->n_networks];
-	ctx = vf_load_object_start(L, n, "network", idx, keys, VF_ARRAY_SIZE(keys), &net->name,
-				   &net->pos);
 	e = vf_load_get_enum(L, n, "mode", true, modes, VF_ARRAY_SIZE(modes), 0, ctx);
 	net->mode = e < 0 ? VF_NET_MODE_BRIDGE : (enum vf_net_mode)e;
 	net->vlan = (unsigned)vf_load_get_uint(L, n, "vlan", false, 1, 4094, 0, ctx, &ok);
 	net->uplink = vf_load_get_ifname(L, n, "uplink", false, ctx);
 	net->bridge = vf_load_get_ifname(L, n, "bridge", false, ctx);
 	net->mtu = (unsigned)vf_load_get_uint(L, n, "mtu", false, 68, 65535, 0, ctx, &ok);
-	net->clusters = vf_load_get_list(L, n, "clusters", false, &net->n_clusters, &cpos, ctx);
-	net->cluster_refs = vf_arena_alloc(&L->c->arena, (net->n_clusters + 1) * sizeof(void *));
-	for (i = 0; i < net->n_clusters; i++)
-		vf_load_add_ref(L, REF_NETWORK_CLUSTER, L->c->n_networks, i, net->clusters[i], &cpos[i], ctx);
+	net->clusters = vf_load_get_scope(L, n, REF_NETWORK_CLUSTER, index, &net->n_clusters,
+					  &net->cluster_refs, ctx);
 	ip = vf_map_get(n, "ipv4");
 	if (e >= 0) {
 		if (net->mode == VF_NET_MODE_BRIDGE) {
@@ -136,8 +124,12 @@ void vf_load_network(struct loader *L, const struct vf_node *n, size_t idx)
 		net->bridge = vf_network_bridge_name(&L->c->arena, net->name);
 		net->bridge_derived = true;
 	}
-	/* kept even when invalid: refs name owners by index */
-	if (net->name)
-		vf_load_define(L, KIND_NETWORK, net->name, &net->pos);
-	L->c->n_networks++;
 }
+
+static const char *const network_keys[] = { "name", "mode", "vlan", "uplink", "bridge", "mtu",
+					    "clusters", "ipv4" };
+
+const struct vf_load_kind vf_load_network_kind = {
+	KIND_NETWORK, "a network", network_keys, VF_ARRAY_SIZE(network_keys),
+	VF_LOAD_KIND_SLOT(struct vf_network, networks), load_network,
+};

@@ -127,51 +127,35 @@ static void load_storage_keys(struct loader *L, const struct vf_node *n, struct 
 	}
 }
 
-void vf_load_storage(struct loader *L, const struct vf_node *n, size_t idx)
+static void load_storage(struct loader *L, const struct vf_node *n, void *obj, size_t index,
+			 const char *ctx)
 {
-	static const char *const keys[] = { "name", "type", "path", "server", "export", "vg",
-					    "portal", "target", "initiator", "chap", "clusters" };
 	/* in enum vf_storage_type's order */
 	static const char *const types[] = { "dir", "nfs", "logical", "iscsi", "iscsi-direct" };
-	struct vf_storage *st;
-	const struct vf_pos *cpos;
-	const char *ctx;
-	size_t i;
+	struct vf_storage *st = obj;
 	int e;
 
-	if (!vf_load_want_map(L, n, "a storage domain"))
-		return;
-	VF_GROW(L->c->storages, L->c->n_storages + 1, L->c->alloc_storages);
-	st = &L->c->storages[L->c->n_storages];
-	ctx = vf_load_object_start(L, n, "storage domain", idx, keys, VF_ARRAY_SIZE(keys), &st->name,
-				   &st->pos);
 	e = vf_load_get_enum(L, n, "type", true, types, VF_ARRAY_SIZE(types), 0, ctx);
 	st->type = e < 0 ? VF_STORAGE_DIR : (enum vf_storage_type)e;
-	st->clusters = vf_load_get_list(L, n, "clusters", false, &st->n_clusters, &cpos, ctx);
-	st->cluster_refs = vf_arena_alloc(&L->c->arena, (st->n_clusters + 1) * sizeof(void *));
-	for (i = 0; i < st->n_clusters; i++)
-		vf_load_add_ref(L, REF_STORAGE_CLUSTER, L->c->n_storages, i, st->clusters[i], &cpos[i],
-				ctx);
+	st->clusters = vf_load_get_scope(L, n, REF_STORAGE_CLUSTER, index, &st->n_clusters,
+					 &st->cluster_refs, ctx);
 	if (e >= 0)
 		load_storage_keys(L, n, st, ctx);
-	/* kept even when invalid: refs name owners by index */
-	if (st->name)
-		vf_load_define(L, KIND_STORAGE, st->name, &st->pos);
-	L->c->n_storages++;
 }
 
-void vf_load_image(struct loader *L, const struct vf_node *n, size_t idx)
-{
-	static const char *const keys[] = { "name", "file", "storage", "format" };
-	struct vf_image *im;
-	const char *ctx;
+static const char *const storage_keys[] = { "name", "type", "path", "server", "export", "vg",
+					    "portal", "target", "initiator", "chap", "clusters" };
 
-	if (!vf_load_want_map(L, n, "an image"))
-		return;
-	VF_GROW(L->c->images, L->c->n_images + 1, L->c->alloc_images);
-	im = &L->c->images[L->c->n_images];
-	ctx = vf_load_object_start(L, n, "image", idx, keys, VF_ARRAY_SIZE(keys), &im->name,
-				   &im->pos);
+const struct vf_load_kind vf_load_storage_kind = {
+	KIND_STORAGE, "a storage domain", storage_keys, VF_ARRAY_SIZE(storage_keys),
+	VF_LOAD_KIND_SLOT(struct vf_storage, storages), load_storage,
+};
+
+static void load_image(struct loader *L, const struct vf_node *n, void *obj, size_t index,
+		       const char *ctx)
+{
+	struct vf_image *im = obj;
+
 	im->file = vf_load_get_str(L, n, "file", true, ctx);
 	if (im->file) {
 		char *p = im->file[0] == '/' || !L->dir ? xstrdup(im->file)
@@ -200,11 +184,14 @@ void vf_load_image(struct loader *L, const struct vf_node *n, size_t idx)
 		free(p);
 	}
 	im->storage = vf_load_get_name(L, n, "storage", true, ctx);
-	vf_load_add_ref(L, REF_IMAGE_STORAGE, L->c->n_images, 0, im->storage,
-			vf_load_pos_of(n, "storage"), ctx);
+	vf_load_add_ref(L, REF_IMAGE_STORAGE, index, 0, im->storage, vf_load_pos_of(n, "storage"),
+			ctx);
 	im->format = vf_load_get_format(L, n, ctx);
-	/* kept even when invalid: refs name owners by index */
-	if (im->name)
-		vf_load_define(L, KIND_IMAGE, im->name, &im->pos);
-	L->c->n_images++;
 }
+
+static const char *const image_keys[] = { "name", "file", "storage", "format" };
+
+const struct vf_load_kind vf_load_image_kind = {
+	KIND_IMAGE, "an image", image_keys, VF_ARRAY_SIZE(image_keys),
+	VF_LOAD_KIND_SLOT(struct vf_image, images), load_image,
+};

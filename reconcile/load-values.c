@@ -379,22 +379,34 @@ void vf_load_forbid(struct loader *L, const struct vf_node *map, const char *key
 		ERR(L, &p->key->pos, "remove it", "%s: '%s' applies only to %s", ctx, key, only);
 }
 
+/*
+ * Where the getters of lists and mappings start: key's value in map, *v,
+ * a list (seq) or a mapping (!seq), and room in the arena for its items
+ * (size bytes each, and one spare).  NULL, *n_out 0, when the key is
+ * absent or its value is not one (reported).
+ */
+static void *get_items(struct loader *L, const struct vf_node *map, const char *key, bool seq,
+		       size_t size, const struct vf_node **v, size_t *n_out)
+{
+	*v = vf_map_get(map, key);
+	*n_out = 0;
+	if (!*v || !(seq ? vf_load_want_seq(L, *v, key) : vf_load_want_map(L, *v, key)))
+		return NULL;
+	return vf_arena_alloc(&L->c->arena, ((*v)->n + 1) * size);
+}
+
 /* A list of names (cluster scopes) or interface names (ports). */
 const char **vf_load_get_list(struct loader *L, const struct vf_node *map, const char *key,
 			      bool ifnames, size_t *n_out, const struct vf_pos **pos_out,
 			      const char *ctx)
 {
-	const struct vf_node *v = vf_map_get(map, key);
-	const char **out;
+	const struct vf_node *v;
+	const char **out = get_items(L, map, key, true, sizeof(*out), &v, n_out);
 	struct vf_pos *pos;
 	size_t i, n = 0;
 
-	*n_out = 0;
-	if (!v)
+	if (!out)
 		return NULL;
-	if (!vf_load_want_seq(L, v, key))
-		return NULL;
-	out = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*out));
 	pos = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*pos));
 	if (pos_out)
 		*pos_out = pos;
@@ -446,16 +458,12 @@ static bool label_key_valid(const char *k)
 struct vf_label *vf_load_get_labels(struct loader *L, const struct vf_node *map, const char *key,
 				    size_t *n_out, const char *ctx, bool check_key_syntax)
 {
-	const struct vf_node *v = vf_map_get(map, key);
-	struct vf_label *out;
+	const struct vf_node *v;
+	struct vf_label *out = get_items(L, map, key, false, sizeof(*out), &v, n_out);
 	size_t i, n = 0;
 
-	*n_out = 0;
-	if (!v)
+	if (!out)
 		return NULL;
-	if (!vf_load_want_map(L, v, key))
-		return NULL;
-	out = vf_arena_alloc(&L->c->arena, (v->n + 1) * sizeof(*out));
 	for (i = 0; i < v->n; i++) {
 		const struct vf_node *k = v->u.pairs[i].key, *val = v->u.pairs[i].value;
 		const char *ks = k->u.text;
@@ -504,19 +512,6 @@ const struct vf_pos *vf_load_pos_of(const struct vf_node *map, const char *key)
 	return v ? &v->pos : &map->pos;
 }
 
-const char *vf_load_object_start(struct loader *L, const struct vf_node *n, const char *kind,
-				 size_t idx, const char *const *keys, size_t n_keys,
-				 const char **name, struct vf_pos *pos)
-{
-	const char *ctx;
-
-	*pos = n->pos;
-	*name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, kind, NULL, idx));
-	ctx = vf_load_ctx_name(L, kind, *name, idx);
-	vf_load_check_keys(L, n, ctx, keys, n_keys);
-	return ctx;
-}
-
 /* Note a reference to resolve once every file is loaded. */
 void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t sub,
 		     const char *name, const struct vf_pos *pos, const char *ctx)
@@ -525,14 +520,27 @@ void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t 
 
 	if (!name)
 		return;
-	VF_GROW(L->refs, L->n_refs + 1, L->alloc_refs);
-	r = &L->refs[L->n_refs++];
+	r = VF_APPEND(L->refs, L->n_refs, L->alloc_refs);
 	r->role = role;
 	r->owner = owner;
 	r->sub = sub;
 	r->name = name;
 	r->pos = *pos;
 	r->ctx = ctx;
+}
+
+const char **vf_load_get_scope(struct loader *L, const struct vf_node *map, enum ref_role role,
+			       size_t owner, size_t *n_out, struct vf_cluster ***refs,
+			       const char *ctx)
+{
+	const struct vf_pos *pos;
+	const char **names = vf_load_get_list(L, map, "clusters", false, n_out, &pos, ctx);
+	size_t i;
+
+	*refs = vf_arena_alloc(&L->c->arena, (*n_out + 1) * sizeof(**refs));
+	for (i = 0; i < *n_out; i++)
+		vf_load_add_ref(L, role, owner, i, names[i], &pos[i], ctx);
+	return names;
 }
 
 /* A disk's or an image's format: qcow2 (the default) or raw. */
@@ -593,17 +601,15 @@ void *vf_load_named_list(struct loader *L, const struct vf_node *map,
 			 const struct vf_load_list *list, const char *ctx, size_t *n_out,
 			 const struct vf_node ***nodes_out)
 {
-	const struct vf_node *v = vf_map_get(map, list->key), **nodes;
+	const struct vf_node *v, **nodes;
 	const char **names;
-	char *items;
+	char *items = get_items(L, map, list->key, true, list->size, &v, n_out);
 	size_t i, j, n = 0;
 
-	*n_out = 0;
 	if (nodes_out)
 		*nodes_out = NULL;
-	if (!v || !vf_load_want_seq(L, v, list->key))
+	if (!items)
 		return NULL;
-	items = vf_arena_alloc(&L->c->arena, (v->n + 1) * list->size);
 	nodes = xcalloc(v->n + 1, sizeof(*nodes));
 	names = xcalloc(v->n + 1, sizeof(*names));
 	for (i = 0; i < v->n; i++) {

@@ -193,9 +193,10 @@ static void load_vm_ha(struct loader *L, const struct vf_node *n, struct vf_vm *
 	}
 }
 
-/* disks: named, each with a reference to its storage domain and image. */
+/* disks: named, each with a reference to its storage domain and image
+ * (owner: the VM's index). */
 static void load_vm_disks(struct loader *L, const struct vf_node *n, struct vf_vm *vm,
-			  const char *ctx)
+			  size_t owner, const char *ctx)
 {
 	static const struct vf_load_list disks = {
 		"disks", "a disk", "disk", "rename one of them", sizeof(struct vf_disk), load_disk,
@@ -205,17 +206,18 @@ static void load_vm_disks(struct loader *L, const struct vf_node *n, struct vf_v
 
 	vm->disks = vf_load_named_list(L, n, &disks, ctx, &vm->n_disks, &nodes);
 	for (i = 0; i < vm->n_disks; i++) {
-		vf_load_add_ref(L, REF_DISK_STORAGE, L->c->n_vms, i, vm->disks[i].storage,
+		vf_load_add_ref(L, REF_DISK_STORAGE, owner, i, vm->disks[i].storage,
 				vf_load_pos_of(nodes[i], "storage"), ctx);
-		vf_load_add_ref(L, REF_DISK_IMAGE, L->c->n_vms, i, vm->disks[i].image,
+		vf_load_add_ref(L, REF_DISK_IMAGE, owner, i, vm->disks[i].image,
 				vf_load_pos_of(nodes[i], "image"), ctx);
 	}
 	free(nodes);
 }
 
-/* nics: each with a reference to its network (no names: no repeats to find). */
+/* nics: each with a reference to its network (no names: no repeats to
+ * find; owner: the VM's index). */
 static void load_vm_nics(struct loader *L, const struct vf_node *n, struct vf_vm *vm,
-			 const char *ctx)
+			 size_t owner, const char *ctx)
 {
 	const struct vf_node *v;
 	size_t i;
@@ -229,38 +231,27 @@ static void load_vm_nics(struct loader *L, const struct vf_node *n, struct vf_vm
 			if (!vf_load_want_map(L, it, "a nic"))
 				continue;
 			load_nic(L, it, nic, ctx, i);
-			vf_load_add_ref(L, REF_NIC_NETWORK, L->c->n_vms, vm->n_nics, nic->network,
+			vf_load_add_ref(L, REF_NIC_NETWORK, owner, vm->n_nics, nic->network,
 					vf_load_pos_of(it, "network"), ctx);
 			vm->n_nics++;
 		}
 	}
 }
 
-void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx)
+static void load_vm(struct loader *L, const struct vf_node *n, void *obj, size_t index,
+		    const char *ctx)
 {
-	static const char *const keys[] = { "name", "cluster", "host", "cpus", "max_cpus",
-					    "memory", "max_memory", "restart_policy", "state",
-					    "autostart", "firmware", "graphics", "disks", "nics",
-					    "ha", "protect", "shutdown_timeout", "description",
-					    "labels", "cloud_init" };
 	static const char *const policies[] = { "never", "allow" };
 	static const char *const states[] = { "running", "stopped" };
 	static const char *const fws[] = { "bios", "efi" };
-	struct vf_vm *vm;
-	const char *ctx;
+	struct vf_vm *vm = obj;
 	bool ok;
 	int e;
 
-	if (!vf_load_want_map(L, n, "a vm"))
-		return;
-	VF_GROW(L->c->vms, L->c->n_vms + 1, L->c->alloc_vms);
-	vm = &L->c->vms[L->c->n_vms];
-	ctx = vf_load_object_start(L, n, "vm", idx, keys, VF_ARRAY_SIZE(keys), &vm->name, &vm->pos);
 	vm->cluster = vf_load_get_name(L, n, "cluster", false, ctx);
-	vf_load_add_ref(L, REF_VM_CLUSTER, L->c->n_vms, 0, vm->cluster, vf_load_pos_of(n, "cluster"),
-			ctx);
+	vf_load_add_ref(L, REF_VM_CLUSTER, index, 0, vm->cluster, vf_load_pos_of(n, "cluster"), ctx);
 	vm->host = vf_load_get_name(L, n, "host", false, ctx);
-	vf_load_add_ref(L, REF_VM_HOST, L->c->n_vms, 0, vm->host, vf_load_pos_of(n, "host"), ctx);
+	vf_load_add_ref(L, REF_VM_HOST, index, 0, vm->host, vf_load_pos_of(n, "host"), ctx);
 	load_vm_sizes(L, n, vm, ctx);
 	e = vf_load_get_enum(L, n, "restart_policy", false, policies, VF_ARRAY_SIZE(policies), 0, ctx);
 	vm->restart_allowed = e == 1;
@@ -278,10 +269,16 @@ void vf_load_vm(struct loader *L, const struct vf_node *n, size_t idx)
 	vf_load_cloud_init(L, n, vm, ctx);
 
 	load_vm_ha(L, n, vm, ctx);
-	load_vm_disks(L, n, vm, ctx);
-	load_vm_nics(L, n, vm, ctx);
-	/* kept even when invalid: refs name owners by index */
-	if (vm->name)
-		vf_load_define(L, KIND_VM, vm->name, &vm->pos);
-	L->c->n_vms++;
+	load_vm_disks(L, n, vm, index, ctx);
+	load_vm_nics(L, n, vm, index, ctx);
 }
+
+static const char *const vm_keys[] = { "name", "cluster", "host", "cpus", "max_cpus", "memory",
+				       "max_memory", "restart_policy", "state", "autostart",
+				       "firmware", "graphics", "disks", "nics", "ha", "protect",
+				       "shutdown_timeout", "description", "labels", "cloud_init" };
+
+const struct vf_load_kind vf_load_vm_kind = {
+	KIND_VM, "a vm", vm_keys, VF_ARRAY_SIZE(vm_keys), VF_LOAD_KIND_SLOT(struct vf_vm, vms),
+	load_vm,
+};

@@ -6,11 +6,12 @@
  *   1. read each file (a CONFIG file, or every *.yaml / *.yml in a CONFIG
  *      directory, sorted) and parse it into a node tree (yaml.c, which also
  *      does the YAML merge keys and anchors);
- *   2. type every node into the model (load_document here hands each list to
- *      its kind's loader: load-host.c, load-network.c, load-storage.c,
- *      load-vm.c, load-cloudinit.c; the value checks they share are in
- *      load-values.c), reporting unknown keys, bad values and names defined
- *      twice (also across files);
+ *   2. type every node into the model (load_document here starts every
+ *      object alike, load_object, and hands the rest to its kind's loader:
+ *      load-host.c, load-network.c, load-storage.c, load-vm.c,
+ *      load-cloudinit.c; the value checks they share are in load-values.c),
+ *      reporting unknown keys, bad values and names defined twice (also
+ *      across files);
  *   3. resolve references and check the rules that span objects
  *      (load-refs.c).
  * Every problem is reported, not just the first: passes go on after errors
@@ -32,14 +33,42 @@
 #include "reconcile/readall.h"
 #include "reconcile/yaml.h"
 
-typedef void (*load_fn)(struct loader *, const struct vf_node *, size_t);
+/*
+ * One top-level object of kind k from node n, item idx of its list: the
+ * start and the end every kind shares (struct vf_load_kind), around its
+ * own k->load.
+ */
+static void load_object(struct loader *L, const struct vf_load_kind *k, const struct vf_node *n,
+			size_t idx)
+{
+	char *config = (char *)L->c, *obj;
+	size_t *count = (size_t *)(config + k->count), index = *count;
+	const char *kind = vf_load_kind_names[k->kind], *ctx, **name;
+	struct vf_pos *pos;
+
+	if (!vf_load_want_map(L, n, k->what))
+		return;
+	/* kept even when invalid: references name their owner by index */
+	obj = vf_append((void **)(config + k->array), k->size, count, (size_t *)(config + k->alloc));
+	name = (const char **)(obj + k->name);
+	pos = (struct vf_pos *)(obj + k->pos);
+	*pos = n->pos;
+	*name = vf_load_get_name(L, n, "name", true, vf_load_ctx_name(L, kind, NULL, idx));
+	ctx = vf_load_ctx_name(L, kind, *name, idx);
+	vf_load_check_keys(L, n, ctx, k->keys, k->n_keys);
+	k->load(L, n, obj, index, ctx);
+	if (*name)
+		vf_load_define(L, k->kind, *name, pos);
+}
 
 static void load_document(struct loader *L, const struct vf_node *root)
 {
 	static const char *const keys[] = { "version", "project", "clusters", "hosts", "networks",
 					    "storage_domains", "images", "vms" };
-	static const load_fn loaders[] = { NULL, NULL, vf_load_cluster, vf_load_host, vf_load_network,
-					   vf_load_storage, vf_load_image, vf_load_vm };
+	static const struct vf_load_kind *const kinds[] = {
+		NULL, NULL, &vf_load_cluster_kind, &vf_load_host_kind, &vf_load_network_kind,
+		&vf_load_storage_kind, &vf_load_image_kind, &vf_load_vm_kind,
+	};
 	size_t i, k;
 
 	if (root->kind != VF_NODE_MAP) {
@@ -79,7 +108,7 @@ static void load_document(struct loader *L, const struct vf_node *root)
 		if (!vf_load_want_seq(L, list, keys[k]))
 			continue;
 		for (i = 0; i < list->n; i++)
-			loaders[k](L, list->u.items[i], i);
+			load_object(L, kinds[k], list->u.items[i], i);
 	}
 }
 
@@ -322,13 +351,7 @@ void vf_config_free(struct vf_config *c)
 {
 	if (!c)
 		return;
-	free(c->files);
-	free(c->clusters);
-	free(c->hosts);
-	free(c->networks);
-	free(c->storages);
-	free(c->images);
-	free(c->vms);
+	VF_FREE_MANY(c->files, c->clusters, c->hosts, c->networks, c->storages, c->images, c->vms);
 	vf_arena_release(&c->arena);
 	free(c);
 }

@@ -191,9 +191,7 @@ static struct vf_action *action_new(struct planner *p, enum vf_action_type type,
 	struct vf_action *a;
 	char *addr;
 
-	VF_GROW(p->plan->actions, p->plan->n_actions + 1, p->plan->alloc_actions);
-	a = &p->plan->actions[p->plan->n_actions++];
-	memset(a, 0, sizeof(*a));
+	a = VF_APPEND(p->plan->actions, p->plan->n_actions, p->plan->alloc_actions);
 	a->type = type;
 	a->kind = r->kind;
 	a->name = r->name;

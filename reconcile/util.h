@@ -234,4 +234,45 @@ int vf_flock_wait(int fd, double timeout);
  * end of input, is no).  The one prompt every command that asks uses.
  */
 bool vf_confirm(FILE *out, const char *question);
+
+/* ---- appended by the loader clean-up (issue 14): VF_APPEND, VF_FREE_MANY ---- */
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * One more element at the end of arr, whose count is n and capacity alloc
+ * (as VF_GROW): grows it, counts the new element in n and returns it,
+ * zeroed.  The pointer holds until the array next grows (it may move).
+ *
+ *   a = VF_APPEND(plan->actions, plan->n_actions, plan->alloc_actions);
+ */
+static inline void *vf_append(void **array, size_t elem, size_t *n, size_t *alloc)
+{
+	char *slot;
+
+	vf_grow(array, elem, *n + 1, alloc);
+	slot = (char *)*array + *n * elem;
+	(*n)++;
+	memset(slot, 0, elem);
+	return slot;
+}
+#define VF_APPEND(arr, n, alloc) vf_append((void **)&(arr), sizeof(*(arr)), &(n), &(alloc))
+
+/*
+ * free() each of the pointers given (NULL ones too, as free does): the
+ * malloc'd members of a struct in one call, systemd's free_many.
+ *
+ *   VF_FREE_MANY(c->files, c->hosts, c->vms);
+ */
+static inline void vf_free_many(void *const *ptrs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ptrs[i]);
+}
+#define VF_FREE_MANY(...) \
+	vf_free_many((void *const[]){ __VA_ARGS__ }, \
+		     sizeof((void *const[]){ __VA_ARGS__ }) / sizeof(void *))
+/* ---- end of the loader clean-up's block ---- */
 #endif

@@ -11,6 +11,30 @@
 #include "reconcile/util.h"
 #include "tests/tap.h"
 
+/* VF_APPEND: a zeroed slot, counted, also once the array has moved;
+ * VF_FREE_MANY frees each (valgrind/ASan would see a leak) and takes NULL. */
+static void test_append_free_many(void)
+{
+	struct item { int a; char *s; } *items = NULL, *it;
+	size_t n = 0, alloc = 0, i;
+	bool zeroed = true, counted = true;
+	char *p = xstrdup("p"), *q = xstrdup("q");
+
+	for (i = 0; i < 100; i++) {
+		it = VF_APPEND(items, n, alloc);
+		zeroed = zeroed && it->a == 0 && !it->s;
+		counted = counted && n == i + 1 && it == &items[i];
+		it->a = (int)i + 1;
+	}
+	ok(zeroed && counted && alloc >= n, "VF_APPEND returns the new slot, zeroed and counted");
+	ok(items[0].a == 1 && items[99].a == 100, "and earlier slots keep their values as it grows");
+	n = 10;
+	it = VF_APPEND(items, n, alloc);
+	ok(n == 11 && it == &items[10] && it->a == 0, "a slot used before is zeroed again");
+	VF_FREE_MANY(p, NULL, q, items);
+	ok(1, "VF_FREE_MANY frees each pointer, NULL too");
+}
+
 int main(void)
 {
 	struct vf_buf b = VF_BUF_INIT, s;
@@ -79,5 +103,6 @@ int main(void)
 	ok(vf_flock_wait(fd2, 1) == 0, "a released lock is taken");
 	close(fd2);
 	unlink(path);
+	test_append_free_many();
 	return tap_done();
 }
