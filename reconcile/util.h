@@ -234,4 +234,32 @@ int vf_flock_wait(int fd, double timeout);
  * end of input, is no).  The one prompt every command that asks uses.
  */
 bool vf_confirm(FILE *out, const char *question);
+
+/* ---- freeing many pointers, finding by name ----------------------------- */
+
+/*
+ * free() each of the n pointers in p (NULL ones too, as free does), as
+ * systemd's free_many: a struct's release that frees its strings says
+ * VF_FREE_MANY(e->name, e->host, e->uuid), which counts them.
+ */
+void vf_free_many(void *const *p, size_t n);
+#define VF_FREE_MANY(...)                                                    \
+	vf_free_many((void *const[]){ __VA_ARGS__ },                         \
+		     sizeof((void *const[]){ __VA_ARGS__ }) / sizeof(void *))
+
+/*
+ * The first of the n elements of array arr whose string member field
+ * equals key (strcmp), as a pointer to arr's element type; NULL when none.
+ * The linear lookup of a short list (a host's links, the hosts of a run):
+ *   return VF_FIND_BY(list->links, list->n, name, name);
+ * A GNU C statement expression (the caller includes <string.h>); arr and
+ * key are evaluated once per element.
+ */
+#define VF_FIND_BY(arr, n, field, key) ({                                     \
+	__typeof__((arr)[0]) *vf_found_ = NULL;                                \
+	for (size_t vf_i_ = 0; !vf_found_ && vf_i_ < (n); vf_i_++)            \
+		if (!strcmp((arr)[vf_i_].field, (key)))                      \
+			vf_found_ = &(arr)[vf_i_];                           \
+	vf_found_;                                                            \
+})
 #endif
