@@ -145,10 +145,8 @@ void vf_saved_objects_release(struct observed_objects *o)
 {
 	size_t i;
 
-	for (i = 0; i < o->n; i++) {
-		free(o->v[i].key);
-		free(o->v[i].address);
-	}
+	for (i = 0; i < o->n; i++)
+		VF_FREE_MANY(o->v[i].key, o->v[i].address);
 	free(o->v);
 	vf_strmap_release(&o->by_key);
 	memset(o, 0, sizeof(*o));
