@@ -422,12 +422,9 @@ static void bond_options_fill(struct vf_link_list *list, struct vf_link *l,
 
 const char *vf_link_bond_option(const struct vf_link *l, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < l->n_bond_options; i++)
-		if (!strcmp(l->bond_options[i].name, name))
-			return l->bond_options[i].value;
-	return NULL;
+	const struct vf_link_bond_option *o = VF_FIND_BY(l->bond_options, l->n_bond_options,
+							 name, name);
+	return o ? o->value : NULL;
 }
 
 /* Each link's master and lower link (VLAN base) by ifindex, in the
@@ -537,11 +534,7 @@ void vf_link_list_release(struct vf_link_list *list)
 
 const struct vf_link *vf_link_list_find(const struct vf_link_list *list, const char *name)
 {
-	size_t i;
-	for (i = 0; i < list->n; i++)
-		if (!strcmp(list->links[i].name, name))
-			return &list->links[i];
-	return NULL;
+	return VF_FIND_BY(list->links, list->n, name, name);
 }
 
 /* ---- checks ---- */
