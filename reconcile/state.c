@@ -605,9 +605,7 @@ void vf_state_close(struct vf_state *s)
 		close(s->journal_fd);   /* kept: the next open replays it */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);      /* releases the flock */
-	for (i = 0; i < s->n; i++)
-		entry_release(&s->entries[i]);
-	free(s->entries);
+	VF_FREE_ARRAY(s->entries, s->n, entry_release);
 	vf_strmap_release(&s->by_address);
 	for (i = 0; i < s->n_dead_keys; i++)
 		free(s->dead_keys[i]);

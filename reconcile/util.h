@@ -235,7 +235,7 @@ int vf_flock_wait(int fd, double timeout);
  */
 bool vf_confirm(FILE *out, const char *question);
 
-/* ---- freeing many pointers, finding by name ----------------------------- */
+/* ---- freeing many pointers and arrays, finding by name ------------------ */
 
 /*
  * free() each of the n pointers in p (NULL ones too, as free does), as
@@ -246,6 +246,17 @@ void vf_free_many(void *const *p, size_t n);
 #define VF_FREE_MANY(...)                                                    \
 	vf_free_many((void *const[]){ __VA_ARGS__ },                         \
 		     sizeof((void *const[]){ __VA_ARGS__ }) / sizeof(void *))
+
+/*
+ * Free an array of n records that own memory: release_one on each (given
+ * a pointer to it: the record type's own _release), then arr itself.
+ *   VF_FREE_ARRAY(s->entries, s->n, entry_release);
+ */
+#define VF_FREE_ARRAY(arr, n, release_one) do {                               \
+	for (size_t vf_i_ = 0; vf_i_ < (n); vf_i_++)                          \
+		release_one(&(arr)[vf_i_]);                                   \
+	free(arr);                                                            \
+} while (0)
 
 /*
  * The first of the n elements of array arr whose string member field

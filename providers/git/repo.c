@@ -483,13 +483,14 @@ out:
 	return rc;
 }
 
+static void batch_entry_release(struct vf_git_batch_entry *e)
+{
+	VF_FREE_MANY(e->label, e->what);
+}
+
 void vf_git_batch_release(struct vf_git_batch *b)
 {
-	size_t i;
-
-	for (i = 0; i < b->n; i++)
-		VF_FREE_MANY(b->v[i].label, b->v[i].what);
-	free(b->v);
+	VF_FREE_ARRAY(b->v, b->n, batch_entry_release);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -613,13 +614,14 @@ out:
 	return rc;
 }
 
+static void file_release(struct vf_config_file *f)
+{
+	VF_FREE_MANY((char *)f->name, (char *)f->data);
+}
+
 void vf_git_files_release(struct vf_git_files *f)
 {
-	size_t i;
-
-	for (i = 0; i < f->n; i++)
-		VF_FREE_MANY((char *)f->files[i].name, (char *)f->files[i].data);
-	free(f->files);
+	VF_FREE_ARRAY(f->files, f->n, file_release);
 	memset(f, 0, sizeof(*f));
 }
 
