@@ -19,7 +19,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 perf_usage="usage: $0 [-n VMS] [-r RUNS] [--hosts N] [--lab-up]"
 . "$top/bench/perf-lib.sh"
-perf_lab_init vfp-apply 40 5 2 "$@"
+perf_lab_init vfp-apply 40 5 2 -- "$@"
 state=$dir/state
 
 destroy_all() {

@@ -26,13 +26,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 perf_usage="usage: $0 [-n VMS] [-r RUNS] [--hosts N] [--lab-up] [--keep]"
 . "$top/bench/perf-lib.sh"
-keep=0
-perf_own_arg() {
-	[ "$1" = --keep ] || return 1
-	keep=1
-	perf_shift=1
-}
-perf_lab_init vfp-noop 1000 7 4 "$@"
+perf_lab_init vfp-noop 1000 7 4 --keep=keep -- "$@"
 # The state lives outside $dir so --keep can reuse it; losing it loses
 # nothing (the domains carry their marker).
 state=${TMPDIR:-/tmp}/vfp-noop.state

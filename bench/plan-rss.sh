@@ -20,13 +20,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 perf_usage="usage: $0 [-n VMS] [-r RUNS] [--lab] [--hosts N] [--lab-up]"
 . "$top/bench/perf-lib.sh"
-with_lab=0
-perf_own_arg() {
-	[ "$1" = --lab ] || return 1
-	with_lab=1
-	perf_shift=1
-}
-perf_lab_init vfp-rss 10000 5 4 "$@"
+perf_lab_init vfp-rss 10000 5 4 --lab=with_lab -- "$@"
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 130' INT TERM HUP
 vf=${VIRTFORM:-$top/virtform}
