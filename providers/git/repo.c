@@ -294,9 +294,7 @@ out:
 
 void vf_git_commit_release(struct vf_git_commit *c)
 {
-	free(c->ref);
-	free(c->subject);
-	free(c->author);
+	VF_FREE_MANY(c->ref, c->subject, c->author);
 	memset(c, 0, sizeof(*c));
 }
 
