@@ -17,20 +17,10 @@
 # finds raw-defined domains too: they carry the same marker).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-n=40
-runs=5
-hosts=2
-lab_up_opt=
 perf_usage="usage: $0 [-n VMS] [-r RUNS] [--hosts N] [--lab-up]"
 . "$top/bench/perf-lib.sh"
-while [ $# -gt 0 ]; do
-	perf_lab_arg "$@"
-	shift "$perf_shift"
-done
-dir=$(mktemp -d "${TMPDIR:-/tmp}/vfp-apply.XXXXXX")
+perf_lab_init vfp-apply 40 5 2 -- "$@"
 state=$dir/state
-conf=$dir/conf.yaml
-configured=0
 
 destroy_all() {
 	[ ! -s "$dir/list" ] || "$raw_apply" down "$dir/list" >>"$dir/down.log" 2>&1 || :

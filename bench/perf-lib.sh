@@ -11,7 +11,9 @@
 #   perf_ratios A B COL         "MIN MEDIAN MAX" of A[i]/B[i], line by line
 #   perf_row LABEL UNIT FILE COL [SCALE]   one table row: min, median, max
 #   perf_compare A FILE_A B FILE_B RATIO BAR  the table of A against B (wall, ratio, CPU)
-#   perf_lab_arg ARGS...        one of -n, -r, --hosts, --lab-up; sets perf_shift
+#   perf_lab_init NAME VMS RUNS HOSTS [--FLAG=VAR]... -- ARGS...
+#                               defaults, options, $dir, $conf; configured=0
+#   perf_lab_arg ARGS...        one of -n, -r, --hosts, --lab-up, a --FLAG; sets perf_shift
 #   perf_lab_setup PROJECT NAME_FORMAT STATE  traps, tools, lab, $conf; configured=1
 #   $perf_fleet_awk             awk functions: the fleet of load-10k.sh and plan-rss.sh
 #
@@ -156,16 +158,54 @@ perf_compare() {
 }
 
 # perf_lab_arg ARGS...: the options the lab benchmarks share (-n VMS,
-# -r RUNS, --hosts N, --lab-up), setting n, runs, hosts, lab_up_opt and
-# perf_shift (how many words it took); anything else: $perf_usage, exit 2.
+# -r RUNS, --hosts N, --lab-up), setting n, runs, hosts, lab_up_opt, and
+# the caller's own flags ($perf_flags, perf_lab_init), setting their
+# variable to 1; and perf_shift (how many words it took).  Anything else:
+# $perf_usage, exit 2.
 perf_lab_arg() {
 	case $1 in
 	-n) n=$2; perf_shift=2 ;;
 	-r) runs=$2; perf_shift=2 ;;
 	--hosts) hosts=$2; perf_shift=2 ;;
 	--lab-up) lab_up_opt=--lab-up; perf_shift=1 ;;
-	*) echo "$perf_usage" >&2; exit 2 ;;
+	*)
+		case " $perf_flags " in
+		*" $1="*)
+			_var=${perf_flags#*"$1="}
+			eval "${_var%% *}=1"
+			perf_shift=1 ;;
+		*) echo "$perf_usage" >&2; exit 2 ;;
+		esac ;;
 	esac
+}
+
+# perf_lab_init NAME VMS RUNS HOSTS [--FLAG=VAR]... -- ARGS...: how every
+# benchmark starts: the defaults n=VMS, runs=RUNS, hosts=HOSTS, lab_up_opt
+# empty, each VAR 0 (--FLAG, a flag of the caller's own, sets it to 1);
+# then its options ARGS (perf_lab_arg); $dir, a new private directory
+# ${TMPDIR:-/tmp}/NAME.XXXXXX (the caller removes it); conf=$dir/conf.yaml;
+# configured=0 (perf_lab_setup sets it).
+perf_lab_init() {
+	_name=$1
+	n=$2
+	runs=$3
+	hosts=$4
+	shift 4
+	lab_up_opt=
+	perf_flags=
+	while [ "$1" != -- ]; do
+		perf_flags="$perf_flags $1"
+		eval "${1#*=}=0"
+		shift
+	done
+	shift
+	while [ $# -gt 0 ]; do
+		perf_lab_arg "$@"
+		shift "$perf_shift"
+	done
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/$_name.XXXXXX")
+	conf=$dir/conf.yaml
+	configured=0
 }
 
 # The fleet of the CPU and memory benchmarks, as awk functions to prepend

@@ -24,25 +24,12 @@
 # later run adopts any left behind (they carry the vfp-noop marker).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-n=1000
-runs=7
-hosts=4
-lab_up_opt=
-keep=0
 perf_usage="usage: $0 [-n VMS] [-r RUNS] [--hosts N] [--lab-up] [--keep]"
 . "$top/bench/perf-lib.sh"
-while [ $# -gt 0 ]; do
-	case $1 in
-	--keep) keep=1; shift ;;
-	*) perf_lab_arg "$@"; shift "$perf_shift" ;;
-	esac
-done
-dir=$(mktemp -d "${TMPDIR:-/tmp}/vfp-noop.XXXXXX")
+perf_lab_init vfp-noop 1000 7 4 --keep=keep -- "$@"
 # The state lives outside $dir so --keep can reuse it; losing it loses
 # nothing (the domains carry their marker).
 state=${TMPDIR:-/tmp}/vfp-noop.state
-conf=$dir/conf.yaml
-configured=0
 
 cleanup() {
 	rc=$?

@@ -10,31 +10,19 @@
 #         resources to create
 #   bare  1 vCPU, 64 MiB, no disk, no NIC
 #
-# With --lab, also a no-op plan of N managed VMs on the lab's 4 hosts
-# (bench/plan-noop-lab.sh -n N: defines them with virtform apply — a few
-# minutes for 10,000 — measures, destroys them).
+# With --lab, also a no-op plan of N managed VMs on the lab's hosts (4,
+# or --hosts N) (bench/plan-noop-lab.sh -n N: defines them with virtform
+# apply — a few minutes for 10,000 — measures, destroys them).
 # A benchmark prints figures; it is not a pass/fail test.
 #
-#   bench/plan-rss.sh [-n VMS] [-r RUNS] [--lab] [--lab-up]
+#   bench/plan-rss.sh [-n VMS] [-r RUNS] [--lab] [--hosts N] [--lab-up]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-n=10000
-runs=5
-with_lab=0
-lab_up_opt=
-while [ $# -gt 0 ]; do
-	case $1 in
-	-n) n=$2; shift 2 ;;
-	-r) runs=$2; shift 2 ;;
-	--lab) with_lab=1; shift ;;
-	--lab-up) lab_up_opt=--lab-up; shift ;;
-	*) echo "usage: $0 [-n VMS] [-r RUNS] [--lab] [--lab-up]" >&2; exit 2 ;;
-	esac
-done
-dir=$(mktemp -d "${TMPDIR:-/tmp}/vfp-rss.XXXXXX")
+perf_usage="usage: $0 [-n VMS] [-r RUNS] [--lab] [--hosts N] [--lab-up]"
+. "$top/bench/perf-lib.sh"
+perf_lab_init vfp-rss 10000 5 4 --lab=with_lab -- "$@"
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 130' INT TERM HUP
-. "$top/bench/perf-lib.sh"
 vf=${VIRTFORM:-$top/virtform}
 [ -x "$vf" ] || { echo "bench: no virtform at $vf (run make)" >&2; exit 1; }
 
@@ -82,5 +70,5 @@ done
 
 if [ "$with_lab" = 1 ]; then
 	echo
-	"$top/bench/plan-noop-lab.sh" -n "$n" -r "$runs" $lab_up_opt
+	"$top/bench/plan-noop-lab.sh" -n "$n" -r "$runs" --hosts "$hosts" $lab_up_opt
 fi

@@ -62,11 +62,7 @@ void vf_git_source_release(struct vf_git_source *g)
 		vf_git_close(&g->r);
 	if (g->temp_dir)
 		nftw(g->temp_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(g->temp_dir);
-	free(g->repo);
-	free(g->ref);
-	free(g->path);
-	free(g->cache_dir);
+	VF_FREE_MANY(g->temp_dir, g->repo, g->ref, g->path, g->cache_dir);
 	memset(g, 0, sizeof(*g));
 }
 

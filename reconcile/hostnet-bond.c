@@ -68,12 +68,7 @@ const char *vf_hostnet_bond_option_names(void)
 
 static const struct bond_option *bond_option_find(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < VF_ARRAY_SIZE(bond_options); i++)
-		if (!strcmp(bond_options[i].name, name))
-			return &bond_options[i];
-	return NULL;
+	return VF_FIND_BY(bond_options, VF_ARRAY_SIZE(bond_options), name, name);
 }
 
 static char *joined(const char *const *v, const char *last_sep)
@@ -162,12 +157,8 @@ int vf_hostnet_bond_option_canon(struct vf_arena *arena, const char *name, const
 
 const char *vf_hostnet_label_get(const struct vf_label *l, size_t n, const char *key)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(l[i].key, key))
-			return l[i].value;
-	return NULL;
+	const struct vf_label *found = VF_FIND_BY(l, n, key, key);
+	return found ? found->value : NULL;
 }
 
 static unsigned long label_num(const struct vf_label *l, size_t n, const char *key)

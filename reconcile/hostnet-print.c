@@ -12,6 +12,28 @@
 static const char *const op_symbols[] = { "+", "~", "-/+", "-" };
 static const char *const op_words[] = { "create", "update", "replace", "destroy" };
 
+void vf_hostnet_field_print(FILE *out, bool create, size_t j, const char *field,
+			    const char *before, const char *after)
+{
+	if (create) {
+		fprintf(out, ", %s ", field);
+	} else {
+		fprintf(out, "%s %s ", j ? "," : ":", field);
+		vf_fputs_text(before, out);
+		fputs(" -> ", out);
+	}
+	vf_fputs_text(after, out);
+}
+
+void vf_hostnet_reason_print(FILE *out, const char *reason)
+{
+	if (reason) {
+		fputs(" (", out);
+		vf_fputs_text(reason, out);
+		fputc(')', out);
+	}
+}
+
 void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out)
 {
 	unsigned counts[4] = { 0, 0, 0, 0 };
@@ -22,6 +44,7 @@ void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out)
 	} else {
 		for (i = 0; i < plan->n; i++) {
 			const struct vf_hostnet_action *a = &plan->actions[i];
+			bool shown = a->op == VF_HOSTNET_CREATE || a->op == VF_HOSTNET_UPDATE;
 
 			counts[a->op]++;
 			/* link names and values from the kernel or a spec:
@@ -30,25 +53,13 @@ void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out)
 			vf_fputs_text(a->name, out);
 			fputc('@', out);
 			vf_fputs_text(plan->host, out);
-			if (a->op == VF_HOSTNET_CREATE) {
+			if (a->op == VF_HOSTNET_CREATE)
 				fprintf(out, ": %s", vf_host_link_kind_name(a->kind));
-				for (j = 0; j < a->n_changes; j++) {
-					fprintf(out, ", %s ", a->changes[j].field);
-					vf_fputs_text(a->changes[j].after, out);
-				}
-			} else if (a->op == VF_HOSTNET_UPDATE) {
-				for (j = 0; j < a->n_changes; j++) {
-					fprintf(out, "%s %s ", j ? "," : ":", a->changes[j].field);
-					vf_fputs_text(a->changes[j].before, out);
-					fputs(" -> ", out);
-					vf_fputs_text(a->changes[j].after, out);
-				}
-			}
-			if (a->reason) {
-				fputs(" (", out);
-				vf_fputs_text(a->reason, out);
-				fputc(')', out);
-			}
+			for (j = 0; shown && j < a->n_changes; j++)
+				vf_hostnet_field_print(out, a->op == VF_HOSTNET_CREATE, j,
+						       a->changes[j].field, a->changes[j].before,
+						       a->changes[j].after);
+			vf_hostnet_reason_print(out, a->reason);
 			fputc('\n', out);
 		}
 		fprintf(out, "\nPlan: %u to create, %u to update, %u to replace, %u to destroy.\n",

@@ -18,42 +18,34 @@
 
 json_t *vf_hostnet_spec_json(const char *host, const struct vf_host_links *desired)
 {
-	json_t *doc = json_object(), *links = json_array();
+	json_t *links = json_array();
 	size_t i, j;
 
-	json_object_set_new(doc, "format", json_string(SPEC_FORMAT));
-	json_object_set_new(doc, "version", json_integer(SPEC_VERSION));
-	json_object_set_new(doc, "host", json_string(host));
 	for (i = 0; i < desired->n; i++) {
 		const struct vf_host_link *d = &desired->items[i];
-		json_t *l = json_object(), *ports = json_array(), *opts = json_object();
+		json_t *ports = json_array(), *opts = json_object();
 
-		json_object_set_new(l, "name", json_string(d->name));
-		json_object_set_new(l, "kind", json_string(vf_host_link_kind_name(d->kind)));
-		json_object_set_new(l, "mtu", json_integer(d->mtu));
-		json_object_set_new(l, "master", vf_json_str_or_null(d->master));
-		json_object_set_new(l, "vlan_base", vf_json_str_or_null(d->vlan_base));
-		json_object_set_new(l, "vlan_id", json_integer(d->vlan_id));
-		json_object_set_new(l, "bond_mode", vf_json_str_or_null(d->bond_mode));
 		for (j = 0; j < d->n_bond_options; j++)
 			json_object_set_new(opts, d->bond_options[j].key,
 					    json_string(d->bond_options[j].value));
-		json_object_set_new(l, "bond_options", opts);
 		for (j = 0; j < d->n_ports; j++)
 			json_array_append_new(ports, json_string(d->ports[j]));
-		json_object_set_new(l, "ports", ports);
-		json_object_set_new(l, "stp", d->stp < 0 ? json_null() : json_boolean(d->stp));
-		json_object_set_new(l, "absent", json_boolean(d->absent));
-		json_object_set_new(l, "owner", vf_json_str_or_null(d->owner));
-		json_object_set_new(l, "master_owner", vf_json_str_or_null(d->master_owner));
-		json_object_set_new(l, "pos", d->pos.line || d->pos.file
-			? json_pack("{s:o, s:I, s:I}", "file", vf_json_str_or_null(d->pos.file),
-				    "line", (json_int_t)d->pos.line, "col", (json_int_t)d->pos.col)
-			: json_null());
-		json_array_append_new(links, l);
+		/* the keys in the order the spec has always had them */
+		json_array_append_new(links, json_pack(
+			"{s:s, s:s, s:I, s:s?, s:s?, s:I, s:s?, s:o, s:o, s:o, s:b, s:s?, s:s?, s:o}",
+			"name", d->name, "kind", vf_host_link_kind_name(d->kind),
+			"mtu", (json_int_t)d->mtu, "master", d->master, "vlan_base", d->vlan_base,
+			"vlan_id", (json_int_t)d->vlan_id, "bond_mode", d->bond_mode,
+			"bond_options", opts, "ports", ports,
+			"stp", d->stp < 0 ? json_null() : json_boolean(d->stp),
+			"absent", d->absent, "owner", d->owner, "master_owner", d->master_owner,
+			"pos", d->pos.line || d->pos.file
+				? json_pack("{s:s?, s:I, s:I}", "file", d->pos.file,
+					    "line", (json_int_t)d->pos.line, "col", (json_int_t)d->pos.col)
+				: json_null()));
 	}
-	json_object_set_new(doc, "links", links);
-	return doc;
+	return json_pack("{s:s, s:i, s:s, s:o}", "format", SPEC_FORMAT, "version", SPEC_VERSION,
+			 "host", host, "links", links);
 }
 
 /* Parsing: strict, every message names the link (index and name) and

@@ -64,12 +64,7 @@ struct vf_host_link *vf_host_links_add(struct vf_host_links *l, const char *name
 
 const struct vf_host_link *vf_host_links_find(const struct vf_host_links *l, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(l->items[i].name, name))
-			return &l->items[i];
-	return NULL;
+	return VF_FIND_BY(l->items, l->n, name, name);
 }
 
 struct vf_host_link *vf_hostnet_links_add_copy(struct vf_host_links *l,

@@ -199,6 +199,17 @@ void vf_hostnet_plan_drop_deletes(struct vf_hostnet_plan *plan);
 
 /* Text like `virtform plan` ("No changes." when empty) and JSON. */
 void vf_hostnet_plan_print(const struct vf_hostnet_plan *plan, FILE *out);
+/*
+ * A link change's line after its address, as both plans print it (this
+ * one, and `virtform plan` for the host links it carries): field j of a
+ * link created as ", mtu 9000", of one updated as ": mtu 1500 -> 9000"
+ * (the first) and ", master (none) -> br0" (the next); then the reason,
+ * " (network lan)", nothing when NULL.  Values are escaped (NULL is
+ * "(none)").
+ */
+void vf_hostnet_field_print(FILE *out, bool create, size_t j, const char *field,
+			    const char *before, const char *after);
+void vf_hostnet_reason_print(FILE *out, const char *reason);
 int vf_hostnet_plan_print_json(const struct vf_hostnet_plan *plan, FILE *out);
 /* One change of the plan as JSON ({"address", "name", "kind", "action",
  * "reason", "fields"}), a new reference; the whole document that

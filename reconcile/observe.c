@@ -231,15 +231,15 @@ size_t vf_observe_all(const struct vf_config *config, const struct vf_provider *
 	return unreachable;
 }
 
+static void view_release(struct vf_host_view *v)
+{
+	vf_observed_free(v->observed);
+	free(v->error);
+}
+
 void vf_views_release(struct vf_views *views)
 {
-	size_t i;
-
-	for (i = 0; i < views->n; i++) {
-		vf_observed_free(views->hosts[i].observed);
-		free(views->hosts[i].error);
-	}
-	free(views->hosts);
+	VF_FREE_ARRAY(views->hosts, views->n, view_release);
 	views->hosts = NULL;
 	views->n = 0;
 }

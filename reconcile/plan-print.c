@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "reconcile/engine.h"
+#include "reconcile/hostnet.h"
 #include "reconcile/json-stream.h"
 
 #define PLAN_FORMAT_VERSION 1
@@ -163,31 +164,20 @@ bool vf_plan_link_late(const struct vf_plan *plan, size_t i)
 /* One link change, as `virtform host plan` prints it. */
 static void print_link(const struct vf_link_change *l, FILE *out, bool color)
 {
+	bool shown = l->type == VF_ACTION_CREATE || l->type == VF_ACTION_UPDATE ||
+		     l->type == VF_ACTION_REPLACE;
 	size_t j;
 
 	fprintf(out, "%s%-3s %-7s%s %s", color ? colors[l->type] : "", symbols[l->type],
 		words[l->type], color ? RESET : "", color ? BOLD : "");
 	vf_fputs_text(l->address, out);
 	fputs(color ? RESET : "", out);
-	if (l->type == VF_ACTION_CREATE) {
+	if (l->type == VF_ACTION_CREATE)
 		fprintf(out, ": %s", l->link_kind);
-		for (j = 0; j < l->n_fields; j++) {
-			fprintf(out, ", %s ", l->fields[j].field);
-			vf_fputs_text(l->fields[j].after, out);
-		}
-	} else if (l->type == VF_ACTION_UPDATE || l->type == VF_ACTION_REPLACE) {
-		for (j = 0; j < l->n_fields; j++) {
-			fprintf(out, "%s %s ", j ? "," : ":", l->fields[j].field);
-			vf_fputs_text(l->fields[j].before, out);    /* NULL: (none) */
-			fputs(" -> ", out);
-			vf_fputs_text(l->fields[j].after, out);
-		}
-	}
-	if (l->reason) {
-		fputs(" (", out);
-		vf_fputs_text(l->reason, out);
-		fputc(')', out);
-	}
+	for (j = 0; shown && j < l->n_fields; j++)
+		vf_hostnet_field_print(out, l->type == VF_ACTION_CREATE, j, l->fields[j].field,
+				       l->fields[j].before, l->fields[j].after);
+	vf_hostnet_reason_print(out, l->reason);
 	fputc('\n', out);
 }
 
@@ -267,37 +257,28 @@ static json_t *field_json(const struct vf_field *f)
 json_t *vf_plan_change_json(const struct vf_plan *plan, size_t i)
 {
 	const struct vf_action *a = &plan->actions[i];
-	json_t *c = json_object(), *fields = json_array(), *deps = json_array();
+	json_t *fields = json_array(), *deps = json_array();
 	struct vf_arena scratch = VF_ARENA_INIT;
 	const struct vf_field_change *fs;
 	size_t j, nf;
 
-	json_object_set_new(c, "address", json_string(a->address));
-	json_object_set_new(c, "kind", json_string(vf_kind_name(a->kind)));
-	json_object_set_new(c, "name", json_string(a->name));
-	json_object_set_new(c, "host", json_string(a->host ? a->host : ""));
-	json_object_set_new(c, "action", json_string(vf_action_type_name(a->type)));
-	json_object_set_new(c, "live", json_boolean(a->live));
-	json_object_set_new(c, "requires_restart", json_boolean(a->requires_restart));
-	json_object_set_new(c, "restart", json_boolean(a->restart));
-	json_object_set_new(c, "reason", vf_json_str_or_null(a->reason));
-	json_object_set_new(c, "drift", json_boolean(a->drift));
 	nf = vf_action_fields(a, &scratch, &fs);
 	for (j = 0; j < nf; j++) {
 		const struct vf_field_change *f = &fs[j];
-		json_t *o = json_object();
-		json_object_set_new(o, "path", json_string(f->after.present ? f->after.path
-									   : f->before.path));
-		json_object_set_new(o, "before", field_json(&f->before));
-		json_object_set_new(o, "after", field_json(&f->after));
-		json_array_append_new(fields, o);
+		json_array_append_new(fields, json_pack("{s:s, s:o, s:o}",
+			"path", f->after.present ? f->after.path : f->before.path,
+			"before", field_json(&f->before), "after", field_json(&f->after)));
 	}
-	json_object_set_new(c, "fields", fields);
 	vf_arena_release(&scratch);
 	for (j = 0; j < a->n_deps; j++)
 		json_array_append_new(deps, json_string(plan->actions[a->deps[j]].address));
-	json_object_set_new(c, "depends_on", deps);
-	return c;
+	/* the keys in this order: the plan's JSON (docs/plan-apply.md, tests/golden) */
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:b, s:o, s:o}",
+			 "address", a->address, "kind", vf_kind_name(a->kind), "name", a->name,
+			 "host", a->host ? a->host : "", "action", vf_action_type_name(a->type),
+			 "live", a->live, "requires_restart", a->requires_restart,
+			 "restart", a->restart, "reason", a->reason, "drift", a->drift,
+			 "fields", fields, "depends_on", deps);
 }
 
 static const char *link_str(struct vf_plan *plan, const json_t *o, const char *key)

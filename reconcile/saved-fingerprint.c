@@ -141,15 +141,14 @@ json_t *vf_saved_config_json(const char *config_path, const struct vf_config *c,
 	return o;
 }
 
+static void object_release(struct observed_object *o)
+{
+	VF_FREE_MANY(o->key, o->address);
+}
+
 void vf_saved_objects_release(struct observed_objects *o)
 {
-	size_t i;
-
-	for (i = 0; i < o->n; i++) {
-		free(o->v[i].key);
-		free(o->v[i].address);
-	}
-	free(o->v);
+	VF_FREE_ARRAY(o->v, o->n, object_release);
 	vf_strmap_release(&o->by_key);
 	memset(o, 0, sizeof(*o));
 }

@@ -65,11 +65,7 @@ static void doc_free(struct vf_saved_doc *doc)
 	json_decref(doc->root);
 	for (i = 0; i < doc->n_objects; i++)
 		json_decref(doc->objects[i].fields);
-	free(doc->objects);
-	free(doc->n_fields);
-	free(doc->display);
-	free(doc->hints);
-	free(doc->deps);
+	VF_FREE_MANY(doc->objects, doc->n_fields, doc->display, doc->hints, doc->deps);
 	vf_arena_release(&doc->arena);
 	free(doc);
 }

@@ -37,14 +37,8 @@ char *vf_state_default_dir(const char *config_path)
 
 static void entry_release(struct vf_state_entry *e)
 {
-	free(e->address);
-	free(e->name);
-	free(e->host);
-	free(e->pool);
-	free(e->uuid);
-	free(e->spec);
-	free(e->pending);
-	free(e->pending_since);
+	VF_FREE_MANY(e->address, e->name, e->host, e->pool, e->uuid, e->spec, e->pending,
+		     e->pending_since);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -611,17 +605,11 @@ void vf_state_close(struct vf_state *s)
 		close(s->journal_fd);   /* kept: the next open replays it */
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);      /* releases the flock */
-	for (i = 0; i < s->n; i++)
-		entry_release(&s->entries[i]);
-	free(s->entries);
+	VF_FREE_ARRAY(s->entries, s->n, entry_release);
 	vf_strmap_release(&s->by_address);
 	for (i = 0; i < s->n_dead_keys; i++)
 		free(s->dead_keys[i]);
-	free(s->dead_keys);
-	free(s->project);
-	free(s->dir);
-	free(s->path);
-	free(s->journal_path);
+	VF_FREE_MANY(s->dead_keys, s->project, s->dir, s->path, s->journal_path);
 	memset(s, 0, sizeof(*s));
 	s->lock_fd = -1;
 }

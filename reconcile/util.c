@@ -751,3 +751,13 @@ bool vf_confirm(FILE *out, const char *question)
 	line[strcspn(line, "\r\n")] = '\0';
 	return !strcmp(line, "yes");
 }
+
+/* ---- freeing many pointers ----------------------------------------------- */
+
+void vf_free_many(void *const *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(p[i]);
+}

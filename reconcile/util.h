@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define VF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -235,9 +236,7 @@ int vf_flock_wait(int fd, double timeout);
  */
 bool vf_confirm(FILE *out, const char *question);
 
-/* ---- appended by the loader clean-up (issue 14): VF_APPEND, VF_FREE_MANY ---- */
-#include <stdlib.h>
-#include <string.h>
+/* ---- growing, freeing many pointers and arrays, finding by name ------- */
 
 /*
  * One more element at the end of arr, whose count is n and capacity alloc
@@ -259,20 +258,39 @@ static inline void *vf_append(void **array, size_t elem, size_t *n, size_t *allo
 #define VF_APPEND(arr, n, alloc) vf_append((void **)&(arr), sizeof(*(arr)), &(n), &(alloc))
 
 /*
- * free() each of the pointers given (NULL ones too, as free does): the
- * malloc'd members of a struct in one call, systemd's free_many.
- *
- *   VF_FREE_MANY(c->files, c->hosts, c->vms);
+ * free() each of the n pointers in p (NULL ones too, as free does), as
+ * systemd's free_many: a struct's release that frees its strings says
+ * VF_FREE_MANY(e->name, e->host, e->uuid), which counts them.
  */
-static inline void vf_free_many(void *const *ptrs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(ptrs[i]);
-}
-#define VF_FREE_MANY(...) \
-	vf_free_many((void *const[]){ __VA_ARGS__ }, \
+void vf_free_many(void *const *p, size_t n);
+#define VF_FREE_MANY(...)                                                    \
+	vf_free_many((void *const[]){ __VA_ARGS__ },                         \
 		     sizeof((void *const[]){ __VA_ARGS__ }) / sizeof(void *))
-/* ---- end of the loader clean-up's block ---- */
+
+/*
+ * Free an array of n records that own memory: release_one on each (given
+ * a pointer to it: the record type's own _release), then arr itself.
+ *   VF_FREE_ARRAY(s->entries, s->n, entry_release);
+ */
+#define VF_FREE_ARRAY(arr, n, release_one) do {                               \
+	for (size_t vf_i_ = 0; vf_i_ < (n); vf_i_++)                          \
+		release_one(&(arr)[vf_i_]);                                   \
+	free(arr);                                                            \
+} while (0)
+
+/*
+ * The first of the n elements of array arr whose string member field
+ * equals key (strcmp), as a pointer to arr's element type; NULL when none.
+ * The linear lookup of a short list (a host's links, the hosts of a run):
+ *   return VF_FIND_BY(list->links, list->n, name, name);
+ * A GNU C statement expression (the caller includes <string.h>); arr and
+ * key are evaluated once per element.
+ */
+#define VF_FIND_BY(arr, n, field, key) ({                                     \
+	__typeof__((arr)[0]) *vf_found_ = NULL;                                \
+	for (size_t vf_i_ = 0; !vf_found_ && vf_i_ < (n); vf_i_++)            \
+		if (!strcmp((arr)[vf_i_].field, (key)))                      \
+			vf_found_ = &(arr)[vf_i_];                           \
+	vf_found_;                                                            \
+})
 #endif

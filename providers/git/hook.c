@@ -280,17 +280,13 @@ int vf_git_read_index(struct vf_git_repo *r, const char *path, struct vf_git_fil
 		vf_git_batch_add(&batch, &e->id, xasprintf(":0:%s", e->path),
 				 xasprintf("the staged %s", e->path));
 	}
-	if (vf_git_batch_read(r->repo, &batch, "the index", out, error) < 0)
-		goto out;
-	if (!out->n) {
-		*error = xasprintf("no staged *.yaml or *.yml files in %s of '%s'; stage the "
-				   "configuration (git add), or give --path the directory or file "
-				   "that holds it", *clean ? clean : "the root", r->url);
-		goto out;
-	}
-	rc = 0;
+	rc = vf_git_batch_read(r->repo, &batch, "the index",
+			       xasprintf("no staged *.yaml or *.yml files in %s of '%s'; stage "
+					 "the configuration (git add), or give --path the "
+					 "directory or file that holds it",
+					 *clean ? clean : "the root", r->url),
+			       out, error);
 out:
-	vf_git_files_finish(out, rc);
 	vf_git_batch_release(&batch);
 	git_index_free(index);
 	free(clean);

@@ -47,24 +47,21 @@ struct vf_git_batch {
 void vf_git_batch_add(struct vf_git_batch *b, const git_oid *id, char *label, char *what);
 
 /*
- * Read a batch into out->files (bytes NUL-terminated); the labels move
- * there, vf_git_batch_release frees the rest.
+ * The end of every read: the batch into out->files (bytes NUL-terminated),
+ * sorted by name (strcmp, the loader's directory order; git's tree order
+ * differs only for names that are prefixes of one another); the labels
+ * move there, vf_git_batch_release frees the rest.
  * Before reading anything, the limits (repo.h): more than VF_GIT_FILES_MAX
  * entries, a blob over VF_CONFIG_FILE_MAX or more than VF_GIT_BYTES_MAX
  * bytes in all (every entry counted: each is parsed) is an error naming
- * where ("1a2b3c4:infra", "the index"), the limit and what was found.  A
- * blob named by several entries is read once.  -1 with *error.
+ * where ("1a2b3c4:infra", "the index"), the limit and what was found; then
+ * an empty batch is the error none (malloc'd and taken over: freed when
+ * not needed; NULL where a batch cannot be empty).  A blob named by
+ * several entries is read once.  0, or -1 with *error and out released.
  */
 int vf_git_batch_read(git_repository *repo, struct vf_git_batch *b, const char *where,
-		      struct vf_git_files *out, char **error);
+		      char *none, struct vf_git_files *out, char **error);
 void vf_git_batch_release(struct vf_git_batch *b);
-
-/*
- * The end of a read into out: rc 0, out->files sorted by name (strcmp,
- * the loader's directory order; git's tree order differs only for names
- * that are prefixes of one another); else out released.  Returns rc.
- */
-int vf_git_files_finish(struct vf_git_files *out, int rc);
 
 /*
  * Run argv (argv[0] looked up in PATH, no shell) with stdin from

@@ -294,9 +294,7 @@ out:
 
 void vf_git_commit_release(struct vf_git_commit *c)
 {
-	free(c->ref);
-	free(c->subject);
-	free(c->author);
+	VF_FREE_MANY(c->ref, c->subject, c->author);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -413,13 +411,19 @@ out:
 	return rc;
 }
 
-int vf_git_batch_read(git_repository *repo, struct vf_git_batch *b, const char *where,
-		      struct vf_git_files *out, char **error)
+static int file_cmp(const void *a, const void *b)
+{
+	const struct vf_config_file *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+/* vf_git_batch_read once the limits and none are checked: -1 with *error
+ * and out part read. */
+static int batch_files(git_repository *repo, struct vf_git_batch *b, struct vf_git_files *out,
+		       char **error)
 {
 	size_t i;
 
-	if (batch_check(repo, b, where, error) < 0)
-		return -1;
 	out->files = xcalloc(b->n + 1, sizeof(*out->files));
 	for (i = 0; i < b->n; i++) {
 		struct vf_git_batch_entry *e = &b->v[i];
@@ -453,34 +457,39 @@ int vf_git_batch_read(git_repository *repo, struct vf_git_batch *b, const char *
 		f->len = e->size;
 		out->n++;
 	}
+	qsort(out->files, out->n, sizeof(*out->files), file_cmp);
 	return 0;
+}
+
+int vf_git_batch_read(git_repository *repo, struct vf_git_batch *b, const char *where,
+		      char *none, struct vf_git_files *out, char **error)
+{
+	int rc = -1;
+
+	if (batch_check(repo, b, where, error) < 0)
+		goto out;
+	if (!b->n && none) {
+		*error = none;
+		none = NULL;
+		goto out;
+	}
+	rc = batch_files(repo, b, out, error);
+out:
+	if (rc < 0)
+		vf_git_files_release(out);
+	free(none);
+	return rc;
+}
+
+static void batch_entry_release(struct vf_git_batch_entry *e)
+{
+	VF_FREE_MANY(e->label, e->what);
 }
 
 void vf_git_batch_release(struct vf_git_batch *b)
 {
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		free(b->v[i].label);
-		free(b->v[i].what);
-	}
-	free(b->v);
+	VF_FREE_ARRAY(b->v, b->n, batch_entry_release);
 	memset(b, 0, sizeof(*b));
-}
-
-static int file_cmp(const void *a, const void *b)
-{
-	const struct vf_config_file *x = a, *y = b;
-	return strcmp(x->name, y->name);
-}
-
-int vf_git_files_finish(struct vf_git_files *out, int rc)
-{
-	if (rc)
-		vf_git_files_release(out);
-	else
-		qsort(out->files, out->n, sizeof(*out->files), file_cmp);
-	return rc;
 }
 
 /*
@@ -583,24 +592,18 @@ int vf_git_read_files(struct vf_git_repo *r, const struct vf_git_commit *c, cons
 	if (file) {
 		label = xasprintf("%s:%s", c->short_sha, clean);
 		vf_git_batch_add(&batch, git_tree_entry_id(file), label, xstrdup(label));
-		rc = vf_git_batch_read(r->repo, &batch, label, out, error);
+		rc = vf_git_batch_read(r->repo, &batch, label, NULL, out, error);
 		goto out;
 	}
 	if (batch_tree(tree, c, clean, &batch, error) < 0)
 		goto out;
 	where = xasprintf("%s:%s", c->short_sha, *clean ? clean : "(the root)");
-	if (vf_git_batch_read(r->repo, &batch, where, out, error) < 0)
-		goto out;
-	if (!out->n) {
-		*error = xasprintf("no *.yaml or *.yml files in %s:%s of '%s'; put the "
-				   "configuration there, or give --path the directory or file "
-				   "that holds it", c->short_sha, *clean ? clean : "(the root)",
-				   r->url);
-		goto out;
-	}
-	rc = 0;
+	rc = vf_git_batch_read(r->repo, &batch, where,
+			       xasprintf("no *.yaml or *.yml files in %s of '%s'; put the "
+					 "configuration there, or give --path the directory or "
+					 "file that holds it", where, r->url),
+			       out, error);
 out:
-	vf_git_files_finish(out, rc);
 	vf_git_batch_release(&batch);
 	free(where);
 	git_tree_entry_free(file);
@@ -609,15 +612,14 @@ out:
 	return rc;
 }
 
+static void file_release(struct vf_config_file *f)
+{
+	VF_FREE_MANY((char *)f->name, (char *)f->data);
+}
+
 void vf_git_files_release(struct vf_git_files *f)
 {
-	size_t i;
-
-	for (i = 0; i < f->n; i++) {
-		free((char *)f->files[i].name);
-		free((char *)f->files[i].data);
-	}
-	free(f->files);
+	VF_FREE_ARRAY(f->files, f->n, file_release);
 	memset(f, 0, sizeof(*f));
 }
 

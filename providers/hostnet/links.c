@@ -422,12 +422,9 @@ static void bond_options_fill(struct vf_link_list *list, struct vf_link *l,
 
 const char *vf_link_bond_option(const struct vf_link *l, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < l->n_bond_options; i++)
-		if (!strcmp(l->bond_options[i].name, name))
-			return l->bond_options[i].value;
-	return NULL;
+	const struct vf_link_bond_option *o = VF_FIND_BY(l->bond_options, l->n_bond_options,
+							 name, name);
+	return o ? o->value : NULL;
 }
 
 /* Each link's master and lower link (VLAN base) by ifindex, in the
@@ -537,11 +534,7 @@ void vf_link_list_release(struct vf_link_list *list)
 
 const struct vf_link *vf_link_list_find(const struct vf_link_list *list, const char *name)
 {
-	size_t i;
-	for (i = 0; i < list->n; i++)
-		if (!strcmp(list->links[i].name, name))
-			return &list->links[i];
-	return NULL;
+	return VF_FIND_BY(list->links, list->n, name, name);
 }
 
 /* ---- checks ---- */
@@ -781,18 +774,16 @@ int vf_link_create_vlan(struct vf_netlink *nl, const char *name, const char *bas
 	rc = link_get(nl, "uplink", base, &b, error);
 	if (rc < 0 && rc != VF_LINK_ERR_NOT_FOUND)
 		return rc;
+	/* from here on b (the uplink, when it exists) is put once, at out */
 	rc = uplink_verdict("vlan", name, base, b != NULL, b ? rtnl_link_get_mtu(b) : 0, mtu, error);
 	if (rc == 0)
 		rc = must_be_new(nl, "vlan", name, error);
-	if (rc < 0) {
-		if (b)
-			rtnl_link_put(b);
-		return rc;
-	}
+	if (rc < 0)
+		goto out;
 	l = rtnl_link_vlan_alloc();
 	if (!l) {
-		rtnl_link_put(b);
-		return fail(error, VF_LINK_ERR_FAILED, "vlan '%s': out of memory", name);
+		rc = fail(error, VF_LINK_ERR_FAILED, "vlan '%s': out of memory", name);
+		goto out;
 	}
 	rtnl_link_set_name(l, name);
 	rtnl_link_set_link(l, rtnl_link_get_ifindex(b));
@@ -802,8 +793,11 @@ int vf_link_create_vlan(struct vf_netlink *nl, const char *name, const char *bas
 	if (rc == 0)
 		rc = KERNEL_CALL(nl, rtnl_link_add(nl->sk, l, NLM_F_CREATE | NLM_F_EXCL));
 	rtnl_link_put(l);
-	rtnl_link_put(b);
-	return rc < 0 ? create_failed(nl, "vlan", name, base, rc, error) : 0;
+	rc = rc < 0 ? create_failed(nl, "vlan", name, base, rc, error) : 0;
+out:
+	if (b)
+		rtnl_link_put(b);
+	return rc;
 }
 
 /* One bond option ready for the wire. */

@@ -1,5 +1,6 @@
 /* The shared helpers of reconcile/util.h: growable strings (plain and
- * secret), FNV-1a fed piece by piece, the monotonic clock, lock waits. */
+ * secret), FNV-1a fed piece by piece, the monotonic clock, lock waits,
+ * VF_FIND_BY and VF_FREE_MANY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -104,5 +105,23 @@ int main(void)
 	close(fd2);
 	unlink(path);
 	test_append_free_many();
+
+	{
+		struct named { const char *name; char tag[8]; } v[] = {
+			{ "eth0", "a" }, { "br0", "b" }, { "eth0", "c" },
+		};
+		const struct named *cv = v;
+		char *many[3] = { xstrdup("x"), NULL, xstrdup("y") };
+		size_t none = 0;
+
+		ok(VF_FIND_BY(v, VF_ARRAY_SIZE(v), name, "br0") == &v[1], "VF_FIND_BY finds by name");
+		ok(VF_FIND_BY(v, VF_ARRAY_SIZE(v), name, "eth0") == &v[0], "the first of two");
+		ok(VF_FIND_BY(v, VF_ARRAY_SIZE(v), tag, "c") == &v[2], "by an array member too");
+		ok(!VF_FIND_BY(cv, VF_ARRAY_SIZE(v), name, "lo"), "NULL when none");
+		ok(!VF_FIND_BY(cv, none, name, "eth0"), "and in an empty list");
+		/* frees both strings and passes the NULL over: the ASan build
+		 * (make asan) reports a leak or a double free */
+		VF_FREE_MANY(many[0], many[1], many[2]);
+	}
 	return tap_done();
 }
