@@ -129,11 +129,11 @@ static void check_size(struct check *c, const uint64_t *set, const char *what,
 	if (memory > max_memory) {
 		vf_size_format(memory, need, sizeof(need));
 		vf_size_format(max_memory, have, sizeof(have));
-		problem(c, "%s needs %s of memory, more than any host it may run on can give "
+		problem(c, "%s: needs %s of memory, more than any host it may run on can give "
 			"(at most %s)", what, need, have);
 	}
 	if (vcpus > max_vcpus)
-		problem(c, "%s needs %llu vCPUs, more than any host it may run on allows "
+		problem(c, "%s: needs %llu vCPUs, more than any host it may run on allows "
 			"(at most %llu)", what, (unsigned long long)vcpus,
 			(unsigned long long)max_vcpus);
 }
@@ -203,10 +203,10 @@ static void check_together(struct check *c)
 		char *what;
 		if (find(c, vm) != vm || size[vm] < 2)
 			continue;
-		what = xasprintf("vm '%s' and the %zu VMs enforcing affinity keeps with it",
-				 s->in->vms[vm].name, size[vm] - 1);
+		what = xasprintf("vm '%s' with the VMs enforcing affinity keeps with it (%zu VMs)",
+				 s->in->vms[vm].name, size[vm]);
 		if (set_empty(&common[vm * c->words], c->words))
-			problem(c, "%s have no host in common they may all run on", what);
+			problem(c, "%s: no host they may all run on", what);
 		else
 			check_size(c, &common[vm * c->words], what, memory[vm], vcpus[vm]);
 		free(what);

@@ -130,6 +130,50 @@ static const char *stuck(struct vf_sched *s, size_t vm)
 	return NULL;
 }
 
+/* Does vm (lifted) pass every filter of host h, with w lifted too? */
+static bool fits_without(struct vf_sched *s, size_t vm, int from, size_t w, size_t h)
+{
+	bool fits;
+
+	vf_sched_assign(s, w, -1);
+	vf_sched_assign(s, vm, -1);
+	fits = vf_sched_filter_host(s, vm, h, NULL) == VF_SCHED_FILTER_NONE;
+	vf_sched_assign(s, vm, from);
+	vf_sched_assign(s, w, (int)h);
+	return fits;
+}
+
+/*
+ * Make room for vm (on from) on host h by migrating w off h first: both
+ * moves decided when w goes elsewhere (vm still on from then) and vm
+ * then fits; else nothing changes.
+ */
+static bool room_by(struct vf_sched *s, size_t vm, int from, size_t w, size_t h,
+		    const char *cause, struct vf_sched_result *r)
+{
+	int to;
+
+	if (!fits_without(s, vm, from, w, h))
+		return false;
+	vf_sched_assign(s, w, -1);
+	to = vf_sched_best(s, w, (int)h, NULL);
+	vf_sched_assign(s, w, to >= 0 ? to : (int)h);
+	if (to < 0)
+		return false;
+	vf_sched_assign(s, vm, -1);
+	if (vf_sched_filter_host(s, vm, h, NULL) != VF_SCHED_FILTER_NONE) {
+		vf_sched_assign(s, vm, from);
+		vf_sched_assign(s, w, (int)h);
+		return false;
+	}
+	vf_sched_assign(s, vm, (int)h);
+	vf_sched_decide(r, VF_SCHED_MIGRATE, w, (int)h, to,
+			vf_sched_keep(s, "makes room on host '%s' for vm.%s (%s)",
+				      s->in->hosts[h].name, s->in->vms[vm].name, cause));
+	vf_sched_decide(r, VF_SCHED_MIGRATE, vm, from, (int)h, cause);
+	return true;
+}
+
 /*
  * Room for vm (leaving from) on some host: a smaller VM there migrated
  * elsewhere first, when that is what keeps vm out (memory or vCPUs
@@ -143,38 +187,20 @@ static bool make_room(struct vf_sched *s, size_t vm, int from, const char *cause
 	size_t h, *on, n, i;
 	bool done = false;
 
-	vf_sched_assign(s, vm, -1);
 	for (h = 0; h < s->in->n_hosts && !done; h++) {
-		unsigned rejected = (int)h == from ? 0 : vf_sched_filter_all(s, vm, h);
+		unsigned rejected;
+		if ((int)h == from)
+			continue;
+		vf_sched_assign(s, vm, -1);
+		rejected = vf_sched_filter_all(s, vm, h);
+		vf_sched_assign(s, vm, from);
 		if (!rejected || rejected & ~capacity)
 			continue;
 		n = vms_on(s, (int)h, &on, smaller_first);
-		for (i = 0; i < n && !done; i++) {
-			int to;
-			if (stuck(s, on[i]))
-				continue;
-			vf_sched_assign(s, on[i], -1);
-			to = vf_sched_filter_host(s, vm, h, NULL) == VF_SCHED_FILTER_NONE ?
-			     vf_sched_best(s, on[i], (int)h, NULL) : -1;
-			if (to == from)
-				to = -1;
-			if (to >= 0)
-				vf_sched_assign(s, on[i], to);
-			done = to >= 0 && vf_sched_filter_host(s, vm, h, NULL) == VF_SCHED_FILTER_NONE;
-			if (!done) {
-				vf_sched_assign(s, on[i], (int)h);
-				continue;
-			}
-			vf_sched_decide(r, VF_SCHED_MIGRATE, on[i], (int)h, to,
-					vf_sched_keep(s, "makes room on host '%s' for vm.%s (%s)",
-						      s->in->hosts[h].name, s->in->vms[vm].name, cause));
-			vf_sched_assign(s, vm, (int)h);
-			vf_sched_decide(r, VF_SCHED_MIGRATE, vm, from, (int)h, cause);
-		}
+		for (i = 0; i < n && !done; i++)
+			done = !stuck(s, on[i]) && room_by(s, vm, from, on[i], h, cause, r);
 		free(on);
 	}
-	if (!done)
-		vf_sched_assign(s, vm, from);
 	return done;
 }
 

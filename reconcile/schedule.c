@@ -136,7 +136,10 @@ static void index_groups(struct vf_sched *s)
 {
 	const struct vf_sched_input *in = s->in;
 	size_t i, j, max = 1;
+	size_t *seen = xmalloc((in->n_vms + 1) * sizeof(*seen));  /* last group a VM was in */
 
+	for (i = 0; i < in->n_vms; i++)
+		seen[i] = SIZE_MAX;
 	s->g = vf_arena_alloc(&s->arena, (in->n_groups + 1) * sizeof(*s->g));
 	for (i = 0; i < in->n_groups; i++) {
 		const struct vf_sched_group *grp = &in->groups[i];
@@ -144,7 +147,8 @@ static void index_groups(struct vf_sched *s)
 		g->members = vf_arena_alloc(&s->arena, (grp->n_vms + 1) * sizeof(size_t));
 		for (j = 0; j < grp->n_vms; j++) {
 			int vm = vf_sched_id(&s->vm_ids, grp->vms[j]);
-			if (vm >= 0) {
+			if (vm >= 0 && seen[vm] != i) {   /* a name given twice counts once */
+				seen[vm] = i;
 				g->members[g->n_members++] = (size_t)vm;
 				s->v[vm].n_groups++;
 			}
@@ -173,6 +177,7 @@ static void index_groups(struct vf_sched *s)
 			v->groups[v->n_groups++] = i;
 		}
 	s->anchor = vf_arena_alloc(&s->arena, max * sizeof(int));
+	free(seen);
 }
 
 struct vf_sched *vf_sched_new(const struct vf_sched_input *in)
@@ -565,7 +570,10 @@ static int64_t per_mille(uint64_t used, uint64_t cap)
 {
 	if (!cap)
 		return 0;
-	return used >= cap ? 1000 : (int64_t)(used / (cap / 1000 + 1));
+	if (used >= cap)
+		return 1000;
+	/* used < cap, so a used too big to multiply has cap / 1000 > 0 */
+	return (int64_t)(used > UINT64_MAX / 1000 ? used / (cap / 1000) : used * 1000 / cap);
 }
 
 int64_t vf_sched_load(const struct vf_sched *s, size_t host, bool with_vcpus)
