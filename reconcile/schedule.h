@@ -138,9 +138,10 @@ enum vf_sched_weight {
 	VF_SCHED_N_WEIGHTS
 };
 
-/* What one soft rule broken costs: more than any load difference, so a
- * soft rule decides unless every host breaks it. */
-#define VF_SCHED_SOFT_COST 10000
+/* What one soft rule broken costs: more than any load difference (the
+ * load weight stays under 10^9 up to 250,000 VMs on a host), so a soft
+ * rule decides unless every host breaks it. */
+#define VF_SCHED_SOFT_COST 1000000000
 
 /* The YAML spelling: "memory", "vm_affinity", "evenly_distributed"... */
 const char *vf_sched_filter_name(enum vf_sched_filter f);
@@ -175,7 +176,8 @@ enum vf_sched_action {
 struct vf_sched_decision {
 	enum vf_sched_action action;
 	size_t vm;
-	int from;                        /* -1: nowhere (new, or failed host) */
+	int from;                        /* the host it leaves (a failed one for
+					  * RESTART); -1: nowhere (a new VM) */
 	int to;                          /* -1 when blocked */
 	const char *reason;
 };
