@@ -292,15 +292,8 @@ const char *vf_sched_keep(struct vf_sched *s, const char *fmt, ...)
 void vf_sched_decide(struct vf_sched_result *r, enum vf_sched_action action, size_t vm,
 		     int from, int to, const char *reason)
 {
-	struct vf_sched_decision *d;
-
 	VF_GROW(r->items, r->n + 1, r->alloc);
-	d = &r->items[r->n++];
-	d->action = action;
-	d->vm = vm;
-	d->from = from;
-	d->to = to;
-	d->reason = reason;
+	r->items[r->n++] = (struct vf_sched_decision){ action, vm, from, to, reason };
 }
 
 void vf_sched_result_release(struct vf_sched_result *r)

@@ -25,6 +25,8 @@ struct fx {
 	struct vf_sched_input in;
 	struct vf_sched *s;
 	struct vf_sched_result r;
+	char *texts[8];                  /* fx_add's lines, holding the names */
+	size_t n_texts;
 };
 
 static void fx_init(struct fx *f, enum vf_sched_policy policy)
@@ -78,6 +80,38 @@ static struct vf_sched_group *group(struct fx *f, const char *name, const char *
 	return g;
 }
 
+/* fx_add's words of line, hosts or VMs. */
+static void fx_words(struct fx *f, const char *line, bool hosts)
+{
+	char *text = f->texts[f->n_texts++] = xstrdup(line), *save = NULL, *word, *at;
+	unsigned gib = 0, count;
+
+	for (word = strtok_r(text, " ", &save); word; word = strtok_r(NULL, " ", &save)) {
+		at = strchr(word, '@');
+		if (at)
+			*at++ = '\0';
+		count = hosts ? 8 : 1;
+		sscanf(strchr(word, ':') + 1, "%u/%u", &gib, &count);
+		*strchr(word, ':') = '\0';
+		if (hosts)
+			host(f, word, gib, count);
+		else
+			vm(f, word, gib, count, at);
+	}
+}
+
+/*
+ * Hosts and VMs, a line of each: "h1:16 h2:8/4" is h1 of 16 GiB and h2
+ * of 8 GiB with 4 CPUs (8 unless told); "db1:2@h1 new:1/2" is db1 of
+ * 2 GiB running on h1 and new, of 1 GiB with 2 vCPUs (1 unless told),
+ * placed nowhere yet.
+ */
+static void fx_add(struct fx *f, const char *hosts, const char *vms)
+{
+	fx_words(f, hosts, true);
+	fx_words(f, vms, false);
+}
+
 static struct vf_sched *start(struct fx *f)
 {
 	vf_sched_free(f->s);
@@ -90,6 +124,8 @@ static void fx_release(struct fx *f)
 {
 	vf_sched_free(f->s);
 	vf_sched_result_release(&f->r);
+	while (f->n_texts)
+		free(f->texts[--f->n_texts]);
 }
 
 /* The name of the host the last VM added goes to as a new VM. */
@@ -133,11 +169,9 @@ static void test_filters(void)
 	char *why = NULL;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8)->cluster = "other";
-	host(&f, "h2", 8, 8);
-	f.clusters[1].name = "other";
+	fx_add(&f, "h1:16 h2:8", "a:1");
+	f.hosts[0].cluster = f.clusters[1].name = "other";
 	f.in.n_clusters = 2;
-	vm(&f, "a", 1, 1, NULL);
 	is_str(placed(&f), "h2", "cluster: a VM goes to a host of its cluster");
 	is_int(rejected_by(&f, 0, &why), VF_SCHED_FILTER_CLUSTER, "cluster: rejects the other's host");
 	ok(contains(why, "cluster 'other'"), "cluster: says which (%s)", why);
@@ -145,17 +179,15 @@ static void test_filters(void)
 	fx_release(&f);
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 8, 8);
-	vm(&f, "a", 1, 1, NULL)->pin = "h2";
+	fx_add(&f, "h1:16 h2:8", "a:1");
+	f.vms[0].pin = "h2";
 	is_str(placed(&f), "h2", "pin: a pinned VM goes to its host, not the emptier");
 	is_int(rejected_by(&f, 0, NULL), VF_SCHED_FILTER_PIN, "pin: other hosts rejected");
 	fx_release(&f);
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8)->maintenance = true;
-	host(&f, "h2", 8, 8);
-	vm(&f, "a", 1, 1, NULL);
+	fx_add(&f, "h1:16 h2:8", "a:1");
+	f.hosts[0].maintenance = true;
 	is_str(placed(&f), "h2", "maintenance: a host in maintenance takes no VM");
 	is_int(rejected_by(&f, 0, NULL), VF_SCHED_FILTER_MAINTENANCE, "maintenance: the filter");
 	f.hosts[0].maintenance = false;
@@ -199,9 +231,7 @@ static void test_capacity(void)
 	char *why = NULL;
 
 	fx_init(&f, VF_SCHED_POWER_SAVING);
-	host(&f, "h1", 8, 8);
-	host(&f, "h2", 16, 8);
-	vm(&f, "a", 10, 1, NULL);
+	fx_add(&f, "h1:8 h2:16", "a:10");
 	is_str(placed(&f), "h2", "memory: a VM bigger than a host's memory goes elsewhere");
 	is_int(rejected_by(&f, 0, &why), VF_SCHED_FILTER_MEMORY, "memory: the filter");
 	ok(contains(why, "needs 10 GiB, 8 GiB free of 8 GiB"), "memory: the figures (%s)", why);
@@ -222,11 +252,7 @@ static void test_capacity(void)
 	fx_release(&f);
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 16, 8);
-	vm(&f, "big", 6, 1, "h1");
-	vm(&f, "a", 4, 1, "h2");
-	vm(&f, "b", 8, 1, NULL);
+	fx_add(&f, "h1:16 h2:16", "big:6@h1 a:4@h2 b:8");
 	is_str(placed(&f), "h2", "memory: what is placed counts (6 used on h1, 4 on h2)");
 	vm(&f, "c", 11, 1, NULL);
 	start(&f);
@@ -239,10 +265,7 @@ static void test_capacity(void)
 	fx_release(&f);
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 64, 2);
-	host(&f, "h2", 8, 4);
-	vm(&f, "a", 1, 3, "h1");
-	vm(&f, "b", 1, 2, NULL);
+	fx_add(&f, "h1:64/2 h2:8/4", "a:1/3@h1 b:1/2");
 	f.clusters[0].cpu_overcommit = 200;
 	is_int(rejected_by(&f, 0, &why), VF_SCHED_FILTER_VCPU, "vcpu: 3 + 2 vCPUs > 2 CPUs x 200%%");
 	ok(contains(why, "needs 2 vCPUs, 3 of 4 in use"), "vcpu: the figures (%s)", why);
@@ -258,10 +281,7 @@ static void test_weights(void)
 	struct fx f;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 16, 8);
-	vm(&f, "x", 8, 1, "h1");
-	vm(&f, "a", 1, 1, NULL);
+	fx_add(&f, "h1:16 h2:16", "x:8@h1 a:1");
 	is_str(placed(&f), "h2", "evenly_distributed: the host with more free memory");
 	f.vms[0].memory = 4 * GiB;
 	vm(&f, "y", 1, 6, "h2");
@@ -279,21 +299,14 @@ static void test_weights(void)
 	fx_release(&f);
 
 	fx_init(&f, VF_SCHED_VM_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 64, 8);
-	host(&f, "h2", 64, 8);
-	vm(&f, "s1", 1, 1, "h1");
-	vm(&f, "s2", 1, 1, "h1");
-	vm(&f, "big", 32, 4, "h2");
-	vm(&f, "a", 1, 1, NULL);
+	fx_add(&f, "h1:64 h2:64", "s1:1@h1 s2:1@h1 big:32/4@h2 a:1");
 	is_str(placed(&f), "h2", "vm_evenly_distributed: the host with fewer VMs");
 	f.clusters[0].policy = VF_SCHED_EVENLY_DISTRIBUTED;
 	is_str(placed(&f), "h1", "evenly_distributed: there, the one with more free");
 	fx_release(&f);
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 16, 8);
-	vm(&f, "a", 1, 1, NULL);
+	fx_add(&f, "h1:16 h2:16", "a:1");
 	is_str(placed(&f), "h1", "ties: the first host");
 	fx_release(&f);
 }
@@ -306,11 +319,7 @@ static void test_affinity(void)
 	char *why = NULL;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 64, 8);
-	host(&f, "h2", 16, 8);
-	host(&f, "h3", 16, 8);
-	vm(&f, "db1", 1, 1, "h1");
-	vm(&f, "db2", 1, 1, NULL);
+	fx_add(&f, "h1:64 h2:16 h3:16", "db1:1@h1 db2:1");
 	group(&f, "db-apart", db, 2, VF_AFFINITY_NEGATIVE, true);
 	is_str(placed(&f), "h2", "negative enforcing: not beside its twin, though h1 is emptier");
 	is_int(rejected_by(&f, 0, &why), VF_SCHED_FILTER_VM_AFFINITY, "negative enforcing: a filter");
@@ -335,11 +344,7 @@ static void test_affinity(void)
 	fx_release(&f);
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 64, 8);
-	host(&f, "h2", 64, 8);
-	host(&f, "h3", 16, 2);
-	vm(&f, "web1", 1, 1, NULL);
-	vm(&f, "web2", 1, 1, NULL);
+	fx_add(&f, "h1:64 h2:64 h3:16/2", "web1:1 web2:1");
 	group(&f, "web-h3", web, 2, VF_AFFINITY_NONE, true);
 	f.groups[0].hosts = h3;
 	f.groups[0].n_hosts = 1;
@@ -384,13 +389,7 @@ static void test_drain(void)
 	size_t i;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 8, 8);
-	host(&f, "h3", 6, 8);
-	vm(&f, "s1", 2, 1, "h1");
-	vm(&f, "big", 6, 1, "h1");
-	vm(&f, "s2", 2, 1, "h1");
-	vm(&f, "s3", 4, 1, "h1");
+	fx_add(&f, "h1:16 h2:8 h3:6", "s1:2@h1 big:6@h1 s2:2@h1 s3:4@h1");
 	start(&f);
 	vf_sched_drain(f.s, 0, &f.r);
 	/* smallest first would fill h2 and strand big; biggest first fits */
@@ -406,12 +405,7 @@ static void test_drain(void)
 
 	/* room made: big fits nowhere until small leaves h2 for h3 */
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 16, 8);
-	host(&f, "h3", 6, 8);
-	vm(&f, "big", 10, 1, "h1");
-	vm(&f, "small", 4, 1, "h2");
-	vm(&f, "mid", 6, 1, "h2");
+	fx_add(&f, "h1:16 h2:16 h3:6", "big:10@h1 small:4@h2 mid:6@h2");
 	start(&f);
 	vf_sched_drain(f.s, 0, &f.r);
 	is_moves(&f, "small>h3 big>h2", "drain: room made by one migration first");
@@ -420,14 +414,9 @@ static void test_drain(void)
 	fx_release(&f);
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 8, 8);
-	host(&f, "h3", 16, 8);
-	vm(&f, "db1", 1, 1, "h1");
-	vm(&f, "db2", 1, 1, "h3");
-	vm(&f, "pinned", 1, 1, "h1")->pin = "h1";
-	vm(&f, "local", 1, 1, "h1")->immovable = "its disks are on local storage";
-	vm(&f, "huge", 12, 1, "h1");
+	fx_add(&f, "h1:16 h2:8 h3:16", "db1:1@h1 db2:1@h3 pinned:1@h1 local:1@h1 huge:12@h1");
+	f.vms[2].pin = "h1";
+	f.vms[3].immovable = "its disks are on local storage";
 	group(&f, "db-apart", db, 2, VF_AFFINITY_NEGATIVE, true);
 	start(&f);
 	vf_sched_drain(f.s, 0, &f.r);
@@ -456,14 +445,7 @@ static void test_fix_affinity(void)
 	struct fx f;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 16, 8);
-	host(&f, "h3", 16, 8);
-	vm(&f, "db1", 1, 1, "h1");
-	vm(&f, "db2", 1, 1, "h1");
-	vm(&f, "w1", 1, 1, "h1");
-	vm(&f, "w2", 1, 1, "h2");
-	vm(&f, "w3", 1, 1, "h2");
+	fx_add(&f, "h1:16 h2:16 h3:16", "db1:1@h1 db2:1@h1 w1:1@h1 w2:1@h2 w3:1@h2");
 	group(&f, "db-apart", db, 2, VF_AFFINITY_NEGATIVE, true);
 	group(&f, "web", web, 3, VF_AFFINITY_POSITIVE, true);
 	start(&f);
@@ -497,12 +479,7 @@ static void test_rebalance(void)
 	size_t i;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 10, 8);
-	host(&f, "h2", 10, 8);
-	host(&f, "h3", 10, 8);
-	for (i = 0; i < 4; i++)
-		vm(&f, (const char *[]){ "a", "b", "c", "d" }[i], 2, 1, "h1");
-	vm(&f, "e", 2, 1, "h2");
+	fx_add(&f, "h1:10 h2:10 h3:10", "a:2@h1 b:2@h1 c:2@h1 d:2@h1 e:2@h2");
 	start(&f);
 	vf_sched_rebalance(f.s, 0, &f.r);
 	ok(f.r.n == 0 && f.r.complete, "rebalance: off without a threshold");
@@ -513,10 +490,8 @@ static void test_rebalance(void)
 	is_moves(&f, "a>h3 b>h2", "rebalance: the fewest migrations under the threshold");
 	ok(f.r.complete && contains(f.r.items[0].reason, "load spread 80% over 20%"),
 	   "rebalance: says why (%s)", f.r.n ? f.r.items[0].reason : "");
-	f.vms[0].pin = "h1";
-	f.vms[1].pin = "h1";
-	f.vms[2].pin = "h1";
-	f.vms[3].pin = "h1";
+	for (i = 0; i < 4; i++)
+		f.vms[i].pin = "h1";
 	start(&f);
 	vf_sched_rebalance(f.s, 0, &f.r);
 	ok(f.r.n == 0 && !f.r.complete, "rebalance: incomplete when nothing may move");
@@ -528,11 +503,8 @@ static void test_restart(void)
 	struct fx f;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 8, 8);
-	vm(&f, "low", 4, 1, "h1")->ha = true;
-	vm(&f, "plain", 1, 1, "h1");
-	vm(&f, "high", 6, 1, "h1")->ha = true;
+	fx_add(&f, "h1:16 h2:8", "low:4@h1 plain:1@h1 high:6@h1");
+	f.vms[0].ha = f.vms[2].ha = true;
 	f.vms[2].ha_priority = 2;
 	f.vms[0].ha_priority = 1;
 	start(&f);
@@ -553,11 +525,7 @@ static void test_explain(void)
 	struct vf_buf b = VF_BUF_INIT;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 4, 8);
-	host(&f, "h2", 16, 8);
-	host(&f, "h3", 16, 8);
-	vm(&f, "db1", 1, 1, "h2");
-	vm(&f, "db2", 2, 2, "h3");
+	fx_add(&f, "h1:4 h2:16 h3:16", "db1:1@h2 db2:2/2@h3");
 	group(&f, "db-apart", db, 2, VF_AFFINITY_NEGATIVE, true);
 	f.hosts[0].memory_other = 3 * GiB;
 	start(&f);
@@ -600,11 +568,7 @@ static void test_check(void)
 	char *text;
 
 	fx_init(&f, VF_SCHED_EVENLY_DISTRIBUTED);
-	host(&f, "h1", 16, 8);
-	host(&f, "h2", 16, 8);
-	vm(&f, "a", 4, 1, NULL);
-	vm(&f, "b", 4, 1, NULL);
-	vm(&f, "c", 4, 1, NULL);
+	fx_add(&f, "h1:16 h2:16", "a:4 b:4 c:4");
 	group(&f, "ab", ab, 2, VF_AFFINITY_POSITIVE, true);
 	text = check(&f, &n);
 	is_int(n, 0, "check: a sound configuration has no problem");
@@ -670,7 +634,7 @@ static void test_check(void)
 	   contains(text, "vm 'a': no cluster 'nope'") &&
 	   contains(text, "vm 'b': pinned to host 'h9', which does not exist"),
 	   "check: names that name nothing: %s", text);
-	free(text);
+	free(text);	fx_release(&f);
 }
 
 /* ---- the property test ---- */
