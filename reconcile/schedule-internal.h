@@ -95,7 +95,11 @@ const char *vf_sched_keep(struct vf_sched *s, const char *fmt, ...)
 void vf_sched_decide(struct vf_sched_result *r, enum vf_sched_action action, size_t vm,
 		     int from, int to, const char *reason);
 
-/* Memory in use on a host as a share of what it can give, in per mille. */
+/* The load of host in per mille: its memory use of what it can give, or
+ * (with_vcpus) its vCPU use of the limit when that is larger. */
 int64_t vf_sched_load(const struct vf_sched *s, size_t host, bool with_vcpus);
+
+/* What the soft rules vm (lifted) would break on host cost. */
+int64_t vf_sched_soft_cost(struct vf_sched *s, size_t vm, size_t host);
 
 #endif

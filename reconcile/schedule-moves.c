@@ -313,21 +313,25 @@ static int64_t spread(const struct vf_sched *s, size_t c, int *busiest, int *idl
 }
 
 /* The one migration off host from that lowers the spread of cluster c
- * most (its VM in *vm, its target returned), or -1 when none lowers it. */
+ * most (its VM in *vm, its target returned), or -1 when none lowers it.
+ * A move that would break more soft affinity than it keeps is no
+ * candidate: balance is worth less than a rule. */
 static int best_rebalance(struct vf_sched *s, size_t c, int from, int64_t now, size_t *vm)
 {
 	size_t *on, n, i, h;
 	int best = -1, b, l;
-	int64_t best_spread = now, after;
+	int64_t best_spread = now, after, soft;
 
 	n = vms_on(s, from, &on, bigger_first);
 	for (i = 0; i < n; i++) {
 		if (stuck(s, on[i]))
 			continue;
 		vf_sched_assign(s, on[i], -1);
+		soft = vf_sched_soft_cost(s, on[i], (size_t)from);
 		for (h = 0; h < s->in->n_hosts; h++) {
 			if ((int)h == from ||
-			    vf_sched_filter_host(s, on[i], h, NULL) != VF_SCHED_FILTER_NONE)
+			    vf_sched_filter_host(s, on[i], h, NULL) != VF_SCHED_FILTER_NONE ||
+			    vf_sched_soft_cost(s, on[i], h) > soft)
 				continue;
 			vf_sched_assign(s, on[i], (int)h);
 			after = spread(s, c, &b, &l);

@@ -654,6 +654,14 @@ static int64_t score(const struct probe *p, size_t h, int64_t *parts)
 	return sum;
 }
 
+int64_t vf_sched_soft_cost(struct vf_sched *s, size_t vm, size_t host)
+{
+	struct probe p;
+
+	probe_init(&p, s, vm);
+	return w_vm_affinity(&p, host) + w_host_affinity(&p, host);
+}
+
 /* ---- choosing ---- */
 
 /* The hosts worth asking for vm: its pin, else its cluster's. */

@@ -157,8 +157,9 @@ const char *vf_sched_policy_name(enum vf_sched_policy p);
  */
 struct vf_sched;
 
-/* NULL input names (a VM's host or pin naming no host) are taken as
- * absent; vf_sched_check reports them. */
+/* A VM's host that names no host is taken as none (a new VM); a pin or
+ * cluster that names nothing leaves it nowhere to go.  vf_sched_check
+ * reports both.  Not thread-safe: a scheduler belongs to one thread. */
 struct vf_sched *vf_sched_new(const struct vf_sched_input *in);
 void vf_sched_free(struct vf_sched *s);
 

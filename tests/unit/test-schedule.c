@@ -490,6 +490,11 @@ static void test_rebalance(void)
 	is_moves(&f, "a>h3 b>h2", "rebalance: the fewest migrations under the threshold");
 	ok(f.r.complete && contains(f.r.items[0].reason, "load spread 80% over 20%"),
 	   "rebalance: says why (%s)", f.r.n ? f.r.items[0].reason : "");
+	group(&f, "ab", (const char *const[]){ "a", "b" }, 2, VF_AFFINITY_POSITIVE, false);
+	start(&f);
+	vf_sched_rebalance(f.s, 0, &f.r);
+	is_moves(&f, "c>h3 d>h2", "rebalance: moves that keep soft affinity");
+	f.in.n_groups = 0;
 	for (i = 0; i < 4; i++)
 		f.vms[i].pin = "h1";
 	start(&f);
