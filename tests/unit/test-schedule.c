@@ -752,6 +752,9 @@ static bool replay_step(struct replay *p, size_t vm, int to)
 	for (i = 0; i < v->n_networks && !p->error[0]; i++)
 		if (!in_list(h->networks, h->n_networks, v->networks[i]))
 			snprintf(p->error, sizeof(p->error), "%s without its network", v->name);
+	for (i = 0; i < v->n_storages && !p->error[0]; i++)
+		if (!in_list(h->storages, h->n_storages, v->storages[i]))
+			snprintf(p->error, sizeof(p->error), "%s without its storage", v->name);
 	for (i = 0; i < f->in.n_groups && !p->error[0]; i++)
 		if (!group_rule_ok(p, &f->groups[i], vm, to))
 			snprintf(p->error, sizeof(p->error), "%s to %s breaks group %s", v->name,
@@ -780,10 +783,12 @@ static bool replay(struct replay *p, const struct vf_sched_result *r)
 }
 
 static char names[80][8];
-static const char *const nets[] = { "n0", "n1" };
+static const char *const nets[] = { "n0", "n1" }, *const stors[] = { "s0", "s1" };
 
-/* A random cluster: hosts of 8..32 GiB (some full of others' domains,
- * some down), VMs of 1..8 GiB, a third of them running, a few groups. */
+/* A random cluster: hosts of 8..32 GiB (some running others' domains,
+ * some down, without the networks and storage a VM needs), VMs of
+ * 1..8 GiB, a third of them running (overfilling a host is allowed
+ * there: only moves must not), a few groups of every kind. */
 static void random_cluster(struct fx *f)
 {
 	size_t n_hosts = 2 + rnd(8), n_vms = 4 + rnd(40), i, j;
@@ -795,11 +800,15 @@ static void random_cluster(struct fx *f)
 	for (i = 0; i < n_hosts; i++) {
 		struct vf_sched_host *h = host(f, names[i], 8 + 4 * rnd(7), 2 + rnd(8));
 		h->memory_reserve = rnd(2) * GiB;
+		h->memory_other = rnd(4) ? 0 : rnd(8) * GiB;
+		h->vcpus_other = rnd(4) ? 0 : rnd(8);
 		h->maintenance = !rnd(8);
 		h->non_operational = !rnd(10) ? "down" : NULL;
 		h->cpu_incompatible = !rnd(10) ? "weaker" : NULL;
 		h->networks = nets;
 		h->n_networks = 1 + rnd(2);
+		h->storages = &stors[rnd(2)];
+		h->n_storages = 1 + rnd(2) - (h->storages != stors);
 	}
 	for (i = 0; i < n_vms; i++) {
 		struct vf_sched_vm *v = vm(f, names[16 + i], 1 + rnd(8), 1 + rnd(4), NULL);
@@ -809,6 +818,8 @@ static void random_cluster(struct fx *f)
 			v->pin = names[rnd((unsigned)n_hosts)];
 		v->networks = &nets[rnd(2)];
 		v->n_networks = 1;
+		v->storages = &stors[rnd(2)];
+		v->n_storages = rnd(2);
 		v->immovable = !rnd(15) ? "local disks" : NULL;
 		v->ha = rnd(2);
 		v->ha_priority = (int)rnd(3);
