@@ -92,6 +92,11 @@ static int order(uint64_t a, uint64_t b)
 	return (a > b) - (a < b);
 }
 
+static int order_signed(int a, int b)
+{
+	return (a > b) - (a < b);
+}
+
 /* Biggest first (memory, then vCPUs), then input order. */
 static int bigger_first(const void *a, const void *b, void *vms)
 {
@@ -112,22 +117,29 @@ static int priority_first(const void *a, const void *b, void *vms)
 	const struct vf_sched_vm *v = vms;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 
-	return order(v[y].ha, v[x].ha) ?: order((uint64_t)((int64_t)v[y].ha_priority - INT32_MIN),
-						 (uint64_t)((int64_t)v[x].ha_priority - INT32_MIN)) ?:
+	return order(v[y].ha, v[x].ha) ?: order_signed(v[y].ha_priority, v[x].ha_priority) ?:
 	       order(x, y);
 }
 
-/* Why vm cannot leave its host at all (pinned there, immovable), or NULL. */
+/* May vm leave its host at all: not pinned there, not immovable? */
+static bool movable(const struct vf_sched *s, size_t vm)
+{
+	const struct vf_sched_vm *in = &s->in->vms[vm];
+
+	return !(in->pin && s->v[vm].pin == s->v[vm].at) && !in->immovable;
+}
+
+/* Why vm cannot leave its host at all, or NULL when it can. */
 static const char *stuck(struct vf_sched *s, size_t vm)
 {
 	const struct vf_sched_vm *in = &s->in->vms[vm];
 
+	if (movable(s, vm))
+		return NULL;
 	if (in->pin && s->v[vm].pin == s->v[vm].at)
 		return vf_sched_keep(s, "pinned to host '%s' (its host: in the configuration)",
 				     in->pin);
-	if (in->immovable)
-		return vf_sched_keep(s, "cannot migrate: %s", in->immovable);
-	return NULL;
+	return vf_sched_keep(s, "cannot migrate: %s", in->immovable);
 }
 
 /* Does vm (lifted) pass every filter of host h, with w lifted too? */
@@ -198,7 +210,7 @@ static bool make_room(struct vf_sched *s, size_t vm, int from, const char *cause
 			continue;
 		n = vms_on(s, (int)h, &on, smaller_first);
 		for (i = 0; i < n && !done; i++)
-			done = !stuck(s, on[i]) && room_by(s, vm, from, on[i], h, cause, r);
+			done = movable(s, on[i]) && room_by(s, vm, from, on[i], h, cause, r);
 		free(on);
 	}
 	return done;
@@ -286,8 +298,8 @@ void vf_sched_fix_affinity(struct vf_sched *s, struct vf_sched_result *r)
 				repair(s, g, s->g[g].members[i], r);
 }
 
-/* Hosts of cluster c that take VMs, into loads (per mille) and their
- * spread; *busiest the first most loaded. */
+/* The spread of load (per mille) over the hosts of cluster c that take
+ * VMs; *busiest and *idlest the first most and least loaded (-1: none). */
 static int64_t spread(const struct vf_sched *s, size_t c, int *busiest, int *idlest)
 {
 	bool vcpus = s->in->clusters[c].cpu_overcommit != 0;
@@ -324,7 +336,7 @@ static int best_rebalance(struct vf_sched *s, size_t c, int from, int64_t now, s
 
 	n = vms_on(s, from, &on, bigger_first);
 	for (i = 0; i < n; i++) {
-		if (stuck(s, on[i]))
+		if (!movable(s, on[i]))
 			continue;
 		vf_sched_assign(s, on[i], -1);
 		soft = vf_sched_soft_cost(s, on[i], (size_t)from);
