@@ -244,7 +244,9 @@ struct vf_sched_verdict {
  * would go to, or -1.  As if the VM were not placed yet.
  */
 int vf_sched_explain(struct vf_sched *s, size_t vm, struct vf_sched_verdict *verdicts);
-/* The same as text, one host per line, the chosen one marked. */
+/* The same as text, one host per line, the chosen one marked; appended
+ * to out as is (reasons may quote hosts' words: print with
+ * vf_fputs_text). */
 void vf_sched_explain_text(struct vf_sched *s, size_t vm, struct vf_buf *out);
 
 /*
