@@ -751,3 +751,15 @@ bool vf_confirm(FILE *out, const char *question)
 	line[strcspn(line, "\r\n")] = '\0';
 	return !strcmp(line, "yes");
 }
+
+void vf_buf_add_shell_quoted(struct vf_buf *b, const char *s)
+{
+	vf_buf_addch(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			vf_buf_adds(b, "'\\''");
+		else
+			vf_buf_addch(b, *s);
+	}
+	vf_buf_addch(b, '\'');
+}

@@ -234,4 +234,12 @@ int vf_flock_wait(int fd, double timeout);
  * end of input, is no).  The one prompt every command that asks uses.
  */
 bool vf_confirm(FILE *out, const char *question);
+
+/*
+ * s as one word for sh, appended to b: always in single quotes, a ' in it
+ * written '\'' (it's -> 'it'\''s', "" -> ''), so nothing in s is expanded
+ * or splits it, whatever it holds.  The one quoting of the command lines
+ * virtform writes (git hooks) and suggests (messages).
+ */
+void vf_buf_add_shell_quoted(struct vf_buf *b, const char *s);
 #endif

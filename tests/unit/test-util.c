@@ -79,5 +79,14 @@ int main(void)
 	ok(vf_flock_wait(fd2, 1) == 0, "a released lock is taken");
 	close(fd2);
 	unlink(path);
+
+	vf_buf_add_shell_quoted(&b, "it's a $HOME `x` \\ \"q\"");
+	is_str(b.buf, "'it'\\''s a $HOME `x` \\ \"q\"'",
+	       "shell quoting: one word in single quotes, ' written '\\''");
+	vf_buf_setlen(&b, 0);
+	vf_buf_add_shell_quoted(&b, "");
+	vf_buf_add_shell_quoted(&b, "''");
+	is_str(b.buf, "''" "''\\'''\\'''", "the empty word is '', quotes only are still one word");
+	vf_buf_release(&b);
 	return tap_done();
 }
