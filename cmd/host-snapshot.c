@@ -113,26 +113,21 @@ static int recreate(struct vf_hostcmd_applier *a, const struct vf_hostcmd_snap *
 {
 	struct vf_netlink *nl = a->nl;
 	const struct vf_link *l = &s->link;
+	/* no bond options yet: primary names a port, enslaved below, so they
+	 * are set after */
+	const struct vf_host_link d = {
+		.name = l->name,
+		.kind = vf_hostcmd_link_kind(l->kind),
+		.mtu = l->mtu,
+		.stp = l->stp,
+		.vlan_base = l->vlan_base,
+		.vlan_id = l->vlan_id,
+		.bond_mode = l->bond_mode[0] ? l->bond_mode : NULL,
+	};
 	size_t i;
 	int rc;
 
-	switch (l->kind) {
-	case VF_LINK_KIND_BRIDGE:
-		rc = vf_link_create_bridge(nl, l->name, l->mtu, l->stp, error);
-		break;
-	case VF_LINK_KIND_VLAN:
-		rc = vf_link_create_vlan(nl, l->name, l->vlan_base, l->vlan_id, l->mtu, error);
-		break;
-	case VF_LINK_KIND_BOND:
-		/* primary names a port, enslaved below: set it after */
-		rc = vf_link_create_bond(nl, l->name, l->bond_mode[0] ? l->bond_mode : NULL,
-					 NULL, 0, l->mtu, error);
-		break;
-	default:
-		*error = xasprintf("link '%s': cannot re-create a %s", l->name,
-				   vf_link_kind_name(l->kind));
-		return VF_LINK_ERR_INVALID;
-	}
+	rc = vf_hostcmd_link_create(nl, &d, error);
 	if (rc < 0)
 		return rc;
 	if (l->master[0] && (rc = vf_link_set_master(nl, l->name, l->master, error)) < 0)

@@ -375,10 +375,22 @@ static int host_show_run(int argc, char **argv)
 	return VF_EXIT_OK;
 }
 
-/*
- * The live links as the engine's neutral records (reconcile/hostnet.h):
- * a veth is an Ethernet link to the plan (lab uplinks are veths).
- */
+/* A live link's kind as the engine's records have it: a veth is an
+ * Ethernet link to the plan (lab uplinks are veths). */
+enum vf_host_link_kind vf_hostcmd_link_kind(enum vf_link_kind kind)
+{
+	switch (kind) {
+	case VF_LINK_KIND_ETHERNET:
+	case VF_LINK_KIND_VETH:   return VF_HOST_LINK_ETHERNET;
+	case VF_LINK_KIND_BRIDGE: return VF_HOST_LINK_BRIDGE;
+	case VF_LINK_KIND_VLAN:   return VF_HOST_LINK_VLAN;
+	case VF_LINK_KIND_BOND:   return VF_HOST_LINK_BOND;
+	case VF_LINK_KIND_OTHER:  break;
+	}
+	return VF_HOST_LINK_OTHER;
+}
+
+/* The live links as the engine's neutral records (reconcile/hostnet.h). */
 static void links_to_host_links(const struct vf_link_list *list, struct vf_host_links *out)
 {
 	size_t i, j;
@@ -387,14 +399,7 @@ static void links_to_host_links(const struct vf_link_list *list, struct vf_host_
 		const struct vf_link *l = &list->links[i];
 		struct vf_host_link *h = vf_host_links_add(out, l->name);
 
-		switch (l->kind) {
-		case VF_LINK_KIND_ETHERNET:
-		case VF_LINK_KIND_VETH:   h->kind = VF_HOST_LINK_ETHERNET; break;
-		case VF_LINK_KIND_BRIDGE: h->kind = VF_HOST_LINK_BRIDGE; break;
-		case VF_LINK_KIND_VLAN:   h->kind = VF_HOST_LINK_VLAN; break;
-		case VF_LINK_KIND_BOND:   h->kind = VF_HOST_LINK_BOND; break;
-		case VF_LINK_KIND_OTHER:  h->kind = VF_HOST_LINK_OTHER; break;
-		}
+		h->kind = vf_hostcmd_link_kind(l->kind);
 		h->mtu = l->mtu;
 		h->up = l->up;
 		h->master = l->master[0] ? vf_arena_strdup(&out->arena, l->master) : NULL;
