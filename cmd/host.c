@@ -290,33 +290,33 @@ static json_t *ports_json(const struct vf_link *l)
 	return a;
 }
 
+/* {"miimon": "100", ...}: a bond's options, for host show and the snapshot. */
+json_t *vf_hostcmd_bond_options_json(const struct vf_link *l)
+{
+	json_t *opts = json_object();
+	size_t i;
+
+	for (i = 0; i < l->n_bond_options; i++)
+		json_object_set_new(opts, l->bond_options[i].name,
+				    json_string(l->bond_options[i].value));
+	return opts;
+}
+
 static json_t *link_json(const struct vf_link *l)
 {
-	json_t *o = json_object();
+	json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:I, s:b, s:s, s:o}",
+		"name", l->name, "ifindex", l->ifindex, "kind", vf_link_kind_name(l->kind),
+		"kernel_kind", string_or_null(l->kernel_kind),
+		"link_type", string_or_null(l->link_type), "mtu", (json_int_t)l->mtu,
+		"up", l->up, "operstate", l->operstate, "master", string_or_null(l->master));
 
-	json_object_set_new(o, "name", json_string(l->name));
-	json_object_set_new(o, "ifindex", json_integer(l->ifindex));
-	json_object_set_new(o, "kind", json_string(vf_link_kind_name(l->kind)));
-	json_object_set_new(o, "kernel_kind", string_or_null(l->kernel_kind));
-	json_object_set_new(o, "link_type", string_or_null(l->link_type));
-	json_object_set_new(o, "mtu", json_integer(l->mtu));
-	json_object_set_new(o, "up", json_boolean(l->up));
-	json_object_set_new(o, "operstate", json_string(l->operstate));
-	json_object_set_new(o, "master", string_or_null(l->master));
 	if (l->kind == VF_LINK_KIND_VLAN)
 		json_object_set_new(o, "vlan", json_pack("{s:o, s:i}",
 			"base", string_or_null(l->vlan_base), "id", (int)l->vlan_id));
-	if (l->kind == VF_LINK_KIND_BOND) {
-		json_t *opts = json_object();
-		size_t i;
-
-		for (i = 0; i < l->n_bond_options; i++)
-			json_object_set_new(opts, l->bond_options[i].name,
-					    json_string(l->bond_options[i].value));
+	if (l->kind == VF_LINK_KIND_BOND)
 		json_object_set_new(o, "bond", json_pack("{s:o, s:o, s:o}",
 			"mode", string_or_null(l->bond_mode), "ports", ports_json(l),
-			"options", opts));
-	}
+			"options", vf_hostcmd_bond_options_json(l)));
 	if (l->kind == VF_LINK_KIND_BRIDGE)
 		json_object_set_new(o, "bridge", json_pack("{s:o, s:o}",
 			"stp", l->stp < 0 ? json_null() : json_boolean(l->stp),
