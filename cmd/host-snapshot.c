@@ -271,7 +271,9 @@ static json_t *strings_json(char *const *v, size_t n)
 }
 
 /* As link_from_json reads it back: strings "" for none, stp -1 unknown,
- * bond_options only when there are any. */
+ * bond_options only when there are any.  master and vlan_base name links
+ * of the kernel's, maybe not in UTF-8: such a name is null (read back as
+ * ""), the rest of the record is kept. */
 json_t *vf_hostcmd_snap_json(const struct vf_hostcmd_snap *s)
 {
 	const struct vf_link *l = &s->link;
@@ -279,9 +281,10 @@ json_t *vf_hostcmd_snap_json(const struct vf_hostcmd_snap *s)
 
 	if (!s->exists)
 		return o;
-	json_object_update_new(o, json_pack("{s:s, s:I, s:b, s:s, s:s, s:I, s:s, s:o*, s:i, s:o}",
+	json_object_update_new(o, json_pack("{s:s, s:I, s:b, s:o?, s:o?, s:I, s:s, s:o*, s:i, s:o}",
 		"kind", vf_link_kind_name(l->kind), "mtu", (json_int_t)l->mtu, "up", l->up,
-		"master", l->master, "vlan_base", l->vlan_base, "vlan_id", (json_int_t)l->vlan_id,
+		"master", json_string(l->master), "vlan_base", json_string(l->vlan_base),
+		"vlan_id", (json_int_t)l->vlan_id,
 		"bond_mode", l->bond_mode,
 		"bond_options", l->n_bond_options ? vf_hostcmd_bond_options_json(l) : NULL,
 		"stp", l->stp, "ports", strings_json(s->ports, s->n_ports)));

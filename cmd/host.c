@@ -302,11 +302,13 @@ json_t *vf_hostcmd_bond_options_json(const struct vf_link *l)
 	return opts;
 }
 
+/* Link names are bytes to the kernel: one that is not UTF-8 (json_string
+ * refuses it) is a null member (o?), not a link missing from the list. */
 static json_t *link_json(const struct vf_link *l)
 {
-	json_t *o = json_pack("{s:s, s:i, s:s, s:o, s:o, s:I, s:b, s:s, s:o}",
-		"name", l->name, "ifindex", l->ifindex, "kind", vf_link_kind_name(l->kind),
-		"kernel_kind", string_or_null(l->kernel_kind),
+	json_t *o = json_pack("{s:o?, s:i, s:s, s:o, s:o, s:I, s:b, s:s, s:o?}",
+		"name", json_string(l->name), "ifindex", l->ifindex,
+		"kind", vf_link_kind_name(l->kind), "kernel_kind", string_or_null(l->kernel_kind),
 		"link_type", string_or_null(l->link_type), "mtu", (json_int_t)l->mtu,
 		"up", l->up, "operstate", l->operstate, "master", string_or_null(l->master));
 
