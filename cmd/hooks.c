@@ -98,14 +98,8 @@ const struct vf_cmd vf_cmd_hooks = VF_CMD("hooks",
 /* ' word' quoted for sh: 'it'\''s' */
 static void add_word(struct vf_buf *b, const char *w)
 {
-	vf_buf_adds(b, " '");
-	for (; *w; w++) {
-		if (*w == '\'')
-			vf_buf_adds(b, "'\\''");
-		else
-			vf_buf_addch(b, *w);
-	}
-	vf_buf_addch(b, '\'');
+	vf_buf_addch(b, ' ');
+	vf_buf_add_shell_quoted(b, w);
 }
 
 /* An absolute path for what the hook will read from the repository's

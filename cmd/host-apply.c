@@ -82,35 +82,43 @@ static struct vf_link_bond_option *bond_opts(const struct vf_label *l, size_t n)
 	return o;
 }
 
-/* Create the link act wants (down), then bring it up. */
-static int create_link(struct vf_hostcmd_applier *a, const struct vf_host_link *d, char **error)
+/*
+ * Create link d, down: the one switch over the kinds virtform creates,
+ * for a desired link (create_link) and a deleted one re-created from its
+ * snapshot (the rollback).  Its bond options are set in the same request.
+ */
+int vf_hostcmd_link_create(struct vf_netlink *nl, const struct vf_host_link *d, char **error)
 {
-	struct vf_netlink *nl = a->nl;
 	struct vf_link_bond_option *opts;
 	int rc;
 
 	switch (d->kind) {
 	case VF_HOST_LINK_BRIDGE:
-		rc = vf_link_create_bridge(nl, d->name, d->mtu, d->stp, error);
-		break;
+		return vf_link_create_bridge(nl, d->name, d->mtu, d->stp, error);
 	case VF_HOST_LINK_VLAN:
-		rc = vf_link_create_vlan(nl, d->name, d->vlan_base, d->vlan_id, d->mtu, error);
-		break;
+		return vf_link_create_vlan(nl, d->name, d->vlan_base, d->vlan_id, d->mtu, error);
 	case VF_HOST_LINK_BOND:
 		opts = bond_opts(d->bond_options, d->n_bond_options);
 		rc = vf_link_create_bond(nl, d->name, d->bond_mode, opts, d->n_bond_options,
 					 d->mtu, error);
 		free(opts);
-		break;
+		return rc;
 	default:
 		*error = xasprintf("link '%s': virtform does not create a %s", d->name,
 				   vf_host_link_kind_name(d->kind));
 		return VF_LINK_ERR_INVALID;
 	}
+}
+
+/* Create the link act wants (down), then bring it up. */
+static int create_link(struct vf_hostcmd_applier *a, const struct vf_host_link *d, char **error)
+{
+	int rc = vf_hostcmd_link_create(a->nl, d, error);
+
 	if (rc < 0)
 		return rc;
 	vf_hostcmd_step_add(a, STEP_CREATED, d->name);
-	return vf_link_set_up(nl, d->name, true, error);
+	return vf_link_set_up(a->nl, d->name, true, error);
 }
 
 /* Set the bond options among act's changes ("options.NAME"), in one request. */

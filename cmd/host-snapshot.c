@@ -113,26 +113,21 @@ static int recreate(struct vf_hostcmd_applier *a, const struct vf_hostcmd_snap *
 {
 	struct vf_netlink *nl = a->nl;
 	const struct vf_link *l = &s->link;
+	/* no bond options yet: primary names a port, enslaved below, so they
+	 * are set after */
+	const struct vf_host_link d = {
+		.name = l->name,
+		.kind = vf_hostcmd_link_kind(l->kind),
+		.mtu = l->mtu,
+		.stp = l->stp,
+		.vlan_base = l->vlan_base,
+		.vlan_id = l->vlan_id,
+		.bond_mode = l->bond_mode[0] ? l->bond_mode : NULL,
+	};
 	size_t i;
 	int rc;
 
-	switch (l->kind) {
-	case VF_LINK_KIND_BRIDGE:
-		rc = vf_link_create_bridge(nl, l->name, l->mtu, l->stp, error);
-		break;
-	case VF_LINK_KIND_VLAN:
-		rc = vf_link_create_vlan(nl, l->name, l->vlan_base, l->vlan_id, l->mtu, error);
-		break;
-	case VF_LINK_KIND_BOND:
-		/* primary names a port, enslaved below: set it after */
-		rc = vf_link_create_bond(nl, l->name, l->bond_mode[0] ? l->bond_mode : NULL,
-					 NULL, 0, l->mtu, error);
-		break;
-	default:
-		*error = xasprintf("link '%s': cannot re-create a %s", l->name,
-				   vf_link_kind_name(l->kind));
-		return VF_LINK_ERR_INVALID;
-	}
+	rc = vf_hostcmd_link_create(nl, &d, error);
 	if (rc < 0)
 		return rc;
 	if (l->master[0] && (rc = vf_link_set_master(nl, l->name, l->master, error)) < 0)
@@ -264,55 +259,49 @@ char *vf_hostcmd_rollback(struct vf_hostcmd_applier *a)
 
 /* ---- the snapshot and steps as JSON (the pending file) -------------------- */
 
+/* ["a", "b"] of n strings (a new reference). */
+static json_t *strings_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* As link_from_json reads it back: strings "" for none, stp -1 unknown,
+ * bond_options only when there are any.  master and vlan_base name links
+ * of the kernel's, maybe not in UTF-8: such a name is null (read back as
+ * ""), the rest of the record is kept. */
 json_t *vf_hostcmd_snap_json(const struct vf_hostcmd_snap *s)
 {
 	const struct vf_link *l = &s->link;
-	json_t *o = json_object(), *ports, *opts;
-	size_t i;
+	json_t *o = json_pack("{s:s, s:b}", "name", s->name, "exists", s->exists);
 
-	json_object_set_new(o, "name", json_string(s->name));
-	json_object_set_new(o, "exists", json_boolean(s->exists));
 	if (!s->exists)
 		return o;
-	ports = json_array();
-	opts = json_object();
-	json_object_set_new(o, "kind", json_string(vf_link_kind_name(l->kind)));
-	json_object_set_new(o, "mtu", json_integer(l->mtu));
-	json_object_set_new(o, "up", json_boolean(l->up));
-	json_object_set_new(o, "master", json_string(l->master));
-	json_object_set_new(o, "vlan_base", json_string(l->vlan_base));
-	json_object_set_new(o, "vlan_id", json_integer(l->vlan_id));
-	json_object_set_new(o, "bond_mode", json_string(l->bond_mode));
-	for (i = 0; i < l->n_bond_options; i++)
-		json_object_set_new(opts, l->bond_options[i].name,
-				    json_string(l->bond_options[i].value));
-	json_object_set_new(o, "bond_options", opts);
-	json_object_set_new(o, "stp", json_integer(l->stp));
-	for (i = 0; i < s->n_ports; i++)
-		json_array_append_new(ports, json_string(s->ports[i]));
-	json_object_set_new(o, "ports", ports);
-	if (!json_object_size(opts))
-		json_object_del(o, "bond_options");
+	json_object_update_new(o, json_pack("{s:s, s:I, s:b, s:o?, s:o?, s:I, s:s, s:o*, s:i, s:o}",
+		"kind", vf_link_kind_name(l->kind), "mtu", (json_int_t)l->mtu, "up", l->up,
+		"master", json_string(l->master), "vlan_base", json_string(l->vlan_base),
+		"vlan_id", (json_int_t)l->vlan_id,
+		"bond_mode", l->bond_mode,
+		"bond_options", l->n_bond_options ? vf_hostcmd_bond_options_json(l) : NULL,
+		"stp", l->stp, "ports", strings_json(s->ports, s->n_ports)));
 	return o;
 }
 
 json_t *vf_hostcmd_steps_json(const struct vf_hostcmd_applier *a)
 {
 	json_t *steps = json_array();
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < a->n_steps; i++) {
 		const struct vf_hostcmd_step *st = &a->steps[i];
-		json_t *o = json_pack("{s:s, s:s}", "type", step_names[st->type],
-				      "link", a->snaps[st->snap].name);
 
-		if (st->n_options) {
-			json_t *opts = json_array();
-			for (j = 0; j < st->n_options; j++)
-				json_array_append_new(opts, json_string(st->options[j]));
-			json_object_set_new(o, "options", opts);
-		}
-		json_array_append_new(steps, o);
+		json_array_append_new(steps, json_pack("{s:s, s:s, s:o*}",
+			"type", step_names[st->type], "link", a->snaps[st->snap].name,
+			"options", st->n_options ? strings_json(st->options, st->n_options) : NULL));
 	}
 	return steps;
 }

@@ -39,6 +39,10 @@ void vf_hostcmd_snap_take(struct vf_hostcmd_applier *a, const char *name);
 /* A step of type made on link name (snapshotted) for a->action. */
 struct vf_hostcmd_step *vf_hostcmd_step_add(struct vf_hostcmd_applier *a, enum step_type type,
 					    const char *name);
+/* Create link d (a bridge, vlan or bond), down, with its bond options: a
+ * desired link, or a deleted one from its snapshot.  0, or a negative enum
+ * vf_link_error with *error (another kind: VF_LINK_ERR_INVALID). */
+int vf_hostcmd_link_create(struct vf_netlink *nl, const struct vf_host_link *d, char **error);
 /* Re-read the links into a->list; 0 or -1 with *error. */
 int vf_hostcmd_reread(struct vf_hostcmd_applier *a, char **error);
 /* A snapshot, and a's steps, as the pending file holds them (new references). */

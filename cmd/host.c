@@ -275,33 +275,35 @@ static json_t *ports_json(const struct vf_link *l)
 	return a;
 }
 
+/* {"miimon": "100", ...}: a bond's options, for host show and the snapshot. */
+json_t *vf_hostcmd_bond_options_json(const struct vf_link *l)
+{
+	json_t *opts = json_object();
+	size_t i;
+
+	for (i = 0; i < l->n_bond_options; i++)
+		json_object_set_new(opts, l->bond_options[i].name,
+				    json_string(l->bond_options[i].value));
+	return opts;
+}
+
+/* Link names are bytes to the kernel: one that is not UTF-8 (json_string
+ * refuses it) is a null member (o?), not a link missing from the list. */
 static json_t *link_json(const struct vf_link *l)
 {
-	json_t *o = json_object();
+	json_t *o = json_pack("{s:o?, s:i, s:s, s:o, s:o, s:I, s:b, s:s, s:o?}",
+		"name", json_string(l->name), "ifindex", l->ifindex,
+		"kind", vf_link_kind_name(l->kind), "kernel_kind", string_or_null(l->kernel_kind),
+		"link_type", string_or_null(l->link_type), "mtu", (json_int_t)l->mtu,
+		"up", l->up, "operstate", l->operstate, "master", string_or_null(l->master));
 
-	json_object_set_new(o, "name", json_string(l->name));
-	json_object_set_new(o, "ifindex", json_integer(l->ifindex));
-	json_object_set_new(o, "kind", json_string(vf_link_kind_name(l->kind)));
-	json_object_set_new(o, "kernel_kind", string_or_null(l->kernel_kind));
-	json_object_set_new(o, "link_type", string_or_null(l->link_type));
-	json_object_set_new(o, "mtu", json_integer(l->mtu));
-	json_object_set_new(o, "up", json_boolean(l->up));
-	json_object_set_new(o, "operstate", json_string(l->operstate));
-	json_object_set_new(o, "master", string_or_null(l->master));
 	if (l->kind == VF_LINK_KIND_VLAN)
 		json_object_set_new(o, "vlan", json_pack("{s:o, s:i}",
 			"base", string_or_null(l->vlan_base), "id", (int)l->vlan_id));
-	if (l->kind == VF_LINK_KIND_BOND) {
-		json_t *opts = json_object();
-		size_t i;
-
-		for (i = 0; i < l->n_bond_options; i++)
-			json_object_set_new(opts, l->bond_options[i].name,
-					    json_string(l->bond_options[i].value));
+	if (l->kind == VF_LINK_KIND_BOND)
 		json_object_set_new(o, "bond", json_pack("{s:o, s:o, s:o}",
 			"mode", string_or_null(l->bond_mode), "ports", ports_json(l),
-			"options", opts));
-	}
+			"options", vf_hostcmd_bond_options_json(l)));
 	if (l->kind == VF_LINK_KIND_BRIDGE)
 		json_object_set_new(o, "bridge", json_pack("{s:o, s:o}",
 			"stp", l->stp < 0 ? json_null() : json_boolean(l->stp),
@@ -360,10 +362,22 @@ static int host_show_run(int argc, char **argv)
 	return VF_EXIT_OK;
 }
 
-/*
- * The live links as the engine's neutral records (reconcile/hostnet.h):
- * a veth is an Ethernet link to the plan (lab uplinks are veths).
- */
+/* A live link's kind as the engine's records have it: a veth is an
+ * Ethernet link to the plan (lab uplinks are veths). */
+enum vf_host_link_kind vf_hostcmd_link_kind(enum vf_link_kind kind)
+{
+	switch (kind) {
+	case VF_LINK_KIND_ETHERNET:
+	case VF_LINK_KIND_VETH:   return VF_HOST_LINK_ETHERNET;
+	case VF_LINK_KIND_BRIDGE: return VF_HOST_LINK_BRIDGE;
+	case VF_LINK_KIND_VLAN:   return VF_HOST_LINK_VLAN;
+	case VF_LINK_KIND_BOND:   return VF_HOST_LINK_BOND;
+	case VF_LINK_KIND_OTHER:  break;
+	}
+	return VF_HOST_LINK_OTHER;
+}
+
+/* The live links as the engine's neutral records (reconcile/hostnet.h). */
 static void links_to_host_links(const struct vf_link_list *list, struct vf_host_links *out)
 {
 	size_t i, j;
@@ -372,14 +386,7 @@ static void links_to_host_links(const struct vf_link_list *list, struct vf_host_
 		const struct vf_link *l = &list->links[i];
 		struct vf_host_link *h = vf_host_links_add(out, l->name);
 
-		switch (l->kind) {
-		case VF_LINK_KIND_ETHERNET:
-		case VF_LINK_KIND_VETH:   h->kind = VF_HOST_LINK_ETHERNET; break;
-		case VF_LINK_KIND_BRIDGE: h->kind = VF_HOST_LINK_BRIDGE; break;
-		case VF_LINK_KIND_VLAN:   h->kind = VF_HOST_LINK_VLAN; break;
-		case VF_LINK_KIND_BOND:   h->kind = VF_HOST_LINK_BOND; break;
-		case VF_LINK_KIND_OTHER:  h->kind = VF_HOST_LINK_OTHER; break;
-		}
+		h->kind = vf_hostcmd_link_kind(l->kind);
 		h->mtu = l->mtu;
 		h->up = l->up;
 		h->master = l->master[0] ? vf_arena_strdup(&out->arena, l->master) : NULL;

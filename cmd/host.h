@@ -80,6 +80,10 @@ int vf_hostcmd_desired_from_spec(struct vf_hostcmd *x, json_t *spec, const char 
 /* x->desired and x->spec from --host NAME [CONFIG] or --spec FILE|-.  0 or -1 reported. */
 int vf_hostcmd_desired_load(struct vf_hostcmd *x, enum vf_hostcmd_source src, const char *spec_path,
 		 const char *host_name, int argc, char **argv);
+/* A live link's kind as the engine's records (struct vf_host_link) have it. */
+enum vf_host_link_kind vf_hostcmd_link_kind(enum vf_link_kind kind);
+/* A link's bond options as one JSON object {"miimon": "100", ...} (a new reference). */
+json_t *vf_hostcmd_bond_options_json(const struct vf_link *l);
 /* Read the records and links, build x->plan (no deletes with no_delete).  0 or -1 reported. */
 int vf_hostcmd_plan_build(struct vf_hostcmd *x);
 

@@ -23,15 +23,7 @@ static void shell_word(struct vf_buf *line, const char *word)
 		vf_buf_adds(line, word);
 		return;
 	}
-	/* quote it, ' as '\'' */
-	vf_buf_addch(line, '\'');
-	for (; *word; word++) {
-		if (*word == '\'')
-			vf_buf_adds(line, "'\\''");
-		else
-			vf_buf_addch(line, *word);
-	}
-	vf_buf_addch(line, '\'');
+	vf_buf_add_shell_quoted(line, word);
 }
 
 /* "OPTION VALUE", appended to line. */

@@ -761,3 +761,15 @@ void vf_free_many(void *const *p, size_t n)
 	for (i = 0; i < n; i++)
 		free(p[i]);
 }
+
+void vf_buf_add_shell_quoted(struct vf_buf *b, const char *s)
+{
+	vf_buf_addch(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			vf_buf_adds(b, "'\\''");
+		else
+			vf_buf_addch(b, *s);
+	}
+	vf_buf_addch(b, '\'');
+}

@@ -293,4 +293,12 @@ void vf_free_many(void *const *p, size_t n);
 			vf_found_ = &(arr)[vf_i_];                           \
 	vf_found_;                                                            \
 })
+
+/*
+ * s as one word for sh, appended to b: always in single quotes, a ' in it
+ * written '\'' (it's -> 'it'\''s', "" -> ''), so nothing in s is expanded
+ * or splits it, whatever it holds.  The one quoting of the command lines
+ * virtform writes (git hooks) and suggests (messages).
+ */
+void vf_buf_add_shell_quoted(struct vf_buf *b, const char *s);
 #endif

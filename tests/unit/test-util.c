@@ -123,5 +123,14 @@ int main(void)
 		 * (make asan) reports a leak or a double free */
 		VF_FREE_MANY(many[0], many[1], many[2]);
 	}
+
+	vf_buf_add_shell_quoted(&b, "it's a $HOME `x` \\ \"q\"");
+	is_str(b.buf, "'it'\\''s a $HOME `x` \\ \"q\"'",
+	       "shell quoting: one word in single quotes, ' written '\\''");
+	vf_buf_setlen(&b, 0);
+	vf_buf_add_shell_quoted(&b, "");
+	vf_buf_add_shell_quoted(&b, "''");
+	is_str(b.buf, "''" "''\\'''\\'''", "the empty word is '', quotes only are still one word");
+	vf_buf_release(&b);
 	return tap_done();
 }
