@@ -398,8 +398,8 @@ static void print_apply_doc(struct vf_hostcmd *x, struct result *r)
 	json_object_set_new(doc, "host", x->host ? json_string(x->host) : json_null());
 	json_object_set_new(doc, "status", json_string(r->status));
 	json_object_set_new(doc, "changes", changes);
-	if (!r->error && x->errors && !strcmp(r->status, "error"))
-		r->error = xstrdup(x->errors);
+	if (!r->error && x->errors.len && !strcmp(r->status, "error"))
+		r->error = xstrdup(x->errors.buf);
 	json_object_set_new(doc, "error", r->error ? json_string(r->error) : json_null());
 	json_object_set_new(doc, "rollback", r->rollback ? json_string(r->rollback) : json_null());
 	json_object_set_new(doc, "confirm", r->confirm ? json_incref(r->confirm) : json_null());

@@ -188,18 +188,14 @@ static char *details_text(const struct vf_link *l)
 		s = xasprintf("base %s id %u", l->vlan_base[0] ? l->vlan_base : "?", l->vlan_id);
 		break;
 	case VF_LINK_KIND_BOND: {
-		char *opts = xstrdup(""), *n;
+		struct vf_buf b = VF_BUF_INIT;
 		size_t i;
 
-		for (i = 0; i < l->n_bond_options; i++) {
-			n = xasprintf("%s %s %s", opts, l->bond_options[i].name,
-				      l->bond_options[i].value);
-			free(opts);
-			opts = n;
-		}
-		s = xasprintf("mode %s%s%s%s", l->bond_mode[0] ? l->bond_mode : "?",
-			      l->n_ports ? " ports " : "", ports, opts);
-		free(opts);
+		vf_buf_addf(&b, "mode %s%s%s", l->bond_mode[0] ? l->bond_mode : "?",
+			    l->n_ports ? " ports " : "", ports);
+		for (i = 0; i < l->n_bond_options; i++)
+			vf_buf_addf(&b, " %s %s", l->bond_options[i].name, l->bond_options[i].value);
+		s = vf_buf_detach(&b);
 		break;
 	}
 	case VF_LINK_KIND_BRIDGE:
@@ -334,11 +330,8 @@ static int host_show_run(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&host_show, argc, argv)) != -1) {
 		switch (c) {
-		case VF_OPT_JSON:
-			json = true;
-			break;
-		default:
-			return vf_cmd_usage_or_error(&host_show, c);
+		case VF_OPT_JSON: json = true; break;
+		default: return vf_cmd_usage_or_error(&host_show, c);
 		}
 	}
 	if (optind < argc)
@@ -418,6 +411,7 @@ void vf_hostcmd_init(struct vf_hostcmd *x, const struct vf_cmd *cmd, bool json)
 	x->json = json;
 	x->progress = json ? stderr : stdout;
 	x->lock_fd = -1;
+	vf_buf_init(&x->errors);
 	x->desired.arena = (struct vf_arena)VF_ARENA_INIT;
 	x->observed.arena = (struct vf_arena)VF_ARENA_INIT;
 }
@@ -434,7 +428,7 @@ void vf_hostcmd_release(struct vf_hostcmd *x)
 	json_decref(x->spec);
 	if (x->lock_fd >= 0)
 		close(x->lock_fd);   /* releases the lock */
-	free(x->errors);
+	vf_buf_release(&x->errors);
 	free(x->host);
 	free(x->state_file);
 	free(x->dir);
@@ -445,10 +439,7 @@ void vf_hostcmd_release(struct vf_hostcmd *x)
 
 void vf_hostcmd_errors_append(struct vf_hostcmd *x, const char *msg)
 {
-	char *n = x->errors ? xasprintf("%s\n%s", x->errors, msg) : xstrdup(msg);
-
-	free(x->errors);
-	x->errors = n;
+	vf_buf_addsep(&x->errors, "\n", msg);
 }
 
 /* "virtform host apply: error: MSG" on stderr, and MSG kept for --json.
@@ -456,15 +447,15 @@ void vf_hostcmd_errors_append(struct vf_hostcmd *x, const char *msg)
 __attribute__((format(printf, 2, 3)))
 int vf_hostcmd_report(struct vf_hostcmd *x, const char *fmt, ...)
 {
+	size_t start;
 	va_list ap;
-	char *msg;
 
+	vf_buf_addsep(&x->errors, "\n", "");
+	start = x->errors.len;
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	vf_buf_vaddf(&x->errors, fmt, ap);
 	va_end(ap);
-	vf_cmd_error(x->cmd, "%s", msg);
-	vf_hostcmd_errors_append(x, msg);
-	free(msg);
+	vf_cmd_error(x->cmd, "%s", x->errors.buf + start);
 	return -1;
 }
 
@@ -508,7 +499,7 @@ void vf_hostcmd_print_error_doc(struct vf_hostcmd *x)
 
 	json_object_set_new(doc, "host", x->host ? json_string(x->host) : json_null());
 	json_object_set_new(doc, "status", json_string("error"));
-	json_object_set_new(doc, "error", json_string(x->errors ? x->errors : "failed"));
+	json_object_set_new(doc, "error", json_string(x->errors.len ? x->errors.buf : "failed"));
 	vf_hostcmd_print_doc(doc);
 	json_decref(doc);
 }

@@ -35,7 +35,7 @@ struct vf_hostcmd {
 	const struct vf_cmd *cmd;
 	bool json;                  /* --json: one document on stdout */
 	FILE *progress;             /* what people read: stdout, or stderr with --json */
-	char *errors;               /* every error message reported, one per line */
+	struct vf_buf errors;       /* every error message reported, one per line */
 	char *host;                 /* the host's name once known (--host or the spec) */
 	/* host-local files, absolute paths */
 	char *state_file, *dir, *pending_path, *confirmed_path, *lock_path;

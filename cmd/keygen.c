@@ -98,14 +98,9 @@ static int keygen_run(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&vf_cmd_keygen, argc, argv)) != -1) {
 		switch (c) {
-		case VF_OPT_OUT:
-			dir = optarg;
-			break;
-		case VF_OPT_FORCE:
-			force = true;
-			break;
-		default:
-			return vf_cmd_usage_or_error(&vf_cmd_keygen, c);
+		case VF_OPT_OUT: dir = optarg; break;
+		case VF_OPT_FORCE: force = true; break;
+		default: return vf_cmd_usage_or_error(&vf_cmd_keygen, c);
 		}
 	}
 	if (optind < argc)

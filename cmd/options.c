@@ -131,7 +131,8 @@ int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
 static void unknown_option(const struct vf_cmd *cmd, const char *arg,
 			   const struct option *longopts)
 {
-	char *names[64], *list;
+	struct vf_buf list = VF_BUF_INIT;
+	char *names[64];
 	const char *near, *prefixed[3];
 	char *word;
 	size_t n = 0, n_prefixed = 0, i;
@@ -146,16 +147,12 @@ static void unknown_option(const struct vf_cmd *cmd, const char *arg,
 		if (!strncmp(names[i], word, strlen(word)) && n_prefixed < VF_ARRAY_SIZE(prefixed))
 			prefixed[n_prefixed++] = names[i];
 	if (n_prefixed > 1) {
-		list = xasprintf("'%s'", prefixed[0]);
-		for (i = 1; i < n_prefixed; i++) {
-			char *next = xasprintf("%s%s'%s'", list, i + 1 == n_prefixed ? " or " : ", ",
-					       prefixed[i]);
-			free(list);
-			list = next;
-		}
+		for (i = 0; i < n_prefixed; i++)
+			vf_buf_addf(&list, "%s'%s'", !i ? "" : i + 1 == n_prefixed ? " or " : ", ",
+				    prefixed[i]);
 		vf_cmd_error(cmd, "unknown option '%s'; did you mean %s? (options are never "
-			     "abbreviated)", word, list);
-		free(list);
+			     "abbreviated)", word, list.buf);
+		vf_buf_release(&list);
 		goto out;
 	}
 	near = n_prefixed ? prefixed[0] : vf_nearest(word, (const char *const *)names, n);

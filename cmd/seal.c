@@ -182,17 +182,10 @@ static int seal_run(int argc, char **argv)
 
 	while ((c = vf_cmd_getopt(&vf_cmd_seal, argc, argv)) != -1) {
 		switch (c) {
-		case VF_OPT_PUBLIC_KEY:
-			pk_path = optarg;
-			break;
-		case VF_OPT_KEEP_NEWLINE:
-			keep_newline = true;
-			break;
-		case VF_OPT_RAW:
-			raw = true;
-			break;
-		default:
-			return vf_cmd_usage_or_error(&vf_cmd_seal, c);
+		case VF_OPT_PUBLIC_KEY: pk_path = optarg; break;
+		case VF_OPT_KEEP_NEWLINE: keep_newline = true; break;
+		case VF_OPT_RAW: raw = true; break;
+		default: return vf_cmd_usage_or_error(&vf_cmd_seal, c);
 		}
 	}
 	if (optind < argc)

@@ -198,14 +198,9 @@ static int validate_run(int argc, char **argv)
 
 	while ((c = vf_run_getopt(&vf_cmd_validate, argc, argv, &o)) != -1) {
 		switch (c) {
-		case VF_OPT_JSON:
-			json = true;
-			break;
-		case VF_OPT_STAGED:
-			staged = true;
-			break;
-		default:
-			return vf_cmd_usage_or_error(&vf_cmd_validate, c);
+		case VF_OPT_JSON: json = true; break;
+		case VF_OPT_STAGED: staged = true; break;
+		default: return vf_cmd_usage_or_error(&vf_cmd_validate, c);
 		}
 	}
 	if (staged && (o.git || o.cache_dir || optind < argc)) {
