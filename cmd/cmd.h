@@ -173,6 +173,41 @@ const char *vf_cmd_subcommand_word(const struct vf_cmd *sub);
 void vf_cmd_print_man(FILE *out, const struct vf_cmd *cmd);
 void vf_cmd_print_man_main(FILE *out, const char *help_text);
 
+/*
+ * Where vf_cmd_parse puts an option of a command whose options are flags
+ * and plain values: a flag set to true, or a string pointed at the
+ * option's argument (the last one given wins).
+ */
+struct vf_opt_bind {
+	int id;                  /* enum vf_opt */
+	bool *flag;
+	const char **value;
+};
+#define VF_FLAG(id_, p)  { .id = (id_), .flag = (p) }
+#define VF_VALUE(id_, p) { .id = (id_), .value = (p) }
+
+/* vf_cmd_parse's "the command goes on" (any other return is the exit status). */
+#define VF_CMD_GO_ON (-1)
+
+/*
+ * The whole option parsing of such a command: vf_cmd_getopt over argv,
+ * each option into its binding (every option of cmd but --help has one),
+ * --help printing the usage.  With no_args ("; what to give instead"),
+ * an argument left over is an error: "unexpected argument 'X'" followed by
+ * no_args; NULL: the arguments from optind on are the command's.  Returns
+ * VF_CMD_GO_ON, or the status to exit with (VF_EXIT_OK after --help,
+ * VF_EXIT_ERROR after an error it reported).
+ *
+ *   rc = VF_CMD_PARSE(&vf_cmd_keygen, argc, argv, "; give the directory with --out DIR",
+ *                     VF_VALUE(VF_OPT_OUT, &dir), VF_FLAG(VF_OPT_FORCE, &force));
+ */
+int vf_cmd_parse(const struct vf_cmd *cmd, int argc, char **argv, const char *no_args,
+		 const struct vf_opt_bind *binds, size_t n_binds);
+#define VF_CMD_PARSE(cmd, argc, argv, no_args, ...)                                    \
+	vf_cmd_parse(cmd, argc, argv, no_args, (const struct vf_opt_bind[]){ __VA_ARGS__ }, \
+		     sizeof((const struct vf_opt_bind[]){ __VA_ARGS__ }) /                  \
+		     sizeof(struct vf_opt_bind))
+
 /* The default of a command's getopt switch: 'h' prints the command's
  * usage to stdout and is VF_EXIT_OK; anything else is an option
  * vf_cmd_getopt already reported: VF_EXIT_ERROR. */

@@ -326,17 +326,11 @@ static int host_show_run(int argc, char **argv)
 	struct vf_netlink *nl;
 	char *error = NULL;
 	bool json = false;
-	int c;
+	int rc = VF_CMD_PARSE(&host_show, argc, argv, "; see 'virtform host show --help'",
+			      VF_FLAG(VF_OPT_JSON, &json));
 
-	while ((c = vf_cmd_getopt(&host_show, argc, argv)) != -1) {
-		switch (c) {
-		case VF_OPT_JSON: json = true; break;
-		default: return vf_cmd_usage_or_error(&host_show, c);
-		}
-	}
-	if (optind < argc)
-		return vf_cmd_error(&host_show, "unexpected argument '%s'; see 'virtform host show --help'",
-				    argv[optind]);
+	if (rc != VF_CMD_GO_ON)
+		return rc;
 
 	if (vf_netlink_open(&nl, &error) < 0 || vf_link_list_read(nl, &list, &error) < 0) {
 		vf_cmd_error(&host_show, "%s", error);

@@ -94,18 +94,11 @@ static int keygen_run(int argc, char **argv)
 {
 	const char *dir = NULL;
 	bool force = false;
-	int c;
+	int rc = VF_CMD_PARSE(&vf_cmd_keygen, argc, argv, "; give the directory with --out DIR",
+			      VF_VALUE(VF_OPT_OUT, &dir), VF_FLAG(VF_OPT_FORCE, &force));
 
-	while ((c = vf_cmd_getopt(&vf_cmd_keygen, argc, argv)) != -1) {
-		switch (c) {
-		case VF_OPT_OUT: dir = optarg; break;
-		case VF_OPT_FORCE: force = true; break;
-		default: return vf_cmd_usage_or_error(&vf_cmd_keygen, c);
-		}
-	}
-	if (optind < argc)
-		return vf_cmd_error(&vf_cmd_keygen, "unexpected argument '%s'; give the directory "
-				    "with --out DIR", argv[optind]);
+	if (rc != VF_CMD_GO_ON)
+		return rc;
 	if (!dir || !*dir)
 		return vf_cmd_error(&vf_cmd_keygen, "--out DIR is required (where to write "
 				    "virtform.key and virtform.pub)");

@@ -102,18 +102,12 @@ static int cmd_log(int argc, char **argv)
 {
 	const char *env = getenv("VIRTFORM_STATE_DIR"), *dir = NULL;
 	bool json = false;
-	int c;
+	int rc = VF_CMD_PARSE(&vf_cmd_log, argc, argv,
+			      "; give the state directory with --state-dir DIR",
+			      VF_VALUE(VF_OPT_STATE_DIR, &dir), VF_FLAG(VF_OPT_JSON, &json));
 
-	while ((c = vf_cmd_getopt(&vf_cmd_log, argc, argv)) != -1) {
-		switch (c) {
-		case VF_OPT_STATE_DIR: dir = optarg; break;
-		case VF_OPT_JSON: json = true; break;
-		default: return vf_cmd_usage_or_error(&vf_cmd_log, c);
-		}
-	}
-	if (optind < argc)
-		return vf_cmd_error(&vf_cmd_log, "unexpected argument '%s'; give the state "
-				    "directory with --state-dir DIR", argv[optind]);
+	if (rc != VF_CMD_GO_ON)
+		return rc;
 	if (!dir)
 		dir = env && *env ? env : ".virtform";
 	return show_log(dir, json);

@@ -112,6 +112,27 @@ int vf_cmd_usage_or_error(const struct vf_cmd *cmd, int c)
 	return VF_EXIT_OK;
 }
 
+int vf_cmd_parse(const struct vf_cmd *cmd, int argc, char **argv, const char *no_args,
+		 const struct vf_opt_bind *binds, size_t n_binds)
+{
+	const struct vf_opt_bind *b;
+	int c;
+
+	while ((c = vf_cmd_getopt(cmd, argc, argv)) != -1) {
+		for (b = binds; b < binds + n_binds && b->id != c; b++)
+			;
+		if (b == binds + n_binds)
+			return vf_cmd_usage_or_error(cmd, c);
+		if (b->flag)
+			*b->flag = true;
+		else
+			*b->value = optarg;
+	}
+	if (no_args && optind < argc)
+		return vf_cmd_error(cmd, "unexpected argument '%s'%s", argv[optind], no_args);
+	return VF_CMD_GO_ON;
+}
+
 int vf_cmd_error(const struct vf_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;

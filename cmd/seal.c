@@ -178,19 +178,13 @@ static int seal_run(int argc, char **argv)
 {
 	const char *pk_path = NULL;
 	bool keep_newline = false, raw = false;
-	int c;
+	int rc = VF_CMD_PARSE(&vf_cmd_seal, argc, argv,
+			      ": the secret is read on stdin, never from the command line",
+			      VF_VALUE(VF_OPT_PUBLIC_KEY, &pk_path),
+			      VF_FLAG(VF_OPT_KEEP_NEWLINE, &keep_newline), VF_FLAG(VF_OPT_RAW, &raw));
 
-	while ((c = vf_cmd_getopt(&vf_cmd_seal, argc, argv)) != -1) {
-		switch (c) {
-		case VF_OPT_PUBLIC_KEY: pk_path = optarg; break;
-		case VF_OPT_KEEP_NEWLINE: keep_newline = true; break;
-		case VF_OPT_RAW: raw = true; break;
-		default: return vf_cmd_usage_or_error(&vf_cmd_seal, c);
-		}
-	}
-	if (optind < argc)
-		return vf_cmd_error(&vf_cmd_seal, "unexpected argument '%s': the secret is read on "
-				    "stdin, never from the command line", argv[optind]);
+	if (rc != VF_CMD_GO_ON)
+		return rc;
 	if (!pk_path)
 		return vf_cmd_error(&vf_cmd_seal, "--public-key FILE is required (the virtform.pub "
 				    "'virtform keygen' wrote)");

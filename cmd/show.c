@@ -60,14 +60,10 @@ static int cmd_show(int argc, char **argv)
 	bool json = false;
 	char *error = NULL;
 	const char *file;
-	int c;
+	int rc = VF_CMD_PARSE(&vf_cmd_show, argc, argv, NULL, VF_FLAG(VF_OPT_JSON, &json));
 
-	while ((c = vf_cmd_getopt(&vf_cmd_show, argc, argv)) != -1) {
-		switch (c) {
-		case VF_OPT_JSON: json = true; break;
-		default: return vf_cmd_usage_or_error(&vf_cmd_show, c);
-		}
-	}
+	if (rc != VF_CMD_GO_ON)
+		return rc;
 	if (optind >= argc)
 		return vf_cmd_error(&vf_cmd_show, "which saved plan? usage: virtform show FILE "
 				    "[--json]");
@@ -83,7 +79,7 @@ static int cmd_show(int argc, char **argv)
 	}
 	if (json) {
 		/* it says why on stderr (the file changed while it was read) */
-		int rc = vf_saved_print_json(&saved, stdout) < 0 ? VF_EXIT_ERROR : VF_EXIT_OK;
+		rc = vf_saved_print_json(&saved, stdout) < 0 ? VF_EXIT_ERROR : VF_EXIT_OK;
 		vf_saved_release(&saved);
 		return rc;
 	}
