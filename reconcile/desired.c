@@ -244,8 +244,7 @@ static void copy_pool(struct builder *b, struct vf_pool_spec *to, const struct v
 	} else if (from->type == VF_STORAGE_ISCSI && !to->path) {
 		to->path = "/dev/disk/by-path";
 	}
-	to->active = true;
-	to->autostart = true;
+	to->active = to->autostart = true;   /* running now and at every boot */
 }
 
 static void add_storage(struct builder *b)
@@ -289,8 +288,7 @@ static void copy_network(struct vf_network_spec *to, const struct vf_network *fr
 	/* a bridge's MTU is the host bridge's (host networking); libvirt
 	 * takes <mtu> only for networks it makes */
 	to->mtu = from->mode == VF_NET_MODE_BRIDGE ? 0 : from->mtu;
-	to->active = true;
-	to->autostart = true;
+	to->active = to->autostart = true;   /* running now and at every boot */
 }
 
 static void add_networks(struct builder *b)

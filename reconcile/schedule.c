@@ -506,17 +506,9 @@ static const struct filter {
 	bool (*pass)(const struct probe *p, size_t h, struct vf_buf *why);
 } filters[VF_SCHED_N_FILTERS] = {
 	[VF_SCHED_FILTER_NONE] = { "none", NULL },
-	[VF_SCHED_FILTER_CLUSTER] = { "cluster", f_cluster },
-	[VF_SCHED_FILTER_PIN] = { "pin", f_pin },
-	[VF_SCHED_FILTER_MAINTENANCE] = { "maintenance", f_maintenance },
-	[VF_SCHED_FILTER_NON_OPERATIONAL] = { "non_operational", f_non_operational },
-	[VF_SCHED_FILTER_CPU] = { "cpu", f_cpu },
-	[VF_SCHED_FILTER_NETWORK] = { "network", f_network },
-	[VF_SCHED_FILTER_STORAGE] = { "storage", f_storage },
-	[VF_SCHED_FILTER_MEMORY] = { "memory", f_memory },
-	[VF_SCHED_FILTER_VCPU] = { "vcpu", f_vcpu },
-	[VF_SCHED_FILTER_VM_AFFINITY] = { "vm_affinity", f_vm_affinity },
-	[VF_SCHED_FILTER_HOST_AFFINITY] = { "host_affinity", f_host_affinity },
+#define FILTER_ROW(id, name) [VF_SCHED_FILTER_##id] = { #name, f_##name },
+	VF_SCHED_FILTERS(FILTER_ROW)
+#undef FILTER_ROW
 };
 
 const char *vf_sched_filter_name(enum vf_sched_filter f)

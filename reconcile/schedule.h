@@ -112,23 +112,25 @@ struct vf_sched_input {
 	size_t n_groups;
 };
 
-/* The filters, in the order they are asked: a host is rejected by the
- * first that fails. */
+/*
+ * The filters, in the order they are asked: a host is rejected by the
+ * first that fails.  One list, X(ID, name), makes the enum
+ * (VF_SCHED_FILTER_ID) and schedule.c's table (the name, as explain and
+ * the docs say it, and the function f_name that asks it).
+ */
+#define VF_SCHED_FILTERS(X)                                                    \
+	X(CLUSTER, cluster) X(PIN, pin) X(MAINTENANCE, maintenance)            \
+	X(NON_OPERATIONAL, non_operational) X(CPU, cpu) X(NETWORK, network)    \
+	X(STORAGE, storage) X(MEMORY, memory) X(VCPU, vcpu)                    \
+	X(VM_AFFINITY, vm_affinity) X(HOST_AFFINITY, host_affinity)
+
+#define VF_SCHED_FILTER_ENUM_(id, name) VF_SCHED_FILTER_##id,
 enum vf_sched_filter {
 	VF_SCHED_FILTER_NONE,            /* passed every filter */
-	VF_SCHED_FILTER_CLUSTER,
-	VF_SCHED_FILTER_PIN,
-	VF_SCHED_FILTER_MAINTENANCE,
-	VF_SCHED_FILTER_NON_OPERATIONAL,
-	VF_SCHED_FILTER_CPU,
-	VF_SCHED_FILTER_NETWORK,
-	VF_SCHED_FILTER_STORAGE,
-	VF_SCHED_FILTER_MEMORY,
-	VF_SCHED_FILTER_VCPU,
-	VF_SCHED_FILTER_VM_AFFINITY,
-	VF_SCHED_FILTER_HOST_AFFINITY,
+	VF_SCHED_FILTERS(VF_SCHED_FILTER_ENUM_)
 	VF_SCHED_N_FILTERS
 };
+#undef VF_SCHED_FILTER_ENUM_
 
 /* The weights, summed into a host's score (lower is better). */
 enum vf_sched_weight {
