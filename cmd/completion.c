@@ -181,13 +181,13 @@ static void print_all_valued(FILE *out)
 }
 
 /*
- * What _virtform knows of cmd, one line of data: opts (its options
+ * What _virtform knows of cmd, as the words of its row: opts (its options
  * without a value), vopts (with one), files=1 when it takes CONFIG, subs
  * (its subcommands; help's: the commands).
  */
-static void bash_data(FILE *out, const char *indent, const struct vf_cmd *cmd)
+static void bash_data(FILE *out, const struct vf_cmd *cmd)
 {
-	fprintf(out, "%sopts=\"", indent);
+	fputs("opts=\"", out);
 	print_options(out, cmd, false);
 	fputs("\" vopts=\"", out);
 	print_options(out, cmd, true);
@@ -201,30 +201,31 @@ static void bash_data(FILE *out, const char *indent, const struct vf_cmd *cmd)
 		print_words(out, cmd->subcommands);
 		fputc('"', out);
 	}
-	fputc('\n', out);
 }
 
-/* The branch of cmd: its data, then, for its subcommands with options
- * of their own, a case over $sub with a branch each. */
+/* The row of cmd, "NAME) DATA ;;", a line of the table; for a command
+ * whose subcommands have options of their own, its data, then a case
+ * over $sub with a row each. */
 static void bash_command(FILE *out, const struct vf_cmd *cmd)
 {
 	size_t i;
 
-	fprintf(out, "\t%s)\n", cmd->name);
-	bash_data(out, "\t\t", cmd);
-	if (subcommands_own_options(cmd)) {
-		fputs("\t\tcase $sub in\n", out);
-		for (i = 0; cmd->subcommands[i]; i++) {
-			const struct vf_cmd *sub = cmd->subcommands[i];
-			if (!own_options(sub))
-				continue;
-			fprintf(out, "\t\t%s)\n", vf_cmd_subcommand_word(sub));
-			bash_data(out, "\t\t\t", sub);
-			fputs("\t\t\t;;\n", out);
-		}
-		fputs("\t\tesac\n", out);
+	fprintf(out, "\t%s) ", cmd->name);
+	bash_data(out, cmd);
+	if (!subcommands_own_options(cmd)) {
+		fputs(" ;;\n", out);
+		return;
 	}
-	fputs("\t\t;;\n", out);
+	fputs("\n\t\tcase $sub in\n", out);
+	for (i = 0; cmd->subcommands[i]; i++) {
+		const struct vf_cmd *sub = cmd->subcommands[i];
+		if (!own_options(sub))
+			continue;
+		fprintf(out, "\t\t%s) ", vf_cmd_subcommand_word(sub));
+		bash_data(out, sub);
+		fputs(" ;;\n", out);
+	}
+	fputs("\t\tesac\n\t\t;;\n", out);
 }
 
 static void bash_prologue(FILE *out)

@@ -21,11 +21,19 @@ has_option() {
 	grep -Eq -e "(^|[^a-z-])$2([^a-z-]|\$)" "$1" || { echo "no $2 in $1"; return 1; }
 }
 
-# block FILE INDENT WORD: the lines of case branch "WORD)" at INDENT tabs
+# block FILE INDENT WORD: the lines of case branch "WORD)" at INDENT tabs,
+# up to its ";;" line; a one-line branch ("WORD) DATA ;;"): its DATA
 block() {
 	awk -v head="$(printf '%*s' "$2" '' | tr ' ' '\t')$3)" -v tabs="$2" '
-		$0 == head { on = 1; next }
-		on && index($0, ";;") && match($0, /^\t*/) && RLENGTH == tabs + 1 { exit }
+		BEGIN { close_line = sprintf("%*s", tabs + 1, ""); gsub(/ /, "\t", close_line)
+			close_line = close_line ";;" }
+		!on && index($0, head) == 1 && (length($0) == length(head) ||
+						substr($0, length(head) + 1, 1) == " ") {
+			rest = substr($0, length(head) + 2)
+			if (rest ~ / ;;$/) { print substr(rest, 1, length(rest) - 3); exit }
+			if (rest != "") print rest
+			on = 1; next }
+		on && $0 == close_line { exit }
 		on { print }' "$1"
 }
 

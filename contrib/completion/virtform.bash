@@ -21,74 +21,31 @@ _virtform()
 	fi
 	# what the command (and its subcommand) takes
 	case $cmd in
-	validate)
-		opts="--json --staged --help" vopts="--git --path --cache-dir --git-ssh-key --git-known-hosts" files=1
-		;;
-	hosts)
-		opts="--json --help" vopts="--timeout" files=1
-		;;
-	host)
-		opts="" vopts="" subs="show plan apply confirm"
+	validate) opts="--json --staged --help" vopts="--git --path --cache-dir --git-ssh-key --git-known-hosts" files=1 ;;
+	hosts) opts="--json --help" vopts="--timeout" files=1 ;;
+	host) opts="" vopts="" subs="show plan apply confirm"
 		case $sub in
-		show)
-			opts="--json --help" vopts=""
-			;;
-		plan)
-			opts="--json --no-delete --detailed-exitcode --help" vopts="--host --spec --state-file" files=1
-			;;
-		apply)
-			opts="--last-confirmed --auto-approve --no-delete --json --help" vopts="--host --spec --confirm-timeout --state-file" files=1
-			;;
-		confirm)
-			opts="--json --help" vopts="--token --state-file"
-			;;
+		show) opts="--json --help" vopts="" ;;
+		plan) opts="--json --no-delete --detailed-exitcode --help" vopts="--host --spec --state-file" files=1 ;;
+		apply) opts="--last-confirmed --auto-approve --no-delete --json --help" vopts="--host --spec --confirm-timeout --state-file" files=1 ;;
+		confirm) opts="--json --help" vopts="--token --state-file" ;;
 		esac
 		;;
-	plan)
-		opts="--json --detailed-exitcode --destroy --skip-unreachable --allow-replace --help --verify-signatures --allow-rewind --allow-mass-destroy" vopts="--out --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --allowed-signers --gpg-keyring --max-destroy" files=1
-		;;
-	apply)
-		opts="--auto-approve --skip-unreachable --allow-replace --help --verify-signatures --allow-rewind --allow-mass-destroy" vopts="--parallelism --confirm-timeout --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --allowed-signers --gpg-keyring --max-destroy" files=1
-		;;
-	destroy)
-		opts="--auto-approve --skip-unreachable --allow-replace --help --verify-signatures --allow-rewind --allow-mass-destroy" vopts="--parallelism --confirm-timeout --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --allowed-signers --gpg-keyring --max-destroy" files=1
-		;;
-	show)
-		opts="--json --help" vopts=""
-		;;
-	import)
-		opts="--help" vopts="--state-dir --lock-timeout --timeout" files=1
-		;;
-	sync)
-		opts="--plan-only --auto-approve --skip-unreachable --allow-replace --help --verify-signatures --allow-rewind --allow-mass-destroy" vopts="--ref --parallelism --confirm-timeout --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --allowed-signers --gpg-keyring --max-destroy"
-		;;
-	log)
-		opts="--json --help" vopts="--state-dir"
-		;;
-	hook)
-		opts="--allow-rewind --verify-signatures --auto-approve --allow-mass-destroy --help" vopts="--ref --path --allowed-signers --gpg-keyring --state-dir --secret-key --max-destroy --deadline" subs="pre-commit pre-receive post-receive"
-		;;
-	hooks)
-		opts="--server --allow-rewind --verify-signatures --auto-approve --allow-mass-destroy --force --help" vopts="--ref --path --allowed-signers --gpg-keyring --state-dir --secret-key --max-destroy --deadline" subs="install"
-		;;
-	keygen)
-		opts="--force --help" vopts="--out"
-		;;
-	seal)
-		opts="--keep-newline --raw --help" vopts="--public-key"
-		;;
-	drift)
-		opts="--json --fix --skip-unreachable --allow-replace --help --allow-mass-destroy" vopts="--notify-command --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --max-destroy" files=1
-		;;
-	completion)
-		opts="--list --help" vopts="" subs="bash zsh"
-		;;
-	help)
-		opts="--man --help" vopts="" subs=$commands
-		;;
-	version)
-		opts="" vopts=""
-		;;
+	plan) opts="--json --detailed-exitcode --destroy --skip-unreachable --allow-replace --help --verify-signatures --allow-rewind --allow-mass-destroy" vopts="--out --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --allowed-signers --gpg-keyring --max-destroy" files=1 ;;
+	apply) opts="--auto-approve --skip-unreachable --allow-replace --help --verify-signatures --allow-rewind --allow-mass-destroy" vopts="--parallelism --confirm-timeout --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --allowed-signers --gpg-keyring --max-destroy" files=1 ;;
+	destroy) opts="--auto-approve --skip-unreachable --allow-replace --help --verify-signatures --allow-rewind --allow-mass-destroy" vopts="--parallelism --confirm-timeout --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --allowed-signers --gpg-keyring --max-destroy" files=1 ;;
+	show) opts="--json --help" vopts="" ;;
+	import) opts="--help" vopts="--state-dir --lock-timeout --timeout" files=1 ;;
+	sync) opts="--plan-only --auto-approve --skip-unreachable --allow-replace --help --verify-signatures --allow-rewind --allow-mass-destroy" vopts="--ref --parallelism --confirm-timeout --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --allowed-signers --gpg-keyring --max-destroy" ;;
+	log) opts="--json --help" vopts="--state-dir" ;;
+	hook) opts="--allow-rewind --verify-signatures --auto-approve --allow-mass-destroy --help" vopts="--ref --path --allowed-signers --gpg-keyring --state-dir --secret-key --max-destroy --deadline" subs="pre-commit pre-receive post-receive" ;;
+	hooks) opts="--server --allow-rewind --verify-signatures --auto-approve --allow-mass-destroy --force --help" vopts="--ref --path --allowed-signers --gpg-keyring --state-dir --secret-key --max-destroy --deadline" subs="install" ;;
+	keygen) opts="--force --help" vopts="--out" ;;
+	seal) opts="--keep-newline --raw --help" vopts="--public-key" ;;
+	drift) opts="--json --fix --skip-unreachable --allow-replace --help --allow-mass-destroy" vopts="--notify-command --target --state-dir --lock-timeout --timeout --secret-key --git --path --cache-dir --git-ssh-key --git-known-hosts --max-destroy" files=1 ;;
+	completion) opts="--list --help" vopts="" subs="bash zsh" ;;
+	help) opts="--man --help" vopts="" subs=$commands ;;
+	version) opts="" vopts="" ;;
 	*) return ;;
 	esac
 	case " $vopts " in
