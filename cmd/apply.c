@@ -3,16 +3,23 @@
  * `virtform apply FILE`: carry out a saved plan (plan -out FILE), exactly
  * it, or refuse it as stale.
  *
+ * `virtform destroy [CONFIG]`, its mirror, lives here too (as git's log.c
+ * holds log and show): the same run towards nothing.  It removes
+ * everything virtform manages for this configuration (or the --target
+ * ones), and nothing else: unmanaged objects on the same hosts stay,
+ * protected VMs stop the plan.
+ *
  * Without a terminal it refuses unless --auto-approve, so a CI job never
  * hangs on a prompt and never applies a plan nobody asked for.  A saved
  * plan is not asked about: it was reviewed when it was saved.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd/run.h"
 
-static const char usage[] =
+static const char apply_usage[] =
 	"usage: virtform apply [CONFIG] [--auto-approve] [--parallelism N] [--target ADDR]...\n"
 	"                      [--max-destroy N] [--allow-mass-destroy]\n"
 	"       virtform apply FILE [--parallelism N] [--max-destroy N] [--allow-mass-destroy]\n"
@@ -52,12 +59,39 @@ static const char usage[] =
 	"state that could not be saved (the error says where the changes are\n"
 	"recorded), a stale saved plan or a mass deletion refused.\n";
 
-static int cmd_apply(int argc, char **argv);
+static const char destroy_usage[] =
+	"usage: virtform destroy [CONFIG] [--auto-approve] [--target ADDR]...\n"
+	"\n"
+	"Plan the removal of every object virtform manages for CONFIG on its\n"
+	"hosts (VMs shut down gracefully, then their volumes unless a disk says\n"
+	"keep: true, networks, storage pools; the data of a storage pool stays),\n"
+	"show it, ask 'Destroy these resources?' (on a terminal) and carry it\n"
+	"out.  Objects virtform does not manage are never touched.  A VM with\n"
+	"protect: true makes the plan fail.  The mass-deletion guard of plan and\n"
+	"apply does not stop destroy: it is asked for; the plan still lists\n"
+	"everything that goes (--max-destroy and --allow-mass-destroy are\n"
+	"refused here).\n"
+	"\n"
+	"Options:\n"
+	"      --auto-approve        do not ask (needed without a terminal)\n"
+	RUN_APPLY_OPTIONS_HELP
+	RUN_OPTIONS_HELP
+	RUN_GIT_CHECK_OPTIONS_HELP
+	"  -h, --help                show this help\n"
+	"\n"
+	"Exit status: 0 destroyed (or nothing to do), 1 an error or a failed action.\n";
 
-const struct vf_cmd vf_cmd_apply = VF_CMD("apply", "change the hosts to match the configuration", usage,
-	cmd_apply, .options = VF_OPTS(RUN_APPLY_OPTS));
-
-static int cmd_apply(int argc, char **argv)
+/* argv[0] says which: "apply" or "destroy" (cmd.h). */
+static int apply_run(int argc, char **argv)
 {
-	return vf_run_apply_command(&vf_cmd_apply, argc, argv, false);
+	bool destroy = !strcmp(argv[0], "destroy");
+
+	return vf_run_apply_command(destroy ? &vf_cmd_destroy : &vf_cmd_apply, argc, argv, destroy);
 }
+
+const struct vf_cmd vf_cmd_apply = VF_CMD("apply", "change the hosts to match the configuration",
+	apply_usage, apply_run, .options = VF_OPTS(RUN_APPLY_OPTS));
+
+const struct vf_cmd vf_cmd_destroy = VF_CMD("destroy",
+	"remove everything virtform manages for the configuration", destroy_usage, apply_run,
+	.options = VF_OPTS(RUN_APPLY_OPTS));

@@ -1,6 +1,7 @@
 /*
- * cmd.h — the command table.  Each command lives in cmd/<name>.c and
- * exports one descriptor; cmd/main.c lists them and dispatches.
+ * cmd.h — the command table.  Each command lives in cmd/<name>.c (destroy
+ * in apply.c, its mirror) and exports one descriptor, last in the file;
+ * cmd/main.c lists them and dispatches.
  *
  * A command's run() gets argv with argv[0] the command name and returns
  * the process exit status (VF_EXIT_*).  Commands print their own output

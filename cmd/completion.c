@@ -37,8 +37,6 @@ static const char usage[] =
 	"              (what the scripts complete; for tests and other shells)\n"
 	"  -h, --help  show this help\n";
 
-static int completion_run(int argc, char **argv);
-
 static const struct vf_cmd completion_bash = VF_CMD("completion bash",
 	"the bash completion script", usage, NULL);
 static const struct vf_cmd completion_zsh = VF_CMD("completion zsh",
@@ -49,10 +47,6 @@ static const struct vf_cmd *const subcommands[] = {
 	&completion_zsh,
 	NULL,
 };
-
-const struct vf_cmd vf_cmd_completion = VF_CMD("completion",
-	"print the bash or zsh completion script", usage, completion_run,
-	.options = VF_OPTS(VF_OPT_LIST), .subcommands = subcommands);
 
 /* The options cmd completes, as getopt's table in table (VF_CMD_OPTIONS_MAX
  * entries): none when its descriptor names none (it takes only --help). */
@@ -448,3 +442,7 @@ static int completion_run(int argc, char **argv)
 	return vf_cmd_error(&vf_cmd_completion, "unknown shell '%s': give bash or zsh",
 			    argv[optind]);
 }
+
+const struct vf_cmd vf_cmd_completion = VF_CMD("completion",
+	"print the bash or zsh completion script", usage, completion_run,
+	.options = VF_OPTS(VF_OPT_LIST), .subcommands = subcommands);

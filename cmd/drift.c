@@ -94,8 +94,6 @@ static const char usage[] =
 	"--fix), 1 error: invalid configuration, unreachable host (unless\n"
 	"--skip-unreachable), state locked, or --fix did not converge.\n";
 
-static int cmd_drift(int argc, char **argv);
-
 enum drift_cause {
 	DRIFT_CHANGED_OUTSIDE,
 	DRIFT_NOT_APPLIED,
@@ -672,11 +670,6 @@ static int drift(struct drift_args *a)
 	return rc;
 }
 
-const struct vf_cmd vf_cmd_drift = VF_CMD("drift",
-	"report where the hosts differ from the configuration (exit 2); --fix converges", usage,
-	cmd_drift, .options = VF_OPTS(VF_OPT_JSON, VF_OPT_FIX, VF_OPT_NOTIFY_COMMAND, RUN_OPTS,
-				      RUN_GUARD_OPTS));
-
 static int cmd_drift(int argc, char **argv)
 {
 	struct drift_args a = { .o = { .confirm_timeout = -1 } };
@@ -701,3 +694,8 @@ bad:
 	free(a.o.targets);
 	return rc;
 }
+
+const struct vf_cmd vf_cmd_drift = VF_CMD("drift",
+	"report where the hosts differ from the configuration (exit 2); --fix converges", usage,
+	cmd_drift, .options = VF_OPTS(VF_OPT_JSON, VF_OPT_FIX, VF_OPT_NOTIFY_COMMAND, RUN_OPTS,
+				      RUN_GUARD_OPTS));

@@ -64,12 +64,6 @@ static void print_man_main(void)
 	free(text);
 }
 
-static int help_run(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_help = VF_CMD("help", "show commands, or one command's usage", usage,
-	help_run, .options = VF_OPTS(VF_OPT_MAN),
-	.shortopts = "+h");         /* help plan --help: plan's usage, as always */
-
 static int help_run(int argc, char **argv)
 {
 	bool man = false;
@@ -104,3 +98,7 @@ static int help_run(int argc, char **argv)
 	}
 	return vf_cmd_error(&vf_cmd_help, "unknown command '%s'", argv[optind]);
 }
+
+const struct vf_cmd vf_cmd_help = VF_CMD("help", "show commands, or one command's usage", usage,
+	help_run, .options = VF_OPTS(VF_OPT_MAN),
+	.shortopts = "+h");         /* help plan --help: plan's usage, as always */

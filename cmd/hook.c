@@ -671,12 +671,6 @@ static const struct vf_cmd *const subcommands[] = {
 	NULL,
 };
 
-static int hook_run(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_hook = VF_CMD("hook",
-	"the git hooks' work: pre-commit, pre-receive, post-receive", usage, hook_run,
-	.options = VF_OPTS(VF_HOOK_OPTIONS), .subcommands = subcommands);
-
 /* The options and the hook's name; 1: --help shown, 0 parsed, -1 an error. */
 static int parse_options(int argc, char **argv, struct vf_hook_opts *h)
 {
@@ -726,3 +720,7 @@ static int hook_run(int argc, char **argv)
 	vf_hook_opts_release(&h);
 	return rc;
 }
+
+const struct vf_cmd vf_cmd_hook = VF_CMD("hook",
+	"the git hooks' work: pre-commit, pre-receive, post-receive", usage, hook_run,
+	.options = VF_OPTS(VF_HOOK_OPTIONS), .subcommands = subcommands);

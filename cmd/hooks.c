@@ -88,13 +88,6 @@ static const struct vf_cmd *const subcommands[] = {
 	NULL,
 };
 
-static int hooks_run(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_hooks = VF_CMD("hooks",
-	"install the git hooks (hooks install [--server] REPO)", usage, hooks_run,
-	.options = VF_OPTS(VF_OPT_SERVER, VF_HOOK_OPTIONS, VF_OPT_FORCE),
-	.subcommands = subcommands);
-
 /* ' word' quoted for sh: 'it'\''s' */
 static void add_word(struct vf_buf *b, const char *w)
 {
@@ -358,3 +351,8 @@ static int hooks_run(int argc, char **argv)
 	vf_hook_opts_release(&in.o);
 	return rc;
 }
+
+const struct vf_cmd vf_cmd_hooks = VF_CMD("hooks",
+	"install the git hooks (hooks install [--server] REPO)", usage, hooks_run,
+	.options = VF_OPTS(VF_OPT_SERVER, VF_HOOK_OPTIONS, VF_OPT_FORCE),
+	.subcommands = subcommands);

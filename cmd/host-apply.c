@@ -724,14 +724,6 @@ static int source_check(struct vf_hostcmd *x, enum vf_hostcmd_source src, const 
 	return 0;
 }
 
-static int host_apply_run(int argc, char **argv);
-
-const struct vf_cmd vf_hostcmd_apply = VF_CMD("host apply",
-	"converge this machine's links, verified, rolled back on failure", apply_usage,
-	host_apply_run, .options = VF_OPTS(VF_OPT_HOST, VF_OPT_SPEC, VF_OPT_LAST_CONFIRMED,
-					   VF_OPT_AUTO_APPROVE, VF_OPT_NO_DELETE,
-					   VF_OPT_CONFIRM_TIMEOUT, VF_OPT_JSON, VF_OPT_STATE_FILE));
-
 /* host apply's options. */
 struct apply_opts {
 	const char *host_name, *state_file, *spec_path, *timeout_text;
@@ -900,3 +892,9 @@ static int host_apply_run(int argc, char **argv)
 	vf_hostcmd_release(&x);
 	return rc;
 }
+
+const struct vf_cmd vf_hostcmd_apply = VF_CMD("host apply",
+	"converge this machine's links, verified, rolled back on failure", apply_usage,
+	host_apply_run, .options = VF_OPTS(VF_OPT_HOST, VF_OPT_SPEC, VF_OPT_LAST_CONFIRMED,
+					   VF_OPT_AUTO_APPROVE, VF_OPT_NO_DELETE,
+					   VF_OPT_CONFIRM_TIMEOUT, VF_OPT_JSON, VF_OPT_STATE_FILE));

@@ -464,12 +464,6 @@ static const char confirm_usage[] =
 	"Exit status: 0 confirmed; 1 error: nothing waits for confirmation, another\n"
 	"token, the change was already rolled back (no confirmation in time).\n";
 
-static int host_confirm_run(int argc, char **argv);
-
-const struct vf_cmd vf_hostcmd_confirm = VF_CMD("host confirm",
-	"keep a host network change that waits for confirmation", confirm_usage, host_confirm_run,
-	.options = VF_OPTS(VF_OPT_TOKEN, VF_OPT_JSON, VF_OPT_STATE_FILE));
-
 /* host confirm's options.  0: go on; 1: --help printed; -1: a bad option. */
 static int confirm_opts_parse(int argc, char **argv, const char **token, bool *json,
 			      const char **state_file)
@@ -618,3 +612,7 @@ static int host_confirm_run(int argc, char **argv)
 	vf_hostcmd_release(&x);
 	return rc;
 }
+
+const struct vf_cmd vf_hostcmd_confirm = VF_CMD("host confirm",
+	"keep a host network change that waits for confirmation", confirm_usage, host_confirm_run,
+	.options = VF_OPTS(VF_OPT_TOKEN, VF_OPT_JSON, VF_OPT_STATE_FILE));

@@ -222,12 +222,6 @@ static char *format_seconds(double s)
 	return xasprintf("%g s", s);
 }
 
-static int hosts_run(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_hosts = VF_CMD("hosts",
-	"show every host: reachable, versions, CPU, memory, domains", usage, hosts_run,
-	.options = VF_OPTS(VF_OPT_JSON, VF_OPT_TIMEOUT));
-
 /* hosts' options.  0: go on; 1: --help printed; -1: a bad option (reported). */
 static int hosts_opts_parse(int argc, char **argv, bool *json, double *timeout)
 {
@@ -360,3 +354,7 @@ static int hosts_run(int argc, char **argv)
 	vf_config_free(config);
 	return status;
 }
+
+const struct vf_cmd vf_cmd_hosts = VF_CMD("hosts",
+	"show every host: reachable, versions, CPU, memory, domains", usage, hosts_run,
+	.options = VF_OPTS(VF_OPT_JSON, VF_OPT_TIMEOUT));

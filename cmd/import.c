@@ -32,8 +32,6 @@ static const char usage[] =
 	"Exit status: 0 imported (or managed already), 1 error: not in the\n"
 	"configuration, not on the host, another project's, unreachable host.\n";
 
-static int cmd_import(int argc, char **argv);
-
 /* The remaining differences of the imported object, as plan prints them. */
 static size_t show_differences(const struct vf_plan *plan, const char *address)
 {
@@ -162,10 +160,6 @@ out:
 	return rc;
 }
 
-const struct vf_cmd vf_cmd_import = VF_CMD("import",
-	"adopt an existing object the configuration describes", usage, cmd_import,
-	.options = VF_OPTS(RUN_STATE_OPTS));
-
 static int cmd_import(int argc, char **argv)
 {
 	struct vf_run_opts o = { 0 };
@@ -194,3 +188,7 @@ static int cmd_import(int argc, char **argv)
 	vf_run_release(&run, &o);
 	return rc;
 }
+
+const struct vf_cmd vf_cmd_import = VF_CMD("import",
+	"adopt an existing object the configuration describes", usage, cmd_import,
+	.options = VF_OPTS(RUN_STATE_OPTS));

@@ -85,11 +85,6 @@ static int keygen_write(const char *dir, bool force)
 	return VF_EXIT_OK;
 }
 
-static int keygen_run(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_keygen = VF_CMD("keygen", "make the key pair for sealed secrets", usage,
-	keygen_run, .options = VF_OPTS(VF_OPT_OUT, VF_OPT_FORCE));
-
 static int keygen_run(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -104,4 +99,7 @@ static int keygen_run(int argc, char **argv)
 				    "virtform.key and virtform.pub)");
 	return keygen_write(dir, force);
 }
+
+const struct vf_cmd vf_cmd_keygen = VF_CMD("keygen", "make the key pair for sealed secrets", usage,
+	keygen_run, .options = VF_OPTS(VF_OPT_OUT, VF_OPT_FORCE));
 

@@ -29,8 +29,6 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0, or 1 when the record cannot be read.\n";
 
-static int cmd_log(int argc, char **argv);
-
 /* A record appended to the list arg. */
 static void append(json_t *record, void *list)
 {
@@ -95,9 +93,6 @@ static int show_log(const char *dir, bool json)
 	return rc;
 }
 
-const struct vf_cmd vf_cmd_log = VF_CMD("log", "show the commits applied from git", usage, cmd_log,
-	.options = VF_OPTS(VF_OPT_STATE_DIR, VF_OPT_JSON));
-
 static int cmd_log(int argc, char **argv)
 {
 	const char *env = getenv("VIRTFORM_STATE_DIR"), *dir = NULL;
@@ -112,3 +107,6 @@ static int cmd_log(int argc, char **argv)
 		dir = env && *env ? env : ".virtform";
 	return show_log(dir, json);
 }
+
+const struct vf_cmd vf_cmd_log = VF_CMD("log", "show the commits applied from git", usage, cmd_log,
+	.options = VF_OPTS(VF_OPT_STATE_DIR, VF_OPT_JSON));

@@ -48,8 +48,6 @@ static const char usage[] =
 	"host, name clash with an unmanaged object, protected resource, a mass\n"
 	"deletion refused.\n";
 
-static int cmd_plan(int argc, char **argv);
-
 /*
  * Terraform's "-out FILE" and "-out=FILE" as "--out": getopt would read
  * "-out" as -o -u -t.  Only before a "--".  Returns what to free.
@@ -104,10 +102,6 @@ static int plan(struct vf_run_opts *o, bool json, bool detailed, const char *out
 	return rc;
 }
 
-const struct vf_cmd vf_cmd_plan = VF_CMD("plan", "show what apply would change on the hosts", usage,
-	cmd_plan, .options = VF_OPTS(VF_OPT_JSON, VF_OPT_DETAILED_EXITCODE, VF_OPT_OUT,
-				     VF_OPT_DESTROY, RUN_OPTS, RUN_GIT_CHECK_OPTS, RUN_GUARD_OPTS));
-
 static int cmd_plan(int argc, char **argv)
 {
 	struct vf_run_opts o = { .git_checks = true };
@@ -140,3 +134,7 @@ bad:
 	free(made);
 	return rc;
 }
+
+const struct vf_cmd vf_cmd_plan = VF_CMD("plan", "show what apply would change on the hosts", usage,
+	cmd_plan, .options = VF_OPTS(VF_OPT_JSON, VF_OPT_DETAILED_EXITCODE, VF_OPT_OUT,
+				     VF_OPT_DESTROY, RUN_OPTS, RUN_GIT_CHECK_OPTS, RUN_GUARD_OPTS));

@@ -168,12 +168,6 @@ static int seal_stdin(const char *pk_path, bool keep_newline, bool raw)
 	return VF_EXIT_OK;
 }
 
-static int seal_run(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_seal = VF_CMD("seal",
-	"seal a secret (stdin) for the configuration: {sealed: ...}", usage, seal_run,
-	.options = VF_OPTS(VF_OPT_PUBLIC_KEY, VF_OPT_KEEP_NEWLINE, VF_OPT_RAW));
-
 static int seal_run(int argc, char **argv)
 {
 	const char *pk_path = NULL;
@@ -190,4 +184,8 @@ static int seal_run(int argc, char **argv)
 				    "'virtform keygen' wrote)");
 	return seal_stdin(pk_path, keep_newline, raw);
 }
+
+const struct vf_cmd vf_cmd_seal = VF_CMD("seal",
+	"seal a secret (stdin) for the configuration: {sealed: ...}", usage, seal_run,
+	.options = VF_OPTS(VF_OPT_PUBLIC_KEY, VF_OPT_KEEP_NEWLINE, VF_OPT_RAW));
 

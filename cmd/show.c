@@ -27,8 +27,6 @@ static const char usage[] =
 	"Exit status: 0 shown, 1 error (no such file, not a saved plan, damaged,\n"
 	"a format version newer than this virtform reads).\n";
 
-static int cmd_show(int argc, char **argv);
-
 static void print_header(const struct vf_saved *s, const char *file)
 {
 	size_t i;
@@ -49,9 +47,6 @@ static void print_header(const struct vf_saved *s, const char *file)
 	}
 	printf("Apply it with: virtform apply %s\n\n", file);
 }
-
-const struct vf_cmd vf_cmd_show = VF_CMD("show", "print a saved plan", usage, cmd_show,
-	.options = VF_OPTS(VF_OPT_JSON));
 
 static int cmd_show(int argc, char **argv)
 {
@@ -95,3 +90,6 @@ static int cmd_show(int argc, char **argv)
 	vf_saved_release(&saved);
 	return VF_EXIT_OK;
 }
+
+const struct vf_cmd vf_cmd_show = VF_CMD("show", "print a saved plan", usage, cmd_show,
+	.options = VF_OPTS(VF_OPT_JSON));

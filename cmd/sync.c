@@ -86,8 +86,6 @@ static const char usage[] =
 	"1 an error: fetch, ref, invalid configuration, refused signature or\n"
 	"rewind, a mass deletion refused, a failed action.\n";
 
-static int cmd_sync(int argc, char **argv);
-
 struct sync_opts {
 	const char *ref;
 	bool plan_only, auto_approve;
@@ -157,9 +155,6 @@ out:
 	return rc;
 }
 
-const struct vf_cmd vf_cmd_sync = VF_CMD("sync", "apply the configuration of a git commit (GitOps)",
-	usage, cmd_sync, .options = VF_OPTS(VF_OPT_REF, VF_OPT_PLAN_ONLY, RUN_APPLY_OPTS));
-
 static int cmd_sync(int argc, char **argv)
 {
 	struct vf_run_opts o = { .confirm_timeout = -1, .git_checks = true };
@@ -181,3 +176,6 @@ bad:
 	free(o.targets);
 	return rc;
 }
+
+const struct vf_cmd vf_cmd_sync = VF_CMD("sync", "apply the configuration of a git commit (GitOps)",
+	usage, cmd_sync, .options = VF_OPTS(VF_OPT_REF, VF_OPT_PLAN_ONLY, RUN_APPLY_OPTS));

@@ -184,12 +184,6 @@ static int validate_text(const struct vf_run_opts *o, bool staged)
 	return VF_EXIT_OK;
 }
 
-static int validate_run(int argc, char **argv);
-
-const struct vf_cmd vf_cmd_validate = VF_CMD("validate",
-	"check a configuration without contacting any host", usage, validate_run,
-	.options = VF_OPTS(VF_OPT_JSON, VF_OPT_STAGED, RUN_GIT_OPTS));
-
 static int validate_run(int argc, char **argv)
 {
 	struct vf_run_opts o = { 0 };
@@ -215,4 +209,8 @@ static int validate_run(int argc, char **argv)
 		return validate_json(o.config_path, &o, staged);
 	return validate_text(&o, staged);
 }
+
+const struct vf_cmd vf_cmd_validate = VF_CMD("validate",
+	"check a configuration without contacting any host", usage, validate_run,
+	.options = VF_OPTS(VF_OPT_JSON, VF_OPT_STAGED, RUN_GIT_OPTS));
 
