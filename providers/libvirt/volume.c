@@ -316,5 +316,4 @@ const struct vf_kind_ops vf_libvirt_volume_ops = {
 	.create = volume_create,
 	.update = volume_update,
 	.remove = volume_delete,
-	.start_or_stop = NULL   /* a volume has no run state */,
 };
