@@ -153,31 +153,31 @@ extern const struct vf_kind_ops vf_libvirt_vm_ops;       /* domain.c */
 /* ---- object.c: the steps networks, pools and domains share ---- */
 
 /* Look up name: 1 found, 0 absent, -1 ("cannot look up the NOUN"). */
-int vf_libvirt_object_lookup(struct op *op, const struct vf_object_class *c, const char *name,
+int vf_libvirt_object_lookup(struct op *op, const struct vf_object_class *kind, const char *name,
 			     void **obj);
 /* Look up r's object (object_name) and check it is ours (k->owned): 1, 0 absent, -1. */
-int vf_libvirt_object_find(struct op *op, const struct vf_object_class *c,
+int vf_libvirt_object_find(struct op *op, const struct vf_object_class *kind,
 			   const struct vf_resource *r, void **obj);
 /* Define desired, keeping old's uuid when there is one: defining an
  * object of the same name again replaces it only when the uuids agree. */
-int vf_libvirt_object_define(struct op *op, const struct vf_object_class *c,
+int vf_libvirt_object_define(struct op *op, const struct vf_object_class *kind,
 			     const struct vf_resource *desired, void *old, void **obj);
 /* 1 active, 0 inactive or gone (a transient object goes when stopped), -1. */
-int vf_libvirt_object_active(const struct vf_object_class *c, void *obj);
+int vf_libvirt_object_active(const struct vf_object_class *kind, void *obj);
 /* Start or stop obj; done already is fine, and so is a lost race. */
-int vf_libvirt_object_start(struct op *op, const struct vf_object_class *c, void *obj);
-int vf_libvirt_object_stop(struct op *op, const struct vf_object_class *c, void *obj);
-int vf_libvirt_object_set_autostart(struct op *op, const struct vf_object_class *c, void *obj,
+int vf_libvirt_object_start(struct op *op, const struct vf_object_class *kind, void *obj);
+int vf_libvirt_object_stop(struct op *op, const struct vf_object_class *kind, void *obj);
+int vf_libvirt_object_set_autostart(struct op *op, const struct vf_object_class *kind, void *obj,
 				    bool on);
 /* What follows a network's or pool's define: start obj when active, then
  * set its autostart. */
-int vf_libvirt_object_after_define(struct op *op, const struct vf_object_class *c, void *obj,
+int vf_libvirt_object_after_define(struct op *op, const struct vf_object_class *kind, void *obj,
 				   bool active, bool autostart);
 /* Stop and undefine observed's object (absent: done). */
-int vf_libvirt_object_delete(struct op *op, const struct vf_object_class *c,
+int vf_libvirt_object_delete(struct op *op, const struct vf_object_class *kind,
 			     const struct vf_resource *observed);
 /* The start or stop action (stopping an absent object: done). */
-int vf_libvirt_object_start_or_stop(struct op *op, const struct vf_object_class *c, bool start);
+int vf_libvirt_object_start_or_stop(struct op *op, const struct vf_object_class *kind, bool start);
 
 /* ---- secret.c: CHAP secrets and sealed values ---- */
 

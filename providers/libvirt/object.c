@@ -16,147 +16,147 @@
 
 #include "providers/libvirt/internal.h"
 
-int vf_libvirt_object_lookup(struct op *op, const struct vf_object_class *c, const char *name,
+int vf_libvirt_object_lookup(struct op *op, const struct vf_object_class *kind, const char *name,
 			     void **obj)
 {
-	char *verb = xasprintf("look up the %s", c->noun);
+	char *verb = xasprintf("look up the %s", kind->noun);
 	int found;
 
-	*obj = c->lookup(op->conn, name);
-	found = vf_op_found(op, *obj, c->absent_code, verb);
+	*obj = kind->lookup(op->conn, name);
+	found = vf_op_found(op, *obj, kind->absent_code, verb);
 	free(verb);
 	return found;
 }
 
-int vf_libvirt_object_find(struct op *op, const struct vf_object_class *c,
+int vf_libvirt_object_find(struct op *op, const struct vf_object_class *kind,
 			   const struct vf_resource *r, void **obj)
 {
-	int found = vf_libvirt_object_lookup(op, c, object_name(op, r), obj);
+	int found = vf_libvirt_object_lookup(op, kind, object_name(op, r), obj);
 
-	if (found <= 0 || !c->owned)
+	if (found <= 0 || !kind->owned)
 		return found;
-	found = c->owned(op, *obj, r);
+	found = kind->owned(op, *obj, r);
 	if (found <= 0) {
-		c->free(*obj);
+		kind->free(*obj);
 		*obj = NULL;
 	}
 	return found;
 }
 
-int vf_libvirt_object_define(struct op *op, const struct vf_object_class *c,
+int vf_libvirt_object_define(struct op *op, const struct vf_object_class *kind,
 			     const struct vf_resource *desired, void *old, void **obj)
 {
 	char uuid[VIR_UUID_STRING_BUFLEN], *xml, *xml_error = NULL, *verb;
 	struct vf_resource r = *desired;
 
 	if (old) {
-		if (c->get_uuid(old, uuid) < 0) {
-			verb = xasprintf("read the %s's uuid", c->noun);
+		if (kind->get_uuid(old, uuid) < 0) {
+			verb = xasprintf("read the %s's uuid", kind->noun);
 			vf_op_fail(op, verb);
 			free(verb);
 			return -1;
 		}
 		r.uuid = uuid;
 	}
-	xml = c->format(&r, &xml_error);
+	xml = kind->format(&r, &xml_error);
 	if (!xml) {
 		vf_op_failf(op, "cannot define: %s", xml_error);
 		free(xml_error);
 		return -1;
 	}
-	*obj = c->define_xml(op->conn, xml);
+	*obj = kind->define_xml(op->conn, xml);
 	free(xml);
 	return *obj ? 0 : vf_op_fail(op, "define");
 }
 
-int vf_libvirt_object_active(const struct vf_object_class *c, void *obj)
+int vf_libvirt_object_active(const struct vf_object_class *kind, void *obj)
 {
-	int active = c->is_active(obj);
+	int active = kind->is_active(obj);
 
-	if (active < 0 && last_error_was(c->absent_code))
+	if (active < 0 && last_error_was(kind->absent_code))
 		return 0;
 	return active;
 }
 
-int vf_libvirt_object_start(struct op *op, const struct vf_object_class *c, void *obj)
+int vf_libvirt_object_start(struct op *op, const struct vf_object_class *kind, void *obj)
 {
-	int active = vf_libvirt_object_active(c, obj);
+	int active = vf_libvirt_object_active(kind, obj);
 
 	if (active < 0)
 		return vf_op_fail(op, "start");
 	if (active)
 		return 0;
-	if (c->prepare_start && c->prepare_start(op, obj) < 0)
+	if (kind->prepare_start && kind->prepare_start(op, obj) < 0)
 		return -1;
-	if (c->start(obj) == 0) {
-		if (c->started)
-			c->started(op);
+	if (kind->start(obj) == 0) {
+		if (kind->started)
+			kind->started(op);
 		return 0;
 	}
 	vf_op_fail(op, "start");
-	return vf_libvirt_object_active(c, obj) == 1 ? vf_op_recovered(op) : -1;
+	return vf_libvirt_object_active(kind, obj) == 1 ? vf_op_recovered(op) : -1;
 }
 
-int vf_libvirt_object_stop(struct op *op, const struct vf_object_class *c, void *obj)
+int vf_libvirt_object_stop(struct op *op, const struct vf_object_class *kind, void *obj)
 {
 	int active;
 
-	if (c->stop)
-		return c->stop(op, obj);
-	active = vf_libvirt_object_active(c, obj);
+	if (kind->stop)
+		return kind->stop(op, obj);
+	active = vf_libvirt_object_active(kind, obj);
 	if (active < 0)
 		return vf_op_fail(op, "stop");
-	if (!active || c->destroy(obj) == 0)
+	if (!active || kind->destroy(obj) == 0)
 		return 0;
 	vf_op_fail(op, "stop");
-	return vf_libvirt_object_active(c, obj) == 0 ? vf_op_recovered(op) : -1;
+	return vf_libvirt_object_active(kind, obj) == 0 ? vf_op_recovered(op) : -1;
 }
 
-int vf_libvirt_object_set_autostart(struct op *op, const struct vf_object_class *c, void *obj,
+int vf_libvirt_object_set_autostart(struct op *op, const struct vf_object_class *kind, void *obj,
 				    bool on)
 {
-	return c->set_autostart(obj, on) < 0 ? vf_op_fail(op, "set autostart") : 0;
+	return kind->set_autostart(obj, on) < 0 ? vf_op_fail(op, "set autostart") : 0;
 }
 
-int vf_libvirt_object_after_define(struct op *op, const struct vf_object_class *c, void *obj,
+int vf_libvirt_object_after_define(struct op *op, const struct vf_object_class *kind, void *obj,
 				   bool active, bool autostart)
 {
-	if (active && vf_libvirt_object_start(op, c, obj) < 0)
+	if (active && vf_libvirt_object_start(op, kind, obj) < 0)
 		return -1;
-	return vf_libvirt_object_set_autostart(op, c, obj, autostart);
+	return vf_libvirt_object_set_autostart(op, kind, obj, autostart);
 }
 
-int vf_libvirt_object_delete(struct op *op, const struct vf_object_class *c,
+int vf_libvirt_object_delete(struct op *op, const struct vf_object_class *kind,
 			     const struct vf_resource *observed)
 {
 	void *obj;
 	int rc = -1, found;
 
-	found = vf_libvirt_object_find(op, c, observed, &obj);
+	found = vf_libvirt_object_find(op, kind, observed, &obj);
 	if (found <= 0)
 		return found;                   /* absent: done already */
-	if (vf_libvirt_object_stop(op, c, obj) == 0) {
-		if (c->undefine(obj) == 0 || last_error_was(c->absent_code))
+	if (vf_libvirt_object_stop(op, kind, obj) == 0) {
+		if (kind->undefine(obj) == 0 || last_error_was(kind->absent_code))
 			rc = 0;
 		else
 			vf_op_fail(op, "undefine");
 	}
-	c->free(obj);
+	kind->free(obj);
 	return rc;
 }
 
-int vf_libvirt_object_start_or_stop(struct op *op, const struct vf_object_class *c, bool start)
+int vf_libvirt_object_start_or_stop(struct op *op, const struct vf_object_class *kind, bool start)
 {
 	void *obj;
 	int rc, found;
 
-	found = vf_libvirt_object_find(op, c, start ? op->a->desired : op->a->observed, &obj);
+	found = vf_libvirt_object_find(op, kind, start ? op->a->desired : op->a->observed, &obj);
 	if (found <= 0) {
 		if (found < 0 || !start)
 			return found;           /* stopping what is gone: done */
-		return vf_op_failf(op, "cannot start: the %s does not exist", c->noun);
+		return vf_op_failf(op, "cannot start: the %s does not exist", kind->noun);
 	}
-	rc = start ? vf_libvirt_object_start(op, c, obj) : vf_libvirt_object_stop(op, c, obj);
-	c->free(obj);
+	rc = start ? vf_libvirt_object_start(op, kind, obj) : vf_libvirt_object_stop(op, kind, obj);
+	kind->free(obj);
 	return rc;
 }
