@@ -34,15 +34,15 @@ int vf_op_fail(struct op *op, const char *verb)
 __attribute__((format(printf, 2, 3)))
 int vf_op_failf(struct op *op, const char *fmt, ...)
 {
+	struct vf_buf text = VF_BUF_INIT;
 	va_list ap;
-	char *text;
 
+	vf_buf_addf(&text, "%s: ", op_address(op));
 	va_start(ap, fmt);
-	text = xvasprintf(fmt, ap);
+	vf_buf_vaddf(&text, fmt, ap);
 	va_end(ap);
 	free(*op->error);
-	*op->error = xasprintf("%s: %s", op_address(op), text);
-	free(text);
+	*op->error = vf_buf_detach(&text);
 	return -1;
 }
 
@@ -162,7 +162,6 @@ struct vf_session *vf_libvirt_session_open(const char *uri, char **error)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
-	s->uri = xstrdup(uri);
 	s->secrets = secret_conn ? secret_conn : conn;
 	return s;
 }
@@ -172,7 +171,6 @@ void vf_libvirt_session_close(struct vf_session *s)
 	if (!s)
 		return;
 	virConnectClose(s->conn);
-	free(s->uri);
 	free(s);
 }
 

@@ -499,7 +499,7 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 			       .name = r->name, .host = r->host, .observed = r };
 	struct op op = { s->conn, &a, error, s->secrets };
 	void *dom = NULL;
-	char *marker = NULL, *xml_error = NULL;
+	char *marker, *xml_error = NULL;
 	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
 	int rc = -1, found;
 
@@ -507,12 +507,8 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 	if (r->kind != VF_KIND_VM)
 		return vf_op_failf(&op, "cannot import: only domains carry a marker");
 	found = vf_libvirt_object_lookup(&op, &domain_class, r->name, &dom);
-	if (found <= 0) {
-		if (found == 0)
-			vf_op_failf(&op, "cannot import: domain '%s' no longer exists", r->name);
-		goto out;
-	}
-	found = domain_check_owner(&op, dom, r->u.vm.marker.project, true);
+	if (found > 0)
+		found = domain_check_owner(&op, dom, r->u.vm.marker.project, true);
 	if (found <= 0) {
 		if (found == 0)
 			vf_op_failf(&op, "cannot import: domain '%s' no longer exists", r->name);
@@ -521,19 +517,15 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 	marker = vf_xml_marker_format(r, &xml_error);
 	if (!marker) {
 		vf_op_failf(&op, "cannot import: %s", xml_error);
+		free(xml_error);
 		goto out;
 	}
 	if (vf_libvirt_object_active(&domain_class, dom) == 1)
 		flags |= VIR_DOMAIN_AFFECT_LIVE;
-	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, marker, VF_XML_NS_PREFIX,
-				 VF_XML_NS, flags) < 0) {
-		vf_op_fail(&op, "write the virtform marker");
-		goto out;
-	}
-	rc = 0;
-out:
-	free(xml_error);
+	rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, marker, VF_XML_NS_PREFIX,
+				  VF_XML_NS, flags) == 0 ? 0 : vf_op_fail(&op, "write the virtform marker");
 	free(marker);
+out:
 	if (dom)
 		virDomainFree(dom);
 	return rc;

@@ -24,7 +24,6 @@
 /* Written only by session_open: threads share it read-only. */
 struct vf_session {
 	virConnectPtr conn;
-	char *uri;
 	virConnectPtr secrets;          /* conn, or the test's (vf_libvirt_set_secret_conn) */
 };
 
