@@ -1,8 +1,10 @@
 /*
  * internal.h — what the libvirt provider's apply files share, private to
  * providers/libvirt/: the session and the per-call context (struct op),
- * the error helpers (apply.c), and each kind's entry points that another
- * kind calls (a pool's CHAP secret, a VM's seed volume).
+ * the error helpers (apply.c), each kind's actions and, for networks,
+ * pools and domains, the object class whose steps object.c writes once,
+ * and each kind's entry points that another kind calls (a pool's CHAP
+ * secret, a VM's seed volume).
  *
  * Errors: every function taking a struct op reports through it
  * (vf_op_fail: "ADDRESS: cannot VERB: LIBVIRT MESSAGE") and returns -1;
@@ -154,7 +156,7 @@ extern const struct vf_kind_ops vf_libvirt_vm_ops;       /* domain.c */
 /* Look up name: 1 found, 0 absent, -1 ("cannot look up the NOUN"). */
 int vf_libvirt_object_lookup(struct op *op, const struct vf_object_class *kind, const char *name,
 			     void **obj);
-/* Look up r's object (object_name) and check it is ours (k->owned): 1, 0 absent, -1. */
+/* Look up r's object (object_name) and check it is ours (kind->owned): 1, 0 absent, -1. */
 int vf_libvirt_object_find(struct op *op, const struct vf_object_class *kind,
 			   const struct vf_resource *r, void **obj);
 /* Define desired, keeping old's uuid when there is one: defining an

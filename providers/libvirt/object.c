@@ -1,12 +1,11 @@
 /*
  * object.c — what networks, storage pools and domains share in apply:
- * they are defined, then started and stopped, and every step on them —
- * look up, define, start, stop, autostart, delete, the start and stop
- * actions —
- * is the same but for libvirt's calls and a few hooks, which each kind's
- * struct vf_object_class names (internal.h).  What differs stays in the
- * kind's file: a pool's build, a VM's ownership check and graceful
- * shutdown.
+ * they are defined, then started and stopped, and every step on them
+ * (look up, define, start, stop, autostart, delete, the start and stop
+ * actions) is the same but for libvirt's calls and a few hooks, which
+ * each kind's struct vf_object_class names (internal.h).  What differs
+ * stays in the kind's file: a pool's build, a VM's ownership check,
+ * define and graceful shutdown.
  *
  * Like every step of apply, each one here checks before it acts and, when
  * a libvirt call fails, checks once more whether the state it was meant to
