@@ -1,8 +1,9 @@
 /*
  * apply.c — carry out one plan action on its host (provider.h: apply):
  * the dispatch to each kind's file (network.c, pool.c, volume.c,
- * domain.c), the read-write sessions apply runs on, and the error helpers
- * every kind reports through.
+ * domain.c; object.c holds what networks, pools and domains share), the
+ * read-write sessions apply runs on, and the error helpers every kind
+ * reports through.
  *
  * Every action is idempotent: it looks at what is there before acting and
  * completes a half-done job instead of failing on it (a crash between
@@ -33,15 +34,15 @@ int vf_op_fail(struct op *op, const char *verb)
 __attribute__((format(printf, 2, 3)))
 int vf_op_failf(struct op *op, const char *fmt, ...)
 {
+	struct vf_buf text = VF_BUF_INIT;
 	va_list ap;
-	char *text;
 
+	vf_buf_addf(&text, "%s: ", op_address(op));
 	va_start(ap, fmt);
-	text = xvasprintf(fmt, ap);
+	vf_buf_vaddf(&text, fmt, ap);
 	va_end(ap);
 	free(*op->error);
-	*op->error = xasprintf("%s: %s", op_address(op), text);
-	free(text);
+	*op->error = vf_buf_detach(&text);
 	return -1;
 }
 
@@ -67,6 +68,13 @@ bool vf_op_changes(const struct vf_action *a, const char *path)
 	return false;
 }
 
+static int kind_remove(struct op *op, const struct vf_kind_ops *k)
+{
+	if (k->remove)
+		return k->remove(op, op->a->observed);
+	return vf_libvirt_object_delete(op, k->object, op->a->observed);
+}
+
 static int kind_apply(struct op *op, const struct vf_kind_ops *k)
 {
 	const struct vf_action *a = op->a;
@@ -77,12 +85,15 @@ static int kind_apply(struct op *op, const struct vf_kind_ops *k)
 	case VF_ACTION_UPDATE:
 		return k->update(op);
 	case VF_ACTION_REPLACE:
-		return k->remove(op, a->observed) < 0 ? -1 : k->create(op);
+		return kind_remove(op, k) < 0 ? -1 : k->create(op);
 	case VF_ACTION_DELETE:
-		return k->remove(op, a->observed);
+		return kind_remove(op, k);
 	case VF_ACTION_START:
 	case VF_ACTION_STOP:
-		return k->start_or_stop ? k->start_or_stop(op, a->type == VF_ACTION_START) : 0;
+		/* a kind without a run state (a volume) has nothing to do */
+		return k->object ? vf_libvirt_object_start_or_stop(op, k->object,
+								   a->type == VF_ACTION_START)
+				 : 0;
 	default:
 		return vf_op_failf(op, "unknown action");
 	}
@@ -151,7 +162,6 @@ struct vf_session *vf_libvirt_session_open(const char *uri, char **error)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->conn = conn;
-	s->uri = xstrdup(uri);
 	s->secrets = secret_conn ? secret_conn : conn;
 	return s;
 }
@@ -161,7 +171,6 @@ void vf_libvirt_session_close(struct vf_session *s)
 	if (!s)
 		return;
 	virConnectClose(s->conn);
-	free(s->uri);
 	free(s);
 }
 

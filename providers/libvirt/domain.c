@@ -1,9 +1,11 @@
 /*
- * domain.c — apply for VMs (libvirt domains): define, start, stop
- * (graceful, then forced), undefine, the changes made to a running domain
+ * domain.c — apply for VMs (libvirt domains): define, stop (graceful,
+ * then forced), undefine, the changes made to a running domain
  * (memory, vCPUs, NICs, description: as the diff hints in hints.c say),
  * what waits for a restart (the marker's pending list), and import
- * (adopt: the marker written into an existing domain).
+ * (adopt: the marker written into an existing domain).  The steps VMs
+ * share with networks and pools (look up, start, autostart, delete, the
+ * start and stop actions) are object.c's, over domain_class.
  *
  * A domain is touched only when its current XML carries virtform's
  * marker (and, when the action knows it, the same project): the check
@@ -43,20 +45,12 @@ static bool changes_live(const struct vf_action *a, const char *path)
 	return false;
 }
 
-static int domain_find(struct op *op, const char *name, virDomainPtr *dom)
-{
-	*dom = virDomainLookupByName(op->conn, name);
-	return vf_op_found(op, *dom, VIR_ERR_NO_DOMAIN, "look up the domain");
-}
+/* libvirt's calls on domains, for the steps object.c takes: at the end. */
+static const struct vf_object_class domain_class;
 
-/* 1 running, 0 not (or gone: a transient domain goes when it stops), -1. */
-static int domain_active(virDomainPtr dom)
+static const char *marker_project(const struct vf_resource *r)
 {
-	int active = virDomainIsActive(dom);
-
-	if (active < 0 && last_error_was(VIR_ERR_NO_DOMAIN))
-		return 0;
-	return active;
+	return r ? r->u.vm.marker.project : NULL;
 }
 
 /*
@@ -102,20 +96,10 @@ static int domain_check_owner(struct op *op, virDomainPtr dom, const char *proje
 	return rc;
 }
 
-/* Find name and check it is ours: 1 found and ours, 0 absent, -1. */
-static int domain_find_owned(struct op *op, const char *name, const char *project,
-			     virDomainPtr *dom)
+/* After a lookup of r's domain: is it ours (object.c)?  1, 0 gone, -1. */
+static int domain_owned(struct op *op, void *dom, const struct vf_resource *r)
 {
-	int found = domain_find(op, name, dom);
-
-	if (found <= 0)
-		return found;
-	found = domain_check_owner(op, *dom, project, false);
-	if (found <= 0) {
-		virDomainFree(*dom);
-		*dom = NULL;
-	}
-	return found;
+	return domain_check_owner(op, dom, marker_project(r), false);
 }
 
 /*
@@ -180,20 +164,10 @@ static int domain_define(struct op *op, const struct vf_resource *desired, virDo
 	return 0;
 }
 
-static int domain_start(struct op *op, virDomainPtr dom)
+/* A crash test may kill apply right after a start (fault.h). */
+static void domain_started(struct op *op)
 {
-	int active = domain_active(dom);
-
-	if (active < 0)
-		return vf_op_fail(op, "start");
-	if (active)
-		return 0;
-	if (virDomainCreate(dom) == 0) {
-		vf_fault_point("start", op_address(op));
-		return 0;
-	}
-	vf_op_fail(op, "start");
-	return domain_active(dom) == 1 ? vf_op_recovered(op) : -1;
+	vf_fault_point("start", op_address(op));
 }
 
 /*
@@ -201,13 +175,13 @@ static int domain_start(struct op *op, virDomainPtr dom)
  * force it off after timeout seconds.  A guest that cannot be asked (the
  * request fails) is forced off at once: waiting would change nothing.
  */
-static int domain_stop(struct op *op, virDomainPtr dom, unsigned timeout)
+static int domain_stop(struct op *op, void *dom)
 {
-	double deadline = vf_now() + timeout;
+	double deadline = vf_now() + op->a->shutdown_timeout;
 	bool asked;
 	int active;
 
-	active = domain_active(dom);
+	active = vf_libvirt_object_active(&domain_class, dom);
 	if (active <= 0)
 		return active < 0 ? vf_op_fail(op, "stop") : 0;
 	asked = virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0;
@@ -218,7 +192,7 @@ static int domain_stop(struct op *op, virDomainPtr dom, unsigned timeout)
 		virResetLastError();
 	}
 	for (;;) {
-		active = domain_active(dom);
+		active = vf_libvirt_object_active(&domain_class, dom);
 		if (active <= 0)
 			return active < 0 ? vf_op_fail(op, "stop") : 0;
 		if (!asked || vf_now() >= deadline)
@@ -228,15 +202,17 @@ static int domain_stop(struct op *op, virDomainPtr dom, unsigned timeout)
 	if (virDomainDestroy(dom) == 0)
 		return 0;
 	vf_op_fail(op, "force off");
-	return domain_active(dom) == 0 ? vf_op_recovered(op) : -1;
+	return vf_libvirt_object_active(&domain_class, dom) == 0 ? vf_op_recovered(op) : -1;
 }
 
 /*
  * Undefine with everything libvirt keeps beside the definition (NVRAM,
  * managed save, snapshot and checkpoint metadata), falling back to fewer
- * flags for drivers that refuse some.
+ * flags for drivers that refuse some.  0, or -1 with libvirt's error;
+ * object.c takes "no such domain" as done (a transient domain goes when
+ * it stops).
  */
-static int domain_undefine(struct op *op, virDomainPtr dom)
+static int domain_undefine(void *dom)
 {
 	static const unsigned int flag_sets[] = {
 		VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
@@ -254,37 +230,26 @@ static int domain_undefine(struct op *op, virDomainPtr dom)
 		if (virDomainUndefineFlags(dom, flag_sets[i]) == 0)
 			return 0;
 		code = virGetLastErrorCode();
-		if (code == VIR_ERR_NO_DOMAIN) {
-			virResetLastError();   /* transient: went when it stopped */
-			return 0;
-		}
 		if (code != VIR_ERR_INVALID_ARG && code != VIR_ERR_NO_SUPPORT &&
 		    code != VIR_ERR_ARGUMENT_UNSUPPORTED)
 			break;
 	}
-	return vf_op_fail(op, "undefine");
-}
-
-static const char *marker_project(const struct vf_resource *r)
-{
-	return r ? r->u.vm.marker.project : NULL;
+	return -1;
 }
 
 static int vm_create(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
-	virDomainPtr old = NULL, dom = NULL;
+	virDomainPtr dom = NULL;
+	void *old = NULL;
 	int rc = -1;
 
-	if (domain_find_owned(op, object_name(op, d), marker_project(d), &old) < 0)
+	if (vf_libvirt_object_find(op, &domain_class, d, &old) < 0)
 		return -1;
-	if (domain_define(op, d, old, &dom) < 0)
+	if (domain_define(op, d, old, &dom) < 0 ||
+	    vf_libvirt_object_set_autostart(op, &domain_class, dom, d->u.vm.autostart) < 0)
 		goto out;
-	if (virDomainSetAutostart(dom, d->u.vm.autostart) < 0) {
-		vf_op_fail(op, "set autostart");
-		goto out;
-	}
-	rc = d->u.vm.running ? domain_start(op, dom) : 0;
+	rc = d->u.vm.running ? vf_libvirt_object_start(op, &domain_class, dom) : 0;
 out:
 	if (old)
 		virDomainFree(old);
@@ -396,7 +361,7 @@ static int vm_update_live(struct op *op, virDomainPtr dom)
 		vf_op_failf(op, "cannot read the running domain: %s", xml_error);
 		goto out;
 	}
-	if (domain_active(dom) != 1) {
+	if (vf_libvirt_object_active(&domain_class, dom) != 1) {
 		rc = 0;                 /* stopped meanwhile: the definition is enough */
 		goto out;
 	}
@@ -451,14 +416,15 @@ static int vm_update(struct op *op)
 	const struct vf_resource *d = op->a->desired;
 	struct vf_resource r;
 	struct waits waits = { VF_BUF_INIT };
-	virDomainPtr old = NULL, dom = NULL;
+	virDomainPtr dom = NULL;
+	void *old = NULL;
 	int rc = -1, found, active;
 
-	found = domain_find_owned(op, object_name(op, d), marker_project(d), &old);
+	found = vf_libvirt_object_find(op, &domain_class, d, &old);
 	if (found <= 0)
 		return found < 0 ? -1 : vf_op_failf(op,
 						    "cannot update: the domain no longer exists");
-	active = domain_active(old);
+	active = vf_libvirt_object_active(&domain_class, old);
 	if (active < 0) {
 		vf_op_fail(op, "read the domain's state");
 		goto out;
@@ -490,14 +456,11 @@ static int vm_update(struct op *op)
 	r = *d;
 	r.u.vm.marker.pending = waits.paths.len ? waits.paths.buf : NULL;
 	r.u.vm.marker.pending_id = waits.paths.len ? virDomainGetID(old) : 0;
-	if (domain_define(op, &r, old, &dom) < 0)
+	if (domain_define(op, &r, old, &dom) < 0 ||
+	    vf_libvirt_object_set_autostart(op, &domain_class, dom, d->u.vm.autostart) < 0)
 		goto out;
-	if (virDomainSetAutostart(dom, d->u.vm.autostart) < 0) {
-		vf_op_fail(op, "set autostart");
-		goto out;
-	}
 	if (op->a->restart && active &&
-	    (domain_stop(op, dom, op->a->shutdown_timeout) < 0 || domain_start(op, dom) < 0))
+	    (domain_stop(op, dom) < 0 || vf_libvirt_object_start(op, &domain_class, dom) < 0))
 		goto out;
 	virResetLastError();
 	rc = 0;
@@ -509,42 +472,19 @@ out:
 	return rc;
 }
 
-static int vm_delete(struct op *op, const struct vf_resource *observed)
-{
-	virDomainPtr dom;
-	int rc = -1, found;
-
-	found = domain_find_owned(op, object_name(op, observed), marker_project(observed), &dom);
-	if (found <= 0)
-		return found;
-	if (domain_stop(op, dom, op->a->shutdown_timeout) == 0)
-		rc = domain_undefine(op, dom);
-	virDomainFree(dom);
-	return rc;
-}
-
-static int vm_start_or_stop(struct op *op, bool start)
-{
-	const struct vf_resource *r = start ? op->a->desired : op->a->observed;
-	virDomainPtr dom;
-	int rc, found;
-
-	found = domain_find_owned(op, object_name(op, r), marker_project(r), &dom);
-	if (found <= 0) {
-		if (found < 0 || !start)
-			return found;
-		return vf_op_failf(op, "cannot start: the domain does not exist");
-	}
-	rc = start ? domain_start(op, dom) : domain_stop(op, dom, op->a->shutdown_timeout);
-	virDomainFree(dom);
-	return rc;
-}
+static const struct vf_object_class domain_class = {
+	VF_OBJECT_CALLS(Domain, DOMAIN, "domain"),
+	.start = (vf_handle_fn)virDomainCreate,
+	.undefine = domain_undefine,
+	.started = domain_started,
+	.stop = domain_stop,
+	.owned = domain_owned,
+};
 
 const struct vf_kind_ops vf_libvirt_vm_ops = {
 	.create = vm_create,
 	.update = vm_update,
-	.remove = vm_delete,
-	.start_or_stop = vm_start_or_stop,
+	.object = &domain_class,
 };
 
 /*
@@ -558,21 +498,17 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 	struct vf_action a = { .type = VF_ACTION_UPDATE, .kind = r->kind, .address = r->address,
 			       .name = r->name, .host = r->host, .observed = r };
 	struct op op = { s->conn, &a, error, s->secrets };
-	virDomainPtr dom = NULL;
-	char *marker = NULL, *xml_error = NULL;
+	void *dom = NULL;
+	char *marker, *xml_error = NULL;
 	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
 	int rc = -1, found;
 
 	*error = NULL;
 	if (r->kind != VF_KIND_VM)
 		return vf_op_failf(&op, "cannot import: only domains carry a marker");
-	found = domain_find(&op, r->name, &dom);
-	if (found <= 0) {
-		if (found == 0)
-			vf_op_failf(&op, "cannot import: domain '%s' no longer exists", r->name);
-		goto out;
-	}
-	found = domain_check_owner(&op, dom, r->u.vm.marker.project, true);
+	found = vf_libvirt_object_lookup(&op, &domain_class, r->name, &dom);
+	if (found > 0)
+		found = domain_check_owner(&op, dom, r->u.vm.marker.project, true);
 	if (found <= 0) {
 		if (found == 0)
 			vf_op_failf(&op, "cannot import: domain '%s' no longer exists", r->name);
@@ -581,19 +517,15 @@ int vf_libvirt_adopt(struct vf_session *s, const struct vf_resource *r, char **e
 	marker = vf_xml_marker_format(r, &xml_error);
 	if (!marker) {
 		vf_op_failf(&op, "cannot import: %s", xml_error);
+		free(xml_error);
 		goto out;
 	}
-	if (domain_active(dom) == 1)
+	if (vf_libvirt_object_active(&domain_class, dom) == 1)
 		flags |= VIR_DOMAIN_AFFECT_LIVE;
-	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, marker, VF_XML_NS_PREFIX,
-				 VF_XML_NS, flags) < 0) {
-		vf_op_fail(&op, "write the virtform marker");
-		goto out;
-	}
-	rc = 0;
-out:
-	free(xml_error);
+	rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, marker, VF_XML_NS_PREFIX,
+				  VF_XML_NS, flags) == 0 ? 0 : vf_op_fail(&op, "write the virtform marker");
 	free(marker);
+out:
 	if (dom)
 		virDomainFree(dom);
 	return rc;

@@ -68,29 +68,46 @@ static int fail(char **error, const char *what)
 	return -1;
 }
 
+/* One of libvirt's version numbers (get) into dst[size], as "1.2.3". */
+static int read_version(virConnectPtr conn, int (*get)(virConnectPtr conn, unsigned long *version),
+			char *dst, size_t size, const char *what, char **error)
+{
+	unsigned long version = 0;
+
+	if (get(conn, &version) < 0)
+		return fail(error, what);
+	format_version(dst, size, version);
+	return 0;
+}
+
+/* A string libvirt returned (NULL: failed) into dst[size]. */
+static int copy_string(char *dst, size_t size, const char *s, const char *what, char **error)
+{
+	if (!s)
+		return fail(error, what);
+	vf_libvirt_copy(dst, size, s);
+	return 0;
+}
+
 /* libvirt's and the hypervisor's type and versions, the host name. */
 static int read_versions(virConnectPtr conn, struct vf_host_facts *facts, char **error)
 {
-	unsigned long lib_version, hv_version = 0;
-	const char *type;
 	char *hostname;
+	int rc;
 
-	if (virConnectGetLibVersion(conn, &lib_version) < 0)
-		return fail(error, "cannot read the libvirt version");
-	format_version(facts->lib_version, sizeof(facts->lib_version), lib_version);
-	type = virConnectGetType(conn);
-	if (!type)
-		return fail(error, "cannot read the hypervisor type");
-	vf_libvirt_copy(facts->hypervisor, sizeof(facts->hypervisor), type);
-	if (virConnectGetVersion(conn, &hv_version) < 0)
-		return fail(error, "cannot read the hypervisor version");
-	format_version(facts->hypervisor_version, sizeof(facts->hypervisor_version), hv_version);
+	if (read_version(conn, virConnectGetLibVersion, facts->lib_version,
+			 sizeof(facts->lib_version), "cannot read the libvirt version", error) < 0 ||
+	    copy_string(facts->hypervisor, sizeof(facts->hypervisor), virConnectGetType(conn),
+			"cannot read the hypervisor type", error) < 0 ||
+	    read_version(conn, virConnectGetVersion, facts->hypervisor_version,
+			 sizeof(facts->hypervisor_version), "cannot read the hypervisor version",
+			 error) < 0)
+		return -1;
 	hostname = virConnectGetHostname(conn);
-	if (!hostname)
-		return fail(error, "cannot read the host name");
-	vf_libvirt_copy(facts->hostname, sizeof(facts->hostname), hostname);
+	rc = copy_string(facts->hostname, sizeof(facts->hostname), hostname,
+			 "cannot read the host name", error);
 	free(hostname);
-	return 0;
+	return rc;
 }
 
 /* CPUs and memory (node info, free memory). */

@@ -1,102 +1,31 @@
 /*
- * network.c — apply for virtual networks: define, start and stop,
- * autostart, the DHCP range changed live (virNetworkUpdate), delete.
+ * network.c — apply for virtual &network_class: create, the DHCP range changed
+ * live (virNetworkUpdate), and libvirt's calls for the steps &network_class
+ * share with pools and domains (object.c: define, start, stop, autostart,
+ * delete).
  */
 #include <stdlib.h>
 
 #include "providers/libvirt/internal.h"
 
-/* 1 found, 0 absent, -1 error. */
-static int network_find(struct op *op, const char *name, virNetworkPtr *net)
-{
-	*net = virNetworkLookupByName(op->conn, name);
-	return vf_op_found(op, *net, VIR_ERR_NO_NETWORK, "look up the network");
-}
-
-/* 1 active, 0 inactive or gone (a transient network goes when stopped), -1. */
-static int network_active(virNetworkPtr net)
-{
-	int active = virNetworkIsActive(net);
-
-	if (active < 0 && last_error_was(VIR_ERR_NO_NETWORK))
-		return 0;
-	return active;
-}
-
-/*
- * Define desired, keeping old's uuid when there is one: defining a
- * network of the same name again replaces its persistent config only when
- * the uuids agree.
- */
-static int network_define(struct op *op, const struct vf_resource *desired, virNetworkPtr old,
-			  virNetworkPtr *net)
-{
-	char uuid[VIR_UUID_STRING_BUFLEN], *xml, *xml_error = NULL;
-	struct vf_resource r = *desired;
-
-	if (old) {
-		if (virNetworkGetUUIDString(old, uuid) < 0)
-			return vf_op_fail(op, "read the network's uuid");
-		r.uuid = uuid;
-	}
-	xml = vf_xml_network_format(&r, &xml_error);
-	if (!xml) {
-		vf_op_failf(op, "cannot define: %s", xml_error);
-		free(xml_error);
-		return -1;
-	}
-	*net = virNetworkDefineXML(op->conn, xml);
-	free(xml);
-	return *net ? 0 : vf_op_fail(op, "define");
-}
-
-static int network_start(struct op *op, virNetworkPtr net)
-{
-	int active = network_active(net);
-
-	if (active < 0)
-		return vf_op_fail(op, "start");
-	if (active || virNetworkCreate(net) == 0)
-		return 0;
-	vf_op_fail(op, "start");
-	return network_active(net) == 1 ? vf_op_recovered(op) : -1;
-}
-
-static int network_stop(struct op *op, virNetworkPtr net)
-{
-	int active = network_active(net);
-
-	if (active < 0)
-		return vf_op_fail(op, "stop");
-	if (!active || virNetworkDestroy(net) == 0)
-		return 0;
-	vf_op_fail(op, "stop");
-	return network_active(net) == 0 ? vf_op_recovered(op) : -1;
-}
-
-static int network_set_autostart(struct op *op, virNetworkPtr net, bool on)
-{
-	return virNetworkSetAutostart(net, on) < 0 ? vf_op_fail(op, "set autostart") : 0;
-}
+/* libvirt's calls on &network_class, for the steps object.c takes: at the end. */
+static const struct vf_object_class network_class;
 
 static int network_create(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
-	virNetworkPtr old = NULL, net = NULL;
+	void *old = NULL, *net = NULL;
 	int rc = -1;
 
-	if (network_find(op, object_name(op, d), &old) < 0)
+	if (vf_libvirt_object_find(op, &network_class, d, &old) < 0)
 		return -1;
-	if (network_define(op, d, old, &net) < 0)
-		goto out;
-	if (d->u.net.active && network_start(op, net) < 0)
-		goto out;
-	rc = network_set_autostart(op, net, d->u.net.autostart);
-out:
+	if (vf_libvirt_object_define(op, &network_class, d, old, &net) == 0) {
+		rc = vf_libvirt_object_after_define(op, &network_class, net, d->u.net.active,
+						    d->u.net.autostart);
+		virNetworkFree(net);
+	}
 	if (old)
 		virNetworkFree(old);
-	if (net)
-		virNetworkFree(net);
 	return rc;
 }
 
@@ -148,63 +77,36 @@ out:
 static int network_update(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
-	virNetworkPtr old = NULL, net = NULL;
+	void *old = NULL, *net = NULL;
+	bool dhcp_live;
 	int rc = -1, found;
 
-	found = network_find(op, object_name(op, d), &old);
+	found = vf_libvirt_object_find(op, &network_class, d, &old);
 	if (found <= 0)
 		return found < 0 ? -1 : vf_op_failf(op,
 						    "cannot update: the network no longer exists");
-	if (vf_op_changes(op->a, "dhcp") && op->a->observed && op->a->observed->u.net.has_dhcp &&
-	    d->u.net.has_dhcp && network_active(old) == 1 && network_dhcp_live(op, old) < 0)
-		goto out;
-	if (network_define(op, d, old, &net) == 0)
-		rc = network_set_autostart(op, net, d->u.net.autostart);
-out:
-	virNetworkFree(old);
-	if (net)
+	dhcp_live = vf_op_changes(op->a, "dhcp") && op->a->observed &&
+		    op->a->observed->u.net.has_dhcp && d->u.net.has_dhcp &&
+		    vf_libvirt_object_active(&network_class, old) == 1;
+	if ((!dhcp_live || network_dhcp_live(op, old) == 0) &&
+	    vf_libvirt_object_define(op, &network_class, d, old, &net) == 0) {
+		rc = vf_libvirt_object_set_autostart(op, &network_class, net, d->u.net.autostart);
 		virNetworkFree(net);
-	return rc;
-}
-
-static int network_delete(struct op *op, const struct vf_resource *observed)
-{
-	virNetworkPtr net;
-	int rc = -1, found;
-
-	found = network_find(op, object_name(op, observed), &net);
-	if (found <= 0)
-		return found;                   /* absent: done already */
-	if (network_stop(op, net) < 0)
-		goto out;
-	if (virNetworkUndefine(net) == 0 || last_error_was(VIR_ERR_NO_NETWORK))
-		rc = 0;
-	else
-		vf_op_fail(op, "undefine");
-out:
-	virNetworkFree(net);
-	return rc;
-}
-
-static int network_start_or_stop(struct op *op, bool start)
-{
-	virNetworkPtr net;
-	int rc, found;
-
-	found = network_find(op, op->a->name, &net);
-	if (found <= 0) {
-		if (found < 0 || !start)
-			return found;           /* stopping a network that is gone: done */
-		return vf_op_failf(op, "cannot start: the network does not exist");
 	}
-	rc = start ? network_start(op, net) : network_stop(op, net);
-	virNetworkFree(net);
+	virNetworkFree(old);
 	return rc;
 }
+
+static const struct vf_object_class network_class = {
+	VF_OBJECT_CALLS(Network, NETWORK, "network"),
+	.start = (vf_handle_fn)virNetworkCreate,
+	.undefine = (vf_handle_fn)virNetworkUndefine,
+	.format = vf_xml_network_format,
+	.define_xml = (void *(*)(virConnectPtr, const char *))virNetworkDefineXML,
+};
 
 const struct vf_kind_ops vf_libvirt_network_ops = {
 	.create = network_create,
 	.update = network_update,
-	.remove = network_delete,
-	.start_or_stop = network_start_or_stop,
+	.object = &network_class,
 };

@@ -42,6 +42,7 @@ struct observe {
 	struct vf_observed *o;
 	char **error;
 	virConnectPtr secrets;          /* conn, or the test's (ops.h) */
+	struct vf_strmap wanted_volumes;        /* the volumes to read in full */
 };
 
 /* A set member's value: the maps below are used as sets. */
@@ -333,91 +334,147 @@ out:
 	return rc;
 }
 
-/* ---- networks ---- */
+/* ---- networks and storage pools ---- */
 
-char *vf_libvirt_network_xml(virNetworkPtr net)
+/*
+ * What observe reads of a network or a storage pool: libvirt's calls
+ * (READER_CALLS: the same names for both) and where the two differ.
+ * Handles travel as void *, libvirt's calls cast to take one, as in apply
+ * (internal.h: struct vf_object_class).
+ */
+struct object_reader {
+	enum vf_kind kind;
+	const char *noun;                        /* "storage pool": in messages */
+	int absent_code;                         /* libvirt's "no such object" */
+	int (*list)(virConnectPtr conn, void ***objs, unsigned int flags);
+	const char *(*name)(void *obj);
+	int (*uuid)(void *obj, char *buf);
+	char *(*xml)(void *obj, unsigned int flags);
+	unsigned int inactive;                   /* xml's flag for the persistent definition */
+	int (*parse)(const char *xml, struct vf_arena *arena, struct vf_resource *r, char **error);
+	int (*is_active)(void *obj);
+	int (*autostart)(void *obj, int *on);
+	int (*free)(void *obj);
+	/* NULL, or more of a detailed item: before its run state, and after */
+	int (*read_extra)(struct observe *ob, struct vf_observed_item *it, const char *name);
+	int (*read_children)(struct observe *ob, void *obj, struct vf_observed_item *it);
+};
+
+#define READER_CALLS(type, code, kind_, noun_)                                \
+	.kind = (kind_), .noun = (noun_), .absent_code = VIR_ERR_NO_##code,   \
+	.name = (const char *(*)(void *))vir##type##GetName,                  \
+	.uuid = (int (*)(void *, char *))vir##type##GetUUIDString,            \
+	.xml = (char *(*)(void *, unsigned int))vir##type##GetXMLDesc,        \
+	.is_active = (int (*)(void *))vir##type##IsActive,                    \
+	.autostart = (int (*)(void *, int *))vir##type##GetAutostart,         \
+	.free = (int (*)(void *))vir##type##Free
+
+static const struct object_reader pool_reader;  /* below, after its hooks */
+
+/* The persistent (inactive) XML, or the live one (ops.h: vf_libvirt_pool_xml). */
+static char *persistent_xml(const struct object_reader *reader, void *obj)
 {
-	char *xml = virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
+	char *xml = reader->xml(obj, reader->inactive);
 
 	if (!xml && virGetLastErrorCode() == VIR_ERR_INVALID_ARG)
-		xml = virNetworkGetXMLDesc(net, 0);
+		xml = reader->xml(obj, 0);
 	return xml;
 }
 
-static int observe_network(struct observe *ob, virNetworkPtr net, const struct vf_strmap *wanted)
+char *vf_libvirt_pool_xml(virStoragePoolPtr pool)
+{
+	return persistent_xml(&pool_reader, pool);
+}
+
+/* The run state of a network or pool r, into its kind's spec. */
+static void set_run_state(struct vf_resource *r, bool active, bool autostart)
+{
+	if (r->kind == VF_KIND_NETWORK) {
+		r->u.net.active = active;
+		r->u.net.autostart = autostart;
+	} else {
+		r->u.pool.active = active;
+		r->u.pool.autostart = autostart;
+	}
+}
+
+/* One network or pool: listed by name, and read in full when wanted. */
+static int observe_object(struct observe *ob, const struct object_reader *reader, void *obj,
+			  const struct vf_strmap *wanted)
 {
 	char uuid_buf[VIR_UUID_STRING_BUFLEN];
-	const char *name = virNetworkGetName(net), *uuid;
+	const char *name = reader->name(obj), *uuid;
 	struct vf_observed_item *it;
 	char *xml, *parse_error = NULL;
 	int active, autostart, rc;
 
-	if (!name || virNetworkGetUUIDString(net, uuid_buf) < 0)
+	if (!name || reader->uuid(obj, uuid_buf) < 0)
 		return host_error(ob);
-	it = add_item(ob, VF_KIND_NETWORK, name, uuid_buf);
+	it = add_item(ob, reader->kind, name, uuid_buf);
 	if (!vf_strmap_get(wanted, name))
 		return 0;
 
 	uuid = it->r.uuid;
-	xml = vf_libvirt_network_xml(net);
+	xml = persistent_xml(reader, obj);
 	if (!xml)
 		goto libvirt_failed;
-	rc = vf_xml_network_parse(xml, &ob->o->arena, &it->r, &parse_error);
+	rc = reader->parse(xml, &ob->o->arena, &it->r, &parse_error);
 	free(xml);
 	if (rc < 0) {
-		object_error(ob, "network", name, parse_error ? parse_error : "cannot parse its XML");
+		object_error(ob, reader->noun, name, parse_error ? parse_error : "cannot parse its XML");
 		free(parse_error);
 		return -1;
 	}
 	if (!it->r.uuid)
 		it->r.uuid = uuid;
-	active = virNetworkIsActive(net);
-	if (active < 0 || virNetworkGetAutostart(net, &autostart) < 0)
+	if (reader->read_extra && reader->read_extra(ob, it, name) < 0)
+		return -1;
+	active = reader->is_active(obj);
+	if (active < 0 || reader->autostart(obj, &autostart) < 0)
 		goto libvirt_failed;
-	it->r.u.net.active = active;
-	it->r.u.net.autostart = autostart;
+	set_run_state(&it->r, active, autostart);
 	it->detailed = true;
-	return 0;
+	return reader->read_children ? reader->read_children(ob, obj, it) : 0;
 
 libvirt_failed:
-	if (!vanished(VIR_ERR_NO_NETWORK))
+	if (!vanished(reader->absent_code))
 		return host_error(ob);
 	drop_last_item(ob);
 	return 0;
 }
 
-static int observe_networks(struct observe *ob)
+/* Every network or pool of the host; names: those to read in full. */
+static int observe_objects(struct observe *ob, const struct object_reader *reader,
+			   const char **names, size_t n_names)
 {
 	struct vf_strmap wanted = { 0 };
-	virNetworkPtr *nets = NULL;
+	void **objs = NULL;
 	int n, i, rc = -1;
 
-	n = virConnectListAllNetworks(ob->conn, &nets, 0);
+	n = reader->list(ob->conn, &objs, 0);
 	if (n < 0)
 		return host_error(ob);
-	set_of_names(&wanted, ob->req->networks, ob->req->n_networks);
+	set_of_names(&wanted, names, n_names);
 	for (i = 0; i < n; i++)
-		if (observe_network(ob, nets[i], &wanted) < 0)
+		if (observe_object(ob, reader, objs[i], &wanted) < 0)
 			goto out;
 	rc = 0;
 out:
 	for (i = 0; i < n; i++)
-		virNetworkFree(nets[i]);
-	free(nets);
+		reader->free(objs[i]);
+	free(objs);
 	vf_strmap_release(&wanted);
 	return rc;
 }
 
-/* ---- storage pools and their volumes ---- */
+static const struct object_reader network_reader = {
+	READER_CALLS(Network, NETWORK, VF_KIND_NETWORK, "network"),
+	.list = (int (*)(virConnectPtr, void ***, unsigned int))virConnectListAllNetworks,
+	.inactive = VIR_NETWORK_XML_INACTIVE,
+	.parse = vf_xml_network_parse,
+};
 
-char *vf_libvirt_pool_xml(virStoragePoolPtr pool)
-{
-	char *xml = virStoragePoolGetXMLDesc(pool, VIR_STORAGE_XML_INACTIVE);
-
-	if (!xml && virGetLastErrorCode() == VIR_ERR_INVALID_ARG)
-		xml = virStoragePoolGetXMLDesc(pool, 0);
-	return xml;
-}
+/* ---- storage pools' own: volumes, CHAP secrets ---- */
 
 /*
  * The name of the volume at path when it lives in pool_name (in the
@@ -509,8 +566,7 @@ static int observe_volume(struct observe *ob, virStorageVolPtr vol, const char *
 	return 0;
 }
 
-static int observe_volumes(struct observe *ob, virStoragePoolPtr pool, const char *pool_name,
-			   const struct vf_strmap *wanted)
+static int observe_volumes(struct observe *ob, virStoragePoolPtr pool, const char *pool_name)
 {
 	virStorageVolPtr *vols = NULL;
 	size_t first = ob->o->n_items;
@@ -520,7 +576,7 @@ static int observe_volumes(struct observe *ob, virStoragePoolPtr pool, const cha
 	if (n < 0)
 		return host_error(ob);
 	for (i = 0; i < n; i++)
-		if (observe_volume(ob, vols[i], pool_name, wanted) < 0)
+		if (observe_volume(ob, vols[i], pool_name, &ob->wanted_volumes) < 0)
 			goto out;
 	resolve_backing(ob, first, pool_name);
 	rc = 0;
@@ -568,80 +624,31 @@ static int observe_chap(struct observe *ob, struct vf_pool_spec *pool, const cha
 	return 0;
 }
 
-static int observe_pool(struct observe *ob, virStoragePoolPtr pool, const struct vf_strmap *wanted,
-			const struct vf_strmap *wanted_volumes)
+static int pool_read_chap(struct observe *ob, struct vf_observed_item *it, const char *name)
 {
-	char uuid_buf[VIR_UUID_STRING_BUFLEN];
-	const char *name = virStoragePoolGetName(pool), *uuid, *pool_name;
-	struct vf_observed_item *it;
-	char *xml, *parse_error = NULL;
-	int active, autostart, rc;
-
-	if (!name || virStoragePoolGetUUIDString(pool, uuid_buf) < 0)
-		return host_error(ob);
-	it = add_item(ob, VF_KIND_STORAGE, name, uuid_buf);
-	if (!vf_strmap_get(wanted, name))
-		return 0;
-
-	uuid = it->r.uuid;
-	pool_name = it->r.name;     /* in the arena: stays put as items grow */
-	xml = vf_libvirt_pool_xml(pool);
-	if (!xml)
-		goto libvirt_failed;
-	rc = vf_xml_pool_parse(xml, &ob->o->arena, &it->r, &parse_error);
-	free(xml);
-	if (rc < 0) {
-		object_error(ob, "storage pool", name, parse_error ? parse_error : "cannot parse its XML");
-		free(parse_error);
-		return -1;
-	}
-	if (!it->r.uuid)
-		it->r.uuid = uuid;
-	if (observe_chap(ob, &it->r.u.pool, name) < 0)
-		return -1;
-	active = virStoragePoolIsActive(pool);
-	if (active < 0 || virStoragePoolGetAutostart(pool, &autostart) < 0)
-		goto libvirt_failed;
-	it->r.u.pool.active = active;
-	it->r.u.pool.autostart = autostart;
-	it->detailed = true;
-	/* An inactive pool's volumes cannot be listed: none are reported. */
-	return active ? observe_volumes(ob, pool, pool_name, wanted_volumes) : 0;
-
-libvirt_failed:
-	if (!vanished(VIR_ERR_NO_STORAGE_POOL))
-		return host_error(ob);
-	drop_last_item(ob);
-	return 0;
+	return observe_chap(ob, &it->r.u.pool, name);
 }
 
-static int observe_pools(struct observe *ob)
+/* An inactive pool's volumes cannot be listed: none are reported. */
+static int pool_read_volumes(struct observe *ob, void *pool, struct vf_observed_item *it)
 {
-	struct vf_strmap wanted = { 0 }, wanted_volumes = { 0 };
-	virStoragePoolPtr *pools = NULL;
-	int n, i, rc = -1;
+	const char *pool_name = it->r.name;     /* in the arena: stays put as items grow */
 
-	n = virConnectListAllStoragePools(ob->conn, &pools, 0);
-	if (n < 0)
-		return host_error(ob);
-	set_of_names(&wanted, ob->req->pools, ob->req->n_pools);
-	set_of_names(&wanted_volumes, ob->req->volumes, ob->req->n_volumes);
-	for (i = 0; i < n; i++)
-		if (observe_pool(ob, pools[i], &wanted, &wanted_volumes) < 0)
-			goto out;
-	rc = 0;
-out:
-	for (i = 0; i < n; i++)
-		virStoragePoolFree(pools[i]);
-	free(pools);
-	vf_strmap_release(&wanted);
-	vf_strmap_release(&wanted_volumes);
-	return rc;
+	return it->r.u.pool.active ? observe_volumes(ob, pool, pool_name) : 0;
 }
+
+static const struct object_reader pool_reader = {
+	READER_CALLS(StoragePool, STORAGE_POOL, VF_KIND_STORAGE, "storage pool"),
+	.list = (int (*)(virConnectPtr, void ***, unsigned int))virConnectListAllStoragePools,
+	.inactive = VIR_STORAGE_XML_INACTIVE,
+	.parse = vf_xml_pool_parse,
+	.read_extra = pool_read_chap,
+	.read_children = pool_read_volumes,
+};
 
 struct vf_observed *vf_libvirt_observe(const struct vf_observe_request *req, char **error)
 {
-	struct observe ob = { req, NULL, NULL, error, NULL };
+	struct observe ob = { req, NULL, NULL, error, NULL, { 0 } };
 	virNodeInfo info;
 	char *connect_error = NULL;
 
@@ -660,12 +667,17 @@ struct vf_observed *vf_libvirt_observe(const struct vf_observe_request *req, cha
 		goto fail;
 	}
 	ob.o->memory_total = (uint64_t)info.memory * 1024;    /* KiB */
-	if (observe_domains(&ob) < 0 || observe_networks(&ob) < 0 || observe_pools(&ob) < 0)
+	set_of_names(&ob.wanted_volumes, req->volumes, req->n_volumes);
+	if (observe_domains(&ob) < 0 ||
+	    observe_objects(&ob, &network_reader, req->networks, req->n_networks) < 0 ||
+	    observe_objects(&ob, &pool_reader, req->pools, req->n_pools) < 0)
 		goto fail;
+	vf_strmap_release(&ob.wanted_volumes);
 	virConnectClose(ob.conn);
 	return ob.o;
 
 fail:
+	vf_strmap_release(&ob.wanted_volumes);
 	vf_observed_free(ob.o);
 	virConnectClose(ob.conn);
 	return NULL;

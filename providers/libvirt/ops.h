@@ -52,12 +52,12 @@ enum vf_field_class vf_libvirt_change_class(const struct vf_resource *desired,
 bool vf_libvirt_path_listed(const char *list, const char *path);
 
 /*
- * The persistent (inactive) XML of a network or pool, or the live XML when
- * the driver does not take the INACTIVE flag (libvirt's test driver): the
- * two differ only while a changed definition waits for a restart.
- * Malloc'd; NULL with libvirt's error set.  In observe.c.
+ * The persistent (inactive) XML of a pool, or the live XML when the
+ * driver does not take the INACTIVE flag (libvirt's test driver): the two
+ * differ only while a changed definition waits for a restart.  Malloc'd;
+ * NULL with libvirt's error set.  In observe.c, which reads networks the
+ * same way.
  */
-char *vf_libvirt_network_xml(virNetworkPtr net);
 char *vf_libvirt_pool_xml(virStoragePoolPtr pool);
 
 /* The session's connection (borrowed), for tests that check what apply did. */

@@ -1,6 +1,8 @@
 /*
- * pool.c — apply for storage pools: define, build, start and stop,
- * autostart, CHAP credentials changed in place, delete.
+ * pool.c — apply for storage &pool_class: create (its CHAP secret first), the
+ * build before a start, CHAP credentials changed in place, delete (with
+ * its secret), and libvirt's calls for the steps &pool_class share with
+ * networks and domains (object.c: define, start, stop, autostart).
  *
  * Deliberate limits, on the side of keeping data: a pool is destroyed
  * and undefined, never deleted (virStoragePoolDelete would remove its
@@ -12,24 +14,21 @@
 
 #include "providers/libvirt/internal.h"
 
+/* libvirt's calls on &pool_class, for the steps object.c takes: at the end. */
+static const struct vf_object_class pool_class;
+
 int vf_libvirt_pool_find(struct op *op, const char *name, virStoragePoolPtr *pool)
 {
-	*pool = virStoragePoolLookupByName(op->conn, name);
-	return vf_op_found(op, *pool, VIR_ERR_NO_STORAGE_POOL, "look up the storage pool");
-}
+	void *obj;
+	int found = vf_libvirt_object_lookup(op, &pool_class, name, &obj);
 
-static int pool_active(virStoragePoolPtr pool)
-{
-	int active = virStoragePoolIsActive(pool);
-
-	if (active < 0 && last_error_was(VIR_ERR_NO_STORAGE_POOL))
-		return 0;
-	return active;
+	*pool = obj;
+	return found;
 }
 
 /*
  * Whether building pool is harmless: only for dir (makes the directory)
- * and netfs (makes the mount point) pools, judged by the pool's own XML,
+ * and netfs (makes the mount point) &pool_class, judged by the pool's own XML,
  * not by the desired spec — a name clash with an existing logical pool
  * must never get it built (that formats its devices).  A type virtform
  * cannot parse is not built.
@@ -52,78 +51,47 @@ static int pool_buildable(struct op *op, virStoragePoolPtr pool)
 	return buildable;
 }
 
-static int pool_start(struct op *op, virStoragePoolPtr pool)
+/* Before a start: build the pool when that is harmless (pool_buildable). */
+static int pool_build(struct op *op, void *pool)
 {
-	int active = pool_active(pool), buildable;
+	int buildable = pool_buildable(op, pool);
 
-	if (active < 0)
-		return vf_op_fail(op, "start");
-	if (active)
-		return 0;
-	buildable = pool_buildable(op, pool);
 	if (buildable < 0)
 		return -1;
 	/* Build with no flags never overwrites: an existing directory is kept. */
 	if (buildable && virStoragePoolBuild(pool, 0) < 0)
 		return vf_op_fail(op, "build");
-	if (virStoragePoolCreate(pool, 0) == 0)
-		return 0;
-	vf_op_fail(op, "start");
-	return pool_active(pool) == 1 ? vf_op_recovered(op) : -1;
+	return 0;
 }
 
-static int pool_stop(struct op *op, virStoragePoolPtr pool)
+/* libvirt's calls that take flags, with none. */
+static int pool_start_call(void *pool)
 {
-	int active = pool_active(pool);
-
-	if (active < 0)
-		return vf_op_fail(op, "stop");
-	if (!active || virStoragePoolDestroy(pool) == 0)
-		return 0;
-	vf_op_fail(op, "stop");
-	return pool_active(pool) == 0 ? vf_op_recovered(op) : -1;
+	return virStoragePoolCreate(pool, 0);
 }
 
-static int pool_set_autostart(struct op *op, virStoragePoolPtr pool, bool on)
+static void *pool_define_call(virConnectPtr conn, const char *xml)
 {
-	return virStoragePoolSetAutostart(pool, on) < 0 ? vf_op_fail(op, "set autostart") : 0;
+	return virStoragePoolDefineXML(conn, xml, 0);
 }
 
 static int pool_create(struct op *op)
 {
 	const struct vf_resource *d = op->a->desired;
-	virStoragePoolPtr pool;
-	char *xml, *xml_error = NULL;
+	void *pool;
 	int rc = -1, found;
 
-	found = vf_libvirt_pool_find(op, object_name(op, d), &pool);
+	found = vf_libvirt_object_find(op, &pool_class, d, &pool);
 	if (found < 0)
 		return -1;
 	/* the secret first: the pool names it, and starting it logs in */
-	if (d->u.pool.chap_usage && vf_libvirt_chap_set(op, &d->u.pool) < 0)
-		goto out_pool;
-	if (!found) {
-		xml = vf_xml_pool_format(d, &xml_error);
-		if (!xml) {
-			vf_op_failf(op, "cannot define: %s", xml_error);
-			free(xml_error);
-			return -1;
-		}
-		pool = virStoragePoolDefineXML(op->conn, xml, 0);
-		free(xml);
-		if (!pool)
-			return vf_op_fail(op, "define");
-	}
-	if (d->u.pool.active && pool_start(op, pool) < 0)
-		goto out;
-	rc = pool_set_autostart(op, pool, d->u.pool.autostart);
-out:
-	virStoragePoolFree(pool);
-	return rc;
-out_pool:
-	if (found)
+	if ((!d->u.pool.chap_usage || vf_libvirt_chap_set(op, &d->u.pool) == 0) &&
+	    (found || vf_libvirt_object_define(op, &pool_class, d, NULL, &pool) == 0))
+		rc = vf_libvirt_object_after_define(op, &pool_class, pool, d->u.pool.active,
+						    d->u.pool.autostart);
+	if (pool)
 		virStoragePoolFree(pool);
-	return -1;
+	return rc;
 }
 
 /*
@@ -136,9 +104,7 @@ static int pool_update_chap(struct op *op, virStoragePoolPtr pool)
 {
 	const struct vf_resource *d = op->a->desired, *o = op->a->observed;
 	const char *old_usage = o ? o->u.pool.chap_usage : NULL;
-	char uuid[VIR_UUID_STRING_BUFLEN], *xml, *xml_error = NULL;
-	struct vf_resource r = *d;
-	virStoragePoolPtr again;
+	void *again;
 
 	if (d->u.pool.chap_usage && vf_libvirt_chap_set(op, &d->u.pool) < 0)
 		return -1;
@@ -146,19 +112,8 @@ static int pool_update_chap(struct op *op, virStoragePoolPtr pool)
 	    (old_usage && d->u.pool.chap_usage ? !strcmp(old_usage, d->u.pool.chap_usage)
 					       : old_usage == d->u.pool.chap_usage))
 		return 0;
-	if (virStoragePoolGetUUIDString(pool, uuid) < 0)
-		return vf_op_fail(op, "read the storage pool's uuid");
-	r.uuid = uuid;
-	xml = vf_xml_pool_format(&r, &xml_error);
-	if (!xml) {
-		vf_op_failf(op, "cannot define: %s", xml_error);
-		free(xml_error);
+	if (vf_libvirt_object_define(op, &pool_class, d, pool, &again) < 0)
 		return -1;
-	}
-	again = virStoragePoolDefineXML(op->conn, xml, 0);
-	free(xml);
-	if (!again)
-		return vf_op_fail(op, "define");
 	virStoragePoolFree(again);
 	if (old_usage && (!d->u.pool.chap_usage || strcmp(old_usage, d->u.pool.chap_usage)))
 		return vf_libvirt_chap_delete(op, old_usage);
@@ -180,7 +135,7 @@ static int pool_update(struct op *op)
 	if (vf_op_changes(op->a, "chap.username") || vf_op_changes(op->a, "chap.secret"))
 		rc = pool_update_chap(op, pool);
 	if (rc == 0)
-		rc = pool_set_autostart(op, pool, d->u.pool.autostart);
+		rc = vf_libvirt_object_set_autostart(op, &pool_class, pool, d->u.pool.autostart);
 	virStoragePoolFree(pool);
 	return rc;
 }
@@ -188,25 +143,8 @@ static int pool_update(struct op *op)
 /* Stop and forget the pool; its directory, volume group or LUNs stay. */
 static int pool_delete(struct op *op, const struct vf_resource *observed)
 {
-	virStoragePoolPtr pool;
-	int rc = -1, found;
+	int rc = vf_libvirt_object_delete(op, &pool_class, observed);
 
-	found = vf_libvirt_pool_find(op, object_name(op, observed), &pool);
-	if (found < 0)
-		return -1;
-	if (!found) {
-		rc = 0;
-		goto secret;
-	}
-	if (pool_stop(op, pool) < 0)
-		goto out;
-	if (virStoragePoolUndefine(pool) == 0 || last_error_was(VIR_ERR_NO_STORAGE_POOL))
-		rc = 0;
-	else
-		vf_op_fail(op, "undefine");
-out:
-	virStoragePoolFree(pool);
-secret:
 	/* the CHAP secret it named goes with it (also on a retry that finds
 	 * the pool gone already) */
 	if (rc == 0 && observed && observed->u.pool.chap_usage)
@@ -214,25 +152,18 @@ secret:
 	return rc;
 }
 
-static int pool_start_or_stop(struct op *op, bool start)
-{
-	virStoragePoolPtr pool;
-	int rc, found;
-
-	found = vf_libvirt_pool_find(op, op->a->name, &pool);
-	if (found <= 0) {
-		if (found < 0 || !start)
-			return found;
-		return vf_op_failf(op, "cannot start: the storage pool does not exist");
-	}
-	rc = start ? pool_start(op, pool) : pool_stop(op, pool);
-	virStoragePoolFree(pool);
-	return rc;
-}
+static const struct vf_object_class pool_class = {
+	VF_OBJECT_CALLS(StoragePool, STORAGE_POOL, "storage pool"),
+	.start = pool_start_call,
+	.prepare_start = pool_build,
+	.undefine = (vf_handle_fn)virStoragePoolUndefine,
+	.format = vf_xml_pool_format,
+	.define_xml = pool_define_call,
+};
 
 const struct vf_kind_ops vf_libvirt_pool_ops = {
 	.create = pool_create,
 	.update = pool_update,
 	.remove = pool_delete,
-	.start_or_stop = pool_start_or_stop,
+	.object = &pool_class,
 };

@@ -3,8 +3,9 @@
  * of virtform knows about (reconcile/provider.h).  Each operation lives in
  * the file named after what it does: host facts in facts.c, observe in
  * observe.c, sessions and the apply dispatch in apply.c (each kind's
- * apply in network.c, pool.c, secret.c, volume.c, upload.c, domain.c),
- * the diff hints in hints.c.
+ * apply in network.c, pool.c, secret.c, volume.c, upload.c, domain.c,
+ * and what networks, pools and domains share in object.c), the diff
+ * hints in hints.c.
  */
 #include "providers/libvirt/facts.h"
 #include "providers/libvirt/ops.h"

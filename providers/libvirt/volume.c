@@ -85,6 +85,33 @@ int vf_libvirt_volume_create_xml(struct op *op, virStoragePoolPtr pool, const st
 	return 0;
 }
 
+/*
+ * Parse xml, a libvirt object's description (NULL: reading it failed,
+ * reported as "cannot READ_VERB"), into r with parse, its strings in
+ * arena; a parse failure reads "cannot read NOUN 'NAME': WHY".  Frees
+ * xml.  0 or -1.
+ */
+static int parse_described(struct op *op, char *xml, const char *read_verb,
+			   int (*parse)(const char *xml, struct vf_arena *arena,
+					struct vf_resource *r, char **error),
+			   struct vf_arena *arena, struct vf_resource *r, const char *noun,
+			   const char *name)
+{
+	char *xml_error = NULL;
+	int rc;
+
+	if (!xml)
+		return vf_op_fail(op, read_verb);
+	rc = parse(xml, arena, r, &xml_error);
+	free(xml);
+	if (rc < 0) {
+		vf_op_failf(op, "cannot read %s '%s': %s", noun, name, xml_error);
+		free(xml_error);
+		return -1;
+	}
+	return 0;
+}
+
 /* A copy-on-write clone of the image volume desired->u.vol.backing, in the same pool. */
 static int volume_clone(struct op *op, virStoragePoolPtr pool, virStorageVolPtr *vol)
 {
@@ -92,7 +119,7 @@ static int volume_clone(struct op *op, virStoragePoolPtr pool, virStorageVolPtr 
 	struct vf_arena arena = VF_ARENA_INIT;
 	struct vf_resource image = { .kind = VF_KIND_VOLUME };
 	virStorageVolPtr image_vol;
-	char *xml = NULL, *xml_error = NULL, *verb, *path = NULL;
+	char *verb, *path = NULL;
 	uint64_t capacity;
 	int rc = -1;
 
@@ -104,16 +131,10 @@ static int volume_clone(struct op *op, virStoragePoolPtr pool, virStorageVolPtr 
 		return -1;
 	}
 	/* One read gives the image's format, capacity and path. */
-	xml = virStorageVolGetXMLDesc(image_vol, 0);
-	if (!xml) {
-		vf_op_fail(op, "read the image volume");
+	if (parse_described(op, virStorageVolGetXMLDesc(image_vol, 0), "read the image volume",
+			    vf_xml_volume_parse, &arena, &image, "the image volume",
+			    d->u.vol.backing) < 0)
 		goto out;
-	}
-	if (vf_xml_volume_parse(xml, &arena, &image, &xml_error) < 0) {
-		vf_op_failf(op, "cannot read the image volume '%s': %s", d->u.vol.backing,
-			    xml_error);
-		goto out;
-	}
 	if (!image.u.vol.path || !*image.u.vol.path) {
 		path = virStorageVolGetPath(image_vol);
 		if (!path) {
@@ -133,8 +154,6 @@ static int volume_clone(struct op *op, virStoragePoolPtr pool, virStorageVolPtr 
 					  image.u.vol.format, vol);
 out:
 	free(path);
-	free(xml_error);
-	free(xml);
 	vf_arena_release(&arena);
 	virStorageVolFree(image_vol);
 	return rc;
@@ -201,7 +220,6 @@ static int volume_grow_live(struct op *op, const struct vf_resource *d)
 	struct vf_resource vm = { .kind = VF_KIND_VM };
 	const char *target = NULL;
 	virDomainPtr dom;
-	char *xml = NULL, *xml_error = NULL;
 	size_t i;
 	int rc = 0, active;
 
@@ -215,13 +233,10 @@ static int volume_grow_live(struct op *op, const struct vf_resource *d)
 		virResetLastError();
 		goto out;
 	}
-	xml = virDomainGetXMLDesc(dom, 0);      /* live: what qemu has open */
-	if (!xml) {
-		rc = vf_op_fail(op, "read the domain using the volume");
-		goto out;
-	}
-	if (vf_xml_domain_parse(xml, &arena, &vm, &xml_error) < 0) {
-		rc = vf_op_failf(op, "cannot read domain '%s': %s", d->u.vol.vm, xml_error);
+	/* live: what qemu has open */
+	if (parse_described(op, virDomainGetXMLDesc(dom, 0), "read the domain using the volume",
+			    vf_xml_domain_parse, &arena, &vm, "domain", d->u.vol.vm) < 0) {
+		rc = -1;
 		goto out;
 	}
 	for (i = 0; i < vm.u.vm.n_disks && !target; i++) {
@@ -238,8 +253,6 @@ static int volume_grow_live(struct op *op, const struct vf_resource *d)
 	else
 		rc = 1;
 out:
-	free(xml_error);
-	free(xml);
 	vf_arena_release(&arena);
 	virDomainFree(dom);
 	return rc;
@@ -273,11 +286,10 @@ static int volume_update(struct op *op)
 	live = d->u.vol.vm ? volume_grow_live(op, d) : 0;
 	if (live < 0)
 		goto out;
-	if (!live && virStorageVolResize(vol, d->u.vol.capacity, 0) < 0) {
+	if (!live && virStorageVolResize(vol, d->u.vol.capacity, 0) < 0)
 		vf_op_fail(op, "resize");
-		goto out;
-	}
-	rc = 0;
+	else
+		rc = 0;
 out:
 	if (vol)
 		virStorageVolFree(vol);
@@ -316,5 +328,4 @@ const struct vf_kind_ops vf_libvirt_volume_ops = {
 	.create = volume_create,
 	.update = volume_update,
 	.remove = volume_delete,
-	.start_or_stop = NULL   /* a volume has no run state */,
 };

@@ -423,20 +423,31 @@ static bool is_seed_volume(const char *vm, const struct vf_disk_spec *d)
 	return len == n + strlen(VF_SEED_SUFFIX) && !strcmp(d->volume + n, VF_SEED_SUFFIX);
 }
 
-static void read_disks(struct parser *p, xmlNodePtr devices, const char *vm_name,
-		       struct vf_vm_spec *vm)
+/*
+ * An array in the arena with room for one item of size per element <name>
+ * of devices; NULL when there is none (or no devices).
+ */
+static void *alloc_per_element(struct parser *p, xmlNodePtr devices, const char *name,
+			       size_t size)
 {
 	xmlNodePtr n;
 	size_t count = 0;
 
-	vm->disks = NULL;
-	vm->n_disks = 0;
-	for (n = devices ? vf_xml_next_element(devices->children, "disk") : NULL; n;
-	     n = vf_xml_next_element(n->next, "disk"))
+	for (n = devices ? vf_xml_next_element(devices->children, name) : NULL; n;
+	     n = vf_xml_next_element(n->next, name))
 		count++;
-	if (!count)
+	return count ? vf_arena_alloc(p->arena, count * size) : NULL;
+}
+
+static void read_disks(struct parser *p, xmlNodePtr devices, const char *vm_name,
+		       struct vf_vm_spec *vm)
+{
+	xmlNodePtr n;
+
+	vm->n_disks = 0;
+	vm->disks = alloc_per_element(p, devices, "disk", sizeof(*vm->disks));
+	if (!vm->disks)
 		return;
-	vm->disks = vf_arena_alloc(p->arena, count * sizeof(*vm->disks));
 	for (n = vf_xml_next_element(devices->children, "disk"); n; n = vf_xml_next_element(n->next,
 											    "disk")) {
 		struct vf_disk_spec *d = &vm->disks[vm->n_disks];
@@ -494,16 +505,11 @@ static const char *nic_network(struct parser *p, xmlNodePtr iface)
 static void read_nics(struct parser *p, xmlNodePtr devices, struct vf_vm_spec *vm)
 {
 	xmlNodePtr n;
-	size_t count = 0;
 
-	vm->nics = NULL;
 	vm->n_nics = 0;
-	for (n = devices ? vf_xml_next_element(devices->children, "interface") : NULL; n;
-	     n = vf_xml_next_element(n->next, "interface"))
-		count++;
-	if (!count)
+	vm->nics = alloc_per_element(p, devices, "interface", sizeof(*vm->nics));
+	if (!vm->nics)
 		return;
-	vm->nics = vf_arena_alloc(p->arena, count * sizeof(*vm->nics));
 	for (n = vf_xml_next_element(devices->children, "interface"); n;
 	     n = vf_xml_next_element(n->next, "interface")) {
 		struct vf_nic_spec *nic = &vm->nics[vm->n_nics++];

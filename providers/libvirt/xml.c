@@ -227,42 +227,30 @@ int vf_xml_parser_open(struct parser *p, const char *xml, const char *kind, cons
 {
 	xmlParserCtxtPtr ctxt = NULL;
 	char *msg = NULL;
+	const char *why = NULL;         /* set: the XML cannot be parsed, for this reason */
 	size_t len;
-	int rc = -1;
 
 	memset(p, 0, sizeof(*p));
 	p->kind = kind;
 	p->arena = arena;
 	parser_name(p, name);
 	len = xml ? strlen(xml) : 0;
-	if (!xml || len > INT_MAX) {
-		*error = xasprintf("cannot parse the XML of %s: %s", p->what,
-				   xml ? "too large" : "no XML");
-		goto out;
-	}
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt) {
-		*error = xasprintf("cannot parse the XML of %s: out of memory", p->what);
-		goto out;
-	}
-	p->doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, PARSE_FLAGS);
-	if (!p->doc) {
-		msg = xml_message(&ctxt->lastError);
-		*error = xasprintf("cannot parse the XML of %s: %s", p->what, msg);
-		goto out;
-	}
-	p->root = xmlDocGetRootElement(p->doc);
-	if (!p->root || p->root->ns || strcmp((const char *)p->root->name, kind)) {
-		*error = xasprintf("cannot parse the XML of %s: the root element is <%s>, not <%s>",
-				   p->what, p->root ? (const char *)p->root->name : "", kind);
-		goto out;
-	}
-	rc = 0;
-out:
+	if (!xml || len > INT_MAX)
+		why = xml ? "too large" : "no XML";
+	else if (!(ctxt = xmlNewParserCtxt()))
+		why = "out of memory";
+	else if (!(p->doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, PARSE_FLAGS)))
+		why = msg = xml_message(&ctxt->lastError);
+	else if (!(p->root = xmlDocGetRootElement(p->doc)) || p->root->ns ||
+		 strcmp((const char *)p->root->name, kind))
+		why = msg = xasprintf("the root element is <%s>, not <%s>",
+				      p->root ? (const char *)p->root->name : "", kind);
+	if (why)
+		*error = xasprintf("cannot parse the XML of %s: %s", p->what, why);
 	free(msg);
 	if (ctxt)
 		xmlFreeParserCtxt(ctxt);
-	return rc;
+	return why ? -1 : 0;
 }
 
 void vf_xml_parser_close(struct parser *p)
