@@ -281,25 +281,22 @@ static void add_storage(struct builder *b)
 	}
 }
 
-/* A network's own settings, copied from the config's. */
-static void copy_network(struct vf_network_spec *to, const struct vf_network *from)
-{
-	NETWORK_FROM_CONFIG(TAKE)
-	/* a bridge's MTU is the host bridge's (host networking); libvirt
-	 * takes <mtu> only for networks it makes */
-	to->mtu = from->mode == VF_NET_MODE_BRIDGE ? 0 : from->mtu;
-	to->active = to->autostart = true;   /* running now and at every boot */
-}
-
 static void add_networks(struct builder *b)
 {
 	const struct vf_host_view *v;
 	size_t i, h;
 
 	for (i = 0; i < b->c->n_networks; i++) {
-		const struct vf_network *n = &b->c->networks[i];
-		for (h = 0; (v = next_in_scope(b, n->cluster_refs, n->n_clusters, &h));)
-			copy_network(&add(b, VF_KIND_NETWORK, n->name, v->host->name, &n->pos)->u.net, n);
+		const struct vf_network *from = &b->c->networks[i];
+		for (h = 0; (v = next_in_scope(b, from->cluster_refs, from->n_clusters, &h));) {
+			struct vf_network_spec *to = &add(b, VF_KIND_NETWORK, from->name,
+							  v->host->name, &from->pos)->u.net;
+			NETWORK_FROM_CONFIG(TAKE)
+			/* a bridge's MTU is the host bridge's (host networking);
+			 * libvirt takes <mtu> only for networks it makes */
+			to->mtu = from->mode == VF_NET_MODE_BRIDGE ? 0 : from->mtu;
+			to->active = to->autostart = true;
+		}
 	}
 }
 
