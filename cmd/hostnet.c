@@ -70,16 +70,6 @@ static void record_read(const char *path, char ***names, size_t *n)
 	json_decref(doc);
 }
 
-static bool record_has(char **names, size_t n, const char *host)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(names[i], host))
-			return true;
-	return false;
-}
-
 static void names_free(char **names, size_t n)
 {
 	size_t i;
@@ -100,7 +90,7 @@ static char *record_set(const char *path, const char *host, bool present)
 	if (!path)
 		return NULL;
 	record_read(path, &names, &n);
-	if (record_has(names, n, host) == present) {
+	if (vf_str_in((const char *const *)names, n, host) == present) {
 		names_free(names, n);
 		return NULL;
 	}
@@ -293,7 +283,7 @@ static void host_collect(struct vf_hostnetcmd *hn, const struct vf_config *confi
 		return;
 	if (!o->destroy && vf_hostnet_desired(config, host, &links, diags) < 0)
 		goto out;
-	if (!links.n && !host->ssh.given && !record_has(recorded, n_recorded, host->name))
+	if (!links.n && !host->ssh.given && !vf_str_in((const char *const *)recorded, n_recorded, host->name))
 		goto out;
 	if (vf_remote_kind_of(host) == VF_REMOTE_NONE) {
 		if (links.n)
@@ -558,16 +548,6 @@ static void *apply_worker(void *opaque)
 	return NULL;
 }
 
-static bool listed(const char *const *names, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(names[i], name))
-			return true;
-	return false;
-}
-
 /* Has the plan changes of this phase for host? */
 static bool phase_has(const struct vf_plan *plan, const char *host, bool deletes)
 {
@@ -596,7 +576,7 @@ static void apply_prepare(struct vf_hostnetcmd_host *h, const struct vf_plan *pl
 	h->n_failed = h->n_rolled_back = h->n_not_attempted = 0;
 	h->failed = false;
 	h->run = h->planned && phase_has(plan, h->host->name, deletes);
-	if (h->run && listed(skip, n_skip, h->host->name)) {
+	if (h->run && vf_str_in(skip, n_skip, h->host->name)) {
 		/* what this phase would change there is not attempted */
 		for (k = 0; k < plan->n_links; k++)
 			if (!strcmp(plan->links[k].host, h->host->name) &&

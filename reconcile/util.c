@@ -773,3 +773,13 @@ void vf_buf_add_shell_quoted(struct vf_buf *b, const char *s)
 	}
 	vf_buf_addch(b, '\'');
 }
+
+bool vf_str_in(const char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}

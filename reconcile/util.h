@@ -278,6 +278,9 @@ void vf_free_many(void *const *p, size_t n);
 	free(arr);                                                            \
 } while (0)
 
+/* Is s one of the n strings of v (strcmp)?  The lookup of a short list. */
+bool vf_str_in(const char *const *v, size_t n, const char *s);
+
 /*
  * The first of the n elements of array arr whose string member field
  * equals key (strcmp), as a pointer to arr's element type; NULL when none.

@@ -666,16 +666,6 @@ struct replay {
 	char error[256];
 };
 
-static bool in_list(const char *const *list, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(list[i], name))
-			return true;
-	return false;
-}
-
 static int host_index(const struct fx *f, const char *name)
 {
 	size_t i;
@@ -721,7 +711,7 @@ static bool group_rule_ok(struct replay *p, const struct vf_sched_group *g, size
 	if (g->vm_rule == VF_AFFINITY_POSITIVE && placed && !with)
 		return false;
 	if (g->host_rule != VF_AFFINITY_NONE &&
-	    in_list(g->hosts, g->n_hosts, p->f->hosts[to].name) != (g->host_rule == VF_AFFINITY_POSITIVE))
+	    vf_str_in(g->hosts, g->n_hosts, p->f->hosts[to].name) != (g->host_rule == VF_AFFINITY_POSITIVE))
 		return false;
 	return true;
 }
@@ -750,10 +740,10 @@ static bool replay_step(struct replay *p, size_t vm, int to)
 	else if (cap_vcpus && vcpus + v->vcpus > cap_vcpus)
 		snprintf(p->error, sizeof(p->error), "%s overfills %s's vCPUs", v->name, h->name);
 	for (i = 0; i < v->n_networks && !p->error[0]; i++)
-		if (!in_list(h->networks, h->n_networks, v->networks[i]))
+		if (!vf_str_in(h->networks, h->n_networks, v->networks[i]))
 			snprintf(p->error, sizeof(p->error), "%s without its network", v->name);
 	for (i = 0; i < v->n_storages && !p->error[0]; i++)
-		if (!in_list(h->storages, h->n_storages, v->storages[i]))
+		if (!vf_str_in(h->storages, h->n_storages, v->storages[i]))
 			snprintf(p->error, sizeof(p->error), "%s without its storage", v->name);
 	for (i = 0; i < f->in.n_groups && !p->error[0]; i++)
 		if (!group_rule_ok(p, &f->groups[i], vm, to))

@@ -122,6 +122,9 @@ int main(void)
 		/* frees both strings and passes the NULL over: the ASan build
 		 * (make asan) reports a leak or a double free */
 		VF_FREE_MANY(many[0], many[1], many[2]);
+		ok(vf_str_in((const char *const[]){ "a", "br0" }, 2, "br0"), "vf_str_in finds a string");
+		ok(!vf_str_in((const char *const[]){ "a", "br0" }, 2, "br"), "and not a prefix of one");
+		ok(!vf_str_in(NULL, 0, "a"), "nor anything in an empty list");
 	}
 
 	vf_buf_add_shell_quoted(&b, "it's a $HOME `x` \\ \"q\"");
