@@ -139,6 +139,10 @@ static int recreate(struct vf_hostcmd_applier *a, const struct vf_hostcmd_snap *
 		vf_link_set_master(nl, s->ports[i], l->name, &e);
 		free(e);
 	}
+	/* a bridge takes its ports' MTU as they join (as apply does, set its
+	 * own again after them) */
+	if (s->n_ports && l->mtu && (rc = vf_link_set_mtu(nl, l->name, l->mtu, error)) < 0)
+		return rc;
 	if (l->kind == VF_LINK_KIND_BOND && l->n_bond_options &&
 	    (rc = vf_link_set_bond_options(nl, l->name, l->bond_options, l->n_bond_options,
 					   error)) < 0)

@@ -169,6 +169,21 @@ test_expect 'the watcher takes the lock before it rolls back' '
 	json_check "$P" "doc[\"status\"] == \"rolled-back\"" && [ "$(link br-plain mtu)" = 1400 ] &&
 	wait_until 1 eval "! running $pid4"'
 
+# 5. an unconfirmed deletion: the rollback makes the bridge again with its
+# own MTU, though its port (uplink0, MTU 1500) would lower it as it joins
+grep -v "name: plain" "$TMP/c.yaml" >"$TMP/none.yaml"
+ip -n "$NS" link set uplink0 mtu 1500
+mtu_before=$(link br-plain mtu)
+apply --confirm-timeout 1 "$TMP/none.yaml" >"$TMP/o7" 2>&1
+gone=$(link br-plain ifname)
+wait_until 4 rolled_back
+
+test_expect 'a deleted bridge comes back with its ports and its own MTU' '
+	cat "$TMP/o7"; echo "before: $mtu_before, during: $gone"; [ "$mtu_before" = 1400 ] &&
+	[ "$gone" = absent ] && json_check "$P" "doc[\"status\"] == \"rolled-back\" and doc[\"rollback\"] == \"complete\"" &&
+	[ "$(link br-plain mtu)" = 1400 ] && [ "$(link uplink0 master)" = br-plain ] &&
+	[ "$(link uplink0 mtu)" = 1500 ]'
+
 test_expect 'nothing is left running in the namespace' '
 	[ -z "$(ip netns pids "$NS")" ]'
 
