@@ -235,6 +235,7 @@ static int check_commit(const struct vf_hook_opts *h, struct vf_git_repo *r, con
 	struct vf_git_files files;
 	struct vf_diags diags = { 0 };
 	struct vf_config *config;
+	struct vf_git_trust trust = { h->run.allowed_signers, h->run.gpg_keyring };
 	char *error = NULL, *source;
 	int rc = 0;
 
@@ -243,12 +244,12 @@ static int check_commit(const struct vf_hook_opts *h, struct vf_git_repo *r, con
 		free(error);
 		return -1;
 	}
-	if (h->verify) {
+	if (h->run.verify_signatures) {
 		char *principal = NULL;
-		int found = vf_git_verify_commit(r, &c, &h->trust, &principal, &error);
+		int found = vf_git_verify_commit(r, &c, &trust, &principal, &error);
 		if (!found) {
 			say(h, "error: %s: commit '%s' is not signed; %s (or commit --amend -S) and "
-			    "push again", c.short_sha, c.subject, vf_git_sign_hint(&h->trust));
+			    "push again", c.short_sha, c.subject, vf_git_sign_hint(&trust));
 			rc = -1;
 		} else if (found < 0) {
 			say(h, "error: %s: commit '%s' is refused: %s", c.short_sha, c.subject,
@@ -264,13 +265,14 @@ static int check_commit(const struct vf_hook_opts *h, struct vf_git_repo *r, con
 			return rc;
 		}
 	}
-	if (vf_git_read_files(r, &c, h->path, &files, &error) < 0) {
+	if (vf_git_read_files(r, &c, h->run.git_path, &files, &error) < 0) {
 		say(h, "error: %s: %s", c.short_sha, error);
 		free(error);
 		vf_git_commit_release(&c);
 		return -1;
 	}
-	source = xasprintf("%s@%s%s%s", r->url, c.sha, h->path ? ":" : "", h->path ? h->path : "");
+	source = xasprintf("%s@%s%s%s", r->url, c.sha, h->run.git_path ? ":" : "",
+			   h->run.git_path ? h->run.git_path : "");
 	config = vf_config_load_files(source, files.files, files.n, &diags);
 	free(source);
 	vf_git_files_release(&files);
@@ -300,7 +302,7 @@ static int check_update(const struct vf_hook_opts *h, const struct update *u, vo
 		say(h, "error: %s is protected: it cannot be deleted", u->ref);
 		return -1;
 	}
-	if (!is_zero(u->old) && !h->allow_rewind) {
+	if (!is_zero(u->old) && !h->run.allow_rewind) {
 		int d = vf_git_descends(r, u->new, u->old, &error);
 		if (d < 0) {
 			say(h, "error: %s: %s", u->ref, error);
@@ -467,34 +469,34 @@ static void sync_argv(const struct vf_hook_opts *h, const struct update *u, cons
 	argv[argc++] = "--ref";
 	argv[argc++] = u->new;
 	argv[argc++] = "--state-dir";
-	argv[argc++] = h->state_dir;
-	if (h->path) {
+	argv[argc++] = h->run.state_dir;
+	if (h->run.git_path) {
 		argv[argc++] = "--path";
-		argv[argc++] = h->path;
+		argv[argc++] = h->run.git_path;
 	}
 	argv[argc++] = h->auto_approve ? "--auto-approve" : "--plan-only";
-	if (h->verify)
+	if (h->run.verify_signatures)
 		argv[argc++] = "--verify-signatures";
-	if (h->trust.allowed_signers) {
+	if (h->run.allowed_signers) {
 		argv[argc++] = "--allowed-signers";
-		argv[argc++] = h->trust.allowed_signers;
+		argv[argc++] = h->run.allowed_signers;
 	}
-	if (h->trust.gpg_keyring) {
+	if (h->run.gpg_keyring) {
 		argv[argc++] = "--gpg-keyring";
-		argv[argc++] = h->trust.gpg_keyring;
+		argv[argc++] = h->run.gpg_keyring;
 	}
-	if (h->allow_rewind)
+	if (h->run.allow_rewind)
 		argv[argc++] = "--allow-rewind";
-	if (h->secret_key) {
+	if (h->run.secret_key) {
 		/* as sync takes it: the file, never its path in the environment */
 		argv[argc++] = "--secret-key";
-		argv[argc++] = h->secret_key;
+		argv[argc++] = h->run.secret_key;
 	}
-	if (h->max_destroy) {
+	if (h->max_destroy_text) {
 		argv[argc++] = "--max-destroy";
-		argv[argc++] = h->max_destroy;
+		argv[argc++] = h->max_destroy_text;
 	}
-	if (h->allow_mass_destroy)
+	if (h->run.allow_mass_destroy)
 		argv[argc++] = "--allow-mass-destroy";
 	argv[argc] = NULL;
 }
@@ -536,7 +538,7 @@ static int sync_one(const struct vf_hook_opts *h, const struct update *u, void *
 		return 0;
 	sync_argv(h, u, repo, argv);
 	printf("virtform %s: %s -> %.7s: virtform sync%s (state %s)\n", h->name, u->ref, u->new,
-	       h->auto_approve ? "" : " --plan-only", h->state_dir);
+	       h->auto_approve ? "" : " --plan-only", h->run.state_dir);
 	status = sync_child(h, argv);
 	if (status < 0)
 		return -1;
@@ -549,7 +551,7 @@ static int sync_one(const struct vf_hook_opts *h, const struct update *u, void *
 	    "%.7s --state-dir %s')", u->ref, u->new,
 	    WIFEXITED(status) ? "exit status" : "signal",
 	    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), repo, u->new,
-	    h->state_dir);
+	    h->run.state_dir);
 	say(h, "**************************************************************");
 	return -1;
 }
@@ -561,7 +563,7 @@ static int post_receive(const struct vf_hook_opts *h)
 	char *repo;
 	int rc;
 
-	if (!h->state_dir) {
+	if (!h->run.state_dir) {
 		say(h, "error: no --state-dir: reinstall the hooks with 'virtform hooks "
 		    "install --server --state-dir DIR'; nothing was synced");
 		return VF_EXIT_ERROR;
@@ -586,9 +588,9 @@ static int pre_commit(const struct vf_hook_opts *h)
 
 	argv[argc++] = "validate";
 	argv[argc++] = "--staged";
-	if (h->path) {
+	if (h->run.git_path) {
 		argv[argc++] = "--path";
-		argv[argc++] = h->path;
+		argv[argc++] = h->run.git_path;
 	}
 	argv[argc] = NULL;
 	optind = 0;
@@ -609,16 +611,7 @@ int vf_hook_option(const struct vf_cmd *cmd, int c, const char *value, struct vf
 		VF_GROW(o->refs, o->n_refs + 1, o->alloc_refs);
 		o->refs[o->n_refs++] = value;
 		return 1;
-	case VF_OPT_PATH: o->path = value; return 1;
-	case VF_OPT_ALLOW_REWIND: o->allow_rewind = true; return 1;
-	case VF_OPT_VERIFY_SIGNATURES: o->verify = true; return 1;
-	case VF_OPT_ALLOWED_SIGNERS: o->trust.allowed_signers = value; return 1;
-	case VF_OPT_GPG_KEYRING: o->trust.gpg_keyring = value; return 1;
-	case VF_OPT_STATE_DIR: o->state_dir = value; return 1;
 	case VF_OPT_AUTO_APPROVE: o->auto_approve = true; return 1;
-	case VF_OPT_SECRET_KEY: o->secret_key = value; return 1;
-	case VF_OPT_MAX_DESTROY: o->max_destroy = value; return 1;
-	case VF_OPT_ALLOW_MASS_DESTROY: o->allow_mass_destroy = true; return 1;
 	case VF_OPT_DEADLINE:
 		if (!vf_parse_seconds(value, &o->deadline)) {
 			vf_cmd_error(cmd, "--deadline '%s': give seconds, more than 0 and at "
@@ -627,17 +620,24 @@ int vf_hook_option(const struct vf_cmd *cmd, int c, const char *value, struct vf
 		}
 		o->deadline_text = value;
 		return 1;
+	case VF_OPT_MAX_DESTROY:
+		/* checked and stored as sync's below; passed on as given */
+		o->max_destroy_text = value;
+		break;
 	}
-	return 0;
+	/* what a hook shares with sync */
+	return vf_run_option(cmd, c, value, &o->run);
 }
 
 int vf_hook_check_trust(const struct vf_cmd *cmd, const struct vf_hook_opts *o)
 {
-	if (o->verify == (o->trust.allowed_signers || o->trust.gpg_keyring))
+	const struct vf_run_opts *r = &o->run;
+
+	if (r->verify_signatures == (r->allowed_signers || r->gpg_keyring))
 		return 0;
-	vf_cmd_error(cmd, "%s", o->verify ? "--verify-signatures needs --allowed-signers "
-		     "FILE and/or --gpg-keyring FILE" : "--allowed-signers and --gpg-keyring "
-		     "are used with --verify-signatures");
+	vf_cmd_error(cmd, "%s", r->verify_signatures ? "--verify-signatures needs "
+		     "--allowed-signers FILE and/or --gpg-keyring FILE" : "--allowed-signers "
+		     "and --gpg-keyring are used with --verify-signatures");
 	return -1;
 }
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "cmd/cmd.h"
-#include "providers/git/repo.h"
+#include "cmd/run.h"
 
 /* The options every hook takes, for a command's VF_OPTS. */
 #define VF_HOOK_OPTIONS                                                           \
@@ -22,26 +22,29 @@
 
 #define VF_HOOK_DEADLINE_DEFAULT 60.0    /* seconds, the whole pre-receive run */
 
-/* The hooks' options; strings point into argv.  refs is malloc'd
- * (vf_hook_opts_release). */
+/* The hooks' options; strings point into argv.  What a hook shares with
+ * sync is stored where sync stores it, in run (vf_run_option): --path
+ * (run.git_path), --state-dir, --secret-key, --verify-signatures,
+ * --allowed-signers, --gpg-keyring, --allow-rewind, --max-destroy and
+ * --allow-mass-destroy.  refs is malloc'd (vf_hook_opts_release). */
 struct vf_hook_opts {
 	const char *name;                /* the hook run: "pre-receive", ... */
+	struct vf_run_opts run;          /* the options shared with sync */
+	const char *max_destroy_text;    /* --max-destroy as given (checked into
+					  * run), for the sync and the script */
 	const char **refs;               /* --ref */
 	size_t n_refs, alloc_refs;
-	const char *path, *state_dir, *secret_key;
-	struct vf_git_trust trust;       /* --allowed-signers, --gpg-keyring */
 	const char *deadline_text;       /* --deadline as given; NULL: the default */
 	double deadline;                 /* --deadline, seconds */
-	bool allow_rewind, verify, auto_approve;
-	const char *max_destroy;         /* post-receive: the sync's --max-destroy */
-	bool allow_mass_destroy;         /* post-receive: the sync's --allow-mass-destroy */
+	bool auto_approve;               /* post-receive: the sync applies */
 };
 
 #define VF_HOOK_OPTS_INIT { .deadline = VF_HOOK_DEADLINE_DEFAULT }
 
 /*
  * Take option c (from vf_cmd_getopt, its value in optarg) into o: 1 taken, 0
- * not one of VF_HOOK_OPTIONS, -1 a bad value (reported for cmd).
+ * not one of VF_HOOK_OPTIONS, -1 a bad value (reported for cmd; a
+ * --max-destroy that is not a number is refused here, as sync would).
  */
 int vf_hook_option(const struct vf_cmd *cmd, int c, const char *value, struct vf_hook_opts *o);
 

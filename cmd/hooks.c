@@ -26,6 +26,7 @@
 #include "cmd/cmd.h"
 #include "cmd/hook.h"
 #include "cmd/run.h"
+#include "providers/git/repo.h"
 #include "reconcile/util.h"
 
 #define HOOK_MARKER "# virtform-hook:"
@@ -180,6 +181,7 @@ static int write_hook(const char *dir, const char *name, const char *script, boo
 static char *hook_script(const struct install *in, const char *name)
 {
 	const struct vf_hook_opts *o = &in->o;
+	const struct vf_run_opts *r = &o->run;
 	struct vf_buf b = VF_BUF_INIT;
 	bool post = !strcmp(name, "post-receive");
 	size_t j;
@@ -190,25 +192,25 @@ static char *hook_script(const struct install *in, const char *name)
 	add_word(&b, in->exe);
 	add_word(&b, "hook");
 	add_word(&b, name);
-	add_option(&b, "--path", o->path, false);
+	add_option(&b, "--path", r->git_path, false);
 	for (j = 0; j < o->n_refs; j++)
 		add_option(&b, "--ref", o->refs[j], false);
-	if (in->server && o->allow_rewind)
+	if (in->server && r->allow_rewind)
 		add_word(&b, "--allow-rewind");
-	if (o->verify)
+	if (r->verify_signatures)
 		add_word(&b, "--verify-signatures");
-	add_option(&b, "--allowed-signers", o->trust.allowed_signers, true);
-	add_option(&b, "--gpg-keyring", o->trust.gpg_keyring, true);
+	add_option(&b, "--allowed-signers", r->allowed_signers, true);
+	add_option(&b, "--gpg-keyring", r->gpg_keyring, true);
 	if (!strcmp(name, "pre-receive"))
 		add_option(&b, "--deadline", o->deadline_text, false);
 	if (post) {
-		add_option(&b, "--state-dir", o->state_dir, true);
+		add_option(&b, "--state-dir", r->state_dir, true);
 		if (o->auto_approve)
 			add_word(&b, "--auto-approve");
-		add_option(&b, "--max-destroy", o->max_destroy, false);
-		if (o->allow_mass_destroy)
+		add_option(&b, "--max-destroy", o->max_destroy_text, false);
+		if (r->allow_mass_destroy)
 			add_word(&b, "--allow-mass-destroy");
-		add_option(&b, "--secret-key", o->secret_key, true);
+		add_option(&b, "--secret-key", r->secret_key, true);
 	}
 	vf_buf_addch(&b, '\n');
 	return vf_buf_detach(&b);
@@ -254,30 +256,27 @@ static int parse_options(int argc, char **argv, struct install *in)
 static int check_options(const struct install *in)
 {
 	const struct vf_hook_opts *o = &in->o;
-	unsigned long count;
+	const struct vf_run_opts *r = &o->run;
 
 	if (vf_hook_check_trust(&vf_cmd_hooks, o) < 0)
 		return -1;
-	if (in->server && !o->state_dir)
+	if (in->server && !r->state_dir)
 		return vf_cmd_error(&vf_cmd_hooks, "--server needs --state-dir DIR: post-receive "
 				    "syncs into it (a hook has no directory of its own to keep "
 				    "state in)"), -1;
-	if (!in->server && (o->state_dir || o->auto_approve || o->secret_key || o->verify ||
-			    o->allow_rewind || o->n_refs || o->max_destroy ||
-			    o->allow_mass_destroy || o->deadline_text))
+	if (!in->server && (r->state_dir || o->auto_approve || r->secret_key ||
+			    r->verify_signatures || r->allow_rewind || o->n_refs ||
+			    r->max_destroy_given || r->allow_mass_destroy || o->deadline_text))
 		return vf_cmd_error(&vf_cmd_hooks, "--state-dir, --auto-approve, --secret-key, "
 				    "--ref, --verify-signatures, --allow-rewind, --deadline, "
 				    "--max-destroy and --allow-mass-destroy are for the server "
 				    "hooks: give --server too (pre-commit takes only --path)"), -1;
-	if (o->max_destroy && !vf_parse_count(o->max_destroy, RUN_MAX_DESTROY_MAX, &count))
-		return vf_cmd_error(&vf_cmd_hooks, "--max-destroy: '%s' is not a number from 0 "
-				    "to %u", o->max_destroy, RUN_MAX_DESTROY_MAX), -1;
-	if (o->trust.allowed_signers && access(o->trust.allowed_signers, R_OK) < 0)
+	if (r->allowed_signers && access(r->allowed_signers, R_OK) < 0)
 		return vf_cmd_error(&vf_cmd_hooks, "cannot read the allowed signers '%s': %s",
-				    o->trust.allowed_signers, strerror(errno)), -1;
-	if (o->trust.gpg_keyring && access(o->trust.gpg_keyring, R_OK) < 0)
+				    r->allowed_signers, strerror(errno)), -1;
+	if (r->gpg_keyring && access(r->gpg_keyring, R_OK) < 0)
 		return vf_cmd_error(&vf_cmd_hooks, "cannot read the GPG keyring '%s': %s",
-				    o->trust.gpg_keyring, strerror(errno)), -1;
+				    r->gpg_keyring, strerror(errno)), -1;
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  * and validate share (run.h: RUN_OPTS and the others):
  * each one's value checked and stored in struct vf_run_opts, and the
  * getopt loop that handles them for a command (vf_run_getopt), so that a
- * command's own loop sees only its own options.
+ * command's own loop sees only its own options.  The hooks (cmd/hook.c)
+ * store the ones they share with sync here too (vf_run_option).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -102,9 +103,7 @@ static int number_option(const struct vf_cmd *cmd, int c, const char *arg,
 	}
 }
 
-/* Handle option c if it is a shared one: 1 handled, 0 not a shared
- * option, -1 bad value (error printed). */
-static int run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
+int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o)
 {
 	return plain_option(c, arg, o) ? 1 : number_option(cmd, c, arg, o);
 }
@@ -114,7 +113,7 @@ int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run
 	int c, r;
 
 	while ((c = vf_cmd_getopt(cmd, argc, argv)) != -1) {
-		r = run_option(cmd, c, optarg, o);
+		r = vf_run_option(cmd, c, optarg, o);
 		if (r < 0)
 			return '?';
 		if (r == 0)

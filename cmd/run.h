@@ -37,8 +37,8 @@
 	"      --lock-timeout SECONDS wait this long for another run's lock (default 0)\n" \
 	"      --timeout SECONDS     give each host this long to answer (default 60)\n"
 
-/* The largest --max-destroy (the shared options, and hooks install which records
- * it for the post-receive sync). */
+/* The largest --max-destroy (the shared options: the commands' and the
+ * hooks', which pass it on to the post-receive sync). */
 #define RUN_MAX_DESTROY_MAX 1000000u
 
 /* The help text of the mass-deletion guard's options (plan, apply, sync,
@@ -175,6 +175,12 @@ struct vf_run_opts {
  * them, -1 at the end, '?' after an error (said, a bad value included).
  */
 int vf_run_getopt(const struct vf_cmd *cmd, int argc, char **argv, struct vf_run_opts *o);
+
+/*
+ * Take option c into o if it is a shared one (its value arg checked):
+ * 1 taken, 0 not a shared option, -1 a bad value (said for cmd).
+ */
+int vf_run_option(const struct vf_cmd *cmd, int c, const char *arg, struct vf_run_opts *o);
 
 struct vf_secret_key;
 struct vf_run {
