@@ -608,8 +608,7 @@ int vf_hook_option(const struct vf_cmd *cmd, int c, const char *value, struct vf
 {
 	switch (c) {
 	case VF_OPT_REF:
-		VF_GROW(o->refs, o->n_refs + 1, o->alloc_refs);
-		o->refs[o->n_refs++] = value;
+		*VF_APPEND(o->refs, o->n_refs, o->alloc_refs) = value;
 		return 1;
 	case VF_OPT_AUTO_APPROVE: o->auto_approve = true; return 1;
 	case VF_OPT_DEADLINE:

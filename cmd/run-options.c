@@ -17,8 +17,7 @@ static int plain_option(int c, const char *arg, struct vf_run_opts *o)
 {
 	switch (c) {
 	case VF_OPT_TARGET:
-		VF_GROW(o->targets, o->n_targets + 1, o->alloc_targets);
-		o->targets[o->n_targets++] = arg;
+		*VF_APPEND(o->targets, o->n_targets, o->alloc_targets) = arg;
 		return 1;
 	case VF_OPT_STATE_DIR: o->state_dir = arg; return 1;
 	case VF_OPT_GIT: o->git = arg; return 1;

@@ -255,7 +255,8 @@ static inline void *vf_append(void **array, size_t elem, size_t *n, size_t *allo
 	memset(slot, 0, elem);
 	return slot;
 }
-#define VF_APPEND(arr, n, alloc) vf_append((void **)&(arr), sizeof(*(arr)), &(n), &(alloc))
+#define VF_APPEND(arr, n, alloc) \
+	((__typeof__(&(arr)[0]))vf_append((void **)&(arr), sizeof(*(arr)), &(n), &(alloc)))
 
 /*
  * free() each of the n pointers in p (NULL ones too, as free does), as
