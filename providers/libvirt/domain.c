@@ -472,13 +472,9 @@ out:
 	return rc;
 }
 
-VF_OBJECT_THUNKS(Domain)
-
-static int domain_start_call(void *dom) { return virDomainCreate(dom); }
-
 static const struct vf_object_class domain_class = {
 	VF_OBJECT_CALLS(Domain, DOMAIN, "domain"),
-	.start = domain_start_call,
+	.start = (vf_handle_fn)virDomainCreate,
 	.undefine = domain_undefine,
 	.started = domain_started,
 	.stop = domain_stop,

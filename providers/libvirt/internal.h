@@ -112,9 +112,9 @@ typedef int (*vf_handle_fn)(void *obj);
  * domains share: look up, define, start, stop, autostart, delete, the
  * start and stop actions.
  *
- * Handles travel as void *; libvirt's calls are reached through typed
- * functions that take one (VF_OBJECT_THUNKS), never through a cast
- * function pointer (undefined behaviour in C).
+ * Handles travel as void *, libvirt's calls cast to take one: every ABI
+ * virtform runs on passes a pointer alike whatever it points to (GLib's
+ * GDestroyNotify casts rely on the same).
  */
 struct vf_object_class {
 	const char *noun;                       /* "storage pool": in messages */
@@ -137,28 +137,14 @@ struct vf_object_class {
 };
 
 /* The calls every such kind has, by libvirt's names: (Network, NETWORK, "network"). */
-/*
- * libvirt's calls on a kind's handle, each through a small typed function
- * that takes the handle as void * (VF_OBJECT_THUNKS(Network) in network.c
- * writes network's), so that no call goes through a cast function pointer.
- */
-#define VF_OBJECT_THUNKS(type)                                                       \
-	static void *type##_lookup(virConnectPtr conn, const char *name)             \
-	{ return vir##type##LookupByName(conn, name); }                              \
-	static int type##_is_active(void *obj) { return vir##type##IsActive(obj); }  \
-	static int type##_destroy(void *obj) { return vir##type##Destroy(obj); }     \
-	static int type##_free(void *obj) { return vir##type##Free(obj); }           \
-	static int type##_set_autostart(void *obj, int on)                           \
-	{ return vir##type##SetAutostart(obj, on); }                                 \
-	static int type##_get_uuid(void *obj, char *uuid)                            \
-	{ return vir##type##GetUUIDString(obj, uuid); }
-
-/* The class's fields VF_OBJECT_THUNKS(type) wrote. */
 #define VF_OBJECT_CALLS(type, code, noun_)                                          \
 	.noun = (noun_), .absent_code = VIR_ERR_NO_##code,                          \
-	.lookup = type##_lookup, .is_active = type##_is_active,                     \
-	.destroy = type##_destroy, .free = type##_free,                             \
-	.set_autostart = type##_set_autostart, .get_uuid = type##_get_uuid
+	.lookup = (void *(*)(virConnectPtr, const char *))vir##type##LookupByName,  \
+	.is_active = (vf_handle_fn)vir##type##IsActive,                             \
+	.destroy = (vf_handle_fn)vir##type##Destroy,                                \
+	.free = (vf_handle_fn)vir##type##Free,                                      \
+	.set_autostart = (int (*)(void *, int))vir##type##SetAutostart,            \
+	.get_uuid = (int (*)(void *, char *))vir##type##GetUUIDString
 
 extern const struct vf_kind_ops vf_libvirt_network_ops;  /* network.c */
 extern const struct vf_kind_ops vf_libvirt_pool_ops;     /* pool.c */

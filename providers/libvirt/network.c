@@ -97,21 +97,12 @@ static int network_update(struct op *op)
 	return rc;
 }
 
-VF_OBJECT_THUNKS(Network)
-
-static int network_start_call(void *net) { return virNetworkCreate(net); }
-static int network_undefine_call(void *net) { return virNetworkUndefine(net); }
-static void *network_define_call(virConnectPtr conn, const char *xml)
-{
-	return virNetworkDefineXML(conn, xml);
-}
-
 static const struct vf_object_class network_class = {
 	VF_OBJECT_CALLS(Network, NETWORK, "network"),
-	.start = network_start_call,
-	.undefine = network_undefine_call,
+	.start = (vf_handle_fn)virNetworkCreate,
+	.undefine = (vf_handle_fn)virNetworkUndefine,
 	.format = vf_xml_network_format,
-	.define_xml = network_define_call,
+	.define_xml = (void *(*)(virConnectPtr, const char *))virNetworkDefineXML,
 };
 
 const struct vf_kind_ops vf_libvirt_network_ops = {

@@ -339,8 +339,8 @@ out:
 /*
  * What observe reads of a network or a storage pool: libvirt's calls
  * (READER_CALLS: the same names for both) and where the two differ.
- * Handles travel as void *, as in apply (internal.h: struct
- * vf_object_class), libvirt's calls reached through READER_THUNKS.
+ * Handles travel as void *, libvirt's calls cast to take one, as in apply
+ * (internal.h: struct vf_object_class).
  */
 struct object_reader {
 	enum vf_kind kind;
@@ -360,38 +360,14 @@ struct object_reader {
 	int (*read_children)(struct observe *ob, void *obj, struct vf_observed_item *it);
 };
 
-/*
- * libvirt's calls on a handle, each through a typed function that takes it
- * as void * (no call through a cast function pointer); the list is copied
- * into an array of void *, which free() releases as libvirt's would be.
- */
-#define READER_THUNKS(type, list_all)                                              \
-	static int type##_list(virConnectPtr conn, void ***objs, unsigned int flags) \
-	{                                                                          \
-		vir##type##Ptr *v = NULL;                                          \
-		int i, n = list_all(conn, &v, flags);                              \
-		*objs = n > 0 ? xcalloc((size_t)n, sizeof(void *)) : NULL;         \
-		for (i = 0; i < n; i++)                                            \
-			(*objs)[i] = v[i];                                         \
-		free(v);                                                           \
-		return n;                                                          \
-	}                                                                          \
-	static const char *type##_name(void *obj) { return vir##type##GetName(obj); } \
-	static int type##_uuid(void *obj, char *buf)                               \
-	{ return vir##type##GetUUIDString(obj, buf); }                             \
-	static char *type##_xml(void *obj, unsigned int flags)                     \
-	{ return vir##type##GetXMLDesc(obj, flags); }                              \
-	static int type##_is_active(void *obj) { return vir##type##IsActive(obj); } \
-	static int type##_autostart(void *obj, int *on)                            \
-	{ return vir##type##GetAutostart(obj, on); }                               \
-	static int type##_free(void *obj) { return vir##type##Free(obj); }
-
-/* The reader's fields READER_THUNKS(type) wrote. */
 #define READER_CALLS(type, code, kind_, noun_)                                \
 	.kind = (kind_), .noun = (noun_), .absent_code = VIR_ERR_NO_##code,   \
-	.list = type##_list, .name = type##_name, .uuid = type##_uuid,        \
-	.xml = type##_xml, .is_active = type##_is_active,                     \
-	.autostart = type##_autostart, .free = type##_free
+	.name = (const char *(*)(void *))vir##type##GetName,                  \
+	.uuid = (int (*)(void *, char *))vir##type##GetUUIDString,            \
+	.xml = (char *(*)(void *, unsigned int))vir##type##GetXMLDesc,        \
+	.is_active = (int (*)(void *))vir##type##IsActive,                    \
+	.autostart = (int (*)(void *, int *))vir##type##GetAutostart,         \
+	.free = (int (*)(void *))vir##type##Free
 
 static const struct object_reader pool_reader;  /* below, after its hooks */
 
@@ -491,10 +467,9 @@ out:
 	return rc;
 }
 
-READER_THUNKS(Network, virConnectListAllNetworks)
-
 static const struct object_reader network_reader = {
 	READER_CALLS(Network, NETWORK, VF_KIND_NETWORK, "network"),
+	.list = (int (*)(virConnectPtr, void ***, unsigned int))virConnectListAllNetworks,
 	.inactive = VIR_NETWORK_XML_INACTIVE,
 	.parse = vf_xml_network_parse,
 };
@@ -662,10 +637,9 @@ static int pool_read_volumes(struct observe *ob, void *pool, struct vf_observed_
 	return it->r.u.pool.active ? observe_volumes(ob, pool, pool_name) : 0;
 }
 
-READER_THUNKS(StoragePool, virConnectListAllStoragePools)
-
 static const struct object_reader pool_reader = {
 	READER_CALLS(StoragePool, STORAGE_POOL, VF_KIND_STORAGE, "storage pool"),
+	.list = (int (*)(virConnectPtr, void ***, unsigned int))virConnectListAllStoragePools,
 	.inactive = VIR_STORAGE_XML_INACTIVE,
 	.parse = vf_xml_pool_parse,
 	.read_extra = pool_read_chap,

@@ -152,15 +152,11 @@ static int pool_delete(struct op *op, const struct vf_resource *observed)
 	return rc;
 }
 
-VF_OBJECT_THUNKS(StoragePool)
-
-static int pool_undefine_call(void *pool) { return virStoragePoolUndefine(pool); }
-
 static const struct vf_object_class pool_class = {
 	VF_OBJECT_CALLS(StoragePool, STORAGE_POOL, "storage pool"),
 	.start = pool_start_call,
 	.prepare_start = pool_build,
-	.undefine = pool_undefine_call,
+	.undefine = (vf_handle_fn)virStoragePoolUndefine,
 	.format = vf_xml_pool_format,
 	.define_xml = pool_define_call,
 };
