@@ -116,8 +116,8 @@ static int parse_at(const char *xml, const char *kind, const char *path, bool ho
 	xmlNodePtr n;
 
 	memset(c, 0, sizeof(*c));
-	if (vf_xml_parser_open(&p, xml, kind, "the host's CPU", &c->arena, error) < 0)
-		return -1;
+	if (vf_xml_parser_open(&p, xml, kind, NULL, &c->arena, error) < 0)
+		goto fail;
 	c->arch = vf_xml_text_of(&p, vf_xml_find(p.root, "arch"));
 	n = path ? vf_xml_find(p.root, path) : p.root;
 	if (n && !strcmp(kind, "domainCapabilities")) {
@@ -132,7 +132,7 @@ static int parse_at(const char *xml, const char *kind, const char *path, bool ho
 		}
 	}
 	if (!n) {
-		*error = xasprintf("no CPU in %s", p.what);
+		*error = xasprintf("no CPU in the <%s> document", kind);
 		goto fail;
 	}
 	read_cpu(&p, n, c);
@@ -168,7 +168,10 @@ int vf_cpu_named(const char *model, struct vf_cpu *c, char **error)
 	memset(c, 0, sizeof(*c));
 	c->model = vf_arena_strdup(&c->arena, model);
 	c->xml = format_cpu(c, false, error);
-	return c->xml ? 0 : -1;
+	if (c->xml)
+		return 0;
+	vf_cpu_release(c);
+	return -1;
 }
 
 /* Did the last libvirt call fail because the driver lacks the API? */
@@ -196,6 +199,7 @@ int vf_cpu_host_model(virConnectPtr conn, struct vf_cpu *c, char **error)
 	char *xml = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, NULL, 0);
 	int rc;
 
+	memset(c, 0, sizeof(*c));
 	if (!xml && unsupported()) {
 		xml = virConnectGetCapabilities(conn);
 		if (!xml) {
@@ -315,9 +319,7 @@ out:
 	return rc;
 }
 
-/* The verdict of libvirt's message for an incompatible CPU: its reason
- * ("...incompatible with host CPU: REASON"), the features it lists. */
-static void read_incompatible(const char *message, struct vf_cpu_verdict *v)
+void vf_cpu_read_incompatible(const char *message, struct vf_cpu_verdict *v)
 {
 	const char *why = message ? strstr(message, "host CPU: ") : NULL;
 	const char *list = message ? strstr(message, REQUIRED_FEATURES) : NULL;
@@ -349,7 +351,7 @@ int vf_cpu_check(virConnectPtr conn, const struct vf_cpu *want, const struct vf_
 	}
 	if (r == VIR_CPU_COMPARE_INCOMPATIBLE ||
 	    virGetLastErrorCode() == VIR_ERR_CPU_INCOMPATIBLE) {
-		read_incompatible(r < 0 ? virGetLastErrorMessage() : NULL, v);
+		vf_cpu_read_incompatible(r < 0 ? virGetLastErrorMessage() : NULL, v);
 		virResetLastError();
 		return 0;
 	}
@@ -387,13 +389,15 @@ void vf_cpu_cluster_release(struct vf_cpu_cluster *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Each host's CPU read on its own connection (conns[i], opened here). */
+/* Each host's CPU read on its own connection (conns[i], opened here
+ * read-write: libvirt refuses domain capabilities and the hypervisor
+ * CPU calls on a read-only one). */
 static int read_hosts(const char *const *uris, size_t n, virConnectPtr *conns,
 		      struct vf_cpu *cpus, char **error)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *why = NULL;
-		if (!(conns[i] = vf_libvirt_open(uris[i], 1, &why)) ||
+		if (!(conns[i] = vf_libvirt_open(uris[i], 0, &why)) ||
 		    vf_cpu_host_model(conns[i], &cpus[i], &why) < 0) {
 			*error = xasprintf("%s: %s", uris[i], why);
 			free(why);

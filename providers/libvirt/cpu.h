@@ -17,6 +17,9 @@
  *         libvirt's older host CPU baseline (from its CPU map, no
  *         hypervisor), and a check is computed from the feature lists
  *         that baseline expands (vf_cpu_diff).
+ * Domain capabilities and the hypervisor CPU calls need a read-write
+ * connection ("read only access prevents ..."); the host CPU baseline
+ * does not.
  *
  * XML is parsed and written with libxml2 only (xml-internal.h).  Every
  * function returns 0 (or as documented), -1 with *error set to a
@@ -111,6 +114,15 @@ int vf_cpu_check(virConnectPtr conn, const struct vf_cpu *want, const struct vf_
 		 struct vf_cpu_verdict *v, char **error);
 
 /*
+ * Fill v (zeroed) from libvirt's message for an incompatible CPU:
+ * incompatible, the features after "required features: " (", "
+ * separated) and "missing features: ..." as the reason, or else the text
+ * after "host CPU: " (a vendor that differs).  Separate to be tested
+ * without a hypervisor.
+ */
+void vf_cpu_read_incompatible(const char *message, struct vf_cpu_verdict *v);
+
+/*
  * Does have provide everything want does?  Both expanded to their full
  * feature lists by conn's CPU map (host CPU baseline with
  * EXPAND_FEATURES; a guest CPU's disabled features taken out after);
@@ -137,7 +149,7 @@ int vf_cpu_lowers(virConnectPtr conn, const struct vf_cpu *old_model,
 		  const struct vf_cpu *new_model, struct vf_cpu_verdict *v, char **error);
 
 /*
- * For the engine: the cluster of the n hosts at uris (read-only
+ * For the engine: the cluster of the n hosts at uris (read-write
  * connections, each host's CPU read on its own), its model by setting
  * (computed on the first host), and each host checked against it on its
  * own connection.  hosts[i].reason is what `hosts` prints and the
