@@ -196,23 +196,22 @@ static int take_cpu(char *xml, const char *what, struct vf_cpu *c, char **error)
 
 int vf_cpu_host_model(virConnectPtr conn, struct vf_cpu *c, char **error)
 {
+	int (*parse)(const char *xml, struct vf_cpu *c, char **error) = vf_cpu_from_domcaps;
+	const char *what = "cannot read domain capabilities";
 	char *xml = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, NULL, 0);
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if (!xml && unsupported()) {
+		parse = vf_cpu_from_capabilities;
+		what = "cannot read capabilities";
 		xml = virConnectGetCapabilities(conn);
-		if (!xml) {
-			*error = vf_libvirt_error("cannot read capabilities");
-			return -1;
-		}
-		rc = vf_cpu_from_capabilities(xml, c, error);
-	} else if (!xml) {
-		*error = vf_libvirt_error("cannot read domain capabilities");
-		return -1;
-	} else {
-		rc = vf_cpu_from_domcaps(xml, c, error);
 	}
+	if (!xml) {
+		*error = vf_libvirt_error(what);
+		return -1;
+	}
+	rc = parse(xml, c, error);
 	free(xml);
 	return rc;
 }

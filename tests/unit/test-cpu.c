@@ -301,7 +301,10 @@ int main(void)
 		bail("%s", error);
 	test_driver(conn);
 	virConnectClose(conn);
-	if (lab && *lab)
-		test_lab(xstrdup(lab));
+	if (lab && *lab) {
+		lab = xstrdup(lab);
+		test_lab(lab);
+		free(lab);
+	}
 	return tap_done();
 }
