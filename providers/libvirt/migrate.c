@@ -130,7 +130,7 @@ static bool wait_done(struct migration *m, unsigned ms)
 /*
  * One look at the running job: progress, the downtime once the job
  * exists, and the timeout.  Errors here are not the migration's: the job
- * may have ended between two calls.
+ * may have ended between two calls (its own result decides).
  */
 static void watch_job(struct migration *m, double start, bool *downtime_set, bool *acted)
 {
@@ -138,18 +138,17 @@ static void watch_job(struct migration *m, double start, bool *downtime_set, boo
 	virDomainJobInfo info;
 	struct vf_migrate_progress p;
 
-	if (virDomainGetJobInfo(m->dom, &info) < 0 || info.type == VIR_DOMAIN_JOB_NONE) {
-		virResetLastError();
-		return;
-	}
-	if (set->max_downtime_ms && !*downtime_set)
-		*downtime_set = virDomainMigrateSetMaxDowntime(m->dom, set->max_downtime_ms, 0) == 0;
-	m->res->processed = info.dataProcessed;
-	if (set->progress) {
+	if (virDomainGetJobInfo(m->dom, &info) == 0 && info.type != VIR_DOMAIN_JOB_NONE) {
+		if (set->max_downtime_ms && !*downtime_set)
+			*downtime_set = virDomainMigrateSetMaxDowntime(m->dom, set->max_downtime_ms,
+								       0) == 0;
+		m->res->processed = info.dataProcessed;
 		p = (struct vf_migrate_progress){ info.dataProcessed, info.dataTotal,
 						  info.dataRemaining, vf_now() - start };
-		set->progress(&p, set->progress_data);
+		if (set->progress && info.dataTotal)
+			set->progress(&p, set->progress_data);
 	}
+	virResetLastError();
 	if (!set->timeout || *acted || vf_now() - start < set->timeout)
 		return;
 	/* past the timeout: a post-copy switch ends it on the destination;
@@ -157,7 +156,7 @@ static void watch_job(struct migration *m, double start, bool *downtime_set, boo
 	*acted = true;
 	m->res->timed_out = true;
 	if (set->post_copy ? virDomainMigrateStartPostCopy(m->dom, 0) : virDomainAbortJob(m->dom))
-		virResetLastError();    /* it was finishing: its own result decides */
+		virResetLastError();
 }
 
 /* The live migration: its thread runs, this one watches until it ends. */
