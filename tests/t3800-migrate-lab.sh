@@ -85,8 +85,11 @@ marked() {
 }
 
 vm_xml vfm-web vfm
-lab_virsh 1 define "$TMP/vfm-web.xml" >/dev/null && lab_virsh 1 start vfm-web >/dev/null ||
-	echo "Bail out! cannot start the test guest on lab1"
+if ! lab_virsh 1 define "$TMP/vfm-web.xml" >"$TMP/.start" 2>&1 ||
+   ! lab_virsh 1 start vfm-web >>"$TMP/.start" 2>&1; then
+	echo "Bail out! cannot start the test guest on lab1: $(tr '\n' ' ' <"$TMP/.start")"
+	exit 1
+fi
 UUID=$(lab_virsh 1 domuuid vfm-web | tr -d ' \n')
 
 test_expect 'a running VM moves live: runs on the target, persistent, marker and uuid kept, gone from the source' '

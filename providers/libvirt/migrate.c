@@ -252,16 +252,28 @@ out:
 	return rc;
 }
 
-/* A live migration leaves the autostart behind: set it on the destination. */
-static int copy_autostart(struct migration *m, int autostart)
+/*
+ * After a live migration, on the destination: the autostart, which
+ * migration leaves behind, and the figures of the completed job (data
+ * sent, the guest's pause), which the source forgot with the domain.
+ */
+static int finish_live(struct migration *m, int autostart)
 {
-	virDomainPtr there;
-	int rc = 0;
+	virDomainPtr there = virDomainLookupByName(m->dest, m->req->name);
+	virTypedParameterPtr stats = NULL;
+	unsigned long long v;
+	int type, n = 0, rc = 0;
 
-	if (!autostart)
-		return 0;
-	there = virDomainLookupByName(m->dest, m->req->name);
-	if (!there || virDomainSetAutostart(there, 1) < 0)
+	if (there && virDomainGetJobStats(there, &type, &stats, &n,
+					  VIR_DOMAIN_JOB_STATS_COMPLETED) == 0) {
+		if (virTypedParamsGetULLong(stats, n, VIR_DOMAIN_JOB_DATA_PROCESSED, &v) == 1)
+			m->res->processed = v;
+		if (virTypedParamsGetULLong(stats, n, VIR_DOMAIN_JOB_DOWNTIME, &v) == 1)
+			m->res->downtime_ms = v;
+		virTypedParamsFree(stats, n);
+	}
+	virResetLastError();            /* figures only: a driver may not keep them */
+	if (autostart && (!there || virDomainSetAutostart(there, 1) < 0))
 		rc = vf_op_fail(&m->op, "set autostart on the destination");
 	if (there)
 		virDomainFree(there);
@@ -324,7 +336,7 @@ int vf_libvirt_migrate(struct vf_session *s, const struct vf_migrate_request *re
 	if (active < 0 || virDomainGetAutostart(dom, &autostart) < 0)
 		vf_op_fail(&m.op, "read the domain's state");
 	else if (active)
-		rc = migrate_live(&m) < 0 ? -1 : copy_autostart(&m, autostart);
+		rc = migrate_live(&m) < 0 ? -1 : finish_live(&m, autostart);
 	else
 		rc = migrate_cold(&m, autostart);
 out:

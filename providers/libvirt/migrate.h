@@ -73,7 +73,8 @@ struct vf_migrate_result {
 	bool live;                      /* it was running: a live migration */
 	bool timed_out;                 /* the timeout aborted it (or switched to post-copy) */
 	double seconds;                 /* wall clock of the move itself */
-	uint64_t processed;             /* bytes sent, as last reported by libvirt */
+	uint64_t processed;             /* bytes sent (live), as libvirt counted them */
+	uint64_t downtime_ms;           /* how long the guest was paused (live, when known) */
 	/* a failure left the VM on the source (running if it ran): the
 	 * engine may retry or keep it there */
 	bool on_source;

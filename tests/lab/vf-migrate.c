@@ -6,7 +6,7 @@
  *
  * settings: bandwidth (MiB/s), downtime (ms), timeout (s), interval (ms),
  * auto_converge=1, copy_storage=1, post_copy=1.  Moves domain NAME (vm.NAME
- * in messages); prints "moved live|cold in S s, N bytes" and each progress
+ * in messages); prints "moved live|cold in S s, N bytes, paused D ms" and each progress
  * report ("progress P/T bytes") on stdout; exit 0 moved, 1 the primitive's
  * error on stderr, 2 usage.  Built by `make unit` (tests/t3800-migrate-lab.sh).
  */
@@ -88,8 +88,8 @@ int main(int argc, char **argv)
 	}
 	rc = vf_libvirt_migrate(s, &req, &set, &res, &error);
 	if (rc == 0)
-		printf("moved %s in %.2f s, %" PRIu64 " bytes\n", res.live ? "live" : "cold",
-		       res.seconds, res.processed);
+		printf("moved %s in %.2f s, %" PRIu64 " bytes, paused %" PRIu64 " ms\n",
+		       res.live ? "live" : "cold", res.seconds, res.processed, res.downtime_ms);
 	else
 		fprintf(stderr, "%s\n%s\n", error, res.on_source ? "on source" : "not on source");
 	vf_libvirt_session_close(s);
