@@ -170,8 +170,10 @@ static int migrate_live(struct migration *m)
 	pthread_condattr_t attr;
 	pthread_t thread;
 
-	if (live_params(m) < 0)
+	if (live_params(m) < 0) {
+		virTypedParamsFree(m->params, m->n_params);
 		return -1;
+	}
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cond, &attr);
