@@ -86,7 +86,14 @@ $(BUILD)/fuzz/replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c tests/fuzz/fuzz.
 	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
 	    $(BUILD)/libvirtform.a $(LDLIBS)
 
-unit: $(UNIT_BIN) $(FUZZ_REPLAY)
+# Drivers of provider code no command calls yet, for the lab tests
+# (tests/lab/vf-migrate.c: tests/t3800-migrate-lab.sh).
+LAB_BIN := $(BUILD)/lab/vf-migrate
+$(BUILD)/lab/%: tests/lab/%.c $(BUILD)/libvirtform.a
+	@mkdir -p $(dir $@)
+	$(CC) $(VF_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libvirtform.a $(LDLIBS)
+
+unit: $(UNIT_BIN) $(FUZZ_REPLAY) $(LAB_BIN)
 
 # `make check` installs what is missing, builds and runs every test once.
 check: deps-if-missing
