@@ -554,19 +554,28 @@ static void test_scheduling_errors(void)
 		"  - {name: g, vms: [v1], host_rule: negative}\n"                        /* 7 */
 		"  - {name: k, vms: [v1], vm_rul: negative}\n", &d);                     /* 8 */
 
+	static const struct {
+		unsigned line, col;
+		const char *message;
+	} want[] = {
+		{ 2, 41, "memory_overcommit must be between 10% and 1000%, got 150" }, /* a ratio */
+		{ 2, 62, "cpu_overcommit '1.234' is not a percentage" },
+		{ 3, 59, "memory_reserve '1.5GiB' must be a whole number" },
+		{ 6, 25, "vm 'v9' is not defined" },
+		{ 6, 57, "host 'h9' is not defined" },
+		{ 6, 49, "hosts without host_rule" },
+		{ 7, 5, "affinity group 'g' is defined twice" },
+		{ 7, 26, "host_rule without hosts" },
+		{ 8, 26, "unknown key 'vm_rul'" },
+		{ 8, 5, "the group has no rule" },
+	};
+	size_t i;
+
 	ok(c == NULL, "bad scheduling keys do not load");
-	ok(has_diag(&d, 2, 41, "memory_overcommit must be between 10% and 1000%, got 150"),
-	   "a bare 150 is a ratio, too large");
-	ok(has_diag(&d, 2, 62, "cpu_overcommit '1.234' is not a percentage"), "three decimals");
-	ok(has_diag(&d, 3, 59, "memory_reserve '1.5GiB' must be a whole number"), "a fraction");
-	ok(has_diag(&d, 6, 25, "vm 'v9' is not defined"), "a group's unknown vm at its position");
-	ok(has_diag(&d, 6, 57, "host 'h9' is not defined"), "a group's unknown host");
-	ok(has_diag(&d, 6, 49, "hosts without host_rule"), "hosts need host_rule");
-	ok(has_diag(&d, 7, 5, "affinity group 'g' is defined twice"), "a group defined twice");
-	ok(has_diag(&d, 7, 26, "host_rule without hosts"), "host_rule needs hosts");
-	ok(has_diag(&d, 8, 26, "unknown key 'vm_rul'"), "an unknown key");
-	ok(has_diag(&d, 8, 5, "the group has no rule"), "a group without a rule");
-	is_int(d.n_errors, 10, "exactly those errors");
+	for (i = 0; i < VF_ARRAY_SIZE(want); i++)
+		ok(has_diag(&d, want[i].line, want[i].col, want[i].message), "%u:%u: %s",
+		   want[i].line, want[i].col, want[i].message);
+	is_int(d.n_errors, VF_ARRAY_SIZE(want), "exactly those errors");
 	vf_diags_release(&d);
 }
 
