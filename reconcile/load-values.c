@@ -1,7 +1,8 @@
 /*
  * load-values.c — the typed getters every object loader uses: a scalar, a
- * name, a bool, an integer, a size, one of a set, an interface name, an
- * absolute path, lists, labels, a sealed value; unknown-key checks with a
+ * name, a bool, an integer, a size, a percentage, one of a set, an
+ * interface name, an absolute path, lists, labels, lists of references,
+ * a sub-mapping, a sealed value; unknown-key checks with a
  * did-you-mean hint; the "kind 'name'" contexts messages start with; and
  * the bookkeeping of pass 2: definitions (names defined twice) and the
  * references load-refs.c resolves.
@@ -577,8 +578,8 @@ unsigned vf_load_get_percent(struct loader *L, const struct vf_node *map, const 
 		goto syntax;
 	n = n * scale + frac;
 	if (n < min || n > max) {
-		ERR(L, &v->pos, NULL, "%s: %s must be between %u%% and %u%%, got %s", ctx, key, min,
-		    max, t);
+		ERR(L, &v->pos, scale == 100 ? "a number without '%' is a ratio: 1.5 is 150%" : NULL,
+		    "%s: %s must be between %u%% and %u%%, got %s", ctx, key, min, max, t);
 		return def;
 	}
 	return (unsigned)n;
