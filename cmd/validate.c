@@ -1,6 +1,7 @@
 /*
  * validate.c — `virtform validate [CONFIG]`: load and check a
- * configuration without contacting any host.  Prints a one-line summary,
+ * configuration without contacting any host (the loader's checks, then
+ * the scheduler's: what no placement can satisfy).  Prints a one-line summary,
  * or every problem found (FILE:LINE:COL: error: ...) and exits 1.
  */
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "cmd/cmd.h"
 #include "cmd/run.h"
 #include "reconcile/model.h"
+#include "reconcile/schedule-input.h"
 #include "reconcile/util.h"
 
 static const char usage[] =
@@ -19,7 +21,9 @@ static const char usage[] =
 	"\n"
 	"Load CONFIG (a YAML file, or a directory whose *.yaml/*.yml files are\n"
 	"merged; default: the current directory) and check it: syntax, types,\n"
-	"units, names and references.  No host is contacted.\n"
+	"units, names and references, and what no placement can satisfy\n"
+	"(affinity rules that contradict, a VM no host may take).  No host is\n"
+	"contacted.\n"
 	"\n"
 	"Prints 'ok: N hosts, N networks, N storage domains, N vms', or every\n"
 	"problem as FILE:LINE:COL: error: MESSAGE.\n"
@@ -103,6 +107,16 @@ static struct vf_config *load_staged(const struct vf_run_opts *o, struct vf_diag
 	return config;
 }
 
+/* The scheduler's checks on a loaded config, into diags: the config, or
+ * NULL (freed) when they found a problem. */
+static struct vf_config *check_schedule(struct vf_config *config, struct vf_diags *diags)
+{
+	if (!config || !vf_sched_check_config(config, diags))
+		return config;
+	vf_config_free(config);
+	return NULL;
+}
+
 static int validate_json(const char *path, const struct vf_run_opts *ro, bool staged)
 {
 	struct vf_diags diags = { 0 };
@@ -112,6 +126,7 @@ static int validate_json(const char *path, const struct vf_run_opts *ro, bool st
 	json_t *doc = json_object(), *list = json_array();
 	size_t i;
 
+	config = check_schedule(config, &diags);
 	vf_diags_sort(&diags);
 	for (i = 0; i < diags.n; i++) {
 		const struct vf_diag *g = &diags.items[i];
@@ -158,19 +173,18 @@ static int validate_text(const struct vf_run_opts *o, bool staged)
 {
 	struct vf_config *config;
 	struct vf_run run = { 0 };
+	struct vf_diags diags = { 0 };
 
-	if (staged) {
-		struct vf_diags diags = { 0 };
-		config = load_staged(o, &diags);
-		vf_diags_sort(&diags);
-		vf_diags_print(&diags, stderr);
-		if (!config)
-			fprintf(stderr, "%zu error%s in the staged configuration\n",
-				diags.n_errors, diags.n_errors == 1 ? "" : "s");
-		vf_diags_release(&diags);
-	} else {
-		config = vf_run_load(&vf_cmd_validate, o, &run);
-	}
+	/* vf_run_load prints its own errors; the scheduler's go with the
+	 * staged loader's */
+	config = staged ? load_staged(o, &diags) : vf_run_load(&vf_cmd_validate, o, &run);
+	config = check_schedule(config, &diags);
+	vf_diags_sort(&diags);
+	vf_diags_print(&diags, stderr);
+	if (diags.n_errors)
+		fprintf(stderr, "%zu error%s in the %sconfiguration\n", diags.n_errors,
+			diags.n_errors == 1 ? "" : "s", staged ? "staged " : "");
+	vf_diags_release(&diags);
 	if (run.git) {
 		vf_git_source_release(run.git);
 		free(run.git);

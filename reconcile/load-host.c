@@ -1,6 +1,7 @@
 /*
- * load-host.c — clusters[] and hosts[] (with a host's interfaces and its
- * ssh transport) into the model.
+ * load-host.c — clusters[] (with their overcommit, rebalance and
+ * migration settings) and hosts[] (with a host's interfaces, its ssh
+ * transport, maintenance and memory reserve) into the model.
  */
 
 #include <stdio.h>
@@ -10,11 +11,52 @@
 #include "reconcile/load-internal.h"
 #include "reconcile/transport.h"
 
+/* migration: {bandwidth, max_downtime, parallel, ...}; network a
+ * reference (owner: the cluster's index). */
+static void load_migration(struct loader *L, const struct vf_node *n, struct vf_migration *m,
+			   size_t index, const char *ctx)
+{
+	static const char *const keys[] = { "bandwidth", "max_downtime", "parallel",
+					    "auto_converge", "post_copy", "copy_storage",
+					    "timeout", "network" };
+	const struct vf_node *v;
+	const char *c;
+	uint64_t bw;
+	bool ok;
+
+	m->parallel = 2;
+	v = vf_load_sub_map(L, n, "migration", keys, VF_ARRAY_SIZE(keys), ctx, &c);
+	if (!v)
+		return;
+	m->given = true;
+	m->pos = v->pos;
+	bw = vf_load_get_size(L, v, "bandwidth", false, 1ull << 40, c);
+	if (bw % (1u << 20))
+		ERR(L, &vf_map_get(v, "bandwidth")->pos, "for example 100MiB (per second)",
+		    "%s: bandwidth must be a whole number of MiB (per second)", c);
+	else
+		m->bandwidth = (unsigned)(bw >> 20);
+	m->max_downtime_ms =
+		(unsigned)vf_load_get_uint(L, v, "max_downtime", false, 1, 600000, 0, c, &ok);
+	m->parallel = (unsigned)vf_load_get_uint(L, v, "parallel", false, 1, 64, 2, c, &ok);
+	m->auto_converge = vf_load_get_bool(L, v, "auto_converge", false, c);
+	m->post_copy = vf_load_get_bool(L, v, "post_copy", false, c);
+	m->copy_storage = vf_load_get_bool(L, v, "copy_storage", false, c);
+	m->timeout = (unsigned)vf_load_get_uint(L, v, "timeout", false, 1, 86400, 0, c, &ok);
+	m->network = vf_load_get_name(L, v, "network", false, c);
+	vf_load_add_ref(L, REF_MIGRATION_NETWORK, index, 0, m->network,
+			vf_load_pos_of(v, "network"), c);
+}
+
 static void load_cluster(struct loader *L, const struct vf_node *n, void *obj, size_t index,
 			 const char *ctx)
 {
-	static const char *const sched[] = { "evenly_distributed", "power_saving" };
+	static const char *const sched[] = { "evenly_distributed", "power_saving",
+					     "vm_evenly_distributed" };
+	static const char *const rebalance_keys[] = { "threshold" };
 	struct vf_cluster *cl = obj;
+	const struct vf_node *v;
+	const char *c;
 	int e;
 
 	cl->cpu_model = vf_load_get_str(L, n, "cpu_model", false, ctx);
@@ -23,9 +65,22 @@ static void load_cluster(struct loader *L, const struct vf_node *n, void *obj, s
 	e = vf_load_get_enum(L, n, "scheduling", false, sched, VF_ARRAY_SIZE(sched), 0, ctx);
 	cl->scheduling = e < 0 ? 0 : (enum vf_scheduling)e;
 	cl->description = vf_load_get_str(L, n, "description", false, ctx);
+	cl->memory_overcommit =
+		vf_load_get_percent(L, n, "memory_overcommit", true, 10, 1000, 100, ctx);
+	cl->cpu_overcommit = vf_load_get_percent(L, n, "cpu_overcommit", true, 10, 10000, 0, ctx);
+	v = vf_load_sub_map(L, n, "rebalance", rebalance_keys, VF_ARRAY_SIZE(rebalance_keys), ctx,
+			    &c);
+	if (v && !vf_map_pair(v, "threshold"))
+		ERR(L, &v->pos, "for example rebalance: {threshold: 20%}",
+		    "%s: missing required key 'threshold'", c);
+	else if (v)
+		cl->rebalance_threshold = vf_load_get_percent(L, v, "threshold", false, 1, 100, 0, c);
+	load_migration(L, n, &cl->migration, index, ctx);
 }
 
-static const char *const cluster_keys[] = { "name", "cpu_model", "scheduling", "description" };
+static const char *const cluster_keys[] = { "name", "cpu_model", "scheduling", "description",
+					    "memory_overcommit", "cpu_overcommit", "rebalance",
+					    "migration" };
 
 const struct vf_load_kind vf_load_cluster_kind = {
 	KIND_CLUSTER, "a cluster", cluster_keys, VF_ARRAY_SIZE(cluster_keys),
@@ -211,10 +266,15 @@ static void load_host(struct loader *L, const struct vf_node *n, void *obj, size
 	h->labels = vf_load_get_labels(L, n, "labels", &h->n_labels, ctx, true);
 	load_ssh(L, n, &h->ssh, ctx);
 	h->ifaces = vf_load_named_list(L, n, &ifaces, ctx, &h->n_ifaces, NULL);
+	h->maintenance = vf_load_get_bool(L, n, "maintenance", false, ctx);
+	h->memory_reserve = 1ull << 30;
+	if (vf_map_pair(n, "memory_reserve"))
+		h->memory_reserve = vf_load_get_size(L, n, "memory_reserve", false, VF_MEMORY_MAX, ctx);
 }
 
 static const char *const host_keys[] = { "name", "cluster", "uri", "address", "labels",
-					 "interfaces", "ssh", "insecure_transport" };
+					 "interfaces", "ssh", "insecure_transport",
+					 "maintenance", "memory_reserve" };
 
 const struct vf_load_kind vf_load_host_kind = {
 	KIND_HOST, "a host", host_keys, VF_ARRAY_SIZE(host_keys),

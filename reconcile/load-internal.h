@@ -1,7 +1,7 @@
 /*
  * load-internal.h — what the loader's files (load.c, load-values.c,
  * load-host.c, load-network.c, load-storage.c, load-vm.c,
- * load-cloudinit.c, load-refs.c) share, and nothing else includes: the
+ * load-cloudinit.c, load-affinity.c, load-refs.c) share, and nothing else includes: the
  * loader's state, the object kinds and the references noted in pass 2.
  * The public interface is vf_config_load() in model.h.
  */
@@ -22,6 +22,7 @@ enum kind {
 	KIND_STORAGE,
 	KIND_IMAGE,
 	KIND_VM,
+	KIND_AFFINITY_GROUP,
 	KIND_COUNT,
 };
 
@@ -41,6 +42,9 @@ enum ref_role {
 	REF_DISK_STORAGE,        /* sub: disk index */
 	REF_DISK_IMAGE,          /* sub: disk index */
 	REF_NIC_NETWORK,         /* sub: nic index */
+	REF_MIGRATION_NETWORK,   /* owner: the cluster */
+	REF_GROUP_VM,            /* sub: index in vms[] */
+	REF_GROUP_HOST,          /* sub: index in hosts[] */
 };
 
 struct ref {
@@ -111,6 +115,21 @@ bool vf_load_define(struct loader *L, enum kind k, const char *name, const struc
 const struct vf_pos *vf_load_pos_of(const struct vf_node *map, const char *key);
 void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t sub,
 		     const char *name, const struct vf_pos *pos, const char *ctx);
+/* A list of references of role from owner (item i is sub i): the names
+ * in *names_out (*n_out of them); returns room for what pass 3 resolves
+ * them to (an array of pointers, in the arena). */
+void *vf_load_get_refs(struct loader *L, const struct vf_node *map, const char *key,
+		       enum ref_role role, size_t owner, const char ***names_out, size_t *n_out,
+		       const char *ctx);
+/* A percentage in [min, max]: "150%", or with ratio a plain number such
+ * as 1.5 (150%).  def when absent or after an error. */
+unsigned vf_load_get_percent(struct loader *L, const struct vf_node *map, const char *key,
+			     bool ratio, unsigned min, unsigned max, unsigned def, const char *ctx);
+/* The mapping under key, its keys checked; *sub_ctx "CTX: KEY" (arena).
+ * NULL when absent or not a mapping (reported). */
+const struct vf_node *vf_load_sub_map(struct loader *L, const struct vf_node *map,
+				      const char *key, const char *const *keys, size_t n,
+				      const char *ctx, const char **sub_ctx);
 /* clusters: the clusters a network or storage domain is scoped to (NULL,
  * *n_out 0: every one), each name a reference of role from owner; *refs
  * gets room for what pass 3 resolves them to. */
@@ -156,7 +175,8 @@ void *vf_load_named_list(struct loader *L, const struct vf_node *map,
  * invalid: references name their owner by index); its required name and
  * its keys are checked.  Then load fills in the rest, and the name is
  * defined (a name defined twice is an error).  Each of load-host.c,
- * load-network.c, load-storage.c and load-vm.c exports its kinds.
+ * load-network.c, load-storage.c, load-vm.c and load-affinity.c exports
+ * its kinds.
  */
 struct vf_load_kind {
 	enum kind kind;            /* its name in messages: vf_load_kind_names[kind] */
@@ -183,6 +203,7 @@ extern const struct vf_load_kind vf_load_cluster_kind, vf_load_host_kind;  /* lo
 extern const struct vf_load_kind vf_load_network_kind;                     /* load-network.c */
 extern const struct vf_load_kind vf_load_storage_kind, vf_load_image_kind; /* load-storage.c */
 extern const struct vf_load_kind vf_load_vm_kind;                          /* load-vm.c */
+extern const struct vf_load_kind vf_load_affinity_kind;                    /* load-affinity.c */
 
 /* A VM's cloud_init: (load-cloudinit.c) */
 void vf_load_cloud_init(struct loader *L, const struct vf_node *vmnode, struct vf_vm *vm,

@@ -1,6 +1,7 @@
 /*
  * load-refs.c — pass 3 of the loader: the references noted in pass 2
- * (vm -> cluster, host, network, storage, image; image -> storage ...)
+ * (vm -> cluster, host, network, storage, image; image -> storage;
+ * affinity group -> vm, host; a cluster's migration -> network ...)
  * resolved by name with a did-you-mean hint, the default cluster and
  * project, and the rules that span objects: a pinned host in the VM's
  * cluster, a network or storage domain available in that cluster, a
@@ -63,13 +64,17 @@ static enum kind ref_kind(enum ref_role role)
 	case REF_VM_CLUSTER:
 		return KIND_CLUSTER;
 	case REF_VM_HOST:
+	case REF_GROUP_HOST:
 		return KIND_HOST;
+	case REF_GROUP_VM:
+		return KIND_VM;
 	case REF_IMAGE_STORAGE:
 	case REF_DISK_STORAGE:
 		return KIND_STORAGE;
 	case REF_DISK_IMAGE:
 		return KIND_IMAGE;
 	case REF_NIC_NETWORK:
+	case REF_MIGRATION_NETWORK:
 		return KIND_NETWORK;
 	}
 	return KIND_CLUSTER;
@@ -97,6 +102,12 @@ static void **ref_slot(struct vf_config *c, const struct ref *r)
 		return (void **)&c->vms[r->owner].disks[r->sub].image_ref;
 	case REF_NIC_NETWORK:
 		return (void **)&c->vms[r->owner].nics[r->sub].network_ref;
+	case REF_MIGRATION_NETWORK:
+		return (void **)&c->clusters[r->owner].migration.network_ref;
+	case REF_GROUP_VM:
+		return (void **)&c->affinity_groups[r->owner].vm_refs[r->sub];
+	case REF_GROUP_HOST:
+		return (void **)&c->affinity_groups[r->owner].host_refs[r->sub];
 	}
 	return NULL;
 }
@@ -156,6 +167,15 @@ static void check_ref(struct loader *L, const struct ref *r)
 			ERR(L, &r->pos, "add the cluster to the network's 'clusters:'",
 			    "%s: network '%s' is not available in cluster '%s'", r->ctx, net->name,
 			    vm->cluster);
+		break;
+	}
+	case REF_MIGRATION_NETWORK: {
+		const struct vf_cluster *cl = &c->clusters[r->owner];
+		const struct vf_network *net = cl->migration.network_ref;
+		if (net && !vf_cluster_in_scope(net->cluster_refs, net->n_clusters, cl))
+			ERR(L, &r->pos, "add the cluster to the network's 'clusters:'",
+			    "%s: network '%s' is not available in cluster '%s'", r->ctx, net->name,
+			    cl->name);
 		break;
 	}
 	default:
@@ -285,6 +305,7 @@ void vf_load_resolve_all(struct loader *L)
 	INDEX(KIND_NETWORK, networks, n_networks)
 	INDEX(KIND_STORAGE, storages, n_storages)
 	INDEX(KIND_IMAGE, images, n_images)
+	INDEX(KIND_VM, vms, n_vms)
 #undef INDEX
 
 	for (i = 0; i < L->n_refs; i++) {

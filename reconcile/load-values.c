@@ -1,7 +1,8 @@
 /*
  * load-values.c — the typed getters every object loader uses: a scalar, a
- * name, a bool, an integer, a size, one of a set, an interface name, an
- * absolute path, lists, labels, a sealed value; unknown-key checks with a
+ * name, a bool, an integer, a size, a percentage, one of a set, an
+ * interface name, an absolute path, lists, labels, lists of references,
+ * a sub-mapping, a sealed value; unknown-key checks with a
  * did-you-mean hint; the "kind 'name'" contexts messages start with; and
  * the bookkeeping of pass 2: definitions (names defined twice) and the
  * references load-refs.c resolves.
@@ -15,7 +16,7 @@
 #include "reconcile/secret.h"
 
 const char *const vf_load_kind_names[KIND_COUNT] = {
-	"cluster", "host", "network", "storage domain", "image", "vm",
+	"cluster", "host", "network", "storage domain", "image", "vm", "affinity group",
 };
 
 /*
@@ -529,18 +530,80 @@ void vf_load_add_ref(struct loader *L, enum ref_role role, size_t owner, size_t 
 	r->ctx = ctx;
 }
 
+void *vf_load_get_refs(struct loader *L, const struct vf_node *map, const char *key,
+		       enum ref_role role, size_t owner, const char ***names_out, size_t *n_out,
+		       const char *ctx)
+{
+	const struct vf_pos *pos;
+	const char **names = vf_load_get_list(L, map, key, false, n_out, &pos, ctx);
+	size_t i;
+
+	*names_out = names;
+	for (i = 0; i < *n_out; i++)
+		vf_load_add_ref(L, role, owner, i, names[i], &pos[i], ctx);
+	return vf_arena_alloc(&L->c->arena, (*n_out + 1) * sizeof(void *));
+}
+
 const char **vf_load_get_scope(struct loader *L, const struct vf_node *map, enum ref_role role,
 			       size_t owner, size_t *n_out, struct vf_cluster ***refs,
 			       const char *ctx)
 {
-	const struct vf_pos *pos;
-	const char **names = vf_load_get_list(L, map, "clusters", false, n_out, &pos, ctx);
-	size_t i;
+	const char **names;
 
-	*refs = vf_arena_alloc(&L->c->arena, (*n_out + 1) * sizeof(**refs));
-	for (i = 0; i < *n_out; i++)
-		vf_load_add_ref(L, role, owner, i, names[i], &pos[i], ctx);
+	*refs = vf_load_get_refs(L, map, "clusters", role, owner, &names, n_out, ctx);
 	return names;
+}
+
+unsigned vf_load_get_percent(struct loader *L, const struct vf_node *map, const char *key,
+			     bool ratio, unsigned min, unsigned max, unsigned def, const char *ctx)
+{
+	const struct vf_node *v = get_scalar(L, map, key, false, ctx);
+	const char *t, *p;
+	unsigned long long n = 0, frac = 0, scale = 100;
+
+	if (!v)
+		return def;
+	p = t = v->u.text;
+	if (*p < '0' || *p > '9')
+		goto syntax;
+	for (; *p >= '0' && *p <= '9' && n <= 1000000; p++)
+		n = n * 10 + (unsigned)(*p - '0');
+	if (!strcmp(p, "%"))
+		scale = 1;
+	else if (!ratio)
+		goto syntax;
+	else if (*p == '.' && p[1] >= '0' && p[1] <= '9' && (!p[2] || (p[2] >= '0' && p[2] <= '9' && !p[3])))
+		frac = (unsigned)(p[1] - '0') * 10 + (p[2] ? (unsigned)(p[2] - '0') : 0);
+	else if (*p)
+		goto syntax;
+	n = n * scale + frac;
+	if (n < min || n > max) {
+		ERR(L, &v->pos, scale == 100 ? "a number without '%' is a ratio: 1.5 is 150%" : NULL,
+		    "%s: %s must be between %u%% and %u%%, got %s", ctx, key, min, max, t);
+		return def;
+	}
+	return (unsigned)n;
+syntax:
+	ERR(L, &v->pos, ratio ? "write a percentage such as 150%, or a ratio such as 1.5"
+			      : "write a percentage such as 20%",
+	    "%s: %s '%s' is not a percentage", ctx, key, t);
+	return def;
+}
+
+const struct vf_node *vf_load_sub_map(struct loader *L, const struct vf_node *map,
+				      const char *key, const char *const *keys, size_t n,
+				      const char *ctx, const char **sub_ctx)
+{
+	const struct vf_node *v = vf_map_get(map, key);
+	char *c;
+
+	if (!v || !vf_load_want_map(L, v, key))
+		return NULL;
+	c = xasprintf("%s: %s", ctx, key);
+	*sub_ctx = vf_arena_strdup(&L->c->arena, c);
+	free(c);
+	vf_load_check_keys(L, v, *sub_ctx, keys, n);
+	return v;
 }
 
 /* A disk's or an image's format: qcow2 (the default) or raw. */

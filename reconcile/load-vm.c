@@ -179,17 +179,15 @@ static void load_vm_ha(struct loader *L, const struct vf_node *n, struct vf_vm *
 	static const char *const prios[] = { "low", "medium", "high" };
 	static const char *const hakeys[] = { "enabled", "priority" };
 	const struct vf_node *v;
+	const char *c;
 	int e;
 
 	vm->ha_priority = VF_HA_PRIORITY_LOW;
-	v = vf_map_get(n, "ha");
-	if (v && vf_load_want_map(L, v, "ha")) {
-		char *c = xasprintf("%s: ha", ctx);
-		vf_load_check_keys(L, v, c, hakeys, VF_ARRAY_SIZE(hakeys));
+	v = vf_load_sub_map(L, n, "ha", hakeys, VF_ARRAY_SIZE(hakeys), ctx, &c);
+	if (v) {
 		vm->ha_enabled = vf_load_get_bool(L, v, "enabled", false, c);
 		e = vf_load_get_enum(L, v, "priority", false, prios, VF_ARRAY_SIZE(prios), 0, c);
 		vm->ha_priority = e < 0 ? VF_HA_PRIORITY_LOW : (enum vf_ha_priority)e;
-		free(c);
 	}
 }
 

@@ -9,7 +9,7 @@
  *   2. type every node into the model (load_document here starts every
  *      object alike, load_object, and hands the rest to its kind's loader:
  *      load-host.c, load-network.c, load-storage.c, load-vm.c,
- *      load-cloudinit.c; the value checks they share are in load-values.c),
+ *      load-cloudinit.c, load-affinity.c; the value checks they share are in load-values.c),
  *      reporting unknown keys, bad values and names defined twice (also
  *      across files);
  *   3. resolve references and check the rules that span objects
@@ -64,10 +64,11 @@ static void load_object(struct loader *L, const struct vf_load_kind *k, const st
 static void load_document(struct loader *L, const struct vf_node *root)
 {
 	static const char *const keys[] = { "version", "project", "clusters", "hosts", "networks",
-					    "storage_domains", "images", "vms" };
+					    "storage_domains", "images", "vms", "affinity_groups" };
 	static const struct vf_load_kind *const kinds[] = {
 		NULL, NULL, &vf_load_cluster_kind, &vf_load_host_kind, &vf_load_network_kind,
 		&vf_load_storage_kind, &vf_load_image_kind, &vf_load_vm_kind,
+		&vf_load_affinity_kind,
 	};
 	size_t i, k;
 
@@ -351,7 +352,8 @@ void vf_config_free(struct vf_config *c)
 {
 	if (!c)
 		return;
-	VF_FREE_MANY(c->files, c->clusters, c->hosts, c->networks, c->storages, c->images, c->vms);
+	VF_FREE_MANY(c->files, c->clusters, c->hosts, c->networks, c->storages, c->images, c->vms,
+		     c->affinity_groups);
 	vf_arena_release(&c->arena);
 	free(c);
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "reconcile/diag.h"
+#include "reconcile/schedule.h"
 #include "reconcile/util.h"
 
 #define VF_CONFIG_VERSION 1
@@ -34,6 +35,26 @@
 enum vf_scheduling {
 	VF_SCHEDULING_EVENLY_DISTRIBUTED,
 	VF_SCHEDULING_POWER_SAVING,
+	VF_SCHEDULING_VM_EVENLY_DISTRIBUTED,
+};
+
+/*
+ * clusters[].migration: how VMs move between the cluster's hosts (as
+ * providers/libvirt/migrate.h's struct vf_migrate_settings; zero is
+ * libvirt's default).  Loaded, not used by plan/apply yet.
+ */
+struct vf_migration {
+	bool given;                      /* the cluster has a migration: mapping */
+	struct vf_pos pos;
+	unsigned bandwidth;              /* MiB/s; 0: unlimited */
+	unsigned max_downtime_ms;        /* 0: libvirt's (300 ms) */
+	unsigned parallel;               /* migrations at once per host; default 2 */
+	bool auto_converge;
+	bool post_copy;
+	bool copy_storage;
+	unsigned timeout;                /* seconds; 0: none */
+	const char *network;             /* the migration network; NULL: the hosts' URIs */
+	struct vf_network *network_ref;
 };
 
 struct vf_cluster {
@@ -42,6 +63,10 @@ struct vf_cluster {
 	const char *cpu_model;           /* "auto" or a libvirt CPU model name */
 	enum vf_scheduling scheduling;
 	const char *description;         /* NULL when absent */
+	unsigned memory_overcommit;      /* percent; default 100 (none) */
+	unsigned cpu_overcommit;         /* percent of host CPUs in vCPUs; 0: no limit */
+	unsigned rebalance_threshold;    /* percent of load spread; 0: off */
+	struct vf_migration migration;
 };
 
 struct vf_label {
@@ -108,6 +133,8 @@ struct vf_host {
 	struct vf_iface *ifaces;
 	size_t n_ifaces;
 	struct vf_ssh ssh;
+	bool maintenance;                /* drained: takes no VM (docs/scheduling.md) */
+	uint64_t memory_reserve;         /* bytes kept for the host itself; default 1 GiB */
 };
 
 enum vf_net_mode {
@@ -301,6 +328,25 @@ struct vf_vm {
 	struct vf_cloud_init cloud_init; /* .given false when absent */
 };
 
+/*
+ * affinity_groups[] (docs/scheduling.md): VM-to-VM rules over vms and
+ * VM-to-host rules over hosts, each enforcing (a filter) or soft (a
+ * weight).  host_rule is VF_AFFINITY_NONE exactly when hosts is empty.
+ */
+struct vf_affinity_group {
+	const char *name;
+	struct vf_pos pos;
+	const char **vms;
+	size_t n_vms;
+	struct vf_vm **vm_refs;
+	enum vf_affinity_rule vm_rule;   /* NONE when absent */
+	bool enforcing;                  /* default true */
+	const char **hosts;
+	size_t n_hosts;
+	struct vf_host **host_refs;
+	enum vf_affinity_rule host_rule;
+};
+
 /* One loaded configuration: a file or the merge of a directory's files. */
 struct vf_config {
 	struct vf_arena arena;
@@ -325,6 +371,8 @@ struct vf_config {
 	struct vf_storage *storages; size_t n_storages, alloc_storages;
 	struct vf_image *images;     size_t n_images, alloc_images;
 	struct vf_vm *vms;           size_t n_vms, alloc_vms;
+	struct vf_affinity_group *affinity_groups;
+	size_t n_affinity_groups, alloc_affinity_groups;
 };
 
 /*

@@ -130,5 +130,6 @@ ENUM_NAME(vf_vm_state_name, enum vf_vm_state, "running", "stopped")
 ENUM_NAME(vf_firmware_name, enum vf_firmware, "bios", "efi")
 ENUM_NAME(vf_graphics_type_name, enum vf_graphics_type, "none", "vnc", "spice")
 ENUM_NAME(vf_ha_priority_name, enum vf_ha_priority, "low", "medium", "high")
-ENUM_NAME(vf_scheduling_name, enum vf_scheduling, "evenly_distributed", "power_saving")
+ENUM_NAME(vf_scheduling_name, enum vf_scheduling, "evenly_distributed", "power_saving",
+	  "vm_evenly_distributed")
 ENUM_NAME(vf_image_format_name, enum vf_image_format, "qcow2", "raw")

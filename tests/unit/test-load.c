@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "reconcile/model.h"
+#include "reconcile/schedule-input.h"
 #include "tests/tap.h"
 
 static char tmpdir[] = "/tmp/vf-test-load.XXXXXX";
@@ -453,6 +454,178 @@ static void test_bad_documents(void)
 	}
 }
 
+/* The scheduling keys: their defaults, then every one given. */
+static void test_scheduling_defaults(void)
+{
+	struct vf_diags d;
+	struct vf_config *c = load_text(base, &d);
+
+	ok(c != NULL, "a config without scheduling keys loads");
+	if (!c)
+		goto out;
+	is_int(c->clusters[0].memory_overcommit, 100, "memory_overcommit defaults to 100%%");
+	is_int(c->clusters[0].cpu_overcommit, 0, "cpu_overcommit: no limit by default");
+	is_int(c->clusters[0].rebalance_threshold, 0, "rebalance off by default");
+	ok(!c->clusters[0].migration.given, "no migration mapping");
+	is_int(c->clusters[0].migration.parallel, 2, "migration.parallel defaults to 2");
+	ok(!c->hosts[0].maintenance, "maintenance defaults to false");
+	is_int(c->hosts[0].memory_reserve, 1ull << 30, "memory_reserve defaults to 1 GiB");
+	is_int(c->n_affinity_groups, 0, "no affinity groups");
+	vf_config_free(c);
+out:
+	vf_diags_release(&d);
+}
+
+static void test_scheduling_keys(void)
+{
+	struct vf_diags d;
+	struct vf_config *c = load_text(
+		"version: 1\n"
+		"clusters:\n"
+		"  - name: a\n"
+		"    scheduling: vm_evenly_distributed\n"
+		"    memory_overcommit: 150%\n"
+		"    cpu_overcommit: 2.5\n"
+		"    rebalance: {threshold: 20%}\n"
+		"    migration: {bandwidth: 100MiB, max_downtime: 250, parallel: 4, auto_converge: true,\n"
+		"                post_copy: true, copy_storage: true, timeout: 90, network: mig}\n"
+		"  - {name: b, memory_overcommit: 1.5, cpu_overcommit: 400%}\n"
+		"networks: [{name: mig, mode: isolated}]\n"
+		"hosts:\n"
+		"  - {name: h1, cluster: a, uri: 'qemu:///system', maintenance: true, memory_reserve: 4GiB}\n"
+		"  - {name: h2, cluster: a, uri: 'qemu:///system'}\n"
+		"vms:\n"
+		"  - {name: v1, cluster: a, cpus: 1, memory: 1GiB}\n"
+		"  - {name: v2, cluster: a, cpus: 1, memory: 1GiB}\n"
+		"affinity_groups:\n"
+		"  - {name: apart, vms: [v1, v2], vm_rule: negative, enforcing: false}\n"
+		"  - {name: on-h2, vms: [v2], hosts: [h2], host_rule: positive}\n", &d);
+	const struct vf_cluster *a;
+	const struct vf_affinity_group *g;
+
+	ok(c != NULL, "every scheduling key loads");
+	if (!c)
+		goto out;
+	a = &c->clusters[0];
+	is_int(a->scheduling, VF_SCHEDULING_VM_EVENLY_DISTRIBUTED, "scheduling vm_evenly_distributed");
+	is_str(vf_scheduling_name(a->scheduling), "vm_evenly_distributed", "its name");
+	is_int(a->memory_overcommit, 150, "memory_overcommit 150%%");
+	is_int(a->cpu_overcommit, 250, "cpu_overcommit 2.5 is 250%%");
+	is_int(a->rebalance_threshold, 20, "rebalance threshold 20%%");
+	ok(a->migration.given, "migration given");
+	is_int(a->migration.bandwidth, 100, "bandwidth in MiB/s");
+	is_int(a->migration.max_downtime_ms, 250, "max_downtime in ms");
+	is_int(a->migration.parallel, 4, "parallel");
+	ok(a->migration.auto_converge && a->migration.post_copy && a->migration.copy_storage,
+	   "migration flags");
+	is_int(a->migration.timeout, 90, "timeout in seconds");
+	ok(a->migration.network_ref == &c->networks[0], "migration network resolved");
+	is_int(c->clusters[1].memory_overcommit, 150, "memory_overcommit 1.5 is 150%%");
+	is_int(c->clusters[1].cpu_overcommit, 400, "cpu_overcommit 400%%");
+	ok(c->hosts[0].maintenance, "maintenance: true");
+	is_int(c->hosts[0].memory_reserve, 4ull << 30, "memory_reserve 4GiB");
+	is_int(c->n_affinity_groups, 2, "two affinity groups");
+	g = &c->affinity_groups[0];
+	ok(g->n_vms == 2 && g->vm_refs[0] == &c->vms[0] && g->vm_refs[1] == &c->vms[1],
+	   "a group's vms resolved");
+	is_int(g->vm_rule, VF_AFFINITY_NEGATIVE, "vm_rule negative");
+	ok(!g->enforcing, "enforcing: false");
+	is_int(g->host_rule, VF_AFFINITY_NONE, "no host rule");
+	g = &c->affinity_groups[1];
+	ok(g->enforcing, "enforcing defaults to true");
+	is_int(g->vm_rule, VF_AFFINITY_NONE, "no vm rule");
+	ok(g->n_hosts == 1 && g->host_refs[0] == &c->hosts[1], "a group's hosts resolved");
+	is_int(g->host_rule, VF_AFFINITY_POSITIVE, "host_rule positive");
+	vf_config_free(c);
+out:
+	vf_diags_release(&d);
+}
+
+static void test_scheduling_errors(void)
+{
+	struct vf_diags d;
+	struct vf_config *c = load_text(
+		"version: 1\n"                                                            /* 1 */
+		"clusters: [{name: a, memory_overcommit: 150, cpu_overcommit: 1.234}]\n"  /* 2 */
+		"hosts: [{name: h1, uri: 'qemu:///system', memory_reserve: 1.5GiB}]\n"   /* 3 */
+		"vms: [{name: v1, cpus: 1, memory: 1GiB}]\n"                             /* 4 */
+		"affinity_groups:\n"                                                      /* 5 */
+		"  - {name: g, vms: [v1, v9], vm_rule: negative, hosts: [h9]}\n"         /* 6 */
+		"  - {name: g, vms: [v1], host_rule: negative}\n"                        /* 7 */
+		"  - {name: k, vms: [v1], vm_rul: negative}\n", &d);                     /* 8 */
+
+	static const struct {
+		unsigned line, col;
+		const char *message;
+	} want[] = {
+		{ 2, 41, "memory_overcommit must be between 10% and 1000%, got 150" }, /* a ratio */
+		{ 2, 62, "cpu_overcommit '1.234' is not a percentage" },
+		{ 3, 59, "memory_reserve '1.5GiB' must be a whole number" },
+		{ 6, 25, "vm 'v9' is not defined" },
+		{ 6, 57, "host 'h9' is not defined" },
+		{ 6, 49, "hosts without host_rule" },
+		{ 7, 5, "affinity group 'g' is defined twice" },
+		{ 7, 26, "host_rule without hosts" },
+		{ 8, 26, "unknown key 'vm_rul'" },
+		{ 8, 5, "the group has no rule" },
+	};
+	size_t i;
+
+	ok(c == NULL, "bad scheduling keys do not load");
+	for (i = 0; i < VF_ARRAY_SIZE(want); i++)
+		ok(has_diag(&d, want[i].line, want[i].col, want[i].message), "%u:%u: %s",
+		   want[i].line, want[i].col, want[i].message);
+	is_int(d.n_errors, VF_ARRAY_SIZE(want), "exactly those errors");
+	vf_diags_release(&d);
+}
+
+/* schedule-input.c: the scheduler's input from a config, and validate's
+ * scheduler checks at the affinity group's position. */
+static void test_sched_input(void)
+{
+	struct vf_diags d, checks = { 0 };
+	struct vf_config *c = load_text(
+		"version: 1\n"
+		"clusters: [{name: a, scheduling: power_saving, memory_overcommit: 120%}]\n"
+		"networks: [{name: n, mode: isolated}]\n"
+		"hosts: [{name: h1, uri: 'qemu:///system', maintenance: true},\n"
+		"        {name: h2, uri: 'qemu:///system'}]\n"
+		"vms:\n"
+		"  - {name: v1, cpus: 2, memory: 1GiB, host: h2, nics: [{network: n}]}\n"
+		"  - {name: v2, cpus: 1, memory: 2GiB}\n"
+		"affinity_groups:\n"
+		"  - {name: together, vms: [v1, v2], vm_rule: positive}\n"
+		"  - {name: apart, vms: [v1, v2], vm_rule: negative}\n", &d);
+	struct vf_arena arena = VF_ARENA_INIT;
+	struct vf_sched_input in;
+
+	ok(c != NULL, "contradicting groups load (the loader does not judge them)");
+	if (!c)
+		goto out;
+	vf_sched_input_from_config(c, &arena, &in);
+	ok(in.n_clusters == 1 && in.clusters[0].policy == VF_SCHED_POWER_SAVING &&
+	   in.clusters[0].memory_overcommit == 120, "the cluster's policy and overcommit");
+	ok(in.n_hosts == 2 && in.hosts[0].maintenance && !in.hosts[1].maintenance &&
+	   in.hosts[0].memory_reserve == 1ull << 30 && in.hosts[0].memory_total == 0,
+	   "hosts: maintenance, reserve, facts unknown");
+	ok(in.hosts[0].n_networks == 1 && !strcmp(in.hosts[0].networks[0], "n"),
+	   "a host has the networks of its cluster");
+	ok(in.n_vms == 2 && in.vms[0].memory == 1ull << 30 && in.vms[0].vcpus == 2 &&
+	   !strcmp(in.vms[0].pin, "h2") && in.vms[0].host == NULL && in.vms[0].n_networks == 1,
+	   "vms: size, pin, networks; running nowhere");
+	ok(in.n_groups == 2 && in.groups[0].vm_rule == VF_AFFINITY_POSITIVE && in.groups[0].enforcing &&
+	   in.groups[0].n_vms == 2, "groups");
+	is_int(vf_sched_check_config(c, &checks), 1, "one problem");
+	ok(checks.n == 1 && checks.items[0].pos.line == 11 && checks.items[0].pos.col == 5 &&
+	   strstr(checks.items[0].message, "must run together") != NULL,
+	   "reported at the negative group's position");
+	vf_arena_release(&arena);
+	vf_diags_release(&checks);
+	vf_config_free(c);
+out:
+	vf_diags_release(&d);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -469,6 +642,10 @@ int main(void)
 	test_project();
 	test_iscsi_direct();
 	test_bad_documents();
+	test_scheduling_defaults();
+	test_scheduling_keys();
+	test_scheduling_errors();
+	test_sched_input();
 	rmdir(tmpdir);
 	return tap_done();
 }
