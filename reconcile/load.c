@@ -256,6 +256,36 @@ static void load_dir(struct loader *L, const char *path)
 	free(names);
 }
 
+/*
+ * Keys this virtform reads and checks but does not carry out yet: the
+ * scheduler is not wired into plan and apply (docs/scheduling.md).  Said
+ * on every load, so that nobody counts on them to take a host out of
+ * service or to keep two VMs apart.  Each warning goes when its key
+ * takes effect.
+ */
+static void warn_not_carried_out(struct loader *L)
+{
+	const struct vf_config *c = L->c;
+	const char *hint = "see docs/scheduling.md for what is carried out";
+	size_t i;
+
+	for (i = 0; i < c->n_hosts; i++)
+		if (c->hosts[i].maintenance)
+			vf_diag_add(L->d, VF_SEVERITY_WARNING, &c->hosts[i].pos, hint,
+				    "host '%s': maintenance is not carried out yet: the plan does "
+				    "not drain the host and may still place new VMs on it",
+				    c->hosts[i].name);
+	for (i = 0; i < c->n_affinity_groups; i++)
+		vf_diag_add(L->d, VF_SEVERITY_WARNING, &c->affinity_groups[i].pos, hint,
+			    "affinity group '%s': validate checks it, but placement does not "
+			    "follow it yet", c->affinity_groups[i].name);
+	for (i = 0; i < c->n_clusters; i++)
+		if (c->clusters[i].rebalance_threshold || c->clusters[i].migration.given)
+			vf_diag_add(L->d, VF_SEVERITY_WARNING, &c->clusters[i].pos, hint,
+				    "cluster '%s': rebalance and migration settings are not "
+				    "carried out yet (VMs are not migrated)", c->clusters[i].name);
+}
+
 /* What both entry points do once every file is read: the version, the
  * references, the host links; frees the config on errors. */
 static struct vf_config *load_finish(struct loader *Lp, const char *path, size_t errors_before)
@@ -272,6 +302,7 @@ static struct vf_config *load_finish(struct loader *Lp, const char *path, size_t
 	/* References into a file that did not parse would only add noise. */
 	if (!L.unreadable)
 		vf_load_resolve_all(&L);
+	warn_not_carried_out(&L);
 	/*
 	 * Each host's links as host networking would make them: two networks
 	 * deriving one link differently, a bad bond option, are mistakes in
