@@ -10,23 +10,36 @@
  * component.  A VM may run on its cluster's hosts, narrowed by its pin
  * and its enforcing VM-to-host rules.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconcile/lines.h"
 #include "reconcile/model.h"
 #include "reconcile/schedule-internal.h"
 
 struct check {
 	struct vf_sched *s;
-	char ***lines;
+	struct vf_sched_problem **problems;
 	size_t *n, *alloc;
 	size_t words;                    /* of a host set */
 	uint64_t *allowed;               /* per VM: the hosts it may run on */
 	size_t *parent;                  /* union-find over VMs */
 };
 
-#define problem(c, ...) vf_lines_addf((c)->lines, (c)->n, (c)->alloc, __VA_ARGS__)
+/* A problem about the input's subject of that index. */
+__attribute__((format(printf, 4, 5)))
+static void problem(struct check *c, enum vf_sched_subject subject, size_t index,
+		    const char *fmt, ...)
+{
+	struct vf_sched_problem *p = VF_APPEND(*c->problems, *c->n, *c->alloc);
+	va_list ap;
+
+	p->subject = subject;
+	p->index = index;
+	va_start(ap, fmt);
+	p->text = xvasprintf(fmt, ap);
+	va_end(ap);
+}
 
 static uint64_t *allowed_of(const struct check *c, size_t vm)
 {
@@ -71,25 +84,25 @@ static void check_names(struct check *c)
 
 	for (i = 0; i < in->n_hosts; i++)
 		if (c->s->h[i].cluster < 0)
-			problem(c, "host '%s': no cluster '%s'", in->hosts[i].name,
+			problem(c, VF_SCHED_SUBJECT_HOST, i, "host '%s': no cluster '%s'", in->hosts[i].name,
 				in->hosts[i].cluster ? in->hosts[i].cluster : "(none)");
 	for (i = 0; i < in->n_vms; i++) {
 		const struct vf_sched_vm *vm = &in->vms[i];
 		if (c->s->v[i].cluster < 0)
-			problem(c, "vm '%s': no cluster '%s'", vm->name,
+			problem(c, VF_SCHED_SUBJECT_VM, i, "vm '%s': no cluster '%s'", vm->name,
 				vm->cluster ? vm->cluster : "(none)");
 		if (vm->pin && c->s->v[i].pin < 0)
-			problem(c, "vm '%s': pinned to host '%s', which does not exist", vm->name,
+			problem(c, VF_SCHED_SUBJECT_VM, i, "vm '%s': pinned to host '%s', which does not exist", vm->name,
 				vm->pin);
 	}
 	for (i = 0; i < in->n_groups; i++) {
 		const struct vf_sched_group *g = &in->groups[i];
 		for (j = 0; j < g->n_vms; j++)
 			if (vf_sched_id(&c->s->vm_ids, g->vms[j]) < 0)
-				problem(c, "affinity group '%s': no vm '%s'", g->name, g->vms[j]);
+				problem(c, VF_SCHED_SUBJECT_GROUP, i, "affinity group '%s': no vm '%s'", g->name, g->vms[j]);
 		for (j = 0; j < g->n_hosts; j++)
 			if (vf_sched_id(&c->s->host_ids, g->hosts[j]) < 0)
-				problem(c, "affinity group '%s': no host '%s'", g->name, g->hosts[j]);
+				problem(c, VF_SCHED_SUBJECT_GROUP, i, "affinity group '%s': no host '%s'", g->name, g->hosts[j]);
 	}
 }
 
@@ -117,8 +130,9 @@ static bool largest(const struct check *c, const uint64_t *set, uint64_t *memory
 	return known;
 }
 
-/* what (memory bytes, vcpus) fits no host of set: the problem said. */
-static void check_size(struct check *c, const uint64_t *set, const char *what,
+/* what (memory bytes, vcpus: VM vm, or the VMs kept with it) fits no
+ * host of set: the problem said. */
+static void check_size(struct check *c, const uint64_t *set, size_t vm, const char *what,
 		       uint64_t memory, uint64_t vcpus)
 {
 	uint64_t max_memory, max_vcpus;
@@ -129,11 +143,11 @@ static void check_size(struct check *c, const uint64_t *set, const char *what,
 	if (memory > max_memory) {
 		vf_size_format(memory, need, sizeof(need));
 		vf_size_format(max_memory, have, sizeof(have));
-		problem(c, "%s: needs %s of memory, more than any host it may run on can give "
+		problem(c, VF_SCHED_SUBJECT_VM, vm, "%s: needs %s of memory, more than any host it may run on can give "
 			"(at most %s)", what, need, have);
 	}
 	if (vcpus > max_vcpus)
-		problem(c, "%s: needs %llu vCPUs, more than any host it may run on allows "
+		problem(c, VF_SCHED_SUBJECT_VM, vm, "%s: needs %llu vCPUs, more than any host it may run on allows "
 			"(at most %llu)", what, (unsigned long long)vcpus,
 			(unsigned long long)max_vcpus);
 }
@@ -164,12 +178,12 @@ static void check_vms(struct check *c)
 				set[w] &= grp->host_rule == VF_AFFINITY_POSITIVE ? hosts[w] : ~hosts[w];
 		}
 		if (set_empty(set, c->words)) {
-			problem(c, "vm '%s' can run on no host: its cluster, pin and enforcing "
+			problem(c, VF_SCHED_SUBJECT_VM, vm, "vm '%s' can run on no host: its cluster, pin and enforcing "
 				"affinity groups leave none", s->in->vms[vm].name);
 			continue;
 		}
 		what = xasprintf("vm '%s'", s->in->vms[vm].name);
-		check_size(c, set, what, s->in->vms[vm].memory, s->in->vms[vm].vcpus);
+		check_size(c, set, vm, what, s->in->vms[vm].memory, s->in->vms[vm].vcpus);
 		free(what);
 	}
 }
@@ -206,9 +220,9 @@ static void check_together(struct check *c)
 		what = xasprintf("vm '%s' with the VMs enforcing affinity keeps with it (%zu VMs)",
 				 s->in->vms[vm].name, size[vm]);
 		if (set_empty(&common[vm * c->words], c->words))
-			problem(c, "%s: no host they may all run on", what);
+			problem(c, VF_SCHED_SUBJECT_VM, vm, "%s: no host they may all run on", what);
 		else
-			check_size(c, &common[vm * c->words], what, memory[vm], vcpus[vm]);
+			check_size(c, &common[vm * c->words], vm, what, memory[vm], vcpus[vm]);
 		free(what);
 	}
 	free(common);
@@ -247,13 +261,13 @@ static void check_apart(struct check *c)
 		qsort(pairs, r->n_members, sizeof(*pairs), by_root);
 		for (i = 1; i < r->n_members; i++)
 			if (pairs[i][0] == pairs[i - 1][0])
-				problem(c, "vm '%s' and vm '%s' must run together (enforcing positive "
+				problem(c, VF_SCHED_SUBJECT_GROUP, g, "vm '%s' and vm '%s' must run together (enforcing positive "
 					"affinity) and apart (affinity group '%s')",
 					s->in->vms[pairs[i - 1][1]].name, s->in->vms[pairs[i][1]].name,
 					s->in->groups[g].name);
 		hosts = set_count(any, c->words);
 		if (hosts < r->n_members)
-			problem(c, "affinity group '%s' keeps %zu VMs apart, but they may run on "
+			problem(c, VF_SCHED_SUBJECT_GROUP, g, "affinity group '%s' keeps %zu VMs apart, but they may run on "
 				"only %zu host%s", s->in->groups[g].name, r->n_members, hosts,
 				hosts == 1 ? "" : "s");
 		free(pairs);
@@ -261,9 +275,10 @@ static void check_apart(struct check *c)
 	free(any);
 }
 
-size_t vf_sched_check(const struct vf_sched_input *in, char ***lines, size_t *n, size_t *alloc)
+size_t vf_sched_check(const struct vf_sched_input *in, struct vf_sched_problem **problems,
+		      size_t *n, size_t *alloc)
 {
-	struct check c = { .lines = lines, .n = n, .alloc = alloc };
+	struct check c = { .problems = problems, .n = n, .alloc = alloc };
 	size_t before = *n, vm;
 
 	c.s = vf_sched_new(in);

@@ -100,36 +100,15 @@ void vf_sched_input_from_config(const struct vf_config *c, struct vf_arena *aren
 				       groups, c->n_affinity_groups };
 }
 
-/* The object a problem line names first as "KIND 'NAME'": its position,
- * or NULL.  An affinity group named anywhere in the line wins. */
-static const struct vf_pos *named_pos(const struct vf_config *c, const char *line)
+/* Where validate reports problem p: its subject's position (the input
+ * is the configuration's arrays, index for index). */
+static const struct vf_pos *problem_pos(const struct vf_config *c,
+					const struct vf_sched_problem *p)
 {
-	const char *p = strstr(line, "affinity group '");
-	char name[VF_NAME_MAX + 1];
-	size_t len, i;
-
-	if (p) {
-		p += strlen("affinity group '");
-		len = strcspn(p, "'");
-		for (i = 0; len <= VF_NAME_MAX && i < c->n_affinity_groups; i++)
-			if (strlen(c->affinity_groups[i].name) == len &&
-			    !strncmp(c->affinity_groups[i].name, p, len))
-				return &c->affinity_groups[i].pos;
-	}
-	if (!strncmp(line, "vm '", 4) || !strncmp(line, "host '", 6)) {
-		p = strchr(line, '\'') + 1;
-		len = strcspn(p, "'");
-		if (len > VF_NAME_MAX)
-			return NULL;
-		memcpy(name, p, len);
-		name[len] = '\0';
-		if (line[0] == 'v') {
-			const struct vf_vm *vm = vf_config_find_vm(c, name);
-			return vm ? &vm->pos : NULL;
-		} else {
-			const struct vf_host *h = vf_config_find_host(c, name);
-			return h ? &h->pos : NULL;
-		}
+	switch (p->subject) {
+	case VF_SCHED_SUBJECT_VM: return &c->vms[p->index].pos;
+	case VF_SCHED_SUBJECT_HOST: return &c->hosts[p->index].pos;
+	case VF_SCHED_SUBJECT_GROUP: return &c->affinity_groups[p->index].pos;
 	}
 	return NULL;
 }
@@ -138,18 +117,16 @@ size_t vf_sched_check_config(const struct vf_config *c, struct vf_diags *diags)
 {
 	struct vf_arena arena = VF_ARENA_INIT;
 	struct vf_sched_input in;
-	char **lines = NULL;
+	struct vf_sched_problem *problems = NULL;
 	size_t n = 0, alloc = 0, i;
 
 	vf_sched_input_from_config(c, &arena, &in);
-	vf_sched_check(&in, &lines, &n, &alloc);
+	vf_sched_check(&in, &problems, &n, &alloc);
 	for (i = 0; i < n; i++) {
-		const struct vf_pos *pos = named_pos(c, lines[i]);
-		struct vf_pos top = { c->source, 0, 0 };
-		vf_error_at(diags, pos ? pos : &top, NULL, "%s", lines[i]);
-		free(lines[i]);
+		vf_error_at(diags, problem_pos(c, &problems[i]), NULL, "%s", problems[i].text);
+		free(problems[i].text);
 	}
-	free(lines);
+	free(problems);
 	vf_arena_release(&arena);
 	return n;
 }

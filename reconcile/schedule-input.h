@@ -24,8 +24,8 @@ void vf_sched_input_from_config(const struct vf_config *c, struct vf_arena *aren
 
 /*
  * validate: vf_sched_check on the configuration's input, each problem an
- * error in diags at the affinity group it names (else at the VM, or the
- * host).  Returns how many were added.
+ * error in diags at the position of its subject (the affinity group, VM
+ * or host it is about).  Returns how many were added.
  */
 size_t vf_sched_check_config(const struct vf_config *c, struct vf_diags *diags);
 

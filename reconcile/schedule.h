@@ -251,14 +251,25 @@ int vf_sched_explain(struct vf_sched *s, size_t vm, struct vf_sched_verdict *ver
  * vf_fputs_text). */
 void vf_sched_explain_text(struct vf_sched *s, size_t vm, struct vf_buf *out);
 
+/* One problem vf_sched_check found: its text (malloc'd) and what it is
+ * about, the input's VM, host or group of that index (where validate
+ * reports it). */
+enum vf_sched_subject { VF_SCHED_SUBJECT_VM, VF_SCHED_SUBJECT_HOST, VF_SCHED_SUBJECT_GROUP };
+struct vf_sched_problem {
+	enum vf_sched_subject subject;
+	size_t index;
+	char *text;
+};
+
 /*
  * For validate: what no placement can satisfy — enforcing rules that
  * contradict (together and apart, host sets that exclude each other, a
  * pin outside them, more VMs kept apart than hosts), a VM bigger than
- * every host of its cluster, names that name nothing.  Each problem a
- * line appended to (*lines)[(*n)++] (malloc'd, as lines.h); returns how
- * many were added.
+ * every host of its cluster, names that name nothing.  Each problem is
+ * appended to (*problems)[(*n)++] (as VF_APPEND); returns how many were
+ * added.  The caller frees each text and the array.
  */
-size_t vf_sched_check(const struct vf_sched_input *in, char ***lines, size_t *n, size_t *alloc);
+size_t vf_sched_check(const struct vf_sched_input *in, struct vf_sched_problem **problems,
+		      size_t *n, size_t *alloc);
 
 #endif

@@ -548,19 +548,19 @@ static void test_explain(void)
 	fx_release(&f);
 }
 
-/* vf_sched_check's lines, joined. */
+/* vf_sched_check's problems, their texts joined. */
 static char *check(struct fx *f, size_t *n_problems)
 {
-	char **lines = NULL;
+	struct vf_sched_problem *problems = NULL;
 	size_t n = 0, alloc = 0, i;
 	struct vf_buf b = VF_BUF_INIT;
 
-	*n_problems = vf_sched_check(&f->in, &lines, &n, &alloc);
+	*n_problems = vf_sched_check(&f->in, &problems, &n, &alloc);
 	for (i = 0; i < n; i++) {
-		vf_buf_addsep(&b, "; ", lines[i]);
-		free(lines[i]);
+		vf_buf_addsep(&b, "; ", problems[i].text);
+		free(problems[i].text);
 	}
-	free(lines);
+	free(problems);
 	return vf_buf_detach(&b);
 }
 
