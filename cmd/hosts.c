@@ -222,34 +222,6 @@ static char *format_seconds(double s)
 	return xasprintf("%g s", s);
 }
 
-/* hosts' options.  0: go on; 1: --help printed; -1: a bad option (reported). */
-static int hosts_opts_parse(int argc, char **argv, bool *json, double *timeout)
-{
-	int c;
-
-	while ((c = vf_cmd_getopt(&vf_cmd_hosts, argc, argv)) != -1) {
-		switch (c) {
-		case VF_OPT_JSON:
-			*json = true;
-			break;
-		case VF_OPT_TIMEOUT:
-			if (!vf_parse_seconds(optarg, timeout)) {
-				vf_cmd_error(&vf_cmd_hosts,
-					"invalid --timeout '%s'; expected a positive number of seconds, such as 10 or 2.5",
-					optarg);
-				return -1;
-			}
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 1;
-		default:
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Probe every host of config at once (at most HOSTS_MAX_THREADS threads),
  * each within timeout; the pool's items, results in item.result. */
 static struct vf_pool_item *hosts_probe(const struct vf_config *config, double timeout)
@@ -330,13 +302,15 @@ static int hosts_run(int argc, char **argv)
 	struct vf_config *config;
 	double timeout = HOSTS_DEFAULT_TIMEOUT;
 	bool json = false;
-	const char *path;
-	int status;
+	const char *path, *timeout_text = NULL;
+	int status = VF_CMD_PARSE(&vf_cmd_hosts, argc, argv, NULL, VF_FLAG(VF_OPT_JSON, &json),
+				  VF_VALUE(VF_OPT_TIMEOUT, &timeout_text));
 
-	switch (hosts_opts_parse(argc, argv, &json, &timeout)) {
-	case 1: return VF_EXIT_OK;
-	case -1: return VF_EXIT_ERROR;
-	}
+	if (status != VF_CMD_GO_ON)
+		return status;
+	if (timeout_text && !vf_parse_seconds(timeout_text, &timeout))
+		return vf_cmd_error(&vf_cmd_hosts, "invalid --timeout '%s'; expected a positive "
+				    "number of seconds, such as 10 or 2.5", timeout_text);
 	path = vf_cmd_config_arg(&vf_cmd_hosts, argc, argv);
 	if (!path)
 		return VF_EXIT_ERROR;

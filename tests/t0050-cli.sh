@@ -143,4 +143,8 @@ test_expect 'a value that looks like a prefix is a value, not an option' '
 	run_vf plan "$QS" --state-dir "$TMP/--auto" && expect_rc 0 &&
 	[ -d "$TMP/--auto" ]'
 
+test_expect 'hosts checks its --timeout before it loads anything' '
+	run_vf hosts "$QS" --timeout 2.5x && expect_rc 1 && [ -z "$out" ] &&
+	expect_contains "$err" "virtform hosts: error: invalid --timeout '"'"'2.5x'"'"'; expected a positive number of seconds"'
+
 test_done
